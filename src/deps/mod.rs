@@ -1,0 +1,9 @@
+//! Placeholder for the `deps` capability: claims no rules yet.
+
+use crate::engine::Analyzer;
+use crate::rules::{RuleError, RuleSet};
+
+/// Builds this capability's analyzer from the rules it claims; `None` while it has none.
+pub fn build(_rules: &RuleSet) -> Result<Option<Box<dyn Analyzer>>, RuleError> {
+    Ok(None)
+}

@@ -1,0 +1,496 @@
+//! Finding the files to scan: parallel, .gitignore-aware walking, file kinds, and skip reasons.
+//!
+//! Discovery only looks at paths and metadata; reading and content checks (binary, minified) happen
+//! in the engine, which reads each file once. The result is sorted, so everything downstream is
+//! deterministic whatever the thread count.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use ignore::overrides::OverrideBuilder;
+use ignore::{WalkBuilder, WalkState};
+use serde::Serialize;
+use thiserror::Error;
+
+/// What a file is, decided from its path (and, for a few, its name).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FileKind {
+    /// JavaScript, including JSX: `.js .mjs .cjs .jsx`.
+    Js,
+    /// TypeScript: `.ts .mts .cts`.
+    Ts,
+    /// TypeScript with JSX: `.tsx`.
+    Tsx,
+    /// TypeScript declaration files (`.d.ts`): types only, no runtime code.
+    Dts,
+    /// JSON (not lockfiles).
+    Json,
+    /// YAML (not lockfiles).
+    Yaml,
+    /// TOML (not lockfiles).
+    Toml,
+    /// dotenv files: `.env`, `.env.local`, `.env.production`, ...
+    Dotenv,
+    /// SQL, including Supabase migrations.
+    Sql,
+    /// Firebase security rules: `firestore.rules`, `storage.rules`, `*.rules`.
+    FirebaseRules,
+    /// Dependency lockfiles: package-lock.json, npm-shrinkwrap.json, yarn.lock, pnpm-lock.yaml, Cargo.lock.
+    Lockfile,
+    /// Any other text file.
+    Text,
+    /// Rule target only: every kind.
+    Any,
+}
+
+impl FileKind {
+    /// Names usable in a rule's `languages` list.
+    pub const RULE_NAMES: [&'static str; 13] = [
+        "js",
+        "ts",
+        "tsx",
+        "dts",
+        "json",
+        "yaml",
+        "toml",
+        "env",
+        "sql",
+        "firebase-rules",
+        "lockfile",
+        "text",
+        "any",
+    ];
+
+    /// Parses a name from a rule's `languages` list.
+    pub fn from_rule_name(name: &str) -> Option<FileKind> {
+        Some(match name {
+            "js" | "javascript" | "jsx" => FileKind::Js,
+            "ts" | "typescript" => FileKind::Ts,
+            "tsx" => FileKind::Tsx,
+            "dts" => FileKind::Dts,
+            "json" => FileKind::Json,
+            "yaml" => FileKind::Yaml,
+            "toml" => FileKind::Toml,
+            "env" | "dotenv" => FileKind::Dotenv,
+            "sql" => FileKind::Sql,
+            "firebase-rules" => FileKind::FirebaseRules,
+            "lockfile" => FileKind::Lockfile,
+            "text" => FileKind::Text,
+            "any" => FileKind::Any,
+            _ => return None,
+        })
+    }
+
+    /// The name used in rule files and JSON output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FileKind::Js => "js",
+            FileKind::Ts => "ts",
+            FileKind::Tsx => "tsx",
+            FileKind::Dts => "dts",
+            FileKind::Json => "json",
+            FileKind::Yaml => "yaml",
+            FileKind::Toml => "toml",
+            FileKind::Dotenv => "env",
+            FileKind::Sql => "sql",
+            FileKind::FirebaseRules => "firebase-rules",
+            FileKind::Lockfile => "lockfile",
+            FileKind::Text => "text",
+            FileKind::Any => "any",
+        }
+    }
+
+    /// Whether a rule targeting `self` also applies to files of kind `other` (`ts` covers `tsx`).
+    pub fn covers(self, other: FileKind) -> bool {
+        self == other || (self == FileKind::Ts && other == FileKind::Tsx)
+    }
+
+    /// Whether tree-sitter parses this kind.
+    pub fn is_code(self) -> bool {
+        matches!(self, FileKind::Js | FileKind::Ts | FileKind::Tsx)
+    }
+
+    /// Classifies a path. `None` for files that are never scanned (images, archives, ...).
+    pub fn classify(path: &Path) -> Option<FileKind> {
+        let name = path.file_name()?.to_str()?;
+        let lower = name.to_ascii_lowercase();
+        match lower.as_str() {
+            "package-lock.json" | "npm-shrinkwrap.json" | "yarn.lock" | "pnpm-lock.yaml"
+            | "cargo.lock" | "bun.lock" => return Some(FileKind::Lockfile),
+            "firestore.rules" | "storage.rules" | "database.rules" => {
+                return Some(FileKind::FirebaseRules);
+            }
+            _ => {}
+        }
+        if lower == ".env" || lower.starts_with(".env.") || lower.ends_with(".env") {
+            return Some(FileKind::Dotenv);
+        }
+        if lower.ends_with(".d.ts") || lower.ends_with(".d.mts") || lower.ends_with(".d.cts") {
+            return Some(FileKind::Dts);
+        }
+        let ext = lower.rsplit_once('.').map_or("", |(_, e)| e);
+        Some(match ext {
+            "js" | "mjs" | "cjs" | "jsx" => FileKind::Js,
+            "ts" | "mts" | "cts" => FileKind::Ts,
+            "tsx" => FileKind::Tsx,
+            "json" | "jsonc" | "json5" => FileKind::Json,
+            "yaml" | "yml" => FileKind::Yaml,
+            "toml" => FileKind::Toml,
+            "sql" | "psql" | "pgsql" => FileKind::Sql,
+            "rules" => FileKind::FirebaseRules,
+            e if is_binary_extension(e) => return None,
+            _ => FileKind::Text,
+        })
+    }
+}
+
+impl fmt::Display for FileKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+fn is_binary_extension(ext: &str) -> bool {
+    matches!(
+        ext,
+        "png" | "jpg" | "jpeg" | "gif" | "webp" | "ico" | "bmp" | "tiff" | "avif" | "svgz"
+            | "woff" | "woff2" | "ttf" | "otf" | "eot"
+            | "zip" | "gz" | "tgz" | "bz2" | "xz" | "zst" | "7z" | "rar" | "tar" | "jar" | "war"
+            | "pdf" | "doc" | "docx" | "xls" | "xlsx" | "ppt" | "pptx"
+            | "mp3" | "mp4" | "wav" | "ogg" | "webm" | "mov" | "avi" | "flac"
+            | "wasm" | "node" | "so" | "dylib" | "dll" | "exe" | "bin" | "o" | "a" | "class" | "pyc"
+            | "sqlite" | "db" | "rlib" | "rmeta" | "map" | "snap" | "lockb"
+    )
+}
+
+/// Directory names skipped by default: dependencies, VCS data, build output and caches.
+pub const DEFAULT_EXCLUDED_DIRS: &[&str] = &[
+    "node_modules",
+    ".git",
+    ".hg",
+    ".svn",
+    "dist",
+    "build",
+    ".next",
+    ".nuxt",
+    ".svelte-kit",
+    ".output",
+    ".vercel",
+    ".netlify",
+    ".turbo",
+    ".cache",
+    ".parcel-cache",
+    "coverage",
+    ".nyc_output",
+    "vendor",
+    "bower_components",
+    "jspm_packages",
+    "target",
+];
+
+/// How discovery behaves.
+#[derive(Clone, Debug)]
+pub struct DiscoverOptions {
+    /// Honour .gitignore, .ignore and git's global excludes.
+    pub respect_ignore_files: bool,
+    /// Skip [`DEFAULT_EXCLUDED_DIRS`].
+    pub default_excludes: bool,
+    /// gitignore-style globs of paths to leave out (`--exclude`).
+    pub excludes: Vec<String>,
+    /// Files larger than this many bytes are skipped.
+    pub max_file_size: u64,
+    /// Worker threads for the walk.
+    pub threads: usize,
+}
+
+impl Default for DiscoverOptions {
+    fn default() -> Self {
+        DiscoverOptions {
+            respect_ignore_files: true,
+            default_excludes: true,
+            excludes: Vec::new(),
+            max_file_size: 4 * 1024 * 1024,
+            threads: 0,
+        }
+    }
+}
+
+/// A file to analyse.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Candidate {
+    /// Path as displayed and reported: relative to the current directory when possible, `/`-separated.
+    pub display: String,
+    /// Path to open.
+    pub path: PathBuf,
+    /// What kind of file it is.
+    pub kind: FileKind,
+    /// Size in bytes at discovery.
+    pub size: u64,
+}
+
+/// Why a file was not analysed (or only partly).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SkipReason {
+    /// Contains NUL bytes or has a binary extension.
+    Binary,
+    /// Larger than `--max-file-size`.
+    TooLarge,
+    /// A minified bundle (very long lines).
+    Minified,
+    /// Marked as generated (`@generated`, `DO NOT EDIT`).
+    Generated,
+    /// Could not be read.
+    Unreadable,
+    /// Not valid UTF-8: analysed after lossy decoding.
+    InvalidUtf8,
+    /// Tree-sitter reported syntax errors: analysed as far as the tree allows.
+    ParseError,
+    /// The analysis of this file failed internally; the rest of the scan went on.
+    InternalError,
+    /// A walk error: broken symlink, symlink loop, permission denied.
+    WalkError,
+}
+
+impl SkipReason {
+    /// The kebab-case name shown in `--stats`, JSON and SARIF.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            SkipReason::Binary => "binary",
+            SkipReason::TooLarge => "too-large",
+            SkipReason::Minified => "minified",
+            SkipReason::Generated => "generated",
+            SkipReason::Unreadable => "unreadable",
+            SkipReason::InvalidUtf8 => "invalid-utf8",
+            SkipReason::ParseError => "parse-error",
+            SkipReason::InternalError => "internal-error",
+            SkipReason::WalkError => "walk-error",
+        }
+    }
+
+    /// Whether the file was still analysed (degraded) rather than skipped.
+    pub fn is_degraded(&self) -> bool {
+        matches!(self, SkipReason::InvalidUtf8 | SkipReason::ParseError)
+    }
+}
+
+/// A file that was skipped or degraded, with the reason and a human detail.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Skipped {
+    /// The file (display path).
+    pub path: String,
+    /// Why.
+    pub reason: SkipReason,
+    /// Detail, e.g. the size or the I/O error.
+    pub detail: String,
+}
+
+/// An error that stops discovery before it starts.
+#[derive(Debug, Error)]
+pub enum DiscoverError {
+    /// A path given on the command line does not exist.
+    #[error("{0}: no such file or directory")]
+    Missing(PathBuf),
+    /// An `--exclude` glob is invalid.
+    #[error("--exclude `{glob}`: {message}")]
+    BadExclude {
+        /// The glob.
+        glob: String,
+        /// Why it is invalid.
+        message: String,
+    },
+}
+
+/// The outcome of discovery: files to analyse and files skipped, both sorted.
+#[derive(Debug, Default)]
+pub struct Discovered {
+    /// Files to analyse, sorted by display path.
+    pub candidates: Vec<Candidate>,
+    /// Files skipped at discovery, sorted.
+    pub skipped: Vec<Skipped>,
+}
+
+/// Walks `roots` in parallel and returns the candidates in a deterministic order.
+///
+/// A root that is a file is always scanned (explicit paths bypass ignore files and excludes,
+/// as in ripgrep), except when it is binary by extension.
+pub fn discover(roots: &[PathBuf], options: &DiscoverOptions) -> Result<Discovered, DiscoverError> {
+    let mut out = Discovered::default();
+    let cwd = std::env::current_dir().ok();
+    for root in roots {
+        if !root.exists() {
+            return Err(DiscoverError::Missing(root.clone()));
+        }
+    }
+    let (files, dirs): (Vec<&PathBuf>, Vec<&PathBuf>) = roots.iter().partition(|r| r.is_file());
+    for file in files {
+        let display = display_path(file, cwd.as_deref());
+        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+        match FileKind::classify(file) {
+            Some(kind) if size <= options.max_file_size => out.candidates.push(Candidate {
+                display,
+                path: file.clone(),
+                kind,
+                size,
+            }),
+            Some(_) => out.skipped.push(too_large(display, size, options.max_file_size)),
+            None => out.skipped.push(Skipped {
+                path: display,
+                reason: SkipReason::Binary,
+                detail: "binary file extension".into(),
+            }),
+        }
+    }
+    if let Some((first, rest)) = dirs.split_first() {
+        walk_dirs(first, rest, options, cwd.as_deref(), &mut out)?;
+    }
+    out.candidates.sort();
+    out.candidates.dedup_by(|a, b| a.path == b.path);
+    out.skipped.sort();
+    out.skipped.dedup();
+    Ok(out)
+}
+
+fn too_large(path: String, size: u64, limit: u64) -> Skipped {
+    Skipped {
+        path,
+        reason: SkipReason::TooLarge,
+        detail: format!("{size} bytes, limit {limit}"),
+    }
+}
+
+fn walk_dirs(
+    first: &Path,
+    rest: &[&PathBuf],
+    options: &DiscoverOptions,
+    cwd: Option<&Path>,
+    out: &mut Discovered,
+) -> Result<(), DiscoverError> {
+    let mut builder = WalkBuilder::new(first);
+    for root in rest {
+        builder.add(root);
+    }
+    let respect = options.respect_ignore_files;
+    builder
+        .hidden(false)
+        .git_ignore(respect)
+        .git_global(respect)
+        .git_exclude(respect)
+        .ignore(respect)
+        .parents(respect)
+        .require_git(false)
+        .follow_links(false)
+        .threads(options.threads);
+    if !options.excludes.is_empty() {
+        let mut overrides = OverrideBuilder::new(first);
+        for glob in &options.excludes {
+            overrides
+                .add(&format!("!{glob}"))
+                .map_err(|e| DiscoverError::BadExclude {
+                    glob: glob.clone(),
+                    message: e.to_string(),
+                })?;
+        }
+        let overrides = overrides.build().map_err(|e| DiscoverError::BadExclude {
+            glob: options.excludes.join(", "),
+            message: e.to_string(),
+        })?;
+        builder.overrides(overrides);
+    }
+    if options.default_excludes {
+        builder.filter_entry(|entry| {
+            let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
+            !(is_dir
+                && entry.depth() > 0
+                && entry
+                    .file_name()
+                    .to_str()
+                    .is_some_and(|n| DEFAULT_EXCLUDED_DIRS.contains(&n)))
+        });
+    }
+
+    let found = Mutex::new(Discovered::default());
+    let max = options.max_file_size;
+    builder.build_parallel().run(|| {
+        let found = &found;
+        Box::new(move |entry| {
+            let mut local_candidate = None;
+            let mut local_skip = None;
+            match entry {
+                Err(err) => {
+                    let path = err_path(&err).map_or_else(|| "<walk>".into(), |p| display_path(&p, cwd));
+                    local_skip = Some(Skipped {
+                        path,
+                        reason: SkipReason::WalkError,
+                        detail: err.to_string(),
+                    });
+                }
+                Ok(entry) => {
+                    if entry.file_type().is_some_and(|t| t.is_file()) {
+                        let path = entry.path();
+                        let display = display_path(path, cwd);
+                        match FileKind::classify(path) {
+                            None => {
+                                local_skip = Some(Skipped {
+                                    path: display,
+                                    reason: SkipReason::Binary,
+                                    detail: "binary file extension".into(),
+                                });
+                            }
+                            Some(kind) => {
+                                let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
+                                if size > max {
+                                    local_skip = Some(too_large(display, size, max));
+                                } else {
+                                    local_candidate = Some(Candidate {
+                                        display,
+                                        path: path.to_path_buf(),
+                                        kind,
+                                        size,
+                                    });
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            if local_candidate.is_some() || local_skip.is_some() {
+                // Discovery is cheap next to analysis; a short lock per file is not the hot path.
+                let mut found = found.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                found.candidates.extend(local_candidate);
+                found.skipped.extend(local_skip);
+            }
+            WalkState::Continue
+        })
+    });
+    let found = found.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+    out.candidates.extend(found.candidates);
+    out.skipped.extend(found.skipped);
+    Ok(())
+}
+
+fn err_path(err: &ignore::Error) -> Option<PathBuf> {
+    match err {
+        ignore::Error::WithPath { path, .. } => Some(path.clone()),
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+            err_path(err)
+        }
+        ignore::Error::Loop { child, .. } => Some(child.clone()),
+        _ => None,
+    }
+}
+
+/// The path as reported: relative to `cwd` when below it, `/`-separated, without a leading `./`.
+pub fn display_path(path: &Path, cwd: Option<&Path>) -> String {
+    let rel = match cwd {
+        Some(cwd) if path.is_absolute() => path.strip_prefix(cwd).unwrap_or(path),
+        _ => path,
+    };
+    let mut s = rel.to_string_lossy().replace('\\', "/");
+    while let Some(stripped) = s.strip_prefix("./") {
+        s = stripped.to_string();
+    }
+    if s.is_empty() { ".".into() } else { s }
+}

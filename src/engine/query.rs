@@ -1,0 +1,401 @@
+//! The `match:` matcher: tree-sitter queries with capture constraints and structural context.
+//!
+//! ```yaml
+//! match:
+//!   query: |                       # tree-sitter query; several patterns allowed
+//!     (call_expression function: (identifier) @fn) @hit
+//!   where:                         # constraints on captured text
+//!     fn: { regex: '^eval$' }      # regex | not-regex | equals | not-equals | one-of
+//!   inside: { query: ..., where: ... }      # an ancestor must match this
+//!   not-inside: { query: ..., where: ... }  # no ancestor may match this
+//!   report: hit                    # capture to report (default `hit`, else the widest)
+//! ```
+//!
+//! All query rules of one grammar run together as one combined query over the tree
+//! ([`QueryAnalyzer`]); the one-rule-at-a-time path is kept as a test oracle.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::ops::Range;
+
+use regex::Regex;
+use serde::Deserialize;
+use streaming_iterator::StreamingIterator;
+use tree_sitter::{Node, Query, QueryCursor, QueryMatch, Tree};
+
+use super::{Analyzer, FileContext};
+use crate::discover::FileKind;
+use crate::finding::Finding;
+use crate::parse::Grammar;
+use crate::rules::{Matcher, RuleError, RuleSet};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawQueryMatcher {
+    query: String,
+    #[serde(default, rename = "where")]
+    constraints: HashMap<String, RawConstraint>,
+    #[serde(default)]
+    inside: Option<Box<RawQueryMatcher>>,
+    #[serde(default)]
+    not_inside: Option<Box<RawQueryMatcher>>,
+    #[serde(default)]
+    report: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawConstraint {
+    regex: Option<String>,
+    not_regex: Option<String>,
+    equals: Option<String>,
+    not_equals: Option<String>,
+    #[serde(default)]
+    one_of: Vec<String>,
+}
+
+/// A constraint on the text of a capture.
+#[derive(Debug)]
+struct Constraint {
+    regex: Option<Regex>,
+    not_regex: Option<Regex>,
+    equals: Option<String>,
+    not_equals: Option<String>,
+    one_of: Vec<String>,
+}
+
+impl Constraint {
+    fn accepts(&self, text: &str) -> bool {
+        self.regex.as_ref().is_none_or(|r| r.is_match(text))
+            && self.not_regex.as_ref().is_none_or(|r| !r.is_match(text))
+            && self.equals.as_ref().is_none_or(|e| e == text)
+            && self.not_equals.as_ref().is_none_or(|e| e != text)
+            && (self.one_of.is_empty() || self.one_of.iter().any(|o| o == text))
+    }
+}
+
+/// A compiled query matcher (one rule's `match:`, or a nested `inside`/`not-inside`).
+#[derive(Debug)]
+pub struct QueryMatcher {
+    /// The query source, as written.
+    pub source: String,
+    constraints: Vec<(String, Constraint)>,
+    inside: Option<Box<QueryMatcher>>,
+    not_inside: Option<Box<QueryMatcher>>,
+    report: Option<String>,
+    /// Compiled per grammar (index = `Grammar::index`), for the grammars the rule targets.
+    queries: [Option<Query>; 3],
+}
+
+impl QueryMatcher {
+    /// Compiles a `match:` specification for the grammars of `languages`.
+    pub fn compile(spec: &serde_yaml_ng::Value, languages: &[FileKind]) -> Result<Self, String> {
+        let raw: RawQueryMatcher =
+            serde_yaml_ng::from_value(spec.clone()).map_err(|e| e.to_string())?;
+        let mut grammars: Vec<Grammar> = languages
+            .iter()
+            .flat_map(|k| Grammar::for_rule_kind(*k).iter().copied())
+            .collect();
+        grammars.sort();
+        grammars.dedup();
+        if grammars.is_empty() {
+            return Err("query rules need a code language (js, ts, tsx)".into());
+        }
+        Self::from_raw(raw, &grammars)
+    }
+
+    fn from_raw(raw: RawQueryMatcher, grammars: &[Grammar]) -> Result<Self, String> {
+        let mut queries: [Option<Query>; 3] = [None, None, None];
+        for &g in grammars {
+            let query = Query::new(&g.language(), &raw.query)
+                .map_err(|e| format!("query does not compile for {g:?}: {e}"))?;
+            queries[g.index()] = Some(query);
+        }
+        let names: Vec<String> = queries
+            .iter()
+            .flatten()
+            .next()
+            .map(|q| q.capture_names().iter().map(|s| (*s).to_string()).collect())
+            .unwrap_or_default();
+        let mut constraints = Vec::new();
+        let mut keys: Vec<_> = raw.constraints.into_iter().collect();
+        keys.sort_by(|a, b| a.0.cmp(&b.0));
+        for (name, c) in keys {
+            if !names.contains(&name) {
+                return Err(format!(
+                    "`where` names capture `@{name}`, which the query does not define (it has: {})",
+                    names.join(", ")
+                ));
+            }
+            let compile = |r: Option<String>| {
+                r.map(|r| Regex::new(&r).map_err(|e| format!("bad regex for `{name}`: {e}")))
+                    .transpose()
+            };
+            constraints.push((
+                name.clone(),
+                Constraint {
+                    regex: compile(c.regex)?,
+                    not_regex: compile(c.not_regex)?,
+                    equals: c.equals,
+                    not_equals: c.not_equals,
+                    one_of: c.one_of,
+                },
+            ));
+        }
+        if let Some(report) = &raw.report
+            && !names.contains(report)
+        {
+            return Err(format!(
+                "`report` names capture `@{report}`, which the query does not define"
+            ));
+        }
+        let nested = |m: Option<Box<RawQueryMatcher>>| {
+            m.map(|m| Self::from_raw(*m, grammars).map(Box::new))
+                .transpose()
+        };
+        Ok(QueryMatcher {
+            source: raw.query,
+            constraints,
+            inside: nested(raw.inside)?,
+            not_inside: nested(raw.not_inside)?,
+            report: raw.report,
+            queries,
+        })
+    }
+
+    /// The compiled query for a grammar, if the rule targets it.
+    pub fn query(&self, grammar: Grammar) -> Option<&Query> {
+        self.queries[grammar.index()].as_ref()
+    }
+
+    /// Checks one match against the constraints and context. Returns the node to report.
+    fn accept<'t>(
+        &self,
+        m: &QueryMatch<'_, 't>,
+        query: &Query,
+        ctx: &MatchContext<'_, 't>,
+    ) -> Option<Node<'t>> {
+        let names = query.capture_names();
+        for capture in m.captures() {
+            let name = names[capture.index as usize];
+            for (cname, constraint) in &self.constraints {
+                if cname == name && !constraint.accepts(ctx.node_text(capture.node)) {
+                    return None;
+                }
+            }
+        }
+        let wanted = self.report.as_deref().unwrap_or("hit");
+        let report = m
+            .captures()
+            .iter()
+            .find(|c| names[c.index as usize] == wanted)
+            .or_else(|| {
+                m.captures()
+                    .iter()
+                    .max_by_key(|c| c.node.end_byte() - c.node.start_byte())
+            })?
+            .node;
+        let range = report.byte_range();
+        if let Some(inside) = &self.inside
+            && !ctx.enclosing(inside).iter().any(|r| contains(r, &range))
+        {
+            return None;
+        }
+        if let Some(not_inside) = &self.not_inside
+            && ctx.enclosing(not_inside).iter().any(|r| contains(r, &range))
+        {
+            return None;
+        }
+        Some(report)
+    }
+}
+
+fn contains(outer: &Range<usize>, inner: &Range<usize>) -> bool {
+    outer.start <= inner.start && inner.end <= outer.end
+}
+
+/// Per-file state shared by all query matches: the tree, the text, and cached context ranges.
+struct MatchContext<'a, 't> {
+    grammar: Grammar,
+    tree: &'t Tree,
+    text: &'a str,
+    /// Ranges matched by each `inside`/`not-inside` matcher, keyed by the matcher's address.
+    cache: RefCell<HashMap<usize, Vec<Range<usize>>>>,
+}
+
+impl<'t> MatchContext<'_, 't> {
+    fn node_text(&self, node: Node<'t>) -> &str {
+        self.text.get(node.byte_range()).unwrap_or("")
+    }
+
+    /// The ranges of every node matching `matcher` in this file, computed once per file.
+    fn enclosing(&self, matcher: &QueryMatcher) -> Vec<Range<usize>> {
+        let key = std::ptr::from_ref(matcher) as usize;
+        if let Some(ranges) = self.cache.borrow().get(&key) {
+            return ranges.clone();
+        }
+        let mut ranges = Vec::new();
+        if let Some(query) = matcher.query(self.grammar) {
+            let mut cursor = QueryCursor::new();
+            let mut matches = cursor.matches(query, self.tree.root_node(), self.text.as_bytes());
+            while let Some(m) = matches.next() {
+                if let Some(node) = matcher.accept(m, query, self) {
+                    ranges.push(node.byte_range());
+                }
+            }
+        }
+        self.cache.borrow_mut().insert(key, ranges.clone());
+        ranges
+    }
+}
+
+/// One compiled query run over a tree, and which rule each of its patterns belongs to.
+#[derive(Debug)]
+struct Batch {
+    grammar: Grammar,
+    query: Query,
+    /// `pattern_rules[pattern_index]` = rule index.
+    pattern_rules: Vec<usize>,
+}
+
+/// Runs every `match:` rule: one combined query per grammar (or one per rule, as the oracle).
+#[derive(Debug)]
+pub struct QueryAnalyzer {
+    batches: Vec<Batch>,
+    rule_indices: Vec<usize>,
+}
+
+impl QueryAnalyzer {
+    /// Builds the analyzer. With `combined`, all rules of a grammar share one query (the fast
+    /// path); without, each rule runs alone (the simple path, kept as a test oracle).
+    pub fn new(rules: &RuleSet, combined: bool) -> Result<Option<Self>, RuleError> {
+        let query_rules: Vec<(usize, &QueryMatcher)> = rules
+            .rules()
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| match &r.matcher {
+                Matcher::Query(q) => Some((i, q.as_ref())),
+                Matcher::Spec { .. } => None,
+            })
+            .collect();
+        if query_rules.is_empty() {
+            return Ok(None);
+        }
+        let mut batches = Vec::new();
+        for grammar in Grammar::ALL {
+            let members: Vec<(usize, &QueryMatcher)> = query_rules
+                .iter()
+                .copied()
+                .filter(|(_, q)| q.query(grammar).is_some())
+                .collect();
+            if members.is_empty() {
+                continue;
+            }
+            let groups: Vec<Vec<(usize, &QueryMatcher)>> = if combined {
+                vec![members]
+            } else {
+                members.into_iter().map(|m| vec![m]).collect()
+            };
+            for group in groups {
+                let mut source = String::new();
+                let mut pattern_rules = Vec::new();
+                for (idx, matcher) in &group {
+                    source.push_str(&matcher.source);
+                    source.push('\n');
+                    let count = matcher.query(grammar).map_or(0, Query::pattern_count);
+                    pattern_rules.extend(std::iter::repeat_n(*idx, count));
+                }
+                let query = Query::new(&grammar.language(), &source).map_err(|e| {
+                    RuleError::Field {
+                        source_name: "<combined query>".into(),
+                        id: String::new(),
+                        field: "match".into(),
+                        message: e.to_string(),
+                    }
+                })?;
+                debug_assert_eq!(query.pattern_count(), pattern_rules.len());
+                batches.push(Batch {
+                    grammar,
+                    query,
+                    pattern_rules,
+                });
+            }
+        }
+        Ok(Some(QueryAnalyzer {
+            batches,
+            rule_indices: query_rules.iter().map(|(i, _)| *i).collect(),
+        }))
+    }
+}
+
+impl Analyzer for QueryAnalyzer {
+    fn name(&self) -> &'static str {
+        "query"
+    }
+
+    fn rule_indices(&self) -> Vec<usize> {
+        self.rule_indices.clone()
+    }
+
+    fn analyze_file(&self, ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
+        let Some(grammar) = Grammar::for_kind(ctx.file.kind) else {
+            return;
+        };
+        if !self.rule_indices.iter().any(|&i| ctx.is_active(i)) {
+            return;
+        }
+        let Some(tree) = ctx.tree() else {
+            return;
+        };
+        let mctx = MatchContext {
+            grammar,
+            tree,
+            text: &ctx.file.text,
+            cache: RefCell::new(HashMap::new()),
+        };
+        let mut cursor = QueryCursor::new();
+        for batch in self.batches.iter().filter(|b| b.grammar == grammar) {
+            if !batch.pattern_rules.iter().any(|&i| ctx.is_active(i)) {
+                continue;
+            }
+            let mut matches = cursor.matches(&batch.query, tree.root_node(), ctx.file.text.as_bytes());
+            while let Some(m) = matches.next() {
+                let rule_idx = batch.pattern_rules[m.pattern_index];
+                if !ctx.is_active(rule_idx) {
+                    continue;
+                }
+                let rule = &ctx.rules.rules()[rule_idx];
+                let Matcher::Query(matcher) = &rule.matcher else {
+                    continue;
+                };
+                if let Some(node) = matcher.accept(m, &batch.query, &mctx) {
+                    let message = interpolate(&rule.message, m, &batch.query, &mctx);
+                    let mut finding = ctx.finding(rule_idx, node.byte_range());
+                    finding.message = message;
+                    out.push(finding);
+                }
+            }
+        }
+    }
+}
+
+/// Fills `{{capture}}` placeholders with the captured text (one line, at most 60 characters).
+fn interpolate(message: &str, m: &QueryMatch<'_, '_>, query: &Query, ctx: &MatchContext<'_, '_>) -> String {
+    if !message.contains("{{") {
+        return message.to_string();
+    }
+    let mut out = message.to_string();
+    for capture in m.captures() {
+        let name = query.capture_names()[capture.index as usize];
+        let placeholder = format!("{{{{{name}}}}}");
+        if out.contains(&placeholder) {
+            let text = ctx.node_text(capture.node);
+            let mut short: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+            if short.chars().count() > 60 {
+                short = short.chars().take(57).collect::<String>() + "...";
+            }
+            out = out.replace(&placeholder, &short);
+        }
+    }
+    out
+}

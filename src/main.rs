@@ -1,0 +1,250 @@
+//! The `vibeward` binary: parse flags, call the library, choose the exit code.
+//!
+//! Exit codes: 0 no finding at or above `--fail-on`; 1 findings at or above it; 2 usage,
+//! configuration or I/O error (one line on standard error naming the file or flag).
+
+mod cli;
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use rayon::prelude::*;
+use termcolor::{ColorChoice, StandardStream, WriteColor};
+
+use cli::{Cli, Command, FailOn, Format, RulesArgs, ScanArgs, SeverityArg};
+use vibeward::discover::DiscoverOptions;
+use vibeward::report::text::{self, TextOptions};
+use vibeward::rules::Severity;
+use vibeward::{Settings, report};
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            #[expect(clippy::print_stderr, reason = "main reports fatal errors")]
+            {
+                eprintln!("vibeward: error: {e:#}");
+            }
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Scan(args) => scan(&args),
+        Command::Rules(args) => list_rules(&args),
+        Command::Explain { rule } => explain(&rule),
+        Command::ParseOnly(args) => parse_only(&args),
+    }
+}
+
+fn severity(s: SeverityArg) -> Severity {
+    match s {
+        SeverityArg::Critical => Severity::Critical,
+        SeverityArg::High => Severity::High,
+        SeverityArg::Medium => Severity::Medium,
+        SeverityArg::Low => Severity::Low,
+        SeverityArg::Info => Severity::Info,
+    }
+}
+
+fn settings(args: &ScanArgs) -> Settings {
+    Settings {
+        paths: args.paths.clone(),
+        discover: DiscoverOptions {
+            respect_ignore_files: !args.no_ignore,
+            default_excludes: !args.no_default_excludes,
+            excludes: args.exclude.clone(),
+            max_file_size: args.max_file_size,
+            threads: args.jobs,
+        },
+        builtin_rules: !args.no_builtin_rules,
+        rule_dirs: args.rule_dirs.clone(),
+        enable: args.enable.clone(),
+        disable: args.disable.clone(),
+        min_severity: severity(args.min_severity),
+        jobs: args.jobs,
+        ..Settings::default()
+    }
+}
+
+fn color_choice(args: &ScanArgs, is_terminal: bool) -> ColorChoice {
+    match args.color {
+        cli::ColorChoice::Always => ColorChoice::Always,
+        cli::ColorChoice::Never => ColorChoice::Never,
+        cli::ColorChoice::Auto => {
+            if is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) {
+                ColorChoice::Auto
+            } else {
+                ColorChoice::Never
+            }
+        }
+    }
+}
+
+fn scan(args: &ScanArgs) -> Result<ExitCode> {
+    let settings = settings(args);
+    let report = vibeward::scan(&settings)?;
+
+    match (args.format, &args.output) {
+        (Format::Text, None) => {
+            let choice = color_choice(args, std::io::stdout().is_terminal());
+            let mut out = StandardStream::stdout(choice);
+            write_text(&report, &mut out, args.quiet)?;
+        }
+        (Format::Text, Some(path)) => {
+            let mut buffer = termcolor::Buffer::no_color();
+            write_text(&report, &mut buffer, args.quiet)?;
+            std::fs::write(path, buffer.as_slice())
+                .with_context(|| format!("--output {}", path.display()))?;
+        }
+        (format, output) => {
+            let rendered = report::render_machine(&report, format == Format::Sarif);
+            match output {
+                Some(path) => std::fs::write(path, rendered)
+                    .with_context(|| format!("--output {}", path.display()))?,
+                None => std::io::stdout().lock().write_all(rendered.as_bytes())?,
+            }
+        }
+    }
+    if args.stats {
+        text::write_stats(&report, &mut std::io::stderr().lock())?;
+    }
+    let threshold = match args.fail_on {
+        FailOn::None => None,
+        FailOn::Info => Some(Severity::Info),
+        FailOn::Low => Some(Severity::Low),
+        FailOn::Medium => Some(Severity::Medium),
+        FailOn::High => Some(Severity::High),
+        FailOn::Critical => Some(Severity::Critical),
+    };
+    let failed = threshold.is_some_and(|t| report.count_at_least(t) > 0);
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn write_text(report: &vibeward::ScanReport, out: &mut dyn WriteColor, quiet: bool) -> Result<()> {
+    match text::write(report, out, TextOptions { quiet }) {
+        // a closed pipe (`vibeward scan | head`) is not an error
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("writing the report"),
+    }
+}
+
+fn list_rules(args: &RulesArgs) -> Result<ExitCode> {
+    let settings = Settings {
+        rule_dirs: args.rule_dirs.clone(),
+        ..Settings::default()
+    };
+    let rules = vibeward::load_rules(&settings)?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        let list: Vec<_> = rules
+            .rules()
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "id": r.id, "title": r.title, "severity": r.severity, "confidence": r.confidence,
+                    "cwe": r.cwe, "owasp": r.owasp,
+                    "languages": r.languages.iter().map(|l| l.as_str()).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        writeln!(out, "{}", serde_json::to_string_pretty(&list)?)?;
+    } else {
+        let width = rules.rules().iter().map(|r| r.id.len()).max().unwrap_or(0);
+        for r in rules.rules() {
+            writeln!(out, "{:<width$}  {:<8}  {}", r.id, r.severity.as_str(), r.title)?;
+        }
+        writeln!(out, "\n{} rules", rules.len())?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn explain(id: &str) -> Result<ExitCode> {
+    let rules = vibeward::load_rules(&Settings::default())?;
+    let Some(rule) = rules.get(id) else {
+        anyhow::bail!("no rule `{id}` (see `vibeward rules`)");
+    };
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{}: {}\n", rule.id, rule.title)?;
+    writeln!(
+        out,
+        "severity: {}   confidence: {}   {}   OWASP {}",
+        rule.severity,
+        rule.confidence.as_str(),
+        rule.cwe.join(", "),
+        rule.owasp.join(", ")
+    )?;
+    writeln!(
+        out,
+        "applies to: {}\n",
+        rule.languages.iter().map(|l| l.as_str()).collect::<Vec<_>>().join(", ")
+    )?;
+    writeln!(out, "{}", rule.help.trim())?;
+    if let Some(bad) = &rule.examples.bad {
+        writeln!(out, "\n## Flagged\n\n{}", indent(bad))?;
+    }
+    if let Some(good) = &rule.examples.good {
+        writeln!(out, "\n## Not flagged\n\n{}", indent(good))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn indent(code: &str) -> String {
+    code.trim_end()
+        .lines()
+        .map(|l| format!("    {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The benchmark yardstick: read and tree-sitter-parse every JS/TS file the scan would analyse.
+fn parse_only(args: &ScanArgs) -> Result<ExitCode> {
+    let settings = settings(args);
+    let started = Instant::now();
+    let discovered = vibeward::discover::discover(&settings.paths, &settings.discover)?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(settings.jobs)
+        .build()?;
+    let (files, bytes) = pool.install(|| {
+        discovered
+            .candidates
+            .par_iter()
+            .filter(|c| c.kind.is_code())
+            .map(|c| match vibeward::source::load(c) {
+                vibeward::source::Loaded::File(file, _) => {
+                    let grammar = vibeward::parse::Grammar::for_kind(file.kind);
+                    let parsed = grammar.and_then(|g| vibeward::parse::parse(g, &file.text));
+                    (usize::from(parsed.is_some()), file.text.len() as u64)
+                }
+                vibeward::source::Loaded::Skip(_) => (0, 0),
+            })
+            .reduce(|| (0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
+    });
+    let secs = started.elapsed().as_secs_f64();
+    writeln!(
+        std::io::stderr().lock(),
+        "parse-only: {files} files, {:.1} MB in {secs:.3}s",
+        bytes as f64 / 1_048_576.0
+    )?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,101 @@
+//! Tree-sitter languages and per-thread parsers for JavaScript, TypeScript and TSX.
+//!
+//! Each worker thread keeps one parser per grammar (built on first use), so the hot path shares
+//! nothing. A parser is reset after every parse, so a failed or cancelled parse cannot leak state
+//! into the next file.
+
+use std::cell::RefCell;
+
+use tree_sitter::{Language, Parser, Tree};
+
+use crate::discover::FileKind;
+
+/// The three grammars vibeward parses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Grammar {
+    /// tree-sitter-javascript (includes JSX).
+    JavaScript,
+    /// tree-sitter-typescript's `typescript`.
+    TypeScript,
+    /// tree-sitter-typescript's `tsx`.
+    Tsx,
+}
+
+impl Grammar {
+    /// Every grammar, in a fixed order (index = `as usize`).
+    pub const ALL: [Grammar; 3] = [Grammar::JavaScript, Grammar::TypeScript, Grammar::Tsx];
+
+    /// The grammar for a file kind, if it is code.
+    pub fn for_kind(kind: FileKind) -> Option<Grammar> {
+        match kind {
+            FileKind::Js => Some(Grammar::JavaScript),
+            FileKind::Ts => Some(Grammar::TypeScript),
+            FileKind::Tsx => Some(Grammar::Tsx),
+            _ => None,
+        }
+    }
+
+    /// The grammars a rule targeting `kind` needs queries compiled for.
+    pub fn for_rule_kind(kind: FileKind) -> &'static [Grammar] {
+        match kind {
+            FileKind::Js => &[Grammar::JavaScript],
+            FileKind::Ts => &[Grammar::TypeScript, Grammar::Tsx],
+            FileKind::Tsx => &[Grammar::Tsx],
+            FileKind::Any => &Grammar::ALL,
+            _ => &[],
+        }
+    }
+
+    /// The tree-sitter language.
+    pub fn language(self) -> Language {
+        match self {
+            Grammar::JavaScript => tree_sitter_javascript::LANGUAGE.into(),
+            Grammar::TypeScript => tree_sitter_typescript::LANGUAGE_TYPESCRIPT.into(),
+            Grammar::Tsx => tree_sitter_typescript::LANGUAGE_TSX.into(),
+        }
+    }
+
+    /// Index into per-grammar arrays.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+thread_local! {
+    static PARSERS: RefCell<[Option<Parser>; 3]> = const { RefCell::new([None, None, None]) };
+}
+
+/// Parses `text` with this thread's parser for `grammar`. `None` only if tree-sitter gives up
+/// (it returns a tree with error nodes for ordinary syntax errors).
+pub fn parse(grammar: Grammar, text: &str) -> Option<Tree> {
+    PARSERS.with(|parsers| {
+        let mut parsers = parsers.borrow_mut();
+        let slot = &mut parsers[grammar.index()];
+        if slot.is_none() {
+            let mut parser = Parser::new();
+            parser.set_language(&grammar.language()).ok()?;
+            *slot = Some(parser);
+        }
+        let parser = slot.as_mut()?;
+        let tree = parser.parse(text, None);
+        parser.reset();
+        tree
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_each_grammar() {
+        for (grammar, code) in [
+            (Grammar::JavaScript, "const a = <div>{x}</div>;"),
+            (Grammar::TypeScript, "const a: number = 1;"),
+            (Grammar::Tsx, "const a = <A<string>> prop={1} />;"),
+        ] {
+            let tree = parse(grammar, code).expect("parses");
+            assert_eq!(tree.root_node().kind(), "program");
+        }
+    }
+}

@@ -1,0 +1,192 @@
+//! Human output: a code frame per finding (codespan-reporting), then a summary line.
+
+use std::io::{self, Write};
+
+use codespan_reporting::diagnostic::{Diagnostic, Label, Severity as Level};
+use codespan_reporting::files::SimpleFiles;
+use codespan_reporting::term::{self, Config};
+use termcolor::{Color, ColorSpec, WriteColor};
+
+use crate::ScanReport;
+use crate::finding::Finding;
+use crate::rules::Severity;
+
+fn level(severity: Severity) -> Level {
+    match severity {
+        Severity::Critical | Severity::High => Level::Error,
+        Severity::Medium => Level::Warning,
+        Severity::Low => Level::Note,
+        Severity::Info => Level::Help,
+    }
+}
+
+/// Options of the text report.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TextOptions {
+    /// Leave out the summary line.
+    pub quiet: bool,
+}
+
+/// Writes every finding as a code frame, then (unless quiet) a summary line.
+pub fn write(report: &ScanReport, out: &mut dyn WriteColor, options: TextOptions) -> io::Result<()> {
+    let config = Config::default();
+    let mut files = SimpleFiles::new();
+    let mut ids = std::collections::BTreeMap::new();
+    for (path, source) in &report.sources {
+        ids.insert(path.as_str(), files.add(path.clone(), source.to_string()));
+    }
+    for finding in &report.findings {
+        let mut diagnostic = Diagnostic::new(level(finding.severity))
+            .with_code(format!("{}:{}", finding.severity, finding.rule_id))
+            .with_message(&finding.message);
+        match ids.get(finding.path.as_str()) {
+            Some(&id) => {
+                let mut labels = vec![Label::primary(id, finding.byte_range.clone())];
+                for related in &finding.related {
+                    if related.path == finding.path
+                        && let Some(range) = related_range(report, finding, related.start, related.end)
+                    {
+                        labels.push(Label::secondary(id, range).with_message(&related.message));
+                    }
+                }
+                diagnostic = diagnostic.with_labels(labels);
+            }
+            None => {
+                diagnostic = diagnostic.with_notes(vec![format!(
+                    "at {}:{}:{}\n{}",
+                    finding.path, finding.start.line, finding.start.column, finding.snippet
+                )]);
+            }
+        }
+        diagnostic = diagnostic.with_notes(notes(report, finding));
+        term::emit_to_write_style(out, &config, &files, &diagnostic)
+            .map_err(|e| io::Error::other(e.to_string()))?;
+    }
+    if !options.quiet {
+        summary(report, out)?;
+    }
+    Ok(())
+}
+
+fn notes(report: &ScanReport, finding: &Finding) -> Vec<String> {
+    let mut notes = Vec::new();
+    if let Some(rule) = report.rules.get(&finding.rule_id) {
+        let mut meta = vec![format!("confidence: {}", finding.confidence.as_str())];
+        meta.extend(rule.cwe.iter().cloned());
+        meta.extend(rule.owasp.iter().map(|o| format!("OWASP {o}")));
+        notes.push(meta.join(" · "));
+        if let Some(fix) = fix_line(&rule.help) {
+            notes.push(format!("fix: {fix}"));
+        }
+    }
+    for (k, v) in &finding.properties {
+        if k != crate::engine::REDACT_PROPERTY {
+            notes.push(format!("{k}: {v}"));
+        }
+    }
+    notes.push(format!("docs: vibeward explain {}", finding.rule_id));
+    notes
+}
+
+/// The first sentence under `## How to fix`, for a one-line hint.
+fn fix_line(help: &str) -> Option<String> {
+    let after = help.split("## How to fix").nth(1)?;
+    let para: String = after
+        .lines()
+        .map(str::trim)
+        .skip_while(|l| l.is_empty())
+        .take_while(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let sentence = para.split_inclusive(". ").next().unwrap_or(&para).trim().to_string();
+    (!sentence.is_empty()).then_some(sentence)
+}
+
+/// Byte range of a related location in the same file, from its line/column positions.
+fn related_range(
+    report: &ScanReport,
+    finding: &Finding,
+    start: crate::source::Position,
+    end: crate::source::Position,
+) -> Option<std::ops::Range<usize>> {
+    let text = report.sources.get(&finding.path)?;
+    let offset = |p: crate::source::Position| -> Option<usize> {
+        let line_start = text
+            .split_inclusive('\n')
+            .take(p.line - 1)
+            .map(str::len)
+            .sum::<usize>();
+        let line = text[line_start..].split('\n').next()?;
+        let col = line
+            .char_indices()
+            .nth(p.column - 1)
+            .map_or(line.len(), |(i, _)| i);
+        Some(line_start + col)
+    };
+    let (a, b) = (offset(start)?, offset(end)?);
+    (a <= b).then_some(a..b)
+}
+
+fn summary(report: &ScanReport, out: &mut dyn WriteColor) -> io::Result<()> {
+    let stats = &report.stats;
+    let counts: Vec<String> = Severity::ALL
+        .iter()
+        .map(|s| (s, report.findings.iter().filter(|f| f.severity == *s).count()))
+        .filter(|(_, n)| *n > 0)
+        .map(|(s, n)| format!("{n} {s}"))
+        .collect();
+    let skipped: usize = report.notes.iter().filter(|n| !n.reason.is_degraded()).count();
+    let mut spec = ColorSpec::new();
+    spec.set_bold(true);
+    if report.findings.is_empty() {
+        spec.set_fg(Some(Color::Green));
+    } else {
+        spec.set_fg(Some(Color::Red));
+    }
+    out.set_color(&spec)?;
+    if report.findings.is_empty() {
+        write!(out, "No findings")?;
+    } else {
+        write!(
+            out,
+            "{} finding{} ({})",
+            report.findings.len(),
+            if report.findings.len() == 1 { "" } else { "s" },
+            counts.join(", ")
+        )?;
+    }
+    out.reset()?;
+    writeln!(
+        out,
+        " in {} file{} ({} skipped, {} suppressed) in {:.2}s",
+        stats.files_analysed,
+        if stats.files_analysed == 1 { "" } else { "s" },
+        skipped,
+        stats.suppressed,
+        stats.elapsed.as_secs_f64()
+    )
+}
+
+/// The `--stats` block, written to standard error by `main`.
+pub fn write_stats(report: &ScanReport, out: &mut dyn Write) -> io::Result<()> {
+    let s = &report.stats;
+    let secs = s.elapsed.as_secs_f64().max(1e-9);
+    let mb = s.bytes_analysed as f64 / 1_048_576.0;
+    writeln!(out, "vibeward stats")?;
+    writeln!(out, "  rules             {}", s.rules)?;
+    writeln!(out, "  files discovered  {}", s.files_discovered)?;
+    writeln!(out, "  files analysed    {}", s.files_analysed)?;
+    writeln!(out, "  files parsed      {}", s.files_parsed)?;
+    for (reason, n) in &s.skipped {
+        writeln!(out, "  {reason:<17} {n}")?;
+    }
+    writeln!(out, "  findings          {}", report.findings.len())?;
+    writeln!(out, "  suppressed        {}", s.suppressed)?;
+    writeln!(out, "  elapsed           {secs:.3}s")?;
+    writeln!(
+        out,
+        "  throughput        {:.1} MB/s, {:.0} files/s ({mb:.1} MB)",
+        mb / secs,
+        s.files_analysed as f64 / secs
+    )
+}

@@ -1,0 +1,332 @@
+//! Turns rule files (YAML) into validated [`Rule`]s: the embedded set and user folders alike.
+//!
+//! Raw serde shapes (`Raw*`) are checked and compiled once here; a broken rule is a [`RuleError`]
+//! naming the file, the rule id and the field, and saying what to write instead.
+
+use std::path::{Path, PathBuf};
+
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use serde::Deserialize;
+use thiserror::Error;
+
+use super::{Confidence, Examples, Matcher, MatcherKind, Rule, Severity};
+use crate::discover::FileKind;
+use crate::engine::query::QueryMatcher;
+
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/embedded_rules.rs"));
+}
+
+/// Every file embedded from `rules/` at build time, as (relative path, contents).
+pub fn embedded_files() -> &'static [(&'static str, &'static str)] {
+    embedded::EMBEDDED
+}
+
+/// A rule that could not be loaded.
+#[derive(Debug, Error)]
+pub enum RuleError {
+    /// The file is not valid YAML for a rule.
+    #[error("{source_name}: {message}")]
+    Syntax {
+        /// The rule file.
+        source_name: String,
+        /// What the YAML parser said.
+        message: String,
+    },
+    /// A field has a wrong value.
+    #[error("{source_name}: rule `{id}`: field `{field}`: {message}")]
+    Field {
+        /// The rule file.
+        source_name: String,
+        /// The rule id, as far as it is known.
+        id: String,
+        /// The offending field.
+        field: String,
+        /// What is wrong and what to write instead.
+        message: String,
+    },
+    /// Two rules share an id.
+    #[error("duplicate rule id `{id}` in {first} and {second}")]
+    Duplicate {
+        /// The id.
+        id: String,
+        /// One file defining it.
+        first: String,
+        /// The other file defining it.
+        second: String,
+    },
+    /// A rule folder could not be read.
+    #[error("cannot read rules from {path}: {message}")]
+    Io {
+        /// The folder or file.
+        path: PathBuf,
+        /// The I/O error.
+        message: String,
+    },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRule {
+    id: String,
+    #[serde(default)]
+    aliases: Vec<String>,
+    title: String,
+    severity: String,
+    confidence: String,
+    cwe: Vec<String>,
+    owasp: Vec<String>,
+    languages: Vec<String>,
+    #[serde(default)]
+    triggers: Vec<String>,
+    #[serde(default)]
+    paths: Option<RawPaths>,
+    message: String,
+    help: String,
+    #[serde(default)]
+    examples: Option<RawExamples>,
+    #[serde(rename = "match", default)]
+    query: Option<serde_yaml_ng::Value>,
+    #[serde(default)]
+    secret: Option<serde_yaml_ng::Value>,
+    #[serde(default)]
+    taint: Option<serde_yaml_ng::Value>,
+    #[serde(default)]
+    config: Option<serde_yaml_ng::Value>,
+    #[serde(default)]
+    builtin: Option<serde_yaml_ng::Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPaths {
+    #[serde(default)]
+    include: Vec<String>,
+    #[serde(default)]
+    exclude: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawExamples {
+    bad: Option<String>,
+    good: Option<String>,
+    file: Option<String>,
+}
+
+/// Loads every rule embedded in the binary.
+pub fn load_builtin_rules() -> Result<Vec<Rule>, RuleError> {
+    embedded_files()
+        .iter()
+        .filter(|(path, _)| {
+            Path::new(path)
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("yaml"))
+        })
+        .map(|(path, text)| parse_rule(path, text, true))
+        .collect()
+}
+
+/// Loads every `*.yaml` rule below `dir` (a user rule folder), sorted by path.
+pub fn load_rule_dir(dir: &Path) -> Result<Vec<Rule>, RuleError> {
+    if !dir.exists() {
+        return Err(RuleError::Io {
+            path: dir.to_path_buf(),
+            message: "no such file or directory".into(),
+        });
+    }
+    let mut paths: Vec<PathBuf> = walkdir::WalkDir::new(dir)
+        .follow_links(true)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .map(walkdir::DirEntry::into_path)
+        .filter(|p| {
+            p.extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"))
+        })
+        .collect();
+    paths.sort();
+    paths
+        .iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(path).map_err(|e| RuleError::Io {
+                path: path.clone(),
+                message: e.to_string(),
+            })?;
+            parse_rule(&path.display().to_string(), &text, false)
+        })
+        .collect()
+}
+
+/// Parses and validates one rule file. `check_path` enforces `rules/<family>/<name>.yaml` = id.
+pub fn parse_rule(source_name: &str, text: &str, check_path: bool) -> Result<Rule, RuleError> {
+    let raw: RawRule = serde_yaml_ng::from_str(text).map_err(|e| RuleError::Syntax {
+        source_name: source_name.to_string(),
+        message: e.to_string(),
+    })?;
+    let field_error = |field: &str, message: String| RuleError::Field {
+        source_name: source_name.to_string(),
+        id: raw.id.clone(),
+        field: field.to_string(),
+        message,
+    };
+
+    let Some((family, name)) = raw.id.split_once('.') else {
+        return Err(field_error(
+            "id",
+            "must be `family.kebab-name`, e.g. `parse.master-key-in-client`".into(),
+        ));
+    };
+    let kebab = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    };
+    if !kebab(family) || !kebab(name) {
+        return Err(field_error(
+            "id",
+            "use lowercase letters, digits and dashes only".into(),
+        ));
+    }
+    if check_path {
+        let path = Path::new(source_name);
+        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+        let folder = path
+            .parent()
+            .and_then(Path::file_name)
+            .and_then(|s| s.to_str())
+            .unwrap_or("");
+        if stem != name || folder != family {
+            return Err(field_error(
+                "id",
+                format!("a rule with this id belongs in rules/{family}/{name}.yaml"),
+            ));
+        }
+    }
+
+    let severity: Severity = raw.severity.parse().map_err(|m| field_error("severity", m))?;
+    let confidence: Confidence = raw
+        .confidence
+        .parse()
+        .map_err(|m| field_error("confidence", m))?;
+    for cwe in &raw.cwe {
+        let ok = cwe
+            .strip_prefix("CWE-")
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+        if !ok {
+            return Err(field_error("cwe", format!("`{cwe}` should look like `CWE-89`")));
+        }
+    }
+    for owasp in &raw.owasp {
+        if !is_owasp(owasp) {
+            return Err(field_error(
+                "owasp",
+                format!("`{owasp}` should look like `A03:2021`"),
+            ));
+        }
+    }
+    let languages = raw
+        .languages
+        .iter()
+        .map(|l| FileKind::from_rule_name(l).ok_or_else(|| field_error("languages", format!("unknown language `{l}`: expected one of {}", FileKind::RULE_NAMES.join(", ")))))
+        .collect::<Result<Vec<_>, _>>()?;
+    if languages.is_empty() {
+        return Err(field_error("languages", "list at least one file kind".into()));
+    }
+    if raw.title.trim().is_empty() {
+        return Err(field_error("title", "must not be empty".into()));
+    }
+    if raw.message.trim().is_empty() {
+        return Err(field_error("message", "must not be empty".into()));
+    }
+    if raw.triggers.iter().any(String::is_empty) {
+        return Err(field_error("triggers", "triggers must be non-empty strings".into()));
+    }
+
+    let (include, exclude) = match &raw.paths {
+        Some(paths) => (
+            build_globs(&paths.include).map_err(|m| field_error("paths.include", m))?,
+            build_globs(&paths.exclude).map_err(|m| field_error("paths.exclude", m))?,
+        ),
+        None => (None, None),
+    };
+
+    let specs = [
+        (MatcherKind::Query, &raw.query),
+        (MatcherKind::Secret, &raw.secret),
+        (MatcherKind::Taint, &raw.taint),
+        (MatcherKind::Config, &raw.config),
+        (MatcherKind::Builtin, &raw.builtin),
+    ];
+    let present: Vec<_> = specs.iter().filter(|(_, v)| v.is_some()).collect();
+    let [(kind, Some(spec))] = present.as_slice() else {
+        return Err(field_error(
+            "match",
+            "a rule needs exactly one matcher: `match` (tree-sitter query), `secret`, `taint`, `config` or `builtin`".into(),
+        ));
+    };
+    let matcher = if *kind == MatcherKind::Query {
+        if raw.triggers.is_empty() {
+            return Err(field_error(
+                "triggers",
+                "query rules must list literal trigger strings, so files without them skip the rule"
+                    .into(),
+            ));
+        }
+        let query = QueryMatcher::compile(spec, &languages).map_err(|m| field_error("match", m))?;
+        Matcher::Query(Box::new(query))
+    } else {
+        Matcher::Spec {
+            kind: *kind,
+            spec: spec.clone(),
+        }
+    };
+
+    let examples = raw.examples.map(|e| Examples {
+        bad: e.bad,
+        good: e.good,
+        file: e.file,
+    });
+
+    Ok(Rule {
+        id: raw.id,
+        aliases: raw.aliases,
+        title: raw.title.trim().to_string(),
+        severity,
+        confidence,
+        cwe: raw.cwe,
+        owasp: raw.owasp,
+        languages,
+        triggers: raw.triggers,
+        include,
+        exclude,
+        message: raw.message.trim().to_string(),
+        help: raw.help,
+        examples: examples.unwrap_or_default(),
+        source: source_name.to_string(),
+        matcher,
+    })
+}
+
+fn is_owasp(s: &str) -> bool {
+    // A03:2021, or LLM01:2025 for the OWASP Top 10 for LLM applications
+    let Some((cat, year)) = s.split_once(':') else {
+        return false;
+    };
+    let num = cat.strip_prefix("LLM").or_else(|| cat.strip_prefix('A'));
+    num.is_some_and(|n| n.len() == 2 && n.bytes().all(|b| b.is_ascii_digit()))
+        && year.len() == 4
+        && year.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn build_globs(globs: &[String]) -> Result<Option<GlobSet>, String> {
+    if globs.is_empty() {
+        return Ok(None);
+    }
+    let mut builder = GlobSetBuilder::new();
+    for g in globs {
+        builder.add(Glob::new(g).map_err(|e| format!("bad glob `{g}`: {e}"))?);
+    }
+    builder.build().map(Some).map_err(|e| e.to_string())
+}

@@ -1,0 +1,212 @@
+//! A loaded file: its text, kind and line index, and the content checks done on first read.
+//!
+//! Every file is read once, here. Positions are byte offsets internally; [`SourceFile::position`]
+//! turns them into 1-based lines and 1-based columns counted in Unicode code points (SARIF
+//! `columnKind: unicodeCodePoints`).
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::discover::{Candidate, FileKind, SkipReason, Skipped};
+
+/// A 1-based line and column (column in Unicode code points).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Position {
+    /// Line, from 1.
+    pub line: usize,
+    /// Column, from 1, in code points.
+    pub column: usize,
+}
+
+/// A file's text with what the engine needs to locate things in it.
+#[derive(Debug)]
+pub struct SourceFile {
+    /// Display path (relative, `/`-separated).
+    pub display: String,
+    /// What kind of file it is.
+    pub kind: FileKind,
+    /// The text (lossily decoded if it was not UTF-8).
+    pub text: String,
+    line_starts: Vec<usize>,
+}
+
+impl SourceFile {
+    /// Wraps text already in memory (tests, examples, stdin).
+    pub fn new(display: impl Into<String>, kind: FileKind, text: String) -> Self {
+        let line_starts = std::iter::once(0)
+            .chain(memchr_newlines(text.as_bytes()).map(|i| i + 1))
+            .collect();
+        SourceFile {
+            display: display.into(),
+            kind,
+            text,
+            line_starts,
+        }
+    }
+
+    /// Number of lines.
+    pub fn line_count(&self) -> usize {
+        self.line_starts.len()
+    }
+
+    /// The 1-based position of a byte offset (clamped to the text).
+    pub fn position(&self, offset: usize) -> Position {
+        let offset = offset.min(self.text.len());
+        let line_idx = match self.line_starts.binary_search(&offset) {
+            Ok(i) => i,
+            Err(i) => i - 1,
+        };
+        let start = self.line_starts[line_idx];
+        let column = self
+            .text
+            .get(start..offset)
+            .map_or(offset - start, |s| s.chars().count())
+            + 1;
+        Position {
+            line: line_idx + 1,
+            column,
+        }
+    }
+
+    /// Byte range of a 1-based line, without its line terminator.
+    pub fn line_range(&self, line: usize) -> std::ops::Range<usize> {
+        let idx = line.saturating_sub(1).min(self.line_starts.len() - 1);
+        let start = self.line_starts[idx];
+        let mut end = self
+            .line_starts
+            .get(idx + 1)
+            .map_or(self.text.len(), |&e| e);
+        let bytes = self.text.as_bytes();
+        while end > start && matches!(bytes[end - 1], b'\n' | b'\r') {
+            end -= 1;
+        }
+        start..end
+    }
+
+    /// The text of a 1-based line, without its terminator.
+    pub fn line(&self, line: usize) -> &str {
+        &self.text[self.line_range(line)]
+    }
+
+    /// Byte offset of the start of a 1-based line.
+    pub fn line_start(&self, line: usize) -> usize {
+        self.line_starts[line.saturating_sub(1).min(self.line_starts.len() - 1)]
+    }
+}
+
+fn memchr_newlines(bytes: &[u8]) -> impl Iterator<Item = usize> + '_ {
+    bytes
+        .iter()
+        .enumerate()
+        .filter_map(|(i, &b)| (b == b'\n').then_some(i))
+}
+
+/// Outcome of reading a candidate.
+pub enum Loaded {
+    /// Ready to analyse; `degraded` notes a problem that did not stop the analysis.
+    File(SourceFile, Option<Skipped>),
+    /// Not analysed.
+    Skip(Skipped),
+}
+
+/// Reads a candidate once and applies the content checks: binary, generated, minified, UTF-8.
+pub fn load(candidate: &Candidate) -> Loaded {
+    let skip = |reason, detail: String| {
+        Loaded::Skip(Skipped {
+            path: candidate.display.clone(),
+            reason,
+            detail,
+        })
+    };
+    let bytes = match std::fs::read(&candidate.path) {
+        Ok(b) => b,
+        Err(e) => return skip(SkipReason::Unreadable, e.to_string()),
+    };
+    load_bytes(&candidate.display, &candidate.path, candidate.kind, bytes).unwrap_or_else(|(reason, detail)| skip(reason, detail))
+}
+
+/// The content checks on bytes already read. `Err` carries the skip reason and detail.
+pub fn load_bytes(
+    display: &str,
+    path: &Path,
+    kind: FileKind,
+    bytes: Vec<u8>,
+) -> Result<Loaded, (SkipReason, String)> {
+    let head = &bytes[..bytes.len().min(8192)];
+    if head.contains(&0) {
+        return Err((SkipReason::Binary, "contains NUL bytes".into()));
+    }
+    if kind.is_code() || kind == FileKind::Dts {
+        if is_generated(head) {
+            return Err((
+                SkipReason::Generated,
+                "marked @generated / DO NOT EDIT".into(),
+            ));
+        }
+        if let Some(detail) = minified(path, &bytes) {
+            return Err((SkipReason::Minified, detail));
+        }
+    }
+    let (text, degraded) = match String::from_utf8(bytes) {
+        Ok(t) => (t, None),
+        Err(e) => {
+            let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+            let note = Skipped {
+                path: display.to_string(),
+                reason: SkipReason::InvalidUtf8,
+                detail: format!(
+                    "invalid UTF-8 at byte {}; decoded lossily",
+                    e.utf8_error().valid_up_to()
+                ),
+            };
+            (text, Some(note))
+        }
+    };
+    Ok(Loaded::File(SourceFile::new(display, kind, text), degraded))
+}
+
+fn is_generated(head: &[u8]) -> bool {
+    let head = &head[..head.len().min(512)];
+    let text = String::from_utf8_lossy(head);
+    text.contains("@generated") || text.contains("DO NOT EDIT")
+}
+
+/// Minified bundles: `.min.js`, or long files whose lines average more than 500 bytes.
+fn minified(path: &Path, bytes: &[u8]) -> Option<String> {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    if name.contains(".min.") {
+        return Some("`.min.` file name".into());
+    }
+    if bytes.len() < 20_000 {
+        return None;
+    }
+    let lines = bytes.iter().filter(|&&b| b == b'\n').count() + 1;
+    let average = bytes.len() / lines;
+    (average > 500).then(|| format!("average line length {average} bytes"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_count_code_points() {
+        let f = SourceFile::new("x.js", FileKind::Js, "ab\n€x\n".into());
+        assert_eq!(f.position(0), Position { line: 1, column: 1 });
+        assert_eq!(f.position(3), Position { line: 2, column: 1 });
+        // '€' is three bytes but one column
+        assert_eq!(f.position(6), Position { line: 2, column: 2 });
+        assert_eq!(f.line(2), "€x");
+        assert_eq!(f.line_count(), 3);
+    }
+
+    #[test]
+    fn detects_minified_bundles() {
+        let long = "a".repeat(30_000);
+        assert!(minified(Path::new("bundle.js"), long.as_bytes()).is_some());
+        assert!(minified(Path::new("app.min.js"), b"x").is_some());
+        let normal = "let a = 1;\n".repeat(3000);
+        assert!(minified(Path::new("app.js"), normal.as_bytes()).is_none());
+    }
+}
