@@ -26,6 +26,9 @@ pub enum Command {
         /// The rule id, e.g. `code.eval-dynamic`.
         rule: String,
     },
+    /// Manage the offline advisory database.
+    #[command(subcommand)]
+    Db(DbCommand),
     /// Parse every JS/TS file the scan would read, and nothing else (the benchmark yardstick).
     #[command(hide = true)]
     ParseOnly(ScanArgs),
@@ -125,6 +128,10 @@ pub struct ScanArgs {
     /// Print statistics to standard error: files, skips and reasons, parse errors, time, MB/s.
     #[arg(long)]
     pub stats: bool,
+    /// OSV advisory database: a folder of OSV JSON files or an osv.dev `all.zip` (default: the one
+    /// `vibeward db update` stored, if any).
+    #[arg(long, value_name = "PATH")]
+    pub advisory_db: Option<PathBuf>,
     /// Colour: auto (terminal and NO_COLOR unset), always, never.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
@@ -150,4 +157,18 @@ pub struct RulesArgs {
     /// Print as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `vibeward db ...`
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Download the OSV advisory archives (npm, crates.io) and store them for offline scans.
+    Update {
+        /// Where to store the database (default: the platform's data directory).
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+        /// Base URL serving `<ecosystem>/all.zip` (default: osv.dev's public bucket).
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
+    },
 }

@@ -27,6 +27,8 @@ pub struct Settings {
     pub jobs: usize,
     /// Engine options.
     pub engine: EngineOptions,
+    /// An OSV advisory database: a folder of OSV JSON files or an osv.dev `all.zip` archive.
+    pub advisory_db: Option<PathBuf>,
 }
 
 impl Default for Settings {
@@ -41,6 +43,7 @@ impl Default for Settings {
             min_severity: Severity::Info,
             jobs: 0,
             engine: EngineOptions::default(),
+            advisory_db: None,
         }
     }
 }

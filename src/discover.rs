@@ -117,8 +117,12 @@ impl FileKind {
         let name = path.file_name()?.to_str()?;
         let lower = name.to_ascii_lowercase();
         match lower.as_str() {
-            "package-lock.json" | "npm-shrinkwrap.json" | "yarn.lock" | "pnpm-lock.yaml"
-            | "cargo.lock" | "bun.lock" => return Some(FileKind::Lockfile),
+            "package-lock.json"
+            | "npm-shrinkwrap.json"
+            | "yarn.lock"
+            | "pnpm-lock.yaml"
+            | "cargo.lock"
+            | "bun.lock" => return Some(FileKind::Lockfile),
             "firestore.rules" | "storage.rules" | "database.rules" => {
                 return Some(FileKind::FirebaseRules);
             }
@@ -155,13 +159,65 @@ impl fmt::Display for FileKind {
 fn is_binary_extension(ext: &str) -> bool {
     matches!(
         ext,
-        "png" | "jpg" | "jpeg" | "gif" | "webp" | "ico" | "bmp" | "tiff" | "avif" | "svgz"
-            | "woff" | "woff2" | "ttf" | "otf" | "eot"
-            | "zip" | "gz" | "tgz" | "bz2" | "xz" | "zst" | "7z" | "rar" | "tar" | "jar" | "war"
-            | "pdf" | "doc" | "docx" | "xls" | "xlsx" | "ppt" | "pptx"
-            | "mp3" | "mp4" | "wav" | "ogg" | "webm" | "mov" | "avi" | "flac"
-            | "wasm" | "node" | "so" | "dylib" | "dll" | "exe" | "bin" | "o" | "a" | "class" | "pyc"
-            | "sqlite" | "db" | "rlib" | "rmeta" | "map" | "snap" | "lockb"
+        "png"
+            | "jpg"
+            | "jpeg"
+            | "gif"
+            | "webp"
+            | "ico"
+            | "bmp"
+            | "tiff"
+            | "avif"
+            | "svgz"
+            | "woff"
+            | "woff2"
+            | "ttf"
+            | "otf"
+            | "eot"
+            | "zip"
+            | "gz"
+            | "tgz"
+            | "bz2"
+            | "xz"
+            | "zst"
+            | "7z"
+            | "rar"
+            | "tar"
+            | "jar"
+            | "war"
+            | "pdf"
+            | "doc"
+            | "docx"
+            | "xls"
+            | "xlsx"
+            | "ppt"
+            | "pptx"
+            | "mp3"
+            | "mp4"
+            | "wav"
+            | "ogg"
+            | "webm"
+            | "mov"
+            | "avi"
+            | "flac"
+            | "wasm"
+            | "node"
+            | "so"
+            | "dylib"
+            | "dll"
+            | "exe"
+            | "bin"
+            | "o"
+            | "a"
+            | "class"
+            | "pyc"
+            | "sqlite"
+            | "db"
+            | "rlib"
+            | "rmeta"
+            | "map"
+            | "snap"
+            | "lockb"
     )
 }
 
@@ -335,7 +391,9 @@ pub fn discover(roots: &[PathBuf], options: &DiscoverOptions) -> Result<Discover
                 kind,
                 size,
             }),
-            Some(_) => out.skipped.push(too_large(display, size, options.max_file_size)),
+            Some(_) => out
+                .skipped
+                .push(too_large(display, size, options.max_file_size)),
             None => out.skipped.push(Skipped {
                 path: display,
                 reason: SkipReason::Binary,
@@ -420,7 +478,8 @@ fn walk_dirs(
             let mut local_skip = None;
             match entry {
                 Err(err) => {
-                    let path = err_path(&err).map_or_else(|| "<walk>".into(), |p| display_path(&p, cwd));
+                    let path =
+                        err_path(&err).map_or_else(|| "<walk>".into(), |p| display_path(&p, cwd));
                     local_skip = Some(Skipped {
                         path,
                         reason: SkipReason::WalkError,
@@ -458,14 +517,18 @@ fn walk_dirs(
             }
             if local_candidate.is_some() || local_skip.is_some() {
                 // Discovery is cheap next to analysis; a short lock per file is not the hot path.
-                let mut found = found.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                let mut found = found
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
                 found.candidates.extend(local_candidate);
                 found.skipped.extend(local_skip);
             }
             WalkState::Continue
         })
     });
-    let found = found.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let found = found
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     out.candidates.extend(found.candidates);
     out.skipped.extend(found.skipped);
     Ok(())

@@ -64,7 +64,13 @@ pub struct Finding {
 impl Finding {
     /// The deterministic order of output: path, position, rule id, message.
     pub fn sort_key(&self) -> (&str, Position, &str, &str, Position) {
-        (&self.path, self.start, &self.rule_id, &self.message, self.end)
+        (
+            &self.path,
+            self.start,
+            &self.rule_id,
+            &self.message,
+            self.end,
+        )
     }
 }
 
@@ -82,8 +88,16 @@ pub fn sort_findings(findings: &mut Vec<Finding>) {
 pub fn assign_fingerprints(findings: &mut [Finding]) {
     let mut seen: BTreeMap<(String, String, String), usize> = BTreeMap::new();
     for finding in findings.iter_mut() {
-        let normalised: String = finding.snippet.split_whitespace().collect::<Vec<_>>().join(" ");
-        let key = (finding.path.clone(), finding.rule_id.clone(), normalised.clone());
+        let normalised: String = finding
+            .snippet
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let key = (
+            finding.path.clone(),
+            finding.rule_id.clone(),
+            normalised.clone(),
+        );
         let count = seen.entry(key).or_insert(0);
         let mut hasher = Sha256::new();
         hasher.update(finding.rule_id.as_bytes());

@@ -97,13 +97,16 @@ pub struct ScanReport {
     /// Redacted text of the files that have findings, for code frames.
     pub sources: BTreeMap<String, Arc<str>>,
     /// The rules that ran.
-    pub rules: RuleSet,
+    pub rules: Arc<RuleSet>,
 }
 
 impl ScanReport {
     /// Number of findings at or above `severity`.
     pub fn count_at_least(&self, severity: Severity) -> usize {
-        self.findings.iter().filter(|f| f.severity >= severity).count()
+        self.findings
+            .iter()
+            .filter(|f| f.severity >= severity)
+            .count()
     }
 }
 
@@ -120,7 +123,10 @@ pub fn load_rules(settings: &Settings) -> Result<RuleSet, ScanError> {
     }
     let mut set = RuleSet::new(all)?;
     let selects = |name: &str, rule: &rules::Rule| rule.is_named(name) || rule.family() == name;
-    for (flag, names) in [("--enable", &settings.enable), ("--disable", &settings.disable)] {
+    for (flag, names) in [
+        ("--enable", &settings.enable),
+        ("--disable", &settings.disable),
+    ] {
         for name in names {
             if !set.rules().iter().any(|r| selects(name, r)) {
                 return Err(ScanError::UnknownRule {
@@ -140,73 +146,111 @@ pub fn load_rules(settings: &Settings) -> Result<RuleSet, ScanError> {
 /// Runs a whole scan.
 pub fn scan(settings: &Settings) -> Result<ScanReport, ScanError> {
     let started = Instant::now();
-    let rules = load_rules(settings)?;
-    let engine = Engine::new(rules, settings.engine)?;
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(settings.jobs)
-        .build()
-        .map_err(|e| ScanError::Threads {
-            jobs: settings.jobs,
-            message: e.to_string(),
-        })?;
-    let mut discover_options = settings.discover.clone();
-    discover_options.threads = settings.jobs;
-    let discovered = discover::discover(&settings.paths, &discover_options)?;
+    let scanner = Scanner::new(settings)?;
+    let mut report = scanner.scan(&settings.paths)?;
+    report.stats.elapsed = started.elapsed();
+    Ok(report)
+}
 
-    // Per-file results come back in candidate order, so the merge is deterministic.
-    let outcomes: Vec<FileOutcome> = pool.install(|| {
-        discovered
-            .candidates
-            .par_iter()
-            .map(|c| engine.scan_candidate(c))
-            .collect()
-    });
+/// Compiled rules and a worker pool, reusable for several scans (tests scan many roots).
+pub struct Scanner {
+    engine: Engine,
+    pool: rayon::ThreadPool,
+    settings: Settings,
+}
 
-    let mut stats = Stats {
-        files_discovered: discovered.candidates.len() + discovered.skipped.len(),
-        rules: engine.rules().len(),
-        ..Stats::default()
-    };
-    let mut findings = Vec::new();
-    let mut notes = discovered.skipped;
-    let mut sources = BTreeMap::new();
-    for (candidate, outcome) in discovered.candidates.iter().zip(outcomes) {
-        if outcome.analysed {
-            stats.files_analysed += 1;
-            stats.bytes_analysed += outcome.bytes;
-        }
-        stats.files_parsed += usize::from(outcome.parsed);
-        stats.suppressed += outcome.suppressed;
-        if let Some(source) = outcome.source {
-            sources.insert(candidate.display.clone(), source);
-        }
-        findings.extend(outcome.findings);
-        notes.extend(outcome.notes);
+impl Scanner {
+    /// Loads and compiles the rules and starts the worker pool.
+    pub fn new(settings: &Settings) -> Result<Self, ScanError> {
+        let rules = load_rules(settings)?;
+        let engine = Engine::new(rules, settings)?;
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(settings.jobs)
+            .build()
+            .map_err(|e| ScanError::Threads {
+                jobs: settings.jobs,
+                message: e.to_string(),
+            })?;
+        Ok(Scanner {
+            engine,
+            pool,
+            settings: settings.clone(),
+        })
     }
 
-    let project = ProjectContext {
-        roots: &settings.paths,
-        candidates: &discovered.candidates,
-        rules: engine.rules(),
-    };
-    let (project_findings, project_notes) = pool.install(|| engine.analyze_project(&project));
-    findings.extend(project_findings);
-    notes.extend(project_notes);
-
-    findings.retain(|f| f.severity >= settings.min_severity);
-    finding::sort_findings(&mut findings);
-    finding::assign_fingerprints(&mut findings);
-    notes.sort();
-    notes.dedup();
-    for note in &notes {
-        *stats.skipped.entry(note.reason.as_str().to_string()).or_default() += 1;
+    /// The compiled engine.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
     }
-    stats.elapsed = started.elapsed();
-    Ok(ScanReport {
-        findings,
-        notes,
-        stats,
-        sources,
-        rules: engine.into_rules(),
-    })
+
+    /// Scans `paths` with this scanner's rules and settings.
+    pub fn scan(&self, paths: &[std::path::PathBuf]) -> Result<ScanReport, ScanError> {
+        let started = Instant::now();
+        let settings = &self.settings;
+        let engine = &self.engine;
+        let mut discover_options = settings.discover.clone();
+        discover_options.threads = settings.jobs;
+        let discovered = discover::discover(paths, &discover_options)?;
+
+        // Per-file results come back in candidate order, so the merge is deterministic.
+        let outcomes: Vec<FileOutcome> = self.pool.install(|| {
+            discovered
+                .candidates
+                .par_iter()
+                .map(|c| engine.scan_candidate(c))
+                .collect()
+        });
+
+        let mut stats = Stats {
+            files_discovered: discovered.candidates.len() + discovered.skipped.len(),
+            rules: engine.rules().len(),
+            ..Stats::default()
+        };
+        let mut findings = Vec::new();
+        let mut notes = discovered.skipped;
+        let mut sources = BTreeMap::new();
+        for (candidate, outcome) in discovered.candidates.iter().zip(outcomes) {
+            if outcome.analysed {
+                stats.files_analysed += 1;
+                stats.bytes_analysed += outcome.bytes;
+            }
+            stats.files_parsed += usize::from(outcome.parsed);
+            stats.suppressed += outcome.suppressed;
+            if let Some(source) = outcome.source {
+                sources.insert(candidate.display.clone(), source);
+            }
+            findings.extend(outcome.findings);
+            notes.extend(outcome.notes);
+        }
+
+        let project = ProjectContext {
+            roots: paths,
+            candidates: &discovered.candidates,
+            rules: engine.rules(),
+        };
+        let (project_findings, project_notes) =
+            self.pool.install(|| engine.analyze_project(&project));
+        findings.extend(project_findings);
+        notes.extend(project_notes);
+
+        findings.retain(|f| f.severity >= settings.min_severity);
+        finding::sort_findings(&mut findings);
+        finding::assign_fingerprints(&mut findings);
+        notes.sort();
+        notes.dedup();
+        for note in &notes {
+            *stats
+                .skipped
+                .entry(note.reason.as_str().to_string())
+                .or_default() += 1;
+        }
+        stats.elapsed = started.elapsed();
+        Ok(ScanReport {
+            findings,
+            notes,
+            stats,
+            sources,
+            rules: engine.shared_rules(),
+        })
+    }
 }

@@ -14,7 +14,7 @@ use clap::Parser;
 use rayon::prelude::*;
 use termcolor::{ColorChoice, StandardStream, WriteColor};
 
-use cli::{Cli, Command, FailOn, Format, RulesArgs, ScanArgs, SeverityArg};
+use cli::{Cli, Command, DbCommand, FailOn, Format, RulesArgs, ScanArgs, SeverityArg};
 use vibeward::discover::DiscoverOptions;
 use vibeward::report::text::{self, TextOptions};
 use vibeward::rules::Severity;
@@ -50,6 +50,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Rules(args) => list_rules(&args),
         Command::Explain { rule } => explain(&rule),
         Command::ParseOnly(args) => parse_only(&args),
+        Command::Db(DbCommand::Update { dir, url }) => {
+            let message = vibeward::deps::update_database(dir.as_deref(), url.as_deref())?;
+            writeln!(std::io::stdout().lock(), "{message}")?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
@@ -79,6 +84,7 @@ fn settings(args: &ScanArgs) -> Settings {
         disable: args.disable.clone(),
         min_severity: severity(args.min_severity),
         jobs: args.jobs,
+        advisory_db: args.advisory_db.clone(),
         ..Settings::default()
     }
 }
@@ -172,7 +178,13 @@ fn list_rules(args: &RulesArgs) -> Result<ExitCode> {
     } else {
         let width = rules.rules().iter().map(|r| r.id.len()).max().unwrap_or(0);
         for r in rules.rules() {
-            writeln!(out, "{:<width$}  {:<8}  {}", r.id, r.severity.as_str(), r.title)?;
+            writeln!(
+                out,
+                "{:<width$}  {:<8}  {}",
+                r.id,
+                r.severity.as_str(),
+                r.title
+            )?;
         }
         writeln!(out, "\n{} rules", rules.len())?;
     }
@@ -197,7 +209,11 @@ fn explain(id: &str) -> Result<ExitCode> {
     writeln!(
         out,
         "applies to: {}\n",
-        rule.languages.iter().map(|l| l.as_str()).collect::<Vec<_>>().join(", ")
+        rule.languages
+            .iter()
+            .map(|l| l.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
     )?;
     writeln!(out, "{}", rule.help.trim())?;
     if let Some(bad) = &rule.examples.bad {

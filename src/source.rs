@@ -123,7 +123,8 @@ pub fn load(candidate: &Candidate) -> Loaded {
         Ok(b) => b,
         Err(e) => return skip(SkipReason::Unreadable, e.to_string()),
     };
-    load_bytes(&candidate.display, &candidate.path, candidate.kind, bytes).unwrap_or_else(|(reason, detail)| skip(reason, detail))
+    load_bytes(&candidate.display, &candidate.path, candidate.kind, bytes)
+        .unwrap_or_else(|(reason, detail)| skip(reason, detail))
 }
 
 /// The content checks on bytes already read. `Err` carries the skip reason and detail.

@@ -42,7 +42,9 @@ pub trait Analyzer: Send + Sync {
 }
 
 /// Builds a capability's analyzer from the rules it claims; `None` when it has no rules.
-pub type AnalyzerBuilder = fn(&RuleSet) -> Result<Option<Box<dyn Analyzer>>, RuleError>;
+/// Capabilities read their options (e.g. the advisory database path) from the scan [`Settings`].
+pub type AnalyzerBuilder =
+    fn(&RuleSet, &crate::Settings) -> Result<Option<Box<dyn Analyzer>>, RuleError>;
 
 /// What the engine gives an analyzer for one file.
 pub struct FileContext<'a> {
@@ -84,7 +86,9 @@ impl<'a> FileContext<'a> {
     /// The syntax tree, parsed on first call (JS/TS/TSX only); `None` for other kinds.
     pub fn tree(&self) -> Option<&Tree> {
         self.tree
-            .get_or_init(|| Grammar::for_kind(self.file.kind).and_then(|g| parse::parse(g, &self.file.text)))
+            .get_or_init(|| {
+                Grammar::for_kind(self.file.kind).and_then(|g| parse::parse(g, &self.file.text))
+            })
             .as_ref()
     }
 
@@ -115,7 +119,11 @@ impl<'a> FileContext<'a> {
     }
 
     /// A related location in this file.
-    pub fn related(&self, range: Range<usize>, message: impl Into<String>) -> crate::finding::Related {
+    pub fn related(
+        &self,
+        range: Range<usize>,
+        message: impl Into<String>,
+    ) -> crate::finding::Related {
         crate::finding::Related {
             path: self.file.display.clone(),
             start: self.file.position(range.start),
@@ -144,7 +152,12 @@ impl ProjectContext<'_> {
 
 /// A finding in another file than the one being built, e.g. from the project pass.
 /// Builds it from the file's text so positions and snippets are right.
-pub fn finding_in(file: &SourceFile, rules: &RuleSet, rule_idx: usize, range: Range<usize>) -> Finding {
+pub fn finding_in(
+    file: &SourceFile,
+    rules: &RuleSet,
+    rule_idx: usize,
+    range: Range<usize>,
+) -> Finding {
     let prefilter_free = FileContext {
         file,
         rules,
@@ -177,7 +190,7 @@ pub struct FileOutcome {
 
 /// The compiled rules and analyzers, shared read-only by every worker.
 pub struct Engine {
-    rules: RuleSet,
+    rules: Arc<RuleSet>,
     prefilter: Prefilter,
     analyzers: Vec<Box<dyn Analyzer>>,
 }
@@ -200,13 +213,14 @@ impl Default for EngineOptions {
 
 impl Engine {
     /// Compiles the analyzers. Every rule must be claimed by exactly one analyzer.
-    pub fn new(rules: RuleSet, options: EngineOptions) -> Result<Self, RuleError> {
+    pub fn new(rules: RuleSet, settings: &crate::Settings) -> Result<Self, RuleError> {
+        let options = settings.engine;
         let mut analyzers: Vec<Box<dyn Analyzer>> = Vec::new();
         if let Some(q) = query::QueryAnalyzer::new(&rules, options.combined_queries)? {
             analyzers.push(Box::new(q));
         }
         for build in crate::capabilities() {
-            if let Some(a) = build(&rules)? {
+            if let Some(a) = build(&rules, settings)? {
                 analyzers.push(a);
             }
         }
@@ -220,7 +234,9 @@ impl Engine {
             if !claimed[i] {
                 let kind = rule.matcher.kind();
                 let detail = match &rule.matcher {
-                    Matcher::Spec { spec, .. } => serde_yaml_ng::to_string(spec).unwrap_or_default(),
+                    Matcher::Spec { spec, .. } => {
+                        serde_yaml_ng::to_string(spec).unwrap_or_default()
+                    }
                     Matcher::Query(_) => String::new(),
                 };
                 return Err(RuleError::Field {
@@ -237,7 +253,7 @@ impl Engine {
         }
         Ok(Engine {
             prefilter: Prefilter::new(&rules),
-            rules,
+            rules: Arc::new(rules),
             analyzers,
         })
     }
@@ -247,9 +263,9 @@ impl Engine {
         &self.rules
     }
 
-    /// Gives the rules back (for the report).
-    pub fn into_rules(self) -> RuleSet {
-        self.rules
+    /// The rules, shared (for the report).
+    pub fn shared_rules(&self) -> Arc<RuleSet> {
+        Arc::clone(&self.rules)
     }
 
     /// Reads and analyses one discovered file. Never panics: a panic inside an analyzer becomes
@@ -310,6 +326,7 @@ impl Engine {
                 detail: "syntax errors; analysed as far as the tree allows".into(),
             });
         }
+        apply_supersedes(&self.rules, &mut findings);
         let before = findings.len();
         suppress::apply_inline(file, &mut findings);
         let suppressed = before - findings.len();
@@ -355,6 +372,29 @@ impl Engine {
     }
 }
 
+/// Drops findings that a finding of a superseding rule covers on the same line.
+pub fn apply_supersedes(rules: &RuleSet, findings: &mut Vec<Finding>) {
+    let covered: Vec<(String, String, usize)> = findings
+        .iter()
+        .flat_map(|f| {
+            rules
+                .get(&f.rule_id)
+                .map(|r| r.supersedes.as_slice())
+                .unwrap_or_default()
+                .iter()
+                .map(move |s| (s.clone(), f.path.clone(), f.start.line))
+        })
+        .collect();
+    if covered.is_empty() {
+        return;
+    }
+    findings.retain(|f| {
+        !covered
+            .iter()
+            .any(|(id, path, line)| *id == f.rule_id && *path == f.path && *line == f.start.line)
+    });
+}
+
 /// The key in `Finding::properties` holding byte ranges to mask, as `start..end;start..end`.
 /// Secret detectors set it so that no output shows the secret, even in another rule's snippet.
 pub const REDACT_PROPERTY: &str = "redact-ranges";
@@ -384,7 +424,10 @@ fn redact(text: &str, findings: &[Finding]) -> String {
         }
         out.push_str(&text[last..start]);
         // keep the first 4 characters visible: enough to recognise a key type, never the secret
-        let visible = text[start..end].char_indices().nth(4).map_or(end, |(i, _)| start + i);
+        let visible = text[start..end]
+            .char_indices()
+            .nth(4)
+            .map_or(end, |(i, _)| start + i);
         out.push_str(&text[start..visible]);
         for c in text[visible..end].chars() {
             if c == '\n' {

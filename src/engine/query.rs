@@ -202,7 +202,10 @@ impl QueryMatcher {
             return None;
         }
         if let Some(not_inside) = &self.not_inside
-            && ctx.enclosing(not_inside).iter().any(|r| contains(r, &range))
+            && ctx
+                .enclosing(not_inside)
+                .iter()
+                .any(|r| contains(r, &range))
         {
             return None;
         }
@@ -305,14 +308,13 @@ impl QueryAnalyzer {
                     let count = matcher.query(grammar).map_or(0, Query::pattern_count);
                     pattern_rules.extend(std::iter::repeat_n(*idx, count));
                 }
-                let query = Query::new(&grammar.language(), &source).map_err(|e| {
-                    RuleError::Field {
+                let query =
+                    Query::new(&grammar.language(), &source).map_err(|e| RuleError::Field {
                         source_name: "<combined query>".into(),
                         id: String::new(),
                         field: "match".into(),
                         message: e.to_string(),
-                    }
-                })?;
+                    })?;
                 debug_assert_eq!(query.pattern_count(), pattern_rules.len());
                 batches.push(Batch {
                     grammar,
@@ -358,7 +360,8 @@ impl Analyzer for QueryAnalyzer {
             if !batch.pattern_rules.iter().any(|&i| ctx.is_active(i)) {
                 continue;
             }
-            let mut matches = cursor.matches(&batch.query, tree.root_node(), ctx.file.text.as_bytes());
+            let mut matches =
+                cursor.matches(&batch.query, tree.root_node(), ctx.file.text.as_bytes());
             while let Some(m) = matches.next() {
                 let rule_idx = batch.pattern_rules[m.pattern_index];
                 if !ctx.is_active(rule_idx) {
@@ -380,7 +383,12 @@ impl Analyzer for QueryAnalyzer {
 }
 
 /// Fills `{{capture}}` placeholders with the captured text (one line, at most 60 characters).
-fn interpolate(message: &str, m: &QueryMatch<'_, '_>, query: &Query, ctx: &MatchContext<'_, '_>) -> String {
+fn interpolate(
+    message: &str,
+    m: &QueryMatch<'_, '_>,
+    query: &Query,
+    ctx: &MatchContext<'_, '_>,
+) -> String {
     if !message.contains("{{") {
         return message.to_string();
     }

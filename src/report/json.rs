@@ -74,7 +74,12 @@ pub fn render(report: &ScanReport) -> String {
         .collect();
     let by_severity = Severity::ALL
         .iter()
-        .map(|s| (s.as_str(), report.findings.iter().filter(|f| f.severity == *s).count()))
+        .map(|s| {
+            (
+                s.as_str(),
+                report.findings.iter().filter(|f| f.severity == *s).count(),
+            )
+        })
         .collect();
     let doc = Document {
         version: JSON_VERSION,

@@ -37,7 +37,9 @@ fn text(s: impl Into<String>) -> Message {
 
 fn artifact(path: &str) -> ArtifactLocation {
     if path.starts_with('/') {
-        ArtifactLocation::builder().uri(format!("file://{path}")).build()
+        ArtifactLocation::builder()
+            .uri(format!("file://{path}"))
+            .build()
     } else {
         ArtifactLocation::builder()
             .uri(percent_encode(path))
@@ -106,11 +108,14 @@ fn descriptor(rule: &Rule) -> ReportingDescriptor {
         "security-severity".to_string(),
         json!(rule.severity.security_score()),
     );
-    extra.insert("problem.severity".to_string(), json!(match rule.severity {
-        Severity::Critical | Severity::High => "error",
-        Severity::Medium => "warning",
-        Severity::Low | Severity::Info => "recommendation",
-    }));
+    extra.insert(
+        "problem.severity".to_string(),
+        json!(match rule.severity {
+            Severity::Critical | Severity::High => "error",
+            Severity::Medium => "warning",
+            Severity::Low | Severity::Info => "recommendation",
+        }),
+    );
     let props = PropertyBag::builder()
         .tags(tags)
         .additional_properties(extra)
@@ -118,7 +123,12 @@ fn descriptor(rule: &Rule) -> ReportingDescriptor {
     let help_text = format!("{}\n\n{}", rule.title, rule.help.trim());
     ReportingDescriptor::builder()
         .id(rule.id.clone())
-        .name(rule.id.split_once('.').map_or(rule.id.as_str(), |(_, n)| n).to_string())
+        .name(
+            rule.id
+                .split_once('.')
+                .map_or(rule.id.as_str(), |(_, n)| n)
+                .to_string(),
+        )
         .short_description(
             MultiformatMessageString::builder()
                 .text(rule.title.clone())
@@ -177,7 +187,10 @@ pub fn render(report: &ScanReport) -> String {
     let mut reported: Vec<&str> = report.findings.iter().map(|f| f.rule_id.as_str()).collect();
     reported.sort_unstable();
     reported.dedup();
-    let rules: Vec<&Rule> = reported.iter().filter_map(|id| report.rules.get(id)).collect();
+    let rules: Vec<&Rule> = reported
+        .iter()
+        .filter_map(|id| report.rules.get(id))
+        .collect();
     let index: BTreeMap<&str, usize> = rules
         .iter()
         .enumerate()
@@ -206,7 +219,9 @@ pub fn render(report: &ScanReport) -> String {
                 .rule_id(f.rule_id.clone())
                 .level(level(f.severity))
                 .message(text(f.message.clone()))
-                .locations(vec![Location::builder().physical_location(physical).build()])
+                .locations(vec![
+                    Location::builder().physical_location(physical).build(),
+                ])
                 .partial_fingerprints(fingerprints)
                 .properties(PropertyBag::builder().additional_properties(props).build());
             let related: Vec<Location> = f
@@ -237,14 +252,25 @@ pub fn render(report: &ScanReport) -> String {
         .notes
         .iter()
         .map(|n| {
-            let level = if n.reason.is_degraded() { "note" } else { "warning" };
+            let level = if n.reason.is_degraded() {
+                "note"
+            } else {
+                "warning"
+            };
             let physical = PhysicalLocation::builder()
                 .artifact_location(artifact(&n.path))
                 .build();
             Notification::builder()
-                .message(text(format!("{}: {} ({})", n.path, n.reason.as_str(), n.detail)))
+                .message(text(format!(
+                    "{}: {} ({})",
+                    n.path,
+                    n.reason.as_str(),
+                    n.detail
+                )))
                 .level(json!(level))
-                .locations(vec![Location::builder().physical_location(physical).build()])
+                .locations(vec![
+                    Location::builder().physical_location(physical).build(),
+                ])
                 .build()
         })
         .collect::<Vec<_>>();

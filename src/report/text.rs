@@ -28,7 +28,11 @@ pub struct TextOptions {
 }
 
 /// Writes every finding as a code frame, then (unless quiet) a summary line.
-pub fn write(report: &ScanReport, out: &mut dyn WriteColor, options: TextOptions) -> io::Result<()> {
+pub fn write(
+    report: &ScanReport,
+    out: &mut dyn WriteColor,
+    options: TextOptions,
+) -> io::Result<()> {
     let config = Config::default();
     let mut files = SimpleFiles::new();
     let mut ids = std::collections::BTreeMap::new();
@@ -44,7 +48,8 @@ pub fn write(report: &ScanReport, out: &mut dyn WriteColor, options: TextOptions
                 let mut labels = vec![Label::primary(id, finding.byte_range.clone())];
                 for related in &finding.related {
                     if related.path == finding.path
-                        && let Some(range) = related_range(report, finding, related.start, related.end)
+                        && let Some(range) =
+                            related_range(report, finding, related.start, related.end)
                     {
                         labels.push(Label::secondary(id, range).with_message(&related.message));
                     }
@@ -98,7 +103,12 @@ fn fix_line(help: &str) -> Option<String> {
         .take_while(|l| !l.is_empty() && !l.starts_with('#'))
         .collect::<Vec<_>>()
         .join(" ");
-    let sentence = para.split_inclusive(". ").next().unwrap_or(&para).trim().to_string();
+    let sentence = para
+        .split_inclusive(". ")
+        .next()
+        .unwrap_or(&para)
+        .trim()
+        .to_string();
     (!sentence.is_empty()).then_some(sentence)
 }
 
@@ -131,11 +141,20 @@ fn summary(report: &ScanReport, out: &mut dyn WriteColor) -> io::Result<()> {
     let stats = &report.stats;
     let counts: Vec<String> = Severity::ALL
         .iter()
-        .map(|s| (s, report.findings.iter().filter(|f| f.severity == *s).count()))
+        .map(|s| {
+            (
+                s,
+                report.findings.iter().filter(|f| f.severity == *s).count(),
+            )
+        })
         .filter(|(_, n)| *n > 0)
         .map(|(s, n)| format!("{n} {s}"))
         .collect();
-    let skipped: usize = report.notes.iter().filter(|n| !n.reason.is_degraded()).count();
+    let skipped: usize = report
+        .notes
+        .iter()
+        .filter(|n| !n.reason.is_degraded())
+        .count();
     let mut spec = ColorSpec::new();
     spec.set_bold(true);
     if report.findings.is_empty() {

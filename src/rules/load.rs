@@ -71,6 +71,8 @@ struct RawRule {
     id: String,
     #[serde(default)]
     aliases: Vec<String>,
+    #[serde(default)]
+    supersedes: Vec<String>,
     title: String,
     severity: String,
     confidence: String,
@@ -205,7 +207,10 @@ pub fn parse_rule(source_name: &str, text: &str, check_path: bool) -> Result<Rul
         }
     }
 
-    let severity: Severity = raw.severity.parse().map_err(|m| field_error("severity", m))?;
+    let severity: Severity = raw
+        .severity
+        .parse()
+        .map_err(|m| field_error("severity", m))?;
     let confidence: Confidence = raw
         .confidence
         .parse()
@@ -215,7 +220,10 @@ pub fn parse_rule(source_name: &str, text: &str, check_path: bool) -> Result<Rul
             .strip_prefix("CWE-")
             .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
         if !ok {
-            return Err(field_error("cwe", format!("`{cwe}` should look like `CWE-89`")));
+            return Err(field_error(
+                "cwe",
+                format!("`{cwe}` should look like `CWE-89`"),
+            ));
         }
     }
     for owasp in &raw.owasp {
@@ -229,10 +237,23 @@ pub fn parse_rule(source_name: &str, text: &str, check_path: bool) -> Result<Rul
     let languages = raw
         .languages
         .iter()
-        .map(|l| FileKind::from_rule_name(l).ok_or_else(|| field_error("languages", format!("unknown language `{l}`: expected one of {}", FileKind::RULE_NAMES.join(", ")))))
+        .map(|l| {
+            FileKind::from_rule_name(l).ok_or_else(|| {
+                field_error(
+                    "languages",
+                    format!(
+                        "unknown language `{l}`: expected one of {}",
+                        FileKind::RULE_NAMES.join(", ")
+                    ),
+                )
+            })
+        })
         .collect::<Result<Vec<_>, _>>()?;
     if languages.is_empty() {
-        return Err(field_error("languages", "list at least one file kind".into()));
+        return Err(field_error(
+            "languages",
+            "list at least one file kind".into(),
+        ));
     }
     if raw.title.trim().is_empty() {
         return Err(field_error("title", "must not be empty".into()));
@@ -241,7 +262,10 @@ pub fn parse_rule(source_name: &str, text: &str, check_path: bool) -> Result<Rul
         return Err(field_error("message", "must not be empty".into()));
     }
     if raw.triggers.iter().any(String::is_empty) {
-        return Err(field_error("triggers", "triggers must be non-empty strings".into()));
+        return Err(field_error(
+            "triggers",
+            "triggers must be non-empty strings".into(),
+        ));
     }
 
     let (include, exclude) = match &raw.paths {
@@ -292,6 +316,7 @@ pub fn parse_rule(source_name: &str, text: &str, check_path: bool) -> Result<Rul
     Ok(Rule {
         id: raw.id,
         aliases: raw.aliases,
+        supersedes: raw.supersedes,
         title: raw.title.trim().to_string(),
         severity,
         confidence,

@@ -206,6 +206,9 @@ pub struct Rule {
     pub id: String,
     /// Former ids that still select this rule in `--enable`/`--disable` and suppressions.
     pub aliases: Vec<String>,
+    /// Rules whose findings on the same line this rule's findings replace (a precise taint rule
+    /// supersedes the pattern rule for the same sink, so users see one finding, not two).
+    pub supersedes: Vec<String>,
     /// One-line summary.
     pub title: String,
     /// Default severity of its findings.

@@ -1,0 +1,129 @@
+//! Properties every rule must have, checked over the whole embedded set (oxc / semgrep style).
+
+use vibeward::discover::FileKind;
+use vibeward::rules::{RuleSet, load_builtin_rules};
+use vibeward::source::SourceFile;
+use vibeward::{Scanner, Settings};
+
+const HEADINGS: [&str; 4] = [
+    "## What it detects",
+    "## Why it matters",
+    "## How to fix",
+    "## References",
+];
+
+fn rules() -> RuleSet {
+    RuleSet::new(load_builtin_rules().expect("embedded rules load")).expect("ids are unique")
+}
+
+#[test]
+fn there_are_at_least_25_rules() {
+    assert!(rules().len() >= 25, "only {} rules", rules().len());
+}
+
+#[test]
+fn every_rule_documents_itself_under_the_four_headings() {
+    let mut problems = Vec::new();
+    for rule in rules().rules() {
+        for heading in HEADINGS {
+            if !rule.help.contains(heading) {
+                problems.push(format!("{}: help lacks `{heading}`", rule.id));
+            }
+        }
+        if rule.cwe.is_empty() {
+            problems.push(format!("{}: no CWE", rule.id));
+        }
+        if rule.owasp.is_empty() {
+            problems.push(format!("{}: no OWASP category", rule.id));
+        }
+        if rule.message.ends_with('.') {
+            problems.push(format!("{}: message ends with a period", rule.id));
+        }
+        let name = rule.id.split_once('.').map_or("", |(_, n)| n);
+        if ["no-", "avoid-", "disallow-"]
+            .iter()
+            .any(|p| name.starts_with(p))
+        {
+            problems.push(format!("{}: names the cure, not the pattern", rule.id));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+fn example_kind(rule: &vibeward::rules::Rule) -> (String, FileKind) {
+    if let Some(file) = &rule.examples.file {
+        let kind = FileKind::classify(std::path::Path::new(file)).unwrap_or(FileKind::Text);
+        return (file.clone(), kind);
+    }
+    let kind = rule.languages[0];
+    let ext = match kind {
+        FileKind::Js | FileKind::Any => "js",
+        FileKind::Ts => "ts",
+        FileKind::Tsx => "tsx",
+        FileKind::Json => "json",
+        FileKind::Yaml => "yaml",
+        FileKind::Toml => "toml",
+        FileKind::Sql => "sql",
+        _ => "txt",
+    };
+    let kind = if kind == FileKind::Any {
+        FileKind::Js
+    } else {
+        kind
+    };
+    (format!("example.{ext}"), kind)
+}
+
+#[test]
+fn examples_behave_as_documented() {
+    let scanner = Scanner::new(&Settings::default()).expect("rules load");
+    let engine = scanner.engine();
+    let mut problems = Vec::new();
+    for rule in engine.rules().rules() {
+        let (name, kind) = example_kind(rule);
+        for (code, must_fire) in [(&rule.examples.bad, true), (&rule.examples.good, false)] {
+            let Some(code) = code else { continue };
+            let file = SourceFile::new(name.clone(), kind, code.clone());
+            let outcome = engine.scan_source(&file);
+            let fired = outcome.findings.iter().any(|f| f.rule_id == rule.id);
+            if fired != must_fire {
+                problems.push(format!(
+                    "{}: `{}` example {}",
+                    rule.id,
+                    if must_fire { "bad" } else { "good" },
+                    if must_fire {
+                        "is not flagged"
+                    } else {
+                        "is flagged"
+                    }
+                ));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn every_rule_has_examples() {
+    let missing: Vec<_> = rules()
+        .rules()
+        .iter()
+        .filter(|r| r.examples.bad.is_none() || r.examples.good.is_none())
+        .map(|r| r.id.clone())
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "rules without bad/good examples: {missing:?}"
+    );
+}
+
+#[test]
+fn a_broken_rule_names_the_file_and_field() {
+    let text = "id: code.x\ntitle: t\nseverity: severe\nconfidence: high\ncwe: [CWE-1]\nowasp: [\"A01:2021\"]\nlanguages: [js]\ntriggers: [x]\nmessage: m\nhelp: h\nmatch: { query: '(identifier) @hit' }\n";
+    let err = vibeward::rules::load::parse_rule("my-rules/x.yaml", text, false).unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("my-rules/x.yaml") && msg.contains("severity"),
+        "{msg}"
+    );
+}
