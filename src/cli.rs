@@ -79,6 +79,10 @@ pub enum SeverityArg {
 
 /// Flags of `vibeward scan`.
 #[derive(Debug, Args)]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "each bool is an independent command-line flag"
+)]
 pub struct ScanArgs {
     /// Files or directories to scan.
     #[arg(default_value = ".")]
@@ -104,7 +108,7 @@ pub struct ScanArgs {
     /// Do not honour .gitignore / .ignore files.
     #[arg(long)]
     pub no_ignore: bool,
-    /// Also scan node_modules, dist, build, .next, coverage, vendor and other skipped folders.
+    /// Also scan `node_modules`, dist, build, .next, coverage, vendor and other skipped folders.
     #[arg(long)]
     pub no_default_excludes: bool,
     /// Skip files larger than this many bytes.
@@ -132,7 +136,7 @@ pub struct ScanArgs {
     /// `vibeward db update` stored, if any).
     #[arg(long, value_name = "PATH")]
     pub advisory_db: Option<PathBuf>,
-    /// Colour: auto (terminal and NO_COLOR unset), always, never.
+    /// Colour: auto (terminal and `NO_COLOR` unset), always, never.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
 }
@@ -140,7 +144,7 @@ pub struct ScanArgs {
 /// Colour choice.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum ColorChoice {
-    /// When writing to a terminal and NO_COLOR is unset.
+    /// When writing to a terminal and `NO_COLOR` is unset.
     Auto,
     /// Always.
     Always,

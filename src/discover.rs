@@ -128,7 +128,10 @@ impl FileKind {
             }
             _ => {}
         }
-        if lower == ".env" || lower.starts_with(".env.") || lower.ends_with(".env") {
+        if lower == ".env"
+            || lower.starts_with(".env.")
+            || Path::new(&lower).extension().is_some_and(|e| e == "env")
+        {
             return Some(FileKind::Dotenv);
         }
         if lower.ends_with(".d.ts") || lower.ends_with(".d.mts") || lower.ends_with(".d.cts") {
@@ -383,7 +386,7 @@ pub fn discover(roots: &[PathBuf], options: &DiscoverOptions) -> Result<Discover
     let (files, dirs): (Vec<&PathBuf>, Vec<&PathBuf>) = roots.iter().partition(|r| r.is_file());
     for file in files {
         let display = display_path(file, cwd.as_deref());
-        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+        let size = file.metadata().map_or(0, |m| m.len());
         match FileKind::classify(file) {
             Some(kind) if size <= options.max_file_size => out.candidates.push(Candidate {
                 display,
@@ -499,7 +502,7 @@ fn walk_dirs(
                                 });
                             }
                             Some(kind) => {
-                                let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
+                                let size = entry.metadata().map_or(0, |m| m.len());
                                 if size > max {
                                     local_skip = Some(too_large(display, size, max));
                                 } else {

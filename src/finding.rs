@@ -5,6 +5,7 @@
 //! numbers. Reporters only read findings; they never look at how one was found.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::ops::Range;
 
 use serde::Serialize;
@@ -107,6 +108,9 @@ pub fn assign_fingerprints(findings: &mut [Finding]) {
         hasher.update(count.to_string().as_bytes());
         *count += 1;
         let digest = hasher.finalize();
-        finding.fingerprint = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+        finding.fingerprint = digest[..8].iter().fold(String::new(), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        });
     }
 }

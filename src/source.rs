@@ -96,10 +96,7 @@ impl SourceFile {
 }
 
 fn memchr_newlines(bytes: &[u8]) -> impl Iterator<Item = usize> + '_ {
-    bytes
-        .iter()
-        .enumerate()
-        .filter_map(|(i, &b)| (b == b'\n').then_some(i))
+    memchr::memchr_iter(b'\n', bytes)
 }
 
 /// Outcome of reading a candidate.
@@ -182,7 +179,7 @@ fn minified(path: &Path, bytes: &[u8]) -> Option<String> {
     if bytes.len() < 20_000 {
         return None;
     }
-    let lines = bytes.iter().filter(|&&b| b == b'\n').count() + 1;
+    let lines = memchr::memchr_iter(b'\n', bytes).count() + 1;
     let average = bytes.len() / lines;
     (average > 500).then(|| format!("average line length {average} bytes"))
 }

@@ -9,6 +9,11 @@
 //! Each file directly in `fixtures/<family>/` is scanned alone; each folder there is scanned as one
 //! project (for cross-file rules such as migrations or manifest + lockfile).
 
+#![allow(
+    clippy::print_stdout,
+    reason = "the harness lists every mismatch before failing"
+)]
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 

@@ -6,6 +6,7 @@
 //! `toolExecutionNotifications`. No timestamps: the same tree gives the same bytes.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 use serde_json::json;
 use serde_sarif::sarif::{
@@ -55,7 +56,7 @@ fn percent_encode(path: &str) -> String {
         if b.is_ascii_alphanumeric() || b"-._~/@+".contains(&b) {
             out.push(b as char);
         } else {
-            out.push_str(&format!("%{b:02X}"));
+            let _ = write!(out, "%{b:02X}");
         }
     }
     out
