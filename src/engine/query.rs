@@ -17,6 +17,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::ops::Range;
+use std::sync::OnceLock;
 
 use regex::Regex;
 use serde::Deserialize;
@@ -83,13 +84,22 @@ pub struct QueryMatcher {
     inside: Option<Box<QueryMatcher>>,
     not_inside: Option<Box<QueryMatcher>>,
     report: Option<String>,
-    /// Compiled per grammar (index = `Grammar::index`), for the grammars the rule targets.
-    queries: [Option<Query>; 3],
+    /// The grammars the rule targets.
+    grammars: Vec<Grammar>,
+    /// Compiled per grammar on first use (index = `Grammar::index`): compiling every query for
+    /// every grammar up front cost a second of start-up, most of it for grammars never seen.
+    queries: [OnceLock<Option<Query>>; 3],
 }
 
 impl QueryMatcher {
-    /// Compiles a `match:` specification for the grammars of `languages`.
-    pub fn compile(spec: &serde_yaml_ng::Value, languages: &[FileKind]) -> Result<Self, String> {
+    /// Reads a `match:` specification for the grammars of `languages`. With `eager`, every query is
+    /// compiled now for every grammar, so errors surface at load (user rules); embedded rules are
+    /// compiled on first use, and `tests/rules_meta.rs` proves they compile.
+    pub fn compile(
+        spec: &serde_yaml_ng::Value,
+        languages: &[FileKind],
+        eager: bool,
+    ) -> Result<Self, String> {
         let raw: RawQueryMatcher =
             serde_yaml_ng::from_value(spec.clone()).map_err(|e| e.to_string())?;
         let mut grammars: Vec<Grammar> = languages
@@ -101,22 +111,27 @@ impl QueryMatcher {
         if grammars.is_empty() {
             return Err("query rules need a code language (js, ts, tsx)".into());
         }
-        Self::from_raw(raw, &grammars)
+        let matcher = Self::from_raw(raw, &grammars)?;
+        if eager {
+            matcher.check_compiles()?;
+        }
+        Ok(matcher)
+    }
+
+    /// Compiles this matcher and its nested ones for every target grammar; the first error wins.
+    pub fn check_compiles(&self) -> Result<(), String> {
+        for &g in &self.grammars {
+            Query::new(&g.language(), &self.source)
+                .map_err(|e| format!("query does not compile for {g:?}: {e}"))?;
+        }
+        for nested in [&self.inside, &self.not_inside].into_iter().flatten() {
+            nested.check_compiles()?;
+        }
+        Ok(())
     }
 
     fn from_raw(raw: RawQueryMatcher, grammars: &[Grammar]) -> Result<Self, String> {
-        let mut queries: [Option<Query>; 3] = [None, None, None];
-        for &g in grammars {
-            let query = Query::new(&g.language(), &raw.query)
-                .map_err(|e| format!("query does not compile for {g:?}: {e}"))?;
-            queries[g.index()] = Some(query);
-        }
-        let names: Vec<String> = queries
-            .iter()
-            .flatten()
-            .next()
-            .map(|q| q.capture_names().iter().map(|s| (*s).to_string()).collect())
-            .unwrap_or_default();
+        let names = capture_names(&raw.query);
         let mut constraints = Vec::new();
         let mut keys: Vec<_> = raw.constraints.into_iter().collect();
         keys.sort_by(|a, b| a.0.cmp(&b.0));
@@ -159,13 +174,25 @@ impl QueryMatcher {
             inside: nested(raw.inside)?,
             not_inside: nested(raw.not_inside)?,
             report: raw.report,
-            queries,
+            grammars: grammars.to_vec(),
+            queries: [OnceLock::new(), OnceLock::new(), OnceLock::new()],
         })
     }
 
-    /// The compiled query for a grammar, if the rule targets it.
+    /// Whether the rule targets this grammar.
+    pub fn targets(&self, grammar: Grammar) -> bool {
+        self.grammars.contains(&grammar)
+    }
+
+    /// The compiled query for a grammar, if the rule targets it (compiled on first use; a query
+    /// that does not compile yields `None`, which `check_compiles` reports at load or in tests).
     pub fn query(&self, grammar: Grammar) -> Option<&Query> {
-        self.queries[grammar.index()].as_ref()
+        if !self.targets(grammar) {
+            return None;
+        }
+        self.queries[grammar.index()]
+            .get_or_init(|| Query::new(&grammar.language(), &self.source).ok())
+            .as_ref()
     }
 
     /// Checks one match against the constraints and context. Returns the node to report.
@@ -213,6 +240,40 @@ impl QueryMatcher {
     }
 }
 
+/// The capture names a query defines (`@name`), read from its text without compiling it.
+fn capture_names(query: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut in_string = false;
+    let mut chars = query.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '"' => in_string = !in_string,
+            '\\' if in_string => {
+                chars.next();
+            }
+            ';' if !in_string => {
+                // comment to end of line
+                for (_, c) in chars.by_ref() {
+                    if c == '\n' {
+                        break;
+                    }
+                }
+            }
+            '@' if !in_string => {
+                let name: String = query[i + 1..]
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))
+                    .collect();
+                if !name.is_empty() && !names.contains(&name) {
+                    names.push(name);
+                }
+            }
+            _ => {}
+        }
+    }
+    names
+}
+
 fn contains(outer: &Range<usize>, inner: &Range<usize>) -> bool {
     outer.start <= inner.start && inner.end <= outer.end
 }
@@ -252,13 +313,45 @@ impl<'t> MatchContext<'_, 't> {
     }
 }
 
-/// One compiled query run over a tree, and which rule each of its patterns belongs to.
+/// One query run over a tree: the sources of several rules joined, compiled on first use.
 #[derive(Debug)]
 struct Batch {
     grammar: Grammar,
+    /// The rules in this batch.
+    members: Vec<usize>,
+    /// The joined query text.
+    source: String,
+    /// (byte offset where a rule's text starts in `source`, rule index), ascending.
+    starts: Vec<(usize, usize)>,
+    compiled: OnceLock<Option<CompiledBatch>>,
+}
+
+#[derive(Debug)]
+struct CompiledBatch {
     query: Query,
     /// `pattern_rules[pattern_index]` = rule index.
     pattern_rules: Vec<usize>,
+}
+
+impl Batch {
+    fn compiled(&self) -> Option<&CompiledBatch> {
+        self.compiled
+            .get_or_init(|| {
+                let query = Query::new(&self.grammar.language(), &self.source).ok()?;
+                let pattern_rules = (0..query.pattern_count())
+                    .map(|i| {
+                        let at = query.start_byte_for_pattern(i);
+                        let k = self.starts.partition_point(|(start, _)| *start <= at);
+                        self.starts[k.saturating_sub(1)].1
+                    })
+                    .collect();
+                Some(CompiledBatch {
+                    query,
+                    pattern_rules,
+                })
+            })
+            .as_ref()
+    }
 }
 
 /// Runs every `match:` rule: one combined query per grammar (or one per rule, as the oracle).
@@ -270,7 +363,8 @@ pub struct QueryAnalyzer {
 
 impl QueryAnalyzer {
     /// Builds the analyzer. With `combined`, all rules of a grammar share one query (the fast
-    /// path); without, each rule runs alone (the simple path, kept as a test oracle).
+    /// path); without, each rule runs alone (the simple path, kept as a test oracle). Queries are
+    /// compiled when the first file of their grammar is analysed.
     pub fn new(rules: &RuleSet, combined: bool) -> Result<Option<Self>, RuleError> {
         let query_rules: Vec<(usize, &QueryMatcher)> = rules
             .rules()
@@ -289,7 +383,7 @@ impl QueryAnalyzer {
             let members: Vec<(usize, &QueryMatcher)> = query_rules
                 .iter()
                 .copied()
-                .filter(|(_, q)| q.query(grammar).is_some())
+                .filter(|(_, q)| q.targets(grammar))
                 .collect();
             if members.is_empty() {
                 continue;
@@ -301,25 +395,18 @@ impl QueryAnalyzer {
             };
             for group in groups {
                 let mut source = String::new();
-                let mut pattern_rules = Vec::new();
+                let mut starts = Vec::new();
                 for (idx, matcher) in &group {
+                    starts.push((source.len(), *idx));
                     source.push_str(&matcher.source);
                     source.push('\n');
-                    let count = matcher.query(grammar).map_or(0, Query::pattern_count);
-                    pattern_rules.extend(std::iter::repeat_n(*idx, count));
                 }
-                let query =
-                    Query::new(&grammar.language(), &source).map_err(|e| RuleError::Field {
-                        source_name: "<combined query>".into(),
-                        id: String::new(),
-                        field: "match".into(),
-                        message: e.to_string(),
-                    })?;
-                debug_assert_eq!(query.pattern_count(), pattern_rules.len());
                 batches.push(Batch {
                     grammar,
-                    query,
-                    pattern_rules,
+                    members: group.iter().map(|(i, _)| *i).collect(),
+                    source,
+                    starts,
+                    compiled: OnceLock::new(),
                 });
             }
         }
@@ -357,9 +444,12 @@ impl Analyzer for QueryAnalyzer {
         };
         let mut cursor = QueryCursor::new();
         for batch in self.batches.iter().filter(|b| b.grammar == grammar) {
-            if !batch.pattern_rules.iter().any(|&i| ctx.is_active(i)) {
+            if !batch.members.iter().any(|&i| ctx.is_active(i)) {
                 continue;
             }
+            let Some(batch) = batch.compiled() else {
+                continue;
+            };
             let mut matches =
                 cursor.matches(&batch.query, tree.root_node(), ctx.file.text.as_bytes());
             while let Some(m) = matches.next() {
@@ -406,4 +496,16 @@ fn interpolate(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::capture_names;
+
+    #[test]
+    fn reads_capture_names_without_compiling() {
+        let q =
+            "(call_expression function: (identifier) @fn) @hit ; @comment\n(string \"@not\") @s";
+        assert_eq!(capture_names(q), vec!["fn", "hit", "s"]);
+    }
 }

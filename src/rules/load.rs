@@ -298,7 +298,8 @@ pub fn parse_rule(source_name: &str, text: &str, check_path: bool) -> Result<Rul
                     .into(),
             ));
         }
-        let query = QueryMatcher::compile(spec, &languages).map_err(|m| field_error("match", m))?;
+        let query = QueryMatcher::compile(spec, &languages, !check_path)
+            .map_err(|m| field_error("match", m))?;
         Matcher::Query(Box::new(query))
     } else {
         Matcher::Spec {
