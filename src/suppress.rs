@@ -16,9 +16,21 @@ pub fn apply_inline(file: &SourceFile, findings: &mut Vec<Finding>) {
     }
     findings.retain(|f| {
         let line = f.start.line;
-        let silenced = |l: usize| l >= 1 && silences(file.line(l), &f.rule_id);
-        !(silenced(line) || silenced(line.saturating_sub(1)))
+        let same_line = silences(file.line(line), &f.rule_id);
+        // a marker on the line above counts only when that line is a comment of its own
+        let above = line > 1 && {
+            let prev = file.line(line - 1);
+            is_comment_line(prev) && silences(prev, &f.rule_id)
+        };
+        !(same_line || above)
     });
+}
+
+fn is_comment_line(line: &str) -> bool {
+    let t = line.trim_start();
+    ["//", "#", "--", "/*", "*", "<!--", "{/*"]
+        .iter()
+        .any(|c| t.starts_with(c))
 }
 
 /// Whether a line carries a marker that silences `rule_id`.

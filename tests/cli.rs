@@ -1,0 +1,455 @@
+//! The built binary, as users run it: exit codes, formats, flags, skipped files, determinism,
+//! and SARIF schema validation.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn bin() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_vibeward"));
+    cmd.env("NO_COLOR", "1");
+    cmd
+}
+
+fn run(dir: &Path, args: &[&str]) -> Output {
+    bin()
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("binary runs")
+}
+
+fn code(out: &Output) -> i32 {
+    out.status.code().expect("exited normally")
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A small project with one high finding (eval) and one medium (cookie secure: false).
+fn project() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    write(
+        dir.path(),
+        "src/server.js",
+        "const x = 1;\napp.post('/calc', (req, res) => res.json(eval(req.body.expr)));\n",
+    );
+    write(
+        dir.path(),
+        "src/session.js",
+        "app.use(session({ secret: s, cookie: { secure: false } }));\n",
+    );
+    write(
+        dir.path(),
+        "src/safe.js",
+        "export const add = (a, b) => a + b;\n",
+    );
+    dir
+}
+
+fn write(root: &Path, rel: &str, text: impl AsRef<[u8]>) -> PathBuf {
+    let path = root.join(rel);
+    std::fs::create_dir_all(path.parent().expect("has parent")).expect("mkdir");
+    std::fs::write(&path, text).expect("write");
+    path
+}
+
+fn json(dir: &Path, extra: &[&str]) -> Value {
+    let mut args = vec!["scan", "--format", "json", "--fail-on", "none"];
+    args.extend_from_slice(extra);
+    let out = run(dir, &args);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    serde_json::from_slice(&out.stdout).expect("valid JSON")
+}
+
+fn rule_ids(doc: &Value) -> Vec<String> {
+    doc["findings"]
+        .as_array()
+        .expect("findings array")
+        .iter()
+        .map(|f| f["rule_id"].as_str().expect("rule_id").to_string())
+        .collect()
+}
+
+fn skipped_reasons(doc: &Value) -> Vec<(String, String)> {
+    doc["skipped"]
+        .as_array()
+        .expect("skipped array")
+        .iter()
+        .map(|s| {
+            (
+                s["path"].as_str().expect("path").to_string(),
+                s["reason"].as_str().expect("reason").to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn exits_1_when_a_finding_reaches_fail_on() {
+    let dir = project();
+    let out = run(dir.path(), &["scan"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("code.eval-dynamic"), "{text}");
+    assert!(text.contains("src/server.js:2:"), "{text}");
+    assert!(text.contains("2 findings (1 high, 1 medium)"), "{text}");
+}
+
+#[test]
+fn fail_on_sets_the_threshold() {
+    let dir = project();
+    assert_eq!(
+        code(&run(dir.path(), &["scan", "--fail-on", "critical"])),
+        0
+    );
+    assert_eq!(code(&run(dir.path(), &["scan", "--fail-on", "none"])), 0);
+    assert_eq!(code(&run(dir.path(), &["scan", "--fail-on", "medium"])), 1);
+    let clean = tempfile::tempdir().expect("temp dir");
+    write(clean.path(), "a.js", "export const a = 1;\n");
+    assert_eq!(code(&run(clean.path(), &["scan", "--fail-on", "info"])), 0);
+}
+
+#[test]
+fn min_severity_drops_lower_findings() {
+    let dir = project();
+    let doc = json(dir.path(), &["--min-severity", "high"]);
+    assert_eq!(rule_ids(&doc), vec!["code.eval-dynamic"]);
+}
+
+#[test]
+fn exits_2_with_a_one_line_error_on_bad_input() {
+    let dir = project();
+    let out = run(dir.path(), &["scan", "does-not-exist"]);
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("does-not-exist"), "{}", stderr(&out));
+
+    let out = run(dir.path(), &["scan", "--format", "xml"]);
+    assert_eq!(code(&out), 2);
+
+    let out = run(dir.path(), &["scan", "--enable", "no.such-rule"]);
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("no.such-rule"), "{}", stderr(&out));
+
+    write(
+        dir.path(),
+        "myrules/team/bad.yaml",
+        "id: team.bad\ntitle: x\n",
+    );
+    let out = run(dir.path(), &["scan", "--rules", "myrules"]);
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("bad.yaml"), "{}", stderr(&out));
+    assert_eq!(stderr(&out).trim().lines().count(), 1, "{}", stderr(&out));
+}
+
+#[test]
+fn json_report_has_a_stable_shape() {
+    let dir = project();
+    let doc = json(dir.path(), &[]);
+    assert_eq!(doc["version"], 1);
+    assert_eq!(doc["tool"]["name"], "vibeward");
+    let first = &doc["findings"][0];
+    for field in [
+        "rule_id",
+        "severity",
+        "confidence",
+        "message",
+        "path",
+        "start",
+        "end",
+        "snippet",
+        "fingerprint",
+        "cwe",
+        "owasp",
+    ] {
+        assert!(!first[field].is_null(), "missing {field} in {first}");
+    }
+    assert_eq!(first["path"], "src/server.js");
+    assert_eq!(first["start"]["line"], 2);
+    assert_eq!(doc["summary"]["findings"], 2);
+    assert_eq!(doc["summary"]["by_severity"]["high"], 1);
+}
+
+#[test]
+fn output_flag_writes_the_report_to_a_file() {
+    let dir = project();
+    let out = run(
+        dir.path(),
+        &[
+            "scan",
+            "-f",
+            "sarif",
+            "-o",
+            "report.sarif",
+            "--fail-on",
+            "none",
+        ],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stdout(&out).is_empty());
+    let text = std::fs::read_to_string(dir.path().join("report.sarif")).expect("written");
+    assert!(text.contains("\"version\": \"2.1.0\""));
+}
+
+fn sarif(dir: &Path, jobs: &str) -> String {
+    let out = run(
+        dir,
+        &["scan", "-f", "sarif", "--fail-on", "none", "--jobs", jobs],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    stdout(&out)
+}
+
+#[test]
+fn sarif_validates_against_the_2_1_0_schema() {
+    let dir = project();
+    // a skipped file, so toolExecutionNotifications are exercised too
+    write(dir.path(), "src/blob.js", b"\x00\x01binary".as_slice());
+    let log: Value = serde_json::from_str(&sarif(dir.path(), "2")).expect("valid JSON");
+    let schema_path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/schemas/sarif-schema-2.1.0.json");
+    let schema: Value =
+        serde_json::from_str(&std::fs::read_to_string(schema_path).expect("schema"))
+            .expect("schema JSON");
+    let validator = jsonschema::draft4::new(&schema).expect("schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(&log)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "SARIF schema errors:\n{}",
+        errors.join("\n")
+    );
+
+    let run0 = &log["runs"][0];
+    let result = &run0["results"][0];
+    assert_eq!(result["ruleId"], "code.eval-dynamic");
+    assert_eq!(
+        result["locations"][0]["physicalLocation"]["artifactLocation"]["uriBaseId"],
+        "%SRCROOT%"
+    );
+    assert!(result["partialFingerprints"]["vibeward/v1"].is_string());
+    let rule =
+        &run0["tool"]["driver"]["rules"][result["ruleIndex"].as_u64().expect("ruleIndex") as usize];
+    assert_eq!(rule["id"], "code.eval-dynamic");
+    assert_eq!(rule["properties"]["security-severity"], "8.0");
+    assert!(
+        rule["help"]["markdown"]
+            .as_str()
+            .expect("markdown")
+            .contains("## How to fix")
+    );
+    let tags = rule["properties"]["tags"].as_array().expect("tags");
+    assert!(tags.iter().any(|t| t == "external/cwe/cwe-95"), "{tags:?}");
+    let notes = run0["invocations"][0]["toolExecutionNotifications"]
+        .as_array()
+        .expect("notifications");
+    assert!(notes.iter().any(|n| {
+        n["message"]["text"]
+            .as_str()
+            .unwrap_or("")
+            .contains("binary")
+    }));
+}
+
+#[test]
+fn sarif_and_json_are_identical_for_one_and_four_jobs() {
+    let dir = project();
+    for i in 0..30 {
+        write(
+            dir.path(),
+            &format!("gen/f{i}.js"),
+            format!("eval(input{i});\nconst t{i} = 1;\n"),
+        );
+    }
+    assert_eq!(sarif(dir.path(), "1"), sarif(dir.path(), "4"));
+    let one = json(dir.path(), &["--jobs", "1"]);
+    let four = json(dir.path(), &["--jobs", "4"]);
+    assert_eq!(one, four);
+    assert_eq!(one["findings"].as_array().expect("array").len(), 32);
+}
+
+#[test]
+fn exclude_and_default_excludes_leave_out_paths() {
+    let dir = project();
+    write(dir.path(), "node_modules/lib/index.js", "eval(a + b);\n");
+    write(dir.path(), "dist/bundle.js", "eval(a + b);\n");
+    let doc = json(dir.path(), &["--exclude", "src/session.js"]);
+    assert_eq!(rule_ids(&doc), vec!["code.eval-dynamic"]);
+    let all = json(dir.path(), &["--no-default-excludes"]);
+    let paths: Vec<&str> = all["findings"]
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|f| f["path"].as_str())
+        .collect();
+    assert!(paths.contains(&"node_modules/lib/index.js"), "{paths:?}");
+}
+
+#[test]
+fn gitignore_is_honoured_unless_no_ignore() {
+    let dir = project();
+    write(dir.path(), ".gitignore", "generated/\n");
+    write(dir.path(), "generated/x.js", "eval(a + b);\n");
+    let doc = json(dir.path(), &[]);
+    assert!(!doc.to_string().contains("generated/x.js"));
+    let doc = json(dir.path(), &["--no-ignore"]);
+    assert!(doc.to_string().contains("generated/x.js"));
+}
+
+#[test]
+fn skipped_files_are_counted_with_their_reason_and_the_scan_goes_on() {
+    let dir = project();
+    write(dir.path(), "src/blob.js", b"\x00\x01\x02binary".as_slice());
+    write(dir.path(), "src/app.min.js", "eval(a+b);");
+    let long_line = format!("var a={};\n", "1+".repeat(11_000));
+    write(dir.path(), "src/bundle.js", long_line);
+    write(
+        dir.path(),
+        "src/latin1.js",
+        b"// caf\xe9\neval(req.query.x);\n".as_slice(),
+    );
+    write(dir.path(), "src/big.js", "eval(x);\n".repeat(3000));
+    write(
+        dir.path(),
+        "src/broken.js",
+        "function ( {{{ eval(req.body.x);\n",
+    );
+    let doc = json(dir.path(), &["--max-file-size", "25000"]);
+    let reasons = skipped_reasons(&doc);
+    for (path, reason) in [
+        ("src/blob.js", "binary"),
+        ("src/app.min.js", "minified"),
+        ("src/bundle.js", "minified"),
+        ("src/latin1.js", "invalid-utf8"),
+        ("src/big.js", "too-large"),
+        ("src/broken.js", "parse-error"),
+    ] {
+        assert!(
+            reasons.contains(&(path.to_string(), reason.to_string())),
+            "{path} {reason} not in {reasons:?}"
+        );
+    }
+    // degraded files are still analysed; the rest of the scan went on
+    let paths: Vec<&str> = doc["findings"]
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|f| f["path"].as_str())
+        .collect();
+    assert!(paths.contains(&"src/latin1.js"), "{paths:?}");
+    assert!(paths.contains(&"src/server.js"), "{paths:?}");
+}
+
+#[cfg(unix)]
+#[test]
+fn symlink_loops_and_unreadable_files_do_not_stop_the_scan() {
+    let dir = project();
+    std::os::unix::fs::symlink(dir.path(), dir.path().join("src/loop")).expect("symlink");
+    std::os::unix::fs::symlink(
+        dir.path().join("nowhere.js"),
+        dir.path().join("src/dangling.js"),
+    )
+    .expect("symlink");
+    let doc = json(dir.path(), &[]);
+    assert_eq!(rule_ids(&doc).len(), 2);
+}
+
+#[test]
+fn inline_comments_suppress_findings() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    write(
+        dir.path(),
+        "a.js",
+        "// vibeward-ignore: code.eval-dynamic -- input is a constant table key\neval(table[k]);\neval(other); // vibeward-ignore\neval(third); // vibeward-ignore: sql\n",
+    );
+    let doc = json(dir.path(), &[]);
+    assert_eq!(rule_ids(&doc), vec!["code.eval-dynamic"]);
+    assert_eq!(doc["findings"][0]["start"]["line"], 4);
+    assert_eq!(doc["summary"]["suppressed"], 2);
+}
+
+#[test]
+fn enable_and_disable_select_rules_and_families() {
+    let dir = project();
+    assert_eq!(
+        rule_ids(&json(dir.path(), &["--enable", "http"])),
+        vec!["http.cookie-secure-disabled"]
+    );
+    assert_eq!(
+        rule_ids(&json(dir.path(), &["--disable", "code.eval-dynamic"])),
+        vec!["http.cookie-secure-disabled"]
+    );
+}
+
+#[test]
+fn user_rule_folders_are_loaded_like_built_in_rules() {
+    let dir = project();
+    write(
+        dir.path(),
+        "team-rules/console-log.yaml",
+        r#"id: team.console-log
+title: console.log left in server code
+severity: low
+confidence: high
+cwe: [CWE-532]
+owasp: ["A09:2021"]
+languages: [js, ts]
+triggers: [console.log]
+match:
+  query: |
+    (call_expression function: (member_expression object: (identifier) @o property: (property_identifier) @p)) @hit
+  where:
+    o: { equals: console }
+    p: { equals: log }
+message: console.log may write secrets to logs
+help: |
+  ## What it detects
+  console.log
+"#,
+    );
+    write(dir.path(), "src/log.js", "console.log(user);\n");
+    let doc = json(dir.path(), &["--rules", "team-rules", "--enable", "team"]);
+    assert_eq!(rule_ids(&doc), vec!["team.console-log"]);
+}
+
+#[test]
+fn rules_and_explain_document_every_rule() {
+    let dir = project();
+    let out = run(dir.path(), &["rules"]);
+    assert_eq!(code(&out), 0);
+    assert!(stdout(&out).contains("code.eval-dynamic"));
+    let out = run(dir.path(), &["explain", "code.eval-dynamic"]);
+    assert_eq!(code(&out), 0);
+    let text = stdout(&out);
+    assert!(
+        text.contains("## How to fix") && text.contains("CWE-95"),
+        "{text}"
+    );
+    let out = run(dir.path(), &["explain", "nope.nope"]);
+    assert_eq!(code(&out), 2);
+}
+
+#[test]
+fn stats_report_files_skips_and_throughput() {
+    let dir = project();
+    write(dir.path(), "src/blob.js", b"\x00binary".as_slice());
+    let out = run(dir.path(), &["scan", "--stats", "--fail-on", "none", "-q"]);
+    let err = stderr(&out);
+    assert!(err.contains("files analysed    3"), "{err}");
+    assert!(err.contains("binary") && err.contains("MB/s"), "{err}");
+}
+
+#[test]
+fn version_flag_prints_the_version() {
+    let out = bin().arg("--version").output().expect("runs");
+    assert_eq!(code(&out), 0);
+    assert!(stdout(&out).contains(env!("CARGO_PKG_VERSION")));
+}
