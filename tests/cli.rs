@@ -266,7 +266,7 @@ fn sarif_and_json_are_identical_for_one_and_four_jobs() {
         write(
             dir.path(),
             &format!("gen/f{i}.js"),
-            format!("eval(input{i});\nconst t{i} = 1;\n"),
+            format!("eval(req.query.q{i});\nconst t{i} = 1;\n"),
         );
     }
     assert_eq!(sarif(dir.path(), "1"), sarif(dir.path(), "4"));
@@ -279,8 +279,12 @@ fn sarif_and_json_are_identical_for_one_and_four_jobs() {
 #[test]
 fn exclude_and_default_excludes_leave_out_paths() {
     let dir = project();
-    write(dir.path(), "node_modules/lib/index.js", "eval(a + b);\n");
-    write(dir.path(), "dist/bundle.js", "eval(a + b);\n");
+    write(
+        dir.path(),
+        "node_modules/lib/index.js",
+        "eval(req.body.code);\n",
+    );
+    write(dir.path(), "dist/bundle.js", "eval(req.body.code);\n");
     let doc = json(dir.path(), &["--exclude", "src/session.js"]);
     assert_eq!(rule_ids(&doc), vec!["code.eval-dynamic"]);
     let all = json(dir.path(), &["--no-default-excludes"]);
@@ -297,7 +301,7 @@ fn exclude_and_default_excludes_leave_out_paths() {
 fn gitignore_is_honoured_unless_no_ignore() {
     let dir = project();
     write(dir.path(), ".gitignore", "generated/\n");
-    write(dir.path(), "generated/x.js", "eval(a + b);\n");
+    write(dir.path(), "generated/x.js", "eval(req.body.code);\n");
     let doc = json(dir.path(), &[]);
     assert!(!doc.to_string().contains("generated/x.js"));
     let doc = json(dir.path(), &["--no-ignore"]);
@@ -308,7 +312,7 @@ fn gitignore_is_honoured_unless_no_ignore() {
 fn skipped_files_are_counted_with_their_reason_and_the_scan_goes_on() {
     let dir = project();
     write(dir.path(), "src/blob.js", b"\x00\x01\x02binary".as_slice());
-    write(dir.path(), "src/app.min.js", "eval(a+b);");
+    write(dir.path(), "src/app.min.js", "eval(req.body);");
     let long_line = format!("var a={};\n", "1+".repeat(11_000));
     write(dir.path(), "src/bundle.js", long_line);
     write(
@@ -316,7 +320,7 @@ fn skipped_files_are_counted_with_their_reason_and_the_scan_goes_on() {
         "src/latin1.js",
         b"// caf\xe9\neval(req.query.x);\n".as_slice(),
     );
-    write(dir.path(), "src/big.js", "eval(x);\n".repeat(3000));
+    write(dir.path(), "src/big.js", "eval(req.body.x);\n".repeat(2000));
     write(
         dir.path(),
         "src/broken.js",
@@ -368,7 +372,7 @@ fn inline_comments_suppress_findings() {
     write(
         dir.path(),
         "a.js",
-        "// vibeward-ignore: code.eval-dynamic -- input is a constant table key\neval(table[k]);\neval(other); // vibeward-ignore\neval(third); // vibeward-ignore: sql\n",
+        "// vibeward-ignore: code.eval-dynamic -- input is a constant table key\neval(req.body.k);\neval(req.body.o); // vibeward-ignore\neval(req.body.t); // vibeward-ignore: sql\n",
     );
     let doc = json(dir.path(), &[]);
     assert_eq!(rule_ids(&doc), vec!["code.eval-dynamic"]);
