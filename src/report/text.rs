@@ -103,13 +103,23 @@ fn fix_line(help: &str) -> Option<String> {
         .take_while(|l| !l.is_empty() && !l.starts_with('#'))
         .collect::<Vec<_>>()
         .join(" ");
-    let sentence = para
-        .split_inclusive(". ")
-        .next()
-        .unwrap_or(&para)
-        .trim()
-        .to_string();
-    (!sentence.is_empty()).then_some(sentence)
+    let sentence = first_sentence(&para);
+    (!sentence.is_empty()).then(|| sentence.to_string())
+}
+
+/// Up to the first ". " that ends a sentence (followed by a capital; not "e.g." or "i.e.").
+fn first_sentence(para: &str) -> &str {
+    let bytes = para.as_bytes();
+    for (i, _) in para.match_indices(". ") {
+        let next_is_upper = bytes.get(i + 2).is_some_and(u8::is_ascii_uppercase);
+        let before = &para[..i];
+        let is_abbreviation =
+            before.ends_with("e.g") || before.ends_with("i.e") || before.ends_with("etc");
+        if next_is_upper && !is_abbreviation {
+            return &para[..=i];
+        }
+    }
+    para.trim()
 }
 
 /// Byte range of a related location in the same file, from its line/column positions.
@@ -208,4 +218,18 @@ pub fn write_stats(report: &ScanReport, out: &mut dyn Write) -> io::Result<()> {
         mb / secs,
         s.files_analysed as f64 / secs
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::first_sentence;
+
+    #[test]
+    fn first_sentence_skips_abbreviations() {
+        assert_eq!(
+            first_sentence("Set it, e.g. `x`, in production. Then go."),
+            "Set it, e.g. `x`, in production."
+        );
+        assert_eq!(first_sentence("No full stop"), "No full stop");
+    }
 }
