@@ -153,7 +153,7 @@ impl Generic {
         out: &mut Vec<Hit>,
     ) {
         let file = ctx.file;
-        if is_test_or_doc(&file.display) {
+        if file.kind == FileKind::Dts || is_test_or_doc(&file.display) {
             return;
         }
         let text = file.text.as_str();
@@ -200,6 +200,7 @@ impl Generic {
             for caps in PARSE_INITIALIZE.captures_iter(text) {
                 if let Some(v) = caps.name("value")
                     && !allow::is_placeholder(v.as_str())
+                    && !is_wordy(v.as_str())
                 {
                     candidates.push((
                         String::new(),
@@ -243,7 +244,9 @@ fn is_test_or_doc(display: &str) -> bool {
     ) {
         return true;
     }
-    name.contains(".test.")
+    let stem = name.split('.').next().unwrap_or(name);
+    matches!(stem, "test" | "tests" | "spec" | "specs")
+        || name.contains(".test.")
         || name.contains(".spec.")
         || name.contains("_test.")
         || name.starts_with("test_")
