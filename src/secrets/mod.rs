@@ -1,12 +1,466 @@
-//! Placeholder for the `secrets` capability: claims no rules yet.
+//! The `secrets` capability: leaked keys and credentials in every text file (issue 3).
+//!
+//! Owns the `secret:` matcher kind of the `secrets` family. All secret rules run in ONE pass per
+//! file: a single case-insensitive Aho-Corasick automaton over the text finds every keyword of
+//! every rule; each hit opens a small window (its line, clipped to a few hundred bytes around the
+//! hit, so minified lines cost no more than short ones) and only those windows are searched by the
+//! rules' regexes. Matches then go through the shared value checks ([`allow`]), optional
+//! validation in code ([`validate`]), de-duplication across rules, and context severity
+//! ([`context`]). Findings carry the secret's byte range under
+//! [`engine::REDACT_PROPERTY`](crate::engine::REDACT_PROPERTY) and a redacted form under `secret`;
+//! the secret itself never reaches a message or property.
 
-use crate::engine::Analyzer;
-use crate::rules::{RuleError, RuleSet};
+pub mod allow;
+pub mod context;
+pub mod generic;
+pub mod spec;
+pub mod validate;
 
-/// Builds this capability's analyzer from the rules it claims; `None` while it has none.
+use std::ops::Range;
+
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+
+use crate::discover::FileKind;
+use crate::engine::{Analyzer, FileContext, REDACT_PROPERTY};
+use crate::finding::Finding;
+use crate::rules::{Matcher, MatcherKind, RuleError, RuleSet};
+
+use spec::{Builtin, Detector, Kind, RegexDetector, Validation};
+use validate::JwtRole;
+
+/// Bytes searched before a keyword hit on its line.
+const WINDOW_BEFORE: usize = 192;
+/// Bytes searched after a keyword hit on its line.
+const WINDOW_AFTER: usize = 384;
+/// Bytes searched after a keyword hit by multi-line rules (private keys, JSON documents).
+const MULTILINE_AFTER: usize = 8192;
+
+/// Builds the secrets analyzer from the `secret:` rules of the `secrets` family.
 pub fn build(
-    _rules: &RuleSet,
+    rules: &RuleSet,
     _settings: &crate::Settings,
 ) -> Result<Option<Box<dyn Analyzer>>, RuleError> {
-    Ok(None)
+    let mut detectors = Vec::new();
+    for (idx, rule) in rules.rules().iter().enumerate() {
+        if rule.family() != "secrets" {
+            continue;
+        }
+        if let Matcher::Spec {
+            kind: MatcherKind::Secret,
+            spec,
+        } = &rule.matcher
+        {
+            detectors.push(spec::compile(rule, idx, spec)?);
+        }
+    }
+    if detectors.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(Box::new(SecretsAnalyzer::new(detectors))))
+}
+
+/// What a keyword of the shared automaton wakes up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Target {
+    /// A regex detector (index into `detectors`).
+    Regex(usize),
+    /// The generic assignment detector.
+    Generic,
+    /// The client-exposed env variable detector.
+    ClientEnv,
+}
+
+/// All compiled secret rules and the one keyword automaton that gates them.
+pub struct SecretsAnalyzer {
+    detectors: Vec<Detector>,
+    automaton: AhoCorasick,
+    /// For each automaton pattern, what it wakes up.
+    targets: Vec<Vec<Target>>,
+    generic: Option<generic::Generic>,
+    client_env: Option<context::ClientEnv>,
+    env_committed: Option<usize>,
+}
+
+/// A candidate secret found in one file, before de-duplication.
+#[derive(Debug)]
+pub(crate) struct Hit {
+    /// Rule index.
+    pub rule_idx: usize,
+    /// The range reported.
+    pub range: Range<usize>,
+    /// The secret's range (redacted in every output).
+    pub secret: Range<usize>,
+    /// Whether a provider-specific rule found it (generic hits give way to these).
+    pub is_specific: bool,
+    /// Severity override (e.g. a service-role JWT), before context is applied.
+    pub severity: Option<crate::rules::Severity>,
+    /// An extra message clause.
+    pub note: Option<String>,
+}
+
+impl SecretsAnalyzer {
+    fn new(detectors: Vec<Detector>) -> Self {
+        let mut patterns: Vec<String> = Vec::new();
+        let mut targets: Vec<Vec<Target>> = Vec::new();
+        let mut add = |keyword: &str, target: Target| {
+            let key = keyword.to_ascii_lowercase();
+            if let Some(p) = patterns.iter().position(|p| *p == key) {
+                if !targets[p].contains(&target) {
+                    targets[p].push(target);
+                }
+            } else {
+                patterns.push(key);
+                targets.push(vec![target]);
+            }
+        };
+        let mut generic = None;
+        let mut client_env = None;
+        let mut env_committed = None;
+        for (i, d) in detectors.iter().enumerate() {
+            match &d.kind {
+                Kind::Regex(r) => {
+                    for k in &r.keywords {
+                        add(k, Target::Regex(i));
+                    }
+                }
+                Kind::Builtin(Builtin::GenericAssignment) => {
+                    for k in generic::KEYWORDS {
+                        add(k, Target::Generic);
+                    }
+                    generic = Some(generic::Generic::new(d.rule_idx));
+                }
+                Kind::Builtin(Builtin::ClientExposedEnv) => {
+                    for k in context::CLIENT_ENV_PREFIXES {
+                        add(k, Target::ClientEnv);
+                    }
+                    client_env = Some(context::ClientEnv::new(d.rule_idx));
+                }
+                Kind::Builtin(Builtin::EnvFileCommitted) => env_committed = Some(d.rule_idx),
+            }
+        }
+        let automaton = AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(&patterns)
+            .or_else(|_| {
+                AhoCorasick::builder()
+                    .ascii_case_insensitive(true)
+                    .build(&patterns)
+            })
+            .expect("short literal keywords always compile");
+        SecretsAnalyzer {
+            detectors,
+            automaton,
+            targets,
+            generic,
+            client_env,
+            env_committed,
+        }
+    }
+
+    /// Runs the regex detectors over their windows.
+    fn run_regexes(
+        &self,
+        ctx: &FileContext<'_>,
+        windows: &mut [Vec<Range<usize>>],
+        hits: &mut Vec<Hit>,
+    ) {
+        let text = ctx.file.text.as_str();
+        for (i, ranges) in windows.iter_mut().enumerate() {
+            if ranges.is_empty() {
+                continue;
+            }
+            let detector = &self.detectors[i];
+            let Kind::Regex(regex) = &detector.kind else {
+                continue;
+            };
+            if regex
+                .skip_files_with
+                .iter()
+                .any(|w| text.contains(w.as_str()))
+            {
+                continue;
+            }
+            ranges.sort_by_key(|r| r.start);
+            let mut merged: Vec<Range<usize>> = Vec::new();
+            for r in ranges.drain(..) {
+                match merged.last_mut() {
+                    Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
+                    _ => merged.push(r),
+                }
+            }
+            for window in merged {
+                let haystack = &text[..window.end];
+                let mut at = window.start;
+                while at < window.end {
+                    let Some(caps) = regex.regex.captures_at(haystack, at) else {
+                        break;
+                    };
+                    let whole = caps.get(0).map_or(at..at, |m| m.range());
+                    at = if whole.end > whole.start {
+                        whole.end
+                    } else {
+                        next_char(text, whole.end)
+                    };
+                    let Some(secret) = regex.groups.iter().find_map(|&g| caps.get(g)) else {
+                        continue;
+                    };
+                    if regex
+                        .allow_match
+                        .iter()
+                        .any(|a| a.is_match(&text[whole.clone()]))
+                    {
+                        continue;
+                    }
+                    if let Some(hit) = check_match(detector.rule_idx, regex, secret.range(), text) {
+                        hits.push(hit);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Applies the value checks and validation of one regex match.
+fn check_match(
+    rule_idx: usize,
+    detector: &RegexDetector,
+    secret: Range<usize>,
+    text: &str,
+) -> Option<Hit> {
+    let value = &text[secret.clone()];
+    if value.is_empty() {
+        return None;
+    }
+    if detector.placeholders && allow::is_placeholder(value) {
+        return None;
+    }
+    if allow::entropy(value) < detector.entropy {
+        return None;
+    }
+    if detector.allow.iter().any(|a| a.is_match(value)) {
+        return None;
+    }
+    let mut severity = None;
+    let mut note = None;
+    match detector.validate {
+        None => {}
+        Some(Validation::GithubChecksum) => {
+            if !validate::has_token_checksum(value) {
+                return None;
+            }
+        }
+        Some(Validation::Jwt) => {
+            validate::jwt_payload(value)?;
+        }
+        Some(Validation::SupabaseServiceRole) => match validate::jwt_role(value)? {
+            JwtRole::ServiceRole => {
+                severity = Some(crate::rules::Severity::Critical);
+                note = Some("its payload claims `role: service_role`".to_string());
+            }
+            JwtRole::Public | JwtRole::Other => return None,
+        },
+    }
+    Some(Hit {
+        rule_idx,
+        range: secret.clone(),
+        secret,
+        is_specific: true,
+        severity,
+        note,
+    })
+}
+
+fn next_char(text: &str, mut i: usize) -> usize {
+    i += 1;
+    while i < text.len() && !text.is_char_boundary(i) {
+        i += 1;
+    }
+    i
+}
+
+fn floor_char(text: &str, mut i: usize) -> usize {
+    i = i.min(text.len());
+    while !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+fn ceil_char(text: &str, mut i: usize) -> usize {
+    i = i.min(text.len());
+    while !text.is_char_boundary(i) {
+        i += 1;
+    }
+    i
+}
+
+/// The window around a keyword hit: its line, clipped to a bounded span around the hit.
+pub(crate) fn window(text: &str, hit: Range<usize>, multiline: bool) -> Range<usize> {
+    let bytes = text.as_bytes();
+    if multiline {
+        let start = floor_char(text, hit.start.saturating_sub(WINDOW_BEFORE));
+        let end = ceil_char(text, hit.end + MULTILINE_AFTER);
+        return start..end;
+    }
+    let lo = hit.start.saturating_sub(WINDOW_BEFORE);
+    let line_start = memchr::memrchr(b'\n', &bytes[lo..hit.start]).map_or(lo, |i| lo + i + 1);
+    let hi = (hit.end + WINDOW_AFTER).min(bytes.len());
+    let line_end = memchr::memchr(b'\n', &bytes[hit.end..hi]).map_or(hi, |i| hit.end + i);
+    floor_char(text, line_start)..ceil_char(text, line_end)
+}
+
+impl Analyzer for SecretsAnalyzer {
+    fn name(&self) -> &'static str {
+        "secrets"
+    }
+
+    fn rule_indices(&self) -> Vec<usize> {
+        self.detectors.iter().map(|d| d.rule_idx).collect()
+    }
+
+    fn analyze_file(&self, ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
+        let text = ctx.file.text.as_str();
+        let is_lockfile = ctx.file.kind == FileKind::Lockfile;
+        let mut windows: Vec<Vec<Range<usize>>> = vec![Vec::new(); self.detectors.len()];
+        let mut generic_hits: Vec<Range<usize>> = Vec::new();
+        let mut env_hits: Vec<Range<usize>> = Vec::new();
+        for m in self.automaton.find_overlapping_iter(text) {
+            for target in &self.targets[m.pattern().as_usize()] {
+                match *target {
+                    Target::Regex(i) => {
+                        let d = &self.detectors[i];
+                        if !ctx.is_active(d.rule_idx) || (is_lockfile && !d.lockfiles) {
+                            continue;
+                        }
+                        let multiline = matches!(&d.kind, Kind::Regex(r) if r.multiline);
+                        let w = window(text, m.range(), multiline);
+                        // consecutive hits on one line share a window
+                        match windows[i].last_mut() {
+                            Some(last) if w.start <= last.end => last.end = last.end.max(w.end),
+                            _ => windows[i].push(w),
+                        }
+                    }
+                    Target::Generic => {
+                        if !is_lockfile {
+                            generic_hits.push(m.range());
+                        }
+                    }
+                    Target::ClientEnv => {
+                        if !is_lockfile {
+                            env_hits.push(m.range());
+                        }
+                    }
+                }
+            }
+        }
+        let mut hits = Vec::new();
+        self.run_regexes(ctx, &mut windows, &mut hits);
+        if let Some(g) = &self.generic
+            && !generic_hits.is_empty()
+            && ctx.is_active(g.rule_idx)
+        {
+            g.find(ctx, &generic_hits, &mut hits);
+        }
+        if let Some(c) = &self.client_env
+            && !env_hits.is_empty()
+            && ctx.is_active(c.rule_idx)
+        {
+            c.find(ctx, &env_hits, &mut hits);
+        }
+        if let Some(idx) = self.env_committed
+            && ctx.is_active(idx)
+            && ctx.file.kind == FileKind::Dotenv
+        {
+            context::env_file_committed(ctx, idx, &mut hits);
+        }
+        let hits = dedupe(ctx.rules, hits);
+        let client_side = !hits.is_empty() && context::is_client_side(ctx.file);
+        for hit in hits {
+            out.push(to_finding(ctx, hit, client_side));
+        }
+    }
+}
+
+/// One finding per secret: overlapping hits keep the most specific, most severe rule.
+fn dedupe(rules: &RuleSet, mut hits: Vec<Hit>) -> Vec<Hit> {
+    let rank = |h: &Hit| {
+        let rule = &rules.rules()[h.rule_idx];
+        (
+            h.is_specific,
+            h.severity.unwrap_or(rule.severity),
+            rule.confidence,
+        )
+    };
+    hits.sort_by(|a, b| {
+        rank(b)
+            .cmp(&rank(a))
+            .then(a.secret.start.cmp(&b.secret.start))
+            .then(a.rule_idx.cmp(&b.rule_idx))
+    });
+    let mut kept: Vec<Hit> = Vec::new();
+    for h in hits {
+        let overlaps = kept.iter().any(|k| {
+            k.secret.start < h.secret.end
+                && h.secret.start < k.secret.end
+                && !(k.rule_idx != h.rule_idx && is_separate_rule(rules, k, &h))
+        });
+        if !overlaps {
+            kept.push(h);
+        }
+    }
+    kept.sort_by_key(|h| (h.range.start, h.rule_idx));
+    kept
+}
+
+/// Rules that report something else than "a secret is here" keep their own finding even when a
+/// provider rule found the same secret (the committed `.env`, the client-exposed variable).
+fn is_separate_rule(rules: &RuleSet, a: &Hit, b: &Hit) -> bool {
+    let separate = |h: &Hit| {
+        matches!(
+            rules.rules()[h.rule_idx].id.as_str(),
+            "secrets.env-file-committed" | "secrets.client-exposed-env-secret"
+        )
+    };
+    separate(a) || separate(b)
+}
+
+fn to_finding(ctx: &FileContext<'_>, hit: Hit, client_side: bool) -> Finding {
+    let text = ctx.file.text.as_str();
+    let mut f = ctx.finding(hit.rule_idx, hit.range.clone());
+    if let Some(s) = hit.severity {
+        f.severity = s;
+    }
+    if let Some(note) = &hit.note {
+        f.message = format!("{}: {note}", f.message);
+    }
+    if client_side {
+        f.severity = raise(f.severity);
+        f.message = format!(
+            "{}; this file is bundled to browsers or apps, where anyone can read it",
+            f.message
+        );
+        f.properties.insert("context".into(), "client-side".into());
+    }
+    if !hit.secret.is_empty() {
+        let secret = &text[hit.secret.clone()];
+        f.properties.insert(
+            REDACT_PROPERTY.into(),
+            format!("{}..{}", hit.secret.start, hit.secret.end),
+        );
+        f.properties
+            .insert("secret".into(), allow::redacted(secret));
+    }
+    f
+}
+
+fn raise(s: crate::rules::Severity) -> crate::rules::Severity {
+    use crate::rules::Severity;
+    match s {
+        Severity::Info => Severity::Low,
+        Severity::Low => Severity::Medium,
+        Severity::Medium => Severity::High,
+        Severity::High | Severity::Critical => Severity::Critical,
+    }
 }

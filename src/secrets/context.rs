@@ -1,0 +1,392 @@
+//! Where a secret sits: client-side files, client-exposed env variables, committed `.env` files.
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
+
+use ignore::gitignore::{Gitignore, GitignoreBuilder};
+use regex::Regex;
+
+use super::{Hit, allow};
+use crate::discover::FileKind;
+use crate::engine::FileContext;
+use crate::source::SourceFile;
+
+/// Env variable prefixes that bundlers inline into client code.
+pub const CLIENT_ENV_PREFIXES: &[&str] = &[
+    "NEXT_PUBLIC_",
+    "VITE_",
+    "EXPO_PUBLIC_",
+    "REACT_APP_",
+    "PUBLIC_",
+    "NUXT_PUBLIC_",
+    "GATSBY_",
+];
+
+/// Whether the file ends up in a browser or app bundle: frontend folders, `'use client'`
+/// modules, `public/`, non-API `pages/`, React Native / Expo code. Dependencies never count.
+pub fn is_client_side(file: &SourceFile) -> bool {
+    let path = file.display.to_ascii_lowercase();
+    if path.contains("node_modules/") {
+        return false;
+    }
+    let segments: Vec<&str> = path.split('/').collect();
+    let dirs = &segments[..segments.len().saturating_sub(1)];
+    for (i, seg) in dirs.iter().enumerate() {
+        match *seg {
+            "public" | "frontend" | "client" | "web" | "www" | "static" => return true,
+            "pages" if dirs.get(i + 1) != Some(&"api") && !file.display.contains("/api/") => {
+                return file.kind.is_code();
+            }
+            _ => {}
+        }
+    }
+    if !file.kind.is_code() {
+        return false;
+    }
+    let head = file.text.trim_start();
+    let head = head.strip_prefix("#!").map_or(head, |_| "");
+    if head.starts_with("'use client'") || head.starts_with("\"use client\"") {
+        return true;
+    }
+    file.text.contains("from 'react-native'")
+        || file.text.contains("from \"react-native\"")
+        || file.text.contains("from 'expo-")
+        || file.text.contains("from \"expo-")
+}
+
+static CLIENT_ENV: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r#"\b(?P<name>(?:NEXT_PUBLIC_|VITE_|EXPO_PUBLIC_|REACT_APP_|PUBLIC_|NUXT_PUBLIC_|GATSBY_)[A-Z0-9_]+)\b(?:[ \t]*=[ \t]*["']?(?P<value>[^"'\s#]*))?"#,
+    )
+    .expect("static regex")
+});
+
+/// Name parts that mean a server secret.
+const SECRET_NAME_PARTS: &[&str] = &[
+    "SECRET",
+    "SERVICE_ROLE",
+    "SERVICEROLE",
+    "PRIVATE_KEY",
+    "MASTER_KEY",
+    "MASTERKEY",
+    "PASSWORD",
+    "PASSWD",
+    "OPENAI",
+    "ANTHROPIC",
+    "CLAUDE",
+    "GROQ",
+    "MISTRAL",
+    "COHERE",
+    "REPLICATE",
+    "HUGGINGFACE",
+    "HF_TOKEN",
+    "GEMINI",
+    "DEEPSEEK",
+    "PERPLEXITY",
+    "ELEVENLABS",
+    "DATABASE_URL",
+    "DB_URL",
+    "MONGODB_URI",
+    "POSTGRES_URL",
+    "ADMIN_KEY",
+    "ADMIN_API_KEY",
+    "ADMIN_TOKEN",
+    "SENDGRID",
+    "RESEND_API_KEY",
+    "TWILIO_AUTH",
+    "AWS_SECRET",
+    "JWT_SECRET",
+    "SIGNING_KEY",
+];
+
+/// Name parts that mean a public-by-design value.
+const PUBLIC_NAME_PARTS: &[&str] = &[
+    "PUBLISHABLE",
+    "ANON",
+    "PUBLIC_KEY",
+    "SITE_KEY",
+    "CLIENT_ID",
+    "MEASUREMENT_ID",
+    "APP_ID",
+    "PROJECT_ID",
+    "_URL_",
+];
+
+static SECRET_VALUE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?:sk_live_|rk_live_|sk-proj-|sk-ant-|sk-[A-Za-z0-9]{20}|sb_secret_|ghp_|github_pat_|AKIA[0-9A-Z]{16}|xox[bap]-|SG\.|re_[A-Za-z0-9]{8}|gsk_|hf_[A-Za-z]{10})")
+        .expect("static regex")
+});
+
+/// The client-exposed env variable detector.
+#[derive(Debug)]
+pub struct ClientEnv {
+    /// The rule.
+    pub rule_idx: usize,
+}
+
+impl ClientEnv {
+    /// A detector for rule `rule_idx`.
+    pub fn new(rule_idx: usize) -> Self {
+        ClientEnv { rule_idx }
+    }
+
+    /// Reports each client-exposed variable (once per file and name) whose name or value looks
+    /// like a server secret. In `.env` files only definitions with a real value count.
+    pub(crate) fn find(
+        &self,
+        ctx: &FileContext<'_>,
+        keyword_hits: &[Range<usize>],
+        out: &mut Vec<Hit>,
+    ) {
+        let text = ctx.file.text.as_str();
+        let is_env = ctx.file.kind == FileKind::Dotenv;
+        let mut seen: Vec<&str> = Vec::new();
+        let mut last_end = 0;
+        for hit in keyword_hits {
+            if hit.start < last_end {
+                continue;
+            }
+            let w = super::window(text, hit.clone(), false);
+            for caps in CLIENT_ENV.captures_iter(&text[w.clone()]) {
+                let Some(name) = caps.name("name") else {
+                    continue;
+                };
+                let name_range = w.start + name.start()..w.start + name.end();
+                last_end = last_end.max(name_range.end);
+                let name = name.as_str();
+                if seen.contains(&name) {
+                    continue;
+                }
+                let value = caps
+                    .name("value")
+                    .map(|v| w.start + v.start()..w.start + v.end())
+                    .filter(|v| !v.is_empty());
+                let value_text = value.clone().map_or("", |v| &text[v]);
+                let value_secret = SECRET_VALUE.is_match(value_text);
+                let name_secret = SECRET_NAME_PARTS.iter().any(|p| name.contains(p))
+                    && !PUBLIC_NAME_PARTS.iter().any(|p| name.contains(p));
+                if !(value_secret || name_secret) {
+                    continue;
+                }
+                let is_definition = is_env && value.is_some() && {
+                    let line_start = text[..name_range.start].rfind('\n').map_or(0, |i| i + 1);
+                    let prefix = text[line_start..name_range.start].trim();
+                    prefix.is_empty() || prefix == "export"
+                };
+                if is_env {
+                    if !is_definition || allow::is_placeholder(value_text) {
+                        continue;
+                    }
+                } else if value.is_some() && !value_secret {
+                    // `VITE_X = ...` in code is an assignment to a constant, not the variable
+                }
+                seen.push(name);
+                let secret = value
+                    .filter(|_| is_env)
+                    .unwrap_or(name_range.end..name_range.end);
+                out.push(Hit {
+                    rule_idx: self.rule_idx,
+                    range: name_range,
+                    secret,
+                    is_specific: false,
+                    severity: value_secret.then_some(crate::rules::Severity::Critical),
+                    note: None,
+                });
+            }
+        }
+    }
+}
+
+/// Names in `.env` files whose values are credentials.
+fn is_secret_env_name(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    [
+        "KEY",
+        "SECRET",
+        "TOKEN",
+        "PASSWORD",
+        "PASSWD",
+        "PWD",
+        "CREDENTIAL",
+        "PRIVATE",
+        "DATABASE_URL",
+        "_URI",
+        "DSN",
+        "AUTH",
+    ]
+    .iter()
+    .any(|p| upper.contains(p))
+        && !PUBLIC_NAME_PARTS.iter().any(|p| upper.contains(p))
+}
+
+/// Reports a `.env` file (not `.env.example` and friends) that holds a real credential and that
+/// git would not ignore, or that git tracks anyway.
+pub(crate) fn env_file_committed(ctx: &FileContext<'_>, rule_idx: usize, out: &mut Vec<Hit>) {
+    let file = ctx.file;
+    let name = file
+        .display
+        .rsplit('/')
+        .next()
+        .unwrap_or(&file.display)
+        .to_ascii_lowercase();
+    if !name.starts_with(".env") {
+        return;
+    }
+    if [
+        "example", "sample", "template", "dist", "defaults", "schema", "test", "ci",
+    ]
+    .iter()
+    .any(|w| name.split('.').skip(2).any(|part| part == *w))
+    {
+        return;
+    }
+    let Some((range, value)) = first_real_value(file) else {
+        return;
+    };
+    let path = absolute(&file.display);
+    if is_git_ignored(&path) && !is_tracked(&path) {
+        return;
+    }
+    out.push(Hit {
+        rule_idx,
+        range,
+        secret: value,
+        is_specific: false,
+        severity: None,
+        note: None,
+    });
+}
+
+/// The first `NAME=value` line with a credential-like name and a real value: (line, value).
+fn first_real_value(file: &SourceFile) -> Option<(Range<usize>, Range<usize>)> {
+    let text = file.text.as_str();
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let start = offset;
+        offset += line.len();
+        let body = line.trim_end();
+        let trimmed = body.trim_start();
+        if trimmed.starts_with('#') {
+            continue;
+        }
+        let decl = trimmed.strip_prefix("export ").unwrap_or(trimmed);
+        let Some((key, value)) = decl.split_once('=') else {
+            continue;
+        };
+        let key = key.trim();
+        let raw_value = value.trim();
+        let unquoted = raw_value.trim_matches(|c| c == '"' || c == '\'');
+        if unquoted.len() < 6 || !is_secret_env_name(key) || allow::is_placeholder(unquoted) {
+            continue;
+        }
+        let after_eq = start + body.find('=')? + 1;
+        let value_start = after_eq + text[after_eq..start + body.len()].find(unquoted)?;
+        let value_range = value_start..value_start + unquoted.len();
+        let line_start = start + (body.len() - trimmed.len());
+        return Some((line_start..start + body.len(), value_range));
+    }
+    None
+}
+
+fn absolute(display: &str) -> PathBuf {
+    let p = Path::new(display);
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        std::env::current_dir().map_or_else(|_| p.to_path_buf(), |cwd| cwd.join(p))
+    }
+}
+
+/// The repository root above `path`: the nearest folder holding `.git` (a folder or a file).
+fn repo_root(path: &Path) -> Option<&Path> {
+    path.ancestors().skip(1).find(|d| d.join(".git").exists())
+}
+
+/// Whether git would ignore `path`, reading `.gitignore` files from the repository root down
+/// (deeper files win) and `.git/info/exclude`, with git's own matching rules.
+pub fn is_git_ignored(path: &Path) -> bool {
+    let root = repo_root(path);
+    let mut dirs: Vec<&Path> = path
+        .ancestors()
+        .skip(1)
+        .take_while(|d| root.is_none_or(|r| d.starts_with(r)))
+        .collect();
+    dirs.reverse();
+    let mut matchers: Vec<Gitignore> = Vec::new();
+    if let Some(root) = root {
+        let mut b = GitignoreBuilder::new(root);
+        b.add(root.join(".git/info/exclude"));
+        if let Ok(g) = b.build() {
+            matchers.push(g);
+        }
+    }
+    for dir in dirs {
+        let file = dir.join(".gitignore");
+        if file.is_file() {
+            let mut b = GitignoreBuilder::new(dir);
+            b.add(file);
+            if let Ok(g) = b.build() {
+                matchers.push(g);
+            }
+        }
+    }
+    // the deepest matcher with an opinion decides, as in git
+    for m in matchers.iter().rev() {
+        let verdict = m.matched_path_or_any_parents(path, false);
+        if verdict.is_ignore() {
+            return true;
+        }
+        if verdict.is_whitelist() {
+            return false;
+        }
+    }
+    false
+}
+
+/// Whether git's index lists `path` (index versions 2 and 3; version 4 counts as unknown).
+pub fn is_tracked(path: &Path) -> bool {
+    let Some(root) = repo_root(path) else {
+        return false;
+    };
+    let Ok(rel) = path.strip_prefix(root) else {
+        return false;
+    };
+    let rel = rel.to_string_lossy().replace('\\', "/");
+    let Ok(index) = std::fs::read(root.join(".git/index")) else {
+        return false;
+    };
+    index_lists(&index, &rel)
+}
+
+fn index_lists(index: &[u8], rel: &str) -> bool {
+    if index.len() < 12 || &index[..4] != b"DIRC" {
+        return false;
+    }
+    let version = u32::from_be_bytes([index[4], index[5], index[6], index[7]]);
+    if !(2..=3).contains(&version) {
+        return false;
+    }
+    let count = u32::from_be_bytes([index[8], index[9], index[10], index[11]]) as usize;
+    let mut pos = 12;
+    for _ in 0..count {
+        // 62 bytes of stat data, sha and flags; extended flags add 2 bytes in version 3
+        let Some(flags) = index.get(pos + 60..pos + 62) else {
+            return false;
+        };
+        let extended = version == 3 && flags[0] & 0x40 != 0;
+        let name_start = pos + 62 + if extended { 2 } else { 0 };
+        let Some(name_len) = index[name_start.min(index.len())..]
+            .iter()
+            .position(|&b| b == 0)
+        else {
+            return false;
+        };
+        if &index[name_start..name_start + name_len] == rel.as_bytes() {
+            return true;
+        }
+        let entry_len = name_start - pos + name_len;
+        pos += (entry_len + 8) & !7;
+    }
+    false
+}

@@ -1,0 +1,428 @@
+//! `secrets.generic-secret-assignment`: a secret-named variable, property or parameter given a
+//! high-entropy literal. Line-based everywhere; in JS/TS each candidate is confirmed on the syntax
+//! tree (declarator, object property, assignment, default parameter, class field), which drops
+//! comparisons, comments and strings that only happen to sit near a secret-like name.
+
+use std::ops::Range;
+use std::sync::LazyLock;
+
+use regex::Regex;
+use tree_sitter::Node;
+
+use super::{Hit, allow};
+use crate::discover::FileKind;
+use crate::engine::FileContext;
+
+/// Keywords (case-insensitive) that wake the detector up.
+pub const KEYWORDS: &[&str] = &[
+    "secret",
+    "token",
+    "password",
+    "passwd",
+    "pwd",
+    "apikey",
+    "api_key",
+    "api-key",
+    "privatekey",
+    "private_key",
+    "masterkey",
+    "master_key",
+    "accesskey",
+    "access_key",
+    "authkey",
+    "auth_key",
+    "signingkey",
+    "signing_key",
+    "encryptionkey",
+    "encryption_key",
+    "credential",
+    "initialize(",
+];
+
+static CANDIDATE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r#"(?i)(?P<name>[a-z0-9_$\-]*(?:secret|token|passw(?:or)?d|pwd|api[_-]?key|private[_-]?key|master[_-]?key|access[_-]?key|auth[_-]?key|signing[_-]?key|encryption[_-]?key|credentials?)[a-z0-9_$\-]*)["'`]?[ \t]*(?::[ \t]*[a-z][a-z<>\[\]| ]*?[ \t]*)?(?P<op>:=|=|:)[ \t]*(?P<q>["'`]?)(?P<value>[^"'`\s,;)}\]]{8,300})"#,
+    )
+    .expect("static regex")
+});
+
+static PARSE_INITIALIZE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r#"Parse\.initialize\(\s*["'][^"'\n]+["']\s*,\s*(?:["'][^"'\n]*["']|[\w$.]+)\s*,\s*["'](?P<value>[^"'\n]{6,})["']"#,
+    )
+    .expect("static regex")
+});
+
+/// Name fragments (lowercase, separators removed) that mean the value is not a secret.
+const NAME_EXCLUDES: &[&str] = &[
+    "public",
+    "publishable",
+    "anon",
+    "keyboard",
+    "tokeniz",
+    "tokentype",
+    "expir",
+    "placeholder",
+    "reset",
+    "forgot",
+    "confirm",
+    "strength",
+    "validat",
+    "nextpage",
+    "pagetoken",
+    "cursor",
+    "csrf",
+    "xsrf",
+    "lexer",
+    "hash",
+    "salt",
+];
+
+/// Name endings (lowercase, separators removed) that name something about a secret, not one.
+const NAME_SUFFIX_EXCLUDES: &[&str] = &[
+    "id",
+    "ids",
+    "url",
+    "uri",
+    "count",
+    "file",
+    "name",
+    "type",
+    "length",
+    "prefix",
+    "suffix",
+    "format",
+    "header",
+    "field",
+    "label",
+    "limit",
+    "param",
+    "params",
+    "hint",
+    "message",
+    "error",
+    "text",
+    "title",
+    "description",
+    "input",
+    "button",
+    "icon",
+    "class",
+    "style",
+    "route",
+    "event",
+    "action",
+    "mode",
+    "version",
+    "method",
+    "scheme",
+    "location",
+    "regex",
+    "pattern",
+    "ttl",
+    "env",
+    "path",
+    "endpoint",
+    "policy",
+    "storage",
+    "cookie",
+    "keys",
+    "required",
+    "len",
+    "size",
+];
+
+/// The generic assignment detector.
+#[derive(Debug)]
+pub struct Generic {
+    /// The rule.
+    pub rule_idx: usize,
+}
+
+impl Generic {
+    /// A detector for rule `rule_idx`.
+    pub fn new(rule_idx: usize) -> Self {
+        Generic { rule_idx }
+    }
+
+    /// Finds candidates in the windows around `keyword_hits` and confirms them.
+    pub(crate) fn find(
+        &self,
+        ctx: &FileContext<'_>,
+        keyword_hits: &[Range<usize>],
+        out: &mut Vec<Hit>,
+    ) {
+        let file = ctx.file;
+        if file.kind == FileKind::Dts || is_test_or_doc(&file.display) {
+            return;
+        }
+        let text = file.text.as_str();
+        let is_code = file.kind.is_code();
+        let quoted_only = is_code || matches!(file.kind, FileKind::Json | FileKind::Dts);
+        let mut windows: Vec<Range<usize>> = Vec::new();
+        for hit in keyword_hits {
+            let w = super::window(text, hit.clone(), false);
+            match windows.last_mut() {
+                Some(last) if w.start <= last.end => last.end = last.end.max(w.end),
+                _ => windows.push(w),
+            }
+        }
+        let mut candidates: Vec<(String, Range<usize>, Option<&'static str>)> = Vec::new();
+        for w in &windows {
+            let slice = &text[w.clone()];
+            for caps in CANDIDATE.captures_iter(slice) {
+                let (Some(name), Some(op), Some(value)) =
+                    (caps.name("name"), caps.name("op"), caps.name("value"))
+                else {
+                    continue;
+                };
+                let quote = caps.name("q").map_or("", |q| q.as_str());
+                let after_op = slice[op.end()..].chars().next();
+                if after_op == Some('=') || slice[..op.start()].ends_with(['!', '<', '>', '=']) {
+                    continue;
+                }
+                let value_range = w.start + value.start()..w.start + value.end();
+                if quote.is_empty() {
+                    if quoted_only {
+                        continue;
+                    }
+                } else if !text[value_range.end..].starts_with(quote) {
+                    continue;
+                }
+                if !is_secret_name(name.as_str()) || !is_secret_value(value.as_str(), name.as_str())
+                {
+                    continue;
+                }
+                candidates.push((name.as_str().to_string(), value_range, None));
+            }
+        }
+        if is_code && text.contains("Parse.initialize") {
+            for caps in PARSE_INITIALIZE.captures_iter(text) {
+                if let Some(v) = caps.name("value")
+                    && !allow::is_placeholder(v.as_str())
+                    && !is_wordy(v.as_str())
+                {
+                    candidates.push((
+                        String::new(),
+                        v.range(),
+                        Some("the third argument of `Parse.initialize` is the master key"),
+                    ));
+                }
+            }
+        }
+        if candidates.is_empty() {
+            return;
+        }
+        let tree = if is_code { ctx.tree() } else { None };
+        for (name, value, note) in candidates {
+            if is_code && note.is_none() {
+                let Some(tree) = tree else { continue };
+                if !is_assigned_literal(tree.root_node(), text, &name, value.clone()) {
+                    continue;
+                }
+            }
+            out.push(Hit {
+                rule_idx: self.rule_idx,
+                range: value.clone(),
+                secret: value,
+                is_specific: false,
+                severity: None,
+                note: note.map(str::to_string),
+            });
+        }
+    }
+}
+
+/// Tests, specs, mocks and documentation: examples there are fake by intent.
+fn is_test_or_doc(display: &str) -> bool {
+    let lower = display.to_ascii_lowercase();
+    let name = lower.rsplit('/').next().unwrap_or(&lower);
+    let ext = name.rsplit_once('.').map_or("", |(_, e)| e);
+    if matches!(
+        ext,
+        "md" | "mdx" | "markdown" | "rst" | "adoc" | "txt" | "html" | "htm"
+    ) {
+        return true;
+    }
+    let stem = name.split('.').next().unwrap_or(name);
+    matches!(stem, "test" | "tests" | "spec" | "specs")
+        || name.contains(".test.")
+        || name.contains(".spec.")
+        || name.contains("_test.")
+        || name.starts_with("test_")
+        || lower.split('/').any(|seg| {
+            matches!(
+                seg,
+                "test"
+                    | "tests"
+                    | "__tests__"
+                    | "__mocks__"
+                    | "spec"
+                    | "e2e"
+                    | "cypress"
+                    | "testdata"
+                    | "docs"
+                    | "examples"
+                    | "example"
+            )
+        })
+}
+
+fn is_secret_name(name: &str) -> bool {
+    let norm: String = name
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    !NAME_EXCLUDES.iter().any(|x| norm.contains(x))
+        && !NAME_SUFFIX_EXCLUDES.iter().any(|x| norm.ends_with(x))
+}
+
+/// A literal that looks random enough to be a credential.
+fn is_secret_value(value: &str, name: &str) -> bool {
+    let is_password =
+        name.to_ascii_lowercase().contains("pass") || name.to_ascii_lowercase().contains("pwd");
+    let min_len = if is_password { 8 } else { 12 };
+    if value.len() < min_len || allow::is_placeholder(value) || allow::is_uuid(value) {
+        return false;
+    }
+    let lower = value.to_ascii_lowercase();
+    // public by design (Firebase web config, Stripe/Mapbox/Supabase publishable keys)
+    if value.starts_with("AIza")
+        || value.starts_with("pk_")
+        || value.starts_with("pk.")
+        || value.starts_with("sb_publishable_")
+    {
+        return false;
+    }
+    if lower.contains("://")
+        || value.starts_with(['/', '.', '~', '#', '-', '@', '&', '!', '*', '%', '+'])
+        || value.contains('\\')
+        || lower.starts_with("data:")
+        || lower.starts_with("sha")
+        || lower.starts_with("bearer")
+        || lower.starts_with("basic")
+        || lower.ends_with(".js")
+        || lower.ends_with(".json")
+        || lower.ends_with(".png")
+        || lower.ends_with(".html")
+        || value.contains("%s")
+        || value.contains('(')
+    {
+        return false;
+    }
+    if is_wordy(value) {
+        return false;
+    }
+    let has_digit = value.bytes().any(|b| b.is_ascii_digit());
+    let has_lower = value.bytes().any(|b| b.is_ascii_lowercase());
+    let has_upper = value.bytes().any(|b| b.is_ascii_uppercase());
+    let has_symbol = value.bytes().any(|b| !b.is_ascii_alphanumeric());
+    let classes = [has_digit, has_lower, has_upper, has_symbol]
+        .iter()
+        .filter(|x| **x)
+        .count();
+    if !(has_digit && (has_lower || has_upper)) && classes < 3 {
+        return false;
+    }
+    allow::entropy(value) >= if is_password { 2.8 } else { 3.2 }
+}
+
+/// Words joined by separators (`auth.login.title`, `user-session-token-2024`): i18n keys,
+/// identifiers and labels rather than random strings.
+fn is_wordy(value: &str) -> bool {
+    let parts: Vec<&str> = value
+        .split(['-', '_', '.', ':', '/'])
+        .filter(|p| !p.is_empty())
+        .collect();
+    if parts.len() < 2 {
+        return is_camel_words(value);
+    }
+    parts.iter().all(|p| {
+        p.bytes().all(|b| b.is_ascii_lowercase())
+            || p.bytes().all(|b| b.is_ascii_uppercase())
+            || (p.len() <= 4 && p.bytes().all(|b| b.is_ascii_digit()))
+            || is_camel_words(p)
+    })
+}
+
+/// `camelCaseWords` or `PascalCase` with at most a short number at the end.
+fn is_camel_words(s: &str) -> bool {
+    let trimmed = s.trim_end_matches(|c: char| c.is_ascii_digit());
+    if s.len() - trimmed.len() > 4
+        || trimmed.is_empty()
+        || !trimmed.bytes().all(|b| b.is_ascii_alphabetic())
+    {
+        return false;
+    }
+    // each capital starts a word of 2+ lowercase letters
+    let bytes = trimmed.as_bytes();
+    let mut i = 0;
+    let mut words = 0;
+    while i < bytes.len() {
+        let start = i;
+        i += 1;
+        while i < bytes.len() && bytes[i].is_ascii_lowercase() {
+            i += 1;
+        }
+        if i - start < 2 && !(start == 0 && bytes[0].is_ascii_lowercase()) {
+            return false;
+        }
+        words += 1;
+    }
+    words >= 1
+}
+
+/// Whether the literal at `value` is the whole right-hand side given to `name` in a declarator,
+/// object property, assignment, default parameter or class field.
+fn is_assigned_literal(root: Node<'_>, text: &str, name: &str, value: Range<usize>) -> bool {
+    let Some(mut node) = root.descendant_for_byte_range(value.start, value.end) else {
+        return false;
+    };
+    for _ in 0..3 {
+        if matches!(node.kind(), "string" | "template_string") {
+            break;
+        }
+        let Some(p) = node.parent() else { return false };
+        node = p;
+    }
+    if !matches!(node.kind(), "string" | "template_string")
+        || node.start_byte() + 1 != value.start
+        || node.end_byte() != value.end + 1
+    {
+        return false;
+    }
+    let Some(parent) = node.parent() else {
+        return false;
+    };
+    let node_text = |n: Option<Node<'_>>| {
+        n.and_then(|n| text.get(n.byte_range()))
+            .map(|t| t.trim_matches(['"', '\'', '`']))
+    };
+    let target = match parent.kind() {
+        "variable_declarator" => node_text(parent.child_by_field_name("name")),
+        "pair" => node_text(parent.child_by_field_name("key")),
+        "assignment_expression" | "augmented_assignment_expression" | "assignment_pattern" => {
+            let left = parent.child_by_field_name("left");
+            match left.map(|l| l.kind()) {
+                Some("member_expression") => {
+                    node_text(left.and_then(|l| l.child_by_field_name("property")))
+                }
+                Some("subscript_expression") => {
+                    node_text(left.and_then(|l| l.child_by_field_name("index")))
+                }
+                _ => node_text(left),
+            }
+        }
+        "required_parameter" | "optional_parameter" => {
+            node_text(parent.child_by_field_name("pattern"))
+        }
+        "public_field_definition" | "field_definition" => node_text(
+            parent
+                .child_by_field_name("name")
+                .or_else(|| parent.child_by_field_name("property")),
+        ),
+        _ => None,
+    };
+    target == Some(name)
+}

@@ -1,0 +1,233 @@
+//! The `secret:` matcher: its YAML shape ([`RawSecret`]) and the compiled [`Detector`].
+//!
+//! ```yaml
+//! secret:
+//!   regex: '\b(?P<secret>sk_live_[0-9a-zA-Z]{24,99})\b'   # group `secret` (or group 1) is the secret
+//!   keywords: [sk_live_]      # case-insensitive; where the regex runs (default: the rule's triggers)
+//!   entropy: 3.0              # minimum Shannon entropy of the secret (bits per char)
+//!   allow: ['^sk_live_0+$']   # extra allowlist regexes on the secret
+//!   placeholders: true        # skip placeholders (`xxx`, `<...>`, `${...}`, `...EXAMPLE`); default true
+//!   validate: github-checksum # a check in code: github-checksum | jwt | supabase-service-role
+//!   multiline: false          # the regex may span lines (private keys, JSON documents)
+//!   lockfiles: false          # also scan lockfiles (integrity hashes are noise: default off)
+//!   allow-match: ['@localhost']   # allowlist regexes on the whole match
+//!   skip-files-with: [authDomain]  # files containing one of these literals are public by design
+//!   detector: generic-assignment  # instead of a regex: a detector written in Rust
+//! ```
+
+use regex::Regex;
+use serde::Deserialize;
+
+use crate::rules::{Rule, RuleError};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSecret {
+    #[serde(default)]
+    regex: Option<String>,
+    #[serde(default)]
+    keywords: Vec<String>,
+    #[serde(default)]
+    entropy: Option<f64>,
+    #[serde(default)]
+    allow: Vec<String>,
+    #[serde(default = "yes")]
+    placeholders: bool,
+    #[serde(default)]
+    validate: Option<String>,
+    #[serde(default)]
+    multiline: bool,
+    #[serde(default)]
+    lockfiles: bool,
+    #[serde(default)]
+    detector: Option<String>,
+    #[serde(default, rename = "allow-match")]
+    allow_match: Vec<String>,
+    #[serde(default, rename = "skip-files-with")]
+    skip_files_with: Vec<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A check written in code that a regex match must pass.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Validation {
+    /// GitHub/npm token CRC32 checksum in the last six characters.
+    GithubChecksum,
+    /// A decodable JWT (header with `alg`, JSON payload).
+    Jwt,
+    /// A JWT whose payload role is `service_role`; `anon` keys are public and never reported.
+    SupabaseServiceRole,
+}
+
+/// Detectors written in Rust, chosen by `detector:`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Builtin {
+    /// Secret-named assignments with a high-entropy literal.
+    GenericAssignment,
+    /// Client-exposed env variable names (`NEXT_PUBLIC_...`) holding secrets.
+    ClientExposedEnv,
+    /// `.env` files with real values that git would not ignore.
+    EnvFileCommitted,
+}
+
+/// What a rule runs.
+#[derive(Debug)]
+pub enum Kind {
+    /// A keyword-gated regex.
+    Regex(RegexDetector),
+    /// A detector written in Rust.
+    Builtin(Builtin),
+}
+
+/// A compiled regex detector.
+#[derive(Debug)]
+pub struct RegexDetector {
+    /// The regex.
+    pub regex: Regex,
+    /// Capture groups that may hold the secret (`secret`, `secret2`, ...; else group 1); the first
+    /// that participates in a match is the secret.
+    pub groups: Vec<usize>,
+    /// Case-insensitive keywords that gate the regex (never empty).
+    pub keywords: Vec<String>,
+    /// Minimum entropy of the secret.
+    pub entropy: f64,
+    /// Extra allowlist.
+    pub allow: Vec<Regex>,
+    /// Whether placeholders are skipped.
+    pub placeholders: bool,
+    /// A check in code.
+    pub validate: Option<Validation>,
+    /// Whether a match may span lines.
+    pub multiline: bool,
+    /// Allowlist on the whole match (e.g. a database URI pointing at localhost).
+    pub allow_match: Vec<Regex>,
+    /// Literal strings that make a file public-by-design for this rule (e.g. a Firebase web
+    /// config for Google API keys).
+    pub skip_files_with: Vec<String>,
+}
+
+/// A compiled secret rule.
+#[derive(Debug)]
+pub struct Detector {
+    /// Index of the rule in the rule set.
+    pub rule_idx: usize,
+    /// What runs.
+    pub kind: Kind,
+    /// Whether lockfiles are scanned.
+    pub lockfiles: bool,
+}
+
+/// Compiles a rule's `secret:` specification.
+pub fn compile(
+    rule: &Rule,
+    rule_idx: usize,
+    spec: &serde_yaml_ng::Value,
+) -> Result<Detector, RuleError> {
+    let error = |field: &str, message: String| RuleError::Field {
+        source_name: rule.source.clone(),
+        id: rule.id.clone(),
+        field: format!("secret.{field}"),
+        message,
+    };
+    let raw: RawSecret = serde_yaml_ng::from_value(spec.clone()).map_err(|e| {
+        error(
+            "",
+            format!("{e}; expected `regex` with `keywords` (or `detector`)"),
+        )
+    })?;
+    let kind = match (&raw.regex, &raw.detector) {
+        (Some(_), Some(_)) | (None, None) => {
+            return Err(error(
+                "regex",
+                "write exactly one of `regex` and `detector`".into(),
+            ));
+        }
+        (None, Some(name)) => Kind::Builtin(match name.as_str() {
+            "generic-assignment" => Builtin::GenericAssignment,
+            "client-exposed-env" => Builtin::ClientExposedEnv,
+            "env-file-committed" => Builtin::EnvFileCommitted,
+            other => {
+                return Err(error(
+                    "detector",
+                    format!(
+                        "unknown detector `{other}`: expected generic-assignment, client-exposed-env or env-file-committed"
+                    ),
+                ));
+            }
+        }),
+        (Some(pattern), None) => {
+            let regex = Regex::new(pattern).map_err(|e| error("regex", e.to_string()))?;
+            let mut groups: Vec<usize> = regex
+                .capture_names()
+                .enumerate()
+                .filter(|(_, n)| n.is_some_and(|n| n.starts_with("secret")))
+                .map(|(i, _)| i)
+                .collect();
+            if groups.is_empty() {
+                groups.push(1);
+            }
+            if groups[0] >= regex.captures_len() {
+                return Err(error(
+                    "regex",
+                    "add a capture group around the secret: `(?P<secret>...)`".into(),
+                ));
+            }
+            let keywords: Vec<String> = if raw.keywords.is_empty() {
+                rule.triggers.clone()
+            } else {
+                raw.keywords.clone()
+            };
+            if keywords.is_empty() || keywords.iter().any(|k| k.len() < 2) {
+                return Err(error(
+                    "keywords",
+                    "list the literal strings (2+ chars) near which the regex runs, e.g. `[sk_live_]`"
+                        .into(),
+                ));
+            }
+            let allow = raw
+                .allow
+                .iter()
+                .map(|a| Regex::new(a).map_err(|e| error("allow", e.to_string())))
+                .collect::<Result<_, _>>()?;
+            let allow_match = raw
+                .allow_match
+                .iter()
+                .map(|a| Regex::new(a).map_err(|e| error("allow-match", e.to_string())))
+                .collect::<Result<_, _>>()?;
+            let validate = match raw.validate.as_deref() {
+                None => None,
+                Some("github-checksum") => Some(Validation::GithubChecksum),
+                Some("jwt") => Some(Validation::Jwt),
+                Some("supabase-service-role") => Some(Validation::SupabaseServiceRole),
+                Some(other) => {
+                    return Err(error(
+                        "validate",
+                        format!(
+                            "unknown validation `{other}`: expected github-checksum, jwt or supabase-service-role"
+                        ),
+                    ));
+                }
+            };
+            Kind::Regex(RegexDetector {
+                regex,
+                groups,
+                keywords,
+                entropy: raw.entropy.unwrap_or(0.0),
+                allow,
+                placeholders: raw.placeholders,
+                validate,
+                multiline: raw.multiline,
+                allow_match,
+                skip_files_with: raw.skip_files_with.clone(),
+            })
+        }
+    };
+    Ok(Detector {
+        rule_idx,
+        kind,
+        lockfiles: raw.lockfiles,
+    })
+}
