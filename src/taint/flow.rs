@@ -51,6 +51,11 @@ const ITERATORS: &[&str] = &[
     "map", "forEach", "filter", "find", "flatMap", "then", "some", "every",
 ];
 
+/// Response methods that return the response, so `res.status(400).send(x)` is `res.send(x)`.
+const CHAINABLE: &[&str] = &[
+    "status", "type", "set", "header", "append", "cookie", "contentType", "code", "vary",
+];
+
 /// Methods that store their arguments in the receiver.
 const MUTATORS: &[&str] = &["push", "unshift", "set", "append", "add"];
 
@@ -360,9 +365,25 @@ impl<'s, 't> Walker<'s, 't> {
                 );
                 p
             }
-            "parenthesized_expression" | "non_null_expression" => n
-                .named_child(0)
-                .map_or_else(|| vec!["?".into()], |c| self.path_of(c)),
+            "parenthesized_expression" | "non_null_expression" | "as_expression"
+            | "satisfies_expression" => {
+                unwrap(n).map_or_else(|| vec!["?".into()], |c| self.path_of(c))
+            }
+            // `res.status(404).send(...)` is `res.send(...)`: chained setters return the receiver
+            "call_expression" => {
+                let callee = n.child_by_field_name("function");
+                match callee.filter(|c| c.kind() == "member_expression") {
+                    Some(c)
+                        if c.child_by_field_name("property").is_some_and(|p| {
+                            CHAINABLE.contains(&self.text(p))
+                        }) =>
+                    {
+                        c.child_by_field_name("object")
+                            .map_or_else(|| vec!["?".into()], |o| self.path_of(o))
+                    }
+                    _ => vec!["?".into()],
+                }
+            }
             _ => vec!["?".into()],
         }
     }
@@ -531,9 +552,9 @@ impl<'s, 't> Walker<'s, 't> {
                     op @ ("===" | "==" | "!==" | "!=") => {
                         // comparing with a constant string is the smallest allowlist
                         let (var, constant) = if string_value(self.shared.text, r).is_some() {
-                            (l, true)
+                            (strip(l), true)
                         } else {
-                            (r, string_value(self.shared.text, l).is_some())
+                            (strip(r), string_value(self.shared.text, l).is_some())
                         };
                         if !constant || !is_name_or_member(var) {
                             return Default::default();
@@ -567,8 +588,9 @@ impl<'s, 't> Walker<'s, 't> {
                             .as_ref()
                             .and_then(|a| a.first())
                             .and_then(|i| args.get(*i))
-                            .filter(|a| is_name_or_member(**a))
-                            .map(|a| self.path_of(*a).join("."))
+                            .map(|a| strip(*a))
+                            .filter(|a| is_name_or_member(*a))
+                            .map(|a| self.path_of(a).join("."))
                     };
                     if let Some(name) = guarded {
                         safe.push((name, *mask));
@@ -895,17 +917,7 @@ impl<'s, 't> Walker<'s, 't> {
             | "type_assertion"
             | "spread_element"
             | "jsx_expression"
-            | "template_substitution" => {
-                let mut c = n.walk();
-                let kids: Vec<_> = n.named_children(&mut c).collect();
-                let mut t = None;
-                for k in kids {
-                    if !k.kind().starts_with("type") {
-                        t = self.eval(k);
-                    }
-                }
-                t
-            }
+            | "template_substitution" => unwrap(n).and_then(|inner| self.eval(inner)),
             "sequence_expression" => {
                 let mut c = n.walk();
                 let kids: Vec<_> = n.named_children(&mut c).collect();
@@ -1415,6 +1427,39 @@ impl<'s, 't> Walker<'s, 't> {
             sink: short(sink),
         });
     }
+}
+
+/// The expression inside a wrapper (`(x)`, `await x`, `x as T`, `x!`, `<T>x`, `...x`).
+fn unwrap(n: Node<'_>) -> Option<Node<'_>> {
+    let mut c = n.walk();
+    let kids: Vec<_> = n
+        .named_children(&mut c)
+        .filter(|k| k.kind() != "comment")
+        .collect();
+    if n.kind() == "type_assertion" {
+        kids.last().copied()
+    } else {
+        kids.first().copied()
+    }
+}
+
+/// Strips wrappers that do not change the value: `(x)`, `x as T`, `x!`, `await x`.
+fn strip(mut n: Node<'_>) -> Node<'_> {
+    while matches!(
+        n.kind(),
+        "parenthesized_expression"
+            | "non_null_expression"
+            | "as_expression"
+            | "satisfies_expression"
+            | "type_assertion"
+            | "await_expression"
+    ) {
+        match unwrap(n) {
+            Some(inner) => n = inner,
+            None => break,
+        }
+    }
+    n
 }
 
 fn is_name_or_member(n: Node<'_>) -> bool {

@@ -209,11 +209,11 @@ impl Pattern {
             .split('.')
             .enumerate()
             .map(|(i, s)| match s {
-                s if i == 0 && s.starts_with('$') && path_text.contains('.') => Ok(Seg::Prefix),
+                s if i == 0 && is_metavar(s) && path_text.contains('.') => Ok(Seg::Prefix),
                 "" => Err(format!("`{text}`: empty path segment")),
                 "*" => Ok(Seg::Any),
                 "#" => Ok(Seg::Hole),
-                s if s.starts_with('$') => Ok(Seg::Any),
+                s if is_metavar(s) => Ok(Seg::Any),
                 s => match s.strip_prefix('!') {
                     Some(rest) => Ok(Seg::Not(rest.split('|').map(String::from).collect())),
                     None => Ok(Seg::Names(s.split('|').map(String::from).collect())),
@@ -261,6 +261,15 @@ impl Pattern {
             })
             .unwrap_or_default()
     }
+}
+
+/// `$DB`, `$X`: a metavariable (upper case), unlike Prisma's `$queryRawUnsafe`.
+fn is_metavar(s: &str) -> bool {
+    s.len() > 1
+        && s.starts_with('$')
+        && s[1..]
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
 }
 
 /// What a sink looks at.
@@ -480,6 +489,11 @@ mod tests {
         let x = Pattern::parse("!JSON.parse(...)").unwrap();
         assert!(!x.matches_path(&["JSON".into(), "parse".into()]));
         assert!(x.matches_path(&["schema".into(), "parse".into()]));
+        let prisma = Pattern::parse("$DB.$queryRawUnsafe(#0)").unwrap();
+        assert!(!prisma.matches_path(&["console".into(), "log".into()]));
+        assert!(prisma.matches_path(&["prisma".into(), "$queryRawUnsafe".into()]));
+        let url = Pattern::parse("URL(...)").unwrap();
+        assert!(!url.matches_path(&["fetch".into()]));
     }
 
     #[test]
