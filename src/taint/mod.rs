@@ -1,12 +1,190 @@
-//! Placeholder for the `taint` capability: claims no rules yet.
+//! The `taint` capability: untrusted values (request input, LLM output) followed through one
+//! function body, and through same-file helpers, to dangerous sinks.
+//!
+//! Rules are data (`taint:` blocks, see [`spec`]); this module compiles every claimed rule into one
+//! table where each rule is a bit, so a single walk of a function serves all rules at once
+//! ([`flow`]). Only files where a rule is active (its triggers occur) are parsed, and only
+//! functions that contain a source word (or receive a tainted value) are walked.
 
-use crate::engine::Analyzer;
-use crate::rules::{RuleError, RuleSet};
+mod flow;
+pub mod spec;
 
-/// Builds this capability's analyzer from the rules it claims; `None` while it has none.
+use aho_corasick::AhoCorasick;
+
+use crate::engine::{Analyzer, FileContext};
+use crate::finding::Finding;
+use crate::rules::{Matcher, MatcherKind, RuleError, RuleSet, load};
+
+use spec::{Pattern, RawSets, RawTaint, Sink, Source};
+
+/// At most this many taint rules per scan: each is one bit of a `u64` mask.
+const MAX_RULES: usize = 64;
+
+/// Every claimed rule compiled into one table; masks say which rules an entry belongs to.
+#[derive(Debug)]
+pub struct Compiled {
+    /// Local rule number -> index in the scan's `RuleSet`.
+    rules: Vec<usize>,
+    /// Sources with the rules that use them.
+    sources: Vec<(Source, u64)>,
+    /// Sinks with the local rule they belong to.
+    sinks: Vec<(Sink, usize)>,
+    /// Sanitizer calls with the rules they clean for.
+    sanitizers: Vec<(Pattern, u64)>,
+    /// Guard calls with the rules they clean for.
+    guards: Vec<(Pattern, u64)>,
+    /// Calls whose result carries their arguments' taint.
+    propagators: Vec<Pattern>,
+    /// Words of sources: a function containing none (and seeing no taint) is not walked.
+    hints: AhoCorasick,
+}
+
+/// The taint analyzer.
+pub struct TaintAnalyzer {
+    compiled: Compiled,
+}
+
+fn sets() -> Result<RawSets, RuleError> {
+    let Some((_, text)) = load::embedded_files()
+        .iter()
+        .find(|(path, _)| *path == spec::SETS_FILE)
+    else {
+        return Ok(RawSets::default());
+    };
+    serde_json::from_str(text).map_err(|e| RuleError::Syntax {
+        source_name: spec::SETS_FILE.into(),
+        message: e.to_string(),
+    })
+}
+
+/// Builds the taint analyzer from every `taint:` rule; `None` when there is none.
 pub fn build(
-    _rules: &RuleSet,
+    rules: &RuleSet,
     _settings: &crate::Settings,
 ) -> Result<Option<Box<dyn Analyzer>>, RuleError> {
-    Ok(None)
+    let claimed: Vec<usize> = rules
+        .rules()
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.matcher.kind() == MatcherKind::Taint)
+        .map(|(i, _)| i)
+        .collect();
+    if claimed.is_empty() {
+        return Ok(None);
+    }
+    let sets = sets()?;
+    let mut compiled = Compiled {
+        rules: Vec::new(),
+        sources: Vec::new(),
+        sinks: Vec::new(),
+        sanitizers: Vec::new(),
+        guards: Vec::new(),
+        propagators: Vec::new(),
+        hints: AhoCorasick::new(["\u{0}"]).map_err(|e| RuleError::Syntax {
+            source_name: spec::SETS_FILE.into(),
+            message: e.to_string(),
+        })?,
+    };
+    for p in &sets.propagators {
+        compiled
+            .propagators
+            .push(Pattern::parse(p).map_err(|message| RuleError::Field {
+                source_name: spec::SETS_FILE.into(),
+                id: "propagators".into(),
+                field: "propagators".into(),
+                message,
+            })?);
+    }
+    let mut hints: Vec<String> = Vec::new();
+    for idx in claimed {
+        let rule = &rules.rules()[idx];
+        let error = |message: String| RuleError::Field {
+            source_name: rule.source.clone(),
+            id: rule.id.clone(),
+            field: "taint".into(),
+            message,
+        };
+        if compiled.rules.len() == MAX_RULES {
+            return Err(error(format!("at most {MAX_RULES} taint rules per scan")));
+        }
+        let Matcher::Spec { spec: value, .. } = &rule.matcher else {
+            continue;
+        };
+        let raw: RawTaint = serde_yaml_ng::from_value(value.clone())
+            .map_err(|e| error(format!("{e}; expected `sources`, `sinks`, `sanitizers`, `guards`")))?;
+        let spec = spec::compile(&raw, &sets).map_err(error)?;
+        let local = compiled.rules.len();
+        let bit = 1u64 << local;
+        compiled.rules.push(idx);
+        for s in spec.sources {
+            hints.extend(match &s {
+                Source::Pattern(p) => p.hints(),
+                Source::Param { functions, .. } => functions.clone(),
+                Source::Callback { call, .. } => call.hints(),
+            });
+            compiled.sources.push((s, bit));
+        }
+        compiled
+            .sinks
+            .extend(spec.sinks.into_iter().map(|s| (s, local)));
+        compiled
+            .sanitizers
+            .extend(spec.sanitizers.into_iter().map(|p| (p, bit)));
+        compiled
+            .guards
+            .extend(spec.guards.into_iter().map(|p| (p, bit)));
+    }
+    hints.sort();
+    hints.dedup();
+    compiled.hints = AhoCorasick::new(&hints).map_err(|e| RuleError::Syntax {
+        source_name: spec::SETS_FILE.into(),
+        message: e.to_string(),
+    })?;
+    Ok(Some(Box::new(TaintAnalyzer { compiled })))
+}
+
+impl Analyzer for TaintAnalyzer {
+    fn name(&self) -> &'static str {
+        "taint"
+    }
+
+    fn rule_indices(&self) -> Vec<usize> {
+        self.compiled.rules.clone()
+    }
+
+    fn analyze_file(&self, ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
+        let active = self
+            .compiled
+            .rules
+            .iter()
+            .enumerate()
+            .filter(|(_, idx)| ctx.is_active(**idx))
+            .fold(0u64, |mask, (local, _)| mask | (1 << local));
+        if active == 0 {
+            return;
+        }
+        let text = &ctx.file.text;
+        // no source word, no flow: skip the parse
+        if self.compiled.hints.find(text.as_str()).is_none() {
+            return;
+        }
+        let Some(tree) = ctx.tree() else {
+            return;
+        };
+        for hit in flow::analyze(&self.compiled, text, tree, active) {
+            let rule_idx = self.compiled.rules[hit.rule];
+            let mut finding = ctx.finding(rule_idx, hit.range.clone());
+            finding.message = finding
+                .message
+                .replace("{{source}}", &hit.source)
+                .replace("{{sink}}", &hit.sink);
+            finding.related = hit
+                .steps
+                .iter()
+                .map(|s| ctx.related(s.range.clone(), s.note.clone()))
+                .collect();
+            finding.is_flow = true;
+            out.push(finding);
+        }
+    }
 }

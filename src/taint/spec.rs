@@ -1,0 +1,504 @@
+//! The `taint:` rule format: raw YAML shapes, named sets, and the compiled patterns they become.
+//!
+//! A pattern is a dotted path (`req.body`, `$DB.query`, `!JSON.parse`) optionally followed by an
+//! argument list (`(...)`, `(#0)`, `(#0, #1)`); `new ` in front matches constructor calls only.
+//! Path segments: a literal name, `$NAME` or `*` (any one segment), `a|b` (alternatives),
+//! `!a|b` (any segment but these), `#` (the guarded value itself, in guards). `#n` in the argument
+//! list names the argument positions that matter (sink arguments, guarded argument).
+//! Named sets (`@request`, `@sql`, ...) live in `rules/injection/taint-sets.json` so rules share them.
+
+use std::collections::BTreeMap;
+
+use regex::Regex;
+use serde::Deserialize;
+
+/// The embedded file holding named sets of sources, sinks, sanitizers, guards and propagators.
+pub const SETS_FILE: &str = "rules/injection/taint-sets.json";
+
+/// One raw source entry: a pattern (or `@set`), a handler parameter, or a callback parameter.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawSource {
+    /// `req.body`, `request.json()`, `@request`.
+    Pattern(String),
+    /// A parameter of a function with one of these names (route handlers).
+    Param {
+        /// The handler.
+        param: RawParam,
+    },
+    /// A parameter of a callback passed to a call (`ws.on("message", (data) => ...)`).
+    Callback {
+        /// The registration call.
+        callback: RawCallback,
+    },
+}
+
+/// A handler parameter source.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawParam {
+    /// Function names, `a|b|c`.
+    pub function: String,
+    /// Parameter position.
+    pub index: usize,
+}
+
+/// A callback parameter source.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCallback {
+    /// The registering call's callee pattern, e.g. `$WS.on`.
+    pub call: String,
+    /// The first argument must be this string literal (the event name).
+    #[serde(default)]
+    pub event: Option<String>,
+    /// The callback parameter that carries the input.
+    pub index: usize,
+}
+
+/// One raw sink entry.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawSink {
+    /// `$DB.query(#0)` or `@sql`.
+    Pattern(String),
+    /// A sink with options.
+    Detailed(RawSinkSpec),
+}
+
+/// A sink with options; exactly one of `call`, `assign`, `jsx`, `property`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawSinkSpec {
+    /// A call pattern with `#n` argument positions.
+    pub call: Option<String>,
+    /// An assignment target path, e.g. `$EL.innerHTML`.
+    pub assign: Option<String>,
+    /// A JSX attribute name.
+    pub jsx: Option<String>,
+    /// An object-literal key whose value is the sink.
+    pub property: Option<String>,
+    /// For `property`: only inside the arguments of a call matching this pattern.
+    pub inside: Option<String>,
+    /// For `property`: only when the object's text matches this regex (e.g. `role: "system"`).
+    pub sibling: Option<String>,
+    /// Only values that may be strings (built strings, request fields), not object or array
+    /// literals and not a whole request object.
+    #[serde(default)]
+    pub string: bool,
+    /// Only the whole request object (or a spread copy), not one of its fields.
+    #[serde(default)]
+    pub whole: bool,
+    /// Only values that can choose the host (not `/fixed/${x}` or `https://host/${x}`).
+    #[serde(default)]
+    pub host: bool,
+    /// Only calls whose argument text matches this regex.
+    pub if_args: Option<String>,
+    /// Not calls whose argument text matches this regex.
+    pub unless_args: Option<String>,
+}
+
+/// The raw `taint:` block of a rule.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTaint {
+    /// Where untrusted values come from.
+    pub sources: Vec<RawSource>,
+    /// Where they must not arrive.
+    pub sinks: Vec<RawSink>,
+    /// Calls whose result is clean for this rule.
+    #[serde(default)]
+    pub sanitizers: Vec<String>,
+    /// Checks that make a value safe inside (or after an early exit of) an `if`.
+    #[serde(default)]
+    pub guards: Vec<String>,
+}
+
+/// The named sets file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSets {
+    /// Named source sets.
+    #[serde(default)]
+    pub sources: BTreeMap<String, Vec<RawSource>>,
+    /// Named sink sets.
+    #[serde(default)]
+    pub sinks: BTreeMap<String, Vec<RawSink>>,
+    /// Named sanitizer sets.
+    #[serde(default)]
+    pub sanitizers: BTreeMap<String, Vec<String>>,
+    /// Named guard sets.
+    #[serde(default)]
+    pub guards: BTreeMap<String, Vec<String>>,
+    /// Calls whose result carries the taint of their arguments (for every rule).
+    #[serde(default)]
+    pub propagators: Vec<String>,
+}
+
+/// One path segment of a pattern.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Seg {
+    /// Any one segment.
+    Any,
+    /// One of these names.
+    Names(Vec<String>),
+    /// Any segment but these names.
+    Not(Vec<String>),
+    /// The guarded value (guards only).
+    Hole,
+    /// A leading `$X`: one or more segments (`$DB.query` matches `this.pool.query`).
+    Prefix,
+}
+
+impl Seg {
+    fn matches(&self, seg: &str) -> bool {
+        match self {
+            Seg::Any => true,
+            Seg::Names(names) => names.iter().any(|n| n == seg),
+            Seg::Not(names) => !names.iter().any(|n| n == seg),
+            Seg::Hole => false,
+            Seg::Prefix => true,
+        }
+    }
+}
+
+/// A compiled pattern: a path, and for calls the argument positions that matter.
+#[derive(Clone, Debug)]
+pub struct Pattern {
+    /// Path segments, outermost first.
+    pub path: Vec<Seg>,
+    /// `Some` for call patterns: the `#n` positions (possibly empty).
+    pub args: Option<Vec<usize>>,
+    /// Matches `new X(...)` only.
+    pub is_new: bool,
+}
+
+impl Pattern {
+    /// Parses a pattern; the error says what is wrong.
+    pub fn parse(text: &str) -> Result<Pattern, String> {
+        let text = text.trim();
+        let (is_new, text) = match text.strip_prefix("new ") {
+            Some(rest) => (true, rest.trim()),
+            None => (false, text),
+        };
+        let (path_text, args) = match text.find('(') {
+            Some(open) => {
+                let inner = text[open + 1..]
+                    .strip_suffix(')')
+                    .ok_or_else(|| format!("`{text}`: a call pattern ends with `)`"))?;
+                let mut positions = Vec::new();
+                for part in inner.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                    if let Some(n) = part.strip_prefix('#') {
+                        positions.push(n.parse().map_err(|_| {
+                            format!("`{text}`: argument marks are `#0`, `#1`, ... or `...`")
+                        })?);
+                    } else if part != "..." && part != "_" {
+                        return Err(format!(
+                            "`{text}`: arguments are `#n` (matters), `_` or `...` (ignored)"
+                        ));
+                    }
+                }
+                (&text[..open], Some(positions))
+            }
+            None => (text, None),
+        };
+        if path_text.is_empty() {
+            return Err("empty pattern: write a path such as `req.body` or `$DB.query(#0)`".into());
+        }
+        let path = path_text
+            .split('.')
+            .enumerate()
+            .map(|(i, s)| match s {
+                s if i == 0 && is_metavar(s) && path_text.contains('.') => Ok(Seg::Prefix),
+                "" => Err(format!("`{text}`: empty path segment")),
+                "*" => Ok(Seg::Any),
+                "#" => Ok(Seg::Hole),
+                s if is_metavar(s) => Ok(Seg::Any),
+                s => match s.strip_prefix('!') {
+                    Some(rest) => Ok(Seg::Not(rest.split('|').map(String::from).collect())),
+                    None => Ok(Seg::Names(s.split('|').map(String::from).collect())),
+                },
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Pattern {
+            path,
+            args,
+            is_new,
+        })
+    }
+
+    /// Whether a concrete path matches (same length; `Hole` matches anything, checked by caller).
+    pub fn matches_path(&self, path: &[String]) -> bool {
+        if self.path.first() == Some(&Seg::Prefix) {
+            let tail = &self.path[1..];
+            return path.len() > tail.len()
+                && tail
+                    .iter()
+                    .zip(&path[path.len() - tail.len()..])
+                    .all(|(p, s)| p.matches(s));
+        }
+        self.path.len() == path.len()
+            && self
+                .path
+                .iter()
+                .zip(path)
+                .all(|(p, s)| *p == Seg::Hole || p.matches(s))
+    }
+
+    /// Words one of which occurs wherever this pattern matches: the names of the last literal
+    /// segment (`body` for `req.body`, which also occurs in `const { body } = req`).
+    pub fn hints(&self) -> Vec<String> {
+        // for calls, the receiver is rarer than the method (`formData` vs `get`)
+        let path = match (&self.args, self.path.len()) {
+            (Some(_), n) if n > 1 => &self.path[..n - 1],
+            _ => &self.path[..],
+        };
+        path.iter()
+            .rev()
+            .find_map(|s| match s {
+                Seg::Names(names) => Some(names.clone()),
+                _ => None,
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// `$DB`, `$X`: a metavariable (upper case), unlike Prisma's `$queryRawUnsafe`.
+fn is_metavar(s: &str) -> bool {
+    s.len() > 1
+        && s.starts_with('$')
+        && s[1..]
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+}
+
+/// What a sink looks at.
+#[derive(Clone, Debug)]
+pub enum SinkKind {
+    /// Arguments of a call.
+    Call(Pattern),
+    /// The right-hand side of an assignment to this path.
+    Assign(Pattern),
+    /// The value of this JSX attribute.
+    Jsx(String),
+    /// The value of an object-literal key.
+    Property {
+        /// The key.
+        key: String,
+        /// Only inside the arguments of such a call.
+        inside: Option<Pattern>,
+        /// Only when the object's text matches.
+        sibling: Option<Regex>,
+    },
+}
+
+/// A compiled sink of one rule.
+#[derive(Clone, Debug)]
+pub struct Sink {
+    /// Where.
+    pub kind: SinkKind,
+    /// Strings only.
+    pub string: bool,
+    /// Whole request objects only.
+    pub whole: bool,
+    /// Values that can choose the host only.
+    pub host: bool,
+    /// Argument-text condition.
+    pub if_args: Option<Regex>,
+    /// Argument-text exclusion.
+    pub unless_args: Option<Regex>,
+}
+
+/// A compiled source.
+#[derive(Clone, Debug)]
+pub enum Source {
+    /// A member path or a call whose result is untrusted.
+    Pattern(Pattern),
+    /// A handler parameter.
+    Param {
+        /// Handler names.
+        functions: Vec<String>,
+        /// Position.
+        index: usize,
+    },
+    /// A callback parameter.
+    Callback {
+        /// The registering call.
+        call: Pattern,
+        /// Required event name.
+        event: Option<String>,
+        /// Position of the callback parameter.
+        index: usize,
+    },
+}
+
+/// One rule's compiled taint specification.
+#[derive(Clone, Debug)]
+pub struct TaintSpec {
+    /// Sources.
+    pub sources: Vec<Source>,
+    /// Sinks.
+    pub sinks: Vec<Sink>,
+    /// Sanitizer call patterns.
+    pub sanitizers: Vec<Pattern>,
+    /// Guard call patterns.
+    pub guards: Vec<Pattern>,
+}
+
+fn regex(text: Option<&String>) -> Result<Option<Regex>, String> {
+    text.map(|t| Regex::new(t).map_err(|e| format!("bad regex `{t}`: {e}")))
+        .transpose()
+}
+
+fn expand<'a, T: Clone>(
+    items: &'a [T],
+    sets: &'a BTreeMap<String, Vec<T>>,
+    name_of: impl Fn(&T) -> Option<&str>,
+    what: &str,
+) -> Result<Vec<T>, String> {
+    let mut out = Vec::new();
+    for item in items {
+        match name_of(item).and_then(|n| n.strip_prefix('@')) {
+            Some(set) => out.extend(
+                sets.get(set)
+                    .ok_or_else(|| {
+                        format!(
+                            "unknown {what} set `@{set}`; known: {}",
+                            sets.keys().cloned().collect::<Vec<_>>().join(", ")
+                        )
+                    })?
+                    .iter()
+                    .cloned(),
+            ),
+            None => out.push(item.clone()),
+        }
+    }
+    Ok(out)
+}
+
+/// Compiles a rule's raw block against the named sets.
+pub fn compile(raw: &RawTaint, sets: &RawSets) -> Result<TaintSpec, String> {
+    let sources = expand(
+        &raw.sources,
+        &sets.sources,
+        |s| match s {
+            RawSource::Pattern(p) => Some(p.as_str()),
+            _ => None,
+        },
+        "source",
+    )?
+    .into_iter()
+    .map(|s| {
+        Ok(match s {
+            RawSource::Pattern(p) => Source::Pattern(Pattern::parse(&p)?),
+            RawSource::Param { param } => Source::Param {
+                functions: param.function.split('|').map(String::from).collect(),
+                index: param.index,
+            },
+            RawSource::Callback { callback } => Source::Callback {
+                call: Pattern::parse(&callback.call)?,
+                event: callback.event,
+                index: callback.index,
+            },
+        })
+    })
+    .collect::<Result<Vec<_>, String>>()?;
+    let sinks = expand(
+        &raw.sinks,
+        &sets.sinks,
+        |s| match s {
+            RawSink::Pattern(p) => Some(p.as_str()),
+            RawSink::Detailed(_) => None,
+        },
+        "sink",
+    )?
+    .into_iter()
+    .map(|s| {
+        let spec = match s {
+            RawSink::Pattern(p) => RawSinkSpec {
+                call: Some(p),
+                ..RawSinkSpec::default()
+            },
+            RawSink::Detailed(d) => d,
+        };
+        let kind = match (&spec.call, &spec.assign, &spec.jsx, &spec.property) {
+            (Some(c), None, None, None) => {
+                let p = Pattern::parse(c)?;
+                if p.args.is_none() {
+                    return Err(format!(
+                        "sink `{c}` is not a call: write the arguments, e.g. `{c}(#0)`"
+                    ));
+                }
+                SinkKind::Call(p)
+            }
+            (None, Some(a), None, None) => SinkKind::Assign(Pattern::parse(a)?),
+            (None, None, Some(j), None) => SinkKind::Jsx(j.clone()),
+            (None, None, None, Some(k)) => SinkKind::Property {
+                key: k.clone(),
+                inside: spec.inside.as_deref().map(Pattern::parse).transpose()?,
+                sibling: regex(spec.sibling.as_ref())?,
+            },
+            _ => {
+                return Err(
+                    "a sink has exactly one of `call`, `assign`, `jsx`, `property`".into(),
+                );
+            }
+        };
+        Ok(Sink {
+            kind,
+            string: spec.string,
+            whole: spec.whole,
+            host: spec.host,
+            if_args: regex(spec.if_args.as_ref())?,
+            unless_args: regex(spec.unless_args.as_ref())?,
+        })
+    })
+    .collect::<Result<Vec<_>, String>>()?;
+    let calls = |items: &[String], sets: &BTreeMap<String, Vec<String>>, what: &str| {
+        expand(items, sets, |s| Some(s.as_str()), what)?
+            .iter()
+            .map(|p| Pattern::parse(p))
+            .collect::<Result<Vec<_>, String>>()
+    };
+    let sanitizers = calls(&raw.sanitizers, &sets.sanitizers, "sanitizer")?;
+    let guards = calls(&raw.guards, &sets.guards, "guard")?;
+    if sources.is_empty() || sinks.is_empty() {
+        return Err("a taint rule needs at least one source and one sink".into());
+    }
+    Ok(TaintSpec {
+        sources,
+        sinks,
+        sanitizers,
+        guards,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_call_patterns_with_positions() {
+        let p = Pattern::parse("$DB.query(#0, #2)").unwrap();
+        assert_eq!(p.args, Some(vec![0, 2]));
+        assert!(p.matches_path(&["pool".into(), "query".into()]));
+        assert!(!p.matches_path(&["query".into()]));
+        assert!(p.matches_path(&["this".into(), "pool".into(), "query".into()]));
+        let n = Pattern::parse("new RegExp(#0)").unwrap();
+        assert!(n.is_new);
+        let x = Pattern::parse("!JSON.parse(...)").unwrap();
+        assert!(!x.matches_path(&["JSON".into(), "parse".into()]));
+        assert!(x.matches_path(&["schema".into(), "parse".into()]));
+        let prisma = Pattern::parse("$DB.$queryRawUnsafe(#0)").unwrap();
+        assert!(!prisma.matches_path(&["console".into(), "log".into()]));
+        assert!(prisma.matches_path(&["prisma".into(), "$queryRawUnsafe".into()]));
+        let url = Pattern::parse("URL(...)").unwrap();
+        assert!(!url.matches_path(&["fetch".into()]));
+    }
+
+    #[test]
+    fn rejects_bad_argument_marks() {
+        assert!(Pattern::parse("db.query(x)").is_err());
+        assert!(Pattern::parse("db.query(#0").is_err());
+    }
+}
