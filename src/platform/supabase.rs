@@ -39,7 +39,7 @@ fn is_exposed(qualified_name: &str) -> bool {
 }
 
 /// Table names or columns that say a table holds personal data.
-const PERSONAL_TABLE: &str = r"(^|_)(profiles?|users?|accounts?|customers?|members?|patients?|employees?|contacts?|messages?|orders?|payments?|invoices?|addresses|subscriptions?|chats?)$";
+const PERSONAL_TABLE: &str = r"(^|_)(customers?|patients?|contacts?|messages?|orders?|payments?|invoices?|addresses|chats?|medical_records?)$";
 const PERSONAL_COLUMN: &str =
     r"^(email|phone|phone_number|address|date_of_birth|dob|birthday|ssn|full_name|stripe_customer_id|ip_address)$";
 
