@@ -1,12 +1,279 @@
-//! Placeholder for the `platform` capability: claims no rules yet.
+//! The `platform` capability: access control on backend-as-a-service platforms (issue 5).
+//!
+//! It owns the `builtin:` and `config:` rules of the `parse`, `supabase` and `firebase` families;
+//! their pattern rules that a tree-sitter query expresses are plain `match:` rules run by the
+//! engine. Each platform lives in its own file:
+//!
+//! - [`cloud_code`]: Parse Server Cloud Code handlers, their validators and master-key use;
+//! - [`parse_objects`]: Parse objects saved without ACLs, master key in client code;
+//! - [`parse_config`]: `new ParseServer({...})` options and config JSON;
+//! - [`supabase`] and [`sql`]: migrations (RLS, policies, functions, views, grants, buckets)
+//!   and `createClient` with a service-role key;
+//! - [`firebase`]: security rules, `database.rules.json`, `firebase-admin` in client code.
+//!
+//! [`client_side`] decides whether a file ships to browsers or phones.
 
-use crate::engine::Analyzer;
-use crate::rules::{RuleError, RuleSet};
+pub mod client_side;
+pub mod cloud_code;
+pub mod firebase;
+pub mod js;
+pub mod parse_config;
+pub mod parse_objects;
+pub mod sql;
+pub mod supabase;
 
-/// Builds this capability's analyzer from the rules it claims; `None` while it has none.
+use std::ops::Range;
+
+use crate::engine::{Analyzer, FileContext, ProjectContext};
+use crate::finding::Finding;
+use crate::rules::{Matcher, MatcherKind, RuleError, RuleSet};
+
+/// The Rust checks behind this capability's rules, named by the rule's `builtin:`/`config:` value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Check {
+    /// A `Parse.Cloud.define` callable without authentication that uses the master key.
+    UnauthenticatedMasterKey,
+    /// An object loaded by a client-supplied id and used with the master key, unrelated to the user.
+    MasterKeyIdor,
+    /// A `Parse.User` query with the master key whose whole result is returned.
+    UserQueryReturnsUsers,
+    /// A `beforeSave` trigger reading privileged fields the client may have set.
+    BeforeSaveTrustsClientFields,
+    /// Master key in client-side Parse code.
+    MasterKeyInClient,
+    /// A Parse object saved without an ACL.
+    ObjectWithoutAcl,
+    /// A hard-coded or empty master key in Parse Server config.
+    HardcodedMasterKey,
+    /// Insecure Parse Server options.
+    InsecureServerOption,
+    /// Parse Dashboard over HTTP or with plain-text passwords.
+    InsecureDashboard,
+    /// A Supabase table in an exposed schema without row level security.
+    TableWithoutRls,
+    /// A policy that lets everyone write, or read personal data.
+    PermissivePolicy,
+    /// A policy trusting `user_metadata` from the JWT.
+    PolicyTrustsUserMetadata,
+    /// A `security definer` function without a fixed `search_path` or callable by `anon`.
+    SecurityDefinerFunction,
+    /// A view without `security_invoker` that bypasses RLS.
+    ViewBypassesRls,
+    /// Write privileges granted to `anon`.
+    GrantToAnon,
+    /// A storage bucket created public.
+    PublicStorageBucket,
+    /// `createClient` with the service-role key in client-side code.
+    ServiceRoleKeyInClient,
+    /// Firebase rules that let everyone in.
+    RulesAllowEveryone,
+    /// Firebase rules in test mode (open until a date).
+    RulesTestMode,
+    /// Firebase rules that let any signed-in user read or write every document.
+    RulesAnySignedInUser,
+    /// `database.rules.json` open at the root.
+    DatabaseRulesPublic,
+    /// `firebase-admin` imported by client-side code.
+    AdminSdkInClient,
+}
+
+impl Check {
+    /// Every check with the name rule files use.
+    pub const ALL: [(&'static str, Check); 22] = [
+        ("parse-unauthenticated-master-key", Check::UnauthenticatedMasterKey),
+        ("parse-master-key-idor", Check::MasterKeyIdor),
+        ("parse-user-query-returns-users", Check::UserQueryReturnsUsers),
+        (
+            "parse-before-save-trusts-client-fields",
+            Check::BeforeSaveTrustsClientFields,
+        ),
+        ("parse-master-key-in-client", Check::MasterKeyInClient),
+        ("parse-object-without-acl", Check::ObjectWithoutAcl),
+        ("parse-hardcoded-master-key", Check::HardcodedMasterKey),
+        ("parse-insecure-server-option", Check::InsecureServerOption),
+        ("parse-insecure-dashboard", Check::InsecureDashboard),
+        ("supabase-table-without-rls", Check::TableWithoutRls),
+        ("supabase-permissive-policy", Check::PermissivePolicy),
+        (
+            "supabase-policy-trusts-user-metadata",
+            Check::PolicyTrustsUserMetadata,
+        ),
+        (
+            "supabase-security-definer-function",
+            Check::SecurityDefinerFunction,
+        ),
+        ("supabase-view-bypasses-rls", Check::ViewBypassesRls),
+        ("supabase-grant-to-anon", Check::GrantToAnon),
+        ("supabase-public-storage-bucket", Check::PublicStorageBucket),
+        (
+            "supabase-service-role-key-in-client",
+            Check::ServiceRoleKeyInClient,
+        ),
+        ("firebase-rules-allow-everyone", Check::RulesAllowEveryone),
+        ("firebase-rules-test-mode", Check::RulesTestMode),
+        ("firebase-rules-any-signed-in-user", Check::RulesAnySignedInUser),
+        ("firebase-database-rules-public", Check::DatabaseRulesPublic),
+        ("firebase-admin-sdk-in-client", Check::AdminSdkInClient),
+    ];
+
+    fn from_name(name: &str) -> Option<Check> {
+        Check::ALL
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, c)| *c)
+    }
+}
+
+const FAMILIES: [&str; 3] = ["parse", "supabase", "firebase"];
+
+/// Builds the platform analyzer from the `builtin:`/`config:` rules of its three families.
 pub fn build(
-    _rules: &RuleSet,
+    rules: &RuleSet,
     _settings: &crate::Settings,
 ) -> Result<Option<Box<dyn Analyzer>>, RuleError> {
-    Ok(None)
+    let mut checks = Vec::new();
+    for (idx, rule) in rules.rules().iter().enumerate() {
+        let Matcher::Spec { kind, spec } = &rule.matcher else {
+            continue;
+        };
+        if !matches!(kind, MatcherKind::Builtin | MatcherKind::Config)
+            || !FAMILIES.contains(&rule.family())
+        {
+            continue;
+        }
+        let check = spec
+            .as_str()
+            .and_then(Check::from_name)
+            .ok_or_else(|| RuleError::Field {
+                source_name: rule.source.clone(),
+                id: rule.id.clone(),
+                field: kind.key().into(),
+                message: format!(
+                    "expected the name of a platform check, one of: {}",
+                    Check::ALL
+                        .iter()
+                        .map(|(n, _)| *n)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            })?;
+        checks.push((check, idx));
+    }
+    if checks.is_empty() {
+        return Ok(None);
+    }
+    checks.sort();
+    Ok(Some(Box::new(PlatformAnalyzer { checks })))
+}
+
+/// Runs every platform check whose rule is loaded.
+#[derive(Debug)]
+pub struct PlatformAnalyzer {
+    /// (check, rule index), sorted by check.
+    checks: Vec<(Check, usize)>,
+}
+
+/// Where checks report: knows which rules are loaded and active on the current file.
+pub struct Sink<'c, 'a> {
+    ctx: &'c FileContext<'a>,
+    checks: &'c [(Check, usize)],
+    out: &'c mut Vec<Finding>,
+}
+
+impl<'c, 'a> Sink<'c, 'a> {
+    /// The rule index of `check` when its rule is loaded and active on this file.
+    pub fn active(&self, check: Check) -> Option<usize> {
+        self.checks
+            .iter()
+            .find(|(c, _)| *c == check)
+            .map(|(_, i)| *i)
+            .filter(|&i| self.ctx.is_active(i))
+    }
+
+    /// Whether any of `checks` is active.
+    pub fn any_active(&self, checks: &[Check]) -> bool {
+        checks.iter().any(|c| self.active(*c).is_some())
+    }
+
+    /// The file context.
+    pub fn ctx(&self) -> &'c FileContext<'a> {
+        self.ctx
+    }
+
+    /// Reports `check` over `range` with an optional message and severity override.
+    pub fn report(
+        &mut self,
+        check: Check,
+        range: Range<usize>,
+        message: Option<String>,
+        adjust: impl FnOnce(&mut Finding),
+    ) {
+        let Some(idx) = self.active(check) else {
+            return;
+        };
+        let mut finding = self.ctx.finding(idx, range);
+        if let Some(m) = message {
+            finding.message = m;
+        }
+        adjust(&mut finding);
+        self.out.push(finding);
+    }
+}
+
+impl PlatformAnalyzer {
+    /// The rule index of a loaded check.
+    fn rule_of(&self, check: Check) -> Option<usize> {
+        self.checks
+            .iter()
+            .find(|(c, _)| *c == check)
+            .map(|(_, i)| *i)
+    }
+}
+
+impl Analyzer for PlatformAnalyzer {
+    fn name(&self) -> &'static str {
+        "platform"
+    }
+
+    fn rule_indices(&self) -> Vec<usize> {
+        self.checks.iter().map(|(_, i)| *i).collect()
+    }
+
+    fn analyze_file(&self, ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
+        if !self.checks.iter().any(|(_, i)| ctx.is_active(*i)) {
+            return;
+        }
+        let mut sink = Sink {
+            ctx,
+            checks: &self.checks,
+            out,
+        };
+        use crate::discover::FileKind;
+        match ctx.file.kind {
+            FileKind::Js | FileKind::Ts | FileKind::Tsx => {
+                cloud_code::check_file(&mut sink);
+                parse_objects::check_file(&mut sink);
+                parse_config::check_file(&mut sink);
+                supabase::check_client_file(&mut sink);
+                firebase::check_admin_in_client(&mut sink);
+            }
+            FileKind::Json => {
+                parse_config::check_json(&mut sink);
+                firebase::check_database_rules(&mut sink);
+            }
+            FileKind::FirebaseRules => firebase::check_rules_file(&mut sink),
+            FileKind::Sql => supabase::check_sql_file(&mut sink),
+            _ => {}
+        }
+    }
+
+    fn analyze_project(&self, project: &ProjectContext<'_>, out: &mut Vec<Finding>) {
+        let rules: Vec<(Check, usize)> = supabase::SQL_CHECKS
+            .iter()
+            .filter_map(|c| self.rule_of(*c).map(|i| (*c, i)))
+            .collect();
+        if !rules.is_empty() {
+            supabase::check_project(project, &rules, out);
+        }
+    }
 }

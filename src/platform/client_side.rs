@@ -1,0 +1,91 @@
+//! Whether a file is client-side code: shipped to browsers or phones, so any key in it is public.
+//!
+//! Decided from the path and a few content markers. Server markers in the path win over client
+//! ones (`web/server/index.js` is server code), and a `'use client'` directive or a React Native
+//! import wins over everything.
+
+/// Path segments of folders whose code ships to the client.
+const CLIENT_DIRS: [&str; 10] = [
+    "public", "client", "frontend", "web", "mobile", "www", "static", "app-client", "ios",
+    "android",
+];
+
+/// Path segments of folders whose code runs on a server.
+const SERVER_DIRS: [&str; 12] = [
+    "server",
+    "api",
+    "backend",
+    "functions",
+    "cloud",
+    "cloud-code",
+    "cloudcode",
+    "scripts",
+    "migrations",
+    "edge-functions",
+    "lambda",
+    "netlify",
+];
+
+/// Whether the file at `path` (display path, `/`-separated) with this text runs on the client.
+pub fn is_client_side(path: &str, text: &str) -> bool {
+    if has_use_client(text) || imports_react_native(text) {
+        return true;
+    }
+    let lower = path.to_ascii_lowercase();
+    let segments: Vec<&str> = lower.split('/').collect();
+    let (dirs, file) = segments.split_at(segments.len().saturating_sub(1));
+    let file = file.first().copied().unwrap_or("");
+    if dirs.iter().any(|d| SERVER_DIRS.contains(d))
+        || file.starts_with("server.")
+        || file.contains(".server.")
+    {
+        return false;
+    }
+    if file.starts_with("app.config.") {
+        return true;
+    }
+    if let Some(pos) = dirs.iter().position(|d| *d == "pages") {
+        return dirs.get(pos + 1).is_none_or(|d| *d != "api");
+    }
+    dirs.iter().any(|d| CLIENT_DIRS.contains(d))
+        || (dirs.contains(&"src")
+            && (dirs.contains(&"components") || dirs.contains(&"hooks") || dirs.contains(&"screens")))
+            && (file.ends_with(".jsx") || file.ends_with(".tsx"))
+}
+
+/// A `'use client'` directive at the top of the file.
+fn has_use_client(text: &str) -> bool {
+    let head: String = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("//"))
+        .take(2)
+        .collect::<Vec<_>>()
+        .join("\n");
+    head.starts_with("'use client'") || head.starts_with("\"use client\"")
+}
+
+/// An import of React Native or Expo: the code runs on a phone.
+fn imports_react_native(text: &str) -> bool {
+    ["'react-native'", "\"react-native\"", "from 'expo-", "from \"expo-"]
+        .iter()
+        .any(|m| text.contains(m))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_client_side;
+
+    #[test]
+    fn classifies_common_layouts() {
+        assert!(is_client_side("web/src/lib/parse.js", ""));
+        assert!(is_client_side("pages/index.tsx", ""));
+        assert!(!is_client_side("pages/api/users.ts", ""));
+        assert!(!is_client_side("web/server/index.js", ""));
+        assert!(is_client_side("app/page.tsx", "'use client';\nexport default 1"));
+        assert!(!is_client_side("app/page.tsx", "export default 1"));
+        assert!(is_client_side("App.js", "import { View } from 'react-native';"));
+        assert!(!is_client_side("cloud/main.js", ""));
+        assert!(is_client_side("src/components/Login.jsx", ""));
+    }
+}

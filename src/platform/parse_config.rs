@@ -1,0 +1,387 @@
+//! Parse Server and Parse Dashboard configuration: `new ParseServer({...})`,
+//! `ParseServer.startApp({...})`, `new ParseDashboard({...}, {...})`, and config JSON files.
+//!
+//! JavaScript objects and JSON are both turned into a small [`Val`] so one function judges the
+//! options whatever file they come from.
+
+use std::ops::Range;
+
+use tree_sitter::Node;
+
+use super::js::{self, text};
+use super::{Check, Sink};
+use crate::rules::Severity;
+
+/// An option value, as far as the checks need it.
+#[derive(Debug)]
+enum Val {
+    Bool(bool),
+    /// A literal string.
+    Str(String),
+    /// `process.env.X || "literal"`: a hard-coded fallback.
+    Fallback(String),
+    /// Array of literal strings.
+    Strings(Vec<String>),
+    /// Nested object: (key, value, range of the pair).
+    Object(Vec<Entry>),
+    Other,
+}
+
+#[derive(Debug)]
+struct Entry {
+    key: String,
+    value: Val,
+    range: Range<usize>,
+}
+
+fn js_val(node: Node<'_>, src: &str) -> Val {
+    let node = js::unwrap_expr(node);
+    match node.kind() {
+        "true" => Val::Bool(true),
+        "false" => Val::Bool(false),
+        "string" | "template_string" => js::string_value(node, src)
+            .map_or(Val::Other, |s| Val::Str(s.to_string())),
+        "binary_expression" => {
+            let op = node.child_by_field_name("operator").map(|o| text(o, src));
+            match (op, node.child_by_field_name("right")) {
+                (Some("||" | "??"), Some(right)) => js::string_value(right, src)
+                    .map_or(Val::Other, |s| Val::Fallback(s.to_string())),
+                _ => Val::Other,
+            }
+        }
+        "array" => Val::Strings(
+            node.named_children(&mut node.walk())
+                .filter_map(|e| js::string_value(e, src).map(str::to_string))
+                .collect(),
+        ),
+        "object" => Val::Object(js_entries(node, src)),
+        _ => Val::Other,
+    }
+}
+
+fn js_entries(object: Node<'_>, src: &str) -> Vec<Entry> {
+    object
+        .named_children(&mut object.walk())
+        .filter(|p| p.kind() == "pair")
+        .filter_map(|p| {
+            Some(Entry {
+                key: js::pair_key(p, src).to_string(),
+                value: js_val(p.child_by_field_name("value")?, src),
+                range: p.byte_range(),
+            })
+        })
+        .collect()
+}
+
+fn json_val(value: &serde_json::Value, text: &str, from: usize) -> Val {
+    match value {
+        serde_json::Value::Bool(b) => Val::Bool(*b),
+        serde_json::Value::String(s) => Val::Str(s.clone()),
+        serde_json::Value::Array(items) => Val::Strings(
+            items
+                .iter()
+                .filter_map(|i| i.as_str().map(str::to_string))
+                .collect(),
+        ),
+        serde_json::Value::Object(map) => Val::Object(
+            map.iter()
+                .map(|(k, v)| {
+                    let range = key_range(text, k, from);
+                    Entry {
+                        key: k.clone(),
+                        value: json_val(v, text, range.start),
+                        range,
+                    }
+                })
+                .collect(),
+        ),
+        _ => Val::Other,
+    }
+}
+
+/// The range of `"key"` at or after `from` (the whole file when not found).
+fn key_range(text: &str, key: &str, from: usize) -> Range<usize> {
+    let needle = format!("\"{key}\"");
+    let start = text
+        .get(from..)
+        .and_then(|t| t.find(&needle))
+        .map(|i| i + from)
+        .or_else(|| text.find(&needle));
+    start.map_or(0..0, |s| s..s + needle.len())
+}
+
+/// Whether a literal is a template placeholder rather than a value.
+fn is_placeholder(s: &str) -> bool {
+    s.contains("${") || s.starts_with('<') || s.starts_with("{{")
+}
+
+/// Judges Parse Server options.
+fn check_server(sink: &mut Sink<'_, '_>, entries: &[Entry]) {
+    for e in entries {
+        let finding: Option<(Check, Severity, String)> = match (e.key.as_str(), &e.value) {
+            ("masterKey", Val::Str(s)) if s.is_empty() => Some((
+                Check::HardcodedMasterKey,
+                Severity::Critical,
+                "Parse Server is configured with an empty master key".into(),
+            )),
+            ("masterKey", Val::Str(s)) if !is_placeholder(s) => Some((
+                Check::HardcodedMasterKey,
+                Severity::Critical,
+                "Parse Server's master key is written in the source; whoever reads the code can bypass every ACL".into(),
+            )),
+            ("masterKey", Val::Fallback(s)) if !is_placeholder(s) => Some((
+                Check::HardcodedMasterKey,
+                Severity::High,
+                "Parse Server falls back to a master key written in the source when the environment variable is missing".into(),
+            )),
+            ("allowClientClassCreation", Val::Bool(true)) => Some((
+                Check::InsecureServerOption,
+                Severity::High,
+                "`allowClientClassCreation: true` lets any client create new classes and fill the database".into(),
+            )),
+            ("enableAnonymousUsers", Val::Bool(true)) => Some((
+                Check::InsecureServerOption,
+                Severity::Low,
+                "`enableAnonymousUsers: true` lets anyone create sessions without signing up, so `requireUser` checks pass for strangers".into(),
+            )),
+            ("enforcePrivateUsers", Val::Bool(false)) => Some((
+                Check::InsecureServerOption,
+                Severity::Medium,
+                "`enforcePrivateUsers: false` makes new users publicly readable, emails included".into(),
+            )),
+            ("allowExpiredAuthDataToken", Val::Bool(true)) => Some((
+                Check::InsecureServerOption,
+                Severity::Medium,
+                "`allowExpiredAuthDataToken: true` accepts expired third-party login tokens".into(),
+            )),
+            ("masterKeyIps", Val::Strings(ips))
+                if ips.iter().any(|ip| ip == "0.0.0.0/0" || ip == "::/0") =>
+            {
+                Some((
+                    Check::InsecureServerOption,
+                    Severity::High,
+                    "`masterKeyIps` allows the master key from any address".into(),
+                ))
+            }
+            ("fileUpload", Val::Object(inner)) => {
+                for f in inner {
+                    let issue = match (f.key.as_str(), &f.value) {
+                        ("enableForPublic", Val::Bool(true)) => Some((
+                            Severity::High,
+                            "`fileUpload.enableForPublic: true` lets anyone upload files to your server",
+                        )),
+                        ("enableForAnonymousUser", Val::Bool(true)) => Some((
+                            Severity::Medium,
+                            "`fileUpload.enableForAnonymousUser: true` lets anonymous sessions upload files",
+                        )),
+                        _ => None,
+                    };
+                    if let Some((severity, message)) = issue {
+                        sink.report(
+                            Check::InsecureServerOption,
+                            f.range.clone(),
+                            Some(message.into()),
+                            |x| x.severity = severity,
+                        );
+                    }
+                }
+                None
+            }
+            _ => None,
+        };
+        if let Some((check, severity, message)) = finding {
+            sink.report(check, e.range.clone(), Some(message), |f| {
+                f.severity = severity;
+            });
+        }
+    }
+}
+
+/// Judges Parse Dashboard config (apps, users) and options (`allowInsecureHTTP`).
+fn check_dashboard(sink: &mut Sink<'_, '_>, entries: &[Entry]) {
+    let encrypted = entries
+        .iter()
+        .any(|e| e.key == "useEncryptedPasswords" && matches!(e.value, Val::Bool(true)));
+    for e in entries {
+        match (e.key.as_str(), &e.value) {
+            ("allowInsecureHTTP", Val::Bool(true)) => sink.report(
+                Check::InsecureDashboard,
+                e.range.clone(),
+                Some("Parse Dashboard accepts logins over plain HTTP (`allowInsecureHTTP: true`), so the master key travels unencrypted".into()),
+                |_| {},
+            ),
+            ("users", _) if !encrypted => {
+                for (range, pass) in passwords(e) {
+                    if !is_placeholder(&pass) {
+                        sink.report(
+                            Check::InsecureDashboard,
+                            range,
+                            Some("Parse Dashboard user has a plain-text password in the config (set `useEncryptedPasswords: true` and store a bcrypt hash)".into()),
+                            |_| {},
+                        );
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn passwords(users: &Entry) -> Vec<(Range<usize>, String)> {
+    let mut out = Vec::new();
+    if let Val::Object(list) = &users.value {
+        for u in list {
+            if let Val::Object(fields) = &u.value {
+                for f in fields {
+                    if f.key == "pass"
+                        && let Val::Str(s) = &f.value
+                    {
+                        out.push((f.range.clone(), s.clone()));
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Runs the config rules over a JS/TS file.
+pub fn check_file(sink: &mut Sink<'_, '_>) {
+    if !sink.any_active(&[
+        Check::HardcodedMasterKey,
+        Check::InsecureServerOption,
+        Check::InsecureDashboard,
+    ]) {
+        return;
+    }
+    let ctx = sink.ctx();
+    let Some(tree) = ctx.tree() else {
+        return;
+    };
+    let src: &str = &ctx.file.text;
+    let root = tree.root_node();
+    let mut servers = Vec::new();
+    let mut dashboards = Vec::new();
+    for call in js::nodes_of(root, &["new_expression", "call_expression"]) {
+        let callee = js::callee(call, src);
+        let args = js::arguments(call);
+        let is_server = matches!(
+            callee,
+            "ParseServer" | "ParseServer.ParseServer" | "ParseServer.startApp" | "ParseServer.default"
+        ) || (callee.ends_with("ParseServer") && call.kind() == "new_expression");
+        let is_dashboard = callee.ends_with("ParseDashboard");
+        if !is_server && !is_dashboard {
+            continue;
+        }
+        for (i, arg) in args.iter().enumerate().take(2) {
+            let Some(object) = resolve_object(root, *arg, src) else {
+                continue;
+            };
+            let entries = dashboard_users_as_objects(js_entries(object, src), object, src);
+            if is_server && i == 0 {
+                servers.push(entries);
+            } else if is_dashboard {
+                dashboards.push(entries);
+            }
+        }
+    }
+    for entries in &servers {
+        check_server(sink, entries);
+    }
+    for entries in &dashboards {
+        check_dashboard(sink, entries);
+    }
+}
+
+/// `users: [{ user, pass }]` parsed as nested objects (arrays of objects are not kept by `js_val`).
+fn dashboard_users_as_objects(mut entries: Vec<Entry>, object: Node<'_>, src: &str) -> Vec<Entry> {
+    if let Some(users) = js::property(object, "users", src)
+        .and_then(|p| p.child_by_field_name("value"))
+        .filter(|v| v.kind() == "array")
+    {
+        let list = users
+            .named_children(&mut users.walk())
+            .filter(|u| u.kind() == "object")
+            .map(|u| Entry {
+                key: String::new(),
+                value: Val::Object(js_entries(u, src)),
+                range: u.byte_range(),
+            })
+            .collect();
+        for e in &mut entries {
+            if e.key == "users" {
+                e.value = Val::Object(list);
+                break;
+            }
+        }
+    }
+    entries
+}
+
+/// An object literal, directly or through `const config = {...}` in the same file.
+fn resolve_object<'t>(root: Node<'t>, node: Node<'t>, src: &str) -> Option<Node<'t>> {
+    let node = js::unwrap_expr(node);
+    match node.kind() {
+        "object" => Some(node),
+        "identifier" => {
+            let name = text(node, src);
+            js::declarations(root, src)
+                .into_iter()
+                .find(|(n, v)| n == name && js::unwrap_expr(*v).kind() == "object")
+                .map(|(_, v)| js::unwrap_expr(v))
+        }
+        _ => None,
+    }
+}
+
+/// Runs the config rules over a JSON file: a Parse Server config (`appId` + `masterKey`) or a
+/// Parse Dashboard config (`apps` + `users`).
+pub fn check_json(sink: &mut Sink<'_, '_>) {
+    if !sink.any_active(&[
+        Check::HardcodedMasterKey,
+        Check::InsecureServerOption,
+        Check::InsecureDashboard,
+    ]) {
+        return;
+    }
+    let src: &str = &sink.ctx().file.text;
+    let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(src) else {
+        return;
+    };
+    let is_server = map.contains_key("appId") && map.contains_key("masterKey");
+    let is_dashboard = map.contains_key("apps");
+    if !is_server && !is_dashboard {
+        return;
+    }
+    let Val::Object(entries) = json_val(&serde_json::Value::Object(map.clone()), src, 0) else {
+        return;
+    };
+    if is_server {
+        check_server(sink, &entries);
+    }
+    if is_dashboard {
+        let mut entries = entries;
+        if let Some(serde_json::Value::Array(users)) = map.get("users") {
+            let mut from = 0;
+            let list = users
+                .iter()
+                .map(|u| {
+                    let start = key_range(src, "pass", from).start;
+                    from = start + 1;
+                    Entry {
+                        key: String::new(),
+                        value: json_val(u, src, start.saturating_sub(80)),
+                        range: start..start,
+                    }
+                })
+                .collect();
+            for e in &mut entries {
+                if e.key == "users" {
+                    e.value = Val::Object(list);
+                    break;
+                }
+            }
+        }
+        check_dashboard(sink, &entries);
+    }
+}
