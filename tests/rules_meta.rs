@@ -74,6 +74,19 @@ fn example_kind(rule: &vibeward::rules::Rule) -> (String, FileKind) {
     (format!("example.{ext}"), kind)
 }
 
+/// Project-pass rules (a manifest without its lockfile, ...) only fire on a whole scan: write the
+/// example into an empty folder and scan it as users do.
+fn fires_as_project(scanner: &Scanner, name: &str, code: &str, id: &str) -> bool {
+    let dir = tempfile::Builder::new()
+        .prefix("vibeward-example")
+        .tempdir()
+        .expect("temp dir");
+    let path = dir.path().join(name);
+    std::fs::write(&path, code).expect("example written");
+    let report = scanner.scan(&[path]).expect("example scanned");
+    report.findings.iter().any(|f| f.rule_id == id)
+}
+
 #[test]
 fn examples_behave_as_documented() {
     let scanner = Scanner::new(&Settings::default()).expect("rules load");
@@ -85,7 +98,8 @@ fn examples_behave_as_documented() {
             let Some(code) = code else { continue };
             let file = SourceFile::new(name.clone(), kind, code.clone());
             let outcome = engine.scan_source(&file);
-            let fired = outcome.findings.iter().any(|f| f.rule_id == rule.id);
+            let fired = outcome.findings.iter().any(|f| f.rule_id == rule.id)
+                || fires_as_project(&scanner, &name, code, &rule.id);
             if fired != must_fire {
                 problems.push(format!(
                     "{}: `{}` example {}",
