@@ -244,7 +244,8 @@ pub fn parse_yarn_lock(text: &str) -> Lockfile {
             Some((k, v)) => (k, unquote(v)),
             None => continue,
         };
-        let value_range = line.range.end - value.len().min(line.range.len())..line.range.end;
+        let value_start = line.range.start + line.text.rfind(value).unwrap_or(0);
+        let value_range = value_start..value_start + value.len();
         match key {
             "version" => entry.version = value.to_string(),
             "resolved" => {
