@@ -204,6 +204,7 @@ impl Database {
         }
         let idx = self.advisories.len();
         let mut kind = advisory_kind(&raw);
+        let mut is_unsound = false;
         let mut added = false;
         for affected in &raw.affected {
             let Some(pkg) = &affected.package else {
@@ -218,10 +219,12 @@ impl Database {
                 .and_then(|d| d.get("informational"))
                 .and_then(serde_json::Value::as_str)
             {
-                kind = match info {
-                    "unmaintained" | "notice" => Kind::Unmaintained,
-                    _ => kind,
-                };
+                match info {
+                    "unmaintained" | "notice" => kind = Kind::Unmaintained,
+                    // unsound APIs are memory-safety bugs, not proven exploits
+                    "unsound" => is_unsound = true,
+                    _ => {}
+                }
             }
             let ranges = affected
                 .ranges
@@ -258,6 +261,9 @@ impl Database {
             }
             if level.is_none() {
                 level = database_level(raw.database_specific.as_ref());
+            }
+            if level.is_none() && is_unsound {
+                level = Some("medium");
             }
             self.advisories.push(Advisory {
                 summary: raw
