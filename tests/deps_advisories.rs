@@ -18,7 +18,8 @@ use vibeward::{Scanner, Settings};
 /// `$VIBEWARD_SHARED_DIR/advisories` (worktrees that live elsewhere).
 fn shared(file: &str) -> Option<PathBuf> {
     let beside = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
-    let roots = std::iter::once(beside).chain(std::env::var_os("VIBEWARD_SHARED_DIR").map(PathBuf::from));
+    let roots =
+        std::iter::once(beside).chain(std::env::var_os("VIBEWARD_SHARED_DIR").map(PathBuf::from));
     for root in roots {
         let path = root.join("advisories").join(file);
         if path.exists() {
@@ -88,7 +89,10 @@ fn loads_the_rustsec_archive_quickly_and_skips_withdrawn_entries() {
         .expect("smallvec 1.6.0 is affected");
     assert_eq!(hit.fixed.as_deref(), Some("1.6.1"));
     assert!(hit.advisory.aliases.iter().any(|a| a == "CVE-2021-25900"));
-    assert!(db.matches(Ecosystem::Crates, "smallvec", "1.6.1").is_empty());
+    assert!(
+        db.matches(Ecosystem::Crates, "smallvec", "1.6.1")
+            .is_empty()
+    );
     // spin's unmaintained notice RUSTSEC-2019-0031 was withdrawn
     assert!(
         db.matches(Ecosystem::Crates, "spin", "0.5.2")
@@ -117,8 +121,16 @@ fn reports_a_vulnerable_cargo_lock_with_the_rustsec_database() {
         .find(|f| f.properties.get("advisory").map(String::as_str) == Some("RUSTSEC-2021-0003"))
         .expect("smallvec reported");
     assert_eq!(smallvec.start.line, 15, "points at the package's name line");
-    assert!(smallvec.message.contains("fixed in 1.6.1"), "{}", smallvec.message);
-    assert!(smallvec.message.contains("CVE-2021-25900"), "{}", smallvec.message);
+    assert!(
+        smallvec.message.contains("fixed in 1.6.1"),
+        "{}",
+        smallvec.message
+    );
+    assert!(
+        smallvec.message.contains("CVE-2021-25900"),
+        "{}",
+        smallvec.message
+    );
     assert!(
         vulns
             .iter()
@@ -170,7 +182,8 @@ fn small_archive(id: &str, ecosystem: &str, name: &str) -> Vec<u8> {
         let mut zip = zip::ZipWriter::new(&mut buf);
         let options = zip::write::SimpleFileOptions::default()
             .compression_method(zip::CompressionMethod::Stored);
-        zip.start_file(format!("{id}.json"), options).expect("entry");
+        zip.start_file(format!("{id}.json"), options)
+            .expect("entry");
         let doc = format!(
             r#"{{"id":"{id}","modified":"2026-01-01T00:00:00Z","summary":"test advisory","affected":[{{"package":{{"ecosystem":"{ecosystem}","name":"{name}"}},"ranges":[{{"type":"SEMVER","events":[{{"introduced":"0"}},{{"fixed":"2.0.0"}}]}}]}}]}}"#
         );
@@ -263,7 +276,10 @@ fn db_update_refuses_a_broken_archive_and_keeps_the_old_one() {
     std::fs::write(dir.path().join("npm.zip"), b"previous").expect("written");
     let err = vibeward::deps::update_database(Some(dir.path()), Some(&base))
         .expect_err("a broken archive fails");
-    assert!(err.to_string().contains("not a valid OSV archive"), "{err:#}");
+    assert!(
+        err.to_string().contains("not a valid OSV archive"),
+        "{err:#}"
+    );
     assert_eq!(
         std::fs::read(dir.path().join("npm.zip")).expect("kept"),
         b"previous"

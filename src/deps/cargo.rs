@@ -135,10 +135,8 @@ fn apply_field(dep: &mut Declared, key: &str, value: &str) {
     let v = value.trim_matches('"');
     match key {
         "version" => dep.spec = v.to_string(),
-        "git" => {
-            if dep.cargo_source.is_none() {
-                dep.cargo_source = Some(CargoSource::Git { is_pinned: false });
-            }
+        "git" if dep.cargo_source.is_none() => {
+            dep.cargo_source = Some(CargoSource::Git { is_pinned: false });
         }
         "rev" | "tag" => dep.cargo_source = Some(CargoSource::Git { is_pinned: true }),
         "path" => dep.cargo_source = Some(CargoSource::Path),

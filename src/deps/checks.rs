@@ -46,11 +46,18 @@ fn spec_kind(spec: &str) -> SpecKind<'_> {
         s.rsplit_once('#')
             .is_some_and(|(_, h)| h.len() == 40 && h.bytes().all(|b| b.is_ascii_hexdigit()))
     };
-    if ["git+", "git://", "github:", "gitlab:", "bitbucket:", "gist:"]
-        .iter()
-        .any(|p| lower.starts_with(p))
+    if [
+        "git+",
+        "git://",
+        "github:",
+        "gitlab:",
+        "bitbucket:",
+        "gist:",
+    ]
+    .iter()
+    .any(|p| lower.starts_with(p))
         || (lower.starts_with("https://") || lower.starts_with("http://"))
-            && (lower.contains(".git#") || lower.ends_with(".git"))
+            && (lower.contains(".git#") || has_suffix(&lower, ".git"))
     {
         return SpecKind::Git(is_commit(s));
     }
@@ -60,7 +67,7 @@ fn spec_kind(spec: &str) -> SpecKind<'_> {
     if lower.starts_with("https://") {
         return SpecKind::Url(false);
     }
-    let is_tarball = lower.ends_with(".tgz") || lower.ends_with(".tar.gz");
+    let is_tarball = has_suffix(&lower, ".tgz") || has_suffix(&lower, ".tar.gz");
     if ["file:", "link:", "./", "../", "/", "~/"]
         .iter()
         .any(|p| lower.starts_with(p))
@@ -94,11 +101,24 @@ fn spec_kind(spec: &str) -> SpecKind<'_> {
 /// Whether a `resolved` URL is a registry tarball (`<registry>/<name>/-/<file>.tgz`, any host:
 /// private registries and mirrors use the same layout).
 fn is_registry_url(url: &str) -> bool {
-    url.starts_with("https://") && url.contains("/-/") && url.split('#').next().is_some_and(|u| u.ends_with(".tgz"))
+    url.starts_with("https://")
+        && url.contains("/-/")
+        && url.split('#').next().is_some_and(|u| has_suffix(u, ".tgz"))
+}
+
+/// Case-insensitive suffix test (URLs and specs are not paths, so `Path::extension` does not fit).
+fn has_suffix(text: &str, suffix: &str) -> bool {
+    text.len() >= suffix.len()
+        && text.as_bytes()[text.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
 }
 
 impl Checker<'_, '_> {
-    fn report(&mut self, check: Check, range: Range<usize>, message: String) -> Option<&mut Finding> {
+    fn report(
+        &mut self,
+        check: Check,
+        range: Range<usize>,
+        message: String,
+    ) -> Option<&mut Finding> {
         let idx = (self.active)(check)?;
         let mut f = self.ctx.finding(idx, range);
         f.message = message;
@@ -119,10 +139,7 @@ impl Checker<'_, '_> {
                 self.report(Check::Typosquat, dep.span.clone(), msg);
             }
             if let Some(d) = self.names.deprecated.get(&dep.name) {
-                let msg = format!(
-                    "`{}` is {}; use {} instead",
-                    dep.name, d.reason, d.instead
-                );
+                let msg = format!("`{}` is {}; use {} instead", dep.name, d.reason, d.instead);
                 if let Some(f) = self.report(Check::DeprecatedPackage, dep.span.clone(), msg) {
                     f.properties.insert("source".into(), d.source.clone());
                 }
@@ -143,9 +160,13 @@ impl Checker<'_, '_> {
             }
             SpecKind::Url(is_http) => {
                 let msg = if is_http {
-                    format!("`{name}` is downloaded over plain HTTP (`{spec}`); anyone on the network path can swap the code")
+                    format!(
+                        "`{name}` is downloaded over plain HTTP (`{spec}`); anyone on the network path can swap the code"
+                    )
                 } else {
-                    format!("`{name}` is installed from a URL (`{spec}`) outside the registry; its content can change with no version or advisory tracking")
+                    format!(
+                        "`{name}` is installed from a URL (`{spec}`) outside the registry; its content can change with no version or advisory tracking"
+                    )
                 };
                 if let Some(f) = self.report(Check::UrlDependency, dep.span.clone(), msg) {
                     if is_http {
@@ -270,7 +291,10 @@ impl Checker<'_, '_> {
 
     fn source(&mut self, lock: &Lockfile, entry: &Locked) {
         let Some((url, range)) = &entry.resolved else {
-            if !entry.has_integrity && lock.ecosystem == Ecosystem::Npm && lock.format != LockFormat::YarnBerry {
+            if !entry.has_integrity
+                && lock.ecosystem == Ecosystem::Npm
+                && lock.format != LockFormat::YarnBerry
+            {
                 let msg = format!(
                     "`{}@{}` has no integrity hash in the lockfile, so a tampered download installs without error",
                     entry.name, entry.version
@@ -386,7 +410,9 @@ fn advisory_message(entry: &Locked, hit: &Hit<'_>) -> String {
         format!("{} ({})", a.id, a.aliases.join(", "))
     };
     let fix = match (&hit.fixed, a.kind) {
-        (_, Kind::Malicious) => "; remove this version and rotate any secrets the install could reach".to_string(),
+        (_, Kind::Malicious) => {
+            "; remove this version and rotate any secrets the install could reach".to_string()
+        }
         (Some(v), _) => format!("; fixed in {v}"),
         (None, _) => "; no fixed version is published".to_string(),
     };
@@ -422,7 +448,11 @@ mod tests {
         assert_eq!(spec_kind("workspace:*"), SpecKind::Other);
         assert_eq!(spec_kind("latest"), SpecKind::Floating("latest"));
         assert!(matches!(spec_kind("^1.2.3"), SpecKind::Range(_)));
-        assert!(is_registry_url("https://registry.npmjs.org/a/-/a-1.0.0.tgz"));
-        assert!(!is_registry_url("https://codeload.github.com/a/b/tar.gz/abc"));
+        assert!(is_registry_url(
+            "https://registry.npmjs.org/a/-/a-1.0.0.tgz"
+        ));
+        assert!(!is_registry_url(
+            "https://codeload.github.com/a/b/tar.gz/abc"
+        ));
     }
 }

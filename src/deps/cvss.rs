@@ -106,6 +106,9 @@ mod tests {
             v3_score("CVSS:3.1/AV:N/AC:L/PR:N/UI:R/S:C/C:L/I:L/A:N"),
             Some(6.1)
         );
-        assert_eq!(v3_level("CVSS:3.1/AV:L/AC:H/PR:H/UI:R/S:U/C:L/I:N/A:N"), Some("low"));
+        assert_eq!(
+            v3_level("CVSS:3.1/AV:L/AC:H/PR:H/UI:R/S:U/C:L/I:N/A:N"),
+            Some("low")
+        );
     }
 }

@@ -83,7 +83,7 @@ pub fn verify(bytes: &[u8]) -> anyhow::Result<usize> {
         .filter(|i| {
             archive
                 .by_index(*i)
-                .is_ok_and(|e| e.is_file() && e.name().ends_with(".json"))
+                .is_ok_and(|e| e.is_file() && super::osv::is_json_name(e.name()))
         })
         .count();
     if entries == 0 {

@@ -70,7 +70,11 @@ pub fn parse_package_lock(text: &str) -> Option<Lockfile> {
                 // the root project or a workspace folder: record what it asked for
                 let importer = m.key.as_str();
                 for section in SECTIONS {
-                    for dep in node.get(section).and_then(Node::members).unwrap_or_default() {
+                    for dep in node
+                        .get(section)
+                        .and_then(Node::members)
+                        .unwrap_or_default()
+                    {
                         if let Some(spec) = dep.node.as_str() {
                             lock.recorded.insert(
                                 format!("{importer}\0{}", dep.key),
@@ -219,10 +223,8 @@ pub fn parse_yarn_lock(text: &str) -> Lockfile {
             if header == "__metadata" {
                 continue;
             }
-            let descriptors: Vec<String> = header
-                .split(", ")
-                .map(|d| unquote(d).to_string())
-                .collect();
+            let descriptors: Vec<String> =
+                header.split(", ").map(|d| unquote(d).to_string()).collect();
             let Some((name, _)) = descriptors.first().and_then(|d| split_at_version(d)) else {
                 continue;
             };
@@ -340,7 +342,8 @@ pub fn parse_pnpm_lock(text: &str) -> Lockfile {
                     && let Some(spec) = line.text.strip_prefix("specifier:")
                     && let Some(name) = &dep_name
                 {
-                    lock.top.insert(format!(".\0{name}"), unquote(spec).to_string());
+                    lock.top
+                        .insert(format!(".\0{name}"), unquote(spec).to_string());
                 }
             }
             // lockfile v5: `specifiers:` maps name -> spec

@@ -332,7 +332,7 @@ impl Database {
         let mut buf = Vec::new();
         for i in 0..archive.len() {
             let mut entry = archive.by_index(i)?;
-            if !entry.is_file() || !entry.name().ends_with(".json") {
+            if !entry.is_file() || !is_json_name(entry.name()) {
                 continue;
             }
             buf.clear();
@@ -357,10 +357,12 @@ impl Database {
             if !(explicit || in_range) {
                 continue;
             }
-            let fixed = parsed.as_ref().and_then(|v| first_fixed(&affected.ranges, v));
+            let fixed = parsed
+                .as_ref()
+                .and_then(|v| first_fixed(&affected.ranges, v));
             if let Some(prev) = hits
                 .iter_mut()
-                .find(|h| std::ptr::eq(h.advisory, &self.advisories[affected.advisory]))
+                .find(|h| std::ptr::eq(h.advisory, &raw const self.advisories[affected.advisory]))
             {
                 if prev.fixed.is_none() {
                     prev.fixed = fixed;
@@ -374,6 +376,13 @@ impl Database {
         }
         hits
     }
+}
+
+/// Whether an archive entry name ends in `.json` (any case).
+pub fn is_json_name(name: &str) -> bool {
+    Path::new(name)
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
 }
 
 fn event(e: &RawEvent) -> Option<Event> {
@@ -477,13 +486,19 @@ mod tests {
 
     #[test]
     fn matches_ranges_versions_and_reports_first_fix() {
-        let d = db(r#"{"id":"GHSA-x","modified":"2020-01-01T00:00:00Z","affected":[{"package":{"ecosystem":"npm","name":"a"},
+        let d = db(
+            r#"{"id":"GHSA-x","modified":"2020-01-01T00:00:00Z","affected":[{"package":{"ecosystem":"npm","name":"a"},
             "ranges":[{"type":"SEMVER","events":[{"introduced":"0"},{"fixed":"1.2.0"},{"introduced":"2.0.0"},{"last_affected":"2.1.0"}]}],
-            "versions":["3.0.0-beta.1"]}]}"#);
+            "versions":["3.0.0-beta.1"]}]}"#,
+        );
         let ids = |v: &str| d.matches(Ecosystem::Npm, "a", v).len();
         assert_eq!(ids("1.1.9"), 1);
         assert_eq!(ids("1.2.0"), 0);
-        assert_eq!(ids("1.2.0-rc.1"), 1, "a prerelease of the fix is still affected");
+        assert_eq!(
+            ids("1.2.0-rc.1"),
+            1,
+            "a prerelease of the fix is still affected"
+        );
         assert_eq!(ids("2.1.0"), 1);
         assert_eq!(ids("2.1.1"), 0);
         assert_eq!(ids("3.0.0-beta.1"), 1);
@@ -495,9 +510,13 @@ mod tests {
 
     #[test]
     fn skips_withdrawn_and_limits() {
-        let d = db(r#"{"id":"X","modified":"x","withdrawn":"2021-01-01T00:00:00Z","affected":[{"package":{"ecosystem":"npm","name":"a"},"ranges":[{"type":"SEMVER","events":[{"introduced":"0"}]}]}]}"#);
+        let d = db(
+            r#"{"id":"X","modified":"x","withdrawn":"2021-01-01T00:00:00Z","affected":[{"package":{"ecosystem":"npm","name":"a"},"ranges":[{"type":"SEMVER","events":[{"introduced":"0"}]}]}]}"#,
+        );
         assert!(d.matches(Ecosystem::Npm, "a", "1.0.0").is_empty());
-        let d = db(r#"{"id":"Y","modified":"x","affected":[{"package":{"ecosystem":"crates.io","name":"b"},"ranges":[{"type":"SEMVER","events":[{"introduced":"1.0.0"},{"limit":"1.5.0"}]}]}]}"#);
+        let d = db(
+            r#"{"id":"Y","modified":"x","affected":[{"package":{"ecosystem":"crates.io","name":"b"},"ranges":[{"type":"SEMVER","events":[{"introduced":"1.0.0"},{"limit":"1.5.0"}]}]}]}"#,
+        );
         assert_eq!(d.matches(Ecosystem::Crates, "b", "1.4.0").len(), 1);
         assert!(d.matches(Ecosystem::Crates, "b", "1.5.0").is_empty());
     }

@@ -34,8 +34,8 @@ pub fn run(
     out: &mut Vec<Finding>,
 ) {
     for candidate in project.candidates {
-        let is_manifest = candidate.display == "package.json"
-            || candidate.display.ends_with("/package.json");
+        let is_manifest =
+            candidate.display == "package.json" || candidate.display.ends_with("/package.json");
         if !is_manifest
             || candidate.display.split('/').any(|c| c == "node_modules")
             || !(missing.is_some_and(|i| project.applies(i, candidate))
@@ -62,7 +62,11 @@ pub fn run(
                     let mut f = engine::finding_in(&file, project.rules, idx, section);
                     f.message = format!(
                         "this manifest declares {} dependencies but no lockfile is committed beside it, so every install resolves fresh versions, including any hijacked release published since",
-                        manifest.deps.iter().filter(|d| d.section != "peerDependencies").count()
+                        manifest
+                            .deps
+                            .iter()
+                            .filter(|d| d.section != "peerDependencies")
+                            .count()
                     );
                     out.push(f);
                 }

@@ -1,6 +1,6 @@
 //! Version ordering and npm range checks.
 //!
-//! npm and crates.io both order versions by SemVer 2.0 (prereleases sort before their release),
+//! npm and crates.io both order versions by `SemVer` 2.0 (prereleases sort before their release),
 //! so one parser serves both; npm *ranges* differ from Cargo's (a bare `1.2.3` is exact in npm and
 //! `^1.2.3` in Cargo), so [`NpmRange`] implements npm's grammar: `||`, hyphen ranges, `^`, `~`,
 //! comparators and `x`/`*` partials.
@@ -104,7 +104,7 @@ impl NpmRange {
         Some(NpmRange { sets })
     }
 
-    /// Whether `v` satisfies the range. Prereleases are compared by plain SemVer order (npm's
+    /// Whether `v` satisfies the range. Prereleases are compared by plain `SemVer` order (npm's
     /// stricter prerelease rule would only add reports, and this check must not over-report).
     pub fn satisfies(&self, v: &Version) -> bool {
         self.sets.iter().any(|set| {
@@ -120,9 +120,10 @@ impl NpmRange {
 
     /// Whether some alternative has no upper bound (`*`, `>=1.0.0`, `x`).
     pub fn is_unbounded(&self) -> bool {
-        self.sets
-            .iter()
-            .any(|set| !set.iter().any(|(op, _)| matches!(op, Op::Le | Op::Lt | Op::Eq)))
+        self.sets.iter().any(|set| {
+            !set.iter()
+                .any(|(op, _)| matches!(op, Op::Le | Op::Lt | Op::Eq))
+        })
     }
 }
 
@@ -178,7 +179,6 @@ fn comparator(tok: &str, out: &mut Vec<(Op, Version)>) -> Option<()> {
         "^" => {
             out.push((Op::Ge, lo));
             let upper = match (p.major, p.minor, p.patch) {
-                (None, _, _) => None,
                 (Some(m), _, _) if m > 0 => Some(ver(m + 1, 0, 0)),
                 (Some(0), None, _) => Some(ver(1, 0, 0)),
                 (Some(0), Some(n), _) if n > 0 => Some(ver(0, n + 1, 0)),
@@ -230,7 +230,9 @@ mod tests {
     use super::*;
 
     fn sat(range: &str, v: &str) -> bool {
-        NpmRange::parse(range).unwrap().satisfies(&parse(v).unwrap())
+        NpmRange::parse(range)
+            .unwrap()
+            .satisfies(&parse(v).unwrap())
     }
 
     #[test]
