@@ -71,6 +71,8 @@ fn spec_kind(spec: &str) -> SpecKind<'_> {
     if ["file:", "link:", "./", "../", "/", "~/"]
         .iter()
         .any(|p| lower.starts_with(p))
+        || s == "."
+        || s == ".."
     {
         return SpecKind::Local(is_tarball);
     }

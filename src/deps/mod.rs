@@ -199,6 +199,17 @@ impl Analyzer for DepsAnalyzer {
         let Some(kind) = dep_file(&ctx.file.display) else {
             return;
         };
+        // Inside node_modules sit published packages: npm ignores their manifests' dev specs and
+        // their package-lock.json / yarn.lock files (the project's own lockfile covers what is
+        // installed). Only npm-shrinkwrap.json is honoured there, so only it is checked.
+        let is_installed_copy = ctx
+            .file
+            .display
+            .split(['/', '\\'])
+            .any(|c| c == "node_modules");
+        if is_installed_copy && !ctx.file.display.ends_with("npm-shrinkwrap.json") {
+            return;
+        }
         let active = |check: Check| self.rule(check).filter(|i| ctx.is_active(*i));
         let mut c = checks::Checker {
             ctx,

@@ -46,7 +46,9 @@ fn partial(text: &str) -> Option<Partial> {
     let mut parts = core.split('.');
     let mut next = || -> Option<Option<u64>> {
         match parts.next() {
-            None | Some("x" | "X" | "*" | "") => Some(None),
+            None | Some("x" | "X" | "*") => Some(None),
+            // `1.` or `.`: not a version (a bare `.` is a local path)
+            Some("") => None,
             Some(n) => n.parse().ok().map(Some),
         }
     };
@@ -254,6 +256,7 @@ mod tests {
         assert!(sat("^1 || ^2", "2.1.0"));
         assert!(sat(">= 2.1.2 < 3", "2.2.0"));
         assert!(NpmRange::parse("latest").is_none());
+        assert!(NpmRange::parse(".").is_none());
         assert!(NpmRange::parse(">=1.0.0").unwrap().is_unbounded());
         assert!(!NpmRange::parse("^1.0.0").unwrap().is_unbounded());
         assert!(!NpmRange::parse("1.2.3").unwrap().is_unbounded());
