@@ -9,9 +9,13 @@ use std::str::FromStr;
 use super::model::{CargoSource, Declared, LockFormat, Locked, Lockfile, Manifest};
 use super::osv::Ecosystem;
 
-/// Reads a `Cargo.lock`; `None` when `cargo-lock` rejects it.
+/// Reads a `Cargo.lock` with `cargo-lock`; when it rejects the file (a dependency list naming
+/// a package that is not there, a hand edit), falls back to reading the `[[package]]` tables line
+/// by line, so one inconsistency does not hide every advisory. `None` when neither finds a package.
 pub fn parse_lock(text: &str) -> Option<Lockfile> {
-    let parsed = cargo_lock::Lockfile::from_str(text).ok()?;
+    let Ok(parsed) = cargo_lock::Lockfile::from_str(text) else {
+        return parse_lock_lines(text);
+    };
     let spans = package_spans(text);
     let mut lock = Lockfile::new(LockFormat::Cargo, Ecosystem::Crates);
     for pkg in parsed.packages {
@@ -37,6 +41,57 @@ pub fn parse_lock(text: &str) -> Option<Lockfile> {
         });
     }
     Some(lock)
+}
+
+/// The fallback reader: `name`, `version`, `source` and `checksum` of each `[[package]]`.
+fn parse_lock_lines(text: &str) -> Option<Lockfile> {
+    let mut lock = Lockfile::new(LockFormat::Cargo, Ecosystem::Crates);
+    let mut offset = 0;
+    let mut current: Option<Locked> = None;
+    let finish = |cur: Option<Locked>, lock: &mut Lockfile| {
+        if let Some(e) = cur.filter(|e| !e.name.is_empty() && !e.version.is_empty()) {
+            lock.entries.push(e);
+        }
+    };
+    for raw in text.split_inclusive('\n') {
+        let start = offset;
+        offset += raw.len();
+        let line = raw.trim_end();
+        if line.starts_with('[') {
+            finish(current.take(), &mut lock);
+            if line == "[[package]]" {
+                current = Some(Locked {
+                    is_local: true,
+                    ..Locked::default()
+                });
+            }
+            continue;
+        }
+        let Some(entry) = current.as_mut() else {
+            continue;
+        };
+        let Some((key, value)) = line.split_once(" = ") else {
+            continue;
+        };
+        let value = value.trim_matches('"');
+        match key {
+            "name" => {
+                entry.name = value.to_string();
+                entry.span = start..start + line.len();
+            }
+            "version" => entry.version = value.to_string(),
+            "checksum" => entry.has_integrity = true,
+            "source" => {
+                entry.is_local = false;
+                if value.starts_with("git+") {
+                    entry.resolved = Some((value.to_string(), entry.span.clone()));
+                }
+            }
+            _ => {}
+        }
+    }
+    finish(current.take(), &mut lock);
+    (!lock.entries.is_empty()).then_some(lock)
 }
 
 /// (name, version) -> byte range of the `name = "..."` line of each `[[package]]`.
@@ -147,6 +202,16 @@ fn apply_field(dep: &mut Declared, key: &str, value: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_an_inconsistent_lockfile_line_by_line() {
+        let text = "version = 4\n\n[[package]]\nname = \"app\"\nversion = \"0.1.0\"\ndependencies = [\"gone\"]\n\n[[package]]\nname = \"regex\"\nversion = \"1.5.4\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n";
+        let lock = parse_lock(text).unwrap();
+        assert_eq!(lock.entries.len(), 2);
+        assert_eq!(lock.entries[1].name, "regex");
+        assert!(!lock.entries[1].is_local);
+        assert_eq!(&text[lock.entries[1].span.clone()], "name = \"regex\"");
+    }
 
     #[test]
     fn reads_inline_tables_and_dependency_tables() {
