@@ -74,6 +74,19 @@ fn example_kind(rule: &vibeward::rules::Rule) -> (String, FileKind) {
     (format!("example.{ext}"), kind)
 }
 
+/// Project-pass rules (a manifest without its lockfile, ...) only fire on a whole scan: write the
+/// example into an empty folder and scan it as users do.
+fn fires_as_project(scanner: &Scanner, name: &str, code: &str, id: &str) -> bool {
+    let dir = tempfile::Builder::new()
+        .prefix("vibeward-example")
+        .tempdir()
+        .expect("temp dir");
+    let path = dir.path().join(name);
+    std::fs::write(&path, code).expect("example written");
+    let report = scanner.scan(&[path]).expect("example scanned");
+    report.findings.iter().any(|f| f.rule_id == id)
+}
+
 #[test]
 fn examples_behave_as_documented() {
     let scanner = Scanner::new(&Settings::default()).expect("rules load");
@@ -93,7 +106,7 @@ fn examples_behave_as_documented() {
                             .rules()
                             .get(&f.rule_id)
                             .is_some_and(|r| r.supersedes.contains(&rule.id)))
-            });
+            }) || fires_as_project(&scanner, &name, code, &rule.id);
             if fired != must_fire {
                 problems.push(format!(
                     "{}: `{}` example {}",

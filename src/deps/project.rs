@@ -1,0 +1,266 @@
+//! The project pass: each `package.json` with its lockfile, grouped per folder.
+//!
+//! The lockfile is looked up on disk (the manifest's folder, then its parents, for workspaces
+//! whose lockfile sits at the root), not among the scanned files, so `vibeward scan package.json`
+//! alone still sees the lockfile next to it. Manifests inside `node_modules` are published
+//! packages, which never ship lockfiles, and are skipped.
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use super::model::{LockFormat, Lockfile, Manifest};
+use super::npm;
+use super::version::{self, NpmRange};
+use crate::discover::FileKind;
+use crate::engine::{self, ProjectContext};
+use crate::finding::{Finding, Related};
+use crate::source::{self, Loaded, SourceFile};
+
+/// npm-family lockfile names, in the order package managers prefer them.
+const LOCKFILES: [&str; 6] = [
+    "npm-shrinkwrap.json",
+    "package-lock.json",
+    "yarn.lock",
+    "pnpm-lock.yaml",
+    "bun.lock",
+    "bun.lockb",
+];
+
+/// Runs `missing-lockfile` and `lockfile-drift` over every manifest of the scan.
+pub fn run(
+    project: &ProjectContext<'_>,
+    missing: Option<usize>,
+    drift: Option<usize>,
+    out: &mut Vec<Finding>,
+) {
+    for candidate in project.candidates {
+        let is_manifest =
+            candidate.display == "package.json" || candidate.display.ends_with("/package.json");
+        if !is_manifest
+            || candidate.display.split('/').any(|c| c == "node_modules")
+            || !(missing.is_some_and(|i| project.applies(i, candidate))
+                || drift.is_some_and(|i| project.applies(i, candidate)))
+        {
+            continue;
+        }
+        let Loaded::File(file, _) = source::load(candidate) else {
+            continue;
+        };
+        let Some(manifest) = npm::parse_manifest(&file.text) else {
+            continue;
+        };
+        let Some(section) = manifest.install_section.clone() else {
+            continue;
+        };
+        let dir = candidate
+            .path
+            .parent()
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        match find_lockfile(&dir) {
+            None => {
+                if let Some(idx) = missing.filter(|i| project.applies(*i, candidate)) {
+                    let mut f = engine::finding_in(&file, project.rules, idx, section);
+                    f.message = format!(
+                        "this manifest declares {} dependencies but no lockfile is committed beside it, so every install resolves fresh versions, including any hijacked release published since",
+                        manifest
+                            .deps
+                            .iter()
+                            .filter(|d| d.section != "peerDependencies")
+                            .count()
+                    );
+                    out.push(f);
+                }
+            }
+            Some(lock_path) => {
+                if let Some(idx) = drift.filter(|i| project.applies(*i, candidate)) {
+                    check_drift(&file, &dir, &lock_path, &manifest, project, idx, out);
+                }
+            }
+        }
+    }
+}
+
+fn find_lockfile(dir: &Path) -> Option<PathBuf> {
+    let absolute = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    absolute.ancestors().find_map(|d| {
+        LOCKFILES
+            .iter()
+            .map(|name| d.join(name))
+            .find(|p| p.is_file())
+    })
+}
+
+/// What the lockfile says about one declared dependency.
+enum Resolution {
+    /// Locked at this version (with the entry's range in the lockfile, when known).
+    Locked(String, Option<Range<usize>>),
+    /// The lockfile records a different spec (yarn/pnpm key the lock by spec).
+    OtherSpec,
+    /// Not in the lockfile at all.
+    Absent,
+    /// The lockfile agrees, or this pair cannot be judged (format, spec kind).
+    Unknown,
+}
+
+fn check_drift(
+    file: &SourceFile,
+    dir: &Path,
+    lock_path: &Path,
+    manifest: &Manifest,
+    project: &ProjectContext<'_>,
+    idx: usize,
+    out: &mut Vec<Finding>,
+) {
+    let Ok(text) = std::fs::read_to_string(lock_path) else {
+        return;
+    };
+    let lock_name = lock_path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    let lock = match lock_name {
+        "package-lock.json" | "npm-shrinkwrap.json" => npm::parse_package_lock(&text),
+        "yarn.lock" => Some(npm::parse_yarn_lock(&text)),
+        "pnpm-lock.yaml" => Some(npm::parse_pnpm_lock(&text)),
+        _ => None,
+    };
+    let Some(lock) = lock else {
+        return;
+    };
+    let lock_dir = lock_path.parent().unwrap_or(Path::new("."));
+    let absolute = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let importer = absolute
+        .strip_prefix(lock_dir)
+        .map(|p| p.to_string_lossy().replace('\\', "/"))
+        .unwrap_or_default();
+    let is_same_dir = importer.is_empty();
+    // display path of the lockfile, for the related location
+    let lock_display = is_same_dir.then(|| {
+        let base = file.display.rsplit_once('/').map_or("", |(d, _)| d);
+        if base.is_empty() {
+            lock_name.to_string()
+        } else {
+            format!("{base}/{lock_name}")
+        }
+    });
+    let lock_file = lock_display
+        .as_ref()
+        .map(|d| SourceFile::new(d.clone(), FileKind::Lockfile, text.clone()));
+    for dep in &manifest.deps {
+        if dep.section == "peerDependencies" {
+            continue;
+        }
+        let Some(range) = NpmRange::parse(&dep.spec) else {
+            continue;
+        };
+        let message = match resolve(&lock, &importer, &dep.name, &dep.spec) {
+            Resolution::Locked(v, at) => {
+                let Some(parsed) = version::parse(&v) else {
+                    continue;
+                };
+                if range.satisfies(&parsed) {
+                    continue;
+                }
+                let mut f = engine::finding_in(file, project.rules, idx, dep.span.clone());
+                f.message = format!(
+                    "`{}` asks for `{}` but {lock_name} pins {v}; installs from the lockfile do not run what this manifest says",
+                    dep.name, dep.spec
+                );
+                if let (Some(lf), Some(at)) = (&lock_file, at) {
+                    f.related.push(Related {
+                        path: lf.display.clone(),
+                        start: lf.position(at.start),
+                        end: lf.position(at.end),
+                        message: format!("{lock_name} pins {v} here"),
+                    });
+                }
+                out.push(f);
+                continue;
+            }
+            Resolution::OtherSpec => format!(
+                "`{}: {}` is not what {lock_name} was generated from; the lockfile is stale, so installs ignore this change",
+                dep.name, dep.spec
+            ),
+            Resolution::Absent => format!(
+                "`{}` is declared here but missing from {lock_name}; `npm ci` fails or installs an unreviewed version",
+                dep.name
+            ),
+            Resolution::Unknown => continue,
+        };
+        let mut f = engine::finding_in(file, project.rules, idx, dep.span.clone());
+        f.message = message;
+        out.push(f);
+    }
+}
+
+fn resolve(lock: &Lockfile, importer: &str, name: &str, spec: &str) -> Resolution {
+    let prefix = if importer.is_empty() {
+        String::new()
+    } else {
+        format!("{importer}/")
+    };
+    match lock.format {
+        LockFormat::NpmV2 => {
+            // the lockfile's own record agrees: any disagreement is internal, reported per file
+            if lock
+                .recorded
+                .get(&format!("{importer}\0{name}"))
+                .is_some_and(|(s, _)| s == spec)
+            {
+                return Resolution::Unknown;
+            }
+            let local = format!("{prefix}node_modules/{name}");
+            let hoisted = format!("node_modules/{name}");
+            let key = if lock.top.contains_key(&local) {
+                local
+            } else {
+                hoisted
+            };
+            match lock.top.get(&key) {
+                Some(v) => {
+                    let at = lock
+                        .entries
+                        .iter()
+                        .find(|e| e.name == name && &e.version == v)
+                        .map(|e| e.span.clone());
+                    Resolution::Locked(v.clone(), at)
+                }
+                None => Resolution::Absent,
+            }
+        }
+        LockFormat::NpmV1 if importer.is_empty() => {
+            match lock.top.get(&format!("node_modules/{name}")) {
+                Some(v) => {
+                    let at = lock
+                        .entries
+                        .iter()
+                        .find(|e| e.name == name && &e.version == v)
+                        .map(|e| e.span.clone());
+                    Resolution::Locked(v.clone(), at)
+                }
+                None => Resolution::Absent,
+            }
+        }
+        LockFormat::YarnClassic | LockFormat::YarnBerry => {
+            let keys = [format!("{name}@{spec}"), format!("{name}@npm:{spec}")];
+            if keys.iter().any(|k| lock.top.contains_key(k)) {
+                Resolution::Unknown
+            } else if lock.entries.iter().any(|e| e.name == name) {
+                Resolution::OtherSpec
+            } else {
+                Resolution::Absent
+            }
+        }
+        LockFormat::Pnpm => {
+            let importer = if importer.is_empty() { "." } else { importer };
+            match lock.top.get(&format!("{importer}\0{name}")) {
+                Some(s) if s == spec => Resolution::Unknown,
+                Some(_) => Resolution::OtherSpec,
+                // old lockfiles without specifiers cannot be judged
+                None if lock.top.is_empty() => Resolution::Unknown,
+                None => Resolution::Absent,
+            }
+        }
+        _ => Resolution::Unknown,
+    }
+}
