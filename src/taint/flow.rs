@@ -81,8 +81,8 @@ struct Taint {
     stringy: bool,
     /// Built behind a constant scheme+host or a constant path: cannot choose the host.
     host_fixed: bool,
-    /// In a helper summary: the parameter it came from.
-    param: Option<usize>,
+    /// In a helper summary: the parameters it came from (bit i = parameter i).
+    params: u64,
 }
 
 impl Taint {
@@ -112,7 +112,7 @@ fn union(a: Option<Taint>, b: Option<Taint>) -> Option<Taint> {
             a.whole |= b.whole;
             a.stringy |= b.stringy;
             a.host_fixed &= b.host_fixed;
-            a.param = a.param.or(b.param);
+            a.params |= b.params;
             Some(a)
         }
         (a, b) => a.or(b),
@@ -137,10 +137,10 @@ pub struct Hit {
 /// A helper's effect on its parameters.
 #[derive(Debug, Default)]
 struct Summary {
-    /// (parameter, rule, sink range, steps inside the helper, sink text).
-    sinks: Vec<(usize, usize, Range<usize>, Vec<Step>, String)>,
-    /// (parameter, rules for which the return value carries it).
-    returns: Vec<(usize, u64)>,
+    /// (parameters, rule, sink range, steps inside the helper, sink text).
+    sinks: Vec<(u64, usize, Range<usize>, Vec<Step>, String)>,
+    /// (parameters, rules for which the return value carries them).
+    returns: Vec<(u64, u64)>,
 }
 
 /// Variables and cleaned member paths at one point of a function.
@@ -411,7 +411,7 @@ impl<'s, 't> Walker<'s, 't> {
             whole: true,
             stringy: true,
             host_fixed: false,
-            param: None,
+            params: 0,
         })
     }
 
@@ -441,9 +441,9 @@ impl<'s, 't> Walker<'s, 't> {
                 if self.summary_mode
                     && self.fn_depth == 0
                     && let Some(t) = t
-                    && let Some(p) = t.param
+                    && t.params != 0
                 {
-                    self.summary.returns.push((p, t.mask));
+                    self.summary.returns.push((t.params, t.mask));
                 }
             }
             "if_statement" => self.if_statement(n),
@@ -746,7 +746,7 @@ impl<'s, 't> Walker<'s, 't> {
                         whole: true,
                         stringy: true,
                         host_fixed: false,
-                        param: None,
+                        params: 0,
                     };
                     seeds[*index] = union(seeds[*index].take(), Some(t));
                 }
@@ -779,9 +779,9 @@ impl<'s, 't> Walker<'s, 't> {
             if self.summary_mode
                 && self.fn_depth <= 1
                 && let Some(t) = t
-                && let Some(p) = t.param
+                && t.params != 0
             {
-                self.summary.returns.push((p, t.mask));
+                self.summary.returns.push((t.params, t.mask));
             }
         }
     }
@@ -813,7 +813,7 @@ impl<'s, 't> Walker<'s, 't> {
                     whole: false,
                     stringy: true,
                     host_fixed: false,
-                    param: Some(i),
+                    params: 1u64.checked_shl(i as u32).unwrap_or(0),
                 })
             })
             .collect();
@@ -898,15 +898,14 @@ impl<'s, 't> Walker<'s, 't> {
                 }
             }
             "ternary_expression" => {
-                if let Some(c) = n.child_by_field_name("condition") {
+                let cond = n.child_by_field_name("condition");
+                if let Some(c) = cond {
                     self.eval(c);
                 }
-                let a = n
-                    .child_by_field_name("consequence")
-                    .and_then(|c| self.eval(c));
-                let b = n
-                    .child_by_field_name("alternative")
-                    .and_then(|c| self.eval(c));
+                // `RE.test(x) ? x : "default"`: the guard holds in the chosen branch
+                let (then_safe, else_safe) = cond.map(|c| self.guards(c)).unwrap_or_default();
+                let a = self.guarded(n.child_by_field_name("consequence"), &then_safe);
+                let b = self.guarded(n.child_by_field_name("alternative"), &else_safe);
                 union(a, b)
             }
             "parenthesized_expression"
@@ -993,6 +992,21 @@ impl<'s, 't> Walker<'s, 't> {
         }
     }
 
+    /// Evaluates `n` with the names in `safe` cleaned, then restores the state.
+    fn guarded(&mut self, n: Option<Node<'t>>, safe: &[(String, u64)]) -> Option<Taint> {
+        let n = n?;
+        if safe.is_empty() {
+            return self.eval(n);
+        }
+        let saved = self.state.clone();
+        for (name, mask) in safe {
+            self.state.clean(name, *mask);
+        }
+        let t = self.eval(n);
+        self.state = saved;
+        t
+    }
+
     fn member(&mut self, n: Node<'t>) -> Option<Taint> {
         let path = self.path_of(n);
         if let Some(t) = self.source_for_path(&path, n.byte_range(), self.text(n)) {
@@ -1010,7 +1024,7 @@ impl<'s, 't> Walker<'s, 't> {
             return None;
         }
         // show the source as written: `req.query.id`, not `req.query`
-        if t.steps.len() == 1 && t.steps[0].range == object.byte_range() && t.param.is_none() {
+        if t.steps.len() == 1 && t.steps[0].range == object.byte_range() && t.params == 0 {
             t.steps[0] = Step {
                 range: n.byte_range(),
                 note: format!("untrusted input enters here: `{}`", short(self.text(n))),
@@ -1217,7 +1231,7 @@ impl<'s, 't> Walker<'s, 't> {
                         if seeds.len() <= *index {
                             seeds.resize(index + 1, None);
                         }
-                        seeds[*index] = Some(Taint {
+                        let seed = Some(Taint {
                             mask: bit & self.shared.active,
                             steps: vec![Step {
                                 range: p.byte_range(),
@@ -1229,8 +1243,9 @@ impl<'s, 't> Walker<'s, 't> {
                             whole: true,
                             stringy: true,
                             host_fixed: false,
-                            param: None,
+                            params: 0,
                         });
+                        seeds[*index] = union(seeds[*index].take(), seed);
                     }
                 }
             }
@@ -1291,11 +1306,12 @@ impl<'s, 't> Walker<'s, 't> {
             let mut result = None;
             for (i, t) in taints.iter().enumerate() {
                 let Some(t) = t else { continue };
-                if t.param.is_some() && !self.summary_mode {
+                if t.params != 0 && !self.summary_mode {
                     continue;
                 }
+                let bit = 1u64.checked_shl(i as u32).unwrap_or(0);
                 for (p, rule, range, steps, sink) in &summary.sinks {
-                    if *p != i || t.mask & (1 << rule) == 0 {
+                    if p & bit == 0 || t.mask & (1 << rule) == 0 {
                         continue;
                     }
                     let mut through = t
@@ -1308,7 +1324,7 @@ impl<'s, 't> Walker<'s, 't> {
                     self.report_range(*rule, range.clone(), &through, at, sink);
                 }
                 for (p, mask) in &summary.returns {
-                    if *p == i
+                    if p & bit != 0
                         && let Some(r) = t.clone().masked(!mask)
                     {
                         result = union(result, Some(r));
@@ -1340,7 +1356,7 @@ impl<'s, 't> Walker<'s, 't> {
                 whole: true,
                 stringy: true,
                 host_fixed: false,
-                param: None,
+                params: 0,
             });
         }
 
@@ -1401,16 +1417,16 @@ impl<'s, 't> Walker<'s, 't> {
     ) {
         let note = format!("reaches `{}`", short(sink));
         if self.summary_mode {
-            if let Some(p) = t.param {
+            if t.params != 0 {
                 let mut steps: Vec<Step> = t.steps.iter().skip(1).cloned().collect();
                 steps.push(Step { range: at, note });
                 self.summary
                     .sinks
-                    .push((p, rule, range, steps, sink.to_string()));
+                    .push((t.params, rule, range, steps, sink.to_string()));
             }
             return;
         }
-        if t.param.is_some() {
+        if t.params != 0 {
             return;
         }
         let mut steps = t.steps.clone();

@@ -120,7 +120,11 @@ pub fn build(
             hints.extend(match &s {
                 Source::Pattern(p) => p.hints(),
                 Source::Param { functions, .. } => functions.clone(),
-                Source::Callback { call, .. } => call.hints(),
+                Source::Callback { call, event, .. } => {
+                    let mut h = call.hints();
+                    h.extend(event.clone());
+                    h
+                }
             });
             compiled.sources.push((s, bit));
         }
