@@ -53,7 +53,15 @@ const ITERATORS: &[&str] = &[
 
 /// Response methods that return the response, so `res.status(400).send(x)` is `res.send(x)`.
 const CHAINABLE: &[&str] = &[
-    "status", "type", "set", "header", "append", "cookie", "contentType", "code", "vary",
+    "status",
+    "type",
+    "set",
+    "header",
+    "append",
+    "cookie",
+    "contentType",
+    "code",
+    "vary",
 ];
 
 /// Methods that store their arguments in the receiver.
@@ -134,11 +142,17 @@ pub struct Hit {
     pub sink: String,
 }
 
+/// (parameters, rule, sink range, steps inside the helper, sink text).
+type SummarySink = (u64, usize, Range<usize>, Vec<Step>, String);
+
+/// Names a condition makes safe, with the rules it cleans for.
+type Safe = Vec<(String, u64)>;
+
 /// A helper's effect on its parameters.
 #[derive(Debug, Default)]
 struct Summary {
-    /// (parameters, rule, sink range, steps inside the helper, sink text).
-    sinks: Vec<(u64, usize, Range<usize>, Vec<Step>, String)>,
+    /// Sinks inside the helper that its parameters reach.
+    sinks: Vec<SummarySink>,
     /// (parameters, rules for which the return value carries them).
     returns: Vec<(u64, u64)>,
 }
@@ -209,7 +223,7 @@ pub fn analyze(cfg: &Compiled, text: &str, tree: &Tree, active: u64) -> Vec<Hit>
     let mut walker = Walker::new(&shared, false, 0);
     walker.visit(root);
     let mut hits = walker.hits;
-    hits.sort_by(|a, b| (a.range.start, a.rule).cmp(&(b.range.start, b.rule)));
+    hits.sort_by_key(|h| (h.range.start, h.rule));
     hits.dedup_by(|a, b| a.range.start == b.range.start && a.rule == b.rule);
     hits
 }
@@ -236,9 +250,10 @@ fn top_level_functions<'t>(root: Node<'t>, text: &str) -> BTreeMap<String, Node<
             "lexical_declaration" | "variable_declaration" => {
                 let mut c = decl.walk();
                 for d in decl.named_children(&mut c) {
-                    if let (Some(name), Some(value)) =
-                        (d.child_by_field_name("name"), d.child_by_field_name("value"))
-                        && name.kind() == "identifier"
+                    if let (Some(name), Some(value)) = (
+                        d.child_by_field_name("name"),
+                        d.child_by_field_name("value"),
+                    ) && name.kind() == "identifier"
                         && is_function(value)
                     {
                         out.insert(node_text(text, name).to_string(), value);
@@ -339,8 +354,12 @@ impl<'s, 't> Walker<'s, 't> {
     /// a name, member or constant subscript becomes `?` (matches `$X` and `*` only).
     fn path_of(&self, n: Node<'_>) -> Vec<String> {
         match n.kind() {
-            "identifier" | "property_identifier" | "this" | "private_property_identifier"
-            | "shorthand_property_identifier" | "super" => vec![self.text(n).to_string()],
+            "identifier"
+            | "property_identifier"
+            | "this"
+            | "private_property_identifier"
+            | "shorthand_property_identifier"
+            | "super" => vec![self.text(n).to_string()],
             "member_expression" => {
                 let mut p = n
                     .child_by_field_name("object")
@@ -365,7 +384,9 @@ impl<'s, 't> Walker<'s, 't> {
                 );
                 p
             }
-            "parenthesized_expression" | "non_null_expression" | "as_expression"
+            "parenthesized_expression"
+            | "non_null_expression"
+            | "as_expression"
             | "satisfies_expression" => {
                 unwrap(n).map_or_else(|| vec!["?".into()], |c| self.path_of(c))
             }
@@ -374,9 +395,8 @@ impl<'s, 't> Walker<'s, 't> {
                 let callee = n.child_by_field_name("function");
                 match callee.filter(|c| c.kind() == "member_expression") {
                     Some(c)
-                        if c.child_by_field_name("property").is_some_and(|p| {
-                            CHAINABLE.contains(&self.text(p))
-                        }) =>
+                        if c.child_by_field_name("property")
+                            .is_some_and(|p| CHAINABLE.contains(&self.text(p))) =>
                     {
                         c.child_by_field_name("object")
                             .map_or_else(|| vec!["?".into()], |o| self.path_of(o))
@@ -518,7 +538,7 @@ impl<'s, 't> Walker<'s, 't> {
     }
 
     /// Names a condition proves safe when true (then) and when false (else), with rule masks.
-    fn guards(&self, cond: Node<'t>) -> (Vec<(String, u64)>, Vec<(String, u64)>) {
+    fn guards(&self, cond: Node<'t>) -> (Safe, Safe) {
         match cond.kind() {
             "parenthesized_expression" => cond
                 .named_child(0)
@@ -574,7 +594,7 @@ impl<'s, 't> Walker<'s, 't> {
                     return Default::default();
                 };
                 let path = self.path_of(callee);
-                let args = self.args(cond);
+                let args = Self::args(cond);
                 let mut safe = Vec::new();
                 for (g, mask) in &self.shared.cfg.guards {
                     if g.is_new || !g.matches_path(&path) {
@@ -678,9 +698,9 @@ impl<'s, 't> Walker<'s, 't> {
                         p.push(key_text.clone());
                         p
                     });
-                    let from_source = sub_path.as_ref().and_then(|p| {
-                        self.source_for_path(p, key.byte_range(), &p.join("."))
-                    });
+                    let from_source = sub_path
+                        .as_ref()
+                        .and_then(|p| self.source_for_path(p, key.byte_range(), &p.join(".")));
                     let sub = from_source.or_else(|| t.clone().map(Taint::field));
                     self.bind(target, sub, sub_path.as_deref());
                 }
@@ -741,7 +761,10 @@ impl<'s, 't> Walker<'s, 't> {
                         mask: bit & self.shared.active,
                         steps: vec![Step {
                             range: p.byte_range(),
-                            note: format!("untrusted input enters here: `{}`", short(self.text(*p))),
+                            note: format!(
+                                "untrusted input enters here: `{}`",
+                                short(self.text(*p))
+                            ),
                         }],
                         whole: true,
                         stringy: true,
@@ -828,7 +851,7 @@ impl<'s, 't> Walker<'s, 't> {
 
     // ---- expressions -------------------------------------------------------------------------
 
-    fn args(&self, call: Node<'t>) -> Vec<Node<'t>> {
+    fn args(call: Node<'t>) -> Vec<Node<'t>> {
         let Some(list) = call.child_by_field_name("arguments") else {
             return Vec::new();
         };
@@ -849,9 +872,11 @@ impl<'s, 't> Walker<'s, 't> {
         match n.kind() {
             "identifier" => {
                 let name = self.text(n);
-                self.state.vars.get(name).cloned().or_else(|| {
-                    self.source_for_path(&[name.to_string()], n.byte_range(), name)
-                })
+                self.state
+                    .vars
+                    .get(name)
+                    .cloned()
+                    .or_else(|| self.source_for_path(&[name.to_string()], n.byte_range(), name))
             }
             "member_expression" | "subscript_expression" => self.member(n),
             "call_expression" | "new_expression" => self.call(n),
@@ -956,15 +981,20 @@ impl<'s, 't> Walker<'s, 't> {
                 }
                 t
             }
-            "arrow_function" | "function_expression" | "function" | "generator_function"
-            | "method_definition" | "function_declaration" | "generator_function_declaration" => {
+            "arrow_function"
+            | "function_expression"
+            | "function"
+            | "generator_function"
+            | "method_definition"
+            | "function_declaration"
+            | "generator_function_declaration" => {
                 self.function(n, Vec::new());
                 None
             }
             "jsx_attribute" => {
                 let mut c = n.walk();
                 let kids: Vec<_> = n.named_children(&mut c).collect();
-                let name = kids.first().map(|k| self.text(*k)).unwrap_or("");
+                let name = kids.first().map_or("", |k| self.text(*k));
                 let value = kids.get(1).and_then(|v| self.eval(*v));
                 if let Some(t) = value {
                     for (sink, rule) in &self.shared.cfg.sinks {
@@ -978,8 +1008,17 @@ impl<'s, 't> Walker<'s, 't> {
                 }
                 None
             }
-            "string" | "number" | "true" | "false" | "null" | "undefined" | "regex"
-            | "comment" | "type_annotation" | "type_alias_declaration" | "interface_declaration"
+            "string"
+            | "number"
+            | "true"
+            | "false"
+            | "null"
+            | "undefined"
+            | "regex"
+            | "comment"
+            | "type_annotation"
+            | "type_alias_declaration"
+            | "interface_declaration"
             | "import_statement" => None,
             _ => {
                 let mut c = n.walk();
@@ -1030,7 +1069,12 @@ impl<'s, 't> Walker<'s, 't> {
                 note: format!("untrusted input enters here: `{}`", short(self.text(n))),
             };
         }
-        let cleared = self.state.cleared.get(&path.join(".")).copied().unwrap_or(0);
+        let cleared = self
+            .state
+            .cleared
+            .get(&path.join("."))
+            .copied()
+            .unwrap_or(0);
         t.field().masked(cleared)
     }
 
@@ -1043,14 +1087,17 @@ impl<'s, 't> Walker<'s, 't> {
                 "pair" => {
                     let value = k.child_by_field_name("value").and_then(|v| self.eval(v));
                     if let (Some(t), Some(key)) = (&value, k.child_by_field_name("key")) {
-                        let key_text = string_value(self.shared.text, key)
-                            .unwrap_or_else(|| self.text(key));
+                        let key_text =
+                            string_value(self.shared.text, key).unwrap_or_else(|| self.text(key));
                         self.property_sinks(n, k, key_text, t);
                     }
-                    acc = union(acc, value.map(|mut t| {
-                        t.whole = false;
-                        t
-                    }));
+                    acc = union(
+                        acc,
+                        value.map(|mut t| {
+                            t.whole = false;
+                            t
+                        }),
+                    );
                 }
                 "shorthand_property_identifier" => {
                     let value = self.eval_name(k);
@@ -1058,10 +1105,13 @@ impl<'s, 't> Walker<'s, 't> {
                         let key = self.text(k);
                         self.property_sinks(n, k, key, t);
                     }
-                    acc = union(acc, value.map(|mut t| {
-                        t.whole = false;
-                        t
-                    }));
+                    acc = union(
+                        acc,
+                        value.map(|mut t| {
+                            t.whole = false;
+                            t
+                        }),
+                    );
                 }
                 "spread_element" => acc = union(acc, self.eval(k)),
                 _ => {
@@ -1181,7 +1231,7 @@ impl<'s, 't> Walker<'s, 't> {
                 None
             }
         };
-        let args = self.args(n);
+        let args = Self::args(n);
         let tagged = n
             .child_by_field_name("arguments")
             .is_some_and(|a| a.kind() == "template_string");
@@ -1263,8 +1313,14 @@ impl<'s, 't> Walker<'s, 't> {
             if p.is_new != is_new || !p.matches_path(&path) {
                 continue;
             }
-            if sink.if_args.as_ref().is_some_and(|re| !re.is_match(arg_text))
-                || sink.unless_args.as_ref().is_some_and(|re| re.is_match(arg_text))
+            if sink
+                .if_args
+                .as_ref()
+                .is_some_and(|re| !re.is_match(arg_text))
+                || sink
+                    .unless_args
+                    .as_ref()
+                    .is_some_and(|re| re.is_match(arg_text))
             {
                 continue;
             }

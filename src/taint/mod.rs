@@ -110,8 +110,11 @@ pub fn build(
         let Matcher::Spec { spec: value, .. } = &rule.matcher else {
             continue;
         };
-        let raw: RawTaint = serde_yaml_ng::from_value(value.clone())
-            .map_err(|e| error(format!("{e}; expected `sources`, `sinks`, `sanitizers`, `guards`")))?;
+        let raw: RawTaint = serde_yaml_ng::from_value(value.clone()).map_err(|e| {
+            error(format!(
+                "{e}; expected `sources`, `sinks`, `sanitizers`, `guards`"
+            ))
+        })?;
         let spec = spec::compile(&raw, &sets).map_err(error)?;
         let local = compiled.rules.len();
         let bit = 1u64 << local;

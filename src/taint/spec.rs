@@ -153,11 +153,10 @@ pub enum Seg {
 impl Seg {
     fn matches(&self, seg: &str) -> bool {
         match self {
-            Seg::Any => true,
+            Seg::Any | Seg::Prefix => true,
             Seg::Names(names) => names.iter().any(|n| n == seg),
             Seg::Not(names) => !names.iter().any(|n| n == seg),
             Seg::Hole => false,
-            Seg::Prefix => true,
         }
     }
 }
@@ -220,11 +219,7 @@ impl Pattern {
                 },
             })
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Pattern {
-            path,
-            args,
-            is_new,
-        })
+        Ok(Pattern { path, args, is_new })
     }
 
     /// Whether a concrete path matches (same length; `Hole` matches anything, checked by caller).
@@ -439,9 +434,7 @@ pub fn compile(raw: &RawTaint, sets: &RawSets) -> Result<TaintSpec, String> {
                 sibling: regex(spec.sibling.as_ref())?,
             },
             _ => {
-                return Err(
-                    "a sink has exactly one of `call`, `assign`, `jsx`, `property`".into(),
-                );
+                return Err("a sink has exactly one of `call`, `assign`, `jsx`, `property`".into());
             }
         };
         Ok(Sink {
