@@ -207,7 +207,7 @@ struct Shared<'t> {
 
 /// Runs every active rule (bits of `active`) over one file.
 pub fn analyze(cfg: &Compiled, text: &str, tree: &Tree, active: u64) -> Vec<Hit> {
-    let hint_offsets: Vec<usize> = cfg.hints.find_iter(text).map(|m| m.start()).collect();
+    let hint_offsets = super::hint_offsets(&cfg.hints, text);
     if hint_offsets.is_empty() {
         return Vec::new();
     }

@@ -143,11 +143,49 @@ pub fn build(
     }
     hints.sort();
     hints.dedup();
-    compiled.hints = AhoCorasick::new(&hints).map_err(|e| RuleError::Syntax {
-        source_name: spec::SETS_FILE.into(),
-        message: e.to_string(),
-    })?;
+    compiled.sources = merge_masks(std::mem::take(&mut compiled.sources));
+    compiled.sanitizers = merge_masks(std::mem::take(&mut compiled.sanitizers));
+    compiled.guards = merge_masks(std::mem::take(&mut compiled.guards));
+    // leftmost-longest: `request` must not be reported as `req` + rest (then rejected as a word)
+    compiled.hints = AhoCorasick::builder()
+        .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+        .build(&hints)
+        .map_err(|e| RuleError::Syntax {
+            source_name: spec::SETS_FILE.into(),
+            message: e.to_string(),
+        })?;
     Ok(Some(Box::new(TaintAnalyzer { compiled })))
+}
+
+/// Offsets of source words that stand alone as identifiers (`req`, not `require`).
+fn hint_offsets(hints: &AhoCorasick, text: &str) -> Vec<usize> {
+    let bytes = text.as_bytes();
+    let is_ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'$';
+    hints
+        .find_iter(text)
+        .filter(|m| {
+            (m.start() == 0 || !is_ident(bytes[m.start() - 1]))
+                && bytes.get(m.end()).is_none_or(|b| !is_ident(*b))
+        })
+        .map(|m| m.start())
+        .collect()
+}
+
+/// Merges entries with the same pattern, OR-ing their rule masks (a set shared by many rules
+/// is then matched once per node, not once per rule).
+fn merge_masks<T: std::fmt::Debug>(entries: Vec<(T, u64)>) -> Vec<(T, u64)> {
+    let mut out: Vec<(T, u64)> = Vec::new();
+    let mut keys: Vec<String> = Vec::new();
+    for (entry, mask) in entries {
+        let key = format!("{entry:?}");
+        if let Some(i) = keys.iter().position(|k| *k == key) {
+            out[i].1 |= mask;
+        } else {
+            keys.push(key);
+            out.push((entry, mask));
+        }
+    }
+    out
 }
 
 impl Analyzer for TaintAnalyzer {
@@ -172,7 +210,7 @@ impl Analyzer for TaintAnalyzer {
         }
         let text = &ctx.file.text;
         // no source word, no flow: skip the parse
-        if self.compiled.hints.find(text.as_str()).is_none() {
+        if hint_offsets(&self.compiled.hints, text).is_empty() {
             return;
         }
         let Some(tree) = ctx.tree() else {
