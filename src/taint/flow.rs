@@ -206,8 +206,14 @@ struct Shared<'t> {
 }
 
 /// Runs every active rule (bits of `active`) over one file.
-pub fn analyze(cfg: &Compiled, text: &str, tree: &Tree, active: u64) -> Vec<Hit> {
-    let hint_offsets = super::hint_offsets(&cfg.hints, text);
+/// `hint_offsets`: where source words occur (sorted), so functions without one are skipped.
+pub fn analyze(
+    cfg: &Compiled,
+    text: &str,
+    tree: &Tree,
+    active: u64,
+    hint_offsets: Vec<usize>,
+) -> Vec<Hit> {
     if hint_offsets.is_empty() {
         return Vec::new();
     }

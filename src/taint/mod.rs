@@ -37,6 +37,8 @@ pub struct Compiled {
     propagators: Vec<Pattern>,
     /// Words of sources: a function containing none (and seeing no taint) is not walked.
     hints: AhoCorasick,
+    /// Per hint pattern: the rules whose sources it belongs to.
+    hint_masks: Vec<u64>,
 }
 
 /// The taint analyzer.
@@ -80,6 +82,7 @@ pub fn build(
         sanitizers: Vec::new(),
         guards: Vec::new(),
         propagators: Vec::new(),
+        hint_masks: Vec::new(),
         hints: AhoCorasick::new(["\u{0}"]).map_err(|e| RuleError::Syntax {
             source_name: spec::SETS_FILE.into(),
             message: e.to_string(),
@@ -95,7 +98,7 @@ pub fn build(
                 message,
             })?);
     }
-    let mut hints: Vec<String> = Vec::new();
+    let mut hints: Vec<(String, u64)> = Vec::new();
     for idx in claimed {
         let rule = &rules.rules()[idx];
         let error = |message: String| RuleError::Field {
@@ -120,7 +123,7 @@ pub fn build(
         let bit = 1u64 << local;
         compiled.rules.push(idx);
         for s in spec.sources {
-            hints.extend(match &s {
+            let words = match &s {
                 Source::Pattern(p) => p.hints(),
                 Source::Param { functions, .. } => functions.clone(),
                 Source::Callback { call, event, .. } => {
@@ -128,7 +131,8 @@ pub fn build(
                     h.extend(event.clone());
                     h
                 }
-            });
+            };
+            hints.extend(words.into_iter().map(|w| (w, bit)));
             compiled.sources.push((s, bit));
         }
         compiled
@@ -142,14 +146,15 @@ pub fn build(
             .extend(spec.guards.into_iter().map(|p| (p, bit)));
     }
     hints.sort();
-    hints.dedup();
+    let hints = merge_masks(hints);
+    compiled.hint_masks = hints.iter().map(|(_, m)| *m).collect();
     compiled.sources = merge_masks(std::mem::take(&mut compiled.sources));
     compiled.sanitizers = merge_masks(std::mem::take(&mut compiled.sanitizers));
     compiled.guards = merge_masks(std::mem::take(&mut compiled.guards));
     // leftmost-longest: `request` must not be reported as `req` + rest (then rejected as a word)
     compiled.hints = AhoCorasick::builder()
         .match_kind(aho_corasick::MatchKind::LeftmostLongest)
-        .build(&hints)
+        .build(hints.iter().map(|(w, _)| w))
         .map_err(|e| RuleError::Syntax {
             source_name: spec::SETS_FILE.into(),
             message: e.to_string(),
@@ -157,18 +162,25 @@ pub fn build(
     Ok(Some(Box::new(TaintAnalyzer { compiled })))
 }
 
-/// Offsets of source words that stand alone as identifiers (`req`, not `require`).
-fn hint_offsets(hints: &AhoCorasick, text: &str) -> Vec<usize> {
+/// Offsets of source words that stand alone as identifiers (`req`, not `require`), and the
+/// rules whose sources those words belong to.
+fn hint_offsets(compiled: &Compiled, text: &str) -> (Vec<usize>, u64) {
     let bytes = text.as_bytes();
     let is_ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'$';
-    hints
+    let mut mask = 0;
+    let offsets = compiled
+        .hints
         .find_iter(text)
         .filter(|m| {
             (m.start() == 0 || !is_ident(bytes[m.start() - 1]))
                 && bytes.get(m.end()).is_none_or(|b| !is_ident(*b))
         })
-        .map(|m| m.start())
-        .collect()
+        .map(|m| {
+            mask |= compiled.hint_masks[m.pattern().as_usize()];
+            m.start()
+        })
+        .collect();
+    (offsets, mask)
 }
 
 /// Merges entries with the same pattern, OR-ing their rule masks (a set shared by many rules
@@ -210,13 +222,17 @@ impl Analyzer for TaintAnalyzer {
         }
         let text = &ctx.file.text;
         // no source word, no flow: skip the parse
-        if hint_offsets(&self.compiled.hints, text).is_empty() {
+        // a rule none of whose source words occur cannot find a flow: skip it, and skip the
+        // parse when no rule is left
+        let (offsets, hinted) = hint_offsets(&self.compiled, text);
+        let active = active & hinted;
+        if active == 0 {
             return;
         }
         let Some(tree) = ctx.tree() else {
             return;
         };
-        for hit in flow::analyze(&self.compiled, text, tree, active) {
+        for hit in flow::analyze(&self.compiled, text, tree, active, offsets) {
             let rule_idx = self.compiled.rules[hit.rule];
             let mut finding = ctx.finding(rule_idx, hit.range.clone());
             finding.message = finding
