@@ -763,13 +763,15 @@ impl<'s, 't> Walker<'s, 't> {
                     if seeds.len() <= *index {
                         seeds.resize(index + 1, None);
                     }
+                    // show `{ params }`, not its type annotation
+                    let shown = p.child_by_field_name("pattern").unwrap_or(*p);
                     let t = Taint {
                         mask: bit & self.shared.active,
                         steps: vec![Step {
-                            range: p.byte_range(),
+                            range: shown.byte_range(),
                             note: format!(
                                 "untrusted input enters here: `{}`",
-                                short(self.text(*p))
+                                short(self.text(shown))
                             ),
                         }],
                         whole: true,
