@@ -53,7 +53,15 @@ const ITERATORS: &[&str] = &[
 
 /// Response methods that return the response, so `res.status(400).send(x)` is `res.send(x)`.
 const CHAINABLE: &[&str] = &[
-    "status", "type", "set", "header", "append", "cookie", "contentType", "code", "vary",
+    "status",
+    "type",
+    "set",
+    "header",
+    "append",
+    "cookie",
+    "contentType",
+    "code",
+    "vary",
 ];
 
 /// Methods that store their arguments in the receiver.
@@ -81,8 +89,8 @@ struct Taint {
     stringy: bool,
     /// Built behind a constant scheme+host or a constant path: cannot choose the host.
     host_fixed: bool,
-    /// In a helper summary: the parameter it came from.
-    param: Option<usize>,
+    /// In a helper summary: the parameters it came from (bit i = parameter i).
+    params: u64,
 }
 
 impl Taint {
@@ -112,7 +120,7 @@ fn union(a: Option<Taint>, b: Option<Taint>) -> Option<Taint> {
             a.whole |= b.whole;
             a.stringy |= b.stringy;
             a.host_fixed &= b.host_fixed;
-            a.param = a.param.or(b.param);
+            a.params |= b.params;
             Some(a)
         }
         (a, b) => a.or(b),
@@ -134,13 +142,19 @@ pub struct Hit {
     pub sink: String,
 }
 
+/// (parameters, rule, sink range, steps inside the helper, sink text).
+type SummarySink = (u64, usize, Range<usize>, Vec<Step>, String);
+
+/// Names a condition makes safe, with the rules it cleans for.
+type Safe = Vec<(String, u64)>;
+
 /// A helper's effect on its parameters.
 #[derive(Debug, Default)]
 struct Summary {
-    /// (parameter, rule, sink range, steps inside the helper, sink text).
-    sinks: Vec<(usize, usize, Range<usize>, Vec<Step>, String)>,
-    /// (parameter, rules for which the return value carries it).
-    returns: Vec<(usize, u64)>,
+    /// Sinks inside the helper that its parameters reach.
+    sinks: Vec<SummarySink>,
+    /// (parameters, rules for which the return value carries them).
+    returns: Vec<(u64, u64)>,
 }
 
 /// Variables and cleaned member paths at one point of a function.
@@ -192,8 +206,14 @@ struct Shared<'t> {
 }
 
 /// Runs every active rule (bits of `active`) over one file.
-pub fn analyze(cfg: &Compiled, text: &str, tree: &Tree, active: u64) -> Vec<Hit> {
-    let hint_offsets: Vec<usize> = cfg.hints.find_iter(text).map(|m| m.start()).collect();
+/// `hint_offsets`: where source words occur (sorted), so functions without one are skipped.
+pub fn analyze(
+    cfg: &Compiled,
+    text: &str,
+    tree: &Tree,
+    active: u64,
+    hint_offsets: Vec<usize>,
+) -> Vec<Hit> {
     if hint_offsets.is_empty() {
         return Vec::new();
     }
@@ -209,7 +229,7 @@ pub fn analyze(cfg: &Compiled, text: &str, tree: &Tree, active: u64) -> Vec<Hit>
     let mut walker = Walker::new(&shared, false, 0);
     walker.visit(root);
     let mut hits = walker.hits;
-    hits.sort_by(|a, b| (a.range.start, a.rule).cmp(&(b.range.start, b.rule)));
+    hits.sort_by_key(|h| (h.range.start, h.rule));
     hits.dedup_by(|a, b| a.range.start == b.range.start && a.rule == b.rule);
     hits
 }
@@ -236,9 +256,10 @@ fn top_level_functions<'t>(root: Node<'t>, text: &str) -> BTreeMap<String, Node<
             "lexical_declaration" | "variable_declaration" => {
                 let mut c = decl.walk();
                 for d in decl.named_children(&mut c) {
-                    if let (Some(name), Some(value)) =
-                        (d.child_by_field_name("name"), d.child_by_field_name("value"))
-                        && name.kind() == "identifier"
+                    if let (Some(name), Some(value)) = (
+                        d.child_by_field_name("name"),
+                        d.child_by_field_name("value"),
+                    ) && name.kind() == "identifier"
                         && is_function(value)
                     {
                         out.insert(node_text(text, name).to_string(), value);
@@ -339,8 +360,12 @@ impl<'s, 't> Walker<'s, 't> {
     /// a name, member or constant subscript becomes `?` (matches `$X` and `*` only).
     fn path_of(&self, n: Node<'_>) -> Vec<String> {
         match n.kind() {
-            "identifier" | "property_identifier" | "this" | "private_property_identifier"
-            | "shorthand_property_identifier" | "super" => vec![self.text(n).to_string()],
+            "identifier"
+            | "property_identifier"
+            | "this"
+            | "private_property_identifier"
+            | "shorthand_property_identifier"
+            | "super" => vec![self.text(n).to_string()],
             "member_expression" => {
                 let mut p = n
                     .child_by_field_name("object")
@@ -365,7 +390,9 @@ impl<'s, 't> Walker<'s, 't> {
                 );
                 p
             }
-            "parenthesized_expression" | "non_null_expression" | "as_expression"
+            "parenthesized_expression"
+            | "non_null_expression"
+            | "as_expression"
             | "satisfies_expression" => {
                 unwrap(n).map_or_else(|| vec!["?".into()], |c| self.path_of(c))
             }
@@ -374,9 +401,8 @@ impl<'s, 't> Walker<'s, 't> {
                 let callee = n.child_by_field_name("function");
                 match callee.filter(|c| c.kind() == "member_expression") {
                     Some(c)
-                        if c.child_by_field_name("property").is_some_and(|p| {
-                            CHAINABLE.contains(&self.text(p))
-                        }) =>
+                        if c.child_by_field_name("property")
+                            .is_some_and(|p| CHAINABLE.contains(&self.text(p))) =>
                     {
                         c.child_by_field_name("object")
                             .map_or_else(|| vec!["?".into()], |o| self.path_of(o))
@@ -411,7 +437,7 @@ impl<'s, 't> Walker<'s, 't> {
             whole: true,
             stringy: true,
             host_fixed: false,
-            param: None,
+            params: 0,
         })
     }
 
@@ -441,9 +467,9 @@ impl<'s, 't> Walker<'s, 't> {
                 if self.summary_mode
                     && self.fn_depth == 0
                     && let Some(t) = t
-                    && let Some(p) = t.param
+                    && t.params != 0
                 {
-                    self.summary.returns.push((p, t.mask));
+                    self.summary.returns.push((t.params, t.mask));
                 }
             }
             "if_statement" => self.if_statement(n),
@@ -518,7 +544,7 @@ impl<'s, 't> Walker<'s, 't> {
     }
 
     /// Names a condition proves safe when true (then) and when false (else), with rule masks.
-    fn guards(&self, cond: Node<'t>) -> (Vec<(String, u64)>, Vec<(String, u64)>) {
+    fn guards(&self, cond: Node<'t>) -> (Safe, Safe) {
         match cond.kind() {
             "parenthesized_expression" => cond
                 .named_child(0)
@@ -574,7 +600,7 @@ impl<'s, 't> Walker<'s, 't> {
                     return Default::default();
                 };
                 let path = self.path_of(callee);
-                let args = self.args(cond);
+                let args = Self::args(cond);
                 let mut safe = Vec::new();
                 for (g, mask) in &self.shared.cfg.guards {
                     if g.is_new || !g.matches_path(&path) {
@@ -678,9 +704,9 @@ impl<'s, 't> Walker<'s, 't> {
                         p.push(key_text.clone());
                         p
                     });
-                    let from_source = sub_path.as_ref().and_then(|p| {
-                        self.source_for_path(p, key.byte_range(), &p.join("."))
-                    });
+                    let from_source = sub_path
+                        .as_ref()
+                        .and_then(|p| self.source_for_path(p, key.byte_range(), &p.join(".")));
                     let sub = from_source.or_else(|| t.clone().map(Taint::field));
                     self.bind(target, sub, sub_path.as_deref());
                 }
@@ -737,16 +763,21 @@ impl<'s, 't> Walker<'s, 't> {
                     if seeds.len() <= *index {
                         seeds.resize(index + 1, None);
                     }
+                    // show `{ params }`, not its type annotation
+                    let shown = p.child_by_field_name("pattern").unwrap_or(*p);
                     let t = Taint {
                         mask: bit & self.shared.active,
                         steps: vec![Step {
-                            range: p.byte_range(),
-                            note: format!("untrusted input enters here: `{}`", short(self.text(*p))),
+                            range: shown.byte_range(),
+                            note: format!(
+                                "untrusted input enters here: `{}`",
+                                short(self.text(shown))
+                            ),
                         }],
                         whole: true,
                         stringy: true,
                         host_fixed: false,
-                        param: None,
+                        params: 0,
                     };
                     seeds[*index] = union(seeds[*index].take(), Some(t));
                 }
@@ -779,9 +810,9 @@ impl<'s, 't> Walker<'s, 't> {
             if self.summary_mode
                 && self.fn_depth <= 1
                 && let Some(t) = t
-                && let Some(p) = t.param
+                && t.params != 0
             {
-                self.summary.returns.push((p, t.mask));
+                self.summary.returns.push((t.params, t.mask));
             }
         }
     }
@@ -813,7 +844,7 @@ impl<'s, 't> Walker<'s, 't> {
                     whole: false,
                     stringy: true,
                     host_fixed: false,
-                    param: Some(i),
+                    params: 1u64.checked_shl(i as u32).unwrap_or(0),
                 })
             })
             .collect();
@@ -828,7 +859,7 @@ impl<'s, 't> Walker<'s, 't> {
 
     // ---- expressions -------------------------------------------------------------------------
 
-    fn args(&self, call: Node<'t>) -> Vec<Node<'t>> {
+    fn args(call: Node<'t>) -> Vec<Node<'t>> {
         let Some(list) = call.child_by_field_name("arguments") else {
             return Vec::new();
         };
@@ -849,9 +880,11 @@ impl<'s, 't> Walker<'s, 't> {
         match n.kind() {
             "identifier" => {
                 let name = self.text(n);
-                self.state.vars.get(name).cloned().or_else(|| {
-                    self.source_for_path(&[name.to_string()], n.byte_range(), name)
-                })
+                self.state
+                    .vars
+                    .get(name)
+                    .cloned()
+                    .or_else(|| self.source_for_path(&[name.to_string()], n.byte_range(), name))
             }
             "member_expression" | "subscript_expression" => self.member(n),
             "call_expression" | "new_expression" => self.call(n),
@@ -898,15 +931,14 @@ impl<'s, 't> Walker<'s, 't> {
                 }
             }
             "ternary_expression" => {
-                if let Some(c) = n.child_by_field_name("condition") {
+                let cond = n.child_by_field_name("condition");
+                if let Some(c) = cond {
                     self.eval(c);
                 }
-                let a = n
-                    .child_by_field_name("consequence")
-                    .and_then(|c| self.eval(c));
-                let b = n
-                    .child_by_field_name("alternative")
-                    .and_then(|c| self.eval(c));
+                // `RE.test(x) ? x : "default"`: the guard holds in the chosen branch
+                let (then_safe, else_safe) = cond.map(|c| self.guards(c)).unwrap_or_default();
+                let a = self.guarded(n.child_by_field_name("consequence"), &then_safe);
+                let b = self.guarded(n.child_by_field_name("alternative"), &else_safe);
                 union(a, b)
             }
             "parenthesized_expression"
@@ -957,15 +989,20 @@ impl<'s, 't> Walker<'s, 't> {
                 }
                 t
             }
-            "arrow_function" | "function_expression" | "function" | "generator_function"
-            | "method_definition" | "function_declaration" | "generator_function_declaration" => {
+            "arrow_function"
+            | "function_expression"
+            | "function"
+            | "generator_function"
+            | "method_definition"
+            | "function_declaration"
+            | "generator_function_declaration" => {
                 self.function(n, Vec::new());
                 None
             }
             "jsx_attribute" => {
                 let mut c = n.walk();
                 let kids: Vec<_> = n.named_children(&mut c).collect();
-                let name = kids.first().map(|k| self.text(*k)).unwrap_or("");
+                let name = kids.first().map_or("", |k| self.text(*k));
                 let value = kids.get(1).and_then(|v| self.eval(*v));
                 if let Some(t) = value {
                     for (sink, rule) in &self.shared.cfg.sinks {
@@ -979,8 +1016,17 @@ impl<'s, 't> Walker<'s, 't> {
                 }
                 None
             }
-            "string" | "number" | "true" | "false" | "null" | "undefined" | "regex"
-            | "comment" | "type_annotation" | "type_alias_declaration" | "interface_declaration"
+            "string"
+            | "number"
+            | "true"
+            | "false"
+            | "null"
+            | "undefined"
+            | "regex"
+            | "comment"
+            | "type_annotation"
+            | "type_alias_declaration"
+            | "interface_declaration"
             | "import_statement" => None,
             _ => {
                 let mut c = n.walk();
@@ -991,6 +1037,21 @@ impl<'s, 't> Walker<'s, 't> {
                 None
             }
         }
+    }
+
+    /// Evaluates `n` with the names in `safe` cleaned, then restores the state.
+    fn guarded(&mut self, n: Option<Node<'t>>, safe: &[(String, u64)]) -> Option<Taint> {
+        let n = n?;
+        if safe.is_empty() {
+            return self.eval(n);
+        }
+        let saved = self.state.clone();
+        for (name, mask) in safe {
+            self.state.clean(name, *mask);
+        }
+        let t = self.eval(n);
+        self.state = saved;
+        t
     }
 
     fn member(&mut self, n: Node<'t>) -> Option<Taint> {
@@ -1010,13 +1071,18 @@ impl<'s, 't> Walker<'s, 't> {
             return None;
         }
         // show the source as written: `req.query.id`, not `req.query`
-        if t.steps.len() == 1 && t.steps[0].range == object.byte_range() && t.param.is_none() {
+        if t.steps.len() == 1 && t.steps[0].range == object.byte_range() && t.params == 0 {
             t.steps[0] = Step {
                 range: n.byte_range(),
                 note: format!("untrusted input enters here: `{}`", short(self.text(n))),
             };
         }
-        let cleared = self.state.cleared.get(&path.join(".")).copied().unwrap_or(0);
+        let cleared = self
+            .state
+            .cleared
+            .get(&path.join("."))
+            .copied()
+            .unwrap_or(0);
         t.field().masked(cleared)
     }
 
@@ -1029,14 +1095,17 @@ impl<'s, 't> Walker<'s, 't> {
                 "pair" => {
                     let value = k.child_by_field_name("value").and_then(|v| self.eval(v));
                     if let (Some(t), Some(key)) = (&value, k.child_by_field_name("key")) {
-                        let key_text = string_value(self.shared.text, key)
-                            .unwrap_or_else(|| self.text(key));
+                        let key_text =
+                            string_value(self.shared.text, key).unwrap_or_else(|| self.text(key));
                         self.property_sinks(n, k, key_text, t);
                     }
-                    acc = union(acc, value.map(|mut t| {
-                        t.whole = false;
-                        t
-                    }));
+                    acc = union(
+                        acc,
+                        value.map(|mut t| {
+                            t.whole = false;
+                            t
+                        }),
+                    );
                 }
                 "shorthand_property_identifier" => {
                     let value = self.eval_name(k);
@@ -1044,10 +1113,13 @@ impl<'s, 't> Walker<'s, 't> {
                         let key = self.text(k);
                         self.property_sinks(n, k, key, t);
                     }
-                    acc = union(acc, value.map(|mut t| {
-                        t.whole = false;
-                        t
-                    }));
+                    acc = union(
+                        acc,
+                        value.map(|mut t| {
+                            t.whole = false;
+                            t
+                        }),
+                    );
                 }
                 "spread_element" => acc = union(acc, self.eval(k)),
                 _ => {
@@ -1167,7 +1239,7 @@ impl<'s, 't> Walker<'s, 't> {
                 None
             }
         };
-        let args = self.args(n);
+        let args = Self::args(n);
         let tagged = n
             .child_by_field_name("arguments")
             .is_some_and(|a| a.kind() == "template_string");
@@ -1217,7 +1289,7 @@ impl<'s, 't> Walker<'s, 't> {
                         if seeds.len() <= *index {
                             seeds.resize(index + 1, None);
                         }
-                        seeds[*index] = Some(Taint {
+                        let seed = Some(Taint {
                             mask: bit & self.shared.active,
                             steps: vec![Step {
                                 range: p.byte_range(),
@@ -1229,8 +1301,9 @@ impl<'s, 't> Walker<'s, 't> {
                             whole: true,
                             stringy: true,
                             host_fixed: false,
-                            param: None,
+                            params: 0,
                         });
+                        seeds[*index] = union(seeds[*index].take(), seed);
                     }
                 }
             }
@@ -1248,8 +1321,14 @@ impl<'s, 't> Walker<'s, 't> {
             if p.is_new != is_new || !p.matches_path(&path) {
                 continue;
             }
-            if sink.if_args.as_ref().is_some_and(|re| !re.is_match(arg_text))
-                || sink.unless_args.as_ref().is_some_and(|re| re.is_match(arg_text))
+            if sink
+                .if_args
+                .as_ref()
+                .is_some_and(|re| !re.is_match(arg_text))
+                || sink
+                    .unless_args
+                    .as_ref()
+                    .is_some_and(|re| re.is_match(arg_text))
             {
                 continue;
             }
@@ -1291,11 +1370,12 @@ impl<'s, 't> Walker<'s, 't> {
             let mut result = None;
             for (i, t) in taints.iter().enumerate() {
                 let Some(t) = t else { continue };
-                if t.param.is_some() && !self.summary_mode {
+                if t.params != 0 && !self.summary_mode {
                     continue;
                 }
+                let bit = 1u64.checked_shl(i as u32).unwrap_or(0);
                 for (p, rule, range, steps, sink) in &summary.sinks {
-                    if *p != i || t.mask & (1 << rule) == 0 {
+                    if p & bit == 0 || t.mask & (1 << rule) == 0 {
                         continue;
                     }
                     let mut through = t
@@ -1308,7 +1388,7 @@ impl<'s, 't> Walker<'s, 't> {
                     self.report_range(*rule, range.clone(), &through, at, sink);
                 }
                 for (p, mask) in &summary.returns {
-                    if *p == i
+                    if p & bit != 0
                         && let Some(r) = t.clone().masked(!mask)
                     {
                         result = union(result, Some(r));
@@ -1340,7 +1420,7 @@ impl<'s, 't> Walker<'s, 't> {
                 whole: true,
                 stringy: true,
                 host_fixed: false,
-                param: None,
+                params: 0,
             });
         }
 
@@ -1401,16 +1481,16 @@ impl<'s, 't> Walker<'s, 't> {
     ) {
         let note = format!("reaches `{}`", short(sink));
         if self.summary_mode {
-            if let Some(p) = t.param {
+            if t.params != 0 {
                 let mut steps: Vec<Step> = t.steps.iter().skip(1).cloned().collect();
                 steps.push(Step { range: at, note });
                 self.summary
                     .sinks
-                    .push((p, rule, range, steps, sink.to_string()));
+                    .push((t.params, rule, range, steps, sink.to_string()));
             }
             return;
         }
-        if t.param.is_some() {
+        if t.params != 0 {
             return;
         }
         let mut steps = t.steps.clone();

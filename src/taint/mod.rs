@@ -37,6 +37,8 @@ pub struct Compiled {
     propagators: Vec<Pattern>,
     /// Words of sources: a function containing none (and seeing no taint) is not walked.
     hints: AhoCorasick,
+    /// Per hint pattern: the rules whose sources it belongs to.
+    hint_masks: Vec<u64>,
 }
 
 /// The taint analyzer.
@@ -80,6 +82,7 @@ pub fn build(
         sanitizers: Vec::new(),
         guards: Vec::new(),
         propagators: Vec::new(),
+        hint_masks: Vec::new(),
         hints: AhoCorasick::new(["\u{0}"]).map_err(|e| RuleError::Syntax {
             source_name: spec::SETS_FILE.into(),
             message: e.to_string(),
@@ -95,7 +98,7 @@ pub fn build(
                 message,
             })?);
     }
-    let mut hints: Vec<String> = Vec::new();
+    let mut hints: Vec<(String, u64)> = Vec::new();
     for idx in claimed {
         let rule = &rules.rules()[idx];
         let error = |message: String| RuleError::Field {
@@ -110,18 +113,26 @@ pub fn build(
         let Matcher::Spec { spec: value, .. } = &rule.matcher else {
             continue;
         };
-        let raw: RawTaint = serde_yaml_ng::from_value(value.clone())
-            .map_err(|e| error(format!("{e}; expected `sources`, `sinks`, `sanitizers`, `guards`")))?;
+        let raw: RawTaint = serde_yaml_ng::from_value(value.clone()).map_err(|e| {
+            error(format!(
+                "{e}; expected `sources`, `sinks`, `sanitizers`, `guards`"
+            ))
+        })?;
         let spec = spec::compile(&raw, &sets).map_err(error)?;
         let local = compiled.rules.len();
         let bit = 1u64 << local;
         compiled.rules.push(idx);
         for s in spec.sources {
-            hints.extend(match &s {
+            let words = match &s {
                 Source::Pattern(p) => p.hints(),
                 Source::Param { functions, .. } => functions.clone(),
-                Source::Callback { call, .. } => call.hints(),
-            });
+                Source::Callback { call, event, .. } => {
+                    let mut h = call.hints();
+                    h.extend(event.clone());
+                    h
+                }
+            };
+            hints.extend(words.into_iter().map(|w| (w, bit)));
             compiled.sources.push((s, bit));
         }
         compiled
@@ -135,12 +146,58 @@ pub fn build(
             .extend(spec.guards.into_iter().map(|p| (p, bit)));
     }
     hints.sort();
-    hints.dedup();
-    compiled.hints = AhoCorasick::new(&hints).map_err(|e| RuleError::Syntax {
-        source_name: spec::SETS_FILE.into(),
-        message: e.to_string(),
-    })?;
+    let hints = merge_masks(hints);
+    compiled.hint_masks = hints.iter().map(|(_, m)| *m).collect();
+    compiled.sources = merge_masks(std::mem::take(&mut compiled.sources));
+    compiled.sanitizers = merge_masks(std::mem::take(&mut compiled.sanitizers));
+    compiled.guards = merge_masks(std::mem::take(&mut compiled.guards));
+    // leftmost-longest: `request` must not be reported as `req` + rest (then rejected as a word)
+    compiled.hints = AhoCorasick::builder()
+        .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+        .build(hints.iter().map(|(w, _)| w))
+        .map_err(|e| RuleError::Syntax {
+            source_name: spec::SETS_FILE.into(),
+            message: e.to_string(),
+        })?;
     Ok(Some(Box::new(TaintAnalyzer { compiled })))
+}
+
+/// Offsets of source words that stand alone as identifiers (`req`, not `require`), and the
+/// rules whose sources those words belong to.
+fn hint_offsets(compiled: &Compiled, text: &str) -> (Vec<usize>, u64) {
+    let bytes = text.as_bytes();
+    let is_ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'$';
+    let mut mask = 0;
+    let offsets = compiled
+        .hints
+        .find_iter(text)
+        .filter(|m| {
+            (m.start() == 0 || !is_ident(bytes[m.start() - 1]))
+                && bytes.get(m.end()).is_none_or(|b| !is_ident(*b))
+        })
+        .map(|m| {
+            mask |= compiled.hint_masks[m.pattern().as_usize()];
+            m.start()
+        })
+        .collect();
+    (offsets, mask)
+}
+
+/// Merges entries with the same pattern, OR-ing their rule masks (a set shared by many rules
+/// is then matched once per node, not once per rule).
+fn merge_masks<T: std::fmt::Debug>(entries: Vec<(T, u64)>) -> Vec<(T, u64)> {
+    let mut out: Vec<(T, u64)> = Vec::new();
+    let mut keys: Vec<String> = Vec::new();
+    for (entry, mask) in entries {
+        let key = format!("{entry:?}");
+        if let Some(i) = keys.iter().position(|k| *k == key) {
+            out[i].1 |= mask;
+        } else {
+            keys.push(key);
+            out.push((entry, mask));
+        }
+    }
+    out
 }
 
 impl Analyzer for TaintAnalyzer {
@@ -165,13 +222,17 @@ impl Analyzer for TaintAnalyzer {
         }
         let text = &ctx.file.text;
         // no source word, no flow: skip the parse
-        if self.compiled.hints.find(text.as_str()).is_none() {
+        // a rule none of whose source words occur cannot find a flow: skip it, and skip the
+        // parse when no rule is left
+        let (offsets, hinted) = hint_offsets(&self.compiled, text);
+        let active = active & hinted;
+        if active == 0 {
             return;
         }
         let Some(tree) = ctx.tree() else {
             return;
         };
-        for hit in flow::analyze(&self.compiled, text, tree, active) {
+        for hit in flow::analyze(&self.compiled, text, tree, active, offsets) {
             let rule_idx = self.compiled.rules[hit.rule];
             let mut finding = ctx.finding(rule_idx, hit.range.clone());
             finding.message = finding

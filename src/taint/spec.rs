@@ -153,11 +153,10 @@ pub enum Seg {
 impl Seg {
     fn matches(&self, seg: &str) -> bool {
         match self {
-            Seg::Any => true,
+            Seg::Any | Seg::Prefix => true,
             Seg::Names(names) => names.iter().any(|n| n == seg),
             Seg::Not(names) => !names.iter().any(|n| n == seg),
             Seg::Hole => false,
-            Seg::Prefix => true,
         }
     }
 }
@@ -220,11 +219,7 @@ impl Pattern {
                 },
             })
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Pattern {
-            path,
-            args,
-            is_new,
-        })
+        Ok(Pattern { path, args, is_new })
     }
 
     /// Whether a concrete path matches (same length; `Hole` matches anything, checked by caller).
@@ -245,18 +240,14 @@ impl Pattern {
                 .all(|(p, s)| *p == Seg::Hole || p.matches(s))
     }
 
-    /// Words one of which occurs wherever this pattern matches: the names of the last literal
-    /// segment (`body` for `req.body`, which also occurs in `const { body } = req`).
+    /// Words (whole identifiers) one of which occurs wherever this pattern matches: the names
+    /// of the first literal segment of three or more letters (`req` for `req.body`, which also
+    /// occurs in `const { body } = req`; `req` for Hono's `c.req.query()`).
     pub fn hints(&self) -> Vec<String> {
-        // for calls, the receiver is rarer than the method (`formData` vs `get`)
-        let path = match (&self.args, self.path.len()) {
-            (Some(_), n) if n > 1 => &self.path[..n - 1],
-            _ => &self.path[..],
-        };
-        path.iter()
-            .rev()
+        self.path
+            .iter()
             .find_map(|s| match s {
-                Seg::Names(names) => Some(names.clone()),
+                Seg::Names(names) if names.iter().all(|n| n.len() >= 3) => Some(names.clone()),
                 _ => None,
             })
             .unwrap_or_default()
@@ -439,9 +430,7 @@ pub fn compile(raw: &RawTaint, sets: &RawSets) -> Result<TaintSpec, String> {
                 sibling: regex(spec.sibling.as_ref())?,
             },
             _ => {
-                return Err(
-                    "a sink has exactly one of `call`, `assign`, `jsx`, `property`".into(),
-                );
+                return Err("a sink has exactly one of `call`, `assign`, `jsx`, `property`".into());
             }
         };
         Ok(Sink {
