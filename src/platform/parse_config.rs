@@ -39,8 +39,9 @@ fn js_val(node: Node<'_>, src: &str) -> Val {
     match node.kind() {
         "true" => Val::Bool(true),
         "false" => Val::Bool(false),
-        "string" | "template_string" => js::string_value(node, src)
-            .map_or(Val::Other, |s| Val::Str(s.to_string())),
+        "string" | "template_string" => {
+            js::string_value(node, src).map_or(Val::Other, |s| Val::Str(s.to_string()))
+        }
         "binary_expression" => {
             let op = node.child_by_field_name("operator").map(|o| text(o, src));
             match (op, node.child_by_field_name("right")) {
@@ -267,7 +268,10 @@ pub fn check_file(sink: &mut Sink<'_, '_>) {
         let args = js::arguments(call);
         let is_server = matches!(
             callee,
-            "ParseServer" | "ParseServer.ParseServer" | "ParseServer.startApp" | "ParseServer.default"
+            "ParseServer"
+                | "ParseServer.ParseServer"
+                | "ParseServer.startApp"
+                | "ParseServer.default"
         ) || (callee.ends_with("ParseServer") && call.kind() == "new_expression");
         let is_dashboard = callee.ends_with("ParseDashboard");
         if !is_server && !is_dashboard {
