@@ -377,6 +377,20 @@ impl History {
                     Severity::High
                 }),
             });
+        } else if matches!(
+            command,
+            CreatePolicyCommand::Update | CreatePolicyCommand::Delete | CreatePolicyCommand::All
+        ) && is_any_user(using.as_deref())
+        {
+            self.hits.push(Hit {
+                file,
+                check: Check::PermissivePolicy,
+                range: range.clone(),
+                message: format!(
+                    "Policy \"{name}\" lets any signed-in user change every row of `{table}` (it only checks that the caller is logged in)"
+                ),
+                severity: Some(Severity::High),
+            });
         } else if !writes && is_true(&using) && self.is_personal(&table, re_table, re_col) {
             let who = if open_to_anon {
                 "anyone"
@@ -469,6 +483,22 @@ impl History {
         }
         self.hits
     }
+}
+
+/// `auth.role() = 'authenticated'` or `auth.uid() is not null`: any account passes.
+fn is_any_user(condition: Option<&str>) -> bool {
+    let Some(c) = condition else {
+        return false;
+    };
+    let c: String = c
+        .to_ascii_lowercase()
+        .chars()
+        .filter(|ch| !ch.is_whitespace() && *ch != '(' && *ch != ')')
+        .collect();
+    matches!(
+        c.as_str(),
+        "auth.role='authenticated'" | "auth.uidisnotnull" | "'authenticated'=auth.role"
+    )
 }
 
 fn inserts_public_true(i: &sqlparser::ast::Insert) -> bool {
