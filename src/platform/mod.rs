@@ -50,6 +50,8 @@ pub enum Check {
     InsecureServerOption,
     /// Parse Dashboard over HTTP or with plain-text passwords.
     InsecureDashboard,
+    /// Parse Server without password policy, account lockout or rate limits.
+    ServerWithoutAbuseProtection,
     /// A Supabase table in an exposed schema without row level security.
     TableWithoutRls,
     /// A policy that lets everyone write, or read personal data.
@@ -80,7 +82,7 @@ pub enum Check {
 
 impl Check {
     /// Every check with the name rule files use.
-    pub const ALL: [(&'static str, Check); 22] = [
+    pub const ALL: [(&'static str, Check); 23] = [
         (
             "parse-unauthenticated-master-key",
             Check::UnauthenticatedMasterKey,
@@ -99,6 +101,10 @@ impl Check {
         ("parse-hardcoded-master-key", Check::HardcodedMasterKey),
         ("parse-insecure-server-option", Check::InsecureServerOption),
         ("parse-insecure-dashboard", Check::InsecureDashboard),
+        (
+            "parse-server-without-abuse-protection",
+            Check::ServerWithoutAbuseProtection,
+        ),
         ("supabase-table-without-rls", Check::TableWithoutRls),
         ("supabase-permissive-policy", Check::PermissivePolicy),
         (

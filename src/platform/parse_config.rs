@@ -198,6 +198,34 @@ fn check_server(sink: &mut Sink<'_, '_>, entries: &[Entry]) {
     }
 }
 
+/// A server config without `passwordPolicy`, `accountLockout` or `rateLimit`.
+fn check_abuse_protection(sink: &mut Sink<'_, '_>, entries: &[Entry], range: Range<usize>) {
+    if !entries.iter().any(|e| e.key == "appId") {
+        return;
+    }
+    let missing: Vec<&str> = ["passwordPolicy", "accountLockout", "rateLimit"]
+        .into_iter()
+        .filter(|k| !entries.iter().any(|e| e.key == *k))
+        .collect();
+    if missing.is_empty() {
+        return;
+    }
+    let message = format!(
+        "Parse Server is configured without {}: logins and cloud functions can be brute-forced or flooded",
+        missing
+            .iter()
+            .map(|m| format!("`{m}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    sink.report(
+        Check::ServerWithoutAbuseProtection,
+        range,
+        Some(message),
+        |_| {},
+    );
+}
+
 /// Judges Parse Dashboard config (apps, users) and options (`allowInsecureHTTP`).
 fn check_dashboard(sink: &mut Sink<'_, '_>, entries: &[Entry]) {
     let encrypted = entries
@@ -252,6 +280,7 @@ pub fn check_file(sink: &mut Sink<'_, '_>) {
         Check::HardcodedMasterKey,
         Check::InsecureServerOption,
         Check::InsecureDashboard,
+        Check::ServerWithoutAbuseProtection,
     ]) {
         return;
     }
@@ -283,14 +312,15 @@ pub fn check_file(sink: &mut Sink<'_, '_>) {
             };
             let entries = dashboard_users_as_objects(js_entries(object, src), object, src);
             if is_server && i == 0 {
-                servers.push(entries);
+                servers.push((entries, object.byte_range()));
             } else if is_dashboard {
                 dashboards.push(entries);
             }
         }
     }
-    for entries in &servers {
+    for (entries, range) in &servers {
         check_server(sink, entries);
+        check_abuse_protection(sink, entries, range.clone());
     }
     for entries in &dashboards {
         check_dashboard(sink, entries);
@@ -345,6 +375,7 @@ pub fn check_json(sink: &mut Sink<'_, '_>) {
         Check::HardcodedMasterKey,
         Check::InsecureServerOption,
         Check::InsecureDashboard,
+        Check::ServerWithoutAbuseProtection,
     ]) {
         return;
     }
@@ -362,6 +393,7 @@ pub fn check_json(sink: &mut Sink<'_, '_>) {
     };
     if is_server {
         check_server(sink, &entries);
+        check_abuse_protection(sink, &entries, 0..1);
     }
     if is_dashboard {
         let mut entries = entries;
