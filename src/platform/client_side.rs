@@ -6,7 +6,15 @@
 
 /// Path segments of folders whose code ships to the client.
 const CLIENT_DIRS: [&str; 10] = [
-    "public", "client", "frontend", "web", "mobile", "www", "static", "app-client", "ios",
+    "public",
+    "client",
+    "frontend",
+    "web",
+    "mobile",
+    "www",
+    "static",
+    "app-client",
+    "ios",
     "android",
 ];
 
@@ -49,8 +57,12 @@ pub fn is_client_side(path: &str, text: &str) -> bool {
     }
     dirs.iter().any(|d| CLIENT_DIRS.contains(d))
         || (dirs.contains(&"src")
-            && (dirs.contains(&"components") || dirs.contains(&"hooks") || dirs.contains(&"screens")))
-            && (file.ends_with(".jsx") || file.ends_with(".tsx"))
+            && (dirs.contains(&"components")
+                || dirs.contains(&"hooks")
+                || dirs.contains(&"screens")))
+            && std::path::Path::new(file)
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("jsx") || e.eq_ignore_ascii_case("tsx"))
 }
 
 /// A `'use client'` directive at the top of the file.
@@ -67,9 +79,14 @@ fn has_use_client(text: &str) -> bool {
 
 /// An import of React Native or Expo: the code runs on a phone.
 fn imports_react_native(text: &str) -> bool {
-    ["'react-native'", "\"react-native\"", "from 'expo-", "from \"expo-"]
-        .iter()
-        .any(|m| text.contains(m))
+    [
+        "'react-native'",
+        "\"react-native\"",
+        "from 'expo-",
+        "from \"expo-",
+    ]
+    .iter()
+    .any(|m| text.contains(m))
 }
 
 #[cfg(test)]
@@ -82,9 +99,15 @@ mod tests {
         assert!(is_client_side("pages/index.tsx", ""));
         assert!(!is_client_side("pages/api/users.ts", ""));
         assert!(!is_client_side("web/server/index.js", ""));
-        assert!(is_client_side("app/page.tsx", "'use client';\nexport default 1"));
+        assert!(is_client_side(
+            "app/page.tsx",
+            "'use client';\nexport default 1"
+        ));
         assert!(!is_client_side("app/page.tsx", "export default 1"));
-        assert!(is_client_side("App.js", "import { View } from 'react-native';"));
+        assert!(is_client_side(
+            "App.js",
+            "import { View } from 'react-native';"
+        ));
         assert!(!is_client_side("cloud/main.js", ""));
         assert!(is_client_side("src/components/Login.jsx", ""));
     }

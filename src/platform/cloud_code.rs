@@ -5,6 +5,7 @@
 //! validator function is assumed to authenticate (it usually does), so it never makes a finding.
 
 use std::collections::BTreeSet;
+use std::sync::LazyLock;
 
 use regex::Regex;
 use tree_sitter::Node;
@@ -38,11 +39,24 @@ const WRITES: [&str; 6] = [
 ];
 
 const READS: [&str; 10] = [
-    "find", "first", "get", "count", "each", "findAll", "fetch", "aggregate", "distinct", "eachBatch",
+    "find",
+    "first",
+    "get",
+    "count",
+    "each",
+    "findAll",
+    "fetch",
+    "aggregate",
+    "distinct",
+    "eachBatch",
 ];
 
 /// What a handler's validator requires.
 #[derive(Debug, Default, Clone)]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "mirrors the validator's own boolean options"
+)]
 pub struct Validator {
     /// `requireUser: true`.
     pub require_user: bool,
@@ -300,24 +314,26 @@ fn master_ops<'t>(function: Node<'t>, src: &str) -> Vec<MasterOp<'t>> {
     let mut ops = Vec::new();
     let mut global_call = None;
     js::walk(function, |n| match n.kind() {
-        "pair" if js::pair_key(n, src) == "useMasterKey" => {
-            if n.child_by_field_name("value").is_some_and(|v| text(v, src) == "true") {
-                let call = n
-                    .parent()
-                    .and_then(|o| o.parent())
-                    .filter(|a| a.kind() == "arguments")
-                    .and_then(|a| a.parent())
-                    .filter(|c| c.kind() == "call_expression");
-                let method = call
-                    .and_then(|c| js::method_name(c, src))
-                    .unwrap_or("")
-                    .to_string();
-                ops.push(MasterOp {
-                    at: n,
-                    call,
-                    method,
-                });
-            }
+        "pair"
+            if js::pair_key(n, src) == "useMasterKey"
+                && n.child_by_field_name("value")
+                    .is_some_and(|v| text(v, src) == "true") =>
+        {
+            let call = n
+                .parent()
+                .and_then(|o| o.parent())
+                .filter(|a| a.kind() == "arguments")
+                .and_then(|a| a.parent())
+                .filter(|c| c.kind() == "call_expression");
+            let method = call
+                .and_then(|c| js::method_name(c, src))
+                .unwrap_or("")
+                .to_string();
+            ops.push(MasterOp {
+                at: n,
+                call,
+                method,
+            });
         }
         "call_expression" if js::callee(n, src) == "Parse.Cloud.useMasterKey" => {
             global_call = Some(n);
@@ -365,8 +381,10 @@ fn user_query_vars(scope: Node<'_>, src: &str) -> BTreeSet<String> {
 fn param_names(function: Node<'_>, params: &str, src: &str) -> BTreeSet<String> {
     let mut names = BTreeSet::new();
     for d in js::nodes_of(function, &["variable_declarator"]) {
-        let (Some(name), Some(value)) = (d.child_by_field_name("name"), d.child_by_field_name("value"))
-        else {
+        let (Some(name), Some(value)) = (
+            d.child_by_field_name("name"),
+            d.child_by_field_name("value"),
+        ) else {
             continue;
         };
         if !text(value, src).starts_with(params) {
@@ -392,7 +410,12 @@ fn param_names(function: Node<'_>, params: &str, src: &str) -> BTreeSet<String> 
     names
 }
 
-fn is_from_params(node: Node<'_>, params: Option<&str>, names: &BTreeSet<String>, src: &str) -> bool {
+fn is_from_params(
+    node: Node<'_>,
+    params: Option<&str>,
+    names: &BTreeSet<String>,
+    src: &str,
+) -> bool {
     let t = text(node, src);
     params.is_some_and(|p| t.starts_with(p)) || names.contains(t)
 }
@@ -551,38 +574,40 @@ fn is_returned(call: Node<'_>, function: Node<'_>, src: &str) -> bool {
     let Some(name) = parent.child_by_field_name("name").map(|n| text(n, src)) else {
         return false;
     };
-    js::nodes_of(function, &["return_statement"]).into_iter().any(|r| {
-        let Some(value) = r.named_child(0) else {
-            return false;
-        };
-        let value = js::unwrap_expr(value);
-        match value.kind() {
-            "identifier" => text(value, src) == name,
-            "object" => {
-                let mut c = value.walk();
-                value.named_children(&mut c).any(|p| match p.kind() {
-                    "shorthand_property_identifier" => text(p, src) == name,
-                    "pair" => p
-                        .child_by_field_name("value")
-                        .is_some_and(|v| text(v, src) == name),
-                    _ => false,
-                })
+    js::nodes_of(function, &["return_statement"])
+        .into_iter()
+        .any(|r| {
+            let Some(value) = r.named_child(0) else {
+                return false;
+            };
+            let value = js::unwrap_expr(value);
+            match value.kind() {
+                "identifier" => text(value, src) == name,
+                "object" => {
+                    let mut c = value.walk();
+                    value.named_children(&mut c).any(|p| match p.kind() {
+                        "shorthand_property_identifier" => text(p, src) == name,
+                        "pair" => p
+                            .child_by_field_name("value")
+                            .is_some_and(|v| text(v, src) == name),
+                        _ => false,
+                    })
+                }
+                _ => false,
             }
-            _ => false,
-        }
-    })
+        })
 }
 
 /// Fields a client must never set itself.
-const PRIVILEGED_FIELDS: &str = r"^(role|roles|isAdmin|is_admin|admin|owner|ownerId|owner_id|createdBy|balance|credits|coins|points|plan|tier|subscription|isVerified|verified|emailVerified|approved|isApproved|permissions|isPremium|premium)$";
+static PRIVILEGED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(role|roles|isAdmin|is_admin|admin|owner|ownerId|owner_id|createdBy|balance|credits|coins|points|plan|tier|subscription|isVerified|verified|emailVerified|approved|isApproved|permissions|isPremium|premium)$").expect("valid regex")
+});
 
 fn check_before_save(sink: &mut Sink<'_, '_>, handler: &Handler<'_>, src: &str) {
     if sink.active(Check::BeforeSaveTrustsClientFields).is_none() {
         return;
     }
-    let Ok(privileged) = Regex::new(PRIVILEGED_FIELDS) else {
-        return;
-    };
+    let privileged = &*PRIVILEGED;
     let body = text(handler.function, src);
     if handler
         .names
@@ -655,14 +680,16 @@ fn is_guarded(function: Node<'_>, field: &str, src: &str) -> bool {
     if quoted("dirty") || quoted("revert") || quoted("unset") {
         return true;
     }
-    js::nodes_of(function, &["call_expression"]).into_iter().any(|call| {
-        js::method_name(call, src) == Some("set")
-            && js::arguments(call)
-                .first()
-                .and_then(|a| js::string_value(*a, src))
-                == Some(field)
-            && !inside_condition_on(call, field, function, src)
-    })
+    js::nodes_of(function, &["call_expression"])
+        .into_iter()
+        .any(|call| {
+            js::method_name(call, src) == Some("set")
+                && js::arguments(call)
+                    .first()
+                    .and_then(|a| js::string_value(*a, src))
+                    == Some(field)
+                && !inside_condition_on(call, field, function, src)
+        })
 }
 
 /// Whether `node` sits in an `if` whose condition reads `field` (a default, not an overwrite).

@@ -5,11 +5,23 @@
 use std::collections::BTreeMap;
 use std::ops::Range;
 
+use std::sync::LazyLock;
+
 use regex::Regex;
 
 use super::client_side::is_client_side;
 use super::{Check, Sink};
 use crate::rules::Severity;
+
+static TEST_MODE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"request\.time\s*<\s*timestamp\.date\(").expect("valid regex"));
+static SIGNED_IN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"request\.auth\s*!=\s*null|request\.auth\.uid\s*!=\s*null").expect("valid regex")
+});
+static ADMIN_IMPORT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(from\s+|require\(\s*|import\(\s*)["']firebase-admin(/[\w/-]+)?["']"#)
+        .expect("valid regex")
+});
 
 /// One `allow` statement with the `match` paths around it.
 #[derive(Debug)]
@@ -53,8 +65,8 @@ fn mask(text: &str) -> Vec<u8> {
                     }
                     i += 1;
                 }
-                for k in i..(i + 2).min(bytes.len()) {
-                    out[k] = b' ';
+                for c in out.iter_mut().take((i + 2).min(bytes.len())).skip(i) {
+                    *c = b' ';
                 }
                 i += 2;
             }
@@ -107,8 +119,8 @@ pub fn parse_rules(text: &str) -> RulesFile {
         match word {
             "match" => {
                 // `{` right after `/` opens a path wildcard (`/{userId}`), not the block
-                let Some(brace) = (end..m.len())
-                    .find(|&k| m[k] == b'{' && k > 0 && m[k - 1] != b'/')
+                let Some(brace) =
+                    (end..m.len()).find(|&k| m[k] == b'{' && k > 0 && m[k - 1] != b'/')
                 else {
                     break;
                 };
@@ -122,8 +134,7 @@ pub fn parse_rules(text: &str) -> RulesFile {
                     match m[k] {
                         b'(' | b'[' => depth += 1,
                         b')' | b']' => depth -= 1,
-                        b';' if depth <= 0 => break,
-                        b'}' if depth <= 0 => break,
+                        b';' | b'}' if depth <= 0 => break,
                         _ => {}
                     }
                     k += 1;
@@ -204,9 +215,13 @@ impl RulesFile {
     }
 }
 
-const PERSONAL: &str = r"(?i)^/?(users?|profiles?|accounts?|customers?|members?|messages?|chats?|orders?|payments?|private\w*|patients?|contacts?)$";
+static PERSONAL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new( r"(?i)^/?(users?|profiles?|accounts?|customers?|members?|messages?|chats?|orders?|payments?|private\w*|patients?|contacts?)$").expect("valid regex")
+});
 
-const OWNERSHIP: &str = r"request\.auth\.uid\s*(==|!=|in\b)|(==|!=)\s*request\.auth\.uid|request\.auth\.token\.|\bin\s+request\.auth|\bget\(|\bexists\(|\bgetAfter\(|request\.auth\.uid\s*\]|hasAny\(\s*\[\s*request\.auth\.uid";
+static OWNERSHIP: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new( r"request\.auth\.uid\s*(==|!=|in\b)|(==|!=)\s*request\.auth\.uid|request\.auth\.token\.|\bin\s+request\.auth|\bget\(|\bexists\(|\bgetAfter\(|request\.auth\.uid\s*\]|hasAny\(\s*\[\s*request\.auth\.uid").expect("valid regex")
+});
 
 /// Runs the rules-language checks over `firestore.rules` / `storage.rules`.
 pub fn check_rules_file(sink: &mut Sink<'_, '_>) {
@@ -217,14 +232,8 @@ pub fn check_rules_file(sink: &mut Sink<'_, '_>) {
     ]) {
         return;
     }
-    let (Ok(personal), Ok(ownership), Ok(test_mode), Ok(signed_in)) = (
-        Regex::new(PERSONAL),
-        Regex::new(OWNERSHIP),
-        Regex::new(r"request\.time\s*<\s*timestamp\.date\("),
-        Regex::new(r"request\.auth\s*!=\s*null|request\.auth\.uid\s*!=\s*null"),
-    ) else {
-        return;
-    };
+    let (personal, ownership, test_mode, signed_in) =
+        (&*PERSONAL, &*OWNERSHIP, &*TEST_MODE, &*SIGNED_IN);
     let file = parse_rules(&sink.ctx().file.text);
     for allow in &file.allows {
         let is_write = allow
@@ -238,8 +247,7 @@ pub fn check_rules_file(sink: &mut Sink<'_, '_>) {
             .last()
             .map(|p| {
                 p.split('/')
-                    .filter(|s| !s.is_empty() && !s.starts_with('{'))
-                    .next_back()
+                    .rfind(|s| !s.is_empty() && !s.starts_with('{'))
                     .unwrap_or("")
                     .to_string()
             })
@@ -308,19 +316,24 @@ pub fn check_database_rules(sink: &mut Sink<'_, '_>) {
         return;
     }
     let text: &str = &sink.ctx().file.text;
-    let value: serde_json::Value = match serde_json::from_str(text) {
-        Ok(v) => v,
-        Err(_) => {
-            let stripped: String = text
-                .lines()
-                .map(|l| if l.trim_start().starts_with("//") { "" } else { l })
-                .collect::<Vec<_>>()
-                .join("\n");
-            let Ok(v) = serde_json::from_str(&stripped) else {
-                return;
-            };
-            v
-        }
+    let value: serde_json::Value = if let Ok(v) = serde_json::from_str(text) {
+        v
+    } else {
+        let stripped: String = text
+            .lines()
+            .map(|l| {
+                if l.trim_start().starts_with("//") {
+                    ""
+                } else {
+                    l
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let Ok(v) = serde_json::from_str(&stripped) else {
+            return;
+        };
+        v
     };
     let Some(rules) = value.get("rules").and_then(serde_json::Value::as_object) else {
         return;
@@ -364,10 +377,10 @@ pub fn check_admin_in_client(sink: &mut Sink<'_, '_>) {
     if !is_client_side(&file.display, &file.text) {
         return;
     }
-    let Ok(re) = Regex::new(r#"(from\s+|require\(\s*|import\(\s*)["']firebase-admin(/[\w/-]+)?["']"#) else {
-        return;
-    };
-    let ranges: Vec<Range<usize>> = re.find_iter(&file.text).map(|m| m.range()).collect();
+    let ranges: Vec<Range<usize>> = ADMIN_IMPORT
+        .find_iter(&file.text)
+        .map(|m| m.range())
+        .collect();
     for range in ranges {
         sink.report(Check::AdminSdkInClient, range, None, |_| {});
     }
@@ -382,8 +395,14 @@ mod tests {
         let rules = "rules_version = '2';\nservice cloud.firestore {\n  match /databases/{database}/documents {\n    function isOwner(u) { return request.auth.uid == u; }\n    match /users/{userId} {\n      allow read: if isOwner(userId); // owner\n      allow write: if request.auth != null;\n    }\n  }\n}\n";
         let f = parse_rules(rules);
         assert_eq!(f.allows.len(), 2);
-        assert_eq!(f.allows[0].paths, vec!["/databases/{database}/documents", "/users/{userId}"]);
-        assert_eq!(f.allows[1].condition.as_deref(), Some("request.auth != null"));
+        assert_eq!(
+            f.allows[0].paths,
+            vec!["/databases/{database}/documents", "/users/{userId}"]
+        );
+        assert_eq!(
+            f.allows[1].condition.as_deref(),
+            Some("request.auth != null")
+        );
         assert!(f.functions.contains_key("isOwner"));
     }
 }

@@ -60,7 +60,7 @@ pub fn callee<'t>(call: Node<'_>, src: &'t str) -> &'t str {
 }
 
 /// The argument nodes of a call or `new` expression.
-pub fn arguments<'t>(call: Node<'t>) -> Vec<Node<'t>> {
+pub fn arguments(call: Node<'_>) -> Vec<Node<'_>> {
     call.child_by_field_name("arguments")
         .map(|args| {
             let mut c = args.walk();
@@ -81,7 +81,7 @@ pub fn method_name<'t>(call: Node<'_>, src: &'t str) -> Option<&'t str> {
 }
 
 /// The receiver text of a call `receiver.name(...)`.
-pub fn receiver<'t>(call: Node<'t>) -> Option<Node<'t>> {
+pub fn receiver(call: Node<'_>) -> Option<Node<'_>> {
     let f = call.child_by_field_name("function")?;
     (f.kind() == "member_expression")
         .then(|| f.child_by_field_name("object"))

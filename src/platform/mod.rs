@@ -24,6 +24,7 @@ pub mod supabase;
 
 use std::ops::Range;
 
+use crate::discover::FileKind;
 use crate::engine::{Analyzer, FileContext, ProjectContext};
 use crate::finding::Finding;
 use crate::rules::{Matcher, MatcherKind, RuleError, RuleSet};
@@ -49,6 +50,8 @@ pub enum Check {
     InsecureServerOption,
     /// Parse Dashboard over HTTP or with plain-text passwords.
     InsecureDashboard,
+    /// Parse Server without password policy, account lockout or rate limits.
+    ServerWithoutAbuseProtection,
     /// A Supabase table in an exposed schema without row level security.
     TableWithoutRls,
     /// A policy that lets everyone write, or read personal data.
@@ -79,10 +82,16 @@ pub enum Check {
 
 impl Check {
     /// Every check with the name rule files use.
-    pub const ALL: [(&'static str, Check); 22] = [
-        ("parse-unauthenticated-master-key", Check::UnauthenticatedMasterKey),
+    pub const ALL: [(&'static str, Check); 23] = [
+        (
+            "parse-unauthenticated-master-key",
+            Check::UnauthenticatedMasterKey,
+        ),
         ("parse-master-key-idor", Check::MasterKeyIdor),
-        ("parse-user-query-returns-users", Check::UserQueryReturnsUsers),
+        (
+            "parse-user-query-returns-users",
+            Check::UserQueryReturnsUsers,
+        ),
         (
             "parse-before-save-trusts-client-fields",
             Check::BeforeSaveTrustsClientFields,
@@ -92,6 +101,10 @@ impl Check {
         ("parse-hardcoded-master-key", Check::HardcodedMasterKey),
         ("parse-insecure-server-option", Check::InsecureServerOption),
         ("parse-insecure-dashboard", Check::InsecureDashboard),
+        (
+            "parse-server-without-abuse-protection",
+            Check::ServerWithoutAbuseProtection,
+        ),
         ("supabase-table-without-rls", Check::TableWithoutRls),
         ("supabase-permissive-policy", Check::PermissivePolicy),
         (
@@ -111,16 +124,16 @@ impl Check {
         ),
         ("firebase-rules-allow-everyone", Check::RulesAllowEveryone),
         ("firebase-rules-test-mode", Check::RulesTestMode),
-        ("firebase-rules-any-signed-in-user", Check::RulesAnySignedInUser),
+        (
+            "firebase-rules-any-signed-in-user",
+            Check::RulesAnySignedInUser,
+        ),
         ("firebase-database-rules-public", Check::DatabaseRulesPublic),
         ("firebase-admin-sdk-in-client", Check::AdminSdkInClient),
     ];
 
     fn from_name(name: &str) -> Option<Check> {
-        Check::ALL
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, c)| *c)
+        Check::ALL.iter().find(|(n, _)| *n == name).map(|(_, c)| *c)
     }
 }
 
@@ -248,7 +261,6 @@ impl Analyzer for PlatformAnalyzer {
             checks: &self.checks,
             out,
         };
-        use crate::discover::FileKind;
         match ctx.file.kind {
             FileKind::Js | FileKind::Ts | FileKind::Tsx => {
                 cloud_code::check_file(&mut sink);

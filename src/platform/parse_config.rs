@@ -39,8 +39,9 @@ fn js_val(node: Node<'_>, src: &str) -> Val {
     match node.kind() {
         "true" => Val::Bool(true),
         "false" => Val::Bool(false),
-        "string" | "template_string" => js::string_value(node, src)
-            .map_or(Val::Other, |s| Val::Str(s.to_string())),
+        "string" | "template_string" => {
+            js::string_value(node, src).map_or(Val::Other, |s| Val::Str(s.to_string()))
+        }
         "binary_expression" => {
             let op = node.child_by_field_name("operator").map(|o| text(o, src));
             match (op, node.child_by_field_name("right")) {
@@ -197,6 +198,34 @@ fn check_server(sink: &mut Sink<'_, '_>, entries: &[Entry]) {
     }
 }
 
+/// A server config without `passwordPolicy`, `accountLockout` or `rateLimit`.
+fn check_abuse_protection(sink: &mut Sink<'_, '_>, entries: &[Entry], range: Range<usize>) {
+    if !entries.iter().any(|e| e.key == "appId") {
+        return;
+    }
+    let missing: Vec<&str> = ["passwordPolicy", "accountLockout", "rateLimit"]
+        .into_iter()
+        .filter(|k| !entries.iter().any(|e| e.key == *k))
+        .collect();
+    if missing.is_empty() {
+        return;
+    }
+    let message = format!(
+        "Parse Server is configured without {}: logins and cloud functions can be brute-forced or flooded",
+        missing
+            .iter()
+            .map(|m| format!("`{m}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    sink.report(
+        Check::ServerWithoutAbuseProtection,
+        range,
+        Some(message),
+        |_| {},
+    );
+}
+
 /// Judges Parse Dashboard config (apps, users) and options (`allowInsecureHTTP`).
 fn check_dashboard(sink: &mut Sink<'_, '_>, entries: &[Entry]) {
     let encrypted = entries
@@ -251,6 +280,7 @@ pub fn check_file(sink: &mut Sink<'_, '_>) {
         Check::HardcodedMasterKey,
         Check::InsecureServerOption,
         Check::InsecureDashboard,
+        Check::ServerWithoutAbuseProtection,
     ]) {
         return;
     }
@@ -267,7 +297,10 @@ pub fn check_file(sink: &mut Sink<'_, '_>) {
         let args = js::arguments(call);
         let is_server = matches!(
             callee,
-            "ParseServer" | "ParseServer.ParseServer" | "ParseServer.startApp" | "ParseServer.default"
+            "ParseServer"
+                | "ParseServer.ParseServer"
+                | "ParseServer.startApp"
+                | "ParseServer.default"
         ) || (callee.ends_with("ParseServer") && call.kind() == "new_expression");
         let is_dashboard = callee.ends_with("ParseDashboard");
         if !is_server && !is_dashboard {
@@ -279,14 +312,15 @@ pub fn check_file(sink: &mut Sink<'_, '_>) {
             };
             let entries = dashboard_users_as_objects(js_entries(object, src), object, src);
             if is_server && i == 0 {
-                servers.push(entries);
+                servers.push((entries, object.byte_range()));
             } else if is_dashboard {
                 dashboards.push(entries);
             }
         }
     }
-    for entries in &servers {
+    for (entries, range) in &servers {
         check_server(sink, entries);
+        check_abuse_protection(sink, entries, range.clone());
     }
     for entries in &dashboards {
         check_dashboard(sink, entries);
@@ -341,6 +375,7 @@ pub fn check_json(sink: &mut Sink<'_, '_>) {
         Check::HardcodedMasterKey,
         Check::InsecureServerOption,
         Check::InsecureDashboard,
+        Check::ServerWithoutAbuseProtection,
     ]) {
         return;
     }
@@ -358,6 +393,7 @@ pub fn check_json(sink: &mut Sink<'_, '_>) {
     };
     if is_server {
         check_server(sink, &entries);
+        check_abuse_protection(sink, &entries, 0..1);
     }
     if is_dashboard {
         let mut entries = entries;

@@ -2,6 +2,7 @@
 //! master key in client-side code.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::LazyLock;
 
 use regex::Regex;
 use tree_sitter::Node;
@@ -10,6 +11,10 @@ use super::client_side::is_client_side;
 use super::cloud_code;
 use super::js::{self, text};
 use super::{Check, Sink};
+
+static EXTEND_CALL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"^\(?\s*Parse\.Object\.extend\(\s*["'](\w+)["']"#).expect("valid regex")
+});
 
 /// Classes whose objects Parse protects itself (users, roles, sessions, installations).
 const SYSTEM_CLASSES: [&str; 4] = ["_User", "_Role", "_Session", "_Installation"];
@@ -67,8 +72,8 @@ fn created_class(new: Node<'_>, ctors: &BTreeMap<String, String>, src: &str) -> 
     if let Some(class) = ctors.get(ctor) {
         return Some(class.clone());
     }
-    let re = Regex::new(r#"^\(?\s*Parse\.Object\.extend\(\s*["'](\w+)["']"#).ok()?;
-    re.captures(ctor)
+    EXTEND_CALL
+        .captures(ctor)
         .and_then(|c| c.get(1))
         .map(|m| m.as_str().to_string())
 }
@@ -107,8 +112,8 @@ fn objects_without_acl(sink: &mut Sink<'_, '_>) {
         let scope = js::ancestor(value, &js::FUNCTIONS).unwrap_or(root);
         let body = text(scope, src);
         let escaped = regex::escape(&name);
-        let saved = Regex::new(&format!(r"\b{escaped}\s*\.\s*save\s*\("))
-            .is_ok_and(|re| re.is_match(body));
+        let saved =
+            Regex::new(&format!(r"\b{escaped}\s*\.\s*save\s*\(")).is_ok_and(|re| re.is_match(body));
         let has_acl = Regex::new(&format!(
             r#"\b{escaped}\s*\.\s*(setACL\s*\(|set\(\s*["']ACL["']|set\(\s*\{{[^}}]*\bACL\b)"#
         ))
@@ -137,9 +142,9 @@ fn master_key_in_client(sink: &mut Sink<'_, '_>) {
             let callee = js::callee(n, src);
             let args = js::arguments(n);
             let is_init = callee == "Parse.initialize"
-                && args
-                    .get(2)
-                    .is_some_and(|a| !matches!(text(*a, src), "undefined" | "null" | "''" | "\"\""));
+                && args.get(2).is_some_and(|a| {
+                    !matches!(text(*a, src), "undefined" | "null" | "''" | "\"\"")
+                });
             let is_core = callee == "Parse.CoreManager.set"
                 && args
                     .first()
@@ -149,24 +154,20 @@ fn master_key_in_client(sink: &mut Sink<'_, '_>) {
                 hits.push(n.byte_range());
             }
         }
-        "assignment_expression" => {
+        "assignment_expression"
             if n.child_by_field_name("left")
-                .is_some_and(|l| text(l, src) == "Parse.masterKey")
-            {
-                hits.push(n.byte_range());
-            }
+                .is_some_and(|l| text(l, src) == "Parse.masterKey") =>
+        {
+            hits.push(n.byte_range());
         }
-        "string" => {
+        "string"
             if js::string_value(n, src)
-                .is_some_and(|s| s.eq_ignore_ascii_case("x-parse-master-key"))
-            {
-                hits.push(n.byte_range());
-            }
+                .is_some_and(|s| s.eq_ignore_ascii_case("x-parse-master-key")) =>
+        {
+            hits.push(n.byte_range());
         }
-        "pair" => {
-            if js::pair_key(n, src) == "masterKey" {
-                hits.push(n.byte_range());
-            }
+        "pair" if js::pair_key(n, src) == "masterKey" => {
+            hits.push(n.byte_range());
         }
         _ => {}
     });

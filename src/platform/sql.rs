@@ -1,4 +1,4 @@
-//! SQL statements of a file: split with `sqlparser`'s PostgreSQL tokenizer (which understands
+//! SQL statements of a file: split with the `PostgreSQL` tokenizer of `sqlparser` (which understands
 //! dollar-quoted bodies, comments and quoted identifiers), then each statement parsed alone, so
 //! one statement the parser does not know never hides the rest of the file.
 

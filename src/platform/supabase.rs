@@ -9,6 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 use std::path::Path;
+use std::sync::LazyLock;
 
 use regex::Regex;
 use sqlparser::ast::{CreatePolicyCommand, FunctionSecurity, Statement as Ast};
@@ -33,15 +34,27 @@ pub const SQL_CHECKS: [Check; 7] = [
     Check::PublicStorageBucket,
 ];
 
-/// Schemas PostgREST exposes by default.
+static CREATE_TABLE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"^\s*create\s+(?:unlogged\s+)?table\s+(?:if\s+not\s+exists\s+)?([\w."]+)"#)
+        .expect("valid regex")
+});
+static ALTER_RLS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"^\s*alter\s+table\s+(?:if\s+exists\s+)?(?:only\s+)?([\w."]+)\s+(enable|disable)\s+row\s+level\s+security"#).expect("valid regex")
+});
+static ALTER_VIEW_INVOKER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"^\s*alter\s+view\s+(?:if\s+exists\s+)?([\w."]+)\s+set\s*\(\s*security_invoker\s*=\s*(true|on|1)"#).expect("valid regex")
+});
+static ENV_NAME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"([A-Za-z_][A-Za-z0-9_]*)['\x22]?\]?\)?\s*(\?\?|\|\||!|$)").expect("valid regex")
+});
+/// Schemas `PostgREST` exposes by default.
 fn is_exposed(qualified_name: &str) -> bool {
     qualified_name.starts_with("public.")
 }
 
 /// Table names or columns that say a table holds personal data.
 const PERSONAL_TABLE: &str = r"(^|_)(customers?|patients?|contacts?|messages?|orders?|payments?|invoices?|addresses|chats?|medical_records?)$";
-const PERSONAL_COLUMN: &str =
-    r"^(email|phone|phone_number|address|date_of_birth|dob|birthday|ssn|full_name|stripe_customer_id|ip_address)$";
+const PERSONAL_COLUMN: &str = r"^(email|phone|phone_number|address|date_of_birth|dob|birthday|ssn|full_name|stripe_customer_id|ip_address)$";
 
 /// One finding of a SQL history, before it becomes a [`Finding`].
 #[derive(Debug)]
@@ -93,10 +106,16 @@ struct History {
 fn analyze(files: &[&str]) -> Vec<Hit> {
     let personal_table = Regex::new(PERSONAL_TABLE).ok();
     let personal_column = Regex::new(PERSONAL_COLUMN).ok();
+    // compiled once per history (SQL files are few); the per-statement regexes are statics
     let mut h = History::default();
     for (file, text) in files.iter().enumerate() {
         for stmt in sql::statements(text) {
-            h.statement(file, &stmt, personal_table.as_ref(), personal_column.as_ref());
+            h.statement(
+                file,
+                &stmt,
+                personal_table.as_ref(),
+                personal_column.as_ref(),
+            );
         }
     }
     h.finish()
@@ -284,10 +303,7 @@ impl History {
     /// we do not model): table creation and RLS switches, and `alter view ... security_invoker`.
     fn fallback(&mut self, file: usize, stmt: &Statement) {
         let lower = &stmt.lower;
-        if let Some(c) = Regex::new(r#"^\s*create\s+(?:unlogged\s+)?table\s+(?:if\s+not\s+exists\s+)?([\w."]+)"#)
-            .ok()
-            .and_then(|re| re.captures(lower))
-        {
+        if let Some(c) = CREATE_TABLE.captures(lower) {
             let name = qualified(c.get(1).map_or("", |m| m.as_str()));
             self.tables.insert(
                 name,
@@ -298,18 +314,12 @@ impl History {
                     columns: Vec::new(),
                 },
             );
-        } else if let Some(c) = Regex::new(r#"^\s*alter\s+table\s+(?:if\s+exists\s+)?(?:only\s+)?([\w."]+)\s+(enable|disable)\s+row\s+level\s+security"#)
-            .ok()
-            .and_then(|re| re.captures(lower))
-        {
+        } else if let Some(c) = ALTER_RLS.captures(lower) {
             let name = qualified(c.get(1).map_or("", |m| m.as_str()));
             if let Some(t) = self.tables.get_mut(&name) {
                 t.rls = c.get(2).is_some_and(|m| m.as_str() == "enable");
             }
-        } else if let Some(c) = Regex::new(r#"^\s*alter\s+view\s+(?:if\s+exists\s+)?([\w."]+)\s+set\s*\(\s*security_invoker\s*=\s*(true|on|1)"#)
-            .ok()
-            .and_then(|re| re.captures(lower))
-        {
+        } else if let Some(c) = ALTER_VIEW_INVOKER.captures(lower) {
             let name = qualified(c.get(1).map_or("", |m| m.as_str()));
             if let Some(v) = self.views.get_mut(&name) {
                 v.invoker = true;
@@ -326,18 +336,18 @@ impl History {
         re_col: Option<&Regex>,
     ) {
         let table = qualified(&p.table_name.to_string());
-        let roles: Vec<String> = p
-            .to
-            .iter()
-            .flatten()
-            .map(|o| o.to_string().to_ascii_lowercase())
-            .collect();
+        let roles: Vec<String> =
+            p.to.iter()
+                .flatten()
+                .map(|o| o.to_string().to_ascii_lowercase())
+                .collect();
         if !roles.is_empty() && roles.iter().all(|r| r == "service_role" || r == "postgres") {
             return;
         }
         let using = p.using.as_ref().map(ToString::to_string);
         let check = p.with_check.as_ref().map(ToString::to_string);
-        let is_true = |e: &Option<String>| e.as_deref().is_some_and(|e| e.eq_ignore_ascii_case("true"));
+        let is_true =
+            |e: &Option<String>| e.as_deref().is_some_and(|e| e.eq_ignore_ascii_case("true"));
         let command = p.command.as_ref().unwrap_or(&CreatePolicyCommand::All);
         let writes = !matches!(command, CreatePolicyCommand::Select);
         let open_to_anon = roles.is_empty() || roles.iter().any(|r| r == "anon" || r == "public");
@@ -349,20 +359,44 @@ impl History {
                 CreatePolicyCommand::Delete => "delete every row of",
                 _ => "read and change every row of",
             };
-            let who = if open_to_anon { "anyone" } else { "any signed-in user" };
+            let who = if open_to_anon {
+                "anyone"
+            } else {
+                "any signed-in user"
+            };
             self.hits.push(Hit {
                 file,
                 check: Check::PermissivePolicy,
                 range: range.clone(),
-                message: format!("Policy \"{name}\" lets {who} {verb} `{table}` (`true` condition)"),
+                message: format!(
+                    "Policy \"{name}\" lets {who} {verb} `{table}` (`true` condition)"
+                ),
                 severity: Some(if open_to_anon {
                     Severity::Critical
                 } else {
                     Severity::High
                 }),
             });
+        } else if matches!(
+            command,
+            CreatePolicyCommand::Update | CreatePolicyCommand::Delete | CreatePolicyCommand::All
+        ) && is_any_user(using.as_deref())
+        {
+            self.hits.push(Hit {
+                file,
+                check: Check::PermissivePolicy,
+                range: range.clone(),
+                message: format!(
+                    "Policy \"{name}\" lets any signed-in user change every row of `{table}` (it only checks that the caller is logged in)"
+                ),
+                severity: Some(Severity::High),
+            });
         } else if !writes && is_true(&using) && self.is_personal(&table, re_table, re_col) {
-            let who = if open_to_anon { "anyone" } else { "any signed-in user" };
+            let who = if open_to_anon {
+                "anyone"
+            } else {
+                "any signed-in user"
+            };
             self.hits.push(Hit {
                 file,
                 check: Check::PermissivePolicy,
@@ -427,7 +461,11 @@ impl History {
                     f.name,
                     problems.join(" and ")
                 ),
-                severity: Some(if anon { Severity::High } else { Severity::Medium }),
+                severity: Some(if anon {
+                    Severity::High
+                } else {
+                    Severity::Medium
+                }),
             });
         }
         for (name, v) in &self.views {
@@ -447,6 +485,22 @@ impl History {
     }
 }
 
+/// `auth.role() = 'authenticated'` or `auth.uid() is not null`: any account passes.
+fn is_any_user(condition: Option<&str>) -> bool {
+    let Some(c) = condition else {
+        return false;
+    };
+    let c: String = c
+        .to_ascii_lowercase()
+        .chars()
+        .filter(|ch| !ch.is_whitespace() && *ch != '(' && *ch != ')')
+        .collect();
+    matches!(
+        c.as_str(),
+        "auth.role='authenticated'" | "auth.uidisnotnull" | "'authenticated'=auth.role"
+    )
+}
+
 fn inserts_public_true(i: &sqlparser::ast::Insert) -> bool {
     let Some(idx) = i
         .columns
@@ -459,10 +513,10 @@ fn inserts_public_true(i: &sqlparser::ast::Insert) -> bool {
         return false;
     };
     match source.body.as_ref() {
-        sqlparser::ast::SetExpr::Values(values) => values
-            .rows
-            .iter()
-            .any(|row| row.get(idx).is_some_and(|e| e.to_string().eq_ignore_ascii_case("true"))),
+        sqlparser::ast::SetExpr::Values(values) => values.rows.iter().any(|row| {
+            row.get(idx)
+                .is_some_and(|e| e.to_string().eq_ignore_ascii_case("true"))
+        }),
         _ => false,
     }
 }
@@ -479,7 +533,11 @@ pub fn is_alone(display: &str) -> bool {
     };
     entries
         .filter_map(Result::ok)
-        .filter(|e| e.path().extension().is_some_and(|x| x.eq_ignore_ascii_case("sql")))
+        .filter(|e| {
+            e.path()
+                .extension()
+                .is_some_and(|x| x.eq_ignore_ascii_case("sql"))
+        })
         .take(2)
         .count()
         < 2
@@ -502,11 +560,19 @@ pub fn check_sql_file(sink: &mut Sink<'_, '_>) {
 }
 
 /// Project pass: each folder with several `.sql` files is one history, in file-name order.
-pub fn check_project(project: &ProjectContext<'_>, rules: &[(Check, usize)], out: &mut Vec<Finding>) {
+pub fn check_project(
+    project: &ProjectContext<'_>,
+    rules: &[(Check, usize)],
+    out: &mut Vec<Finding>,
+) {
     let mut folders: BTreeMap<String, Vec<&crate::discover::Candidate>> = BTreeMap::new();
     for c in project.candidates {
         if c.kind == crate::discover::FileKind::Sql && !is_alone(&c.display) {
-            let dir = c.display.rsplit_once('/').map_or("", |(d, _)| d).to_string();
+            let dir = c
+                .display
+                .rsplit_once('/')
+                .map_or("", |(d, _)| d)
+                .to_string();
             folders.entry(dir).or_default().push(c);
         }
     }
@@ -553,7 +619,11 @@ const PUBLIC_ENV_PREFIXES: [&str; 7] = [
 ];
 
 /// How a `createClient` key argument names the service-role key, if it does.
-fn service_role_key(node: tree_sitter::Node<'_>, root: tree_sitter::Node<'_>, src: &str) -> Option<(bool, String)> {
+fn service_role_key(
+    node: tree_sitter::Node<'_>,
+    root: tree_sitter::Node<'_>,
+    src: &str,
+) -> Option<(bool, String)> {
     let node = js::unwrap_expr(node);
     if let Some(s) = js::string_value(node, src) {
         return (s.starts_with("sb_secret_") || jwt_role(s).as_deref() == Some("service_role"))
@@ -561,19 +631,23 @@ fn service_role_key(node: tree_sitter::Node<'_>, root: tree_sitter::Node<'_>, sr
     }
     let t = text(node, src);
     if node.kind() == "identifier"
-        && let Some((_, value)) = js::declarations(root, src).into_iter().find(|(n, _)| n == t)
+        && let Some((_, value)) = js::declarations(root, src)
+            .into_iter()
+            .find(|(n, _)| n == t)
         && value.byte_range() != node.byte_range()
         && let Some(found) = service_role_key(value, root, src)
     {
         return Some(found);
     }
-    let env = Regex::new(r"([A-Za-z_][A-Za-z0-9_]*)['\x22]?\]?\)?\s*(\?\?|\|\||!|$)").ok()?;
-    let name = env
+    let name = ENV_NAME
         .captures(t.trim())
         .and_then(|c| c.get(1))
         .map_or(t, |m| m.as_str());
     let normal = name.to_ascii_uppercase().replace('_', "");
-    if normal.contains("SERVICEROLE") || normal.contains("SERVICEKEY") || (normal.contains("SECRETKEY") && normal.contains("SUPABASE")) {
+    if normal.contains("SERVICEROLE")
+        || normal.contains("SERVICEKEY")
+        || (normal.contains("SECRETKEY") && normal.contains("SUPABASE"))
+    {
         let exposed = PUBLIC_ENV_PREFIXES.iter().any(|p| name.starts_with(p));
         return Some((exposed, format!("`{name}`")));
     }
