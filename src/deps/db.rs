@@ -71,13 +71,12 @@ fn download(agent: &ureq::Agent, url: &str) -> anyhow::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Checks that `bytes` is a zip of OSV files, all parseable; returns how many advisories it has.
+/// Checks that `bytes` is a zip of OSV files; returns how many advisories it has. A few entries
+/// in a newer schema may not parse (they are skipped at scan time); more than 1% means the
+/// download is not an OSV archive.
 pub fn verify(bytes: &[u8]) -> anyhow::Result<usize> {
     let mut db = Database::default();
     let bad = db.load_zip_reader(std::io::Cursor::new(bytes))?;
-    if bad > 0 {
-        bail!("{bad} entries are not OSV JSON");
-    }
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes))?;
     let entries = (0..archive.len())
         .filter(|i| {
@@ -89,7 +88,10 @@ pub fn verify(bytes: &[u8]) -> anyhow::Result<usize> {
     if entries == 0 {
         bail!("the archive holds no advisories");
     }
-    Ok(entries)
+    if bad * 100 > entries {
+        bail!("{bad} of {entries} entries are not OSV JSON");
+    }
+    Ok(entries - bad)
 }
 
 /// Writes to a temporary file beside `target`, syncs, then renames (atomic on one filesystem).

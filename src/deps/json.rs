@@ -1,7 +1,8 @@
 //! A small JSON reader that keeps byte offsets, so findings point at the exact manifest or
 //! lockfile line. `serde_json` gives no positions; this reads only what dependency files need.
 //!
-//! Measured on a synthetic 50k-entry `package-lock.json` (about 20 MB): see `tests/deps_bench.rs`.
+//! A synthetic 50k-entry `package-lock.json` (16 MB) parses in well under a second in release
+//! builds: see `tests/deps_scan.rs` and `benches/gen-package-lock.py`.
 
 use std::ops::Range;
 

@@ -43,6 +43,9 @@ pub struct Manifest {
     /// The key of the first non-empty section that installs packages (`"dependencies"`,
     /// `"devDependencies"`, `"optionalDependencies"`): where a missing lockfile is reported.
     pub install_section: Option<std::ops::Range<usize>>,
+    /// The manifest lists `files` to publish: a library, which npm publishes without its
+    /// lockfile (so a published copy never has one).
+    pub is_published_library: bool,
 }
 
 /// One package version pinned by a lockfile.

@@ -46,6 +46,7 @@ pub fn parse_manifest(text: &str) -> Option<Manifest> {
             }
         }
     }
+    manifest.is_published_library = doc.get("files").is_some();
     // `workspaces: [..]` or `workspaces: { packages: [..] }`
     let ws = doc.get("workspaces");
     let list = ws.and_then(|w| w.get("packages")).or(ws);

@@ -57,6 +57,7 @@ pub fn run(
             .parent()
             .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
         match find_lockfile(&dir) {
+            None if manifest.is_published_library => {}
             None => {
                 if let Some(idx) = missing.filter(|i| project.applies(*i, candidate)) {
                     let mut f = engine::finding_in(&file, project.rules, idx, section);
