@@ -302,10 +302,9 @@ fn is_secret_value(value: &str, name: &str) -> bool {
         || lower.starts_with("sha")
         || lower.starts_with("bearer")
         || lower.starts_with("basic")
-        || lower.ends_with(".js")
-        || lower.ends_with(".json")
-        || lower.ends_with(".png")
-        || lower.ends_with(".html")
+        || [".js", ".json", ".png", ".html"]
+            .iter()
+            .any(|ext| lower.ends_with(ext))
         || value.contains("%s")
         || value.contains('(')
     {
