@@ -82,3 +82,30 @@ fn no_output_format_contains_a_full_secret() {
         }
     }
 }
+
+#[test]
+fn long_minified_lines_are_scanned_in_bounded_windows() {
+    let settings = Settings {
+        enable: vec!["secrets".into()],
+        ..Settings::default()
+    };
+    let scanner = Scanner::new(&settings).expect("rules load");
+    // 2 MB on one line, full of keywords, with one key near the end
+    let mut line = String::from("{");
+    while line.len() < 2_000_000 {
+        line.push_str("\"token\":\"t\",\"apiKey\":\"k\",\"secret\":\"s\",\"password\":\"p\",");
+    }
+    line.push_str("\"stripe\":\"sk_live_Qz7Lw2Xr9Tp4Nv8Bc3Hd6Mk5Rt1\"}");
+    let file =
+        vibeward::source::SourceFile::new("config.json", vibeward::discover::FileKind::Json, line);
+    let started = std::time::Instant::now();
+    let outcome = scanner.engine().scan_source(&file);
+    let elapsed = started.elapsed();
+    let ids: Vec<&str> = outcome
+        .findings
+        .iter()
+        .map(|f| f.rule_id.as_str())
+        .collect();
+    assert_eq!(ids, ["secrets.stripe-live-secret-key"]);
+    assert!(elapsed.as_secs() < 10, "took {elapsed:?}");
+}
