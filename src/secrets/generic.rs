@@ -299,6 +299,7 @@ fn is_secret_value(value: &str, name: &str) -> bool {
         || value.starts_with(['/', '.', '~', '#', '-', '@', '&', '!', '*', '%', '+'])
         || value.contains('\\')
         || lower.starts_with("data:")
+        || lower.starts_with("arn:")
         || lower.starts_with("sha")
         || lower.starts_with("bearer")
         || lower.starts_with("basic")
