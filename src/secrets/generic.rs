@@ -41,7 +41,7 @@ pub const KEYWORDS: &[&str] = &[
 
 static CANDIDATE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r#"(?i)(?P<name>[a-z0-9_$\-]*(?:secret|token|passw(?:or)?d|pwd|api[_-]?key|private[_-]?key|master[_-]?key|access[_-]?key|auth[_-]?key|signing[_-]?key|encryption[_-]?key|credentials?)[a-z0-9_$\-]*)["'`]?[ \t]*(?::[ \t]*[a-z][a-z<>\[\]| ]*?[ \t]*)?(?P<op>:=|=|:)[ \t]*(?P<q>["'`]?)(?P<value>[^"'`\s,;)}\]]{8,300})"#,
+        r#"(?i)(?P<name>[a-z0-9_$\-]*(?:secret|token|passw(?:or)?d|pwd|api[_-]?key|private[_-]?key|master[_-]?key|access[_-]?key|auth[_-]?key|signing[_-]?key|encryption[_-]?key|credentials?)[a-z0-9_$\-]*)["'`]?[ \t]*(?::[ \t]*[a-z][a-z<>\[\]| ]*?[ \t]*)?(?P<op>:=|=|:)[ \t]*(?P<fallback>(?:process\.env|import\.meta\.env)\.[A-Za-z0-9_]+[ \t]*(?:\|\||\?\?)[ \t]*)?(?P<q>["'`]?)(?P<value>[^"'`\s,;)}\]]{8,300})"#,
     )
     .expect("static regex")
 });
@@ -392,9 +392,20 @@ fn is_assigned_literal(root: Node<'_>, text: &str, name: &str, value: Range<usiz
     {
         return false;
     }
-    let Some(parent) = node.parent() else {
+    let Some(mut parent) = node.parent() else {
         return false;
     };
+    // `process.env.X || "literal"`: the literal is a fallback secret
+    if parent.kind() == "binary_expression" {
+        let is_fallback = parent
+            .child_by_field_name("left")
+            .and_then(|l| text.get(l.byte_range()))
+            .is_some_and(|l| l.starts_with("process.env.") || l.starts_with("import.meta.env."));
+        match parent.parent() {
+            Some(p) if is_fallback => parent = p,
+            _ => return false,
+        }
+    }
     let node_text = |n: Option<Node<'_>>| {
         n.and_then(|n| text.get(n.byte_range()))
             .map(|t| t.trim_matches(['"', '\'', '`']))
