@@ -20,7 +20,12 @@ fn scan_secret_fixtures() -> (vibeward::ScanReport, PathBuf) {
         ..Settings::default()
     };
     let scanner = Scanner::new(&settings).expect("rules load");
-    (scanner.scan(&[root.clone()]).expect("scan runs"), root)
+    (
+        scanner
+            .scan(std::slice::from_ref(&root))
+            .expect("scan runs"),
+        root,
+    )
 }
 
 #[test]
