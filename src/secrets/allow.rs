@@ -1,6 +1,8 @@
 //! Value checks shared by every detector: placeholders, fake test values, entropy, and the
 //! redacted form that output shows instead of a secret.
 
+use std::fmt::Write as _;
+
 use sha2::{Digest, Sha256};
 
 /// Shannon entropy in bits per character.
@@ -120,7 +122,10 @@ pub fn is_uuid(value: &str) -> bool {
 pub fn redacted(secret: &str) -> String {
     let head: String = secret.chars().take(4).collect();
     let digest = Sha256::digest(secret.as_bytes());
-    let hash: String = digest[..4].iter().map(|b| format!("{b:02x}")).collect();
+    let hash = digest[..4].iter().fold(String::new(), |mut acc, b| {
+        let _ = write!(acc, "{b:02x}");
+        acc
+    });
     format!("{head}…({} chars, sha256:{hash})", secret.chars().count())
 }
 

@@ -316,7 +316,7 @@ pub fn is_git_ignored(path: &Path) -> bool {
     let mut matchers: Vec<Gitignore> = Vec::new();
     if let Some(root) = root {
         let mut b = GitignoreBuilder::new(root);
-        b.add(root.join(".git/info/exclude"));
+        b.add(git_dir(root).join("info/exclude"));
         if let Ok(g) = b.build() {
             matchers.push(g);
         }
@@ -353,10 +353,27 @@ pub fn is_tracked(path: &Path) -> bool {
         return false;
     };
     let rel = rel.to_string_lossy().replace('\\', "/");
-    let Ok(index) = std::fs::read(root.join(".git/index")) else {
+    let Ok(index) = std::fs::read(git_dir(root).join("index")) else {
         return false;
     };
     index_lists(&index, &rel)
+}
+
+/// The git directory of a repository: `.git`, or where a worktree's `.git` file points.
+fn git_dir(root: &Path) -> PathBuf {
+    let dot_git = root.join(".git");
+    if dot_git.is_file()
+        && let Ok(text) = std::fs::read_to_string(&dot_git)
+        && let Some(dir) = text.trim().strip_prefix("gitdir:")
+    {
+        let dir = Path::new(dir.trim());
+        return if dir.is_absolute() {
+            dir.to_path_buf()
+        } else {
+            root.join(dir)
+        };
+    }
+    dot_git
 }
 
 fn index_lists(index: &[u8], rel: &str) -> bool {
@@ -389,4 +406,46 @@ fn index_lists(index: &[u8], rel: &str) -> bool {
         pos += (entry_len + 8) & !7;
     }
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_gitignore_and_the_index_like_git() {
+        let crate_root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        if repo_root(&crate_root.join("Cargo.toml")).is_none() {
+            return; // not a git checkout (e.g. a source tarball)
+        }
+        assert!(is_tracked(&crate_root.join("Cargo.toml")));
+        assert!(!is_tracked(&crate_root.join("no-such-file.env")));
+        assert!(is_git_ignored(&crate_root.join("target/debug/x")));
+        assert!(!is_git_ignored(&crate_root.join("src/lib.rs")));
+        let ignored = crate_root.join("fixtures/secrets/env-committed-ignored/.env");
+        assert!(is_git_ignored(&ignored));
+    }
+
+    #[test]
+    fn client_side_paths() {
+        let file = |path: &str, text: &str| {
+            SourceFile::new(
+                path,
+                FileKind::classify(Path::new(path)).unwrap_or(FileKind::Text),
+                text.into(),
+            )
+        };
+        assert!(is_client_side(&file(
+            "src/app/page.tsx",
+            "'use client';\nexport default 1;"
+        )));
+        assert!(!is_client_side(&file(
+            "src/app/api/route.ts",
+            "export const GET = 1;"
+        )));
+        assert!(is_client_side(&file("frontend/src/api.js", "")));
+        assert!(!is_client_side(&file("pages/api/pay.ts", "")));
+        assert!(is_client_side(&file("pages/index.tsx", "")));
+        assert!(!is_client_side(&file("node_modules/x/client/index.js", "")));
+    }
 }

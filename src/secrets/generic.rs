@@ -41,7 +41,7 @@ pub const KEYWORDS: &[&str] = &[
 
 static CANDIDATE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r#"(?i)(?P<name>[a-z0-9_$\-]*(?:secret|token|passw(?:or)?d|pwd|api[_-]?key|private[_-]?key|master[_-]?key|access[_-]?key|auth[_-]?key|signing[_-]?key|encryption[_-]?key|credentials?)[a-z0-9_$\-]*)["'`]?[ \t]*(?::[ \t]*[a-z][a-z<>\[\]| ]*?[ \t]*)?(?P<op>:=|=|:)[ \t]*(?P<q>["'`]?)(?P<value>[^"'`\s,;)}\]]{8,300})"#,
+        r#"(?i)(?P<name>[a-z0-9_$\-]*(?:secret|token|passw(?:or)?d|pwd|api[_-]?key|private[_-]?key|master[_-]?key|access[_-]?key|auth[_-]?key|signing[_-]?key|encryption[_-]?key|credentials?)[a-z0-9_$\-]*)["'`]?[ \t]*(?::[ \t]*[a-z][a-z<>\[\]| ]*?[ \t]*)?(?P<op>:=|=|:)[ \t]*(?P<fallback>(?:process\.env|import\.meta\.env)\.[A-Za-z0-9_]+[ \t]*(?:\|\||\?\?)[ \t]*)?(?P<q>["'`]?)(?P<value>[^"'`\s,;)}\]]{8,300})"#,
     )
     .expect("static regex")
 });
@@ -299,13 +299,13 @@ fn is_secret_value(value: &str, name: &str) -> bool {
         || value.starts_with(['/', '.', '~', '#', '-', '@', '&', '!', '*', '%', '+'])
         || value.contains('\\')
         || lower.starts_with("data:")
+        || lower.starts_with("arn:")
         || lower.starts_with("sha")
         || lower.starts_with("bearer")
         || lower.starts_with("basic")
-        || lower.ends_with(".js")
-        || lower.ends_with(".json")
-        || lower.ends_with(".png")
-        || lower.ends_with(".html")
+        || [".js", ".json", ".png", ".html"]
+            .iter()
+            .any(|ext| lower.ends_with(ext))
         || value.contains("%s")
         || value.contains('(')
     {
@@ -392,9 +392,20 @@ fn is_assigned_literal(root: Node<'_>, text: &str, name: &str, value: Range<usiz
     {
         return false;
     }
-    let Some(parent) = node.parent() else {
+    let Some(mut parent) = node.parent() else {
         return false;
     };
+    // `process.env.X || "literal"`: the literal is a fallback secret
+    if parent.kind() == "binary_expression" {
+        let is_fallback = parent
+            .child_by_field_name("left")
+            .and_then(|l| text.get(l.byte_range()))
+            .is_some_and(|l| l.starts_with("process.env.") || l.starts_with("import.meta.env."));
+        match parent.parent() {
+            Some(p) if is_fallback => parent = p,
+            _ => return false,
+        }
+    }
     let node_text = |n: Option<Node<'_>>| {
         n.and_then(|n| text.get(n.byte_range()))
             .map(|t| t.trim_matches(['"', '\'', '`']))

@@ -245,12 +245,8 @@ fn check_match(
     let mut severity = None;
     let mut note = None;
     match detector.validate {
-        None => {}
-        Some(Validation::GithubChecksum) => {
-            if !validate::has_token_checksum(value) {
-                return None;
-            }
-        }
+        Some(Validation::GithubChecksum) if !validate::has_token_checksum(value) => return None,
+        None | Some(Validation::GithubChecksum) => {}
         Some(Validation::Jwt) => {
             validate::jwt_payload(value)?;
         }
@@ -378,7 +374,7 @@ impl Analyzer for SecretsAnalyzer {
         let hits = dedupe(ctx.rules, hits);
         let client_side = !hits.is_empty() && context::is_client_side(ctx.file);
         for hit in hits {
-            out.push(to_finding(ctx, hit, client_side));
+            out.push(to_finding(ctx, &hit, client_side));
         }
     }
 }
@@ -426,7 +422,7 @@ fn is_separate_rule(rules: &RuleSet, a: &Hit, b: &Hit) -> bool {
     separate(a) || separate(b)
 }
 
-fn to_finding(ctx: &FileContext<'_>, hit: Hit, client_side: bool) -> Finding {
+fn to_finding(ctx: &FileContext<'_>, hit: &Hit, client_side: bool) -> Finding {
     let text = ctx.file.text.as_str();
     let mut f = ctx.finding(hit.rule_idx, hit.range.clone());
     if let Some(s) = hit.severity {
