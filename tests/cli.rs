@@ -32,13 +32,13 @@ fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-/// A small project with one high finding (eval) and one medium (cookie secure: false).
+/// A small project with one high finding (TLS checks off) and one medium (cookie secure: false).
 fn project() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
     write(
         dir.path(),
         "src/server.js",
-        "const x = 1;\napp.post('/calc', (req, res) => res.json(eval(req.body.expr)));\n",
+        "const x = 1;\nconst agent = new https.Agent({ rejectUnauthorized: false });\n",
     );
     write(
         dir.path(),
@@ -97,7 +97,7 @@ fn exits_1_when_a_finding_reaches_fail_on() {
     let out = run(dir.path(), &["scan"]);
     assert_eq!(code(&out), 1, "{}", stderr(&out));
     let text = stdout(&out);
-    assert!(text.contains("code.eval-dynamic"), "{text}");
+    assert!(text.contains("tls.reject-unauthorized-disabled"), "{text}");
     assert!(text.contains("src/server.js:2:"), "{text}");
     assert!(text.contains("2 findings (1 high, 1 medium)"), "{text}");
 }
@@ -120,7 +120,7 @@ fn fail_on_sets_the_threshold() {
 fn min_severity_drops_lower_findings() {
     let dir = project();
     let doc = json(dir.path(), &["--min-severity", "high"]);
-    assert_eq!(rule_ids(&doc), vec!["code.eval-dynamic"]);
+    assert_eq!(rule_ids(&doc), vec!["tls.reject-unauthorized-disabled"]);
 }
 
 #[test]
@@ -230,7 +230,7 @@ fn sarif_validates_against_the_2_1_0_schema() {
 
     let run0 = &log["runs"][0];
     let result = &run0["results"][0];
-    assert_eq!(result["ruleId"], "code.eval-dynamic");
+    assert_eq!(result["ruleId"], "tls.reject-unauthorized-disabled");
     assert_eq!(
         result["locations"][0]["physicalLocation"]["artifactLocation"]["uriBaseId"],
         "%SRCROOT%"
@@ -238,7 +238,7 @@ fn sarif_validates_against_the_2_1_0_schema() {
     assert!(result["partialFingerprints"]["vibeward/v1"].is_string());
     let rule =
         &run0["tool"]["driver"]["rules"][result["ruleIndex"].as_u64().expect("ruleIndex") as usize];
-    assert_eq!(rule["id"], "code.eval-dynamic");
+    assert_eq!(rule["id"], "tls.reject-unauthorized-disabled");
     assert_eq!(rule["properties"]["security-severity"], "8.0");
     assert!(
         rule["help"]["markdown"]
@@ -247,7 +247,7 @@ fn sarif_validates_against_the_2_1_0_schema() {
             .contains("## How to fix")
     );
     let tags = rule["properties"]["tags"].as_array().expect("tags");
-    assert!(tags.iter().any(|t| t == "external/cwe/cwe-95"), "{tags:?}");
+    assert!(tags.iter().any(|t| t == "external/cwe/cwe-295"), "{tags:?}");
     let notes = run0["invocations"][0]["toolExecutionNotifications"]
         .as_array()
         .expect("notifications");
@@ -266,7 +266,9 @@ fn sarif_and_json_are_identical_for_one_and_four_jobs() {
         write(
             dir.path(),
             &format!("gen/f{i}.js"),
-            format!("eval(req.query.q{i});\nconst t{i} = 1;\n"),
+            format!(
+                "const a{i} = new https.Agent({{ rejectUnauthorized: false }});\nconst t{i} = 1;\n"
+            ),
         );
     }
     assert_eq!(sarif(dir.path(), "1"), sarif(dir.path(), "4"));
@@ -282,11 +284,15 @@ fn exclude_and_default_excludes_leave_out_paths() {
     write(
         dir.path(),
         "node_modules/lib/index.js",
-        "eval(req.body.code);\n",
+        "const agent = new https.Agent({ rejectUnauthorized: false });\n",
     );
-    write(dir.path(), "dist/bundle.js", "eval(req.body.code);\n");
+    write(
+        dir.path(),
+        "dist/bundle.js",
+        "const agent = new https.Agent({ rejectUnauthorized: false });\n",
+    );
     let doc = json(dir.path(), &["--exclude", "src/session.js"]);
-    assert_eq!(rule_ids(&doc), vec!["code.eval-dynamic"]);
+    assert_eq!(rule_ids(&doc), vec!["tls.reject-unauthorized-disabled"]);
     let all = json(dir.path(), &["--no-default-excludes"]);
     let paths: Vec<&str> = all["findings"]
         .as_array()
@@ -301,7 +307,11 @@ fn exclude_and_default_excludes_leave_out_paths() {
 fn gitignore_is_honoured_unless_no_ignore() {
     let dir = project();
     write(dir.path(), ".gitignore", "generated/\n");
-    write(dir.path(), "generated/x.js", "eval(req.body.code);\n");
+    write(
+        dir.path(),
+        "generated/x.js",
+        "const agent = new https.Agent({ rejectUnauthorized: false });\n",
+    );
     let doc = json(dir.path(), &[]);
     assert!(!doc.to_string().contains("generated/x.js"));
     let doc = json(dir.path(), &["--no-ignore"]);
@@ -372,10 +382,10 @@ fn inline_comments_suppress_findings() {
     write(
         dir.path(),
         "a.js",
-        "// vibeward-ignore: code.eval-dynamic -- input is a constant table key\neval(req.body.k);\neval(req.body.o); // vibeward-ignore\neval(req.body.t); // vibeward-ignore: sql\n",
+        "// vibeward-ignore: tls.reject-unauthorized-disabled -- local test server\nconst a = { rejectUnauthorized: false };\nconst b = { rejectUnauthorized: false }; // vibeward-ignore\nconst c = { rejectUnauthorized: false }; // vibeward-ignore: sql\n",
     );
     let doc = json(dir.path(), &[]);
-    assert_eq!(rule_ids(&doc), vec!["code.eval-dynamic"]);
+    assert_eq!(rule_ids(&doc), vec!["tls.reject-unauthorized-disabled"]);
     assert_eq!(doc["findings"][0]["start"]["line"], 4);
     assert_eq!(doc["summary"]["suppressed"], 2);
 }
@@ -388,7 +398,10 @@ fn enable_and_disable_select_rules_and_families() {
         vec!["http.cookie-secure-disabled"]
     );
     assert_eq!(
-        rule_ids(&json(dir.path(), &["--disable", "code.eval-dynamic"])),
+        rule_ids(&json(
+            dir.path(),
+            &["--disable", "tls.reject-unauthorized-disabled"]
+        )),
         vec!["http.cookie-secure-disabled"]
     );
 }

@@ -82,6 +82,9 @@ fn fires_as_project(scanner: &Scanner, name: &str, code: &str, id: &str) -> bool
         .tempdir()
         .expect("temp dir");
     let path = dir.path().join(name);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).expect("example folder created");
+    }
     std::fs::write(&path, code).expect("example written");
     let report = scanner.scan(&[path]).expect("example scanned");
     report.findings.iter().any(|f| f.rule_id == id)

@@ -170,10 +170,10 @@ impl Checker<'_, '_> {
                         "`{name}` is installed from a URL (`{spec}`) outside the registry; its content can change with no version or advisory tracking"
                     )
                 };
-                if let Some(f) = self.report(Check::UrlDependency, dep.span.clone(), msg) {
-                    if is_http {
-                        f.severity = Severity::High;
-                    }
+                if let Some(f) = self.report(Check::UrlDependency, dep.span.clone(), msg)
+                    && is_http
+                {
+                    f.severity = Severity::High;
                 }
             }
             SpecKind::Local(true) if !has_workspaces => {
