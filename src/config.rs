@@ -29,6 +29,9 @@ pub struct Settings {
     pub engine: EngineOptions,
     /// An OSV advisory database: a folder of OSV JSON files or an osv.dev `all.zip` archive.
     pub advisory_db: Option<PathBuf>,
+    /// Without `advisory_db`, use the database `vibeward db update` stored, if any. Off by default
+    /// so library users and tests are hermetic; the CLI turns it on.
+    pub use_stored_advisory_db: bool,
 }
 
 impl Default for Settings {
@@ -44,6 +47,7 @@ impl Default for Settings {
             jobs: 0,
             engine: EngineOptions::default(),
             advisory_db: None,
+            use_stored_advisory_db: false,
         }
     }
 }

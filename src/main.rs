@@ -85,6 +85,7 @@ fn settings(args: &ScanArgs) -> Settings {
         min_severity: severity(args.min_severity),
         jobs: args.jobs,
         advisory_db: args.advisory_db.clone(),
+        use_stored_advisory_db: true,
         ..Settings::default()
     }
 }

@@ -117,7 +117,10 @@ pub fn build(
         )
     });
     let db = if needs_db {
-        load_database(settings.advisory_db.as_deref())?
+        load_database(
+            settings.advisory_db.as_deref(),
+            settings.use_stored_advisory_db,
+        )?
     } else {
         osv::Database::default()
     };
@@ -130,7 +133,7 @@ pub fn build(
 
 /// The embedded curated advisories, then `--advisory-db` (an error when unreadable) or else the
 /// database `vibeward db update` stored, when there is one.
-fn load_database(explicit: Option<&Path>) -> Result<osv::Database, RuleError> {
+fn load_database(explicit: Option<&Path>, use_stored: bool) -> Result<osv::Database, RuleError> {
     let mut db = osv::Database::default();
     for (path, text) in crate::rules::load::embedded_files() {
         if path.starts_with("rules/advisories/") && !db.add_json(text.as_bytes()) {
@@ -142,7 +145,8 @@ fn load_database(explicit: Option<&Path>) -> Result<osv::Database, RuleError> {
     }
     let path = match explicit {
         Some(p) => Some(p.to_path_buf()),
-        None => db::default_dir().filter(|d| d.is_dir()),
+        None if use_stored => db::default_dir().filter(|d| d.is_dir()),
+        None => None,
     };
     if let Some(path) = path {
         db.load_path(&path).map_err(|e| RuleError::Io {

