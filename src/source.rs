@@ -99,6 +99,24 @@ fn memchr_newlines(bytes: &[u8]) -> impl Iterator<Item = usize> + '_ {
     memchr::memchr_iter(b'\n', bytes)
 }
 
+/// The largest char boundary of `text` at or before byte `i` (clamped to the text).
+pub fn floor_char(text: &str, mut i: usize) -> usize {
+    i = i.min(text.len());
+    while !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// The smallest char boundary of `text` at or after byte `i` (clamped to the text).
+pub fn ceil_char(text: &str, mut i: usize) -> usize {
+    i = i.min(text.len());
+    while !text.is_char_boundary(i) {
+        i += 1;
+    }
+    i
+}
+
 /// Outcome of reading a candidate.
 pub enum Loaded {
     /// Ready to analyse; `degraded` notes a problem that did not stop the analysis.

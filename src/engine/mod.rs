@@ -20,7 +20,7 @@ use crate::discover::{Candidate, SkipReason, Skipped};
 use crate::finding::Finding;
 use crate::parse::{self, Grammar};
 use crate::rules::{Matcher, RuleError, RuleSet};
-use crate::source::{self, Loaded, SourceFile};
+use crate::source::{self, Loaded, SourceFile, ceil_char, floor_char};
 use crate::suppress;
 
 use prefilter::Prefilter;
@@ -440,22 +440,6 @@ fn redact(text: &str, findings: &[Finding]) -> String {
     }
     out.push_str(&text[last..]);
     out
-}
-
-fn floor_char(text: &str, mut i: usize) -> usize {
-    i = i.min(text.len());
-    while !text.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
-}
-
-fn ceil_char(text: &str, mut i: usize) -> usize {
-    i = i.min(text.len());
-    while !text.is_char_boundary(i) {
-        i += 1;
-    }
-    i
 }
 
 /// The finding's lines (at most 3, each at most 240 characters) from the redacted text.

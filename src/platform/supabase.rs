@@ -607,17 +607,6 @@ pub fn check_project(
 // ---------------------------------------------------------------------------------------------
 // Client code
 
-/// Prefixes of environment variables that bundlers inline into client code.
-const PUBLIC_ENV_PREFIXES: [&str; 7] = [
-    "NEXT_PUBLIC_",
-    "VITE_",
-    "EXPO_PUBLIC_",
-    "REACT_APP_",
-    "PUBLIC_",
-    "NUXT_PUBLIC_",
-    "GATSBY_",
-];
-
 /// How a `createClient` key argument names the service-role key, if it does.
 fn service_role_key(
     node: tree_sitter::Node<'_>,
@@ -648,7 +637,9 @@ fn service_role_key(
         || normal.contains("SERVICEKEY")
         || (normal.contains("SECRETKEY") && normal.contains("SUPABASE"))
     {
-        let exposed = PUBLIC_ENV_PREFIXES.iter().any(|p| name.starts_with(p));
+        let exposed = crate::secrets::context::CLIENT_ENV_PREFIXES
+            .iter()
+            .any(|p| name.starts_with(p));
         return Some((exposed, format!("`{name}`")));
     }
     None
@@ -656,36 +647,8 @@ fn service_role_key(
 
 /// The `role` claim of a JWT, decoded without verifying it.
 fn jwt_role(token: &str) -> Option<String> {
-    let mut parts = token.split('.');
-    let (_, payload) = (parts.next()?, parts.next()?);
-    parts.next()?;
-    let bytes = base64url(payload)?;
-    let json: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-    json.get("role")?.as_str().map(str::to_string)
-}
-
-fn base64url(s: &str) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(s.len() * 3 / 4);
-    let mut buf = 0u32;
-    let mut bits = 0;
-    for c in s.bytes() {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'-' | b'+' => 62,
-            b'_' | b'/' => 63,
-            b'=' => continue,
-            _ => return None,
-        };
-        buf = (buf << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((buf >> bits) as u8);
-        }
-    }
-    Some(out)
+    let payload = crate::secrets::validate::jwt_payload(token)?;
+    payload.get("role")?.as_str().map(str::to_string)
 }
 
 /// `createClient(url, serviceRoleKey)` in client-side code, or with a service-role key from an

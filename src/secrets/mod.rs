@@ -24,6 +24,7 @@ use crate::discover::FileKind;
 use crate::engine::{Analyzer, FileContext, REDACT_PROPERTY};
 use crate::finding::Finding;
 use crate::rules::{Matcher, MatcherKind, RuleError, RuleSet};
+use crate::source::{ceil_char, floor_char};
 
 use spec::{Builtin, Detector, Kind, RegexDetector, Validation};
 use validate::JwtRole;
@@ -271,22 +272,6 @@ fn check_match(
 fn next_char(text: &str, mut i: usize) -> usize {
     i += 1;
     while i < text.len() && !text.is_char_boundary(i) {
-        i += 1;
-    }
-    i
-}
-
-fn floor_char(text: &str, mut i: usize) -> usize {
-    i = i.min(text.len());
-    while !text.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
-}
-
-fn ceil_char(text: &str, mut i: usize) -> usize {
-    i = i.min(text.len());
-    while !text.is_char_boundary(i) {
         i += 1;
     }
     i
