@@ -23,36 +23,11 @@ pub const CLIENT_ENV_PREFIXES: &[&str] = &[
     "GATSBY_",
 ];
 
-/// Whether the file ends up in a browser or app bundle: frontend folders, `'use client'`
-/// modules, `public/`, non-API `pages/`, React Native / Expo code. Dependencies never count.
+/// Whether the file ends up in a browser or app bundle (one classifier for the whole scanner:
+/// `platform::client_side`). Dependencies never count.
 pub fn is_client_side(file: &SourceFile) -> bool {
-    let path = file.display.to_ascii_lowercase();
-    if path.contains("node_modules/") {
-        return false;
-    }
-    let segments: Vec<&str> = path.split('/').collect();
-    let dirs = &segments[..segments.len().saturating_sub(1)];
-    for (i, seg) in dirs.iter().enumerate() {
-        match *seg {
-            "public" | "frontend" | "client" | "web" | "www" | "static" => return true,
-            "pages" if dirs.get(i + 1) != Some(&"api") && !file.display.contains("/api/") => {
-                return file.kind.is_code();
-            }
-            _ => {}
-        }
-    }
-    if !file.kind.is_code() {
-        return false;
-    }
-    let head = file.text.trim_start();
-    let head = head.strip_prefix("#!").map_or(head, |_| "");
-    if head.starts_with("'use client'") || head.starts_with("\"use client\"") {
-        return true;
-    }
-    file.text.contains("from 'react-native'")
-        || file.text.contains("from \"react-native\"")
-        || file.text.contains("from 'expo-")
-        || file.text.contains("from \"expo-")
+    !file.display.contains("node_modules/")
+        && crate::platform::client_side::is_client_side(&file.display, &file.text)
 }
 
 static CLIENT_ENV: LazyLock<Regex> = LazyLock::new(|| {
