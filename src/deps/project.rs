@@ -194,6 +194,21 @@ fn check_drift(
     }
 }
 
+/// The version an npm lockfile installs at `key` (`node_modules/<name>` path), with its entry's span.
+fn locked_at(lock: &Lockfile, name: &str, key: &str) -> Resolution {
+    match lock.top.get(key) {
+        Some(v) => {
+            let at = lock
+                .entries
+                .iter()
+                .find(|e| e.name == name && &e.version == v)
+                .map(|e| e.span.clone());
+            Resolution::Locked(v.clone(), at)
+        }
+        None => Resolution::Absent,
+    }
+}
+
 fn resolve(lock: &Lockfile, importer: &str, name: &str, spec: &str) -> Resolution {
     let prefix = if importer.is_empty() {
         String::new()
@@ -217,30 +232,10 @@ fn resolve(lock: &Lockfile, importer: &str, name: &str, spec: &str) -> Resolutio
             } else {
                 hoisted
             };
-            match lock.top.get(&key) {
-                Some(v) => {
-                    let at = lock
-                        .entries
-                        .iter()
-                        .find(|e| e.name == name && &e.version == v)
-                        .map(|e| e.span.clone());
-                    Resolution::Locked(v.clone(), at)
-                }
-                None => Resolution::Absent,
-            }
+            locked_at(lock, name, &key)
         }
         LockFormat::NpmV1 if importer.is_empty() => {
-            match lock.top.get(&format!("node_modules/{name}")) {
-                Some(v) => {
-                    let at = lock
-                        .entries
-                        .iter()
-                        .find(|e| e.name == name && &e.version == v)
-                        .map(|e| e.span.clone());
-                    Resolution::Locked(v.clone(), at)
-                }
-                None => Resolution::Absent,
-            }
+            locked_at(lock, name, &format!("node_modules/{name}"))
         }
         LockFormat::YarnClassic | LockFormat::YarnBerry => {
             let keys = [format!("{name}@{spec}"), format!("{name}@npm:{spec}")];

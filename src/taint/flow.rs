@@ -340,6 +340,17 @@ impl<'s, 't> Walker<'s, 't> {
         }
     }
 
+    /// `obj.x = t` or `list.push(t)`: the container `name` now holds (part of) an untrusted value.
+    /// The container itself is neither the whole request object nor a string.
+    fn taint_container(&mut self, name: String, t: &Taint) {
+        let mut stored = t.clone();
+        stored.whole = false;
+        stored.stringy = false;
+        if let Some(m) = union(self.state.vars.remove(&name), Some(stored)) {
+            self.state.vars.insert(name, m);
+        }
+    }
+
     fn text(&self, n: Node<'_>) -> &'t str {
         node_text(self.shared.text, n)
     }
@@ -1207,13 +1218,7 @@ impl<'s, 't> Walker<'s, 't> {
                     let root = root_identifier(left);
                     if let Some(root) = root {
                         let name = self.text(root).to_string();
-                        let mut stored = t.clone();
-                        stored.whole = false;
-                        stored.stringy = false;
-                        let merged = union(self.state.vars.remove(&name), Some(stored));
-                        if let Some(m) = merged {
-                            self.state.vars.insert(name, m);
-                        }
+                        self.taint_container(name, t);
                     }
                 }
             }
@@ -1431,13 +1436,7 @@ impl<'s, 't> Walker<'s, 't> {
             && MUTATORS.contains(&method)
         {
             let name = self.text(r).to_string();
-            let mut stored = t.clone();
-            stored.stringy = false;
-            stored.whole = false;
-            let merged = union(self.state.vars.remove(&name), Some(stored));
-            if let Some(m) = merged {
-                self.state.vars.insert(name, m);
-            }
+            self.taint_container(name, t);
         }
         if path == ["Object", "assign"]
             && let Some(target) = args.first()
