@@ -17,6 +17,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::ops::Range;
+use std::rc::Rc;
 use std::sync::OnceLock;
 
 use regex::Regex;
@@ -284,7 +285,7 @@ struct MatchContext<'a, 't> {
     tree: &'t Tree,
     text: &'a str,
     /// Ranges matched by each `inside`/`not-inside` matcher, keyed by the matcher's address.
-    cache: RefCell<HashMap<usize, Vec<Range<usize>>>>,
+    cache: RefCell<HashMap<usize, Rc<[Range<usize>]>>>,
 }
 
 impl<'t> MatchContext<'_, 't> {
@@ -293,10 +294,10 @@ impl<'t> MatchContext<'_, 't> {
     }
 
     /// The ranges of every node matching `matcher` in this file, computed once per file.
-    fn enclosing(&self, matcher: &QueryMatcher) -> Vec<Range<usize>> {
+    fn enclosing(&self, matcher: &QueryMatcher) -> Rc<[Range<usize>]> {
         let key = std::ptr::from_ref(matcher) as usize;
         if let Some(ranges) = self.cache.borrow().get(&key) {
-            return ranges.clone();
+            return Rc::clone(ranges);
         }
         let mut ranges = Vec::new();
         if let Some(query) = matcher.query(self.grammar) {
@@ -308,7 +309,8 @@ impl<'t> MatchContext<'_, 't> {
                 }
             }
         }
-        self.cache.borrow_mut().insert(key, ranges.clone());
+        let ranges: Rc<[Range<usize>]> = ranges.into();
+        self.cache.borrow_mut().insert(key, Rc::clone(&ranges));
         ranges
     }
 }
