@@ -102,6 +102,10 @@ pub struct ScanArgs {
     /// Worker threads (default: one per core).
     #[arg(long, short = 'j', value_name = "N", default_value_t = 0)]
     pub jobs: usize,
+    /// Run each query rule as its own tree-sitter query (the reference path, for checking the
+    /// fast matcher on real code).
+    #[arg(long, hide = true)]
+    pub reference_queries: bool,
     /// Leave out paths matching this gitignore-style glob (repeatable).
     #[arg(long, value_name = "GLOB")]
     pub exclude: Vec<String>,

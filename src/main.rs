@@ -86,7 +86,9 @@ fn settings(args: &ScanArgs) -> Settings {
         jobs: args.jobs,
         advisory_db: args.advisory_db.clone(),
         use_stored_advisory_db: true,
-        ..Settings::default()
+        engine: vibeward::engine::EngineOptions {
+            combined_queries: !args.reference_queries,
+        },
     }
 }
 

@@ -151,3 +151,20 @@ fn a_broken_rule_names_the_file_and_field() {
         "{msg}"
     );
 }
+
+#[test]
+fn every_builtin_query_runs_on_the_native_matcher() {
+    // A query the native matcher cannot run falls back to a tree-sitter query, which costs a
+    // walk of every tree on its own: builtin rules stay on the fast path.
+    let rules = rules();
+    let slow: Vec<&str> = rules
+        .rules()
+        .iter()
+        .filter(|r| match &r.matcher {
+            vibeward::rules::Matcher::Query(q) => !q.runs_natively(),
+            vibeward::rules::Matcher::Spec { .. } => false,
+        })
+        .map(|r| r.id.as_str())
+        .collect();
+    assert!(slow.is_empty(), "queries not supported natively: {slow:?}");
+}

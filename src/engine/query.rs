@@ -25,6 +25,7 @@ use serde::Deserialize;
 use streaming_iterator::StreamingIterator;
 use tree_sitter::{Node, Query, QueryCursor, QueryMatch, Tree};
 
+use super::pattern::{Dispatch, Patterns};
 use super::{Analyzer, FileContext};
 use crate::discover::FileKind;
 use crate::finding::Finding;
@@ -90,6 +91,19 @@ pub struct QueryMatcher {
     /// Compiled per grammar on first use (index = `Grammar::index`): compiling every query for
     /// every grammar up front cost a second of start-up, most of it for grammars never seen.
     queries: [OnceLock<Option<Query>>; 3],
+    /// The native form of the query per grammar, when [`Patterns`] supports it.
+    natives: [OnceLock<Option<Patterns>>; 3],
+}
+
+/// The captures of one match by name, in the order the matcher produced them.
+type Named<'q, 't> = Vec<(&'q str, Node<'t>)>;
+
+fn named<'q, 't>(m: &QueryMatch<'_, 't>, query: &'q Query) -> Named<'q, 't> {
+    let names = query.capture_names();
+    m.captures()
+        .iter()
+        .map(|c| (names[c.index as usize], c.node))
+        .collect()
 }
 
 impl QueryMatcher {
@@ -177,6 +191,7 @@ impl QueryMatcher {
             report: raw.report,
             grammars: grammars.to_vec(),
             queries: [OnceLock::new(), OnceLock::new(), OnceLock::new()],
+            natives: [OnceLock::new(), OnceLock::new(), OnceLock::new()],
         })
     }
 
@@ -196,33 +211,45 @@ impl QueryMatcher {
             .as_ref()
     }
 
+    /// The query for a grammar in the native matcher's form, when it supports it.
+    pub fn native(&self, grammar: Grammar) -> Option<&Patterns> {
+        if !self.targets(grammar) {
+            return None;
+        }
+        self.natives[grammar.index()]
+            .get_or_init(|| Patterns::compile(&self.source, &grammar.language()).ok())
+            .as_ref()
+    }
+
+    /// Whether this matcher and its nested ones run on the native matcher for every grammar they
+    /// target (else they fall back to slower tree-sitter queries).
+    pub fn runs_natively(&self) -> bool {
+        self.grammars.iter().all(|&g| self.native(g).is_some())
+            && [&self.inside, &self.not_inside]
+                .into_iter()
+                .flatten()
+                .all(|m| m.runs_natively())
+    }
+
     /// Checks one match against the constraints and context. Returns the node to report.
-    fn accept<'t>(
-        &self,
-        m: &QueryMatch<'_, 't>,
-        query: &Query,
-        ctx: &MatchContext<'_, 't>,
-    ) -> Option<Node<'t>> {
-        let names = query.capture_names();
-        for capture in m.captures() {
-            let name = names[capture.index as usize];
+    fn accept<'t>(&self, captures: &Named<'_, 't>, ctx: &MatchContext<'_, 't>) -> Option<Node<'t>> {
+        for (name, node) in captures {
             for (cname, constraint) in &self.constraints {
-                if cname == name && !constraint.accepts(ctx.node_text(capture.node)) {
+                if cname == name && !constraint.accepts(ctx.node_text(*node)) {
                     return None;
                 }
             }
         }
         let wanted = self.report.as_deref().unwrap_or("hit");
-        let report = m
-            .captures()
+        let report = captures
             .iter()
-            .find(|c| names[c.index as usize] == wanted)
+            .find(|(name, _)| *name == wanted)
             .or_else(|| {
-                m.captures()
+                captures
                     .iter()
-                    .max_by_key(|c| c.node.end_byte() - c.node.start_byte())
+                    .max_by_key(|(_, node)| node.end_byte() - node.start_byte())
             })?
-            .node;
+            .1;
         let range = report.byte_range();
         if let Some(inside) = &self.inside
             && !ctx.enclosing(inside).iter().any(|r| contains(r, &range))
@@ -284,6 +311,8 @@ struct MatchContext<'a, 't> {
     grammar: Grammar,
     tree: &'t Tree,
     text: &'a str,
+    /// Whether matchers run natively where they can (else always on tree-sitter queries).
+    native: bool,
     /// Ranges matched by each `inside`/`not-inside` matcher, keyed by the matcher's address.
     cache: RefCell<HashMap<usize, Rc<[Range<usize>]>>>,
 }
@@ -300,11 +329,29 @@ impl<'t> MatchContext<'_, 't> {
             return Rc::clone(ranges);
         }
         let mut ranges = Vec::new();
-        if let Some(query) = matcher.query(self.grammar) {
+        if self.native
+            && let Some(patterns) = matcher.native(self.grammar)
+        {
+            let mut dispatch = Dispatch::default();
+            dispatch.add(0, patterns);
+            let mut found = Vec::new();
+            dispatch.walk(self.tree.root_node(), |node, entries| {
+                for entry in entries {
+                    found.clear();
+                    patterns.matches_at(entry.pattern, node, &mut found);
+                    for captures in &found {
+                        let captures = patterns.named(captures);
+                        if let Some(node) = matcher.accept(&captures, self) {
+                            ranges.push(node.byte_range());
+                        }
+                    }
+                }
+            });
+        } else if let Some(query) = matcher.query(self.grammar) {
             let mut cursor = QueryCursor::new();
             let mut matches = cursor.matches(query, self.tree.root_node(), self.text.as_bytes());
             while let Some(m) = matches.next() {
-                if let Some(node) = matcher.accept(m, query, self) {
+                if let Some(node) = matcher.accept(&named(m, query), self) {
                     ranges.push(node.byte_range());
                 }
             }
@@ -356,17 +403,30 @@ impl Batch {
     }
 }
 
-/// Runs every `match:` rule: one combined query per grammar (or one per rule, as the oracle).
+/// The rules of one grammar that run natively: one walk of the tree hands each node to the
+/// patterns whose root kind it has.
+#[derive(Debug)]
+struct NativeBatch {
+    grammar: Grammar,
+    /// (rule index, its compiled patterns); a [`Dispatch`] entry's `owner` indexes this.
+    members: Vec<(usize, Patterns)>,
+    dispatch: Dispatch,
+}
+
+/// Runs every `match:` rule. The fast path runs the rules the native matcher supports in one
+/// walk per tree ([`NativeBatch`]) and the rest as one combined tree-sitter query per grammar;
+/// the simple path runs one tree-sitter query per rule and is kept as the test oracle.
 #[derive(Debug)]
 pub struct QueryAnalyzer {
+    native: Vec<NativeBatch>,
     batches: Vec<Batch>,
     rule_indices: Vec<usize>,
 }
 
 impl QueryAnalyzer {
-    /// Builds the analyzer. With `combined`, all rules of a grammar share one query (the fast
-    /// path); without, each rule runs alone (the simple path, kept as a test oracle). Queries are
-    /// compiled when the first file of their grammar is analysed.
+    /// Builds the analyzer. With `combined`, rules share one walk (native) or one query
+    /// (tree-sitter) per grammar; without, each rule runs alone as a tree-sitter query. Tree-sitter
+    /// queries are compiled when the first file of their grammar is analysed.
     pub fn new(rules: &RuleSet, combined: bool) -> Result<Option<Self>, RuleError> {
         let query_rules: Vec<(usize, &QueryMatcher)> = rules
             .rules()
@@ -380,9 +440,10 @@ impl QueryAnalyzer {
         if query_rules.is_empty() {
             return Ok(None);
         }
+        let mut native = Vec::new();
         let mut batches = Vec::new();
         for grammar in Grammar::ALL {
-            let members: Vec<(usize, &QueryMatcher)> = query_rules
+            let mut members: Vec<(usize, &QueryMatcher)> = query_rules
                 .iter()
                 .copied()
                 .filter(|(_, q)| q.targets(grammar))
@@ -390,12 +451,33 @@ impl QueryAnalyzer {
             if members.is_empty() {
                 continue;
             }
+            if combined {
+                let language = grammar.language();
+                let mut batch = NativeBatch {
+                    grammar,
+                    members: Vec::new(),
+                    dispatch: Dispatch::default(),
+                };
+                members.retain(|(idx, matcher)| {
+                    match Patterns::compile(&matcher.source, &language) {
+                        Ok(patterns) => {
+                            batch.dispatch.add(batch.members.len(), &patterns);
+                            batch.members.push((*idx, patterns));
+                            false
+                        }
+                        Err(_) => true,
+                    }
+                });
+                if !batch.members.is_empty() {
+                    native.push(batch);
+                }
+            }
             let groups: Vec<Vec<(usize, &QueryMatcher)>> = if combined {
                 vec![members]
             } else {
                 members.into_iter().map(|m| vec![m]).collect()
             };
-            for group in groups {
+            for group in groups.into_iter().filter(|g| !g.is_empty()) {
                 let mut source = String::new();
                 let mut starts = Vec::new();
                 for (idx, matcher) in &group {
@@ -413,9 +495,39 @@ impl QueryAnalyzer {
             }
         }
         Ok(Some(QueryAnalyzer {
+            native,
             batches,
             rule_indices: query_rules.iter().map(|(i, _)| *i).collect(),
         }))
+    }
+
+    /// Reports one accepted match of `rule_idx`.
+    fn report<'t>(
+        ctx: &FileContext<'_>,
+        rule_idx: usize,
+        captures: &Named<'_, 't>,
+        mctx: &MatchContext<'_, 't>,
+        out: &mut Vec<Finding>,
+    ) {
+        let rule = &ctx.rules.rules()[rule_idx];
+        let Matcher::Query(matcher) = &rule.matcher else {
+            return;
+        };
+        if let Some(node) = matcher.accept(captures, mctx) {
+            let mut finding = ctx.finding(rule_idx, node.byte_range());
+            finding.message = interpolate(&rule.message, captures, mctx);
+            out.push(finding);
+        }
+    }
+}
+
+impl Patterns {
+    /// The captures of a native match by name.
+    fn named<'q, 't>(&'q self, captures: &[(u32, Node<'t>)]) -> Named<'q, 't> {
+        captures
+            .iter()
+            .map(|(id, node)| (self.capture_name(*id), *node))
+            .collect()
     }
 }
 
@@ -442,8 +554,30 @@ impl Analyzer for QueryAnalyzer {
             grammar,
             tree,
             text: &ctx.file.text,
+            native: !self.native.is_empty(),
             cache: RefCell::new(HashMap::new()),
         };
+        for batch in self.native.iter().filter(|b| b.grammar == grammar) {
+            let active: Vec<bool> = batch
+                .members
+                .iter()
+                .map(|(i, _)| ctx.is_active(*i))
+                .collect();
+            if !active.contains(&true) {
+                continue;
+            }
+            let mut found = Vec::new();
+            batch.dispatch.walk(tree.root_node(), |node, entries| {
+                for entry in entries.iter().filter(|e| active[e.owner]) {
+                    let (rule_idx, patterns) = &batch.members[entry.owner];
+                    found.clear();
+                    patterns.matches_at(entry.pattern, node, &mut found);
+                    for captures in &found {
+                        Self::report(ctx, *rule_idx, &patterns.named(captures), &mctx, out);
+                    }
+                }
+            });
+        }
         let mut cursor = QueryCursor::new();
         for batch in self.batches.iter().filter(|b| b.grammar == grammar) {
             if !batch.members.iter().any(|&i| ctx.is_active(i)) {
@@ -456,18 +590,8 @@ impl Analyzer for QueryAnalyzer {
                 cursor.matches(&batch.query, tree.root_node(), ctx.file.text.as_bytes());
             while let Some(m) = matches.next() {
                 let rule_idx = batch.pattern_rules[m.pattern_index];
-                if !ctx.is_active(rule_idx) {
-                    continue;
-                }
-                let rule = &ctx.rules.rules()[rule_idx];
-                let Matcher::Query(matcher) = &rule.matcher else {
-                    continue;
-                };
-                if let Some(node) = matcher.accept(m, &batch.query, &mctx) {
-                    let message = interpolate(&rule.message, m, &batch.query, &mctx);
-                    let mut finding = ctx.finding(rule_idx, node.byte_range());
-                    finding.message = message;
-                    out.push(finding);
+                if ctx.is_active(rule_idx) {
+                    Self::report(ctx, rule_idx, &named(m, &batch.query), &mctx, out);
                 }
             }
         }
@@ -475,21 +599,15 @@ impl Analyzer for QueryAnalyzer {
 }
 
 /// Fills `{{capture}}` placeholders with the captured text (one line, at most 60 characters).
-fn interpolate(
-    message: &str,
-    m: &QueryMatch<'_, '_>,
-    query: &Query,
-    ctx: &MatchContext<'_, '_>,
-) -> String {
+fn interpolate(message: &str, captures: &Named<'_, '_>, ctx: &MatchContext<'_, '_>) -> String {
     if !message.contains("{{") {
         return message.to_string();
     }
     let mut out = message.to_string();
-    for capture in m.captures() {
-        let name = query.capture_names()[capture.index as usize];
+    for (name, node) in captures {
         let placeholder = format!("{{{{{name}}}}}");
         if out.contains(&placeholder) {
-            let text = ctx.node_text(capture.node);
+            let text = ctx.node_text(*node);
             let mut short: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
             if short.chars().count() > 60 {
                 short = short.chars().take(57).collect::<String>() + "...";
