@@ -21,6 +21,7 @@ pub mod parse_config;
 pub mod parse_objects;
 pub mod sql;
 pub mod supabase;
+pub mod supabase_config;
 
 use std::ops::Range;
 

@@ -17,6 +17,7 @@ use sqlparser::ast::{CreatePolicyCommand, FunctionSecurity, Statement as Ast};
 use super::client_side::is_client_side;
 use super::js::{self, text};
 use super::sql::{self, Statement, qualified};
+use super::supabase_config::ExposedSchemas;
 use super::{Check, Sink};
 use crate::engine::{self, ProjectContext};
 use crate::finding::Finding;
@@ -47,10 +48,6 @@ static ALTER_VIEW_INVOKER: LazyLock<Regex> = LazyLock::new(|| {
 static ENV_NAME: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"([A-Za-z_][A-Za-z0-9_]*)['\x22]?\]?\)?\s*(\?\?|\|\||!|$)").expect("valid regex")
 });
-/// Schemas `PostgREST` exposes by default.
-fn is_exposed(qualified_name: &str) -> bool {
-    qualified_name.starts_with("public.")
-}
 
 /// Table names or columns that say a table holds personal data.
 const PERSONAL_TABLE: &str = r"(^|_)(customers?|patients?|contacts?|messages?|orders?|payments?|invoices?|addresses|chats?|medical_records?)$";
@@ -92,6 +89,8 @@ struct View {
 /// What a migration history builds up.
 #[derive(Debug, Default)]
 struct History {
+    /// Schemas the API exposes (from `config.toml`, `public` by default).
+    exposed: ExposedSchemas,
     tables: BTreeMap<String, Table>,
     functions: Vec<Function>,
     views: BTreeMap<String, View>,
@@ -102,12 +101,15 @@ struct History {
     hits: Vec<Hit>,
 }
 
-/// Judges a migration history: `files` in order.
-fn analyze(files: &[&str]) -> Vec<Hit> {
+/// Judges a migration history: `files` in order, with these schemas exposed.
+fn analyze(files: &[&str], exposed: ExposedSchemas) -> Vec<Hit> {
     let personal_table = Regex::new(PERSONAL_TABLE).ok();
     let personal_column = Regex::new(PERSONAL_COLUMN).ok();
     // compiled once per history (SQL files are few); the per-statement regexes are statics
-    let mut h = History::default();
+    let mut h = History {
+        exposed,
+        ..History::default()
+    };
     for (file, text) in files.iter().enumerate() {
         for stmt in sql::statements(text) {
             h.statement(
@@ -187,7 +189,7 @@ impl History {
                         .return_type
                         .as_ref()
                         .is_some_and(|r| r.to_string().eq_ignore_ascii_case("trigger"));
-                    if is_exposed(&name) && !returns_trigger {
+                    if self.exposed.contains(&name) && !returns_trigger {
                         let has_search_path = f
                             .set_params
                             .iter()
@@ -209,7 +211,7 @@ impl History {
                     .to_ascii_lowercase()
                     .replace(' ', "")
                     .contains("security_invoker=");
-                if is_exposed(&name) {
+                if self.exposed.contains(&name) {
                     self.views.insert(
                         name,
                         View {
@@ -425,7 +427,7 @@ impl History {
 
     fn finish(mut self) -> Vec<Hit> {
         for (name, t) in &self.tables {
-            if is_exposed(name) && !t.rls {
+            if self.exposed.contains(name) && !t.rls {
                 self.hits.push(Hit {
                     file: t.file,
                     check: Check::TableWithoutRls,
@@ -549,7 +551,8 @@ pub fn check_sql_file(sink: &mut Sink<'_, '_>) {
         return;
     }
     let text = sink.ctx().file.text.clone();
-    for hit in analyze(&[&text]) {
+    let exposed = ExposedSchemas::for_sql_file(Path::new(&sink.ctx().file.display));
+    for hit in analyze(&[&text], exposed) {
         let severity = hit.severity;
         sink.report(hit.check, hit.range, Some(hit.message), |f| {
             if let Some(s) = severity {
@@ -586,7 +589,11 @@ pub fn check_project(
             })
             .collect();
         let texts: Vec<&str> = files.iter().map(|(f, _)| f.text.as_str()).collect();
-        for hit in analyze(&texts) {
+        let exposed = candidates
+            .first()
+            .map(|c| ExposedSchemas::for_sql_file(&c.path))
+            .unwrap_or_default();
+        for hit in analyze(&texts, exposed) {
             let Some(&(_, idx)) = rules.iter().find(|(c, _)| *c == hit.check) else {
                 continue;
             };
@@ -702,7 +709,7 @@ mod tests {
     use crate::platform::Check;
 
     fn checks(files: &[&str]) -> Vec<Check> {
-        analyze(files).into_iter().map(|h| h.check).collect()
+        analyze(files, super::ExposedSchemas::default()).into_iter().map(|h| h.check).collect()
     }
 
     #[test]
