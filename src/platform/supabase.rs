@@ -614,8 +614,9 @@ pub fn check_project(
 // ---------------------------------------------------------------------------------------------
 // Client code
 
-/// How a `createClient` key argument names the service-role key, if it does.
-fn service_role_key(
+/// How a `createClient` key argument names the service-role key, if it does: whether the name
+/// is published to browsers, and how to say it.
+pub(super) fn service_role_key(
     node: tree_sitter::Node<'_>,
     root: tree_sitter::Node<'_>,
     src: &str,
@@ -709,7 +710,10 @@ mod tests {
     use crate::platform::Check;
 
     fn checks(files: &[&str]) -> Vec<Check> {
-        analyze(files, super::ExposedSchemas::default()).into_iter().map(|h| h.check).collect()
+        analyze(files, super::ExposedSchemas::default())
+            .into_iter()
+            .map(|h| h.check)
+            .collect()
     }
 
     #[test]
