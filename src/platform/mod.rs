@@ -23,6 +23,7 @@ pub mod sql;
 pub mod supabase;
 pub mod supabase_config;
 pub mod supabase_edge;
+pub mod supabase_storage;
 
 use std::ops::Range;
 
@@ -276,6 +277,7 @@ impl Analyzer for PlatformAnalyzer {
                 parse_config::check_file(&mut sink);
                 supabase::check_client_file(&mut sink);
                 supabase_edge::check_file(&mut sink);
+                supabase_storage::check_file(&mut sink);
                 firebase::check_admin_in_client(&mut sink);
             }
             FileKind::Json => {

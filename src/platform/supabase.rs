@@ -18,6 +18,7 @@ use super::client_side::is_client_side;
 use super::js::{self, text};
 use super::sql::{self, Statement, qualified};
 use super::supabase_config::ExposedSchemas;
+use super::supabase_storage::{bucket_message, bucket_severity};
 use super::{Check, Sink};
 use crate::engine::{self, ProjectContext};
 use crate::finding::Finding;
@@ -287,13 +288,21 @@ impl History {
             }
             Ast::Insert(i) => {
                 let table = i.table.to_string().to_ascii_lowercase().replace('"', "");
-                if table == "storage.buckets" && inserts_public_true(i) {
+                if table != "storage.buckets" {
+                    return;
+                }
+                // one finding per statement: its most sensitive public bucket
+                let worst = public_buckets(i)
+                    .into_iter()
+                    .filter_map(|n| bucket_severity(n.as_deref()).map(|s| (s, n)))
+                    .max_by_key(|(s, _)| *s);
+                if let Some((severity, name)) = worst {
                     self.hits.push(Hit {
                         file,
                         check: Check::PublicStorageBucket,
                         range,
-                        message: "Storage bucket is created public: every file in it can be downloaded by anyone who guesses or sees its path".into(),
-                        severity: None,
+                        message: bucket_message(name.as_deref()),
+                        severity: Some(severity),
                     });
                 }
             }
@@ -503,24 +512,41 @@ fn is_any_user(condition: Option<&str>) -> bool {
     )
 }
 
-fn inserts_public_true(i: &sqlparser::ast::Insert) -> bool {
-    let Some(idx) = i
-        .columns
-        .iter()
-        .position(|c| c.to_string().eq_ignore_ascii_case("public"))
-    else {
-        return false;
+/// The rows of `insert into storage.buckets` that set `public` to `true`, each with the bucket's
+/// `id` (or `name`) when it is a literal.
+fn public_buckets(i: &sqlparser::ast::Insert) -> Vec<Option<String>> {
+    let column = |name: &str| {
+        i.columns
+            .iter()
+            .position(|c| c.to_string().eq_ignore_ascii_case(name))
     };
+    let Some(public) = column("public") else {
+        return Vec::new();
+    };
+    let name = column("id").or_else(|| column("name"));
     let Some(source) = &i.source else {
-        return false;
+        return Vec::new();
     };
-    match source.body.as_ref() {
-        sqlparser::ast::SetExpr::Values(values) => values.rows.iter().any(|row| {
-            row.get(idx)
+    let sqlparser::ast::SetExpr::Values(values) = source.body.as_ref() else {
+        return Vec::new();
+    };
+    values
+        .rows
+        .iter()
+        .filter(|row| {
+            row.get(public)
                 .is_some_and(|e| e.to_string().eq_ignore_ascii_case("true"))
-        }),
-        _ => false,
-    }
+        })
+        .map(|row| {
+            name.and_then(|n| row.get(n)).and_then(|e| match e {
+                sqlparser::ast::Expr::Value(v) => match &v.value {
+                    sqlparser::ast::Value::SingleQuotedString(s) => Some(s.clone()),
+                    _ => None,
+                },
+                _ => None,
+            })
+        })
+        .collect()
 }
 
 /// Whether the SQL file at `display` is the only `.sql` file of its folder on disk (or the folder
