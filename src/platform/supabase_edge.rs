@@ -364,7 +364,7 @@ fn as_handler<'t>(f: Node<'t>, src: &str) -> Option<Handler<'t>> {
     let is_request_param = first.len() == 1
         && matches!(first[0].as_str(), "req" | "request" | "event")
         && ps.len() <= 2;
-    is_request_param.then(|| Handler {
+    is_request_param.then_some(Handler {
         function: f,
         sources: first,
         has_middleware: false,
