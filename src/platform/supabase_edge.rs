@@ -474,10 +474,20 @@ impl Flow {
         for call in js::nodes_of(body, &["call_expression"]) {
             if is_verify_call(call, src) {
                 flow.verified = true;
-                let callee = js::callee(call, src);
-                if ROLE_CHECK.is_match(callee) {
-                    flow.checks_role = true;
-                }
+            }
+            // `requireAdmin(req)`, `hasRole(user, "staff")`: the callee's own name, not its
+            // receiver (a client named `admin` checks nothing)
+            let callee = js::callee(call, src);
+            let last = callee
+                .rsplit('.')
+                .next()
+                .unwrap_or(callee)
+                .to_ascii_lowercase();
+            if ["admin", "role", "permission", "staff"]
+                .iter()
+                .any(|w| last.contains(w))
+            {
+                flow.checks_role = true;
             }
         }
         for cmp in js::nodes_of(body, &["binary_expression"]) {
@@ -667,6 +677,16 @@ fn query_inputs(from: Node<'_>, flow: &Flow, src: &str) -> Option<Query> {
     })
 }
 
+/// `x` of a member expression `x.<property>`.
+fn object_of<'t>(member: Node<'t>, property: &str, src: &str) -> Option<Node<'t>> {
+    (member.kind() == "member_expression"
+        && member
+            .child_by_field_name("property")
+            .is_some_and(|p| text(p, src) == property))
+    .then(|| member.child_by_field_name("object"))
+    .flatten()
+}
+
 /// `client.auth.admin.deleteUser(id)` and friends with request input.
 fn admin_call_inputs(
     call: Node<'_>,
@@ -679,19 +699,8 @@ fn admin_call_inputs(
     if !ADMIN_METHODS.contains(&method) {
         return None;
     }
-    let admin = js::receiver(call)?;
-    let auth = (admin.kind() == "member_expression"
-        && admin
-            .child_by_field_name("property")
-            .is_some_and(|p| text(p, src) == "admin"))
-    .then(|| admin.child_by_field_name("object"))
-    .flatten()?;
-    let client = (auth.kind() == "member_expression"
-        && auth
-            .child_by_field_name("property")
-            .is_some_and(|p| text(p, src) == "auth"))
-    .then(|| auth.child_by_field_name("object"))
-    .flatten()?;
+    let auth = object_of(js::receiver(call)?, "admin", src)?;
+    let client = object_of(auth, "auth", src)?;
     if !clients.is_client(client, root, src) {
         return None;
     }
@@ -740,10 +749,24 @@ pub fn check_file(sink: &mut Sink<'_, '_>) {
     let Some(tree) = ctx.tree() else {
         return;
     };
-    let root = tree.root_node();
+    for (range, message, severity) in find(tree.root_node(), src) {
+        sink.report(
+            Check::ServiceRoleQueryFromRequest,
+            range,
+            Some(message),
+            |f| {
+                f.severity = severity;
+            },
+        );
+    }
+}
+
+/// The service-role queries of a file chosen by request input in unverified handlers, with
+/// their message and severity.
+fn find(root: Node<'_>, src: &str) -> Vec<(Range<usize>, String, Severity)> {
     let clients = Clients::find(root, src);
     if clients.is_empty() {
-        return;
+        return Vec::new();
     }
     let mut hits = Vec::new();
     for call in js::nodes_of(root, &["call_expression"]) {
@@ -811,14 +834,66 @@ pub fn check_file(sink: &mut Sink<'_, '_>) {
             ));
         }
     }
-    for (range, message, severity) in hits {
-        sink.report(
-            Check::ServiceRoleQueryFromRequest,
-            range,
-            Some(message),
-            |f| {
-                f.severity = severity;
-            },
+    hits
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::parse::{Grammar, parse};
+    use crate::rules::Severity;
+
+    const ADMIN: &str = "const admin = createClient(Deno.env.get('SUPABASE_URL')!, Deno.env.get('SUPABASE_SERVICE_ROLE_KEY')!);\n";
+
+    fn severities(handler: &str) -> Vec<Severity> {
+        let src = format!("{ADMIN}{handler}");
+        let tree = parse(Grammar::TypeScript, &src).expect("parses");
+        super::find(tree.root_node(), &src)
+            .into_iter()
+            .map(|(_, _, s)| s)
+            .collect()
+    }
+
+    #[test]
+    fn request_values_choosing_rows_are_reported() {
+        assert_eq!(
+            severities(
+                "Deno.serve(async (req) => { const { id } = await req.json(); await admin.from('notes').delete().eq('id', id); });"
+            ),
+            vec![Severity::High]
+        );
+        assert_eq!(
+            severities(
+                "Deno.serve(async (req) => { const url = new URL(req.url); await admin.from('orders').select().eq('user_id', url.searchParams.get('u')); });"
+            ),
+            vec![Severity::Medium]
+        );
+        assert_eq!(
+            severities(
+                "export async function deleteNote(id: string) { 'use server'; await admin.from('notes').delete().in('id', [id]); }"
+            ),
+            vec![Severity::High]
+        );
+    }
+
+    #[test]
+    fn verified_and_scoped_handlers_are_quiet() {
+        // scoped to the verified user
+        assert!(severities("Deno.serve(async (req) => { const { data: { user } } = await admin.auth.getUser(req.headers.get('Authorization')!); const { id } = await req.json(); await admin.from('notes').delete().eq('id', id).eq('user_id', user!.id); });").is_empty());
+        // no request input reaches the query
+        assert!(severities("Deno.serve(async (req) => { await admin.from('notes').delete().eq('status', 'draft'); });").is_empty());
+        // reads by a non-identifying column
+        assert!(severities("Deno.serve(async (req) => { const { slug } = await req.json(); await admin.from('posts').select().eq('slug', slug); });").is_empty());
+        // verified, but a role check decides
+        assert!(severities("Deno.serve(async (req) => { const { data: { user } } = await admin.auth.getUser(); if (user.app_metadata.role !== 'admin') return; const { id } = await req.json(); await admin.from('notes').delete().eq('id', id); });").is_empty());
+    }
+
+    #[test]
+    fn verified_but_unrelated_writes_are_medium() {
+        assert_eq!(
+            severities(
+                "Deno.serve(async (req) => { const { data: { user } } = await admin.auth.getUser(); if (!user) return; const { id } = await req.json(); await admin.from('notes').delete().eq('id', id); });"
+            ),
+            vec![Severity::Medium]
         );
     }
 }
