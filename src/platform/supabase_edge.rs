@@ -36,7 +36,7 @@ use crate::rules::Severity;
 
 /// Names of calls that verify a caller, a token or a webhook signature (last callee segment).
 static VERIFY_CALL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(getUser|getClaims|getSession|getServerSession|getToken|auth|currentUser|getAuth|jwtVerify|verify\w*|decodeJwt|authenticate\w*|authorize\w*|checkAuth\w*|isAuthenticated|isAdmin|withAuth|constructEvent\w*|getCurrentUser|getAuthUser|getUserFromRequest|getUserFromToken|(require|ensure|assert)(User|Auth|Admin|Session|Role|SignedIn|LoggedIn)\w*|validate\w*(Token|Signature|Session|Auth|Key|Secret|User))$").expect("valid regex")
+    Regex::new(r"^(getUser|getClaims|getSession|safeGetSession|getServerSession|getToken|auth|currentUser|getAuth|jwtVerify|verify\w*|decodeJwt|authenticate\w*|authorize\w*|checkAuth\w*|isAuthenticated|isAdmin|withAuth|constructEvent\w*|getCurrentUser|getAuthUser|getUserFromRequest|getUserFromToken|(require|ensure|assert)(User|Auth|Admin|Session|Role|SignedIn|LoggedIn)\w*|validate\w*(Token|Signature|Session|Auth|Key|Secret|User))$").expect("valid regex")
 });
 /// A comparison that checks a shared secret or an API key (cron jobs, internal webhooks).
 static SECRET_COMPARE: LazyLock<Regex> = LazyLock::new(|| {
@@ -89,7 +89,7 @@ const FILTERS: [&str; 17] = [
     "textSearch",
 ];
 const HTTP_METHODS: [&str; 7] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
-const ROUTER_METHODS: [&str; 10] = [
+const ROUTER_METHODS: [&str; 12] = [
     "serve",
     "get",
     "post",
@@ -100,6 +100,30 @@ const ROUTER_METHODS: [&str; 10] = [
     "route",
     "onRequest",
     "onCall",
+    "mutation",
+    "query",
+];
+const SERVER_SET_FIELDS: [&str; 8] = [
+    "user",
+    "auth",
+    "session",
+    "userId",
+    "currentUser",
+    "locals",
+    "claims",
+    "isAuthenticated",
+];
+/// Destructured handler parameters that the framework fills, not the client (`{ request,
+/// locals }` in SvelteKit and Astro, `{ input, ctx }` in tRPC).
+const FRAMEWORK_BINDINGS: [&str; 8] = [
+    "locals",
+    "platform",
+    "cookies",
+    "fetch",
+    "setHeaders",
+    "getClientAddress",
+    "ctx",
+    "env",
 ];
 const ADMIN_METHODS: [&str; 3] = ["deleteUser", "updateUserById", "getUserById"];
 
@@ -144,11 +168,17 @@ impl Clients {
                 c.factories.insert(name);
             }
         }
-        for import in imports {
-            let local = import
-                .child_by_field_name("alias")
-                .or_else(|| import.child_by_field_name("name"))
-                .map_or("", |n| text(n, src));
+        // `import { supabaseAdmin } from ...` and `const { supabaseAdmin } = require(...)`
+        let imported = imports
+            .iter()
+            .filter_map(|i| {
+                i.child_by_field_name("alias")
+                    .or_else(|| i.child_by_field_name("name"))
+                    .map(|n| text(n, src).to_string())
+            })
+            .chain(required_names(root, src));
+        for local in imported {
+            let local = local.as_str();
             if CLIENT_NAME.is_match(local) {
                 c.names.insert(local.to_string());
             } else if FACTORY_NAME.is_match(local) {
@@ -194,6 +224,20 @@ impl Clients {
             _ => false,
         }
     }
+}
+
+/// Names bound by `const { a, b: c } = require("...")`.
+fn required_names(root: Node<'_>, src: &str) -> Vec<String> {
+    js::nodes_of(root, &["variable_declarator"])
+        .into_iter()
+        .filter(|d| {
+            d.child_by_field_name("value")
+                .is_some_and(|v| v.kind() == "call_expression" && js::callee(v, src) == "require")
+        })
+        .filter_map(|d| d.child_by_field_name("name"))
+        .filter(|n| n.kind() == "object_pattern")
+        .flat_map(|n| bindings(n, src))
+        .collect()
 }
 
 /// `const name = <call>` or `name = <call>` around `call`.
@@ -310,11 +354,26 @@ fn is_server_action(f: Node<'_>, src: &str) -> bool {
             ))
 }
 
+/// Whether a parameter destructures an object (`({ request, params }) => ...`).
+fn is_object_pattern(param: Node<'_>) -> bool {
+    let pattern = param.child_by_field_name("pattern").unwrap_or(param);
+    pattern.kind() == "object_pattern"
+}
+
 /// The request handler `f` is, if it is one.
 fn as_handler<'t>(f: Node<'t>, src: &str) -> Option<Handler<'t>> {
     let ps = params(f);
     let names: Vec<Vec<String>> = ps.iter().map(|p| bindings(*p, src)).collect();
-    let first = names.first().cloned().unwrap_or_default();
+    let first: Vec<String> = match ps.first() {
+        Some(p) if is_object_pattern(*p) => names
+            .first()
+            .into_iter()
+            .flatten()
+            .filter(|n| !FRAMEWORK_BINDINGS.contains(&n.as_str()))
+            .cloned()
+            .collect(),
+        _ => names.first().cloned().unwrap_or_default(),
+    };
     let registration = f
         .parent()
         .filter(|p| p.kind() == "arguments")
@@ -337,11 +396,11 @@ fn as_handler<'t>(f: Node<'t>, src: &str) -> Option<Handler<'t>> {
         }
     }
     let name = function_name(f, src).unwrap_or_default();
-    if HTTP_METHODS.contains(&name.as_str()) {
+    if HTTP_METHODS.contains(&name.as_str()) || matches!(name.as_str(), "action" | "loader") {
         // `(req, { params })`: the route segments are input too
         let mut sources = first;
         if let Some(second) = ps.get(1)
-            && (second.kind() == "object_pattern"
+            && (is_object_pattern(*second)
                 || bindings(*second, src)
                     .iter()
                     .any(|n| matches!(n.as_str(), "params" | "context" | "ctx" | "props")))
@@ -394,11 +453,29 @@ fn mentions(node: Node<'_>, names: &BTreeSet<String>, src: &str) -> bool {
         if !found
             && matches!(n.kind(), "identifier" | "shorthand_property_identifier")
             && names.contains(text(n, src))
+            && server_set_field(n, src).is_none()
         {
             found = true;
         }
     });
     found
+}
+
+/// `req.user`, `req.session`, `res.locals`: fields that server middleware sets on the request,
+/// not values the client sends. Returns the field when `n` is the object of one.
+fn server_set_field<'s>(n: Node<'_>, src: &'s str) -> Option<&'s str> {
+    if !matches!(
+        text(n, src),
+        "req" | "request" | "res" | "ctx" | "c" | "context" | "event"
+    ) {
+        return None;
+    }
+    let member = n.parent().filter(|p| p.kind() == "member_expression")?;
+    if member.child_by_field_name("object")?.id() != n.id() {
+        return None;
+    }
+    let field = text(member.child_by_field_name("property")?, src);
+    SERVER_SET_FIELDS.contains(&field).then_some(field)
 }
 
 fn is_verify_call(call: Node<'_>, src: &str) -> bool {
@@ -489,6 +566,14 @@ impl Flow {
             {
                 flow.checks_role = true;
             }
+        }
+        // `req.user.id`: middleware authenticated the request before the handler runs
+        let sources: BTreeSet<String> = handler.sources.iter().cloned().collect();
+        if js::nodes_of(body, &["identifier"]).into_iter().any(|n| {
+            sources.contains(text(n, src))
+                && server_set_field(n, src).is_some_and(|f| f != "locals")
+        }) {
+            flow.guarded = true;
         }
         for cmp in js::nodes_of(body, &["binary_expression"]) {
             let Some(op) = cmp.child_by_field_name("operator") else {
