@@ -113,8 +113,8 @@ const SERVER_SET_FIELDS: [&str; 8] = [
     "claims",
     "isAuthenticated",
 ];
-/// Destructured handler parameters that the framework fills, not the client (`{ request,
-/// locals }` in SvelteKit and Astro, `{ input, ctx }` in tRPC).
+/// Destructured handler parameters that the framework fills, not the client (`locals` in
+/// `SvelteKit` and Astro handlers, `ctx` in tRPC procedures).
 const FRAMEWORK_BINDINGS: [&str; 8] = [
     "locals",
     "platform",
