@@ -162,7 +162,7 @@ impl Clients {
             }
             if let Some(name) = bound_name(call, src) {
                 c.names.insert(name);
-            } else if let Some(f) = js::ancestor(call, &js::FUNCTIONS)
+            } else if let Some(f) = returned_by(call)
                 && let Some(name) = function_name(f, src)
             {
                 c.factories.insert(name);
@@ -224,6 +224,23 @@ impl Clients {
             _ => false,
         }
     }
+}
+
+/// The function that returns `call` (`return createClient(...)`, `() => createClient(...)`).
+fn returned_by(call: Node<'_>) -> Option<Node<'_>> {
+    let mut cur = call;
+    while let Some(p) = cur.parent() {
+        match p.kind() {
+            "await_expression"
+            | "parenthesized_expression"
+            | "as_expression"
+            | "non_null_expression" => cur = p,
+            "return_statement" => return js::ancestor(p, &js::FUNCTIONS),
+            "arrow_function" if p.child_by_field_name("body") == Some(cur) => return Some(p),
+            _ => return None,
+        }
+    }
+    None
 }
 
 /// Names bound by `const { a, b: c } = require("...")`.
