@@ -226,21 +226,33 @@ impl Clients {
     }
 }
 
+/// `node` with the `await`, parentheses and type assertions around it, and the parent of that.
+fn outermost(node: Node<'_>) -> (Node<'_>, Option<Node<'_>>) {
+    let mut cur = node;
+    while let Some(p) = cur.parent() {
+        if !matches!(
+            p.kind(),
+            "await_expression"
+                | "parenthesized_expression"
+                | "as_expression"
+                | "non_null_expression"
+        ) {
+            return (cur, Some(p));
+        }
+        cur = p;
+    }
+    (cur, None)
+}
+
 /// The function that returns `call` (`return createClient(...)`, `() => createClient(...)`).
 fn returned_by(call: Node<'_>) -> Option<Node<'_>> {
-    let mut cur = call;
-    while let Some(p) = cur.parent() {
-        match p.kind() {
-            "await_expression"
-            | "parenthesized_expression"
-            | "as_expression"
-            | "non_null_expression" => cur = p,
-            "return_statement" => return js::ancestor(p, &js::FUNCTIONS),
-            "arrow_function" if p.child_by_field_name("body") == Some(cur) => return Some(p),
-            _ => return None,
-        }
+    let (expr, parent) = outermost(call);
+    let parent = parent?;
+    match parent.kind() {
+        "return_statement" => js::ancestor(parent, &js::FUNCTIONS),
+        "arrow_function" if parent.child_by_field_name("body") == Some(expr) => Some(parent),
+        _ => None,
     }
-    None
 }
 
 /// Names bound by `const { a, b: c } = require("...")`.
@@ -259,25 +271,18 @@ fn required_names(root: Node<'_>, src: &str) -> Vec<String> {
 
 /// `const name = <call>` or `name = <call>` around `call`.
 fn bound_name(call: Node<'_>, src: &str) -> Option<String> {
-    let mut cur = call;
-    while let Some(p) = cur.parent() {
-        match p.kind() {
-            "await_expression"
-            | "parenthesized_expression"
-            | "as_expression"
-            | "non_null_expression" => cur = p,
-            "variable_declarator" => {
-                let name = p.child_by_field_name("name")?;
-                return (name.kind() == "identifier").then(|| text(name, src).to_string());
-            }
-            "assignment_expression" => {
-                let left = p.child_by_field_name("left")?;
-                return Some(text(left, src).to_string());
-            }
-            _ => return None,
+    let parent = outermost(call).1?;
+    match parent.kind() {
+        "variable_declarator" => {
+            let name = parent.child_by_field_name("name")?;
+            (name.kind() == "identifier").then(|| text(name, src).to_string())
         }
+        "assignment_expression" => {
+            let left = parent.child_by_field_name("left")?;
+            Some(text(left, src).to_string())
+        }
+        _ => None,
     }
-    None
 }
 
 /// The name of a function: its own, or the variable or export it is assigned to.
