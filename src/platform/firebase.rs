@@ -289,6 +289,20 @@ pub fn check_rules_file(sink: &mut Sink<'_, '_>) {
             continue;
         };
         let expanded = file.expand(condition);
+        // `match /{document=**} { allow write: if request.resource.data.size() < 10; }`: a
+        // condition that only validates the data lets anyone write every document below
+        let checks_caller = ["request.auth", "get(", "exists(", "getAfter("]
+            .iter()
+            .any(|m| expanded.contains(m));
+        if recursive && is_write && !checks_caller && !is_constant_false(&expanded) {
+            sink.report(
+                Check::RulesAllowEveryone,
+                range,
+                Some(format!("`allow {ops}` on `{path}` never looks at the caller (no `request.auth`): anyone, signed in or not, can change every document below this recursive wildcard")),
+                |f| f.severity = Severity::Critical,
+            );
+            continue;
+        }
         if signed_in.is_match(&expanded)
             && !ownership.is_match(&expanded)
             && (is_write || recursive || is_personal)
@@ -310,30 +324,67 @@ pub fn check_rules_file(sink: &mut Sink<'_, '_>) {
     }
 }
 
+/// The JSON the Firebase console writes, made strict: `//` comments, then trailing commas,
+/// removed outside strings.
+fn relaxed_json(text: &str) -> String {
+    let without_comments = outside_strings(text, |c, rest| {
+        if c == '/' && rest.starts_with('/') {
+            rest.chars().take_while(|n| *n != '\n').count() + 1
+        } else {
+            0
+        }
+    });
+    outside_strings(&without_comments, |c, rest| {
+        usize::from(c == ',' && rest.trim_start().starts_with(['}', ']']))
+    })
+}
+
+/// Copies `text`, letting `skip(c, rest)` drop `n > 0` characters (from `c` on) outside strings;
+/// `rest` is the text after `c`.
+fn outside_strings(text: &str, skip: impl Fn(char, &str) -> usize) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut drop = 0usize;
+    for (i, c) in text.char_indices() {
+        if drop > 0 {
+            drop -= 1;
+            continue;
+        }
+        if in_string {
+            in_string = escaped || c != '"';
+            escaped = !escaped && c == '\\';
+        } else if c == '"' {
+            in_string = true;
+        } else {
+            let n = skip(c, &text[i + c.len_utf8()..]);
+            if n > 0 {
+                drop = n - 1;
+                continue;
+            }
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A condition that is `false` however it is written (`false`, `(false)`).
+fn is_constant_false(condition: &str) -> bool {
+    condition.trim_matches(|c: char| c.is_whitespace() || c == '(' || c == ')') == "false"
+}
+
 /// `database.rules.json`: `.read` / `.write` open (or only `auth != null`) at the root.
 pub fn check_database_rules(sink: &mut Sink<'_, '_>) {
     if sink.active(Check::DatabaseRulesPublic).is_none() {
         return;
     }
     let text: &str = &sink.ctx().file.text;
-    let value: serde_json::Value = if let Ok(v) = serde_json::from_str(text) {
-        v
-    } else {
-        let stripped: String = text
-            .lines()
-            .map(|l| {
-                if l.trim_start().starts_with("//") {
-                    ""
-                } else {
-                    l
-                }
-            })
-            .collect::<Vec<_>>()
-            .join("\n");
-        let Ok(v) = serde_json::from_str(&stripped) else {
-            return;
-        };
-        v
+    let value: serde_json::Value = match serde_json::from_str(text) {
+        Ok(v) => v,
+        Err(_) => match serde_json::from_str(&relaxed_json(text)) {
+            Ok(v) => v,
+            Err(_) => return,
+        },
     };
     let Some(rules) = value.get("rules").and_then(serde_json::Value::as_object) else {
         return;
@@ -357,7 +408,16 @@ pub fn check_database_rules(sink: &mut Sink<'_, '_>) {
         let verb = if key == ".read" { "read" } else { "overwrite" };
         if condition == "true" {
             hits.push((range, format!("Realtime Database rules let anyone {verb} the whole database (`\"{key}\": true` at the root)"), Severity::Critical));
-        } else if condition == "auth!=null" || condition == "auth.uid!=null" {
+        } else if condition
+            .strip_prefix("now<")
+            .is_some_and(|ms| !ms.is_empty() && ms.bytes().all(|b| b.is_ascii_digit()))
+        {
+            // the console's "test mode": `"now < 1714521600000"`
+            hits.push((range, format!("Realtime Database rules are in test mode: anyone can {verb} the whole database until the date in `\"{key}\": \"now < ...\"`"), Severity::High));
+        } else if matches!(
+            condition.as_str(),
+            "auth!=null" | "auth!==null" | "auth.uid!=null" | "auth.uid!==null"
+        ) {
             hits.push((range, format!("Realtime Database rules let any signed-in user {verb} the whole database (`auth != null` at the root)"), Severity::High));
         }
     }
@@ -388,7 +448,15 @@ pub fn check_admin_in_client(sink: &mut Sink<'_, '_>) {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_rules;
+    use super::{parse_rules, relaxed_json};
+
+    #[test]
+    fn reads_the_consoles_relaxed_json() {
+        let text = "{\n  \"rules\": {\n    \".read\": \"now < 1714521600000\",  // 2024-5-1 ✓\n    \"a//b\": \"x,}\",\n  }\n}\n";
+        let v: serde_json::Value = serde_json::from_str(&relaxed_json(text)).expect("strict JSON");
+        assert_eq!(v["rules"][".read"], "now < 1714521600000");
+        assert_eq!(v["rules"]["a//b"], "x,}");
+    }
 
     #[test]
     fn finds_allows_inside_nested_matches() {

@@ -21,6 +21,9 @@ pub mod parse_config;
 pub mod parse_objects;
 pub mod sql;
 pub mod supabase;
+pub mod supabase_config;
+pub mod supabase_edge;
+pub mod supabase_storage;
 
 use std::ops::Range;
 
@@ -68,6 +71,8 @@ pub enum Check {
     PublicStorageBucket,
     /// `createClient` with the service-role key in client-side code.
     ServiceRoleKeyInClient,
+    /// A service-role query whose rows are chosen by request input in an unverified handler.
+    ServiceRoleQueryFromRequest,
     /// Firebase rules that let everyone in.
     RulesAllowEveryone,
     /// Firebase rules in test mode (open until a date).
@@ -82,7 +87,7 @@ pub enum Check {
 
 impl Check {
     /// Every check with the name rule files use.
-    pub const ALL: [(&'static str, Check); 23] = [
+    pub const ALL: [(&'static str, Check); 24] = [
         (
             "parse-unauthenticated-master-key",
             Check::UnauthenticatedMasterKey,
@@ -121,6 +126,10 @@ impl Check {
         (
             "supabase-service-role-key-in-client",
             Check::ServiceRoleKeyInClient,
+        ),
+        (
+            "supabase-service-role-query-from-request",
+            Check::ServiceRoleQueryFromRequest,
         ),
         ("firebase-rules-allow-everyone", Check::RulesAllowEveryone),
         ("firebase-rules-test-mode", Check::RulesTestMode),
@@ -267,6 +276,8 @@ impl Analyzer for PlatformAnalyzer {
                 parse_objects::check_file(&mut sink);
                 parse_config::check_file(&mut sink);
                 supabase::check_client_file(&mut sink);
+                supabase_edge::check_file(&mut sink);
+                supabase_storage::check_file(&mut sink);
                 firebase::check_admin_in_client(&mut sink);
             }
             FileKind::Json => {

@@ -17,6 +17,8 @@ use sqlparser::ast::{CreatePolicyCommand, FunctionSecurity, Statement as Ast};
 use super::client_side::is_client_side;
 use super::js::{self, text};
 use super::sql::{self, Statement, qualified};
+use super::supabase_config::ExposedSchemas;
+use super::supabase_storage::{bucket_message, bucket_severity};
 use super::{Check, Sink};
 use crate::engine::{self, ProjectContext};
 use crate::finding::Finding;
@@ -47,10 +49,6 @@ static ALTER_VIEW_INVOKER: LazyLock<Regex> = LazyLock::new(|| {
 static ENV_NAME: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"([A-Za-z_][A-Za-z0-9_]*)['\x22]?\]?\)?\s*(\?\?|\|\||!|$)").expect("valid regex")
 });
-/// Schemas `PostgREST` exposes by default.
-fn is_exposed(qualified_name: &str) -> bool {
-    qualified_name.starts_with("public.")
-}
 
 /// Table names or columns that say a table holds personal data.
 const PERSONAL_TABLE: &str = r"(^|_)(customers?|patients?|contacts?|messages?|orders?|payments?|invoices?|addresses|chats?|medical_records?)$";
@@ -92,6 +90,8 @@ struct View {
 /// What a migration history builds up.
 #[derive(Debug, Default)]
 struct History {
+    /// Schemas the API exposes (from `config.toml`, `public` by default).
+    exposed: ExposedSchemas,
     tables: BTreeMap<String, Table>,
     functions: Vec<Function>,
     views: BTreeMap<String, View>,
@@ -102,12 +102,15 @@ struct History {
     hits: Vec<Hit>,
 }
 
-/// Judges a migration history: `files` in order.
-fn analyze(files: &[&str]) -> Vec<Hit> {
+/// Judges a migration history: `files` in order, with these schemas exposed.
+fn analyze(files: &[&str], exposed: ExposedSchemas) -> Vec<Hit> {
     let personal_table = Regex::new(PERSONAL_TABLE).ok();
     let personal_column = Regex::new(PERSONAL_COLUMN).ok();
     // compiled once per history (SQL files are few); the per-statement regexes are statics
-    let mut h = History::default();
+    let mut h = History {
+        exposed,
+        ..History::default()
+    };
     for (file, text) in files.iter().enumerate() {
         for stmt in sql::statements(text) {
             h.statement(
@@ -187,7 +190,7 @@ impl History {
                         .return_type
                         .as_ref()
                         .is_some_and(|r| r.to_string().eq_ignore_ascii_case("trigger"));
-                    if is_exposed(&name) && !returns_trigger {
+                    if self.exposed.contains(&name) && !returns_trigger {
                         let has_search_path = f
                             .set_params
                             .iter()
@@ -209,7 +212,7 @@ impl History {
                     .to_ascii_lowercase()
                     .replace(' ', "")
                     .contains("security_invoker=");
-                if is_exposed(&name) {
+                if self.exposed.contains(&name) {
                     self.views.insert(
                         name,
                         View {
@@ -285,13 +288,21 @@ impl History {
             }
             Ast::Insert(i) => {
                 let table = i.table.to_string().to_ascii_lowercase().replace('"', "");
-                if table == "storage.buckets" && inserts_public_true(i) {
+                if table != "storage.buckets" {
+                    return;
+                }
+                // one finding per statement: its most sensitive public bucket
+                let worst = public_buckets(i)
+                    .into_iter()
+                    .filter_map(|n| bucket_severity(n.as_deref()).map(|s| (s, n)))
+                    .max_by_key(|(s, _)| *s);
+                if let Some((severity, name)) = worst {
                     self.hits.push(Hit {
                         file,
                         check: Check::PublicStorageBucket,
                         range,
-                        message: "Storage bucket is created public: every file in it can be downloaded by anyone who guesses or sees its path".into(),
-                        severity: None,
+                        message: bucket_message(name.as_deref()),
+                        severity: Some(severity),
                     });
                 }
             }
@@ -425,7 +436,7 @@ impl History {
 
     fn finish(mut self) -> Vec<Hit> {
         for (name, t) in &self.tables {
-            if is_exposed(name) && !t.rls {
+            if self.exposed.contains(name) && !t.rls {
                 self.hits.push(Hit {
                     file: t.file,
                     check: Check::TableWithoutRls,
@@ -501,24 +512,41 @@ fn is_any_user(condition: Option<&str>) -> bool {
     )
 }
 
-fn inserts_public_true(i: &sqlparser::ast::Insert) -> bool {
-    let Some(idx) = i
-        .columns
-        .iter()
-        .position(|c| c.to_string().eq_ignore_ascii_case("public"))
-    else {
-        return false;
+/// The rows of `insert into storage.buckets` that set `public` to `true`, each with the bucket's
+/// `id` (or `name`) when it is a literal.
+fn public_buckets(i: &sqlparser::ast::Insert) -> Vec<Option<String>> {
+    let column = |name: &str| {
+        i.columns
+            .iter()
+            .position(|c| c.to_string().eq_ignore_ascii_case(name))
     };
+    let Some(public) = column("public") else {
+        return Vec::new();
+    };
+    let name = column("id").or_else(|| column("name"));
     let Some(source) = &i.source else {
-        return false;
+        return Vec::new();
     };
-    match source.body.as_ref() {
-        sqlparser::ast::SetExpr::Values(values) => values.rows.iter().any(|row| {
-            row.get(idx)
+    let sqlparser::ast::SetExpr::Values(values) = source.body.as_ref() else {
+        return Vec::new();
+    };
+    values
+        .rows
+        .iter()
+        .filter(|row| {
+            row.get(public)
                 .is_some_and(|e| e.to_string().eq_ignore_ascii_case("true"))
-        }),
-        _ => false,
-    }
+        })
+        .map(|row| {
+            name.and_then(|n| row.get(n)).and_then(|e| match e {
+                sqlparser::ast::Expr::Value(v) => match &v.value {
+                    sqlparser::ast::Value::SingleQuotedString(s) => Some(s.clone()),
+                    _ => None,
+                },
+                _ => None,
+            })
+        })
+        .collect()
 }
 
 /// Whether the SQL file at `display` is the only `.sql` file of its folder on disk (or the folder
@@ -549,7 +577,8 @@ pub fn check_sql_file(sink: &mut Sink<'_, '_>) {
         return;
     }
     let text = sink.ctx().file.text.clone();
-    for hit in analyze(&[&text]) {
+    let exposed = ExposedSchemas::for_sql_file(Path::new(&sink.ctx().file.display));
+    for hit in analyze(&[&text], exposed) {
         let severity = hit.severity;
         sink.report(hit.check, hit.range, Some(hit.message), |f| {
             if let Some(s) = severity {
@@ -586,7 +615,11 @@ pub fn check_project(
             })
             .collect();
         let texts: Vec<&str> = files.iter().map(|(f, _)| f.text.as_str()).collect();
-        for hit in analyze(&texts) {
+        let exposed = candidates
+            .first()
+            .map(|c| ExposedSchemas::for_sql_file(&c.path))
+            .unwrap_or_default();
+        for hit in analyze(&texts, exposed) {
             let Some(&(_, idx)) = rules.iter().find(|(c, _)| *c == hit.check) else {
                 continue;
             };
@@ -607,8 +640,9 @@ pub fn check_project(
 // ---------------------------------------------------------------------------------------------
 // Client code
 
-/// How a `createClient` key argument names the service-role key, if it does.
-fn service_role_key(
+/// How a `createClient` key argument names the service-role key, if it does: whether the name
+/// is published to browsers, and how to say it.
+pub(super) fn service_role_key(
     node: tree_sitter::Node<'_>,
     root: tree_sitter::Node<'_>,
     src: &str,
@@ -702,7 +736,10 @@ mod tests {
     use crate::platform::Check;
 
     fn checks(files: &[&str]) -> Vec<Check> {
-        analyze(files).into_iter().map(|h| h.check).collect()
+        analyze(files, super::ExposedSchemas::default())
+            .into_iter()
+            .map(|h| h.check)
+            .collect()
     }
 
     #[test]
