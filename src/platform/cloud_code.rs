@@ -427,6 +427,7 @@ pub fn check_file(sink: &mut Sink<'_, '_>) {
         Check::MasterKeyIdor,
         Check::UserQueryReturnsUsers,
         Check::BeforeSaveTrustsClientFields,
+        Check::MasterKeyOption,
     ]) {
         return;
     }
@@ -437,11 +438,29 @@ pub fn check_file(sink: &mut Sink<'_, '_>) {
     let src: &str = &ctx.file.text;
     let root = tree.root_node();
     let user_vars = user_query_vars(root, src);
-    for handler in handlers(root, src) {
+    let handlers = handlers(root, src);
+    if sink.active(Check::MasterKeyOption).is_some() {
+        report_master_ops(sink, &handlers, src);
+    }
+    for handler in handlers {
         match handler.hook.as_str() {
             "define" => check_function(sink, &handler, &user_vars, src),
             "beforeSave" => check_before_save(sink, &handler, src),
             _ => {}
+        }
+    }
+}
+
+/// Every master-key operation of every handler, once each (a function registered under two
+/// names is reported once). The precise rules supersede this marker on the same line.
+fn report_master_ops(sink: &mut Sink<'_, '_>, handlers: &[Handler<'_>], src: &str) {
+    let mut seen = BTreeSet::new();
+    for handler in handlers {
+        for op in master_ops(handler.function, src) {
+            let range = op.at.byte_range();
+            if seen.insert(range.start) {
+                sink.report(Check::MasterKeyOption, range, None, |_| {});
+            }
         }
     }
 }

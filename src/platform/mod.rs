@@ -52,6 +52,14 @@ pub enum Check {
     InsecureDashboard,
     /// Parse Server without password policy, account lockout or rate limits.
     ServerWithoutAbuseProtection,
+    /// Any Cloud Code operation run with the master key (review marker).
+    MasterKeyOption,
+    /// Parse Server logging request and response bodies (`verbose`, `logLevel: 'verbose'`).
+    VerboseRequestLogging,
+    /// LiveQuery enabled on `_User`, `_Session` or `_Installation`.
+    LiveQueryPrivateClass,
+    /// Class-level permissions open to everyone.
+    PublicClassLevelPermission,
     /// A Supabase table in an exposed schema without row level security.
     TableWithoutRls,
     /// A policy that lets everyone write, or read personal data.
@@ -82,7 +90,7 @@ pub enum Check {
 
 impl Check {
     /// Every check with the name rule files use.
-    pub const ALL: [(&'static str, Check); 23] = [
+    pub const ALL: [(&'static str, Check); 27] = [
         (
             "parse-unauthenticated-master-key",
             Check::UnauthenticatedMasterKey,
@@ -104,6 +112,19 @@ impl Check {
         (
             "parse-server-without-abuse-protection",
             Check::ServerWithoutAbuseProtection,
+        ),
+        ("parse-master-key-option", Check::MasterKeyOption),
+        (
+            "parse-verbose-request-logging",
+            Check::VerboseRequestLogging,
+        ),
+        (
+            "parse-live-query-private-class",
+            Check::LiveQueryPrivateClass,
+        ),
+        (
+            "parse-public-class-level-permission",
+            Check::PublicClassLevelPermission,
         ),
         ("supabase-table-without-rls", Check::TableWithoutRls),
         ("supabase-permissive-policy", Check::PermissivePolicy),
@@ -273,6 +294,7 @@ impl Analyzer for PlatformAnalyzer {
                 parse_config::check_json(&mut sink);
                 firebase::check_database_rules(&mut sink);
             }
+            FileKind::Dotenv => parse_config::check_env(&mut sink),
             FileKind::FirebaseRules => firebase::check_rules_file(&mut sink),
             FileKind::Sql => supabase::check_sql_file(&mut sink),
             _ => {}

@@ -155,14 +155,37 @@ fn check_server(sink: &mut Sink<'_, '_>, entries: &[Entry]) {
                 Severity::Medium,
                 "`allowExpiredAuthDataToken: true` accepts expired third-party login tokens".into(),
             )),
-            ("masterKeyIps", Val::Strings(ips))
-                if ips.iter().any(|ip| ip == "0.0.0.0/0" || ip == "::/0") =>
-            {
+            ("masterKeyIps", Val::Strings(ips)) if ips.iter().any(|ip| is_open_range(ip)) => {
                 Some((
                     Check::InsecureServerOption,
                     Severity::High,
                     "`masterKeyIps` allows the master key from any address".into(),
                 ))
+            }
+            ("verbose", value) if is_on(value) => Some((
+                Check::VerboseRequestLogging,
+                Severity::Medium,
+                "`verbose` logging makes Parse Server write every request and response to its logs: session tokens, headers and user records".into(),
+            )),
+            ("logLevel", Val::Str(level)) if is_verbose_level(level) => Some((
+                Check::VerboseRequestLogging,
+                Severity::Medium,
+                format!("`logLevel: '{level}'` makes Parse Server write every request and response to its logs: session tokens, headers and user records"),
+            )),
+            ("liveQuery", Val::Object(inner)) => {
+                live_query_classes(sink, inner);
+                None
+            }
+            ("protectedFields", Val::Object(classes)) if !owner_exempt(entries) => {
+                if let Some(range) = user_star_without_email(classes) {
+                    sink.report(
+                        Check::InsecureServerOption,
+                        range,
+                        Some("`protectedFields` replaces the default for `_User` without `email` while `protectedFieldsOwnerExempt` is `false`, so user emails are returned to anyone who can read the user".into()),
+                        |f| f.severity = Severity::Medium,
+                    );
+                }
+                None
             }
             ("fileUpload", Val::Object(inner)) => {
                 for f in inner {
@@ -195,6 +218,85 @@ fn check_server(sink: &mut Sink<'_, '_>, entries: &[Entry]) {
                 f.severity = severity;
             });
         }
+    }
+}
+
+/// `0.0.0.0/0`, `::/0` or `::0`: every IPv4 or IPv6 address (Parse Server's own spelling).
+fn is_open_range(ip: &str) -> bool {
+    matches!(ip.trim(), "0.0.0.0/0" | "::/0" | "::0")
+}
+
+/// `true`, or a string Parse Server's boolean parser reads as true.
+fn is_on(value: &Val) -> bool {
+    match value {
+        Val::Bool(b) => *b,
+        Val::Str(s) => matches!(s.trim(), "1" | "true"),
+        _ => false,
+    }
+}
+
+/// Log levels at or below `verbose` in Parse Server's order (error, warn, info, debug, verbose,
+/// silly): the levels at which `PromiseRouter` logs request and response bodies.
+fn is_verbose_level(level: &str) -> bool {
+    level.eq_ignore_ascii_case("verbose") || level.eq_ignore_ascii_case("silly")
+}
+
+/// Classes whose LiveQuery events carry credentials or account data.
+const PRIVATE_LIVE_QUERY_CLASSES: [(&str, Severity); 3] = [
+    ("_Session", Severity::High),
+    ("_User", Severity::Medium),
+    ("_Installation", Severity::Medium),
+];
+
+/// `liveQuery: { classNames: [...] }` listing Parse's private system classes.
+fn live_query_classes(sink: &mut Sink<'_, '_>, live_query: &[Entry]) {
+    let Some(classes) = live_query.iter().find(|e| e.key == "classNames") else {
+        return;
+    };
+    let Val::Strings(names) = &classes.value else {
+        return;
+    };
+    let private: Vec<(&str, Severity)> = PRIVATE_LIVE_QUERY_CLASSES
+        .iter()
+        .filter(|(c, _)| names.iter().any(|n| n == c))
+        .copied()
+        .collect();
+    let Some(severity) = private.iter().map(|(_, s)| *s).max() else {
+        return;
+    };
+    let list = private
+        .iter()
+        .map(|(c, _)| format!("`{c}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let message = format!(
+        "LiveQuery is enabled on {list}: every change to these objects is pushed over websockets, guarded only by ACLs and protected fields"
+    );
+    sink.report(
+        Check::LiveQueryPrivateClass,
+        classes.range.clone(),
+        Some(message),
+        |f| f.severity = severity,
+    );
+}
+
+/// Whether `protectedFieldsOwnerExempt` is left at its default (`true`). Only when it is `false`
+/// does Parse Server skip merging its default `_User: { '*': ['email'] }` into an explicit list.
+fn owner_exempt(entries: &[Entry]) -> bool {
+    !entries
+        .iter()
+        .any(|e| e.key == "protectedFieldsOwnerExempt" && matches!(e.value, Val::Bool(false)))
+}
+
+/// The range of `_User: { '*': [...] }` when the list is literal and lacks `email`.
+fn user_star_without_email(classes: &[Entry]) -> Option<Range<usize>> {
+    let Val::Object(groups) = &classes.iter().find(|c| c.key == "_User")?.value else {
+        return None;
+    };
+    let star = groups.iter().find(|g| g.key == "*")?;
+    match &star.value {
+        Val::Strings(fields) if !fields.iter().any(|f| f == "email") => Some(star.range.clone()),
+        _ => None,
     }
 }
 
@@ -281,10 +383,16 @@ pub fn check_file(sink: &mut Sink<'_, '_>) {
         Check::InsecureServerOption,
         Check::InsecureDashboard,
         Check::ServerWithoutAbuseProtection,
+        Check::VerboseRequestLogging,
+        Check::LiveQueryPrivateClass,
     ]) {
         return;
     }
     let ctx = sink.ctx();
+    // every call this check reads names one of them: skip the parse otherwise
+    if !ctx.file.text.contains("ParseServer") && !ctx.file.text.contains("ParseDashboard") {
+        return;
+    }
     let Some(tree) = ctx.tree() else {
         return;
     };
@@ -376,6 +484,8 @@ pub fn check_json(sink: &mut Sink<'_, '_>) {
         Check::InsecureServerOption,
         Check::InsecureDashboard,
         Check::ServerWithoutAbuseProtection,
+        Check::VerboseRequestLogging,
+        Check::LiveQueryPrivateClass,
     ]) {
         return;
     }
@@ -419,5 +529,63 @@ pub fn check_json(sink: &mut Sink<'_, '_>) {
             }
         }
         check_dashboard(sink, &entries);
+    }
+}
+
+/// Runs the config rules over a dotenv file that configures Parse Server through its
+/// environment variables (`PARSE_SERVER_*`): `VERBOSE`, `PARSE_SERVER_LOG_LEVEL` and
+/// `PARSE_SERVER_MASTER_KEY_IPS`.
+pub fn check_env(sink: &mut Sink<'_, '_>) {
+    if !sink.any_active(&[Check::VerboseRequestLogging, Check::InsecureServerOption]) {
+        return;
+    }
+    let src: &str = &sink.ctx().file.text;
+    if !src.contains("PARSE_SERVER_") {
+        return;
+    }
+    let mut offset = 0;
+    let mut hits: Vec<(Check, Range<usize>, String)> = Vec::new();
+    for line in src.split_inclusive('\n') {
+        let start = offset;
+        offset += line.len();
+        let trimmed = line.trim_start();
+        let indent = line.len() - trimmed.len();
+        let assignment = trimmed.strip_prefix("export ").unwrap_or(trimmed);
+        let Some((key, value)) = assignment.split_once('=') else {
+            continue;
+        };
+        let value = value
+            .split(" #")
+            .next()
+            .unwrap_or("")
+            .trim()
+            .trim_matches(|c| c == '"' || c == '\'');
+        let range = start + indent..start + line.trim_end().len();
+        match key.trim() {
+            "VERBOSE" if is_on(&Val::Str(value.to_ascii_lowercase())) => hits.push((
+                Check::VerboseRequestLogging,
+                range,
+                "`VERBOSE` makes Parse Server write every request and response to its logs: session tokens, headers and user records".into(),
+            )),
+            "PARSE_SERVER_LOG_LEVEL" if is_verbose_level(value) => hits.push((
+                Check::VerboseRequestLogging,
+                range,
+                format!("`PARSE_SERVER_LOG_LEVEL={value}` makes Parse Server write every request and response to its logs: session tokens, headers and user records"),
+            )),
+            "PARSE_SERVER_MASTER_KEY_IPS" if value.split(',').any(is_open_range) => hits.push((
+                Check::InsecureServerOption,
+                range,
+                "`PARSE_SERVER_MASTER_KEY_IPS` allows the master key from any address".into(),
+            )),
+            _ => {}
+        }
+    }
+    for (check, range, message) in hits {
+        let severity = if check == Check::InsecureServerOption {
+            Severity::High
+        } else {
+            Severity::Medium
+        };
+        sink.report(check, range, Some(message), |f| f.severity = severity);
     }
 }
