@@ -6,7 +6,8 @@
 //!
 //! - [`cloud_code`]: Parse Server Cloud Code handlers, their validators and master-key use;
 //! - [`parse_objects`]: Parse objects saved without ACLs, master key in client code;
-//! - [`parse_config`]: `new ParseServer({...})` options and config JSON;
+//! - [`parse_config`]: `new ParseServer({...})` options and config JSON (and `.env`);
+//! - [`parse_schema`]: class-level permissions in schemas, `setCLP` and JSON schema exports;
 //! - [`supabase`] and [`sql`]: migrations (RLS, policies, functions, views, grants, buckets)
 //!   and `createClient` with a service-role key;
 //! - [`firebase`]: security rules, `database.rules.json`, `firebase-admin` in client code.
@@ -19,6 +20,7 @@ pub mod firebase;
 pub mod js;
 pub mod parse_config;
 pub mod parse_objects;
+pub mod parse_schema;
 pub mod sql;
 pub mod supabase;
 
@@ -287,11 +289,13 @@ impl Analyzer for PlatformAnalyzer {
                 cloud_code::check_file(&mut sink);
                 parse_objects::check_file(&mut sink);
                 parse_config::check_file(&mut sink);
+                parse_schema::check_file(&mut sink);
                 supabase::check_client_file(&mut sink);
                 firebase::check_admin_in_client(&mut sink);
             }
             FileKind::Json => {
                 parse_config::check_json(&mut sink);
+                parse_schema::check_json(&mut sink);
                 firebase::check_database_rules(&mut sink);
             }
             FileKind::Dotenv => parse_config::check_env(&mut sink),

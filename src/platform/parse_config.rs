@@ -14,7 +14,7 @@ use crate::rules::Severity;
 
 /// An option value, as far as the checks need it.
 #[derive(Debug)]
-enum Val {
+pub(super) enum Val {
     Bool(bool),
     /// A literal string.
     Str(String),
@@ -27,11 +27,12 @@ enum Val {
     Other,
 }
 
+/// One `key: value` of an object, with the range to report (the JS pair, or the JSON key).
 #[derive(Debug)]
-struct Entry {
-    key: String,
-    value: Val,
-    range: Range<usize>,
+pub(super) struct Entry {
+    pub(super) key: String,
+    pub(super) value: Val,
+    pub(super) range: Range<usize>,
 }
 
 fn js_val(node: Node<'_>, src: &str) -> Val {
@@ -60,7 +61,8 @@ fn js_val(node: Node<'_>, src: &str) -> Val {
     }
 }
 
-fn js_entries(object: Node<'_>, src: &str) -> Vec<Entry> {
+/// The pairs of an object literal.
+pub(super) fn js_entries(object: Node<'_>, src: &str) -> Vec<Entry> {
     object
         .named_children(&mut object.walk())
         .filter(|p| p.kind() == "pair")
@@ -74,7 +76,8 @@ fn js_entries(object: Node<'_>, src: &str) -> Vec<Entry> {
         .collect()
 }
 
-fn json_val(value: &serde_json::Value, text: &str, from: usize) -> Val {
+/// A JSON value, with ranges found by searching each key from `from` on.
+pub(super) fn json_val(value: &serde_json::Value, text: &str, from: usize) -> Val {
     match value {
         serde_json::Value::Bool(b) => Val::Bool(*b),
         serde_json::Value::String(s) => Val::Str(s.clone()),
@@ -461,7 +464,7 @@ fn dashboard_users_as_objects(mut entries: Vec<Entry>, object: Node<'_>, src: &s
 }
 
 /// An object literal, directly or through `const config = {...}` in the same file.
-fn resolve_object<'t>(root: Node<'t>, node: Node<'t>, src: &str) -> Option<Node<'t>> {
+pub(super) fn resolve_object<'t>(root: Node<'t>, node: Node<'t>, src: &str) -> Option<Node<'t>> {
     let node = js::unwrap_expr(node);
     match node.kind() {
         "object" => Some(node),

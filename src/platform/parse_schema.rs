@@ -1,0 +1,200 @@
+//! Parse class-level permissions (CLPs): `classLevelPermissions` in schema definitions (JS
+//! migrations, `schema.definitions` in the server options), `Parse.Schema#setCLP({...})`, and
+//! JSON schema exports (`GET /parse/schemas` output, arrays of classes, config files).
+//!
+//! Both syntaxes become [`Entry`] lists (see [`parse_config`](super::parse_config)), so one
+//! function, [`judge`], decides for every source.
+
+use tree_sitter::Node;
+
+use super::js::{self, text};
+use super::parse_config::{Entry, Val, js_entries, json_val, resolve_object};
+use super::{Check, Sink};
+use crate::rules::{Confidence, Severity};
+
+/// Operations whose public grant lets anyone change the class.
+const WRITE_OPS: [(&str, &str); 4] = [
+    ("create", "create objects in"),
+    ("update", "update any object of"),
+    ("delete", "delete any object of"),
+    ("addField", "add fields to"),
+];
+
+/// Operations whose public grant lets anyone list or read the class.
+const READ_OPS: [&str; 3] = ["find", "get", "count"];
+
+/// Classes whose names say they hold personal data: the same list as
+/// `parse.public-read-acl-on-personal-class`.
+const PERSONAL_CLASSES: [&str; 15] = [
+    "_User",
+    "_Session",
+    "User",
+    "Profile",
+    "UserProfile",
+    "Message",
+    "Chat",
+    "Order",
+    "Payment",
+    "Invoice",
+    "Address",
+    "Patient",
+    "Contact",
+    "PrivateNote",
+    "Account",
+];
+
+/// Whether the CLP of one operation grants `'*': true`.
+fn is_public(value: &Val) -> bool {
+    matches!(value, Val::Object(who) if who.iter().any(|w| w.key == "*" && matches!(w.value, Val::Bool(true))))
+}
+
+/// Judges one class's CLPs. `class` is the class name when known.
+fn judge(sink: &mut Sink<'_, '_>, class: Option<&str>, clp: &[Entry]) {
+    let name = class.map_or_else(|| "the class".to_string(), |c| format!("`{c}`"));
+    for op in clp {
+        if !is_public(&op.value) {
+            continue;
+        }
+        if let Some((_, verb)) = WRITE_OPS.iter().find(|(o, _)| *o == op.key) {
+            let message = format!(
+                "This class-level permission lets any client {verb} {name}, logged in or not"
+            );
+            sink.report(
+                Check::PublicClassLevelPermission,
+                op.range.clone(),
+                Some(message),
+                |_| {},
+            );
+        } else if READ_OPS.contains(&op.key.as_str())
+            && let Some(class) = class.filter(|c| PERSONAL_CLASSES.contains(c))
+        {
+            let message = format!(
+                "This class-level permission lets any client `{}` `{class}`, a class that holds personal data; only object ACLs stand in the way",
+                op.key
+            );
+            sink.report(
+                Check::PublicClassLevelPermission,
+                op.range.clone(),
+                Some(message),
+                |f| {
+                    f.severity = Severity::Medium;
+                    f.confidence = Confidence::Low;
+                },
+            );
+        }
+    }
+}
+
+/// Runs the CLP rule over a JS/TS file.
+pub fn check_file(sink: &mut Sink<'_, '_>) {
+    if sink.active(Check::PublicClassLevelPermission).is_none() {
+        return;
+    }
+    let ctx = sink.ctx();
+    let Some(tree) = ctx.tree() else {
+        return;
+    };
+    let src: &str = &ctx.file.text;
+    let root = tree.root_node();
+    let mut found: Vec<(Option<String>, Vec<Entry>)> = Vec::new();
+    js::walk(root, |n| match n.kind() {
+        "pair" if js::pair_key(n, src) == "classLevelPermissions" => {
+            let Some(value) = n.child_by_field_name("value") else {
+                return;
+            };
+            let Some(object) = resolve_object(root, value, src) else {
+                return;
+            };
+            let class = n.parent().and_then(|o| class_name_property(o, src));
+            found.push((class, js_entries(object, src)));
+        }
+        "call_expression" if js::method_name(n, src) == Some("setCLP") => {
+            let Some(object) = js::arguments(n)
+                .first()
+                .and_then(|a| resolve_object(root, *a, src))
+            else {
+                return;
+            };
+            let class = js::receiver(n).and_then(|r| schema_class(root, r, src));
+            found.push((class, js_entries(object, src)));
+        }
+        _ => {}
+    });
+    for (class, clp) in &found {
+        judge(sink, class.as_deref(), clp);
+    }
+}
+
+/// `className: "X"` in the object holding the CLPs.
+fn class_name_property(object: Node<'_>, src: &str) -> Option<String> {
+    let value = js::property(object, "className", src)?.child_by_field_name("value")?;
+    js::string_value(value, src).map(str::to_string)
+}
+
+/// The class of `new Parse.Schema("X")`, directly or through a `const` in the file.
+fn schema_class(root: Node<'_>, receiver: Node<'_>, src: &str) -> Option<String> {
+    let mut node = js::unwrap_expr(receiver);
+    if node.kind() == "identifier" {
+        let name = text(node, src);
+        node = js::declarations(root, src)
+            .into_iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| js::unwrap_expr(v))?;
+    }
+    (node.kind() == "new_expression" && js::callee(node, src).ends_with("Schema"))
+        .then(|| {
+            js::arguments(node)
+                .first()
+                .and_then(|a| js::string_value(*a, src))
+        })
+        .flatten()
+        .map(str::to_string)
+}
+
+/// Runs the CLP rule over a JSON file: every object with a `classLevelPermissions` object, named
+/// by its sibling `className`.
+pub fn check_json(sink: &mut Sink<'_, '_>) {
+    if sink.active(Check::PublicClassLevelPermission).is_none() {
+        return;
+    }
+    let src: &str = &sink.ctx().file.text;
+    let Ok(value) = serde_json::from_str::<serde_json::Value>(src) else {
+        return;
+    };
+    let mut classes = Vec::new();
+    collect(&value, &mut classes);
+    // keys are found by text search; the i-th CLP object in document order starts at the i-th
+    // `"classLevelPermissions"` (objects are walked in key order, arrays in document order)
+    let starts: Vec<usize> = src
+        .match_indices("\"classLevelPermissions\"")
+        .map(|(i, _)| i)
+        .collect();
+    for (i, (class, clp)) in classes.iter().enumerate() {
+        let from = starts.get(i).copied().unwrap_or(0);
+        if let Val::Object(entries) = json_val(clp, src, from) {
+            judge(sink, *class, &entries);
+        }
+    }
+}
+
+/// Every (className, classLevelPermissions) pair in a JSON document.
+fn collect<'v>(
+    value: &'v serde_json::Value,
+    out: &mut Vec<(Option<&'v str>, &'v serde_json::Value)>,
+) {
+    match value {
+        serde_json::Value::Object(map) => {
+            if let Some(clp @ serde_json::Value::Object(_)) = map.get("classLevelPermissions") {
+                let class = map.get("className").and_then(serde_json::Value::as_str);
+                out.push((class, clp));
+            }
+            for (key, v) in map {
+                if key != "classLevelPermissions" {
+                    collect(v, out);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|v| collect(v, out)),
+        _ => {}
+    }
+}
