@@ -7,6 +7,7 @@
 //! - [`cloud_code`]: Parse Server Cloud Code handlers, their validators and master-key use;
 //! - [`parse_objects`]: Parse objects saved without ACLs, master key in client code;
 //! - [`parse_config`]: `new ParseServer({...})` options and config JSON (and `.env`);
+//! - [`parse_project`]: Cloud Code handlers defined in another module than their registration;
 //! - [`parse_schema`]: class-level permissions in schemas, `setCLP` and JSON schema exports;
 //! - [`supabase`] and [`sql`]: migrations (RLS, policies, functions, views, grants, buckets)
 //!   and `createClient` with a service-role key;
@@ -20,6 +21,7 @@ pub mod firebase;
 pub mod js;
 pub mod parse_config;
 pub mod parse_objects;
+pub mod parse_project;
 pub mod parse_schema;
 pub mod sql;
 pub mod supabase;
@@ -58,7 +60,7 @@ pub enum Check {
     MasterKeyOption,
     /// Parse Server logging request and response bodies (`verbose`, `logLevel: 'verbose'`).
     VerboseRequestLogging,
-    /// LiveQuery enabled on `_User`, `_Session` or `_Installation`.
+    /// Live queries enabled on `_User`, `_Session` or `_Installation`.
     LiveQueryPrivateClass,
     /// Class-level permissions open to everyone.
     PublicClassLevelPermission,
@@ -312,6 +314,13 @@ impl Analyzer for PlatformAnalyzer {
             .collect();
         if !rules.is_empty() {
             supabase::check_project(project, &rules, out);
+        }
+        let parse_rules: Vec<(Check, usize)> = cloud_code::CHECKS
+            .iter()
+            .filter_map(|c| self.rule_of(*c).map(|i| (*c, i)))
+            .collect();
+        if !parse_rules.is_empty() {
+            parse_project::check_project(project, &parse_rules, out);
         }
     }
 }

@@ -244,7 +244,7 @@ fn is_verbose_level(level: &str) -> bool {
     level.eq_ignore_ascii_case("verbose") || level.eq_ignore_ascii_case("silly")
 }
 
-/// Classes whose LiveQuery events carry credentials or account data.
+/// Classes whose live-query events carry credentials or account data.
 const PRIVATE_LIVE_QUERY_CLASSES: [(&str, Severity); 3] = [
     ("_Session", Severity::High),
     ("_User", Severity::Medium),
