@@ -170,7 +170,7 @@ fn check_server(sink: &mut Sink<'_, '_>, entries: &[Entry]) {
                 Severity::Medium,
                 "`verbose` logging makes Parse Server write every request and response to its logs: session tokens, headers and user records".into(),
             )),
-            ("logLevel", Val::Str(level)) if is_verbose_level(level) => Some((
+            ("logLevel", Val::Str(level) | Val::Fallback(level)) if is_verbose_level(level) => Some((
                 Check::VerboseRequestLogging,
                 Severity::Medium,
                 format!("`logLevel: '{level}'` makes Parse Server write every request and response to its logs: session tokens, headers and user records"),

@@ -196,3 +196,53 @@ impl Report for ModuleReport<'_, '_> {
         self.out.push(finding);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::path::PathBuf;
+
+    use super::resolve;
+    use crate::discover::{Candidate, FileKind};
+
+    fn candidate(display: &str, kind: FileKind) -> Candidate {
+        Candidate {
+            display: display.into(),
+            path: PathBuf::from(display),
+            kind,
+            size: 1,
+        }
+    }
+
+    #[test]
+    fn resolves_relative_specifiers_with_and_without_extensions() {
+        let files = [
+            candidate("app/cloud/handlers.js", FileKind::Js),
+            candidate("app/cloud/billing.ts", FileKind::Ts),
+            candidate("app/lib/index.ts", FileKind::Ts),
+        ];
+        let scripts: BTreeMap<&str, &Candidate> =
+            files.iter().map(|c| (c.display.as_str(), c)).collect();
+        let found =
+            |from: &str, spec: &str| resolve(from, spec, &scripts).map(|c| c.display.clone());
+        assert_eq!(
+            found("app/cloud/main.js", "./handlers").as_deref(),
+            Some("app/cloud/handlers.js")
+        );
+        assert_eq!(
+            found("app/cloud/main.js", "./handlers.js").as_deref(),
+            Some("app/cloud/handlers.js")
+        );
+        // TypeScript ESM writes the compiled name
+        assert_eq!(
+            found("app/cloud/main.ts", "./billing.js").as_deref(),
+            Some("app/cloud/billing.ts")
+        );
+        assert_eq!(
+            found("app/cloud/main.ts", "../lib").as_deref(),
+            Some("app/lib/index.ts")
+        );
+        assert_eq!(found("app/cloud/main.ts", "./missing"), None);
+        assert_eq!(found("main.ts", "../../outside"), None);
+    }
+}
