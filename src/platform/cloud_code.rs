@@ -241,10 +241,22 @@ fn resolve_function<'t>(root: Node<'t>, node: Node<'t>, src: &str) -> Option<Nod
     if js::FUNCTIONS.contains(&node.kind()) {
         return Some(node);
     }
-    if node.kind() != "identifier" {
-        return None;
+    match node.kind() {
+        "identifier" => function_named(root, text(node, src), src),
+        // `handlers.x` with `const handlers = { x: async (request) => ... }` in the file
+        "member_expression" => {
+            let object = node.child_by_field_name("object")?;
+            let property = text(node.child_by_field_name("property")?, src);
+            let name = text(object, src);
+            let (_, value) = js::declarations(root, src)
+                .into_iter()
+                .find(|(n, v)| n == name && v.kind() == "object")?;
+            let pair = js::property(value, property, src)?;
+            let function = pair.child_by_field_name("value")?;
+            js::FUNCTIONS.contains(&function.kind()).then_some(function)
+        }
+        _ => None,
     }
-    function_named(root, text(node, src), src)
 }
 
 /// The function declared as `name` in the file (`function name`, `const name = () => ...`).
@@ -377,7 +389,7 @@ pub fn external_handlers(root: Node<'_>, src: &str) -> Vec<External> {
             "identifier" if resolve_function(root, *second, src).is_none() => imports
                 .get(text(*second, src))
                 .map(|(m, e)| (m.clone(), if e == "*" { "=".into() } else { e.clone() })),
-            "member_expression" => second
+            "member_expression" if resolve_function(root, *second, src).is_none() => second
                 .child_by_field_name("object")
                 .zip(second.child_by_field_name("property"))
                 .and_then(|(o, p)| {

@@ -51,7 +51,7 @@ pub fn check_project(
         .values()
         .collect::<Vec<_>>()
         .par_iter()
-        .filter(|c| c.size <= MAX_SIZE)
+        .filter(|c| c.size <= MAX_SIZE && !is_test_path(&c.display))
         .flat_map_iter(|c| registrations_in(c))
         .collect();
     let mut by_module: BTreeMap<&Candidate, Vec<External>> = BTreeMap::new();
@@ -69,6 +69,17 @@ pub fn check_project(
         })
         .collect();
     out.extend(found);
+}
+
+/// Whether a file is a test: handlers registered there (often without validators) say nothing
+/// about how the app exposes them.
+fn is_test_path(display: &str) -> bool {
+    let lower = display.to_ascii_lowercase();
+    let mut segments = lower.split('/');
+    let file = segments.next_back().unwrap_or("");
+    segments.any(|d| matches!(d, "test" | "tests" | "__tests__" | "spec" | "e2e"))
+        || file.contains(".test.")
+        || file.contains(".spec.")
 }
 
 /// The handlers of one file registered with imported functions, with the file's display path.
