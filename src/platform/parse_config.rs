@@ -536,14 +536,26 @@ pub fn check_json(sink: &mut Sink<'_, '_>) {
 }
 
 /// Runs the config rules over a dotenv file that configures Parse Server through its
-/// environment variables (`PARSE_SERVER_*`): `VERBOSE`, `PARSE_SERVER_LOG_LEVEL` and
-/// `PARSE_SERVER_MASTER_KEY_IPS`.
+/// environment variables (it sets `PARSE_SERVER_APPLICATION_ID`, `_MASTER_KEY` or
+/// `_DATABASE_URI`): `VERBOSE`, `PARSE_SERVER_LOG_LEVEL` and `PARSE_SERVER_MASTER_KEY_IPS`.
 pub fn check_env(sink: &mut Sink<'_, '_>) {
     if !sink.any_active(&[Check::VerboseRequestLogging, Check::InsecureServerOption]) {
         return;
     }
     let src: &str = &sink.ctx().file.text;
-    if !src.contains("PARSE_SERVER_") {
+    // the variables the `parse-server` CLI requires: a client app's `PARSE_SERVER_URL` is not enough
+    let configures_server = src.lines().any(|l| {
+        let l = l.trim_start();
+        let l = l.strip_prefix("export ").unwrap_or(l);
+        [
+            "PARSE_SERVER_APPLICATION_ID=",
+            "PARSE_SERVER_MASTER_KEY=",
+            "PARSE_SERVER_DATABASE_URI=",
+        ]
+        .iter()
+        .any(|k| l.starts_with(k))
+    });
+    if !configures_server {
         return;
     }
     let mut offset = 0;
