@@ -163,8 +163,18 @@ pub fn check_json(sink: &mut Sink<'_, '_>) {
     };
     let mut classes = Vec::new();
     collect(&value, &mut classes);
-    // keys are found by text search; the i-th CLP object in document order starts at the i-th
-    // `"classLevelPermissions"` (objects are walked in key order, arrays in document order)
+    // keys are found by text search: the i-th CLP object in document order starts at the i-th
+    // `"classLevelPermissions"`. Arrays are walked in document order but objects in key order,
+    // so order the classes by where their `"className"` is written when every one has one.
+    let written_at: Option<Vec<usize>> = classes
+        .iter()
+        .map(|(class, _)| class.and_then(|c| class_name_position(src, c)))
+        .collect();
+    if let Some(positions) = written_at {
+        let mut order: Vec<usize> = (0..classes.len()).collect();
+        order.sort_by_key(|&i| positions[i]);
+        classes = order.into_iter().map(|i| classes[i]).collect();
+    }
     let starts: Vec<usize> = src
         .match_indices("\"classLevelPermissions\"")
         .map(|(i, _)| i)
@@ -175,6 +185,12 @@ pub fn check_json(sink: &mut Sink<'_, '_>) {
             judge(sink, *class, &entries);
         }
     }
+}
+
+/// Where `"className": "<class>"` is written.
+fn class_name_position(src: &str, class: &str) -> Option<usize> {
+    let re = regex::Regex::new(&format!(r#""className"\s*:\s*"{}""#, regex::escape(class))).ok()?;
+    re.find(src).map(|m| m.start())
 }
 
 /// Every (className, classLevelPermissions) pair in a JSON document.
@@ -196,5 +212,17 @@ fn collect<'v>(
         }
         serde_json::Value::Array(items) => items.iter().for_each(|v| collect(v, out)),
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::class_name_position;
+
+    #[test]
+    fn finds_where_a_class_name_is_written() {
+        let src = r#"{ "Zeta": { "className": "Zeta" }, "Alpha": { "className" : "Alpha" } }"#;
+        assert!(class_name_position(src, "Zeta") < class_name_position(src, "Alpha"));
+        assert_eq!(class_name_position(src, "Beta"), None);
     }
 }
