@@ -165,7 +165,7 @@ fn check_server(sink: &mut Sink<'_, '_>, entries: &[Entry]) {
                     "`masterKeyIps` allows the master key from any address".into(),
                 ))
             }
-            ("verbose", value) if is_on(value) => Some((
+            ("verbose", value) if is_on(value) && !sets_quiet_level(entries) => Some((
                 Check::VerboseRequestLogging,
                 Severity::Medium,
                 "`verbose` logging makes Parse Server write every request and response to its logs: session tokens, headers and user records".into(),
@@ -239,9 +239,17 @@ fn is_on(value: &Val) -> bool {
 }
 
 /// Log levels at or below `verbose` in Parse Server's order (error, warn, info, debug, verbose,
-/// silly): the levels at which `PromiseRouter` logs request and response bodies.
+/// silly): the levels at which `PromiseRouter` logs request and response bodies. The match is
+/// exact, as in `LoggerController` (`'VERBOSE'` is an unknown level there and logs nothing).
 fn is_verbose_level(level: &str) -> bool {
-    level.eq_ignore_ascii_case("verbose") || level.eq_ignore_ascii_case("silly")
+    matches!(level.trim(), "verbose" | "silly")
+}
+
+/// A literal `logLevel` below `verbose`: it overrides `verbose: true` in `LoggerController`.
+fn sets_quiet_level(entries: &[Entry]) -> bool {
+    entries
+        .iter()
+        .any(|e| e.key == "logLevel" && matches!(&e.value, Val::Str(l) if !is_verbose_level(l)))
 }
 
 /// Classes whose live-query events carry credentials or account data.
@@ -558,6 +566,12 @@ pub fn check_env(sink: &mut Sink<'_, '_>) {
     if !configures_server {
         return;
     }
+    // `PARSE_SERVER_LOG_LEVEL` overrides `VERBOSE` (see `sets_quiet_level`)
+    let quiet_level = src.lines().any(|l| {
+        l.trim_start()
+            .strip_prefix("PARSE_SERVER_LOG_LEVEL=")
+            .is_some_and(|v| !is_verbose_level(v.trim().trim_matches(|c| c == '"' || c == '\'')))
+    });
     let mut offset = 0;
     let mut hits: Vec<(Check, Range<usize>, String)> = Vec::new();
     for line in src.split_inclusive('\n') {
@@ -577,7 +591,7 @@ pub fn check_env(sink: &mut Sink<'_, '_>) {
             .trim_matches(|c| c == '"' || c == '\'');
         let range = start + indent..start + line.trim_end().len();
         match key.trim() {
-            "VERBOSE" if is_on(&Val::Str(value.to_ascii_lowercase())) => hits.push((
+            "VERBOSE" if !quiet_level && is_on(&Val::Str(value.to_ascii_lowercase())) => hits.push((
                 Check::VerboseRequestLogging,
                 range,
                 "`VERBOSE` makes Parse Server write every request and response to its logs: session tokens, headers and user records".into(),
