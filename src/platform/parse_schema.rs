@@ -10,24 +10,23 @@ use tree_sitter::Node;
 use super::js::{self, text};
 use super::parse_config::{Entry, Val, js_entries, json_val, resolve_object};
 use super::{Check, Sink};
+use crate::finding::Finding;
 use crate::rules::{Confidence, Severity};
 
-/// Operations whose public grant lets anyone change the class.
+/// Operations whose public grant lets anyone change the class, with what it lets them do.
 const WRITE_OPS: [(&str, &str); 4] = [
-    ("create", "create objects in"),
-    ("update", "update any object of"),
-    ("delete", "delete any object of"),
-    ("addField", "add fields to"),
+    ("create", "create objects"),
+    ("update", "update any object"),
+    ("delete", "delete any object"),
+    ("addField", "add fields"),
 ];
 
 /// Operations whose public grant lets anyone list or read the class.
 const READ_OPS: [&str; 3] = ["find", "get", "count"];
 
-/// Classes whose names say they hold personal data: the same list as
-/// `parse.public-read-acl-on-personal-class`.
-const PERSONAL_CLASSES: [&str; 15] = [
-    "_User",
-    "_Session",
+/// Custom classes whose names say they hold personal data: the list of
+/// `parse.public-read-acl-on-personal-class`, without Parse's own `_` classes.
+const PERSONAL_CLASSES: [&str; 13] = [
     "User",
     "Profile",
     "UserProfile",
@@ -48,40 +47,97 @@ fn is_public(value: &Val) -> bool {
     matches!(value, Val::Object(who) if who.iter().any(|w| w.key == "*" && matches!(w.value, Val::Bool(true))))
 }
 
-/// Judges one class's CLPs. `class` is the class name when known.
+/// Judges one class's CLPs (`class` when known): one finding for its public writes, one for
+/// public reads of a personal class, each at the first offending key with the others related.
+///
+/// Parse's own classes (`_User`, `_Session`, `_Installation`, ...) are left alone: their default
+/// CLPs are public by design (sign-up creates `_User` objects) and Parse guards them itself
+/// (automatic ACLs on users, sessions scoped to their user).
 fn judge(sink: &mut Sink<'_, '_>, class: Option<&str>, clp: &[Entry]) {
-    let name = class.map_or_else(|| "the class".to_string(), |c| format!("`{c}`"));
-    for op in clp {
-        if !is_public(&op.value) {
-            continue;
-        }
-        if let Some((_, verb)) = WRITE_OPS.iter().find(|(o, _)| *o == op.key) {
-            let message = format!(
-                "This class-level permission lets any client {verb} {name}, logged in or not"
-            );
-            sink.report(
-                Check::PublicClassLevelPermission,
-                op.range.clone(),
-                Some(message),
-                |_| {},
-            );
-        } else if READ_OPS.contains(&op.key.as_str())
-            && let Some(class) = class.filter(|c| PERSONAL_CLASSES.contains(c))
-        {
-            let message = format!(
-                "This class-level permission lets any client `{}` `{class}`, a class that holds personal data; only object ACLs stand in the way",
-                op.key
-            );
-            sink.report(
-                Check::PublicClassLevelPermission,
-                op.range.clone(),
-                Some(message),
-                |f| {
-                    f.severity = Severity::Medium;
-                    f.confidence = Confidence::Low;
-                },
-            );
-        }
+    if class.is_some_and(|c| c.starts_with('_')) {
+        return;
+    }
+    let name = class.map_or_else(|| "this class".to_string(), |c| format!("`{c}`"));
+    // JSON objects come sorted by key: report in the order the keys are written
+    let mut clp: Vec<&Entry> = clp.iter().collect();
+    clp.sort_by_key(|op| op.range.start);
+    let writes: Vec<(&Entry, &str)> = clp
+        .iter()
+        .filter(|op| is_public(&op.value))
+        .filter_map(|op| {
+            WRITE_OPS
+                .iter()
+                .find(|(o, _)| *o == op.key)
+                .map(|(_, v)| (*op, *v))
+        })
+        .collect();
+    if let Some((first, _)) = writes.first() {
+        let verbs: Vec<&str> = writes.iter().map(|(_, v)| *v).collect();
+        let message = format!(
+            "Class-level permissions of {name} let any client, logged in or not, {}",
+            join_words(&verbs)
+        );
+        report(
+            sink,
+            first,
+            &writes.iter().map(|(op, _)| *op).collect::<Vec<_>>(),
+            message,
+            |_| {},
+        );
+    }
+    let Some(class) = class.filter(|c| PERSONAL_CLASSES.contains(c)) else {
+        return;
+    };
+    let reads: Vec<&Entry> = clp
+        .into_iter()
+        .filter(|op| READ_OPS.contains(&op.key.as_str()) && is_public(&op.value))
+        .collect();
+    if let Some(first) = reads.first() {
+        let ops: Vec<String> = reads.iter().map(|op| format!("`{}`", op.key)).collect();
+        let message = format!(
+            "Class-level permissions let any client {} `{class}`, a class that holds personal data; only object ACLs stand in the way",
+            join_words(&ops.iter().map(String::as_str).collect::<Vec<_>>())
+        );
+        report(sink, first, &reads, message, |f| {
+            f.severity = Severity::Medium;
+            f.confidence = Confidence::Low;
+        });
+    }
+}
+
+/// Reports at `first`, relating the other offending keys.
+fn report(
+    sink: &mut Sink<'_, '_>,
+    first: &Entry,
+    all: &[&Entry],
+    message: String,
+    adjust: impl FnOnce(&mut Finding),
+) {
+    let related: Vec<_> = all
+        .iter()
+        .skip(1)
+        .map(|op| {
+            sink.ctx()
+                .related(op.range.clone(), format!("`{}` is public too", op.key))
+        })
+        .collect();
+    sink.report(
+        Check::PublicClassLevelPermission,
+        first.range.clone(),
+        Some(message),
+        |f| {
+            f.related = related;
+            adjust(f);
+        },
+    );
+}
+
+/// `a`, `a and b`, `a, b and c`.
+fn join_words(words: &[&str]) -> String {
+    match words {
+        [] => String::new(),
+        [one] => (*one).to_string(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
     }
 }
 
