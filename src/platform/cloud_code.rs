@@ -4,15 +4,58 @@
 //! The model is per file and syntactic: a handler passed by name is resolved within the file; a
 //! validator function is assumed to authenticate (it usually does), so it never makes a finding.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::LazyLock;
+
+use std::ops::Range;
 
 use regex::Regex;
 use tree_sitter::Node;
 
 use super::js::{self, text};
 use super::{Check, Sink};
+use crate::finding::Finding;
 use crate::rules::Severity;
+
+/// Where the Cloud Code checks report: the per-file [`Sink`], or the project pass for handlers
+/// registered in another file than the one that defines them.
+pub trait Report {
+    /// Whether `check`'s rule is loaded and applies to the file being judged.
+    fn is_on(&self, check: Check) -> bool;
+    /// Reports `check` over `range` of the file being judged.
+    fn emit(
+        &mut self,
+        check: Check,
+        range: Range<usize>,
+        message: Option<String>,
+        adjust: impl FnOnce(&mut Finding),
+    );
+}
+
+impl Report for Sink<'_, '_> {
+    fn is_on(&self, check: Check) -> bool {
+        self.active(check).is_some()
+    }
+
+    fn emit(
+        &mut self,
+        check: Check,
+        range: Range<usize>,
+        message: Option<String>,
+        adjust: impl FnOnce(&mut Finding),
+    ) {
+        self.report(check, range, message, adjust);
+    }
+}
+
+/// The checks this module runs.
+pub const CHECKS: [Check; 5] = [
+    Check::UnauthenticatedMasterKey,
+    Check::MasterKeyIdor,
+    Check::UserQueryReturnsUsers,
+    Check::BeforeSaveTrustsClientFields,
+    Check::MasterKeyOption,
+];
 
 /// Hooks of `Parse.Cloud` that register a handler.
 const HOOKS: [&str; 11] = [
@@ -198,10 +241,26 @@ fn resolve_function<'t>(root: Node<'t>, node: Node<'t>, src: &str) -> Option<Nod
     if js::FUNCTIONS.contains(&node.kind()) {
         return Some(node);
     }
-    if node.kind() != "identifier" {
-        return None;
+    match node.kind() {
+        "identifier" => function_named(root, text(node, src), src),
+        // `handlers.x` with `const handlers = { x: async (request) => ... }` in the file
+        "member_expression" => {
+            let object = node.child_by_field_name("object")?;
+            let property = text(node.child_by_field_name("property")?, src);
+            let name = text(object, src);
+            let (_, value) = js::declarations(root, src)
+                .into_iter()
+                .find(|(n, v)| n == name && v.kind() == "object")?;
+            let pair = js::property(value, property, src)?;
+            let function = pair.child_by_field_name("value")?;
+            js::FUNCTIONS.contains(&function.kind()).then_some(function)
+        }
+        _ => None,
     }
-    let name = text(node, src);
+}
+
+/// The function declared as `name` in the file (`function name`, `const name = () => ...`).
+fn function_named<'t>(root: Node<'t>, name: &str, src: &str) -> Option<Node<'t>> {
     js::nodes_of(root, &["function_declaration", "variable_declarator"])
         .into_iter()
         .find_map(|d| {
@@ -215,6 +274,224 @@ fn resolve_function<'t>(root: Node<'t>, node: Node<'t>, src: &str) -> Option<Nod
             let value = d.child_by_field_name("value")?;
             js::FUNCTIONS.contains(&value.kind()).then_some(value)
         })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Handlers defined in another module
+
+/// A handler registered with a function imported from another module:
+/// `Parse.Cloud.define("x", handlers.x)` or `Parse.Cloud.define("x", x)` with `x` imported.
+#[derive(Debug)]
+pub struct External {
+    /// `define`, `beforeSave`, ...
+    pub hook: String,
+    /// Function name or class name, as written.
+    pub name: String,
+    /// The relative module specifier as written (`./handlers`).
+    pub module: String,
+    /// The exported name; `=` for the module's whole export (`module.exports = fn`, `export default`).
+    pub export: String,
+    /// The validator given at registration.
+    pub validator: Validator,
+}
+
+/// Local names bound by relative imports: local -> (module, export), where export `*` is the
+/// module object (namespace import or `require`) and `=` its default export.
+fn imports(root: Node<'_>, src: &str) -> BTreeMap<String, (String, String)> {
+    let mut found = BTreeMap::new();
+    let relative = |n: Node<'_>| {
+        js::string_value(n, src)
+            .filter(|m| m.starts_with("./") || m.starts_with("../"))
+            .map(str::to_string)
+    };
+    for node in js::nodes_of(root, &["import_statement", "variable_declarator"]) {
+        if node.kind() == "import_statement" {
+            let Some(module) = node.child_by_field_name("source").and_then(relative) else {
+                continue;
+            };
+            js::walk(node, |n| match n.kind() {
+                "import_clause" => {
+                    if let Some(id) = n.named_child(0).filter(|c| c.kind() == "identifier") {
+                        found.insert(text(id, src).to_string(), (module.clone(), "=".into()));
+                    }
+                }
+                "namespace_import" => {
+                    if let Some(id) = n.named_child(0) {
+                        found.insert(text(id, src).to_string(), (module.clone(), "*".into()));
+                    }
+                }
+                "import_specifier" => {
+                    let name = n.child_by_field_name("name").map(|x| text(x, src));
+                    let alias = n.child_by_field_name("alias").map(|x| text(x, src));
+                    if let Some(name) = name {
+                        found.insert(
+                            alias.unwrap_or(name).to_string(),
+                            (module.clone(), name.into()),
+                        );
+                    }
+                }
+                _ => {}
+            });
+            continue;
+        }
+        let (Some(binding), Some(value)) = (
+            node.child_by_field_name("name"),
+            node.child_by_field_name("value").map(js::unwrap_expr),
+        ) else {
+            continue;
+        };
+        if value.kind() != "call_expression" || js::callee(value, src) != "require" {
+            continue;
+        }
+        let Some(module) = js::arguments(value).first().copied().and_then(relative) else {
+            continue;
+        };
+        match binding.kind() {
+            "identifier" => {
+                found.insert(text(binding, src).to_string(), (module, "*".into()));
+            }
+            "object_pattern" => {
+                for p in binding.named_children(&mut binding.walk()) {
+                    let (export, local) = match p.kind() {
+                        "shorthand_property_identifier_pattern" => (text(p, src), text(p, src)),
+                        "pair_pattern" => (
+                            p.child_by_field_name("key").map_or("", |k| text(k, src)),
+                            p.child_by_field_name("value").map_or("", |v| text(v, src)),
+                        ),
+                        _ => continue,
+                    };
+                    found.insert(local.to_string(), (module.clone(), export.to_string()));
+                }
+            }
+            _ => {}
+        }
+    }
+    found
+}
+
+/// Every handler of the file registered with an imported function.
+pub fn external_handlers(root: Node<'_>, src: &str) -> Vec<External> {
+    let imports = imports(root, src);
+    if imports.is_empty() {
+        return Vec::new();
+    }
+    let mut found = Vec::new();
+    for call in js::nodes_of(root, &["call_expression"]) {
+        let Some(hook) = js::callee(call, src).strip_prefix("Parse.Cloud.") else {
+            continue;
+        };
+        let args = js::arguments(call);
+        let (true, Some(first), Some(second)) = (HOOKS.contains(&hook), args.first(), args.get(1))
+        else {
+            continue;
+        };
+        let target = match second.kind() {
+            "identifier" if resolve_function(root, *second, src).is_none() => imports
+                .get(text(*second, src))
+                .map(|(m, e)| (m.clone(), if e == "*" { "=".into() } else { e.clone() })),
+            "member_expression" if resolve_function(root, *second, src).is_none() => second
+                .child_by_field_name("object")
+                .zip(second.child_by_field_name("property"))
+                .and_then(|(o, p)| {
+                    let (m, e) = imports.get(text(o, src))?;
+                    matches!(e.as_str(), "*" | "=").then(|| (m.clone(), text(p, src).to_string()))
+                }),
+            _ => None,
+        };
+        let Some((module, export)) = target else {
+            continue;
+        };
+        found.push(External {
+            hook: hook.to_string(),
+            name: js::string_value(*first, src)
+                .unwrap_or_else(|| text(*first, src))
+                .to_string(),
+            module,
+            export,
+            validator: args
+                .get(2)
+                .map(|v| validator(root, *v, src))
+                .unwrap_or_default(),
+        });
+    }
+    found
+}
+
+/// The function a module exports as `export` (see [`External::export`]).
+fn exported_function<'t>(root: Node<'t>, export: &str, src: &str) -> Option<Node<'t>> {
+    let mut found = None;
+    js::walk(root, |n| {
+        if found.is_some() {
+            return;
+        }
+        match n.kind() {
+            "assignment_expression" => {
+                let left = n.child_by_field_name("left").map_or("", |l| text(l, src));
+                let hit = if export == "=" {
+                    left == "module.exports"
+                } else {
+                    left == format!("exports.{export}")
+                        || left == format!("module.exports.{export}")
+                };
+                if hit {
+                    found = n
+                        .child_by_field_name("right")
+                        .and_then(|r| resolve_function(root, js::unwrap_expr(r), src));
+                }
+            }
+            "export_statement" if export == "=" && text(n, src).starts_with("export default") => {
+                found = n
+                    .child_by_field_name("declaration")
+                    .or_else(|| n.child_by_field_name("value"))
+                    .and_then(|v| resolve_function(root, v, src));
+            }
+            "pair" if export != "=" && js::pair_key(n, src) == export => {
+                let in_exports = n
+                    .parent()
+                    .and_then(|o| o.parent())
+                    .filter(|a| a.kind() == "assignment_expression")
+                    .and_then(|a| a.child_by_field_name("left"))
+                    .is_some_and(|l| text(l, src) == "module.exports");
+                if in_exports {
+                    found = n
+                        .child_by_field_name("value")
+                        .and_then(|v| resolve_function(root, v, src));
+                }
+            }
+            _ => {}
+        }
+    });
+    found.or_else(|| {
+        (export != "=")
+            .then(|| function_named(root, export, src))
+            .flatten()
+    })
+}
+
+/// The handlers `registrations` point at in the module of `root`, skipping functions the module
+/// registers itself (the per-file pass judges those).
+pub fn resolve_external<'t>(
+    root: Node<'t>,
+    src: &str,
+    registrations: &[External],
+) -> Vec<Handler<'t>> {
+    let local: BTreeSet<usize> = handlers(root, src)
+        .iter()
+        .map(|h| h.function.start_byte())
+        .collect();
+    registrations
+        .iter()
+        .filter_map(|r| {
+            let function = exported_function(root, &r.export, src)?;
+            (!local.contains(&function.start_byte())).then(|| Handler {
+                hook: r.hook.clone(),
+                name: r.name.clone(),
+                function,
+                validator: r.validator.clone(),
+                names: request_names(function, src),
+            })
+        })
+        .collect()
 }
 
 fn validator(root: Node<'_>, node: Node<'_>, src: &str) -> Validator {
@@ -422,12 +699,7 @@ fn is_from_params(
 
 /// Runs the Cloud Code rules over one JS/TS file.
 pub fn check_file(sink: &mut Sink<'_, '_>) {
-    if !sink.any_active(&[
-        Check::UnauthenticatedMasterKey,
-        Check::MasterKeyIdor,
-        Check::UserQueryReturnsUsers,
-        Check::BeforeSaveTrustsClientFields,
-    ]) {
+    if !sink.any_active(&CHECKS) {
         return;
     }
     let ctx = sink.ctx();
@@ -436,18 +708,45 @@ pub fn check_file(sink: &mut Sink<'_, '_>) {
     };
     let src: &str = &ctx.file.text;
     let root = tree.root_node();
+    check_handlers(sink, root, src, &handlers(root, src));
+}
+
+/// Runs the rules over `handlers`, whose functions live in the tree of `root` (with text `src`).
+pub fn check_handlers<R: Report>(
+    sink: &mut R,
+    root: Node<'_>,
+    src: &str,
+    handlers: &[Handler<'_>],
+) {
     let user_vars = user_query_vars(root, src);
-    for handler in handlers(root, src) {
+    if sink.is_on(Check::MasterKeyOption) {
+        report_master_ops(sink, handlers, src);
+    }
+    for handler in handlers {
         match handler.hook.as_str() {
-            "define" => check_function(sink, &handler, &user_vars, src),
-            "beforeSave" => check_before_save(sink, &handler, src),
+            "define" => check_function(sink, handler, &user_vars, src),
+            "beforeSave" => check_before_save(sink, handler, src),
             _ => {}
         }
     }
 }
 
-fn check_function(
-    sink: &mut Sink<'_, '_>,
+/// Every master-key operation of every handler, once each (a function registered under two
+/// names is reported once). The precise rules supersede this marker on the same line.
+fn report_master_ops<R: Report>(sink: &mut R, handlers: &[Handler<'_>], src: &str) {
+    let mut seen = BTreeSet::new();
+    for handler in handlers {
+        for op in master_ops(handler.function, src) {
+            let range = op.at.byte_range();
+            if seen.insert(range.start) {
+                sink.emit(Check::MasterKeyOption, range, None, |_| {});
+            }
+        }
+    }
+}
+
+fn check_function<R: Report>(
+    sink: &mut R,
     handler: &Handler<'_>,
     user_vars: &BTreeSet<String>,
     src: &str,
@@ -484,7 +783,7 @@ fn check_function(
             } else {
                 Severity::High
             };
-            sink.report(
+            sink.emit(
                 Check::UnauthenticatedMasterKey,
                 range.clone(),
                 Some(message),
@@ -502,7 +801,7 @@ fn check_function(
                 "Cloud function `{}` loads an object by an id the client chose and uses it with the master key without checking that it belongs to the caller",
                 handler.name
             );
-            sink.report(Check::MasterKeyIdor, range.clone(), Some(message), |_| {});
+            sink.emit(Check::MasterKeyIdor, range.clone(), Some(message), |_| {});
         }
         if on_users
             && READS.contains(&op.method.as_str())
@@ -514,7 +813,7 @@ fn check_function(
                 "Cloud function `{}` returns whole `Parse.User` objects read with the master key (emails, auth data and every private field)",
                 handler.name
             );
-            sink.report(Check::UserQueryReturnsUsers, range, Some(message), |_| {});
+            sink.emit(Check::UserQueryReturnsUsers, range, Some(message), |_| {});
         }
     }
 }
@@ -603,8 +902,8 @@ static PRIVILEGED: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^(role|roles|isAdmin|is_admin|admin|owner|ownerId|owner_id|createdBy|balance|credits|coins|points|plan|tier|subscription|isVerified|verified|emailVerified|approved|isApproved|permissions|isPremium|premium)$").expect("valid regex")
 });
 
-fn check_before_save(sink: &mut Sink<'_, '_>, handler: &Handler<'_>, src: &str) {
-    if sink.active(Check::BeforeSaveTrustsClientFields).is_none() {
+fn check_before_save<R: Report>(sink: &mut R, handler: &Handler<'_>, src: &str) {
+    if !sink.is_on(Check::BeforeSaveTrustsClientFields) {
         return;
     }
     let privileged = &*PRIVILEGED;
@@ -661,7 +960,7 @@ fn check_before_save(sink: &mut Sink<'_, '_>, handler: &Handler<'_>, src: &str) 
             "beforeSave trigger for `{}` trusts `{field}` as the client sent it; any user can set it on their own save",
             handler.name
         );
-        sink.report(
+        sink.emit(
             Check::BeforeSaveTrustsClientFields,
             call.byte_range(),
             Some(message),

@@ -6,7 +6,9 @@
 //!
 //! - [`cloud_code`]: Parse Server Cloud Code handlers, their validators and master-key use;
 //! - [`parse_objects`]: Parse objects saved without ACLs, master key in client code;
-//! - [`parse_config`]: `new ParseServer({...})` options and config JSON;
+//! - [`parse_config`]: `new ParseServer({...})` options and config JSON (and `.env`);
+//! - [`parse_project`]: Cloud Code handlers defined in another module than their registration;
+//! - [`parse_schema`]: class-level permissions in schemas, `setCLP` and JSON schema exports;
 //! - [`supabase`] and [`sql`]: migrations (RLS, policies, functions, views, grants, buckets)
 //!   and `createClient` with a service-role key;
 //! - [`firebase`]: security rules, `database.rules.json`, `firebase-admin` in client code.
@@ -19,6 +21,8 @@ pub mod firebase;
 pub mod js;
 pub mod parse_config;
 pub mod parse_objects;
+pub mod parse_project;
+pub mod parse_schema;
 pub mod sql;
 pub mod supabase;
 pub mod supabase_config;
@@ -55,6 +59,14 @@ pub enum Check {
     InsecureDashboard,
     /// Parse Server without password policy, account lockout or rate limits.
     ServerWithoutAbuseProtection,
+    /// Any Cloud Code operation run with the master key (review marker).
+    MasterKeyOption,
+    /// Parse Server logging request and response bodies (`verbose`, `logLevel: 'verbose'`).
+    VerboseRequestLogging,
+    /// Live queries enabled on `_User`, `_Session` or `_Installation`.
+    LiveQueryPrivateClass,
+    /// Class-level permissions open to everyone.
+    PublicClassLevelPermission,
     /// A Supabase table in an exposed schema without row level security.
     TableWithoutRls,
     /// A policy that lets everyone write, or read personal data.
@@ -87,7 +99,7 @@ pub enum Check {
 
 impl Check {
     /// Every check with the name rule files use.
-    pub const ALL: [(&'static str, Check); 24] = [
+    pub const ALL: [(&'static str, Check); 28] = [
         (
             "parse-unauthenticated-master-key",
             Check::UnauthenticatedMasterKey,
@@ -109,6 +121,19 @@ impl Check {
         (
             "parse-server-without-abuse-protection",
             Check::ServerWithoutAbuseProtection,
+        ),
+        ("parse-master-key-option", Check::MasterKeyOption),
+        (
+            "parse-verbose-request-logging",
+            Check::VerboseRequestLogging,
+        ),
+        (
+            "parse-live-query-private-class",
+            Check::LiveQueryPrivateClass,
+        ),
+        (
+            "parse-public-class-level-permission",
+            Check::PublicClassLevelPermission,
         ),
         ("supabase-table-without-rls", Check::TableWithoutRls),
         ("supabase-permissive-policy", Check::PermissivePolicy),
@@ -275,6 +300,7 @@ impl Analyzer for PlatformAnalyzer {
                 cloud_code::check_file(&mut sink);
                 parse_objects::check_file(&mut sink);
                 parse_config::check_file(&mut sink);
+                parse_schema::check_file(&mut sink);
                 supabase::check_client_file(&mut sink);
                 supabase_edge::check_file(&mut sink);
                 supabase_storage::check_file(&mut sink);
@@ -282,8 +308,10 @@ impl Analyzer for PlatformAnalyzer {
             }
             FileKind::Json => {
                 parse_config::check_json(&mut sink);
+                parse_schema::check_json(&mut sink);
                 firebase::check_database_rules(&mut sink);
             }
+            FileKind::Dotenv => parse_config::check_env(&mut sink),
             FileKind::FirebaseRules => firebase::check_rules_file(&mut sink),
             FileKind::Sql => supabase::check_sql_file(&mut sink),
             _ => {}
@@ -297,6 +325,13 @@ impl Analyzer for PlatformAnalyzer {
             .collect();
         if !rules.is_empty() {
             supabase::check_project(project, &rules, out);
+        }
+        let parse_rules: Vec<(Check, usize)> = cloud_code::CHECKS
+            .iter()
+            .filter_map(|c| self.rule_of(*c).map(|i| (*c, i)))
+            .collect();
+        if !parse_rules.is_empty() {
+            parse_project::check_project(project, &parse_rules, out);
         }
     }
 }

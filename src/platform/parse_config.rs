@@ -14,7 +14,7 @@ use crate::rules::Severity;
 
 /// An option value, as far as the checks need it.
 #[derive(Debug)]
-enum Val {
+pub(super) enum Val {
     Bool(bool),
     /// A literal string.
     Str(String),
@@ -27,11 +27,12 @@ enum Val {
     Other,
 }
 
+/// One `key: value` of an object, with the range to report (the JS pair, or the JSON key).
 #[derive(Debug)]
-struct Entry {
-    key: String,
-    value: Val,
-    range: Range<usize>,
+pub(super) struct Entry {
+    pub(super) key: String,
+    pub(super) value: Val,
+    pub(super) range: Range<usize>,
 }
 
 fn js_val(node: Node<'_>, src: &str) -> Val {
@@ -60,7 +61,8 @@ fn js_val(node: Node<'_>, src: &str) -> Val {
     }
 }
 
-fn js_entries(object: Node<'_>, src: &str) -> Vec<Entry> {
+/// The pairs of an object literal.
+pub(super) fn js_entries(object: Node<'_>, src: &str) -> Vec<Entry> {
     object
         .named_children(&mut object.walk())
         .filter(|p| p.kind() == "pair")
@@ -74,7 +76,8 @@ fn js_entries(object: Node<'_>, src: &str) -> Vec<Entry> {
         .collect()
 }
 
-fn json_val(value: &serde_json::Value, text: &str, from: usize) -> Val {
+/// A JSON value, with ranges found by searching each key from `from` on.
+pub(super) fn json_val(value: &serde_json::Value, text: &str, from: usize) -> Val {
     match value {
         serde_json::Value::Bool(b) => Val::Bool(*b),
         serde_json::Value::String(s) => Val::Str(s.clone()),
@@ -155,14 +158,37 @@ fn check_server(sink: &mut Sink<'_, '_>, entries: &[Entry]) {
                 Severity::Medium,
                 "`allowExpiredAuthDataToken: true` accepts expired third-party login tokens".into(),
             )),
-            ("masterKeyIps", Val::Strings(ips))
-                if ips.iter().any(|ip| ip == "0.0.0.0/0" || ip == "::/0") =>
-            {
+            ("masterKeyIps", Val::Strings(ips)) if ips.iter().any(|ip| is_open_range(ip)) => {
                 Some((
                     Check::InsecureServerOption,
                     Severity::High,
                     "`masterKeyIps` allows the master key from any address".into(),
                 ))
+            }
+            ("verbose", value) if is_on(value) && !sets_quiet_level(entries) => Some((
+                Check::VerboseRequestLogging,
+                Severity::Medium,
+                "`verbose` logging makes Parse Server write every request and response to its logs: session tokens, headers and user records".into(),
+            )),
+            ("logLevel", Val::Str(level) | Val::Fallback(level)) if is_verbose_level(level) => Some((
+                Check::VerboseRequestLogging,
+                Severity::Medium,
+                format!("`logLevel: '{level}'` makes Parse Server write every request and response to its logs: session tokens, headers and user records"),
+            )),
+            ("liveQuery", Val::Object(inner)) => {
+                live_query_classes(sink, inner);
+                None
+            }
+            ("protectedFields", Val::Object(classes)) if !owner_exempt(entries) => {
+                if let Some(range) = user_star_without_email(classes) {
+                    sink.report(
+                        Check::InsecureServerOption,
+                        range,
+                        Some("`protectedFields` replaces the default for `_User` without `email` while `protectedFieldsOwnerExempt` is `false`, so user emails are returned to anyone who can read the user".into()),
+                        |f| f.severity = Severity::Medium,
+                    );
+                }
+                None
             }
             ("fileUpload", Val::Object(inner)) => {
                 for f in inner {
@@ -195,6 +221,93 @@ fn check_server(sink: &mut Sink<'_, '_>, entries: &[Entry]) {
                 f.severity = severity;
             });
         }
+    }
+}
+
+/// `0.0.0.0/0`, `::/0` or `::0`: every IPv4 or IPv6 address (Parse Server's own spelling).
+fn is_open_range(ip: &str) -> bool {
+    matches!(ip.trim(), "0.0.0.0/0" | "::/0" | "::0")
+}
+
+/// `true`, or a string Parse Server's boolean parser reads as true.
+fn is_on(value: &Val) -> bool {
+    match value {
+        Val::Bool(b) => *b,
+        Val::Str(s) => matches!(s.trim(), "1" | "true"),
+        _ => false,
+    }
+}
+
+/// Log levels at or below `verbose` in Parse Server's order (error, warn, info, debug, verbose,
+/// silly): the levels at which `PromiseRouter` logs request and response bodies. The match is
+/// exact, as in `LoggerController` (`'VERBOSE'` is an unknown level there and logs nothing).
+fn is_verbose_level(level: &str) -> bool {
+    matches!(level.trim(), "verbose" | "silly")
+}
+
+/// A literal `logLevel` below `verbose`: it overrides `verbose: true` in `LoggerController`.
+fn sets_quiet_level(entries: &[Entry]) -> bool {
+    entries
+        .iter()
+        .any(|e| e.key == "logLevel" && matches!(&e.value, Val::Str(l) if !is_verbose_level(l)))
+}
+
+/// Classes whose live-query events carry credentials or account data.
+const PRIVATE_LIVE_QUERY_CLASSES: [(&str, Severity); 3] = [
+    ("_Session", Severity::High),
+    ("_User", Severity::Medium),
+    ("_Installation", Severity::Medium),
+];
+
+/// `liveQuery: { classNames: [...] }` listing Parse's private system classes.
+fn live_query_classes(sink: &mut Sink<'_, '_>, live_query: &[Entry]) {
+    let Some(classes) = live_query.iter().find(|e| e.key == "classNames") else {
+        return;
+    };
+    let Val::Strings(names) = &classes.value else {
+        return;
+    };
+    let private: Vec<(&str, Severity)> = PRIVATE_LIVE_QUERY_CLASSES
+        .iter()
+        .filter(|(c, _)| names.iter().any(|n| n == c))
+        .copied()
+        .collect();
+    let Some(severity) = private.iter().map(|(_, s)| *s).max() else {
+        return;
+    };
+    let list = private
+        .iter()
+        .map(|(c, _)| format!("`{c}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let message = format!(
+        "LiveQuery is enabled on {list}: every change to these objects is pushed over websockets, guarded only by ACLs and protected fields"
+    );
+    sink.report(
+        Check::LiveQueryPrivateClass,
+        classes.range.clone(),
+        Some(message),
+        |f| f.severity = severity,
+    );
+}
+
+/// Whether `protectedFieldsOwnerExempt` is left at its default (`true`). Only when it is `false`
+/// does Parse Server skip merging its default `_User: { '*': ['email'] }` into an explicit list.
+fn owner_exempt(entries: &[Entry]) -> bool {
+    !entries
+        .iter()
+        .any(|e| e.key == "protectedFieldsOwnerExempt" && matches!(e.value, Val::Bool(false)))
+}
+
+/// The range of `_User: { '*': [...] }` when the list is literal and lacks `email`.
+fn user_star_without_email(classes: &[Entry]) -> Option<Range<usize>> {
+    let Val::Object(groups) = &classes.iter().find(|c| c.key == "_User")?.value else {
+        return None;
+    };
+    let star = groups.iter().find(|g| g.key == "*")?;
+    match &star.value {
+        Val::Strings(fields) if !fields.iter().any(|f| f == "email") => Some(star.range.clone()),
+        _ => None,
     }
 }
 
@@ -281,10 +394,16 @@ pub fn check_file(sink: &mut Sink<'_, '_>) {
         Check::InsecureServerOption,
         Check::InsecureDashboard,
         Check::ServerWithoutAbuseProtection,
+        Check::VerboseRequestLogging,
+        Check::LiveQueryPrivateClass,
     ]) {
         return;
     }
     let ctx = sink.ctx();
+    // every call this check reads names one of them: skip the parse otherwise
+    if !ctx.file.text.contains("ParseServer") && !ctx.file.text.contains("ParseDashboard") {
+        return;
+    }
     let Some(tree) = ctx.tree() else {
         return;
     };
@@ -353,7 +472,7 @@ fn dashboard_users_as_objects(mut entries: Vec<Entry>, object: Node<'_>, src: &s
 }
 
 /// An object literal, directly or through `const config = {...}` in the same file.
-fn resolve_object<'t>(root: Node<'t>, node: Node<'t>, src: &str) -> Option<Node<'t>> {
+pub(super) fn resolve_object<'t>(root: Node<'t>, node: Node<'t>, src: &str) -> Option<Node<'t>> {
     let node = js::unwrap_expr(node);
     match node.kind() {
         "object" => Some(node),
@@ -376,6 +495,8 @@ pub fn check_json(sink: &mut Sink<'_, '_>) {
         Check::InsecureServerOption,
         Check::InsecureDashboard,
         Check::ServerWithoutAbuseProtection,
+        Check::VerboseRequestLogging,
+        Check::LiveQueryPrivateClass,
     ]) {
         return;
     }
@@ -419,5 +540,81 @@ pub fn check_json(sink: &mut Sink<'_, '_>) {
             }
         }
         check_dashboard(sink, &entries);
+    }
+}
+
+/// Runs the config rules over a dotenv file that configures Parse Server through its
+/// environment variables (it sets `PARSE_SERVER_APPLICATION_ID`, `_MASTER_KEY` or
+/// `_DATABASE_URI`): `VERBOSE`, `PARSE_SERVER_LOG_LEVEL` and `PARSE_SERVER_MASTER_KEY_IPS`.
+pub fn check_env(sink: &mut Sink<'_, '_>) {
+    if !sink.any_active(&[Check::VerboseRequestLogging, Check::InsecureServerOption]) {
+        return;
+    }
+    let src: &str = &sink.ctx().file.text;
+    // the variables the `parse-server` CLI requires: a client app's `PARSE_SERVER_URL` is not enough
+    let configures_server = src.lines().any(|l| {
+        let l = l.trim_start();
+        let l = l.strip_prefix("export ").unwrap_or(l);
+        [
+            "PARSE_SERVER_APPLICATION_ID=",
+            "PARSE_SERVER_MASTER_KEY=",
+            "PARSE_SERVER_DATABASE_URI=",
+        ]
+        .iter()
+        .any(|k| l.starts_with(k))
+    });
+    if !configures_server {
+        return;
+    }
+    // `PARSE_SERVER_LOG_LEVEL` overrides `VERBOSE` (see `sets_quiet_level`)
+    let quiet_level = src.lines().any(|l| {
+        l.trim_start()
+            .strip_prefix("PARSE_SERVER_LOG_LEVEL=")
+            .is_some_and(|v| !is_verbose_level(v.trim().trim_matches(|c| c == '"' || c == '\'')))
+    });
+    let mut offset = 0;
+    let mut hits: Vec<(Check, Range<usize>, String)> = Vec::new();
+    for line in src.split_inclusive('\n') {
+        let start = offset;
+        offset += line.len();
+        let trimmed = line.trim_start();
+        let indent = line.len() - trimmed.len();
+        let assignment = trimmed.strip_prefix("export ").unwrap_or(trimmed);
+        let Some((key, value)) = assignment.split_once('=') else {
+            continue;
+        };
+        let value = value
+            .split(" #")
+            .next()
+            .unwrap_or("")
+            .trim()
+            .trim_matches(|c| c == '"' || c == '\'');
+        let range = start + indent..start + line.trim_end().len();
+        match key.trim() {
+            "VERBOSE" if !quiet_level && is_on(&Val::Str(value.to_ascii_lowercase())) => hits.push((
+                Check::VerboseRequestLogging,
+                range,
+                "`VERBOSE` makes Parse Server write every request and response to its logs: session tokens, headers and user records".into(),
+            )),
+            "PARSE_SERVER_LOG_LEVEL" if is_verbose_level(value) => hits.push((
+                Check::VerboseRequestLogging,
+                range,
+                format!("`PARSE_SERVER_LOG_LEVEL={value}` makes Parse Server write every request and response to its logs: session tokens, headers and user records"),
+            )),
+            "PARSE_SERVER_MASTER_KEY_IPS" if value.split(',').any(is_open_range) => hits.push((
+                Check::InsecureServerOption,
+                range,
+                "`PARSE_SERVER_MASTER_KEY_IPS` allows the master key from any address".into(),
+            )),
+            _ => {}
+        }
+    }
+    for (check, range, message) in hits {
+        let severity = if check == Check::InsecureServerOption {
+            Severity::High
+        } else {
+            Severity::Medium
+        };
+        sink.report(check, range, Some(message), |f| f.severity = severity);
     }
 }
