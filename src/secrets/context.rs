@@ -193,6 +193,10 @@ fn is_secret_env_name(name: &str) -> bool {
     .iter()
     .any(|p| upper.contains(p))
         && !PUBLIC_NAME_PARTS.iter().any(|p| upper.contains(p))
+        // settings about a key, not the key: `PARSE_SERVER_MASTER_KEY_IPS`, `PRIVATE_KEY_PATH`
+        && !["_IPS", "_IP", "_PATH", "_FILE"]
+            .iter()
+            .any(|s| upper.ends_with(s))
 }
 
 /// Reports a `.env` file (not `.env.example` and friends) that holds a real credential and that
