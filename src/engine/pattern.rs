@@ -146,6 +146,23 @@ impl Patterns {
         }
     }
 
+    /// Whether every match of every pattern reports its root node: the capture named `wanted`
+    /// (or, when no pattern defines it and `fallback_widest`, the widest capture) sits on the
+    /// root. Then the nodes a match reports are exactly the nodes it is tried at.
+    pub fn reports_root(&self, wanted: &str, fallback_widest: bool) -> bool {
+        let Some(id) = self.names.iter().position(|n| n == wanted) else {
+            return fallback_widest
+                && self
+                    .patterns
+                    .iter()
+                    .all(|p| root_captures(p).iter().all(|c| !c.is_empty()));
+        };
+        let id = u32::try_from(id).unwrap_or(u32::MAX);
+        self.patterns
+            .iter()
+            .all(|p| root_captures(p).iter().all(|c| c.contains(&id)))
+    }
+
     /// Every distinct match of pattern `index` rooted at `node`, appended to `out`.
     pub fn matches_at<'t>(&self, index: usize, node: Node<'t>, out: &mut Vec<Captures<'t>>) {
         let first = out.len();
@@ -170,6 +187,21 @@ fn same(a: &Captures<'_>, b: &Captures<'_>) -> bool {
         && a.iter()
             .zip(b)
             .all(|((ia, na), (ib, nb))| ia == ib && na.id() == nb.id())
+}
+
+/// The captures on the root node, one set per way the root can match (alternatives).
+fn root_captures(pattern: &Pattern) -> Vec<Vec<u32>> {
+    match &pattern.shape {
+        Shape::Node(_) => vec![pattern.captures.clone()],
+        Shape::Alternation(options) => options
+            .iter()
+            .flat_map(root_captures)
+            .map(|mut c| {
+                c.extend(&pattern.captures);
+                c
+            })
+            .collect(),
+    }
 }
 
 /// Adds the root kinds of `pattern`; false when it can start at any node.

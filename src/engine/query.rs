@@ -250,17 +250,13 @@ impl QueryMatcher {
                     .max_by_key(|(_, node)| node.end_byte() - node.start_byte())
             })?
             .1;
-        let range = report.byte_range();
         if let Some(inside) = &self.inside
-            && !ctx.enclosing(inside).iter().any(|r| contains(r, &range))
+            && !ctx.encloses(inside, report)
         {
             return None;
         }
         if let Some(not_inside) = &self.not_inside
-            && ctx
-                .enclosing(not_inside)
-                .iter()
-                .any(|r| contains(r, &range))
+            && ctx.encloses(not_inside, report)
         {
             return None;
         }
@@ -320,6 +316,54 @@ struct MatchContext<'a, 't> {
 impl<'t> MatchContext<'_, 't> {
     fn node_text(&self, node: Node<'t>) -> &str {
         self.text.get(node.byte_range()).unwrap_or("")
+    }
+
+    /// Whether a node reported by `matcher` contains `node`.
+    ///
+    /// When the matcher runs natively and reports the root of its patterns, only the nodes whose
+    /// range can contain `node` are tried: its ancestors, itself, and its descendants spanning
+    /// the same bytes (sibling ranges never overlap). Otherwise every match in the file is
+    /// computed once and cached.
+    fn encloses(&self, matcher: &QueryMatcher, node: Node<'t>) -> bool {
+        let range = node.byte_range();
+        if self.native
+            && !range.is_empty()
+            && let Some(patterns) = matcher.native(self.grammar)
+            && patterns.reports_root(
+                matcher.report.as_deref().unwrap_or("hit"),
+                matcher.report.is_none(),
+            )
+        {
+            let mut candidates = vec![node];
+            let mut k = 0;
+            while k < candidates.len() {
+                let n = candidates[k];
+                k += 1;
+                let mut cursor = n.walk();
+                candidates.extend(n.children(&mut cursor).filter(|c| c.byte_range() == range));
+            }
+            let mut up = node.parent();
+            while let Some(a) = up {
+                candidates.push(a);
+                up = a.parent();
+            }
+            let mut found = Vec::new();
+            for candidate in candidates {
+                for index in 0..patterns.len() {
+                    found.clear();
+                    patterns.matches_at(index, candidate, &mut found);
+                    for captures in &found {
+                        if let Some(r) = matcher.accept(&patterns.named(captures), self)
+                            && contains(&r.byte_range(), &range)
+                        {
+                            return true;
+                        }
+                    }
+                }
+            }
+            return false;
+        }
+        self.enclosing(matcher).iter().any(|r| contains(r, &range))
     }
 
     /// The ranges of every node matching `matcher` in this file, computed once per file.
