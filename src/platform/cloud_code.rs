@@ -202,9 +202,9 @@ fn count_refs(body: &str, expr: &str, skip_guards: bool) -> usize {
 }
 
 /// Every Cloud Code handler registered in the file.
-pub fn handlers<'t>(root: Node<'t>, src: &str) -> Vec<Handler<'t>> {
+pub fn handlers<'t>(index: &js::Index<'t>, src: &str) -> Vec<Handler<'t>> {
     let mut found = Vec::new();
-    for call in js::nodes_of(root, &["call_expression"]) {
+    for call in index.of(&["call_expression"]) {
         let callee = js::callee(call, src);
         let Some(hook) = callee.strip_prefix("Parse.Cloud.") else {
             continue;
@@ -216,7 +216,7 @@ pub fn handlers<'t>(root: Node<'t>, src: &str) -> Vec<Handler<'t>> {
         let (Some(first), Some(second)) = (args.first(), args.get(1)) else {
             continue;
         };
-        let Some(function) = resolve_function(root, *second, src) else {
+        let Some(function) = resolve_function(index, *second, src) else {
             continue;
         };
         let name = js::string_value(*first, src)
@@ -224,7 +224,7 @@ pub fn handlers<'t>(root: Node<'t>, src: &str) -> Vec<Handler<'t>> {
             .to_string();
         let validator = args
             .get(2)
-            .map(|v| validator(root, *v, src))
+            .map(|v| validator(index, *v, src))
             .unwrap_or_default();
         found.push(Handler {
             hook: hook.to_string(),
@@ -237,18 +237,19 @@ pub fn handlers<'t>(root: Node<'t>, src: &str) -> Vec<Handler<'t>> {
     found
 }
 
-fn resolve_function<'t>(root: Node<'t>, node: Node<'t>, src: &str) -> Option<Node<'t>> {
+fn resolve_function<'t>(index: &js::Index<'t>, node: Node<'t>, src: &str) -> Option<Node<'t>> {
     if js::FUNCTIONS.contains(&node.kind()) {
         return Some(node);
     }
     match node.kind() {
-        "identifier" => function_named(root, text(node, src), src),
+        "identifier" => function_named(index, text(node, src), src),
         // `handlers.x` with `const handlers = { x: async (request) => ... }` in the file
         "member_expression" => {
             let object = node.child_by_field_name("object")?;
             let property = text(node.child_by_field_name("property")?, src);
             let name = text(object, src);
-            let (_, value) = js::declarations(root, src)
+            let (_, value) = index
+                .declarations(src)
                 .into_iter()
                 .find(|(n, v)| n == name && v.kind() == "object")?;
             let pair = js::property(value, property, src)?;
@@ -260,8 +261,9 @@ fn resolve_function<'t>(root: Node<'t>, node: Node<'t>, src: &str) -> Option<Nod
 }
 
 /// The function declared as `name` in the file (`function name`, `const name = () => ...`).
-fn function_named<'t>(root: Node<'t>, name: &str, src: &str) -> Option<Node<'t>> {
-    js::nodes_of(root, &["function_declaration", "variable_declarator"])
+fn function_named<'t>(index: &js::Index<'t>, name: &str, src: &str) -> Option<Node<'t>> {
+    index
+        .of(&["function_declaration", "variable_declarator"])
         .into_iter()
         .find_map(|d| {
             let n = d.child_by_field_name("name")?;
@@ -297,14 +299,14 @@ pub struct External {
 
 /// Local names bound by relative imports: local -> (module, export), where export `*` is the
 /// module object (namespace import or `require`) and `=` its default export.
-fn imports(root: Node<'_>, src: &str) -> BTreeMap<String, (String, String)> {
+fn imports(index: &js::Index<'_>, src: &str) -> BTreeMap<String, (String, String)> {
     let mut found = BTreeMap::new();
     let relative = |n: Node<'_>| {
         js::string_value(n, src)
             .filter(|m| m.starts_with("./") || m.starts_with("../"))
             .map(str::to_string)
     };
-    for node in js::nodes_of(root, &["import_statement", "variable_declarator"]) {
+    for node in index.of(&["import_statement", "variable_declarator"]) {
         if node.kind() == "import_statement" {
             let Some(module) = node.child_by_field_name("source").and_then(relative) else {
                 continue;
@@ -370,13 +372,13 @@ fn imports(root: Node<'_>, src: &str) -> BTreeMap<String, (String, String)> {
 }
 
 /// Every handler of the file registered with an imported function.
-pub fn external_handlers(root: Node<'_>, src: &str) -> Vec<External> {
-    let imports = imports(root, src);
+pub fn external_handlers(index: &js::Index<'_>, src: &str) -> Vec<External> {
+    let imports = imports(index, src);
     if imports.is_empty() {
         return Vec::new();
     }
     let mut found = Vec::new();
-    for call in js::nodes_of(root, &["call_expression"]) {
+    for call in index.of(&["call_expression"]) {
         let Some(hook) = js::callee(call, src).strip_prefix("Parse.Cloud.") else {
             continue;
         };
@@ -386,10 +388,10 @@ pub fn external_handlers(root: Node<'_>, src: &str) -> Vec<External> {
             continue;
         };
         let target = match second.kind() {
-            "identifier" if resolve_function(root, *second, src).is_none() => imports
+            "identifier" if resolve_function(index, *second, src).is_none() => imports
                 .get(text(*second, src))
                 .map(|(m, e)| (m.clone(), if e == "*" { "=".into() } else { e.clone() })),
-            "member_expression" if resolve_function(root, *second, src).is_none() => second
+            "member_expression" if resolve_function(index, *second, src).is_none() => second
                 .child_by_field_name("object")
                 .zip(second.child_by_field_name("property"))
                 .and_then(|(o, p)| {
@@ -410,7 +412,7 @@ pub fn external_handlers(root: Node<'_>, src: &str) -> Vec<External> {
             export,
             validator: args
                 .get(2)
-                .map(|v| validator(root, *v, src))
+                .map(|v| validator(index, *v, src))
                 .unwrap_or_default(),
         });
     }
@@ -418,9 +420,9 @@ pub fn external_handlers(root: Node<'_>, src: &str) -> Vec<External> {
 }
 
 /// The function a module exports as `export` (see [`External::export`]).
-fn exported_function<'t>(root: Node<'t>, export: &str, src: &str) -> Option<Node<'t>> {
+fn exported_function<'t>(index: &js::Index<'t>, export: &str, src: &str) -> Option<Node<'t>> {
     let mut found = None;
-    js::walk(root, |n| {
+    index.walk(|n| {
         if found.is_some() {
             return;
         }
@@ -436,14 +438,14 @@ fn exported_function<'t>(root: Node<'t>, export: &str, src: &str) -> Option<Node
                 if hit {
                     found = n
                         .child_by_field_name("right")
-                        .and_then(|r| resolve_function(root, js::unwrap_expr(r), src));
+                        .and_then(|r| resolve_function(index, js::unwrap_expr(r), src));
                 }
             }
             "export_statement" if export == "=" && text(n, src).starts_with("export default") => {
                 found = n
                     .child_by_field_name("declaration")
                     .or_else(|| n.child_by_field_name("value"))
-                    .and_then(|v| resolve_function(root, v, src));
+                    .and_then(|v| resolve_function(index, v, src));
             }
             "pair" if export != "=" && js::pair_key(n, src) == export => {
                 let in_exports = n
@@ -455,7 +457,7 @@ fn exported_function<'t>(root: Node<'t>, export: &str, src: &str) -> Option<Node
                 if in_exports {
                     found = n
                         .child_by_field_name("value")
-                        .and_then(|v| resolve_function(root, v, src));
+                        .and_then(|v| resolve_function(index, v, src));
                 }
             }
             _ => {}
@@ -463,7 +465,7 @@ fn exported_function<'t>(root: Node<'t>, export: &str, src: &str) -> Option<Node
     });
     found.or_else(|| {
         (export != "=")
-            .then(|| function_named(root, export, src))
+            .then(|| function_named(index, export, src))
             .flatten()
     })
 }
@@ -471,18 +473,18 @@ fn exported_function<'t>(root: Node<'t>, export: &str, src: &str) -> Option<Node
 /// The handlers `registrations` point at in the module of `root`, skipping functions the module
 /// registers itself (the per-file pass judges those).
 pub fn resolve_external<'t>(
-    root: Node<'t>,
+    index: &js::Index<'t>,
     src: &str,
     registrations: &[External],
 ) -> Vec<Handler<'t>> {
-    let local: BTreeSet<usize> = handlers(root, src)
+    let local: BTreeSet<usize> = handlers(index, src)
         .iter()
         .map(|h| h.function.start_byte())
         .collect();
     registrations
         .iter()
         .filter_map(|r| {
-            let function = exported_function(root, &r.export, src)?;
+            let function = exported_function(index, &r.export, src)?;
             (!local.contains(&function.start_byte())).then(|| Handler {
                 hook: r.hook.clone(),
                 name: r.name.clone(),
@@ -494,10 +496,11 @@ pub fn resolve_external<'t>(
         .collect()
 }
 
-fn validator(root: Node<'_>, node: Node<'_>, src: &str) -> Validator {
+fn validator(index: &js::Index<'_>, node: Node<'_>, src: &str) -> Validator {
     let node = if node.kind() == "identifier" {
         let name = text(node, src);
-        js::declarations(root, src)
+        index
+            .declarations(src)
             .into_iter()
             .find(|(n, _)| n == name)
             .map_or(node, |(_, v)| v)
@@ -708,7 +711,10 @@ pub fn check_file(sink: &mut Sink<'_, '_>) {
     };
     let src: &str = &ctx.file.text;
     let root = tree.root_node();
-    check_handlers(sink, root, src, &handlers(root, src));
+    let Some(index) = sink.index() else {
+        return;
+    };
+    check_handlers(sink, root, src, &handlers(&index, src));
 }
 
 /// Runs the rules over `handlers`, whose functions live in the tree of `root` (with text `src`).

@@ -29,7 +29,9 @@ pub mod supabase_config;
 pub mod supabase_edge;
 pub mod supabase_storage;
 
+use std::cell::OnceCell;
 use std::ops::Range;
+use std::rc::Rc;
 
 use crate::discover::FileKind;
 use crate::engine::{Analyzer, FileContext, ProjectContext};
@@ -225,6 +227,8 @@ pub struct Sink<'c, 'a> {
     ctx: &'c FileContext<'a>,
     checks: &'c [(Check, usize)],
     out: &'c mut Vec<Finding>,
+    /// The file's nodes, collected on first use and shared by every check.
+    index: OnceCell<Option<Rc<js::Index<'c>>>>,
 }
 
 impl<'c, 'a> Sink<'c, 'a> {
@@ -245,6 +249,16 @@ impl<'c, 'a> Sink<'c, 'a> {
     /// The file context.
     pub fn ctx(&self) -> &'c FileContext<'a> {
         self.ctx
+    }
+
+    /// Every node of the file's tree, from one walk (parses the file on first use).
+    pub fn index(&self) -> Option<Rc<js::Index<'c>>> {
+        self.index
+            .get_or_init(|| {
+                let ctx: &'c FileContext<'a> = self.ctx;
+                ctx.tree().map(|t| Rc::new(js::Index::new(t.root_node())))
+            })
+            .clone()
     }
 
     /// Reports `check` over `range` with an optional message and severity override.
@@ -294,6 +308,7 @@ impl Analyzer for PlatformAnalyzer {
             ctx,
             checks: &self.checks,
             out,
+            index: OnceCell::new(),
         };
         match ctx.file.kind {
             FileKind::Js | FileKind::Ts | FileKind::Tsx => {

@@ -409,9 +409,12 @@ pub fn check_file(sink: &mut Sink<'_, '_>) {
     };
     let src: &str = &ctx.file.text;
     let root = tree.root_node();
+    let Some(index) = sink.index() else {
+        return;
+    };
     let mut servers = Vec::new();
     let mut dashboards = Vec::new();
-    for call in js::nodes_of(root, &["new_expression", "call_expression"]) {
+    for call in index.of(&["new_expression", "call_expression"]) {
         let callee = js::callee(call, src);
         let args = js::arguments(call);
         let is_server = matches!(

@@ -33,9 +33,9 @@ pub fn check_file(sink: &mut Sink<'_, '_>) {
 
 /// Constructor names bound to a Parse class in the file: `const Post = Parse.Object.extend("Post")`
 /// and `class Post extends Parse.Object`.
-fn class_constructors(root: Node<'_>, src: &str) -> BTreeMap<String, String> {
+fn class_constructors(index: &js::Index<'_>, src: &str) -> BTreeMap<String, String> {
     let mut ctors = BTreeMap::new();
-    for (name, value) in js::declarations(root, src) {
+    for (name, value) in index.declarations(src) {
         let value = js::unwrap_expr(value);
         if value.kind() == "call_expression" && js::callee(value, src) == "Parse.Object.extend" {
             let class = js::arguments(value)
@@ -46,7 +46,7 @@ fn class_constructors(root: Node<'_>, src: &str) -> BTreeMap<String, String> {
             ctors.insert(name, class);
         }
     }
-    for class in js::nodes_of(root, &["class_declaration"]) {
+    for class in index.of(&["class_declaration"]) {
         let heritage = class
             .named_children(&mut class.walk())
             .find(|c| c.kind() == "class_heritage")
@@ -85,15 +85,18 @@ fn objects_without_acl(sink: &mut Sink<'_, '_>) {
     };
     let src: &str = &ctx.file.text;
     let root = tree.root_node();
-    let ctors = class_constructors(root, src);
+    let Some(index) = sink.index() else {
+        return;
+    };
+    let ctors = class_constructors(&index, src);
     // classes whose beforeSave trigger in this file sets an ACL have a default
-    let defaulted: BTreeSet<String> = cloud_code::handlers(root, src)
+    let defaulted: BTreeSet<String> = cloud_code::handlers(&index, src)
         .into_iter()
         .filter(|h| h.hook == "beforeSave" && text(h.function, src).contains("ACL"))
         .map(|h| h.name)
         .collect();
     let mut hits = Vec::new();
-    for (name, value) in js::declarations(root, src) {
+    for (name, value) in index.declarations(src) {
         let value = js::unwrap_expr(value);
         if value.kind() != "new_expression" {
             continue;

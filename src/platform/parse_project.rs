@@ -11,8 +11,8 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 
-use super::Check;
 use super::cloud_code::{self, External, Report};
+use super::{Check, js};
 use crate::discover::{Candidate, FileKind};
 use crate::engine::{self, ProjectContext};
 use crate::finding::Finding;
@@ -93,7 +93,7 @@ fn registrations_in(candidate: &Candidate) -> Vec<(String, External)> {
     let Some((file, tree)) = load_and_parse(candidate) else {
         return Vec::new();
     };
-    cloud_code::external_handlers(tree.root_node(), &file.text)
+    cloud_code::external_handlers(&js::Index::new(tree.root_node()), &file.text)
         .into_iter()
         .map(|r| (candidate.display.clone(), r))
         .collect()
@@ -144,7 +144,8 @@ fn judge_module(
     let Some((file, tree)) = load_and_parse(candidate) else {
         return Vec::new();
     };
-    let handlers = cloud_code::resolve_external(tree.root_node(), &file.text, registrations);
+    let index = js::Index::new(tree.root_node());
+    let handlers = cloud_code::resolve_external(&index, &file.text, registrations);
     if handlers.is_empty() {
         return Vec::new();
     }

@@ -152,8 +152,11 @@ pub fn check_file(sink: &mut Sink<'_, '_>) {
     };
     let src: &str = &ctx.file.text;
     let root = tree.root_node();
+    let Some(index) = sink.index() else {
+        return;
+    };
     let mut found: Vec<(Option<String>, Vec<Entry>)> = Vec::new();
-    js::walk(root, |n| match n.kind() {
+    index.walk(|n| match n.kind() {
         "pair" if js::pair_key(n, src) == "classLevelPermissions" => {
             let Some(value) = n.child_by_field_name("value") else {
                 return;
