@@ -724,6 +724,9 @@ pub fn check_handlers<R: Report>(
     src: &str,
     handlers: &[Handler<'_>],
 ) {
+    if handlers.is_empty() {
+        return;
+    }
     let user_vars = user_query_vars(root, src);
     if sink.is_on(Check::MasterKeyOption) {
         report_master_ops(sink, handlers, src);

@@ -62,10 +62,16 @@ impl<'t> Index<'t> {
 
     /// Every node of one of `kinds`, in pre-order (what [`nodes_of`] gives for the root).
     pub fn of(&self, kinds: &[&str]) -> Vec<Node<'t>> {
+        // kind ids, not names: `Node::kind` looks the name up for every node
+        let language = self.root.language();
+        let ids: Vec<u16> = kinds
+            .iter()
+            .map(|k| language.id_for_node_kind(k, true))
+            .collect();
         self.nodes
             .iter()
             .copied()
-            .filter(|n| kinds.contains(&n.kind()))
+            .filter(|n| ids.contains(&n.kind_id()))
             .collect()
     }
 
