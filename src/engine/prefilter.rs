@@ -1,7 +1,8 @@
 //! The trigger prefilter: one Aho-Corasick pass over a file decides which rules run on it.
 //!
 //! Every rule lists literal trigger strings; a rule whose triggers all miss a file is not run on it,
-//! and a file that no tree-needing rule survives for is never parsed.
+//! and a file that no tree-needing rule survives for is never parsed. A rule may add
+//! `and-triggers`, of which the file must contain one as well.
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
@@ -13,6 +14,10 @@ pub struct Prefilter {
     automaton: Option<AhoCorasick>,
     /// For each pattern, the rules it triggers.
     pattern_rules: Vec<Vec<usize>>,
+    /// For each pattern, the rules whose `and-triggers` it satisfies.
+    pattern_and_rules: Vec<Vec<usize>>,
+    /// Rules with `and-triggers`.
+    needs_and: Vec<usize>,
     /// Rules with no triggers: always active.
     always: Vec<usize>,
     rule_count: usize,
@@ -23,17 +28,31 @@ impl Prefilter {
     pub fn new(rules: &RuleSet) -> Self {
         let mut patterns: Vec<String> = Vec::new();
         let mut pattern_rules: Vec<Vec<usize>> = Vec::new();
+        let mut pattern_and_rules: Vec<Vec<usize>> = Vec::new();
         let mut always = Vec::new();
+        let mut needs_and = Vec::new();
         for (idx, rule) in rules.rules().iter().enumerate() {
             if rule.triggers.is_empty() {
                 always.push(idx);
             }
-            for trigger in &rule.triggers {
-                if let Some(p) = patterns.iter().position(|p| p == trigger) {
-                    pattern_rules[p].push(idx);
+            if !rule.and_triggers.is_empty() {
+                needs_and.push(idx);
+            }
+            let words = rule.triggers.iter().map(|t| (t, false));
+            for (trigger, is_and) in words.chain(rule.and_triggers.iter().map(|t| (t, true))) {
+                let p = patterns
+                    .iter()
+                    .position(|p| p == trigger)
+                    .unwrap_or_else(|| {
+                        patterns.push(trigger.clone());
+                        pattern_rules.push(Vec::new());
+                        pattern_and_rules.push(Vec::new());
+                        patterns.len() - 1
+                    });
+                if is_and {
+                    pattern_and_rules[p].push(idx);
                 } else {
-                    patterns.push(trigger.clone());
-                    pattern_rules.push(vec![idx]);
+                    pattern_rules[p].push(idx);
                 }
             }
         }
@@ -49,6 +68,8 @@ impl Prefilter {
         Prefilter {
             automaton,
             pattern_rules,
+            pattern_and_rules,
+            needs_and,
             always,
             rule_count: rules.len(),
         }
@@ -63,6 +84,14 @@ impl Prefilter {
         let Some(automaton) = &self.automaton else {
             return active;
         };
+        let mut and_met = vec![
+            false;
+            if self.needs_and.is_empty() {
+                0
+            } else {
+                self.rule_count
+            }
+        ];
         let mut seen = vec![false; self.pattern_rules.len()];
         let mut remaining = seen.len();
         for m in automaton.find_overlapping_iter(text) {
@@ -72,12 +101,64 @@ impl Prefilter {
                 for &idx in &self.pattern_rules[p] {
                     active[idx] = true;
                 }
+                for &idx in &self.pattern_and_rules[p] {
+                    and_met[idx] = true;
+                }
                 remaining -= 1;
                 if remaining == 0 {
                     break;
                 }
             }
         }
+        for &idx in &self.needs_and {
+            active[idx] = active[idx] && and_met[idx];
+        }
         active
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Prefilter;
+    use crate::rules::RuleSet;
+    use crate::rules::load::parse_rule;
+
+    fn rule(id: &str, triggers: &str) -> crate::rules::Rule {
+        let text = format!(
+            "id: {id}\ntitle: t\nseverity: low\nconfidence: low\ncwe: [CWE-1]\nowasp: [\"A01:2021\"]\n\
+             languages: [js]\n{triggers}\nmatch:\n  query: '(identifier) @hit'\nmessage: m\nhelp: h\n"
+        );
+        parse_rule("test.yaml", &text, false).expect("rule parses")
+    }
+
+    #[test]
+    fn and_triggers_narrow_triggers() {
+        let rules = RuleSet::new(vec![
+            rule("t.any", "triggers: [credentials]"),
+            rule(
+                "t.both",
+                "triggers: [credentials]\nand-triggers: [origin, Origin]",
+            ),
+        ])
+        .expect("unique ids");
+        let prefilter = Prefilter::new(&rules);
+        assert_eq!(
+            prefilter.active_rules("credentials: true"),
+            vec![true, false]
+        );
+        assert_eq!(
+            prefilter.active_rules("{ Origin: '*', credentials: true }"),
+            vec![true, true]
+        );
+        assert_eq!(prefilter.active_rules("origin only"), vec![false, false]);
+    }
+
+    #[test]
+    fn and_triggers_need_triggers() {
+        let text = "id: t.x\ntitle: t\nseverity: low\nconfidence: low\ncwe: [CWE-1]\n\
+                    owasp: [\"A01:2021\"]\nlanguages: [js]\nand-triggers: [a]\n\
+                    match:\n  query: '(identifier) @hit'\nmessage: m\nhelp: h\n";
+        let err = parse_rule("test.yaml", text, false).expect_err("refused");
+        assert!(err.to_string().contains("and-triggers"), "{err}");
     }
 }

@@ -81,6 +81,8 @@ struct RawRule {
     languages: Vec<String>,
     #[serde(default)]
     triggers: Vec<String>,
+    #[serde(default, rename = "and-triggers")]
+    and_triggers: Vec<String>,
     #[serde(default)]
     paths: Option<RawPaths>,
     message: String,
@@ -267,6 +269,18 @@ pub fn parse_rule(source_name: &str, text: &str, check_path: bool) -> Result<Rul
             "triggers must be non-empty strings".into(),
         ));
     }
+    if raw.and_triggers.iter().any(String::is_empty) {
+        return Err(field_error(
+            "and-triggers",
+            "triggers must be non-empty strings".into(),
+        ));
+    }
+    if !raw.and_triggers.is_empty() && raw.triggers.is_empty() {
+        return Err(field_error(
+            "and-triggers",
+            "`and-triggers` narrows `triggers`: list `triggers` too".into(),
+        ));
+    }
 
     let (include, exclude) = match &raw.paths {
         Some(paths) => (
@@ -325,6 +339,7 @@ pub fn parse_rule(source_name: &str, text: &str, check_path: bool) -> Result<Rul
         owasp: raw.owasp,
         languages,
         triggers: raw.triggers,
+        and_triggers: raw.and_triggers,
         include,
         exclude,
         message: raw.message.trim().to_string(),

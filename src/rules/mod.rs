@@ -223,6 +223,9 @@ pub struct Rule {
     pub languages: Vec<FileKind>,
     /// Literal strings; a file containing none of them skips the rule. Empty: always runs.
     pub triggers: Vec<String>,
+    /// Literal strings of which a file must also contain one (on top of `triggers`); empty: no
+    /// further condition. For rules whose trigger word is common but whose match needs another.
+    pub and_triggers: Vec<String>,
     /// Only files whose relative path matches (empty: all).
     pub include: Option<GlobSet>,
     /// Files whose relative path matches are skipped.
