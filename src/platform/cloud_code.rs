@@ -705,13 +705,7 @@ pub fn check_file(sink: &mut Sink<'_, '_>) {
     if !sink.any_active(&CHECKS) {
         return;
     }
-    let ctx = sink.ctx();
-    let Some(tree) = ctx.tree() else {
-        return;
-    };
-    let src: &str = &ctx.file.text;
-    let root = tree.root_node();
-    let Some(index) = sink.index() else {
+    let Some((src, root, index)) = sink.js() else {
         return;
     };
     check_handlers(sink, root, src, &handlers(&index, src));

@@ -251,6 +251,13 @@ impl<'c, 'a> Sink<'c, 'a> {
         self.ctx
     }
 
+    /// The file's text, tree root and node index (parses the file on first use).
+    pub fn js(&self) -> Option<(&'c str, tree_sitter::Node<'c>, Rc<js::Index<'c>>)> {
+        let index = self.index()?;
+        let ctx: &'c FileContext<'a> = self.ctx;
+        Some((ctx.file.text.as_str(), index.root(), index))
+    }
+
     /// Every node of the file's tree, from one walk (parses the file on first use).
     pub fn index(&self) -> Option<Rc<js::Index<'c>>> {
         self.index

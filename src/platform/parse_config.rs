@@ -404,12 +404,7 @@ pub fn check_file(sink: &mut Sink<'_, '_>) {
     if !ctx.file.text.contains("ParseServer") && !ctx.file.text.contains("ParseDashboard") {
         return;
     }
-    let Some(tree) = ctx.tree() else {
-        return;
-    };
-    let src: &str = &ctx.file.text;
-    let root = tree.root_node();
-    let Some(index) = sink.index() else {
+    let Some((src, root, index)) = sink.js() else {
         return;
     };
     let mut servers = Vec::new();

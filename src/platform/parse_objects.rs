@@ -79,13 +79,7 @@ fn created_class(new: Node<'_>, ctors: &BTreeMap<String, String>, src: &str) -> 
 }
 
 fn objects_without_acl(sink: &mut Sink<'_, '_>) {
-    let ctx = sink.ctx();
-    let Some(tree) = ctx.tree() else {
-        return;
-    };
-    let src: &str = &ctx.file.text;
-    let root = tree.root_node();
-    let Some(index) = sink.index() else {
+    let Some((src, root, index)) = sink.js() else {
         return;
     };
     let ctors = class_constructors(&index, src);

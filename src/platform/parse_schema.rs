@@ -146,13 +146,7 @@ pub fn check_file(sink: &mut Sink<'_, '_>) {
     if sink.active(Check::PublicClassLevelPermission).is_none() {
         return;
     }
-    let ctx = sink.ctx();
-    let Some(tree) = ctx.tree() else {
-        return;
-    };
-    let src: &str = &ctx.file.text;
-    let root = tree.root_node();
-    let Some(index) = sink.index() else {
+    let Some((src, root, index)) = sink.js() else {
         return;
     };
     let mut found: Vec<(Option<String>, Vec<Entry>)> = Vec::new();
