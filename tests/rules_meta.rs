@@ -168,3 +168,36 @@ fn every_builtin_query_runs_on_the_native_matcher() {
         .collect();
     assert!(slow.is_empty(), "queries not supported natively: {slow:?}");
 }
+
+#[test]
+fn every_builtin_secret_regex_compiles() {
+    // Secret regexes are syntax-checked at load and compiled on first use; a builtin one that
+    // failed to compile (size limit) would silently find nothing.
+    let rules = rules();
+    let mut checked = 0;
+    for (idx, rule) in rules.rules().iter().enumerate() {
+        let vibeward::rules::Matcher::Spec { kind, spec } = &rule.matcher else {
+            continue;
+        };
+        if *kind != vibeward::rules::MatcherKind::Secret {
+            continue;
+        }
+        let detector = vibeward::secrets::spec::compile(rule, idx, spec).expect("spec compiles");
+        if let vibeward::secrets::spec::Kind::Regex(r) = &detector.kind {
+            assert!(
+                r.regex.get().is_some(),
+                "{}: regex does not compile",
+                rule.id
+            );
+            for a in r.allow.iter().chain(&r.allow_match) {
+                assert!(
+                    a.get().is_some(),
+                    "{}: allow regex does not compile",
+                    rule.id
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 80, "only {checked} secret regexes checked");
+}

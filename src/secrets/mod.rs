@@ -191,11 +191,14 @@ impl SecretsAnalyzer {
                     _ => merged.push(r),
                 }
             }
+            let Some(compiled) = regex.regex.get() else {
+                continue;
+            };
             for window in merged {
                 let haystack = &text[..window.end];
                 let mut at = window.start;
                 while at < window.end {
-                    let Some(caps) = regex.regex.captures_at(haystack, at) else {
+                    let Some(caps) = compiled.captures_at(haystack, at) else {
                         break;
                     };
                     let whole = caps.get(0).map_or(at..at, |m| m.range());
