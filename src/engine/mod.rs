@@ -199,8 +199,8 @@ pub struct Engine {
 /// Engine options.
 #[derive(Clone, Copy, Debug)]
 pub struct EngineOptions {
-    /// Run all query rules of a grammar as one combined query (the fast path). `false` is the
-    /// one-rule-at-a-time oracle used by tests.
+    /// Run query rules on the native matcher, in one walk per tree (the fast path). `false` runs
+    /// one tree-sitter query per rule: the reference that tests compare the fast path with.
     pub combined_queries: bool,
 }
 

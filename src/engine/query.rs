@@ -11,8 +11,10 @@
 //!   report: hit                    # capture to report (default `hit`, else the widest)
 //! ```
 //!
-//! All query rules of one grammar run together as one combined query over the tree
-//! ([`QueryAnalyzer`]); the one-rule-at-a-time path is kept as a test oracle.
+//! Query rules run on the native matcher of [`super::pattern`]: one walk per tree hands each node
+//! to the patterns of its kind ([`QueryAnalyzer`]). Queries it does not support run as one combined
+//! tree-sitter query per grammar; the one-tree-sitter-query-per-rule path is kept as the reference
+//! that tests (and the hidden `--reference-queries` flag) compare the fast path with.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
