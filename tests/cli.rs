@@ -470,3 +470,19 @@ fn version_flag_prints_the_version() {
     assert_eq!(code(&out), 0);
     assert!(stdout(&out).contains(env!("CARGO_PKG_VERSION")));
 }
+
+#[test]
+fn a_closed_output_pipe_ends_quietly() {
+    // `vibeward scan . | head`: the reader is gone before the report is written
+    let mut child = bin()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["scan", "fixtures", "--format", "json", "--fail-on", "none"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("binary runs");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("binary ends");
+    assert_eq!(code(&out), 0, "stderr: {}", stderr(&out));
+    assert!(stderr(&out).is_empty(), "stderr: {}", stderr(&out));
+}
