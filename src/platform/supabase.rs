@@ -644,8 +644,19 @@ pub fn check_project(
 /// is published to browsers, and how to say it.
 pub(super) fn service_role_key(
     node: tree_sitter::Node<'_>,
-    root: tree_sitter::Node<'_>,
+    index: &js::Index<'_>,
     src: &str,
+) -> Option<(bool, String)> {
+    key_through_aliases(node, index, src, 0)
+}
+
+/// [`service_role_key`] following `const a = b` aliases, at most a few deep (`const a = b;
+/// const b = a;` parses, and must not recurse forever).
+fn key_through_aliases(
+    node: tree_sitter::Node<'_>,
+    index: &js::Index<'_>,
+    src: &str,
+    depth: usize,
 ) -> Option<(bool, String)> {
     let node = js::unwrap_expr(node);
     if let Some(s) = js::string_value(node, src) {
@@ -654,11 +665,10 @@ pub(super) fn service_role_key(
     }
     let t = text(node, src);
     if node.kind() == "identifier"
-        && let Some((_, value)) = js::declarations(root, src)
-            .into_iter()
-            .find(|(n, _)| n == t)
+        && let Some((_, value)) = index.declarations(src).into_iter().find(|(n, _)| n == t)
         && value.byte_range() != node.byte_range()
-        && let Some(found) = service_role_key(value, root, src)
+        && depth < 8
+        && let Some(found) = key_through_aliases(value, index, src, depth + 1)
     {
         return Some(found);
     }
@@ -695,14 +705,12 @@ pub fn check_client_file(sink: &mut Sink<'_, '_>) {
     if !ctx.file.text.contains("supabase") {
         return;
     }
-    let Some(tree) = ctx.tree() else {
+    let Some((src, _, index)) = sink.js() else {
         return;
     };
-    let src: &str = &ctx.file.text;
-    let root = tree.root_node();
     let client = is_client_side(&ctx.file.display, src);
     let mut hits = Vec::new();
-    for call in js::nodes_of(root, &["call_expression"]) {
+    for call in index.of(&["call_expression"]) {
         let callee = js::callee(call, src);
         if callee != "createClient" && !callee.ends_with(".createClient") {
             continue;
@@ -710,7 +718,7 @@ pub fn check_client_file(sink: &mut Sink<'_, '_>) {
         let Some(key) = js::arguments(call).get(1).copied() else {
             continue;
         };
-        let Some((exposed, how)) = service_role_key(key, root, src) else {
+        let Some((exposed, how)) = service_role_key(key, &index, src) else {
             continue;
         };
         if client || exposed {

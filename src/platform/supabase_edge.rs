@@ -135,9 +135,9 @@ struct Clients {
 }
 
 impl Clients {
-    fn find(root: Node<'_>, src: &str) -> Clients {
+    fn find(index: &js::Index<'_>, src: &str) -> Clients {
         let mut c = Clients::default();
-        let imports = js::nodes_of(root, &["import_specifier"]);
+        let imports = index.of(&["import_specifier"]);
         // `import { createClient as createSupabaseClient }`
         let constructors: Vec<&str> = imports
             .iter()
@@ -148,7 +148,7 @@ impl Clients {
             .filter_map(|i| i.child_by_field_name("alias").map(|a| text(a, src)))
             .chain(["createClient", "createServerClient"])
             .collect();
-        for call in js::nodes_of(root, &["call_expression"]) {
+        for call in index.of(&["call_expression"]) {
             let callee = js::callee(call, src);
             let last = callee.rsplit('.').next().unwrap_or(callee);
             if !constructors.contains(&last) {
@@ -157,7 +157,7 @@ impl Clients {
             let Some(key) = js::arguments(call).get(1).copied() else {
                 continue;
             };
-            if service_role_key(key, root, src).is_none() {
+            if service_role_key(key, index, src).is_none() {
                 continue;
             }
             if let Some(name) = bound_name(call, src) {
@@ -176,7 +176,7 @@ impl Clients {
                     .or_else(|| i.child_by_field_name("name"))
                     .map(|n| text(n, src).to_string())
             })
-            .chain(required_names(root, src));
+            .chain(required_names(index, src));
         for local in imported {
             let local = local.as_str();
             if CLIENT_NAME.is_match(local) {
@@ -186,7 +186,7 @@ impl Clients {
             }
         }
         if !c.factories.is_empty() {
-            for (name, value) in js::declarations(root, src) {
+            for (name, value) in index.declarations(src) {
                 let value = js::unwrap_expr(value);
                 if value.kind() == "call_expression" && c.factories.contains(js::callee(value, src))
                 {
@@ -202,7 +202,7 @@ impl Clients {
     }
 
     /// Whether `node` evaluates to a service-role client.
-    fn is_client(&self, node: Node<'_>, root: Node<'_>, src: &str) -> bool {
+    fn is_client(&self, node: Node<'_>, index: &js::Index<'_>, src: &str) -> bool {
         let node = js::unwrap_expr(node);
         match node.kind() {
             "identifier" => self.names.contains(text(node, src)),
@@ -213,13 +213,13 @@ impl Clients {
                 }
                 // `client.schema("api").from(...)`
                 if js::method_name(node, src) == Some("schema") {
-                    return js::receiver(node).is_some_and(|r| self.is_client(r, root, src));
+                    return js::receiver(node).is_some_and(|r| self.is_client(r, index, src));
                 }
                 let last = callee.rsplit('.').next().unwrap_or(callee);
                 last == "createClient"
                     && js::arguments(node)
                         .get(1)
-                        .is_some_and(|k| service_role_key(*k, root, src).is_some())
+                        .is_some_and(|k| service_role_key(*k, index, src).is_some())
             }
             _ => false,
         }
@@ -256,8 +256,9 @@ fn returned_by(call: Node<'_>) -> Option<Node<'_>> {
 }
 
 /// Names bound by `const { a, b: c } = require("...")`.
-fn required_names(root: Node<'_>, src: &str) -> Vec<String> {
-    js::nodes_of(root, &["variable_declarator"])
+fn required_names(index: &js::Index<'_>, src: &str) -> Vec<String> {
+    index
+        .of(&["variable_declarator"])
         .into_iter()
         .filter(|d| {
             d.child_by_field_name("value")
@@ -798,7 +799,7 @@ fn object_of<'t>(member: Node<'t>, property: &str, src: &str) -> Option<Node<'t>
 fn admin_call_inputs(
     call: Node<'_>,
     clients: &Clients,
-    root: Node<'_>,
+    index: &js::Index<'_>,
     flow: &Flow,
     src: &str,
 ) -> Option<Query> {
@@ -808,7 +809,7 @@ fn admin_call_inputs(
     }
     let auth = object_of(js::receiver(call)?, "admin", src)?;
     let client = object_of(auth, "auth", src)?;
-    if !clients.is_client(client, root, src) {
+    if !clients.is_client(client, index, src) {
         return None;
     }
     let target = js::arguments(call).first().copied()?;
@@ -853,10 +854,10 @@ pub fn check_file(sink: &mut Sink<'_, '_>) {
     if !src.contains(".from(") && !src.contains("admin.") {
         return;
     }
-    let Some(tree) = ctx.tree() else {
+    let Some(index) = sink.index() else {
         return;
     };
-    for (range, message, severity) in find(tree.root_node(), src) {
+    for (range, message, severity) in find(&index, src) {
         sink.report(
             Check::ServiceRoleQueryFromRequest,
             range,
@@ -870,15 +871,15 @@ pub fn check_file(sink: &mut Sink<'_, '_>) {
 
 /// The service-role queries of a file chosen by request input in unverified handlers, with
 /// their message and severity.
-fn find(root: Node<'_>, src: &str) -> Vec<(Range<usize>, String, Severity)> {
-    let clients = Clients::find(root, src);
+fn find(index: &js::Index<'_>, src: &str) -> Vec<(Range<usize>, String, Severity)> {
+    let clients = Clients::find(index, src);
     if clients.is_empty() {
         return Vec::new();
     }
     let mut hits = Vec::new();
-    for call in js::nodes_of(root, &["call_expression"]) {
+    for call in index.of(&["call_expression"]) {
         let query = if js::method_name(call, src) == Some("from") {
-            if !js::receiver(call).is_some_and(|r| clients.is_client(r, root, src)) {
+            if !js::receiver(call).is_some_and(|r| clients.is_client(r, index, src)) {
                 continue;
             }
             let Some(handler) = handler_of(call, src) else {
@@ -891,7 +892,7 @@ fn find(root: Node<'_>, src: &str) -> Vec<(Range<usize>, String, Severity)> {
                 continue;
             };
             let flow = Flow::of(&handler, src);
-            admin_call_inputs(call, &clients, root, &flow, src).map(|q| (q, handler, flow))
+            admin_call_inputs(call, &clients, index, &flow, src).map(|q| (q, handler, flow))
         } else {
             None
         };
@@ -954,7 +955,7 @@ mod tests {
     fn severities(handler: &str) -> Vec<Severity> {
         let src = format!("{ADMIN}{handler}");
         let tree = parse(Grammar::TypeScript, &src).expect("parses");
-        super::find(tree.root_node(), &src)
+        super::find(&super::js::Index::new(tree.root_node()), &src)
             .into_iter()
             .map(|(_, _, s)| s)
             .collect()

@@ -45,17 +45,20 @@ pub fn bucket_message(name: Option<&str>) -> String {
     }
 }
 
-/// Whether `receiver` is Supabase's storage client: `<x>.storage`, or a name bound to it.
-fn is_supabase_storage(receiver: Node<'_>, root: Node<'_>, src: &str) -> bool {
+/// Whether `receiver` is Supabase's storage client: `<x>.storage`, or a name bound to it
+/// (aliases followed a few deep: `const a = b; const b = a;` parses).
+fn is_supabase_storage(receiver: Node<'_>, index: &js::Index<'_>, src: &str, depth: usize) -> bool {
     let receiver = js::unwrap_expr(receiver);
     match receiver.kind() {
         "member_expression" => receiver
             .child_by_field_name("property")
             .is_some_and(|p| text(p, src) == "storage"),
-        "identifier" => {
+        "identifier" if depth < 8 => {
             let name = text(receiver, src);
-            js::declarations(root, src).into_iter().any(|(n, value)| {
-                n == name && value.id() != receiver.id() && is_supabase_storage(value, root, src)
+            index.declarations(src).into_iter().any(|(n, value)| {
+                n == name
+                    && value.id() != receiver.id()
+                    && is_supabase_storage(value, index, src, depth + 1)
             })
         }
         _ => false,
@@ -72,16 +75,15 @@ pub fn check_file(sink: &mut Sink<'_, '_>) {
     if !src.contains("createBucket") && !src.contains("updateBucket") {
         return;
     }
-    let Some(tree) = ctx.tree() else {
+    let Some(index) = sink.index() else {
         return;
     };
-    let root = tree.root_node();
     let mut hits = Vec::new();
-    for call in js::nodes_of(root, &["call_expression"]) {
+    for call in index.of(&["call_expression"]) {
         if !matches!(
             js::method_name(call, src),
             Some("createBucket" | "updateBucket")
-        ) || !js::receiver(call).is_some_and(|r| is_supabase_storage(r, root, src))
+        ) || !js::receiver(call).is_some_and(|r| is_supabase_storage(r, &index, src, 0))
         {
             continue;
         }
