@@ -159,6 +159,9 @@ pub struct Scanner {
     settings: Settings,
 }
 
+/// Stack size of the analysis threads.
+const WORKER_STACK: usize = 64 << 20;
+
 impl Scanner {
     /// Loads and compiles the rules and starts the worker pool.
     pub fn new(settings: &Settings) -> Result<Self, ScanError> {
@@ -166,6 +169,9 @@ impl Scanner {
         let engine = Engine::new(rules, settings)?;
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(settings.jobs)
+            // analyzers recurse over syntax trees (bounded, but generated files nest deeply):
+            // reserved address space, committed only as used
+            .stack_size(WORKER_STACK)
             .build()
             .map_err(|e| ScanError::Threads {
                 jobs: settings.jobs,

@@ -486,3 +486,23 @@ fn a_closed_output_pipe_ends_quietly() {
     assert_eq!(code(&out), 0, "stderr: {}", stderr(&out));
     assert!(stderr(&out).is_empty(), "stderr: {}", stderr(&out));
 }
+
+#[test]
+fn deeply_nested_code_does_not_overflow_the_stack() {
+    // generated or hostile files nest far deeper than code anyone writes; a stack overflow
+    // aborts the process, which no catch_unwind can turn into a notification
+    let dir = tempfile::tempdir().expect("temp dir");
+    let terms = "\n + req.body.a".repeat(150_000);
+    let members = "\n.a".repeat(150_000);
+    let conditions = " &&\nreq.query.a".repeat(100_000);
+    write(
+        dir.path(),
+        "deep.js",
+        format!(
+            "app.post('/x', (req, res) => {{\n  const x = req.body{terms};\n  db.query('SELECT ' + x + req{members});\n  if (req.query.a{conditions}) {{ res.send(req.body); }}\n}});\n"
+        ),
+    );
+    let out = run(dir.path(), &["scan", ".", "--fail-on", "none"]);
+    assert_eq!(code(&out), 0, "stderr: {}", stderr(&out));
+    assert!(stdout(&out).contains("sql"), "stdout: {}", stdout(&out));
+}

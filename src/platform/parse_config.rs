@@ -35,7 +35,7 @@ pub(super) struct Entry {
     pub(super) range: Range<usize>,
 }
 
-fn js_val(node: Node<'_>, src: &str) -> Val {
+fn js_val(node: Node<'_>, src: &str, depth: usize) -> Val {
     let node = js::unwrap_expr(node);
     match node.kind() {
         "true" => Val::Bool(true),
@@ -56,20 +56,28 @@ fn js_val(node: Node<'_>, src: &str) -> Val {
                 .filter_map(|e| js::string_value(e, src).map(str::to_string))
                 .collect(),
         ),
-        "object" => Val::Object(js_entries(node, src)),
+        // options nest a few levels; deeper literals are data, not configuration
+        "object" if depth < MAX_DEPTH => Val::Object(entries_at(node, src, depth + 1)),
         _ => Val::Other,
     }
 }
 
+/// How deep nested object literals are read.
+const MAX_DEPTH: usize = 32;
+
 /// The pairs of an object literal.
 pub(super) fn js_entries(object: Node<'_>, src: &str) -> Vec<Entry> {
+    entries_at(object, src, 0)
+}
+
+fn entries_at(object: Node<'_>, src: &str, depth: usize) -> Vec<Entry> {
     object
         .named_children(&mut object.walk())
         .filter(|p| p.kind() == "pair")
         .filter_map(|p| {
             Some(Entry {
                 key: js::pair_key(p, src).to_string(),
-                value: js_val(p.child_by_field_name("value")?, src),
+                value: js_val(p.child_by_field_name("value")?, src, depth),
                 range: p.byte_range(),
             })
         })

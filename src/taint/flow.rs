@@ -6,7 +6,7 @@
 //! function's variables, and calls to functions defined at the top of the same file use a summary
 //! (which parameters reach which sinks, which reach the return value).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::ops::Range;
 use std::rc::Rc;
@@ -226,7 +226,7 @@ pub fn analyze(
         functions: top_level_functions(root, text),
         summaries: RefCell::new(BTreeMap::new()),
     };
-    let mut walker = Walker::new(&shared, false, 0);
+    let mut walker = Walker::new(&shared, false, 0, 0);
     walker.visit(root);
     let mut hits = walker.hits;
     hits.sort_by_key(|h| (h.range.start, h.rule));
@@ -324,10 +324,18 @@ struct Walker<'s, 't> {
     depth: usize,
     fn_depth: usize,
     calls: Vec<Vec<String>>,
+    /// How many `visit`/`eval` calls are on the stack: code nested deeper than [`MAX_NESTING`]
+    /// (generated or hostile files) is not followed, so the walk cannot overflow the stack.
+    nesting: usize,
+    /// The same bound for the read-only recursive helpers (`path_of`, `guards`).
+    helper_nesting: Cell<usize>,
 }
 
+/// The deepest syntax nesting the walk follows.
+const MAX_NESTING: usize = 400;
+
 impl<'s, 't> Walker<'s, 't> {
-    fn new(shared: &'s Shared<'t>, summary_mode: bool, depth: usize) -> Self {
+    fn new(shared: &'s Shared<'t>, summary_mode: bool, depth: usize, nesting: usize) -> Self {
         Walker {
             shared,
             state: State::default(),
@@ -337,6 +345,8 @@ impl<'s, 't> Walker<'s, 't> {
             depth,
             fn_depth: 0,
             calls: Vec::new(),
+            nesting,
+            helper_nesting: Cell::new(0),
         }
     }
 
@@ -370,6 +380,17 @@ impl<'s, 't> Walker<'s, 't> {
     /// The dotted path of an expression: `req.query.id` -> [req, query, id]; anything that is not
     /// a name, member or constant subscript becomes `?` (matches `$X` and `*` only).
     fn path_of(&self, n: Node<'_>) -> Vec<String> {
+        let depth = self.helper_nesting.get();
+        if depth >= MAX_NESTING {
+            return vec!["?".into()];
+        }
+        self.helper_nesting.set(depth + 1);
+        let path = self.path_of_node(n);
+        self.helper_nesting.set(depth);
+        path
+    }
+
+    fn path_of_node(&self, n: Node<'_>) -> Vec<String> {
         match n.kind() {
             "identifier"
             | "property_identifier"
@@ -455,6 +476,15 @@ impl<'s, 't> Walker<'s, 't> {
     // ---- statements --------------------------------------------------------------------------
 
     fn visit(&mut self, n: Node<'t>) {
+        if self.nesting >= MAX_NESTING {
+            return;
+        }
+        self.nesting += 1;
+        self.visit_node(n);
+        self.nesting -= 1;
+    }
+
+    fn visit_node(&mut self, n: Node<'t>) {
         match n.kind() {
             "comment" => {}
             "program" | "statement_block" | "class_body" | "else_clause" => self.children(n),
@@ -556,6 +586,17 @@ impl<'s, 't> Walker<'s, 't> {
 
     /// Names a condition proves safe when true (then) and when false (else), with rule masks.
     fn guards(&self, cond: Node<'t>) -> (Safe, Safe) {
+        let depth = self.helper_nesting.get();
+        if depth >= MAX_NESTING {
+            return (Safe::default(), Safe::default());
+        }
+        self.helper_nesting.set(depth + 1);
+        let safe = self.guards_node(cond);
+        self.helper_nesting.set(depth);
+        safe
+    }
+
+    fn guards_node(&self, cond: Node<'t>) -> (Safe, Safe) {
         match cond.kind() {
             "parenthesized_expression" => cond
                 .named_child(0)
@@ -649,6 +690,15 @@ impl<'s, 't> Walker<'s, 't> {
     /// Binds a declaration/parameter pattern to a value (`path`: the value's dotted path, so
     /// `const { body } = req` finds the source `req.body`).
     fn bind(&mut self, pat: Node<'t>, t: Option<Taint>, path: Option<&[String]>) {
+        if self.nesting >= MAX_NESTING {
+            return;
+        }
+        self.nesting += 1;
+        self.bind_node(pat, t, path);
+        self.nesting -= 1;
+    }
+
+    fn bind_node(&mut self, pat: Node<'t>, t: Option<Taint>, path: Option<&[String]>) {
         match pat.kind() {
             "identifier" | "shorthand_property_identifier_pattern" => {
                 let name = self.text(pat).to_string();
@@ -840,7 +890,7 @@ impl<'s, 't> Walker<'s, 't> {
             .summaries
             .borrow_mut()
             .insert(f.id(), Rc::new(Summary::default()));
-        let mut sub = Walker::new(self.shared, true, self.depth + 1);
+        let mut sub = Walker::new(self.shared, true, self.depth + 1, self.nesting);
         let params = Self::params(f);
         let seeds = params
             .iter()
@@ -888,6 +938,16 @@ impl<'s, 't> Walker<'s, 't> {
     }
 
     fn eval(&mut self, n: Node<'t>) -> Option<Taint> {
+        if self.nesting >= MAX_NESTING {
+            return None;
+        }
+        self.nesting += 1;
+        let taint = self.eval_node(n);
+        self.nesting -= 1;
+        taint
+    }
+
+    fn eval_node(&mut self, n: Node<'t>) -> Option<Taint> {
         match n.kind() {
             "identifier" => {
                 let name = self.text(n);
