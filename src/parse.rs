@@ -6,7 +6,7 @@
 
 use std::cell::RefCell;
 
-use tree_sitter::{Language, Parser, Tree};
+use tree_sitter::{Language, Node, Parser, Tree};
 
 use crate::discover::FileKind;
 
@@ -81,6 +81,25 @@ pub fn parse(grammar: Grammar, text: &str) -> Option<Tree> {
         parser.reset();
         tree
     })
+}
+
+/// The named children of `node` without comments (which tree-sitter places anywhere as extras).
+pub fn named_children(node: Node<'_>) -> Vec<Node<'_>> {
+    let mut cursor = node.walk();
+    node.named_children(&mut cursor)
+        .filter(|n| n.kind() != "comment")
+        .collect()
+}
+
+/// The parameter nodes of a function: `x => ...` has one `parameter`, others a `parameters` list.
+pub fn function_params(function: Node<'_>) -> Vec<Node<'_>> {
+    if let Some(p) = function.child_by_field_name("parameter") {
+        return vec![p];
+    }
+    function
+        .child_by_field_name("parameters")
+        .map(named_children)
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

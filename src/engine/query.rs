@@ -464,6 +464,8 @@ struct NativeBatch {
 /// the simple path runs one tree-sitter query per rule and is kept as the test oracle.
 #[derive(Debug)]
 pub struct QueryAnalyzer {
+    /// Whether this is the fast path (`combined`), whose nested matchers also run natively.
+    combined: bool,
     native: Vec<NativeBatch>,
     batches: Vec<Batch>,
     rule_indices: Vec<usize>,
@@ -541,6 +543,7 @@ impl QueryAnalyzer {
             }
         }
         Ok(Some(QueryAnalyzer {
+            combined,
             native,
             batches,
             rule_indices: query_rules.iter().map(|(i, _)| *i).collect(),
@@ -600,7 +603,7 @@ impl Analyzer for QueryAnalyzer {
             grammar,
             tree,
             text: &ctx.file.text,
-            native: !self.native.is_empty(),
+            native: self.combined,
             cache: RefCell::new(HashMap::new()),
         };
         for batch in self.native.iter().filter(|b| b.grammar == grammar) {

@@ -705,10 +705,10 @@ pub fn check_file(sink: &mut Sink<'_, '_>) {
     if !sink.any_active(&CHECKS) {
         return;
     }
-    let Some((src, root, index)) = sink.js() else {
+    let (Some((src, root, _)), Some(handlers)) = (sink.js(), sink.cloud_handlers()) else {
         return;
     };
-    check_handlers(sink, root, src, &handlers(&index, src));
+    check_handlers(sink, root, src, &handlers);
 }
 
 /// Runs the rules over `handlers`, whose functions live in the tree of `root` (with text `src`).

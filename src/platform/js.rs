@@ -117,12 +117,7 @@ pub fn callee<'t>(call: Node<'_>, src: &'t str) -> &'t str {
 /// The argument nodes of a call or `new` expression.
 pub fn arguments(call: Node<'_>) -> Vec<Node<'_>> {
     call.child_by_field_name("arguments")
-        .map(|args| {
-            let mut c = args.walk();
-            args.named_children(&mut c)
-                .filter(|n| n.kind() != "comment")
-                .collect()
-        })
+        .map(crate::parse::named_children)
         .unwrap_or_default()
 }
 

@@ -229,6 +229,8 @@ pub struct Sink<'c, 'a> {
     out: &'c mut Vec<Finding>,
     /// The file's nodes, collected on first use and shared by every check.
     index: OnceCell<Option<Rc<js::Index<'c>>>>,
+    /// The file's Cloud Code handlers, found on first use and shared by the Parse checks.
+    handlers: OnceCell<Rc<Vec<cloud_code::Handler<'c>>>>,
 }
 
 impl<'c, 'a> Sink<'c, 'a> {
@@ -258,6 +260,15 @@ impl<'c, 'a> Sink<'c, 'a> {
         Some((ctx.file.text.as_str(), index.root(), index))
     }
 
+    /// The Cloud Code handlers the file registers (parses the file on first use).
+    pub fn cloud_handlers(&self) -> Option<Rc<Vec<cloud_code::Handler<'c>>>> {
+        let (src, _, index) = self.js()?;
+        Some(Rc::clone(
+            self.handlers
+                .get_or_init(|| Rc::new(cloud_code::handlers(&index, src))),
+        ))
+    }
+
     /// Every node of the file's tree, from one walk (parses the file on first use).
     pub fn index(&self) -> Option<Rc<js::Index<'c>>> {
         self.index
@@ -279,13 +290,22 @@ impl<'c, 'a> Sink<'c, 'a> {
         let Some(idx) = self.active(check) else {
             return;
         };
-        let mut finding = self.ctx.finding(idx, range);
-        if let Some(m) = message {
-            finding.message = m;
-        }
-        adjust(&mut finding);
-        self.out.push(finding);
+        self.out
+            .push(shaped(self.ctx.finding(idx, range), message, adjust));
     }
+}
+
+/// A check's finding: the rule's defaults, with the check's message (if any) and adjustments.
+pub(super) fn shaped(
+    mut finding: Finding,
+    message: Option<String>,
+    adjust: impl FnOnce(&mut Finding),
+) -> Finding {
+    if let Some(m) = message {
+        finding.message = m;
+    }
+    adjust(&mut finding);
+    finding
 }
 
 impl PlatformAnalyzer {
@@ -316,6 +336,7 @@ impl Analyzer for PlatformAnalyzer {
             checks: &self.checks,
             out,
             index: OnceCell::new(),
+            handlers: OnceCell::new(),
         };
         match ctx.file.kind {
             FileKind::Js | FileKind::Ts | FileKind::Tsx => {

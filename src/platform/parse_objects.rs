@@ -8,7 +8,6 @@ use regex::Regex;
 use tree_sitter::Node;
 
 use super::client_side::is_client_side;
-use super::cloud_code;
 use super::js::{self, text};
 use super::{Check, Sink};
 
@@ -79,15 +78,15 @@ fn created_class(new: Node<'_>, ctors: &BTreeMap<String, String>, src: &str) -> 
 }
 
 fn objects_without_acl(sink: &mut Sink<'_, '_>) {
-    let Some((src, root, index)) = sink.js() else {
+    let (Some((src, root, index)), Some(handlers)) = (sink.js(), sink.cloud_handlers()) else {
         return;
     };
     let ctors = class_constructors(&index, src);
     // classes whose beforeSave trigger in this file sets an ACL have a default
-    let defaulted: BTreeSet<String> = cloud_code::handlers(&index, src)
-        .into_iter()
+    let defaulted: BTreeSet<String> = handlers
+        .iter()
         .filter(|h| h.hook == "beforeSave" && text(h.function, src).contains("ACL"))
-        .map(|h| h.name)
+        .map(|h| h.name.clone())
         .collect();
     let mut hits = Vec::new();
     for (name, value) in index.declarations(src) {

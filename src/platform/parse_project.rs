@@ -200,12 +200,8 @@ impl Report for ModuleReport<'_, '_> {
         let Some(idx) = self.rule(check) else {
             return;
         };
-        let mut finding = engine::finding_in(self.file, self.project.rules, idx, range);
-        if let Some(m) = message {
-            finding.message = m;
-        }
-        adjust(&mut finding);
-        self.out.push(finding);
+        let finding = engine::finding_in(self.file, self.project.rules, idx, range);
+        self.out.push(super::shaped(finding, message, adjust));
     }
 }
 

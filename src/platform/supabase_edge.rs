@@ -328,21 +328,6 @@ fn bindings(pattern: Node<'_>, src: &str) -> Vec<String> {
     names
 }
 
-/// The parameter nodes of a function.
-fn params(f: Node<'_>) -> Vec<Node<'_>> {
-    if let Some(p) = f.child_by_field_name("parameter") {
-        return vec![p];
-    }
-    f.child_by_field_name("parameters")
-        .map(|ps| {
-            let mut c = ps.walk();
-            ps.named_children(&mut c)
-                .filter(|n| n.kind() != "comment")
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// How a handler receives its request.
 #[derive(Debug)]
 struct Handler<'t> {
@@ -385,7 +370,7 @@ fn is_object_pattern(param: Node<'_>) -> bool {
 
 /// The request handler `f` is, if it is one.
 fn as_handler<'t>(f: Node<'t>, src: &str) -> Option<Handler<'t>> {
-    let ps = params(f);
+    let ps = crate::parse::function_params(f);
     let names: Vec<Vec<String>> = ps.iter().map(|p| bindings(*p, src)).collect();
     let first: Vec<String> = match ps.first() {
         Some(p) if is_object_pattern(*p) => names
@@ -563,7 +548,7 @@ impl Flow {
                             Some("map" | "forEach" | "flatMap" | "filter")
                         )
                         && mentions(recv, &flow.tainted, src)
-                        && let Some(p) = params(n).first()
+                        && let Some(p) = crate::parse::function_params(n).first()
                     {
                         flow.tainted.extend(bindings(*p, src));
                     }

@@ -797,22 +797,9 @@ impl<'s, 't> Walker<'s, 't> {
             .map(|n| self.text(n))
     }
 
-    fn params(f: Node<'t>) -> Vec<Node<'t>> {
-        if let Some(p) = f.child_by_field_name("parameter") {
-            return vec![p];
-        }
-        let Some(list) = f.child_by_field_name("parameters") else {
-            return Vec::new();
-        };
-        let mut c = list.walk();
-        list.named_children(&mut c)
-            .filter(|p| p.kind() != "comment")
-            .collect()
-    }
-
     /// Walks a function (closure) with the enclosing state; `seeds` taints parameters.
     fn function(&mut self, f: Node<'t>, mut seeds: Vec<Option<Taint>>) {
-        let params = Self::params(f);
+        let params = crate::parse::function_params(f);
         // handler parameters declared as sources (`export async function GET(req, { params })`)
         if let Some(name) = self.function_name(f) {
             for (s, bit) in &self.shared.cfg.sources {
@@ -891,7 +878,7 @@ impl<'s, 't> Walker<'s, 't> {
             .borrow_mut()
             .insert(f.id(), Rc::new(Summary::default()));
         let mut sub = Walker::new(self.shared, true, self.depth + 1, self.nesting);
-        let params = Self::params(f);
+        let params = crate::parse::function_params(f);
         let seeds = params
             .iter()
             .enumerate()
@@ -927,10 +914,7 @@ impl<'s, 't> Walker<'s, 't> {
         if list.kind() != "arguments" {
             return Vec::new();
         }
-        let mut c = list.walk();
-        list.named_children(&mut c)
-            .filter(|a| a.kind() != "comment")
-            .collect()
+        crate::parse::named_children(list)
     }
 
     fn report(&mut self, rule: usize, range: Range<usize>, t: &Taint, at: Node<'t>, sink: &str) {
@@ -1349,7 +1333,7 @@ impl<'s, 't> Walker<'s, 't> {
                     })
                     && i > 0
                 {
-                    let params = Self::params(*a);
+                    let params = crate::parse::function_params(*a);
                     if let Some(p) = params.get(*index) {
                         if seeds.len() <= *index {
                             seeds.resize(index + 1, None);
@@ -1570,11 +1554,7 @@ impl<'s, 't> Walker<'s, 't> {
 
 /// The expression inside a wrapper (`(x)`, `await x`, `x as T`, `x!`, `<T>x`, `...x`).
 fn unwrap(n: Node<'_>) -> Option<Node<'_>> {
-    let mut c = n.walk();
-    let kids: Vec<_> = n
-        .named_children(&mut c)
-        .filter(|k| k.kind() != "comment")
-        .collect();
+    let kids = crate::parse::named_children(n);
     if n.kind() == "type_assertion" {
         kids.last().copied()
     } else {
@@ -1622,13 +1602,10 @@ fn root_identifier(mut n: Node<'_>) -> Option<Node<'_>> {
 fn exits(n: Node<'_>) -> bool {
     match n.kind() {
         "return_statement" | "throw_statement" | "break_statement" | "continue_statement" => true,
-        "statement_block" => {
-            let mut c = n.walk();
-            n.named_children(&mut c)
-                .filter(|k| k.kind() != "comment")
-                .last()
-                .is_some_and(exits)
-        }
+        "statement_block" => crate::parse::named_children(n)
+            .last()
+            .copied()
+            .is_some_and(exits),
         "if_statement" => {
             n.child_by_field_name("consequence").is_some_and(exits)
                 && n.child_by_field_name("alternative").is_some_and(exits)
