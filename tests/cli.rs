@@ -506,3 +506,25 @@ fn deeply_nested_code_does_not_overflow_the_stack() {
     assert_eq!(code(&out), 0, "stderr: {}", stderr(&out));
     assert!(stdout(&out).contains("sql"), "stdout: {}", stdout(&out));
 }
+
+/// Issue 20: an unquoted `: ` in a description made `action.yml` unparsable, so the Action could
+/// not load at all.
+#[test]
+fn action_yml_is_valid_yaml_with_the_inputs_it_documents() {
+    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("action.yml"))
+        .expect("action.yml exists");
+    let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).expect("action.yml parses");
+    assert_eq!(doc["runs"]["using"].as_str(), Some("composite"));
+    for input in ["path", "fail-on", "args", "sarif-file", "upload-sarif"] {
+        assert!(
+            doc["inputs"][input]["description"].as_str().is_some(),
+            "input {input} has a description"
+        );
+    }
+    let hooks = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(".pre-commit-hooks.yaml"),
+    )
+    .expect(".pre-commit-hooks.yaml exists");
+    let hooks: serde_yaml_ng::Value = serde_yaml_ng::from_str(&hooks).expect("hooks parse");
+    assert_eq!(hooks[0]["id"].as_str(), Some("vibeward"));
+}
