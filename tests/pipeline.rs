@@ -123,7 +123,7 @@ fn cloud_code(root: &Path, ignore: bool) {
         "const handlers = require('./handlers');\nParse.Cloud.define('wipeOrders', handlers.wipeOrders);\n",
     );
     let marker = if ignore {
-        "// vibeward-ignore: parse.unauthenticated-master-key-function\n"
+        "  // vibeward-ignore: parse.unauthenticated-master-key-function -- test data only\n"
     } else {
         ""
     };
@@ -131,7 +131,7 @@ fn cloud_code(root: &Path, ignore: bool) {
         root,
         "cloud/handlers.js",
         &format!(
-            "{marker}exports.wipeOrders = async (request) => {{\n  const q = new Parse.Query('Order');\n  const all = await q.find({{ useMasterKey: true }});\n  return Parse.Object.destroyAll(all, {{ useMasterKey: true }});\n}};\n"
+            "exports.wipeOrders = async (request) => {{\n  const all = await new Parse.Query('Order').find();\n{marker}  return Parse.Object.destroyAll(all, {{ useMasterKey: true }});\n}};\n"
         ),
     );
 }
@@ -151,7 +151,7 @@ fn suppression_comments_and_frames_hold_for_cloud_code_in_other_modules() {
             .count()
     };
     assert_eq!(found(&report), 1, "{:?}", ids(&report));
-    assert!(text(&report).contains("│ exports.wipeOrders"));
+    assert!(text(&report).contains("│   return Parse.Object.destroyAll"));
 
     let dir = tempfile::tempdir().expect("temp dir");
     cloud_code(dir.path(), true);
