@@ -20,7 +20,7 @@ use tree_sitter::Tree;
 use crate::discover::{Candidate, SkipReason, Skipped};
 use crate::finding::Finding;
 use crate::parse::{self, Grammar};
-use crate::rules::{Matcher, RuleError, RuleSet};
+use crate::rules::{Matcher, MatcherKind, RuleError, RuleSet};
 use crate::source::{self, Loaded, SourceFile};
 
 use prefilter::Prefilter;
@@ -45,6 +45,27 @@ pub trait Analyzer: Send + Sync {
 /// Capabilities read their options (e.g. the advisory database path) from the scan [`Settings`].
 pub type AnalyzerBuilder =
     fn(&RuleSet, &crate::Settings) -> Result<Option<Box<dyn Analyzer>>, RuleError>;
+
+/// A capability as the pipeline registers it: how its analyzer is built, and the builtin checks
+/// it runs. The builtin names of all capabilities are the one registry that `builtin:` (and
+/// `config:`) rules name, in any family.
+#[derive(Clone, Copy)]
+pub struct Capability {
+    /// How the analyzer is built.
+    pub build: AnalyzerBuilder,
+    /// The builtin check names it runs (none for capabilities of other matcher kinds).
+    pub builtins: fn() -> Vec<String>,
+}
+
+impl Capability {
+    /// A capability without builtin checks.
+    pub const fn new(build: AnalyzerBuilder) -> Self {
+        Capability {
+            build,
+            builtins: Vec::new,
+        }
+    }
+}
 
 /// What the engine gives an analyzer for one file.
 pub struct FileContext<'a> {
@@ -215,15 +236,15 @@ impl Engine {
     pub fn new(
         rules: RuleSet,
         settings: &crate::Settings,
-        capabilities: &[AnalyzerBuilder],
+        capabilities: &[Capability],
     ) -> Result<Self, RuleError> {
         let options = settings.engine;
         let mut analyzers: Vec<Box<dyn Analyzer>> = Vec::new();
         if let Some(q) = query::QueryAnalyzer::new(&rules, options.combined_queries)? {
             analyzers.push(Box::new(q));
         }
-        for build in capabilities {
-            if let Some(a) = build(&rules, settings)? {
+        for capability in capabilities {
+            if let Some(a) = (capability.build)(&rules, settings)? {
                 analyzers.push(a);
             }
         }
@@ -242,15 +263,27 @@ impl Engine {
                     }
                     Matcher::Query(_) => String::new(),
                 };
+                let message = if matches!(kind, MatcherKind::Builtin | MatcherKind::Config) {
+                    let mut names: Vec<String> =
+                        capabilities.iter().flat_map(|c| (c.builtins)()).collect();
+                    names.sort();
+                    format!(
+                        "no builtin check is named `{}`; write one of: {}",
+                        detail.trim(),
+                        names.join(", ")
+                    )
+                } else {
+                    format!(
+                        "no analyzer in this build handles this `{}` matcher: {}",
+                        kind.key(),
+                        detail.trim()
+                    )
+                };
                 return Err(RuleError::Field {
                     source_name: rule.source.clone(),
                     id: rule.id.clone(),
                     field: kind.key().into(),
-                    message: format!(
-                        "no analyzer in this build handles this `{}` matcher: {}",
-                        kind.key(),
-                        detail.trim()
-                    ),
+                    message,
                 });
             }
         }

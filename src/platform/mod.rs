@@ -173,7 +173,10 @@ impl Check {
     }
 }
 
-const FAMILIES: [&str; 3] = ["parse", "supabase", "firebase"];
+/// The builtin check names this capability runs (`builtin:`/`config:` in a rule).
+pub fn builtin_names() -> Vec<String> {
+    Check::ALL.iter().map(|(n, _)| (*n).to_string()).collect()
+}
 
 /// Builds the platform analyzer from the `builtin:`/`config:` rules of its three families.
 pub fn build(
@@ -185,27 +188,14 @@ pub fn build(
         let Matcher::Spec { kind, spec } = &rule.matcher else {
             continue;
         };
-        if !matches!(kind, MatcherKind::Builtin | MatcherKind::Config)
-            || !FAMILIES.contains(&rule.family())
-        {
+        if !matches!(kind, MatcherKind::Builtin | MatcherKind::Config) {
             continue;
         }
-        let check = spec
-            .as_str()
-            .and_then(Check::from_name)
-            .ok_or_else(|| RuleError::Field {
-                source_name: rule.source.clone(),
-                id: rule.id.clone(),
-                field: kind.key().into(),
-                message: format!(
-                    "expected the name of a platform check, one of: {}",
-                    Check::ALL
-                        .iter()
-                        .map(|(n, _)| *n)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            })?;
+        // claimed by name, whatever the rule's family; a name no capability knows is the
+        // engine's error (it lists every builtin name)
+        let Some(check) = spec.as_str().and_then(Check::from_name) else {
+            continue;
+        };
         checks.push((check, idx));
     }
     if checks.is_empty() {
