@@ -228,6 +228,12 @@ fn explain(id: &str) -> Result<ExitCode> {
             .join(", ")
     )?;
     writeln!(out, "{}", rule.help.trim())?;
+    if !rule.messages.is_empty() {
+        writeln!(out, "\n## Messages\n\n    {}", rule.message)?;
+        for message in rule.messages.values() {
+            writeln!(out, "    {message}")?;
+        }
+    }
     if let Some(bad) = &rule.examples.bad {
         writeln!(out, "\n## Flagged\n\n{}", indent(bad))?;
     }
