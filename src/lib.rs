@@ -15,6 +15,7 @@ pub mod finding;
 pub mod finish;
 pub mod parse;
 pub mod platform;
+pub mod query;
 pub mod report;
 pub mod rules;
 pub mod secrets;

@@ -11,7 +11,7 @@ use thiserror::Error;
 
 use super::{Confidence, Examples, Matcher, MatcherKind, Rule, Severity};
 use crate::discover::FileKind;
-use crate::engine::query::QueryMatcher;
+use crate::query::QueryMatcher;
 
 mod embedded {
     include!(concat!(env!("OUT_DIR"), "/embedded_rules.rs"));

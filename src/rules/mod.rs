@@ -2,7 +2,7 @@
 //!
 //! A rule is data (`rules/<family>/<name>.yaml`). Everything but the matcher is common to every kind
 //! of rule, so `vibeward rules`, `vibeward explain`, SARIF `tool.driver` and suppression treat them
-//! all alike. The matcher is either a tree-sitter query (compiled here, run by `engine::query`) or
+//! all alike. The matcher is either a tree-sitter query (compiled here, run by `engine::query`; see `crate::query`) or
 //! the raw specification of another kind (`secret`, `taint`, `config`, `builtin`) that the
 //! capability owning that kind compiles when the engine is built.
 
@@ -15,7 +15,7 @@ use globset::GlobSet;
 use serde::Serialize;
 
 use crate::discover::FileKind;
-use crate::engine::query::QueryMatcher;
+use crate::query::QueryMatcher;
 
 pub use load::{RuleError, load_builtin_rules, load_rule_dir};
 
