@@ -8,8 +8,8 @@ use std::ops::Range;
 
 use tree_sitter::Node;
 
-use super::js::{self, text};
-use super::{Check, Sink};
+use crate::platform::js::{self, text};
+use crate::platform::{Check, Sink};
 use crate::rules::Severity;
 
 /// An option value, as far as the checks need it.

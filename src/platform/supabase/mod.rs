@@ -1,0 +1,18 @@
+//! Supabase: SQL migrations, `supabase/config.toml`, storage buckets, service-role clients. From
+//! a rule id `supabase.<name>` to its code:
+//!
+//! - [`migrations`]: `table-without-rls`, `permissive-policy`, `policy-trusts-user-metadata`,
+//!   `security-definer-function`, `view-bypasses-rls`, `grant-to-anon`, and the SQL side of
+//!   `public-storage-bucket` (the migration history, per folder, in order);
+//! - [`sql`]: splitting and parsing SQL files, statement by statement;
+//! - [`config`]: `supabase/config.toml`;
+//! - [`storage`]: `public-storage-bucket` in JavaScript, and bucket names judged for both sides;
+//! - [`client_key`]: `service-role-key-in-client`;
+//! - [`edge`]: `service-role-query-from-request` (edge functions, route handlers, server actions).
+
+pub mod client_key;
+pub mod config;
+pub mod edge;
+pub mod migrations;
+pub mod sql;
+pub mod storage;
