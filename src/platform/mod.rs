@@ -89,11 +89,21 @@ pub enum Check {
     DatabaseRulesPublic,
     /// `firebase-admin` imported by client-side code.
     AdminSdkInClient,
+    /// A Supabase table with RLS enabled and no policy.
+    RlsEnabledWithoutPolicy,
+    /// A materialized view readable through the Supabase API.
+    MaterializedViewExposed,
+    /// A view exposing `auth.users` through the Supabase API.
+    AuthUsersExposed,
+    /// An own-row UPDATE policy leaving privileged columns open.
+    SelfUpdatePrivilegedColumn,
+    /// `supabase/config.toml` auth settings that weaken sign-up.
+    AuthConfigWeakensSignUp,
 }
 
 impl Check {
     /// Every check with the name rule files use.
-    pub const ALL: [(&'static str, Check); 28] = [
+    pub const ALL: [(&'static str, Check); 33] = [
         (
             "parse-unauthenticated-master-key",
             Check::UnauthenticatedMasterKey,
@@ -158,6 +168,23 @@ impl Check {
         ),
         ("firebase-database-rules-public", Check::DatabaseRulesPublic),
         ("firebase-admin-sdk-in-client", Check::AdminSdkInClient),
+        (
+            "supabase-rls-enabled-without-policy",
+            Check::RlsEnabledWithoutPolicy,
+        ),
+        (
+            "supabase-materialized-view-exposed",
+            Check::MaterializedViewExposed,
+        ),
+        ("supabase-auth-users-exposed", Check::AuthUsersExposed),
+        (
+            "supabase-self-update-privileged-column",
+            Check::SelfUpdatePrivilegedColumn,
+        ),
+        (
+            "supabase-auth-config-weakens-sign-up",
+            Check::AuthConfigWeakensSignUp,
+        ),
     ];
 
     fn from_name(name: &str) -> Option<Check> {
@@ -348,7 +375,7 @@ impl Analyzer for PlatformAnalyzer {
             }
             FileKind::Dotenv => parse::config::check_env(&mut sink),
             FileKind::FirebaseRules => firebase::rules::check_rules_file(&mut sink),
-            FileKind::Sql => supabase::migrations::check_sql_file(&mut sink),
+            FileKind::Toml => supabase::config::check_file(&mut sink),
             _ => {}
         }
     }

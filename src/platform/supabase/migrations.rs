@@ -1,32 +1,34 @@
-//! Supabase SQL migrations tracked in order (tables, row level security, policies, functions,
-//! views, grants, storage buckets): the `table-without-rls`, `permissive-policy`,
+//! Supabase SQL judged as the database ends up: `table-without-rls`, `permissive-policy`,
 //! `policy-trusts-user-metadata`, `security-definer-function`, `view-bypasses-rls`,
-//! `grant-to-anon` and SQL `public-storage-bucket` checks.
+//! `grant-to-anon`, the SQL side of `public-storage-bucket`, `rls-enabled-without-policy`,
+//! `materialized-view-exposed`, `auth-users-exposed` and `self-update-privileged-column`.
 //!
-//! Migrations are judged per folder: every `.sql` file of a folder, sorted by name (Supabase
-//! names them by timestamp), is one history, so RLS enabled in a later migration counts. A file
-//! alone in its folder is judged in the per-file pass; folders with several `.sql` files are
-//! judged in the project pass. Both use [`is_alone`], so a file is never judged twice.
+//! SQL files are grouped into projects: `X/migrations/*.sql`, `X/schemas/*.sql` and the `.sql`
+//! files of `X` itself (`seed.sql`, `schema.sql`) are one history, replayed in the order Supabase
+//! applies them (migrations by file name, then declarative schemas, then other files, seed last)
+//! by [`History`]; each check then judges the final state, once per object, at the statement that
+//! last defined it. Histories that never mention anything Supabase-specific (Prisma migrations,
+//! plain Postgres) and migrations a tool discarded are left alone.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::ops::Range;
-use std::path::Path;
 use std::sync::LazyLock;
 
 use regex::Regex;
-use sqlparser::ast::{CreatePolicyCommand, FunctionSecurity, Statement as Ast};
+use sqlparser::ast::CreatePolicyCommand;
 
 use super::config::ExposedSchemas;
-use super::sql::{self, Statement, qualified};
+use super::history::{EventKind, History, Place, Policy};
 use super::storage::{bucket_message, bucket_severity};
+use crate::discover::{Candidate, FileKind};
 use crate::engine::{self, ProjectContext};
-use crate::finding::Finding;
-use crate::platform::{Check, Sink};
+use crate::finding::{Finding, Related};
+use crate::platform::Check;
 use crate::rules::Severity;
 use crate::source::{self, Loaded, SourceFile};
 
 /// The checks judged over SQL histories.
-pub const SQL_CHECKS: [Check; 7] = [
+pub const SQL_CHECKS: [Check; 11] = [
     Check::TableWithoutRls,
     Check::PermissivePolicy,
     Check::PolicyTrustsUserMetadata,
@@ -34,463 +36,144 @@ pub const SQL_CHECKS: [Check; 7] = [
     Check::ViewBypassesRls,
     Check::GrantToAnon,
     Check::PublicStorageBucket,
+    Check::RlsEnabledWithoutPolicy,
+    Check::MaterializedViewExposed,
+    Check::AuthUsersExposed,
+    Check::SelfUpdatePrivilegedColumn,
 ];
 
-static CREATE_TABLE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"^\s*create\s+(?:unlogged\s+)?table\s+(?:if\s+not\s+exists\s+)?([\w."]+)"#)
+/// Table names or columns that say a table holds personal data.
+static PERSONAL_TABLE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(^|_)(customers?|patients?|contacts?|messages?|orders?|payments?|invoices?|addresses|chats?|medical_records?|bookings?|leads?|profiles?|users?)$").expect("valid regex")
+});
+static PERSONAL_COLUMN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(email|phone|phone_number|address|date_of_birth|dob|birthday|ssn|full_name|stripe_customer_id|ip_address)$").expect("valid regex")
+});
+/// Columns that decide what a user may do or has paid for.
+static PRIVILEGED_COLUMN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(role|roles|user_role|app_role|is_admin|admin|is_superuser|is_staff|is_moderator|permissions|credits?|credit_balance|balance|wallet_balance|plan|plan_id|subscription_tier|subscription_plan|subscription_status|subscription_expires_at|tier|is_premium|is_pro|is_paid|premium|points|account_type|user_type|is_verified|verified|approved|is_approved)$").expect("valid regex")
+});
+/// Tables that hold a user's own account, settings or entitlements.
+static ACCOUNT_TABLE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(^|_)(users?|profiles?|accounts?|settings|members?|memberships?|wallets?|subscriptions?|credits?|recruiters?|employees?|roles?|customers_profile)$").expect("valid regex")
+});
+/// `auth.uid() = <column>` (or the reverse), the shape of an own-row condition.
+static OWN_ROW: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"^(auth\.uid\(\)\s*=\s*[\w."]+|[\w."]+\s*=\s*auth\.uid\(\))$"#).expect("valid regex")
+});
+/// A condition that relates the row to the caller.
+static CALLER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"auth\.uid\s*\(\)|auth\.jwt\s*\(\)|request\.jwt|current_user").expect("valid regex")
+});
+/// Statements that change data, in a function body.
+static WRITES: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"\b(insert\s+into|update\s+[\w."]+\s+set|delete\s+from|truncate|refresh\s+materialized\s+view)\b"#)
         .expect("valid regex")
 });
-static ALTER_RLS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"^\s*alter\s+table\s+(?:if\s+exists\s+)?(?:only\s+)?([\w."]+)\s+(enable|disable)\s+row\s+level\s+security"#).expect("valid regex")
+/// Texts that say a SQL history is Supabase's (or at least uses its roles and RLS).
+static SUPABASE_MARKERS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)auth\.uid\(\)|auth\.users|auth\.jwt\(\)|row level security|storage\.buckets|\bto\s+(anon|authenticated)\b|supabase").expect("valid regex")
 });
-static ALTER_VIEW_INVOKER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"^\s*alter\s+view\s+(?:if\s+exists\s+)?([\w."]+)\s+set\s*\(\s*security_invoker\s*=\s*(true|on|1)"#).expect("valid regex")
-});
-
-/// Table names or columns that say a table holds personal data.
-const PERSONAL_TABLE: &str = r"(^|_)(customers?|patients?|contacts?|messages?|orders?|payments?|invoices?|addresses|chats?|medical_records?)$";
-const PERSONAL_COLUMN: &str = r"^(email|phone|phone_number|address|date_of_birth|dob|birthday|ssn|full_name|stripe_customer_id|ip_address)$";
 
 /// One finding of a SQL history, before it becomes a [`Finding`].
 #[derive(Debug)]
 struct Hit {
-    file: usize,
+    at: Place,
     check: Check,
-    range: Range<usize>,
     message: String,
     severity: Option<Severity>,
+    /// Earlier definitions of the same object.
+    related: Vec<Place>,
 }
 
-#[derive(Debug)]
-struct Table {
-    file: usize,
-    range: Range<usize>,
-    rls: bool,
-    columns: Vec<String>,
-}
-
-#[derive(Debug)]
-struct Function {
-    file: usize,
-    range: Range<usize>,
-    name: String,
-    has_search_path: bool,
-}
-
-#[derive(Debug)]
-struct View {
-    file: usize,
-    range: Range<usize>,
-    invoker: bool,
-}
-
-/// What a migration history builds up.
-#[derive(Debug, Default)]
-struct History {
-    /// Schemas the API exposes (from `config.toml`, `public` by default).
-    exposed: ExposedSchemas,
-    tables: BTreeMap<String, Table>,
-    functions: Vec<Function>,
-    views: BTreeMap<String, View>,
-    /// Functions whose execute right was revoked from anon or public.
-    revoked: BTreeSet<String>,
-    /// Functions explicitly granted to anon.
-    granted_anon: BTreeSet<String>,
-    hits: Vec<Hit>,
+impl Hit {
+    fn new(at: &Place, check: Check, message: String, severity: Option<Severity>) -> Self {
+        Hit {
+            at: at.clone(),
+            check,
+            message,
+            severity,
+            related: Vec::new(),
+        }
+    }
 }
 
 /// Judges a migration history: `files` in order, with these schemas exposed.
 fn analyze(files: &[&str], exposed: ExposedSchemas) -> Vec<Hit> {
-    let personal_table = Regex::new(PERSONAL_TABLE).ok();
-    let personal_column = Regex::new(PERSONAL_COLUMN).ok();
-    // compiled once per history (SQL files are few); the per-statement regexes are statics
-    let mut h = History {
-        exposed,
-        ..History::default()
-    };
-    for (file, text) in files.iter().enumerate() {
-        for stmt in sql::statements(text) {
-            h.statement(
-                file,
-                &stmt,
-                personal_table.as_ref(),
-                personal_column.as_ref(),
-            );
-        }
+    let mut h = History::new(exposed);
+    for (i, text) in files.iter().enumerate() {
+        h.apply_file(i, text);
     }
-    h.finish()
+    judge(&h)
 }
 
-impl History {
-    fn is_personal(&self, table: &str, re_table: Option<&Regex>, re_col: Option<&Regex>) -> bool {
-        let bare = table.rsplit('.').next().unwrap_or(table);
-        re_table.is_some_and(|r| r.is_match(bare))
-            || self.tables.get(table).is_some_and(|t| {
-                t.columns
-                    .iter()
-                    .any(|c| re_col.is_some_and(|r| r.is_match(c)))
-            })
+fn judge(h: &History) -> Vec<Hit> {
+    let mut hits = Vec::new();
+    tables(h, &mut hits);
+    for p in h.policies.values() {
+        policy(h, p, &mut hits);
     }
+    functions(h, &mut hits);
+    views(h, &mut hits);
+    events(h, &mut hits);
+    hits
+}
 
-    fn statement(
-        &mut self,
-        file: usize,
-        stmt: &Statement,
-        re_table: Option<&Regex>,
-        re_col: Option<&Regex>,
-    ) {
-        let range = stmt.range.clone();
-        let Some(ast) = &stmt.parsed else {
-            self.fallback(file, stmt);
-            return;
-        };
-        match ast {
-            Ast::CreateTable(t) => {
-                let name = qualified(&t.name.to_string());
-                self.tables.insert(
-                    name,
-                    Table {
-                        file,
-                        range,
-                        rls: false,
-                        columns: t
-                            .columns
-                            .iter()
-                            .map(|c| c.name.value.to_ascii_lowercase())
-                            .collect(),
-                    },
-                );
-            }
-            Ast::AlterTable(a) => {
-                let name = qualified(&a.name.to_string());
-                let text = a.to_string().to_ascii_lowercase();
-                if let Some(t) = self.tables.get_mut(&name) {
-                    if text.contains("disable row level security") {
-                        t.rls = false;
-                    } else if text.contains("enable row level security") {
-                        t.rls = true;
-                    }
-                }
-            }
-            Ast::Drop { names, .. } => {
-                for n in names {
-                    let q = qualified(&n.to_string());
-                    self.tables.remove(&q);
-                    self.views.remove(&q);
-                }
-            }
-            Ast::CreatePolicy(p) => self.policy(file, range, p, re_table, re_col),
-            Ast::CreateFunction(f) => {
-                if f.security == Some(FunctionSecurity::Definer) {
-                    let name = qualified(&f.name.to_string());
-                    let returns_trigger = f
-                        .return_type
-                        .as_ref()
-                        .is_some_and(|r| r.to_string().eq_ignore_ascii_case("trigger"));
-                    if self.exposed.contains(&name) && !returns_trigger {
-                        let has_search_path = f
-                            .set_params
-                            .iter()
-                            .any(|p| p.name.to_string().eq_ignore_ascii_case("search_path"));
-                        self.functions.push(Function {
-                            file,
-                            range,
-                            name,
-                            has_search_path,
-                        });
-                    }
-                }
-            }
-            Ast::CreateView(v) => {
-                let name = qualified(&v.name.to_string());
-                let invoker = v
-                    .options
-                    .to_string()
-                    .to_ascii_lowercase()
-                    .replace(' ', "")
-                    .contains("security_invoker=");
-                if self.exposed.contains(&name) {
-                    self.views.insert(
-                        name,
-                        View {
-                            file,
-                            range,
-                            invoker: invoker && !stmt.lower.contains("security_invoker = false"),
-                        },
-                    );
-                }
-            }
-            Ast::Grant(g) => {
-                let grantees = g
-                    .grantees
-                    .iter()
-                    .map(|x| x.to_string().to_ascii_lowercase())
-                    .collect::<Vec<_>>();
-                if !grantees.iter().any(|x| x == "anon") {
-                    return;
-                }
-                let objects = g
-                    .objects
-                    .as_ref()
-                    .map(ToString::to_string)
-                    .unwrap_or_default();
-                let privileges = g.privileges.to_string().to_ascii_lowercase();
-                if privileges.contains("execute") {
-                    for f in objects.split(',') {
-                        let name = f.trim().trim_start_matches("FUNCTION ").trim();
-                        let name = name.split('(').next().unwrap_or(name);
-                        self.granted_anon.insert(qualified(name));
-                    }
-                    return;
-                }
-                let writes = ["all", "insert", "update", "delete", "truncate"]
-                    .iter()
-                    .any(|w| privileges.contains(w));
-                let tables: Vec<String> = objects
-                    .split(',')
-                    .map(|t| qualified(t.trim().trim_start_matches("TABLE ")))
-                    .collect();
-                let personal = tables.iter().any(|t| self.is_personal(t, re_table, re_col));
-                let schema_wide = objects.to_ascii_uppercase().contains("ALL TABLES");
-                if writes || personal || schema_wide {
-                    let what = if writes { "write" } else { "read" };
-                    self.hits.push(Hit {
-                        file,
-                        check: Check::GrantToAnon,
-                        range,
-                        message: format!(
-                            "`{privileges}` on {} is granted to `anon`: anyone with the public anon key can {what} it directly, subject only to RLS",
-                            objects.to_ascii_lowercase()
-                        ),
-                        severity: Some(if writes || schema_wide {
-                            Severity::High
-                        } else {
-                            Severity::Medium
-                        }),
-                    });
-                }
-            }
-            Ast::Revoke(r) => {
-                let text = r.to_string().to_ascii_lowercase();
-                if text.contains("execute")
-                    && (text.contains(" anon") || text.contains(" public"))
-                    && let Some(objects) = &r.objects
-                {
-                    for f in objects.to_string().split(',') {
-                        let name = f.trim().trim_start_matches("FUNCTION ").trim();
-                        let name = name.split('(').next().unwrap_or(name);
-                        self.revoked.insert(qualified(name));
-                    }
-                }
-            }
-            Ast::Insert(i) => {
-                let table = i.table.to_string().to_ascii_lowercase().replace('"', "");
-                if table != "storage.buckets" {
-                    return;
-                }
-                // one finding per statement: its most sensitive public bucket
-                let worst = public_buckets(i)
-                    .into_iter()
-                    .filter_map(|n| bucket_severity(n.as_deref()).map(|s| (s, n)))
-                    .max_by_key(|(s, _)| *s);
-                if let Some((severity, name)) = worst {
-                    self.hits.push(Hit {
-                        file,
-                        check: Check::PublicStorageBucket,
-                        range,
-                        message: bucket_message(name.as_deref()),
-                        severity: Some(severity),
-                    });
-                }
-            }
-            _ => self.fallback(file, stmt),
-        }
-    }
+fn is_personal(h: &History, table: &str) -> bool {
+    let bare = table.rsplit('.').next().unwrap_or(table);
+    PERSONAL_TABLE.is_match(bare)
+        || h.tables
+            .get(table)
+            .is_some_and(|t| t.columns.iter().any(|c| PERSONAL_COLUMN.is_match(c)))
+}
 
-    /// Token-level handling of statements `sqlparser` did not parse (or parses as something
-    /// we do not model): table creation and RLS switches, and `alter view ... security_invoker`.
-    fn fallback(&mut self, file: usize, stmt: &Statement) {
-        let lower = &stmt.lower;
-        if let Some(c) = CREATE_TABLE.captures(lower) {
-            let name = qualified(c.get(1).map_or("", |m| m.as_str()));
-            self.tables.insert(
-                name,
-                Table {
-                    file,
-                    range: stmt.range.clone(),
-                    rls: false,
-                    columns: Vec::new(),
-                },
-            );
-        } else if let Some(c) = ALTER_RLS.captures(lower) {
-            let name = qualified(c.get(1).map_or("", |m| m.as_str()));
-            if let Some(t) = self.tables.get_mut(&name) {
-                t.rls = c.get(2).is_some_and(|m| m.as_str() == "enable");
-            }
-        } else if let Some(c) = ALTER_VIEW_INVOKER.captures(lower) {
-            let name = qualified(c.get(1).map_or("", |m| m.as_str()));
-            if let Some(v) = self.views.get_mut(&name) {
-                v.invoker = true;
-            }
+/// `table-without-rls` and `rls-enabled-without-policy`.
+fn tables(h: &History, hits: &mut Vec<Hit>) {
+    for (name, t) in &h.tables {
+        if !h.exposed.contains(name) || !(t.anon || t.authenticated) {
+            continue;
         }
-    }
-
-    fn policy(
-        &mut self,
-        file: usize,
-        range: Range<usize>,
-        p: &sqlparser::ast::CreatePolicy,
-        re_table: Option<&Regex>,
-        re_col: Option<&Regex>,
-    ) {
-        let table = qualified(&p.table_name.to_string());
-        let roles: Vec<String> =
-            p.to.iter()
-                .flatten()
-                .map(|o| o.to_string().to_ascii_lowercase())
-                .collect();
-        if !roles.is_empty() && roles.iter().all(|r| r == "service_role" || r == "postgres") {
-            return;
-        }
-        let using = p.using.as_ref().map(ToString::to_string);
-        let check = p.with_check.as_ref().map(ToString::to_string);
-        let is_true =
-            |e: &Option<String>| e.as_deref().is_some_and(|e| e.eq_ignore_ascii_case("true"));
-        let command = p.command.as_ref().unwrap_or(&CreatePolicyCommand::All);
-        let writes = !matches!(command, CreatePolicyCommand::Select);
-        let open_to_anon = roles.is_empty() || roles.iter().any(|r| r == "anon" || r == "public");
-        let name = &p.name.value;
-        if writes && (is_true(&using) || is_true(&check)) {
-            let verb = match command {
-                CreatePolicyCommand::Insert => "insert rows into",
-                CreatePolicyCommand::Update => "update every row of",
-                CreatePolicyCommand::Delete => "delete every row of",
-                _ => "read and change every row of",
-            };
-            let who = if open_to_anon {
-                "anyone"
+        let policies = h.policies.keys().filter(|(tb, _)| tb == name).count();
+        if !t.rls {
+            let message = if policies > 0 {
+                format!(
+                    "Table `{name}` has {policies} polic{} but row level security is never enabled, so they do nothing: anyone with the public anon key can read and modify every row",
+                    if policies == 1 { "y" } else { "ies" }
+                )
             } else {
-                "any signed-in user"
+                format!(
+                    "Table `{name}` never gets row level security enabled: anyone with the public anon key can read and modify every row"
+                )
             };
-            self.hits.push(Hit {
-                file,
-                check: Check::PermissivePolicy,
-                range: range.clone(),
-                message: format!(
-                    "Policy \"{name}\" lets {who} {verb} `{table}` (`true` condition)"
+            hits.push(Hit::new(&t.at, Check::TableWithoutRls, message, None));
+        } else if policies == 0 {
+            hits.push(Hit::new(
+                &t.at,
+                Check::RlsEnabledWithoutPolicy,
+                format!(
+                    "Table `{name}` has row level security enabled and no policy: every query through the API returns nothing and every write fails (only the service role can use it)"
                 ),
-                severity: Some(if open_to_anon {
-                    Severity::Critical
-                } else {
-                    Severity::High
-                }),
-            });
-        } else if matches!(
-            command,
-            CreatePolicyCommand::Update | CreatePolicyCommand::Delete | CreatePolicyCommand::All
-        ) && is_any_user(using.as_deref())
-        {
-            self.hits.push(Hit {
-                file,
-                check: Check::PermissivePolicy,
-                range: range.clone(),
-                message: format!(
-                    "Policy \"{name}\" lets any signed-in user change every row of `{table}` (it only checks that the caller is logged in)"
-                ),
-                severity: Some(Severity::High),
-            });
-        } else if !writes && is_true(&using) && self.is_personal(&table, re_table, re_col) {
-            let who = if open_to_anon {
-                "anyone"
-            } else {
-                "any signed-in user"
-            };
-            self.hits.push(Hit {
-                file,
-                check: Check::PermissivePolicy,
-                range: range.clone(),
-                message: format!(
-                    "Policy \"{name}\" lets {who} read every row of `{table}`, which holds personal data (`using (true)`)"
-                ),
-                severity: None,
-            });
-        }
-        let trusts_metadata = [&using, &check]
-            .iter()
-            .any(|e| e.as_deref().is_some_and(|e| e.contains("user_metadata")));
-        if trusts_metadata {
-            self.hits.push(Hit {
-                file,
-                check: Check::PolicyTrustsUserMetadata,
-                range,
-                message: format!(
-                    "Policy \"{name}\" on `{table}` trusts `user_metadata` from the JWT, which every user can edit with `supabase.auth.updateUser`"
-                ),
-                severity: None,
-            });
+                None,
+            ));
         }
     }
+}
 
-    fn finish(mut self) -> Vec<Hit> {
-        for (name, t) in &self.tables {
-            if self.exposed.contains(name) && !t.rls {
-                self.hits.push(Hit {
-                    file: t.file,
-                    check: Check::TableWithoutRls,
-                    range: t.range.clone(),
-                    message: format!(
-                        "Table `{name}` never gets row level security enabled: anyone with the public anon key can read and modify every row"
-                    ),
-                    severity: None,
-                });
-            }
-        }
-        for f in &self.functions {
-            let anon = self.granted_anon.contains(&f.name);
-            let revoked = self.revoked.contains(&f.name);
-            let mut problems = Vec::new();
-            if !f.has_search_path {
-                problems.push("has no fixed `search_path`");
-            }
-            if anon {
-                problems.push("is granted to `anon`");
-            } else if !revoked {
-                problems.push("stays callable by `anon` through `/rest/v1/rpc`");
-            }
-            if problems.is_empty() {
-                continue;
-            }
-            self.hits.push(Hit {
-                file: f.file,
-                check: Check::SecurityDefinerFunction,
-                range: f.range.clone(),
-                message: format!(
-                    "`security definer` function `{}` runs with its owner's rights and {}",
-                    f.name,
-                    problems.join(" and ")
-                ),
-                severity: Some(if anon {
-                    Severity::High
-                } else {
-                    Severity::Medium
-                }),
-            });
-        }
-        for (name, v) in &self.views {
-            if !v.invoker {
-                self.hits.push(Hit {
-                    file: v.file,
-                    check: Check::ViewBypassesRls,
-                    range: v.range.clone(),
-                    message: format!(
-                        "View `{name}` runs with its owner's rights (no `security_invoker`), so it returns rows that RLS hides from the caller"
-                    ),
-                    severity: None,
-                });
-            }
-        }
-        self.hits
+/// A condition that is `true` however it is written: `true`, `(1 = 1)`, `'a' = 'a'`.
+fn is_true(condition: Option<&str>) -> bool {
+    let Some(c) = condition else {
+        return false;
+    };
+    let c: String = c
+        .to_ascii_lowercase()
+        .chars()
+        .filter(|ch| !ch.is_whitespace() && *ch != '(' && *ch != ')')
+        .collect();
+    if c == "true" || c == "notfalse" {
+        return true;
     }
+    c.split_once('=')
+        .is_some_and(|(a, b)| !a.is_empty() && a == b && !a.contains('.') && !a.ends_with('!'))
 }
 
 /// `auth.role() = 'authenticated'` or `auth.uid() is not null`: any account passes.
@@ -509,134 +192,432 @@ fn is_any_user(condition: Option<&str>) -> bool {
     )
 }
 
-/// The rows of `insert into storage.buckets` that set `public` to `true`, each with the bucket's
-/// `id` (or `name`) when it is a literal.
-fn public_buckets(i: &sqlparser::ast::Insert) -> Vec<Option<String>> {
-    let column = |name: &str| {
-        i.columns
-            .iter()
-            .position(|c| c.to_string().eq_ignore_ascii_case(name))
+/// Who a policy's roles let in, in words; `None` when only the server's roles.
+fn audience(roles: &[String]) -> Option<(String, bool)> {
+    if !roles.is_empty() && roles.iter().all(|r| r == "service_role" || r == "postgres") {
+        return None;
+    }
+    if roles.is_empty() || roles.iter().any(|r| r == "anon" || r == "public") {
+        return Some(("anyone".into(), true));
+    }
+    if roles.iter().any(|r| r == "authenticated") {
+        return Some(("any signed-in user".into(), false));
+    }
+    let custom: Vec<String> = roles.iter().map(|r| format!("`{r}`")).collect();
+    Some((format!("every member of role {}", custom.join(", ")), false))
+}
+
+/// `permissive-policy`, `policy-trusts-user-metadata`, `self-update-privileged-column`.
+fn policy(h: &History, p: &Policy, hits: &mut Vec<Hit>) {
+    let Some((who, open_to_anon)) = audience(&p.roles) else {
+        return;
     };
-    let Some(public) = column("public") else {
-        return Vec::new();
+    let name = &p.name;
+    let table = &p.table;
+    let using = p.using.as_deref();
+    let command = &p.command;
+    let writes = !matches!(command, CreatePolicyCommand::Select);
+    // an absent condition lets every row through; for INSERT only `with check` applies
+    let check = p.check.as_deref().or(if matches!(command, CreatePolicyCommand::Insert) {
+        None
+    } else {
+        using
+    });
+    let open_check = match command {
+        CreatePolicyCommand::Insert => p.check.is_none() || is_true(p.check.as_deref()),
+        CreatePolicyCommand::Update | CreatePolicyCommand::All => {
+            is_true(check) || (p.check.is_none() && p.using.is_none())
+        }
+        _ => false,
     };
-    let name = column("id").or_else(|| column("name"));
-    let Some(source) = &i.source else {
-        return Vec::new();
-    };
-    let sqlparser::ast::SetExpr::Values(values) = source.body.as_ref() else {
-        return Vec::new();
-    };
-    values
-        .rows
+    let open_using =
+        !matches!(command, CreatePolicyCommand::Insert) && (using.is_none() || is_true(using));
+    let metadata = [using, p.check.as_deref()]
         .iter()
-        .filter(|row| {
-            row.get(public)
-                .is_some_and(|e| e.to_string().eq_ignore_ascii_case("true"))
-        })
-        .map(|row| {
-            name.and_then(|n| row.get(n)).and_then(|e| match e {
-                sqlparser::ast::Expr::Value(v) => match &v.value {
-                    sqlparser::ast::Value::SingleQuotedString(s) => Some(s.clone()),
-                    _ => None,
-                },
-                _ => None,
-            })
-        })
-        .collect()
-}
-
-/// Whether the SQL file at `display` is the only `.sql` file of its folder on disk (or the folder
-/// cannot be read, as for in-memory files). Decides which pass judges it.
-pub fn is_alone(display: &str) -> bool {
-    let dir = Path::new(display)
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return true;
-    };
-    entries
-        .filter_map(Result::ok)
-        .filter(|e| {
-            e.path()
-                .extension()
-                .is_some_and(|x| x.eq_ignore_ascii_case("sql"))
-        })
-        .take(2)
-        .count()
-        < 2
-}
-
-/// Per-file pass: a SQL file alone in its folder is its own history.
-pub fn check_sql_file(sink: &mut Sink<'_, '_>) {
-    if !sink.any_active(&SQL_CHECKS) || !is_alone(&sink.ctx().file.display) {
+        .any(|e| e.is_some_and(|e| e.contains("user_metadata")));
+    if metadata {
+        hits.push(Hit::new(
+            &p.at,
+            Check::PolicyTrustsUserMetadata,
+            format!(
+                "Policy \"{name}\" on `{table}` trusts `user_metadata` from the JWT, which every user can edit with `supabase.auth.updateUser`"
+            ),
+            None,
+        ));
+    }
+    if p.restrictive {
+        // a restrictive policy only narrows what the permissive ones allow
         return;
     }
-    let text = sink.ctx().file.text.clone();
-    let exposed = ExposedSchemas::for_sql_file(Path::new(&sink.ctx().file.display));
-    for hit in analyze(&[&text], exposed) {
-        let severity = hit.severity;
-        sink.report(hit.check, hit.range, Some(hit.message), |f| {
-            if let Some(s) = severity {
-                f.severity = s;
-            }
-        });
+    if writes && (open_check || (open_using && !matches!(command, CreatePolicyCommand::Insert))) {
+        let verb = match command {
+            CreatePolicyCommand::Insert => "insert any row into",
+            CreatePolicyCommand::Update => "update every row of",
+            CreatePolicyCommand::Delete => "delete every row of",
+            _ => "read and change every row of",
+        };
+        let why = if p.using.is_none() && p.check.is_none() {
+            "no condition at all"
+        } else if matches!(command, CreatePolicyCommand::Insert) && p.check.is_none() {
+            "no `with check`"
+        } else {
+            "an always-true condition"
+        };
+        hits.push(Hit::new(
+            &p.at,
+            Check::PermissivePolicy,
+            format!("Policy \"{name}\" lets {who} {verb} `{table}` ({why})"),
+            Some(if open_to_anon {
+                Severity::Critical
+            } else {
+                Severity::High
+            }),
+        ));
+        return;
+    }
+    if matches!(
+        command,
+        CreatePolicyCommand::Update | CreatePolicyCommand::Delete | CreatePolicyCommand::All
+    ) && is_any_user(using)
+    {
+        hits.push(Hit::new(
+            &p.at,
+            Check::PermissivePolicy,
+            format!(
+                "Policy \"{name}\" lets any signed-in user change every row of `{table}` (it only checks that the caller is logged in)"
+            ),
+            Some(Severity::High),
+        ));
+        return;
+    }
+    if !writes && open_using && is_personal(h, table) {
+        hits.push(Hit::new(
+            &p.at,
+            Check::PermissivePolicy,
+            format!(
+                "Policy \"{name}\" lets {who} read every row of `{table}`, which holds personal data (`using (true)`)"
+            ),
+            None,
+        ));
+        return;
+    }
+    if matches!(command, CreatePolicyCommand::Update | CreatePolicyCommand::All)
+        && using.is_some_and(is_own_row)
+    {
+        self_update(h, p, hits);
     }
 }
 
-/// Project pass: each folder with several `.sql` files is one history, in file-name order.
+/// `auth.uid() = user_id` and nothing else (also `(select auth.uid())`, parenthesised).
+fn is_own_row(condition: &str) -> bool {
+    let c = condition
+        .to_ascii_lowercase()
+        .replace("(select auth.uid())", "auth.uid()")
+        .replace("(select auth.uid() as uid)", "auth.uid()");
+    let c = c.trim_matches(|ch: char| ch == '(' || ch == ')' || ch.is_whitespace());
+    OWN_ROW.is_match(c)
+}
+
+/// An own-row UPDATE policy on a table with columns that grant rights (`role`, `credits`,
+/// `plan`), with nothing pinning them: no `with check` naming them, no column-level `update`
+/// grant, no `before update` trigger reading them.
+fn self_update(h: &History, p: &Policy, hits: &mut Vec<Hit>) {
+    let Some(t) = h.tables.get(&p.table) else {
+        return;
+    };
+    let bare = p.table.rsplit('.').next().unwrap_or(&p.table);
+    if t.update_restricted || !t.authenticated || !ACCOUNT_TABLE.is_match(bare) {
+        return;
+    }
+    let check = p.check.as_deref().unwrap_or("").to_ascii_lowercase();
+    let guarded = |col: &str| {
+        check.contains(col)
+            || t.update_triggers.iter().any(|f| {
+                h.functions
+                    .get(f)
+                    .is_some_and(|f| f.text.contains(&format!("new.{col}")) || f.text.contains(&format!("old.{col}")))
+            })
+    };
+    let open: Vec<&String> = t
+        .columns
+        .iter()
+        .filter(|c| PRIVILEGED_COLUMN.is_match(c) && !guarded(c))
+        .collect();
+    if open.is_empty() {
+        return;
+    }
+    let names: Vec<String> = open.iter().map(|c| format!("`{c}`")).collect();
+    let is_role = open
+        .iter()
+        .any(|c| c.contains("role") || c.contains("admin") || c.contains("permission") || c.contains("staff"));
+    hits.push(Hit::new(
+        &p.at,
+        Check::SelfUpdatePrivilegedColumn,
+        format!(
+            "Policy \"{}\" lets each user update their own row of `{}` including {}: nothing (a `with check`, a column grant or a trigger) stops a user from changing them from the browser",
+            p.name,
+            p.table,
+            names.join(", ")
+        ),
+        Some(if is_role { Severity::High } else { Severity::Medium }),
+    ));
+}
+
+/// `security-definer-function`, once per function, judged as last defined.
+fn functions(h: &History, hits: &mut Vec<Hit>) {
+    for (name, f) in &h.functions {
+        if !f.definer || !h.exposed.contains(name) || f.returns.starts_with("trigger") {
+            continue;
+        }
+        let Some(last) = f.defs.last() else {
+            continue;
+        };
+        let body = f.text.split_once(" as ").map_or(f.text.as_str(), |(_, b)| b);
+        let checks_caller = CALLER.is_match(body);
+        let writes = WRITES.is_match(body);
+        let returns_rows = ["setof", "table", "json", "record"]
+            .iter()
+            .any(|r| f.returns.starts_with(r))
+            && body.contains(" from ");
+        let callable = f.anon || f.authenticated;
+        let who = if f.anon { "`anon`" } else { "any signed-in user" };
+        let mut problems = Vec::new();
+        let mut severity = Severity::Low;
+        if callable && !checks_caller && (writes || returns_rows) {
+            let what = if writes {
+                "changes data"
+            } else {
+                "returns rows"
+            };
+            problems.push(format!(
+                "{what} without checking the caller, and {who} can call it through `/rest/v1/rpc`"
+            ));
+            severity = if f.anon && writes {
+                Severity::High
+            } else {
+                Severity::Medium
+            };
+        }
+        if !f.has_search_path {
+            problems.push("has no fixed `search_path`".into());
+            if writes || returns_rows {
+                severity = severity.max(Severity::Medium);
+            }
+        }
+        if problems.is_empty() {
+            continue;
+        }
+        let mut hit = Hit::new(
+            last,
+            Check::SecurityDefinerFunction,
+            format!(
+                "`security definer` function `{name}` runs with its owner's rights and {}",
+                problems.join(", and ")
+            ),
+            Some(severity),
+        );
+        hit.related = f.defs[..f.defs.len() - 1].to_vec();
+        hits.push(hit);
+    }
+}
+
+/// `view-bypasses-rls`, `materialized-view-exposed`, `auth-users-exposed`.
+fn views(h: &History, hits: &mut Vec<Hit>) {
+    for (name, v) in &h.views {
+        if !h.exposed.contains(name) || !(v.anon || v.authenticated) {
+            continue;
+        }
+        let who = if v.anon {
+            "anyone with the anon key"
+        } else {
+            "any signed-in user"
+        };
+        if v.text.contains("auth.users") && !v.invoker {
+            hits.push(Hit::new(
+                &v.at,
+                Check::AuthUsersExposed,
+                format!(
+                    "View `{name}` reads `auth.users` with its owner's rights in an API schema: {who} can list users' e-mails and metadata"
+                ),
+                None,
+            ));
+            continue;
+        }
+        if v.materialized {
+            hits.push(Hit::new(
+                &v.at,
+                Check::MaterializedViewExposed,
+                format!(
+                    "Materialized view `{name}` is readable through the API by {who}: RLS never applies to materialized views (revoke `select` from `anon` and `authenticated`)"
+                ),
+                None,
+            ));
+        } else if !v.invoker {
+            hits.push(Hit::new(
+                &v.at,
+                Check::ViewBypassesRls,
+                format!(
+                    "View `{name}` runs with its owner's rights (no `security_invoker`), so it returns rows that RLS hides from the caller"
+                ),
+                None,
+            ));
+        }
+    }
+}
+
+/// `grant-to-anon` and `public-storage-bucket`, per statement.
+fn events(h: &History, hits: &mut Vec<Hit>) {
+    for e in &h.events {
+        match &e.kind {
+            EventKind::GrantToAnon {
+                privileges,
+                objects,
+                tables,
+            } => {
+                let writes = ["all", "insert", "update", "delete", "truncate"]
+                    .iter()
+                    .any(|w| privileges.contains(w));
+                // Supabase grants every privilege on new tables to `anon` already: a grant only
+                // matters where RLS is off (or unknown); sequences and views are judged elsewhere
+                if !tables.is_empty()
+                    && tables.iter().all(|t| {
+                        h.tables.get(t).is_some_and(|t| t.rls) || h.views.contains_key(t)
+                    })
+                    || objects.starts_with("sequence")
+                {
+                    continue;
+                }
+                let personal = tables.iter().any(|t| is_personal(h, t));
+                let schema_wide = objects.starts_with("all ");
+                if writes || personal || schema_wide {
+                    let what = if objects.starts_with("all functions") {
+                        "call every function of the schema"
+                    } else if writes {
+                        "write it"
+                    } else {
+                        "read it"
+                    };
+                    hits.push(Hit::new(
+                        &e.at,
+                        Check::GrantToAnon,
+                        format!(
+                            "`{privileges}` on {objects} is granted to `anon`: anyone with the public anon key can {what} directly, subject only to RLS"
+                        ),
+                        Some(if writes || schema_wide {
+                            Severity::High
+                        } else {
+                            Severity::Medium
+                        }),
+                    ));
+                }
+            }
+            EventKind::PublicBuckets(rows) => {
+                // one finding per statement: its most sensitive public bucket
+                let worst = rows
+                    .iter()
+                    .filter_map(|n| bucket_severity(n.as_deref()).map(|s| (s, n)))
+                    .max_by_key(|(s, _)| *s);
+                if let Some((severity, name)) = worst {
+                    hits.push(Hit::new(
+                        &e.at,
+                        Check::PublicStorageBucket,
+                        bucket_message(name.as_deref()),
+                        Some(severity),
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// The project a SQL file belongs to and its place in the order Supabase applies files:
+/// `X/migrations/*.sql` (by name), then `X/schemas/*.sql`, then other files of `X`, `seed.sql`
+/// last.
+fn project_of(display: &str) -> (String, u8) {
+    let (dir, file) = display.rsplit_once('/').unwrap_or(("", display));
+    let (parent, leaf) = dir.rsplit_once('/').unwrap_or(("", dir));
+    match leaf {
+        "migrations" => (parent.to_string(), 0),
+        "schemas" => (parent.to_string(), 1),
+        _ if file.eq_ignore_ascii_case("seed.sql") => (dir.to_string(), 3),
+        _ => (dir.to_string(), 2),
+    }
+}
+
+/// SQL files no database runs: migrations a tool discarded, ORM migrations of other databases.
+fn is_ignored(display: &str) -> bool {
+    let lower = display.to_ascii_lowercase();
+    lower.contains("discarded") || lower.contains("prisma/migrations/") || lower.contains("/rollback")
+}
+
+/// Project pass: every SQL project is one history.
 pub fn check_project(
     project: &ProjectContext<'_>,
     rules: &[(Check, usize)],
     out: &mut Vec<Finding>,
 ) {
-    let mut folders: BTreeMap<String, Vec<&crate::discover::Candidate>> = BTreeMap::new();
+    let mut projects: BTreeMap<String, Vec<(u8, &Candidate)>> = BTreeMap::new();
     for c in project.candidates {
-        if c.kind == crate::discover::FileKind::Sql && !is_alone(&c.display) {
-            let dir = c
-                .display
-                .rsplit_once('/')
-                .map_or("", |(d, _)| d)
-                .to_string();
-            folders.entry(dir).or_default().push(c);
+        if c.kind == FileKind::Sql && !is_ignored(&c.display) {
+            let (key, rank) = project_of(&c.display);
+            projects.entry(key).or_default().push((rank, c));
         }
     }
-    for (_, mut candidates) in folders {
-        candidates.sort_by(|a, b| a.display.cmp(&b.display));
-        let files: Vec<(SourceFile, &crate::discover::Candidate)> = candidates
+    for (_, mut candidates) in projects {
+        candidates.sort_by(|a, b| (a.0, &a.1.display).cmp(&(b.0, &b.1.display)));
+        let files: Vec<(SourceFile, &Candidate)> = candidates
             .iter()
-            .filter_map(|c| match source::load(c) {
+            .filter_map(|(_, c)| match source::load(c) {
                 Loaded::File(f, _) => Some((f, *c)),
                 Loaded::Skip(_) => None,
             })
             .collect();
+        let is_supabase = files.iter().any(|(f, _)| {
+            f.display.split('/').any(|s| s == "supabase") || SUPABASE_MARKERS.is_match(&f.text)
+        });
+        if !is_supabase {
+            continue;
+        }
         let texts: Vec<&str> = files.iter().map(|(f, _)| f.text.as_str()).collect();
-        let exposed = candidates
+        let exposed = files
             .first()
-            .map(|c| ExposedSchemas::for_sql_file(&c.path))
+            .map(|(_, c)| ExposedSchemas::for_sql_file(&c.path))
             .unwrap_or_default();
         for hit in analyze(&texts, exposed) {
             let Some(&(_, idx)) = rules.iter().find(|(c, _)| *c == hit.check) else {
                 continue;
             };
-            let (file, candidate) = &files[hit.file];
+            let (file, candidate) = &files[hit.at.0];
             if !project.applies(idx, candidate) {
                 continue;
             }
-            let mut f = engine::finding_in(file, project.rules, idx, hit.range);
+            let mut f = engine::finding_in(file, project.rules, idx, hit.at.1);
             f.message = hit.message;
             if let Some(s) = hit.severity {
                 f.severity = s;
             }
+            f.related = hit
+                .related
+                .iter()
+                .map(|(i, range)| related(&files[*i].0, range, "defined earlier here"))
+                .collect();
             out.push(f);
         }
     }
 }
 
+fn related(file: &SourceFile, range: &Range<usize>, message: &str) -> Related {
+    Related {
+        path: file.display.clone(),
+        start: file.position(range.start),
+        end: file.position(range.end),
+        message: message.into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::analyze;
+    use super::{analyze, project_of};
     use crate::platform::Check;
 
     fn checks(files: &[&str]) -> Vec<Check> {
@@ -649,8 +630,24 @@ mod tests {
     #[test]
     fn rls_enabled_in_a_later_migration_counts() {
         let first = "create table public.notes (id bigint primary key, body text);";
-        let second = "alter table public.notes enable row level security;";
+        let second = "alter table public.notes enable row level security;\ncreate policy p on notes for select using (auth.uid() is not null);";
         assert!(checks(&[first, second]).is_empty());
         assert_eq!(checks(&[first]), vec![Check::TableWithoutRls]);
+    }
+
+    #[test]
+    fn one_finding_per_redefined_function() {
+        let def = "create or replace function public.f() returns void language plpgsql security definer as $$ begin delete from t; end $$;";
+        let hits = analyze(&[def, def, def], super::ExposedSchemas::default());
+        assert_eq!(hits.len(), 1);
+        assert_eq!(hits[0].at.0, 2);
+        assert_eq!(hits[0].related.len(), 2);
+    }
+
+    #[test]
+    fn orders_files_as_supabase_applies_them() {
+        assert_eq!(project_of("app/supabase/migrations/1_a.sql"), ("app/supabase".into(), 0));
+        assert_eq!(project_of("app/supabase/schemas/a.sql"), ("app/supabase".into(), 1));
+        assert_eq!(project_of("app/supabase/seed.sql"), ("app/supabase".into(), 3));
     }
 }
