@@ -376,6 +376,7 @@ impl Analyzer for PlatformAnalyzer {
             FileKind::Dotenv => parse::config::check_env(&mut sink),
             FileKind::FirebaseRules => firebase::rules::check_rules_file(&mut sink),
             FileKind::Toml => supabase::config::check_file(&mut sink),
+            FileKind::Yaml | FileKind::Text => parse::config::check_deploy_file(&mut sink),
             _ => {}
         }
     }
