@@ -114,7 +114,7 @@ pub(super) fn json_val(value: &serde_json::Value, text: &str, from: usize) -> Va
                 })
                 .collect(),
         ),
-        _ => Val::Other,
+        serde_json::Value::Null => Val::Other,
     }
 }
 
@@ -163,7 +163,15 @@ fn has_weak_db_password(uri: &str) -> bool {
         && (password == user.to_ascii_lowercase()
             || matches!(
                 password.as_str(),
-                "password" | "postgres" | "root" | "admin" | "123456" | "12345678" | "pass" | "mongo" | "example"
+                "password"
+                    | "postgres"
+                    | "root"
+                    | "admin"
+                    | "123456"
+                    | "12345678"
+                    | "pass"
+                    | "mongo"
+                    | "example"
             ))
 }
 
@@ -762,7 +770,12 @@ pub fn check_env(sink: &mut Sink<'_, '_>) {
     // every other `PARSE_SERVER_*` option, judged like the same option in code
     let others: Vec<Entry> = env_entries(src)
         .into_iter()
-        .filter(|e| !matches!(e.key.as_str(), "masterKey" | "logLevel" | "masterKeyIps" | "verbose"))
+        .filter(|e| {
+            !matches!(
+                e.key.as_str(),
+                "masterKey" | "logLevel" | "masterKeyIps" | "verbose"
+            )
+        })
         .collect();
     check_server(sink, &others);
 }
@@ -879,7 +892,12 @@ fn env_entries(src: &str) -> Vec<Entry> {
         let body = &body[at..];
         let split = body.find(['=', ':', ' ']).unwrap_or(body.len());
         let (var, value) = body.split_at(split);
-        let value = value.get(1..).unwrap_or("").split(" #").next().unwrap_or("");
+        let value = value
+            .get(1..)
+            .unwrap_or("")
+            .split(" #")
+            .next()
+            .unwrap_or("");
         if value.trim().is_empty() {
             continue;
         }

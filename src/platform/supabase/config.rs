@@ -99,9 +99,10 @@ impl SupabaseConfig {
     pub fn parse(text: &str) -> Option<Self> {
         let raw: RawConfig = toml::from_str(text).ok()?;
         let mut config = SupabaseConfig {
-            schemas: raw.api.and_then(|a| a.schemas).map(|s| {
-                ExposedSchemas(s.into_iter().map(|x| x.to_ascii_lowercase()).collect())
-            }),
+            schemas: raw
+                .api
+                .and_then(|a| a.schemas)
+                .map(|s| ExposedSchemas(s.into_iter().map(|x| x.to_ascii_lowercase()).collect())),
             ..SupabaseConfig::default()
         };
         for (name, f) in raw.functions.unwrap_or_default() {

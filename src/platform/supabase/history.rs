@@ -13,8 +13,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 use sqlparser::ast::{
-    AlterPolicyOperation, CreatePolicyCommand, CreatePolicyType, FunctionSecurity,
-    Statement as Ast,
+    AlterPolicyOperation, CreatePolicyCommand, CreatePolicyType, FunctionSecurity, Statement as Ast,
 };
 
 use super::config::ExposedSchemas;
@@ -31,7 +30,10 @@ static ALTER_RLS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"^\s*alter\s+table\s+(?:if\s+exists\s+)?(?:only\s+)?([\w."]+)\s+(enable|disable)\s+row\s+level\s+security"#).expect("valid regex")
 });
 static ALTER_RENAME: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"^\s*alter\s+table\s+(?:if\s+exists\s+)?(?:only\s+)?([\w."]+)\s+rename\s+to\s+([\w"]+)"#).expect("valid regex")
+    Regex::new(
+        r#"^\s*alter\s+table\s+(?:if\s+exists\s+)?(?:only\s+)?([\w."]+)\s+rename\s+to\s+([\w"]+)"#,
+    )
+    .expect("valid regex")
 });
 static ADD_COLUMN: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"add\s+column\s+(?:if\s+not\s+exists\s+)?"?(\w+)"?"#).expect("valid regex")
@@ -43,9 +45,8 @@ static CREATE_FUNCTION: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"^\s*create\s+(?:or\s+replace\s+)?function\s+([\w."]+)\s*\("#)
         .expect("valid regex")
 });
-static RETURNS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"\)\s*returns\s+((?:setof\s+)?[\w."]+)"#).expect("valid regex")
-});
+static RETURNS: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#"\)\s*returns\s+((?:setof\s+)?[\w."]+)"#).expect("valid regex"));
 static CREATE_MATVIEW: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"^\s*create\s+materialized\s+view\s+(?:if\s+not\s+exists\s+)?([\w."]+)"#)
         .expect("valid regex")
@@ -54,10 +55,10 @@ static TRIGGER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"^\s*create\s+(?:or\s+replace\s+)?(?:constraint\s+)?trigger\s+\S+\s+before\s+[^;]*?\bupdate\b[^;]*?\bon\s+([\w."]+)[^;]*?execute\s+(?:function|procedure)\s+([\w."]+)"#).expect("valid regex")
 });
 static PRIVILEGE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"^\s*(grant|revoke)\s+(.+?)\s+on\s+(?:(table|function|all\s+tables\s+in\s+schema|all\s+functions\s+in\s+schema|materialized\s+view|view)\s+)?(.+?)\s+(?:to|from)\s+(.+?)\s*(?:cascade|restrict|with\s+grant\s+option)?\s*$"#).expect("valid regex")
+    Regex::new(r"^\s*(grant|revoke)\s+(.+?)\s+on\s+(?:(table|function|all\s+tables\s+in\s+schema|all\s+functions\s+in\s+schema|materialized\s+view|view)\s+)?(.+?)\s+(?:to|from)\s+(.+?)\s*(?:cascade|restrict|with\s+grant\s+option)?\s*$").expect("valid regex")
 });
 static DEFAULT_PRIVILEGES: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"^\s*alter\s+default\s+privileges\s+(?:for\s+(?:role|user)\s+\S+\s+)?(?:in\s+schema\s+(\w+)\s+)?(grant|revoke)\s+(.+?)\s+on\s+(tables|functions|routines)\s+(?:to|from)\s+(.+?)\s*$"#).expect("valid regex")
+    Regex::new(r"^\s*alter\s+default\s+privileges\s+(?:for\s+(?:role|user)\s+\S+\s+)?(?:in\s+schema\s+(\w+)\s+)?(grant|revoke)\s+(.+?)\s+on\s+(tables|functions|routines)\s+(?:to|from)\s+(.+?)\s*$").expect("valid regex")
 });
 static DO_DDL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\b(create\s+(?:or\s+replace\s+)?(?:policy|table|view|function)|alter\s+(?:table|policy|view)|drop\s+(?:policy|table|view|function)|grant|revoke)\b").expect("valid regex")
@@ -65,6 +66,10 @@ static DO_DDL: LazyLock<Regex> = LazyLock::new(|| {
 
 /// A table (or foreign table) as the history leaves it.
 #[derive(Debug)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "independent facts of one object, read by name"
+)]
 pub struct Table {
     /// Where it was created.
     pub at: Place,
@@ -105,6 +110,10 @@ pub struct Policy {
 
 /// A function as the history leaves it (overloads share one entry).
 #[derive(Debug)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "independent facts of one object, read by name"
+)]
 pub struct Function {
     /// Every definition, oldest first; the last one is the function as it is.
     pub defs: Vec<Place>,
@@ -126,6 +135,10 @@ pub struct Function {
 
 /// A view or materialized view as the history leaves it.
 #[derive(Debug)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "independent facts of one object, read by name"
+)]
 pub struct View {
     /// Where it was created.
     pub at: Place,
@@ -262,7 +275,7 @@ impl History {
                     name: p.name.value.clone(),
                     at,
                     restrictive: matches!(p.policy_type, Some(CreatePolicyType::Restrictive)),
-                    command: p.command.clone().unwrap_or(CreatePolicyCommand::All),
+                    command: p.command.unwrap_or(CreatePolicyCommand::All),
                     roles: p
                         .to
                         .iter()
@@ -325,11 +338,7 @@ impl History {
             }
             Ast::CreateView(v) => {
                 let name = qualified(&v.name.to_string());
-                let options = v
-                    .options
-                    .to_string()
-                    .to_ascii_lowercase()
-                    .replace(' ', "");
+                let options = v.options.to_string().to_ascii_lowercase().replace(' ', "");
                 let invoker = options.contains("security_invoker=")
                     && !options.contains("security_invoker=false")
                     && !options.contains("security_invoker=off");
@@ -429,7 +438,14 @@ impl History {
                 .captures(lower)
                 .map(|c| c[1].replace('"', ""))
                 .unwrap_or_default();
-            self.define_function(qualified(&c[1]), at, definer, has_search_path, returns, lower);
+            self.define_function(
+                qualified(&c[1]),
+                at,
+                definer,
+                has_search_path,
+                returns,
+                lower,
+            );
         }
         true
     }
@@ -452,7 +468,14 @@ impl History {
         );
     }
 
-    fn create_view(&mut self, name: String, at: Place, invoker: bool, materialized: bool, text: &str) {
+    fn create_view(
+        &mut self,
+        name: String,
+        at: Place,
+        invoker: bool,
+        materialized: bool,
+        text: &str,
+    ) {
         self.views.insert(
             name,
             View {
@@ -586,7 +609,11 @@ impl History {
                 kind: EventKind::GrantToAnon {
                     privileges,
                     objects,
-                    tables: if kind.starts_with("all") { Vec::new() } else { tables },
+                    tables: if kind.starts_with("all") {
+                        Vec::new()
+                    } else {
+                        tables
+                    },
                 },
             });
         }

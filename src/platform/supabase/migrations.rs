@@ -59,7 +59,8 @@ static ACCOUNT_TABLE: LazyLock<Regex> = LazyLock::new(|| {
 });
 /// `auth.uid() = <column>` (or the reverse), the shape of an own-row condition.
 static OWN_ROW: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"^(auth\.uid\(\)\s*=\s*[\w."]+|[\w."]+\s*=\s*auth\.uid\(\))$"#).expect("valid regex")
+    Regex::new(r#"^(auth\.uid\(\)\s*=\s*[\w."]+|[\w."]+\s*=\s*auth\.uid\(\))$"#)
+        .expect("valid regex")
 });
 /// A condition that relates the row to the caller.
 static CALLER: LazyLock<Regex> = LazyLock::new(|| {
@@ -218,11 +219,14 @@ fn policy(h: &History, p: &Policy, hits: &mut Vec<Hit>) {
     let command = &p.command;
     let writes = !matches!(command, CreatePolicyCommand::Select);
     // an absent condition lets every row through; for INSERT only `with check` applies
-    let check = p.check.as_deref().or(if matches!(command, CreatePolicyCommand::Insert) {
-        None
-    } else {
-        using
-    });
+    let check = p
+        .check
+        .as_deref()
+        .or(if matches!(command, CreatePolicyCommand::Insert) {
+            None
+        } else {
+            using
+        });
     let open_check = match command {
         CreatePolicyCommand::Insert => p.check.is_none() || is_true(p.check.as_deref()),
         CreatePolicyCommand::Update | CreatePolicyCommand::All => {
@@ -301,8 +305,10 @@ fn policy(h: &History, p: &Policy, hits: &mut Vec<Hit>) {
         ));
         return;
     }
-    if matches!(command, CreatePolicyCommand::Update | CreatePolicyCommand::All)
-        && using.is_some_and(is_own_row)
+    if matches!(
+        command,
+        CreatePolicyCommand::Update | CreatePolicyCommand::All
+    ) && using.is_some_and(is_own_row)
     {
         self_update(h, p, hits);
     }
@@ -333,9 +339,9 @@ fn self_update(h: &History, p: &Policy, hits: &mut Vec<Hit>) {
     let guarded = |col: &str| {
         check.contains(col)
             || t.update_triggers.iter().any(|f| {
-                h.functions
-                    .get(f)
-                    .is_some_and(|f| f.text.contains(&format!("new.{col}")) || f.text.contains(&format!("old.{col}")))
+                h.functions.get(f).is_some_and(|f| {
+                    f.text.contains(&format!("new.{col}")) || f.text.contains(&format!("old.{col}"))
+                })
             })
     };
     let open: Vec<&String> = t
@@ -347,9 +353,9 @@ fn self_update(h: &History, p: &Policy, hits: &mut Vec<Hit>) {
         return;
     }
     let names: Vec<String> = open.iter().map(|c| format!("`{c}`")).collect();
-    let is_role = open
-        .iter()
-        .any(|c| c.contains("role") || c.contains("admin") || c.contains("permission") || c.contains("staff"));
+    let is_role = open.iter().any(|c| {
+        c.contains("role") || c.contains("admin") || c.contains("permission") || c.contains("staff")
+    });
     hits.push(Hit::new(
         &p.at,
         Check::SelfUpdatePrivilegedColumn,
@@ -372,7 +378,10 @@ fn functions(h: &History, hits: &mut Vec<Hit>) {
         let Some(last) = f.defs.last() else {
             continue;
         };
-        let body = f.text.split_once(" as ").map_or(f.text.as_str(), |(_, b)| b);
+        let body = f
+            .text
+            .split_once(" as ")
+            .map_or(f.text.as_str(), |(_, b)| b);
         let checks_caller = CALLER.is_match(body);
         let writes = WRITES.is_match(body);
         let returns_rows = ["setof", "table", "json", "record"]
@@ -380,7 +389,11 @@ fn functions(h: &History, hits: &mut Vec<Hit>) {
             .any(|r| f.returns.starts_with(r))
             && body.contains(" from ");
         let callable = f.anon || f.authenticated;
-        let who = if f.anon { "`anon`" } else { "any signed-in user" };
+        let who = if f.anon {
+            "`anon`"
+        } else {
+            "any signed-in user"
+        };
         let mut problems = Vec::new();
         let mut severity = Severity::Low;
         if callable && !checks_caller && (writes || returns_rows) {
@@ -480,9 +493,9 @@ fn events(h: &History, hits: &mut Vec<Hit>) {
                 // Supabase grants every privilege on new tables to `anon` already: a grant only
                 // matters where RLS is off (or unknown); sequences and views are judged elsewhere
                 if !tables.is_empty()
-                    && tables.iter().all(|t| {
-                        h.tables.get(t).is_some_and(|t| t.rls) || h.views.contains_key(t)
-                    })
+                    && tables
+                        .iter()
+                        .all(|t| h.tables.get(t).is_some_and(|t| t.rls) || h.views.contains_key(t))
                     || objects.starts_with("sequence")
                 {
                     continue;
@@ -547,7 +560,9 @@ fn project_of(display: &str) -> (String, u8) {
 /// SQL files no database runs: migrations a tool discarded, ORM migrations of other databases.
 fn is_ignored(display: &str) -> bool {
     let lower = display.to_ascii_lowercase();
-    lower.contains("discarded") || lower.contains("prisma/migrations/") || lower.contains("/rollback")
+    lower.contains("discarded")
+        || lower.contains("prisma/migrations/")
+        || lower.contains("/rollback")
 }
 
 /// Project pass: every SQL project is one history.
@@ -646,8 +661,17 @@ mod tests {
 
     #[test]
     fn orders_files_as_supabase_applies_them() {
-        assert_eq!(project_of("app/supabase/migrations/1_a.sql"), ("app/supabase".into(), 0));
-        assert_eq!(project_of("app/supabase/schemas/a.sql"), ("app/supabase".into(), 1));
-        assert_eq!(project_of("app/supabase/seed.sql"), ("app/supabase".into(), 3));
+        assert_eq!(
+            project_of("app/supabase/migrations/1_a.sql"),
+            ("app/supabase".into(), 0)
+        );
+        assert_eq!(
+            project_of("app/supabase/schemas/a.sql"),
+            ("app/supabase".into(), 1)
+        );
+        assert_eq!(
+            project_of("app/supabase/seed.sql"),
+            ("app/supabase".into(), 3)
+        );
     }
 }
