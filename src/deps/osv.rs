@@ -295,20 +295,21 @@ impl Database {
                 .severity
                 .iter()
                 .chain(raw.affected.iter().flat_map(|a| a.severity.iter()));
+            // the database's own label first (GitHub's `database_specific.severity` is what
+            // its reviewers decided); the CVSS vector's score otherwise
             let mut cvss = None;
-            let mut level = None;
+            let mut level = database_level(raw.database_specific.as_ref());
             for s in severities {
                 if s.kind == "CVSS_V3" {
-                    level = super::cvss::v3_level(&s.score);
+                    if level.is_none() {
+                        level = super::cvss::v3_level(&s.score);
+                    }
                     cvss = Some(s.score.clone());
                     break;
                 }
                 if s.kind == "CVSS_V4" && cvss.is_none() {
                     cvss = Some(s.score.clone());
                 }
-            }
-            if level.is_none() {
-                level = database_level(raw.database_specific.as_ref());
             }
             if level.is_none() && is_unsound {
                 level = Some("medium");
