@@ -396,12 +396,14 @@ pub fn discover(roots: &[PathBuf], options: &DiscoverOptions) -> Result<Discover
         let display = display_path(file, cwd.as_deref());
         let size = file.metadata().map_or(0, |m| m.len());
         match FileKind::classify(file) {
-            Some(kind) if size <= size_limit(kind, file, options.max_file_size) => out.candidates.push(Candidate {
-                display,
-                path: file.clone(),
-                kind,
-                size,
-            }),
+            Some(kind) if size <= size_limit(kind, file, options.max_file_size) => {
+                out.candidates.push(Candidate {
+                    display,
+                    path: file.clone(),
+                    kind,
+                    size,
+                })
+            }
             Some(kind) => out.skipped.push(too_large(
                 display,
                 size,

@@ -276,12 +276,7 @@ impl Checker<'_, '_> {
                     }
                 }
             }
-            // names the curated list knows are reported on the manifest, with what to use instead
-            if let Some(note) = entry
-                .deprecated
-                .as_ref()
-                .filter(|_| !self.names.deprecated.contains_key(&entry.name))
-            {
+            if let Some(note) = &entry.deprecated {
                 if direct.is_empty() || direct.contains_key(&entry.name) {
                     let msg = format!(
                         "`{}@{}` is deprecated by its author: {}",
@@ -385,8 +380,11 @@ impl Checker<'_, '_> {
         };
         let count = names.len();
         let msg = if count == 1 {
-            format!("1 of this lockfile's {what}: {shown}; {fix}")
-                .replacen("1 of this lockfile's ", "", 1)
+            format!("1 of this lockfile's {what}: {shown}; {fix}").replacen(
+                "1 of this lockfile's ",
+                "",
+                1,
+            )
         } else {
             format!("{count} {what}: {shown}{more}; {fix}")
         };
@@ -472,8 +470,10 @@ impl Checker<'_, '_> {
                     if d { "direct" } else { "transitive" }.into(),
                 );
             }
-            f.properties
-                .insert("scope".into(), if is_dev { "dev" } else { "runtime" }.into());
+            f.properties.insert(
+                "scope".into(),
+                if is_dev { "dev" } else { "runtime" }.into(),
+            );
             f.related = copies
                 .iter()
                 .map(|c| ctx.related(c.span.clone(), "another copy of this version"))
@@ -647,7 +647,10 @@ fn advisory_message(
         "; remove this version and rotate any secrets the install could reach".to_string()
     } else {
         match fixed_for_all(group) {
-            Some(v) => format!("; {v} fixes {}", if group.len() > 1 { "all of them" } else { "it" }),
+            Some(v) => format!(
+                "; {v} fixes {}",
+                if group.len() > 1 { "all of them" } else { "it" }
+            ),
             None => "; no fixed version is published".to_string(),
         }
     };

@@ -22,13 +22,22 @@ pub fn parse_bun_lock(text: &str) -> Result<Lockfile, usize> {
         .unwrap_or_default()
     {
         for section in &SECTIONS[..3] {
-            for dep in ws.node.get(section).and_then(Node::members).unwrap_or_default() {
+            for dep in ws
+                .node
+                .get(section)
+                .and_then(Node::members)
+                .unwrap_or_default()
+            {
                 let is_dev = *section == "devDependencies";
                 *lock.direct.entry(dep.key.clone()).or_insert(is_dev) &= is_dev;
             }
         }
     }
-    for m in doc.get("packages").and_then(Node::members).unwrap_or_default() {
+    for m in doc
+        .get("packages")
+        .and_then(Node::members)
+        .unwrap_or_default()
+    {
         let json::Value::Array(items) = &m.node.value else {
             continue;
         };
@@ -117,7 +126,11 @@ pub fn parse_deno_lock(text: &str) -> Result<Lockfile, usize> {
             has_integrity: integrity.is_some(),
             integrity: integrity.map(String::from),
             has_install_script: m.node.get("scripts").is_some_and(Node::is_true),
-            deprecated: m.node.get("deprecated").and_then(Node::as_str).map(String::from),
+            deprecated: m
+                .node
+                .get("deprecated")
+                .and_then(Node::as_str)
+                .map(String::from),
             dependencies,
             ..Locked::default()
         });

@@ -9,9 +9,9 @@
 
 mod cargo;
 mod checks;
-mod extra;
 mod cvss;
 pub mod db;
+mod extra;
 mod json;
 mod model;
 mod names;
@@ -282,13 +282,15 @@ fn check_yaml(text: &str) -> Result<(), Unreadable> {
 }
 
 fn check_toml(text: &str) -> Result<(), Unreadable> {
-    text.parse::<toml::Table>().map(|_| ()).map_err(|e| Unreadable {
-        offset: e.span().map_or(0, |s| s.start),
-        message: format!(
-            "not valid TOML: {}",
-            e.message().lines().next().unwrap_or_default()
-        ),
-    })
+    text.parse::<toml::Table>()
+        .map(|_| ())
+        .map_err(|e| Unreadable {
+            offset: e.span().map_or(0, |s| s.start),
+            message: format!(
+                "not valid TOML: {}",
+                e.message().lines().next().unwrap_or_default()
+            ),
+        })
 }
 
 /// The byte offset of the first merge-conflict marker line (`<<<<<<< `, `=======`, `>>>>>>> `).

@@ -132,10 +132,16 @@ pub fn parse_package_lock_at(text: &str) -> Result<Lockfile, usize> {
                 has_integrity: node.get("integrity").is_some(),
                 has_install_script: node.get("hasInstallScript").is_some_and(Node::is_true),
                 is_local: is_link,
-                deprecated: node.get("deprecated").and_then(Node::as_str).map(String::from),
+                deprecated: node
+                    .get("deprecated")
+                    .and_then(Node::as_str)
+                    .map(String::from),
                 is_dev: node.get("dev").is_some_and(Node::is_true),
                 is_optional: node.get("optional").is_some_and(Node::is_true),
-                integrity: node.get("integrity").and_then(Node::as_str).map(String::from),
+                integrity: node
+                    .get("integrity")
+                    .and_then(Node::as_str)
+                    .map(String::from),
                 license: node.get("license").and_then(Node::as_str).map(String::from),
                 dependencies: dependency_names(node),
             });
@@ -189,7 +195,10 @@ fn walk_v1(deps: &Node, prefix: &str, lock: &mut Lockfile) {
             deprecated: None,
             is_dev: node.get("dev").is_some_and(Node::is_true),
             is_optional: node.get("optional").is_some_and(Node::is_true),
-            integrity: node.get("integrity").and_then(Node::as_str).map(String::from),
+            integrity: node
+                .get("integrity")
+                .and_then(Node::as_str)
+                .map(String::from),
             license: None,
             dependencies: dependency_names(node),
         });
