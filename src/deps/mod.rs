@@ -18,6 +18,7 @@ mod names;
 mod npm;
 pub mod osv;
 mod project;
+pub mod sbom;
 mod version;
 
 use std::collections::HashMap;

@@ -80,6 +80,9 @@ pub struct Locked {
     pub license: Option<String>,
     /// The names this entry depends on, as the lockfile lists them (for the SBOM graph).
     pub dependencies: Vec<String>,
+    /// npm only: the install path (`node_modules/a/node_modules/b`), which decides which copy a
+    /// dependency name resolves to.
+    pub path: String,
 }
 
 /// Which lockfile format a file is.

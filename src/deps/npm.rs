@@ -144,6 +144,7 @@ pub fn parse_package_lock_at(text: &str) -> Result<Lockfile, usize> {
                     .map(String::from),
                 license: node.get("license").and_then(Node::as_str).map(String::from),
                 dependencies: dependency_names(node),
+                path: m.key.clone(),
             });
         }
         return Ok(lock);
@@ -201,6 +202,7 @@ fn walk_v1(deps: &Node, prefix: &str, lock: &mut Lockfile) {
                 .map(String::from),
             license: None,
             dependencies: dependency_names(node),
+            path: path.clone(),
         });
         if let Some(nested) = node.get("dependencies") {
             walk_v1(nested, &format!("{path}/"), lock);
