@@ -197,7 +197,7 @@ fn list_rules(args: &RulesArgs) -> Result<ExitCode> {
         rule_dirs: args.rule_dirs.clone(),
         ..Settings::default()
     };
-    let rules = vibeward::load_rules(&settings)?;
+    let rules = vibeward::compile_rules(&settings)?;
     let mut out = std::io::stdout().lock();
     if args.json {
         let list: Vec<_> = rules
@@ -229,7 +229,7 @@ fn list_rules(args: &RulesArgs) -> Result<ExitCode> {
 }
 
 fn explain(id: &str) -> Result<ExitCode> {
-    let rules = vibeward::load_rules(&Settings::default())?;
+    let rules = vibeward::compile_rules(&Settings::default())?;
     let Some(rule) = rules.get(id) else {
         anyhow::bail!("no rule `{id}` (see `vibeward rules`)");
     };

@@ -51,7 +51,20 @@ enum Check {
     DuplicateMajor,
 }
 
+/// The builtin check names this capability runs (`builtin: deps-...` in a rule).
+pub fn builtin_names() -> Vec<String> {
+    Check::ALL
+        .iter()
+        .map(|(n, _)| format!("deps-{n}"))
+        .collect()
+}
+
 impl Check {
+    fn from_name(name: &str) -> Option<Check> {
+        let name = name.strip_prefix("deps-")?;
+        Check::ALL.iter().find(|(n, _)| *n == name).map(|(_, c)| *c)
+    }
+
     const ALL: [(&'static str, Check); 15] = [
         ("known-vulnerability", Check::KnownVulnerability),
         ("malicious-version", Check::MaliciousVersion),
@@ -105,22 +118,9 @@ pub fn build(
         else {
             continue;
         };
-        if rule.family() != "deps" {
+        // claimed by name, whatever the rule's family: `team.x` may run `builtin: deps-typosquat`
+        let Some(check) = spec.as_str().and_then(Check::from_name) else {
             continue;
-        }
-        let name = spec.get("check").and_then(serde_yaml_ng::Value::as_str);
-        let Some(check) = Check::ALL
-            .iter()
-            .find(|(n, _)| Some(*n) == name)
-            .map(|(_, c)| *c)
-        else {
-            let known: Vec<&str> = Check::ALL.iter().map(|(n, _)| *n).collect();
-            return Err(RuleError::Field {
-                source_name: rule.source.clone(),
-                id: rule.id.clone(),
-                field: "builtin.check".into(),
-                message: format!("write one of: {}", known.join(", ")),
-            });
         };
         checks.push((check, idx));
     }

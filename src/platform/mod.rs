@@ -173,7 +173,10 @@ impl Check {
     }
 }
 
-const FAMILIES: [&str; 3] = ["parse", "supabase", "firebase"];
+/// The builtin check names this capability runs (`builtin:`/`config:` in a rule).
+pub fn builtin_names() -> Vec<String> {
+    Check::ALL.iter().map(|(n, _)| (*n).to_string()).collect()
+}
 
 /// Builds the platform analyzer from the `builtin:`/`config:` rules of its three families.
 pub fn build(
@@ -185,27 +188,14 @@ pub fn build(
         let Matcher::Spec { kind, spec } = &rule.matcher else {
             continue;
         };
-        if !matches!(kind, MatcherKind::Builtin | MatcherKind::Config)
-            || !FAMILIES.contains(&rule.family())
-        {
+        if !matches!(kind, MatcherKind::Builtin | MatcherKind::Config) {
             continue;
         }
-        let check = spec
-            .as_str()
-            .and_then(Check::from_name)
-            .ok_or_else(|| RuleError::Field {
-                source_name: rule.source.clone(),
-                id: rule.id.clone(),
-                field: kind.key().into(),
-                message: format!(
-                    "expected the name of a platform check, one of: {}",
-                    Check::ALL
-                        .iter()
-                        .map(|(n, _)| *n)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            })?;
+        // claimed by name, whatever the rule's family; a name no capability knows is the
+        // engine's error (it lists every builtin name)
+        let Some(check) = spec.as_str().and_then(Check::from_name) else {
+            continue;
+        };
         checks.push((check, idx));
     }
     if checks.is_empty() {
@@ -290,9 +280,75 @@ impl<'c, 'a> Sink<'c, 'a> {
         let Some(idx) = self.active(check) else {
             return;
         };
-        self.out
-            .push(shaped(self.ctx.finding(idx, range), message, adjust));
+        let mut finding = shaped(self.ctx.finding(idx, range), message, adjust);
+        if check.reports_a_key() {
+            let lines = self.ctx.file.line_range(finding.start.line).start
+                ..self.ctx.file.line_range(finding.end.line).end;
+            finding
+                .redactions
+                .extend(key_values(&self.ctx.file.text, lines));
+        }
+        self.out.push(finding);
     }
+}
+
+impl Check {
+    /// Whether this check reports a key written in the file, whose value no output may show.
+    fn reports_a_key(self) -> bool {
+        matches!(
+            self,
+            Check::HardcodedMasterKey | Check::MasterKeyInClient | Check::ServiceRoleKeyInClient
+        )
+    }
+}
+
+/// The values on the lines `range` of `text` that may be keys: the contents of quoted strings
+/// of six characters or more (but option and header names), and the value of a `NAME=value` line.
+/// Used by the checks that report a key, so their frames hide it whichever other rules run.
+fn key_values(text: &str, range: Range<usize>) -> Vec<Range<usize>> {
+    const NAMES: [&str; 4] = [
+        "masterKey",
+        "x-parse-master-key",
+        "X-Parse-Master-Key",
+        "supabase",
+    ];
+    let Some(lines) = text.get(range.clone()) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let bytes = lines.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let quote = bytes[i];
+        if matches!(quote, b'"' | b'\'' | b'`') {
+            let end = lines[i + 1..]
+                .find(char::from(quote))
+                .map_or(lines.len(), |e| i + 1 + e);
+            let value = &lines[i + 1..end];
+            if value.len() >= 6 && !NAMES.contains(&value) && !value.contains("process.env") {
+                out.push(range.start + i + 1..range.start + end);
+            }
+            i = end + 1;
+        } else {
+            i += 1;
+        }
+    }
+    let mut at = 0;
+    for line in lines.split_inclusive('\n') {
+        let body = line.trim_end_matches(['\n', '\r']);
+        if let Some((name, value)) = body.split_once('=')
+            && !name.trim().is_empty()
+            && name
+                .trim()
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            && value.trim().len() >= 6
+        {
+            out.push(range.start + at + name.len() + 1..range.start + at + body.len());
+        }
+        at += line.len();
+    }
+    out
 }
 
 /// A check's finding: the rule's defaults, with the check's message (if any) and adjustments.

@@ -158,8 +158,6 @@ fn judge_module(
     };
     cloud_code::check_handlers(&mut reporter, tree.root_node(), &file.text, &handlers);
     let mut found = reporter.out;
-    engine::apply_supersedes(project.rules, &mut found);
-    crate::suppress::apply_inline(&file, &mut found);
     // one function registered by two files is judged twice: keep one finding per place
     let mut seen = BTreeSet::new();
     found.retain(|f| seen.insert((f.rule_id.clone(), f.start.line, f.start.column)));

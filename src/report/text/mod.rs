@@ -1,15 +1,22 @@
 //! Human output: a code frame per finding (codespan-reporting), then a summary line.
+//!
+//! Nothing of the scanned code reaches the terminal raw: frames show files through
+//! [`frame::Shown`] (control characters escaped, long lines cut), and messages, notes and file
+//! names go through [`escape_control`].
+
+mod frame;
 
 use std::io::{self, Write};
 
 use codespan_reporting::diagnostic::{Diagnostic, Label, Severity as Level};
-use codespan_reporting::files::SimpleFiles;
 use codespan_reporting::term::{self, Config};
 use termcolor::{Color, ColorSpec, WriteColor};
 
 use crate::ScanReport;
 use crate::finding::Finding;
+use crate::report::escape_control;
 use crate::rules::Severity;
+use frame::{Shown, ShownFiles};
 
 fn level(severity: Severity) -> Level {
     match severity {
@@ -37,26 +44,52 @@ pub fn write(
     options: TextOptions,
 ) -> io::Result<()> {
     let config = Config::default();
-    let mut files = SimpleFiles::new();
+    let mut files = ShownFiles::default();
     let mut ids = std::collections::BTreeMap::new();
+    // the spans frames will label in each file: long lines are cut around them
+    let mut spans: std::collections::BTreeMap<&str, Vec<std::ops::Range<usize>>> =
+        std::collections::BTreeMap::new();
+    for f in &report.findings {
+        spans.entry(&f.path).or_default().push(f.byte_range.clone());
+    }
     for (path, source) in &report.sources {
-        ids.insert(path.as_str(), files.add(path.clone(), source.to_string()));
+        let spans = spans.get(path.as_str()).map_or(&[][..], Vec::as_slice);
+        ids.insert(path.as_str(), files.add(Shown::new(path, source, spans)));
     }
     for finding in &report.findings {
         let mut diagnostic = Diagnostic::new(level(finding.severity))
-            .with_code(format!("{}:{}", finding.severity, finding.rule_id))
-            .with_message(&finding.message);
-        match ids.get(finding.path.as_str()) {
-            Some(&id) => {
-                let mut labels = vec![Label::primary(id, finding.byte_range.clone())];
+            .with_code(format!(
+                "{}:{}",
+                finding.severity,
+                escape_control(&finding.rule_id)
+            ))
+            .with_message(escape_control(&finding.message));
+        match ids
+            .get(finding.path.as_str())
+            .and_then(|&id| Some((id, files.get(id)?)))
+        {
+            Some((id, shown)) => {
+                let range = finding.byte_range.clone();
+                let primary = shown.to_shown(range.start, false)..shown.to_shown(range.end, true);
+                let mut labels = vec![Label::primary(id, primary)];
                 // aggregated dependency findings list hundreds of entries: the frame shows the
                 // first few (JSON and SARIF carry them all)
                 for related in finding.related.iter().take(MAX_FRAME_LABELS) {
-                    if related.path == finding.path
-                        && let Some(range) =
-                            related_range(report, finding, related.start, related.end)
-                    {
-                        labels.push(Label::secondary(id, range).with_message(&related.message));
+                    if related.path != finding.path {
+                        continue;
+                    }
+                    let (Some(a), Some(b)) = (
+                        shown.raw_offset(related.start.line, related.start.column),
+                        shown.raw_offset(related.end.line, related.end.column),
+                    ) else {
+                        continue;
+                    };
+                    if a <= b {
+                        let range = shown.to_shown(a, false)..shown.to_shown(b, true);
+                        labels.push(
+                            Label::secondary(id, range)
+                                .with_message(escape_control(&related.message)),
+                        );
                     }
                 }
                 diagnostic = diagnostic.with_labels(labels);
@@ -64,11 +97,19 @@ pub fn write(
             None => {
                 diagnostic = diagnostic.with_notes(vec![format!(
                     "at {}:{}:{}\n{}",
-                    finding.path, finding.start.line, finding.start.column, finding.snippet
+                    escape_control(&finding.path),
+                    finding.start.line,
+                    finding.start.column,
+                    escape_control(&finding.snippet)
                 )]);
             }
         }
-        diagnostic = diagnostic.with_notes(notes(report, finding));
+        diagnostic = diagnostic.with_notes(
+            notes(report, finding)
+                .into_iter()
+                .map(|n| escape_control(&n).into_owned())
+                .collect(),
+        );
         term::emit_to_write_style(out, &config, &files, &diagnostic)
             .map_err(|e| io::Error::other(e.to_string()))?;
     }
@@ -90,7 +131,7 @@ fn notes(report: &ScanReport, finding: &Finding) -> Vec<String> {
         }
     }
     for (k, v) in &finding.properties {
-        if k != crate::engine::REDACT_PROPERTY {
+        {
             // long lists (an aggregated finding's packages) are cut here, kept whole in JSON/SARIF
             match v.char_indices().nth(200) {
                 Some((cut, _)) => notes.push(format!("{k}: {}… (see JSON or SARIF)", &v[..cut])),
@@ -129,31 +170,6 @@ fn first_sentence(para: &str) -> &str {
         }
     }
     para.trim()
-}
-
-/// Byte range of a related location in the same file, from its line/column positions.
-fn related_range(
-    report: &ScanReport,
-    finding: &Finding,
-    start: crate::source::Position,
-    end: crate::source::Position,
-) -> Option<std::ops::Range<usize>> {
-    let text = report.sources.get(&finding.path)?;
-    let offset = |p: crate::source::Position| -> Option<usize> {
-        let line_start = text
-            .split_inclusive('\n')
-            .take(p.line - 1)
-            .map(str::len)
-            .sum::<usize>();
-        let line = text[line_start..].split('\n').next()?;
-        let col = line
-            .char_indices()
-            .nth(p.column - 1)
-            .map_or(line.len(), |(i, _)| i);
-        Some(line_start + col)
-    };
-    let (a, b) = (offset(start)?, offset(end)?);
-    (a <= b).then_some(a..b)
 }
 
 fn summary(report: &ScanReport, out: &mut dyn WriteColor) -> io::Result<()> {
