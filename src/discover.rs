@@ -402,7 +402,7 @@ pub fn discover(roots: &[PathBuf], options: &DiscoverOptions) -> Result<Discover
                     path: file.clone(),
                     kind,
                     size,
-                })
+                });
             }
             Some(kind) => out.skipped.push(too_large(
                 display,

@@ -2,6 +2,11 @@
 //! schemas (committed under `tests/schemas/sbom/`), are byte-identical across runs, and list the
 //! same packages as `npm ls --all --package-lock-only` on the npm lockfile fixtures.
 
+#![allow(
+    clippy::print_stderr,
+    reason = "says when the npm comparison is skipped because npm is missing"
+)]
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -97,6 +102,16 @@ fn spdx_documents_validate_against_the_2_3_schema() {
     }
 }
 
+fn walk(node: &Value, out: &mut BTreeSet<(String, String)>) {
+    for (name, child) in node["dependencies"].as_object().into_iter().flatten() {
+        if let Some(v) = child["version"].as_str() {
+            out.insert((name.clone(), v.to_string()));
+        }
+        walk(child, out);
+    }
+}
+
+/// The packages `npm ls` reports, or `None` when npm is not installed.
 fn npm_ls(dir: &Path) -> Option<BTreeSet<(String, String)>> {
     let out = std::process::Command::new("npm")
         .args(["ls", "--all", "--json", "--package-lock-only"])
@@ -104,14 +119,6 @@ fn npm_ls(dir: &Path) -> Option<BTreeSet<(String, String)>> {
         .output()
         .ok()?;
     let tree: Value = serde_json::from_slice(&out.stdout).ok()?;
-    fn walk(node: &Value, out: &mut BTreeSet<(String, String)>) {
-        for (name, child) in node["dependencies"].as_object().into_iter().flatten() {
-            if let Some(v) = child["version"].as_str() {
-                out.insert((name.clone(), v.to_string()));
-            }
-            walk(child, out);
-        }
-    }
     let mut set = BTreeSet::new();
     walk(&tree, &mut set);
     Some(set)

@@ -185,7 +185,7 @@ fn broken_dependency_files_become_parse_error_notes_with_the_line() {
         .iter()
         .filter(|n| n.reason.as_str() == "parse-error")
         .map(|n| {
-            let file = n.path.rsplit_once("/").map_or(n.path.as_str(), |(_, f)| f);
+            let file = n.path.rsplit_once('/').map_or(n.path.as_str(), |(_, f)| f);
             let dir = n.path.rsplit('/').nth(1).unwrap_or_default();
             (format!("{dir}/{file}"), n.detail.as_str())
         })

@@ -52,6 +52,10 @@ pub struct Manifest {
 
 /// One package version pinned by a lockfile.
 #[derive(Debug, Clone, Default)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "independent facts a lockfile records per entry, not a state machine"
+)]
 pub struct Locked {
     /// Package name.
     pub name: String,

@@ -137,7 +137,7 @@ mod tests {
         assert_eq!(names.typosquat_of("my-internal-lib"), None);
         assert!(within_one_edit(b"ab", b"ba"));
         assert!(names.is_popular("esbuild"));
-        assert!(names.is_popular("@firebase/util"));
+        assert!(names.is_popular("@babel/plugin-made-up"), "a popular scope");
         assert!(!names.is_popular("@evil/esbuild"));
         assert!(!names.is_popular("totally-unknown-pkg"));
         assert!(!within_one_edit(b"abc", b"cab"));

@@ -29,8 +29,10 @@ pub fn parse_manifest(text: &str) -> Option<Manifest> {
 /// stopped.
 pub fn parse_manifest_at(text: &str) -> Result<Manifest, usize> {
     let doc = json::parse_at(text)?;
-    let mut manifest = Manifest::default();
-    manifest.name = doc.get("name").and_then(Node::as_str).map(String::from);
+    let mut manifest = Manifest {
+        name: doc.get("name").and_then(Node::as_str).map(String::from),
+        ..Manifest::default()
+    };
     for member in doc.members().ok_or(0usize)? {
         if SECTIONS.contains(&member.key.as_str()) {
             let is_installed = member.key != "peerDependencies";
@@ -338,11 +340,7 @@ pub fn parse_yarn_lock(text: &str) -> Lockfile {
                     entry.resolved = Some((reference.to_string(), value_range));
                 }
             }
-            "integrity" => {
-                entry.has_integrity = true;
-                entry.integrity = Some(value.to_string());
-            }
-            "checksum" => {
+            "integrity" | "checksum" => {
                 entry.has_integrity = true;
                 entry.integrity = Some(value.to_string());
             }

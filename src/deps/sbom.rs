@@ -1,17 +1,17 @@
 //! `vibeward sbom`: a software bill of materials from every lockfile the dependency reader
-//! understands, as CycloneDX 1.6 JSON or SPDX 2.3 JSON.
+//! understands, as `CycloneDX` 1.6 JSON or SPDX 2.3 JSON.
 //!
 //! The document is built from the same [`model`] shapes the checks use: one component per
 //! (ecosystem, name, version) with its package URL, integrity hashes (converted to hex), the
 //! licence the lockfile records, its scope (required, optional, or development-only, which
-//! CycloneDX calls `excluded`) and the dependency graph. npm dependency names resolve the way npm
+//! `CycloneDX` calls `excluded`) and the dependency graph. npm dependency names resolve the way npm
 //! does (the nearest `node_modules` folder up the install path); other formats record only names,
 //! so a name with several locked versions resolves to the first one listed.
 //!
-//! Output is deterministic: components are sorted by package URL, the serial number (CycloneDX)
+//! Output is deterministic: components are sorted by package URL, the serial number (`CycloneDX`)
 //! and document namespace (SPDX) are derived from a SHA-256 of the content, and no timestamp is
 //! written unless one is passed (SPDX requires `created`: `1970-01-01T00:00:00Z` stands in).
-//! The document model is written with `serde_json` directly: the CycloneDX project's Rust crate
+//! The document model is written with `serde_json` directly: the `CycloneDX` project's Rust crate
 //! supports 1.5 at most and pulls in a large dependency tree.
 //!
 //! [`model`]: super::model
@@ -31,7 +31,7 @@ use crate::source::{self, Loaded};
 /// The document format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SbomFormat {
-    /// CycloneDX 1.6 JSON.
+    /// `CycloneDX` 1.6 JSON.
     CycloneDx,
     /// SPDX 2.3 JSON.
     Spdx,
@@ -179,11 +179,9 @@ fn add_lockfile(
         Some(purl(lock.ecosystem, name, version))
     };
     let root = Locked::default();
-    for name in direct.keys() {
-        if let Some(p) = resolve(&root, name) {
-            root_deps.insert(p);
-        }
-    }
+    let mut names: Vec<&String> = direct.keys().collect();
+    names.sort();
+    root_deps.extend(names.into_iter().filter_map(|name| resolve(&root, name)));
     for e in lock
         .entries
         .iter()
@@ -335,7 +333,7 @@ fn content_uuid(content: &str) -> String {
     )
 }
 
-/// A licence as CycloneDX wants it: an SPDX expression when it looks like one, else a name.
+/// A licence as `CycloneDX` wants it: an SPDX expression when it looks like one, else a name.
 fn cdx_license(license: &str) -> Value {
     let is_expression = license
         .split([' ', '(', ')'])
