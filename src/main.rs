@@ -59,12 +59,37 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Rules(args) => list_rules(&args),
         Command::Explain { rule } => explain(&rule),
         Command::ParseOnly(args) => parse_only(&args),
+        Command::Sbom(args) => sbom(&args),
         Command::Db(DbCommand::Update { dir, url }) => {
             let message = vibeward::deps::update_database(dir.as_deref(), url.as_deref())?;
             writeln!(std::io::stdout().lock(), "{message}")?;
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+fn sbom(args: &cli::SbomArgs) -> Result<ExitCode> {
+    use vibeward::deps::sbom::{SbomFormat, SbomOptions, build_sbom};
+    let options = SbomOptions {
+        format: match args.format {
+            cli::SbomFormatArg::Cyclonedx => SbomFormat::CycloneDx,
+            cli::SbomFormatArg::Spdx => SbomFormat::Spdx,
+        },
+        timestamp: args.timestamp.clone(),
+    };
+    let sbom = build_sbom(std::slice::from_ref(&args.path), &options)?;
+    let mut err = std::io::stderr().lock();
+    for (path, why) in &sbom.unreadable {
+        writeln!(err, "warning: {path}: {why}; not in the SBOM")?;
+    }
+    match &args.output {
+        Some(path) => std::fs::write(path, &sbom.document)
+            .with_context(|| format!("--output {}", path.display()))?,
+        None => std::io::stdout()
+            .lock()
+            .write_all(sbom.document.as_bytes())?,
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn severity(s: SeverityArg) -> Severity {
