@@ -1,4 +1,5 @@
-//! CVSS vectors to severity levels, through RustSec's `cvss` crate (v3.0, v3.1 and v4.0 base
+//! CVSS vectors to severity levels, through the `cvss` crate (from the Rust security advisory
+//! project; v3.0, v3.1 and v4.0 base
 //! scores per the FIRST specifications). It replaced a hand-written v3 calculator (issue 19):
 //! same scores on the test vectors below, and v4 vectors, which the old code left unscored, now
 //! grade advisories that carry no label of their own.
@@ -40,9 +41,18 @@ mod tests {
     #[test]
     fn scores_v3_and_v4_vectors() {
         // the values the former hand-written calculator gave (and NVD publishes)
-        assert_eq!(score("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"), Some(9.8));
-        assert_eq!(score("CVSS:3.0/AV:N/AC:H/PR:N/UI:N/S:U/C:H/I:H/A:H"), Some(8.1));
-        assert_eq!(score("CVSS:3.1/AV:N/AC:L/PR:N/UI:R/S:C/C:L/I:L/A:N"), Some(6.1));
+        assert_eq!(
+            score("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"),
+            Some(9.8)
+        );
+        assert_eq!(
+            score("CVSS:3.0/AV:N/AC:H/PR:N/UI:N/S:U/C:H/I:H/A:H"),
+            Some(8.1)
+        );
+        assert_eq!(
+            score("CVSS:3.1/AV:N/AC:L/PR:N/UI:R/S:C/C:L/I:L/A:N"),
+            Some(6.1)
+        );
         assert_eq!(
             level("CVSS:3.1/AV:L/AC:H/PR:H/UI:R/S:U/C:L/I:N/A:N"),
             Some("low")
