@@ -104,6 +104,9 @@ pub struct ScanArgs {
     /// Worker threads (default: one per core).
     #[arg(long, short = 'j', value_name = "N", default_value_t = 0)]
     pub jobs: usize,
+    /// Stop analysing a file after this many seconds, with a `timeout` note (0: no limit).
+    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
+    pub file_timeout: f64,
     /// Run each query rule as its own tree-sitter query (the reference path, for checking the
     /// fast matcher on real code).
     #[arg(long, hide = true)]

@@ -313,6 +313,9 @@ pub enum SkipReason {
     InternalError,
     /// A walk error: broken symlink, symlink loop, permission denied.
     WalkError,
+    /// The analysis of this file ran past the per-file time budget and was cut off: findings of
+    /// the analyzers that finished are kept.
+    Timeout,
     /// Not about one file: something the reader of the results should know (e.g. the scan used
     /// only the built-in advisory set). Nothing was skipped.
     Notice,
@@ -331,6 +334,7 @@ impl SkipReason {
             SkipReason::ParseError => "parse-error",
             SkipReason::InternalError => "internal-error",
             SkipReason::WalkError => "walk-error",
+            SkipReason::Timeout => "timeout",
             SkipReason::Notice => "notice",
         }
     }
@@ -339,7 +343,10 @@ impl SkipReason {
     pub fn is_degraded(&self) -> bool {
         matches!(
             self,
-            SkipReason::InvalidUtf8 | SkipReason::ParseError | SkipReason::Notice
+            SkipReason::InvalidUtf8
+                | SkipReason::ParseError
+                | SkipReason::Notice
+                | SkipReason::Timeout
         )
     }
 }

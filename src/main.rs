@@ -122,6 +122,8 @@ fn settings(args: &ScanArgs) -> Settings {
         use_stored_advisory_db: true,
         engine: vibeward::engine::EngineOptions {
             combined_queries: !args.reference_queries,
+            file_timeout: (args.file_timeout > 0.0)
+                .then(|| std::time::Duration::from_secs_f64(args.file_timeout)),
         },
     }
 }
