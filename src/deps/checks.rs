@@ -360,8 +360,8 @@ impl Checker<'_, '_> {
             let bare = scope.trim_start_matches('@');
             return scopes.get(scope).is_some_and(|n| *n > 3)
                 || direct
-                .keys()
-                .any(|d| d == bare || d.split_once('/').is_some_and(|(s, _)| s == scope));
+                    .keys()
+                    .any(|d| d == bare || d.split_once('/').is_some_and(|(s, _)| s == scope));
         }
         name.split_once('-').is_some_and(|(base, rest)| {
             self.names.is_popular(base) && PLATFORMS.iter().any(|p| rest.starts_with(p))
