@@ -142,6 +142,19 @@ fn color_choice(args: &ScanArgs, is_terminal: bool) -> ColorChoice {
 
 fn scan(args: &ScanArgs) -> Result<ExitCode> {
     let settings = settings(args);
+    if settings.jobs > vibeward::max_jobs() {
+        #[expect(
+            clippy::print_stderr,
+            reason = "a notice about a flag, before the scan"
+        )]
+        {
+            eprintln!(
+                "vibeward: note: --jobs {} is more than this machine can use; using {}",
+                settings.jobs,
+                vibeward::max_jobs()
+            );
+        }
+    }
     let report = vibeward::scan(&settings)?;
 
     match (args.format, &args.output) {
@@ -253,6 +266,12 @@ fn explain(id: &str) -> Result<ExitCode> {
             .join(", ")
     )?;
     writeln!(out, "{}", rule.help.trim())?;
+    if !rule.messages.is_empty() {
+        writeln!(out, "\n## Messages\n\n    {}", rule.message)?;
+        for message in rule.messages.values() {
+            writeln!(out, "    {message}")?;
+        }
+    }
     if let Some(bad) = &rule.examples.bad {
         writeln!(out, "\n## Flagged\n\n{}", indent(bad))?;
     }
@@ -276,7 +295,7 @@ fn parse_only(args: &ScanArgs) -> Result<ExitCode> {
     let started = Instant::now();
     let discovered = vibeward::discover::discover(&settings.paths, &settings.discover)?;
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(settings.jobs)
+        .num_threads(vibeward::effective_jobs(settings.jobs))
         .build()?;
     let (files, bytes) = pool.install(|| {
         discovered

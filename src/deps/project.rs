@@ -61,14 +61,17 @@ pub fn run(
             None => {
                 if let Some(idx) = missing.filter(|i| project.applies(*i, candidate)) {
                     let mut f = engine::finding_in(&file, project.rules, idx, section);
-                    f.message = format!(
-                        "this manifest declares {} dependencies but no lockfile is committed beside it, so every install resolves fresh versions, including any hijacked release published since",
-                        manifest
-                            .deps
-                            .iter()
-                            .filter(|d| d.section != "peerDependencies")
-                            .count()
-                    );
+                    let count = manifest
+                        .deps
+                        .iter()
+                        .filter(|d| d.section != "peerDependencies")
+                        .count();
+                    let rule = &project.rules.rules()[idx];
+                    f.message = if count == 1 {
+                        rule.message_for("one", &[])
+                    } else {
+                        rule.message_for("many", &[("count", &count.to_string())])
+                    };
                     out.push(f);
                 }
             }

@@ -5,7 +5,6 @@
 //! files through a [`FileContext`], and may run once more over the whole project
 //! ([`ProjectContext`]) for cross-file rules. Analyzers know nothing about output formats.
 
-pub mod pattern;
 pub mod prefilter;
 pub mod query;
 
