@@ -378,11 +378,18 @@ fn functions(h: &History, hits: &mut Vec<Hit>) {
         let Some(last) = f.defs.last() else {
             continue;
         };
-        let body = f
-            .text
-            .split_once(" as ")
-            .map_or(f.text.as_str(), |(_, b)| b);
-        let checks_caller = CALLER.is_match(body);
+        // the header (name, arguments, return type) holds no statement and no `auth.uid()`
+        let body = f.text.as_str();
+        // directly, or through a helper that does (`if not public.is_admin() then ...`)
+        let checks_caller = CALLER.is_match(body)
+            || h.functions.iter().any(|(other, g)| {
+                other != name
+                    && CALLER.is_match(&g.text)
+                    && other
+                        .rsplit('.')
+                        .next()
+                        .is_some_and(|bare| body.contains(&format!("{bare}(")))
+            });
         let writes = WRITES.is_match(body);
         let returns_rows = ["setof", "table", "json", "record"]
             .iter()
