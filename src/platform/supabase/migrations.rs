@@ -314,6 +314,13 @@ fn policy(h: &History, p: &Policy, hits: &mut Vec<Hit>) {
     }
 }
 
+/// Columns that grant rights rather than value: roles, admin flags, permissions.
+fn is_role_column(column: &str) -> bool {
+    ["role", "admin", "permission", "staff", "superuser", "moderator"]
+        .iter()
+        .any(|w| column.contains(w))
+}
+
 /// `auth.uid() = user_id` and nothing else (also `(select auth.uid())`, parenthesised).
 fn is_own_row(condition: &str) -> bool {
     let c = condition
@@ -344,18 +351,29 @@ fn self_update(h: &History, p: &Policy, hits: &mut Vec<Hit>) {
                 })
             })
     };
+    // a role or admin flag matters when something decides access with it (a policy or a
+    // function reads it); credits, plans and balances matter to the app whatever the SQL says
+    let decides_access = |col: &str| {
+        let word = Regex::new(&format!(r"\b{}\b", regex::escape(col))).ok();
+        let mentions = |text: &str| word.as_ref().is_some_and(|w| w.is_match(text));
+        h.policies.values().any(|q| {
+            q.name != p.name
+                && [q.using.as_deref(), q.check.as_deref()]
+                    .iter()
+                    .any(|e| e.is_some_and(|e| mentions(&e.to_ascii_lowercase())))
+        }) || h.functions.values().any(|f| mentions(&f.text))
+    };
     let open: Vec<&String> = t
         .columns
         .iter()
         .filter(|c| PRIVILEGED_COLUMN.is_match(c) && !guarded(c))
+        .filter(|c| !is_role_column(c) || decides_access(c))
         .collect();
     if open.is_empty() {
         return;
     }
     let names: Vec<String> = open.iter().map(|c| format!("`{c}`")).collect();
-    let is_role = open.iter().any(|c| {
-        c.contains("role") || c.contains("admin") || c.contains("permission") || c.contains("staff")
-    });
+    let is_role = open.iter().any(|c| is_role_column(c));
     hits.push(Hit::new(
         &p.at,
         Check::SelfUpdatePrivilegedColumn,
