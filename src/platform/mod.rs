@@ -103,11 +103,13 @@ pub enum Check {
     RulesUpdateIgnoresOwner,
     /// Users may change every field of their own user document.
     RulesOwnerWritesAnyField,
+    /// A Postgres extension installed in the exposed `public` schema.
+    ExtensionInPublic,
 }
 
 impl Check {
     /// Every check with the name rule files use.
-    pub const ALL: [(&'static str, Check); 35] = [
+    pub const ALL: [(&'static str, Check); 36] = [
         (
             "parse-unauthenticated-master-key",
             Check::UnauthenticatedMasterKey,
@@ -197,6 +199,7 @@ impl Check {
             "firebase-rules-owner-writes-any-field",
             Check::RulesOwnerWritesAnyField,
         ),
+        ("supabase-extension-in-public", Check::ExtensionInPublic),
     ];
 
     fn from_name(name: &str) -> Option<Check> {

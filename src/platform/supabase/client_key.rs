@@ -73,9 +73,18 @@ fn jwt_role(token: &str) -> Option<String> {
 /// reads `process.argv` or starts with a shebang.
 fn is_node_script(src: &str) -> bool {
     src.starts_with("#!")
-        || ["require('dotenv')", "require(\"dotenv\")", "from 'dotenv'", "from \"dotenv\"", "'dotenv/config'", "\"dotenv/config\"", "process.exit(", "process.argv"]
-            .iter()
-            .any(|m| src.contains(m))
+        || [
+            "require('dotenv')",
+            "require(\"dotenv\")",
+            "from 'dotenv'",
+            "from \"dotenv\"",
+            "'dotenv/config'",
+            "\"dotenv/config\"",
+            "process.exit(",
+            "process.argv",
+        ]
+        .iter()
+        .any(|m| src.contains(m))
 }
 
 /// `createClient(url, serviceRoleKey)` in client-side code, or with a service-role key from an

@@ -1,7 +1,8 @@
 //! Supabase SQL judged as the database ends up: `table-without-rls`, `permissive-policy`,
 //! `policy-trusts-user-metadata`, `security-definer-function`, `view-bypasses-rls`,
 //! `grant-to-anon`, the SQL side of `public-storage-bucket`, `rls-enabled-without-policy`,
-//! `materialized-view-exposed`, `auth-users-exposed` and `self-update-privileged-column`.
+//! `materialized-view-exposed`, `auth-users-exposed`, `self-update-privileged-column` and
+//! `extension-in-public`.
 //!
 //! SQL files are grouped into projects: `X/migrations/*.sql`, `X/schemas/*.sql` and the `.sql`
 //! files of `X` itself (`seed.sql`, `schema.sql`) are one history, replayed in the order Supabase
@@ -28,7 +29,7 @@ use crate::rules::Severity;
 use crate::source::{self, Loaded, SourceFile};
 
 /// The checks judged over SQL histories.
-pub const SQL_CHECKS: [Check; 11] = [
+pub const SQL_CHECKS: [Check; 12] = [
     Check::TableWithoutRls,
     Check::PermissivePolicy,
     Check::PolicyTrustsUserMetadata,
@@ -40,6 +41,7 @@ pub const SQL_CHECKS: [Check; 11] = [
     Check::MaterializedViewExposed,
     Check::AuthUsersExposed,
     Check::SelfUpdatePrivilegedColumn,
+    Check::ExtensionInPublic,
 ];
 
 /// Table names or columns that say a table holds personal data.
@@ -117,6 +119,19 @@ fn judge(h: &History) -> Vec<Hit> {
     functions(h, &mut hits);
     views(h, &mut hits);
     events(h, &mut hits);
+    for (name, (at, schema)) in &h.extensions {
+        let in_public = schema.as_deref().is_none_or(|s| s == "public");
+        if in_public && h.exposed.contains("public.x") {
+            hits.push(Hit::new(
+                at,
+                Check::ExtensionInPublic,
+                format!(
+                    "Extension `{name}` is installed in `public`, the schema the API exposes: its functions and tables become callable and readable through `/rest/v1` (install it `with schema extensions`)"
+                ),
+                None,
+            ));
+        }
+    }
     hits
 }
 
@@ -316,9 +331,16 @@ fn policy(h: &History, p: &Policy, hits: &mut Vec<Hit>) {
 
 /// Columns that grant rights rather than value: roles, admin flags, permissions.
 fn is_role_column(column: &str) -> bool {
-    ["role", "admin", "permission", "staff", "superuser", "moderator"]
-        .iter()
-        .any(|w| column.contains(w))
+    [
+        "role",
+        "admin",
+        "permission",
+        "staff",
+        "superuser",
+        "moderator",
+    ]
+    .iter()
+    .any(|w| column.contains(w))
 }
 
 /// `auth.uid() = user_id` and nothing else (also `(select auth.uid())`, parenthesised).
