@@ -61,7 +61,7 @@ static DEFAULT_PRIVILEGES: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^\s*alter\s+default\s+privileges\s+(?:for\s+(?:role|user)\s+\S+\s+)?(?:in\s+schema\s+(\w+)\s+)?(grant|revoke)\s+(.+?)\s+on\s+(tables|functions|routines)\s+(?:to|from)\s+(.+?)\s*$").expect("valid regex")
 });
 static EXTENSION: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"^\s*(create|drop|alter)\s+extension\s+(?:if\s+(?:not\s+)?exists\s+)?"?([\w-]+)"?(?:.*?\bschema\s+"?(\w+)"?)?"#).expect("valid regex")
+    Regex::new(r#"(?s)^\s*(create|drop|alter)\s+extension\s+(?:if\s+(?:not\s+)?exists\s+)?"?([\w-]+)"?(?:.*?\bschema\s+"?(\w+)"?)?"#).expect("valid regex")
 });
 static DO_DDL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\b(create\s+(?:or\s+replace\s+)?(?:policy|table|view|function)|alter\s+(?:table|policy|view)|drop\s+(?:policy|table|view|function)|grant|revoke)\b").expect("valid regex")
@@ -374,8 +374,9 @@ impl History {
             let name = c[2].to_string();
             let schema = c.get(3).map(|m| m.as_str().to_string());
             match &c[1] {
+                // `if not exists` on an installed extension changes nothing
                 "create" => {
-                    self.extensions.insert(name, (at, schema));
+                    self.extensions.entry(name).or_insert((at, schema));
                 }
                 "drop" => {
                     self.extensions.remove(&name);

@@ -120,7 +120,12 @@ fn judge(h: &History) -> Vec<Hit> {
     views(h, &mut hits);
     events(h, &mut hits);
     for (name, (at, schema)) in &h.extensions {
-        let in_public = schema.as_deref().is_none_or(|s| s == "public");
+        // these create and use schemas of their own, whatever the statement says
+        let own_schema = matches!(
+            name.as_str(),
+            "plpgsql" | "pg_graphql" | "supabase_vault" | "pgsodium" | "pg_cron" | "pg_net"
+        );
+        let in_public = !own_schema && schema.as_deref().is_none_or(|s| s == "public");
         if in_public && h.exposed.contains("public.x") {
             hits.push(Hit::new(
                 at,
