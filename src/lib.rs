@@ -15,6 +15,7 @@ pub mod finding;
 pub mod finish;
 pub mod parse;
 pub mod platform;
+pub mod query;
 pub mod report;
 pub mod rules;
 pub mod secrets;
@@ -181,6 +182,18 @@ pub struct Scanner {
     settings: Settings,
 }
 
+/// The most worker threads a scan starts, whatever `--jobs` asks: past a few per core they only
+/// add memory and contention (`-j 10000` once pushed the load average to 229).
+pub fn max_jobs() -> usize {
+    let cores = std::thread::available_parallelism().map_or(4, std::num::NonZeroUsize::get);
+    (cores * 4).clamp(4, 64)
+}
+
+/// The worker threads a scan uses for `requested` (0: one per core), capped at [`max_jobs`].
+pub fn effective_jobs(requested: usize) -> usize {
+    requested.min(max_jobs())
+}
+
 /// Stack size of the analysis threads.
 const WORKER_STACK: usize = 64 << 20;
 
@@ -196,6 +209,9 @@ impl Scanner {
         settings: &Settings,
         capabilities: &[Capability],
     ) -> Result<Self, ScanError> {
+        let mut settings = settings.clone();
+        settings.jobs = effective_jobs(settings.jobs);
+        let settings = &settings;
         let rules = load_rules(settings)?;
         let engine = Engine::new(rules, settings, capabilities)?;
         let pool = rayon::ThreadPoolBuilder::new()

@@ -184,6 +184,14 @@ fn suppression_and_frames_hold_for_manifest_findings() {
     };
     assert_eq!(found(&report), 1, "{:?}", ids(&report));
     assert!(text(&report).contains("│   \"dependencies\": {"));
+    // the message variant declared in the rule's YAML, in the singular
+    assert!(
+        report.findings[0]
+            .message
+            .contains("declares 1 dependency but"),
+        "{}",
+        report.findings[0].message
+    );
 
     let dir = tempfile::tempdir().expect("temp dir");
     write(dir.path(), "package.json", &manifest(true));

@@ -5,7 +5,6 @@
 //! files through a [`FileContext`], and may run once more over the whole project
 //! ([`ProjectContext`]) for cross-file rules. Analyzers know nothing about output formats.
 
-pub mod pattern;
 pub mod prefilter;
 pub mod query;
 
@@ -39,6 +38,12 @@ pub trait Analyzer: Send + Sync {
     /// Runs once after every file, for rules that need the whole project (migrations in order,
     /// manifest and lockfile together, ...).
     fn analyze_project(&self, _project: &ProjectContext<'_>, _out: &mut Vec<Finding>) {}
+
+    /// Scan-level notes after the project pass (e.g. which advisory data was used); they reach
+    /// every output format with the skip notes.
+    fn project_notes(&self, _project: &ProjectContext<'_>) -> Vec<Skipped> {
+        Vec::new()
+    }
 }
 
 /// Builds a capability's analyzer from the rules it claims; `None` when it has no rules.
@@ -75,6 +80,7 @@ pub struct FileContext<'a> {
     pub rules: &'a RuleSet,
     active: Vec<bool>,
     tree: OnceCell<Option<Tree>>,
+    notes: std::cell::RefCell<Vec<Skipped>>,
 }
 
 impl<'a> FileContext<'a> {
@@ -91,7 +97,18 @@ impl<'a> FileContext<'a> {
             rules,
             active,
             tree: OnceCell::new(),
+            notes: std::cell::RefCell::new(Vec::new()),
         }
+    }
+
+    /// Records a note about this file (e.g. a lockfile that is not valid JSON: `parse-error`);
+    /// it reaches every output format with the other skip and degradation notes.
+    pub fn note(&self, reason: SkipReason, detail: impl Into<String>) {
+        self.notes.borrow_mut().push(Skipped {
+            path: self.file.display.clone(),
+            reason,
+            detail: detail.into(),
+        });
     }
 
     /// Whether rule `idx` applies to this file and its triggers occur in it.
@@ -185,6 +202,7 @@ pub fn finding_in(
         rules,
         active: Vec::new(),
         tree: OnceCell::new(),
+        notes: std::cell::RefCell::new(Vec::new()),
     };
     context.finding(rule_idx, range)
 }
@@ -346,6 +364,7 @@ impl Engine {
                 }
             }
         }
+        notes.extend(ctx.notes.take());
         if let Some(tree) = ctx.tree.get().and_then(Option::as_ref)
             && tree.root_node().has_error()
         {
@@ -378,7 +397,10 @@ impl Engine {
                 analyzer.analyze_project(project, &mut out);
             }));
             match result {
-                Ok(()) => findings.extend(out),
+                Ok(()) => {
+                    findings.extend(out);
+                    notes.extend(analyzer.project_notes(project));
+                }
                 Err(panic) => notes.push(Skipped {
                     path: "<project>".into(),
                     reason: SkipReason::InternalError,
