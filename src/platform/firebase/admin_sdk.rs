@@ -2,7 +2,6 @@
 //! phones (the Admin SDK carries service-account rights).
 
 use std::ops::Range;
-use std::path::Path;
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -21,47 +20,6 @@ fn is_type_only(text: &str, at: usize) -> bool {
     text[line_start..at].trim_start().starts_with("import type")
 }
 
-/// A module of a Next.js app (a `next.config.*` in one of its folders) without `'use client'`:
-/// Next.js runs it on the server, and bundling it for the browser fails at build time, so it
-/// is not client code even under `web/`.
-fn is_next_server_module(display: &str, text: &str) -> bool {
-    let head = text.trim_start();
-    if head.starts_with("'use client'") || head.starts_with("\"use client\"") {
-        return false;
-    }
-    // Pages Router pages, components and hooks are bundled for the browser whatever they say
-    let segments: Vec<&str> = display.split('/').collect();
-    if segments
-        .iter()
-        .any(|s| matches!(*s, "components" | "hooks" | "pages"))
-        && !display.contains("pages/api/")
-    {
-        return false;
-    }
-    let mut dir = Path::new(display).parent();
-    for _ in 0..6 {
-        let Some(d) = dir else { break };
-        let d_or_here = if d.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            d
-        };
-        if [
-            "next.config.js",
-            "next.config.mjs",
-            "next.config.ts",
-            "next.config.cjs",
-        ]
-        .iter()
-        .any(|n| d_or_here.join(n).is_file())
-        {
-            return true;
-        }
-        dir = d.parent();
-    }
-    false
-}
-
 /// `firebase-admin` imported by client-side code.
 pub fn check_admin_in_client(sink: &mut Sink<'_, '_>) {
     if sink.active(Check::AdminSdkInClient).is_none() {
@@ -69,7 +27,7 @@ pub fn check_admin_in_client(sink: &mut Sink<'_, '_>) {
     }
     let file = sink.ctx().file;
     if !is_client_side(&file.display, &file.text)
-        || is_next_server_module(&file.display, &file.text)
+        || crate::platform::client_side::is_next_server_module(&file.display, &file.text)
     {
         return;
     }

@@ -100,9 +100,11 @@ pub fn check_client_file(sink: &mut Sink<'_, '_>) {
     let Some((src, _, index)) = sink.js() else {
         return;
     };
-    // a Node script (dotenv, `process.exit`, a shebang) is never bundled for a browser, whatever
-    // its folder or the prefix of the variables it reads
-    if is_node_script(src) {
+    // a Node script (dotenv, `process.exit`, a shebang) or a server module of a Next.js app is
+    // never bundled for a browser, whatever its folder or the prefix of the variables it reads
+    if is_node_script(src)
+        || crate::platform::client_side::is_next_server_module(&ctx.file.display, src)
+    {
         return;
     }
     let client = is_client_side(&ctx.file.display, src);
