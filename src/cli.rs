@@ -41,8 +41,29 @@ pub enum Format {
     Text,
     /// The stable JSON document (see README).
     Json,
-    /// SARIF 2.1.0, for GitHub code scanning.
+    /// SARIF 2.1.0, for GitHub code scanning (capped below its upload limits).
     Sarif,
+    /// GitHub Actions workflow commands: inline annotations on the pull request.
+    Github,
+    /// A Markdown summary, for `$GITHUB_STEP_SUMMARY` and pull-request comments.
+    Markdown,
+    /// `findings=N` and one `SEVERITY=N` line each, for `$GITHUB_OUTPUT` and scripts.
+    Counts,
+}
+
+impl Format {
+    /// The library's format.
+    pub fn to_report(self) -> vibeward::report::Format {
+        use vibeward::report::Format as F;
+        match self {
+            Format::Text => F::Text,
+            Format::Json => F::Json,
+            Format::Sarif => F::Sarif,
+            Format::Github => F::Github,
+            Format::Markdown => F::Markdown,
+            Format::Counts => F::Counts,
+        }
+    }
 }
 
 /// The `--fail-on` threshold.
@@ -90,9 +111,10 @@ pub struct ScanArgs {
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value_t = Format::Text)]
     pub format: Format,
-    /// Write the report to this file instead of standard output.
-    #[arg(long, short = 'o', value_name = "FILE")]
-    pub output: Option<PathBuf>,
+    /// Write the report to FILE instead of standard output; `FORMAT:FILE` writes that format
+    /// (repeatable: one scan, several reports; `-` is standard output).
+    #[arg(long, short = 'o', value_name = "[FORMAT:]FILE")]
+    pub output: Vec<String>,
     /// Exit with 1 when a finding is at or above this severity.
     #[arg(long, value_enum, default_value_t = FailOn::High)]
     pub fail_on: FailOn,

@@ -6,11 +6,12 @@
 mod cli;
 
 use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use clap::Parser;
+use clap::{Parser, ValueEnum};
 use rayon::prelude::*;
 use termcolor::{ColorChoice, StandardStream, WriteColor};
 
@@ -119,26 +120,8 @@ fn scan(args: &ScanArgs) -> Result<ExitCode> {
     let settings = settings(args);
     let report = vibeward::scan(&settings)?;
 
-    match (args.format, &args.output) {
-        (Format::Text, None) => {
-            let choice = color_choice(args, std::io::stdout().is_terminal());
-            let mut out = StandardStream::stdout(choice);
-            write_text(&report, &mut out, args.quiet)?;
-        }
-        (Format::Text, Some(path)) => {
-            let mut buffer = termcolor::Buffer::no_color();
-            write_text(&report, &mut buffer, args.quiet)?;
-            std::fs::write(path, buffer.as_slice())
-                .with_context(|| format!("--output {}", path.display()))?;
-        }
-        (format, output) => {
-            let rendered = report::render_machine(&report, format == Format::Sarif);
-            match output {
-                Some(path) => std::fs::write(path, rendered)
-                    .with_context(|| format!("--output {}", path.display()))?,
-                None => std::io::stdout().lock().write_all(rendered.as_bytes())?,
-            }
-        }
+    for (format, path) in outputs(args)? {
+        write_output(&report, args, format, path.as_deref())?;
     }
     if args.stats {
         text::write_stats(&report, &mut std::io::stderr().lock())?;
@@ -157,6 +140,59 @@ fn scan(args: &ScanArgs) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The reports to write: each `--output [FORMAT:]FILE`, and the `--format` report on standard
+/// output unless an `--output` without a format prefix takes it.
+fn outputs(args: &ScanArgs) -> Result<Vec<(Format, Option<PathBuf>)>> {
+    let mut outputs = Vec::new();
+    let mut takes_format = false;
+    for value in &args.output {
+        let (format, file) = match value.split_once(':') {
+            Some((name, file)) if Format::from_str(name, false).is_ok() && !file.is_empty() => {
+                let format = Format::from_str(name, false).map_err(anyhow::Error::msg)?;
+                (format, file)
+            }
+            _ => {
+                takes_format = true;
+                (args.format, value.as_str())
+            }
+        };
+        outputs.push((format, (file != "-").then(|| PathBuf::from(file))));
+    }
+    if !takes_format {
+        outputs.insert(0, (args.format, None));
+    }
+    Ok(outputs)
+}
+
+fn write_output(
+    report: &vibeward::ScanReport,
+    args: &ScanArgs,
+    format: Format,
+    path: Option<&Path>,
+) -> Result<()> {
+    match (format, path) {
+        (Format::Text, None) => {
+            let choice = color_choice(args, std::io::stdout().is_terminal());
+            let mut out = StandardStream::stdout(choice);
+            write_text(report, &mut out, args.quiet)
+        }
+        (Format::Text, Some(path)) => {
+            let mut buffer = termcolor::Buffer::no_color();
+            write_text(report, &mut buffer, args.quiet)?;
+            std::fs::write(path, buffer.as_slice())
+                .with_context(|| format!("--output {}", path.display()))
+        }
+        (format, path) => {
+            let rendered = report::render(report, format.to_report());
+            match path {
+                Some(path) => std::fs::write(path, rendered)
+                    .with_context(|| format!("--output {}", path.display())),
+                None => Ok(std::io::stdout().lock().write_all(rendered.as_bytes())?),
+            }
+        }
+    }
 }
 
 fn write_text(report: &vibeward::ScanReport, out: &mut dyn WriteColor, quiet: bool) -> Result<()> {
