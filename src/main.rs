@@ -131,6 +131,11 @@ fn settings(args: &ScanArgs) -> Result<Settings> {
     settings.engine = vibeward::engine::EngineOptions {
         combined_queries: !args.reference_queries,
     };
+    if let Some(db) = &settings.advisory_db
+        && !db.exists()
+    {
+        anyhow::bail!("--advisory-db {}: no such file or directory", db.display());
+    }
     if let Some(path) = &args.baseline {
         settings.baseline = Some(Baseline::load(path)?);
     }

@@ -61,13 +61,18 @@ pub fn run(
             None => {
                 if let Some(idx) = missing.filter(|i| project.applies(*i, candidate)) {
                     let mut f = engine::finding_in(&file, project.rules, idx, section);
+                    let count = manifest
+                        .deps
+                        .iter()
+                        .filter(|d| d.section != "peerDependencies")
+                        .count();
+                    let declared = if count == 1 {
+                        "1 dependency".to_string()
+                    } else {
+                        format!("{count} dependencies")
+                    };
                     f.message = format!(
-                        "this manifest declares {} dependencies but no lockfile is committed beside it, so every install resolves fresh versions, including any hijacked release published since",
-                        manifest
-                            .deps
-                            .iter()
-                            .filter(|d| d.section != "peerDependencies")
-                            .count()
+                        "this manifest declares {declared} but no lockfile is committed beside it, so every install resolves fresh versions, including any hijacked release published since"
                     );
                     out.push(f);
                 }
