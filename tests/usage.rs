@@ -572,3 +572,170 @@ fn help_shows_examples() {
     assert!(stdout(&out).contains("Examples:"));
     assert!(stdout(&out).contains("vibeward scan --changed"));
 }
+
+// ---- the README ----
+
+fn readme() -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+        .expect("README.md")
+}
+
+/// Every `vibeward ...` command in the README's code blocks: lines of `sh` blocks and `$ `
+/// prompts of `text` blocks, without trailing comments and pipes into other tools.
+fn readme_commands() -> Vec<String> {
+    let mut commands = Vec::new();
+    let mut block: Option<String> = None;
+    for line in readme().lines() {
+        let trimmed = line.trim();
+        if let Some(lang) = trimmed.strip_prefix("```") {
+            block = match block {
+                Some(_) => None,
+                None => Some(lang.to_string()),
+            };
+            continue;
+        }
+        let Some(lang) = &block else { continue };
+        let command = match lang.as_str() {
+            "sh" => trimmed,
+            "text" => match trimmed.strip_prefix("$ ") {
+                Some(c) => c,
+                None => continue,
+            },
+            _ => continue,
+        };
+        if !command.starts_with("vibeward ") {
+            continue;
+        }
+        let command = command.split(" # ").next().unwrap_or(command);
+        let command = command.split(" | ").next().unwrap_or(command);
+        commands.push(command.trim().to_string());
+    }
+    commands
+}
+
+/// Splits a command line as a shell would for these simple commands (single quotes only).
+fn words(command: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut current = String::new();
+    let mut quoted = false;
+    for c in command.chars() {
+        match c {
+            '\'' => quoted = !quoted,
+            ' ' if !quoted => {
+                if !current.is_empty() {
+                    words.push(std::mem::take(&mut current));
+                }
+            }
+            c => current.push(c),
+        }
+    }
+    if !current.is_empty() {
+        words.push(current);
+    }
+    words
+}
+
+#[test]
+fn every_readme_command_runs_on_a_fixture_project() {
+    if !has_git() {
+        eprintln!("skipped: git is not installed (the README runs --changed and --staged)");
+        return;
+    }
+    let commands = readme_commands();
+    assert!(commands.len() >= 15, "{commands:?}");
+    // a project with what the commands name: src/, supabase/, firestore.rules, a rule folder
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    git(root, &["init", "-q", "-b", "main"]);
+    write(
+        root,
+        "src/server.js",
+        "app.post('/calc', (req, res) => res.json(eval(req.body.expr)));\n",
+    );
+    write(root, "supabase/migrations/001.sql", MIGRATION_CREATE);
+    write(
+        root,
+        "firestore.rules",
+        "rules_version = '2';\nservice cloud.firestore {\n  match /databases/{db}/documents {\n    match /{document=**} {\n      allow read, write: if true;\n    }\n  }\n}\n",
+    );
+    let rule = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules/code/eval-dynamic.yaml");
+    write(
+        root,
+        "team-rules/team/eval-anywhere.yaml",
+        &std::fs::read_to_string(rule)
+            .expect("rule")
+            .replace("id: code.eval-dynamic", "id: team.eval-anywhere"),
+    );
+    git(root, &["add", "."]);
+    git(root, &["commit", "-qm", "init"]);
+    write(root, "src/session.js", COOKIE);
+    git(root, &["add", "src/session.js"]);
+
+    // network-only commands are listed, not run: scans never touch the network
+    let network_only = ["vibeward db update"];
+    for command in &commands {
+        if network_only.contains(&command.as_str()) {
+            continue;
+        }
+        let args = words(command);
+        // `init` would refuse a second time: start from no configuration file
+        let _ = std::fs::remove_file(root.join("vibeward.toml"));
+        let out = run(
+            root,
+            &args[1..].iter().map(String::as_str).collect::<Vec<_>>(),
+        );
+        let status = code(&out);
+        // 1 is documented: findings at or above --fail-on
+        let allowed = if args[1] == "scan" { [0, 1] } else { [0, 0] };
+        assert!(
+            allowed.contains(&status),
+            "README command `{command}` exited {status}: {}",
+            stderr(&out)
+        );
+    }
+}
+
+#[test]
+fn every_rule_id_the_readme_names_exists() {
+    let out = run(Path::new("."), &["rules", "--json"]);
+    let rules: Value = serde_json::from_slice(&out.stdout).expect("rules JSON");
+    let ids: Vec<&str> = rules
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|r| r["id"].as_str().expect("id"))
+        .collect();
+    let families: std::collections::BTreeSet<&str> = ids
+        .iter()
+        .filter_map(|id| id.split_once('.').map(|(f, _)| f))
+        .collect();
+    let text = readme();
+    let mut named = Vec::new();
+    for word in text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '-')) {
+        let word = word.trim_end_matches(['.', '-']);
+        let Some((family, name)) = word.split_once('.') else {
+            continue;
+        };
+        // file names (`config.toml`, `schema.sql`) are not rule ids
+        let is_file_name = [
+            "toml", "json", "yaml", "yml", "js", "ts", "sql", "env", "rules", "lock",
+        ]
+        .contains(&name);
+        if families.contains(family)
+            && !is_file_name
+            && !name.is_empty()
+            && name.chars().all(|c| c.is_ascii_lowercase() || c == '-')
+        {
+            named.push(word.to_string());
+        }
+    }
+    assert!(named.len() >= 5, "{named:?}");
+    let missing: Vec<&String> = named
+        .iter()
+        .filter(|n| !ids.contains(&n.as_str()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "the README names rules that do not exist: {missing:?}"
+    );
+}
