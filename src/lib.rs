@@ -183,11 +183,38 @@ fn severity_override(settings: &Settings, rule: &rules::Rule) -> Option<Severity
 
 /// Runs a whole scan.
 pub fn scan(settings: &Settings) -> Result<ScanReport, ScanError> {
+    scan_with_progress(settings, &NoProgress)
+}
+
+/// Runs a whole scan, telling `progress` how the per-file pass advances.
+pub fn scan_with_progress(
+    settings: &Settings,
+    progress: &dyn Progress,
+) -> Result<ScanReport, ScanError> {
     let started = Instant::now();
     let scanner = Scanner::new(settings)?;
-    let mut report = scanner.scan(&settings.paths)?;
+    let mut report = scanner.scan_reporting(&settings.paths, progress)?;
     report.stats.elapsed = started.elapsed();
     Ok(report)
+}
+
+/// Receives the progress of the per-file pass (a progress bar); called from worker threads.
+pub trait Progress: Sync {
+    /// The pass starts over `files` files.
+    fn start(&self, files: u64);
+    /// One more file is done.
+    fn advance(&self);
+    /// The pass is over (the project pass and reporting follow).
+    fn finish(&self);
+}
+
+/// A [`Progress`] that ignores everything.
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn start(&self, _: u64) {}
+    fn advance(&self) {}
+    fn finish(&self) {}
 }
 
 /// Compiled rules and a worker pool, reusable for several scans (tests scan many roots).
@@ -266,6 +293,15 @@ impl Scanner {
 
     /// Scans `paths` with this scanner's rules and settings.
     pub fn scan(&self, paths: &[std::path::PathBuf]) -> Result<ScanReport, ScanError> {
+        self.scan_reporting(paths, &NoProgress)
+    }
+
+    /// [`Scanner::scan`], telling `progress` how the per-file pass advances.
+    pub fn scan_reporting(
+        &self,
+        paths: &[std::path::PathBuf],
+        progress: &dyn Progress,
+    ) -> Result<ScanReport, ScanError> {
         let started = Instant::now();
         let settings = &self.settings;
         let engine = &self.engine;
@@ -284,12 +320,18 @@ impl Scanner {
             .collect();
 
         // Per-file results come back in candidate order, so the merge is deterministic.
+        progress.start(selected.len() as u64);
         let outcomes: Vec<FileOutcome> = self.pool.install(|| {
             selected
                 .par_iter()
-                .map(|c| engine.scan_candidate(c))
+                .map(|c| {
+                    let outcome = engine.scan_candidate(c);
+                    progress.advance();
+                    outcome
+                })
                 .collect()
         });
+        progress.finish();
 
         let mut stats = Stats {
             files_discovered: discovered.candidates.len() + discovered.skipped.len(),

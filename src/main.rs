@@ -4,6 +4,7 @@
 //! configuration or I/O error (one line on standard error naming the file or flag).
 
 mod cli;
+mod progress;
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -178,7 +179,10 @@ fn color_choice(args: &ScanArgs, is_terminal: bool) -> ColorChoice {
 
 fn scan(args: &ScanArgs) -> Result<ExitCode> {
     let settings = settings(args)?;
-    let report = vibeward::scan(&settings)?;
+    let report = match progress::Bar::for_terminal(args.quiet) {
+        Some(bar) => vibeward::scan_with_progress(&settings, &bar)?,
+        None => vibeward::scan(&settings)?,
+    };
 
     for (format, path) in outputs(args)? {
         write_output(&report, args, format, path.as_deref())?;
