@@ -180,6 +180,10 @@ struct RawRules {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
+#[expect(
+    clippy::struct_field_names,
+    reason = "the fields are the TOML keys allow-paths, allow-regexes, allow-fingerprints"
+)]
 struct RawSecrets {
     #[serde(default)]
     allow_paths: Vec<String>,
@@ -198,6 +202,11 @@ pub struct ConfigFile {
     pub root: PathBuf,
     include: Vec<String>,
     exclude: Vec<String>,
+    /// Unset; `none` (never fail); or a severity.
+    #[expect(
+        clippy::option_option,
+        reason = "unset, `none` and a severity are three cases"
+    )]
     fail_on: Option<Option<Severity>>,
     min_severity: Option<Severity>,
     rule_dirs: Vec<PathBuf>,

@@ -226,7 +226,9 @@ pub fn render_within(report: &ScanReport, limits: Limits) -> String {
         }
         // shrink in proportion to the excess, with a margin for the notification's own size
         let ratio = limits.bytes as f64 / log.len() as f64;
-        max = ((kept.len() as f64 * ratio * 0.95) as usize).min(kept.len() - 1);
+        #[expect(clippy::cast_sign_loss, reason = "a ratio of two lengths is positive")]
+        let shrunk = (kept.len() as f64 * ratio * 0.95) as usize;
+        max = shrunk.min(kept.len() - 1);
     }
 }
 
