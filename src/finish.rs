@@ -195,7 +195,8 @@ mod tests {
     #[test]
     fn redaction_keeps_offsets_and_four_characters() {
         let text = "key = 'sk_live_abcdefgh';\nnext";
-        let out = redact(text, &[7..23]);
+        let secret = 7..23;
+        let out = redact(text, std::slice::from_ref(&secret));
         assert_eq!(out.len(), text.len());
         assert_eq!(out, "key = 'sk_l************';\nnext");
     }

@@ -17,6 +17,7 @@ pub mod finding;
 pub mod finish;
 pub mod parse;
 pub mod platform;
+pub mod query;
 pub mod report;
 pub mod rules;
 pub mod secrets;
@@ -34,14 +35,24 @@ use thiserror::Error;
 
 pub use config::Settings;
 use discover::{DiscoverError, Skipped};
-use engine::{AnalyzerBuilder, Engine, FileOutcome, ProjectContext};
+use engine::{Capability, Engine, FileOutcome, ProjectContext};
 use finding::Finding;
 use rules::{RuleError, RuleSet, Severity};
 
-/// The capabilities beyond query rules, each owning its matcher kinds (see `engine::Analyzer`);
-/// the pipeline hands them to the engine.
-pub const CAPABILITIES: &[AnalyzerBuilder] =
-    &[secrets::build, taint::build, platform::build, deps::build];
+/// The capabilities beyond query rules, each owning its matcher kinds (see `engine::Analyzer`),
+/// and the registry of builtin checks; the pipeline hands them to the engine.
+pub const CAPABILITIES: &[Capability] = &[
+    Capability::new(secrets::build),
+    Capability::new(taint::build),
+    Capability {
+        build: platform::build,
+        builtins: platform::builtin_names,
+    },
+    Capability {
+        build: deps::build,
+        builtins: deps::builtin_names,
+    },
+];
 
 /// Anything that stops a scan before it produces a report.
 #[derive(Debug, Error)]
@@ -181,6 +192,14 @@ fn severity_override(settings: &Settings, rule: &rules::Rule) -> Option<Severity
         .copied()
 }
 
+/// Loads the rules and compiles every matcher of every kind (queries, secrets, taint specs,
+/// builtin names), as a scan would: `vibeward rules` and `explain` use it so that a broken rule
+/// of any kind is the same one-line error there as in a scan.
+pub fn compile_rules(settings: &Settings) -> Result<Arc<RuleSet>, ScanError> {
+    let rules = load_rules(settings)?;
+    Ok(Engine::new(rules, settings, CAPABILITIES)?.shared_rules())
+}
+
 /// Runs a whole scan.
 pub fn scan(settings: &Settings) -> Result<ScanReport, ScanError> {
     scan_with_progress(settings, &NoProgress)
@@ -240,7 +259,7 @@ impl Scanner {
     /// [`Scanner::new`] with other analyzers (tests inject failing ones).
     pub fn with_capabilities(
         settings: &Settings,
-        capabilities: &[AnalyzerBuilder],
+        capabilities: &[Capability],
     ) -> Result<Self, ScanError> {
         let rules = load_rules(settings)?;
         let severities = rules

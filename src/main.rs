@@ -69,12 +69,37 @@ fn run(cli: Cli) -> Result<ExitCode> {
             clap_complete::generate(shell, &mut command, "vibeward", &mut std::io::stdout());
             Ok(ExitCode::SUCCESS)
         }
+        Command::Sbom(args) => sbom(&args),
         Command::Db(DbCommand::Update { dir, url }) => {
             let message = vibeward::deps::update_database(dir.as_deref(), url.as_deref())?;
             writeln!(std::io::stdout().lock(), "{message}")?;
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+fn sbom(args: &cli::SbomArgs) -> Result<ExitCode> {
+    use vibeward::deps::sbom::{SbomFormat, SbomOptions, build_sbom};
+    let options = SbomOptions {
+        format: match args.format {
+            cli::SbomFormatArg::Cyclonedx => SbomFormat::CycloneDx,
+            cli::SbomFormatArg::Spdx => SbomFormat::Spdx,
+        },
+        timestamp: args.timestamp.clone(),
+    };
+    let sbom = build_sbom(std::slice::from_ref(&args.path), &options)?;
+    let mut err = std::io::stderr().lock();
+    for (path, why) in &sbom.unreadable {
+        writeln!(err, "warning: {path}: {why}; not in the SBOM")?;
+    }
+    match &args.output {
+        Some(path) => std::fs::write(path, &sbom.document)
+            .with_context(|| format!("--output {}", path.display()))?,
+        None => std::io::stdout()
+            .lock()
+            .write_all(sbom.document.as_bytes())?,
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn severity(s: SeverityArg) -> Severity {
@@ -283,7 +308,7 @@ fn list_rules(args: &RulesArgs) -> Result<ExitCode> {
         rule_dirs: args.rule_dirs.clone(),
         ..Settings::default()
     };
-    let rules = vibeward::load_rules(&settings)?;
+    let rules = vibeward::compile_rules(&settings)?;
     let mut out = std::io::stdout().lock();
     if args.json {
         let list: Vec<_> = rules
@@ -315,7 +340,7 @@ fn list_rules(args: &RulesArgs) -> Result<ExitCode> {
 }
 
 fn explain(id: &str) -> Result<ExitCode> {
-    let rules = vibeward::load_rules(&Settings::default())?;
+    let rules = vibeward::compile_rules(&Settings::default())?;
     let Some(rule) = rules.get(id) else {
         anyhow::bail!("no rule `{id}` (see `vibeward rules`)");
     };
@@ -339,6 +364,12 @@ fn explain(id: &str) -> Result<ExitCode> {
             .join(", ")
     )?;
     writeln!(out, "{}", rule.help.trim())?;
+    if !rule.messages.is_empty() {
+        writeln!(out, "\n## Messages\n\n    {}", rule.message)?;
+        for message in rule.messages.values() {
+            writeln!(out, "    {message}")?;
+        }
+    }
     if let Some(bad) = &rule.examples.bad {
         writeln!(out, "\n## Flagged\n\n{}", indent(bad))?;
     }

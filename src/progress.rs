@@ -12,7 +12,7 @@ const DELAY: Duration = Duration::from_millis(400);
 
 /// A bar drawn on standard error after [`DELAY`].
 pub struct Bar {
-    bar: ProgressBar,
+    inner: ProgressBar,
     started: Instant,
     shown: AtomicBool,
 }
@@ -31,7 +31,7 @@ impl Bar {
                 .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
         Some(Bar {
-            bar,
+            inner: bar,
             started: Instant::now(),
             shown: AtomicBool::new(false),
         })
@@ -40,20 +40,20 @@ impl Bar {
 
 impl vibeward::Progress for Bar {
     fn start(&self, files: u64) {
-        self.bar.set_length(files);
+        self.inner.set_length(files);
     }
 
     fn advance(&self) {
-        self.bar.inc(1);
+        self.inner.inc(1);
         if !self.shown.load(Ordering::Relaxed)
             && self.started.elapsed() > DELAY
             && !self.shown.swap(true, Ordering::Relaxed)
         {
-            self.bar.set_draw_target(ProgressDrawTarget::stderr());
+            self.inner.set_draw_target(ProgressDrawTarget::stderr());
         }
     }
 
     fn finish(&self) {
-        self.bar.finish_and_clear();
+        self.inner.finish_and_clear();
     }
 }

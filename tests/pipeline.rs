@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use vibeward::discover::{DiscoverOptions, SkipReason};
-use vibeward::engine::{Analyzer, AnalyzerBuilder, FileContext, ProjectContext};
+use vibeward::engine::{Analyzer, Capability, FileContext, ProjectContext};
 use vibeward::finding::Finding;
 use vibeward::report::text::TextOptions;
 use vibeward::rules::{RuleError, RuleSet};
@@ -184,6 +184,14 @@ fn suppression_and_frames_hold_for_manifest_findings() {
     };
     assert_eq!(found(&report), 1, "{:?}", ids(&report));
     assert!(text(&report).contains("│   \"dependencies\": {"));
+    // the message variant declared in the rule's YAML, in the singular
+    assert!(
+        report.findings[0]
+            .message
+            .contains("declares 1 dependency but"),
+        "{}",
+        report.findings[0].message
+    );
 
     let dir = tempfile::tempdir().expect("temp dir");
     write(dir.path(), "package.json", &manifest(true));
@@ -284,6 +292,10 @@ impl Analyzer for Panics {
     }
 }
 
+#[expect(
+    clippy::unnecessary_wraps,
+    reason = "the signature of every analyzer builder"
+)]
 fn build_panics(
     _rules: &RuleSet,
     _settings: &Settings,
@@ -299,8 +311,8 @@ fn panics_in_analyzers_become_notes_and_the_scan_goes_on() {
         .expect("rules load")
         .scan(std::slice::from_ref(&root))
         .expect("scan runs");
-    let mut capabilities: Vec<AnalyzerBuilder> = CAPABILITIES.to_vec();
-    capabilities.push(build_panics);
+    let mut capabilities: Vec<Capability> = CAPABILITIES.to_vec();
+    capabilities.push(Capability::new(build_panics));
     let hurt = Scanner::with_capabilities(&settings, &capabilities)
         .expect("rules load")
         .scan(std::slice::from_ref(&root))

@@ -2,6 +2,11 @@
 //! `--staged`, the CI formats (github, markdown, counts, several outputs from one scan), the
 //! SARIF cap, shell completions and the README's commands.
 
+#![allow(
+    clippy::print_stderr,
+    reason = "a test that cannot run here says why it skips, and timings are reported"
+)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

@@ -5,7 +5,6 @@
 //! files through a [`FileContext`], and may run once more over the whole project
 //! ([`ProjectContext`]) for cross-file rules. Analyzers know nothing about output formats.
 
-pub mod pattern;
 pub mod prefilter;
 pub mod query;
 
@@ -20,7 +19,7 @@ use tree_sitter::Tree;
 use crate::discover::{Candidate, SkipReason, Skipped};
 use crate::finding::Finding;
 use crate::parse::{self, Grammar};
-use crate::rules::{Matcher, RuleError, RuleSet};
+use crate::rules::{Matcher, MatcherKind, RuleError, RuleSet};
 use crate::source::{self, Loaded, SourceFile};
 
 use prefilter::Prefilter;
@@ -39,12 +38,39 @@ pub trait Analyzer: Send + Sync {
     /// Runs once after every file, for rules that need the whole project (migrations in order,
     /// manifest and lockfile together, ...).
     fn analyze_project(&self, _project: &ProjectContext<'_>, _out: &mut Vec<Finding>) {}
+
+    /// Scan-level notes after the project pass (e.g. which advisory data was used); they reach
+    /// every output format with the skip notes.
+    fn project_notes(&self, _project: &ProjectContext<'_>) -> Vec<Skipped> {
+        Vec::new()
+    }
 }
 
 /// Builds a capability's analyzer from the rules it claims; `None` when it has no rules.
 /// Capabilities read their options (e.g. the advisory database path) from the scan [`Settings`].
 pub type AnalyzerBuilder =
     fn(&RuleSet, &crate::Settings) -> Result<Option<Box<dyn Analyzer>>, RuleError>;
+
+/// A capability as the pipeline registers it: how its analyzer is built, and the builtin checks
+/// it runs. The builtin names of all capabilities are the one registry that `builtin:` (and
+/// `config:`) rules name, in any family.
+#[derive(Clone, Copy)]
+pub struct Capability {
+    /// How the analyzer is built.
+    pub build: AnalyzerBuilder,
+    /// The builtin check names it runs (none for capabilities of other matcher kinds).
+    pub builtins: fn() -> Vec<String>,
+}
+
+impl Capability {
+    /// A capability without builtin checks.
+    pub const fn new(build: AnalyzerBuilder) -> Self {
+        Capability {
+            build,
+            builtins: Vec::new,
+        }
+    }
+}
 
 /// What the engine gives an analyzer for one file.
 pub struct FileContext<'a> {
@@ -54,6 +80,7 @@ pub struct FileContext<'a> {
     pub rules: &'a RuleSet,
     active: Vec<bool>,
     tree: OnceCell<Option<Tree>>,
+    notes: std::cell::RefCell<Vec<Skipped>>,
 }
 
 impl<'a> FileContext<'a> {
@@ -70,7 +97,18 @@ impl<'a> FileContext<'a> {
             rules,
             active,
             tree: OnceCell::new(),
+            notes: std::cell::RefCell::new(Vec::new()),
         }
+    }
+
+    /// Records a note about this file (e.g. a lockfile that is not valid JSON: `parse-error`);
+    /// it reaches every output format with the other skip and degradation notes.
+    pub fn note(&self, reason: SkipReason, detail: impl Into<String>) {
+        self.notes.borrow_mut().push(Skipped {
+            path: self.file.display.clone(),
+            reason,
+            detail: detail.into(),
+        });
     }
 
     /// Whether rule `idx` applies to this file and its triggers occur in it.
@@ -164,6 +202,7 @@ pub fn finding_in(
         rules,
         active: Vec::new(),
         tree: OnceCell::new(),
+        notes: std::cell::RefCell::new(Vec::new()),
     };
     context.finding(rule_idx, range)
 }
@@ -215,15 +254,15 @@ impl Engine {
     pub fn new(
         rules: RuleSet,
         settings: &crate::Settings,
-        capabilities: &[AnalyzerBuilder],
+        capabilities: &[Capability],
     ) -> Result<Self, RuleError> {
         let options = settings.engine;
         let mut analyzers: Vec<Box<dyn Analyzer>> = Vec::new();
         if let Some(q) = query::QueryAnalyzer::new(&rules, options.combined_queries)? {
             analyzers.push(Box::new(q));
         }
-        for build in capabilities {
-            if let Some(a) = build(&rules, settings)? {
+        for capability in capabilities {
+            if let Some(a) = (capability.build)(&rules, settings)? {
                 analyzers.push(a);
             }
         }
@@ -242,15 +281,27 @@ impl Engine {
                     }
                     Matcher::Query(_) => String::new(),
                 };
+                let message = if matches!(kind, MatcherKind::Builtin | MatcherKind::Config) {
+                    let mut names: Vec<String> =
+                        capabilities.iter().flat_map(|c| (c.builtins)()).collect();
+                    names.sort();
+                    format!(
+                        "no builtin check is named `{}`; write one of: {}",
+                        detail.trim(),
+                        names.join(", ")
+                    )
+                } else {
+                    format!(
+                        "no analyzer in this build handles this `{}` matcher: {}",
+                        kind.key(),
+                        detail.trim()
+                    )
+                };
                 return Err(RuleError::Field {
                     source_name: rule.source.clone(),
                     id: rule.id.clone(),
                     field: kind.key().into(),
-                    message: format!(
-                        "no analyzer in this build handles this `{}` matcher: {}",
-                        kind.key(),
-                        detail.trim()
-                    ),
+                    message,
                 });
             }
         }
@@ -313,6 +364,7 @@ impl Engine {
                 }
             }
         }
+        notes.extend(ctx.notes.take());
         if let Some(tree) = ctx.tree.get().and_then(Option::as_ref)
             && tree.root_node().has_error()
         {
@@ -345,7 +397,10 @@ impl Engine {
                 analyzer.analyze_project(project, &mut out);
             }));
             match result {
-                Ok(()) => findings.extend(out),
+                Ok(()) => {
+                    findings.extend(out);
+                    notes.extend(analyzer.project_notes(project));
+                }
                 Err(panic) => notes.push(Skipped {
                     path: "<project>".into(),
                     reason: SkipReason::InternalError,

@@ -42,10 +42,8 @@ pub fn build(
     _settings: &crate::Settings,
 ) -> Result<Option<Box<dyn Analyzer>>, RuleError> {
     let mut detectors = Vec::new();
+    // every `secret:` rule, whatever its family: `team.internal-token` works like a built-in one
     for (idx, rule) in rules.rules().iter().enumerate() {
-        if rule.family() != "secrets" {
-            continue;
-        }
         if let Matcher::Spec {
             kind: MatcherKind::Secret,
             spec,

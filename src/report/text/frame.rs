@@ -137,7 +137,7 @@ impl Shown {
 fn windows(line: &str, offset: usize, spans: &[Range<usize>]) -> Vec<Range<usize>> {
     let end = offset + line.len();
     if line.chars().count() <= LINE_LIMIT {
-        return vec![offset..end];
+        return std::iter::once(offset..end).collect();
     }
     let char_at =
         |n: usize| -> usize { line.char_indices().nth(n).map_or(end, |(i, _)| offset + i) };
@@ -321,7 +321,8 @@ mod tests {
     fn long_lines_are_cut_around_the_span() {
         let raw = format!("{}eval(x){}\nnext\n", "a".repeat(5000), "b".repeat(5000));
         let eval = raw.find("eval").expect("present");
-        let shown = Shown::new("m.js", &raw, &[eval..eval + 7]);
+        let span = eval..eval + 7;
+        let shown = Shown::new("m.js", &raw, std::slice::from_ref(&span));
         let first = shown.text.lines().next().expect("a line");
         assert!(first.chars().count() < 200, "{}", first.chars().count());
         assert!(first.starts_with('…') && first.ends_with('…'));

@@ -34,6 +34,9 @@ pub struct TextOptions {
     pub quiet: bool,
 }
 
+/// Related locations drawn in one code frame.
+const MAX_FRAME_LABELS: usize = 8;
+
 /// Writes every finding as a code frame, then (unless quiet) a summary line.
 pub fn write(
     report: &ScanReport,
@@ -69,7 +72,9 @@ pub fn write(
                 let range = finding.byte_range.clone();
                 let primary = shown.to_shown(range.start, false)..shown.to_shown(range.end, true);
                 let mut labels = vec![Label::primary(id, primary)];
-                for related in &finding.related {
+                // aggregated dependency findings list hundreds of entries: the frame shows the
+                // first few (JSON and SARIF carry them all)
+                for related in finding.related.iter().take(MAX_FRAME_LABELS) {
                     if related.path != finding.path {
                         continue;
                     }
@@ -127,7 +132,11 @@ fn notes(report: &ScanReport, finding: &Finding) -> Vec<String> {
     }
     for (k, v) in &finding.properties {
         {
-            notes.push(format!("{k}: {v}"));
+            // long lists (an aggregated finding's packages) are cut here, kept whole in JSON/SARIF
+            match v.char_indices().nth(200) {
+                Some((cut, _)) => notes.push(format!("{k}: {}… (see JSON or SARIF)", &v[..cut])),
+                None => notes.push(format!("{k}: {v}")),
+            }
         }
     }
     notes.push(format!("docs: vibeward explain {}", finding.rule_id));
@@ -209,7 +218,15 @@ fn summary(report: &ScanReport, out: &mut dyn WriteColor) -> io::Result<()> {
         skipped,
         stats.suppressed,
         stats.elapsed.as_secs_f64()
-    )
+    )?;
+    for note in report
+        .notes
+        .iter()
+        .filter(|n| n.reason == crate::discover::SkipReason::Notice)
+    {
+        writeln!(out, "note: {}", note.detail)?;
+    }
+    Ok(())
 }
 
 /// The `--stats` block, written to standard error by `main`.

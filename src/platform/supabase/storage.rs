@@ -1,6 +1,6 @@
 //! Supabase Storage buckets made public: `storage.createBucket(name, { public: true })` and
 //! `updateBucket(name, { public: true })` in JavaScript, and (through [`bucket_severity`]) the SQL
-//! `insert into storage.buckets` judged by [`super::supabase`].
+//! `insert into storage.buckets` judged by [`super::migrations`].
 //!
 //! A public bucket serves every file to anyone with its URL. That is the intent for avatars and
 //! site assets (the Supabase quickstarts create a public `avatars` bucket), so those names are not
@@ -12,8 +12,8 @@ use std::sync::LazyLock;
 use regex::Regex;
 use tree_sitter::Node;
 
-use super::js::{self, text};
-use super::{Check, Sink};
+use crate::platform::js::{self, text};
+use crate::platform::{Check, Sink};
 use crate::rules::Severity;
 
 /// Bucket names whose files are meant for everyone.

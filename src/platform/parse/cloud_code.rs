@@ -12,9 +12,9 @@ use std::ops::Range;
 use regex::Regex;
 use tree_sitter::Node;
 
-use super::js::{self, text};
-use super::{Check, Sink};
 use crate::finding::Finding;
+use crate::platform::js::{self, text};
+use crate::platform::{Check, Sink};
 use crate::rules::Severity;
 
 /// Where the Cloud Code checks report: the per-file [`Sink`], or the project pass for handlers

@@ -7,9 +7,9 @@ use std::sync::LazyLock;
 use regex::Regex;
 use tree_sitter::Node;
 
-use super::client_side::is_client_side;
-use super::js::{self, text};
-use super::{Check, Sink};
+use crate::platform::client_side::is_client_side;
+use crate::platform::js::{self, text};
+use crate::platform::{Check, Sink};
 
 static EXTEND_CALL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"^\(?\s*Parse\.Object\.extend\(\s*["'](\w+)["']"#).expect("valid regex")

@@ -8,8 +8,8 @@ use std::ops::Range;
 
 use tree_sitter::Node;
 
-use super::js::{self, text};
-use super::{Check, Sink};
+use crate::platform::js::{self, text};
+use crate::platform::{Check, Sink};
 use crate::rules::Severity;
 
 /// An option value, as far as the checks need it.
@@ -24,6 +24,8 @@ pub(super) enum Val {
     Strings(Vec<String>),
     /// Nested object: (key, value, range of the pair).
     Object(Vec<Entry>),
+    /// A number literal.
+    Number(f64),
     Other,
 }
 
@@ -40,6 +42,10 @@ fn js_val(node: Node<'_>, src: &str, depth: usize) -> Val {
     match node.kind() {
         "true" => Val::Bool(true),
         "false" => Val::Bool(false),
+        "number" => text(node, src)
+            .replace('_', "")
+            .parse()
+            .map_or(Val::Other, Val::Number),
         "string" | "template_string" => {
             js::string_value(node, src).map_or(Val::Other, |s| Val::Str(s.to_string()))
         }
@@ -88,6 +94,7 @@ fn entries_at(object: Node<'_>, src: &str, depth: usize) -> Vec<Entry> {
 pub(super) fn json_val(value: &serde_json::Value, text: &str, from: usize) -> Val {
     match value {
         serde_json::Value::Bool(b) => Val::Bool(*b),
+        serde_json::Value::Number(n) => n.as_f64().map_or(Val::Other, Val::Number),
         serde_json::Value::String(s) => Val::Str(s.clone()),
         serde_json::Value::Array(items) => Val::Strings(
             items
@@ -107,7 +114,7 @@ pub(super) fn json_val(value: &serde_json::Value, text: &str, from: usize) -> Va
                 })
                 .collect(),
         ),
-        _ => Val::Other,
+        serde_json::Value::Null => Val::Other,
     }
 }
 
@@ -127,6 +134,69 @@ fn is_placeholder(s: &str) -> bool {
     s.contains("${") || s.starts_with('<') || s.starts_with("{{")
 }
 
+/// An empty fallback or the placeholder of a sample config (`myMasterKey`, `YOUR_MASTER_KEY`).
+fn is_sample_key(s: &str) -> bool {
+    let normal = s.to_ascii_lowercase().replace(['_', '-', ' '], "");
+    normal.is_empty()
+        || matches!(
+            normal.as_str(),
+            "mymasterkey" | "yourmasterkey" | "masterkey" | "changeme" | "secret" | "xxx"
+        )
+        || normal.starts_with("your")
+        || normal.starts_with("replace")
+        || normal.starts_with("change")
+}
+
+/// Database URIs with a password Parse Server's security check calls weak.
+fn has_weak_db_password(uri: &str) -> bool {
+    let Some((_, rest)) = uri.split_once("://") else {
+        return false;
+    };
+    let Some((creds, _)) = rest.rsplit_once('@') else {
+        return false;
+    };
+    let Some((user, password)) = creds.split_once(':') else {
+        return false;
+    };
+    let password = password.to_ascii_lowercase();
+    !password.starts_with("${")
+        && (password == user.to_ascii_lowercase()
+            || matches!(
+                password.as_str(),
+                "password"
+                    | "postgres"
+                    | "root"
+                    | "admin"
+                    | "123456"
+                    | "12345678"
+                    | "pass"
+                    | "mongo"
+                    | "example"
+            ))
+}
+
+/// A number of seconds or bytes, from a number or a numeric string.
+fn number(value: &Val) -> Option<f64> {
+    match value {
+        Val::Number(n) => Some(*n),
+        Val::Str(s) | Val::Fallback(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// A size like `"20mb"` in megabytes (Parse Server's `maxUploadSize`).
+fn megabytes(size: &str) -> Option<f64> {
+    let s = size.trim().to_ascii_lowercase();
+    let (digits, unit) = s.split_at(s.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(s.len()));
+    let n: f64 = digits.trim().parse().ok()?;
+    Some(match unit.trim() {
+        "gb" => n * 1024.0,
+        "kb" => n / 1024.0,
+        "b" | "" => n / 1_048_576.0,
+        _ => n,
+    })
+}
+
 /// Judges Parse Server options.
 fn check_server(sink: &mut Sink<'_, '_>, entries: &[Entry]) {
     for e in entries {
@@ -141,10 +211,73 @@ fn check_server(sink: &mut Sink<'_, '_>, entries: &[Entry]) {
                 Severity::Critical,
                 "Parse Server's master key is written in the source; whoever reads the code can bypass every ACL".into(),
             )),
-            ("masterKey", Val::Fallback(s)) if !is_placeholder(s) => Some((
+            // an empty or sample fallback: Parse Server refuses to start without a real key, or
+            // the value is the placeholder of Parse's own example config
+            ("masterKey", Val::Fallback(s)) if !is_placeholder(s) && !is_sample_key(s) => Some((
                 Check::HardcodedMasterKey,
                 Severity::High,
                 "Parse Server falls back to a master key written in the source when the environment variable is missing".into(),
+            )),
+            ("maintenanceKeyIps", Val::Strings(ips)) if ips.iter().any(|ip| is_open_range(ip)) => {
+                Some((
+                    Check::InsecureServerOption,
+                    Severity::High,
+                    "`maintenanceKeyIps` allows the maintenance key from any address".into(),
+                ))
+            }
+            ("trustProxy", value) if is_on(value) && entries.iter().any(|x| x.key == "masterKeyIps") => Some((
+                Check::InsecureServerOption,
+                Severity::Medium,
+                "`trustProxy` with `masterKeyIps`: the client IP comes from `X-Forwarded-For`, which any caller can set unless every proxy in front rewrites it".into(),
+            )),
+            ("requestKeywordDenylist", Val::Strings(list)) if list.is_empty() => Some((
+                Check::InsecureServerOption,
+                Severity::Medium,
+                "`requestKeywordDenylist: []` removes Parse Server's protection against prototype pollution keys (`__proto__`, `constructor`) in request bodies".into(),
+            )),
+            ("mountPlayground", value) if is_on(value) => Some((
+                Check::InsecureServerOption,
+                Severity::Low,
+                "`mountPlayground: true` serves the GraphQL playground, which Parse's docs say not to mount in production".into(),
+            )),
+            ("expireInactiveSessions", Val::Bool(false)) => Some((
+                Check::InsecureServerOption,
+                Severity::Low,
+                "`expireInactiveSessions: false` keeps sessions valid until `sessionLength` even when they are never used".into(),
+            )),
+            ("sessionLength", value) if number(value).is_some_and(|n| n > 31_536_000.0) => Some((
+                Check::InsecureServerOption,
+                Severity::Low,
+                "`sessionLength` is longer than Parse Server's default of one year: a stolen session token stays valid that long".into(),
+            )),
+            ("revokeSessionOnPasswordReset", Val::Bool(false)) => Some((
+                Check::InsecureServerOption,
+                Severity::Medium,
+                "`revokeSessionOnPasswordReset: false` keeps an attacker's sessions alive after the victim resets their password".into(),
+            )),
+            ("allowCustomObjectId", value) if is_on(value) => Some((
+                Check::InsecureServerOption,
+                Severity::Low,
+                "`allowCustomObjectId: true` lets clients choose object ids, so ids can be guessed or collide".into(),
+            )),
+            ("preventLoginWithUnverifiedEmail", Val::Bool(false))
+                if entries.iter().any(|x| x.key == "verifyUserEmails" && is_on(&x.value)) =>
+            {
+                Some((
+                    Check::InsecureServerOption,
+                    Severity::Low,
+                    "`verifyUserEmails` is on but `preventLoginWithUnverifiedEmail: false` lets unverified accounts sign in anyway".into(),
+                ))
+            }
+            ("maxUploadSize", Val::Str(size) | Val::Fallback(size)) if megabytes(size).is_some_and(|mb| mb >= 1024.0) => Some((
+                Check::InsecureServerOption,
+                Severity::Low,
+                format!("`maxUploadSize: '{size}'` lets any client fill the disk or memory with one request"),
+            )),
+            ("databaseURI", Val::Str(uri) | Val::Fallback(uri)) if has_weak_db_password(uri) => Some((
+                Check::InsecureServerOption,
+                Severity::Medium,
+                "`databaseURI` uses a weak database password (the user name, `password`, `postgres`, `root`, ...), which Parse Server's own security check reports".into(),
             )),
             ("allowClientClassCreation", Val::Bool(true)) => Some((
                 Check::InsecureServerOption,
@@ -209,6 +342,17 @@ fn check_server(sink: &mut Sink<'_, '_>, entries: &[Entry]) {
                             Severity::Medium,
                             "`fileUpload.enableForAnonymousUser: true` lets anonymous sessions upload files",
                         )),
+                        ("fileExtensions", Val::Strings(exts))
+                            if exts.iter().any(|x| {
+                                let x = x.to_ascii_lowercase();
+                                matches!(x.as_str(), "*" | ".*" | "html" | "htm" | "xhtml" | "svg")
+                            }) =>
+                        {
+                            Some((
+                                Severity::Medium,
+                                "`fileUpload.fileExtensions` allows HTML (or every extension): uploaded pages run script on your Parse Server's origin",
+                            ))
+                        }
                         _ => None,
                     };
                     if let Some((severity, message)) = issue {
@@ -623,4 +767,148 @@ pub fn check_env(sink: &mut Sink<'_, '_>) {
         };
         sink.report(check, range, Some(message), |f| f.severity = severity);
     }
+    // every other `PARSE_SERVER_*` option, judged like the same option in code
+    let others: Vec<Entry> = env_entries(src)
+        .into_iter()
+        .filter(|e| {
+            !matches!(
+                e.key.as_str(),
+                "masterKey" | "logLevel" | "masterKeyIps" | "verbose"
+            )
+        })
+        .collect();
+    check_server(sink, &others);
+}
+
+/// `PARSE_SERVER_*` options in docker-compose `environment:`, Dockerfiles (`ENV`) and Kubernetes
+/// manifests (`- name: PARSE_SERVER_X` / `value: ...`): judged like the same options in code.
+/// The master key is left to the secret rules (these files are where it belongs, as a reference).
+pub fn check_deploy_file(sink: &mut Sink<'_, '_>) {
+    if !sink.any_active(&[Check::VerboseRequestLogging, Check::InsecureServerOption]) {
+        return;
+    }
+    let src: &str = &sink.ctx().file.text;
+    if !src.contains("PARSE_SERVER_") {
+        return;
+    }
+    let entries: Vec<Entry> = env_entries(src)
+        .into_iter()
+        .filter(|e| e.key != "masterKey")
+        .collect();
+    check_server(sink, &entries);
+}
+
+/// The Parse Server option an environment variable sets: `PARSE_SERVER_ALLOW_CLIENT_CLASS_CREATION`
+/// is `allowClientClassCreation` (the CLI's own mapping, with its two irregular names).
+fn option_name(var: &str) -> Option<String> {
+    let rest = var.strip_prefix("PARSE_SERVER_")?;
+    Some(match rest {
+        "APPLICATION_ID" => "appId".into(),
+        "DATABASE_URI" => "databaseURI".into(),
+        "URL" => "serverURL".into(),
+        _ => {
+            let mut out = String::new();
+            for (i, word) in rest.split('_').filter(|w| !w.is_empty()).enumerate() {
+                let lower = word.to_ascii_lowercase();
+                if i == 0 {
+                    out.push_str(&lower);
+                } else {
+                    let mut chars = lower.chars();
+                    if let Some(first) = chars.next() {
+                        out.push(first.to_ascii_uppercase());
+                        out.extend(chars);
+                    }
+                }
+            }
+            out
+        }
+    })
+}
+
+/// An environment value as an option value: booleans, numbers, comma lists for `*_IPS` and
+/// JSON arrays, strings otherwise.
+fn env_value(key: &str, value: &str) -> Val {
+    let v = value.trim().trim_matches(|c| c == '"' || c == '\'');
+    match v {
+        "true" => return Val::Bool(true),
+        "false" => return Val::Bool(false),
+        _ => {}
+    }
+    if let Ok(n) = v.parse::<f64>() {
+        return Val::Number(n);
+    }
+    if v.starts_with('[')
+        && let Ok(serde_json::Value::Array(items)) = serde_json::from_str::<serde_json::Value>(v)
+    {
+        return Val::Strings(
+            items
+                .iter()
+                .filter_map(|i| i.as_str().map(str::to_string))
+                .collect(),
+        );
+    }
+    if key.ends_with("Ips") {
+        return Val::Strings(v.split(',').map(|x| x.trim().to_string()).collect());
+    }
+    Val::Str(v.to_string())
+}
+
+/// Every `PARSE_SERVER_X=value`, `PARSE_SERVER_X: value`, `ENV PARSE_SERVER_X value` and
+/// Kubernetes `name:`/`value:` pair of a file, each with the range of its line.
+fn env_entries(src: &str) -> Vec<Entry> {
+    let mut out = Vec::new();
+    let mut offset = 0;
+    let mut pending_name: Option<(String, Range<usize>)> = None;
+    for line in src.split_inclusive('\n') {
+        let start = offset;
+        offset += line.len();
+        let trimmed = line.trim();
+        let range = start + (line.len() - line.trim_start().len())..start + line.trim_end().len();
+        let body = trimmed
+            .trim_start_matches("- ")
+            .trim_start_matches("export ")
+            .trim_start_matches("ENV ")
+            .trim();
+        if let Some((name, at)) = pending_name.take()
+            && let Some(value) = body.strip_prefix("value:")
+        {
+            let key = option_name(&name).unwrap_or_default();
+            out.push(Entry {
+                value: env_value(&key, value),
+                key,
+                range: at.start..range.end,
+            });
+            continue;
+        }
+        if let Some(name) = body.strip_prefix("name:").map(str::trim)
+            && name.trim_matches('"').starts_with("PARSE_SERVER_")
+        {
+            pending_name = Some((name.trim_matches('"').to_string(), range));
+            continue;
+        }
+        let Some(at) = body.find("PARSE_SERVER_") else {
+            continue;
+        };
+        let body = &body[at..];
+        let split = body.find(['=', ':', ' ']).unwrap_or(body.len());
+        let (var, value) = body.split_at(split);
+        let value = value
+            .get(1..)
+            .unwrap_or("")
+            .split(" #")
+            .next()
+            .unwrap_or("");
+        if value.trim().is_empty() {
+            continue;
+        }
+        let Some(key) = option_name(var.trim().trim_matches('"')) else {
+            continue;
+        };
+        out.push(Entry {
+            value: env_value(&key, value),
+            key,
+            range,
+        });
+    }
+    out
 }

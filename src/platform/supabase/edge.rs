@@ -5,7 +5,7 @@
 //! a request may touch. The check works on one file:
 //!
 //! 1. **Clients**: names bound to `createClient(url, <service-role key>)` (the key judged by
-//!    [`super::supabase::service_role_key`]), to a local factory returning one, or imported under
+//!    [`super::client_key::service_role_key`]), to a local factory returning one, or imported under
 //!    the conventional names of a service-role client (`supabaseAdmin`, `createAdminClient()`).
 //! 2. **Handlers**: the function around a query that receives the request: a `serve`/
 //!    `Deno.serve`/router callback, an exported `GET`/`POST`/... route handler, a server action
@@ -29,9 +29,9 @@ use std::sync::LazyLock;
 use regex::Regex;
 use tree_sitter::Node;
 
-use super::js::{self, text};
-use super::supabase::service_role_key;
-use super::{Check, Sink};
+use super::client_key::service_role_key;
+use crate::platform::js::{self, text};
+use crate::platform::{Check, Sink};
 use crate::rules::Severity;
 
 /// Names of calls that verify a caller, a token or a webhook signature (last callee segment).
@@ -940,7 +940,7 @@ mod tests {
     fn severities(handler: &str) -> Vec<Severity> {
         let src = format!("{ADMIN}{handler}");
         let tree = parse(Grammar::TypeScript, &src).expect("parses");
-        super::find(&super::js::Index::new(tree.root_node()), &src)
+        super::find(&crate::platform::js::Index::new(tree.root_node()), &src)
             .into_iter()
             .map(|(_, _, s)| s)
             .collect()

@@ -12,11 +12,11 @@ use std::ops::Range;
 use rayon::prelude::*;
 
 use super::cloud_code::{self, External, Report};
-use super::{Check, js};
 use crate::discover::{Candidate, FileKind};
 use crate::engine::{self, ProjectContext};
 use crate::finding::Finding;
 use crate::parse::{self, Grammar};
+use crate::platform::{Check, js};
 use crate::source::{self, Loaded, SourceFile};
 
 /// Files larger than this are not read for registrations (bundles, generated code).
@@ -199,7 +199,8 @@ impl Report for ModuleReport<'_, '_> {
             return;
         };
         let finding = engine::finding_in(self.file, self.project.rules, idx, range);
-        self.out.push(super::shaped(finding, message, adjust));
+        self.out
+            .push(crate::platform::shaped(finding, message, adjust));
     }
 }
 

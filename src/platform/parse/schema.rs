@@ -2,15 +2,15 @@
 //! migrations, `schema.definitions` in the server options), `Parse.Schema#setCLP({...})`, and
 //! JSON schema exports (`GET /parse/schemas` output, arrays of classes, config files).
 //!
-//! Both syntaxes become [`Entry`] lists (see [`parse_config`](super::parse_config)), so one
+//! Both syntaxes become [`Entry`] lists (see [`config`](super::config)), so one
 //! function, [`judge`], decides for every source.
 
 use tree_sitter::Node;
 
-use super::js::{self, text};
-use super::parse_config::{Entry, Val, js_entries, json_val, resolve_object};
-use super::{Check, Sink};
+use super::config::{Entry, Val, js_entries, json_val, resolve_object};
 use crate::finding::Finding;
+use crate::platform::js::{self, text};
+use crate::platform::{Check, Sink};
 use crate::rules::{Confidence, Severity};
 
 /// Operations whose public grant lets anyone change the class, with what it lets them do.
