@@ -300,8 +300,16 @@ fn baseline_reports_only_new_findings_and_survives_moving_code_down_50_lines() {
     let findings = doc["findings"].as_array().expect("findings");
     assert_eq!(findings.len(), 1, "{findings:#?}");
     assert_eq!(findings[0]["start"]["line"], 54);
-    let out = run(dir.path(), &["scan", "-q", "--baseline", "base.json"]);
+    let out = run(
+        dir.path(),
+        &["scan", "-q", "--stats", "--baseline", "base.json"],
+    );
     assert_eq!(code(&out), 1, "the new finding fails the run");
+    assert!(
+        stderr(&out).contains("in the baseline   2"),
+        "{}",
+        stderr(&out)
+    );
 
     let out = run(dir.path(), &["scan", "--baseline", "missing.json"]);
     assert_eq!(code(&out), 2);

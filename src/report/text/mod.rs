@@ -244,6 +244,12 @@ pub fn write_stats(report: &ScanReport, out: &mut dyn Write) -> io::Result<()> {
     }
     writeln!(out, "  findings          {}", report.findings.len())?;
     writeln!(out, "  suppressed        {}", s.suppressed)?;
+    if s.baselined > 0 {
+        writeln!(out, "  in the baseline   {}", s.baselined)?;
+    }
+    if s.allowed > 0 {
+        writeln!(out, "  allowed secrets   {}", s.allowed)?;
+    }
     writeln!(out, "  elapsed           {secs:.3}s")?;
     // small trees read in KB: "0.0 MB/s" said nothing
     let (amount, unit) = if mb < 1.0 {
