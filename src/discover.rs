@@ -114,7 +114,8 @@ impl FileKind {
 
     /// Classifies a path. `None` for files that are never scanned (images, archives, ...).
     pub fn classify(path: &Path) -> Option<FileKind> {
-        let name = path.file_name()?.to_str()?;
+        // a name that is not UTF-8 is still classified by its extension (it was taken for binary)
+        let name = path.file_name()?.to_string_lossy();
         let lower = name.to_ascii_lowercase();
         match lower.as_str() {
             "package-lock.json"

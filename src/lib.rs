@@ -246,6 +246,18 @@ pub struct Scanner {
     severities: BTreeMap<String, Severity>,
 }
 
+/// The most worker threads a scan starts, whatever `--jobs` asks: past a few per core they only
+/// add memory and contention (`-j 10000` once pushed the load average to 229).
+pub fn max_jobs() -> usize {
+    let cores = std::thread::available_parallelism().map_or(4, std::num::NonZeroUsize::get);
+    (cores * 4).clamp(4, 64)
+}
+
+/// The worker threads a scan uses for `requested` (0: one per core), capped at [`max_jobs`].
+pub fn effective_jobs(requested: usize) -> usize {
+    requested.min(max_jobs())
+}
+
 /// Stack size of the analysis threads.
 const WORKER_STACK: usize = 64 << 20;
 
@@ -261,6 +273,9 @@ impl Scanner {
         settings: &Settings,
         capabilities: &[Capability],
     ) -> Result<Self, ScanError> {
+        let mut settings = settings.clone();
+        settings.jobs = effective_jobs(settings.jobs);
+        let settings = &settings;
         let rules = load_rules(settings)?;
         let severities = rules
             .rules()

@@ -204,6 +204,19 @@ fn color_choice(args: &ScanArgs, is_terminal: bool) -> ColorChoice {
 
 fn scan(args: &ScanArgs) -> Result<ExitCode> {
     let settings = settings(args)?;
+    if settings.jobs > vibeward::max_jobs() {
+        #[expect(
+            clippy::print_stderr,
+            reason = "a notice about a flag, before the scan"
+        )]
+        {
+            eprintln!(
+                "vibeward: note: --jobs {} is more than this machine can use; using {}",
+                settings.jobs,
+                vibeward::max_jobs()
+            );
+        }
+    }
     let report = match progress::Bar::for_terminal(args.quiet) {
         Some(bar) => vibeward::scan_with_progress(&settings, &bar)?,
         None => vibeward::scan(&settings)?,
@@ -393,7 +406,7 @@ fn parse_only(args: &ScanArgs) -> Result<ExitCode> {
     let started = Instant::now();
     let discovered = vibeward::discover::discover(&settings.paths, &settings.discover)?;
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(settings.jobs)
+        .num_threads(vibeward::effective_jobs(settings.jobs))
         .build()?;
     let (files, bytes) = pool.install(|| {
         discovered

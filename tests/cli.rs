@@ -621,3 +621,40 @@ fn rules_reports_a_broken_rule_of_any_kind_as_one_line() {
         );
     }
 }
+
+/// Issue 22: `-j 10000` started ten thousand threads; it is capped, with a notice.
+#[test]
+fn jobs_are_capped_with_a_notice() {
+    let dir = project();
+    let out = run(dir.path(), &["scan", "-j", "10000", "--fail-on", "none"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--jobs 10000 is more than"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// Issue 22: a file whose name is not UTF-8 was skipped as binary.
+#[cfg(unix)]
+#[test]
+fn files_with_non_utf8_names_are_scanned() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = project();
+    let name = std::ffi::OsStr::from_bytes(b"caf\xe9.js");
+    std::fs::write(
+        dir.path().join("src").join(name),
+        "app.post('/calc', (req, res) => res.json(eval(req.body.expr)));\n",
+    )
+    .expect("written");
+    let doc = json(dir.path(), &[]);
+    assert!(
+        doc["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .any(|f| f["path"].as_str().is_some_and(|p| p.contains("caf"))
+                && f["rule_id"] == "injection.code-from-request"),
+        "{doc}"
+    );
+}
