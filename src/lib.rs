@@ -343,7 +343,16 @@ impl Scanner {
         discover_options.threads = settings.jobs;
         let mut discovered = discover::discover(paths, &discover_options)?;
         if !self.paths.is_empty() {
-            discovered.candidates.retain(|c| self.paths.keeps(&c.path));
+            // a file named on the command line is scanned whatever `include`/`exclude` say, as
+            // it is whatever ignore files and `--exclude` say (see `discover`)
+            let named: Vec<&std::path::Path> = paths
+                .iter()
+                .filter(|p| p.is_file())
+                .map(std::path::PathBuf::as_path)
+                .collect();
+            discovered
+                .candidates
+                .retain(|c| named.contains(&c.path.as_path()) || self.paths.keeps(&c.path));
         }
         // `--changed`/`--staged`: the per-file pass reads the selected files only; the project
         // pass still sees every candidate (lockfiles, migrations, Cloud Code modules)

@@ -185,6 +185,14 @@ fn config_selects_files_rules_and_severities() {
             "critical".to_string()
         )]
     );
+    // a file named on the command line is scanned whatever `exclude` says
+    let doc = json(dir.path(), &["test/server.test.js"]);
+    assert_eq!(
+        found(&doc).len(),
+        0,
+        "tls is disabled, but the file was read"
+    );
+    assert_eq!(doc["summary"]["files_analysed"], 1);
     // an id wins over its family; the SARIF driver shows the overridden severity too
     write(
         dir.path(),
