@@ -122,7 +122,7 @@ fn reports_a_vulnerable_cargo_lock_with_the_rustsec_database() {
         .expect("smallvec reported");
     assert_eq!(smallvec.start.line, 15, "points at the package's name line");
     assert!(
-        smallvec.message.contains("fixed in 1.6.1"),
+        smallvec.message.contains("1.6.1 fixes it"),
         "{}",
         smallvec.message
     );
