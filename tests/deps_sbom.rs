@@ -14,17 +14,17 @@ use serde_json::Value;
 use vibeward::deps::sbom::{SbomFormat, SbomOptions, build_sbom};
 
 const FIXTURES: [&str; 11] = [
-    "npm-lock-v1",
-    "npm-lock-v3",
-    "npm-shrinkwrap-v2",
-    "install-scripts",
-    "yarn-classic",
-    "yarn-berry",
-    "pnpm-v6",
-    "pnpm-v9",
+    "malicious-version/npm-lock-v1",
+    "duplicate-major-version/npm-lock-v3",
+    "malicious-version/npm-shrinkwrap-v2",
+    "install-script",
+    "missing-integrity/yarn-classic",
+    "non-registry-source/yarn-berry",
+    "install-script/pnpm-v6",
+    "malicious-version/pnpm-v9",
     "cargo",
-    "bun-lock",
-    "deno-lock",
+    "known-vulnerability/bun-lock",
+    "known-vulnerability/deno-lock",
 ];
 
 fn schema(name: &str) -> Value {
@@ -126,7 +126,7 @@ fn npm_ls(dir: &Path) -> Option<BTreeSet<(String, String)>> {
 
 #[test]
 fn components_match_npm_ls_on_npm_lockfiles() {
-    for fixture in ["npm-lock-v3", "npm-shrinkwrap-v2", "install-scripts"] {
+    for fixture in ["duplicate-major-version/npm-lock-v3", "malicious-version/npm-shrinkwrap-v2", "install-script"] {
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
             .join("fixtures/deps")
             .join(fixture);
@@ -164,7 +164,7 @@ fn components_match_npm_ls_on_npm_lockfiles() {
         // and links to workspace folders (project code, not components): npm's list must still
         // be covered, and the consistent fixture must match exactly
         let lock: Value = serde_json::from_str(
-            &std::fs::read_to_string(tmp.path().join(if fixture == "npm-shrinkwrap-v2" {
+            &std::fs::read_to_string(tmp.path().join(if fixture == "malicious-version/npm-shrinkwrap-v2" {
                 "npm-shrinkwrap.json"
             } else {
                 "package-lock.json"
@@ -187,7 +187,7 @@ fn components_match_npm_ls_on_npm_lockfiles() {
             missing.is_empty(),
             "{fixture}: npm ls lists {missing:?}, the SBOM does not"
         );
-        if fixture == "install-scripts" {
+        if fixture == "install-script" {
             assert_eq!(
                 mine, theirs,
                 "{fixture}: SBOM components differ from npm ls"
