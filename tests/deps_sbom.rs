@@ -20,7 +20,7 @@ const FIXTURES: [&str; 11] = [
     "install-script",
     "missing-integrity/yarn-classic",
     "non-registry-source/yarn-berry",
-    "install-script/pnpm-v6",
+    "malicious-version/pnpm-v6",
     "malicious-version/pnpm-v9",
     "cargo",
     "known-vulnerability/bun-lock",
