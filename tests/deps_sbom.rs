@@ -126,7 +126,11 @@ fn npm_ls(dir: &Path) -> Option<BTreeSet<(String, String)>> {
 
 #[test]
 fn components_match_npm_ls_on_npm_lockfiles() {
-    for fixture in ["duplicate-major-version/npm-lock-v3", "malicious-version/npm-shrinkwrap-v2", "install-script"] {
+    for fixture in [
+        "duplicate-major-version/npm-lock-v3",
+        "malicious-version/npm-shrinkwrap-v2",
+        "install-script",
+    ] {
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
             .join("fixtures/deps")
             .join(fixture);
@@ -164,11 +168,13 @@ fn components_match_npm_ls_on_npm_lockfiles() {
         // and links to workspace folders (project code, not components): npm's list must still
         // be covered, and the consistent fixture must match exactly
         let lock: Value = serde_json::from_str(
-            &std::fs::read_to_string(tmp.path().join(if fixture == "malicious-version/npm-shrinkwrap-v2" {
-                "npm-shrinkwrap.json"
-            } else {
-                "package-lock.json"
-            }))
+            &std::fs::read_to_string(tmp.path().join(
+                if fixture == "malicious-version/npm-shrinkwrap-v2" {
+                    "npm-shrinkwrap.json"
+                } else {
+                    "package-lock.json"
+                },
+            ))
             .expect("lockfile"),
         )
         .expect("json");
