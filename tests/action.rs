@@ -9,6 +9,9 @@
     reason = "a test that cannot run here says why it skips, and timings are reported"
 )]
 
+mod common;
+use common::write;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -211,13 +214,6 @@ impl Runner {
         job.summary = std::fs::read_to_string(&summary).expect("summary");
         job
     }
-}
-
-fn write(root: &Path, rel: &str, text: &str) -> PathBuf {
-    let path = root.join(rel);
-    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-    std::fs::write(&path, text).expect("write");
-    path
 }
 
 #[test]

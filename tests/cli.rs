@@ -1,36 +1,12 @@
 //! The built binary, as users run it: exit codes, formats, flags, skipped files, determinism,
 //! and SARIF schema validation.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
+use common::{bin, code, run, stderr, stdout, write};
+
+use std::path::Path;
 
 use serde_json::Value;
-
-fn bin() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_vibeward"));
-    cmd.env("NO_COLOR", "1");
-    cmd
-}
-
-fn run(dir: &Path, args: &[&str]) -> Output {
-    bin()
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("binary runs")
-}
-
-fn code(out: &Output) -> i32 {
-    out.status.code().expect("exited normally")
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
 
 /// A small project with one high finding (TLS checks off) and one medium (cookie secure: false).
 fn project() -> tempfile::TempDir {
@@ -51,13 +27,6 @@ fn project() -> tempfile::TempDir {
         "export const add = (a, b) => a + b;\n",
     );
     dir
-}
-
-fn write(root: &Path, rel: &str, text: impl AsRef<[u8]>) -> PathBuf {
-    let path = root.join(rel);
-    std::fs::create_dir_all(path.parent().expect("has parent")).expect("mkdir");
-    std::fs::write(&path, text).expect("write");
-    path
 }
 
 fn json(dir: &Path, extra: &[&str]) -> Value {

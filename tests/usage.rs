@@ -7,43 +7,13 @@
     reason = "a test that cannot run here says why it skips, and timings are reported"
 )]
 
+mod common;
+use common::{code, run, stderr, stdout, write};
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use serde_json::Value;
-
-fn bin() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_vibeward"));
-    cmd.env("NO_COLOR", "1").env_remove("GITHUB_BASE_REF");
-    cmd
-}
-
-fn run(dir: &Path, args: &[&str]) -> Output {
-    bin()
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("binary runs")
-}
-
-fn code(out: &Output) -> i32 {
-    out.status.code().expect("exited normally")
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn write(root: &Path, rel: &str, text: &str) -> PathBuf {
-    let path = root.join(rel);
-    std::fs::create_dir_all(path.parent().expect("has parent")).expect("mkdir");
-    std::fs::write(&path, text).expect("write");
-    path
-}
 
 const TLS_OFF: &str = "const agent = new https.Agent({ rejectUnauthorized: false });\n";
 const COOKIE: &str = "app.use(session({ secret: s, cookie: { secure: false } }));\n";
@@ -249,14 +219,14 @@ fn secret_allow_lists_by_path_regex_and_fingerprint() {
     write(
         dir.path(),
         "vibeward.toml",
-        &format!("[secrets]\nallow-fingerprints = [\"src/pay.js:{fingerprint}\"]\n"),
+        format!("[secrets]\nallow-fingerprints = [\"src/pay.js:{fingerprint}\"]\n"),
     );
     assert_eq!(secrets(&json(dir.path(), &[])), ["fixtures/pay.js"]);
     // a bare fingerprint allows the same code in every file
     write(
         dir.path(),
         "vibeward.toml",
-        &format!("[secrets]\nallow-fingerprints = [\"{fingerprint}\"]\n"),
+        format!("[secrets]\nallow-fingerprints = [\"{fingerprint}\"]\n"),
     );
     assert!(secrets(&json(dir.path(), &[])).is_empty());
 }
@@ -366,7 +336,7 @@ fn changed_and_staged_scan_what_git_reports_with_the_project_as_context() {
     write(
         root,
         "supabase/migrations/001_orders.sql",
-        &format!("{MIGRATION_CREATE}comment on table public.orders is 'orders';\n"),
+        format!("{MIGRATION_CREATE}comment on table public.orders is 'orders';\n"),
     );
     git(root, &["add", "src/session.js"]);
     git(root, &["commit", "-qm", "session"]);
@@ -390,7 +360,7 @@ fn changed_and_staged_scan_what_git_reports_with_the_project_as_context() {
     );
 
     // --staged: only what the index holds
-    write(root, "src/server.js", &format!("// touched\n{TLS_OFF}"));
+    write(root, "src/server.js", format!("// touched\n{TLS_OFF}"));
     git(root, &["add", "src/server.js"]);
     let staged: Vec<String> = found(&json(root, &["--staged"]))
         .into_iter()
@@ -684,7 +654,7 @@ fn every_readme_command_runs_on_a_fixture_project() {
     write(
         root,
         "team-rules/team/eval-anywhere.yaml",
-        &std::fs::read_to_string(rule)
+        std::fs::read_to_string(rule)
             .expect("rule")
             .replace("id: code.eval-dynamic", "id: team.eval-anywhere"),
     );

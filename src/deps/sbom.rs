@@ -258,7 +258,7 @@ fn hashes(integrity: &str) -> Vec<(&'static str, String)> {
     for part in integrity.split_whitespace() {
         if let Some((alg, value)) = part.split_once('-')
             && let Some(alg) = algorithm(alg)
-            && let Some(bytes) = base64(value)
+            && let Some(bytes) = crate::secrets::validate::decode_base64url(value)
         {
             out.push((alg, hex(&bytes)));
         } else if let Some((alg, value)) = part.split_once(':')
@@ -283,28 +283,6 @@ fn algorithm(name: &str) -> Option<&'static str> {
         "sha512" => "SHA-512",
         _ => return None,
     })
-}
-
-fn base64(text: &str) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(text.len() * 3 / 4);
-    let (mut acc, mut bits) = (0u32, 0);
-    for b in text.bytes().filter(|b| *b != b'=') {
-        let v = match b {
-            b'A'..=b'Z' => b - b'A',
-            b'a'..=b'z' => b - b'a' + 26,
-            b'0'..=b'9' => b - b'0' + 52,
-            b'+' | b'-' => 62,
-            b'/' | b'_' => 63,
-            _ => return None,
-        };
-        acc = (acc << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-        }
-    }
-    Some(out)
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -401,7 +401,7 @@ mod tests {
         assert!(!is_tracked(&crate_root.join("no-such-file.env")));
         assert!(is_git_ignored(&crate_root.join("target/debug/x")));
         assert!(!is_git_ignored(&crate_root.join("src/lib.rs")));
-        let ignored = crate_root.join("fixtures/secrets/env-committed-ignored/.env");
+        let ignored = crate_root.join("fixtures/secrets/env-file-committed/ignored/.env");
         assert!(is_git_ignored(&ignored));
     }
 

@@ -180,16 +180,20 @@ fn tables(h: &History, hits: &mut Vec<Hit>) {
     }
 }
 
-/// A condition that is `true` however it is written: `true`, `(1 = 1)`, `'a' = 'a'`.
-fn is_true(condition: Option<&str>) -> bool {
-    let Some(c) = condition else {
-        return false;
-    };
-    let c: String = c
+/// A policy condition lower-cased, without white space or parentheses, for comparing shapes.
+fn compact(condition: &str) -> String {
+    condition
         .to_ascii_lowercase()
         .chars()
         .filter(|ch| !ch.is_whitespace() && *ch != '(' && *ch != ')')
-        .collect();
+        .collect()
+}
+
+/// A condition that is `true` however it is written: `true`, `(1 = 1)`, `'a' = 'a'`.
+fn is_true(condition: Option<&str>) -> bool {
+    let Some(c) = condition.map(compact) else {
+        return false;
+    };
     if c == "true" || c == "notfalse" {
         return true;
     }
@@ -199,14 +203,9 @@ fn is_true(condition: Option<&str>) -> bool {
 
 /// `auth.role() = 'authenticated'` or `auth.uid() is not null`: any account passes.
 fn is_any_user(condition: Option<&str>) -> bool {
-    let Some(c) = condition else {
+    let Some(c) = condition.map(compact) else {
         return false;
     };
-    let c: String = c
-        .to_ascii_lowercase()
-        .chars()
-        .filter(|ch| !ch.is_whitespace() && *ch != '(' && *ch != ')')
-        .collect();
     matches!(
         c.as_str(),
         "auth.role='authenticated'" | "auth.uidisnotnull" | "'authenticated'=auth.role"

@@ -174,17 +174,6 @@ fn first_sentence(para: &str) -> &str {
 
 fn summary(report: &ScanReport, out: &mut dyn WriteColor) -> io::Result<()> {
     let stats = &report.stats;
-    let counts: Vec<String> = Severity::ALL
-        .iter()
-        .map(|s| {
-            (
-                s,
-                report.findings.iter().filter(|f| f.severity == *s).count(),
-            )
-        })
-        .filter(|(_, n)| *n > 0)
-        .map(|(s, n)| format!("{n} {s}"))
-        .collect();
     let skipped: usize = report
         .notes
         .iter()
@@ -198,17 +187,7 @@ fn summary(report: &ScanReport, out: &mut dyn WriteColor) -> io::Result<()> {
         spec.set_fg(Some(Color::Red));
     }
     out.set_color(&spec)?;
-    if report.findings.is_empty() {
-        write!(out, "No findings")?;
-    } else {
-        write!(
-            out,
-            "{} finding{} ({})",
-            report.findings.len(),
-            if report.findings.len() == 1 { "" } else { "s" },
-            counts.join(", ")
-        )?;
-    }
+    write!(out, "{}", crate::report::counts_sentence(report))?;
     out.reset()?;
     writeln!(
         out,
