@@ -4,10 +4,12 @@
 //! parallel (read once, prefilter, parse at most once, every analyzer) → project-wide pass →
 //! filter → sort and fingerprint → [`ScanReport`], which the `report` writers render.
 
+pub mod authz;
 pub mod config;
 pub mod deps;
 pub mod discover;
 pub mod engine;
+pub mod entry;
 pub mod finding;
 pub mod parse;
 pub mod platform;
@@ -33,8 +35,14 @@ use finding::Finding;
 use rules::{RuleError, RuleSet, Severity};
 
 /// The capabilities beyond query rules, each owning its matcher kinds (see `engine::Analyzer`).
-pub fn capabilities() -> [AnalyzerBuilder; 4] {
-    [secrets::build, taint::build, platform::build, deps::build]
+pub fn capabilities() -> [AnalyzerBuilder; 5] {
+    [
+        secrets::build,
+        taint::build,
+        platform::build,
+        authz::build,
+        deps::build,
+    ]
 }
 
 /// Anything that stops a scan before it produces a report.

@@ -1,0 +1,386 @@
+//! The `authz` capability: privileged handlers that never check who is calling (issue 15).
+//!
+//! Per file (one walk of the tree the engine already parsed), [`crate::entry`] finds the entry
+//! points and their middleware, and [`ops`] finds privileged operations and caller checks in each
+//! function. The file keeps small owned [`FileFacts`]; the project pass ([`project`]) joins them:
+//! handlers imported from controllers, helpers in other modules, routers mounted behind
+//! middleware in another file, and Next.js `middleware.ts` with its matcher and public routes.
+//! It only creates findings; suppression, redaction and snippets are the engine's.
+
+pub mod ops;
+pub mod project;
+
+use std::ops::Range;
+use std::sync::{Mutex, OnceLock, PoisonError};
+
+use regex::Regex;
+
+use crate::engine::{Analyzer, FileContext, ProjectContext};
+use crate::entry::{self, Handler, Module};
+use crate::finding::Finding;
+use crate::rules::{Matcher, MatcherKind, RuleError, RuleSet};
+use crate::source::{Position, SourceFile};
+
+use ops::{OpKind, Operation};
+
+/// The Rust checks behind the `authz` rules, by their `builtin:` name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Check {
+    /// A privileged operation in an entry point no middleware or in-handler check guards.
+    MissingCallerCheck,
+}
+
+impl Check {
+    /// Every check with the name rule files use.
+    pub const ALL: [(&'static str, Check); 1] =
+        [("authz-missing-caller-check", Check::MissingCallerCheck)];
+}
+
+/// Builds the analyzer from the `builtin:` rules of the `authz` family.
+pub fn build(
+    rules: &RuleSet,
+    _settings: &crate::Settings,
+) -> Result<Option<Box<dyn Analyzer>>, RuleError> {
+    let mut checks = Vec::new();
+    for (idx, rule) in rules.rules().iter().enumerate() {
+        let Matcher::Spec { kind, spec } = &rule.matcher else {
+            continue;
+        };
+        if *kind != MatcherKind::Builtin || rule.family() != "authz" {
+            continue;
+        }
+        let check = spec
+            .as_str()
+            .and_then(|s| Check::ALL.iter().find(|(n, _)| *n == s))
+            .map(|(_, c)| *c)
+            .ok_or_else(|| RuleError::Field {
+                source_name: rule.source.clone(),
+                id: rule.id.clone(),
+                field: "builtin".into(),
+                message: format!(
+                    "expected the name of an authz check, one of: {}",
+                    Check::ALL.map(|(n, _)| n).join(", ")
+                ),
+            })?;
+        checks.push((check, idx));
+    }
+    if checks.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(Box::new(AuthzAnalyzer {
+        checks,
+        facts: Mutex::new(Vec::new()),
+    })))
+}
+
+/// Collects per-file facts, then reports in the project pass.
+#[derive(Debug)]
+pub struct AuthzAnalyzer {
+    checks: Vec<(Check, usize)>,
+    /// Facts of the files of the current scan; drained by the project pass (a scanner runs one
+    /// scan at a time).
+    facts: Mutex<Vec<FileFacts>>,
+}
+
+/// A located span, with what a finding needs to point at it without reloading the file.
+#[derive(Clone, Debug)]
+pub struct Spot {
+    /// Byte range.
+    pub range: Range<usize>,
+    /// Start.
+    pub start: Position,
+    /// End.
+    pub end: Position,
+    /// The first line of the span.
+    pub snippet: String,
+}
+
+impl Spot {
+    fn new(file: &SourceFile, range: Range<usize>) -> Spot {
+        let start = file.position(range.start);
+        let snippet = file
+            .text
+            .get(file.line_range(start.line))
+            .unwrap_or("")
+            .chars()
+            .take(240)
+            .collect();
+        Spot {
+            start,
+            end: file.position(range.end),
+            range,
+            snippet,
+        }
+    }
+}
+
+/// What one function does: its privileged operations, whether it checks the caller, and the
+/// functions it calls that the project pass can follow.
+#[derive(Clone, Debug)]
+pub struct Summary {
+    /// The function's name (`None` for an inline handler).
+    pub name: Option<String>,
+    /// Its span.
+    pub range: Range<usize>,
+    /// Privileged operations, with the matched text.
+    pub ops: Vec<(OpKind, Spot, String)>,
+    /// Whether it checks the caller.
+    pub has_check: bool,
+    /// Whether it (or its module) uses an admin client.
+    pub admin: bool,
+    /// Names it calls that are functions of this module or imports.
+    pub calls: Vec<String>,
+}
+
+/// A Next.js `middleware.ts`: whether it authenticates, and which paths it covers or leaves
+/// public.
+#[derive(Clone, Debug, Default)]
+pub struct NextMiddleware {
+    /// The folder it governs (its own, without a trailing `/src`).
+    pub dir: String,
+    /// Whether it authenticates requests at all.
+    pub protects: bool,
+    /// `config.matcher` patterns.
+    pub matcher: Vec<String>,
+    /// Paths listed as public (ignored, unprotected).
+    pub public: Vec<String>,
+    /// Paths listed as protected, when the middleware names them.
+    pub protected: Vec<String>,
+}
+
+/// The facts one file contributes to the project pass.
+#[derive(Clone, Debug)]
+pub struct FileFacts {
+    /// Display path.
+    pub path: String,
+    /// Entry points, imports, `use` chains, functions.
+    pub module: Module,
+    /// Where each entry point is (parallel to `module.entries`).
+    pub entry_spots: Vec<Spot>,
+    /// Summaries of the functions that matter (operations, checks or calls), and of every
+    /// inline handler.
+    pub summaries: Vec<Summary>,
+    /// Set when the file is a Next.js middleware.
+    pub next_middleware: Option<NextMiddleware>,
+}
+
+fn call_names() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(r"([A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)?)\s*\(")
+            .expect("call name regex is valid")
+    })
+}
+
+impl Analyzer for AuthzAnalyzer {
+    fn name(&self) -> &'static str {
+        "authz"
+    }
+
+    fn rule_indices(&self) -> Vec<usize> {
+        self.checks.iter().map(|(_, i)| *i).collect()
+    }
+
+    fn analyze_file(&self, ctx: &FileContext<'_>, _out: &mut Vec<Finding>) {
+        if !self.checks.iter().any(|(_, i)| ctx.is_active(*i)) {
+            return;
+        }
+        if let Some(facts) = file_facts(ctx) {
+            self.facts
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(facts);
+        }
+    }
+
+    fn analyze_project(&self, project: &ProjectContext<'_>, out: &mut Vec<Finding>) {
+        let mut facts =
+            std::mem::take(&mut *self.facts.lock().unwrap_or_else(PoisonError::into_inner));
+        facts.sort_by(|a, b| a.path.cmp(&b.path));
+        for (check, idx) in &self.checks {
+            match check {
+                Check::MissingCallerCheck => {
+                    project::missing_caller_checks(&facts, project, *idx, out)
+                }
+            }
+        }
+    }
+}
+
+/// Reads one file's facts; `None` when it has nothing the project pass needs.
+fn file_facts(ctx: &FileContext<'_>) -> Option<FileFacts> {
+    let file = ctx.file;
+    let text = file.text.as_str();
+    let next_middleware = next_middleware(&file.display, text);
+    let tree = ctx.tree()?;
+    let module = entry::module(&file.display, text, tree.root_node());
+    let operations = ops::operations(text);
+    let checks = ops::caller_checks(text);
+    if module.entries.is_empty()
+        && module.uses.is_empty()
+        && operations.is_empty()
+        && checks.is_empty()
+        && next_middleware.is_none()
+    {
+        return None;
+    }
+    let file_admin = ops::uses_admin_client(text);
+    let known = |name: &str| {
+        let head = name.split('.').next().unwrap_or(name);
+        module.function(head).is_some() || module.import(head).is_some()
+    };
+    let mut spans: Vec<(Option<String>, Range<usize>)> = module
+        .functions
+        .iter()
+        .map(|f| (Some(f.name.clone()), f.range.clone()))
+        .collect();
+    for e in &module.entries {
+        if let Handler::Inline(r) = &e.handler {
+            spans.push((None, r.clone()));
+        }
+    }
+    let summaries = spans
+        .into_iter()
+        .filter_map(|(name, range)| {
+            summarize(file, name, range, &operations, &checks, file_admin, &known)
+        })
+        .collect();
+    let entry_spots = module
+        .entries
+        .iter()
+        .map(|e| {
+            Spot::new(
+                file,
+                e.site.start..e.site.start.max(line_end(text, e.site.start)),
+            )
+        })
+        .collect();
+    Some(FileFacts {
+        path: file.display.clone(),
+        module,
+        entry_spots,
+        summaries,
+        next_middleware,
+    })
+}
+
+fn line_end(text: &str, at: usize) -> usize {
+    text[at..].find('\n').map_or(text.len(), |i| at + i)
+}
+
+fn summarize(
+    file: &SourceFile,
+    name: Option<String>,
+    range: Range<usize>,
+    operations: &[Operation],
+    checks: &[usize],
+    file_admin: bool,
+    known: &dyn Fn(&str) -> bool,
+) -> Option<Summary> {
+    let text = file.text.as_str();
+    let body = text.get(range.clone())?;
+    let ops: Vec<(OpKind, Spot, String)> = operations
+        .iter()
+        .filter(|o| range.contains(&o.range.start))
+        .map(|o| {
+            (
+                o.kind,
+                Spot::new(file, o.range.clone()),
+                text[o.range.clone()]
+                    .trim_end_matches('(')
+                    .trim()
+                    .to_string(),
+            )
+        })
+        .collect();
+    let has_check = checks.iter().any(|c| range.contains(c));
+    let mut calls: Vec<String> = call_names()
+        .captures_iter(body)
+        .filter_map(|c| c.get(1))
+        .map(|m| m.as_str().to_string())
+        .filter(|n| Some(n) != name.as_ref() && known(n))
+        .collect();
+    calls.sort();
+    calls.dedup();
+    let is_inline = name.is_none();
+    if ops.is_empty() && !has_check && calls.is_empty() && !is_inline {
+        return None;
+    }
+    Some(Summary {
+        name,
+        admin: file_admin || ops::uses_admin_client(body),
+        range,
+        ops,
+        has_check,
+        calls,
+    })
+}
+
+/// Reads a Next.js `middleware.ts` (or `.js`): whether it authenticates and which paths it lists.
+fn next_middleware(path: &str, text: &str) -> Option<NextMiddleware> {
+    let file = path.rsplit('/').next().unwrap_or(path);
+    if !matches!(
+        file,
+        "middleware.ts" | "middleware.js" | "proxy.ts" | "proxy.js"
+    ) || !text.contains("next")
+    {
+        return None;
+    }
+    static PROTECTS: OnceLock<Regex> = OnceLock::new();
+    static LITERAL: OnceLock<Regex> = OnceLock::new();
+    static BINDING: OnceLock<Regex> = OnceLock::new();
+    let protects = PROTECTS.get_or_init(|| {
+        Regex::new(r"protect\(|redirectToSignIn|authMiddleware\(|withAuth|getToken\(|getUser\(|getSession\(|jwtVerify\(|jwt\.verify|verifyIdToken|updateSession\(|next-auth|\bauth\(|/(?:login|sign-?in)\b")
+            .expect("valid regex")
+    });
+    let literal =
+        LITERAL.get_or_init(|| Regex::new(r#"["'`](/[^"'`\s]*)["'`]"#).expect("valid regex"));
+    let binding = BINDING.get_or_init(|| {
+        Regex::new(r"([A-Za-z_$][\w$]*)\s*(?::|=)\s*(?:createRouteMatcher\(\s*)?\[[^\]]*$")
+            .expect("valid regex")
+    });
+    let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
+    let mut m = NextMiddleware {
+        dir: dir.strip_suffix("/src").unwrap_or(dir).to_string(),
+        protects: protects.is_match(text),
+        ..NextMiddleware::default()
+    };
+    for c in literal.captures_iter(text) {
+        let (Some(whole), Some(value)) = (c.get(0), c.get(1)) else {
+            continue;
+        };
+        // the list this literal sits in: the nearest `name = [` / `name: [` before it
+        let before = &text[whole.start().saturating_sub(2000)..whole.start()];
+        let Some(name) = binding
+            .captures(before)
+            .and_then(|b| b.get(1))
+            .map(|b| b.as_str().to_ascii_lowercase())
+        else {
+            continue;
+        };
+        let value = value.as_str().to_string();
+        if name == "matcher" {
+            m.matcher.push(value);
+        } else if [
+            "public",
+            "ignore",
+            "unprotect",
+            "open",
+            "allow",
+            "skip",
+            "exclude",
+            "bypass",
+        ]
+        .iter()
+        .any(|w| name.contains(w))
+        {
+            m.public.push(value);
+        } else if ["protect", "private", "auth", "secure", "admin"]
+            .iter()
+            .any(|w| name.contains(w))
+        {
+            m.protected.push(value);
+        }
+    }
+    Some(m)
+}
