@@ -122,14 +122,18 @@ pub struct Summary {
     pub name: Option<String>,
     /// Its span.
     pub range: Range<usize>,
-    /// Privileged operations, with the matched text.
-    pub ops: Vec<(OpKind, Spot, String)>,
+    /// Privileged operations, with the matched text and whether the call ends a Supabase
+    /// `.from(...)` or `auth.admin` chain.
+    pub ops: Vec<(OpKind, Spot, String, bool)>,
     /// Whether it checks the caller.
     pub has_check: bool,
     /// Whether it (or its module) uses an admin client.
     pub admin: bool,
     /// Names it calls that are functions of this module or imports.
     pub calls: Vec<String>,
+    /// Whether it (or its module) uses a Supabase service-role client and reads request input:
+    /// the `supabase.service-role-query-from-request` rule judges its Supabase queries.
+    pub supabase_service_role_from_request: bool,
 }
 
 /// A Next.js `middleware.ts`: whether it authenticates, and which paths it covers or leaves
@@ -279,7 +283,7 @@ fn summarize(
 ) -> Option<Summary> {
     let text = file.text.as_str();
     let body = text.get(range.clone())?;
-    let ops: Vec<(OpKind, Spot, String)> = operations
+    let ops: Vec<(OpKind, Spot, String, bool)> = operations
         .iter()
         .filter(|o| range.contains(&o.range.start))
         .map(|o| {
@@ -290,6 +294,7 @@ fn summarize(
                     .trim_end_matches('(')
                     .trim()
                     .to_string(),
+                is_supabase_chain(text, o.range.start),
             )
         })
         .collect();
@@ -306,7 +311,11 @@ fn summarize(
     if ops.is_empty() && !has_check && calls.is_empty() && !is_inline {
         return None;
     }
+    let service_role =
+        ops::uses_supabase_service_role(body) || ops::uses_supabase_service_role(text);
     Some(Summary {
+        supabase_service_role_from_request: service_role
+            && (ops::reads_request_input(body) || body_has_params(body)),
         name,
         admin: file_admin || ops::uses_admin_client(body),
         range,
@@ -314,6 +323,22 @@ fn summarize(
         has_check,
         calls,
     })
+}
+
+/// Whether the call at `at` ends a Supabase query chain (`.from("t")...` or `auth.admin.`)
+/// started in the same statement.
+fn is_supabase_chain(text: &str, at: usize) -> bool {
+    let from = crate::source::floor_char(text, at.saturating_sub(400));
+    let before = &text[from..at + text[at..].find('(').unwrap_or(0)];
+    let statement = before.rsplit([';', '{', '}']).next().unwrap_or(before);
+    statement.contains(".from(") || statement.contains("auth.admin.")
+}
+
+/// Whether a function's parameter list (the text up to its first `)`) names parameters: server
+/// actions take their request input as arguments.
+fn body_has_params(body: &str) -> bool {
+    let head = body.split(')').next().unwrap_or("");
+    head.split('(').nth(1).is_some_and(|p| !p.trim().is_empty())
 }
 
 /// Reads a Next.js `middleware.ts` (or `.js`): whether it authenticates and which paths it lists.

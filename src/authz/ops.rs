@@ -227,6 +227,39 @@ pub fn caller_checks(text: &str) -> Vec<usize> {
         .collect()
 }
 
+/// Whether `text` uses a Supabase client created with the service-role key.
+pub fn uses_supabase_service_role(text: &str) -> bool {
+    [
+        "SERVICE_ROLE",
+        "SERVICE_KEY",
+        "service_role",
+        "serviceRole",
+        "supabaseAdmin",
+        "createAdminClient",
+        "sb_secret_",
+    ]
+    .iter()
+    .any(|m| text.contains(m))
+}
+
+/// Whether `text` reads request input (body, query, route params, form data).
+pub fn reads_request_input(text: &str) -> bool {
+    [
+        "req.body",
+        "req.query",
+        "req.params",
+        ".json()",
+        "searchParams",
+        "formData",
+        "params.",
+        "request.body",
+        "event.body",
+        "input.",
+    ]
+    .iter()
+    .any(|m| text.contains(m))
+}
+
 /// Whether `text` uses an admin client (service role, master key, Admin SDK) that ignores
 /// row-level rules.
 pub fn uses_admin_client(text: &str) -> bool {
@@ -273,9 +306,18 @@ pub fn is_public_name(name: &str) -> bool {
         "unsubscribe",
         "pixel",
     ];
+    // forms anyone may submit, named as such anywhere in the name
+    const PUBLIC_PARTS: [&str; 6] = [
+        "webhook",
+        "callback",
+        "feedback",
+        "contact",
+        "newsletter",
+        "waitlist",
+    ];
     name.split(['/', '.', ':'])
         .map(|s| s.to_ascii_lowercase().replace(['-', '_'], ""))
-        .any(|s| PUBLIC.contains(&s.as_str()) || s.contains("webhook") || s.ends_with("callback"))
+        .any(|s| PUBLIC.contains(&s.as_str()) || PUBLIC_PARTS.iter().any(|p| s.contains(p)))
 }
 
 #[cfg(test)]
