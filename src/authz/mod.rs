@@ -225,6 +225,7 @@ fn file_facts(ctx: &FileContext<'_>) -> Option<FileFacts> {
         && operations.is_empty()
         && checks.is_empty()
         && next_middleware.is_none()
+        && module.imports.is_empty()
     {
         return None;
     }
@@ -243,12 +244,19 @@ fn file_facts(ctx: &FileContext<'_>) -> Option<FileFacts> {
             spans.push((None, r.clone()));
         }
     }
-    let summaries = spans
+    let summaries: Vec<Summary> = spans
         .into_iter()
         .filter_map(|(name, range)| {
             summarize(file, name, range, &operations, &checks, file_admin, &known)
         })
         .collect();
+    if module.entries.is_empty()
+        && module.uses.is_empty()
+        && summaries.is_empty()
+        && next_middleware.is_none()
+    {
+        return None;
+    }
     let entry_spots = module
         .entries
         .iter()
@@ -331,7 +339,21 @@ fn is_supabase_chain(text: &str, at: usize) -> bool {
     let from = crate::source::floor_char(text, at.saturating_sub(400));
     let before = &text[from..at + text[at..].find('(').unwrap_or(0)];
     let statement = before.rsplit([';', '{', '}']).next().unwrap_or(before);
-    statement.contains(".from(") || statement.contains("auth.admin.")
+    // the platform rule judges chains whose rows a filter or a written row picks
+    let rest = &text[at..crate::source::floor_char(text, (at + 300).min(text.len()))];
+    let chain = format!("{statement}{}", rest.split(';').next().unwrap_or(rest));
+    (statement.contains(".from(")
+        && [
+            ".eq(", ".in(", ".match(", ".or(", ".filter(", ".neq(", ".upsert(", ".insert(",
+        ]
+        .iter()
+        .any(|f| chain.contains(f)))
+        || ["deleteUser", "updateUserById", "getUserById"]
+            .iter()
+            .any(|f| {
+                statement.contains(&format!("auth.admin.{f}"))
+                    || chain.starts_with(&format!(".{f}"))
+            })
 }
 
 /// Whether a function's parameter list (the text up to its first `)`) names parameters: server

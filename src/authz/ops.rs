@@ -26,6 +26,8 @@ pub enum OpKind {
     Delete,
     /// Writing records.
     Write,
+    /// Storing uploaded files.
+    Upload,
     /// Reading every user (admin listing, user collection dumps).
     UserListing,
     /// Paid LLM API calls.
@@ -43,6 +45,7 @@ impl OpKind {
             OpKind::Payment => "moves money",
             OpKind::Delete => "deletes records",
             OpKind::Write => "writes to the database",
+            OpKind::Upload => "stores files in the project's storage",
             OpKind::UserListing => "reads every user record",
             OpKind::Llm => "calls a paid LLM API on the owner's key",
             OpKind::Message => "sends e-mail or SMS",
@@ -55,7 +58,7 @@ impl OpKind {
         match self {
             OpKind::UserManagement | OpKind::Schema | OpKind::Payment => Severity::Critical,
             OpKind::Delete | OpKind::Write if admin => Severity::Critical,
-            OpKind::Delete | OpKind::Write | OpKind::UserListing => Severity::High,
+            OpKind::Delete | OpKind::Write | OpKind::UserListing | OpKind::Upload => Severity::High,
             OpKind::Llm | OpKind::Message => Severity::Medium,
         }
     }
@@ -98,12 +101,13 @@ fn patterns() -> &'static Patterns {
                 ),
                 (
                     OpKind::Delete,
-                    re(r"\.(?:delete|destroy|del|remove)\(\s*\)|\.delete\(\s*\{|\.destroy\(|\.remove\(\s*\[|\.(?:deleteOne|deleteMany|findByIdAndDelete|findOneAndDelete|findByIdAndRemove|recursiveDelete)\(|\bdb\.delete\(|\bDELETE\s+FROM\b|\bfs\.(?:promises\.)?(?:unlink|rm)\(|\b(?:unlinkSync|rmSync)\("),
+                    re(r"\.(?:delete|destroy|del|remove)\(\s*\)|\.delete\(\s*\{|\.destroy\(|\.remove\(\s*\[|\.(?:deleteOne|deleteMany|findByIdAndDelete|findOneAndDelete|findByIdAndRemove|recursiveDelete)\(|\bdb\.delete\(|\b(?:batch|transaction|tx|trx)\.delete\(|\bDELETE\s+FROM\b|\bfs\.(?:promises\.)?(?:unlink|rm)\(|\b(?:unlinkSync|rmSync)\("),
                 ),
                 (
                     OpKind::Write,
-                    re(r"\.(?:insert|upsert|insertOne|insertMany|updateOne|updateMany|findByIdAndUpdate|findOneAndUpdate|createMany|bulkWrite|replaceOne|update)\(|\.save\(|\.create\(\s*\{|\.(?:set|add)\(\s*\{|\bdb\.(?:patch|replace|insert)\(|\bINSERT\s+INTO\b|\bUPDATE\s+\w+\s+SET\b|\.upload\("),
+                    re(r"\.(?:insert|upsert|insertOne|insertMany|updateOne|updateMany|findByIdAndUpdate|findOneAndUpdate|createMany|bulkWrite|replaceOne|update)\(|\.save\(|\.create\(\s*\{|\.(?:set|add)\(\s*\{|\bdb\.(?:patch|replace|insert)\(|\bINSERT\s+INTO\b|\bUPDATE\s+\w+\s+SET\b|\.(?:addDocuments|addVectors|fromDocuments)\("),
                 ),
+                (OpKind::Upload, re(r"\.upload\(")),
                 (
                     OpKind::UserListing,
                     re(r"\.listUsers\(|\b(?:User|Users|user|users)\.find\(\s*(?:\{\s*\})?\s*\)"),
@@ -131,7 +135,7 @@ fn patterns() -> &'static Patterns {
                 r"|!\s*(?:request\.|context\.|ctx\.|event\.)?auth\b|\bauth\??\.uid\b|['\x22]unauthenticated['\x22]|statusCode:\s*40[13]\b|status\(\s*40[13]\s*\)|status:\s*40[13]\b",
                 r"|get(?:User|Auth|Caller|Session)Context\(",
             )),
-            admin: re(r"SERVICE_ROLE|service_role|serviceRole|supabaseAdmin|adminClient|AdminClient|useMasterKey|firebase-admin|admin\.firestore\(|admin\.auth\(|auth\.admin\."),
+            admin: re(r"(?:from|require\()\s*['\x22][^'\x22]*[aA]dmin['\x22]|SERVICE_ROLE|service_role|serviceRole|supabaseAdmin|adminClient|AdminClient|useMasterKey|firebase-admin|admin\.firestore\(|admin\.auth\(|auth\.admin\."),
             auth_middleware: re(r"(?i)auth|protect|verify|token|session|jwt|require|logged|guard|clerk|passport|admin|ensure|permission|role|firebase|secure|private|signed|isuser|ismember|owner"),
             not_auth_middleware: re(r"(?i)^(?:validate|upload|multer|cors|express|bodyparser|json|ratelimit|limiter|helmet|morgan|logger|static|compression|cookieparser|asynchandler|catchasync|trycatch)"),
         }
@@ -144,10 +148,25 @@ pub fn operations(text: &str) -> Vec<Operation> {
     let mut out = Vec::new();
     for (kind, re) in &patterns().ops {
         for m in re.find_iter(text) {
-            if matches!(kind, OpKind::Write | OpKind::Delete) && !is_store_receiver(text, m.start())
+            if matches!(kind, OpKind::Write | OpKind::Delete | OpKind::Upload)
+                && !is_store_receiver(text, m.start())
+                || *kind == OpKind::Write && is_tracking_write(text, m.start())
+                || is_commented_out(text, m.start())
             {
                 continue;
             }
+            // `messages.create` is Anthropic's LLM call and Twilio's SMS: the model decides
+            let kind = if *kind == OpKind::Llm && m.as_str().starts_with("messages.create") {
+                let args = &text
+                    [m.end()..crate::source::floor_char(text, (m.end() + 400).min(text.len()))];
+                if args.contains("model") {
+                    OpKind::Llm
+                } else {
+                    OpKind::Message
+                }
+            } else {
+                *kind
+            };
             if out
                 .iter()
                 .any(|o: &Operation| o.range.start <= m.start() && m.start() < o.range.end)
@@ -155,13 +174,40 @@ pub fn operations(text: &str) -> Vec<Operation> {
                 continue;
             }
             out.push(Operation {
-                kind: *kind,
+                kind,
                 range: m.range(),
             });
         }
     }
     out.sort_by_key(|o| o.range.start);
     out
+}
+
+/// Whether a write at `at` only records analytics (page views, clicks, events, logs) in a table
+/// named as such in the same statement: public endpoints do that by design.
+fn is_tracking_write(text: &str, at: usize) -> bool {
+    static TRACKING: OnceLock<Regex> = OnceLock::new();
+    let re = TRACKING.get_or_init(|| {
+        Regex::new(r#"(?i)['"`][\w]*(?:view|analytic|event|log|click|impression|visit|metric|track)s?['"`]"#)
+            .expect("tracking regex is valid")
+    });
+    let from = crate::source::floor_char(text, at.saturating_sub(200));
+    let statement = text[from..at].rsplit([';', '{', '}']).next().unwrap_or("");
+    re.is_match(statement)
+}
+
+/// Whether `at` sits in a `//` line comment or an unclosed `/* */` block (commented-out code
+/// and "Example:" notes are not operations).
+fn is_commented_out(text: &str, at: usize) -> bool {
+    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let line = &text[line_start..at];
+    if line.trim_start().starts_with("//") || line.trim_start().starts_with('*') {
+        return true;
+    }
+    let before = &text[..at];
+    before
+        .rfind("/*")
+        .is_some_and(|open| before.rfind("*/").is_none_or(|close| close < open))
 }
 
 /// Whether the receiver before `.method(` at `dot` can be a data store: not a hash, session,

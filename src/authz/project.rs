@@ -362,9 +362,12 @@ pub fn missing_caller_checks(
             for r in &reached {
                 let s = project.summary(*r);
                 for (i, (kind, ..)) in s.ops.iter().enumerate() {
+                    // most severe first, then the kind listed first (user management before writes)
                     let better = best.is_none_or(|(b, j)| {
                         let bs = project.summary(b);
-                        kind.severity(s.admin) > bs.ops[j].0.severity(bs.admin)
+                        let (bk, bsev) = (bs.ops[j].0, bs.ops[j].0.severity(bs.admin));
+                        let sev = kind.severity(s.admin);
+                        sev > bsev || (sev == bsev && *kind < bk)
                     });
                     if better {
                         best = Some((*r, i));
