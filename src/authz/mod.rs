@@ -189,7 +189,15 @@ impl Analyzer for AuthzAnalyzer {
         if !self.checks.iter().any(|(_, i)| ctx.is_active(*i)) {
             return;
         }
-        if let Some(facts) = file_facts(ctx) {
+        let file = ctx.file;
+        // only entry-point modules and Next.js middleware are parsed here; the helpers and
+        // controllers they import are read on demand by the project pass
+        let is_middleware = next_middleware(&file.display, &file.text).is_some();
+        if !is_middleware && !entry::may_have_entry_points(&file.display, &file.text) {
+            return;
+        }
+        let Some(tree) = ctx.tree() else { return };
+        if let Some(facts) = file_facts(file, tree.root_node()) {
             self.facts
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
@@ -200,6 +208,7 @@ impl Analyzer for AuthzAnalyzer {
     fn analyze_project(&self, project: &ProjectContext<'_>, out: &mut Vec<Finding>) {
         let mut facts =
             std::mem::take(&mut *self.facts.lock().unwrap_or_else(PoisonError::into_inner));
+        project::load_imported(&mut facts, project);
         facts.sort_by(|a, b| a.path.cmp(&b.path));
         for (check, idx) in &self.checks {
             match check {
@@ -212,13 +221,22 @@ impl Analyzer for AuthzAnalyzer {
 }
 
 /// Reads one file's facts; `None` when it has nothing the project pass needs.
-fn file_facts(ctx: &FileContext<'_>) -> Option<FileFacts> {
-    let file = ctx.file;
+pub fn file_facts(file: &SourceFile, root: tree_sitter::Node<'_>) -> Option<FileFacts> {
     let text = file.text.as_str();
+    if text.len() > MAX_FILE_BYTES {
+        return None;
+    }
     let next_middleware = next_middleware(&file.display, text);
-    let tree = ctx.tree()?;
-    let module = entry::module(&file.display, text, tree.root_node());
-    let operations = ops::operations(text);
+    let module = entry::module(&file.display, text, root);
+    // comments come from a pre-order walk, so they are sorted by start
+    let in_comment = |at: usize| {
+        let i = module.comments.partition_point(|c| c.start <= at);
+        i > 0 && module.comments[i - 1].contains(&at)
+    };
+    let operations: Vec<Operation> = ops::operations(text)
+        .into_iter()
+        .filter(|o| !in_comment(o.range.start))
+        .collect();
     let checks = ops::caller_checks(text);
     if module.entries.is_empty()
         && module.uses.is_empty()
@@ -230,9 +248,26 @@ fn file_facts(ctx: &FileContext<'_>) -> Option<FileFacts> {
         return None;
     }
     let file_admin = ops::uses_admin_client(text);
-    let known = |name: &str| {
-        let head = name.split('.').next().unwrap_or(name);
-        module.function(head).is_some() || module.import(head).is_some()
+    let names: std::collections::BTreeSet<&str> = module
+        .functions
+        .iter()
+        .map(|f| f.name.as_str())
+        .chain(module.imports.iter().map(|i| i.local.as_str()))
+        .collect();
+    let known = |name: &str| names.contains(name.split('.').next().unwrap_or(name));
+    // every call of a known name, once for the file, sorted by offset
+    let calls: Vec<(usize, &str)> = call_names()
+        .captures_iter(text)
+        .filter_map(|c| c.get(1))
+        .filter(|m| known(m.as_str()))
+        .map(|m| (m.start(), m.as_str()))
+        .collect();
+    let facts = FileWide {
+        operations: &operations,
+        checks: &checks,
+        calls: &calls,
+        admin: file_admin,
+        service_role: ops::uses_supabase_service_role(text),
     };
     let mut spans: Vec<(Option<String>, Range<usize>)> = module
         .functions
@@ -246,9 +281,7 @@ fn file_facts(ctx: &FileContext<'_>) -> Option<FileFacts> {
     }
     let summaries: Vec<Summary> = spans
         .into_iter()
-        .filter_map(|(name, range)| {
-            summarize(file, name, range, &operations, &checks, file_admin, &known)
-        })
+        .filter_map(|(name, range)| summarize(file, name, range, &facts))
         .collect();
     if module.entries.is_empty()
         && module.uses.is_empty()
@@ -276,56 +309,77 @@ fn file_facts(ctx: &FileContext<'_>) -> Option<FileFacts> {
     })
 }
 
+/// Files larger than this (bundles, generated code) hold no hand-written handlers.
+const MAX_FILE_BYTES: usize = 512 * 1024;
+/// Calls kept per function: enough to follow helpers, bounded for generated code.
+const MAX_CALLS: usize = 64;
+
 fn line_end(text: &str, at: usize) -> usize {
     text[at..].find('\n').map_or(text.len(), |i| at + i)
+}
+
+/// What `summarize` needs about the whole file, each found once (offsets sorted).
+struct FileWide<'a> {
+    operations: &'a [Operation],
+    checks: &'a [usize],
+    calls: &'a [(usize, &'a str)],
+    admin: bool,
+    service_role: bool,
+}
+
+/// The items of a sorted slice whose offset falls in `range`.
+fn within<T>(
+    items: &[T],
+    range: &Range<usize>,
+    at: impl Fn(&T) -> usize,
+) -> std::ops::Range<usize> {
+    let start = items.partition_point(|x| at(x) < range.start);
+    let end = items.partition_point(|x| at(x) < range.end);
+    start..end.max(start)
 }
 
 fn summarize(
     file: &SourceFile,
     name: Option<String>,
     range: Range<usize>,
-    operations: &[Operation],
-    checks: &[usize],
-    file_admin: bool,
-    known: &dyn Fn(&str) -> bool,
+    wide: &FileWide<'_>,
 ) -> Option<Summary> {
     let text = file.text.as_str();
     let body = text.get(range.clone())?;
-    let ops: Vec<(OpKind, Spot, String, bool)> = operations
+    let ops: Vec<(OpKind, Spot, String, bool)> = wide.operations
+        [within(wide.operations, &range, |o| o.range.start)]
+    .iter()
+    .map(|o| {
+        (
+            o.kind,
+            Spot::new(file, o.range.clone()),
+            text[o.range.clone()]
+                .trim_end_matches('(')
+                .trim()
+                .to_string(),
+            is_supabase_chain(text, o.range.start),
+        )
+    })
+    .collect();
+    let has_check = !within(wide.checks, &range, |c| *c).is_empty();
+    let mut calls: Vec<String> = wide.calls[within(wide.calls, &range, |c| c.0)]
         .iter()
-        .filter(|o| range.contains(&o.range.start))
-        .map(|o| {
-            (
-                o.kind,
-                Spot::new(file, o.range.clone()),
-                text[o.range.clone()]
-                    .trim_end_matches('(')
-                    .trim()
-                    .to_string(),
-                is_supabase_chain(text, o.range.start),
-            )
-        })
-        .collect();
-    let has_check = checks.iter().any(|c| range.contains(c));
-    let mut calls: Vec<String> = call_names()
-        .captures_iter(body)
-        .filter_map(|c| c.get(1))
-        .map(|m| m.as_str().to_string())
-        .filter(|n| Some(n) != name.as_ref() && known(n))
+        .map(|(_, n)| (*n).to_string())
+        .filter(|n| Some(n) != name.as_ref())
         .collect();
     calls.sort();
     calls.dedup();
+    calls.truncate(MAX_CALLS);
     let is_inline = name.is_none();
     if ops.is_empty() && !has_check && calls.is_empty() && !is_inline {
         return None;
     }
-    let service_role =
-        ops::uses_supabase_service_role(body) || ops::uses_supabase_service_role(text);
+    let service_role = wide.service_role;
     Some(Summary {
         supabase_service_role_from_request: service_role
             && (ops::reads_request_input(body) || body_has_params(body)),
         name,
-        admin: file_admin || ops::uses_admin_client(body),
+        admin: wide.admin,
         range,
         ops,
         has_check,

@@ -151,7 +151,7 @@ pub fn operations(text: &str) -> Vec<Operation> {
             if matches!(kind, OpKind::Write | OpKind::Delete | OpKind::Upload)
                 && !is_store_receiver(text, m.start())
                 || *kind == OpKind::Write && is_tracking_write(text, m.start())
-                || is_commented_out(text, m.start())
+                || is_line_comment(text, m.start())
             {
                 continue;
             }
@@ -196,18 +196,12 @@ fn is_tracking_write(text: &str, at: usize) -> bool {
     re.is_match(statement)
 }
 
-/// Whether `at` sits in a `//` line comment or an unclosed `/* */` block (commented-out code
-/// and "Example:" notes are not operations).
-fn is_commented_out(text: &str, at: usize) -> bool {
+/// Whether `at` sits on a line that is a comment (`//` or a `*` line of a block): commented-out
+/// code is not an operation. Callers with a syntax tree also drop matches inside comment nodes.
+fn is_line_comment(text: &str, at: usize) -> bool {
     let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
-    let line = &text[line_start..at];
-    if line.trim_start().starts_with("//") || line.trim_start().starts_with('*') {
-        return true;
-    }
-    let before = &text[..at];
-    before
-        .rfind("/*")
-        .is_some_and(|open| before.rfind("*/").is_none_or(|close| close < open))
+    let line = text[line_start..at].trim_start();
+    line.starts_with("//") || line.starts_with('*')
 }
 
 /// Whether the receiver before `.method(` at `dot` can be a data store: not a hash, session,

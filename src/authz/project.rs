@@ -3,9 +3,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::discover::Candidate;
 use crate::engine::ProjectContext;
 use crate::entry::{EntryPoint, Framework, Handler, Use, resolve_import};
 use crate::finding::{Finding, Related};
+use crate::parse::{self, Grammar};
+use crate::source::{self, Loaded};
 
 use super::ops::{self, OpKind};
 use super::{FileFacts, Spot, Summary};
@@ -14,6 +17,79 @@ use super::{FileFacts, Spot, Summary};
 const MAX_DEPTH: usize = 4;
 /// How many `use` mounts are followed upwards.
 const MAX_MOUNTS: usize = 4;
+
+/// Reads the modules that entry-point files import (controllers, helpers, auth middleware),
+/// following imports [`MAX_DEPTH`] deep. The per-file pass parsed only entry-point modules, so
+/// helper files cost a parse only when a handler actually reaches them.
+pub fn load_imported(facts: &mut Vec<FileFacts>, ctx: &ProjectContext<'_>) {
+    let by_name = candidates_by_file_name(ctx.candidates);
+    let mut known: BTreeSet<String> = facts.iter().map(|f| f.path.clone()).collect();
+    let mut frontier: Vec<usize> = (0..facts.len()).collect();
+    for _ in 0..MAX_DEPTH {
+        let mut wanted: Vec<&Candidate> = Vec::new();
+        for &i in &frontier {
+            for import in &facts[i].module.imports {
+                if let Some(c) =
+                    find_candidate(ctx.candidates, &by_name, &facts[i].path, &import.source)
+                    && known.insert(c.display.clone())
+                {
+                    wanted.push(c);
+                }
+            }
+        }
+        if wanted.is_empty() {
+            break;
+        }
+        let start = facts.len();
+        for candidate in wanted {
+            if let Loaded::File(file, _) = source::load(candidate)
+                && let Some(grammar) = Grammar::for_kind(file.kind)
+                && let Some(tree) = parse::parse(grammar, &file.text)
+                && let Some(f) = super::file_facts(&file, tree.root_node())
+            {
+                facts.push(f);
+            }
+        }
+        frontier = (start..facts.len()).collect();
+    }
+}
+
+/// Candidates by their file name, for `@/`-aliased imports matched by suffix.
+fn candidates_by_file_name(candidates: &[Candidate]) -> BTreeMap<&str, Vec<&Candidate>> {
+    let mut map: BTreeMap<&str, Vec<&Candidate>> = BTreeMap::new();
+    for c in candidates {
+        if Grammar::for_kind(c.kind).is_some() {
+            let name = c.display.rsplit('/').next().unwrap_or(&c.display);
+            map.entry(name).or_default().push(c);
+        }
+    }
+    map
+}
+
+/// The discovered file an import names.
+fn find_candidate<'c>(
+    candidates: &'c [Candidate],
+    by_name: &BTreeMap<&str, Vec<&'c Candidate>>,
+    from: &str,
+    source: &str,
+) -> Option<&'c Candidate> {
+    for path in resolve_import(from, source) {
+        if let Some(rest) = path.strip_prefix("*/") {
+            let name = rest.rsplit('/').next().unwrap_or(rest);
+            let suffix = format!("/{rest}");
+            if let Some(c) = by_name
+                .get(name)
+                .and_then(|cs| cs.iter().find(|c| c.display.ends_with(&suffix)))
+            {
+                return Some(c);
+            }
+        } else if let Ok(i) = candidates.binary_search_by(|c| c.display.as_str().cmp(path.as_str()))
+        {
+            return Some(&candidates[i]);
+        }
+    }
+    None
+}
 
 /// Every file's facts, indexed by path.
 struct Project<'f> {

@@ -152,6 +152,8 @@ pub struct Module {
     pub functions: Vec<Function>,
     /// The name of the default export (`module.exports = x` included), when it is a name.
     pub default_export: Option<String>,
+    /// Comment spans, so analyzers can ignore commented-out code.
+    pub comments: Vec<Range<usize>>,
 }
 
 impl Module {
@@ -194,6 +196,7 @@ pub fn module(path: &str, text: &str, root: Node<'_>) -> Module {
             "export_statement" => read_default_export(node, text, &routing, &mut m),
             "assignment_expression" => read_commonjs_export(node, text, &routing, &mut m),
             "call_expression" => read_call(node, text, path, &mut m),
+            "comment" => m.comments.push(node.byte_range()),
             _ => {}
         }
         let mut cursor = node.walk();
@@ -201,6 +204,23 @@ pub fn module(path: &str, text: &str, root: Node<'_>) -> Module {
         stack.extend(children.into_iter().rev());
     }
     m
+}
+
+/// Whether a file may register or export entry points, judged from its path and text without
+/// parsing: route registrations, `use` chains, file-routed paths, `'use server'`, platform
+/// function wrappers. A cheap gate: files that fail it need no entry-point model.
+pub fn may_have_entry_points(path: &str, text: &str) -> bool {
+    static MARKERS: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re = MARKERS.get_or_init(|| {
+        regex::Regex::new(concat!(
+            r#"\.(?:get|post|put|patch|delete|del|all|use)\(\s*['"`][/*]"#,
+            r"|\b(?:app|router|server|api|routes)\.use\(",
+            r"|Deno\.serve\(|\bserve\(|\bonCall\b|\bonRequest\b|\b(?:mutation|action|httpAction)\(\s*\{",
+            r"|Procedure\b|exports\.handler\b|export\s+(?:const|async\s+function|function)\s+handler\b",
+        ))
+        .expect("entry marker regex is valid")
+    });
+    FileRouting::of(path, text).kind.is_some() || re.is_match(text)
 }
 
 /// The text of a node.
