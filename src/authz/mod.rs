@@ -213,7 +213,7 @@ impl Analyzer for AuthzAnalyzer {
         for (check, idx) in &self.checks {
             match check {
                 Check::MissingCallerCheck => {
-                    project::missing_caller_checks(&facts, project, *idx, out)
+                    project::missing_caller_checks(&facts, project, *idx, out);
                 }
             }
         }
@@ -419,6 +419,9 @@ fn body_has_params(body: &str) -> bool {
 
 /// Reads a Next.js `middleware.ts` (or `.js`): whether it authenticates and which paths it lists.
 fn next_middleware(path: &str, text: &str) -> Option<NextMiddleware> {
+    static PROTECTS: OnceLock<Regex> = OnceLock::new();
+    static LITERAL: OnceLock<Regex> = OnceLock::new();
+    static BINDING: OnceLock<Regex> = OnceLock::new();
     let file = path.rsplit('/').next().unwrap_or(path);
     if !matches!(
         file,
@@ -427,9 +430,6 @@ fn next_middleware(path: &str, text: &str) -> Option<NextMiddleware> {
     {
         return None;
     }
-    static PROTECTS: OnceLock<Regex> = OnceLock::new();
-    static LITERAL: OnceLock<Regex> = OnceLock::new();
-    static BINDING: OnceLock<Regex> = OnceLock::new();
     let protects = PROTECTS.get_or_init(|| {
         Regex::new(r"protect\(|redirectToSignIn|authMiddleware\(|withAuth|getToken\(|getUser\(|getSession\(|jwtVerify\(|jwt\.verify|verifyIdToken|updateSession\(|next-auth|\bauth\(|/(?:login|sign-?in)\b")
             .expect("valid regex")

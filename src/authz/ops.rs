@@ -48,7 +48,7 @@ impl OpKind {
             OpKind::Upload => "stores files in the project's storage",
             OpKind::UserListing => "reads every user record",
             OpKind::Llm => "calls a paid LLM API on the owner's key",
-            OpKind::Message => "sends e-mail or SMS",
+            OpKind::Message => "sends e-mail, SMS or chat messages",
         }
     }
 
@@ -118,7 +118,7 @@ fn patterns() -> &'static Patterns {
                 ),
                 (
                     OpKind::Message,
-                    re(r"\.sendMail\(|\.emails\.send\(|\bsgMail\.send\(|\bsendEmail\(|\bsendSms\(|\.sendTransacEmail\("),
+                    re(r"hooks\.slack\.com|SLACK_WEBHOOK\w*|discord(?:app)?\.com/api/webhooks|\.sendMail\(|\.emails\.send\(|\bsgMail\.send\(|\bsendEmail\(|\bsendSms\(|\.sendTransacEmail\("),
                 ),
             ],
             check: re(concat!(
@@ -207,14 +207,6 @@ fn is_line_comment(text: &str, at: usize) -> bool {
 /// Whether the receiver before `.method(` at `dot` can be a data store: not a hash, session,
 /// collection type, LLM or payment SDK, DOM or response object.
 fn is_store_receiver(text: &str, dot: usize) -> bool {
-    let before = &text[..dot];
-    let start = before
-        .rfind(|c: char| {
-            !(c.is_alphanumeric() || matches!(c, '_' | '$' | '.' | '(' | ')' | '\'' | '"'))
-        })
-        .map_or(0, |i| i + 1);
-    let receiver = before[start..].to_ascii_lowercase();
-    let last = receiver.rsplit('.').next().unwrap_or(&receiver);
     const NOT_STORES: [&str; 24] = [
         "hash",
         "hmac",
@@ -241,6 +233,14 @@ fn is_store_receiver(text: &str, dot: usize) -> bool {
         "searchparams",
         "formdata",
     ];
+    let before = &text[..dot];
+    let start = before
+        .rfind(|c: char| {
+            !(c.is_alphanumeric() || matches!(c, '_' | '$' | '.' | '(' | ')' | '\'' | '"'))
+        })
+        .map_or(0, |i| i + 1);
+    let receiver = before[start..].to_ascii_lowercase();
+    let last = receiver.rsplit('.').next().unwrap_or(&receiver);
     !NOT_STORES
         .iter()
         .any(|n| last == *n || last.ends_with("cache"))
@@ -252,6 +252,7 @@ fn is_store_receiver(text: &str, dot: usize) -> bool {
         && !receiver.starts_with("res")
         && !receiver.starts_with("response")
         && !receiver.starts_with("document")
+        && !receiver.starts_with('$')
         && !receiver.starts_with("window")
         && !receiver.starts_with("localstorage")
         && !receiver.starts_with("sessionstorage")

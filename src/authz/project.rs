@@ -513,7 +513,7 @@ pub fn missing_caller_checks(
                 (op_path, op_spot)
             };
             let related = vec![
-                related_at(&facts.path, site, format!("entry point: {}", label)),
+                related_at(&facts.path, site, format!("entry point: {label}")),
                 related_at(op_path, op_spot, format!("{} here", kind.describe())),
             ];
             let mut properties = BTreeMap::new();

@@ -39,7 +39,7 @@ pub enum Framework {
     NextPagesApi,
     /// Exported functions of a `'use server'` module.
     ServerAction,
-    /// SvelteKit, Astro, Remix and Nuxt file-routed endpoints.
+    /// `SvelteKit`, Astro, Remix and Nuxt file-routed endpoints.
     FileRoute,
     /// Supabase edge functions.
     SupabaseEdge,
@@ -699,7 +699,7 @@ impl FileRouting {
                 Some((Framework::NextRoute, &EXPORTED_METHODS))
             } else if in_dir("pages/api/") {
                 Some((Framework::NextPagesApi, &["default"]))
-            } else if stem == "+server" || (in_dir("src/pages/") && !file.ends_with("x")) {
+            } else if stem == "+server" || (in_dir("src/pages/") && !file.ends_with('x')) {
                 Some((Framework::FileRoute, &EXPORTED_METHODS))
             } else if stem == "+page" && file.contains(".server.") || in_dir("app/routes/") {
                 Some((Framework::FileRoute, &["action", "actions"]))
@@ -834,12 +834,10 @@ pub fn route_of(path: &str) -> String {
     let rest = ["pages/", "app/", "routes/", "server/"]
         .iter()
         .filter_map(|dir| {
-            if path.starts_with(dir) {
-                Some(&path[dir.len()..])
-            } else {
+            path.strip_prefix(dir).or_else(|| {
                 path.find(&format!("/{dir}"))
                     .map(|i| &path[i + dir.len() + 1..])
-            }
+            })
         })
         .next_back()
         .unwrap_or(path);
