@@ -263,6 +263,24 @@ fn request_param(function: Node<'_>, text: &str) -> Option<String> {
         .map(|p| src(*p, text).to_string())
 }
 
+/// The function written in place behind `node`, through wrappers (`withAuth(async (req) => ...)`).
+fn inline_function(node: Node<'_>) -> Option<Node<'_>> {
+    let node = unwrap(node);
+    if is_function(node) {
+        return Some(node);
+    }
+    if node.kind() != "call_expression" {
+        return None;
+    }
+    let args = node.child_by_field_name("arguments").map(named_children)?;
+    args.into_iter().rev().find_map(inline_function)
+}
+
+/// How the request arrives at the handler behind `node`: its first parameter as written.
+fn request_of(node: Node<'_>, text: &str) -> Option<String> {
+    inline_function(node).and_then(|f| request_param(f, text))
+}
+
 /// The handler behind `node`, with the wrappers around it (`withAuth(handler)`) added to
 /// `middleware`.
 fn handler_of(node: Node<'_>, text: &str, middleware: &mut Vec<String>) -> Option<Handler> {
@@ -532,9 +550,7 @@ fn read_call(node: Node<'_>, text: &str, path: &str, m: &mut Module) {
                 middleware_names(*a, text, &mut middleware);
             }
             let last = args[args.len() - 1];
-            let request = (is_function(unwrap(last)))
-                .then(|| request_param(unwrap(last), text))
-                .flatten();
+            let request = request_of(last, text);
             if let Some(handler) = handler_of(last, text, &mut middleware) {
                 m.entries.push(EntryPoint {
                     framework: Framework::Express,
@@ -736,9 +752,7 @@ impl FileRouting {
         let Some(h) = handler_of(handler, text, &mut middleware) else {
             return;
         };
-        let request = is_function(unwrap(handler))
-            .then(|| request_param(unwrap(handler), text))
-            .flatten();
+        let request = request_of(handler, text);
         let route = if framework == Framework::ServerAction || framework == Framework::Serverless {
             method.to_string()
         } else {
