@@ -7,6 +7,7 @@
 //! middleware in another file, and Next.js `middleware.ts` with its matcher and public routes.
 //! It only creates findings; suppression, redaction and snippets are the engine's.
 
+pub mod idor;
 pub mod ops;
 pub mod project;
 
@@ -28,12 +29,19 @@ use ops::{OpKind, Operation};
 pub enum Check {
     /// A privileged operation in an entry point no middleware or in-handler check guards.
     MissingCallerCheck,
+    /// A record picked by a request id in an authenticated handler, never related to the caller.
+    RecordChosenByRequestId,
 }
 
 impl Check {
     /// Every check with the name rule files use.
-    pub const ALL: [(&'static str, Check); 1] =
-        [("authz-missing-caller-check", Check::MissingCallerCheck)];
+    pub const ALL: [(&'static str, Check); 2] = [
+        ("authz-missing-caller-check", Check::MissingCallerCheck),
+        (
+            "authz-record-chosen-by-request-id",
+            Check::RecordChosenByRequestId,
+        ),
+    ];
 }
 
 /// Builds the analyzer from the `builtin:` rules of the `authz` family.
@@ -131,6 +139,13 @@ pub struct Summary {
     pub admin: bool,
     /// Names it calls that are functions of this module or imports.
     pub calls: Vec<String>,
+    /// Indices into `ops` of writes and deletes whose statement picks the record by an id from
+    /// the request.
+    pub ops_by_request_id: Vec<usize>,
+    /// Whether it refers to the caller's identity (owner checks, `req.user.id`, ...).
+    pub refers_to_caller: bool,
+    /// Whether it authenticates a machine, not a user: shared secrets, webhook signatures.
+    pub machine_auth: bool,
     /// Whether it (or its module) uses a Supabase service-role client and reads request input:
     /// the `supabase.service-role-query-from-request` rule judges its Supabase queries.
     pub supabase_service_role_from_request: bool,
@@ -214,6 +229,9 @@ impl Analyzer for AuthzAnalyzer {
             match check {
                 Check::MissingCallerCheck => {
                     project::missing_caller_checks(&facts, project, *idx, out);
+                }
+                Check::RecordChosenByRequestId => {
+                    project::records_chosen_by_request_id(&facts, project, *idx, out);
                 }
             }
         }
@@ -375,7 +393,20 @@ fn summarize(
         return None;
     }
     let service_role = wide.service_role;
+    let ids = idor::request_ids(body);
+    let ops_by_request_id = ops
+        .iter()
+        .enumerate()
+        .filter(|(_, (kind, spot, ..))| {
+            matches!(kind, OpKind::Write | OpKind::Delete)
+                && idor::statement_uses_request_id(&statement_at(text, spot.range.start), &ids)
+        })
+        .map(|(i, _)| i)
+        .collect();
     Some(Summary {
+        ops_by_request_id,
+        refers_to_caller: idor::refers_to_caller(body),
+        machine_auth: idor::authenticates_machine(body),
         supabase_service_role_from_request: service_role
             && (ops::reads_request_input(body) || body_has_params(body)),
         name,
@@ -385,6 +416,16 @@ fn summarize(
         has_check,
         calls,
     })
+}
+
+/// The statement around `at`: from the previous `;`, `{` or `}` (at most 300 bytes back) to the
+/// next `;` (at most 300 bytes on).
+fn statement_at(text: &str, at: usize) -> String {
+    let from = crate::source::floor_char(text, at.saturating_sub(300));
+    let to = crate::source::floor_char(text, (at + 300).min(text.len()));
+    let before = text[from..at].rsplit([';', '{', '}']).next().unwrap_or("");
+    let after = text[at..to].split(';').next().unwrap_or("");
+    format!("{before}{after}")
 }
 
 /// Whether the call at `at` ends a Supabase query chain (`.from("t")...` or `auth.admin.`)

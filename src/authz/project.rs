@@ -563,3 +563,87 @@ fn related_at(path: &str, spot: &Spot, message: String) -> Related {
         message,
     }
 }
+
+/// Reports writes and deletes whose record an id from the request picks, in handlers that
+/// authenticate the caller but never relate the record to them (IDOR). Admin routes, whose job
+/// is acting on other users' records, are left to a role check.
+pub fn records_chosen_by_request_id(
+    files: &[FileFacts],
+    ctx: &ProjectContext<'_>,
+    rule_idx: usize,
+    out: &mut Vec<Finding>,
+) {
+    let project = Project::new(files);
+    let has_global = project.has_global_auth();
+    let rule = &ctx.rules.rules()[rule_idx];
+    for (file, facts) in files.iter().enumerate() {
+        for (entry, site) in facts.module.entries.iter().zip(&facts.entry_spots) {
+            let prefix = if entry.framework == Framework::Express {
+                project.mount_prefix(file, 0)
+            } else {
+                String::new()
+            };
+            let label = entry_label(entry, &prefix);
+            if ops::is_public_name(&entry.route)
+                || ops::is_public_name(&prefix)
+                || label.to_ascii_lowercase().contains("admin")
+            {
+                continue;
+            }
+            let Some(handler) = project.handler(file, entry) else {
+                continue;
+            };
+            let summary = project.summary(handler);
+            let Some(&op_idx) = summary.ops_by_request_id.first() else {
+                continue;
+            };
+            let reached = project.reachable(handler);
+            let authenticated = reached.iter().any(|r| project.summary(*r).has_check)
+                || guard(&project, file, entry, has_global).is_some();
+            if !authenticated
+                || reached.iter().any(|r| {
+                    let s = project.summary(*r);
+                    s.refers_to_caller || s.machine_auth
+                })
+            {
+                continue;
+            }
+            let (kind, spot, op_text, supabase_chain) = &summary.ops[op_idx];
+            // Supabase service-role queries fed by the request are the platform rule's
+            if *supabase_chain && summary.supabase_service_role_from_request {
+                continue;
+            }
+            let path = &files[handler.0].path;
+            let message = format!(
+                "{label} ({}:{}) authenticates the caller, then {} (`{op_text}`) on a record chosen by an id from the request; nothing relates that record to the caller (no owner filter, no comparison with the caller's id)",
+                facts.path,
+                site.start.line,
+                kind.describe(),
+            );
+            let mut properties = BTreeMap::new();
+            properties.insert(
+                "entry-point".to_string(),
+                format!("{}:{}", facts.path, site.start.line),
+            );
+            out.push(Finding {
+                rule_id: rule.id.clone(),
+                severity: rule.severity,
+                confidence: rule.confidence,
+                message,
+                path: path.clone(),
+                start: spot.start,
+                end: spot.end,
+                byte_range: spot.range.clone(),
+                snippet: spot.snippet.clone(),
+                fingerprint: String::new(),
+                related: vec![
+                    related_at(&facts.path, site, format!("entry point: {label}")),
+                    related_at(path, spot, format!("{} here", kind.describe())),
+                ],
+                is_flow: true,
+                properties,
+            });
+        }
+    }
+    dedup(out);
+}
