@@ -26,10 +26,27 @@ fn patterns() -> &'static Patterns {
             caller: re(concat!(
                 r"\b(?:req|request|ctx|context|locals|c)\.(?:user|auth|session|userId)\b",
                 r"|\b(?:user|session|auth|decoded|claims|identity|currentUser|me|caller|token|payload|profile)(?:\.user)?\??\.(?:id|_id|uid|sub|subject|userId|email)\b",
+                r"|\{\s*userId\b[^}]*\}\s*=\s*(?:await\s+)?(?:getAuth|auth)\(",
                 r"|\bauth\(\)|getUserIdentity|\buserId\s*[!=]==|[!=]==\s*userId\b|\bowner\w*|\bcreatedBy\b|\bauthorId\b|\.eq\(\s*['\x22]user_id['\x22]",
             )),
         }
     })
+}
+
+/// Whether an operation creates a new record (`INSERT`, `.insert`, `.create`, `.add`) rather
+/// than changing or deleting an existing one picked by its id.
+pub fn creates_record(op_text: &str) -> bool {
+    let t = op_text.trim_start_matches('.');
+    [
+        "INSERT",
+        "insert",
+        "create",
+        "add",
+        "createMany",
+        "addDocuments",
+    ]
+    .iter()
+    .any(|p| t.starts_with(p))
 }
 
 /// Whether a name looks like it identifies a record or account.

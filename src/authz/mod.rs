@@ -399,6 +399,7 @@ fn summarize(
         .enumerate()
         .filter(|(_, (kind, spot, ..))| {
             matches!(kind, OpKind::Write | OpKind::Delete)
+                && !idor::creates_record(&text[spot.range.clone()])
                 && idor::statement_uses_request_id(&statement_at(text, spot.range.start), &ids)
         })
         .map(|(i, _)| i)
