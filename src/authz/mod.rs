@@ -44,7 +44,12 @@ impl Check {
     ];
 }
 
-/// Builds the analyzer from the `builtin:` rules of the `authz` family.
+/// The builtin check names this capability runs (the engine's registry of `builtin:` names).
+pub fn builtin_names() -> Vec<String> {
+    Check::ALL.iter().map(|(n, _)| (*n).to_string()).collect()
+}
+
+/// Builds the analyzer from the `builtin:` rules naming one of its checks.
 pub fn build(
     rules: &RuleSet,
     _settings: &crate::Settings,
@@ -54,22 +59,17 @@ pub fn build(
         let Matcher::Spec { kind, spec } = &rule.matcher else {
             continue;
         };
-        if *kind != MatcherKind::Builtin || rule.family() != "authz" {
+        if *kind != MatcherKind::Builtin {
             continue;
         }
-        let check = spec
+        // claimed by name; a name no capability knows is the engine's error
+        let Some(check) = spec
             .as_str()
             .and_then(|s| Check::ALL.iter().find(|(n, _)| *n == s))
             .map(|(_, c)| *c)
-            .ok_or_else(|| RuleError::Field {
-                source_name: rule.source.clone(),
-                id: rule.id.clone(),
-                field: "builtin".into(),
-                message: format!(
-                    "expected the name of an authz check, one of: {}",
-                    Check::ALL.map(|(n, _)| n).join(", ")
-                ),
-            })?;
+        else {
+            continue;
+        };
         checks.push((check, idx));
     }
     if checks.is_empty() {
@@ -90,7 +90,8 @@ pub struct AuthzAnalyzer {
     facts: Mutex<Vec<FileFacts>>,
 }
 
-/// A located span, with what a finding needs to point at it without reloading the file.
+/// A located span: what a finding needs to point at it without reloading the file (the finish
+/// step adds the snippet).
 #[derive(Clone, Debug)]
 pub struct Spot {
     /// Byte range.
@@ -99,25 +100,14 @@ pub struct Spot {
     pub start: Position,
     /// End.
     pub end: Position,
-    /// The first line of the span.
-    pub snippet: String,
 }
 
 impl Spot {
     fn new(file: &SourceFile, range: Range<usize>) -> Spot {
-        let start = file.position(range.start);
-        let snippet = file
-            .text
-            .get(file.line_range(start.line))
-            .unwrap_or("")
-            .chars()
-            .take(240)
-            .collect();
         Spot {
-            start,
+            start: file.position(range.start),
             end: file.position(range.end),
             range,
-            snippet,
         }
     }
 }
