@@ -115,6 +115,10 @@ impl Spot {
 /// What one function does: its privileged operations, whether it checks the caller, and the
 /// functions it calls that the project pass can follow.
 #[derive(Clone, Debug)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "independent facts about one function, not a state machine"
+)]
 pub struct Summary {
     /// The function's name (`None` for an inline handler).
     pub name: Option<String>,
