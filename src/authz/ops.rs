@@ -348,13 +348,14 @@ pub fn is_public_name(name: &str) -> bool {
         "pixel",
     ];
     // forms anyone may submit, named as such anywhere in the name
-    const PUBLIC_PARTS: [&str; 6] = [
+    const PUBLIC_PARTS: [&str; 7] = [
         "webhook",
         "callback",
         "feedback",
         "contact",
         "newsletter",
         "waitlist",
+        "otp",
     ];
     name.split(['/', '.', ':'])
         .map(|s| s.to_ascii_lowercase().replace(['-', '_'], ""))
@@ -396,5 +397,6 @@ mod tests {
         assert!(is_public_name("/api/auth/signup"));
         assert!(is_public_name("stripe-webhook"));
         assert!(!is_public_name("update-letter-status"));
+        assert!(is_public_name("verify-otp"));
     }
 }
