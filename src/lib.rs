@@ -7,12 +7,14 @@
 //! writers render. Layers point one way: rules are data, analyzers create findings, `finish`
 //! finishes them, reporters read them; none of them calls back into this file.
 
+pub mod authz;
 pub mod baseline;
 pub mod changed;
 pub mod config;
 pub mod deps;
 pub mod discover;
 pub mod engine;
+pub mod entry;
 pub mod finding;
 pub mod finish;
 pub mod parse;
@@ -47,6 +49,10 @@ pub const CAPABILITIES: &[Capability] = &[
     Capability {
         build: platform::build,
         builtins: platform::builtin_names,
+    },
+    Capability {
+        build: authz::build,
+        builtins: authz::builtin_names,
     },
     Capability {
         build: deps::build,

@@ -1,0 +1,523 @@
+//! The `authz` capability: privileged handlers that never check who is calling (issue 15).
+//!
+//! Per file (one walk of the tree the engine already parsed), [`crate::entry`] finds the entry
+//! points and their middleware, and [`ops`] finds privileged operations and caller checks in each
+//! function. The file keeps small owned [`FileFacts`]; the project pass ([`project`]) joins them:
+//! handlers imported from controllers, helpers in other modules, routers mounted behind
+//! middleware in another file, and Next.js `middleware.ts` with its matcher and public routes.
+//! It only creates findings; suppression, redaction and snippets are the engine's.
+
+pub mod idor;
+pub mod ops;
+pub mod project;
+
+use std::ops::Range;
+use std::sync::{Mutex, OnceLock, PoisonError};
+
+use regex::Regex;
+
+use crate::engine::{Analyzer, FileContext, ProjectContext};
+use crate::entry::{self, Handler, Module};
+use crate::finding::Finding;
+use crate::rules::{Matcher, MatcherKind, RuleError, RuleSet};
+use crate::source::{Position, SourceFile};
+
+use ops::{OpKind, Operation};
+
+/// The Rust checks behind the `authz` rules, by their `builtin:` name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Check {
+    /// A privileged operation in an entry point no middleware or in-handler check guards.
+    MissingCallerCheck,
+    /// A record picked by a request id in an authenticated handler, never related to the caller.
+    RecordChosenByRequestId,
+}
+
+impl Check {
+    /// Every check with the name rule files use.
+    pub const ALL: [(&'static str, Check); 2] = [
+        ("authz-missing-caller-check", Check::MissingCallerCheck),
+        (
+            "authz-record-chosen-by-request-id",
+            Check::RecordChosenByRequestId,
+        ),
+    ];
+}
+
+/// The builtin check names this capability runs (the engine's registry of `builtin:` names).
+pub fn builtin_names() -> Vec<String> {
+    Check::ALL.iter().map(|(n, _)| (*n).to_string()).collect()
+}
+
+/// Builds the analyzer from the `builtin:` rules naming one of its checks.
+pub fn build(
+    rules: &RuleSet,
+    _settings: &crate::Settings,
+) -> Result<Option<Box<dyn Analyzer>>, RuleError> {
+    let mut checks = Vec::new();
+    for (idx, rule) in rules.rules().iter().enumerate() {
+        let Matcher::Spec { kind, spec } = &rule.matcher else {
+            continue;
+        };
+        if *kind != MatcherKind::Builtin {
+            continue;
+        }
+        // claimed by name; a name no capability knows is the engine's error
+        let Some(check) = spec
+            .as_str()
+            .and_then(|s| Check::ALL.iter().find(|(n, _)| *n == s))
+            .map(|(_, c)| *c)
+        else {
+            continue;
+        };
+        checks.push((check, idx));
+    }
+    if checks.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(Box::new(AuthzAnalyzer {
+        checks,
+        facts: Mutex::new(Vec::new()),
+    })))
+}
+
+/// Collects per-file facts, then reports in the project pass.
+#[derive(Debug)]
+pub struct AuthzAnalyzer {
+    checks: Vec<(Check, usize)>,
+    /// Facts of the files of the current scan; drained by the project pass (a scanner runs one
+    /// scan at a time).
+    facts: Mutex<Vec<FileFacts>>,
+}
+
+/// A located span: what a finding needs to point at it without reloading the file (the finish
+/// step adds the snippet).
+#[derive(Clone, Debug)]
+pub struct Spot {
+    /// Byte range.
+    pub range: Range<usize>,
+    /// Start.
+    pub start: Position,
+    /// End.
+    pub end: Position,
+}
+
+impl Spot {
+    fn new(file: &SourceFile, range: Range<usize>) -> Spot {
+        Spot {
+            start: file.position(range.start),
+            end: file.position(range.end),
+            range,
+        }
+    }
+}
+
+/// What one function does: its privileged operations, whether it checks the caller, and the
+/// functions it calls that the project pass can follow.
+#[derive(Clone, Debug)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "independent facts about one function, not a state machine"
+)]
+pub struct Summary {
+    /// The function's name (`None` for an inline handler).
+    pub name: Option<String>,
+    /// Its span.
+    pub range: Range<usize>,
+    /// Privileged operations, with the matched text and whether the call ends a Supabase
+    /// `.from(...)` or `auth.admin` chain.
+    pub ops: Vec<(OpKind, Spot, String, bool)>,
+    /// Whether it checks the caller.
+    pub has_check: bool,
+    /// Whether it (or its module) uses an admin client.
+    pub admin: bool,
+    /// Names it calls that are functions of this module or imports.
+    pub calls: Vec<String>,
+    /// Indices into `ops` of writes and deletes whose statement picks the record by an id from
+    /// the request.
+    pub ops_by_request_id: Vec<usize>,
+    /// Whether it refers to the caller's identity (owner checks, `req.user.id`, ...).
+    pub refers_to_caller: bool,
+    /// Whether it authenticates a machine, not a user: shared secrets, webhook signatures.
+    pub machine_auth: bool,
+    /// Whether it (or its module) uses a Supabase service-role client and reads request input:
+    /// the `supabase.service-role-query-from-request` rule judges its Supabase queries.
+    pub supabase_service_role_from_request: bool,
+}
+
+/// A Next.js `middleware.ts`: whether it authenticates, and which paths it covers or leaves
+/// public.
+#[derive(Clone, Debug, Default)]
+pub struct NextMiddleware {
+    /// The folder it governs (its own, without a trailing `/src`).
+    pub dir: String,
+    /// Whether it authenticates requests at all.
+    pub protects: bool,
+    /// `config.matcher` patterns.
+    pub matcher: Vec<String>,
+    /// Paths listed as public (ignored, unprotected).
+    pub public: Vec<String>,
+    /// Paths listed as protected, when the middleware names them.
+    pub protected: Vec<String>,
+}
+
+/// The facts one file contributes to the project pass.
+#[derive(Clone, Debug)]
+pub struct FileFacts {
+    /// Display path.
+    pub path: String,
+    /// Entry points, imports, `use` chains, functions.
+    pub module: Module,
+    /// Where each entry point is (parallel to `module.entries`).
+    pub entry_spots: Vec<Spot>,
+    /// Summaries of the functions that matter (operations, checks or calls), and of every
+    /// inline handler.
+    pub summaries: Vec<Summary>,
+    /// Set when the file is a Next.js middleware.
+    pub next_middleware: Option<NextMiddleware>,
+}
+
+fn call_names() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(r"([A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)?)\s*\(")
+            .expect("call name regex is valid")
+    })
+}
+
+impl Analyzer for AuthzAnalyzer {
+    fn name(&self) -> &'static str {
+        "authz"
+    }
+
+    fn rule_indices(&self) -> Vec<usize> {
+        self.checks.iter().map(|(_, i)| *i).collect()
+    }
+
+    fn analyze_file(&self, ctx: &FileContext<'_>, _out: &mut Vec<Finding>) {
+        if !self.checks.iter().any(|(_, i)| ctx.is_active(*i)) {
+            return;
+        }
+        let file = ctx.file;
+        // only entry-point modules and Next.js middleware are parsed here; the helpers and
+        // controllers they import are read on demand by the project pass
+        let is_middleware = next_middleware(&file.display, &file.text).is_some();
+        if !is_middleware && !entry::may_have_entry_points(&file.display, &file.text) {
+            return;
+        }
+        let Some(tree) = ctx.tree() else { return };
+        if let Some(facts) = file_facts(file, tree.root_node()) {
+            self.facts
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(facts);
+        }
+    }
+
+    fn analyze_project(&self, project: &ProjectContext<'_>, out: &mut Vec<Finding>) {
+        let mut facts =
+            std::mem::take(&mut *self.facts.lock().unwrap_or_else(PoisonError::into_inner));
+        project::load_imported(&mut facts, project);
+        facts.sort_by(|a, b| a.path.cmp(&b.path));
+        for (check, idx) in &self.checks {
+            match check {
+                Check::MissingCallerCheck => {
+                    project::missing_caller_checks(&facts, project, *idx, out);
+                }
+                Check::RecordChosenByRequestId => {
+                    project::records_chosen_by_request_id(&facts, project, *idx, out);
+                }
+            }
+        }
+    }
+}
+
+/// Reads one file's facts; `None` when it has nothing the project pass needs.
+pub fn file_facts(file: &SourceFile, root: tree_sitter::Node<'_>) -> Option<FileFacts> {
+    let text = file.text.as_str();
+    if text.len() > MAX_FILE_BYTES {
+        return None;
+    }
+    let next_middleware = next_middleware(&file.display, text);
+    let module = entry::module(&file.display, text, root);
+    // comments come from a pre-order walk, so they are sorted by start
+    let in_comment = |at: usize| {
+        let i = module.comments.partition_point(|c| c.start <= at);
+        i > 0 && module.comments[i - 1].contains(&at)
+    };
+    let operations: Vec<Operation> = ops::operations(text)
+        .into_iter()
+        .filter(|o| !in_comment(o.range.start))
+        .collect();
+    let checks = ops::caller_checks(text);
+    if module.entries.is_empty()
+        && module.uses.is_empty()
+        && operations.is_empty()
+        && checks.is_empty()
+        && next_middleware.is_none()
+        && module.imports.is_empty()
+    {
+        return None;
+    }
+    let file_admin = ops::uses_admin_client(text);
+    let names: std::collections::BTreeSet<&str> = module
+        .functions
+        .iter()
+        .map(|f| f.name.as_str())
+        .chain(module.imports.iter().map(|i| i.local.as_str()))
+        .collect();
+    let known = |name: &str| names.contains(name.split('.').next().unwrap_or(name));
+    // every call of a known name, once for the file, sorted by offset
+    let calls: Vec<(usize, &str)> = call_names()
+        .captures_iter(text)
+        .filter_map(|c| c.get(1))
+        .filter(|m| known(m.as_str()))
+        .map(|m| (m.start(), m.as_str()))
+        .collect();
+    let facts = FileWide {
+        operations: &operations,
+        checks: &checks,
+        calls: &calls,
+        admin: file_admin,
+        service_role: ops::uses_supabase_service_role(text),
+    };
+    let mut spans: Vec<(Option<String>, Range<usize>)> = module
+        .functions
+        .iter()
+        .map(|f| (Some(f.name.clone()), f.range.clone()))
+        .collect();
+    for e in &module.entries {
+        if let Handler::Inline(r) = &e.handler {
+            spans.push((None, r.clone()));
+        }
+    }
+    let summaries: Vec<Summary> = spans
+        .into_iter()
+        .filter_map(|(name, range)| summarize(file, name, range, &facts))
+        .collect();
+    if module.entries.is_empty()
+        && module.uses.is_empty()
+        && summaries.is_empty()
+        && next_middleware.is_none()
+    {
+        return None;
+    }
+    let entry_spots = module
+        .entries
+        .iter()
+        .map(|e| {
+            Spot::new(
+                file,
+                e.site.start..e.site.start.max(line_end(text, e.site.start)),
+            )
+        })
+        .collect();
+    Some(FileFacts {
+        path: file.display.clone(),
+        module,
+        entry_spots,
+        summaries,
+        next_middleware,
+    })
+}
+
+/// Files larger than this (bundles, generated code) hold no hand-written handlers.
+const MAX_FILE_BYTES: usize = 512 * 1024;
+/// Calls kept per function: enough to follow helpers, bounded for generated code.
+const MAX_CALLS: usize = 64;
+
+fn line_end(text: &str, at: usize) -> usize {
+    text[at..].find('\n').map_or(text.len(), |i| at + i)
+}
+
+/// What `summarize` needs about the whole file, each found once (offsets sorted).
+struct FileWide<'a> {
+    operations: &'a [Operation],
+    checks: &'a [usize],
+    calls: &'a [(usize, &'a str)],
+    admin: bool,
+    service_role: bool,
+}
+
+/// The items of a sorted slice whose offset falls in `range`.
+fn within<T>(
+    items: &[T],
+    range: &Range<usize>,
+    at: impl Fn(&T) -> usize,
+) -> std::ops::Range<usize> {
+    let start = items.partition_point(|x| at(x) < range.start);
+    let end = items.partition_point(|x| at(x) < range.end);
+    start..end.max(start)
+}
+
+fn summarize(
+    file: &SourceFile,
+    name: Option<String>,
+    range: Range<usize>,
+    wide: &FileWide<'_>,
+) -> Option<Summary> {
+    let text = file.text.as_str();
+    let body = text.get(range.clone())?;
+    let ops: Vec<(OpKind, Spot, String, bool)> = wide.operations
+        [within(wide.operations, &range, |o| o.range.start)]
+    .iter()
+    .map(|o| {
+        (
+            o.kind,
+            Spot::new(file, o.range.clone()),
+            text[o.range.clone()]
+                .trim_end_matches('(')
+                .trim()
+                .to_string(),
+            is_supabase_chain(text, o.range.start),
+        )
+    })
+    .collect();
+    let has_check = !within(wide.checks, &range, |c| *c).is_empty();
+    let mut calls: Vec<String> = wide.calls[within(wide.calls, &range, |c| c.0)]
+        .iter()
+        .map(|(_, n)| (*n).to_string())
+        .filter(|n| Some(n) != name.as_ref())
+        .collect();
+    calls.sort();
+    calls.dedup();
+    calls.truncate(MAX_CALLS);
+    let is_inline = name.is_none();
+    if ops.is_empty() && !has_check && calls.is_empty() && !is_inline {
+        return None;
+    }
+    let service_role = wide.service_role;
+    let ids = idor::request_ids(body);
+    let ops_by_request_id = ops
+        .iter()
+        .enumerate()
+        .filter(|(_, (kind, spot, ..))| {
+            matches!(kind, OpKind::Write | OpKind::Delete)
+                && !idor::creates_record(&text[spot.range.clone()])
+                && idor::statement_uses_request_id(&statement_at(text, spot.range.start), &ids)
+        })
+        .map(|(i, _)| i)
+        .collect();
+    Some(Summary {
+        ops_by_request_id,
+        refers_to_caller: idor::refers_to_caller(body),
+        machine_auth: idor::authenticates_machine(body),
+        supabase_service_role_from_request: service_role
+            && (ops::reads_request_input(body) || body_has_params(body)),
+        name,
+        admin: wide.admin,
+        range,
+        ops,
+        has_check,
+        calls,
+    })
+}
+
+/// The statement around `at`: from the previous `;`, `{` or `}` (at most 300 bytes back) to the
+/// next `;` (at most 300 bytes on).
+fn statement_at(text: &str, at: usize) -> String {
+    let from = crate::source::floor_char(text, at.saturating_sub(300));
+    let to = crate::source::floor_char(text, (at + 300).min(text.len()));
+    let before = text[from..at].rsplit([';', '{', '}']).next().unwrap_or("");
+    let after = text[at..to].split(';').next().unwrap_or("");
+    format!("{before}{after}")
+}
+
+/// Whether the call at `at` ends a Supabase query chain (`.from("t")...` or `auth.admin.`)
+/// started in the same statement.
+fn is_supabase_chain(text: &str, at: usize) -> bool {
+    let from = crate::source::floor_char(text, at.saturating_sub(400));
+    let before = &text[from..at + text[at..].find('(').unwrap_or(0)];
+    let statement = before.rsplit([';', '{', '}']).next().unwrap_or(before);
+    // the platform rule judges chains whose rows a filter or a written row picks
+    let rest = &text[at..crate::source::floor_char(text, (at + 300).min(text.len()))];
+    let chain = format!("{statement}{}", rest.split(';').next().unwrap_or(rest));
+    (statement.contains(".from(")
+        && [
+            ".eq(", ".in(", ".match(", ".or(", ".filter(", ".neq(", ".upsert(", ".insert(",
+        ]
+        .iter()
+        .any(|f| chain.contains(f)))
+        || ["deleteUser", "updateUserById", "getUserById"]
+            .iter()
+            .any(|f| {
+                statement.contains(&format!("auth.admin.{f}"))
+                    || chain.starts_with(&format!(".{f}"))
+            })
+}
+
+/// Whether a function's parameter list (the text up to its first `)`) names parameters: server
+/// actions take their request input as arguments.
+fn body_has_params(body: &str) -> bool {
+    let head = body.split(')').next().unwrap_or("");
+    head.split('(').nth(1).is_some_and(|p| !p.trim().is_empty())
+}
+
+/// Reads a Next.js `middleware.ts` (or `.js`): whether it authenticates and which paths it lists.
+fn next_middleware(path: &str, text: &str) -> Option<NextMiddleware> {
+    static PROTECTS: OnceLock<Regex> = OnceLock::new();
+    static LITERAL: OnceLock<Regex> = OnceLock::new();
+    static BINDING: OnceLock<Regex> = OnceLock::new();
+    let file = path.rsplit('/').next().unwrap_or(path);
+    if !matches!(
+        file,
+        "middleware.ts" | "middleware.js" | "proxy.ts" | "proxy.js"
+    ) || !text.contains("next")
+    {
+        return None;
+    }
+    let protects = PROTECTS.get_or_init(|| {
+        Regex::new(r"protect\(|redirectToSignIn|authMiddleware\(|withAuth|getToken\(|getUser\(|getSession\(|jwtVerify\(|jwt\.verify|verifyIdToken|updateSession\(|next-auth|\bauth\(|/(?:login|sign-?in)\b")
+            .expect("valid regex")
+    });
+    let literal =
+        LITERAL.get_or_init(|| Regex::new(r#"["'`](/[^"'`\s]*)["'`]"#).expect("valid regex"));
+    let binding = BINDING.get_or_init(|| {
+        Regex::new(r"([A-Za-z_$][\w$]*)\s*(?::|=)\s*(?:createRouteMatcher\(\s*)?\[[^\]]*$")
+            .expect("valid regex")
+    });
+    let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
+    let mut m = NextMiddleware {
+        dir: dir.strip_suffix("/src").unwrap_or(dir).to_string(),
+        protects: protects.is_match(text),
+        ..NextMiddleware::default()
+    };
+    for c in literal.captures_iter(text) {
+        let (Some(whole), Some(value)) = (c.get(0), c.get(1)) else {
+            continue;
+        };
+        // the list this literal sits in: the nearest `name = [` / `name: [` before it
+        let before = &text[whole.start().saturating_sub(2000)..whole.start()];
+        let Some(name) = binding
+            .captures(before)
+            .and_then(|b| b.get(1))
+            .map(|b| b.as_str().to_ascii_lowercase())
+        else {
+            continue;
+        };
+        let value = value.as_str().to_string();
+        if name == "matcher" {
+            m.matcher.push(value);
+        } else if [
+            "public",
+            "ignore",
+            "unprotect",
+            "open",
+            "allow",
+            "skip",
+            "exclude",
+            "bypass",
+        ]
+        .iter()
+        .any(|w| name.contains(w))
+        {
+            m.public.push(value);
+        } else if ["protect", "private", "auth", "secure", "admin"]
+            .iter()
+            .any(|w| name.contains(w))
+        {
+            m.protected.push(value);
+        }
+    }
+    Some(m)
+}

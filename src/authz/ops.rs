@@ -1,0 +1,402 @@
+//! What a handler does and how it checks its caller, read from its text.
+//!
+//! [`Operation`]s are privileged operations (admin clients, writes, deletes, user management,
+//! payments, paid LLM calls, e-mail); [`has_caller_check`] recognises the ways code verifies who
+//! is calling (sessions, tokens, platform auth context, webhook signatures, shared secrets) and
+//! [`is_auth_middleware`] the names of middleware that does it. Matching is textual over a
+//! function's span, found once per file: cheap, and robust to the many SDK spellings.
+
+use std::ops::Range;
+use std::sync::OnceLock;
+
+use regex::Regex;
+
+use crate::rules::Severity;
+
+/// A kind of privileged operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum OpKind {
+    /// Creating, deleting or changing user accounts and roles.
+    UserManagement,
+    /// Changing the database schema.
+    Schema,
+    /// Refunds, transfers, payouts.
+    Payment,
+    /// Deleting records or stored files.
+    Delete,
+    /// Writing records.
+    Write,
+    /// Storing uploaded files.
+    Upload,
+    /// Reading every user (admin listing, user collection dumps).
+    UserListing,
+    /// Paid LLM API calls.
+    Llm,
+    /// E-mail or SMS.
+    Message,
+}
+
+impl OpKind {
+    /// What the operation does, for messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            OpKind::UserManagement => "manages user accounts or roles",
+            OpKind::Schema => "changes the database schema",
+            OpKind::Payment => "moves money",
+            OpKind::Delete => "deletes records",
+            OpKind::Write => "writes to the database",
+            OpKind::Upload => "stores files in the project's storage",
+            OpKind::UserListing => "reads every user record",
+            OpKind::Llm => "calls a paid LLM API on the owner's key",
+            OpKind::Message => "sends e-mail, SMS or chat messages",
+        }
+    }
+
+    /// Severity of an unguarded operation of this kind; `admin` when the code uses an admin
+    /// client (service role, master key, Admin SDK) that bypasses row-level rules.
+    pub fn severity(self, admin: bool) -> Severity {
+        match self {
+            OpKind::UserManagement | OpKind::Schema | OpKind::Payment => Severity::Critical,
+            OpKind::Delete | OpKind::Write if admin => Severity::Critical,
+            OpKind::Delete | OpKind::Write | OpKind::UserListing | OpKind::Upload => Severity::High,
+            OpKind::Llm | OpKind::Message => Severity::Medium,
+        }
+    }
+}
+
+/// One privileged operation found in a file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Operation {
+    /// Its kind.
+    pub kind: OpKind,
+    /// The matched call (`.delete(`, `messages.create(`).
+    pub range: Range<usize>,
+}
+
+struct Patterns {
+    ops: Vec<(OpKind, Regex)>,
+    check: Regex,
+    admin: Regex,
+    auth_middleware: Regex,
+    not_auth_middleware: Regex,
+}
+
+fn patterns() -> &'static Patterns {
+    static PATTERNS: OnceLock<Patterns> = OnceLock::new();
+    PATTERNS.get_or_init(|| {
+        let re = |s: &str| Regex::new(s).expect("authz patterns are valid regexes");
+        Patterns {
+            ops: vec![
+                (
+                    OpKind::UserManagement,
+                    re(r"auth\.admin\.(?:createUser|deleteUser|updateUserById|inviteUserByEmail|generateLink)\b|setCustomUserClaims\(|\.deleteUser\(|\bnew\s+Parse\.Role\(|\.updateUser\(\s*\w+\s*,"),
+                ),
+                (
+                    OpKind::Schema,
+                    re(r"\b(?:CREATE|ALTER|DROP|TRUNCATE)\s+(?:TABLE|INDEX|SCHEMA|DATABASE)\b"),
+                ),
+                (
+                    OpKind::Payment,
+                    re(r"\.(?:refunds|transfers|payouts)\.create\("),
+                ),
+                (
+                    OpKind::Delete,
+                    re(r"\.(?:delete|destroy|del|remove)\(\s*\)|\.delete\(\s*\{|\.destroy\(|\.remove\(\s*\[|\.(?:deleteOne|deleteMany|findByIdAndDelete|findOneAndDelete|findByIdAndRemove|recursiveDelete)\(|\bdb\.delete\(|\b(?:batch|transaction|tx|trx)\.delete\(|\bDELETE\s+FROM\b|\bfs\.(?:promises\.)?(?:unlink|rm)\(|\b(?:unlinkSync|rmSync)\("),
+                ),
+                (
+                    OpKind::Write,
+                    re(r"\.(?:insert|upsert|insertOne|insertMany|updateOne|updateMany|findByIdAndUpdate|findOneAndUpdate|createMany|bulkWrite|replaceOne|update)\(|\.save\(|\.create\(\s*\{|\.(?:set|add)\(\s*\{|\bdb\.(?:patch|replace|insert)\(|\bINSERT\s+INTO\b|\bUPDATE\s+\w+\s+SET\b|\.(?:addDocuments|addVectors|fromDocuments)\("),
+                ),
+                (OpKind::Upload, re(r"\.upload\(")),
+                (
+                    OpKind::UserListing,
+                    re(r"\.listUsers\(|\b(?:User|Users|user|users)\.find\(\s*(?:\{\s*\})?\s*\)"),
+                ),
+                (
+                    OpKind::Llm,
+                    re(r"chat\.completions\.create\(|\.responses\.create\(|\bmessages\.(?:create|stream)\(|\b(?:generateText|streamText|generateObject|streamObject)\(|\bnew\s+(?:ChatOpenAI|ChatAnthropic|ChatGoogleGenerativeAI)\(|api\.openai\.com|api\.anthropic\.com|generativelanguage\.googleapis\.com|\.generateContent(?:Stream)?\(|\.embeddings\.create\(|\.images\.generate\("),
+                ),
+                (
+                    OpKind::Message,
+                    re(r"hooks\.slack\.com|SLACK_WEBHOOK\w*|discord(?:app)?\.com/api/webhooks|\.sendMail\(|\.emails\.send\(|\bsgMail\.send\(|\bsendEmail\(|\bsendSms\(|\.sendTransacEmail\("),
+                ),
+            ],
+            check: re(concat!(
+                r"getServerSession\(|getSession\(|\bauth\(\s*\)|currentUser\(|\bgetUser\(|\bgetAuth\(\s*(?:req|request|event|ctx)|getClaims\(|verifyIdToken\(|verifySessionCookie\(",
+                r"|jwt\.verify\(|jwtVerify\(|verifyJwt\(|verifyJWT\(|verifyToken\(|verifyAccessToken\(",
+                r"|\bcontext\.auth\b|\brequest\.auth\b|\breq\.auth\b|\bctx\.auth\b|getUserIdentity\(|event\.context\.(?:user|auth|session)\b|\blocals\.(?:user|session|auth)\b",
+                r"|\breq\.user\b|\brequest\.user\b|\breq\.session\.\w*[uU]ser|\bctx\.(?:user|session)\b|\bctx\.state\.user\b|\bc\.get\(\s*['\x22](?:user|jwtPayload|session)",
+                r"|constructEvent(?:Async)?\(|createHmac\(|timingSafeEqual\(|verifySignature\(|verifyWebhook\w*\(|validateSignature\(|\bnew\s+Webhook\(",
+                r"|x-cron-secret|CRON_SECRET|INTERNAL_SECRET|x-internal|x-api-key",
+                r"|\b(?:require|ensure|check|verify|validate|assert)_?(?:Auth|User|Admin|Session|Role|Token|Login|Permission|Caller|Owner|Signed)\w*\(",
+                r"|\bisAuthenticated\b|\bauthenticate\w*\(|\bauthorize\w*\(|\bwithAuth\b|\bgetToken\(|getCurrentUser\(|getAuthUser\(|getUserFromRequest\(|getLoggedInUser\(|\bprotect\(",
+                r"|[=!]==?\s*(?:process\.env\.\w*|Deno\.env\.get\(\s*['\x22]\w*)(?:SECRET|TOKEN|KEY)|(?:SECRET|TOKEN|KEY)\w*\)?\s*[=!]==?",
+                r"|headers:\s*\{\s*[Aa]uthorization\s*:",
+                r"|!\s*(?:request\.|context\.|ctx\.|event\.)?auth\b|\bauth\??\.uid\b|['\x22]unauthenticated['\x22]|statusCode:\s*40[13]\b|status\(\s*40[13]\s*\)|status:\s*40[13]\b",
+                r"|get(?:User|Auth|Caller|Session)Context\(",
+            )),
+            admin: re(r"(?:from|require\()\s*['\x22][^'\x22]*[aA]dmin['\x22]|SERVICE_ROLE|service_role|serviceRole|supabaseAdmin|adminClient|AdminClient|useMasterKey|firebase-admin|admin\.firestore\(|admin\.auth\(|auth\.admin\."),
+            auth_middleware: re(r"(?i)auth|protect|verify|token|session|jwt|require|logged|guard|clerk|passport|admin|ensure|permission|role|firebase|secure|private|signed|isuser|ismember|owner"),
+            not_auth_middleware: re(r"(?i)^(?:validate|upload|multer|cors|express|bodyparser|json|ratelimit|limiter|helmet|morgan|logger|static|compression|cookieparser|asynchandler|catchasync|trycatch)"),
+        }
+    })
+}
+
+/// Every privileged operation in `text`, in order, with receivers that are not databases (hashes,
+/// sessions, SDKs of other services) left out.
+pub fn operations(text: &str) -> Vec<Operation> {
+    let mut out = Vec::new();
+    for (kind, re) in &patterns().ops {
+        for m in re.find_iter(text) {
+            if matches!(kind, OpKind::Write | OpKind::Delete | OpKind::Upload)
+                && !is_store_receiver(text, m.start())
+                || *kind == OpKind::Write && is_tracking_write(text, m.start())
+                || is_line_comment(text, m.start())
+            {
+                continue;
+            }
+            // `messages.create` is Anthropic's LLM call and Twilio's SMS: the model decides
+            let kind = if *kind == OpKind::Llm && m.as_str().starts_with("messages.create") {
+                let args = &text
+                    [m.end()..crate::source::floor_char(text, (m.end() + 400).min(text.len()))];
+                if args.contains("model") {
+                    OpKind::Llm
+                } else {
+                    OpKind::Message
+                }
+            } else {
+                *kind
+            };
+            if out
+                .iter()
+                .any(|o: &Operation| o.range.start <= m.start() && m.start() < o.range.end)
+            {
+                continue;
+            }
+            out.push(Operation {
+                kind,
+                range: m.range(),
+            });
+        }
+    }
+    out.sort_by_key(|o| o.range.start);
+    out
+}
+
+/// Whether a write at `at` only records analytics (page views, clicks, events, logs) in a table
+/// named as such in the same statement: public endpoints do that by design.
+fn is_tracking_write(text: &str, at: usize) -> bool {
+    static TRACKING: OnceLock<Regex> = OnceLock::new();
+    let re = TRACKING.get_or_init(|| {
+        Regex::new(r#"(?i)['"`][\w]*(?:view|analytic|event|log|click|impression|visit|metric|track)s?['"`]"#)
+            .expect("tracking regex is valid")
+    });
+    let from = crate::source::floor_char(text, at.saturating_sub(200));
+    let statement = text[from..at].rsplit([';', '{', '}']).next().unwrap_or("");
+    re.is_match(statement)
+}
+
+/// Whether `at` sits on a line that is a comment (`//` or a `*` line of a block): commented-out
+/// code is not an operation. Callers with a syntax tree also drop matches inside comment nodes.
+fn is_line_comment(text: &str, at: usize) -> bool {
+    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let line = text[line_start..at].trim_start();
+    line.starts_with("//") || line.starts_with('*')
+}
+
+/// Whether the receiver before `.method(` at `dot` can be a data store: not a hash, session,
+/// collection type, LLM or payment SDK, DOM or response object.
+fn is_store_receiver(text: &str, dot: usize) -> bool {
+    const NOT_STORES: [&str; 24] = [
+        "hash",
+        "hmac",
+        "cipher",
+        "decipher",
+        "sha",
+        "md5",
+        "digest",
+        "shasum",
+        "session",
+        "sessions",
+        "checkout",
+        "completions",
+        "messages",
+        "chat",
+        "stripe",
+        "openai",
+        "anthropic",
+        "cache",
+        "map",
+        "set",
+        "headers",
+        "params",
+        "searchparams",
+        "formdata",
+    ];
+    let before = &text[..dot];
+    let start = before
+        .rfind(|c: char| {
+            !(c.is_alphanumeric() || matches!(c, '_' | '$' | '.' | '(' | ')' | '\'' | '"'))
+        })
+        .map_or(0, |i| i + 1);
+    let receiver = before[start..].to_ascii_lowercase();
+    let last = receiver.rsplit('.').next().unwrap_or(&receiver);
+    !NOT_STORES
+        .iter()
+        .any(|n| last == *n || last.ends_with("cache"))
+        && !receiver.contains("stripe.")
+        && !receiver.contains("hash")
+        && !receiver.contains("hmac")
+        && !receiver.contains("cipher")
+        && !receiver.contains("session")
+        && !receiver.starts_with("res")
+        && !receiver.starts_with("response")
+        && !receiver.starts_with("document")
+        && !receiver.starts_with('$')
+        && !receiver.starts_with("window")
+        && !receiver.starts_with("localstorage")
+        && !receiver.starts_with("sessionstorage")
+        && !receiver.starts_with("redis")
+}
+
+/// Byte offsets where `text` checks its caller (see the module docs).
+pub fn caller_checks(text: &str) -> Vec<usize> {
+    patterns()
+        .check
+        .find_iter(text)
+        .map(|m| m.start())
+        .collect()
+}
+
+/// Whether `text` uses a Supabase client created with the service-role key.
+pub fn uses_supabase_service_role(text: &str) -> bool {
+    [
+        "SERVICE_ROLE",
+        "SERVICE_KEY",
+        "service_role",
+        "serviceRole",
+        "supabaseAdmin",
+        "createAdminClient",
+        "sb_secret_",
+    ]
+    .iter()
+    .any(|m| text.contains(m))
+}
+
+/// Whether `text` reads request input (body, query, route params, form data).
+pub fn reads_request_input(text: &str) -> bool {
+    [
+        "req.body",
+        "req.query",
+        "req.params",
+        ".json()",
+        "searchParams",
+        "formData",
+        "params.",
+        "request.body",
+        "event.body",
+        "input.",
+    ]
+    .iter()
+    .any(|m| text.contains(m))
+}
+
+/// Whether `text` uses an admin client (service role, master key, Admin SDK) that ignores
+/// row-level rules.
+pub fn uses_admin_client(text: &str) -> bool {
+    patterns().admin.is_match(text)
+}
+
+/// Whether a middleware, guard or wrapper name (`requireAuth`, `passport.authenticate`,
+/// `protectedProcedure`, `withAuth`) says it authenticates or authorises.
+pub fn is_auth_middleware(name: &str) -> bool {
+    let last = name.rsplit('.').next().unwrap_or(name);
+    let p = patterns();
+    !p.not_auth_middleware.is_match(last) && p.auth_middleware.is_match(name)
+}
+
+/// Whether a route or function name is one that must stay public: sign-up, login, password
+/// reset, health checks, OAuth callbacks, webhooks (which carry their own signature checks),
+/// contact forms and newsletters.
+pub fn is_public_name(name: &str) -> bool {
+    const PUBLIC: [&str; 26] = [
+        "login",
+        "signin",
+        "signup",
+        "register",
+        "logout",
+        "signout",
+        "forgot",
+        "forgotpassword",
+        "reset",
+        "resetpassword",
+        "resetpass",
+        "health",
+        "healthz",
+        "healthcheck",
+        "ping",
+        "callback",
+        "oauth",
+        "contact",
+        "newsletter",
+        "subscribe",
+        "waitlist",
+        "verifyemail",
+        "auth",
+        "track",
+        "unsubscribe",
+        "pixel",
+    ];
+    // forms anyone may submit, named as such anywhere in the name
+    const PUBLIC_PARTS: [&str; 7] = [
+        "webhook",
+        "callback",
+        "feedback",
+        "contact",
+        "newsletter",
+        "waitlist",
+        "otp",
+    ];
+    name.split(['/', '.', ':'])
+        .map(|s| s.to_ascii_lowercase().replace(['-', '_'], ""))
+        .any(|s| PUBLIC.contains(&s.as_str()) || PUBLIC_PARTS.iter().any(|p| s.contains(p)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_database_writes_but_not_hash_updates() {
+        let ops = operations(
+            "hash.update(body); await supabase.from('x').delete().eq('id', id); req.session.destroy(); await prisma.user.update({ where })",
+        );
+        let kinds: Vec<_> = ops.iter().map(|o| o.kind).collect();
+        assert_eq!(kinds, vec![OpKind::Delete, OpKind::Write]);
+    }
+
+    #[test]
+    fn llm_calls_are_not_database_writes() {
+        let ops = operations("await anthropic.messages.create({ model })");
+        assert_eq!(ops.len(), 1);
+        assert_eq!(ops[0].kind, OpKind::Llm);
+    }
+
+    #[test]
+    fn recognises_checks_and_middleware() {
+        assert!(
+            !caller_checks("const { data: { user } } = await supabase.auth.getUser(token)")
+                .is_empty()
+        );
+        assert!(!caller_checks("if (secret !== Deno.env.get('CRON_SECRET')) return").is_empty());
+        assert!(caller_checks("const body = await req.json()").is_empty());
+        assert!(is_auth_middleware("passport.authenticate"));
+        assert!(is_auth_middleware("protectedProcedure"));
+        assert!(!is_auth_middleware("publicProcedure"));
+        assert!(!is_auth_middleware("validate"));
+        assert!(is_public_name("/api/auth/signup"));
+        assert!(is_public_name("stripe-webhook"));
+        assert!(!is_public_name("update-letter-status"));
+        assert!(is_public_name("verify-otp"));
+    }
+}
