@@ -1,0 +1,402 @@
+//! Propagation: how taint moves through expressions (members, templates, concatenation,
+//! objects, arrays, assignments to names) and into bound names (declarations, destructuring,
+//! parameters), and which constant prefixes fix a URL's host.
+
+use tree_sitter::Node;
+
+use super::{CLEAN_METHODS, MAX_NESTING, Step, Taint, Walker, short, string_value, union, unwrap};
+use crate::taint::spec::SinkKind;
+
+/// Whether a constant string prefix fixes the host (or is a same-site path).
+fn fixes_host(prefix: &str) -> bool {
+    if let Some(rest) = prefix.split_once("://").map(|(_, r)| r) {
+        return rest.contains('/') || rest.contains('?') || rest.contains('#');
+    }
+    prefix.starts_with('/') && prefix.len() > 1 && !prefix.starts_with("//")
+        || prefix.starts_with("./")
+}
+
+impl<'t> Walker<'_, 't> {
+    /// `obj.x = t` or `list.push(t)`: the container `name` now holds (part of) an untrusted value.
+    /// The container itself is neither the whole request object nor a string.
+    pub(super) fn taint_container(&mut self, name: String, t: &Taint) {
+        let mut stored = t.clone();
+        stored.whole = false;
+        stored.stringy = false;
+        if let Some(m) = union(self.state.vars.remove(&name), Some(stored)) {
+            self.state.vars.insert(name, m);
+        }
+    }
+
+    /// Binds a declaration/parameter pattern to a value (`path`: the value's dotted path, so
+    /// `const { body } = req` finds the source `req.body`).
+    pub(super) fn bind(&mut self, pat: Node<'t>, t: Option<Taint>, path: Option<&[String]>) {
+        if self.nesting >= MAX_NESTING {
+            return;
+        }
+        self.nesting += 1;
+        self.bind_node(pat, t, path);
+        self.nesting -= 1;
+    }
+
+    pub(super) fn bind_node(&mut self, pat: Node<'t>, t: Option<Taint>, path: Option<&[String]>) {
+        match pat.kind() {
+            "identifier" | "shorthand_property_identifier_pattern" => {
+                let name = self.text(pat).to_string();
+                match t {
+                    Some(t) if t.mask != 0 => {
+                        let t = t.step(pat.byte_range(), format!("flows into `{name}`"));
+                        self.state.vars.insert(name, t);
+                    }
+                    _ => {
+                        self.state.vars.remove(&name);
+                    }
+                }
+            }
+            "required_parameter" | "optional_parameter" => {
+                if let Some(p) = pat.child_by_field_name("pattern") {
+                    self.bind(p, t, path);
+                }
+            }
+            "assignment_pattern" | "object_assignment_pattern" => {
+                let default = pat.child_by_field_name("right").and_then(|r| self.eval(r));
+                if let Some(l) = pat.child_by_field_name("left") {
+                    self.bind(l, union(t, default), path);
+                }
+            }
+            "rest_pattern" => {
+                if let Some(inner) = pat.named_child(0) {
+                    self.bind(inner, t, path);
+                }
+            }
+            "object_pattern" => {
+                let mut c = pat.walk();
+                let props: Vec<_> = pat.named_children(&mut c).collect();
+                for prop in props {
+                    let (key, target) = match prop.kind() {
+                        "shorthand_property_identifier_pattern" => (Some(prop), prop),
+                        "object_assignment_pattern" => {
+                            let left = prop.child_by_field_name("left");
+                            match left {
+                                Some(l) => (Some(l), prop),
+                                None => continue,
+                            }
+                        }
+                        "pair_pattern" => {
+                            match (
+                                prop.child_by_field_name("key"),
+                                prop.child_by_field_name("value"),
+                            ) {
+                                (Some(k), Some(v)) => (Some(k), v),
+                                _ => continue,
+                            }
+                        }
+                        "rest_pattern" => (None, prop),
+                        _ => continue,
+                    };
+                    let Some(key) = key else {
+                        self.bind(target, t.clone(), path);
+                        continue;
+                    };
+                    let key_text = string_value(self.shared.text, key)
+                        .unwrap_or_else(|| self.text(key))
+                        .to_string();
+                    let sub_path = path.map(|p| {
+                        let mut p = p.to_vec();
+                        p.push(key_text.clone());
+                        p
+                    });
+                    let from_source = sub_path
+                        .as_ref()
+                        .and_then(|p| self.source_for_path(p, key.byte_range(), &p.join(".")));
+                    let sub = from_source.or_else(|| t.clone().map(Taint::field));
+                    self.bind(target, sub, sub_path.as_deref());
+                }
+            }
+            "array_pattern" => {
+                let mut c = pat.walk();
+                let items: Vec<_> = pat.named_children(&mut c).collect();
+                for item in items {
+                    self.bind(item, t.clone().map(Taint::field), None);
+                }
+            }
+            // `obj.x = ...` as a pattern target, or anything else: evaluate for side effects
+            _ => {}
+        }
+    }
+
+    pub(super) fn eval(&mut self, n: Node<'t>) -> Option<Taint> {
+        if self.nesting >= MAX_NESTING {
+            return None;
+        }
+        self.nesting += 1;
+        let taint = self.eval_node(n);
+        self.nesting -= 1;
+        taint
+    }
+
+    pub(super) fn eval_node(&mut self, n: Node<'t>) -> Option<Taint> {
+        match n.kind() {
+            "identifier" => {
+                let name = self.text(n);
+                self.state
+                    .vars
+                    .get(name)
+                    .cloned()
+                    .or_else(|| self.source_for_path(&[name.to_string()], n.byte_range(), name))
+            }
+            "member_expression" | "subscript_expression" => self.member(n),
+            "call_expression" | "new_expression" => self.call(n),
+            "template_string" => {
+                let mut c = n.walk();
+                let parts: Vec<_> = n.named_children(&mut c).collect();
+                let mut t = None;
+                for p in &parts {
+                    if p.kind() == "template_substitution" {
+                        t = union(t, p.named_child(0).and_then(|e| self.eval(e)));
+                    }
+                }
+                let prefix: String = parts
+                    .iter()
+                    .take_while(|p| p.kind() != "template_substitution")
+                    .map(|p| self.text(*p))
+                    .collect();
+                t.map(|mut t| {
+                    t.stringy = true;
+                    t.whole = false;
+                    t.host_fixed = t.host_fixed || fixes_host(&prefix);
+                    t
+                })
+            }
+            "binary_expression" => {
+                let l = n.child_by_field_name("left");
+                let r = n.child_by_field_name("right");
+                let lt = l.and_then(|l| self.eval(l));
+                let rt = r.and_then(|r| self.eval(r));
+                match self.op(n) {
+                    "+" => {
+                        let prefix = l
+                            .and_then(|l| string_value(self.shared.text, l))
+                            .is_some_and(fixes_host);
+                        union(lt, rt).map(|mut t| {
+                            t.stringy = true;
+                            t.whole = false;
+                            t.host_fixed |= prefix;
+                            t
+                        })
+                    }
+                    "||" | "??" | "&&" => union(lt, rt),
+                    _ => None,
+                }
+            }
+            "ternary_expression" => {
+                let cond = n.child_by_field_name("condition");
+                if let Some(c) = cond {
+                    self.eval(c);
+                }
+                // `RE.test(x) ? x : "default"`: the guard holds in the chosen branch
+                let (then_safe, else_safe) = cond.map(|c| self.guards(c)).unwrap_or_default();
+                let a = self.guarded(n.child_by_field_name("consequence"), &then_safe);
+                let b = self.guarded(n.child_by_field_name("alternative"), &else_safe);
+                union(a, b)
+            }
+            "parenthesized_expression"
+            | "await_expression"
+            | "non_null_expression"
+            | "as_expression"
+            | "satisfies_expression"
+            | "type_assertion"
+            | "spread_element"
+            | "jsx_expression"
+            | "template_substitution" => unwrap(n).and_then(|inner| self.eval(inner)),
+            "sequence_expression" => {
+                let mut c = n.walk();
+                let kids: Vec<_> = n.named_children(&mut c).collect();
+                kids.into_iter().fold(None, |_, k| self.eval(k))
+            }
+            "unary_expression" | "update_expression" => {
+                if let Some(a) = n.child_by_field_name("argument") {
+                    self.eval(a);
+                }
+                None
+            }
+            "object" => self.object(n),
+            "array" => {
+                let mut c = n.walk();
+                let kids: Vec<_> = n.named_children(&mut c).collect();
+                kids.into_iter()
+                    .fold(None, |acc, k| union(acc, self.eval(k)))
+                    .map(|mut t| {
+                        t.stringy = false;
+                        t.whole = false;
+                        t
+                    })
+            }
+            "assignment_expression" => self.assignment(n),
+            "augmented_assignment_expression" => {
+                let t = n.child_by_field_name("right").and_then(|r| self.eval(r));
+                if let Some(l) = n.child_by_field_name("left")
+                    && l.kind() == "identifier"
+                    && let Some(t) = t.clone()
+                {
+                    let name = self.text(l).to_string();
+                    let merged = union(self.state.vars.remove(&name), Some(t));
+                    if let Some(m) = merged {
+                        let m = m.step(n.byte_range(), format!("appended to `{name}`"));
+                        self.state.vars.insert(name, m);
+                    }
+                }
+                t
+            }
+            "arrow_function"
+            | "function_expression"
+            | "function"
+            | "generator_function"
+            | "method_definition"
+            | "function_declaration"
+            | "generator_function_declaration" => {
+                self.function(n, Vec::new());
+                None
+            }
+            "jsx_attribute" => {
+                let mut c = n.walk();
+                let kids: Vec<_> = n.named_children(&mut c).collect();
+                let name = kids.first().map_or("", |k| self.text(*k));
+                let value = kids.get(1).and_then(|v| self.eval(*v));
+                if let Some(t) = value {
+                    for (sink, rule) in &self.shared.cfg.sinks {
+                        if let SinkKind::Jsx(attr) = &sink.kind
+                            && attr == name
+                            && t.mask & (1 << rule) != 0
+                        {
+                            self.report(*rule, n.byte_range(), &t, n, name);
+                        }
+                    }
+                }
+                None
+            }
+            "string"
+            | "number"
+            | "true"
+            | "false"
+            | "null"
+            | "undefined"
+            | "regex"
+            | "comment"
+            | "type_annotation"
+            | "type_alias_declaration"
+            | "interface_declaration"
+            | "import_statement" => None,
+            _ => {
+                let mut c = n.walk();
+                let kids: Vec<_> = n.named_children(&mut c).collect();
+                for k in kids {
+                    self.visit(k);
+                }
+                None
+            }
+        }
+    }
+
+    pub(super) fn member(&mut self, n: Node<'t>) -> Option<Taint> {
+        let path = self.path_of(n);
+        if let Some(t) = self.source_for_path(&path, n.byte_range(), self.text(n)) {
+            return Some(t);
+        }
+        if n.kind() == "subscript_expression"
+            && let Some(i) = n.child_by_field_name("index")
+        {
+            self.eval(i);
+        }
+        let object = n.child_by_field_name("object")?;
+        let mut t = self.eval(object)?;
+        let prop = path.last().map_or("", String::as_str);
+        if CLEAN_METHODS.contains(&prop) {
+            return None;
+        }
+        // show the source as written: `req.query.id`, not `req.query`
+        if t.steps.len() == 1 && t.steps[0].range == object.byte_range() && t.params == 0 {
+            t.steps[0] = Step {
+                range: n.byte_range(),
+                note: format!("untrusted input enters here: `{}`", short(self.text(n))),
+            };
+        }
+        let cleared = self
+            .state
+            .cleared
+            .get(&path.join("."))
+            .copied()
+            .unwrap_or(0);
+        t.field().masked(cleared)
+    }
+
+    pub(super) fn object(&mut self, n: Node<'t>) -> Option<Taint> {
+        let mut c = n.walk();
+        let kids: Vec<_> = n.named_children(&mut c).collect();
+        let mut acc = None;
+        for k in kids {
+            match k.kind() {
+                "pair" => {
+                    let value = k.child_by_field_name("value").and_then(|v| self.eval(v));
+                    if let (Some(t), Some(key)) = (&value, k.child_by_field_name("key")) {
+                        let key_text =
+                            string_value(self.shared.text, key).unwrap_or_else(|| self.text(key));
+                        self.property_sinks(n, k, key_text, t);
+                    }
+                    acc = union(
+                        acc,
+                        value.map(|mut t| {
+                            t.whole = false;
+                            t
+                        }),
+                    );
+                }
+                "shorthand_property_identifier" => {
+                    let value = self.eval_name(k);
+                    if let Some(t) = &value {
+                        let key = self.text(k);
+                        self.property_sinks(n, k, key, t);
+                    }
+                    acc = union(
+                        acc,
+                        value.map(|mut t| {
+                            t.whole = false;
+                            t
+                        }),
+                    );
+                }
+                "spread_element" => acc = union(acc, self.eval(k)),
+                _ => {
+                    self.eval(k);
+                }
+            }
+        }
+        acc.map(|mut t| {
+            t.stringy = false;
+            t
+        })
+    }
+
+    pub(super) fn eval_name(&self, n: Node<'t>) -> Option<Taint> {
+        let name = self.text(n);
+        self.state
+            .vars
+            .get(name)
+            .cloned()
+            .or_else(|| self.source_for_path(&[name.to_string()], n.byte_range(), name))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixes_host;
+
+    #[test]
+    fn constant_prefixes_that_fix_the_host() {
+        assert!(fixes_host("https://api.example.com/users/"));
+        assert!(fixes_host("/profile/"));
+        assert!(!fixes_host("https://"));
+        assert!(!fixes_host("//"));
+        assert!(!fixes_host(""));
+    }
+}
