@@ -35,6 +35,8 @@ pub struct Compiled {
     guards: Vec<(Pattern, u64)>,
     /// Calls whose result carries their arguments' taint.
     propagators: Vec<Pattern>,
+    /// Rules for which `typeof x === "string"` makes `x` safe.
+    typeof_string: u64,
     /// Words of sources: a function containing none (and seeing no taint) is not walked.
     hints: AhoCorasick,
     /// Per hint pattern: the rules whose sources it belongs to.
@@ -82,6 +84,7 @@ pub fn build(
         sanitizers: Vec::new(),
         guards: Vec::new(),
         propagators: Vec::new(),
+        typeof_string: 0,
         hint_masks: Vec::new(),
         hints: AhoCorasick::new(["\u{0}"]).map_err(|e| RuleError::Syntax {
             source_name: spec::SETS_FILE.into(),
@@ -122,6 +125,9 @@ pub fn build(
         let local = compiled.rules.len();
         let bit = 1u64 << local;
         compiled.rules.push(idx);
+        if spec.typeof_string {
+            compiled.typeof_string |= bit;
+        }
         for s in spec.sources {
             let words = match &s {
                 Source::Pattern(p) => p.hints(),
@@ -131,6 +137,7 @@ pub fn build(
                     h.extend(event.clone());
                     h
                 }
+                Source::Typed { types, .. } => types.clone(),
             };
             hints.extend(words.into_iter().map(|w| (w, bit)));
             compiled.sources.push((s, bit));

@@ -31,6 +31,23 @@ pub enum RawSource {
         /// The registration call.
         callback: RawCallback,
     },
+    /// A parameter whose TypeScript type names a request (`(request: NextRequest)`).
+    Typed {
+        /// The typed parameter.
+        typed: RawTyped,
+    },
+}
+
+/// A typed parameter source.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTyped {
+    /// Type names, `a|b|c` (the last dotted segment, before any `<...>`).
+    #[serde(rename = "type")]
+    pub types: String,
+    /// The parameter stands for this source root (`req`): `request.body` is then `req.body`.
+    #[serde(rename = "as")]
+    pub root: String,
 }
 
 /// A handler parameter source.
@@ -41,6 +58,9 @@ pub struct RawParam {
     pub function: String,
     /// Parameter position.
     pub index: usize,
+    /// The parameter stands for this source root (`req`) instead of being untrusted as a whole.
+    #[serde(default, rename = "as")]
+    pub root: Option<String>,
 }
 
 /// A callback parameter source.
@@ -54,6 +74,10 @@ pub struct RawCallback {
     pub event: Option<String>,
     /// The callback parameter that carries the input.
     pub index: usize,
+    /// The parameter stands for this source root (`req`) instead of being untrusted as a whole:
+    /// `(request, reply) => request.body` is then `req.body`, and `({ query }) =>` is `req.query`.
+    #[serde(default, rename = "as")]
+    pub root: Option<String>,
 }
 
 /// One raw sink entry.
@@ -96,6 +120,9 @@ pub struct RawSinkSpec {
     pub if_args: Option<String>,
     /// Not calls whose argument text matches this regex.
     pub unless_args: Option<String>,
+    /// Not inside a function whose text matches this regex (e.g. a handler that sets a
+    /// non-HTML content type).
+    pub unless_function: Option<String>,
 }
 
 /// The raw `taint:` block of a rule.
@@ -298,6 +325,8 @@ pub struct Sink {
     pub if_args: Option<Regex>,
     /// Argument-text exclusion.
     pub unless_args: Option<Regex>,
+    /// Enclosing-function exclusion.
+    pub unless_function: Option<Regex>,
 }
 
 /// A compiled source.
@@ -311,6 +340,8 @@ pub enum Source {
         functions: Vec<String>,
         /// Position.
         index: usize,
+        /// The source root the parameter stands for; `None`: untrusted as a whole.
+        root: Option<String>,
     },
     /// A callback parameter.
     Callback {
@@ -320,6 +351,15 @@ pub enum Source {
         event: Option<String>,
         /// Position of the callback parameter.
         index: usize,
+        /// The source root the parameter stands for; `None`: untrusted as a whole.
+        root: Option<String>,
+    },
+    /// A parameter with one of these type names stands for a source root.
+    Typed {
+        /// Type names.
+        types: Vec<String>,
+        /// The root.
+        root: String,
     },
 }
 
@@ -334,6 +374,8 @@ pub struct TaintSpec {
     pub sanitizers: Vec<Pattern>,
     /// Guard call patterns.
     pub guards: Vec<Pattern>,
+    /// `typeof x === "string"` makes `x` safe for this rule (operator injection needs objects).
+    pub typeof_string: bool,
 }
 
 fn regex(text: Option<&String>) -> Result<Option<Regex>, String> {
@@ -385,11 +427,17 @@ pub fn compile(raw: &RawTaint, sets: &RawSets) -> Result<TaintSpec, String> {
             RawSource::Param { param } => Source::Param {
                 functions: param.function.split('|').map(String::from).collect(),
                 index: param.index,
+                root: param.root,
             },
             RawSource::Callback { callback } => Source::Callback {
                 call: Pattern::parse(&callback.call)?,
                 event: callback.event,
                 index: callback.index,
+                root: callback.root,
+            },
+            RawSource::Typed { typed } => Source::Typed {
+                types: typed.types.split('|').map(String::from).collect(),
+                root: typed.root,
             },
         })
     })
@@ -440,6 +488,7 @@ pub fn compile(raw: &RawTaint, sets: &RawSets) -> Result<TaintSpec, String> {
             host: spec.host,
             if_args: regex(spec.if_args.as_ref())?,
             unless_args: regex(spec.unless_args.as_ref())?,
+            unless_function: regex(spec.unless_function.as_ref())?,
         })
     })
     .collect::<Result<Vec<_>, String>>()?;
@@ -450,7 +499,14 @@ pub fn compile(raw: &RawTaint, sets: &RawSets) -> Result<TaintSpec, String> {
             .collect::<Result<Vec<_>, String>>()
     };
     let sanitizers = calls(&raw.sanitizers, &sets.sanitizers, "sanitizer")?;
-    let guards = calls(&raw.guards, &sets.guards, "guard")?;
+    let typeof_string = raw.guards.iter().any(|g| g == TYPEOF_STRING);
+    let plain: Vec<String> = raw
+        .guards
+        .iter()
+        .filter(|g| *g != TYPEOF_STRING)
+        .cloned()
+        .collect();
+    let guards = calls(&plain, &sets.guards, "guard")?;
     if sources.is_empty() || sinks.is_empty() {
         return Err("a taint rule needs at least one source and one sink".into());
     }
@@ -459,8 +515,12 @@ pub fn compile(raw: &RawTaint, sets: &RawSets) -> Result<TaintSpec, String> {
         sinks,
         sanitizers,
         guards,
+        typeof_string,
     })
 }
+
+/// The guard entry saying a `typeof x === "string"` check makes `x` safe.
+pub const TYPEOF_STRING: &str = "typeof string";
 
 #[cfg(test)]
 mod tests {

@@ -4,6 +4,7 @@
 
 use tree_sitter::Node;
 
+use super::sources::set_at;
 use super::{
     CLEAN_METHODS, ITERATORS, MUTATORS, Step, Taint, Walker, is_function, root_identifier, short,
     string_value, union,
@@ -65,6 +66,7 @@ impl<'t> Walker<'_, 't> {
                     }
                 }
                 self.state.cleared.remove(&name);
+                self.state.aliases.remove(&name);
             }
             "member_expression" | "subscript_expression" => {
                 let path = self.path_of(left);
@@ -131,52 +133,63 @@ impl<'t> Walker<'_, 't> {
         }
         self.calls.pop();
 
-        // callbacks: iteration over a tainted value, registered message handlers
+        // callbacks: iteration over a tainted value, registered handlers (`app.get(p, (req) =>`),
+        // message handlers; a named same-file function passed as the handler is walked too
+        let apath = self.resolve(&path);
+        let matches = |p: &crate::taint::spec::Pattern| {
+            p.matches_path(&path) || apath.as_ref().is_some_and(|a| p.matches_path(a))
+        };
         for (i, a) in args.iter().enumerate() {
-            if !is_function(*a) {
+            let target = if is_function(*a) {
+                *a
+            } else if a.kind() == "identifier"
+                && let Some(f) = self.shared.functions.get(self.text(*a)).copied()
+            {
+                f
+            } else {
                 continue;
-            }
+            };
             let mut seeds: Vec<Option<Taint>> = Vec::new();
+            let mut roots: Vec<Option<String>> = Vec::new();
             if let Some(r) = &recv
                 && ITERATORS.contains(&method)
+                && target == *a
             {
                 seeds.push(Some(r.clone().field()));
             }
+            let params = crate::parse::function_params(target);
             for (s, bit) in &self.shared.cfg.sources {
-                if let Source::Callback { call, event, index } = s
+                if let Source::Callback {
+                    call,
+                    event,
+                    index,
+                    root,
+                } = s
                     && bit & self.shared.active != 0
-                    && call.matches_path(&path)
+                    && matches(call)
                     && event.as_ref().is_none_or(|e| {
-                        args.first()
-                            .and_then(|f| string_value(self.shared.text, *f))
-                            .is_some_and(|v| v == e)
+                        i > 0
+                            && args
+                                .first()
+                                .and_then(|f| string_value(self.shared.text, *f))
+                                .is_some_and(|v| e.split('|').any(|x| x == v))
                     })
-                    && i > 0
+                    && let Some(p) = params.get(*index)
                 {
-                    let params = crate::parse::function_params(*a);
-                    if let Some(p) = params.get(*index) {
-                        if seeds.len() <= *index {
-                            seeds.resize(index + 1, None);
+                    match root {
+                        Some(r) => set_at(&mut roots, *index, Some(r.clone())),
+                        None => {
+                            let t = self.param_taint(*p, bit & self.shared.active, "message");
+                            let merged = union(seeds.get_mut(*index).and_then(Option::take), t);
+                            set_at(&mut seeds, *index, merged);
                         }
-                        let seed = Some(Taint {
-                            mask: bit & self.shared.active,
-                            steps: vec![Step {
-                                range: p.byte_range(),
-                                note: format!(
-                                    "untrusted message enters here: `{}`",
-                                    short(self.text(*p))
-                                ),
-                            }],
-                            whole: true,
-                            stringy: true,
-                            host_fixed: false,
-                            params: 0,
-                        });
-                        seeds[*index] = union(seeds[*index].take(), seed);
                     }
                 }
             }
-            self.function(*a, seeds);
+            if target != *a && seeds.is_empty() && roots.is_empty() {
+                continue;
+            }
+            self.function(target, seeds, roots);
         }
 
         // sinks
@@ -187,7 +200,7 @@ impl<'t> Walker<'_, 't> {
             let SinkKind::Call(p) = &sink.kind else {
                 continue;
             };
-            if p.is_new != is_new || !p.matches_path(&path) {
+            if p.is_new != is_new || !matches(p) {
                 continue;
             }
             if sink
@@ -198,6 +211,11 @@ impl<'t> Walker<'_, 't> {
                     .unless_args
                     .as_ref()
                     .is_some_and(|re| re.is_match(arg_text))
+                || sink.unless_function.as_ref().is_some_and(|re| {
+                    self.fn_stack
+                        .first()
+                        .is_some_and(|f| re.is_match(self.text(*f)))
+                })
             {
                 continue;
             }
@@ -226,7 +244,7 @@ impl<'t> Walker<'_, 't> {
             .cfg
             .sanitizers
             .iter()
-            .filter(|(p, _)| p.is_new == is_new && p.matches_path(&path))
+            .filter(|(p, _)| p.is_new == is_new && matches(p))
             .fold(0, |m, (_, bit)| m | bit);
 
         // same-file helpers
@@ -273,7 +291,7 @@ impl<'t> Walker<'_, 't> {
             if let Source::Pattern(p) = s
                 && p.args.is_some()
                 && p.is_new == is_new
-                && p.matches_path(&path)
+                && matches(p)
             {
                 source_mask |= bit;
             }
@@ -323,7 +341,7 @@ impl<'t> Walker<'_, 't> {
             .cfg
             .propagators
             .iter()
-            .any(|p| p.is_new == is_new && p.matches_path(&path));
+            .any(|p| p.is_new == is_new && matches(p));
         let result = if receiver.is_some() && recv.is_some() {
             union(recv.map(Taint::field), all_args)
         } else if propagates {

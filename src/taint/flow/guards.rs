@@ -1,12 +1,37 @@
 //! Guards: conditions that make a value safe inside an `if` (or after an early exit), such as
 //! allowlist checks, comparisons with constants and `#.startsWith(...)` containment checks.
 
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+
 use tree_sitter::Node;
 
 use super::{MAX_NESTING, Safe, Taint, Walker, is_name_or_member, string_value, strip};
 use crate::taint::spec::Seg;
 
 impl<'t> Walker<'_, 't> {
+    /// `typeof x === "number"` (or `"boolean"`) makes `x` safe for every rule; `"string"` only
+    /// for rules that declare the `typeof string` guard (operator injection needs an object).
+    fn typeof_guard(&self, l: Node<'t>, r: Node<'t>) -> Option<Safe> {
+        let (unary, constant) = match string_value(self.shared.text, r) {
+            Some(c) => (strip(l), c),
+            None => (strip(r), string_value(self.shared.text, l)?),
+        };
+        if unary.kind() != "unary_expression" || self.op(unary) != "typeof" {
+            return None;
+        }
+        let var = strip(unary.child_by_field_name("argument")?);
+        if !is_name_or_member(var) {
+            return None;
+        }
+        let mask = match constant {
+            "number" | "boolean" | "bigint" => u64::MAX,
+            "string" => self.shared.cfg.typeof_string,
+            _ => return None,
+        };
+        (mask != 0).then(|| vec![(self.path_of(var).join("."), mask)])
+    }
+
     /// Names a condition proves safe when true (then) and when false (else), with rule masks.
     pub(super) fn guards(&self, cond: Node<'t>) -> (Safe, Safe) {
         let depth = self.helper_nesting.get();
@@ -51,6 +76,13 @@ impl<'t> Walker<'_, 't> {
                         (Vec::new(), e)
                     }
                     op @ ("===" | "==" | "!==" | "!=") => {
+                        if let Some(safe) = self.typeof_guard(l, r) {
+                            return if op.starts_with('!') {
+                                (Vec::new(), safe)
+                            } else {
+                                (safe, Vec::new())
+                            };
+                        }
                         // comparing with a constant string is the smallest allowlist
                         let (var, constant) = if string_value(self.shared.text, r).is_some() {
                             (strip(l), true)
@@ -120,18 +152,26 @@ impl<'t> Walker<'_, 't> {
 }
 
 /// Whether a statement always leaves the enclosing block (return, throw, break, continue).
-pub(super) fn exits(n: Node<'_>) -> bool {
-    match n.kind() {
+/// `memo` holds earlier answers by node id, so each node is asked about once per file.
+pub(super) fn exits(n: Node<'_>, memo: &RefCell<BTreeMap<usize, bool>>) -> bool {
+    if let Some(known) = memo.borrow().get(&n.id()) {
+        return *known;
+    }
+    let answer = match n.kind() {
         "return_statement" | "throw_statement" | "break_statement" | "continue_statement" => true,
         "statement_block" => crate::parse::named_children(n)
             .last()
             .copied()
-            .is_some_and(exits),
+            .is_some_and(|l| exits(l, memo)),
         "if_statement" => {
-            n.child_by_field_name("consequence").is_some_and(exits)
-                && n.child_by_field_name("alternative").is_some_and(exits)
+            n.child_by_field_name("consequence")
+                .is_some_and(|c| exits(c, memo))
+                && n.child_by_field_name("alternative")
+                    .is_some_and(|a| exits(a, memo))
         }
-        "else_clause" => n.named_child(0).is_some_and(exits),
+        "else_clause" => n.named_child(0).is_some_and(|c| exits(c, memo)),
         _ => false,
-    }
+    };
+    memo.borrow_mut().insert(n.id(), answer);
+    answer
 }

@@ -174,6 +174,9 @@ struct State {
     vars: BTreeMap<String, Taint>,
     /// Member paths (`req.query.to`) a guard made safe, with the rules it cleaned for.
     cleared: BTreeMap<String, u64>,
+    /// Names that stand for another path: `const p = require("path")` (p -> path), a handler
+    /// parameter declared `as: req`, `const run = promisify(cp.exec)` (run -> cp.exec).
+    aliases: BTreeMap<String, Vec<String>>,
 }
 
 impl State {
@@ -192,6 +195,9 @@ impl State {
                 (both != 0).then_some((k, both))
             })
             .collect();
+        for (k, v) in other.aliases {
+            self.aliases.entry(k).or_insert(v);
+        }
         self
     }
 
@@ -214,6 +220,9 @@ struct Shared<'t> {
     hint_offsets: Vec<usize>,
     functions: BTreeMap<String, Node<'t>>,
     summaries: RefCell<BTreeMap<usize, Rc<Summary>>>,
+    /// Memo of [`guards::exits`] per node id: without it a chain of nested `if`s asks the same
+    /// question at every level (quadratic, issue 22).
+    exits: RefCell<BTreeMap<usize, bool>>,
 }
 
 /// Runs every active rule (bits of `active`) over one file.
@@ -236,6 +245,7 @@ pub fn analyze(
         hint_offsets,
         functions: top_level_functions(root, text),
         summaries: RefCell::new(BTreeMap::new()),
+        exits: RefCell::new(BTreeMap::new()),
     };
     let mut walker = Walker::new(&shared, false, 0, 0);
     walker.visit(root);
@@ -293,6 +303,8 @@ struct Walker<'s, 't> {
     nesting: usize,
     /// The same bound for the read-only recursive helpers (`path_of`, `guards`).
     helper_nesting: Cell<usize>,
+    /// The functions being walked, outermost first (for `unless-function` sinks).
+    fn_stack: Vec<Node<'t>>,
 }
 
 /// The deepest syntax nesting the walk follows.
@@ -311,7 +323,16 @@ impl<'s, 't> Walker<'s, 't> {
             calls: Vec::new(),
             nesting,
             helper_nesting: Cell::new(0),
+            fn_stack: Vec::new(),
         }
+    }
+
+    /// `path` with its first segment replaced by what that name stands for, if it is an alias.
+    fn resolve(&self, path: &[String]) -> Option<Vec<String>> {
+        let target = self.state.aliases.get(path.first()?)?;
+        let mut out = target.clone();
+        out.extend(path[1..].iter().cloned());
+        Some(out)
     }
 
     fn text(&self, n: Node<'_>) -> &'t str {
@@ -423,7 +444,7 @@ impl<'s, 't> Walker<'s, 't> {
                     }
                     let value = d.child_by_field_name("value");
                     let t = value.and_then(|v| self.eval(v));
-                    let path = value.map(|v| self.path_of(v));
+                    let path = value.map(|v| self.value_path(v));
                     if let Some(name) = d.child_by_field_name("name") {
                         self.bind(name, t, path.as_deref());
                     }
@@ -462,8 +483,9 @@ impl<'s, 't> Walker<'s, 't> {
                 self.state = pre.merge(after);
             }
             "function_declaration" | "generator_function_declaration" => {
-                self.function(n, Vec::new());
+                self.function(n, Vec::new(), Vec::new());
             }
+            "import_statement" => self.import(n),
             _ => {
                 self.eval(n);
             }
@@ -501,8 +523,8 @@ impl<'s, 't> Walker<'s, 't> {
             self.visit(a);
         }
         let else_state = std::mem::take(&mut self.state);
-        let then_exits = consequence.is_some_and(exits);
-        let else_exits = alternative.is_some_and(exits);
+        let then_exits = consequence.is_some_and(|c| exits(c, &self.shared.exits));
+        let else_exits = alternative.is_some_and(|a| exits(a, &self.shared.exits));
         self.state = match (then_exits, else_exits) {
             (true, false) => else_state,
             (false, true) => then_state,

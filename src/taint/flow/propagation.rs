@@ -4,7 +4,9 @@
 
 use tree_sitter::Node;
 
-use super::{CLEAN_METHODS, MAX_NESTING, Step, Taint, Walker, short, string_value, union, unwrap};
+use super::{
+    CLEAN_METHODS, MAX_NESTING, Step, Taint, Walker, short, string_value, strip, union, unwrap,
+};
 use crate::taint::spec::SinkKind;
 
 /// Whether a constant string prefix fixes the host (or is a same-site path).
@@ -19,6 +21,103 @@ fn fixes_host(prefix: &str) -> bool {
 impl<'t> Walker<'_, 't> {
     /// `obj.x = t` or `list.push(t)`: the container `name` now holds (part of) an untrusted value.
     /// The container itself is neither the whole request object nor a string.
+    /// The path a declared name stands for: the module of `require("m")` / `await import("m")`,
+    /// the wrapped function of `promisify(f)` / `f.bind(x)`, else the value's own path.
+    pub(super) fn value_path(&self, v: Node<'t>) -> Vec<String> {
+        let v = strip(v);
+        if v.kind() == "call_expression"
+            && let Some(callee) = v.child_by_field_name("function")
+        {
+            let callee_path = self.path_of(callee);
+            let first = Self::args(v).first().copied().map(strip);
+            let callee_name = callee_path.last().map_or("", String::as_str);
+            if matches!(callee.kind(), "identifier" | "import")
+                && matches!(callee_name, "require" | "import")
+                && let Some(m) = first.and_then(|a| string_value(self.shared.text, a))
+            {
+                return module_path(m);
+            }
+            if callee_name == "promisify"
+                && let Some(f) = first
+            {
+                return self.path_of(f);
+            }
+            if callee_name == "bind"
+                && let Some(obj) = callee.child_by_field_name("object")
+            {
+                return self.path_of(obj);
+            }
+            // `require("m").x`-style calls keep their own (unknown) path
+        }
+        if v.kind() == "member_expression"
+            && let Some(obj) = v.child_by_field_name("object").map(strip)
+            && obj.kind() == "call_expression"
+        {
+            // `require("child_process").exec`
+            let mut base = self.value_path(obj);
+            if base.first().is_some_and(|s| s != "?") {
+                base.push(
+                    v.child_by_field_name("property")
+                        .map_or("?", |p| self.text(p))
+                        .to_string(),
+                );
+                return base;
+            }
+        }
+        self.path_of(v)
+    }
+
+    /// `import p from "path"`, `import * as cp from "child_process"`,
+    /// `import { exec as run } from "child_process"`: the local names become aliases.
+    pub(super) fn import(&mut self, n: Node<'t>) {
+        let Some(module) = n
+            .child_by_field_name("source")
+            .and_then(|s| string_value(self.shared.text, s))
+        else {
+            return;
+        };
+        let base = module_path(module);
+        let Some(clause) = crate::parse::named_children(n)
+            .into_iter()
+            .find(|c| c.kind() == "import_clause")
+        else {
+            return;
+        };
+        for item in crate::parse::named_children(clause) {
+            match item.kind() {
+                "identifier" => {
+                    self.state
+                        .aliases
+                        .insert(self.text(item).to_string(), base.clone());
+                }
+                "namespace_import" => {
+                    if let Some(id) = item.named_child(0) {
+                        self.state
+                            .aliases
+                            .insert(self.text(id).to_string(), base.clone());
+                    }
+                }
+                "named_imports" => {
+                    for spec in crate::parse::named_children(item) {
+                        let (Some(name), alias) = (
+                            spec.child_by_field_name("name"),
+                            spec.child_by_field_name("alias"),
+                        ) else {
+                            continue;
+                        };
+                        let local = self.text(alias.unwrap_or(name)).to_string();
+                        let mut target = base.clone();
+                        target.push(self.text(name).to_string());
+                        if alias.is_some() {
+                            self.state.aliases.insert(local, target);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
     pub(super) fn taint_container(&mut self, name: String, t: &Taint) {
         let mut stored = t.clone();
         stored.whole = false;
@@ -43,6 +142,19 @@ impl<'t> Walker<'_, 't> {
         match pat.kind() {
             "identifier" | "shorthand_property_identifier_pattern" => {
                 let name = self.text(pat).to_string();
+                // the name now stands for `path` (`const p = require("path")`, `(req) =>` of a
+                // handler declared `as: req`), or for nothing known
+                match path.filter(|p| !p.is_empty() && p.iter().all(|s| s != "?" && s != "*")) {
+                    Some(p) => {
+                        let target = self.resolve(p).unwrap_or_else(|| p.to_vec());
+                        if target.first() != Some(&name) || target.len() > 1 {
+                            self.state.aliases.insert(name.clone(), target);
+                        }
+                    }
+                    None => {
+                        self.state.aliases.remove(&name);
+                    }
+                }
                 match t {
                     Some(t) if t.mask != 0 => {
                         let t = t.step(pat.byte_range(), format!("flows into `{name}`"));
@@ -255,7 +367,7 @@ impl<'t> Walker<'_, 't> {
             | "method_definition"
             | "function_declaration"
             | "generator_function_declaration" => {
-                self.function(n, Vec::new());
+                self.function(n, Vec::new(), Vec::new());
                 None
             }
             "jsx_attribute" => {
@@ -399,4 +511,13 @@ mod tests {
         assert!(!fixes_host("//"));
         assert!(!fixes_host(""));
     }
+}
+
+/// The path a module stands for: `node:fs/promises` -> `fs.promises`, `child_process`.
+fn module_path(module: &str) -> Vec<String> {
+    let m = module.strip_prefix("node:").unwrap_or(module);
+    m.split('/')
+        .filter(|s| !s.is_empty())
+        .map(|s| s.replace(['-', '@'], "_").to_string())
+        .collect()
 }

@@ -10,22 +10,28 @@ use super::{Step, Taint, Walker, short, union};
 use crate::taint::spec::Source;
 
 impl<'t> Walker<'_, 't> {
+    /// The taint of a member path declared as a source, as written or through an alias
+    /// (`request.body` where `request` stands for `req`), unless a guard cleared it.
     pub(super) fn source_for_path(
         &self,
         path: &[String],
         range: Range<usize>,
         shown: &str,
     ) -> Option<Taint> {
+        let resolved = self.resolve(path);
         let mut mask = 0;
         for (s, bit) in &self.shared.cfg.sources {
             if let Source::Pattern(p) = s
                 && p.args.is_none()
-                && p.matches_path(path)
+                && (p.matches_path(path) || resolved.as_ref().is_some_and(|r| p.matches_path(r)))
             {
                 mask |= bit;
             }
         }
         mask &= self.shared.active;
+        if mask == 0 {
+            return None;
+        }
         if let Some(cleared) = self.state.cleared.get(&path.join(".")) {
             mask &= !cleared;
         }
@@ -53,48 +59,100 @@ impl<'t> Walker<'_, 't> {
             .map(|n| self.text(n))
     }
 
-    /// Walks a function (closure) with the enclosing state; `seeds` taints parameters.
-    pub(super) fn function(&mut self, f: Node<'t>, mut seeds: Vec<Option<Taint>>) {
+    /// Walks a function (closure) with the enclosing state; `seeds` taints parameters and
+    /// `roots` makes parameters stand for a source root (`req`), so only the request's
+    /// user-controlled fields (`req.body`, not `req.user`) are untrusted.
+    pub(super) fn function(
+        &mut self,
+        f: Node<'t>,
+        mut seeds: Vec<Option<Taint>>,
+        mut roots: Vec<Option<String>>,
+    ) {
         let params = crate::parse::function_params(f);
+        let active = self.shared.active;
         // handler parameters declared as sources (`export async function GET(req, { params })`)
         if let Some(name) = self.function_name(f) {
             for (s, bit) in &self.shared.cfg.sources {
-                if let Source::Param { functions, index } = s
-                    && bit & self.shared.active != 0
+                if let Source::Param {
+                    functions,
+                    index,
+                    root,
+                } = s
+                    && bit & active != 0
                     && functions.iter().any(|x| x == name)
                     && let Some(p) = params.get(*index)
                 {
-                    if seeds.len() <= *index {
-                        seeds.resize(index + 1, None);
+                    match root {
+                        Some(r) => set_at(&mut roots, *index, Some(r.clone())),
+                        None => {
+                            let t = self.param_taint(*p, bit & active, "input");
+                            let merged = union(seeds.get_mut(*index).and_then(Option::take), t);
+                            set_at(&mut seeds, *index, merged);
+                        }
                     }
-                    // show `{ params }`, not its type annotation
-                    let shown = p.child_by_field_name("pattern").unwrap_or(*p);
-                    let t = Taint {
-                        mask: bit & self.shared.active,
-                        steps: vec![Step {
-                            range: shown.byte_range(),
-                            note: format!(
-                                "untrusted input enters here: `{}`",
-                                short(self.text(shown))
-                            ),
-                        }],
-                        whole: true,
-                        stringy: true,
-                        host_fixed: false,
-                        params: 0,
-                    };
-                    seeds[*index] = union(seeds[*index].take(), Some(t));
                 }
             }
         }
-        let seeded = seeds.iter().any(Option::is_some);
+        // typed parameters (`(request: NextRequest)`, `(req: Request)`)
+        for (i, p) in params.iter().enumerate() {
+            let Some(ty) = p.child_by_field_name("type") else {
+                continue;
+            };
+            let ty = type_name(self.text(ty));
+            for (s, bit) in &self.shared.cfg.sources {
+                if let Source::Typed { types, root } = s
+                    && bit & active != 0
+                    && types.iter().any(|t| t == ty)
+                {
+                    set_at(&mut roots, i, Some(root.clone()));
+                }
+            }
+        }
+        let seeded = seeds.iter().any(Option::is_some) || roots.iter().any(Option::is_some);
         if !seeded && !self.has_taint() && !self.contains_hint(f) {
             return;
         }
         let saved = self.state.clone();
         self.fn_depth += 1;
-        self.enter(f, &params, seeds);
+        self.fn_stack.push(f);
+        self.enter(f, &params, seeds, &roots);
+        self.fn_stack.pop();
         self.fn_depth -= 1;
         self.state = saved;
     }
+
+    /// The taint of a parameter that is untrusted as a whole (a message handler's payload).
+    pub(super) fn param_taint(&self, p: Node<'t>, mask: u64, what: &str) -> Option<Taint> {
+        // show `{ params }`, not its type annotation
+        let shown = p.child_by_field_name("pattern").unwrap_or(p);
+        Some(Taint {
+            mask,
+            steps: vec![Step {
+                range: shown.byte_range(),
+                note: format!(
+                    "untrusted {what} enters here: `{}`",
+                    short(self.text(shown))
+                ),
+            }],
+            whole: true,
+            stringy: true,
+            host_fixed: false,
+            params: 0,
+        })
+    }
+}
+
+/// Sets `items[i]`, growing the vector with `None`s.
+pub(super) fn set_at<T: Clone>(items: &mut Vec<Option<T>>, i: usize, value: Option<T>) {
+    if items.len() <= i {
+        items.resize(i + 1, None);
+    }
+    items[i] = value;
+}
+
+/// The bare name of a type annotation: `: express.Request<P>` -> `Request`.
+fn type_name(annotation: &str) -> &str {
+    let t = annotation.trim_start_matches(':').trim();
+    let t = t.split('<').next().unwrap_or(t).trim();
+    t.rsplit('.').next().unwrap_or(t)
 }

@@ -56,10 +56,12 @@ impl<'t> Walker<'_, 't> {
         f: Node<'t>,
         params: &[Node<'t>],
         mut seeds: Vec<Option<Taint>>,
+        roots: &[Option<String>],
     ) {
         for (i, p) in params.iter().enumerate() {
             let seed = seeds.get_mut(i).and_then(Option::take);
-            self.bind(*p, seed, None);
+            let root = roots.get(i).cloned().flatten().map(|r| vec![r]);
+            self.bind(*p, seed, root.as_deref());
         }
         let Some(body) = f.child_by_field_name("body") else {
             return;
@@ -110,7 +112,7 @@ impl<'t> Walker<'_, 't> {
                 })
             })
             .collect();
-        sub.enter(f, &params, seeds);
+        sub.enter(f, &params, seeds, &[]);
         let summary = Rc::new(sub.summary);
         self.shared
             .summaries
