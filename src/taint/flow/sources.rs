@@ -53,10 +53,19 @@ impl<'t> Walker<'_, 't> {
             return Some(self.text(n));
         }
         let parent = f.parent()?;
-        (parent.kind() == "variable_declarator")
-            .then(|| parent.child_by_field_name("name"))
-            .flatten()
-            .map(|n| self.text(n))
+        let name = match parent.kind() {
+            "variable_declarator" => parent.child_by_field_name("name")?,
+            // `exports.handler = async (event) => ...`
+            "assignment_expression" => {
+                let left = parent.child_by_field_name("left")?;
+                match left.kind() {
+                    "member_expression" => left.child_by_field_name("property")?,
+                    _ => left,
+                }
+            }
+            _ => return None,
+        };
+        Some(self.text(name))
     }
 
     /// Walks a function (closure) with the enclosing state; `seeds` taints parameters and
