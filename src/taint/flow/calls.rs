@@ -32,6 +32,7 @@ impl<'t> Walker<'_, 't> {
                 || t.mask & (1 << rule) == 0
                 || (sink.string && (!t.stringy || t.whole))
                 || (sink.whole && !t.whole)
+                || (sink.host && t.host_fixed)
             {
                 continue;
             }
@@ -76,6 +77,7 @@ impl<'t> Walker<'_, 't> {
                             && p.matches_path(&path)
                             && t.mask & (1 << rule) != 0
                             && (!sink.string || (t.stringy && !t.whole))
+                            && !(sink.host && t.host_fixed)
                         {
                             self.report(*rule, n.byte_range(), t, left, self.text(left));
                         }
