@@ -18,6 +18,20 @@ fn fixes_host(prefix: &str) -> bool {
         || prefix.starts_with("./")
 }
 
+/// Stands for a code-chosen value in a template prefix.
+const CODE: char = '\u{1}';
+
+/// Whether a prefix whose code-chosen parts are [`CODE`] fixes the host: a constant one does,
+/// and so does one that starts with a code-chosen base (`${API_URL}/...`) or puts a code-chosen
+/// host right after the scheme (`https://${host}`).
+fn code_fixes_host(prefix: &str) -> bool {
+    prefix.starts_with(CODE)
+        || prefix
+            .split_once("://")
+            .is_some_and(|(_, rest)| rest.starts_with(CODE))
+        || fixes_host(prefix)
+}
+
 impl<'t> Walker<'_, 't> {
     /// `obj.x = t` or `list.push(t)`: the container `name` now holds (part of) an untrusted value.
     /// The container itself is neither the whole request object nor a string.
@@ -263,20 +277,24 @@ impl<'t> Walker<'_, 't> {
                 let mut c = n.walk();
                 let parts: Vec<_> = n.named_children(&mut c).collect();
                 let mut t = None;
+                // the text before the first untrusted part; code-chosen parts (`${API_URL}`)
+                // stand as CODE: they fix the host as a constant would
+                let mut prefix = String::new();
                 for p in &parts {
                     if p.kind() == "template_substitution" {
-                        t = union(t, p.named_child(0).and_then(|e| self.eval(e)));
+                        let part = p.named_child(0).and_then(|e| self.eval(e));
+                        if t.is_none() && part.is_none() {
+                            prefix.push(CODE);
+                        }
+                        t = union(t, part);
+                    } else if t.is_none() {
+                        prefix.push_str(self.text(*p));
                     }
                 }
-                let prefix: String = parts
-                    .iter()
-                    .take_while(|p| p.kind() != "template_substitution")
-                    .map(|p| self.text(*p))
-                    .collect();
                 t.map(|mut t| {
                     t.stringy = true;
                     t.whole = false;
-                    t.host_fixed = t.host_fixed || fixes_host(&prefix);
+                    t.host_fixed = t.host_fixed || code_fixes_host(&prefix);
                     t
                 })
             }
@@ -510,6 +528,9 @@ mod tests {
         assert!(!fixes_host("https://"));
         assert!(!fixes_host("//"));
         assert!(!fixes_host(""));
+        assert!(super::code_fixes_host("\u{1}/api/"));
+        assert!(super::code_fixes_host("https://\u{1}"));
+        assert!(!super::code_fixes_host("https://"));
     }
 }
 
