@@ -152,24 +152,31 @@ impl<'t> Walker<'_, 't> {
 }
 
 /// Whether a statement always leaves the enclosing block (return, throw, break, continue).
-/// `memo` holds earlier answers by node id, so each node is asked about once per file.
+/// `memo` holds earlier answers by node id, so each node is asked about once per file; code
+/// nested deeper than [`MAX_NESTING`] below `n` counts as not leaving.
 pub(super) fn exits(n: Node<'_>, memo: &RefCell<BTreeMap<usize, bool>>) -> bool {
+    exits_within(n, memo, 0)
+}
+
+fn exits_within(n: Node<'_>, memo: &RefCell<BTreeMap<usize, bool>>, depth: usize) -> bool {
+    if depth >= MAX_NESTING {
+        return false;
+    }
     if let Some(known) = memo.borrow().get(&n.id()) {
         return *known;
     }
+    let deeper = |c: Node<'_>| exits_within(c, memo, depth + 1);
     let answer = match n.kind() {
         "return_statement" | "throw_statement" | "break_statement" | "continue_statement" => true,
         "statement_block" => crate::parse::named_children(n)
             .last()
             .copied()
-            .is_some_and(|l| exits(l, memo)),
+            .is_some_and(deeper),
         "if_statement" => {
-            n.child_by_field_name("consequence")
-                .is_some_and(|c| exits(c, memo))
-                && n.child_by_field_name("alternative")
-                    .is_some_and(|a| exits(a, memo))
+            n.child_by_field_name("consequence").is_some_and(deeper)
+                && n.child_by_field_name("alternative").is_some_and(deeper)
         }
-        "else_clause" => n.named_child(0).is_some_and(|c| exits(c, memo)),
+        "else_clause" => n.named_child(0).is_some_and(deeper),
         _ => false,
     };
     memo.borrow_mut().insert(n.id(), answer);

@@ -22,13 +22,18 @@ fn fixes_host(prefix: &str) -> bool {
 const CODE: char = '\u{1}';
 
 /// Whether a prefix whose code-chosen parts are [`CODE`] fixes the host: a constant one does,
-/// and so does one that starts with a code-chosen base (`${API_URL}/...`) or puts a code-chosen
-/// host right after the scheme (`https://${host}`).
+/// and so does a code-chosen base (`${API_URL}/...`) or host (`https://${host}/`) when a `/`,
+/// `?` or `#` follows it. Without one the input can still start with `@evil.example`, which
+/// turns the code's host into a user name.
 fn code_fixes_host(prefix: &str) -> bool {
-    prefix.starts_with(CODE)
+    let after_code = |rest: &str| {
+        rest.strip_prefix(CODE)
+            .is_some_and(|r| r.contains(['/', '?', '#']))
+    };
+    after_code(prefix)
         || prefix
             .split_once("://")
-            .is_some_and(|(_, rest)| rest.starts_with(CODE))
+            .is_some_and(|(_, rest)| after_code(rest))
         || fixes_host(prefix)
 }
 
@@ -529,7 +534,9 @@ mod tests {
         assert!(!fixes_host("//"));
         assert!(!fixes_host(""));
         assert!(super::code_fixes_host("\u{1}/api/"));
-        assert!(super::code_fixes_host("https://\u{1}"));
+        assert!(super::code_fixes_host("https://\u{1}/"));
+        assert!(!super::code_fixes_host("https://\u{1}"));
+        assert!(!super::code_fixes_host("\u{1}"));
         assert!(!super::code_fixes_host("https://"));
     }
 }
