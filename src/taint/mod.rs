@@ -9,9 +9,12 @@
 mod flow;
 pub mod spec;
 
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
 use aho_corasick::AhoCorasick;
 
-use crate::engine::{Analyzer, FileContext};
+use crate::engine::{Analyzer, FileContext, ProjectContext};
 use crate::finding::Finding;
 use crate::rules::{Matcher, MatcherKind, RuleError, RuleSet, load};
 
@@ -46,6 +49,34 @@ pub struct Compiled {
 /// The taint analyzer.
 pub struct TaintAnalyzer {
     compiled: Compiled,
+    /// What each file offers and asks of others, joined after every file (cross-file flows).
+    /// Locked once per file, never per node.
+    crossings: Mutex<Vec<FileCrossing>>,
+}
+
+/// A sink inside an exported function, as a finding waiting for a caller.
+struct PendingSink {
+    key: String,
+    params: u64,
+    rule: usize,
+    finding: Finding,
+}
+
+/// A call into another project file with an untrusted argument.
+struct PendingCall {
+    key: String,
+    arg: usize,
+    mask: u64,
+    related: Vec<crate::finding::Related>,
+    source: String,
+}
+
+/// One file's half of the cross-file flows.
+#[derive(Default)]
+struct FileCrossing {
+    path: String,
+    sinks: Vec<PendingSink>,
+    calls: Vec<PendingCall>,
 }
 
 fn sets() -> Result<RawSets, RuleError> {
@@ -166,7 +197,10 @@ pub fn build(
             source_name: spec::SETS_FILE.into(),
             message: e.to_string(),
         })?;
-    Ok(Some(Box::new(TaintAnalyzer { compiled })))
+    Ok(Some(Box::new(TaintAnalyzer {
+        compiled,
+        crossings: Mutex::new(Vec::new()),
+    })))
 }
 
 /// Offsets of source words that stand alone as identifiers (`req`, not `require`), and the
@@ -224,22 +258,46 @@ impl Analyzer for TaintAnalyzer {
             .enumerate()
             .filter(|(_, idx)| ctx.is_active(**idx))
             .fold(0u64, |mask, (local, _)| mask | (1 << local));
-        if active == 0 {
+        let text = &ctx.file.text;
+        // a file that imports project modules may hand request input to a sink in another
+        // file: follow every rule that applies to it, whatever its triggers
+        let imports = has_relative_imports(text);
+        let applicable = if imports {
+            self.compiled
+                .rules
+                .iter()
+                .enumerate()
+                .filter(|(_, idx)| {
+                    ctx.rules.rules()[**idx].applies_to(ctx.file.kind, &ctx.file.display)
+                })
+                .fold(0u64, |mask, (local, _)| mask | (1 << local))
+        } else {
+            active
+        };
+        if applicable == 0 {
             return;
         }
-        let text = &ctx.file.text;
-        // no source word, no flow: skip the parse
-        // a rule none of whose source words occur cannot find a flow: skip it, and skip the
-        // parse when no rule is left
+        // no source word, no flow: skip the parse, unless the file exports functions whose
+        // parameters may reach sinks for callers in other files
         let (offsets, hinted) = hint_offsets(&self.compiled, text);
-        let active = active & hinted;
-        if active == 0 {
+        let exports = active != 0 && is_module_with_exports(text);
+        let walked = applicable & hinted;
+        if walked == 0 && !exports {
             return;
         }
         let Some(tree) = ctx.tree() else {
             return;
         };
-        for hit in flow::analyze(&self.compiled, text, tree, active, offsets) {
+        let (hits, crossing) = flow::analyze(
+            &self.compiled,
+            text,
+            tree,
+            walked | if exports { active } else { 0 },
+            if walked == 0 { Vec::new() } else { offsets },
+            &ctx.file.display,
+            exports,
+        );
+        for hit in hits.into_iter().filter(|h| active & (1 << h.rule) != 0) {
             let rule_idx = self.compiled.rules[hit.rule];
             let mut finding = ctx.finding(rule_idx, hit.range.clone());
             finding.message = finding
@@ -254,5 +312,110 @@ impl Analyzer for TaintAnalyzer {
             finding.is_flow = true;
             out.push(finding);
         }
+        if crossing.exports.is_empty() && crossing.calls.is_empty() {
+            return;
+        }
+        let mut file = FileCrossing {
+            path: ctx.file.display.clone(),
+            ..FileCrossing::default()
+        };
+        for e in crossing.exports {
+            let rule_idx = self.compiled.rules[e.rule];
+            let mut finding =
+                crate::engine::finding_in(ctx.file, ctx.rules, rule_idx, e.range.clone());
+            finding.message = finding.message.replace("{{sink}}", &e.sink);
+            let mut related: Vec<_> = e
+                .steps
+                .iter()
+                .map(|s| ctx.related(s.range.clone(), s.note.clone()))
+                .collect();
+            related.push(ctx.related(e.range.clone(), format!("reaches `{}`", e.sink)));
+            finding.related = related;
+            finding.is_flow = true;
+            file.sinks.push(PendingSink {
+                key: e.key,
+                params: e.params,
+                rule: e.rule,
+                finding,
+            });
+        }
+        for c in crossing.calls {
+            file.calls.push(PendingCall {
+                key: c.key,
+                arg: c.arg,
+                mask: c.mask,
+                related: c
+                    .steps
+                    .iter()
+                    .map(|s| ctx.related(s.range.clone(), s.note.clone()))
+                    .collect(),
+                source: c.source,
+            });
+        }
+        if let Ok(mut all) = self.crossings.lock() {
+            all.push(file);
+        }
     }
+
+    fn analyze_project(&self, _project: &ProjectContext<'_>, out: &mut Vec<Finding>) {
+        let Ok(mut files) = self.crossings.lock() else {
+            return;
+        };
+        let mut files = std::mem::take(&mut *files);
+        // files arrive in thread order: sort so the first caller shown is always the same
+        files.sort_by(|a, b| a.path.cmp(&b.path));
+        let mut sinks: BTreeMap<&str, Vec<&PendingSink>> = BTreeMap::new();
+        for f in &files {
+            for s in &f.sinks {
+                sinks.entry(s.key.as_str()).or_default().push(s);
+            }
+        }
+        let mut reported = std::collections::BTreeSet::new();
+        for f in &files {
+            for call in &f.calls {
+                let Some(targets) = sinks.get(call.key.as_str()) else {
+                    continue;
+                };
+                for sink in targets {
+                    let bit = 1u64
+                        .checked_shl(u32::try_from(call.arg).unwrap_or(64))
+                        .unwrap_or(0);
+                    if sink.params & bit == 0 || call.mask & (1 << sink.rule) == 0 {
+                        continue;
+                    }
+                    let at = (
+                        sink.rule,
+                        sink.finding.path.clone(),
+                        sink.finding.byte_range.start,
+                    );
+                    if !reported.insert(at) {
+                        continue;
+                    }
+                    let mut finding = sink.finding.clone();
+                    finding.message = finding.message.replace("{{source}}", &call.source);
+                    let mut related = call.related.clone();
+                    related.extend(sink.finding.related.iter().cloned());
+                    finding.related = related;
+                    out.push(finding);
+                }
+            }
+        }
+    }
+}
+
+/// Whether a file imports a project file (`require("./x")`, `from "../x"`).
+fn has_relative_imports(text: &str) -> bool {
+    text.contains("(\"./")
+        || text.contains("('./")
+        || text.contains("(\"../")
+        || text.contains("('../")
+        || text.contains("from \"./")
+        || text.contains("from './")
+        || text.contains("from \"../")
+        || text.contains("from '../")
+}
+
+/// Whether a file exports functions (CommonJS or ES modules).
+fn is_module_with_exports(text: &str) -> bool {
+    text.contains("module.exports") || text.contains("exports.") || text.contains("export ")
 }

@@ -4,6 +4,7 @@
 
 use tree_sitter::Node;
 
+use super::modules::{ImportCall, MODULE_PREFIX};
 use super::sources::set_at;
 use super::{
     CLEAN_METHODS, ITERATORS, MUTATORS, Step, Taint, Walker, is_function, root_identifier, short,
@@ -192,6 +193,36 @@ impl<'t> Walker<'_, 't> {
                 continue;
             }
             self.function(target, seeds, roots);
+        }
+
+        // calls into other project files: joined with their export summaries after the scan
+        if !self.summary_mode
+            && let Some(a) = &apath
+            && let Some(module) = a.first().and_then(|m| m.strip_prefix(MODULE_PREFIX))
+        {
+            let key = format!("{module}#{}", a[1..].join("."));
+            let name = self.text(callee);
+            for (i, t) in taints.iter().enumerate() {
+                let Some(t) = t else { continue };
+                if t.params != 0 {
+                    continue;
+                }
+                let through = t
+                    .clone()
+                    .step(args[i].byte_range(), format!("passed to `{}`", short(name)));
+                let source = through
+                    .steps
+                    .first()
+                    .map(|s| short(self.shared.text.get(s.range.clone()).unwrap_or("")))
+                    .unwrap_or_default();
+                self.imports.push(ImportCall {
+                    key: key.clone(),
+                    arg: i,
+                    mask: t.mask,
+                    steps: through.steps,
+                    source,
+                });
+            }
         }
 
         // sinks

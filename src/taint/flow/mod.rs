@@ -14,6 +14,7 @@
 
 mod calls;
 mod guards;
+mod modules;
 mod propagation;
 mod sources;
 mod summaries;
@@ -27,6 +28,8 @@ use tree_sitter::{Node, Tree};
 
 use super::Compiled;
 use guards::exits;
+use modules::ImportCall;
+pub use modules::{Crossing, module_id};
 use summaries::top_level_functions;
 
 /// Longest flow kept; longer paths keep their first steps and the sink.
@@ -223,20 +226,23 @@ struct Shared<'t> {
     /// Memo of [`guards::exits`] per node id: without it a chain of nested `if`s asks the same
     /// question at every level (quadratic, issue 22).
     exits: RefCell<BTreeMap<usize, bool>>,
+    /// The folder of this file's display path, to resolve relative imports.
+    dir: String,
 }
 
 /// Runs every active rule (bits of `active`) over one file.
 /// `hint_offsets`: where source words occur (sorted), so functions without one are skipped.
+/// `display`: the file's display path (its module identity for cross-file flows); with
+/// `exports`, the sinks that exported functions' parameters reach are summarised too.
 pub fn analyze(
     cfg: &Compiled,
     text: &str,
     tree: &Tree,
     active: u64,
     hint_offsets: Vec<usize>,
-) -> Vec<Hit> {
-    if hint_offsets.is_empty() {
-        return Vec::new();
-    }
+    display: &str,
+    exports: bool,
+) -> (Vec<Hit>, Crossing) {
     let root = tree.root_node();
     let shared = Shared {
         cfg,
@@ -246,13 +252,21 @@ pub fn analyze(
         functions: top_level_functions(root, text),
         summaries: RefCell::new(BTreeMap::new()),
         exits: RefCell::new(BTreeMap::new()),
+        dir: display.rsplit_once('/').map_or("", |(d, _)| d).to_string(),
     };
     let mut walker = Walker::new(&shared, false, 0, 0);
-    walker.visit(root);
+    let mut crossing = Crossing::default();
+    if exports {
+        crossing.exports = walker.export_sinks(root, &module_id(display));
+    }
+    if !shared.hint_offsets.is_empty() {
+        walker.visit(root);
+    }
     let mut hits = walker.hits;
     hits.sort_by_key(|h| (h.range.start, h.rule));
     hits.dedup_by(|a, b| a.range.start == b.range.start && a.rule == b.rule);
-    hits
+    crossing.calls = walker.imports;
+    (hits, crossing)
 }
 
 fn node_text<'a>(text: &'a str, n: Node<'_>) -> &'a str {
@@ -305,6 +319,8 @@ struct Walker<'s, 't> {
     helper_nesting: Cell<usize>,
     /// The functions being walked, outermost first (for `unless-function` sinks).
     fn_stack: Vec<Node<'t>>,
+    /// Calls passing untrusted values to functions imported from project files.
+    imports: Vec<ImportCall>,
 }
 
 /// The deepest syntax nesting the walk follows.
@@ -324,6 +340,7 @@ impl<'s, 't> Walker<'s, 't> {
             nesting,
             helper_nesting: Cell::new(0),
             fn_stack: Vec::new(),
+            imports: Vec::new(),
         }
     }
 

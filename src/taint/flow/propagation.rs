@@ -54,7 +54,7 @@ impl<'t> Walker<'_, 't> {
                 && matches!(callee_name, "require" | "import")
                 && let Some(m) = first.and_then(|a| string_value(self.shared.text, a))
             {
-                return module_path(m);
+                return self.module_segments(m);
             }
             if callee_name == "promisify"
                 && let Some(f) = first
@@ -67,6 +67,20 @@ impl<'t> Walker<'_, 't> {
                 return self.path_of(obj);
             }
             // `require("m").x`-style calls keep their own (unknown) path
+        }
+        // `new Dao(db)` of a project module stands for `Dao`, so `dao.find(...)` is `Dao.find(...)`
+        if v.kind() == "new_expression"
+            && let Some(ctor) = v.child_by_field_name("constructor")
+        {
+            let path = self.path_of(ctor);
+            if self
+                .resolve(&path)
+                .and_then(|p| p.first().cloned())
+                .is_some_and(|m| m.starts_with(super::modules::MODULE_PREFIX))
+            {
+                return path;
+            }
+            return vec!["?".into()];
         }
         if v.kind() == "member_expression"
             && let Some(obj) = v.child_by_field_name("object").map(strip)
@@ -86,6 +100,15 @@ impl<'t> Walker<'_, 't> {
         self.path_of(v)
     }
 
+    /// The path a module specifier stands for: a project file (`./dao`) becomes one
+    /// `@mod:<identity>` segment, a package its name's segments.
+    pub(super) fn module_segments(&self, module: &str) -> Vec<String> {
+        match super::modules::resolve_module(&self.shared.dir, module) {
+            Some(id) => vec![format!("{}{id}", super::modules::MODULE_PREFIX)],
+            None => module_path(module),
+        }
+    }
+
     /// `import p from "path"`, `import * as cp from "child_process"`,
     /// `import { exec as run } from "child_process"`: the local names become aliases.
     pub(super) fn import(&mut self, n: Node<'t>) {
@@ -95,7 +118,7 @@ impl<'t> Walker<'_, 't> {
         else {
             return;
         };
-        let base = module_path(module);
+        let base = self.module_segments(module);
         let Some(clause) = crate::parse::named_children(n)
             .into_iter()
             .find(|c| c.kind() == "import_clause")
@@ -127,9 +150,7 @@ impl<'t> Walker<'_, 't> {
                         let local = self.text(alias.unwrap_or(name)).to_string();
                         let mut target = base.clone();
                         target.push(self.text(name).to_string());
-                        if alias.is_some() {
-                            self.state.aliases.insert(local, target);
-                        }
+                        self.state.aliases.insert(local, target);
                     }
                 }
                 _ => {}
