@@ -123,6 +123,8 @@ pub struct RawSinkSpec {
     /// Not inside a function whose text matches this regex (e.g. a handler that sets a
     /// non-HTML content type).
     pub unless_function: Option<String>,
+    /// Not calls whose callee text matches this regex (`ragService.query` is not SQL).
+    pub unless_callee: Option<String>,
 }
 
 /// The raw `taint:` block of a rule.
@@ -327,6 +329,8 @@ pub struct Sink {
     pub unless_args: Option<Regex>,
     /// Enclosing-function exclusion.
     pub unless_function: Option<Regex>,
+    /// Callee-text exclusion.
+    pub unless_callee: Option<Regex>,
 }
 
 /// A compiled source.
@@ -489,6 +493,7 @@ pub fn compile(raw: &RawTaint, sets: &RawSets) -> Result<TaintSpec, String> {
             if_args: regex(spec.if_args.as_ref())?,
             unless_args: regex(spec.unless_args.as_ref())?,
             unless_function: regex(spec.unless_function.as_ref())?,
+            unless_callee: regex(spec.unless_callee.as_ref())?,
         })
     })
     .collect::<Result<Vec<_>, String>>()?;

@@ -244,6 +244,10 @@ impl<'t> Walker<'_, 't> {
                     .unless_args
                     .as_ref()
                     .is_some_and(|re| re.is_match(arg_text))
+                || sink
+                    .unless_callee
+                    .as_ref()
+                    .is_some_and(|re| re.is_match(self.text(callee)))
                 || sink.unless_function.as_ref().is_some_and(|re| {
                     self.fn_stack
                         .first()
