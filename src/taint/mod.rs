@@ -169,6 +169,7 @@ pub fn build(
                     h
                 }
                 Source::Typed { types, .. } => types.clone(),
+                Source::Member { parents, .. } => parents.clone(),
             };
             hints.extend(words.into_iter().map(|w| (w, bit)));
             compiled.sources.push((s, bit));

@@ -36,6 +36,22 @@ pub enum RawSource {
         /// The typed parameter.
         typed: RawTyped,
     },
+    /// A parameter of a function that is a member of an object under one of these keys
+    /// (GraphQL resolvers: `Query: { user(parent, args) { ... } }`).
+    Member {
+        /// The member.
+        member: RawMember,
+    },
+}
+
+/// A resolver-style source.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMember {
+    /// Keys of the enclosing object, `a|b|c`.
+    pub parent: String,
+    /// Parameter position.
+    pub index: usize,
 }
 
 /// A typed parameter source.
@@ -358,6 +374,13 @@ pub enum Source {
         /// The source root the parameter stands for; `None`: untrusted as a whole.
         root: Option<String>,
     },
+    /// A parameter of a function under one of these object keys.
+    Member {
+        /// The keys.
+        parents: Vec<String>,
+        /// Position.
+        index: usize,
+    },
     /// A parameter with one of these type names stands for a source root.
     Typed {
         /// Type names.
@@ -438,6 +461,10 @@ pub fn compile(raw: &RawTaint, sets: &RawSets) -> Result<TaintSpec, String> {
                 event: callback.event,
                 index: callback.index,
                 root: callback.root,
+            },
+            RawSource::Member { member } => Source::Member {
+                parents: member.parent.split('|').map(String::from).collect(),
+                index: member.index,
             },
             RawSource::Typed { typed } => Source::Typed {
                 types: typed.types.split('|').map(String::from).collect(),

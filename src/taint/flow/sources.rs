@@ -102,6 +102,20 @@ impl<'t> Walker<'_, 't> {
                 }
             }
         }
+        // resolver arguments (`Mutation: { addUser: (_, args) => ... }`)
+        if let Some(parent) = self.member_parent(f) {
+            for (s, bit) in &self.shared.cfg.sources {
+                if let Source::Member { parents, index } = s
+                    && bit & active != 0
+                    && parents.iter().any(|x| x == parent)
+                    && let Some(p) = params.get(*index)
+                {
+                    let t = self.param_taint(*p, bit & active, "input");
+                    let merged = union(seeds.get_mut(*index).and_then(Option::take), t);
+                    set_at(&mut seeds, *index, merged);
+                }
+            }
+        }
         // typed parameters (`(request: NextRequest)`, `(req: Request)`)
         for (i, p) in params.iter().enumerate() {
             let Some(ty) = p.child_by_field_name("type") else {
@@ -128,6 +142,23 @@ impl<'t> Walker<'_, 't> {
         self.fn_stack.pop();
         self.fn_depth -= 1;
         self.state = saved;
+    }
+
+    /// The key of the object holding the object this function is a member of:
+    /// `Query` for `Query: { user(parent, args) {} }` or `Query: { user: (p, args) => {} }`.
+    fn member_parent(&self, f: Node<'t>) -> Option<&'t str> {
+        let holder = if f.kind() == "method_definition" {
+            f
+        } else {
+            let pair = f.parent()?;
+            (pair.kind() == "pair").then_some(pair)?
+        };
+        let object = holder.parent()?;
+        let outer = object.parent()?;
+        if object.kind() != "object" || outer.kind() != "pair" {
+            return None;
+        }
+        outer.child_by_field_name("key").map(|k| self.text(k))
     }
 
     /// The taint of a parameter that is untrusted as a whole (a message handler's payload).
