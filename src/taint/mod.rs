@@ -49,9 +49,10 @@ pub struct Compiled {
 /// The taint analyzer.
 pub struct TaintAnalyzer {
     compiled: Compiled,
-    /// What each file offers and asks of others, joined after every file (cross-file flows).
-    /// Locked once per file, never per node.
-    crossings: Mutex<Vec<FileCrossing>>,
+    /// Per file, its calls that pass untrusted values to functions of other project files;
+    /// joined with those modules' export summaries after every file. Locked once per file
+    /// with such calls, never per node.
+    calls: Mutex<Vec<(String, Vec<PendingCall>)>>,
 }
 
 /// A sink inside an exported function, as a finding waiting for a caller.
@@ -69,14 +70,6 @@ struct PendingCall {
     mask: u64,
     related: Vec<crate::finding::Related>,
     source: String,
-}
-
-/// One file's half of the cross-file flows.
-#[derive(Default)]
-struct FileCrossing {
-    path: String,
-    sinks: Vec<PendingSink>,
-    calls: Vec<PendingCall>,
 }
 
 fn sets() -> Result<RawSets, RuleError> {
@@ -163,11 +156,16 @@ pub fn build(
             let words = match &s {
                 Source::Pattern(p) => p.hints(),
                 Source::Param { functions, .. } => functions.clone(),
-                Source::Callback { call, event, .. } => {
-                    let mut h = call.hints();
-                    h.extend(event.clone());
-                    h
-                }
+                Source::Callback {
+                    call, event, hints, ..
+                } => match hints {
+                    Some(h) => h.clone(),
+                    None => {
+                        let mut h = call.hints();
+                        h.extend(event.clone());
+                        h
+                    }
+                },
                 Source::Typed { types, .. } => types.clone(),
                 Source::Member { parents, .. } => parents.clone(),
             };
@@ -200,7 +198,7 @@ pub fn build(
         })?;
     Ok(Some(Box::new(TaintAnalyzer {
         compiled,
-        crossings: Mutex::new(Vec::new()),
+        calls: Mutex::new(Vec::new()),
     })))
 }
 
@@ -260,9 +258,11 @@ impl Analyzer for TaintAnalyzer {
             .filter(|(_, idx)| ctx.is_active(**idx))
             .fold(0u64, |mask, (local, _)| mask | (1 << local));
         let text = &ctx.file.text;
-        // a file that imports project modules may hand request input to a sink in another
-        // file: follow every rule that applies to it, whatever its triggers
-        let imports = has_relative_imports(text);
+        // a file that reads request input and imports project modules may hand that input to
+        // a sink in another file: follow every rule that applies to it, whatever its triggers
+        // (a file parsed anyway costs nothing more; the others must show request input, so
+        // library code full of the word `req` stays unparsed)
+        let imports = has_relative_imports(text) && (active != 0 || reads_request(text));
         let applicable = if imports {
             self.compiled
                 .rules
@@ -278,12 +278,10 @@ impl Analyzer for TaintAnalyzer {
         if applicable == 0 {
             return;
         }
-        // no source word, no flow: skip the parse, unless the file exports functions whose
-        // parameters may reach sinks for callers in other files
+        // no source word, no flow: skip the parse
         let (offsets, hinted) = hint_offsets(&self.compiled, text);
-        let exports = active != 0 && is_module_with_exports(text);
         let walked = applicable & hinted;
-        if walked == 0 && !exports {
+        if walked == 0 {
             return;
         }
         let Some(tree) = ctx.tree() else {
@@ -293,10 +291,10 @@ impl Analyzer for TaintAnalyzer {
             &self.compiled,
             text,
             tree,
-            walked | if exports { active } else { 0 },
-            if walked == 0 { Vec::new() } else { offsets },
+            walked,
+            offsets,
             &ctx.file.display,
-            exports,
+            false,
         );
         for hit in hits.into_iter().filter(|h| active & (1 << h.rule) != 0) {
             let rule_idx = self.compiled.rules[hit.rule];
@@ -313,35 +311,13 @@ impl Analyzer for TaintAnalyzer {
             finding.is_flow = true;
             out.push(finding);
         }
-        if crossing.exports.is_empty() && crossing.calls.is_empty() {
+        if crossing.calls.is_empty() {
             return;
         }
-        let mut file = FileCrossing {
-            path: ctx.file.display.clone(),
-            ..FileCrossing::default()
-        };
-        for e in crossing.exports {
-            let rule_idx = self.compiled.rules[e.rule];
-            let mut finding =
-                crate::engine::finding_in(ctx.file, ctx.rules, rule_idx, e.range.clone());
-            finding.message = finding.message.replace("{{sink}}", &e.sink);
-            let mut related: Vec<_> = e
-                .steps
-                .iter()
-                .map(|s| ctx.related(s.range.clone(), s.note.clone()))
-                .collect();
-            related.push(ctx.related(e.range.clone(), format!("reaches `{}`", e.sink)));
-            finding.related = related;
-            finding.is_flow = true;
-            file.sinks.push(PendingSink {
-                key: e.key,
-                params: e.params,
-                rule: e.rule,
-                finding,
-            });
-        }
-        for c in crossing.calls {
-            file.calls.push(PendingCall {
+        let calls = crossing
+            .calls
+            .into_iter()
+            .map(|c| PendingCall {
                 key: c.key,
                 arg: c.arg,
                 mask: c.mask,
@@ -351,57 +327,157 @@ impl Analyzer for TaintAnalyzer {
                     .map(|s| ctx.related(s.range.clone(), s.note.clone()))
                     .collect(),
                 source: c.source,
-            });
-        }
-        if let Ok(mut all) = self.crossings.lock() {
-            all.push(file);
+            })
+            .collect();
+        if let Ok(mut all) = self.calls.lock() {
+            all.push((ctx.file.display.clone(), calls));
         }
     }
 
-    fn analyze_project(&self, _project: &ProjectContext<'_>, out: &mut Vec<Finding>) {
-        let Ok(mut files) = self.crossings.lock() else {
+    fn analyze_project(&self, project: &ProjectContext<'_>, out: &mut Vec<Finding>) {
+        let Ok(mut calls) = self.calls.lock() else {
             return;
         };
-        let mut files = std::mem::take(&mut *files);
+        let mut calls = std::mem::take(&mut *calls);
+        if calls.is_empty() {
+            return;
+        }
         // files arrive in thread order: sort so the first caller shown is always the same
-        files.sort_by(|a, b| a.path.cmp(&b.path));
-        let mut sinks: BTreeMap<&str, Vec<&PendingSink>> = BTreeMap::new();
-        for f in &files {
-            for s in &f.sinks {
-                sinks.entry(s.key.as_str()).or_default().push(s);
+        calls.sort_by(|a, b| a.0.cmp(&b.0));
+        // summarise only the modules that receive untrusted arguments: one parse each
+        let wanted: std::collections::BTreeSet<&str> = calls
+            .iter()
+            .flat_map(|(_, c)| c.iter())
+            .filter_map(|c| c.key.split_once('#').map(|(m, _)| m))
+            .collect();
+        let mut sinks: Vec<PendingSink> = Vec::new();
+        for candidate in project.candidates {
+            if !wanted.contains(flow::module_id(&candidate.display).as_str()) {
+                continue;
             }
+            sinks.extend(self.export_sinks(project, candidate));
+        }
+        let mut by_key: BTreeMap<&str, Vec<&PendingSink>> = BTreeMap::new();
+        for s in &sinks {
+            by_key.entry(s.key.as_str()).or_default().push(s);
         }
         let mut reported = std::collections::BTreeSet::new();
-        for f in &files {
-            for call in &f.calls {
-                let Some(targets) = sinks.get(call.key.as_str()) else {
+        for call in calls.iter().flat_map(|(_, c)| c.iter()) {
+            let Some(targets) = by_key.get(call.key.as_str()) else {
+                continue;
+            };
+            let bit = u32::try_from(call.arg)
+                .ok()
+                .and_then(|a| 1u64.checked_shl(a))
+                .unwrap_or(0);
+            for sink in targets {
+                if sink.params & bit == 0 || call.mask & (1 << sink.rule) == 0 {
                     continue;
-                };
-                for sink in targets {
-                    let bit = 1u64
-                        .checked_shl(u32::try_from(call.arg).unwrap_or(64))
-                        .unwrap_or(0);
-                    if sink.params & bit == 0 || call.mask & (1 << sink.rule) == 0 {
-                        continue;
-                    }
-                    let at = (
-                        sink.rule,
-                        sink.finding.path.clone(),
-                        sink.finding.byte_range.start,
-                    );
-                    if !reported.insert(at) {
-                        continue;
-                    }
-                    let mut finding = sink.finding.clone();
-                    finding.message = finding.message.replace("{{source}}", &call.source);
-                    let mut related = call.related.clone();
-                    related.extend(sink.finding.related.iter().cloned());
-                    finding.related = related;
-                    out.push(finding);
                 }
+                let at = (
+                    sink.rule,
+                    sink.finding.path.clone(),
+                    sink.finding.byte_range.start,
+                );
+                if !reported.insert(at) {
+                    continue;
+                }
+                let mut finding = sink.finding.clone();
+                finding.message = finding.message.replace("{{source}}", &call.source);
+                let mut related = call.related.clone();
+                related.extend(sink.finding.related.iter().cloned());
+                finding.related = related;
+                out.push(finding);
             }
         }
     }
+}
+
+impl TaintAnalyzer {
+    /// The sinks that exported functions of one module let their parameters reach, as
+    /// findings waiting for a caller.
+    fn export_sinks(
+        &self,
+        project: &ProjectContext<'_>,
+        candidate: &crate::discover::Candidate,
+    ) -> Vec<PendingSink> {
+        let Some(grammar) = crate::parse::Grammar::for_kind(candidate.kind) else {
+            return Vec::new();
+        };
+        let crate::source::Loaded::File(file, _) = crate::source::load(candidate) else {
+            return Vec::new();
+        };
+        let rules = project.rules.rules();
+        let applicable = self
+            .compiled
+            .rules
+            .iter()
+            .enumerate()
+            .filter(|(_, idx)| rules[**idx].applies_to(file.kind, &file.display))
+            .fold(0u64, |mask, (local, _)| mask | (1 << local));
+        if applicable == 0 {
+            return Vec::new();
+        }
+        let Some(tree) = crate::parse::parse(grammar, &file.text) else {
+            return Vec::new();
+        };
+        let (_, crossing) = flow::analyze(
+            &self.compiled,
+            &file.text,
+            &tree,
+            applicable,
+            Vec::new(),
+            &file.display,
+            true,
+        );
+        let related = |range: &std::ops::Range<usize>, message: String| crate::finding::Related {
+            path: file.display.clone(),
+            start: file.position(range.start),
+            end: file.position(range.end),
+            message,
+        };
+        crossing
+            .exports
+            .into_iter()
+            .map(|e| {
+                let rule_idx = self.compiled.rules[e.rule];
+                let mut finding =
+                    crate::engine::finding_in(&file, project.rules, rule_idx, e.range.clone());
+                finding.message = finding.message.replace("{{sink}}", &e.sink);
+                let mut steps: Vec<_> = e
+                    .steps
+                    .iter()
+                    .map(|s| related(&s.range, s.note.clone()))
+                    .collect();
+                steps.push(related(&e.range, format!("reaches `{}`", e.sink)));
+                finding.related = steps;
+                finding.is_flow = true;
+                PendingSink {
+                    key: e.key,
+                    params: e.params,
+                    rule: e.rule,
+                    finding,
+                }
+            })
+            .collect()
+    }
+}
+
+/// Whether a file visibly reads request input (the usual request fields and body readers).
+fn reads_request(text: &str) -> bool {
+    const READS: &[&str] = &[
+        ".body",
+        ".query",
+        ".params",
+        ".json()",
+        ".formData()",
+        ".param(",
+        ".input",
+        "onCall",
+        "args.",
+        "searchParams",
+    ];
+    READS.iter().any(|r| text.contains(r))
 }
 
 /// Whether a file imports a project file (`require("./x")`, `from "../x"`).
@@ -414,9 +490,4 @@ fn has_relative_imports(text: &str) -> bool {
         || text.contains("from './")
         || text.contains("from \"../")
         || text.contains("from '../")
-}
-
-/// Whether a file exports functions (CommonJS or ES modules).
-fn is_module_with_exports(text: &str) -> bool {
-    text.contains("module.exports") || text.contains("exports.") || text.contains("export ")
 }

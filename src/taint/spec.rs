@@ -94,6 +94,10 @@ pub struct RawCallback {
     /// `(request, reply) => request.body` is then `req.body`, and `({ query }) =>` is `req.query`.
     #[serde(default, rename = "as")]
     pub root: Option<String>,
+    /// Words one of which a file must contain for this source to be looked for (default: the
+    /// call's method names). Keeps `app.get(...)`-style sources from waking every file with a `get`.
+    #[serde(default)]
+    pub hints: Option<Vec<String>>,
 }
 
 /// One raw sink entry.
@@ -373,6 +377,8 @@ pub enum Source {
         index: usize,
         /// The source root the parameter stands for; `None`: untrusted as a whole.
         root: Option<String>,
+        /// Words that must occur in the file.
+        hints: Option<Vec<String>>,
     },
     /// A parameter of a function under one of these object keys.
     Member {
@@ -461,6 +467,7 @@ pub fn compile(raw: &RawTaint, sets: &RawSets) -> Result<TaintSpec, String> {
                 event: callback.event,
                 index: callback.index,
                 root: callback.root,
+                hints: callback.hints,
             },
             RawSource::Member { member } => Source::Member {
                 parents: member.parent.split('|').map(String::from).collect(),

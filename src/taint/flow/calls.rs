@@ -167,6 +167,7 @@ impl<'t> Walker<'_, 't> {
                     event,
                     index,
                     root,
+                    ..
                 } = s
                     && bit & self.shared.active != 0
                     && matches(call)
