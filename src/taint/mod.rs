@@ -158,14 +158,15 @@ pub fn build(
                 Source::Param { functions, .. } => functions.clone(),
                 Source::Callback {
                     call, event, hints, ..
-                } => match hints {
-                    Some(h) => h.clone(),
-                    None => {
+                } => {
+                    if let Some(h) = hints {
+                        h.clone()
+                    } else {
                         let mut h = call.hints();
                         h.extend(event.clone());
                         h
                     }
-                },
+                }
                 Source::Typed { types, .. } => types.clone(),
                 Source::Member { parents, .. } => parents.clone(),
             };

@@ -107,7 +107,7 @@ pub enum RawSink {
     /// `$DB.query(#0)` or `@sql`.
     Pattern(String),
     /// A sink with options.
-    Detailed(RawSinkSpec),
+    Detailed(Box<RawSinkSpec>),
 }
 
 /// A sink with options; exactly one of `call`, `assign`, `jsx`, `property`.
@@ -496,7 +496,7 @@ pub fn compile(raw: &RawTaint, sets: &RawSets) -> Result<TaintSpec, String> {
                 call: Some(p),
                 ..RawSinkSpec::default()
             },
-            RawSink::Detailed(d) => d,
+            RawSink::Detailed(d) => *d,
         };
         let kind = match (&spec.call, &spec.assign, &spec.jsx, &spec.property) {
             (Some(c), None, None, None) => {

@@ -180,13 +180,12 @@ impl<'t> Walker<'_, 't> {
                     })
                     && let Some(p) = params.get(*index)
                 {
-                    match root {
-                        Some(r) => set_at(&mut roots, *index, Some(r.clone())),
-                        None => {
-                            let t = self.param_taint(*p, bit & self.shared.active, "message");
-                            let merged = union(seeds.get_mut(*index).and_then(Option::take), t);
-                            set_at(&mut seeds, *index, merged);
-                        }
+                    if let Some(r) = root {
+                        set_at(&mut roots, *index, Some(r.clone()));
+                    } else {
+                        let t = self.param_taint(*p, bit & self.shared.active, "message");
+                        let merged = union(seeds.get_mut(*index).and_then(Option::take), Some(t));
+                        set_at(&mut seeds, *index, merged);
                     }
                 }
             }

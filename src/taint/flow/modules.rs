@@ -11,7 +11,6 @@
 //! key for the module itself (`module.exports = function …`, `export default function …`);
 //! `Dao.update` for `this.update = …` inside an exported constructor `Dao`.
 
-use std::collections::BTreeMap;
 use std::ops::Range;
 
 use tree_sitter::Node;
@@ -260,9 +259,9 @@ impl<'t> Walker<'_, 't> {
     /// Summaries of every exported function, as export sinks keyed `module#name`.
     pub(super) fn export_sinks(&self, root: Node<'t>, module: &str) -> Vec<ExportSink> {
         let mut out = Vec::new();
-        let mut seen = BTreeMap::new();
+        let mut seen = std::collections::BTreeSet::new();
         for (key, f) in self.exported_functions(root) {
-            if seen.insert(key.clone(), ()).is_some() {
+            if !seen.insert(key.clone()) {
                 continue;
             }
             let Some(summary) = self.summary(f) else {

@@ -543,6 +543,15 @@ impl<'t> Walker<'_, 't> {
     }
 }
 
+/// The path a module stands for: `node:fs/promises` -> `fs.promises`, `child_process`.
+fn module_path(module: &str) -> Vec<String> {
+    let m = module.strip_prefix("node:").unwrap_or(module);
+    m.split('/')
+        .filter(|s| !s.is_empty())
+        .map(|s| s.replace(['-', '@'], "_"))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::fixes_host;
@@ -560,13 +569,4 @@ mod tests {
         assert!(!super::code_fixes_host("\u{1}"));
         assert!(!super::code_fixes_host("https://"));
     }
-}
-
-/// The path a module stands for: `node:fs/promises` -> `fs.promises`, `child_process`.
-fn module_path(module: &str) -> Vec<String> {
-    let m = module.strip_prefix("node:").unwrap_or(module);
-    m.split('/')
-        .filter(|s| !s.is_empty())
-        .map(|s| s.replace(['-', '@'], "_").to_string())
-        .collect()
 }

@@ -91,13 +91,12 @@ impl<'t> Walker<'_, 't> {
                     && functions.iter().any(|x| x == name)
                     && let Some(p) = params.get(*index)
                 {
-                    match root {
-                        Some(r) => set_at(&mut roots, *index, Some(r.clone())),
-                        None => {
-                            let t = self.param_taint(*p, bit & active, "input");
-                            let merged = union(seeds.get_mut(*index).and_then(Option::take), t);
-                            set_at(&mut seeds, *index, merged);
-                        }
+                    if let Some(r) = root {
+                        set_at(&mut roots, *index, Some(r.clone()));
+                    } else {
+                        let t = self.param_taint(*p, bit & active, "input");
+                        let merged = union(seeds.get_mut(*index).and_then(Option::take), Some(t));
+                        set_at(&mut seeds, *index, merged);
                     }
                 }
             }
@@ -111,7 +110,7 @@ impl<'t> Walker<'_, 't> {
                     && let Some(p) = params.get(*index)
                 {
                     let t = self.param_taint(*p, bit & active, "input");
-                    let merged = union(seeds.get_mut(*index).and_then(Option::take), t);
+                    let merged = union(seeds.get_mut(*index).and_then(Option::take), Some(t));
                     set_at(&mut seeds, *index, merged);
                 }
             }
@@ -162,10 +161,10 @@ impl<'t> Walker<'_, 't> {
     }
 
     /// The taint of a parameter that is untrusted as a whole (a message handler's payload).
-    pub(super) fn param_taint(&self, p: Node<'t>, mask: u64, what: &str) -> Option<Taint> {
+    pub(super) fn param_taint(&self, p: Node<'t>, mask: u64, what: &str) -> Taint {
         // show `{ params }`, not its type annotation
         let shown = p.child_by_field_name("pattern").unwrap_or(p);
-        Some(Taint {
+        Taint {
             mask,
             steps: vec![Step {
                 range: shown.byte_range(),
@@ -178,7 +177,7 @@ impl<'t> Walker<'_, 't> {
             stringy: true,
             host_fixed: false,
             params: 0,
-        })
+        }
     }
 }
 
