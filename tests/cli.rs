@@ -500,6 +500,43 @@ fn action_yml_is_valid_yaml_with_the_inputs_it_documents() {
     assert_eq!(hooks[0]["id"].as_str(), Some("vibeward"));
 }
 
+/// Issue 22: a chain of nested `if`s made the taint walk quadratic (each level asked again
+/// whether every block below it always returns, down to the bottom of the chain). A file of
+/// nested `if`s may cost at most a few times a file of as many `if`s one after another, and ten
+/// times the nesting at most about ten times the time; measured as ratios within this run, so
+/// the machine's speed cancels.
+#[test]
+fn nested_ifs_scale_linearly_in_the_taint_walk() {
+    let scan_time = |text: String| {
+        let dir = tempfile::tempdir().expect("temp dir");
+        write(dir.path(), "ifs.js", text);
+        let start = std::time::Instant::now();
+        let out = run(dir.path(), &["scan", ".", "--fail-on", "none"]);
+        assert_eq!(code(&out), 0, "stderr: {}", stderr(&out));
+        start.elapsed().as_secs_f64()
+    };
+    let handler = |body: String| {
+        format!("app.post('/x', (req, res) => {{\n{body}db.query('SELECT ' + req.body.x);\n}});\n")
+    };
+    let nested = |n: usize| handler("if (req.query.a) {\n".repeat(n) + "f();\n" + &"}\n".repeat(n));
+    let flat = |n: usize| handler("if (req.query.a) {\nf();\n}\n".repeat(n));
+    let (flat_large, nested_small, nested_large) = (
+        scan_time(flat(30_000)),
+        scan_time(nested(3_000)),
+        scan_time(nested(30_000)),
+    );
+    assert!(
+        nested_large < flat_large * 4.0,
+        "nested ifs took {:.1}x as long as flat ones ({flat_large:.2} s -> {nested_large:.2} s)",
+        nested_large / flat_large
+    );
+    assert!(
+        nested_large < nested_small * 15.0,
+        "10x the nesting took {:.1}x the time ({nested_small:.2} s -> {nested_large:.2} s)",
+        nested_large / nested_small
+    );
+}
+
 /// The common head of a user rule in these tests.
 fn user_rule(id: &str, languages: &str, matcher: &str) -> String {
     format!(

@@ -9,9 +9,12 @@
 mod flow;
 pub mod spec;
 
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
 use aho_corasick::AhoCorasick;
 
-use crate::engine::{Analyzer, FileContext};
+use crate::engine::{Analyzer, FileContext, ProjectContext};
 use crate::finding::Finding;
 use crate::rules::{Matcher, MatcherKind, RuleError, RuleSet, load};
 
@@ -35,6 +38,8 @@ pub struct Compiled {
     guards: Vec<(Pattern, u64)>,
     /// Calls whose result carries their arguments' taint.
     propagators: Vec<Pattern>,
+    /// Rules for which `typeof x === "string"` makes `x` safe.
+    typeof_string: u64,
     /// Words of sources: a function containing none (and seeing no taint) is not walked.
     hints: AhoCorasick,
     /// Per hint pattern: the rules whose sources it belongs to.
@@ -44,6 +49,27 @@ pub struct Compiled {
 /// The taint analyzer.
 pub struct TaintAnalyzer {
     compiled: Compiled,
+    /// Per file, its calls that pass untrusted values to functions of other project files;
+    /// joined with those modules' export summaries after every file. Locked once per file
+    /// with such calls, never per node.
+    calls: Mutex<Vec<(String, Vec<PendingCall>)>>,
+}
+
+/// A sink inside an exported function, as a finding waiting for a caller.
+struct PendingSink {
+    key: String,
+    params: u64,
+    rule: usize,
+    finding: Finding,
+}
+
+/// A call into another project file with an untrusted argument.
+struct PendingCall {
+    key: String,
+    arg: usize,
+    mask: u64,
+    related: Vec<crate::finding::Related>,
+    source: String,
 }
 
 fn sets() -> Result<RawSets, RuleError> {
@@ -82,6 +108,7 @@ pub fn build(
         sanitizers: Vec::new(),
         guards: Vec::new(),
         propagators: Vec::new(),
+        typeof_string: 0,
         hint_masks: Vec::new(),
         hints: AhoCorasick::new(["\u{0}"]).map_err(|e| RuleError::Syntax {
             source_name: spec::SETS_FILE.into(),
@@ -122,15 +149,26 @@ pub fn build(
         let local = compiled.rules.len();
         let bit = 1u64 << local;
         compiled.rules.push(idx);
+        if spec.typeof_string {
+            compiled.typeof_string |= bit;
+        }
         for s in spec.sources {
             let words = match &s {
                 Source::Pattern(p) => p.hints(),
                 Source::Param { functions, .. } => functions.clone(),
-                Source::Callback { call, event, .. } => {
-                    let mut h = call.hints();
-                    h.extend(event.clone());
-                    h
+                Source::Callback {
+                    call, event, hints, ..
+                } => {
+                    if let Some(h) = hints {
+                        h.clone()
+                    } else {
+                        let mut h = call.hints();
+                        h.extend(event.clone());
+                        h
+                    }
                 }
+                Source::Typed { types, .. } => types.clone(),
+                Source::Member { parents, .. } => parents.clone(),
             };
             hints.extend(words.into_iter().map(|w| (w, bit)));
             compiled.sources.push((s, bit));
@@ -159,7 +197,10 @@ pub fn build(
             source_name: spec::SETS_FILE.into(),
             message: e.to_string(),
         })?;
-    Ok(Some(Box::new(TaintAnalyzer { compiled })))
+    Ok(Some(Box::new(TaintAnalyzer {
+        compiled,
+        calls: Mutex::new(Vec::new()),
+    })))
 }
 
 /// Offsets of source words that stand alone as identifiers (`req`, not `require`), and the
@@ -217,22 +258,46 @@ impl Analyzer for TaintAnalyzer {
             .enumerate()
             .filter(|(_, idx)| ctx.is_active(**idx))
             .fold(0u64, |mask, (local, _)| mask | (1 << local));
-        if active == 0 {
+        let text = &ctx.file.text;
+        // a file that reads request input and imports project modules may hand that input to
+        // a sink in another file: follow every rule that applies to it, whatever its triggers
+        // (a file parsed anyway costs nothing more; the others must show request input, so
+        // library code full of the word `req` stays unparsed)
+        let imports = has_relative_imports(text) && (active != 0 || reads_request(text));
+        let applicable = if imports {
+            self.compiled
+                .rules
+                .iter()
+                .enumerate()
+                .filter(|(_, idx)| {
+                    ctx.rules.rules()[**idx].applies_to(ctx.file.kind, &ctx.file.display)
+                })
+                .fold(0u64, |mask, (local, _)| mask | (1 << local))
+        } else {
+            active
+        };
+        if applicable == 0 {
             return;
         }
-        let text = &ctx.file.text;
         // no source word, no flow: skip the parse
-        // a rule none of whose source words occur cannot find a flow: skip it, and skip the
-        // parse when no rule is left
         let (offsets, hinted) = hint_offsets(&self.compiled, text);
-        let active = active & hinted;
-        if active == 0 {
+        let walked = applicable & hinted;
+        if walked == 0 {
             return;
         }
         let Some(tree) = ctx.tree() else {
             return;
         };
-        for hit in flow::analyze(&self.compiled, text, tree, active, offsets) {
+        let (hits, crossing) = flow::analyze(
+            &self.compiled,
+            text,
+            tree,
+            walked,
+            offsets,
+            &ctx.file.display,
+            false,
+        );
+        for hit in hits.into_iter().filter(|h| active & (1 << h.rule) != 0) {
             let rule_idx = self.compiled.rules[hit.rule];
             let mut finding = ctx.finding(rule_idx, hit.range.clone());
             finding.message = finding
@@ -247,5 +312,183 @@ impl Analyzer for TaintAnalyzer {
             finding.is_flow = true;
             out.push(finding);
         }
+        if crossing.calls.is_empty() {
+            return;
+        }
+        let calls = crossing
+            .calls
+            .into_iter()
+            .map(|c| PendingCall {
+                key: c.key,
+                arg: c.arg,
+                mask: c.mask,
+                related: c
+                    .steps
+                    .iter()
+                    .map(|s| ctx.related(s.range.clone(), s.note.clone()))
+                    .collect(),
+                source: c.source,
+            })
+            .collect();
+        if let Ok(mut all) = self.calls.lock() {
+            all.push((ctx.file.display.clone(), calls));
+        }
     }
+
+    fn analyze_project(&self, project: &ProjectContext<'_>, out: &mut Vec<Finding>) {
+        let Ok(mut calls) = self.calls.lock() else {
+            return;
+        };
+        let mut calls = std::mem::take(&mut *calls);
+        if calls.is_empty() {
+            return;
+        }
+        // files arrive in thread order: sort so the first caller shown is always the same
+        calls.sort_by(|a, b| a.0.cmp(&b.0));
+        // summarise only the modules that receive untrusted arguments: one parse each
+        let wanted: std::collections::BTreeSet<&str> = calls
+            .iter()
+            .flat_map(|(_, c)| c.iter())
+            .filter_map(|c| c.key.split_once('#').map(|(m, _)| m))
+            .collect();
+        let mut sinks: Vec<PendingSink> = Vec::new();
+        for candidate in project.candidates {
+            if !wanted.contains(flow::module_id(&candidate.display).as_str()) {
+                continue;
+            }
+            sinks.extend(self.export_sinks(project, candidate));
+        }
+        let mut by_key: BTreeMap<&str, Vec<&PendingSink>> = BTreeMap::new();
+        for s in &sinks {
+            by_key.entry(s.key.as_str()).or_default().push(s);
+        }
+        let mut reported = std::collections::BTreeSet::new();
+        for call in calls.iter().flat_map(|(_, c)| c.iter()) {
+            let Some(targets) = by_key.get(call.key.as_str()) else {
+                continue;
+            };
+            let bit = u32::try_from(call.arg)
+                .ok()
+                .and_then(|a| 1u64.checked_shl(a))
+                .unwrap_or(0);
+            for sink in targets {
+                if sink.params & bit == 0 || call.mask & (1 << sink.rule) == 0 {
+                    continue;
+                }
+                let at = (
+                    sink.rule,
+                    sink.finding.path.clone(),
+                    sink.finding.byte_range.start,
+                );
+                if !reported.insert(at) {
+                    continue;
+                }
+                let mut finding = sink.finding.clone();
+                finding.message = finding.message.replace("{{source}}", &call.source);
+                let mut related = call.related.clone();
+                related.extend(sink.finding.related.iter().cloned());
+                finding.related = related;
+                out.push(finding);
+            }
+        }
+    }
+}
+
+impl TaintAnalyzer {
+    /// The sinks that exported functions of one module let their parameters reach, as
+    /// findings waiting for a caller.
+    fn export_sinks(
+        &self,
+        project: &ProjectContext<'_>,
+        candidate: &crate::discover::Candidate,
+    ) -> Vec<PendingSink> {
+        let Some(grammar) = crate::parse::Grammar::for_kind(candidate.kind) else {
+            return Vec::new();
+        };
+        let crate::source::Loaded::File(file, _) = crate::source::load(candidate) else {
+            return Vec::new();
+        };
+        let rules = project.rules.rules();
+        let applicable = self
+            .compiled
+            .rules
+            .iter()
+            .enumerate()
+            .filter(|(_, idx)| rules[**idx].applies_to(file.kind, &file.display))
+            .fold(0u64, |mask, (local, _)| mask | (1 << local));
+        if applicable == 0 {
+            return Vec::new();
+        }
+        let Some(tree) = crate::parse::parse(grammar, &file.text) else {
+            return Vec::new();
+        };
+        let (_, crossing) = flow::analyze(
+            &self.compiled,
+            &file.text,
+            &tree,
+            applicable,
+            Vec::new(),
+            &file.display,
+            true,
+        );
+        let related = |range: &std::ops::Range<usize>, message: String| crate::finding::Related {
+            path: file.display.clone(),
+            start: file.position(range.start),
+            end: file.position(range.end),
+            message,
+        };
+        crossing
+            .exports
+            .into_iter()
+            .map(|e| {
+                let rule_idx = self.compiled.rules[e.rule];
+                let mut finding =
+                    crate::engine::finding_in(&file, project.rules, rule_idx, e.range.clone());
+                finding.message = finding.message.replace("{{sink}}", &e.sink);
+                let mut steps: Vec<_> = e
+                    .steps
+                    .iter()
+                    .map(|s| related(&s.range, s.note.clone()))
+                    .collect();
+                steps.push(related(&e.range, format!("reaches `{}`", e.sink)));
+                finding.related = steps;
+                finding.is_flow = true;
+                PendingSink {
+                    key: e.key,
+                    params: e.params,
+                    rule: e.rule,
+                    finding,
+                }
+            })
+            .collect()
+    }
+}
+
+/// Whether a file visibly reads request input (the usual request fields and body readers).
+fn reads_request(text: &str) -> bool {
+    const READS: &[&str] = &[
+        ".body",
+        ".query",
+        ".params",
+        ".json()",
+        ".formData()",
+        ".param(",
+        ".input",
+        "onCall",
+        "args.",
+        "searchParams",
+    ];
+    READS.iter().any(|r| text.contains(r))
+}
+
+/// Whether a file imports a project file (`require("./x")`, `from "../x"`).
+fn has_relative_imports(text: &str) -> bool {
+    text.contains("(\"./")
+        || text.contains("('./")
+        || text.contains("(\"../")
+        || text.contains("('../")
+        || text.contains("from \"./")
+        || text.contains("from './")
+        || text.contains("from \"../")
+        || text.contains("from '../")
 }

@@ -31,6 +31,39 @@ pub enum RawSource {
         /// The registration call.
         callback: RawCallback,
     },
+    /// A parameter whose TypeScript type names a request (`(request: NextRequest)`).
+    Typed {
+        /// The typed parameter.
+        typed: RawTyped,
+    },
+    /// A parameter of a function that is a member of an object under one of these keys
+    /// (GraphQL resolvers: `Query: { user(parent, args) { ... } }`).
+    Member {
+        /// The member.
+        member: RawMember,
+    },
+}
+
+/// A resolver-style source.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMember {
+    /// Keys of the enclosing object, `a|b|c`.
+    pub parent: String,
+    /// Parameter position.
+    pub index: usize,
+}
+
+/// A typed parameter source.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTyped {
+    /// Type names, `a|b|c` (the last dotted segment, before any `<...>`).
+    #[serde(rename = "type")]
+    pub types: String,
+    /// The parameter stands for this source root (`req`): `request.body` is then `req.body`.
+    #[serde(rename = "as")]
+    pub root: String,
 }
 
 /// A handler parameter source.
@@ -41,6 +74,9 @@ pub struct RawParam {
     pub function: String,
     /// Parameter position.
     pub index: usize,
+    /// The parameter stands for this source root (`req`) instead of being untrusted as a whole.
+    #[serde(default, rename = "as")]
+    pub root: Option<String>,
 }
 
 /// A callback parameter source.
@@ -54,6 +90,14 @@ pub struct RawCallback {
     pub event: Option<String>,
     /// The callback parameter that carries the input.
     pub index: usize,
+    /// The parameter stands for this source root (`req`) instead of being untrusted as a whole:
+    /// `(request, reply) => request.body` is then `req.body`, and `({ query }) =>` is `req.query`.
+    #[serde(default, rename = "as")]
+    pub root: Option<String>,
+    /// Words one of which a file must contain for this source to be looked for (default: the
+    /// call's method names). Keeps `app.get(...)`-style sources from waking every file with a `get`.
+    #[serde(default)]
+    pub hints: Option<Vec<String>>,
 }
 
 /// One raw sink entry.
@@ -63,7 +107,7 @@ pub enum RawSink {
     /// `$DB.query(#0)` or `@sql`.
     Pattern(String),
     /// A sink with options.
-    Detailed(RawSinkSpec),
+    Detailed(Box<RawSinkSpec>),
 }
 
 /// A sink with options; exactly one of `call`, `assign`, `jsx`, `property`.
@@ -96,6 +140,11 @@ pub struct RawSinkSpec {
     pub if_args: Option<String>,
     /// Not calls whose argument text matches this regex.
     pub unless_args: Option<String>,
+    /// Not inside a function whose text matches this regex (e.g. a handler that sets a
+    /// non-HTML content type).
+    pub unless_function: Option<String>,
+    /// Not calls whose callee text matches this regex (`ragService.query` is not SQL).
+    pub unless_callee: Option<String>,
 }
 
 /// The raw `taint:` block of a rule.
@@ -298,6 +347,10 @@ pub struct Sink {
     pub if_args: Option<Regex>,
     /// Argument-text exclusion.
     pub unless_args: Option<Regex>,
+    /// Enclosing-function exclusion.
+    pub unless_function: Option<Regex>,
+    /// Callee-text exclusion.
+    pub unless_callee: Option<Regex>,
 }
 
 /// A compiled source.
@@ -311,6 +364,8 @@ pub enum Source {
         functions: Vec<String>,
         /// Position.
         index: usize,
+        /// The source root the parameter stands for; `None`: untrusted as a whole.
+        root: Option<String>,
     },
     /// A callback parameter.
     Callback {
@@ -320,6 +375,24 @@ pub enum Source {
         event: Option<String>,
         /// Position of the callback parameter.
         index: usize,
+        /// The source root the parameter stands for; `None`: untrusted as a whole.
+        root: Option<String>,
+        /// Words that must occur in the file.
+        hints: Option<Vec<String>>,
+    },
+    /// A parameter of a function under one of these object keys.
+    Member {
+        /// The keys.
+        parents: Vec<String>,
+        /// Position.
+        index: usize,
+    },
+    /// A parameter with one of these type names stands for a source root.
+    Typed {
+        /// Type names.
+        types: Vec<String>,
+        /// The root.
+        root: String,
     },
 }
 
@@ -334,6 +407,8 @@ pub struct TaintSpec {
     pub sanitizers: Vec<Pattern>,
     /// Guard call patterns.
     pub guards: Vec<Pattern>,
+    /// `typeof x === "string"` makes `x` safe for this rule (operator injection needs objects).
+    pub typeof_string: bool,
 }
 
 fn regex(text: Option<&String>) -> Result<Option<Regex>, String> {
@@ -385,11 +460,22 @@ pub fn compile(raw: &RawTaint, sets: &RawSets) -> Result<TaintSpec, String> {
             RawSource::Param { param } => Source::Param {
                 functions: param.function.split('|').map(String::from).collect(),
                 index: param.index,
+                root: param.root,
             },
             RawSource::Callback { callback } => Source::Callback {
                 call: Pattern::parse(&callback.call)?,
                 event: callback.event,
                 index: callback.index,
+                root: callback.root,
+                hints: callback.hints,
+            },
+            RawSource::Member { member } => Source::Member {
+                parents: member.parent.split('|').map(String::from).collect(),
+                index: member.index,
+            },
+            RawSource::Typed { typed } => Source::Typed {
+                types: typed.types.split('|').map(String::from).collect(),
+                root: typed.root,
             },
         })
     })
@@ -410,7 +496,7 @@ pub fn compile(raw: &RawTaint, sets: &RawSets) -> Result<TaintSpec, String> {
                 call: Some(p),
                 ..RawSinkSpec::default()
             },
-            RawSink::Detailed(d) => d,
+            RawSink::Detailed(d) => *d,
         };
         let kind = match (&spec.call, &spec.assign, &spec.jsx, &spec.property) {
             (Some(c), None, None, None) => {
@@ -440,6 +526,8 @@ pub fn compile(raw: &RawTaint, sets: &RawSets) -> Result<TaintSpec, String> {
             host: spec.host,
             if_args: regex(spec.if_args.as_ref())?,
             unless_args: regex(spec.unless_args.as_ref())?,
+            unless_function: regex(spec.unless_function.as_ref())?,
+            unless_callee: regex(spec.unless_callee.as_ref())?,
         })
     })
     .collect::<Result<Vec<_>, String>>()?;
@@ -450,7 +538,14 @@ pub fn compile(raw: &RawTaint, sets: &RawSets) -> Result<TaintSpec, String> {
             .collect::<Result<Vec<_>, String>>()
     };
     let sanitizers = calls(&raw.sanitizers, &sets.sanitizers, "sanitizer")?;
-    let guards = calls(&raw.guards, &sets.guards, "guard")?;
+    let typeof_string = raw.guards.iter().any(|g| g == TYPEOF_STRING);
+    let plain: Vec<String> = raw
+        .guards
+        .iter()
+        .filter(|g| *g != TYPEOF_STRING)
+        .cloned()
+        .collect();
+    let guards = calls(&plain, &sets.guards, "guard")?;
     if sources.is_empty() || sinks.is_empty() {
         return Err("a taint rule needs at least one source and one sink".into());
     }
@@ -459,8 +554,12 @@ pub fn compile(raw: &RawTaint, sets: &RawSets) -> Result<TaintSpec, String> {
         sinks,
         sanitizers,
         guards,
+        typeof_string,
     })
 }
+
+/// The guard entry saying a `typeof x === "string"` check makes `x` safe.
+pub const TYPEOF_STRING: &str = "typeof string";
 
 #[cfg(test)]
 mod tests {

@@ -1,0 +1,391 @@
+//! Calls and the sinks they reach: call sinks (with argument positions and conditions), property
+//! and assignment sinks, sanitizer calls, propagators, mutators (`list.push(x)`), iteration and
+//! message-handler callbacks, and calls to same-file helpers through their summaries.
+
+use tree_sitter::Node;
+
+use super::modules::{ImportCall, MODULE_PREFIX};
+use super::sources::set_at;
+use super::{
+    CLEAN_METHODS, ITERATORS, MUTATORS, Step, Taint, Walker, is_function, root_identifier, short,
+    string_value, union,
+};
+use crate::taint::spec::{SinkKind, Source};
+
+impl<'t> Walker<'_, 't> {
+    pub(super) fn property_sinks(
+        &mut self,
+        object: Node<'t>,
+        pair: Node<'t>,
+        key: &str,
+        t: &Taint,
+    ) {
+        for (sink, rule) in &self.shared.cfg.sinks {
+            let SinkKind::Property {
+                key: want,
+                inside,
+                sibling,
+            } = &sink.kind
+            else {
+                continue;
+            };
+            if want != key
+                || t.mask & (1 << rule) == 0
+                || (sink.string && (!t.stringy || t.whole))
+                || (sink.whole && !t.whole)
+                || (sink.host && t.host_fixed)
+            {
+                continue;
+            }
+            if let Some(re) = sibling
+                && !re.is_match(self.text(object))
+            {
+                continue;
+            }
+            if let Some(p) = inside
+                && !self.calls.iter().any(|c| p.matches_path(c))
+            {
+                continue;
+            }
+            self.report(*rule, pair.byte_range(), t, pair, key);
+        }
+    }
+
+    pub(super) fn assignment(&mut self, n: Node<'t>) -> Option<Taint> {
+        let t = n.child_by_field_name("right").and_then(|r| self.eval(r));
+        let left = n.child_by_field_name("left")?;
+        match left.kind() {
+            "identifier" => {
+                let name = self.text(left).to_string();
+                match t.clone() {
+                    Some(t) => {
+                        let t = t.step(left.byte_range(), format!("flows into `{name}`"));
+                        self.state.vars.insert(name.clone(), t);
+                    }
+                    None => {
+                        // reassignment with a clean value clears the variable
+                        self.state.vars.remove(&name);
+                    }
+                }
+                self.state.cleared.remove(&name);
+                self.state.aliases.remove(&name);
+            }
+            "member_expression" | "subscript_expression" => {
+                let path = self.path_of(left);
+                if let Some(t) = &t {
+                    for (sink, rule) in &self.shared.cfg.sinks {
+                        if let SinkKind::Assign(p) = &sink.kind
+                            && p.matches_path(&path)
+                            && t.mask & (1 << rule) != 0
+                            && (!sink.string || (t.stringy && !t.whole))
+                            && !(sink.host && t.host_fixed)
+                        {
+                            self.report(*rule, n.byte_range(), t, left, self.text(left));
+                        }
+                    }
+                    // `obj.x = tainted` taints `obj`
+                    let root = root_identifier(left);
+                    if let Some(root) = root {
+                        let name = self.text(root).to_string();
+                        self.taint_container(name, t);
+                    }
+                }
+            }
+            "object_pattern" | "array_pattern" => self.bind(left, t.clone(), None),
+            _ => {}
+        }
+        t
+    }
+
+    pub(super) fn call(&mut self, n: Node<'t>) -> Option<Taint> {
+        let is_new = n.kind() == "new_expression";
+        let callee = n.child_by_field_name(if is_new { "constructor" } else { "function" })?;
+        let path = self.path_of(callee);
+        let method = path.last().map_or("", String::as_str);
+        let receiver = (callee.kind() == "member_expression")
+            .then(|| callee.child_by_field_name("object"))
+            .flatten();
+        let recv = match receiver {
+            Some(r) => self.eval(r),
+            None if callee.kind() == "identifier" => None,
+            None => {
+                self.eval(callee);
+                None
+            }
+        };
+        let args = Self::args(n);
+        let tagged = n
+            .child_by_field_name("arguments")
+            .is_some_and(|a| a.kind() == "template_string");
+        if tagged {
+            // sql`...`, html`...`: tag functions receive the parts apart (parameterised)
+            if let Some(a) = n.child_by_field_name("arguments") {
+                self.eval(a);
+            }
+            return None;
+        }
+        self.calls.push(path.clone());
+        let mut taints: Vec<Option<Taint>> = Vec::with_capacity(args.len());
+        for a in &args {
+            if is_function(*a) {
+                taints.push(None);
+            } else {
+                let t = self.eval(*a);
+                taints.push(t);
+            }
+        }
+        self.calls.pop();
+
+        // callbacks: iteration over a tainted value, registered handlers (`app.get(p, (req) =>`),
+        // message handlers; a named same-file function passed as the handler is walked too
+        let apath = self.resolve(&path);
+        let matches = |p: &crate::taint::spec::Pattern| {
+            p.matches_path(&path) || apath.as_ref().is_some_and(|a| p.matches_path(a))
+        };
+        for (i, a) in args.iter().enumerate() {
+            let target = if is_function(*a) {
+                *a
+            } else if a.kind() == "identifier"
+                && let Some(f) = self.shared.functions.get(self.text(*a)).copied()
+            {
+                f
+            } else {
+                continue;
+            };
+            let mut seeds: Vec<Option<Taint>> = Vec::new();
+            let mut roots: Vec<Option<String>> = Vec::new();
+            if let Some(r) = &recv
+                && ITERATORS.contains(&method)
+                && target == *a
+            {
+                seeds.push(Some(r.clone().field()));
+            }
+            let params = crate::parse::function_params(target);
+            for (s, bit) in &self.shared.cfg.sources {
+                if let Source::Callback {
+                    call,
+                    event,
+                    index,
+                    root,
+                    ..
+                } = s
+                    && bit & self.shared.active != 0
+                    && matches(call)
+                    && event.as_ref().is_none_or(|e| {
+                        i > 0
+                            && args
+                                .first()
+                                .and_then(|f| string_value(self.shared.text, *f))
+                                .is_some_and(|v| e.split('|').any(|x| x == v))
+                    })
+                    && let Some(p) = params.get(*index)
+                {
+                    if let Some(r) = root {
+                        set_at(&mut roots, *index, Some(r.clone()));
+                    } else {
+                        let t = self.param_taint(*p, bit & self.shared.active, "message");
+                        let merged = union(seeds.get_mut(*index).and_then(Option::take), Some(t));
+                        set_at(&mut seeds, *index, merged);
+                    }
+                }
+            }
+            if target != *a && seeds.is_empty() && roots.is_empty() {
+                continue;
+            }
+            self.function(target, seeds, roots);
+        }
+
+        // calls into other project files: joined with their export summaries after the scan
+        if !self.summary_mode
+            && let Some(a) = &apath
+            && let Some(module) = a.first().and_then(|m| m.strip_prefix(MODULE_PREFIX))
+        {
+            let key = format!("{module}#{}", a[1..].join("."));
+            let name = self.text(callee);
+            for (i, t) in taints.iter().enumerate() {
+                let Some(t) = t else { continue };
+                if t.params != 0 {
+                    continue;
+                }
+                let through = t
+                    .clone()
+                    .step(args[i].byte_range(), format!("passed to `{}`", short(name)));
+                let source = through
+                    .steps
+                    .first()
+                    .map(|s| short(self.shared.text.get(s.range.clone()).unwrap_or("")))
+                    .unwrap_or_default();
+                self.imports.push(ImportCall {
+                    key: key.clone(),
+                    arg: i,
+                    mask: t.mask,
+                    steps: through.steps,
+                    source,
+                });
+            }
+        }
+
+        // sinks
+        let arg_text = n
+            .child_by_field_name("arguments")
+            .map_or("", |a| self.text(a));
+        for (sink, rule) in &self.shared.cfg.sinks {
+            let SinkKind::Call(p) = &sink.kind else {
+                continue;
+            };
+            if p.is_new != is_new || !matches(p) {
+                continue;
+            }
+            if sink
+                .if_args
+                .as_ref()
+                .is_some_and(|re| !re.is_match(arg_text))
+                || sink
+                    .unless_args
+                    .as_ref()
+                    .is_some_and(|re| re.is_match(arg_text))
+                || sink
+                    .unless_callee
+                    .as_ref()
+                    .is_some_and(|re| re.is_match(self.text(callee)))
+                || sink.unless_function.as_ref().is_some_and(|re| {
+                    self.fn_stack
+                        .first()
+                        .is_some_and(|f| re.is_match(self.text(*f)))
+                })
+            {
+                continue;
+            }
+            let positions: Vec<usize> = match &p.args {
+                Some(a) if !a.is_empty() => a.clone(),
+                _ => (0..args.len()).collect(),
+            };
+            for pos in positions {
+                let Some(Some(t)) = taints.get(pos) else {
+                    continue;
+                };
+                if t.mask & (1 << rule) == 0
+                    || (sink.string && (!t.stringy || t.whole))
+                    || (sink.whole && !t.whole)
+                    || (sink.host && t.host_fixed)
+                {
+                    continue;
+                }
+                let t = t.clone();
+                self.report(*rule, n.byte_range(), &t, args[pos], self.text(callee));
+            }
+        }
+
+        let sanitized = self
+            .shared
+            .cfg
+            .sanitizers
+            .iter()
+            .filter(|(p, _)| p.is_new == is_new && matches(p))
+            .fold(0, |m, (_, bit)| m | bit);
+
+        // same-file helpers
+        if callee.kind() == "identifier"
+            && let Some(f) = self.shared.functions.get(self.text(callee)).copied()
+            && taints.iter().any(Option::is_some)
+        {
+            let summary = self.summary(f)?;
+            let name = self.text(callee);
+            let mut result = None;
+            for (i, t) in taints.iter().enumerate() {
+                let Some(t) = t else { continue };
+                if t.params != 0 && !self.summary_mode {
+                    continue;
+                }
+                let bit = 1u64.checked_shl(i as u32).unwrap_or(0);
+                for (p, rule, range, steps, sink) in &summary.sinks {
+                    if p & bit == 0 || t.mask & (1 << rule) == 0 {
+                        continue;
+                    }
+                    let mut through = t
+                        .clone()
+                        .step(args[i].byte_range(), format!("passed to `{name}`"));
+                    for s in steps.iter().take(steps.len().saturating_sub(1)) {
+                        through = through.step(s.range.clone(), s.note.clone());
+                    }
+                    let at = steps.last().map_or(range.clone(), |s| s.range.clone());
+                    self.report_range(*rule, range.clone(), &through, at, sink);
+                }
+                for (p, mask) in &summary.returns {
+                    if p & bit != 0
+                        && let Some(r) = t.clone().masked(!mask)
+                    {
+                        result = union(result, Some(r));
+                    }
+                }
+            }
+            return result.and_then(|t| t.masked(sanitized));
+        }
+
+        // sources
+        let mut source_mask = 0;
+        for (s, bit) in &self.shared.cfg.sources {
+            if let Source::Pattern(p) = s
+                && p.args.is_some()
+                && p.is_new == is_new
+                && matches(p)
+            {
+                source_mask |= bit;
+            }
+        }
+        source_mask &= self.shared.active;
+        if source_mask != 0 {
+            return Some(Taint {
+                mask: source_mask,
+                steps: vec![Step {
+                    range: n.byte_range(),
+                    note: format!("untrusted input enters here: `{}`", short(self.text(n))),
+                }],
+                whole: true,
+                stringy: true,
+                host_fixed: false,
+                params: 0,
+            });
+        }
+
+        // mutators: `list.push(x)` taints `list`
+        let all_args = taints.iter().cloned().fold(None, union);
+        if let (Some(r), Some(t)) = (receiver, &all_args)
+            && r.kind() == "identifier"
+            && MUTATORS.contains(&method)
+        {
+            let name = self.text(r).to_string();
+            self.taint_container(name, t);
+        }
+        if path == ["Object", "assign"]
+            && let Some(target) = args.first()
+            && target.kind() == "identifier"
+            && let Some(t) = taints.iter().skip(1).cloned().fold(None, union)
+        {
+            let name = self.text(*target).to_string();
+            let merged = union(self.state.vars.remove(&name), Some(t));
+            if let Some(m) = merged {
+                self.state.vars.insert(name, m);
+            }
+        }
+
+        // result
+        if CLEAN_METHODS.contains(&method) {
+            return None;
+        }
+        let propagates = self
+            .shared
+            .cfg
+            .propagators
+            .iter()
+            .any(|p| p.is_new == is_new && matches(p));
+        let result = if receiver.is_some() && recv.is_some() {
+            union(recv.map(Taint::field), all_args)
+        } else if propagates {
+            all_args.map(Taint::field)
+        } else {
+            None
+        };
+        result.and_then(|t| t.masked(sanitized))
+    }
+}

@@ -1,0 +1,184 @@
+//! Guards: conditions that make a value safe inside an `if` (or after an early exit), such as
+//! allowlist checks, comparisons with constants and `#.startsWith(...)` containment checks.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+
+use tree_sitter::Node;
+
+use super::{MAX_NESTING, Safe, Taint, Walker, is_name_or_member, string_value, strip};
+use crate::taint::spec::Seg;
+
+impl<'t> Walker<'_, 't> {
+    /// `typeof x === "number"` (or `"boolean"`) makes `x` safe for every rule; `"string"` only
+    /// for rules that declare the `typeof string` guard (operator injection needs an object).
+    fn typeof_guard(&self, l: Node<'t>, r: Node<'t>) -> Option<Safe> {
+        let (unary, constant) = match string_value(self.shared.text, r) {
+            Some(c) => (strip(l), c),
+            None => (strip(r), string_value(self.shared.text, l)?),
+        };
+        if unary.kind() != "unary_expression" || self.op(unary) != "typeof" {
+            return None;
+        }
+        let var = strip(unary.child_by_field_name("argument")?);
+        if !is_name_or_member(var) {
+            return None;
+        }
+        let mask = match constant {
+            "number" | "boolean" | "bigint" => u64::MAX,
+            "string" => self.shared.cfg.typeof_string,
+            _ => return None,
+        };
+        (mask != 0).then(|| vec![(self.path_of(var).join("."), mask)])
+    }
+
+    /// Names a condition proves safe when true (then) and when false (else), with rule masks.
+    pub(super) fn guards(&self, cond: Node<'t>) -> (Safe, Safe) {
+        let depth = self.helper_nesting.get();
+        if depth >= MAX_NESTING {
+            return (Safe::default(), Safe::default());
+        }
+        self.helper_nesting.set(depth + 1);
+        let safe = self.guards_node(cond);
+        self.helper_nesting.set(depth);
+        safe
+    }
+
+    pub(super) fn guards_node(&self, cond: Node<'t>) -> (Safe, Safe) {
+        match cond.kind() {
+            "parenthesized_expression" => cond
+                .named_child(0)
+                .map(|c| self.guards(c))
+                .unwrap_or_default(),
+            "unary_expression" if self.op(cond) == "!" => {
+                let (t, e) = cond
+                    .child_by_field_name("argument")
+                    .map(|c| self.guards(c))
+                    .unwrap_or_default();
+                (e, t)
+            }
+            "binary_expression" => {
+                let (Some(l), Some(r)) = (
+                    cond.child_by_field_name("left"),
+                    cond.child_by_field_name("right"),
+                ) else {
+                    return Default::default();
+                };
+                match self.op(cond) {
+                    "&&" => {
+                        let (mut t, _) = self.guards(l);
+                        t.extend(self.guards(r).0);
+                        (t, Vec::new())
+                    }
+                    "||" => {
+                        let (_, mut e) = self.guards(l);
+                        e.extend(self.guards(r).1);
+                        (Vec::new(), e)
+                    }
+                    op @ ("===" | "==" | "!==" | "!=") => {
+                        if let Some(safe) = self.typeof_guard(l, r) {
+                            return if op.starts_with('!') {
+                                (Vec::new(), safe)
+                            } else {
+                                (safe, Vec::new())
+                            };
+                        }
+                        // comparing with a constant string is the smallest allowlist
+                        let (var, constant) = if string_value(self.shared.text, r).is_some() {
+                            (strip(l), true)
+                        } else {
+                            (strip(r), string_value(self.shared.text, l).is_some())
+                        };
+                        if !constant || !is_name_or_member(var) {
+                            return Default::default();
+                        }
+                        let safe = vec![(self.path_of(var).join("."), u64::MAX)];
+                        if op.starts_with('!') {
+                            (Vec::new(), safe)
+                        } else {
+                            (safe, Vec::new())
+                        }
+                    }
+                    _ => Default::default(),
+                }
+            }
+            "call_expression" => {
+                let Some(callee) = cond.child_by_field_name("function") else {
+                    return Default::default();
+                };
+                let path = self.path_of(callee);
+                let args = Self::args(cond);
+                let mut safe = Vec::new();
+                for (g, mask) in &self.shared.cfg.guards {
+                    if g.is_new || !g.matches_path(&path) {
+                        continue;
+                    }
+                    let guarded = if let Some(hole) = g.path.iter().position(|s| *s == Seg::Hole) {
+                        // `#.startsWith(...)`: the value is the receiver path up to the hole
+                        (hole + 1 == path.len() - 1).then(|| path[..=hole].join("."))
+                    } else {
+                        g.args
+                            .as_ref()
+                            .and_then(|a| a.first())
+                            .and_then(|i| args.get(*i))
+                            .map(|a| strip(*a))
+                            .filter(|a| is_name_or_member(*a))
+                            .map(|a| self.path_of(a).join("."))
+                    };
+                    if let Some(name) = guarded {
+                        safe.push((name, *mask));
+                    }
+                }
+                (safe, Vec::new())
+            }
+            _ => Default::default(),
+        }
+    }
+
+    /// Evaluates `n` with the names in `safe` cleaned, then restores the state.
+    pub(super) fn guarded(&mut self, n: Option<Node<'t>>, safe: &[(String, u64)]) -> Option<Taint> {
+        let n = n?;
+        if safe.is_empty() {
+            return self.eval(n);
+        }
+        let saved = self.state.clone();
+        for (name, mask) in safe {
+            self.state.clean(name, *mask);
+        }
+        let t = self.eval(n);
+        self.state = saved;
+        t
+    }
+}
+
+/// Whether a statement always leaves the enclosing block (return, throw, break, continue).
+/// `memo` holds earlier answers by node id, so each node is asked about once per file; code
+/// nested deeper than [`MAX_NESTING`] below `n` counts as not leaving.
+pub(super) fn exits(n: Node<'_>, memo: &RefCell<BTreeMap<usize, bool>>) -> bool {
+    exits_within(n, memo, 0)
+}
+
+fn exits_within(n: Node<'_>, memo: &RefCell<BTreeMap<usize, bool>>, depth: usize) -> bool {
+    if depth >= MAX_NESTING {
+        return false;
+    }
+    if let Some(known) = memo.borrow().get(&n.id()) {
+        return *known;
+    }
+    let deeper = |c: Node<'_>| exits_within(c, memo, depth + 1);
+    let answer = match n.kind() {
+        "return_statement" | "throw_statement" | "break_statement" | "continue_statement" => true,
+        "statement_block" => crate::parse::named_children(n)
+            .last()
+            .copied()
+            .is_some_and(deeper),
+        "if_statement" => {
+            n.child_by_field_name("consequence").is_some_and(deeper)
+                && n.child_by_field_name("alternative").is_some_and(deeper)
+        }
+        "else_clause" => n.named_child(0).is_some_and(deeper),
+        _ => false,
+    };
+    memo.borrow_mut().insert(n.id(), answer);
+    answer
+}

@@ -1,0 +1,659 @@
+//! The walk: one pass over a file's syntax tree that tracks which variables hold untrusted values
+//! (one bit per taint rule) and reports every sink an untrusted value reaches.
+//!
+//! Flow-sensitive inside a function (statements in order; `if` branches walked apart and merged;
+//! an early `return` after a failed guard cleans the value afterwards), closures see the enclosing
+//! function's variables, and calls to functions defined at the top of the same file use a summary
+//! (which parameters reach which sinks, which reach the return value).
+//!
+//! This file owns the shared types (taint values, state, hits), the statement walk (blocks,
+//! declarations, `if`, loops) and reporting; the other concerns live beside it:
+//! [`sources`] (where taint enters), [`propagation`] (expressions and bindings), [`calls`] (calls,
+//! sinks, sanitizers, callbacks), [`guards`] (conditions that clean values) and [`summaries`]
+//! (same-file helper summaries).
+
+mod calls;
+mod guards;
+mod modules;
+mod propagation;
+mod sources;
+mod summaries;
+
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::rc::Rc;
+
+use tree_sitter::{Node, Tree};
+
+use super::Compiled;
+use guards::exits;
+use modules::ImportCall;
+pub use modules::{Crossing, module_id};
+use summaries::top_level_functions;
+
+/// Longest flow kept; longer paths keep their first steps and the sink.
+const MAX_STEPS: usize = 10;
+
+/// Methods whose result says something about a value without carrying it.
+const CLEAN_METHODS: &[&str] = &[
+    "includes",
+    "has",
+    "test",
+    "startsWith",
+    "endsWith",
+    "indexOf",
+    "lastIndexOf",
+    "some",
+    "every",
+    "findIndex",
+    "localeCompare",
+    "hasOwnProperty",
+    "search",
+    "isArray",
+    "isInteger",
+    "isNaN",
+    "isSafeInteger",
+    "isFinite",
+    "keys",
+    "size",
+    "length",
+];
+
+/// Methods that iterate a value and hand its elements to a callback's first parameter.
+const ITERATORS: &[&str] = &[
+    "map", "forEach", "filter", "find", "flatMap", "then", "some", "every",
+];
+
+/// Response methods that return the response, so `res.status(400).send(x)` is `res.send(x)`.
+const CHAINABLE: &[&str] = &[
+    "status",
+    "type",
+    "set",
+    "header",
+    "append",
+    "cookie",
+    "contentType",
+    "code",
+    "vary",
+];
+
+/// Methods that store their arguments in the receiver.
+const MUTATORS: &[&str] = &["push", "unshift", "set", "append", "add"];
+
+/// One step of a flow.
+#[derive(Clone, Debug)]
+pub struct Step {
+    /// Where.
+    pub range: Range<usize>,
+    /// What happens there.
+    pub note: String,
+}
+
+/// An untrusted value.
+#[derive(Clone, Debug)]
+struct Taint {
+    /// Rules for which the value is still untrusted.
+    mask: u64,
+    /// How it got here, source first.
+    steps: Vec<Step>,
+    /// The whole request object (or a spread copy), not one of its fields.
+    whole: bool,
+    /// Not an object or array literal.
+    stringy: bool,
+    /// Built behind a constant scheme+host or a constant path: cannot choose the host.
+    host_fixed: bool,
+    /// In a helper summary: the parameters it came from (bit i = parameter i).
+    params: u64,
+}
+
+impl Taint {
+    fn step(mut self, range: Range<usize>, note: String) -> Self {
+        if self.steps.len() < MAX_STEPS {
+            self.steps.push(Step { range, note });
+        }
+        self
+    }
+
+    fn field(mut self) -> Self {
+        self.whole = false;
+        self.stringy = true;
+        self
+    }
+
+    fn masked(mut self, clean: u64) -> Option<Self> {
+        self.mask &= !clean;
+        (self.mask != 0).then_some(self)
+    }
+}
+
+fn union(a: Option<Taint>, b: Option<Taint>) -> Option<Taint> {
+    match (a, b) {
+        (Some(mut a), Some(b)) => {
+            a.mask |= b.mask;
+            a.whole |= b.whole;
+            a.stringy |= b.stringy;
+            a.host_fixed &= b.host_fixed;
+            a.params |= b.params;
+            Some(a)
+        }
+        (a, b) => a.or(b),
+    }
+}
+
+/// A sink an untrusted value reached.
+#[derive(Debug)]
+pub struct Hit {
+    /// Local rule number.
+    pub rule: usize,
+    /// The sink expression.
+    pub range: Range<usize>,
+    /// Source first, sink last.
+    pub steps: Vec<Step>,
+    /// The source's text, for messages.
+    pub source: String,
+    /// The sink's text, for messages.
+    pub sink: String,
+}
+
+/// (parameters, rule, sink range, steps inside the helper, sink text).
+type SummarySink = (u64, usize, Range<usize>, Vec<Step>, String);
+
+/// Names a condition makes safe, with the rules it cleans for.
+type Safe = Vec<(String, u64)>;
+
+/// A helper's effect on its parameters.
+#[derive(Debug, Default)]
+struct Summary {
+    /// Sinks inside the helper that its parameters reach.
+    sinks: Vec<SummarySink>,
+    /// (parameters, rules for which the return value carries them).
+    returns: Vec<(u64, u64)>,
+}
+
+/// Variables and cleaned member paths at one point of a function.
+#[derive(Clone, Debug, Default)]
+struct State {
+    vars: BTreeMap<String, Taint>,
+    /// Member paths (`req.query.to`) a guard made safe, with the rules it cleaned for.
+    cleared: BTreeMap<String, u64>,
+    /// Names that stand for another path: `const p = require("path")` (p -> path), a handler
+    /// parameter declared `as: req`, `const run = promisify(cp.exec)` (run -> cp.exec).
+    aliases: BTreeMap<String, Vec<String>>,
+}
+
+impl State {
+    fn merge(mut self, other: State) -> State {
+        for (k, v) in other.vars {
+            let merged = union(self.vars.remove(&k), Some(v));
+            if let Some(t) = merged {
+                self.vars.insert(k, t);
+            }
+        }
+        self.cleared = self
+            .cleared
+            .into_iter()
+            .filter_map(|(k, m)| {
+                let both = m & other.cleared.get(&k).copied().unwrap_or(0);
+                (both != 0).then_some((k, both))
+            })
+            .collect();
+        for (k, v) in other.aliases {
+            self.aliases.entry(k).or_insert(v);
+        }
+        self
+    }
+
+    fn clean(&mut self, name: &str, mask: u64) {
+        if let Some(t) = self.vars.remove(name) {
+            if let Some(t) = t.masked(mask) {
+                self.vars.insert(name.to_string(), t);
+            }
+        } else {
+            *self.cleared.entry(name.to_string()).or_default() |= mask;
+        }
+    }
+}
+
+/// What every walker of one file shares.
+struct Shared<'t> {
+    cfg: &'t Compiled,
+    text: &'t str,
+    active: u64,
+    hint_offsets: Vec<usize>,
+    functions: BTreeMap<String, Node<'t>>,
+    summaries: RefCell<BTreeMap<usize, Rc<Summary>>>,
+    /// Memo of [`guards::exits`] per node id: without it a chain of nested `if`s asks the same
+    /// question at every level (quadratic, issue 22).
+    exits: RefCell<BTreeMap<usize, bool>>,
+    /// The folder of this file's display path, to resolve relative imports.
+    dir: String,
+}
+
+/// Runs every active rule (bits of `active`) over one file.
+/// `hint_offsets`: where source words occur (sorted), so functions without one are skipped.
+/// `display`: the file's display path (its module identity for cross-file flows); with
+/// `exports`, the sinks that exported functions' parameters reach are summarised too.
+pub fn analyze(
+    cfg: &Compiled,
+    text: &str,
+    tree: &Tree,
+    active: u64,
+    hint_offsets: Vec<usize>,
+    display: &str,
+    exports: bool,
+) -> (Vec<Hit>, Crossing) {
+    let root = tree.root_node();
+    let shared = Shared {
+        cfg,
+        text,
+        active,
+        hint_offsets,
+        functions: top_level_functions(root, text),
+        summaries: RefCell::new(BTreeMap::new()),
+        exits: RefCell::new(BTreeMap::new()),
+        dir: display.rsplit_once('/').map_or("", |(d, _)| d).to_string(),
+    };
+    let mut walker = Walker::new(&shared, false, 0, 0);
+    let mut crossing = Crossing::default();
+    if exports {
+        crossing.exports = walker.export_sinks(root, &module_id(display));
+    }
+    if !shared.hint_offsets.is_empty() {
+        walker.visit(root);
+    }
+    let mut hits = walker.hits;
+    hits.sort_by_key(|h| (h.range.start, h.rule));
+    hits.dedup_by(|a, b| a.range.start == b.range.start && a.rule == b.rule);
+    crossing.calls = walker.imports;
+    (hits, crossing)
+}
+
+fn node_text<'a>(text: &'a str, n: Node<'_>) -> &'a str {
+    text.get(n.byte_range()).unwrap_or("")
+}
+
+fn is_function(n: Node<'_>) -> bool {
+    matches!(
+        n.kind(),
+        "arrow_function"
+            | "function_expression"
+            | "function"
+            | "generator_function"
+            | "function_declaration"
+            | "generator_function_declaration"
+            | "method_definition"
+    )
+}
+
+fn short(text: &str) -> String {
+    let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one_line.chars().count() > 60 {
+        one_line.chars().take(57).collect::<String>() + "..."
+    } else {
+        one_line
+    }
+}
+
+/// The content of a string literal, if `n` is one.
+fn string_value<'a>(text: &'a str, n: Node<'_>) -> Option<&'a str> {
+    (n.kind() == "string").then(|| {
+        let t = node_text(text, n);
+        t.get(1..t.len().saturating_sub(1)).unwrap_or("")
+    })
+}
+
+struct Walker<'s, 't> {
+    shared: &'s Shared<'t>,
+    state: State,
+    hits: Vec<Hit>,
+    summary_mode: bool,
+    summary: Summary,
+    depth: usize,
+    fn_depth: usize,
+    calls: Vec<Vec<String>>,
+    /// How many `visit`/`eval` calls are on the stack: code nested deeper than [`MAX_NESTING`]
+    /// (generated or hostile files) is not followed, so the walk cannot overflow the stack.
+    nesting: usize,
+    /// The same bound for the read-only recursive helpers (`path_of`, `guards`).
+    helper_nesting: Cell<usize>,
+    /// The functions being walked, outermost first (for `unless-function` sinks).
+    fn_stack: Vec<Node<'t>>,
+    /// Calls passing untrusted values to functions imported from project files.
+    imports: Vec<ImportCall>,
+}
+
+/// The deepest syntax nesting the walk follows.
+const MAX_NESTING: usize = 400;
+
+impl<'s, 't> Walker<'s, 't> {
+    fn new(shared: &'s Shared<'t>, summary_mode: bool, depth: usize, nesting: usize) -> Self {
+        Walker {
+            shared,
+            state: State::default(),
+            hits: Vec::new(),
+            summary_mode,
+            summary: Summary::default(),
+            depth,
+            fn_depth: 0,
+            calls: Vec::new(),
+            nesting,
+            helper_nesting: Cell::new(0),
+            fn_stack: Vec::new(),
+            imports: Vec::new(),
+        }
+    }
+
+    /// `path` with its first segment replaced by what that name stands for, if it is an alias.
+    fn resolve(&self, path: &[String]) -> Option<Vec<String>> {
+        let target = self.state.aliases.get(path.first()?)?;
+        let mut out = target.clone();
+        out.extend(path[1..].iter().cloned());
+        Some(out)
+    }
+
+    fn text(&self, n: Node<'_>) -> &'t str {
+        node_text(self.shared.text, n)
+    }
+
+    fn has_taint(&self) -> bool {
+        self.state.vars.values().any(|t| t.mask != 0)
+    }
+
+    fn contains_hint(&self, n: Node<'_>) -> bool {
+        let offsets = &self.shared.hint_offsets;
+        let i = offsets.partition_point(|&o| o < n.start_byte());
+        offsets.get(i).is_some_and(|&o| o < n.end_byte())
+    }
+
+    // ---- paths -------------------------------------------------------------------------------
+
+    /// The dotted path of an expression: `req.query.id` -> [req, query, id]; anything that is not
+    /// a name, member or constant subscript becomes `?` (matches `$X` and `*` only).
+    fn path_of(&self, n: Node<'_>) -> Vec<String> {
+        let depth = self.helper_nesting.get();
+        if depth >= MAX_NESTING {
+            return vec!["?".into()];
+        }
+        self.helper_nesting.set(depth + 1);
+        let path = self.path_of_node(n);
+        self.helper_nesting.set(depth);
+        path
+    }
+
+    fn path_of_node(&self, n: Node<'_>) -> Vec<String> {
+        match n.kind() {
+            "identifier"
+            | "property_identifier"
+            | "this"
+            | "private_property_identifier"
+            | "shorthand_property_identifier"
+            | "super" => vec![self.text(n).to_string()],
+            "member_expression" => {
+                let mut p = n
+                    .child_by_field_name("object")
+                    .map_or_else(|| vec!["?".into()], |o| self.path_of(o));
+                p.push(
+                    n.child_by_field_name("property")
+                        .map_or("?", |x| self.text(x))
+                        .to_string(),
+                );
+                p
+            }
+            "subscript_expression" => {
+                let mut p = n
+                    .child_by_field_name("object")
+                    .map_or_else(|| vec!["?".into()], |o| self.path_of(o));
+                let index = n.child_by_field_name("index");
+                p.push(
+                    index
+                        .and_then(|i| string_value(self.shared.text, i))
+                        .unwrap_or("*")
+                        .to_string(),
+                );
+                p
+            }
+            "parenthesized_expression"
+            | "non_null_expression"
+            | "as_expression"
+            | "satisfies_expression" => {
+                unwrap(n).map_or_else(|| vec!["?".into()], |c| self.path_of(c))
+            }
+            // `res.status(404).send(...)` is `res.send(...)`: chained setters return the receiver
+            "call_expression" => {
+                let callee = n.child_by_field_name("function");
+                match callee.filter(|c| c.kind() == "member_expression") {
+                    Some(c)
+                        if c.child_by_field_name("property")
+                            .is_some_and(|p| CHAINABLE.contains(&self.text(p))) =>
+                    {
+                        c.child_by_field_name("object")
+                            .map_or_else(|| vec!["?".into()], |o| self.path_of(o))
+                    }
+                    _ => vec!["?".into()],
+                }
+            }
+            _ => vec!["?".into()],
+        }
+    }
+
+    // ---- statements --------------------------------------------------------------------------
+
+    fn visit(&mut self, n: Node<'t>) {
+        if self.nesting >= MAX_NESTING {
+            return;
+        }
+        self.nesting += 1;
+        self.visit_node(n);
+        self.nesting -= 1;
+    }
+
+    fn visit_node(&mut self, n: Node<'t>) {
+        match n.kind() {
+            "comment" => {}
+            "program" | "statement_block" | "class_body" | "else_clause" => self.children(n),
+            "lexical_declaration" | "variable_declaration" => {
+                let mut c = n.walk();
+                let decls: Vec<_> = n.named_children(&mut c).collect();
+                for d in decls {
+                    if d.kind() != "variable_declarator" {
+                        continue;
+                    }
+                    let value = d.child_by_field_name("value");
+                    let t = value.and_then(|v| self.eval(v));
+                    let path = value.map(|v| self.value_path(v));
+                    if let Some(name) = d.child_by_field_name("name") {
+                        self.bind(name, t, path.as_deref());
+                    }
+                }
+            }
+            "return_statement" => {
+                let t = n.named_child(0).and_then(|c| self.eval(c));
+                if self.summary_mode
+                    && self.fn_depth == 0
+                    && let Some(t) = t
+                    && t.params != 0
+                {
+                    self.summary.returns.push((t.params, t.mask));
+                }
+            }
+            "if_statement" => self.if_statement(n),
+            "for_in_statement" => {
+                let t = n
+                    .child_by_field_name("right")
+                    .and_then(|r| self.eval(r))
+                    .map(Taint::field);
+                let pre = self.state.clone();
+                if let Some(left) = n.child_by_field_name("left") {
+                    self.bind(left, t, None);
+                }
+                if let Some(body) = n.child_by_field_name("body") {
+                    self.visit(body);
+                }
+                let after = std::mem::take(&mut self.state);
+                self.state = pre.merge(after);
+            }
+            "for_statement" | "while_statement" | "do_statement" => {
+                let pre = self.state.clone();
+                self.children(n);
+                let after = std::mem::take(&mut self.state);
+                self.state = pre.merge(after);
+            }
+            "function_declaration" | "generator_function_declaration" => {
+                self.function(n, Vec::new(), Vec::new());
+            }
+            "import_statement" => self.import(n),
+            _ => {
+                self.eval(n);
+            }
+        }
+    }
+
+    fn children(&mut self, n: Node<'t>) {
+        let mut c = n.walk();
+        let kids: Vec<_> = n.named_children(&mut c).collect();
+        for k in kids {
+            self.visit(k);
+        }
+    }
+
+    fn if_statement(&mut self, n: Node<'t>) {
+        let cond = n.child_by_field_name("condition");
+        if let Some(c) = cond {
+            self.eval(c);
+        }
+        let (then_safe, else_safe) = cond.map(|c| self.guards(c)).unwrap_or_default();
+        let pre = self.state.clone();
+        for (name, mask) in &then_safe {
+            self.state.clean(name, *mask);
+        }
+        let consequence = n.child_by_field_name("consequence");
+        if let Some(c) = consequence {
+            self.visit(c);
+        }
+        let then_state = std::mem::replace(&mut self.state, pre);
+        for (name, mask) in &else_safe {
+            self.state.clean(name, *mask);
+        }
+        let alternative = n.child_by_field_name("alternative");
+        if let Some(a) = alternative {
+            self.visit(a);
+        }
+        let else_state = std::mem::take(&mut self.state);
+        let then_exits = consequence.is_some_and(|c| exits(c, &self.shared.exits));
+        let else_exits = alternative.is_some_and(|a| exits(a, &self.shared.exits));
+        self.state = match (then_exits, else_exits) {
+            (true, false) => else_state,
+            (false, true) => then_state,
+            _ => then_state.merge(else_state),
+        };
+    }
+
+    fn op(&self, n: Node<'_>) -> &'t str {
+        n.child_by_field_name("operator")
+            .map_or("", |o| self.text(o))
+    }
+
+    // ---- binding -----------------------------------------------------------------------------
+
+    // ---- functions ---------------------------------------------------------------------------
+
+    // ---- expressions -------------------------------------------------------------------------
+
+    fn args(call: Node<'t>) -> Vec<Node<'t>> {
+        let Some(list) = call.child_by_field_name("arguments") else {
+            return Vec::new();
+        };
+        if list.kind() != "arguments" {
+            return Vec::new();
+        }
+        crate::parse::named_children(list)
+    }
+
+    fn report(&mut self, rule: usize, range: Range<usize>, t: &Taint, at: Node<'t>, sink: &str) {
+        self.report_range(rule, range, t, at.byte_range(), sink);
+    }
+
+    fn report_range(
+        &mut self,
+        rule: usize,
+        range: Range<usize>,
+        t: &Taint,
+        at: Range<usize>,
+        sink: &str,
+    ) {
+        let note = format!("reaches `{}`", short(sink));
+        if self.summary_mode {
+            if t.params != 0 {
+                let mut steps: Vec<Step> = t.steps.iter().skip(1).cloned().collect();
+                steps.push(Step { range: at, note });
+                self.summary
+                    .sinks
+                    .push((t.params, rule, range, steps, sink.to_string()));
+            }
+            return;
+        }
+        if t.params != 0 {
+            return;
+        }
+        let mut steps = t.steps.clone();
+        steps.push(Step { range: at, note });
+        let source = steps
+            .first()
+            .map(|s| short(self.shared.text.get(s.range.clone()).unwrap_or("")))
+            .unwrap_or_default();
+        self.hits.push(Hit {
+            rule,
+            range,
+            steps,
+            source,
+            sink: short(sink),
+        });
+    }
+}
+
+/// The expression inside a wrapper (`(x)`, `await x`, `x as T`, `x!`, `<T>x`, `...x`).
+fn unwrap(n: Node<'_>) -> Option<Node<'_>> {
+    let kids = crate::parse::named_children(n);
+    if n.kind() == "type_assertion" {
+        kids.last().copied()
+    } else {
+        kids.first().copied()
+    }
+}
+
+/// Strips wrappers that do not change the value: `(x)`, `x as T`, `x!`, `await x`.
+fn strip(mut n: Node<'_>) -> Node<'_> {
+    while matches!(
+        n.kind(),
+        "parenthesized_expression"
+            | "non_null_expression"
+            | "as_expression"
+            | "satisfies_expression"
+            | "type_assertion"
+            | "await_expression"
+    ) {
+        match unwrap(n) {
+            Some(inner) => n = inner,
+            None => break,
+        }
+    }
+    n
+}
+
+fn is_name_or_member(n: Node<'_>) -> bool {
+    matches!(
+        n.kind(),
+        "identifier" | "member_expression" | "subscript_expression"
+    )
+}
+
+fn root_identifier(mut n: Node<'_>) -> Option<Node<'_>> {
+    loop {
+        match n.kind() {
+            "identifier" => return Some(n),
+            "member_expression" | "subscript_expression" => n = n.child_by_field_name("object")?,
+            _ => return None,
+        }
+    }
+}

@@ -1,0 +1,304 @@
+//! Cross-file flows, the per-file half: which functions a module exports (and what their
+//! parameters reach), and which calls pass untrusted values to functions imported from other
+//! project files. Each file is summarised once, on its own; [`crate::taint`] joins the two lists
+//! after every file (one lookup per call, no whole-program fixpoint), so the cost stays linear in
+//! the size of the project.
+//!
+//! Module identity is the display path without its extension (and without a trailing `/index`);
+//! `require("./dao")` and `import … from "../data/dao"` resolve against the importing file's
+//! folder. Exports are keyed by their dotted name below the module: `getUser` for
+//! `exports.getUser = …`, `export function getUser` or `module.exports = { getUser }`; the empty
+//! key for the module itself (`module.exports = function …`, `export default function …`);
+//! `Dao.update` for `this.update = …` inside an exported constructor `Dao`.
+
+use std::ops::Range;
+
+use tree_sitter::Node;
+
+use super::{Step, Walker, is_function, node_text};
+
+/// The first path segment of a project module: `@mod:` and the module's identity.
+pub(super) const MODULE_PREFIX: &str = "@mod:";
+
+/// A sink inside an exported function that some of its parameters reach.
+#[derive(Debug)]
+pub struct ExportSink {
+    /// The export's key (`module#name`).
+    pub key: String,
+    /// The parameters (bit i = parameter i) that reach the sink.
+    pub params: u64,
+    /// Local rule number.
+    pub rule: usize,
+    /// The sink expression.
+    pub range: Range<usize>,
+    /// The steps inside the exported function, parameter first, sink last.
+    pub steps: Vec<Step>,
+    /// The sink's text, for messages.
+    pub sink: String,
+}
+
+/// A call that passes an untrusted value to a function imported from a project file.
+#[derive(Debug)]
+pub struct ImportCall {
+    /// The callee's key (`module#name`).
+    pub key: String,
+    /// The argument position.
+    pub arg: usize,
+    /// Rules for which the argument is untrusted.
+    pub mask: u64,
+    /// Source first, the call last.
+    pub steps: Vec<Step>,
+    /// The source's text, for messages.
+    pub source: String,
+}
+
+/// What one file offers other files and asks of them.
+#[derive(Debug, Default)]
+pub struct Crossing {
+    /// Sinks reached by parameters of exported functions.
+    pub exports: Vec<ExportSink>,
+    /// Calls with untrusted arguments to imported functions.
+    pub calls: Vec<ImportCall>,
+}
+
+/// The identity of a module file: `src/data/dao.js` -> `src/data/dao`, `lib/index.ts` -> `lib`.
+pub fn module_id(display: &str) -> String {
+    let stem = match display.rsplit_once('.') {
+        Some((stem, ext)) if !ext.contains('/') && ext.len() <= 4 => stem,
+        _ => display,
+    };
+    stem.strip_suffix("/index").unwrap_or(stem).to_string()
+}
+
+/// The identity of `spec` imported from a file in `dir`, for relative specifiers only.
+pub(super) fn resolve_module(dir: &str, spec: &str) -> Option<String> {
+    if !(spec.starts_with("./") || spec.starts_with("../") || spec == "." || spec == "..") {
+        return None;
+    }
+    let mut parts: Vec<&str> = dir.split('/').filter(|s| !s.is_empty()).collect();
+    let absolute = dir.starts_with('/');
+    for seg in spec.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            s => parts.push(s),
+        }
+    }
+    let joined = parts.join("/");
+    let joined = if absolute {
+        format!("/{joined}")
+    } else {
+        joined
+    };
+    Some(module_id(&joined))
+}
+
+impl<'t> Walker<'_, 't> {
+    /// Exported functions of this file with their keys (without the module part).
+    pub(super) fn exported_functions(&self, root: Node<'t>) -> Vec<(String, Node<'t>)> {
+        let mut out: Vec<(String, Node<'t>)> = Vec::new();
+        let function_of = |n: Node<'t>| -> Option<Node<'t>> {
+            if is_function(n) {
+                Some(n)
+            } else if n.kind() == "identifier" {
+                self.shared.functions.get(self.text(n)).copied()
+            } else {
+                None
+            }
+        };
+        for child in crate::parse::named_children(root) {
+            match child.kind() {
+                "export_statement" => {
+                    let is_default =
+                        node_text(self.shared.text, child).starts_with("export default");
+                    if let Some(decl) = child.child_by_field_name("declaration") {
+                        if is_function(decl) {
+                            let name = decl
+                                .child_by_field_name("name")
+                                .map(|n| self.text(n).to_string())
+                                .unwrap_or_default();
+                            out.push((if is_default { String::new() } else { name }, decl));
+                        } else {
+                            for d in crate::parse::named_children(decl) {
+                                if let (Some(n), Some(v)) = (
+                                    d.child_by_field_name("name"),
+                                    d.child_by_field_name("value"),
+                                ) && is_function(v)
+                                {
+                                    out.push((self.text(n).to_string(), v));
+                                }
+                            }
+                        }
+                    } else if let Some(value) = child.child_by_field_name("value") {
+                        self.export_value(String::new(), value, &mut out);
+                    } else {
+                        // `export { a, b as c }`
+                        for clause in crate::parse::named_children(child)
+                            .into_iter()
+                            .filter(|c| c.kind() == "export_clause")
+                        {
+                            for spec in crate::parse::named_children(clause) {
+                                let Some(name) = spec.child_by_field_name("name") else {
+                                    continue;
+                                };
+                                let shown = spec.child_by_field_name("alias").unwrap_or(name);
+                                if let Some(f) = function_of(name) {
+                                    out.push((self.text(shown).to_string(), f));
+                                }
+                            }
+                        }
+                    }
+                }
+                "expression_statement" => {
+                    let Some(assign) = child.named_child(0) else {
+                        continue;
+                    };
+                    if assign.kind() != "assignment_expression" {
+                        continue;
+                    }
+                    let (Some(left), Some(right)) = (
+                        assign.child_by_field_name("left"),
+                        assign.child_by_field_name("right"),
+                    ) else {
+                        continue;
+                    };
+                    let path = self.path_of(left);
+                    let key = match path.as_slice() {
+                        [m, e] if m == "module" && e == "exports" => String::new(),
+                        [m, e, k] if m == "module" && e == "exports" => k.clone(),
+                        [e, k] if e == "exports" => k.clone(),
+                        _ => continue,
+                    };
+                    self.export_value(key, right, &mut out);
+                }
+                _ => {}
+            }
+        }
+        // methods a constructor sets on `this` (`function Dao(db) { this.find = (id) => ... }`)
+        let mut methods = Vec::new();
+        for (key, f) in &out {
+            let Some(body) = f.child_by_field_name("body") else {
+                continue;
+            };
+            for stmt in crate::parse::named_children(body) {
+                let Some(assign) = stmt.named_child(0) else {
+                    continue;
+                };
+                if stmt.kind() != "expression_statement" || assign.kind() != "assignment_expression"
+                {
+                    continue;
+                }
+                if let (Some(left), Some(right)) = (
+                    assign.child_by_field_name("left"),
+                    assign.child_by_field_name("right"),
+                ) && is_function(right)
+                    && let [this, name] = self.path_of(left).as_slice()
+                    && this == "this"
+                {
+                    let k = if key.is_empty() {
+                        name.clone()
+                    } else {
+                        format!("{key}.{name}")
+                    };
+                    methods.push((k, right));
+                }
+            }
+        }
+        out.extend(methods);
+        out
+    }
+
+    /// `module.exports = value`: a function, a same-file function's name, or an object of them.
+    fn export_value(&self, key: String, value: Node<'t>, out: &mut Vec<(String, Node<'t>)>) {
+        let prefix = |k: &str| {
+            if key.is_empty() {
+                k.to_string()
+            } else {
+                format!("{key}.{k}")
+            }
+        };
+        match value.kind() {
+            "identifier" => {
+                if let Some(f) = self.shared.functions.get(self.text(value)).copied() {
+                    out.push((key, f));
+                }
+            }
+            "object" => {
+                for item in crate::parse::named_children(value) {
+                    match item.kind() {
+                        "shorthand_property_identifier" => {
+                            if let Some(f) = self.shared.functions.get(self.text(item)).copied() {
+                                out.push((prefix(self.text(item)), f));
+                            }
+                        }
+                        "pair" => {
+                            if let (Some(k), Some(v)) = (
+                                item.child_by_field_name("key"),
+                                item.child_by_field_name("value"),
+                            ) {
+                                let k = prefix(self.text(k));
+                                self.export_value(k, v, out);
+                            }
+                        }
+                        "method_definition" => {
+                            if let Some(n) = item.child_by_field_name("name") {
+                                out.push((prefix(self.text(n)), item));
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            _ if is_function(value) => out.push((key, value)),
+            _ => {}
+        }
+    }
+
+    /// Summaries of every exported function, as export sinks keyed `module#name`.
+    pub(super) fn export_sinks(&self, root: Node<'t>, module: &str) -> Vec<ExportSink> {
+        let mut out = Vec::new();
+        let mut seen = std::collections::BTreeSet::new();
+        for (key, f) in self.exported_functions(root) {
+            if !seen.insert(key.clone()) {
+                continue;
+            }
+            let Some(summary) = self.summary(f) else {
+                continue;
+            };
+            for (params, rule, range, steps, sink) in &summary.sinks {
+                out.push(ExportSink {
+                    key: format!("{module}#{key}"),
+                    params: *params,
+                    rule: *rule,
+                    range: range.clone(),
+                    steps: steps.clone(),
+                    sink: sink.clone(),
+                });
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{module_id, resolve_module};
+
+    #[test]
+    fn modules_resolve_relative_to_the_importing_folder() {
+        assert_eq!(module_id("app/data/dao.js"), "app/data/dao");
+        assert_eq!(module_id("lib/index.ts"), "lib");
+        assert_eq!(
+            resolve_module("app/routes", "../data/dao").as_deref(),
+            Some("app/data/dao")
+        );
+        assert_eq!(
+            resolve_module("app", "./lib/index.js").as_deref(),
+            Some("app/lib")
+        );
+        assert_eq!(resolve_module("/tmp/x", "./y").as_deref(), Some("/tmp/x/y"));
+        assert_eq!(resolve_module("app", "express"), None);
+    }
+}

@@ -1,0 +1,572 @@
+//! Propagation: how taint moves through expressions (members, templates, concatenation,
+//! objects, arrays, assignments to names) and into bound names (declarations, destructuring,
+//! parameters), and which constant prefixes fix a URL's host.
+
+use tree_sitter::Node;
+
+use super::{
+    CLEAN_METHODS, MAX_NESTING, Step, Taint, Walker, short, string_value, strip, union, unwrap,
+};
+use crate::taint::spec::SinkKind;
+
+/// Whether a constant string prefix fixes the host (or is a same-site path).
+fn fixes_host(prefix: &str) -> bool {
+    if let Some(rest) = prefix.split_once("://").map(|(_, r)| r) {
+        return rest.contains('/') || rest.contains('?') || rest.contains('#');
+    }
+    prefix.starts_with('/') && prefix.len() > 1 && !prefix.starts_with("//")
+        || prefix.starts_with("./")
+}
+
+/// Stands for a code-chosen value in a template prefix.
+const CODE: char = '\u{1}';
+
+/// Whether a prefix whose code-chosen parts are [`CODE`] fixes the host: a constant one does,
+/// and so does a code-chosen base (`${API_URL}/...`) or host (`https://${host}/`) when a `/`,
+/// `?` or `#` follows it. Without one the input can still start with `@evil.example`, which
+/// turns the code's host into a user name.
+fn code_fixes_host(prefix: &str) -> bool {
+    let after_code = |rest: &str| {
+        rest.strip_prefix(CODE)
+            .is_some_and(|r| r.contains(['/', '?', '#']))
+    };
+    after_code(prefix)
+        || prefix
+            .split_once("://")
+            .is_some_and(|(_, rest)| after_code(rest))
+        || fixes_host(prefix)
+}
+
+impl<'t> Walker<'_, 't> {
+    /// `obj.x = t` or `list.push(t)`: the container `name` now holds (part of) an untrusted value.
+    /// The container itself is neither the whole request object nor a string.
+    /// The path a declared name stands for: the module of `require("m")` / `await import("m")`,
+    /// the wrapped function of `promisify(f)` / `f.bind(x)`, else the value's own path.
+    pub(super) fn value_path(&self, v: Node<'t>) -> Vec<String> {
+        let v = strip(v);
+        if v.kind() == "call_expression"
+            && let Some(callee) = v.child_by_field_name("function")
+        {
+            let callee_path = self.path_of(callee);
+            let first = Self::args(v).first().copied().map(strip);
+            let callee_name = callee_path.last().map_or("", String::as_str);
+            if matches!(callee.kind(), "identifier" | "import")
+                && matches!(callee_name, "require" | "import")
+                && let Some(m) = first.and_then(|a| string_value(self.shared.text, a))
+            {
+                return self.module_segments(m);
+            }
+            if callee_name == "promisify"
+                && let Some(f) = first
+            {
+                return self.path_of(f);
+            }
+            if callee_name == "bind"
+                && let Some(obj) = callee.child_by_field_name("object")
+            {
+                return self.path_of(obj);
+            }
+            // `require("m").x`-style calls keep their own (unknown) path
+        }
+        // `new Dao(db)` of a project module stands for `Dao`, so `dao.find(...)` is `Dao.find(...)`
+        if v.kind() == "new_expression"
+            && let Some(ctor) = v.child_by_field_name("constructor")
+        {
+            let path = self.path_of(ctor);
+            if self
+                .resolve(&path)
+                .and_then(|p| p.first().cloned())
+                .is_some_and(|m| m.starts_with(super::modules::MODULE_PREFIX))
+            {
+                return path;
+            }
+            return vec!["?".into()];
+        }
+        if v.kind() == "member_expression"
+            && let Some(obj) = v.child_by_field_name("object").map(strip)
+            && obj.kind() == "call_expression"
+        {
+            // `require("child_process").exec`
+            let mut base = self.value_path(obj);
+            if base.first().is_some_and(|s| s != "?") {
+                base.push(
+                    v.child_by_field_name("property")
+                        .map_or("?", |p| self.text(p))
+                        .to_string(),
+                );
+                return base;
+            }
+        }
+        self.path_of(v)
+    }
+
+    /// The path a module specifier stands for: a project file (`./dao`) becomes one
+    /// `@mod:<identity>` segment, a package its name's segments.
+    pub(super) fn module_segments(&self, module: &str) -> Vec<String> {
+        match super::modules::resolve_module(&self.shared.dir, module) {
+            Some(id) => vec![format!("{}{id}", super::modules::MODULE_PREFIX)],
+            None => module_path(module),
+        }
+    }
+
+    /// `import p from "path"`, `import * as cp from "child_process"`,
+    /// `import { exec as run } from "child_process"`: the local names become aliases.
+    pub(super) fn import(&mut self, n: Node<'t>) {
+        let Some(module) = n
+            .child_by_field_name("source")
+            .and_then(|s| string_value(self.shared.text, s))
+        else {
+            return;
+        };
+        let base = self.module_segments(module);
+        let Some(clause) = crate::parse::named_children(n)
+            .into_iter()
+            .find(|c| c.kind() == "import_clause")
+        else {
+            return;
+        };
+        for item in crate::parse::named_children(clause) {
+            match item.kind() {
+                "identifier" => {
+                    self.state
+                        .aliases
+                        .insert(self.text(item).to_string(), base.clone());
+                }
+                "namespace_import" => {
+                    if let Some(id) = item.named_child(0) {
+                        self.state
+                            .aliases
+                            .insert(self.text(id).to_string(), base.clone());
+                    }
+                }
+                "named_imports" => {
+                    for spec in crate::parse::named_children(item) {
+                        let (Some(name), alias) = (
+                            spec.child_by_field_name("name"),
+                            spec.child_by_field_name("alias"),
+                        ) else {
+                            continue;
+                        };
+                        let local = self.text(alias.unwrap_or(name)).to_string();
+                        let mut target = base.clone();
+                        target.push(self.text(name).to_string());
+                        self.state.aliases.insert(local, target);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    pub(super) fn taint_container(&mut self, name: String, t: &Taint) {
+        let mut stored = t.clone();
+        stored.whole = false;
+        stored.stringy = false;
+        if let Some(m) = union(self.state.vars.remove(&name), Some(stored)) {
+            self.state.vars.insert(name, m);
+        }
+    }
+
+    /// Binds a declaration/parameter pattern to a value (`path`: the value's dotted path, so
+    /// `const { body } = req` finds the source `req.body`).
+    pub(super) fn bind(&mut self, pat: Node<'t>, t: Option<Taint>, path: Option<&[String]>) {
+        if self.nesting >= MAX_NESTING {
+            return;
+        }
+        self.nesting += 1;
+        self.bind_node(pat, t, path);
+        self.nesting -= 1;
+    }
+
+    pub(super) fn bind_node(&mut self, pat: Node<'t>, t: Option<Taint>, path: Option<&[String]>) {
+        match pat.kind() {
+            "identifier" | "shorthand_property_identifier_pattern" => {
+                let name = self.text(pat).to_string();
+                // the name now stands for `path` (`const p = require("path")`, `(req) =>` of a
+                // handler declared `as: req`), or for nothing known
+                match path.filter(|p| !p.is_empty() && p.iter().all(|s| s != "?" && s != "*")) {
+                    Some(p) => {
+                        let target = self.resolve(p).unwrap_or_else(|| p.to_vec());
+                        if target.first() != Some(&name) || target.len() > 1 {
+                            self.state.aliases.insert(name.clone(), target);
+                        }
+                    }
+                    None => {
+                        self.state.aliases.remove(&name);
+                    }
+                }
+                match t {
+                    Some(t) if t.mask != 0 => {
+                        let t = t.step(pat.byte_range(), format!("flows into `{name}`"));
+                        self.state.vars.insert(name, t);
+                    }
+                    _ => {
+                        self.state.vars.remove(&name);
+                    }
+                }
+            }
+            "required_parameter" | "optional_parameter" => {
+                if let Some(p) = pat.child_by_field_name("pattern") {
+                    self.bind(p, t, path);
+                }
+            }
+            "assignment_pattern" | "object_assignment_pattern" => {
+                let default = pat.child_by_field_name("right").and_then(|r| self.eval(r));
+                if let Some(l) = pat.child_by_field_name("left") {
+                    self.bind(l, union(t, default), path);
+                }
+            }
+            "rest_pattern" => {
+                if let Some(inner) = pat.named_child(0) {
+                    self.bind(inner, t, path);
+                }
+            }
+            "object_pattern" => {
+                let mut c = pat.walk();
+                let props: Vec<_> = pat.named_children(&mut c).collect();
+                for prop in props {
+                    let (key, target) = match prop.kind() {
+                        "shorthand_property_identifier_pattern" => (Some(prop), prop),
+                        "object_assignment_pattern" => {
+                            let left = prop.child_by_field_name("left");
+                            match left {
+                                Some(l) => (Some(l), prop),
+                                None => continue,
+                            }
+                        }
+                        "pair_pattern" => {
+                            match (
+                                prop.child_by_field_name("key"),
+                                prop.child_by_field_name("value"),
+                            ) {
+                                (Some(k), Some(v)) => (Some(k), v),
+                                _ => continue,
+                            }
+                        }
+                        "rest_pattern" => (None, prop),
+                        _ => continue,
+                    };
+                    let Some(key) = key else {
+                        self.bind(target, t.clone(), path);
+                        continue;
+                    };
+                    let key_text = string_value(self.shared.text, key)
+                        .unwrap_or_else(|| self.text(key))
+                        .to_string();
+                    let sub_path = path.map(|p| {
+                        let mut p = p.to_vec();
+                        p.push(key_text.clone());
+                        p
+                    });
+                    let from_source = sub_path
+                        .as_ref()
+                        .and_then(|p| self.source_for_path(p, key.byte_range(), &p.join(".")));
+                    let sub = from_source.or_else(|| t.clone().map(Taint::field));
+                    self.bind(target, sub, sub_path.as_deref());
+                }
+            }
+            "array_pattern" => {
+                let mut c = pat.walk();
+                let items: Vec<_> = pat.named_children(&mut c).collect();
+                for item in items {
+                    self.bind(item, t.clone().map(Taint::field), None);
+                }
+            }
+            // `obj.x = ...` as a pattern target, or anything else: evaluate for side effects
+            _ => {}
+        }
+    }
+
+    pub(super) fn eval(&mut self, n: Node<'t>) -> Option<Taint> {
+        if self.nesting >= MAX_NESTING {
+            return None;
+        }
+        self.nesting += 1;
+        let taint = self.eval_node(n);
+        self.nesting -= 1;
+        taint
+    }
+
+    pub(super) fn eval_node(&mut self, n: Node<'t>) -> Option<Taint> {
+        match n.kind() {
+            "identifier" => {
+                let name = self.text(n);
+                self.state
+                    .vars
+                    .get(name)
+                    .cloned()
+                    .or_else(|| self.source_for_path(&[name.to_string()], n.byte_range(), name))
+            }
+            "member_expression" | "subscript_expression" => self.member(n),
+            "call_expression" | "new_expression" => self.call(n),
+            "template_string" => {
+                let mut c = n.walk();
+                let parts: Vec<_> = n.named_children(&mut c).collect();
+                let mut t = None;
+                // the text before the first untrusted part; code-chosen parts (`${API_URL}`)
+                // stand as CODE: they fix the host as a constant would
+                let mut prefix = String::new();
+                for p in &parts {
+                    if p.kind() == "template_substitution" {
+                        let part = p.named_child(0).and_then(|e| self.eval(e));
+                        if t.is_none() && part.is_none() {
+                            prefix.push(CODE);
+                        }
+                        t = union(t, part);
+                    } else if t.is_none() {
+                        prefix.push_str(self.text(*p));
+                    }
+                }
+                t.map(|mut t| {
+                    t.stringy = true;
+                    t.whole = false;
+                    t.host_fixed = t.host_fixed || code_fixes_host(&prefix);
+                    t
+                })
+            }
+            "binary_expression" => {
+                let l = n.child_by_field_name("left");
+                let r = n.child_by_field_name("right");
+                let lt = l.and_then(|l| self.eval(l));
+                let rt = r.and_then(|r| self.eval(r));
+                match self.op(n) {
+                    "+" => {
+                        let prefix = l
+                            .and_then(|l| string_value(self.shared.text, l))
+                            .is_some_and(fixes_host);
+                        union(lt, rt).map(|mut t| {
+                            t.stringy = true;
+                            t.whole = false;
+                            t.host_fixed |= prefix;
+                            t
+                        })
+                    }
+                    "||" | "??" | "&&" => union(lt, rt),
+                    _ => None,
+                }
+            }
+            "ternary_expression" => {
+                let cond = n.child_by_field_name("condition");
+                if let Some(c) = cond {
+                    self.eval(c);
+                }
+                // `RE.test(x) ? x : "default"`: the guard holds in the chosen branch
+                let (then_safe, else_safe) = cond.map(|c| self.guards(c)).unwrap_or_default();
+                let a = self.guarded(n.child_by_field_name("consequence"), &then_safe);
+                let b = self.guarded(n.child_by_field_name("alternative"), &else_safe);
+                union(a, b)
+            }
+            "parenthesized_expression"
+            | "await_expression"
+            | "non_null_expression"
+            | "as_expression"
+            | "satisfies_expression"
+            | "type_assertion"
+            | "spread_element"
+            | "jsx_expression"
+            | "template_substitution" => unwrap(n).and_then(|inner| self.eval(inner)),
+            "sequence_expression" => {
+                let mut c = n.walk();
+                let kids: Vec<_> = n.named_children(&mut c).collect();
+                kids.into_iter().fold(None, |_, k| self.eval(k))
+            }
+            "unary_expression" | "update_expression" => {
+                if let Some(a) = n.child_by_field_name("argument") {
+                    self.eval(a);
+                }
+                None
+            }
+            "object" => self.object(n),
+            "array" => {
+                let mut c = n.walk();
+                let kids: Vec<_> = n.named_children(&mut c).collect();
+                kids.into_iter()
+                    .fold(None, |acc, k| union(acc, self.eval(k)))
+                    .map(|mut t| {
+                        t.stringy = false;
+                        t.whole = false;
+                        t
+                    })
+            }
+            "assignment_expression" => self.assignment(n),
+            "augmented_assignment_expression" => {
+                let t = n.child_by_field_name("right").and_then(|r| self.eval(r));
+                if let Some(l) = n.child_by_field_name("left")
+                    && l.kind() == "identifier"
+                    && let Some(t) = t.clone()
+                {
+                    let name = self.text(l).to_string();
+                    let merged = union(self.state.vars.remove(&name), Some(t));
+                    if let Some(m) = merged {
+                        let m = m.step(n.byte_range(), format!("appended to `{name}`"));
+                        self.state.vars.insert(name, m);
+                    }
+                }
+                t
+            }
+            "arrow_function"
+            | "function_expression"
+            | "function"
+            | "generator_function"
+            | "method_definition"
+            | "function_declaration"
+            | "generator_function_declaration" => {
+                self.function(n, Vec::new(), Vec::new());
+                None
+            }
+            "jsx_attribute" => {
+                let mut c = n.walk();
+                let kids: Vec<_> = n.named_children(&mut c).collect();
+                let name = kids.first().map_or("", |k| self.text(*k));
+                let value = kids.get(1).and_then(|v| self.eval(*v));
+                if let Some(t) = value {
+                    for (sink, rule) in &self.shared.cfg.sinks {
+                        if let SinkKind::Jsx(attr) = &sink.kind
+                            && attr == name
+                            && t.mask & (1 << rule) != 0
+                        {
+                            self.report(*rule, n.byte_range(), &t, n, name);
+                        }
+                    }
+                }
+                None
+            }
+            "string"
+            | "number"
+            | "true"
+            | "false"
+            | "null"
+            | "undefined"
+            | "regex"
+            | "comment"
+            | "type_annotation"
+            | "type_alias_declaration"
+            | "interface_declaration"
+            | "import_statement" => None,
+            _ => {
+                let mut c = n.walk();
+                let kids: Vec<_> = n.named_children(&mut c).collect();
+                for k in kids {
+                    self.visit(k);
+                }
+                None
+            }
+        }
+    }
+
+    pub(super) fn member(&mut self, n: Node<'t>) -> Option<Taint> {
+        let path = self.path_of(n);
+        if let Some(t) = self.source_for_path(&path, n.byte_range(), self.text(n)) {
+            return Some(t);
+        }
+        if n.kind() == "subscript_expression"
+            && let Some(i) = n.child_by_field_name("index")
+        {
+            self.eval(i);
+        }
+        let object = n.child_by_field_name("object")?;
+        let mut t = self.eval(object)?;
+        let prop = path.last().map_or("", String::as_str);
+        if CLEAN_METHODS.contains(&prop) {
+            return None;
+        }
+        // show the source as written: `req.query.id`, not `req.query`
+        if t.steps.len() == 1 && t.steps[0].range == object.byte_range() && t.params == 0 {
+            t.steps[0] = Step {
+                range: n.byte_range(),
+                note: format!("untrusted input enters here: `{}`", short(self.text(n))),
+            };
+        }
+        let cleared = self
+            .state
+            .cleared
+            .get(&path.join("."))
+            .copied()
+            .unwrap_or(0);
+        t.field().masked(cleared)
+    }
+
+    pub(super) fn object(&mut self, n: Node<'t>) -> Option<Taint> {
+        let mut c = n.walk();
+        let kids: Vec<_> = n.named_children(&mut c).collect();
+        let mut acc = None;
+        for k in kids {
+            match k.kind() {
+                "pair" => {
+                    let value = k.child_by_field_name("value").and_then(|v| self.eval(v));
+                    if let (Some(t), Some(key)) = (&value, k.child_by_field_name("key")) {
+                        let key_text =
+                            string_value(self.shared.text, key).unwrap_or_else(|| self.text(key));
+                        self.property_sinks(n, k, key_text, t);
+                    }
+                    acc = union(
+                        acc,
+                        value.map(|mut t| {
+                            t.whole = false;
+                            t
+                        }),
+                    );
+                }
+                "shorthand_property_identifier" => {
+                    let value = self.eval_name(k);
+                    if let Some(t) = &value {
+                        let key = self.text(k);
+                        self.property_sinks(n, k, key, t);
+                    }
+                    acc = union(
+                        acc,
+                        value.map(|mut t| {
+                            t.whole = false;
+                            t
+                        }),
+                    );
+                }
+                "spread_element" => acc = union(acc, self.eval(k)),
+                _ => {
+                    self.eval(k);
+                }
+            }
+        }
+        acc.map(|mut t| {
+            t.stringy = false;
+            t
+        })
+    }
+
+    pub(super) fn eval_name(&self, n: Node<'t>) -> Option<Taint> {
+        let name = self.text(n);
+        self.state
+            .vars
+            .get(name)
+            .cloned()
+            .or_else(|| self.source_for_path(&[name.to_string()], n.byte_range(), name))
+    }
+}
+
+/// The path a module stands for: `node:fs/promises` -> `fs.promises`, `child_process`.
+fn module_path(module: &str) -> Vec<String> {
+    let m = module.strip_prefix("node:").unwrap_or(module);
+    m.split('/')
+        .filter(|s| !s.is_empty())
+        .map(|s| s.replace(['-', '@'], "_"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixes_host;
+
+    #[test]
+    fn constant_prefixes_that_fix_the_host() {
+        assert!(fixes_host("https://api.example.com/users/"));
+        assert!(fixes_host("/profile/"));
+        assert!(!fixes_host("https://"));
+        assert!(!fixes_host("//"));
+        assert!(!fixes_host(""));
+        assert!(super::code_fixes_host("\u{1}/api/"));
+        assert!(super::code_fixes_host("https://\u{1}/"));
+        assert!(!super::code_fixes_host("https://\u{1}"));
+        assert!(!super::code_fixes_host("\u{1}"));
+        assert!(!super::code_fixes_host("https://"));
+    }
+}

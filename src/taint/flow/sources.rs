@@ -1,0 +1,197 @@
+//! Where untrusted values enter: member paths and calls declared as sources (`req.body`,
+//! `request.json()`), handler parameters declared by function name and position, and the
+//! seeding of a function's parameters when it is walked as a closure.
+
+use std::ops::Range;
+
+use tree_sitter::Node;
+
+use super::{Step, Taint, Walker, short, union};
+use crate::taint::spec::Source;
+
+impl<'t> Walker<'_, 't> {
+    /// The taint of a member path declared as a source, as written or through an alias
+    /// (`request.body` where `request` stands for `req`), unless a guard cleared it.
+    pub(super) fn source_for_path(
+        &self,
+        path: &[String],
+        range: Range<usize>,
+        shown: &str,
+    ) -> Option<Taint> {
+        let resolved = self.resolve(path);
+        let mut mask = 0;
+        for (s, bit) in &self.shared.cfg.sources {
+            if let Source::Pattern(p) = s
+                && p.args.is_none()
+                && (p.matches_path(path) || resolved.as_ref().is_some_and(|r| p.matches_path(r)))
+            {
+                mask |= bit;
+            }
+        }
+        mask &= self.shared.active;
+        if mask == 0 {
+            return None;
+        }
+        if let Some(cleared) = self.state.cleared.get(&path.join(".")) {
+            mask &= !cleared;
+        }
+        (mask != 0).then(|| Taint {
+            mask,
+            steps: vec![Step {
+                range,
+                note: format!("untrusted input enters here: `{}`", short(shown)),
+            }],
+            whole: true,
+            stringy: true,
+            host_fixed: false,
+            params: 0,
+        })
+    }
+
+    pub(super) fn function_name(&self, f: Node<'t>) -> Option<&'t str> {
+        if let Some(n) = f.child_by_field_name("name") {
+            return Some(self.text(n));
+        }
+        let parent = f.parent()?;
+        let name = match parent.kind() {
+            "variable_declarator" => parent.child_by_field_name("name")?,
+            // `exports.handler = async (event) => ...`
+            "assignment_expression" => {
+                let left = parent.child_by_field_name("left")?;
+                match left.kind() {
+                    "member_expression" => left.child_by_field_name("property")?,
+                    _ => left,
+                }
+            }
+            _ => return None,
+        };
+        Some(self.text(name))
+    }
+
+    /// Walks a function (closure) with the enclosing state; `seeds` taints parameters and
+    /// `roots` makes parameters stand for a source root (`req`), so only the request's
+    /// user-controlled fields (`req.body`, not `req.user`) are untrusted.
+    pub(super) fn function(
+        &mut self,
+        f: Node<'t>,
+        mut seeds: Vec<Option<Taint>>,
+        mut roots: Vec<Option<String>>,
+    ) {
+        let params = crate::parse::function_params(f);
+        let active = self.shared.active;
+        // handler parameters declared as sources (`export async function GET(req, { params })`)
+        if let Some(name) = self.function_name(f) {
+            for (s, bit) in &self.shared.cfg.sources {
+                if let Source::Param {
+                    functions,
+                    index,
+                    root,
+                } = s
+                    && bit & active != 0
+                    && functions.iter().any(|x| x == name)
+                    && let Some(p) = params.get(*index)
+                {
+                    if let Some(r) = root {
+                        set_at(&mut roots, *index, Some(r.clone()));
+                    } else {
+                        let t = self.param_taint(*p, bit & active, "input");
+                        let merged = union(seeds.get_mut(*index).and_then(Option::take), Some(t));
+                        set_at(&mut seeds, *index, merged);
+                    }
+                }
+            }
+        }
+        // resolver arguments (`Mutation: { addUser: (_, args) => ... }`)
+        if let Some(parent) = self.member_parent(f) {
+            for (s, bit) in &self.shared.cfg.sources {
+                if let Source::Member { parents, index } = s
+                    && bit & active != 0
+                    && parents.iter().any(|x| x == parent)
+                    && let Some(p) = params.get(*index)
+                {
+                    let t = self.param_taint(*p, bit & active, "input");
+                    let merged = union(seeds.get_mut(*index).and_then(Option::take), Some(t));
+                    set_at(&mut seeds, *index, merged);
+                }
+            }
+        }
+        // typed parameters (`(request: NextRequest)`, `(req: Request)`)
+        for (i, p) in params.iter().enumerate() {
+            let Some(ty) = p.child_by_field_name("type") else {
+                continue;
+            };
+            let ty = type_name(self.text(ty));
+            for (s, bit) in &self.shared.cfg.sources {
+                if let Source::Typed { types, root } = s
+                    && bit & active != 0
+                    && types.iter().any(|t| t == ty)
+                {
+                    set_at(&mut roots, i, Some(root.clone()));
+                }
+            }
+        }
+        let seeded = seeds.iter().any(Option::is_some) || roots.iter().any(Option::is_some);
+        if !seeded && !self.has_taint() && !self.contains_hint(f) {
+            return;
+        }
+        let saved = self.state.clone();
+        self.fn_depth += 1;
+        self.fn_stack.push(f);
+        self.enter(f, &params, seeds, &roots);
+        self.fn_stack.pop();
+        self.fn_depth -= 1;
+        self.state = saved;
+    }
+
+    /// The key of the object holding the object this function is a member of:
+    /// `Query` for `Query: { user(parent, args) {} }` or `Query: { user: (p, args) => {} }`.
+    fn member_parent(&self, f: Node<'t>) -> Option<&'t str> {
+        let holder = if f.kind() == "method_definition" {
+            f
+        } else {
+            let pair = f.parent()?;
+            (pair.kind() == "pair").then_some(pair)?
+        };
+        let object = holder.parent()?;
+        let outer = object.parent()?;
+        if object.kind() != "object" || outer.kind() != "pair" {
+            return None;
+        }
+        outer.child_by_field_name("key").map(|k| self.text(k))
+    }
+
+    /// The taint of a parameter that is untrusted as a whole (a message handler's payload).
+    pub(super) fn param_taint(&self, p: Node<'t>, mask: u64, what: &str) -> Taint {
+        // show `{ params }`, not its type annotation
+        let shown = p.child_by_field_name("pattern").unwrap_or(p);
+        Taint {
+            mask,
+            steps: vec![Step {
+                range: shown.byte_range(),
+                note: format!(
+                    "untrusted {what} enters here: `{}`",
+                    short(self.text(shown))
+                ),
+            }],
+            whole: true,
+            stringy: true,
+            host_fixed: false,
+            params: 0,
+        }
+    }
+}
+
+/// Sets `items[i]`, growing the vector with `None`s.
+pub(super) fn set_at<T: Clone>(items: &mut Vec<Option<T>>, i: usize, value: Option<T>) {
+    if items.len() <= i {
+        items.resize(i + 1, None);
+    }
+    items[i] = value;
+}
+
+/// The bare name of a type annotation: `: express.Request<P>` -> `Request`.
+fn type_name(annotation: &str) -> &str {
+    let t = annotation.trim_start_matches(':').trim();
+    let t = t.split('<').next().unwrap_or(t).trim();
+    t.rsplit('.').next().unwrap_or(t)
+}

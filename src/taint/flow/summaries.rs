@@ -1,0 +1,123 @@
+//! Helper summaries: for a function declared at the top of the file, which parameters reach
+//! which sinks and which reach the return value, computed once per function and reused at
+//! every call.
+
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use tree_sitter::Node;
+
+use super::{Step, Summary, Taint, Walker, is_function, node_text, short};
+
+/// How deep helper summaries may nest (helper calling helper).
+const MAX_SUMMARY_DEPTH: usize = 2;
+
+/// Functions declared at the top of the file (or exported there), by name.
+pub(super) fn top_level_functions<'t>(root: Node<'t>, text: &str) -> BTreeMap<String, Node<'t>> {
+    let mut out = BTreeMap::new();
+    let mut cursor = root.walk();
+    for child in root.named_children(&mut cursor) {
+        let decl = if child.kind() == "export_statement" {
+            match child.child_by_field_name("declaration") {
+                Some(d) => d,
+                None => continue,
+            }
+        } else {
+            child
+        };
+        match decl.kind() {
+            "function_declaration" | "generator_function_declaration" => {
+                if let Some(name) = decl.child_by_field_name("name") {
+                    out.insert(node_text(text, name).to_string(), decl);
+                }
+            }
+            "lexical_declaration" | "variable_declaration" => {
+                let mut c = decl.walk();
+                for d in decl.named_children(&mut c) {
+                    if let (Some(name), Some(value)) = (
+                        d.child_by_field_name("name"),
+                        d.child_by_field_name("value"),
+                    ) && name.kind() == "identifier"
+                        && is_function(value)
+                    {
+                        out.insert(node_text(text, name).to_string(), value);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+impl<'t> Walker<'_, 't> {
+    pub(super) fn enter(
+        &mut self,
+        f: Node<'t>,
+        params: &[Node<'t>],
+        mut seeds: Vec<Option<Taint>>,
+        roots: &[Option<String>],
+    ) {
+        for (i, p) in params.iter().enumerate() {
+            let seed = seeds.get_mut(i).and_then(Option::take);
+            let root = roots.get(i).cloned().flatten().map(|r| vec![r]);
+            self.bind(*p, seed, root.as_deref());
+        }
+        let Some(body) = f.child_by_field_name("body") else {
+            return;
+        };
+        if body.kind() == "statement_block" {
+            self.visit(body);
+        } else {
+            // expression body: its value is the return value
+            let t = self.eval(body);
+            if self.summary_mode
+                && self.fn_depth <= 1
+                && let Some(t) = t
+                && t.params != 0
+            {
+                self.summary.returns.push((t.params, t.mask));
+            }
+        }
+    }
+
+    pub(super) fn summary(&self, f: Node<'t>) -> Option<Rc<Summary>> {
+        if self.depth >= MAX_SUMMARY_DEPTH {
+            return None;
+        }
+        if let Some(s) = self.shared.summaries.borrow().get(&f.id()) {
+            return Some(Rc::clone(s));
+        }
+        // recursion: a helper calling itself sees an empty summary
+        self.shared
+            .summaries
+            .borrow_mut()
+            .insert(f.id(), Rc::new(Summary::default()));
+        let mut sub = Walker::new(self.shared, true, self.depth + 1, self.nesting);
+        let params = crate::parse::function_params(f);
+        let seeds = params
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                Some(Taint {
+                    mask: self.shared.active,
+                    steps: vec![Step {
+                        range: p.byte_range(),
+                        note: format!("parameter `{}` of the helper", short(self.text(*p))),
+                    }],
+                    whole: false,
+                    stringy: true,
+                    host_fixed: false,
+                    params: 1u64.checked_shl(i as u32).unwrap_or(0),
+                })
+            })
+            .collect();
+        sub.enter(f, &params, seeds, &[]);
+        let summary = Rc::new(sub.summary);
+        self.shared
+            .summaries
+            .borrow_mut()
+            .insert(f.id(), Rc::clone(&summary));
+        Some(summary)
+    }
+}
