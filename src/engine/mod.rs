@@ -389,11 +389,34 @@ pub fn apply_supersedes(rules: &RuleSet, findings: &mut Vec<Finding>) {
     if covered.is_empty() {
         return;
     }
-    findings.retain(|f| {
-        !covered
+    let is_covered = |f: &Finding| {
+        covered
             .iter()
             .any(|(id, path, line)| *id == f.rule_id && *path == f.path && *line == f.start.line)
-    });
+    };
+    // a superseded secret finding hands its redaction to the findings on its line, so the
+    // secret stays masked in their snippets (issue 17: parse master key)
+    let moved: Vec<(String, usize, String)> = findings
+        .iter()
+        .filter(|f| is_covered(f))
+        .filter_map(|f| {
+            let spec = f.properties.get(REDACT_PROPERTY)?;
+            Some((f.path.clone(), f.start.line, spec.clone()))
+        })
+        .collect();
+    findings.retain(|f| !is_covered(f));
+    for (path, line, spec) in moved {
+        for f in findings
+            .iter_mut()
+            .filter(|f| f.path == path && f.start.line == line)
+        {
+            let merged = match f.properties.get(REDACT_PROPERTY) {
+                Some(old) => format!("{old};{spec}"),
+                None => spec.clone(),
+            };
+            f.properties.insert(REDACT_PROPERTY.into(), merged);
+        }
+    }
 }
 
 /// The key in `Finding::properties` holding byte ranges to mask, as `start..end;start..end`.

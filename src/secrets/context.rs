@@ -176,6 +176,10 @@ impl ClientEnv {
 /// Names in `.env` files whose values are credentials.
 fn is_secret_env_name(name: &str) -> bool {
     let upper = name.to_ascii_uppercase();
+    // bundlers publish these by design; a secret among them is `client-exposed-env-secret`'s
+    if CLIENT_ENV_PREFIXES.iter().any(|p| upper.starts_with(p)) {
+        return false;
+    }
     [
         "KEY",
         "SECRET",

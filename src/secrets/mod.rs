@@ -35,6 +35,8 @@ const WINDOW_BEFORE: usize = 192;
 const WINDOW_AFTER: usize = 384;
 /// Bytes searched after a keyword hit by multi-line rules (private keys, JSON documents).
 const MULTILINE_AFTER: usize = 8192;
+/// Bytes searched before a keyword hit by multi-line rules (a JWK's `d` may come before `kty`).
+const MULTILINE_BEFORE: usize = 4096;
 
 /// Builds the secrets analyzer from the `secret:` rules of the `secrets` family.
 pub fn build(
@@ -217,7 +219,9 @@ impl SecretsAnalyzer {
                     {
                         continue;
                     }
-                    if let Some(hit) = check_match(detector.rule_idx, regex, secret.range(), text) {
+                    if let Some(hit) =
+                        check_match(detector.rule_idx, regex, secret.range(), whole, text)
+                    {
                         hits.push(hit);
                     }
                 }
@@ -231,8 +235,10 @@ fn check_match(
     rule_idx: usize,
     detector: &RegexDetector,
     secret: Range<usize>,
+    whole: Range<usize>,
     text: &str,
 ) -> Option<Hit> {
+    use crate::rules::Severity;
     let value = &text[secret.clone()];
     if value.is_empty() {
         return None;
@@ -240,23 +246,40 @@ fn check_match(
     if detector.placeholders && allow::is_placeholder(value) {
         return None;
     }
-    if allow::entropy(value) < detector.entropy {
-        return None;
-    }
     if detector.allow.iter().any(|a| a.is_match(value)) {
         return None;
     }
     let mut severity = None;
     let mut note = None;
+    let is_local = detector
+        .local_match
+        .iter()
+        .any(|a| a.is_match(&text[whole.clone()]));
+    if detector.weak.iter().any(|w| w.is_match(value)) {
+        if is_local {
+            return None;
+        }
+        note = Some("it is a well-known default value that anyone can guess".to_string());
+    } else if allow::entropy(value) < detector.entropy {
+        return None;
+    } else if is_local {
+        severity = Some(Severity::Low);
+        note = Some("it points at a local development host; make sure the same password is not used elsewhere".to_string());
+    }
     match detector.validate {
-        Some(Validation::GithubChecksum) if !validate::has_token_checksum(value) => return None,
+        Some(Validation::GithubChecksum) if !validate::has_token_checksum(value) => {
+            // Reported all the same, as the dedicated scanners do, but lower: a real token always
+            // carries its checksum, so this one is more likely made up or mistyped.
+            severity = Some(Severity::Medium);
+            note = Some("its checksum does not match, so it may be made up; check it all the same".to_string());
+        }
         None | Some(Validation::GithubChecksum) => {}
         Some(Validation::Jwt) => {
             validate::jwt_payload(value)?;
         }
         Some(Validation::SupabaseServiceRole) => match validate::jwt_role(value)? {
             JwtRole::ServiceRole => {
-                severity = Some(crate::rules::Severity::Critical);
+                severity = Some(Severity::Critical);
                 note = Some("its payload claims `role: service_role`".to_string());
             }
             JwtRole::Public | JwtRole::Other => return None,
@@ -284,7 +307,7 @@ fn next_char(text: &str, mut i: usize) -> usize {
 pub(crate) fn window(text: &str, hit: Range<usize>, multiline: bool) -> Range<usize> {
     let bytes = text.as_bytes();
     if multiline {
-        let start = floor_char(text, hit.start.saturating_sub(WINDOW_BEFORE));
+        let start = floor_char(text, hit.start.saturating_sub(MULTILINE_BEFORE));
         let end = ceil_char(text, hit.end + MULTILINE_AFTER);
         return start..end;
     }

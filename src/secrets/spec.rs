@@ -11,6 +11,8 @@
 //!   multiline: false          # the regex may span lines (private keys, JSON documents)
 //!   lockfiles: false          # also scan lockfiles (integrity hashes are noise: default off)
 //!   allow-match: ['@localhost']   # allowlist regexes on the whole match
+//!   weak: ['^(?i:password|root)$'] # well-known defaults: named as such, dropped at local hosts
+//!   local-match: ['@localhost\b'] # the match points at a development host: reported low
 //!   skip-files-with: [authDomain]  # files containing one of these literals are public by design
 //!   detector: generic-assignment  # instead of a regex: a detector written in Rust
 //! ```
@@ -48,6 +50,10 @@ struct RawSecret {
     allow_match: Vec<String>,
     #[serde(default, rename = "skip-files-with")]
     skip_files_with: Vec<String>,
+    #[serde(default)]
+    weak: Vec<String>,
+    #[serde(default, rename = "local-match")]
+    local_match: Vec<String>,
 }
 
 fn yes() -> bool {
@@ -165,6 +171,11 @@ pub struct RegexDetector {
     /// Literal strings that make a file public-by-design for this rule (e.g. a Firebase web
     /// config for Google API keys).
     pub skip_files_with: Vec<String>,
+    /// Well-known default values (`keyboard cat`, `postgres`): reported as guessable, except at a
+    /// local development host, where they are the expected setup.
+    pub weak: Vec<LazyRegex>,
+    /// Whole-match patterns of a local development host (`@localhost`): findings there are low.
+    pub local_match: Vec<LazyRegex>,
 }
 
 /// A compiled secret rule.
@@ -255,15 +266,18 @@ pub fn compile(
                         .map_err(|e| error("allow", e))
                 })
                 .collect::<Result<_, _>>()?;
-            let allow_match = raw
-                .allow_match
-                .iter()
-                .map(|a| {
-                    LazyRegex::new(a)
-                        .map(|(r, _)| r)
-                        .map_err(|e| error("allow-match", e))
-                })
-                .collect::<Result<_, _>>()?;
+            let regexes = |list: &[String], field: &str| {
+                list.iter()
+                    .map(|a| {
+                        LazyRegex::new(a)
+                            .map(|(r, _)| r)
+                            .map_err(|e| error(field, e))
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            };
+            let allow_match = regexes(&raw.allow_match, "allow-match")?;
+            let weak = regexes(&raw.weak, "weak")?;
+            let local_match = regexes(&raw.local_match, "local-match")?;
             let validate = match raw.validate.as_deref() {
                 None => None,
                 Some("github-checksum") => Some(Validation::GithubChecksum),
@@ -289,6 +303,8 @@ pub fn compile(
                 multiline: raw.multiline,
                 allow_match,
                 skip_files_with: raw.skip_files_with.clone(),
+                weak,
+                local_match,
             })
         }
     };
