@@ -228,7 +228,9 @@ pub(crate) fn env_file_committed(ctx: &FileContext<'_>, rule_idx: usize, out: &m
         return;
     };
     let path = absolute(&file.display);
-    if is_git_ignored(&path) && !is_tracked(&path) {
+    let ignored = is_git_ignored(&path);
+    let tracked = ignored && is_tracked(&path);
+    if ignored && !tracked {
         return;
     }
     out.push(Hit {
@@ -237,7 +239,9 @@ pub(crate) fn env_file_committed(ctx: &FileContext<'_>, rule_idx: usize, out: &m
         secret: value,
         is_specific: false,
         severity: None,
-        note: None,
+        note: tracked.then(|| {
+            "git tracks it although `.gitignore` lists it (ignore rules do not apply to files already committed): `git rm --cached` it".to_string()
+        }),
     });
 }
 

@@ -82,6 +82,7 @@ pub struct SecretsAnalyzer {
     generic: Option<generic::Generic>,
     client_env: Option<context::ClientEnv>,
     env_committed: Option<usize>,
+    key_store: Option<usize>,
 }
 
 /// A candidate secret found in one file, before de-duplication.
@@ -119,6 +120,7 @@ impl SecretsAnalyzer {
         let mut generic = None;
         let mut client_env = None;
         let mut env_committed = None;
+        let mut key_store = None;
         for (i, d) in detectors.iter().enumerate() {
             match &d.kind {
                 Kind::Regex(r) => {
@@ -139,6 +141,7 @@ impl SecretsAnalyzer {
                     client_env = Some(context::ClientEnv::new(d.rule_idx));
                 }
                 Kind::Builtin(Builtin::EnvFileCommitted) => env_committed = Some(d.rule_idx),
+                Kind::Builtin(Builtin::KeyStoreFile) => key_store = Some(d.rule_idx),
             }
         }
         let automaton = AhoCorasick::builder()
@@ -159,6 +162,7 @@ impl SecretsAnalyzer {
             generic,
             client_env,
             env_committed,
+            key_store,
         }
     }
 
@@ -381,6 +385,20 @@ impl Analyzer for SecretsAnalyzer {
             && ctx.file.kind == FileKind::Dotenv
         {
             context::env_file_committed(ctx, idx, &mut hits);
+        }
+        if let Some(idx) = self.key_store
+            && ctx.is_active(idx)
+            && text.is_empty()
+            && crate::source::is_key_store(&ctx.file.display)
+        {
+            hits.push(Hit {
+                rule_idx: idx,
+                range: 0..0,
+                secret: 0..0,
+                is_specific: true,
+                severity: None,
+                note: None,
+            });
         }
         let hits = dedupe(ctx.rules, hits);
         let client_side = !hits.is_empty() && context::is_client_side(ctx.file);

@@ -80,6 +80,8 @@ pub enum Builtin {
     ClientExposedEnv,
     /// `.env` files with real values that git would not ignore.
     EnvFileCommitted,
+    /// Key store files (`.p12`, `.pfx`, `.jks`, `.keystore`), reported as files.
+    KeyStoreFile,
 }
 
 /// What a rule runs.
@@ -218,11 +220,12 @@ pub fn compile(
             "generic-assignment" => Builtin::GenericAssignment,
             "client-exposed-env" => Builtin::ClientExposedEnv,
             "env-file-committed" => Builtin::EnvFileCommitted,
+            "key-store-file" => Builtin::KeyStoreFile,
             other => {
                 return Err(error(
                     "detector",
                     format!(
-                        "unknown detector `{other}`: expected generic-assignment, client-exposed-env or env-file-committed"
+                        "unknown detector `{other}`: expected generic-assignment, client-exposed-env, env-file-committed or key-store-file"
                     ),
                 ));
             }
