@@ -267,6 +267,10 @@ fn check_match(
     } else if allow::entropy(value) < detector.entropy {
         return None;
     } else if is_local {
+        // short passwords at a development host are throw-away defaults (`val:psw@127.0.0.1`)
+        if value.chars().count() < 8 {
+            return None;
+        }
         severity = Some(Severity::Low);
         note = Some("it points at a local development host; make sure the same password is not used elsewhere".to_string());
     }
