@@ -162,6 +162,7 @@ impl ClientEnv {
                 }
                 let is_fake = value.is_none()
                     || allow::is_placeholder(value_text)
+                    || value_text.starts_with('<')
                     || value_text.bytes().all(|b| b == b'*' || b == b'.');
                 if is_env {
                     if !is_definition || is_fake {

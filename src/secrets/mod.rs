@@ -311,6 +311,43 @@ fn next_char(text: &str, mut i: usize) -> usize {
     i
 }
 
+/// The window of a rule that looks `lines` lines around its keyword (a client constructor names
+/// the provider, the token sits on the next line): at most [`WINDOW_AFTER`] bytes per line.
+pub(crate) fn window_lines(text: &str, hit: Range<usize>, lines: usize) -> Range<usize> {
+    let bytes = text.as_bytes();
+    let mut start = hit.start;
+    let mut found = 0;
+    while found <= lines {
+        let lo = start.saturating_sub(WINDOW_AFTER);
+        match memchr::memrchr(b'\n', &bytes[lo..start]) {
+            Some(i) => {
+                start = lo + i;
+                found += 1;
+            }
+            None => {
+                start = lo;
+                break;
+            }
+        }
+    }
+    // `start` sits on the newline before the first line of the window (or on the clip point)
+    if found > lines {
+        start += 1;
+    }
+    let mut end = hit.end;
+    for _ in 0..=lines {
+        let hi = (end + WINDOW_AFTER).min(bytes.len());
+        match memchr::memchr(b'\n', &bytes[end..hi]) {
+            Some(i) => end = end + i + 1,
+            None => {
+                end = hi;
+                break;
+            }
+        }
+    }
+    floor_char(text, start)..ceil_char(text, end.min(bytes.len()))
+}
+
 /// The window around a keyword hit: its line, clipped to a bounded span around the hit.
 pub(crate) fn window(text: &str, hit: Range<usize>, multiline: bool) -> Range<usize> {
     let bytes = text.as_bytes();
@@ -349,8 +386,13 @@ impl Analyzer for SecretsAnalyzer {
                         if !ctx.is_active(d.rule_idx) || (is_lockfile && !d.lockfiles) {
                             continue;
                         }
-                        let multiline = matches!(&d.kind, Kind::Regex(r) if r.multiline);
-                        let w = window(text, m.range(), multiline);
+                        let w = match &d.kind {
+                            Kind::Regex(r) if r.context_lines > 0 => {
+                                window_lines(text, m.range(), r.context_lines)
+                            }
+                            Kind::Regex(r) => window(text, m.range(), r.multiline),
+                            Kind::Builtin(_) => window(text, m.range(), false),
+                        };
                         // consecutive hits on one line share a window
                         match windows[i].last_mut() {
                             Some(last) if w.start <= last.end => last.end = last.end.max(w.end),

@@ -9,6 +9,7 @@
 //!   placeholders: true        # skip placeholders (`xxx`, `<...>`, `${...}`, `...EXAMPLE`); default true
 //!   validate: github-checksum # a check in code: github-checksum | jwt | supabase-service-role
 //!   multiline: false          # the regex may span lines (private keys, JSON documents)
+//!   context-lines: 0          # also search this many lines around the keyword's line
 //!   lockfiles: false          # also scan lockfiles (integrity hashes are noise: default off)
 //!   allow-match: ['@localhost']   # allowlist regexes on the whole match
 //!   weak: ['^(?i:password|root)$'] # well-known defaults: named as such, dropped at local hosts
@@ -54,6 +55,8 @@ struct RawSecret {
     weak: Vec<String>,
     #[serde(default, rename = "local-match")]
     local_match: Vec<String>,
+    #[serde(default, rename = "context-lines")]
+    context_lines: usize,
 }
 
 fn yes() -> bool {
@@ -178,6 +181,8 @@ pub struct RegexDetector {
     pub weak: Vec<LazyRegex>,
     /// Whole-match patterns of a local development host (`@localhost`): findings there are low.
     pub local_match: Vec<LazyRegex>,
+    /// Lines searched before and after the keyword's line (0: the line only).
+    pub context_lines: usize,
 }
 
 /// A compiled secret rule.
@@ -308,6 +313,7 @@ pub fn compile(
                 skip_files_with: raw.skip_files_with.clone(),
                 weak,
                 local_match,
+                context_lines: raw.context_lines.min(20),
             })
         }
     };
