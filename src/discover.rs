@@ -592,13 +592,13 @@ fn committed_or_secret_stores(
             None => {}
         }
     };
-    if is_in_git_work_tree(root) {
-        if let Some(files) = git_tracked_but_ignored(root) {
-            for f in files {
-                add(f, out);
-            }
-            return;
+    if is_in_git_work_tree(root)
+        && let Some(files) = git_tracked_but_ignored(root)
+    {
+        for f in files {
+            add(f, out);
         }
+        return;
     }
     // Outside git (or without a `git` command): secret stores whatever `.gitignore` says; a
     // repository nested below the root is asked what it tracks instead.

@@ -112,10 +112,7 @@ pub fn is_placeholder(value: &str) -> bool {
     if is_template(value, &lower) {
         return true;
     }
-    let squashed: String = lower
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .collect();
+    let squashed: String = lower.chars().filter(char::is_ascii_alphanumeric).collect();
     if squashed.is_empty()
         || PLACEHOLDER_VALUES.contains(&squashed.as_str())
         || PLACEHOLDER_INFIXES.iter().any(|w| squashed.contains(w))

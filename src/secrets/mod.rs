@@ -279,7 +279,10 @@ fn check_match(
             // Reported all the same, as the dedicated scanners do, but lower: a real token always
             // carries its checksum, so this one is more likely made up or mistyped.
             severity = Some(Severity::Medium);
-            note = Some("its checksum does not match, so it may be made up; check it all the same".to_string());
+            note = Some(
+                "its checksum does not match, so it may be made up; check it all the same"
+                    .to_string(),
+            );
         }
         None | Some(Validation::GithubChecksum) => {}
         Some(Validation::Jwt) => {
@@ -319,16 +322,12 @@ pub(crate) fn window_lines(text: &str, hit: Range<usize>, lines: usize) -> Range
     let mut found = 0;
     while found <= lines {
         let lo = start.saturating_sub(WINDOW_AFTER);
-        match memchr::memrchr(b'\n', &bytes[lo..start]) {
-            Some(i) => {
-                start = lo + i;
-                found += 1;
-            }
-            None => {
-                start = lo;
-                break;
-            }
-        }
+        let Some(i) = memchr::memrchr(b'\n', &bytes[lo..start]) else {
+            start = lo;
+            break;
+        };
+        start = lo + i;
+        found += 1;
     }
     // `start` sits on the newline before the first line of the window (or on the clip point)
     if found > lines {
@@ -337,13 +336,11 @@ pub(crate) fn window_lines(text: &str, hit: Range<usize>, lines: usize) -> Range
     let mut end = hit.end;
     for _ in 0..=lines {
         let hi = (end + WINDOW_AFTER).min(bytes.len());
-        match memchr::memchr(b'\n', &bytes[end..hi]) {
-            Some(i) => end = end + i + 1,
-            None => {
-                end = hi;
-                break;
-            }
-        }
+        let Some(i) = memchr::memchr(b'\n', &bytes[end..hi]) else {
+            end = hi;
+            break;
+        };
+        end += i + 1;
     }
     floor_char(text, start)..ceil_char(text, end.min(bytes.len()))
 }

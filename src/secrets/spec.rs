@@ -90,8 +90,8 @@ pub enum Builtin {
 /// What a rule runs.
 #[derive(Debug)]
 pub enum Kind {
-    /// A keyword-gated regex.
-    Regex(RegexDetector),
+    /// A keyword-gated regex (boxed: far larger than a builtin's name).
+    Regex(Box<RegexDetector>),
     /// A detector written in Rust.
     Builtin(Builtin),
 }
@@ -300,7 +300,7 @@ pub fn compile(
                     ));
                 }
             };
-            Kind::Regex(RegexDetector {
+            Kind::Regex(Box::new(RegexDetector {
                 regex,
                 groups,
                 keywords,
@@ -314,7 +314,7 @@ pub fn compile(
                 weak,
                 local_match,
                 context_lines: raw.context_lines.min(20),
-            })
+            }))
         }
     };
     Ok(Detector {
