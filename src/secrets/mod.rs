@@ -275,15 +275,8 @@ fn check_match(
         note = Some("it points at a local development host; make sure the same password is not used elsewhere".to_string());
     }
     match detector.validate {
-        Some(Validation::GithubChecksum) if !validate::has_token_checksum(value) => {
-            // Reported all the same, as the dedicated scanners do, but lower: a real token always
-            // carries its checksum, so this one is more likely made up or mistyped.
-            severity = Some(Severity::Medium);
-            note = Some(
-                "its checksum does not match, so it may be made up; check it all the same"
-                    .to_string(),
-            );
-        }
+        // GitHub and npm publish the checksum: a token without a valid one is a look-alike
+        Some(Validation::GithubChecksum) if !validate::has_token_checksum(value) => return None,
         None | Some(Validation::GithubChecksum) => {}
         Some(Validation::Jwt) => {
             validate::jwt_payload(value)?;
