@@ -190,6 +190,107 @@ fn is_regular(seg: &str) -> bool {
     in_runs * 10 >= b.len() * 6
 }
 
+/// Words of the default secrets that tutorials, generated code and `.env.example` files use
+/// (`your-secret-key`, `supersecretjwtkey`, `change-this-in-production`, `keyboard cat`).
+const DEFAULT_SECRET_WORDS: &[&str] = &[
+    "your", "my", "a", "the", "some", "super", "top", "very", "default", "dev", "development",
+    "test", "testing", "fallback", "temp", "local", "insecure", "unsafe", "jwt", "session",
+    "cookie", "app", "auth", "signing", "sign", "api", "token", "access", "refresh", "secret",
+    "secrets", "s3cr3t", "key", "here", "value", "string", "change", "changeme", "me", "this",
+    "it", "in", "prod", "production", "for", "please", "replace", "keyboard", "cat", "password",
+    "long", "random", "bit", "characters", "chars", "min", "at", "least", "shh", "private",
+    "hush", "not", "so", "real", "example", "sample", "demo", "do", "use", "should", "be",
+];
+
+/// Words of which a default secret must contain one.
+const DEFAULT_SECRET_ANCHORS: &[&str] = &[
+    "secret", "secrets", "s3cr3t", "key", "keyboard", "changeme", "change", "replace", "password",
+    "shh", "hush",
+];
+
+/// Whether the value is a well-known default secret: made only of the words such defaults use
+/// (split on separators and camelCase; numbers allowed), one of them naming a secret, or one of
+/// the bare defaults (`dev`, `secret`, `changeme`). Public knowledge, so as good as no secret.
+pub fn is_default_secret(value: &str) -> bool {
+    let lower = value.trim().to_ascii_lowercase();
+    if matches!(
+        lower.as_str(),
+        "dev" | "development" | "secret" | "changeme" | "default" | "password" | "test"
+    ) {
+        return true;
+    }
+    let mut words: Vec<String> = Vec::new();
+    let mut current = String::new();
+    let mut prev_lower = false;
+    for c in value.trim().chars() {
+        if !c.is_ascii_alphanumeric() {
+            if !current.is_empty() {
+                words.push(std::mem::take(&mut current));
+            }
+            prev_lower = false;
+            continue;
+        }
+        if c.is_ascii_uppercase() && prev_lower && !current.is_empty() {
+            words.push(std::mem::take(&mut current));
+        }
+        prev_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
+        current.push(c.to_ascii_lowercase());
+    }
+    if !current.is_empty() {
+        words.push(current);
+    }
+    if words.is_empty() || words.len() > 12 {
+        return false;
+    }
+    let mut parts: Vec<&str> = Vec::new();
+    for w in &words {
+        let w = w.trim_end_matches(|c: char| c.is_ascii_digit());
+        if w.is_empty() {
+            continue;
+        }
+        if is_default_word(w) {
+            parts.push(w);
+        } else if !split_default_compound(w, &mut parts) {
+            return false;
+        }
+    }
+    // one word names a secret, and one says it is a stand-in (`your`, `super`, `change`, ...):
+    // `token_secret` alone is a field name (OAuth 1), `your-secret-key` a default
+    parts.iter().any(|p| DEFAULT_SECRET_ANCHORS.contains(p))
+        && parts.iter().any(|p| !SECRET_NOUNS.contains(p))
+}
+
+/// Words that name a credential rather than qualify it.
+const SECRET_NOUNS: &[&str] = &[
+    "jwt", "session", "cookie", "app", "auth", "signing", "sign", "api", "token", "access",
+    "refresh", "secret", "secrets", "key", "private", "password",
+];
+
+fn is_default_word(w: &str) -> bool {
+    DEFAULT_SECRET_WORDS.contains(&w) || DEFAULT_SECRET_ANCHORS.contains(&w)
+}
+
+/// Splits a run of default-secret words written together (`supersecretjwtkey`) into `parts`.
+fn split_default_compound<'a>(w: &'a str, parts: &mut Vec<&'a str>) -> bool {
+    if w.is_empty() {
+        return true;
+    }
+    if w.len() > 40 {
+        return false;
+    }
+    for d in DEFAULT_SECRET_WORDS.iter().chain(DEFAULT_SECRET_ANCHORS) {
+        if d.len() > 1 && w.starts_with(*d) {
+            let len = parts.len();
+            parts.push(&w[..d.len()]);
+            if split_default_compound(&w[d.len()..], parts) {
+                return true;
+            }
+            parts.truncate(len);
+        }
+    }
+    false
+}
+
 /// Whether the value looks like a UUID (ids, not secrets, unless a rule says otherwise).
 pub fn is_uuid(value: &str) -> bool {
     let b = value.as_bytes();
@@ -253,6 +354,30 @@ mod tests {
             "sk_test_4eC39HqLyjWDarjtT1zdp7dc",
         ] {
             assert!(!is_placeholder(v), "{v}");
+        }
+    }
+
+    #[test]
+    fn default_secrets_are_recognised() {
+        for v in [
+            "your-secret-key",
+            "supersecretjwtkey",
+            "change-this-in-production",
+            "keyboard cat",
+            "mySuperSecretKey123",
+            "your_jwt_secret_here",
+            "dev",
+            "secret",
+        ] {
+            assert!(is_default_secret(v), "{v}");
+        }
+        for v in [
+            "q8Vb3kQ9zT1mR7xW2pL5nH8c",
+            "oauth_token_secret",
+            "token_secret",
+            "correct horse battery",
+        ] {
+            assert!(!is_default_secret(v), "{v}");
         }
     }
 

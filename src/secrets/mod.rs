@@ -259,7 +259,12 @@ fn check_match(
         .local_match
         .iter()
         .any(|a| a.is_match(&text[whole.clone()]));
-    if detector.weak.iter().any(|w| w.is_match(value)) {
+    let is_weak = detector.weak.iter().any(|w| w.is_match(value))
+        || ((detector.weak_only || !detector.weak.is_empty()) && allow::is_default_secret(value));
+    if detector.weak_only && !is_weak {
+        return None;
+    }
+    if is_weak {
         if is_local {
             return None;
         }

@@ -10,6 +10,7 @@
 //!   validate: github-checksum # a check in code: github-checksum | jwt | supabase-service-role
 //!   multiline: false          # the regex may span lines (private keys, JSON documents)
 //!   context-lines: 0          # also search this many lines around the keyword's line
+//!   weak-only: false          # report only well-known defaults (`weak` or default-secret words)
 //!   lockfiles: false          # also scan lockfiles (integrity hashes are noise: default off)
 //!   allow-match: ['@localhost']   # allowlist regexes on the whole match
 //!   weak: ['^(?i:password|root)$'] # well-known defaults: named as such, dropped at local hosts
@@ -57,6 +58,8 @@ struct RawSecret {
     local_match: Vec<String>,
     #[serde(default, rename = "context-lines")]
     context_lines: usize,
+    #[serde(default, rename = "weak-only")]
+    weak_only: bool,
 }
 
 fn yes() -> bool {
@@ -183,6 +186,8 @@ pub struct RegexDetector {
     pub local_match: Vec<LazyRegex>,
     /// Lines searched before and after the keyword's line (0: the line only).
     pub context_lines: usize,
+    /// Only well-known default values are reported (the rule is about defaults, not secrets).
+    pub weak_only: bool,
 }
 
 /// A compiled secret rule.
@@ -314,6 +319,7 @@ pub fn compile(
                 weak,
                 local_match,
                 context_lines: raw.context_lines.min(20),
+                weak_only: raw.weak_only,
             }))
         }
     };
