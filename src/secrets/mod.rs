@@ -253,6 +253,9 @@ fn check_match(
     if detector.allow.iter().any(|a| a.is_match(value)) {
         return None;
     }
+    if detector.skip_comments && is_comment_line(text, secret.start) {
+        return None;
+    }
     let mut severity = None;
     let mut note = None;
     let is_local = detector
@@ -302,6 +305,15 @@ fn check_match(
         severity,
         note,
     })
+}
+
+/// Whether the line holding byte `at` is a comment line (`//`, `#`, `/*`, ` * `, `<!--`).
+fn is_comment_line(text: &str, at: usize) -> bool {
+    let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let head = text[start..at].trim_start();
+    ["//", "#", "/*", "*", "<!--"]
+        .iter()
+        .any(|c| head.starts_with(c))
 }
 
 fn next_char(text: &str, mut i: usize) -> usize {

@@ -11,6 +11,7 @@
 //!   multiline: false          # the regex may span lines (private keys, JSON documents)
 //!   context-lines: 0          # also search this many lines around the keyword's line
 //!   weak-only: false          # report only well-known defaults (`weak` or default-secret words)
+//!   skip-comments: false      # ignore matches on comment lines (documentation examples)
 //!   lockfiles: false          # also scan lockfiles (integrity hashes are noise: default off)
 //!   allow-match: ['@localhost']   # allowlist regexes on the whole match
 //!   weak: ['^(?i:password|root)$'] # well-known defaults: named as such, dropped at local hosts
@@ -60,6 +61,8 @@ struct RawSecret {
     context_lines: usize,
     #[serde(default, rename = "weak-only")]
     weak_only: bool,
+    #[serde(default, rename = "skip-comments")]
+    skip_comments: bool,
 }
 
 fn yes() -> bool {
@@ -188,6 +191,8 @@ pub struct RegexDetector {
     pub context_lines: usize,
     /// Only well-known default values are reported (the rule is about defaults, not secrets).
     pub weak_only: bool,
+    /// Matches on comment lines (`//`, `#`, ` * `) are documentation examples, not code.
+    pub skip_comments: bool,
 }
 
 /// A compiled secret rule.
@@ -320,6 +325,7 @@ pub fn compile(
                 local_match,
                 context_lines: raw.context_lines.min(20),
                 weak_only: raw.weak_only,
+                skip_comments: raw.skip_comments,
             }))
         }
     };
