@@ -775,3 +775,76 @@ pub fn display_path(path: &Path, cwd: Option<&Path>) -> String {
     }
     if s.is_empty() { ".".into() } else { s }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(found: &Discovered, root: &Path) -> Vec<String> {
+        found
+            .candidates
+            .iter()
+            .map(|c| {
+                c.path
+                    .strip_prefix(root)
+                    .unwrap_or(&c.path)
+                    .to_string_lossy()
+                    .replace('\\', "/")
+            })
+            .collect()
+    }
+
+    fn git(dir: &Path, args: &[&str]) -> bool {
+        std::process::Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(["-c", "user.email=t@example.test", "-c", "user.name=t"])
+            .args(args)
+            .output()
+            .is_ok_and(|o| o.status.success())
+    }
+
+    /// Issue 17: a `.env` committed before `.gitignore` listed it is scanned; a local, untracked
+    /// `.env.local` that git ignores is not.
+    #[test]
+    fn scans_committed_files_that_gitignore_lists() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = dir.path();
+        if !git(root, &["init", "-q"]) {
+            return; // no git on this machine
+        }
+        std::fs::write(root.join(".gitignore"), ".env\n.env.local\n").expect("write");
+        std::fs::write(root.join(".env"), "API_SECRET=x\n").expect("write");
+        std::fs::write(root.join("app.js"), "1;\n").expect("write");
+        assert!(git(root, &["add", "-f", ".env", ".gitignore", "app.js"]));
+        assert!(git(root, &["commit", "-q", "-m", "x"]));
+        std::fs::write(root.join(".env.local"), "API_SECRET=y\n").expect("write");
+        let found = discover(&[root.to_path_buf()], &DiscoverOptions::default()).expect("walk");
+        let names = names(&found, root);
+        assert!(names.contains(&".env".to_string()), "{names:?}");
+        assert!(names.contains(&"app.js".to_string()), "{names:?}");
+        assert!(!names.contains(&".env.local".to_string()), "{names:?}");
+    }
+
+    /// Outside git, secret stores are scanned whatever `.gitignore` says.
+    #[test]
+    fn scans_secret_stores_outside_git() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = dir.path();
+        if is_in_git_work_tree(root) {
+            return; // the temp folder sits inside a work tree on this machine
+        }
+        std::fs::write(root.join(".gitignore"), ".env\n*.pem\nbuild.log\n").expect("write");
+        std::fs::write(root.join(".env"), "API_SECRET=x\n").expect("write");
+        std::fs::write(root.join("server.pem"), "x\n").expect("write");
+        std::fs::write(root.join("build.log"), "x\n").expect("write");
+        std::fs::create_dir(root.join("node_modules")).expect("mkdir");
+        std::fs::write(root.join("node_modules/.env"), "x\n").expect("write");
+        let found = discover(&[root.to_path_buf()], &DiscoverOptions::default()).expect("walk");
+        let names = names(&found, root);
+        assert!(names.contains(&".env".to_string()), "{names:?}");
+        assert!(names.contains(&"server.pem".to_string()), "{names:?}");
+        assert!(!names.contains(&"build.log".to_string()), "{names:?}");
+        assert!(!names.contains(&"node_modules/.env".to_string()), "{names:?}");
+    }
+}
