@@ -29,6 +29,8 @@ pub enum Command {
     /// Manage the offline advisory database.
     #[command(subcommand)]
     Db(DbCommand),
+    /// Write a software bill of materials (CycloneDX 1.6 or SPDX 2.3 JSON) from the lockfiles.
+    Sbom(SbomArgs),
     /// Parse every JS/TS file the scan would read, and nothing else (the benchmark yardstick).
     #[command(hide = true)]
     ParseOnly(ScanArgs),
@@ -165,6 +167,32 @@ pub struct RulesArgs {
     /// Print as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Flags of `vibeward sbom`.
+#[derive(Debug, Args)]
+pub struct SbomArgs {
+    /// Folder or lockfile (default: the current directory).
+    #[arg(value_name = "PATH", default_value = ".")]
+    pub path: PathBuf,
+    /// Document format.
+    #[arg(long, value_enum, default_value_t = SbomFormatArg::Cyclonedx)]
+    pub format: SbomFormatArg,
+    /// Write to this file instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Record this creation time (RFC 3339); by default none, so the output is byte-identical.
+    #[arg(long, value_name = "TIME")]
+    pub timestamp: Option<String>,
+}
+
+/// SBOM formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SbomFormatArg {
+    /// CycloneDX 1.6 JSON.
+    Cyclonedx,
+    /// SPDX 2.3 JSON.
+    Spdx,
 }
 
 /// `vibeward db ...`

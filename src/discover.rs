@@ -122,7 +122,8 @@ impl FileKind {
 
     /// Classifies a path. `None` for files that are never scanned (images, archives, ...).
     pub fn classify(path: &Path) -> Option<FileKind> {
-        let name = path.file_name()?.to_str()?;
+        // a name that is not UTF-8 is still classified by its extension (it was taken for binary)
+        let name = path.file_name()?.to_string_lossy();
         let lower = name.to_ascii_lowercase();
         match lower.as_str() {
             "package-lock.json"
@@ -130,7 +131,8 @@ impl FileKind {
             | "yarn.lock"
             | "pnpm-lock.yaml"
             | "cargo.lock"
-            | "bun.lock" => return Some(FileKind::Lockfile),
+            | "bun.lock"
+            | "deno.lock" => return Some(FileKind::Lockfile),
             "firestore.rules" | "storage.rules" | "database.rules" => {
                 return Some(FileKind::FirebaseRules);
             }
@@ -319,6 +321,9 @@ pub enum SkipReason {
     InternalError,
     /// A walk error: broken symlink, symlink loop, permission denied.
     WalkError,
+    /// Not about one file: something the reader of the results should know (e.g. the scan used
+    /// only the built-in advisory set). Nothing was skipped.
+    Notice,
 }
 
 impl SkipReason {
@@ -334,12 +339,16 @@ impl SkipReason {
             SkipReason::ParseError => "parse-error",
             SkipReason::InternalError => "internal-error",
             SkipReason::WalkError => "walk-error",
+            SkipReason::Notice => "notice",
         }
     }
 
     /// Whether the file was still analysed (degraded) rather than skipped.
     pub fn is_degraded(&self) -> bool {
-        matches!(self, SkipReason::InvalidUtf8 | SkipReason::ParseError)
+        matches!(
+            self,
+            SkipReason::InvalidUtf8 | SkipReason::ParseError | SkipReason::Notice
+        )
     }
 }
 
@@ -396,15 +405,19 @@ pub fn discover(roots: &[PathBuf], options: &DiscoverOptions) -> Result<Discover
         let display = display_path(file, cwd.as_deref());
         let size = file.metadata().map_or(0, |m| m.len());
         match FileKind::classify(file) {
-            Some(kind) if size <= options.max_file_size => out.candidates.push(Candidate {
+            Some(kind) if size <= size_limit(kind, file, options.max_file_size) => {
+                out.candidates.push(Candidate {
+                    display,
+                    path: file.clone(),
+                    kind,
+                    size,
+                });
+            }
+            Some(kind) => out.skipped.push(too_large(
                 display,
-                path: file.clone(),
-                kind,
                 size,
-            }),
-            Some(_) => out
-                .skipped
-                .push(too_large(display, size, options.max_file_size)),
+                size_limit(kind, file, options.max_file_size),
+            )),
             None => out.skipped.push(Skipped {
                 path: display,
                 reason: SkipReason::Binary,
@@ -425,6 +438,23 @@ pub fn discover(roots: &[PathBuf], options: &DiscoverOptions) -> Result<Discover
     out.skipped.sort();
     out.skipped.dedup();
     Ok(out)
+}
+
+/// Lockfiles and dependency manifests are read up to this size whatever `--max-file-size` says:
+/// a 50,000-package `package-lock.json` is about 13 MB, and skipping it would hide every
+/// dependency (issue 19).
+pub const DEPENDENCY_FILE_LIMIT: u64 = 128 * 1024 * 1024;
+
+/// The size limit for one file: [`DEPENDENCY_FILE_LIMIT`] for lockfiles and manifests.
+fn size_limit(kind: FileKind, path: &Path, max: u64) -> u64 {
+    let is_manifest = path
+        .file_name()
+        .is_some_and(|n| n == "package.json" || n == "Cargo.toml");
+    if kind == FileKind::Lockfile || is_manifest {
+        max.max(DEPENDENCY_FILE_LIMIT)
+    } else {
+        max
+    }
 }
 
 fn too_large(path: String, size: u64, limit: u64) -> Skipped {
@@ -516,8 +546,9 @@ fn walk_dirs(
                             }
                             Some(kind) => {
                                 let size = entry.metadata().map_or(0, |m| m.len());
-                                if size > max {
-                                    local_skip = Some(too_large(display, size, max));
+                                let limit = size_limit(kind, path, max);
+                                if size > limit {
+                                    local_skip = Some(too_large(display, size, limit));
                                 } else {
                                     local_candidate = Some(Candidate {
                                         display,
@@ -845,6 +876,9 @@ mod tests {
         assert!(names.contains(&".env".to_string()), "{names:?}");
         assert!(names.contains(&"server.pem".to_string()), "{names:?}");
         assert!(!names.contains(&"build.log".to_string()), "{names:?}");
-        assert!(!names.contains(&"node_modules/.env".to_string()), "{names:?}");
+        assert!(
+            !names.contains(&"node_modules/.env".to_string()),
+            "{names:?}"
+        );
     }
 }

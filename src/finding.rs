@@ -1,8 +1,9 @@
 //! Findings: what a matcher reports, where, and how findings are ordered and fingerprinted.
 //!
-//! Matchers build findings through [`FindingBuilder`] (see `engine::FileContext::finding`), so every
-//! finding carries a snippet taken from redacted text and a fingerprint that does not depend on line
-//! numbers. Reporters only read findings; they never look at how one was found.
+//! Analyzers create findings (see `engine::FileContext::finding`) with a rule, a span, a message and
+//! the byte ranges to redact; the pipeline's finish step (`crate::finish`) gives every one its
+//! snippet and a fingerprint that does not depend on line numbers. Reporters only read findings;
+//! they never look at how one was found.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -60,6 +61,11 @@ pub struct Finding {
     /// Extra facts (redacted secret, advisory ids, fixed version, ...), sorted by key.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub properties: BTreeMap<String, String>,
+    /// Byte ranges of this finding's file that no output may show (a secret's value). The finish
+    /// step masks them in every snippet and code frame of the file, whichever finding shows it,
+    /// and even when this finding is itself superseded or suppressed.
+    #[serde(skip)]
+    pub redactions: Vec<Range<usize>>,
 }
 
 impl Finding {

@@ -1,16 +1,21 @@
 //! vibeward: finds the security holes AI coding tools leave in backend code.
 //!
-//! The pipeline, top to bottom ([`scan`]): load rules → discover files → analyse each file in
-//! parallel (read once, prefilter, parse at most once, every analyzer) → project-wide pass →
-//! filter → sort and fingerprint → [`ScanReport`], which the `report` writers render.
+//! The pipeline, top to bottom ([`Scanner::scan`]): load rules and build the analyzers of
+//! [`capabilities`] → discover files → analyse each file in parallel (read once, prefilter, parse
+//! at most once, every analyzer) → project-wide pass → [`finish`] every finding alike (supersede,
+//! suppress, redact, snippet, filter, sort, fingerprint) → [`ScanReport`], which the `report`
+//! writers render. Layers point one way: rules are data, analyzers create findings, `finish`
+//! finishes them, reporters read them; none of them calls back into this file.
 
 pub mod config;
 pub mod deps;
 pub mod discover;
 pub mod engine;
 pub mod finding;
+pub mod finish;
 pub mod parse;
 pub mod platform;
+pub mod query;
 pub mod report;
 pub mod rules;
 pub mod secrets;
@@ -28,14 +33,24 @@ use thiserror::Error;
 
 pub use config::Settings;
 use discover::{DiscoverError, Skipped};
-use engine::{AnalyzerBuilder, Engine, FileOutcome, ProjectContext};
+use engine::{Capability, Engine, FileOutcome, ProjectContext};
 use finding::Finding;
 use rules::{RuleError, RuleSet, Severity};
 
-/// The capabilities beyond query rules, each owning its matcher kinds (see `engine::Analyzer`).
-pub fn capabilities() -> [AnalyzerBuilder; 4] {
-    [secrets::build, taint::build, platform::build, deps::build]
-}
+/// The capabilities beyond query rules, each owning its matcher kinds (see `engine::Analyzer`),
+/// and the registry of builtin checks; the pipeline hands them to the engine.
+pub const CAPABILITIES: &[Capability] = &[
+    Capability::new(secrets::build),
+    Capability::new(taint::build),
+    Capability {
+        build: platform::build,
+        builtins: platform::builtin_names,
+    },
+    Capability {
+        build: deps::build,
+        builtins: deps::builtin_names,
+    },
+];
 
 /// Anything that stops a scan before it produces a report.
 #[derive(Debug, Error)]
@@ -143,6 +158,14 @@ pub fn load_rules(settings: &Settings) -> Result<RuleSet, ScanError> {
     Ok(set)
 }
 
+/// Loads the rules and compiles every matcher of every kind (queries, secrets, taint specs,
+/// builtin names), as a scan would: `vibeward rules` and `explain` use it so that a broken rule
+/// of any kind is the same one-line error there as in a scan.
+pub fn compile_rules(settings: &Settings) -> Result<Arc<RuleSet>, ScanError> {
+    let rules = load_rules(settings)?;
+    Ok(Engine::new(rules, settings, CAPABILITIES)?.shared_rules())
+}
+
 /// Runs a whole scan.
 pub fn scan(settings: &Settings) -> Result<ScanReport, ScanError> {
     let started = Instant::now();
@@ -159,14 +182,38 @@ pub struct Scanner {
     settings: Settings,
 }
 
+/// The most worker threads a scan starts, whatever `--jobs` asks: past a few per core they only
+/// add memory and contention (`-j 10000` once pushed the load average to 229).
+pub fn max_jobs() -> usize {
+    let cores = std::thread::available_parallelism().map_or(4, std::num::NonZeroUsize::get);
+    (cores * 4).clamp(4, 64)
+}
+
+/// The worker threads a scan uses for `requested` (0: one per core), capped at [`max_jobs`].
+pub fn effective_jobs(requested: usize) -> usize {
+    requested.min(max_jobs())
+}
+
 /// Stack size of the analysis threads.
 const WORKER_STACK: usize = 64 << 20;
 
 impl Scanner {
-    /// Loads and compiles the rules and starts the worker pool.
+    /// Loads and compiles the rules, builds the analyzers of [`CAPABILITIES`] and starts the
+    /// worker pool.
     pub fn new(settings: &Settings) -> Result<Self, ScanError> {
+        Self::with_capabilities(settings, CAPABILITIES)
+    }
+
+    /// [`Scanner::new`] with other analyzers (tests inject failing ones).
+    pub fn with_capabilities(
+        settings: &Settings,
+        capabilities: &[Capability],
+    ) -> Result<Self, ScanError> {
+        let mut settings = settings.clone();
+        settings.jobs = effective_jobs(settings.jobs);
+        let settings = &settings;
         let rules = load_rules(settings)?;
-        let engine = Engine::new(rules, settings)?;
+        let engine = Engine::new(rules, settings, capabilities)?;
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(settings.jobs)
             // analyzers recurse over syntax trees (bounded, but generated files nest deeply):
@@ -187,6 +234,21 @@ impl Scanner {
     /// The compiled engine.
     pub fn engine(&self) -> &Engine {
         &self.engine
+    }
+
+    /// Runs the per-file pass on one file already in memory and finishes its findings (for
+    /// editors and tests: no project pass). Returns the finished findings and the file's notes.
+    pub fn scan_file(&self, file: source::SourceFile) -> (Vec<Finding>, Vec<Skipped>) {
+        let outcome = self.engine.scan_source(file);
+        let kept = outcome.file;
+        let file_of = |path: &str| kept.clone().filter(|f| f.display == path);
+        let finished = finish::finish(
+            self.engine.rules(),
+            outcome.findings,
+            &file_of,
+            self.settings.min_severity,
+        );
+        (finished.findings, outcome.notes)
     }
 
     /// Scans `paths` with this scanner's rules and settings.
@@ -214,16 +276,15 @@ impl Scanner {
         };
         let mut findings = Vec::new();
         let mut notes = discovered.skipped;
-        let mut sources = BTreeMap::new();
+        let mut kept: BTreeMap<String, Arc<source::SourceFile>> = BTreeMap::new();
         for (candidate, outcome) in discovered.candidates.iter().zip(outcomes) {
             if outcome.analysed {
                 stats.files_analysed += 1;
                 stats.bytes_analysed += outcome.bytes;
             }
             stats.files_parsed += usize::from(outcome.parsed);
-            stats.suppressed += outcome.suppressed;
-            if let Some(source) = outcome.source {
-                sources.insert(candidate.display.clone(), source);
+            if let Some(file) = outcome.file {
+                kept.insert(candidate.display.clone(), file);
             }
             findings.extend(outcome.findings);
             notes.extend(outcome.notes);
@@ -239,9 +300,24 @@ impl Scanner {
         findings.extend(project_findings);
         notes.extend(project_notes);
 
-        findings.retain(|f| f.severity >= settings.min_severity);
-        finding::sort_findings(&mut findings);
-        finding::assign_fingerprints(&mut findings);
+        // Project findings may lie in files the per-file pass did not keep: read those again.
+        let by_path: BTreeMap<&str, &discover::Candidate> = discovered
+            .candidates
+            .iter()
+            .map(|c| (c.display.as_str(), c))
+            .collect();
+        let file_of = |path: &str| -> Option<Arc<source::SourceFile>> {
+            kept.get(path)
+                .cloned()
+                .or_else(|| match source::load(by_path.get(path)?) {
+                    source::Loaded::File(file, _) => Some(Arc::new(file)),
+                    source::Loaded::Skip(_) => None,
+                })
+        };
+        let finished = self
+            .pool
+            .install(|| finish::finish(engine.rules(), findings, &file_of, settings.min_severity));
+        stats.suppressed = finished.suppressed;
         notes.sort();
         notes.dedup();
         for note in &notes {
@@ -252,10 +328,10 @@ impl Scanner {
         }
         stats.elapsed = started.elapsed();
         Ok(ScanReport {
-            findings,
+            findings: finished.findings,
             notes,
             stats,
-            sources,
+            sources: finished.sources,
             rules: engine.shared_rules(),
         })
     }

@@ -59,12 +59,37 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Rules(args) => list_rules(&args),
         Command::Explain { rule } => explain(&rule),
         Command::ParseOnly(args) => parse_only(&args),
+        Command::Sbom(args) => sbom(&args),
         Command::Db(DbCommand::Update { dir, url }) => {
             let message = vibeward::deps::update_database(dir.as_deref(), url.as_deref())?;
             writeln!(std::io::stdout().lock(), "{message}")?;
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+fn sbom(args: &cli::SbomArgs) -> Result<ExitCode> {
+    use vibeward::deps::sbom::{SbomFormat, SbomOptions, build_sbom};
+    let options = SbomOptions {
+        format: match args.format {
+            cli::SbomFormatArg::Cyclonedx => SbomFormat::CycloneDx,
+            cli::SbomFormatArg::Spdx => SbomFormat::Spdx,
+        },
+        timestamp: args.timestamp.clone(),
+    };
+    let sbom = build_sbom(std::slice::from_ref(&args.path), &options)?;
+    let mut err = std::io::stderr().lock();
+    for (path, why) in &sbom.unreadable {
+        writeln!(err, "warning: {path}: {why}; not in the SBOM")?;
+    }
+    match &args.output {
+        Some(path) => std::fs::write(path, &sbom.document)
+            .with_context(|| format!("--output {}", path.display()))?,
+        None => std::io::stdout()
+            .lock()
+            .write_all(sbom.document.as_bytes())?,
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn severity(s: SeverityArg) -> Severity {
@@ -117,6 +142,19 @@ fn color_choice(args: &ScanArgs, is_terminal: bool) -> ColorChoice {
 
 fn scan(args: &ScanArgs) -> Result<ExitCode> {
     let settings = settings(args);
+    if settings.jobs > vibeward::max_jobs() {
+        #[expect(
+            clippy::print_stderr,
+            reason = "a notice about a flag, before the scan"
+        )]
+        {
+            eprintln!(
+                "vibeward: note: --jobs {} is more than this machine can use; using {}",
+                settings.jobs,
+                vibeward::max_jobs()
+            );
+        }
+    }
     let report = vibeward::scan(&settings)?;
 
     match (args.format, &args.output) {
@@ -172,7 +210,7 @@ fn list_rules(args: &RulesArgs) -> Result<ExitCode> {
         rule_dirs: args.rule_dirs.clone(),
         ..Settings::default()
     };
-    let rules = vibeward::load_rules(&settings)?;
+    let rules = vibeward::compile_rules(&settings)?;
     let mut out = std::io::stdout().lock();
     if args.json {
         let list: Vec<_> = rules
@@ -204,7 +242,7 @@ fn list_rules(args: &RulesArgs) -> Result<ExitCode> {
 }
 
 fn explain(id: &str) -> Result<ExitCode> {
-    let rules = vibeward::load_rules(&Settings::default())?;
+    let rules = vibeward::compile_rules(&Settings::default())?;
     let Some(rule) = rules.get(id) else {
         anyhow::bail!("no rule `{id}` (see `vibeward rules`)");
     };
@@ -228,6 +266,12 @@ fn explain(id: &str) -> Result<ExitCode> {
             .join(", ")
     )?;
     writeln!(out, "{}", rule.help.trim())?;
+    if !rule.messages.is_empty() {
+        writeln!(out, "\n## Messages\n\n    {}", rule.message)?;
+        for message in rule.messages.values() {
+            writeln!(out, "    {message}")?;
+        }
+    }
     if let Some(bad) = &rule.examples.bad {
         writeln!(out, "\n## Flagged\n\n{}", indent(bad))?;
     }
@@ -251,7 +295,7 @@ fn parse_only(args: &ScanArgs) -> Result<ExitCode> {
     let started = Instant::now();
     let discovered = vibeward::discover::discover(&settings.paths, &settings.discover)?;
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(settings.jobs)
+        .num_threads(vibeward::effective_jobs(settings.jobs))
         .build()?;
     let (files, bytes) = pool.install(|| {
         discovered

@@ -2,7 +2,8 @@
 //!
 //! A comment containing `vibeward-ignore` on the line of a finding, or on the line above it,
 //! silences it. `vibeward-ignore: rule-a, rule-b` silences only those rules (ids or families, like
-//! `secrets`). Any comment syntax works (`//`, `#`, `--`, `/* */`), since only the marker is read.
+//! `secrets`). Any comment syntax works (`//`, `#`, `--`, `/* */`, and npm's `"//": "..."` key in
+//! `package.json`), since only the marker is read.
 
 use crate::finding::Finding;
 use crate::source::SourceFile;
@@ -28,7 +29,8 @@ pub fn apply_inline(file: &SourceFile, findings: &mut Vec<Finding>) {
 
 fn is_comment_line(line: &str) -> bool {
     let t = line.trim_start();
-    ["//", "#", "--", "/*", "*", "<!--", "{/*"]
+    // `"//": "..."` is npm's comment key, the one way to comment a package.json
+    ["//", "#", "--", "/*", "*", "<!--", "{/*", "\"//\":"]
         .iter()
         .any(|c| t.starts_with(c))
 }

@@ -528,3 +528,131 @@ fn action_yml_is_valid_yaml_with_the_inputs_it_documents() {
     let hooks: serde_yaml_ng::Value = serde_yaml_ng::from_str(&hooks).expect("hooks parse");
     assert_eq!(hooks[0]["id"].as_str(), Some("vibeward"));
 }
+
+/// The common head of a user rule in these tests.
+fn user_rule(id: &str, languages: &str, matcher: &str) -> String {
+    format!(
+        "id: {id}\ntitle: t\nseverity: high\nconfidence: high\ncwe: [CWE-798]\nowasp: [\"A07:2021\"]\n\
+         languages: [{languages}]\n{matcher}\nmessage: m\nhelp: |\n  ## What it detects\n  x\n  \
+         ## Why it matters\n  x\n  ## How to fix\n  x\n  ## References\n  x\n"
+    )
+}
+
+/// Issue 14: a user rule may use any matcher kind under its own family name.
+#[test]
+fn user_rules_of_every_matcher_kind_run_under_their_own_family() {
+    let dir = project();
+    write(
+        dir.path(),
+        "team/internal-token.yaml",
+        user_rule(
+            "team.internal-token",
+            "any",
+            "secret:\n  regex: '(?P<secret>TEAMKEY_[A-Za-z0-9]{16})'\n  keywords: [TEAMKEY_]",
+        ),
+    );
+    write(
+        dir.path(),
+        "team/exec-from-request.yaml",
+        user_rule(
+            "team.exec-from-request",
+            "js",
+            "triggers: [exec]\ntaint:\n  sources: ['@request']\n  sinks: ['exec(#0)']",
+        ),
+    );
+    write(
+        dir.path(),
+        "team/lock-typosquat.yaml",
+        user_rule("team.lock-typosquat", "json", "builtin: deps-typosquat"),
+    );
+    write(
+        dir.path(),
+        "src/a.js",
+        "const k = 'TEAMKEY_q8Zr2LmX7vPw4NtK';\napp.get('/x', (req, res) => exec(req.query.cmd));\n",
+    );
+    let out = run(dir.path(), &["rules", "--rules", "team"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let doc = json(dir.path(), &["--rules", "team", "--enable", "team"]);
+    let ids = rule_ids(&doc);
+    assert!(ids.contains(&"team.internal-token".to_string()), "{ids:?}");
+    assert!(
+        ids.contains(&"team.exec-from-request".to_string()),
+        "{ids:?}"
+    );
+}
+
+/// Issue 14: `vibeward rules` compiles every kind of rule, so a broken one is a one-line error
+/// naming its file there too, never later in a scan.
+#[test]
+fn rules_reports_a_broken_rule_of_any_kind_as_one_line() {
+    for (name, matcher, says) in [
+        (
+            "bad-secret",
+            "secret:\n  regex: 'TEAMKEY_[A-Z]{16}'",
+            "capture group",
+        ),
+        (
+            "bad-taint",
+            "triggers: [x]\ntaint:\n  sources: ['@request']\n  sinks: [not-a-call]",
+            "sink",
+        ),
+        ("bad-builtin", "builtin: deps-typosquatt", "deps-typosquat"),
+        (
+            "bad-query",
+            "triggers: [x]\nmatch:\n  query: '(identifierz) @hit'",
+            "identifierz",
+        ),
+    ] {
+        let dir = project();
+        write(
+            dir.path(),
+            &format!("team/{name}.yaml"),
+            user_rule(&format!("team.{name}"), "js", matcher),
+        );
+        let out = run(dir.path(), &["rules", "--rules", "team"]);
+        let err = stderr(&out);
+        assert_eq!(code(&out), 2, "{name}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{name}: {err}");
+        assert!(
+            err.contains(&format!("{name}.yaml")) && err.contains(says),
+            "{name}: {err}"
+        );
+    }
+}
+
+/// Issue 22: `-j 10000` started ten thousand threads; it is capped, with a notice.
+#[test]
+fn jobs_are_capped_with_a_notice() {
+    let dir = project();
+    let out = run(dir.path(), &["scan", "-j", "10000", "--fail-on", "none"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--jobs 10000 is more than"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// Issue 22: a file whose name is not UTF-8 was skipped as binary.
+#[cfg(unix)]
+#[test]
+fn files_with_non_utf8_names_are_scanned() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = project();
+    let name = std::ffi::OsStr::from_bytes(b"caf\xe9.js");
+    std::fs::write(
+        dir.path().join("src").join(name),
+        "app.post('/calc', (req, res) => res.json(eval(req.body.expr)));\n",
+    )
+    .expect("written");
+    let doc = json(dir.path(), &[]);
+    assert!(
+        doc["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .any(|f| f["path"].as_str().is_some_and(|p| p.contains("caf"))
+                && f["rule_id"] == "injection.code-from-request"),
+        "{doc}"
+    );
+}

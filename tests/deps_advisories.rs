@@ -285,3 +285,12 @@ fn db_update_refuses_a_broken_archive_and_keeps_the_old_one() {
         b"previous"
     );
 }
+
+#[test]
+fn db_update_that_fails_creates_no_empty_folder() {
+    let base = serve(vec![("/npm/all.zip".into(), b"not a zip".to_vec())], 1);
+    let parent = tempfile::tempdir().expect("temp dir");
+    let dir = parent.path().join("osv");
+    vibeward::deps::update_database(Some(&dir), Some(&base)).expect_err("a broken archive fails");
+    assert!(!dir.exists(), "a failed update must leave no folder behind");
+}

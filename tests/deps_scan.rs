@@ -116,3 +116,110 @@ fn parses_a_50k_entry_lockfile() {
     // the release build parses this in well under a second (see the issue report)
     assert!(elapsed.as_secs() < 30, "took {elapsed:?}");
 }
+
+/// Issue 19: a lockfile over the 4 MiB source limit is still read (its own limit is far higher).
+#[test]
+fn a_lockfile_over_the_source_size_limit_is_still_checked() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    let mut text = synthetic_lock(20_000);
+    // one missing hash at the end, so the whole file must have been read to report it
+    text.truncate(text.len() - "\n  }\n}\n".len());
+    text.push_str(",\n    \"node_modules/late\": {\"version\": \"1.0.0\", \"resolved\": \"https://registry.npmjs.org/late/-/late-1.0.0.tgz\"}\n  }\n}\n");
+    assert!(text.len() > 4 * 1024 * 1024, "{} bytes", text.len());
+    write(root, "package-lock.json", &text);
+    let scanner = Scanner::new(&settings(true)).expect("rules load");
+    let report = scanner.scan(&[root.to_path_buf()]).expect("scan");
+    assert!(
+        report
+            .notes
+            .iter()
+            .all(|n| n.reason.as_str() != "too-large"),
+        "{:?}",
+        report.notes
+    );
+    let hashes: Vec<_> = report
+        .findings
+        .iter()
+        .filter(|f| f.rule_id == "deps.missing-integrity")
+        .collect();
+    assert_eq!(hashes.len(), 1);
+    assert_eq!(hashes[0].properties["packages"], "late@1.0.0");
+}
+
+/// Issue 19: unreadable lockfiles and manifests are `parse-error` notes with the line, and a
+/// lockfile with merge-conflict markers is also a finding.
+#[test]
+fn broken_dependency_files_become_parse_error_notes_with_the_line() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    write(
+        root,
+        "truncated/package-lock.json",
+        "{\n  \"lockfileVersion\": 3,\n  \"packages\": {\n    \"node_modules/ms\": {\"version\": \"2.1.3\"",
+    );
+    write(
+        root,
+        "conflict/package.json",
+        "{\n  \"dependencies\": {\n<<<<<<< HEAD\n    \"ms\": \"^2.1.3\"\n=======\n    \"ms\": \"^2.1.2\"\n>>>>>>> main\n  }\n}\n",
+    );
+    write(
+        root,
+        "conflict/package-lock.json",
+        "{\n<<<<<<< HEAD\n  \"lockfileVersion\": 3\n=======\n  \"lockfileVersion\": 2\n>>>>>>> main\n}\n",
+    );
+    write(
+        root,
+        "yaml/pnpm-lock.yaml",
+        "lockfileVersion: '9.0'\npackages:\n  a@1.0.0: {resolution: {integrity: sha512-x}\n  b: [\n",
+    );
+    write(
+        root,
+        "toml/Cargo.toml",
+        "[package]\nname = \"x\"\n\n[dependencies]\nserde = { version = \"1\"\n",
+    );
+    let scanner = Scanner::new(&settings(true)).expect("rules load");
+    let report = scanner.scan(&[root.to_path_buf()]).expect("scan");
+    let notes: Vec<(String, &str)> = report
+        .notes
+        .iter()
+        .filter(|n| n.reason.as_str() == "parse-error")
+        .map(|n| {
+            let file = n.path.rsplit_once('/').map_or(n.path.as_str(), |(_, f)| f);
+            let dir = n.path.rsplit('/').nth(1).unwrap_or_default();
+            (format!("{dir}/{file}"), n.detail.as_str())
+        })
+        .collect();
+    let detail = |name: &str| {
+        notes
+            .iter()
+            .find(|(p, _)| p == name)
+            .map_or_else(|| panic!("no note for {name}: {notes:?}"), |(_, d)| *d)
+    };
+    assert!(
+        detail("truncated/package-lock.json").contains("line 4"),
+        "{notes:?}"
+    );
+    assert!(detail("conflict/package.json").contains("merge-conflict markers at line 3"));
+    assert!(detail("conflict/package-lock.json").contains("line 2"));
+    assert!(
+        detail("yaml/pnpm-lock.yaml").contains("not valid YAML"),
+        "{notes:?}"
+    );
+    assert!(
+        detail("toml/Cargo.toml").contains("not valid TOML"),
+        "{notes:?}"
+    );
+    let conflicts: Vec<&str> = report
+        .findings
+        .iter()
+        .filter(|f| f.rule_id == "deps.lockfile-merge-conflict")
+        .map(|f| f.path.as_str())
+        .collect();
+    assert_eq!(
+        conflicts.len(),
+        1,
+        "only the lockfile is a finding: {conflicts:?}"
+    );
+    assert!(conflicts[0].ends_with("conflict/package-lock.json"));
+}

@@ -4,8 +4,8 @@
 
 use streaming_iterator::StreamingIterator;
 use tree_sitter::{Query, QueryCursor, Tree};
-use vibeward::engine::pattern::{Dispatch, Patterns};
 use vibeward::parse::{self, Grammar};
+use vibeward::query::pattern::{Dispatch, Patterns};
 use vibeward::rules::{Matcher, load_builtin_rules};
 
 fn fixture_trees() -> Vec<(Grammar, Tree, String)> {

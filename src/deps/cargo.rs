@@ -37,7 +37,13 @@ pub fn parse_lock(text: &str) -> Option<Lockfile> {
             has_integrity: pkg.checksum.is_some(),
             has_install_script: false,
             is_local,
-            deprecated: None,
+            integrity: pkg.checksum.as_ref().map(|c| format!("sha256:{c}")),
+            dependencies: pkg
+                .dependencies
+                .iter()
+                .map(|d| d.name.as_str().to_string())
+                .collect(),
+            ..Locked::default()
         });
     }
     Some(lock)
@@ -122,6 +128,8 @@ pub fn parse_manifest(text: &str) -> Manifest {
     let mut section = String::new();
     // `[dependencies.foo]` tables: (name, span of header, spec, source)
     let mut table: Option<Declared> = None;
+    // a multi-line inline table (`foo = { git = "...",` continued on the next lines)
+    let mut open: Option<(Declared, String)> = None;
     let mut offset = 0;
     for raw in text.split_inclusive('\n') {
         let start = offset;
@@ -129,6 +137,18 @@ pub fn parse_manifest(text: &str) -> Manifest {
         let line = raw.trim_end();
         let body = line.trim_start();
         let span = start + (line.len() - body.len())..start + line.len();
+        if let Some((mut dep, mut inner)) = open.take() {
+            let body = body.split(" #").next().unwrap_or(body);
+            inner.push_str(body);
+            inner.push(',');
+            if body.contains('}') {
+                apply_inline(&mut dep, &inner);
+                manifest.deps.push(dep);
+            } else {
+                open = Some((dep, inner));
+            }
+            continue;
+        }
         if body.starts_with('[') {
             if let Some(t) = table.take() {
                 manifest.deps.push(t);
@@ -168,11 +188,13 @@ pub fn parse_manifest(text: &str) -> Manifest {
         if value.starts_with('"') {
             dep.spec = value.trim_matches('"').to_string();
         } else if let Some(inner) = value.strip_prefix('{') {
-            for field in inner.trim_end_matches('}').split(',') {
-                if let Some((k, v)) = field.split_once('=') {
-                    apply_field(&mut dep, k.trim(), v.trim());
-                }
+            if !inner.contains('}') {
+                let mut inner = inner.to_string();
+                inner.push(',');
+                open = Some((dep, inner));
+                continue;
             }
+            apply_inline(&mut dep, inner);
         }
         manifest.deps.push(dep);
     }
@@ -180,6 +202,16 @@ pub fn parse_manifest(text: &str) -> Manifest {
         manifest.deps.push(t);
     }
     manifest
+}
+
+/// Applies the `key = value` fields of an inline table's inside (`git = "..", rev = ".."}`).
+fn apply_inline(dep: &mut Declared, inner: &str) {
+    let inner = inner.split('}').next().unwrap_or(inner);
+    for field in inner.split(',') {
+        if let Some((k, v)) = field.split_once('=') {
+            apply_field(dep, k.trim(), v.trim());
+        }
+    }
 }
 
 fn is_dep_section(section: &str) -> bool {
@@ -224,5 +256,18 @@ mod tests {
             Some(CargoSource::Git { is_pinned: false })
         );
         assert_eq!(m.deps[3].spec, "*");
+    }
+
+    #[test]
+    fn reads_multi_line_inline_tables() {
+        let text = "[dependencies]\nfoo = {\n  git = \"https://g/x\",\n  branch = \"main\",\n}\nbar = { version = \"1\",\n  features = [\"a\"] }\nbaz = \"*\"\n";
+        let m = parse_manifest(text);
+        let names: Vec<_> = m.deps.iter().map(|d| d.name.as_str()).collect();
+        assert_eq!(names, ["foo", "bar", "baz"]);
+        assert_eq!(
+            m.deps[0].cargo_source,
+            Some(CargoSource::Git { is_pinned: false })
+        );
+        assert_eq!(m.deps[1].spec, "1");
     }
 }

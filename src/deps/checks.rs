@@ -1,7 +1,7 @@
 //! The per-file checks: specs in manifests, and sources, integrity, install scripts, advisories
 //! and duplicated majors in lockfiles. Each check reports only when its rule is active.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 
 use super::Check;
@@ -182,6 +182,8 @@ impl Checker<'_, '_> {
                 );
                 self.report(Check::LocalTarballDependency, dep.span.clone(), msg);
             }
+            // in a workspace, `*` is how npm and yarn name a sibling workspace package
+            SpecKind::Floating("*") if has_workspaces || self.is_workspace_member() => {}
             SpecKind::Floating(tag) if !is_peer => {
                 let shown = if tag.is_empty() { "\"\"" } else { tag };
                 let msg = format!(
@@ -197,6 +199,18 @@ impl Checker<'_, '_> {
             }
             _ => {}
         }
+    }
+
+    /// Whether a `package.json` in a parent folder declares `workspaces` (this manifest is then
+    /// probably one of them).
+    fn is_workspace_member(&self) -> bool {
+        let own = std::path::Path::new(&self.ctx.file.display);
+        own.ancestors().skip(2).any(|dir| {
+            std::fs::read_to_string(dir.join("package.json"))
+                .ok()
+                .and_then(|t| super::npm::parse_manifest(&t))
+                .is_some_and(|m| !m.workspaces.is_empty())
+        })
     }
 
     /// `Cargo.toml`: unpinned git dependencies and `*` versions.
@@ -223,29 +237,83 @@ impl Checker<'_, '_> {
 
     /// Every lockfile: advisories, sources, integrity, install scripts, duplicated majors and
     /// (npm v2/v3) entries that disagree with the specs the lockfile itself recorded.
-    pub fn lockfile(&mut self, lock: &Lockfile) {
+    ///
+    /// Problems most lockfiles have many of (install scripts of popular packages, missing hashes,
+    /// transitive deprecations) are one finding per lockfile listing the packages; advisories are
+    /// one finding per package version listing every advisory (issue 19).
+    pub fn lockfile(&mut self, lock: &Lockfile, direct: &HashMap<String, bool>) {
+        let mut scripts: Vec<&Locked> = Vec::new();
+        let mut unhashed: Vec<&Locked> = Vec::new();
+        let mut old: Vec<&Locked> = Vec::new();
+        // (name, version) -> every entry installing it, in file order
+        let mut versions: Vec<(&Locked, Vec<&Locked>)> = Vec::new();
+        let mut seen: HashMap<(&str, &str), usize> = HashMap::new();
         for entry in &lock.entries {
             if !entry.is_local {
-                self.advisories(lock.ecosystem, entry);
-                self.source(lock, entry);
+                match seen.entry((entry.name.as_str(), entry.version.as_str())) {
+                    std::collections::hash_map::Entry::Occupied(i) => {
+                        versions[*i.get()].1.push(entry);
+                    }
+                    std::collections::hash_map::Entry::Vacant(v) => {
+                        v.insert(versions.len());
+                        versions.push((entry, Vec::new()));
+                    }
+                }
+                if self.source(lock, entry) {
+                    unhashed.push(entry);
+                }
             }
             if entry.has_install_script {
-                let msg = format!(
-                    "`{}@{}` runs an install script on every machine that installs it; review it or install with `--ignore-scripts`",
-                    entry.name, entry.version
-                );
-                self.report(Check::InstallScript, entry.span.clone(), msg);
+                if self.is_expected_script(&entry.name, direct) {
+                    scripts.push(entry);
+                } else {
+                    let msg = format!(
+                        "`{}@{}` runs an install script on every machine that installs it and is not among the widely used npm packages; read what the script does before installing, or install with `--ignore-scripts`",
+                        entry.name, entry.version
+                    );
+                    if let Some(f) = self.report(Check::InstallScript, entry.span.clone(), msg) {
+                        f.severity = Severity::Medium;
+                    }
+                }
             }
             if let Some(note) = &entry.deprecated {
-                let msg = format!(
-                    "`{}@{}` is deprecated by its author: {}",
-                    entry.name,
-                    entry.version,
-                    note.chars().take(160).collect::<String>()
-                );
-                self.report(Check::DeprecatedPackage, entry.span.clone(), msg);
+                if direct.is_empty() || direct.contains_key(&entry.name) {
+                    let msg = format!(
+                        "`{}@{}` is deprecated by its author: {}",
+                        entry.name,
+                        entry.version,
+                        note.chars().take(160).collect::<String>()
+                    );
+                    self.report(Check::DeprecatedPackage, entry.span.clone(), msg);
+                } else {
+                    old.push(entry);
+                }
             }
         }
+        for (first, copies) in &versions {
+            self.advisories(lock.ecosystem, first, copies, direct);
+        }
+        self.aggregate(
+            Check::InstallScript,
+            &scripts,
+            None,
+            "widely used packages run install scripts (native builds, binary downloads) on every machine that installs this lockfile",
+            "review that each is expected, or install with `--ignore-scripts` and allow only the builds you need",
+        );
+        self.aggregate(
+            Check::MissingIntegrity,
+            &unhashed,
+            None,
+            "registry packages have no integrity hash in this lockfile, so a tampered download installs without error",
+            "regenerate the lockfile (`npm install --package-lock-only`) and commit it",
+        );
+        self.aggregate(
+            Check::DeprecatedPackage,
+            &old,
+            Some(Severity::Info),
+            "transitive packages are deprecated by their authors",
+            "they come in through other packages; updating those usually drops them",
+        );
         if lock.ecosystem == Ecosystem::Npm {
             self.duplicate_majors(lock);
         }
@@ -254,56 +322,171 @@ impl Checker<'_, '_> {
         }
     }
 
-    fn advisories(&mut self, eco: Ecosystem, entry: &Locked) {
+    /// A lockfile committed with merge-conflict markers (`at`: the first marker).
+    pub fn merge_conflict(&mut self, at: usize) {
+        let end = self.ctx.file.text[at..]
+            .find('\n')
+            .map_or(self.ctx.file.text.len(), |i| at + i);
+        let msg = "this lockfile was committed in the middle of a merge (conflict markers); package managers reject it or install from a half-merged list, and its dependencies cannot be checked".to_string();
+        self.report(Check::MergeConflict, at..end, msg);
+    }
+
+    /// Whether an install script is the expected kind: a widely used package, one the project
+    /// asked for itself, a package in the scope of a direct dependency (`@prisma/engines` beside
+    /// `prisma`), or a platform build of a popular package (`esbuild-linux-64`). Anything else is
+    /// reported on its own.
+    fn is_expected_script(&self, name: &str, direct: &HashMap<String, bool>) -> bool {
+        const PLATFORMS: [&str; 9] = [
+            "android", "darwin", "freebsd", "linux", "netbsd", "openbsd", "sunos", "win32",
+            "windows",
+        ];
+        if self.names.is_popular(name) || direct.contains_key(name) {
+            return true;
+        }
+        if let Some((scope, _)) = name.split_once('/') {
+            let bare = scope.trim_start_matches('@');
+            return direct
+                .keys()
+                .any(|d| d == bare || d.split_once('/').is_some_and(|(s, _)| s == scope));
+        }
+        name.split_once('-').is_some_and(|(base, rest)| {
+            self.names.is_popular(base) && PLATFORMS.iter().any(|p| rest.starts_with(p))
+        })
+    }
+
+    /// One finding for many entries: at the first one, the count and the first names in the
+    /// message, every `name@version` in the `packages` property and as a related location.
+    fn aggregate(
+        &mut self,
+        check: Check,
+        entries: &[&Locked],
+        severity: Option<Severity>,
+        what: &str,
+        fix: &str,
+    ) {
+        let Some(first) = entries.first() else {
+            return;
+        };
+        let ctx = self.ctx;
+        let names: Vec<String> = entries
+            .iter()
+            .map(|e| format!("{}@{}", e.name, e.version))
+            .collect();
+        let shown = names.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
+        let more = if names.len() > 5 {
+            format!(" and {} more", names.len() - 5)
+        } else {
+            String::new()
+        };
+        let count = names.len();
+        let msg = if count == 1 {
+            format!("1 of this lockfile's {what}: {shown}; {fix}").replacen(
+                "1 of this lockfile's ",
+                "",
+                1,
+            )
+        } else {
+            format!("{count} {what}: {shown}{more}; {fix}")
+        };
+        let Some(f) = self.report(check, first.span.clone(), msg) else {
+            return;
+        };
+        if let Some(s) = severity {
+            f.severity = s;
+        }
+        f.properties.insert("count".into(), count.to_string());
+        f.properties.insert("packages".into(), names.join(", "));
+        f.related = entries
+            .iter()
+            .zip(&names)
+            .map(|(e, n)| ctx.related(e.span.clone(), n.clone()))
+            .collect();
+    }
+
+    fn advisories(
+        &mut self,
+        eco: Ecosystem,
+        entry: &Locked,
+        copies: &[&Locked],
+        direct: &HashMap<String, bool>,
+    ) {
         let hits = self.db.matches(eco, &entry.name, &entry.version);
-        for hit in hits {
-            let check = match hit.advisory.kind {
-                Kind::Vulnerability => Check::KnownVulnerability,
-                Kind::Malicious => Check::MaliciousVersion,
-                Kind::Unmaintained => Check::DeprecatedPackage,
+        if hits.is_empty() {
+            return;
+        }
+        let is_dev = direct
+            .get(&entry.name)
+            .copied()
+            .unwrap_or_else(|| entry.is_dev && copies.iter().all(|c| c.is_dev));
+        // `None`: the lockfile and manifest do not say which packages are direct
+        let is_direct = (!direct.is_empty()).then(|| direct.contains_key(&entry.name));
+        for (check, kind) in [
+            (Check::MaliciousVersion, Kind::Malicious),
+            (Check::KnownVulnerability, Kind::Vulnerability),
+            (Check::DeprecatedPackage, Kind::Unmaintained),
+        ] {
+            let group: Vec<&Hit<'_>> = hits.iter().filter(|h| h.advisory.kind == kind).collect();
+            if group.is_empty() {
+                continue;
+            }
+            // only vulnerabilities are graded by reach; malware and notices keep their level
+            let (msg, severity) = if kind == Kind::Vulnerability {
+                advisory_message(entry, &group, is_direct, is_dev)
+            } else {
+                advisory_message(entry, &group, None, false)
             };
-            let msg = advisory_message(entry, &hit);
+            let ctx = self.ctx;
             let Some(f) = self.report(check, entry.span.clone(), msg) else {
                 continue;
             };
-            let a = hit.advisory;
             if check == Check::KnownVulnerability {
-                f.severity = match a.level {
-                    Some("critical") => Severity::Critical,
-                    Some("medium") => Severity::Medium,
-                    Some("low") => Severity::Low,
-                    _ => Severity::High,
-                };
+                f.severity = severity;
             }
-            f.properties.insert("advisory".into(), a.id.clone());
-            if !a.aliases.is_empty() {
-                f.properties.insert("aliases".into(), a.aliases.join(","));
+            let ids: Vec<&str> = group.iter().map(|h| h.advisory.id.as_str()).collect();
+            f.properties.insert("advisory".into(), ids.join(","));
+            let aliases: Vec<&str> = group
+                .iter()
+                .flat_map(|h| h.advisory.aliases.iter().map(String::as_str))
+                .collect();
+            if !aliases.is_empty() {
+                f.properties.insert("aliases".into(), aliases.join(","));
             }
-            if let Some(v) = &a.cvss {
-                f.properties.insert("cvss".into(), v.clone());
+            let vectors: Vec<&str> = group
+                .iter()
+                .filter_map(|h| h.advisory.cvss.as_deref())
+                .collect();
+            if !vectors.is_empty() {
+                f.properties.insert("cvss".into(), vectors.join(" "));
             }
-            if let Some(fixed) = &hit.fixed {
-                f.properties.insert("fixed".into(), fixed.clone());
+            if let Some(fixed) = fixed_for_all(&group) {
+                f.properties.insert("fixed".into(), fixed);
             }
-            if let Some(url) = a.references.first() {
+            if let Some(url) = group[0].advisory.references.first() {
                 f.properties.insert("reference".into(), url.clone());
             }
+            if let Some(d) = is_direct {
+                f.properties.insert(
+                    "dependency".into(),
+                    if d { "direct" } else { "transitive" }.into(),
+                );
+            }
+            f.properties.insert(
+                "scope".into(),
+                if is_dev { "dev" } else { "runtime" }.into(),
+            );
+            f.related = copies
+                .iter()
+                .map(|c| ctx.related(c.span.clone(), "another copy of this version"))
+                .collect();
         }
     }
 
-    fn source(&mut self, lock: &Lockfile, entry: &Locked) {
+    /// Reports non-registry and plain-HTTP sources; returns whether the entry is a registry
+    /// download without an integrity hash (aggregated by the caller).
+    fn source(&mut self, lock: &Lockfile, entry: &Locked) -> bool {
+        let checks_hash = lock.ecosystem == Ecosystem::Npm && lock.format != LockFormat::YarnBerry;
         let Some((url, range)) = &entry.resolved else {
-            if !entry.has_integrity
-                && lock.ecosystem == Ecosystem::Npm
-                && lock.format != LockFormat::YarnBerry
-            {
-                let msg = format!(
-                    "`{}@{}` has no integrity hash in the lockfile, so a tampered download installs without error",
-                    entry.name, entry.version
-                );
-                self.report(Check::MissingIntegrity, entry.span.clone(), msg);
-            }
-            return;
+            return !entry.has_integrity && checks_hash;
         };
         let lower = url.to_ascii_lowercase();
         if lock.format == LockFormat::Cargo {
@@ -312,10 +495,10 @@ impl Checker<'_, '_> {
                 entry.name, entry.version
             );
             self.report(Check::NonRegistrySource, entry.span.clone(), msg);
-            return;
+            return false;
         }
         if lower.starts_with("file:") {
-            return;
+            return false;
         }
         if lower.starts_with("http://") {
             let msg = format!(
@@ -325,18 +508,16 @@ impl Checker<'_, '_> {
             if let Some(f) = self.report(Check::NonRegistrySource, range.clone(), msg) {
                 f.severity = Severity::High;
             }
+            false
         } else if !is_registry_url(&lower) {
             let msg = format!(
                 "`{}@{}` was resolved from {url}, not from a package registry, so no registry integrity or advisory applies",
                 entry.name, entry.version
             );
             self.report(Check::NonRegistrySource, range.clone(), msg);
-        } else if !entry.has_integrity && lock.format != LockFormat::YarnBerry {
-            let msg = format!(
-                "`{}@{}` has no integrity hash in the lockfile, so a tampered download installs without error",
-                entry.name, entry.version
-            );
-            self.report(Check::MissingIntegrity, entry.span.clone(), msg);
+            false
+        } else {
+            !entry.has_integrity && checks_hash
         }
     }
 
@@ -404,31 +585,118 @@ impl Checker<'_, '_> {
     }
 }
 
-fn advisory_message(entry: &Locked, hit: &Hit<'_>) -> String {
-    let a = hit.advisory;
-    let ids = if a.aliases.is_empty() {
-        a.id.clone()
-    } else {
-        format!("{} ({})", a.id, a.aliases.join(", "))
-    };
-    let fix = match (&hit.fixed, a.kind) {
-        (_, Kind::Malicious) => {
-            "; remove this version and rotate any secrets the install could reach".to_string()
+/// The smallest version that fixes every advisory: the highest of their first fixes (`None`
+/// when one has no fix).
+fn fixed_for_all(group: &[&Hit<'_>]) -> Option<String> {
+    let mut best: Option<semver::Version> = None;
+    for h in group {
+        let v = version::parse(h.fixed.as_deref()?)?;
+        if best.as_ref().is_none_or(|b| v > *b) {
+            best = Some(v);
         }
-        (Some(v), _) => format!("; fixed in {v}"),
-        (None, _) => "; no fixed version is published".to_string(),
+    }
+    best.map(|v| v.to_string())
+}
+
+fn level_severity(level: Option<&str>) -> Severity {
+    match level {
+        Some("critical") => Severity::Critical,
+        Some("medium") => Severity::Medium,
+        Some("low") => Severity::Low,
+        _ => Severity::High,
+    }
+}
+
+fn one_lower(s: Severity) -> Severity {
+    match s {
+        Severity::Critical => Severity::High,
+        Severity::High => Severity::Medium,
+        Severity::Medium => Severity::Low,
+        Severity::Low | Severity::Info => Severity::Info,
+    }
+}
+
+/// The message and severity of one package version's advisories of one kind: the highest
+/// advisory severity, one level lower for dev-only or transitive-only packages (with the reason).
+fn advisory_message(
+    entry: &Locked,
+    group: &[&Hit<'_>],
+    is_direct: Option<bool>,
+    is_dev: bool,
+) -> (String, Severity) {
+    let top = group
+        .iter()
+        .map(|h| level_severity(h.advisory.level))
+        .max()
+        .unwrap_or(Severity::High);
+    let listed: Vec<String> = group
+        .iter()
+        .map(|h| {
+            let a = h.advisory;
+            let ids = if a.aliases.is_empty() {
+                a.id.clone()
+            } else {
+                format!("{} ({})", a.id, a.aliases.join(", "))
+            };
+            let level = a.level.map(|l| format!(" [{l}]")).unwrap_or_default();
+            format!("{ids}: {}{level}", a.summary.trim_end_matches('.'))
+        })
+        .collect();
+    let is_malicious = group[0].advisory.kind == Kind::Malicious;
+    let fix = if is_malicious {
+        "; remove this version and rotate any secrets the install could reach".to_string()
+    } else {
+        match fixed_for_all(group) {
+            Some(v) => format!(
+                "; {v} fixes {}",
+                if group.len() > 1 { "all of them" } else { "it" }
+            ),
+            None => "; no fixed version is published".to_string(),
+        }
     };
-    let severity = match (&a.level, &a.cvss) {
-        (Some(l), Some(v)) => format!(" [{l}, {v}]"),
-        (Some(l), None) => format!(" [{l}]"),
-        (None, Some(v)) => format!(" [{v}]"),
-        (None, None) => String::new(),
+    let mut severity = top;
+    let scope = match (is_direct, is_dev) {
+        (Some(true), false) => " (a direct dependency)".to_string(),
+        (Some(true), true) => {
+            severity = one_lower(top);
+            format!(
+                " (a direct development dependency; {} rather than {} because it does not ship to production)",
+                severity.as_str(),
+                top.as_str()
+            )
+        }
+        (Some(false), dev) => {
+            severity = one_lower(top);
+            format!(
+                " (transitive{}; {} rather than {} because it is reached only through other packages, which may not call the affected code)",
+                if dev { ", development only" } else { "" },
+                severity.as_str(),
+                top.as_str()
+            )
+        }
+        (None, true) => {
+            severity = one_lower(top);
+            format!(
+                " (development only; {} rather than {} because it does not ship to production)",
+                severity.as_str(),
+                top.as_str()
+            )
+        }
+        (None, false) => String::new(),
     };
-    format!(
-        "`{}@{}` is affected by {ids}: {}{severity}{fix}",
-        entry.name,
-        entry.version,
-        a.summary.trim_end_matches('.')
+    let count = if group.len() > 1 {
+        format!("{} advisories: ", group.len())
+    } else {
+        String::new()
+    };
+    (
+        format!(
+            "`{}@{}`{scope} is affected by {count}{}{fix}",
+            entry.name,
+            entry.version,
+            listed.join("; ")
+        ),
+        severity,
     )
 }
 

@@ -30,18 +30,24 @@ pub fn update_database(dir: Option<&Path>, url: Option<&str>) -> anyhow::Result<
         Some(d) => d.to_path_buf(),
         None => default_dir().context("no platform data directory; pass --dir")?,
     };
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let base = url.unwrap_or(DEFAULT_BASE_URL).trim_end_matches('/');
     let agent = ureq::Agent::new_with_config(
         ureq::Agent::config_builder()
             .timeout_global(Some(std::time::Duration::from_secs(300)))
             .build(),
     );
-    let mut parts = Vec::new();
+    // download and verify every archive before touching the folder: a failed update leaves the
+    // previous database as it was (and creates no empty folder)
+    let mut verified = Vec::new();
     for eco in [Ecosystem::Npm, Ecosystem::Crates] {
         let url = format!("{base}/{}/all.zip", eco.osv_name());
         let bytes = download(&agent, &url)?;
         let count = verify(&bytes).with_context(|| format!("{url} is not a valid OSV archive"))?;
+        verified.push((eco, bytes, count));
+    }
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut parts = Vec::new();
+    for (eco, bytes, count) in verified {
         let target = dir.join(format!("{}.zip", eco.osv_name()));
         store(&dir, &target, &bytes)?;
         parts.push(format!("{}: {count} advisories", eco.osv_name()));

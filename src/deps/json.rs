@@ -75,20 +75,43 @@ impl Node {
 }
 
 /// Parses a whole JSON document; `None` when it is not valid JSON.
+#[cfg(test)]
 pub fn parse(text: &str) -> Option<Node> {
+    parse_at(text).ok()
+}
+
+/// Parses a whole JSON document; on invalid JSON, the byte offset where reading stopped (for a
+/// `parse-error` note with a line number).
+pub fn parse_at(text: &str) -> Result<Node, usize> {
+    parse_with(text, false)
+}
+
+/// Like [`parse_at`], also accepting trailing commas (`bun.lock` is JSONC and writes them).
+pub fn parse_trailing_commas(text: &str) -> Result<Node, usize> {
+    parse_with(text, true)
+}
+
+fn parse_with(text: &str, allows_trailing_commas: bool) -> Result<Node, usize> {
     let mut p = Parser {
         bytes: text.as_bytes(),
         text,
         pos: 0,
         depth: 0,
+        allows_trailing_commas,
     };
     // a BOM is common in hand-edited package.json files on Windows
     if text.starts_with('\u{feff}') {
         p.pos = 3;
     }
-    let node = p.value()?;
+    let Some(node) = p.value() else {
+        return Err(p.pos.min(text.len()));
+    };
     p.ws();
-    (p.pos == p.bytes.len()).then_some(node)
+    if p.pos == p.bytes.len() {
+        Ok(node)
+    } else {
+        Err(p.pos)
+    }
 }
 
 struct Parser<'a> {
@@ -96,6 +119,7 @@ struct Parser<'a> {
     text: &'a str,
     pos: usize,
     depth: usize,
+    allows_trailing_commas: bool,
 }
 
 impl Parser<'_> {
@@ -158,6 +182,11 @@ impl Parser<'_> {
         }
         loop {
             self.ws();
+            if self.allows_trailing_commas && self.bytes.get(self.pos) == Some(&b'}') {
+                self.pos += 1;
+                self.depth -= 1;
+                return Some(Value::Object(members));
+            }
             let key_start = self.pos;
             if self.bytes.get(self.pos) != Some(&b'"') {
                 return None;
@@ -199,6 +228,12 @@ impl Parser<'_> {
             return Some(Value::Array(items));
         }
         loop {
+            self.ws();
+            if self.allows_trailing_commas && self.bytes.get(self.pos) == Some(&b']') {
+                self.pos += 1;
+                self.depth -= 1;
+                return Some(Value::Array(items));
+            }
             items.push(self.value()?);
             self.ws();
             match self.bytes.get(self.pos)? {
@@ -267,5 +302,8 @@ mod tests {
         assert_eq!(doc.get("a").unwrap().as_str(), Some("x\"y"));
         assert!(parse("{\"a\": }").is_none());
         assert!(parse("{} x").is_none());
+        assert!(parse("{\"a\": [1,],}").is_none());
+        assert!(parse_trailing_commas("{\"a\": [1,],}").is_ok());
+        assert_eq!(parse_at("{\n\"a\": tru}").err(), Some(7));
     }
 }

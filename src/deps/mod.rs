@@ -11,16 +11,20 @@ mod cargo;
 mod checks;
 mod cvss;
 pub mod db;
+mod extra;
 mod json;
 mod model;
 mod names;
 mod npm;
 pub mod osv;
 mod project;
+pub mod sbom;
 mod version;
 
+use std::collections::HashMap;
 use std::path::Path;
 
+use crate::discover::{SkipReason, Skipped};
 use crate::engine::{Analyzer, FileContext, ProjectContext};
 use crate::finding::Finding;
 use crate::rules::{Matcher, MatcherKind, RuleError, RuleSet};
@@ -39,6 +43,7 @@ enum Check {
     UnboundedRange,
     MissingLockfile,
     LockfileDrift,
+    MergeConflict,
     MissingIntegrity,
     NonRegistrySource,
     InstallScript,
@@ -46,8 +51,21 @@ enum Check {
     DuplicateMajor,
 }
 
+/// The builtin check names this capability runs (`builtin: deps-...` in a rule).
+pub fn builtin_names() -> Vec<String> {
+    Check::ALL
+        .iter()
+        .map(|(n, _)| format!("deps-{n}"))
+        .collect()
+}
+
 impl Check {
-    const ALL: [(&'static str, Check); 14] = [
+    fn from_name(name: &str) -> Option<Check> {
+        let name = name.strip_prefix("deps-")?;
+        Check::ALL.iter().find(|(n, _)| *n == name).map(|(_, c)| *c)
+    }
+
+    const ALL: [(&'static str, Check); 15] = [
         ("known-vulnerability", Check::KnownVulnerability),
         ("malicious-version", Check::MaliciousVersion),
         ("deprecated-package", Check::DeprecatedPackage),
@@ -57,6 +75,7 @@ impl Check {
         ("unbounded-range", Check::UnboundedRange),
         ("missing-lockfile", Check::MissingLockfile),
         ("lockfile-drift", Check::LockfileDrift),
+        ("lockfile-merge-conflict", Check::MergeConflict),
         ("missing-integrity", Check::MissingIntegrity),
         ("non-registry-source", Check::NonRegistrySource),
         ("install-script", Check::InstallScript),
@@ -70,7 +89,19 @@ pub struct DepsAnalyzer {
     /// (check, rule index), sorted by check.
     checks: Vec<(Check, usize)>,
     db: osv::Database,
+    db_source: DbSource,
     names: names::Names,
+}
+
+/// Which advisory data the scan uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DbSource {
+    /// The curated set embedded in the binary, nothing else.
+    BuiltinOnly,
+    /// Plus `--advisory-db` or the database `vibeward db update` stored.
+    Downloaded,
+    /// No advisory rule runs.
+    Unused,
 }
 
 /// Builds the analyzer from the `deps` rules, loading the advisory database once.
@@ -87,22 +118,9 @@ pub fn build(
         else {
             continue;
         };
-        if rule.family() != "deps" {
+        // claimed by name, whatever the rule's family: `team.x` may run `builtin: deps-typosquat`
+        let Some(check) = spec.as_str().and_then(Check::from_name) else {
             continue;
-        }
-        let name = spec.get("check").and_then(serde_yaml_ng::Value::as_str);
-        let Some(check) = Check::ALL
-            .iter()
-            .find(|(n, _)| Some(*n) == name)
-            .map(|(_, c)| *c)
-        else {
-            let known: Vec<&str> = Check::ALL.iter().map(|(n, _)| *n).collect();
-            return Err(RuleError::Field {
-                source_name: rule.source.clone(),
-                id: rule.id.clone(),
-                field: "builtin.check".into(),
-                message: format!("write one of: {}", known.join(", ")),
-            });
         };
         checks.push((check, idx));
     }
@@ -116,24 +134,28 @@ pub fn build(
             Check::KnownVulnerability | Check::MaliciousVersion | Check::DeprecatedPackage
         )
     });
-    let db = if needs_db {
+    let (db, db_source) = if needs_db {
         load_database(
             settings.advisory_db.as_deref(),
             settings.use_stored_advisory_db,
         )?
     } else {
-        osv::Database::default()
+        (osv::Database::default(), DbSource::Unused)
     };
     Ok(Some(Box::new(DepsAnalyzer {
         checks,
         db,
+        db_source,
         names: names::Names::load(),
     })))
 }
 
 /// The embedded curated advisories, then `--advisory-db` (an error when unreadable) or else the
 /// database `vibeward db update` stored, when there is one.
-fn load_database(explicit: Option<&Path>, use_stored: bool) -> Result<osv::Database, RuleError> {
+fn load_database(
+    explicit: Option<&Path>,
+    use_stored: bool,
+) -> Result<(osv::Database, DbSource), RuleError> {
     let mut db = osv::Database::default();
     for (path, text) in crate::rules::load::embedded_files() {
         if path.starts_with("rules/advisories/") && !db.add_json(text.as_bytes()) {
@@ -148,13 +170,14 @@ fn load_database(explicit: Option<&Path>, use_stored: bool) -> Result<osv::Datab
         None if use_stored => db::default_dir().filter(|d| d.is_dir()),
         None => None,
     };
-    if let Some(path) = path {
-        db.load_path(&path).map_err(|e| RuleError::Io {
-            path: path.clone(),
-            message: e.to_string(),
-        })?;
-    }
-    Ok(db)
+    let Some(path) = path else {
+        return Ok((db, DbSource::BuiltinOnly));
+    };
+    db.load_path(&path).map_err(|e| RuleError::Io {
+        path: path.clone(),
+        message: e.to_string(),
+    })?;
+    Ok((db, DbSource::Downloaded))
 }
 
 impl DepsAnalyzer {
@@ -175,6 +198,8 @@ enum DepFile {
     PnpmLock,
     CargoLock,
     CargoToml,
+    BunLock,
+    DenoLock,
 }
 
 fn dep_file(display: &str) -> Option<DepFile> {
@@ -186,8 +211,118 @@ fn dep_file(display: &str) -> Option<DepFile> {
         "pnpm-lock.yaml" => DepFile::PnpmLock,
         "Cargo.lock" => DepFile::CargoLock,
         "Cargo.toml" => DepFile::CargoToml,
+        "bun.lock" => DepFile::BunLock,
+        "deno.lock" => DepFile::DenoLock,
         _ => return None,
     })
+}
+
+/// Why a dependency file could not be read: where reading stopped and what was wrong.
+#[derive(Debug)]
+pub struct Unreadable {
+    /// Byte offset of the problem.
+    pub offset: usize,
+    /// What was wrong (`not valid JSON`, the YAML/TOML parser's message).
+    pub message: String,
+}
+
+/// The parsed content of a dependency file.
+enum Parsed {
+    Manifest(model::Manifest),
+    CargoManifest(model::Manifest),
+    Lock(model::Lockfile),
+}
+
+/// Reads a dependency file; `Err` when it is not what its name says (a `parse-error` note).
+fn read(kind: DepFile, text: &str) -> Result<Parsed, Unreadable> {
+    let json = |offset| Unreadable {
+        offset,
+        message: "not valid JSON".into(),
+    };
+    Ok(match kind {
+        DepFile::PackageJson => Parsed::Manifest(npm::parse_manifest_at(text).map_err(json)?),
+        DepFile::PackageLock => Parsed::Lock(npm::parse_package_lock_at(text).map_err(json)?),
+        DepFile::BunLock => Parsed::Lock(extra::parse_bun_lock(text).map_err(json)?),
+        DepFile::DenoLock => Parsed::Lock(extra::parse_deno_lock(text).map_err(json)?),
+        DepFile::YarnLock => {
+            let lock = npm::parse_yarn_lock(text);
+            // Berry lockfiles are YAML; classic ones are not, and are read line by line
+            if lock.format == model::LockFormat::YarnBerry {
+                check_yaml(text)?;
+            }
+            Parsed::Lock(lock)
+        }
+        DepFile::PnpmLock => {
+            check_yaml(text)?;
+            Parsed::Lock(npm::parse_pnpm_lock(text))
+        }
+        DepFile::CargoToml => {
+            check_toml(text)?;
+            Parsed::CargoManifest(cargo::parse_manifest(text))
+        }
+        DepFile::CargoLock => {
+            check_toml(text)?;
+            Parsed::Lock(cargo::parse_lock(text).ok_or(Unreadable {
+                offset: 0,
+                message: "no [[package]] entries".into(),
+            })?)
+        }
+    })
+}
+
+fn check_yaml(text: &str) -> Result<(), Unreadable> {
+    serde_yaml_ng::from_str::<serde::de::IgnoredAny>(text)
+        .map(|_| ())
+        .map_err(|e| Unreadable {
+            offset: e.location().map_or(0, |l| l.index()),
+            message: format!(
+                "not valid YAML: {}",
+                e.to_string().split(" at line").next().unwrap_or_default()
+            ),
+        })
+}
+
+fn check_toml(text: &str) -> Result<(), Unreadable> {
+    text.parse::<toml::Table>()
+        .map(|_| ())
+        .map_err(|e| Unreadable {
+            offset: e.span().map_or(0, |s| s.start),
+            message: format!(
+                "not valid TOML: {}",
+                e.message().lines().next().unwrap_or_default()
+            ),
+        })
+}
+
+/// The byte offset of the first merge-conflict marker line (`<<<<<<< `, `=======`, `>>>>>>> `).
+fn conflict_marker(text: &str) -> Option<usize> {
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let body = line.trim_end();
+        if body.starts_with("<<<<<<< ") || body == "<<<<<<<" || body.starts_with(">>>>>>> ") {
+            return Some(offset);
+        }
+        offset += line.len();
+    }
+    None
+}
+
+/// Direct dependencies from the `package.json` beside a lockfile that does not list them
+/// (yarn, npm v1): name -> whether only `devDependencies` declares it. Empty when there is none.
+fn manifest_beside(lock_display: &str) -> HashMap<String, bool> {
+    let path = Path::new(lock_display).with_file_name("package.json");
+    let mut out = HashMap::new();
+    let Some(m) = std::fs::read_to_string(path)
+        .ok()
+        .and_then(|t| npm::parse_manifest(&t))
+    else {
+        return out;
+    };
+    for d in m.deps.iter().filter(|d| d.section != "peerDependencies") {
+        let is_dev = d.section == "devDependencies";
+        *out.entry(d.name.clone()).or_insert(is_dev) &= is_dev;
+    }
+    out
 }
 
 impl Analyzer for DepsAnalyzer {
@@ -223,24 +358,36 @@ impl Analyzer for DepsAnalyzer {
             out,
         };
         let text = &ctx.file.text;
-        match kind {
-            DepFile::PackageJson => {
-                if let Some(m) = npm::parse_manifest(text) {
-                    c.npm_manifest(&m);
-                }
+        let is_lockfile = !matches!(kind, DepFile::PackageJson | DepFile::CargoToml);
+        if let Some(at) = conflict_marker(text) {
+            let line = ctx.file.position(at).line;
+            ctx.note(
+                SkipReason::ParseError,
+                format!("merge-conflict markers at line {line}; dependencies not checked"),
+            );
+            if is_lockfile {
+                c.merge_conflict(at);
             }
-            DepFile::CargoToml => c.cargo_manifest(&cargo::parse_manifest(text)),
-            DepFile::PackageLock => {
-                if let Some(lock) = npm::parse_package_lock(text) {
-                    c.lockfile(&lock);
-                }
-            }
-            DepFile::YarnLock => c.lockfile(&npm::parse_yarn_lock(text)),
-            DepFile::PnpmLock => c.lockfile(&npm::parse_pnpm_lock(text)),
-            DepFile::CargoLock => {
-                if let Some(lock) = cargo::parse_lock(text) {
-                    c.lockfile(&lock);
-                }
+            return;
+        }
+        match read(kind, text) {
+            Err(e) => ctx.note(
+                SkipReason::ParseError,
+                format!(
+                    "{} at line {}; dependencies not checked",
+                    e.message,
+                    ctx.file.position(e.offset).line
+                ),
+            ),
+            Ok(Parsed::Manifest(m)) => c.npm_manifest(&m),
+            Ok(Parsed::CargoManifest(m)) => c.cargo_manifest(&m),
+            Ok(Parsed::Lock(lock)) => {
+                let direct = if lock.direct.is_empty() && lock.ecosystem == osv::Ecosystem::Npm {
+                    manifest_beside(&ctx.file.display)
+                } else {
+                    lock.direct.clone()
+                };
+                c.lockfile(&lock, &direct);
             }
         }
     }
@@ -253,17 +400,32 @@ impl Analyzer for DepsAnalyzer {
         }
         project::run(project, missing, drift, out);
     }
+
+    fn project_notes(&self, project: &ProjectContext<'_>) -> Vec<Skipped> {
+        let checks_advisories = self.rule(Check::KnownVulnerability).is_some();
+        let has_lockfile = project
+            .candidates
+            .iter()
+            .any(|c| c.kind == crate::discover::FileKind::Lockfile);
+        if !checks_advisories || !has_lockfile || self.db_source != DbSource::BuiltinOnly {
+            return Vec::new();
+        }
+        vec![Skipped {
+            path: "<advisories>".into(),
+            reason: SkipReason::Notice,
+            detail: format!(
+                "known vulnerabilities were checked against the {} built-in advisories only (no downloaded database); run `vibeward db update` for the full OSV data",
+                self.db.len()
+            ),
+        }]
+    }
 }
 
 /// Parses a lockfile by its file name, for benchmarks and tools; `None` for other files or
 /// unparseable content. Returns the number of entries.
 pub fn count_lockfile_entries(file_name: &str, text: &str) -> Option<usize> {
-    let lock = match dep_file(file_name)? {
-        DepFile::PackageLock => npm::parse_package_lock(text)?,
-        DepFile::YarnLock => npm::parse_yarn_lock(text),
-        DepFile::PnpmLock => npm::parse_pnpm_lock(text),
-        DepFile::CargoLock => cargo::parse_lock(text)?,
-        DepFile::PackageJson | DepFile::CargoToml => return None,
-    };
-    Some(lock.entries.len())
+    match read(dep_file(file_name)?, text).ok()? {
+        Parsed::Lock(lock) => Some(lock.entries.len()),
+        Parsed::Manifest(_) | Parsed::CargoManifest(_) => None,
+    }
 }

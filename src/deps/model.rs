@@ -38,6 +38,8 @@ pub enum CargoSource {
 pub struct Manifest {
     /// Every declared dependency, in file order.
     pub deps: Vec<Declared>,
+    /// The package's own `name`.
+    pub name: Option<String>,
     /// `workspaces` patterns (npm/yarn) as written.
     pub workspaces: Vec<String>,
     /// The key of the first non-empty section that installs packages (`"dependencies"`,
@@ -50,6 +52,10 @@ pub struct Manifest {
 
 /// One package version pinned by a lockfile.
 #[derive(Debug, Clone, Default)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "independent facts a lockfile records per entry, not a state machine"
+)]
 pub struct Locked {
     /// Package name.
     pub name: String,
@@ -68,6 +74,19 @@ pub struct Locked {
     pub is_local: bool,
     /// A deprecation notice recorded in the lockfile (pnpm).
     pub deprecated: Option<String>,
+    /// The lockfile marks it as needed only for development (npm `dev`, pnpm v6 `dev: true`).
+    pub is_dev: bool,
+    /// The lockfile marks it optional (npm `optional`, pnpm `optional: true`).
+    pub is_optional: bool,
+    /// The integrity hash as written (`sha512-...`, Cargo `checksum`), for the SBOM.
+    pub integrity: Option<String>,
+    /// The licence the lockfile records (npm v2/v3 `license`).
+    pub license: Option<String>,
+    /// The names this entry depends on, as the lockfile lists them (for the SBOM graph).
+    pub dependencies: Vec<String>,
+    /// npm only: the install path (`node_modules/a/node_modules/b`), which decides which copy a
+    /// dependency name resolves to.
+    pub path: String,
 }
 
 /// Which lockfile format a file is.
@@ -85,6 +104,10 @@ pub enum LockFormat {
     Pnpm,
     /// Cargo.lock.
     Cargo,
+    /// bun.lock (text, Bun 1.2+).
+    Bun,
+    /// deno.lock (v3 to v5).
+    Deno,
 }
 
 /// A parsed lockfile.
@@ -104,6 +127,9 @@ pub struct Lockfile {
     /// npm v2/v3 only: the specs the lockfile recorded for each importer (`""` = root), as
     /// `importer\0name` -> (spec, byte range of that line).
     pub recorded: HashMap<String, (String, Range<usize>)>,
+    /// Direct dependencies of the root project and workspaces: name -> whether only development
+    /// sections declare it. Empty when the lockfile does not say (yarn, npm v1).
+    pub direct: HashMap<String, bool>,
 }
 
 impl Lockfile {
@@ -115,6 +141,7 @@ impl Lockfile {
             entries: Vec::new(),
             top: HashMap::new(),
             recorded: HashMap::new(),
+            direct: HashMap::new(),
         }
     }
 }

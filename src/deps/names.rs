@@ -41,6 +41,9 @@ pub struct Deprecated {
 pub struct Names {
     popular: Vec<String>,
     is_known: HashSet<String>,
+    /// Scopes of popular packages (`@babel`) and popular unscoped names used as a scope
+    /// (`firebase` -> `@firebase/*`).
+    popular_scopes: HashSet<String>,
     /// name -> deprecation notice.
     pub deprecated: BTreeMap<String, Deprecated>,
 }
@@ -61,6 +64,14 @@ impl Names {
             .and_then(|t| serde_json::from_str::<RawPopular>(t).ok())
         {
             names.is_known = raw.popular.iter().chain(&raw.known).cloned().collect();
+            names.popular_scopes = raw
+                .popular
+                .iter()
+                .map(|p| match p.split_once('/') {
+                    Some((scope, _)) => scope.to_string(),
+                    None => format!("@{p}"),
+                })
+                .collect();
             names.popular = raw.popular;
         }
         if let Some(list) = embedded("rules/deps/deprecated-npm.json")
@@ -69,6 +80,16 @@ impl Names {
             names.deprecated = list;
         }
         names
+    }
+
+    /// Whether `name` is a widely used package: in the popular or known lists, or in the scope of
+    /// a popular package (`@google-cloud/storage` beside `@google-cloud/firestore`; `@firebase/*`
+    /// beside `firebase`). Typosquats cannot take a scope they do not own, so scopes are safe.
+    pub fn is_popular(&self, name: &str) -> bool {
+        self.is_known.contains(name)
+            || name
+                .split_once('/')
+                .is_some_and(|(scope, _)| self.popular_scopes.contains(scope))
     }
 
     /// The popular package `name` imitates, if it is one edit away from it and not itself a
@@ -115,6 +136,10 @@ mod tests {
         assert_eq!(names.typosquat_of("preact"), None, "a known neighbour");
         assert_eq!(names.typosquat_of("my-internal-lib"), None);
         assert!(within_one_edit(b"ab", b"ba"));
+        assert!(names.is_popular("esbuild"));
+        assert!(names.is_popular("@babel/plugin-made-up"), "a popular scope");
+        assert!(!names.is_popular("@evil/esbuild"));
+        assert!(!names.is_popular("totally-unknown-pkg"));
         assert!(!within_one_edit(b"abc", b"cab"));
     }
 }

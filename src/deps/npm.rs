@@ -22,9 +22,18 @@ pub const SECTIONS: [&str; 4] = [
 
 /// Reads a `package.json`; `None` when it is not a JSON object.
 pub fn parse_manifest(text: &str) -> Option<Manifest> {
-    let doc = json::parse(text)?;
-    let mut manifest = Manifest::default();
-    for member in doc.members()? {
+    parse_manifest_at(text).ok()
+}
+
+/// Reads a `package.json`; on invalid JSON (or not an object), the byte offset where reading
+/// stopped.
+pub fn parse_manifest_at(text: &str) -> Result<Manifest, usize> {
+    let doc = json::parse_at(text)?;
+    let mut manifest = Manifest {
+        name: doc.get("name").and_then(Node::as_str).map(String::from),
+        ..Manifest::default()
+    };
+    for member in doc.members().ok_or(0usize)? {
         if SECTIONS.contains(&member.key.as_str()) {
             let is_installed = member.key != "peerDependencies";
             if is_installed
@@ -57,12 +66,18 @@ pub fn parse_manifest(text: &str) -> Option<Manifest> {
             .map(String::from)
             .collect();
     }
-    Some(manifest)
+    Ok(manifest)
 }
 
 /// Reads a `package-lock.json` or `npm-shrinkwrap.json`.
 pub fn parse_package_lock(text: &str) -> Option<Lockfile> {
-    let doc = json::parse(text)?;
+    parse_package_lock_at(text).ok()
+}
+
+/// Reads a `package-lock.json` or `npm-shrinkwrap.json`; on invalid JSON, the byte offset where
+/// reading stopped.
+pub fn parse_package_lock_at(text: &str) -> Result<Lockfile, usize> {
+    let doc = json::parse_at(text)?;
     if let Some(packages) = doc.get("packages").and_then(Node::members) {
         let mut lock = Lockfile::new(LockFormat::NpmV2, Ecosystem::Npm);
         for m in packages {
@@ -81,6 +96,11 @@ pub fn parse_package_lock(text: &str) -> Option<Lockfile> {
                                 format!("{importer}\0{}", dep.key),
                                 (spec.to_string(), dep.key_span.start..dep.node.span.end),
                             );
+                            if section != "peerDependencies" {
+                                let is_dev = section == "devDependencies";
+                                let e = lock.direct.entry(dep.key.clone()).or_insert(is_dev);
+                                *e &= is_dev;
+                            }
                         }
                     }
                 }
@@ -114,16 +134,38 @@ pub fn parse_package_lock(text: &str) -> Option<Lockfile> {
                 has_integrity: node.get("integrity").is_some(),
                 has_install_script: node.get("hasInstallScript").is_some_and(Node::is_true),
                 is_local: is_link,
-                deprecated: None,
+                deprecated: node
+                    .get("deprecated")
+                    .and_then(Node::as_str)
+                    .map(String::from),
+                is_dev: node.get("dev").is_some_and(Node::is_true),
+                is_optional: node.get("optional").is_some_and(Node::is_true),
+                integrity: node
+                    .get("integrity")
+                    .and_then(Node::as_str)
+                    .map(String::from),
+                license: node.get("license").and_then(Node::as_str).map(String::from),
+                dependencies: dependency_names(node),
+                path: m.key.clone(),
             });
         }
-        return Some(lock);
+        return Ok(lock);
     }
     let mut lock = Lockfile::new(LockFormat::NpmV1, Ecosystem::Npm);
     if let Some(deps) = doc.get("dependencies") {
         walk_v1(deps, "", &mut lock);
     }
-    Some(lock)
+    Ok(lock)
+}
+
+/// The names an entry depends on (`dependencies`, `optionalDependencies`; v1: `requires`).
+fn dependency_names(node: &Node) -> Vec<String> {
+    ["dependencies", "optionalDependencies", "requires"]
+        .iter()
+        .filter_map(|k| node.get(k).and_then(Node::members))
+        .flatten()
+        .map(|m| m.key.clone())
+        .collect()
 }
 
 fn string_with_span(node: &Node, key: &str) -> Option<(String, Range<usize>)> {
@@ -154,6 +196,15 @@ fn walk_v1(deps: &Node, prefix: &str, lock: &mut Lockfile) {
             has_install_script: false,
             is_local,
             deprecated: None,
+            is_dev: node.get("dev").is_some_and(Node::is_true),
+            is_optional: node.get("optional").is_some_and(Node::is_true),
+            integrity: node
+                .get("integrity")
+                .and_then(Node::as_str)
+                .map(String::from),
+            license: None,
+            dependencies: dependency_names(node),
+            path: path.clone(),
         });
         if let Some(nested) = node.get("dependencies") {
             walk_v1(nested, &format!("{path}/"), lock);
@@ -215,9 +266,12 @@ pub fn parse_yarn_lock(text: &str) -> Lockfile {
             lock.entries.push(entry);
         }
     };
+    // the indent-2 block an indent-4 line belongs to (`dependencies:`, `optionalDependencies:`)
+    let mut block = "";
     for line in lines(text) {
         if line.indent == 0 {
             finish(current.take(), &mut lock);
+            block = "";
             let Some(header) = line.text.strip_suffix(':') else {
                 continue;
             };
@@ -240,9 +294,24 @@ pub fn parse_yarn_lock(text: &str) -> Lockfile {
         let Some((_, entry)) = current.as_mut() else {
             continue;
         };
+        if line.indent == 4 {
+            if matches!(block, "dependencies" | "optionalDependencies") {
+                let name = line.text.split([' ', ':']).next().map(unquote);
+                let name = name.map(|n| n.trim_end_matches(':'));
+                if let Some(n) = name.filter(|n| !n.is_empty()) {
+                    entry.dependencies.push(n.to_string());
+                }
+            }
+            continue;
+        }
         if line.indent != 2 {
             continue;
         }
+        if let Some(b) = line.text.strip_suffix(':') {
+            block = if b.contains(' ') { "" } else { b };
+            continue;
+        }
+        block = "";
         let (key, value) = match line.text.split_once(if is_berry { ": " } else { " " }) {
             Some((k, v)) => (k, unquote(v)),
             None => continue,
@@ -253,14 +322,17 @@ pub fn parse_yarn_lock(text: &str) -> Lockfile {
             "version" => entry.version = value.to_string(),
             "resolved" => {
                 // classic appends `#<sha1>` to registry URLs: a (weak) integrity hash
-                if value.rsplit_once('#').is_some_and(|(_, h)| h.len() == 40) {
+                if let Some((_, h)) = value.rsplit_once('#').filter(|(_, h)| h.len() == 40) {
                     entry.has_integrity = true;
+                    entry.integrity.get_or_insert_with(|| format!("sha1:{h}"));
                 }
                 entry.resolved = Some((value.to_string(), value_range));
             }
             "resolution" => {
                 let (_, reference) = split_at_version(value).unwrap_or(("", value));
-                let is_local = ["workspace:", "link:", "portal:", "file:"]
+                // `patch:` copies are the registry package (listed on its own) with a local
+                // patch applied; `portal:`/`link:`/`file:`/`workspace:` are folders
+                let is_local = ["workspace:", "link:", "portal:", "file:", "patch:"]
                     .iter()
                     .any(|p| reference.starts_with(p));
                 entry.is_local |= is_local;
@@ -268,7 +340,10 @@ pub fn parse_yarn_lock(text: &str) -> Lockfile {
                     entry.resolved = Some((reference.to_string(), value_range));
                 }
             }
-            "integrity" | "checksum" => entry.has_integrity = true,
+            "integrity" | "checksum" => {
+                entry.has_integrity = true;
+                entry.integrity = Some(value.to_string());
+            }
             "linkType" if value == "soft" => entry.is_local = true,
             _ => {}
         }
@@ -298,6 +373,8 @@ pub fn parse_pnpm_lock(text: &str) -> Lockfile {
             lock.entries.push(e);
         }
     };
+    // the indent-4 section of an importer, or of a package (`dependencies:`)
+    let mut sub = "";
     for line in lines(text) {
         if line.indent == 0 {
             push(entry.take(), &mut lock);
@@ -309,6 +386,7 @@ pub fn parse_pnpm_lock(text: &str) -> Lockfile {
             "packages" => {
                 if line.indent == 2 {
                     push(entry.take(), &mut lock);
+                    sub = "";
                     let key = unquote(line.text.trim_end_matches(':'));
                     entry = pnpm_package_key(key).map(|(name, version)| Locked {
                         name,
@@ -319,14 +397,25 @@ pub fn parse_pnpm_lock(text: &str) -> Lockfile {
                 } else if line.indent == 4
                     && let Some(e) = entry.as_mut()
                 {
+                    sub = line.text.strip_suffix(':').unwrap_or("");
                     pnpm_field(line.text, &line.range, e);
+                } else if line.indent == 6
+                    && matches!(sub, "dependencies" | "optionalDependencies")
+                    && let Some(e) = entry.as_mut()
+                    && let Some((name, _)) = line.text.split_once(':')
+                {
+                    e.dependencies.push(unquote(name).to_string());
                 }
             }
             "importers" => {
                 if line.indent == 2 {
                     importer = unquote(line.text.trim_end_matches(':')).to_string();
+                } else if line.indent == 4 {
+                    sub = line.text.strip_suffix(':').unwrap_or("");
                 } else if line.indent == 6 {
-                    dep_name = Some(unquote(line.text.trim_end_matches(':')).to_string());
+                    let name = unquote(line.text.split(':').next().unwrap_or("")).to_string();
+                    add_direct(&mut lock, &name, sub);
+                    dep_name = Some(name);
                 } else if line.indent == 8
                     && let Some(spec) = line.text.strip_prefix("specifier:")
                     && let Some(name) = &dep_name
@@ -335,10 +424,12 @@ pub fn parse_pnpm_lock(text: &str) -> Lockfile {
                         .insert(format!("{importer}\0{name}"), unquote(spec).to_string());
                 }
             }
-            // lockfile v6 without importers: `dependencies:` / `devDependencies:` at top level
+            // lockfile v5/v6 without importers: `dependencies:` / `devDependencies:` at top level
             "dependencies" | "devDependencies" | "optionalDependencies" => {
                 if line.indent == 2 {
-                    dep_name = Some(unquote(line.text.trim_end_matches(':')).to_string());
+                    let name = unquote(line.text.split(':').next().unwrap_or("")).to_string();
+                    add_direct(&mut lock, &name, section);
+                    dep_name = Some(name);
                 } else if line.indent == 4
                     && let Some(spec) = line.text.strip_prefix("specifier:")
                     && let Some(name) = &dep_name
@@ -359,6 +450,16 @@ pub fn parse_pnpm_lock(text: &str) -> Lockfile {
     }
     push(entry.take(), &mut lock);
     lock
+}
+
+/// Records a direct dependency from an importer section; dev-only while no other section has it.
+fn add_direct(lock: &mut Lockfile, name: &str, section: &str) {
+    if name.is_empty() || !SECTIONS[..3].contains(&section) {
+        return;
+    }
+    let is_dev = section == "devDependencies";
+    let e = lock.direct.entry(name.to_string()).or_insert(is_dev);
+    *e &= is_dev;
 }
 
 /// `/name/1.2.3` (v5), `/name@1.2.3` (v6), `name@1.2.3(peer@1)` (v9) -> (name, version).
@@ -383,7 +484,10 @@ fn pnpm_field(text: &str, range: &Range<usize>, e: &mut Locked) {
         for part in res.split(", ") {
             if let Some((k, v)) = part.split_once(": ") {
                 match k.trim() {
-                    "integrity" => e.has_integrity = true,
+                    "integrity" => {
+                        e.has_integrity = true;
+                        e.integrity = Some(unquote(v).to_string());
+                    }
                     "tarball" => tarball = Some(unquote(v).to_string()),
                     "repo" => repo = Some(unquote(v).to_string()),
                     "directory" => e.is_local = true,
@@ -396,6 +500,10 @@ fn pnpm_field(text: &str, range: &Range<usize>, e: &mut Locked) {
         }
     } else if text == "requiresBuild: true" {
         e.has_install_script = true;
+    } else if text == "dev: true" {
+        e.is_dev = true;
+    } else if text == "optional: true" {
+        e.is_optional = true;
     } else if let Some(msg) = text.strip_prefix("deprecated:") {
         e.deprecated = Some(unquote(msg).to_string());
     }

@@ -295,20 +295,20 @@ impl Database {
                 .severity
                 .iter()
                 .chain(raw.affected.iter().flat_map(|a| a.severity.iter()));
+            // the database's own label first (GitHub's `database_specific.severity` is what
+            // its reviewers decided); the CVSS vector's score otherwise
             let mut cvss = None;
-            let mut level = None;
-            for s in severities {
-                if s.kind == "CVSS_V3" {
-                    level = super::cvss::v3_level(&s.score);
-                    cvss = Some(s.score.clone());
-                    break;
+            let mut level = database_level(raw.database_specific.as_ref());
+            // v3 first (what most databases and reviewers quote), then v4
+            let mut vectors: Vec<&RawSeverity> = severities
+                .filter(|s| s.kind == "CVSS_V3" || s.kind == "CVSS_V4")
+                .collect();
+            vectors.sort_by_key(|s| s.kind != "CVSS_V3");
+            if let Some(s) = vectors.first() {
+                cvss = Some(s.score.clone());
+                if level.is_none() {
+                    level = vectors.iter().find_map(|s| super::cvss::level(&s.score));
                 }
-                if s.kind == "CVSS_V4" && cvss.is_none() {
-                    cvss = Some(s.score.clone());
-                }
-            }
-            if level.is_none() {
-                level = database_level(raw.database_specific.as_ref());
             }
             if level.is_none() && is_unsound {
                 level = Some("medium");

@@ -61,14 +61,17 @@ pub fn run(
             None => {
                 if let Some(idx) = missing.filter(|i| project.applies(*i, candidate)) {
                     let mut f = engine::finding_in(&file, project.rules, idx, section);
-                    f.message = format!(
-                        "this manifest declares {} dependencies but no lockfile is committed beside it, so every install resolves fresh versions, including any hijacked release published since",
-                        manifest
-                            .deps
-                            .iter()
-                            .filter(|d| d.section != "peerDependencies")
-                            .count()
-                    );
+                    let count = manifest
+                        .deps
+                        .iter()
+                        .filter(|d| d.section != "peerDependencies")
+                        .count();
+                    let rule = &project.rules.rules()[idx];
+                    f.message = if count == 1 {
+                        rule.message_for("one", &[])
+                    } else {
+                        rule.message_for("many", &[("count", &count.to_string())])
+                    };
                     out.push(f);
                 }
             }
@@ -144,9 +147,16 @@ fn check_drift(
             format!("{base}/{lock_name}")
         }
     });
+    // a lockfile in a parent folder covers this manifest only when it lists it as a workspace
+    // (a stray package.json under a project's folder is not installed from it)
+    if !is_same_dir && !knows_importer(&lock, &importer) {
+        return;
+    }
     let lock_file = lock_display
         .as_ref()
         .map(|d| SourceFile::new(d.clone(), FileKind::Lockfile, text.clone()));
+    // (declaration, short description, lockfile location)
+    let mut stale: Vec<(Range<usize>, String, Option<Related>)> = Vec::new();
     for dep in &manifest.deps {
         if dep.section == "peerDependencies" {
             continue;
@@ -154,7 +164,8 @@ fn check_drift(
         let Some(range) = NpmRange::parse(&dep.spec) else {
             continue;
         };
-        let message = match resolve(&lock, &importer, &dep.name, &dep.spec) {
+        let (name, spec) = (&dep.name, &dep.spec);
+        match resolve(&lock, &importer, name, spec) {
             Resolution::Locked(v, at) => {
                 let Some(parsed) = version::parse(&v) else {
                     continue;
@@ -162,35 +173,89 @@ fn check_drift(
                 if range.satisfies(&parsed) {
                     continue;
                 }
-                let mut f = engine::finding_in(file, project.rules, idx, dep.span.clone());
-                f.message = format!(
-                    "`{}` asks for `{}` but {lock_name} pins {v}; installs from the lockfile do not run what this manifest says",
-                    dep.name, dep.spec
-                );
-                if let (Some(lf), Some(at)) = (&lock_file, at) {
-                    f.related.push(Related {
-                        path: lf.display.clone(),
-                        start: lf.position(at.start),
-                        end: lf.position(at.end),
-                        message: format!("{lock_name} pins {v} here"),
-                    });
-                }
-                out.push(f);
-                continue;
+                let related = lock_file.as_ref().zip(at).map(|(lf, at)| Related {
+                    path: lf.display.clone(),
+                    start: lf.position(at.start),
+                    end: lf.position(at.end),
+                    message: format!("{lock_name} pins {name}@{v} here"),
+                });
+                stale.push((
+                    dep.span.clone(),
+                    format!("`{name}` asks for `{spec}` but {lock_name} pins {v}"),
+                    related,
+                ));
             }
-            Resolution::OtherSpec => format!(
-                "`{}: {}` is not what {lock_name} was generated from; the lockfile is stale, so installs ignore this change",
-                dep.name, dep.spec
-            ),
-            Resolution::Absent => format!(
-                "`{}` is declared here but missing from {lock_name}; `npm ci` fails or installs an unreviewed version",
-                dep.name
-            ),
-            Resolution::Unknown => continue,
-        };
-        let mut f = engine::finding_in(file, project.rules, idx, dep.span.clone());
-        f.message = message;
-        out.push(f);
+            Resolution::OtherSpec => stale.push((
+                dep.span.clone(),
+                format!("`{name}: {spec}` is not what {lock_name} was generated from"),
+                None,
+            )),
+            Resolution::Absent => stale.push((
+                dep.span.clone(),
+                format!("`{name}` is missing from {lock_name}"),
+                None,
+            )),
+            Resolution::Unknown => {}
+        }
+    }
+    let Some((first, _, _)) = stale.first() else {
+        return;
+    };
+    // one finding per manifest: the problem is one stale lockfile, whatever the count
+    let mut f = engine::finding_in(file, project.rules, idx, first.clone());
+    let shown: Vec<&str> = stale.iter().take(3).map(|(_, m, _)| m.as_str()).collect();
+    f.message = if stale.len() == 1 {
+        format!(
+            "{}; installs from the lockfile do not run what this manifest says (run the install again and commit the lockfile)",
+            shown[0]
+        )
+    } else {
+        format!(
+            "{} dependencies disagree with {lock_name} ({}{}); installs from the lockfile do not run what this manifest says (run the install again and commit the lockfile)",
+            stale.len(),
+            shown.join("; "),
+            if stale.len() > 3 { "; ..." } else { "" }
+        )
+    };
+    f.properties.insert("count".into(), stale.len().to_string());
+    f.properties.insert(
+        "packages".into(),
+        stale
+            .iter()
+            .map(|(_, m, _)| m.replace('`', ""))
+            .collect::<Vec<_>>()
+            .join("; "),
+    );
+    for (span, m, related) in &stale {
+        f.related.push(Related {
+            path: file.display.clone(),
+            start: file.position(span.start),
+            end: file.position(span.end),
+            message: m.replace('`', ""),
+        });
+        f.related.extend(related.clone());
+    }
+    out.push(f);
+}
+
+/// Whether a lockfile in a parent folder lists `importer` (a relative folder) as a workspace.
+fn knows_importer(lock: &Lockfile, importer: &str) -> bool {
+    match lock.format {
+        LockFormat::NpmV2 => {
+            let recorded = format!("{importer}\0");
+            let installed = format!("{importer}/node_modules/");
+            lock.recorded.keys().any(|k| k.starts_with(&recorded))
+                || lock.top.keys().any(|k| k.starts_with(&installed))
+        }
+        LockFormat::Pnpm => {
+            let key = format!("{importer}\0");
+            lock.top.keys().any(|k| k.starts_with(&key))
+        }
+        LockFormat::YarnBerry => {
+            let suffix = format!("@workspace:{importer}");
+            lock.top.keys().any(|k| k.ends_with(&suffix))
+        }
+        _ => true,
     }
 }
 

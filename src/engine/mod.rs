@@ -5,7 +5,6 @@
 //! files through a [`FileContext`], and may run once more over the whole project
 //! ([`ProjectContext`]) for cross-file rules. Analyzers know nothing about output formats.
 
-pub mod pattern;
 pub mod prefilter;
 pub mod query;
 
@@ -20,9 +19,8 @@ use tree_sitter::Tree;
 use crate::discover::{Candidate, SkipReason, Skipped};
 use crate::finding::Finding;
 use crate::parse::{self, Grammar};
-use crate::rules::{Matcher, RuleError, RuleSet};
-use crate::source::{self, Loaded, SourceFile, ceil_char, floor_char};
-use crate::suppress;
+use crate::rules::{Matcher, MatcherKind, RuleError, RuleSet};
+use crate::source::{self, Loaded, SourceFile};
 
 use prefilter::Prefilter;
 
@@ -40,12 +38,39 @@ pub trait Analyzer: Send + Sync {
     /// Runs once after every file, for rules that need the whole project (migrations in order,
     /// manifest and lockfile together, ...).
     fn analyze_project(&self, _project: &ProjectContext<'_>, _out: &mut Vec<Finding>) {}
+
+    /// Scan-level notes after the project pass (e.g. which advisory data was used); they reach
+    /// every output format with the skip notes.
+    fn project_notes(&self, _project: &ProjectContext<'_>) -> Vec<Skipped> {
+        Vec::new()
+    }
 }
 
 /// Builds a capability's analyzer from the rules it claims; `None` when it has no rules.
 /// Capabilities read their options (e.g. the advisory database path) from the scan [`Settings`].
 pub type AnalyzerBuilder =
     fn(&RuleSet, &crate::Settings) -> Result<Option<Box<dyn Analyzer>>, RuleError>;
+
+/// A capability as the pipeline registers it: how its analyzer is built, and the builtin checks
+/// it runs. The builtin names of all capabilities are the one registry that `builtin:` (and
+/// `config:`) rules name, in any family.
+#[derive(Clone, Copy)]
+pub struct Capability {
+    /// How the analyzer is built.
+    pub build: AnalyzerBuilder,
+    /// The builtin check names it runs (none for capabilities of other matcher kinds).
+    pub builtins: fn() -> Vec<String>,
+}
+
+impl Capability {
+    /// A capability without builtin checks.
+    pub const fn new(build: AnalyzerBuilder) -> Self {
+        Capability {
+            build,
+            builtins: Vec::new,
+        }
+    }
+}
 
 /// What the engine gives an analyzer for one file.
 pub struct FileContext<'a> {
@@ -55,6 +80,7 @@ pub struct FileContext<'a> {
     pub rules: &'a RuleSet,
     active: Vec<bool>,
     tree: OnceCell<Option<Tree>>,
+    notes: std::cell::RefCell<Vec<Skipped>>,
 }
 
 impl<'a> FileContext<'a> {
@@ -71,7 +97,18 @@ impl<'a> FileContext<'a> {
             rules,
             active,
             tree: OnceCell::new(),
+            notes: std::cell::RefCell::new(Vec::new()),
         }
+    }
+
+    /// Records a note about this file (e.g. a lockfile that is not valid JSON: `parse-error`);
+    /// it reaches every output format with the other skip and degradation notes.
+    pub fn note(&self, reason: SkipReason, detail: impl Into<String>) {
+        self.notes.borrow_mut().push(Skipped {
+            path: self.file.display.clone(),
+            reason,
+            detail: detail.into(),
+        });
     }
 
     /// Whether rule `idx` applies to this file and its triggers occur in it.
@@ -116,6 +153,7 @@ impl<'a> FileContext<'a> {
             related: Vec::new(),
             is_flow: false,
             properties: std::collections::BTreeMap::new(),
+            redactions: Vec::new(),
         }
     }
 
@@ -151,36 +189,34 @@ impl ProjectContext<'_> {
     }
 }
 
-/// A finding in another file than the one being built, e.g. from the project pass.
-/// Builds it from the file's text so positions and snippets are right.
+/// A finding of rule `rule_idx` in `file`, for analyzers that work outside a [`FileContext`]
+/// (the project pass). Like every finding, it is finished by the pipeline's finish step.
 pub fn finding_in(
     file: &SourceFile,
     rules: &RuleSet,
     rule_idx: usize,
     range: Range<usize>,
 ) -> Finding {
-    let prefilter_free = FileContext {
+    let context = FileContext {
         file,
         rules,
         active: Vec::new(),
         tree: OnceCell::new(),
+        notes: std::cell::RefCell::new(Vec::new()),
     };
-    let mut f = prefilter_free.finding(rule_idx, range);
-    f.snippet = snippet(&file.text, file, &f);
-    f
+    context.finding(rule_idx, range)
 }
 
 /// Everything one file produced.
 #[derive(Debug, Default)]
 pub struct FileOutcome {
-    /// Findings, unsorted, after inline suppressions.
+    /// Findings as the analyzers made them, unfinished (no snippet, not yet suppressed).
     pub findings: Vec<Finding>,
-    /// Findings silenced by inline `vibeward-ignore` comments.
-    pub suppressed: usize,
     /// Skip or degradation notes.
     pub notes: Vec<Skipped>,
-    /// The redacted text, kept only when the file has findings (for code frames).
-    pub source: Option<Arc<str>>,
+    /// The file, kept only when it has findings: the finish step reads its suppression comments
+    /// and takes snippets and code frames from it (redacted).
+    pub file: Option<Arc<SourceFile>>,
     /// Bytes analysed (0 when skipped).
     pub bytes: u64,
     /// Whether the file was analysed (not skipped).
@@ -213,15 +249,20 @@ impl Default for EngineOptions {
 }
 
 impl Engine {
-    /// Compiles the analyzers. Every rule must be claimed by exactly one analyzer.
-    pub fn new(rules: RuleSet, settings: &crate::Settings) -> Result<Self, RuleError> {
+    /// Compiles the query rules and the analyzers that `capabilities` build (the pipeline hands
+    /// them in; see `crate::capabilities`). Every rule must be claimed by an analyzer.
+    pub fn new(
+        rules: RuleSet,
+        settings: &crate::Settings,
+        capabilities: &[Capability],
+    ) -> Result<Self, RuleError> {
         let options = settings.engine;
         let mut analyzers: Vec<Box<dyn Analyzer>> = Vec::new();
         if let Some(q) = query::QueryAnalyzer::new(&rules, options.combined_queries)? {
             analyzers.push(Box::new(q));
         }
-        for build in crate::capabilities() {
-            if let Some(a) = build(&rules, settings)? {
+        for capability in capabilities {
+            if let Some(a) = (capability.build)(&rules, settings)? {
                 analyzers.push(a);
             }
         }
@@ -240,20 +281,32 @@ impl Engine {
                     }
                     Matcher::Query(_) => String::new(),
                 };
+                let message = if matches!(kind, MatcherKind::Builtin | MatcherKind::Config) {
+                    let mut names: Vec<String> =
+                        capabilities.iter().flat_map(|c| (c.builtins)()).collect();
+                    names.sort();
+                    format!(
+                        "no builtin check is named `{}`; write one of: {}",
+                        detail.trim(),
+                        names.join(", ")
+                    )
+                } else {
+                    format!(
+                        "no analyzer in this build handles this `{}` matcher: {}",
+                        kind.key(),
+                        detail.trim()
+                    )
+                };
                 return Err(RuleError::Field {
                     source_name: rule.source.clone(),
                     id: rule.id.clone(),
                     field: kind.key().into(),
-                    message: format!(
-                        "no analyzer in this build handles this `{}` matcher: {}",
-                        kind.key(),
-                        detail.trim()
-                    ),
+                    message,
                 });
             }
         }
         Ok(Engine {
-            prefilter: Prefilter::new(&rules),
+            prefilter: Prefilter::new(&rules)?,
             rules: Arc::new(rules),
             analyzers,
         })
@@ -278,46 +331,40 @@ impl Engine {
                 ..FileOutcome::default()
             },
             Loaded::File(file, degraded) => {
-                let mut outcome = self.scan_source(&file);
+                let mut outcome = self.scan_source(file);
                 outcome.notes.extend(degraded);
                 outcome
             }
         }
     }
 
-    /// Analyses a file already in memory.
-    pub fn scan_source(&self, file: &SourceFile) -> FileOutcome {
-        let result = std::panic::catch_unwind(AssertUnwindSafe(|| self.analyze(file)));
-        match result {
-            Ok(outcome) => outcome,
-            Err(panic) => {
-                let detail = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| (*s).to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "analyzer panicked".into());
-                FileOutcome {
-                    notes: vec![Skipped {
+    /// Analyses a file already in memory. Never panics: a panic inside an analyzer becomes an
+    /// `internal-error` note naming the file and the analyzer, and the other analyzers' findings
+    /// for the file are kept.
+    pub fn scan_source(&self, file: SourceFile) -> FileOutcome {
+        let ctx = FileContext::new(&file, &self.rules, &self.prefilter);
+        let mut findings = Vec::new();
+        let mut notes = Vec::new();
+        if ctx.has_active_rules() {
+            for analyzer in &self.analyzers {
+                let mut out = Vec::new();
+                match std::panic::catch_unwind(AssertUnwindSafe(|| {
+                    analyzer.analyze_file(&ctx, &mut out);
+                })) {
+                    Ok(()) => findings.append(&mut out),
+                    Err(panic) => notes.push(Skipped {
                         path: file.display.clone(),
                         reason: SkipReason::InternalError,
-                        detail,
-                    }],
-                    bytes: file.text.len() as u64,
-                    ..FileOutcome::default()
+                        detail: format!(
+                            "the {} analyzer failed ({}); other analyzers' findings are kept",
+                            analyzer.name(),
+                            panic_message(panic.as_ref())
+                        ),
+                    }),
                 }
             }
         }
-    }
-
-    fn analyze(&self, file: &SourceFile) -> FileOutcome {
-        let ctx = FileContext::new(file, &self.rules, &self.prefilter);
-        let mut findings = Vec::new();
-        if ctx.has_active_rules() {
-            for analyzer in &self.analyzers {
-                analyzer.analyze_file(&ctx, &mut findings);
-            }
-        }
-        let mut notes = Vec::new();
+        notes.extend(ctx.notes.take());
         if let Some(tree) = ctx.tree.get().and_then(Option::as_ref)
             && tree.root_node().has_error()
         {
@@ -327,27 +374,16 @@ impl Engine {
                 detail: "syntax errors; analysed as far as the tree allows".into(),
             });
         }
-        apply_supersedes(&self.rules, &mut findings);
-        let before = findings.len();
-        suppress::apply_inline(file, &mut findings);
-        let suppressed = before - findings.len();
-        let source = if findings.is_empty() {
-            None
-        } else {
-            let redacted = redact(&file.text, &findings);
-            for f in &mut findings {
-                f.snippet = snippet(&redacted, file, f);
-            }
-            Some(Arc::from(redacted))
-        };
+        let parsed = ctx.was_parsed();
+        drop(ctx);
+        let bytes = file.text.len() as u64;
         FileOutcome {
+            file: (!findings.is_empty()).then(|| Arc::new(file)),
             findings,
-            suppressed,
             notes,
-            source,
-            bytes: file.text.len() as u64,
+            bytes,
             analysed: true,
-            parsed: ctx.was_parsed(),
+            parsed,
         }
     }
 
@@ -361,11 +397,18 @@ impl Engine {
                 analyzer.analyze_project(project, &mut out);
             }));
             match result {
-                Ok(()) => findings.extend(out),
-                Err(_) => notes.push(Skipped {
+                Ok(()) => {
+                    findings.extend(out);
+                    notes.extend(analyzer.project_notes(project));
+                }
+                Err(panic) => notes.push(Skipped {
                     path: "<project>".into(),
                     reason: SkipReason::InternalError,
-                    detail: format!("the {} project pass failed", analyzer.name()),
+                    detail: format!(
+                        "the {} project pass failed ({}); the rest of the scan went on",
+                        analyzer.name(),
+                        panic_message(panic.as_ref())
+                    ),
                 }),
             }
         }
@@ -373,113 +416,11 @@ impl Engine {
     }
 }
 
-/// Drops findings that a finding of a superseding rule covers on the same line.
-pub fn apply_supersedes(rules: &RuleSet, findings: &mut Vec<Finding>) {
-    let covered: Vec<(String, String, usize)> = findings
-        .iter()
-        .flat_map(|f| {
-            rules
-                .get(&f.rule_id)
-                .map(|r| r.supersedes.as_slice())
-                .unwrap_or_default()
-                .iter()
-                .map(move |s| (s.clone(), f.path.clone(), f.start.line))
-        })
-        .collect();
-    if covered.is_empty() {
-        return;
-    }
-    let is_covered = |f: &Finding| {
-        covered
-            .iter()
-            .any(|(id, path, line)| *id == f.rule_id && *path == f.path && *line == f.start.line)
-    };
-    // a superseded secret finding hands its redaction to the findings on its line, so the
-    // secret stays masked in their snippets (issue 17: parse master key)
-    let moved: Vec<(String, usize, String)> = findings
-        .iter()
-        .filter(|f| is_covered(f))
-        .filter_map(|f| {
-            let spec = f.properties.get(REDACT_PROPERTY)?;
-            Some((f.path.clone(), f.start.line, spec.clone()))
-        })
-        .collect();
-    findings.retain(|f| !is_covered(f));
-    for (path, line, spec) in moved {
-        for f in findings
-            .iter_mut()
-            .filter(|f| f.path == path && f.start.line == line)
-        {
-            let merged = match f.properties.get(REDACT_PROPERTY) {
-                Some(old) => format!("{old};{spec}"),
-                None => spec.clone(),
-            };
-            f.properties.insert(REDACT_PROPERTY.into(), merged);
-        }
-    }
-}
-
-/// The key in `Finding::properties` holding byte ranges to mask, as `start..end;start..end`.
-/// Secret detectors set it so that no output shows the secret, even in another rule's snippet.
-pub const REDACT_PROPERTY: &str = "redact-ranges";
-
-/// Masks the ranges every finding asked to redact (`*` per byte, so offsets stay valid).
-fn redact(text: &str, findings: &[Finding]) -> String {
-    let mut ranges: Vec<Range<usize>> = findings
-        .iter()
-        .filter_map(|f| f.properties.get(REDACT_PROPERTY))
-        .flat_map(|spec| spec.split(';'))
-        .filter_map(|r| {
-            let (a, b) = r.split_once("..")?;
-            Some(a.parse().ok()?..b.parse().ok()?)
-        })
-        .collect();
-    if ranges.is_empty() {
-        return text.to_string();
-    }
-    ranges.sort_by_key(|r| r.start);
-    let mut out = String::with_capacity(text.len());
-    let mut last = 0;
-    for r in ranges {
-        let start = floor_char(text, r.start.max(last));
-        let end = ceil_char(text, r.end.min(text.len()));
-        if start >= end {
-            continue;
-        }
-        out.push_str(&text[last..start]);
-        // keep the first 4 characters visible: enough to recognise a key type, never the secret
-        let visible = text[start..end]
-            .char_indices()
-            .nth(4)
-            .map_or(end, |(i, _)| start + i);
-        out.push_str(&text[start..visible]);
-        for c in text[visible..end].chars() {
-            if c == '\n' {
-                out.push('\n');
-            } else {
-                out.push_str(&"*".repeat(c.len_utf8()));
-            }
-        }
-        last = end;
-    }
-    out.push_str(&text[last..]);
-    out
-}
-
-/// The finding's lines (at most 3, each at most 240 characters) from the redacted text.
-fn snippet(redacted: &str, file: &SourceFile, finding: &Finding) -> String {
-    let first = finding.start.line;
-    let last = finding.end.line.min(first + 2);
-    (first..=last)
-        .map(|line| {
-            let range = file.line_range(line);
-            let text = redacted.get(range).unwrap_or("");
-            if text.chars().count() > 240 {
-                text.chars().take(240).collect::<String>() + "…"
-            } else {
-                text.to_string()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
+/// The text of a caught panic, for the `internal-error` note.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "panicked".into())
 }

@@ -6,7 +6,7 @@
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
-use crate::rules::RuleSet;
+use crate::rules::{RuleError, RuleSet};
 
 /// Compiled triggers of a rule set.
 #[derive(Debug)]
@@ -24,8 +24,9 @@ pub struct Prefilter {
 }
 
 impl Prefilter {
-    /// Builds the automaton from every rule's triggers.
-    pub fn new(rules: &RuleSet) -> Self {
+    /// Builds the automaton from every rule's triggers. Fails (naming the rule file) only when
+    /// the triggers are too many or too long for the automaton's limits.
+    pub fn new(rules: &RuleSet) -> Result<Self, RuleError> {
         let mut patterns: Vec<String> = Vec::new();
         let mut pattern_rules: Vec<Vec<usize>> = Vec::new();
         let mut pattern_and_rules: Vec<Vec<usize>> = Vec::new();
@@ -56,23 +57,42 @@ impl Prefilter {
                 }
             }
         }
-        let automaton = (!patterns.is_empty()).then(|| {
+        let automaton = if patterns.is_empty() {
+            None
+        } else {
             // A DFA costs a little memory once and scans every file faster (measured: the
-            // overlapping NFA search was 6% of a medium-corpus scan).
-            AhoCorasick::builder()
-                .match_kind(MatchKind::Standard)
-                .kind(Some(AhoCorasickKind::DFA))
-                .build(&patterns)
-                .expect("literal patterns of bounded size always compile")
-        });
-        Prefilter {
+            // overlapping NFA search was 6% of a medium-corpus scan). User rules can hold any
+            // number of triggers; past the DFA's size limit the contiguous NFA takes over.
+            let build = |kind| {
+                AhoCorasick::builder()
+                    .match_kind(MatchKind::Standard)
+                    .kind(Some(kind))
+                    .build(&patterns)
+            };
+            let automaton = build(AhoCorasickKind::DFA)
+                .or_else(|_| build(AhoCorasickKind::ContiguousNFA))
+                .or_else(|_| build(AhoCorasickKind::NoncontiguousNFA))
+                .map_err(|e| {
+                    let rule = rules.rules().iter().max_by_key(|r| {
+                        r.triggers.iter().chain(&r.and_triggers).map(String::len).sum::<usize>()
+                    });
+                    RuleError::Field {
+                        source_name: rule.map(|r| r.source.clone()).unwrap_or_default(),
+                        id: rule.map(|r| r.id.clone()).unwrap_or_default(),
+                        field: "triggers".into(),
+                        message: format!("the triggers cannot be compiled ({e}); list fewer or shorter literal strings"),
+                    }
+                })?;
+            Some(automaton)
+        };
+        Ok(Prefilter {
             automaton,
             pattern_rules,
             pattern_and_rules,
             needs_and,
             always,
             rule_count: rules.len(),
-        }
+        })
     }
 
     /// Which rules have a trigger in `text` (or no triggers at all), by rule index.
@@ -141,7 +161,7 @@ mod tests {
             ),
         ])
         .expect("unique ids");
-        let prefilter = Prefilter::new(&rules);
+        let prefilter = Prefilter::new(&rules).expect("triggers compile");
         assert_eq!(
             prefilter.active_rules("credentials: true"),
             vec![true, false]

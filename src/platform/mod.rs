@@ -2,32 +2,24 @@
 //!
 //! It owns the `builtin:` and `config:` rules of the `parse`, `supabase` and `firebase` families;
 //! their pattern rules that a tree-sitter query expresses are plain `match:` rules run by the
-//! engine. Each platform lives in its own file:
+//! engine. Each platform is a folder, with one file per check or tight group of checks; each
+//! folder's `mod.rs` maps rule ids to files:
 //!
-//! - [`cloud_code`]: Parse Server Cloud Code handlers, their validators and master-key use;
-//! - [`parse_objects`]: Parse objects saved without ACLs, master key in client code;
-//! - [`parse_config`]: `new ParseServer({...})` options and config JSON (and `.env`);
-//! - [`parse_project`]: Cloud Code handlers defined in another module than their registration;
-//! - [`parse_schema`]: class-level permissions in schemas, `setCLP` and JSON schema exports;
-//! - [`supabase`] and [`sql`]: migrations (RLS, policies, functions, views, grants, buckets)
-//!   and `createClient` with a service-role key;
+//! - [`parse`]: Cloud Code handlers, objects and ACLs, server options, class-level permissions;
+//! - [`supabase`]: migrations, `config.toml`, storage buckets, service-role clients;
 //! - [`firebase`]: security rules, `database.rules.json`, `firebase-admin` in client code.
 //!
-//! [`client_side`] decides whether a file ships to browsers or phones.
+//! Shared by all three: [`client_side`] decides whether a file ships to browsers or phones, and
+//! [`js`] holds small helpers over JavaScript syntax trees. This file maps rule files to
+//! [`Check`]s and runs them on each file and on the project.
 
 pub mod client_side;
-pub mod cloud_code;
 pub mod firebase;
 pub mod js;
-pub mod parse_config;
-pub mod parse_objects;
-pub mod parse_project;
-pub mod parse_schema;
-pub mod sql;
+pub mod parse;
 pub mod supabase;
-pub mod supabase_config;
-pub mod supabase_edge;
-pub mod supabase_storage;
+
+use parse::cloud_code;
 
 use std::cell::OnceCell;
 use std::ops::Range;
@@ -97,11 +89,21 @@ pub enum Check {
     DatabaseRulesPublic,
     /// `firebase-admin` imported by client-side code.
     AdminSdkInClient,
+    /// A Supabase table with RLS enabled and no policy.
+    RlsEnabledWithoutPolicy,
+    /// A materialized view readable through the Supabase API.
+    MaterializedViewExposed,
+    /// A view exposing `auth.users` through the Supabase API.
+    AuthUsersExposed,
+    /// An own-row UPDATE policy leaving privileged columns open.
+    SelfUpdatePrivilegedColumn,
+    /// `supabase/config.toml` auth settings that weaken sign-up.
+    AuthConfigWeakensSignUp,
 }
 
 impl Check {
     /// Every check with the name rule files use.
-    pub const ALL: [(&'static str, Check); 28] = [
+    pub const ALL: [(&'static str, Check); 33] = [
         (
             "parse-unauthenticated-master-key",
             Check::UnauthenticatedMasterKey,
@@ -166,6 +168,23 @@ impl Check {
         ),
         ("firebase-database-rules-public", Check::DatabaseRulesPublic),
         ("firebase-admin-sdk-in-client", Check::AdminSdkInClient),
+        (
+            "supabase-rls-enabled-without-policy",
+            Check::RlsEnabledWithoutPolicy,
+        ),
+        (
+            "supabase-materialized-view-exposed",
+            Check::MaterializedViewExposed,
+        ),
+        ("supabase-auth-users-exposed", Check::AuthUsersExposed),
+        (
+            "supabase-self-update-privileged-column",
+            Check::SelfUpdatePrivilegedColumn,
+        ),
+        (
+            "supabase-auth-config-weakens-sign-up",
+            Check::AuthConfigWeakensSignUp,
+        ),
     ];
 
     fn from_name(name: &str) -> Option<Check> {
@@ -173,7 +192,10 @@ impl Check {
     }
 }
 
-const FAMILIES: [&str; 3] = ["parse", "supabase", "firebase"];
+/// The builtin check names this capability runs (`builtin:`/`config:` in a rule).
+pub fn builtin_names() -> Vec<String> {
+    Check::ALL.iter().map(|(n, _)| (*n).to_string()).collect()
+}
 
 /// Builds the platform analyzer from the `builtin:`/`config:` rules of its three families.
 pub fn build(
@@ -185,27 +207,14 @@ pub fn build(
         let Matcher::Spec { kind, spec } = &rule.matcher else {
             continue;
         };
-        if !matches!(kind, MatcherKind::Builtin | MatcherKind::Config)
-            || !FAMILIES.contains(&rule.family())
-        {
+        if !matches!(kind, MatcherKind::Builtin | MatcherKind::Config) {
             continue;
         }
-        let check = spec
-            .as_str()
-            .and_then(Check::from_name)
-            .ok_or_else(|| RuleError::Field {
-                source_name: rule.source.clone(),
-                id: rule.id.clone(),
-                field: kind.key().into(),
-                message: format!(
-                    "expected the name of a platform check, one of: {}",
-                    Check::ALL
-                        .iter()
-                        .map(|(n, _)| *n)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            })?;
+        // claimed by name, whatever the rule's family; a name no capability knows is the
+        // engine's error (it lists every builtin name)
+        let Some(check) = spec.as_str().and_then(Check::from_name) else {
+            continue;
+        };
         checks.push((check, idx));
     }
     if checks.is_empty() {
@@ -290,9 +299,75 @@ impl<'c, 'a> Sink<'c, 'a> {
         let Some(idx) = self.active(check) else {
             return;
         };
-        self.out
-            .push(shaped(self.ctx.finding(idx, range), message, adjust));
+        let mut finding = shaped(self.ctx.finding(idx, range), message, adjust);
+        if check.reports_a_key() {
+            let lines = self.ctx.file.line_range(finding.start.line).start
+                ..self.ctx.file.line_range(finding.end.line).end;
+            finding
+                .redactions
+                .extend(key_values(&self.ctx.file.text, lines));
+        }
+        self.out.push(finding);
     }
+}
+
+impl Check {
+    /// Whether this check reports a key written in the file, whose value no output may show.
+    fn reports_a_key(self) -> bool {
+        matches!(
+            self,
+            Check::HardcodedMasterKey | Check::MasterKeyInClient | Check::ServiceRoleKeyInClient
+        )
+    }
+}
+
+/// The values on the lines `range` of `text` that may be keys: the contents of quoted strings
+/// of six characters or more (but option and header names), and the value of a `NAME=value` line.
+/// Used by the checks that report a key, so their frames hide it whichever other rules run.
+fn key_values(text: &str, range: Range<usize>) -> Vec<Range<usize>> {
+    const NAMES: [&str; 4] = [
+        "masterKey",
+        "x-parse-master-key",
+        "X-Parse-Master-Key",
+        "supabase",
+    ];
+    let Some(lines) = text.get(range.clone()) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let bytes = lines.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let quote = bytes[i];
+        if matches!(quote, b'"' | b'\'' | b'`') {
+            let end = lines[i + 1..]
+                .find(char::from(quote))
+                .map_or(lines.len(), |e| i + 1 + e);
+            let value = &lines[i + 1..end];
+            if value.len() >= 6 && !NAMES.contains(&value) && !value.contains("process.env") {
+                out.push(range.start + i + 1..range.start + end);
+            }
+            i = end + 1;
+        } else {
+            i += 1;
+        }
+    }
+    let mut at = 0;
+    for line in lines.split_inclusive('\n') {
+        let body = line.trim_end_matches(['\n', '\r']);
+        if let Some((name, value)) = body.split_once('=')
+            && !name.trim().is_empty()
+            && name
+                .trim()
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            && value.trim().len() >= 6
+        {
+            out.push(range.start + at + name.len() + 1..range.start + at + body.len());
+        }
+        at += line.len();
+    }
+    out
 }
 
 /// A check's finding: the rule's defaults, with the check's message (if any) and adjustments.
@@ -341,40 +416,41 @@ impl Analyzer for PlatformAnalyzer {
         match ctx.file.kind {
             FileKind::Js | FileKind::Ts | FileKind::Tsx => {
                 cloud_code::check_file(&mut sink);
-                parse_objects::check_file(&mut sink);
-                parse_config::check_file(&mut sink);
-                parse_schema::check_file(&mut sink);
-                supabase::check_client_file(&mut sink);
-                supabase_edge::check_file(&mut sink);
-                supabase_storage::check_file(&mut sink);
-                firebase::check_admin_in_client(&mut sink);
+                parse::objects::check_file(&mut sink);
+                parse::config::check_file(&mut sink);
+                parse::schema::check_file(&mut sink);
+                supabase::client_key::check_client_file(&mut sink);
+                supabase::edge::check_file(&mut sink);
+                supabase::storage::check_file(&mut sink);
+                firebase::admin_sdk::check_admin_in_client(&mut sink);
             }
             FileKind::Json => {
-                parse_config::check_json(&mut sink);
-                parse_schema::check_json(&mut sink);
-                firebase::check_database_rules(&mut sink);
+                parse::config::check_json(&mut sink);
+                parse::schema::check_json(&mut sink);
+                firebase::database::check_database_rules(&mut sink);
             }
-            FileKind::Dotenv => parse_config::check_env(&mut sink),
-            FileKind::FirebaseRules => firebase::check_rules_file(&mut sink),
-            FileKind::Sql => supabase::check_sql_file(&mut sink),
+            FileKind::Dotenv => parse::config::check_env(&mut sink),
+            FileKind::FirebaseRules => firebase::rules::check_rules_file(&mut sink),
+            FileKind::Toml => supabase::config::check_file(&mut sink),
+            FileKind::Yaml | FileKind::Text => parse::config::check_deploy_file(&mut sink),
             _ => {}
         }
     }
 
     fn analyze_project(&self, project: &ProjectContext<'_>, out: &mut Vec<Finding>) {
-        let rules: Vec<(Check, usize)> = supabase::SQL_CHECKS
+        let rules: Vec<(Check, usize)> = supabase::migrations::SQL_CHECKS
             .iter()
             .filter_map(|c| self.rule_of(*c).map(|i| (*c, i)))
             .collect();
         if !rules.is_empty() {
-            supabase::check_project(project, &rules, out);
+            supabase::migrations::check_project(project, &rules, out);
         }
         let parse_rules: Vec<(Check, usize)> = cloud_code::CHECKS
             .iter()
             .filter_map(|c| self.rule_of(*c).map(|i| (*c, i)))
             .collect();
         if !parse_rules.is_empty() {
-            parse_project::check_project(project, &parse_rules, out);
+            parse::project::check_project(project, &parse_rules, out);
         }
     }
 }

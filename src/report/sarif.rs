@@ -212,7 +212,7 @@ pub fn render(report: &ScanReport) -> String {
             props.insert("severity".to_string(), json!(f.severity.as_str()));
             props.insert("confidence".to_string(), json!(f.confidence.as_str()));
             for (k, v) in &f.properties {
-                if k != crate::engine::REDACT_PROPERTY {
+                {
                     props.insert(k.clone(), json!(v));
                 }
             }

@@ -11,7 +11,7 @@ use thiserror::Error;
 
 use super::{Confidence, Examples, Matcher, MatcherKind, Rule, Severity};
 use crate::discover::FileKind;
-use crate::engine::query::QueryMatcher;
+use crate::query::QueryMatcher;
 
 mod embedded {
     include!(concat!(env!("OUT_DIR"), "/embedded_rules.rs"));
@@ -86,6 +86,8 @@ struct RawRule {
     #[serde(default)]
     paths: Option<RawPaths>,
     message: String,
+    #[serde(default)]
+    messages: std::collections::BTreeMap<String, String>,
     help: String,
     #[serde(default)]
     examples: Option<RawExamples>,
@@ -263,6 +265,12 @@ pub fn parse_rule(source_name: &str, text: &str, check_path: bool) -> Result<Rul
     if raw.message.trim().is_empty() {
         return Err(field_error("message", "must not be empty".into()));
     }
+    if let Some((variant, _)) = raw.messages.iter().find(|(_, m)| m.trim().is_empty()) {
+        return Err(field_error(
+            &format!("messages.{variant}"),
+            "must not be empty".into(),
+        ));
+    }
     if raw.triggers.iter().any(String::is_empty) {
         return Err(field_error(
             "triggers",
@@ -343,6 +351,11 @@ pub fn parse_rule(source_name: &str, text: &str, check_path: bool) -> Result<Rul
         include,
         exclude,
         message: raw.message.trim().to_string(),
+        messages: raw
+            .messages
+            .iter()
+            .map(|(k, v)| (k.clone(), v.trim().to_string()))
+            .collect(),
         help: raw.help,
         examples: examples.unwrap_or_default(),
         source: source_name.to_string(),

@@ -2,7 +2,7 @@
 //!
 //! A rule is data (`rules/<family>/<name>.yaml`). Everything but the matcher is common to every kind
 //! of rule, so `vibeward rules`, `vibeward explain`, SARIF `tool.driver` and suppression treat them
-//! all alike. The matcher is either a tree-sitter query (compiled here, run by `engine::query`) or
+//! all alike. The matcher is either a tree-sitter query (compiled here, run by `engine::query`; see `crate::query`) or
 //! the raw specification of another kind (`secret`, `taint`, `config`, `builtin`) that the
 //! capability owning that kind compiles when the engine is built.
 
@@ -15,7 +15,7 @@ use globset::GlobSet;
 use serde::Serialize;
 
 use crate::discover::FileKind;
-use crate::engine::query::QueryMatcher;
+use crate::query::QueryMatcher;
 
 pub use load::{RuleError, load_builtin_rules, load_rule_dir};
 
@@ -232,6 +232,10 @@ pub struct Rule {
     pub exclude: Option<GlobSet>,
     /// Finding message; `{{capture}}` placeholders are filled by query matchers.
     pub message: String,
+    /// Named variants of the message, for builtin checks that say different things in different
+    /// cases (`messages:` in the YAML); `{{name}}` placeholders are filled by the check. Keeping
+    /// them in the rule file means `explain` and the finding never disagree.
+    pub messages: std::collections::BTreeMap<String, String>,
     /// Markdown documentation: what, why, how to fix, references.
     pub help: String,
     /// Documentation examples.
@@ -243,6 +247,23 @@ pub struct Rule {
 }
 
 impl Rule {
+    /// The message variant `variant` with `{{name}}` filled in. A variant the rule does not
+    /// declare is a bug of the check: debug builds (the tests, whose fixtures exercise every
+    /// variant) panic, release builds fall back to the main message.
+    pub fn message_for(&self, variant: &str, values: &[(&str, &str)]) -> String {
+        debug_assert!(
+            self.messages.contains_key(variant),
+            "{}: message variant `{variant}` is not declared under `messages:`",
+            self.id
+        );
+        let template = self.messages.get(variant).unwrap_or(&self.message);
+        let mut message = template.clone();
+        for (name, value) in values {
+            message = message.replace(&format!("{{{{{name}}}}}"), value);
+        }
+        message
+    }
+
     /// The family: the part of the id before the dot.
     pub fn family(&self) -> &str {
         self.id.split_once('.').map_or(&self.id, |(f, _)| f)

@@ -6,9 +6,9 @@
 //! hit, so minified lines cost no more than short ones) and only those windows are searched by the
 //! rules' regexes. Matches then go through the shared value checks ([`allow`]), optional
 //! validation in code ([`validate`]), de-duplication across rules, and context severity
-//! ([`context`]). Findings carry the secret's byte range under
-//! [`engine::REDACT_PROPERTY`](crate::engine::REDACT_PROPERTY) and a redacted form under `secret`;
-//! the secret itself never reaches a message or property.
+//! ([`context`]). Findings carry the secret's byte range in `Finding::redactions` (the finish
+//! step masks it in every output) and a redacted form under `secret`; the secret itself never
+//! reaches a message or property.
 
 pub mod allow;
 pub mod context;
@@ -21,7 +21,7 @@ use std::ops::Range;
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
 use crate::discover::FileKind;
-use crate::engine::{Analyzer, FileContext, REDACT_PROPERTY};
+use crate::engine::{Analyzer, FileContext};
 use crate::finding::Finding;
 use crate::rules::{Matcher, MatcherKind, RuleError, RuleSet};
 use crate::source::{ceil_char, floor_char};
@@ -44,10 +44,8 @@ pub fn build(
     _settings: &crate::Settings,
 ) -> Result<Option<Box<dyn Analyzer>>, RuleError> {
     let mut detectors = Vec::new();
+    // every `secret:` rule, whatever its family: `team.internal-token` works like a built-in one
     for (idx, rule) in rules.rules().iter().enumerate() {
-        if rule.family() != "secrets" {
-            continue;
-        }
         if let Matcher::Spec {
             kind: MatcherKind::Secret,
             spec,
@@ -523,10 +521,7 @@ fn to_finding(ctx: &FileContext<'_>, hit: &Hit, client_side: bool) -> Finding {
     }
     if !hit.secret.is_empty() {
         let secret = &text[hit.secret.clone()];
-        f.properties.insert(
-            REDACT_PROPERTY.into(),
-            format!("{}..{}", hit.secret.start, hit.secret.end),
-        );
+        f.redactions.push(hit.secret.clone());
         f.properties
             .insert("secret".into(), allow::redacted(secret));
     }

@@ -30,6 +30,10 @@ use crate::rules::{Rule, RuleError};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "each bool is an independent YAML switch"
+)]
 struct RawSecret {
     #[serde(default)]
     regex: Option<String>,
@@ -159,6 +163,10 @@ fn capture_groups(hir: &Hir, out: &mut Vec<(u32, Option<String>)>) {
 
 /// A compiled regex detector.
 #[derive(Debug)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "each bool is an independent YAML switch"
+)]
 pub struct RegexDetector {
     /// The regex.
     pub regex: LazyRegex,

@@ -1,0 +1,117 @@
+//! `firebase.database-rules-public`: Realtime Database rules (`database.rules.json`, in the relaxed
+//! JSON the Firebase console writes) open to everyone, in test mode, or to any signed-in user.
+
+use crate::platform::{Check, Sink};
+use crate::rules::Severity;
+
+/// The JSON the Firebase console writes, made strict: `//` comments, then trailing commas,
+/// removed outside strings.
+fn relaxed_json(text: &str) -> String {
+    let without_comments = outside_strings(text, |c, rest| {
+        if c == '/' && rest.starts_with('/') {
+            rest.chars().take_while(|n| *n != '\n').count() + 1
+        } else {
+            0
+        }
+    });
+    outside_strings(&without_comments, |c, rest| {
+        usize::from(c == ',' && rest.trim_start().starts_with(['}', ']']))
+    })
+}
+
+/// Copies `text`, letting `skip(c, rest)` drop `n > 0` characters (from `c` on) outside strings;
+/// `rest` is the text after `c`.
+fn outside_strings(text: &str, skip: impl Fn(char, &str) -> usize) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut drop = 0usize;
+    for (i, c) in text.char_indices() {
+        if drop > 0 {
+            drop -= 1;
+            continue;
+        }
+        if in_string {
+            in_string = escaped || c != '"';
+            escaped = !escaped && c == '\\';
+        } else if c == '"' {
+            in_string = true;
+        } else {
+            let n = skip(c, &text[i + c.len_utf8()..]);
+            if n > 0 {
+                drop = n - 1;
+                continue;
+            }
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `database.rules.json`: `.read` / `.write` open (or only `auth != null`) at the root.
+pub fn check_database_rules(sink: &mut Sink<'_, '_>) {
+    if sink.active(Check::DatabaseRulesPublic).is_none() {
+        return;
+    }
+    let text: &str = &sink.ctx().file.text;
+    let value: serde_json::Value = match serde_json::from_str(text) {
+        Ok(v) => v,
+        Err(_) => match serde_json::from_str(&relaxed_json(text)) {
+            Ok(v) => v,
+            Err(_) => return,
+        },
+    };
+    let Some(rules) = value.get("rules").and_then(serde_json::Value::as_object) else {
+        return;
+    };
+    let rules_at = text.find("\"rules\"").unwrap_or(0);
+    let mut hits = Vec::new();
+    for key in [".read", ".write"] {
+        let Some(v) = rules.get(key) else {
+            continue;
+        };
+        let condition = match v {
+            serde_json::Value::Bool(b) => b.to_string(),
+            serde_json::Value::String(s) => s.replace(' ', ""),
+            _ => continue,
+        };
+        let needle = format!("\"{key}\"");
+        let Some(at) = text[rules_at..].find(&needle).map(|i| i + rules_at) else {
+            continue;
+        };
+        let range = at..at + needle.len();
+        let verb = if key == ".read" { "read" } else { "overwrite" };
+        if condition == "true" {
+            hits.push((range, format!("Realtime Database rules let anyone {verb} the whole database (`\"{key}\": true` at the root)"), Severity::Critical));
+        } else if condition
+            .strip_prefix("now<")
+            .is_some_and(|ms| !ms.is_empty() && ms.bytes().all(|b| b.is_ascii_digit()))
+        {
+            // the console's "test mode": `"now < 1714521600000"`
+            hits.push((range, format!("Realtime Database rules are in test mode: anyone can {verb} the whole database until the date in `\"{key}\": \"now < ...\"`"), Severity::High));
+        } else if matches!(
+            condition.as_str(),
+            "auth!=null" | "auth!==null" | "auth.uid!=null" | "auth.uid!==null"
+        ) {
+            hits.push((range, format!("Realtime Database rules let any signed-in user {verb} the whole database (`auth != null` at the root)"), Severity::High));
+        }
+    }
+    for (range, message, severity) in hits {
+        sink.report(Check::DatabaseRulesPublic, range, Some(message), |f| {
+            f.severity = severity;
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::relaxed_json;
+
+    #[test]
+    fn reads_the_consoles_relaxed_json() {
+        let text = "{\n  \"rules\": {\n    \".read\": \"now < 1714521600000\",  // 2024-5-1 ✓\n    \"a//b\": \"x,}\",\n  }\n}\n";
+        let v: serde_json::Value = serde_json::from_str(&relaxed_json(text)).expect("strict JSON");
+        assert_eq!(v["rules"][".read"], "now < 1714521600000");
+        assert_eq!(v["rules"]["a//b"], "x,}");
+    }
+}

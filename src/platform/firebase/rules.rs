@@ -1,0 +1,346 @@
+//! Firestore and Storage security rules (`firestore.rules`, `storage.rules`): the rules language,
+//! read well enough to find `match` blocks, `allow` statements and helper functions, and the
+//! `rules-allow-everyone`, `rules-test-mode` and `rules-any-signed-in-user` checks over them.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use crate::platform::{Check, Sink};
+use crate::rules::Severity;
+
+static TEST_MODE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"request\.time\s*<\s*timestamp\.date\(").expect("valid regex"));
+static SIGNED_IN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"request\.auth\s*!=\s*null|request\.auth\.uid\s*!=\s*null").expect("valid regex")
+});
+
+/// One `allow` statement with the `match` paths around it.
+#[derive(Debug)]
+pub struct Allow {
+    /// Byte range of the statement.
+    pub range: Range<usize>,
+    /// Operations: read, write, get, list, create, update, delete.
+    pub ops: Vec<String>,
+    /// The condition after `if`, or `None` for a bare `allow read;`.
+    pub condition: Option<String>,
+    /// The enclosing `match` paths, outermost first.
+    pub paths: Vec<String>,
+}
+
+/// The rules file, parsed.
+#[derive(Debug, Default)]
+pub struct RulesFile {
+    /// Every `allow`.
+    pub allows: Vec<Allow>,
+    /// Helper functions: name -> body.
+    pub functions: BTreeMap<String, String>,
+}
+
+/// Blanks comments and string contents (keeping offsets), so braces and `;` in them are inert.
+fn mask(text: &str) -> Vec<u8> {
+    let bytes = text.as_bytes();
+    let mut out = bytes.to_vec();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    out[i] = b' ';
+                    i += 1;
+                }
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                while i < bytes.len() && !(bytes[i] == b'*' && bytes.get(i + 1) == Some(&b'/')) {
+                    if bytes[i] != b'\n' {
+                        out[i] = b' ';
+                    }
+                    i += 1;
+                }
+                for c in out.iter_mut().take((i + 2).min(bytes.len())).skip(i) {
+                    *c = b' ';
+                }
+                i += 2;
+            }
+            q @ (b'"' | b'\'') => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != q && bytes[i] != b'\n' {
+                    if bytes[i] == b'\\' {
+                        out[i] = b' ';
+                        i += 1;
+                    }
+                    if i < bytes.len() {
+                        out[i] = b' ';
+                    }
+                    i += 1;
+                }
+                i += 1;
+            }
+            _ => i += 1,
+        }
+    }
+    out
+}
+
+/// Parses a rules file. Unbalanced input is read as far as it goes.
+pub fn parse_rules(text: &str) -> RulesFile {
+    let m = mask(text);
+    let mut file = RulesFile::default();
+    let mut stack: Vec<Option<String>> = Vec::new();
+    let mut pending: Option<String> = None;
+    let mut i = 0;
+    let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    while i < m.len() {
+        let b = m[i];
+        if b == b'{' {
+            stack.push(pending.take());
+            i += 1;
+            continue;
+        }
+        if b == b'}' {
+            stack.pop();
+            i += 1;
+            continue;
+        }
+        if !is_word(b) || (i > 0 && (is_word(m[i - 1]) || m[i - 1] == b'.')) {
+            i += 1;
+            continue;
+        }
+        let end = (i..m.len()).find(|&k| !is_word(m[k])).unwrap_or(m.len());
+        let word = &text[i..end];
+        match word {
+            "match" => {
+                // `{` right after `/` opens a path wildcard (`/{userId}`), not the block
+                let Some(brace) =
+                    (end..m.len()).find(|&k| m[k] == b'{' && k > 0 && m[k - 1] != b'/')
+                else {
+                    break;
+                };
+                pending = Some(text[end..brace].trim().to_string());
+                i = brace;
+            }
+            "allow" => {
+                let mut depth = 0i32;
+                let mut k = end;
+                while k < m.len() {
+                    match m[k] {
+                        b'(' | b'[' => depth += 1,
+                        b')' | b']' => depth -= 1,
+                        b';' | b'}' if depth <= 0 => break,
+                        _ => {}
+                    }
+                    k += 1;
+                }
+                let stmt = &text[end..k];
+                let masked = std::str::from_utf8(&m[end..k]).unwrap_or("");
+                let (ops, condition) = match masked.find(':') {
+                    Some(colon) => {
+                        let cond = stmt[colon + 1..].trim();
+                        let cond = cond.strip_prefix("if").map_or(cond, str::trim);
+                        (&stmt[..colon], Some(cond.to_string()))
+                    }
+                    None => (stmt, None),
+                };
+                file.allows.push(Allow {
+                    range: i..k,
+                    ops: ops
+                        .split(',')
+                        .map(|o| o.trim().to_string())
+                        .filter(|o| !o.is_empty())
+                        .collect(),
+                    condition,
+                    paths: stack.iter().flatten().cloned().collect(),
+                });
+                i = if m.get(k) == Some(&b';') { k + 1 } else { k };
+            }
+            "function" => {
+                let name_end = (end..m.len()).find(|&k| m[k] == b'(').unwrap_or(m.len());
+                let name = text[end..name_end].trim().to_string();
+                let Some(open) = (name_end..m.len()).find(|&k| m[k] == b'{') else {
+                    break;
+                };
+                let mut depth = 0;
+                let mut close = m.len();
+                for (k, &c) in m.iter().enumerate().skip(open) {
+                    match c {
+                        b'{' => depth += 1,
+                        b'}' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                close = k;
+                                break;
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                file.functions
+                    .insert(name, text[open + 1..close.min(text.len())].to_string());
+                i = close + 1;
+            }
+            _ => i = end,
+        }
+    }
+    file
+}
+
+impl RulesFile {
+    /// The condition with the bodies of the helper functions it calls appended (three levels).
+    fn expand(&self, condition: &str) -> String {
+        let mut out = condition.to_string();
+        let mut frontier = condition.to_string();
+        for _ in 0..3 {
+            let mut next = String::new();
+            for (name, body) in &self.functions {
+                if frontier.contains(&format!("{name}(")) {
+                    next.push(' ');
+                    next.push_str(body);
+                }
+            }
+            if next.is_empty() {
+                break;
+            }
+            out.push_str(&next);
+            frontier = next;
+        }
+        out
+    }
+}
+
+static PERSONAL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new( r"(?i)^/?(users?|profiles?|accounts?|customers?|members?|messages?|chats?|orders?|payments?|private\w*|patients?|contacts?)$").expect("valid regex")
+});
+
+static OWNERSHIP: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new( r"request\.auth\.uid\s*(==|!=|in\b)|(==|!=)\s*request\.auth\.uid|request\.auth\.token\.|\bin\s+request\.auth|\bget\(|\bexists\(|\bgetAfter\(|request\.auth\.uid\s*\]|hasAny\(\s*\[\s*request\.auth\.uid").expect("valid regex")
+});
+
+/// Runs the rules-language checks over `firestore.rules` / `storage.rules`.
+pub fn check_rules_file(sink: &mut Sink<'_, '_>) {
+    if !sink.any_active(&[
+        Check::RulesAllowEveryone,
+        Check::RulesTestMode,
+        Check::RulesAnySignedInUser,
+    ]) {
+        return;
+    }
+    let (personal, ownership, test_mode, signed_in) =
+        (&*PERSONAL, &*OWNERSHIP, &*TEST_MODE, &*SIGNED_IN);
+    let file = parse_rules(&sink.ctx().file.text);
+    for allow in &file.allows {
+        let is_write = allow
+            .ops
+            .iter()
+            .any(|o| matches!(o.as_str(), "write" | "create" | "update" | "delete"));
+        let path = allow.paths.join("");
+        let recursive = path.contains("=**}");
+        let last_collection = allow
+            .paths
+            .last()
+            .map(|p| {
+                p.split('/')
+                    .rfind(|s| !s.is_empty() && !s.starts_with('{'))
+                    .unwrap_or("")
+                    .to_string()
+            })
+            .unwrap_or_default();
+        let is_personal = personal.is_match(&last_collection);
+        let ops = allow.ops.join(", ");
+        let range = allow.range.clone();
+        let condition = allow.condition.as_deref().map(str::trim);
+        if condition.is_some_and(|c| test_mode.is_match(c)) {
+            sink.report(
+                Check::RulesTestMode,
+                range,
+                Some(format!("`allow {ops}` on `{path}` is test-mode: open to everyone until a date, and the app breaks or stays open after it")),
+                |f| {
+                    if is_write && recursive {
+                        f.severity = Severity::Critical;
+                    }
+                },
+            );
+            continue;
+        }
+        if condition.is_none_or(|c| c == "true") {
+            if is_write || recursive || is_personal {
+                let severity = if is_write || recursive {
+                    Severity::Critical
+                } else {
+                    Severity::High
+                };
+                sink.report(
+                    Check::RulesAllowEveryone,
+                    range,
+                    Some(format!("`allow {ops}` on `{path}` lets anyone, signed in or not, {} these documents", if is_write { "change" } else { "read" })),
+                    |f| f.severity = severity,
+                );
+            }
+            continue;
+        }
+        let Some(condition) = condition else {
+            continue;
+        };
+        let expanded = file.expand(condition);
+        // `match /{document=**} { allow write: if request.resource.data.size() < 10; }`: a
+        // condition that only validates the data lets anyone write every document below
+        let checks_caller = ["request.auth", "get(", "exists(", "getAfter("]
+            .iter()
+            .any(|m| expanded.contains(m));
+        if recursive && is_write && !checks_caller && !is_constant_false(&expanded) {
+            sink.report(
+                Check::RulesAllowEveryone,
+                range,
+                Some(format!("`allow {ops}` on `{path}` never looks at the caller (no `request.auth`): anyone, signed in or not, can change every document below this recursive wildcard")),
+                |f| f.severity = Severity::Critical,
+            );
+            continue;
+        }
+        if signed_in.is_match(&expanded)
+            && !ownership.is_match(&expanded)
+            && (is_write || recursive || is_personal)
+        {
+            let severity = if recursive && is_write {
+                Severity::Critical
+            } else if is_write || recursive {
+                Severity::High
+            } else {
+                Severity::Medium
+            };
+            sink.report(
+                Check::RulesAnySignedInUser,
+                range,
+                Some(format!("`allow {ops}` on `{path}` only checks that the caller is signed in: any user can {} every document, not just their own", if is_write { "change" } else { "read" })),
+                |f| f.severity = severity,
+            );
+        }
+    }
+}
+
+/// A condition that is `false` however it is written (`false`, `(false)`).
+fn is_constant_false(condition: &str) -> bool {
+    condition.trim_matches(|c: char| c.is_whitespace() || c == '(' || c == ')') == "false"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_rules;
+
+    #[test]
+    fn finds_allows_inside_nested_matches() {
+        let rules = "rules_version = '2';\nservice cloud.firestore {\n  match /databases/{database}/documents {\n    function isOwner(u) { return request.auth.uid == u; }\n    match /users/{userId} {\n      allow read: if isOwner(userId); // owner\n      allow write: if request.auth != null;\n    }\n  }\n}\n";
+        let f = parse_rules(rules);
+        assert_eq!(f.allows.len(), 2);
+        assert_eq!(
+            f.allows[0].paths,
+            vec!["/databases/{database}/documents", "/users/{userId}"]
+        );
+        assert_eq!(
+            f.allows[1].condition.as_deref(),
+            Some("request.auth != null")
+        );
+        assert!(f.functions.contains_key("isOwner"));
+    }
+}

@@ -1,0 +1,255 @@
+//! The Parse part of the project pass: Cloud Code handlers registered in one file with a
+//! function defined in another (`Parse.Cloud.define("x", handlers.x)` with
+//! `const handlers = require("./handlers")`, or `import { x } from "./handlers"`).
+//!
+//! The per-file pass judges handlers whose function is in the registering file; this pass
+//! resolves relative imports to the scanned module, finds the exported function there and runs
+//! the same [`cloud_code`] rules on it, reporting in the module where the code is.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
+
+use rayon::prelude::*;
+
+use super::cloud_code::{self, External, Report};
+use crate::discover::{Candidate, FileKind};
+use crate::engine::{self, ProjectContext};
+use crate::finding::Finding;
+use crate::parse::{self, Grammar};
+use crate::platform::{Check, js};
+use crate::source::{self, Loaded, SourceFile};
+
+/// Files larger than this are not read for registrations (bundles, generated code).
+const MAX_SIZE: u64 = 512 * 1024;
+
+/// Extensions tried, in order, for an import specifier without one.
+const EXTENSIONS: [&str; 8] = [
+    ".js",
+    ".ts",
+    ".mjs",
+    ".cjs",
+    ".tsx",
+    ".jsx",
+    "/index.js",
+    "/index.ts",
+];
+
+/// Runs the Cloud Code rules over handlers defined in another module than their registration.
+pub fn check_project(
+    project: &ProjectContext<'_>,
+    rules: &[(Check, usize)],
+    out: &mut Vec<Finding>,
+) {
+    let scripts: BTreeMap<&str, &Candidate> = project
+        .candidates
+        .iter()
+        .filter(|c| matches!(c.kind, FileKind::Js | FileKind::Ts | FileKind::Tsx))
+        .map(|c| (c.display.as_str(), c))
+        .collect();
+    // registering files: read raw and filtered by a byte search before any parse
+    let registrations: Vec<(String, External)> = scripts
+        .values()
+        .collect::<Vec<_>>()
+        .par_iter()
+        .filter(|c| c.size <= MAX_SIZE && !is_test_path(&c.display))
+        .flat_map_iter(|c| registrations_in(c))
+        .collect();
+    let mut by_module: BTreeMap<&Candidate, Vec<External>> = BTreeMap::new();
+    for (from, registration) in registrations {
+        if let Some(module) = resolve(&from, &registration.module, &scripts) {
+            by_module.entry(module).or_default().push(registration);
+        }
+    }
+    let found: Vec<Finding> = by_module
+        .into_iter()
+        .collect::<Vec<_>>()
+        .par_iter()
+        .flat_map_iter(|(candidate, registrations)| {
+            judge_module(project, rules, candidate, registrations)
+        })
+        .collect();
+    out.extend(found);
+}
+
+/// Whether a file is a test: handlers registered there (often without validators) say nothing
+/// about how the app exposes them.
+fn is_test_path(display: &str) -> bool {
+    let lower = display.to_ascii_lowercase();
+    let mut segments = lower.split('/');
+    let file = segments.next_back().unwrap_or("");
+    segments.any(|d| matches!(d, "test" | "tests" | "__tests__" | "spec" | "e2e"))
+        || file.contains(".test.")
+        || file.contains(".spec.")
+}
+
+/// The handlers of one file registered with imported functions, with the file's display path.
+fn registrations_in(candidate: &Candidate) -> Vec<(String, External)> {
+    let Ok(bytes) = std::fs::read(&candidate.path) else {
+        return Vec::new();
+    };
+    if memchr::memmem::find(&bytes, b"Parse.Cloud.").is_none() {
+        return Vec::new();
+    }
+    let Some((file, tree)) = load_and_parse(candidate) else {
+        return Vec::new();
+    };
+    cloud_code::external_handlers(&js::Index::new(tree.root_node()), &file.text)
+        .into_iter()
+        .map(|r| (candidate.display.clone(), r))
+        .collect()
+}
+
+fn load_and_parse(candidate: &Candidate) -> Option<(SourceFile, tree_sitter::Tree)> {
+    let Loaded::File(file, _) = source::load(candidate) else {
+        return None;
+    };
+    let tree = parse::parse(Grammar::for_kind(file.kind)?, &file.text)?;
+    Some((file, tree))
+}
+
+/// The scanned file a relative specifier of `from` names.
+fn resolve<'c>(
+    from: &str,
+    specifier: &str,
+    scripts: &BTreeMap<&str, &'c Candidate>,
+) -> Option<&'c Candidate> {
+    let mut parts: Vec<&str> = from.split('/').collect();
+    parts.pop();
+    for segment in specifier.split('/') {
+        match segment {
+            "." | "" => {}
+            ".." => {
+                parts.pop()?;
+            }
+            s => parts.push(s),
+        }
+    }
+    let base = parts.join("/");
+    let stem = [".js", ".mjs", ".cjs"]
+        .iter()
+        .find_map(|e| base.strip_suffix(e))
+        .unwrap_or(&base);
+    std::iter::once(base.clone())
+        .chain(EXTENSIONS.iter().map(|e| format!("{stem}{e}")))
+        .find_map(|path| scripts.get(path.as_str()).copied())
+}
+
+/// Runs the rules over the handlers `registrations` point at in `candidate`.
+fn judge_module(
+    project: &ProjectContext<'_>,
+    rules: &[(Check, usize)],
+    candidate: &Candidate,
+    registrations: &[External],
+) -> Vec<Finding> {
+    let Some((file, tree)) = load_and_parse(candidate) else {
+        return Vec::new();
+    };
+    let index = js::Index::new(tree.root_node());
+    let handlers = cloud_code::resolve_external(&index, &file.text, registrations);
+    if handlers.is_empty() {
+        return Vec::new();
+    }
+    let mut reporter = ModuleReport {
+        project,
+        rules,
+        candidate,
+        file: &file,
+        out: Vec::new(),
+    };
+    cloud_code::check_handlers(&mut reporter, tree.root_node(), &file.text, &handlers);
+    let mut found = reporter.out;
+    // one function registered by two files is judged twice: keep one finding per place
+    let mut seen = BTreeSet::new();
+    found.retain(|f| seen.insert((f.rule_id.clone(), f.start.line, f.start.column)));
+    found
+}
+
+/// Reports into the module file being judged.
+struct ModuleReport<'p, 'a> {
+    project: &'p ProjectContext<'a>,
+    rules: &'p [(Check, usize)],
+    candidate: &'p Candidate,
+    file: &'p SourceFile,
+    out: Vec<Finding>,
+}
+
+impl ModuleReport<'_, '_> {
+    fn rule(&self, check: Check) -> Option<usize> {
+        self.rules
+            .iter()
+            .find(|(c, _)| *c == check)
+            .map(|(_, i)| *i)
+            .filter(|&i| self.project.applies(i, self.candidate))
+    }
+}
+
+impl Report for ModuleReport<'_, '_> {
+    fn is_on(&self, check: Check) -> bool {
+        self.rule(check).is_some()
+    }
+
+    fn emit(
+        &mut self,
+        check: Check,
+        range: Range<usize>,
+        message: Option<String>,
+        adjust: impl FnOnce(&mut Finding),
+    ) {
+        let Some(idx) = self.rule(check) else {
+            return;
+        };
+        let finding = engine::finding_in(self.file, self.project.rules, idx, range);
+        self.out
+            .push(crate::platform::shaped(finding, message, adjust));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::path::PathBuf;
+
+    use super::resolve;
+    use crate::discover::{Candidate, FileKind};
+
+    fn candidate(display: &str, kind: FileKind) -> Candidate {
+        Candidate {
+            display: display.into(),
+            path: PathBuf::from(display),
+            kind,
+            size: 1,
+        }
+    }
+
+    #[test]
+    fn resolves_relative_specifiers_with_and_without_extensions() {
+        let files = [
+            candidate("app/cloud/handlers.js", FileKind::Js),
+            candidate("app/cloud/billing.ts", FileKind::Ts),
+            candidate("app/lib/index.ts", FileKind::Ts),
+        ];
+        let scripts: BTreeMap<&str, &Candidate> =
+            files.iter().map(|c| (c.display.as_str(), c)).collect();
+        let found =
+            |from: &str, spec: &str| resolve(from, spec, &scripts).map(|c| c.display.clone());
+        assert_eq!(
+            found("app/cloud/main.js", "./handlers").as_deref(),
+            Some("app/cloud/handlers.js")
+        );
+        assert_eq!(
+            found("app/cloud/main.js", "./handlers.js").as_deref(),
+            Some("app/cloud/handlers.js")
+        );
+        // TypeScript ESM writes the compiled name
+        assert_eq!(
+            found("app/cloud/main.ts", "./billing.js").as_deref(),
+            Some("app/cloud/billing.ts")
+        );
+        assert_eq!(
+            found("app/cloud/main.ts", "../lib").as_deref(),
+            Some("app/lib/index.ts")
+        );
+        assert_eq!(found("app/cloud/main.ts", "./missing"), None);
+        assert_eq!(found("main.ts", "../../outside"), None);
+    }
+}

@@ -1,0 +1,677 @@
+//! Supabase SQL judged as the database ends up: `table-without-rls`, `permissive-policy`,
+//! `policy-trusts-user-metadata`, `security-definer-function`, `view-bypasses-rls`,
+//! `grant-to-anon`, the SQL side of `public-storage-bucket`, `rls-enabled-without-policy`,
+//! `materialized-view-exposed`, `auth-users-exposed` and `self-update-privileged-column`.
+//!
+//! SQL files are grouped into projects: `X/migrations/*.sql`, `X/schemas/*.sql` and the `.sql`
+//! files of `X` itself (`seed.sql`, `schema.sql`) are one history, replayed in the order Supabase
+//! applies them (migrations by file name, then declarative schemas, then other files, seed last)
+//! by [`History`]; each check then judges the final state, once per object, at the statement that
+//! last defined it. Histories that never mention anything Supabase-specific (Prisma migrations,
+//! plain Postgres) and migrations a tool discarded are left alone.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::sync::LazyLock;
+
+use regex::Regex;
+use sqlparser::ast::CreatePolicyCommand;
+
+use super::config::ExposedSchemas;
+use super::history::{EventKind, History, Place, Policy};
+use super::storage::{bucket_message, bucket_severity};
+use crate::discover::{Candidate, FileKind};
+use crate::engine::{self, ProjectContext};
+use crate::finding::{Finding, Related};
+use crate::platform::Check;
+use crate::rules::Severity;
+use crate::source::{self, Loaded, SourceFile};
+
+/// The checks judged over SQL histories.
+pub const SQL_CHECKS: [Check; 11] = [
+    Check::TableWithoutRls,
+    Check::PermissivePolicy,
+    Check::PolicyTrustsUserMetadata,
+    Check::SecurityDefinerFunction,
+    Check::ViewBypassesRls,
+    Check::GrantToAnon,
+    Check::PublicStorageBucket,
+    Check::RlsEnabledWithoutPolicy,
+    Check::MaterializedViewExposed,
+    Check::AuthUsersExposed,
+    Check::SelfUpdatePrivilegedColumn,
+];
+
+/// Table names or columns that say a table holds personal data.
+static PERSONAL_TABLE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(^|_)(customers?|patients?|contacts?|messages?|orders?|payments?|invoices?|addresses|chats?|medical_records?|bookings?|leads?|profiles?|users?)$").expect("valid regex")
+});
+static PERSONAL_COLUMN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(email|phone|phone_number|address|date_of_birth|dob|birthday|ssn|full_name|stripe_customer_id|ip_address)$").expect("valid regex")
+});
+/// Columns that decide what a user may do or has paid for.
+static PRIVILEGED_COLUMN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(role|roles|user_role|app_role|is_admin|admin|is_superuser|is_staff|is_moderator|permissions|credits?|credit_balance|balance|wallet_balance|plan|plan_id|subscription_tier|subscription_plan|subscription_status|subscription_expires_at|tier|is_premium|is_pro|is_paid|premium|points|account_type|user_type|is_verified|verified|approved|is_approved)$").expect("valid regex")
+});
+/// Tables that hold a user's own account, settings or entitlements.
+static ACCOUNT_TABLE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(^|_)(users?|profiles?|accounts?|settings|members?|memberships?|wallets?|subscriptions?|credits?|recruiters?|employees?|roles?|customers_profile)$").expect("valid regex")
+});
+/// `auth.uid() = <column>` (or the reverse), the shape of an own-row condition.
+static OWN_ROW: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"^(auth\.uid\(\)\s*=\s*[\w."]+|[\w."]+\s*=\s*auth\.uid\(\))$"#)
+        .expect("valid regex")
+});
+/// A condition that relates the row to the caller.
+static CALLER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"auth\.uid\s*\(\)|auth\.jwt\s*\(\)|request\.jwt|current_user").expect("valid regex")
+});
+/// Statements that change data, in a function body.
+static WRITES: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"\b(insert\s+into|update\s+[\w."]+\s+set|delete\s+from|truncate|refresh\s+materialized\s+view)\b"#)
+        .expect("valid regex")
+});
+/// Texts that say a SQL history is Supabase's (or at least uses its roles and RLS).
+static SUPABASE_MARKERS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)auth\.uid\(\)|auth\.users|auth\.jwt\(\)|row level security|storage\.buckets|\bto\s+(anon|authenticated)\b|supabase").expect("valid regex")
+});
+
+/// One finding of a SQL history, before it becomes a [`Finding`].
+#[derive(Debug)]
+struct Hit {
+    at: Place,
+    check: Check,
+    message: String,
+    severity: Option<Severity>,
+    /// Earlier definitions of the same object.
+    related: Vec<Place>,
+}
+
+impl Hit {
+    fn new(at: &Place, check: Check, message: String, severity: Option<Severity>) -> Self {
+        Hit {
+            at: at.clone(),
+            check,
+            message,
+            severity,
+            related: Vec::new(),
+        }
+    }
+}
+
+/// Judges a migration history: `files` in order, with these schemas exposed.
+fn analyze(files: &[&str], exposed: ExposedSchemas) -> Vec<Hit> {
+    let mut h = History::new(exposed);
+    for (i, text) in files.iter().enumerate() {
+        h.apply_file(i, text);
+    }
+    judge(&h)
+}
+
+fn judge(h: &History) -> Vec<Hit> {
+    let mut hits = Vec::new();
+    tables(h, &mut hits);
+    for p in h.policies.values() {
+        policy(h, p, &mut hits);
+    }
+    functions(h, &mut hits);
+    views(h, &mut hits);
+    events(h, &mut hits);
+    hits
+}
+
+fn is_personal(h: &History, table: &str) -> bool {
+    let bare = table.rsplit('.').next().unwrap_or(table);
+    PERSONAL_TABLE.is_match(bare)
+        || h.tables
+            .get(table)
+            .is_some_and(|t| t.columns.iter().any(|c| PERSONAL_COLUMN.is_match(c)))
+}
+
+/// `table-without-rls` and `rls-enabled-without-policy`.
+fn tables(h: &History, hits: &mut Vec<Hit>) {
+    for (name, t) in &h.tables {
+        if !h.exposed.contains(name) || !(t.anon || t.authenticated) {
+            continue;
+        }
+        let policies = h.policies.keys().filter(|(tb, _)| tb == name).count();
+        if !t.rls {
+            let message = if policies > 0 {
+                format!(
+                    "Table `{name}` has {policies} polic{} but row level security is never enabled, so they do nothing: anyone with the public anon key can read and modify every row",
+                    if policies == 1 { "y" } else { "ies" }
+                )
+            } else {
+                format!(
+                    "Table `{name}` never gets row level security enabled: anyone with the public anon key can read and modify every row"
+                )
+            };
+            hits.push(Hit::new(&t.at, Check::TableWithoutRls, message, None));
+        } else if policies == 0 {
+            hits.push(Hit::new(
+                &t.at,
+                Check::RlsEnabledWithoutPolicy,
+                format!(
+                    "Table `{name}` has row level security enabled and no policy: every query through the API returns nothing and every write fails (only the service role can use it)"
+                ),
+                None,
+            ));
+        }
+    }
+}
+
+/// A condition that is `true` however it is written: `true`, `(1 = 1)`, `'a' = 'a'`.
+fn is_true(condition: Option<&str>) -> bool {
+    let Some(c) = condition else {
+        return false;
+    };
+    let c: String = c
+        .to_ascii_lowercase()
+        .chars()
+        .filter(|ch| !ch.is_whitespace() && *ch != '(' && *ch != ')')
+        .collect();
+    if c == "true" || c == "notfalse" {
+        return true;
+    }
+    c.split_once('=')
+        .is_some_and(|(a, b)| !a.is_empty() && a == b && !a.contains('.') && !a.ends_with('!'))
+}
+
+/// `auth.role() = 'authenticated'` or `auth.uid() is not null`: any account passes.
+fn is_any_user(condition: Option<&str>) -> bool {
+    let Some(c) = condition else {
+        return false;
+    };
+    let c: String = c
+        .to_ascii_lowercase()
+        .chars()
+        .filter(|ch| !ch.is_whitespace() && *ch != '(' && *ch != ')')
+        .collect();
+    matches!(
+        c.as_str(),
+        "auth.role='authenticated'" | "auth.uidisnotnull" | "'authenticated'=auth.role"
+    )
+}
+
+/// Who a policy's roles let in, in words; `None` when only the server's roles.
+fn audience(roles: &[String]) -> Option<(String, bool)> {
+    if !roles.is_empty() && roles.iter().all(|r| r == "service_role" || r == "postgres") {
+        return None;
+    }
+    if roles.is_empty() || roles.iter().any(|r| r == "anon" || r == "public") {
+        return Some(("anyone".into(), true));
+    }
+    if roles.iter().any(|r| r == "authenticated") {
+        return Some(("any signed-in user".into(), false));
+    }
+    let custom: Vec<String> = roles.iter().map(|r| format!("`{r}`")).collect();
+    Some((format!("every member of role {}", custom.join(", ")), false))
+}
+
+/// `permissive-policy`, `policy-trusts-user-metadata`, `self-update-privileged-column`.
+fn policy(h: &History, p: &Policy, hits: &mut Vec<Hit>) {
+    let Some((who, open_to_anon)) = audience(&p.roles) else {
+        return;
+    };
+    let name = &p.name;
+    let table = &p.table;
+    let using = p.using.as_deref();
+    let command = &p.command;
+    let writes = !matches!(command, CreatePolicyCommand::Select);
+    // an absent condition lets every row through; for INSERT only `with check` applies
+    let check = p
+        .check
+        .as_deref()
+        .or(if matches!(command, CreatePolicyCommand::Insert) {
+            None
+        } else {
+            using
+        });
+    let open_check = match command {
+        CreatePolicyCommand::Insert => p.check.is_none() || is_true(p.check.as_deref()),
+        CreatePolicyCommand::Update | CreatePolicyCommand::All => {
+            is_true(check) || (p.check.is_none() && p.using.is_none())
+        }
+        _ => false,
+    };
+    let open_using =
+        !matches!(command, CreatePolicyCommand::Insert) && (using.is_none() || is_true(using));
+    let metadata = [using, p.check.as_deref()]
+        .iter()
+        .any(|e| e.is_some_and(|e| e.contains("user_metadata")));
+    if metadata {
+        hits.push(Hit::new(
+            &p.at,
+            Check::PolicyTrustsUserMetadata,
+            format!(
+                "Policy \"{name}\" on `{table}` trusts `user_metadata` from the JWT, which every user can edit with `supabase.auth.updateUser`"
+            ),
+            None,
+        ));
+    }
+    if p.restrictive {
+        // a restrictive policy only narrows what the permissive ones allow
+        return;
+    }
+    if writes && (open_check || (open_using && !matches!(command, CreatePolicyCommand::Insert))) {
+        let verb = match command {
+            CreatePolicyCommand::Insert => "insert any row into",
+            CreatePolicyCommand::Update => "update every row of",
+            CreatePolicyCommand::Delete => "delete every row of",
+            _ => "read and change every row of",
+        };
+        let why = if p.using.is_none() && p.check.is_none() {
+            "no condition at all"
+        } else if matches!(command, CreatePolicyCommand::Insert) && p.check.is_none() {
+            "no `with check`"
+        } else {
+            "an always-true condition"
+        };
+        hits.push(Hit::new(
+            &p.at,
+            Check::PermissivePolicy,
+            format!("Policy \"{name}\" lets {who} {verb} `{table}` ({why})"),
+            Some(if open_to_anon {
+                Severity::Critical
+            } else {
+                Severity::High
+            }),
+        ));
+        return;
+    }
+    if matches!(
+        command,
+        CreatePolicyCommand::Update | CreatePolicyCommand::Delete | CreatePolicyCommand::All
+    ) && is_any_user(using)
+    {
+        hits.push(Hit::new(
+            &p.at,
+            Check::PermissivePolicy,
+            format!(
+                "Policy \"{name}\" lets any signed-in user change every row of `{table}` (it only checks that the caller is logged in)"
+            ),
+            Some(Severity::High),
+        ));
+        return;
+    }
+    if !writes && open_using && is_personal(h, table) {
+        hits.push(Hit::new(
+            &p.at,
+            Check::PermissivePolicy,
+            format!(
+                "Policy \"{name}\" lets {who} read every row of `{table}`, which holds personal data (`using (true)`)"
+            ),
+            None,
+        ));
+        return;
+    }
+    if matches!(
+        command,
+        CreatePolicyCommand::Update | CreatePolicyCommand::All
+    ) && using.is_some_and(is_own_row)
+    {
+        self_update(h, p, hits);
+    }
+}
+
+/// `auth.uid() = user_id` and nothing else (also `(select auth.uid())`, parenthesised).
+fn is_own_row(condition: &str) -> bool {
+    let c = condition
+        .to_ascii_lowercase()
+        .replace("(select auth.uid())", "auth.uid()")
+        .replace("(select auth.uid() as uid)", "auth.uid()");
+    let c = c.trim_matches(|ch: char| ch == '(' || ch == ')' || ch.is_whitespace());
+    OWN_ROW.is_match(c)
+}
+
+/// An own-row UPDATE policy on a table with columns that grant rights (`role`, `credits`,
+/// `plan`), with nothing pinning them: no `with check` naming them, no column-level `update`
+/// grant, no `before update` trigger reading them.
+fn self_update(h: &History, p: &Policy, hits: &mut Vec<Hit>) {
+    let Some(t) = h.tables.get(&p.table) else {
+        return;
+    };
+    let bare = p.table.rsplit('.').next().unwrap_or(&p.table);
+    if t.update_restricted || !t.authenticated || !ACCOUNT_TABLE.is_match(bare) {
+        return;
+    }
+    let check = p.check.as_deref().unwrap_or("").to_ascii_lowercase();
+    let guarded = |col: &str| {
+        check.contains(col)
+            || t.update_triggers.iter().any(|f| {
+                h.functions.get(f).is_some_and(|f| {
+                    f.text.contains(&format!("new.{col}")) || f.text.contains(&format!("old.{col}"))
+                })
+            })
+    };
+    let open: Vec<&String> = t
+        .columns
+        .iter()
+        .filter(|c| PRIVILEGED_COLUMN.is_match(c) && !guarded(c))
+        .collect();
+    if open.is_empty() {
+        return;
+    }
+    let names: Vec<String> = open.iter().map(|c| format!("`{c}`")).collect();
+    let is_role = open.iter().any(|c| {
+        c.contains("role") || c.contains("admin") || c.contains("permission") || c.contains("staff")
+    });
+    hits.push(Hit::new(
+        &p.at,
+        Check::SelfUpdatePrivilegedColumn,
+        format!(
+            "Policy \"{}\" lets each user update their own row of `{}` including {}: nothing (a `with check`, a column grant or a trigger) stops a user from changing them from the browser",
+            p.name,
+            p.table,
+            names.join(", ")
+        ),
+        Some(if is_role { Severity::High } else { Severity::Medium }),
+    ));
+}
+
+/// `security-definer-function`, once per function, judged as last defined.
+fn functions(h: &History, hits: &mut Vec<Hit>) {
+    for (name, f) in &h.functions {
+        if !f.definer || !h.exposed.contains(name) || f.returns.starts_with("trigger") {
+            continue;
+        }
+        let Some(last) = f.defs.last() else {
+            continue;
+        };
+        let body = f
+            .text
+            .split_once(" as ")
+            .map_or(f.text.as_str(), |(_, b)| b);
+        let checks_caller = CALLER.is_match(body);
+        let writes = WRITES.is_match(body);
+        let returns_rows = ["setof", "table", "json", "record"]
+            .iter()
+            .any(|r| f.returns.starts_with(r))
+            && body.contains(" from ");
+        let callable = f.anon || f.authenticated;
+        let who = if f.anon {
+            "`anon`"
+        } else {
+            "any signed-in user"
+        };
+        let mut problems = Vec::new();
+        let mut severity = Severity::Low;
+        if callable && !checks_caller && (writes || returns_rows) {
+            let what = if writes {
+                "changes data"
+            } else {
+                "returns rows"
+            };
+            problems.push(format!(
+                "{what} without checking the caller, and {who} can call it through `/rest/v1/rpc`"
+            ));
+            severity = if f.anon && writes {
+                Severity::High
+            } else {
+                Severity::Medium
+            };
+        }
+        if !f.has_search_path {
+            problems.push("has no fixed `search_path`".into());
+            if writes || returns_rows {
+                severity = severity.max(Severity::Medium);
+            }
+        }
+        if problems.is_empty() {
+            continue;
+        }
+        let mut hit = Hit::new(
+            last,
+            Check::SecurityDefinerFunction,
+            format!(
+                "`security definer` function `{name}` runs with its owner's rights and {}",
+                problems.join(", and ")
+            ),
+            Some(severity),
+        );
+        hit.related = f.defs[..f.defs.len() - 1].to_vec();
+        hits.push(hit);
+    }
+}
+
+/// `view-bypasses-rls`, `materialized-view-exposed`, `auth-users-exposed`.
+fn views(h: &History, hits: &mut Vec<Hit>) {
+    for (name, v) in &h.views {
+        if !h.exposed.contains(name) || !(v.anon || v.authenticated) {
+            continue;
+        }
+        let who = if v.anon {
+            "anyone with the anon key"
+        } else {
+            "any signed-in user"
+        };
+        if v.text.contains("auth.users") && !v.invoker {
+            hits.push(Hit::new(
+                &v.at,
+                Check::AuthUsersExposed,
+                format!(
+                    "View `{name}` reads `auth.users` with its owner's rights in an API schema: {who} can list users' e-mails and metadata"
+                ),
+                None,
+            ));
+            continue;
+        }
+        if v.materialized {
+            hits.push(Hit::new(
+                &v.at,
+                Check::MaterializedViewExposed,
+                format!(
+                    "Materialized view `{name}` is readable through the API by {who}: RLS never applies to materialized views (revoke `select` from `anon` and `authenticated`)"
+                ),
+                None,
+            ));
+        } else if !v.invoker {
+            hits.push(Hit::new(
+                &v.at,
+                Check::ViewBypassesRls,
+                format!(
+                    "View `{name}` runs with its owner's rights (no `security_invoker`), so it returns rows that RLS hides from the caller"
+                ),
+                None,
+            ));
+        }
+    }
+}
+
+/// `grant-to-anon` and `public-storage-bucket`, per statement.
+fn events(h: &History, hits: &mut Vec<Hit>) {
+    for e in &h.events {
+        match &e.kind {
+            EventKind::GrantToAnon {
+                privileges,
+                objects,
+                tables,
+            } => {
+                let writes = ["all", "insert", "update", "delete", "truncate"]
+                    .iter()
+                    .any(|w| privileges.contains(w));
+                // Supabase grants every privilege on new tables to `anon` already: a grant only
+                // matters where RLS is off (or unknown); sequences and views are judged elsewhere
+                if !tables.is_empty()
+                    && tables
+                        .iter()
+                        .all(|t| h.tables.get(t).is_some_and(|t| t.rls) || h.views.contains_key(t))
+                    || objects.starts_with("sequence")
+                {
+                    continue;
+                }
+                let personal = tables.iter().any(|t| is_personal(h, t));
+                let schema_wide = objects.starts_with("all ");
+                if writes || personal || schema_wide {
+                    let what = if objects.starts_with("all functions") {
+                        "call every function of the schema"
+                    } else if writes {
+                        "write it"
+                    } else {
+                        "read it"
+                    };
+                    hits.push(Hit::new(
+                        &e.at,
+                        Check::GrantToAnon,
+                        format!(
+                            "`{privileges}` on {objects} is granted to `anon`: anyone with the public anon key can {what} directly, subject only to RLS"
+                        ),
+                        Some(if writes || schema_wide {
+                            Severity::High
+                        } else {
+                            Severity::Medium
+                        }),
+                    ));
+                }
+            }
+            EventKind::PublicBuckets(rows) => {
+                // one finding per statement: its most sensitive public bucket
+                let worst = rows
+                    .iter()
+                    .filter_map(|n| bucket_severity(n.as_deref()).map(|s| (s, n)))
+                    .max_by_key(|(s, _)| *s);
+                if let Some((severity, name)) = worst {
+                    hits.push(Hit::new(
+                        &e.at,
+                        Check::PublicStorageBucket,
+                        bucket_message(name.as_deref()),
+                        Some(severity),
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// The project a SQL file belongs to and its place in the order Supabase applies files:
+/// `X/migrations/*.sql` (by name), then `X/schemas/*.sql`, then other files of `X`, `seed.sql`
+/// last.
+fn project_of(display: &str) -> (String, u8) {
+    let (dir, file) = display.rsplit_once('/').unwrap_or(("", display));
+    let (parent, leaf) = dir.rsplit_once('/').unwrap_or(("", dir));
+    match leaf {
+        "migrations" => (parent.to_string(), 0),
+        "schemas" => (parent.to_string(), 1),
+        _ if file.eq_ignore_ascii_case("seed.sql") => (dir.to_string(), 3),
+        _ => (dir.to_string(), 2),
+    }
+}
+
+/// SQL files no database runs: migrations a tool discarded, ORM migrations of other databases.
+fn is_ignored(display: &str) -> bool {
+    let lower = display.to_ascii_lowercase();
+    lower.contains("discarded")
+        || lower.contains("prisma/migrations/")
+        || lower.contains("/rollback")
+}
+
+/// Project pass: every SQL project is one history.
+pub fn check_project(
+    project: &ProjectContext<'_>,
+    rules: &[(Check, usize)],
+    out: &mut Vec<Finding>,
+) {
+    let mut projects: BTreeMap<String, Vec<(u8, &Candidate)>> = BTreeMap::new();
+    for c in project.candidates {
+        if c.kind == FileKind::Sql && !is_ignored(&c.display) {
+            let (key, rank) = project_of(&c.display);
+            projects.entry(key).or_default().push((rank, c));
+        }
+    }
+    for (_, mut candidates) in projects {
+        candidates.sort_by(|a, b| (a.0, &a.1.display).cmp(&(b.0, &b.1.display)));
+        let files: Vec<(SourceFile, &Candidate)> = candidates
+            .iter()
+            .filter_map(|(_, c)| match source::load(c) {
+                Loaded::File(f, _) => Some((f, *c)),
+                Loaded::Skip(_) => None,
+            })
+            .collect();
+        let is_supabase = files.iter().any(|(f, _)| {
+            f.display.split('/').any(|s| s == "supabase") || SUPABASE_MARKERS.is_match(&f.text)
+        });
+        if !is_supabase {
+            continue;
+        }
+        let texts: Vec<&str> = files.iter().map(|(f, _)| f.text.as_str()).collect();
+        let exposed = files
+            .first()
+            .map(|(_, c)| ExposedSchemas::for_sql_file(&c.path))
+            .unwrap_or_default();
+        for hit in analyze(&texts, exposed) {
+            let Some(&(_, idx)) = rules.iter().find(|(c, _)| *c == hit.check) else {
+                continue;
+            };
+            let (file, candidate) = &files[hit.at.0];
+            if !project.applies(idx, candidate) {
+                continue;
+            }
+            let mut f = engine::finding_in(file, project.rules, idx, hit.at.1);
+            f.message = hit.message;
+            if let Some(s) = hit.severity {
+                f.severity = s;
+            }
+            f.related = hit
+                .related
+                .iter()
+                .map(|(i, range)| related(&files[*i].0, range, "defined earlier here"))
+                .collect();
+            out.push(f);
+        }
+    }
+}
+
+fn related(file: &SourceFile, range: &Range<usize>, message: &str) -> Related {
+    Related {
+        path: file.display.clone(),
+        start: file.position(range.start),
+        end: file.position(range.end),
+        message: message.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{analyze, project_of};
+    use crate::platform::Check;
+
+    fn checks(files: &[&str]) -> Vec<Check> {
+        analyze(files, super::ExposedSchemas::default())
+            .into_iter()
+            .map(|h| h.check)
+            .collect()
+    }
+
+    #[test]
+    fn rls_enabled_in_a_later_migration_counts() {
+        let first = "create table public.notes (id bigint primary key, body text);";
+        let second = "alter table public.notes enable row level security;\ncreate policy p on notes for select using (auth.uid() is not null);";
+        assert!(checks(&[first, second]).is_empty());
+        assert_eq!(checks(&[first]), vec![Check::TableWithoutRls]);
+    }
+
+    #[test]
+    fn one_finding_per_redefined_function() {
+        let def = "create or replace function public.f() returns void language plpgsql security definer as $$ begin delete from t; end $$;";
+        let hits = analyze(&[def, def, def], super::ExposedSchemas::default());
+        assert_eq!(hits.len(), 1);
+        assert_eq!(hits[0].at.0, 2);
+        assert_eq!(hits[0].related.len(), 2);
+    }
+
+    #[test]
+    fn orders_files_as_supabase_applies_them() {
+        assert_eq!(
+            project_of("app/supabase/migrations/1_a.sql"),
+            ("app/supabase".into(), 0)
+        );
+        assert_eq!(
+            project_of("app/supabase/schemas/a.sql"),
+            ("app/supabase".into(), 1)
+        );
+        assert_eq!(
+            project_of("app/supabase/seed.sql"),
+            ("app/supabase".into(), 3)
+        );
+    }
+}

@@ -1,0 +1,433 @@
+//! The `match:` matcher: tree-sitter queries with capture constraints and structural context.
+//!
+//! ```yaml
+//! match:
+//!   query: |                       # tree-sitter query; several patterns allowed
+//!     (call_expression function: (identifier) @fn) @hit
+//!   where:                         # constraints on captured text
+//!     fn: { regex: '^eval$' }      # regex | not-regex | equals | not-equals | one-of
+//!   inside: { query: ..., where: ... }      # an ancestor must match this
+//!   not-inside: { query: ..., where: ... }  # no ancestor may match this
+//!   report: hit                    # capture to report (default `hit`, else the widest)
+//! ```
+//!
+//! This module owns the compiled form of a rule's `match:` ([`QueryMatcher`], with the native
+//! matcher of [`pattern`]) and how one match is judged (constraints, `inside`, `not-inside`), so
+//! rules hold compiled matchers without knowing the engine; `engine::query` runs them over trees.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::ops::Range;
+use std::rc::Rc;
+use std::sync::OnceLock;
+
+use regex::Regex;
+use serde::Deserialize;
+use streaming_iterator::StreamingIterator;
+use tree_sitter::{Node, Query, QueryCursor, QueryMatch, Tree};
+
+pub mod pattern;
+
+use crate::discover::FileKind;
+use crate::parse::Grammar;
+use pattern::{Dispatch, Patterns};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawQueryMatcher {
+    query: String,
+    #[serde(default, rename = "where")]
+    constraints: HashMap<String, RawConstraint>,
+    #[serde(default)]
+    inside: Option<Box<RawQueryMatcher>>,
+    #[serde(default)]
+    not_inside: Option<Box<RawQueryMatcher>>,
+    #[serde(default)]
+    report: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawConstraint {
+    regex: Option<String>,
+    not_regex: Option<String>,
+    equals: Option<String>,
+    not_equals: Option<String>,
+    #[serde(default)]
+    one_of: Vec<String>,
+}
+
+/// A constraint on the text of a capture.
+#[derive(Debug)]
+struct Constraint {
+    regex: Option<Regex>,
+    not_regex: Option<Regex>,
+    equals: Option<String>,
+    not_equals: Option<String>,
+    one_of: Vec<String>,
+}
+
+impl Constraint {
+    fn accepts(&self, text: &str) -> bool {
+        self.regex.as_ref().is_none_or(|r| r.is_match(text))
+            && self.not_regex.as_ref().is_none_or(|r| !r.is_match(text))
+            && self.equals.as_ref().is_none_or(|e| e == text)
+            && self.not_equals.as_ref().is_none_or(|e| e != text)
+            && (self.one_of.is_empty() || self.one_of.iter().any(|o| o == text))
+    }
+}
+
+/// A compiled query matcher (one rule's `match:`, or a nested `inside`/`not-inside`).
+#[derive(Debug)]
+pub struct QueryMatcher {
+    /// The query source, as written.
+    pub source: String,
+    constraints: Vec<(String, Constraint)>,
+    inside: Option<Box<QueryMatcher>>,
+    not_inside: Option<Box<QueryMatcher>>,
+    report: Option<String>,
+    /// The grammars the rule targets.
+    grammars: Vec<Grammar>,
+    /// Compiled per grammar on first use (index = `Grammar::index`): compiling every query for
+    /// every grammar up front cost a second of start-up, most of it for grammars never seen.
+    queries: [OnceLock<Option<Query>>; 3],
+    /// The native form of the query per grammar, when [`Patterns`] supports it.
+    natives: [OnceLock<Option<Patterns>>; 3],
+}
+
+/// The captures of one match by name, in the order the matcher produced them.
+pub(crate) type Named<'q, 't> = Vec<(&'q str, Node<'t>)>;
+
+pub(crate) fn named<'q, 't>(m: &QueryMatch<'_, 't>, query: &'q Query) -> Named<'q, 't> {
+    let names = query.capture_names();
+    m.captures()
+        .iter()
+        .map(|c| (names[c.index as usize], c.node))
+        .collect()
+}
+
+impl QueryMatcher {
+    /// Reads a `match:` specification for the grammars of `languages`. With `eager`, every query is
+    /// compiled now for every grammar, so errors surface at load (user rules); embedded rules are
+    /// compiled on first use, and `tests/rules_meta.rs` proves they compile.
+    pub fn compile(
+        spec: &serde_yaml_ng::Value,
+        languages: &[FileKind],
+        eager: bool,
+    ) -> Result<Self, String> {
+        let raw: RawQueryMatcher =
+            serde_yaml_ng::from_value(spec.clone()).map_err(|e| e.to_string())?;
+        let mut grammars: Vec<Grammar> = languages
+            .iter()
+            .flat_map(|k| Grammar::for_rule_kind(*k).iter().copied())
+            .collect();
+        grammars.sort();
+        grammars.dedup();
+        if grammars.is_empty() {
+            return Err("query rules need a code language (js, ts, tsx)".into());
+        }
+        let matcher = Self::from_raw(raw, &grammars)?;
+        if eager {
+            matcher.check_compiles()?;
+        }
+        Ok(matcher)
+    }
+
+    /// Compiles this matcher and its nested ones for every target grammar; the first error wins.
+    pub fn check_compiles(&self) -> Result<(), String> {
+        for &g in &self.grammars {
+            Query::new(&g.language(), &self.source)
+                .map_err(|e| format!("query does not compile for {g:?}: {e}"))?;
+        }
+        for nested in [&self.inside, &self.not_inside].into_iter().flatten() {
+            nested.check_compiles()?;
+        }
+        Ok(())
+    }
+
+    fn from_raw(raw: RawQueryMatcher, grammars: &[Grammar]) -> Result<Self, String> {
+        let names = capture_names(&raw.query);
+        let mut constraints = Vec::new();
+        let mut keys: Vec<_> = raw.constraints.into_iter().collect();
+        keys.sort_by(|a, b| a.0.cmp(&b.0));
+        for (name, c) in keys {
+            if !names.contains(&name) {
+                return Err(format!(
+                    "`where` names capture `@{name}`, which the query does not define (it has: {})",
+                    names.join(", ")
+                ));
+            }
+            let compile = |r: Option<String>| {
+                r.map(|r| Regex::new(&r).map_err(|e| format!("bad regex for `{name}`: {e}")))
+                    .transpose()
+            };
+            constraints.push((
+                name.clone(),
+                Constraint {
+                    regex: compile(c.regex)?,
+                    not_regex: compile(c.not_regex)?,
+                    equals: c.equals,
+                    not_equals: c.not_equals,
+                    one_of: c.one_of,
+                },
+            ));
+        }
+        if let Some(report) = &raw.report
+            && !names.contains(report)
+        {
+            return Err(format!(
+                "`report` names capture `@{report}`, which the query does not define"
+            ));
+        }
+        let nested = |m: Option<Box<RawQueryMatcher>>| {
+            m.map(|m| Self::from_raw(*m, grammars).map(Box::new))
+                .transpose()
+        };
+        Ok(QueryMatcher {
+            source: raw.query,
+            constraints,
+            inside: nested(raw.inside)?,
+            not_inside: nested(raw.not_inside)?,
+            report: raw.report,
+            grammars: grammars.to_vec(),
+            queries: [OnceLock::new(), OnceLock::new(), OnceLock::new()],
+            natives: [OnceLock::new(), OnceLock::new(), OnceLock::new()],
+        })
+    }
+
+    /// Whether the rule targets this grammar.
+    pub fn targets(&self, grammar: Grammar) -> bool {
+        self.grammars.contains(&grammar)
+    }
+
+    /// The compiled query for a grammar, if the rule targets it (compiled on first use; a query
+    /// that does not compile yields `None`, which `check_compiles` reports at load or in tests).
+    pub fn query(&self, grammar: Grammar) -> Option<&Query> {
+        if !self.targets(grammar) {
+            return None;
+        }
+        self.queries[grammar.index()]
+            .get_or_init(|| Query::new(&grammar.language(), &self.source).ok())
+            .as_ref()
+    }
+
+    /// The query for a grammar in the native matcher's form, when it supports it.
+    pub fn native(&self, grammar: Grammar) -> Option<&Patterns> {
+        if !self.targets(grammar) {
+            return None;
+        }
+        self.natives[grammar.index()]
+            .get_or_init(|| Patterns::compile(&self.source, &grammar.language()).ok())
+            .as_ref()
+    }
+
+    /// Whether this matcher and its nested ones run on the native matcher for every grammar they
+    /// target (else they fall back to slower tree-sitter queries).
+    pub fn runs_natively(&self) -> bool {
+        self.grammars.iter().all(|&g| self.native(g).is_some())
+            && [&self.inside, &self.not_inside]
+                .into_iter()
+                .flatten()
+                .all(|m| m.runs_natively())
+    }
+
+    /// Checks one match against the constraints and context. Returns the node to report.
+    pub(crate) fn accept<'t>(
+        &self,
+        captures: &Named<'_, 't>,
+        ctx: &MatchContext<'_, 't>,
+    ) -> Option<Node<'t>> {
+        for (name, node) in captures {
+            for (cname, constraint) in &self.constraints {
+                if cname == name && !constraint.accepts(ctx.node_text(*node)) {
+                    return None;
+                }
+            }
+        }
+        let wanted = self.report.as_deref().unwrap_or("hit");
+        let report = captures
+            .iter()
+            .find(|(name, _)| *name == wanted)
+            .or_else(|| {
+                captures
+                    .iter()
+                    .max_by_key(|(_, node)| node.end_byte() - node.start_byte())
+            })?
+            .1;
+        if let Some(inside) = &self.inside
+            && !ctx.encloses(inside, report)
+        {
+            return None;
+        }
+        if let Some(not_inside) = &self.not_inside
+            && ctx.encloses(not_inside, report)
+        {
+            return None;
+        }
+        Some(report)
+    }
+}
+
+/// The capture names a query defines (`@name`), read from its text without compiling it.
+fn capture_names(query: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut in_string = false;
+    let mut chars = query.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '"' => in_string = !in_string,
+            '\\' if in_string => {
+                chars.next();
+            }
+            ';' if !in_string => {
+                // comment to end of line
+                for (_, c) in chars.by_ref() {
+                    if c == '\n' {
+                        break;
+                    }
+                }
+            }
+            '@' if !in_string => {
+                let name: String = query[i + 1..]
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))
+                    .collect();
+                if !name.is_empty() && !names.contains(&name) {
+                    names.push(name);
+                }
+            }
+            _ => {}
+        }
+    }
+    names
+}
+
+fn contains(outer: &Range<usize>, inner: &Range<usize>) -> bool {
+    outer.start <= inner.start && inner.end <= outer.end
+}
+
+/// Per-file state shared by all query matches: the tree, the text, and cached context ranges.
+pub(crate) struct MatchContext<'a, 't> {
+    pub(crate) grammar: Grammar,
+    pub(crate) tree: &'t Tree,
+    pub(crate) text: &'a str,
+    /// Whether matchers run natively where they can (else always on tree-sitter queries).
+    pub(crate) native: bool,
+    /// Ranges matched by each `inside`/`not-inside` matcher, keyed by the matcher's address.
+    pub(crate) cache: RefCell<HashMap<usize, Rc<[Range<usize>]>>>,
+}
+
+impl<'t> MatchContext<'_, 't> {
+    pub(crate) fn node_text(&self, node: Node<'t>) -> &str {
+        self.text.get(node.byte_range()).unwrap_or("")
+    }
+
+    /// Whether a node reported by `matcher` contains `node`.
+    ///
+    /// When the matcher runs natively and reports the root of its patterns, only the nodes whose
+    /// range can contain `node` are tried: its ancestors, itself, and its descendants spanning
+    /// the same bytes (sibling ranges never overlap). Otherwise every match in the file is
+    /// computed once and cached.
+    fn encloses(&self, matcher: &QueryMatcher, node: Node<'t>) -> bool {
+        let range = node.byte_range();
+        if self.native
+            && !range.is_empty()
+            && let Some(patterns) = matcher.native(self.grammar)
+            && patterns.reports_root(
+                matcher.report.as_deref().unwrap_or("hit"),
+                matcher.report.is_none(),
+            )
+        {
+            let mut candidates = vec![node];
+            let mut k = 0;
+            while k < candidates.len() {
+                let n = candidates[k];
+                k += 1;
+                let mut cursor = n.walk();
+                candidates.extend(n.children(&mut cursor).filter(|c| c.byte_range() == range));
+            }
+            let mut up = node.parent();
+            while let Some(a) = up {
+                candidates.push(a);
+                up = a.parent();
+            }
+            let mut found = Vec::new();
+            for candidate in candidates {
+                for index in 0..patterns.len() {
+                    found.clear();
+                    patterns.matches_at(index, candidate, &mut found);
+                    for captures in &found {
+                        if let Some(r) = matcher.accept(&patterns.named(captures), self)
+                            && contains(&r.byte_range(), &range)
+                        {
+                            return true;
+                        }
+                    }
+                }
+            }
+            return false;
+        }
+        self.enclosing(matcher).iter().any(|r| contains(r, &range))
+    }
+
+    /// The ranges of every node matching `matcher` in this file, computed once per file.
+    fn enclosing(&self, matcher: &QueryMatcher) -> Rc<[Range<usize>]> {
+        let key = std::ptr::from_ref(matcher) as usize;
+        if let Some(ranges) = self.cache.borrow().get(&key) {
+            return Rc::clone(ranges);
+        }
+        let mut ranges = Vec::new();
+        if self.native
+            && let Some(patterns) = matcher.native(self.grammar)
+        {
+            let mut dispatch = Dispatch::default();
+            dispatch.add(0, patterns);
+            let mut found = Vec::new();
+            dispatch.walk(self.tree.root_node(), |node, entries| {
+                for entry in entries {
+                    found.clear();
+                    patterns.matches_at(entry.pattern, node, &mut found);
+                    for captures in &found {
+                        let captures = patterns.named(captures);
+                        if let Some(node) = matcher.accept(&captures, self) {
+                            ranges.push(node.byte_range());
+                        }
+                    }
+                }
+            });
+        } else if let Some(query) = matcher.query(self.grammar) {
+            let mut cursor = QueryCursor::new();
+            let mut matches = cursor.matches(query, self.tree.root_node(), self.text.as_bytes());
+            while let Some(m) = matches.next() {
+                if let Some(node) = matcher.accept(&named(m, query), self) {
+                    ranges.push(node.byte_range());
+                }
+            }
+        }
+        let ranges: Rc<[Range<usize>]> = ranges.into();
+        self.cache.borrow_mut().insert(key, Rc::clone(&ranges));
+        ranges
+    }
+}
+
+impl Patterns {
+    /// The captures of a native match by name.
+    pub(crate) fn named<'q, 't>(&'q self, captures: &[(u32, Node<'t>)]) -> Named<'q, 't> {
+        captures
+            .iter()
+            .map(|(id, node)| (self.capture_name(*id), *node))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::capture_names;
+
+    #[test]
+    fn reads_capture_names_without_compiling() {
+        let q =
+            "(call_expression function: (identifier) @fn) @hit ; @comment\n(string \"@not\") @s";
+        assert_eq!(capture_names(q), vec!["fn", "hit", "s"]);
+    }
+}
