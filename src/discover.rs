@@ -3,6 +3,14 @@
 //! Discovery only looks at paths and metadata; reading and content checks (binary, minified) happen
 //! in the engine, which reads each file once. The result is sorted, so everything downstream is
 //! deterministic whatever the thread count.
+//!
+//! `.gitignore` says what git should not pick up, not what it holds: a `.env` committed before its
+//! ignore line was added is the classic leak (issue 17). So, when ignore files are honoured, the
+//! walk is completed by [`committed_or_secret_stores`]: inside a git work tree the files git
+//! tracks although an ignore rule matches them (from `git ls-files`, so the index is read by git
+//! itself: every index version, split and sparse indexes, no new dependency to build); outside git,
+//! files that look like secret stores (`.env*`, keys, key stores, service-account JSON), whatever
+//! `.gitignore` says. An ignored file git does not track (a local `.env`) stays out.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -443,6 +451,11 @@ pub fn discover(roots: &[PathBuf], options: &DiscoverOptions) -> Result<Discover
     }
     if let Some((first, rest)) = dirs.split_first() {
         walk_dirs(first, rest, options, cwd.as_deref(), &mut out)?;
+        if options.respect_ignore_files {
+            for dir in &dirs {
+                committed_or_secret_stores(dir, options, cwd.as_deref(), &mut out);
+            }
+        }
     }
     out.candidates.sort();
     out.candidates.dedup_by(|a, b| a.path == b.path);
@@ -595,6 +608,208 @@ fn walk_dirs(
     Ok(())
 }
 
+/// Adds the files the ignore-aware walk left out that must be scanned all the same: tracked files
+/// that an ignore rule matches (inside git) and secret stores (outside git). Honours `--exclude`
+/// and never enters dependency or build folders.
+fn committed_or_secret_stores(
+    root: &Path,
+    options: &DiscoverOptions,
+    cwd: Option<&Path>,
+    out: &mut Discovered,
+) {
+    let excludes = exclude_matcher(root, &options.excludes);
+    let add = |path: PathBuf, out: &mut Discovered| {
+        let rel = path.strip_prefix(root).unwrap_or(&path);
+        if rel.components().any(|c| {
+            c.as_os_str()
+                .to_str()
+                .is_some_and(|n| DEFAULT_EXCLUDED_DIRS.contains(&n))
+        }) || excludes
+            .as_ref()
+            .is_some_and(|m| m.matched(&path, false).is_ignore())
+        {
+            return;
+        }
+        let Ok(meta) = path.symlink_metadata() else {
+            return;
+        };
+        if !meta.is_file() {
+            return;
+        }
+        let display = display_path(&path, cwd);
+        match FileKind::classify(&path) {
+            Some(kind) if meta.len() <= options.max_file_size => out.candidates.push(Candidate {
+                display,
+                path,
+                kind,
+                size: meta.len(),
+            }),
+            Some(_) => out
+                .skipped
+                .push(too_large(display, meta.len(), options.max_file_size)),
+            None => {}
+        }
+    };
+    if is_in_git_work_tree(root)
+        && let Some(files) = git_tracked_but_ignored(root)
+    {
+        for f in files {
+            add(f, out);
+        }
+        return;
+    }
+    // Outside git (or without a `git` command): secret stores whatever `.gitignore` says; a
+    // repository nested below the root is asked what it tracks instead.
+    let nested = std::sync::Arc::new(Mutex::new(Vec::new()));
+    let stores = Mutex::new(Vec::new());
+    let mut builder = WalkBuilder::new(root);
+    builder
+        .standard_filters(false)
+        .hidden(false)
+        .follow_links(false)
+        .threads(options.threads);
+    let nested_ref = std::sync::Arc::clone(&nested);
+    builder.filter_entry(move |entry| {
+        let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
+        if !is_dir || entry.depth() == 0 {
+            return true;
+        }
+        let name = entry.file_name().to_str().unwrap_or("");
+        if DEFAULT_EXCLUDED_DIRS.contains(&name) {
+            return false;
+        }
+        if entry.path().join(".git").exists() {
+            nested_ref
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(entry.path().to_path_buf());
+            return false;
+        }
+        true
+    });
+    builder.build_parallel().run(|| {
+        let stores = &stores;
+        Box::new(move |entry| {
+            if let Ok(entry) = entry
+                && entry.file_type().is_some_and(|t| t.is_file())
+                && is_secret_store(entry.path())
+            {
+                stores
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .push(entry.path().to_path_buf());
+            }
+            WalkState::Continue
+        })
+    });
+    let mut stores = stores
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    stores.sort();
+    for f in stores {
+        add(f, out);
+    }
+    drop(builder);
+    let mut nested = std::mem::take(
+        &mut *nested
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    );
+    nested.sort();
+    for repo in nested {
+        for f in git_tracked_but_ignored(&repo).unwrap_or_default() {
+            add(f, out);
+        }
+    }
+}
+
+fn exclude_matcher(root: &Path, globs: &[String]) -> Option<ignore::overrides::Override> {
+    if globs.is_empty() {
+        return None;
+    }
+    let mut b = OverrideBuilder::new(root);
+    for g in globs {
+        b.add(&format!("!{g}")).ok()?;
+    }
+    b.build().ok()
+}
+
+/// Whether `dir` is inside a git work tree (a `.git` folder or file in it or above it).
+fn is_in_git_work_tree(dir: &Path) -> bool {
+    let abs = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    abs.ancestors().any(|d| d.join(".git").exists())
+}
+
+/// The files under `dir` that git tracks although an ignore rule matches them, as paths below
+/// `dir`; `None` when git cannot answer (no `git` command, not a work tree, a broken repository).
+pub fn git_tracked_but_ignored(dir: &Path) -> Option<Vec<PathBuf>> {
+    let output = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args([
+            "ls-files",
+            "-z",
+            "--cached",
+            "--ignored",
+            "--exclude-standard",
+        ])
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    if !output.status.success() {
+        return None;
+    }
+    Some(
+        output
+            .stdout
+            .split(|&b| b == 0)
+            .filter(|p| !p.is_empty())
+            .filter_map(|p| std::str::from_utf8(p).ok())
+            .map(|p| dir.join(p))
+            .collect(),
+    )
+}
+
+/// Whether the file name says it holds credentials: dotenv files, private keys and key stores,
+/// service-account and credential JSON, tool credential files.
+pub fn is_secret_store(path: &Path) -> bool {
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return false;
+    };
+    let lower = name.to_ascii_lowercase();
+    let ext = lower.rsplit_once('.').map_or("", |(_, e)| e);
+    lower == ".env"
+        || lower.starts_with(".env.")
+        || matches!(
+            ext,
+            "env" | "pem" | "key" | "p12" | "pfx" | "jks" | "keystore" | "bcfks" | "ppk" | "p8"
+        )
+        || matches!(
+            lower.as_str(),
+            "id_rsa"
+                | "id_dsa"
+                | "id_ecdsa"
+                | "id_ed25519"
+                | ".npmrc"
+                | ".pypirc"
+                | ".netrc"
+                | ".git-credentials"
+                | ".dockercfg"
+                | "secrets.json"
+                | "secrets.yaml"
+                | "secrets.yml"
+                | "secrets.toml"
+        )
+        || (ext == "json"
+            && (lower.starts_with("credentials")
+                || lower.contains("service-account")
+                || lower.contains("service_account")
+                || lower.contains("serviceaccount")
+                || lower.contains("firebase-adminsdk")
+                || lower.starts_with("client_secret")))
+}
+
 fn err_path(err: &ignore::Error) -> Option<PathBuf> {
     match err {
         ignore::Error::WithPath { path, .. } => Some(path.clone()),
@@ -617,4 +832,80 @@ pub fn display_path(path: &Path, cwd: Option<&Path>) -> String {
         s = stripped.to_string();
     }
     if s.is_empty() { ".".into() } else { s }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(found: &Discovered, root: &Path) -> Vec<String> {
+        found
+            .candidates
+            .iter()
+            .map(|c| {
+                c.path
+                    .strip_prefix(root)
+                    .unwrap_or(&c.path)
+                    .to_string_lossy()
+                    .replace('\\', "/")
+            })
+            .collect()
+    }
+
+    fn git(dir: &Path, args: &[&str]) -> bool {
+        std::process::Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(["-c", "user.email=t@example.test", "-c", "user.name=t"])
+            .args(args)
+            .output()
+            .is_ok_and(|o| o.status.success())
+    }
+
+    /// Issue 17: a `.env` committed before `.gitignore` listed it is scanned; a local, untracked
+    /// `.env.local` that git ignores is not.
+    #[test]
+    fn scans_committed_files_that_gitignore_lists() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = dir.path();
+        if !git(root, &["init", "-q"]) {
+            return; // no git on this machine
+        }
+        std::fs::write(root.join(".gitignore"), ".env\n.env.local\n").expect("write");
+        std::fs::write(root.join(".env"), "API_SECRET=x\n").expect("write");
+        std::fs::write(root.join("app.js"), "1;\n").expect("write");
+        assert!(git(root, &["add", "-f", ".env", ".gitignore", "app.js"]));
+        assert!(git(root, &["commit", "-q", "-m", "x"]));
+        std::fs::write(root.join(".env.local"), "API_SECRET=y\n").expect("write");
+        let found = discover(&[root.to_path_buf()], &DiscoverOptions::default()).expect("walk");
+        let names = names(&found, root);
+        assert!(names.contains(&".env".to_string()), "{names:?}");
+        assert!(names.contains(&"app.js".to_string()), "{names:?}");
+        assert!(!names.contains(&".env.local".to_string()), "{names:?}");
+    }
+
+    /// Outside git, secret stores are scanned whatever `.gitignore` says.
+    #[test]
+    fn scans_secret_stores_outside_git() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = dir.path();
+        if is_in_git_work_tree(root) {
+            return; // the temp folder sits inside a work tree on this machine
+        }
+        std::fs::write(root.join(".gitignore"), ".env\n*.pem\nbuild.log\n").expect("write");
+        std::fs::write(root.join(".env"), "API_SECRET=x\n").expect("write");
+        std::fs::write(root.join("server.pem"), "x\n").expect("write");
+        std::fs::write(root.join("build.log"), "x\n").expect("write");
+        std::fs::create_dir(root.join("node_modules")).expect("mkdir");
+        std::fs::write(root.join("node_modules/.env"), "x\n").expect("write");
+        let found = discover(&[root.to_path_buf()], &DiscoverOptions::default()).expect("walk");
+        let names = names(&found, root);
+        assert!(names.contains(&".env".to_string()), "{names:?}");
+        assert!(names.contains(&"server.pem".to_string()), "{names:?}");
+        assert!(!names.contains(&"build.log".to_string()), "{names:?}");
+        assert!(
+            !names.contains(&"node_modules/.env".to_string()),
+            "{names:?}"
+        );
+    }
 }

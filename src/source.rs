@@ -151,6 +151,13 @@ pub fn load_bytes(
 ) -> Result<Loaded, (SkipReason, String)> {
     let head = &bytes[..bytes.len().min(8192)];
     if head.contains(&0) {
+        // a committed key store is a finding in itself (issue 17): analysed as an empty file
+        if is_key_store(display) {
+            return Ok(Loaded::File(
+                SourceFile::new(display, kind, String::new()),
+                None,
+            ));
+        }
         return Err((SkipReason::Binary, "contains NUL bytes".into()));
     }
     if kind.is_code() || kind == FileKind::Dts {
@@ -180,6 +187,16 @@ pub fn load_bytes(
         }
     };
     Ok(Loaded::File(SourceFile::new(display, kind, text), degraded))
+}
+
+/// Whether the path names a binary key store (PKCS#12, Java key stores), which the secrets
+/// analyzer reports as a file.
+pub fn is_key_store(display: &str) -> bool {
+    let ext = display.rsplit_once('.').map_or("", |(_, e)| e);
+    matches!(
+        ext.to_ascii_lowercase().as_str(),
+        "p12" | "pfx" | "jks" | "keystore" | "bcfks"
+    )
 }
 
 fn is_generated(head: &[u8]) -> bool {

@@ -76,9 +76,11 @@ fn settings(combined: bool) -> Settings {
 }
 
 fn parse_annotations(path: &Path, display: &str, marks: &mut BTreeMap<Key, Mark>) {
-    let Ok(text) = std::fs::read_to_string(path) else {
+    // binary fixtures (key stores) carry only a sidecar
+    let Ok(bytes) = std::fs::read(path) else {
         return;
     };
+    let text = String::from_utf8_lossy(&bytes);
     let lines: Vec<&str> = text.lines().collect();
     let mut pending: Vec<(Mark, String)> = Vec::new();
     for (i, line) in lines.iter().enumerate() {

@@ -11,7 +11,10 @@ use vibeward::{Scanner, Settings};
 /// a whole file): such findings must say which bytes to hide.
 fn reports_a_key(f: &vibeward::finding::Finding) -> bool {
     match f.rule_id.as_str() {
-        "secrets.env-file-committed" | "secrets.client-exposed-env-secret" => false,
+        // these report a file or a variable name; a key store's binary content is never shown
+        "secrets.env-file-committed"
+        | "secrets.client-exposed-env-secret"
+        | "secrets.key-store-file" => false,
         "parse.hardcoded-master-key" => !f.message.contains("empty master key"),
         "supabase.service-role-key-in-client" => f.message.contains("literal"),
         id => id.starts_with("secrets."),

@@ -25,83 +25,334 @@ pub fn entropy(s: &str) -> f64 {
         .sum()
 }
 
-/// Words that mark a value as a placeholder, a documented example or an obvious fake
-/// (lowercase; matched case-insensitively anywhere in the value).
-const PLACEHOLDER_WORDS: &[&str] = &[
-    "xxxx",
-    "****",
-    "....",
-    "your",
+/// Words that mark a value as a placeholder wherever they occur in it, even inside a longer token
+/// (lowercase, matched against the value with separators removed). Each is six letters or more
+/// (or a telling compound), so a random token contains one by chance less than once in a million
+/// (a 40-character base62 token holds a given six-letter word with odds of about 1e-7).
+const PLACEHOLDER_INFIXES: &[&str] = &[
     "example",
     "placeholder",
     "changeme",
-    "change_me",
-    "change-me",
-    "replace",
-    "insert",
-    "dummy",
+    "replaceme",
     "redacted",
-    "sample",
-    "fake",
-    "mock",
-    "<",
-    ">",
-    "${",
-    "{{",
-    "$(",
-    "todo",
-    "secret_here",
-    "key_here",
-    "token_here",
-    "here_",
-    "_here",
-    "abcdef",
-    "123456",
-    "000000",
-    "aaaaaa",
-    "zzzzzz",
-    "lorem",
-    "foobar",
-    "not_a_real",
-    "notarealkey",
-    "not-a-real",
-    "my_secret",
-    "mysecret",
-    "my-secret",
+    "notareal",
+    "notreal",
+    "yourkey",
+    "yourtoken",
+    "yoursecret",
+    "yourapi",
+    "yourpass",
+    "insertyour",
+    "secrethere",
+    "keyhere",
+    "tokenhere",
+    "passwordhere",
+    "xxxxxx",
 ];
 
-/// Whether the value is a placeholder, template variable, documented example or obvious fake.
+/// Whole segments (runs of letters and digits between separators) that mark a placeholder:
+/// `your-api-key-here`, `sk_test_dummy`, `my-secret`, `<token>` words.
+const PLACEHOLDER_SEGMENTS: &[&str] = &[
+    "your",
+    "yours",
+    "my",
+    "here",
+    "example",
+    "sample",
+    "placeholder",
+    "dummy",
+    "fake",
+    "mock",
+    "todo",
+    "tbd",
+    "fixme",
+    "insert",
+    "replace",
+    "redacted",
+    "changeme",
+    "foo",
+    "bar",
+    "baz",
+    "foobar",
+    "lorem",
+    "ipsum",
+    "xxx",
+    "none",
+    "null",
+    "undefined",
+];
+
+/// Whole values (separators removed) that are known dummies.
+const PLACEHOLDER_VALUES: &[&str] = &[
+    "secret",
+    "mysecret",
+    "supersecret",
+    "topsecret",
+    "secretkey",
+    "mysecretkey",
+    "yoursecretkey",
+    "password",
+    "mypassword",
+    "changeme",
+    "changethis",
+    "test",
+    "testing",
+    "token",
+    "apikey",
+    "mytoken",
+];
+
+/// Whether the value is a placeholder: a template (`${VAR}`, `{{ var }}`, `{password}`,
+/// `[PASSWORD]`, `<your-key>`, `%VAR%`), a known dummy as the whole value or a whole segment
+/// (`your-api-key-here`, `sk_test_xxxxxxxx`), a telling word anywhere (`...EXAMPLE`), or a value
+/// too regular to be random (`1234567890abcdef`, `aaaaaaaa`, `abcabcabc`). Never a mere substring
+/// such as `aaaaaa` or `abcdef` inside a random token: OpenSSH keys hold runs of `A`.
 pub fn is_placeholder(value: &str) -> bool {
     let lower = value.to_ascii_lowercase();
-    if PLACEHOLDER_WORDS.iter().any(|w| lower.contains(w)) {
+    if is_template(value, &lower) {
         return true;
     }
-    // %VAR% (Windows-style and many templating tools), $VAR, process.env-style references
-    if (value.starts_with('%') && value.ends_with('%') && value.len() > 2)
-        || value.starts_with('$')
-        || lower.starts_with("process.env")
-        || lower.starts_with("import.meta.env")
+    let squashed: String = lower.chars().filter(char::is_ascii_alphanumeric).collect();
+    if squashed.is_empty()
+        || PLACEHOLDER_VALUES.contains(&squashed.as_str())
+        || PLACEHOLDER_INFIXES.iter().any(|w| squashed.contains(w))
     {
         return true;
     }
-    is_low_variety(value)
+    lower
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .any(|seg| PLACEHOLDER_SEGMENTS.contains(&seg) || is_regular(seg))
+        || is_regular(&squashed)
 }
 
-/// A value made of very few distinct characters (`aaaa...`, `abababab`) or one long run.
-fn is_low_variety(value: &str) -> bool {
-    let bytes = value.as_bytes();
-    if bytes.len() < 8 {
+/// Template syntax of the common tools, masks, and references to the environment.
+fn is_template(value: &str, lower: &str) -> bool {
+    let wrapped = |open: char, close: char| {
+        value.len() > 2 && value.starts_with(open) && value.ends_with(close)
+    };
+    ["${", "{{", "$(", "#{", "<%", "****", "....", "•••", "…"]
+        .iter()
+        .any(|m| value.contains(m))
+        || value.find('<').is_some_and(|i| value[i..].contains('>'))
+        || wrapped('{', '}')
+        || wrapped('[', ']')
+        || wrapped('%', '%')
+        || (value.starts_with("__") && value.ends_with("__") && value.len() > 4)
+        || value.starts_with('$')
+        || lower.starts_with("process.env")
+        || lower.starts_with("import.meta.env")
+}
+
+/// A segment of 6+ characters too regular to be random: few distinct characters, a short
+/// pattern repeated, or mostly runs of one character or of consecutive ones (`123456`, `abcdef`).
+fn is_regular(seg: &str) -> bool {
+    let b = seg.as_bytes();
+    if b.len() < 6 {
         return false;
     }
     let mut seen = [false; 256];
     let mut distinct = 0;
-    for &b in bytes {
-        if !seen[usize::from(b)] {
-            seen[usize::from(b)] = true;
+    for &c in b {
+        if !seen[usize::from(c)] {
+            seen[usize::from(c)] = true;
             distinct += 1;
         }
     }
-    distinct <= 3
+    if distinct <= 2 || (b.len() >= 8 && distinct <= 3) {
+        return true;
+    }
+    // a pattern of up to six characters repeated over the whole segment
+    if (1..=6.min(b.len() / 2)).any(|p| b.iter().enumerate().all(|(i, &c)| c == b[i % p])) {
+        return true;
+    }
+    // characters inside runs (4+) of one character or of consecutive ones (`0123`, `dcba`)
+    let mut in_runs = 0;
+    let mut i = 0;
+    while i < b.len() {
+        let mut j = i + 1;
+        let step = if j < b.len() {
+            i16::from(b[j]) - i16::from(b[i])
+        } else {
+            0
+        };
+        if step.abs() <= 1 {
+            while j < b.len() && i16::from(b[j]) - i16::from(b[j - 1]) == step {
+                j += 1;
+            }
+        }
+        if j - i >= 4 {
+            in_runs += j - i;
+            i = j;
+        } else {
+            i += 1;
+        }
+    }
+    in_runs * 10 >= b.len() * 6
+}
+
+/// Words of the default secrets that tutorials, generated code and `.env.example` files use
+/// (`your-secret-key`, `supersecretjwtkey`, `change-this-in-production`, `keyboard cat`).
+const DEFAULT_SECRET_WORDS: &[&str] = &[
+    "your",
+    "my",
+    "a",
+    "the",
+    "some",
+    "super",
+    "top",
+    "very",
+    "default",
+    "dev",
+    "development",
+    "test",
+    "testing",
+    "fallback",
+    "temp",
+    "local",
+    "insecure",
+    "unsafe",
+    "jwt",
+    "session",
+    "cookie",
+    "app",
+    "auth",
+    "signing",
+    "sign",
+    "api",
+    "token",
+    "access",
+    "refresh",
+    "secret",
+    "secrets",
+    "s3cr3t",
+    "key",
+    "here",
+    "value",
+    "string",
+    "change",
+    "changeme",
+    "me",
+    "this",
+    "it",
+    "in",
+    "prod",
+    "production",
+    "for",
+    "please",
+    "replace",
+    "keyboard",
+    "cat",
+    "password",
+    "long",
+    "random",
+    "bit",
+    "characters",
+    "chars",
+    "min",
+    "at",
+    "least",
+    "shh",
+    "private",
+    "hush",
+    "not",
+    "so",
+    "real",
+    "example",
+    "sample",
+    "demo",
+    "do",
+    "use",
+    "should",
+    "be",
+];
+
+/// Words of which a default secret must contain one.
+const DEFAULT_SECRET_ANCHORS: &[&str] = &[
+    "secret", "secrets", "s3cr3t", "key", "keyboard", "changeme", "change", "replace", "password",
+    "shh", "hush",
+];
+
+/// Whether the value is a well-known default secret: made only of the words such defaults use
+/// (split on separators and camelCase; numbers allowed), one of them naming a secret, or one of
+/// the bare defaults (`dev`, `secret`, `changeme`). Public knowledge, so as good as no secret.
+pub fn is_default_secret(value: &str) -> bool {
+    let lower = value.trim().to_ascii_lowercase();
+    if matches!(
+        lower.as_str(),
+        "dev" | "development" | "secret" | "changeme" | "default" | "password" | "test"
+    ) {
+        return true;
+    }
+    let mut words: Vec<String> = Vec::new();
+    let mut current = String::new();
+    let mut prev_lower = false;
+    for c in value.trim().chars() {
+        if !c.is_ascii_alphanumeric() {
+            if !current.is_empty() {
+                words.push(std::mem::take(&mut current));
+            }
+            prev_lower = false;
+            continue;
+        }
+        if c.is_ascii_uppercase() && prev_lower && !current.is_empty() {
+            words.push(std::mem::take(&mut current));
+        }
+        prev_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
+        current.push(c.to_ascii_lowercase());
+    }
+    if !current.is_empty() {
+        words.push(current);
+    }
+    if words.is_empty() || words.len() > 12 {
+        return false;
+    }
+    let mut parts: Vec<&str> = Vec::new();
+    for w in &words {
+        let w = w.trim_end_matches(|c: char| c.is_ascii_digit());
+        if w.is_empty() {
+            continue;
+        }
+        if is_default_word(w) {
+            parts.push(w);
+        } else if !split_default_compound(w, &mut parts) {
+            return false;
+        }
+    }
+    // one word names a secret, and one says it is a stand-in (`your`, `super`, `change`, ...):
+    // `token_secret` alone is a field name (OAuth 1), `your-secret-key` a default
+    parts.iter().any(|p| DEFAULT_SECRET_ANCHORS.contains(p))
+        && parts.iter().any(|p| !SECRET_NOUNS.contains(p))
+}
+
+/// Words that name a credential rather than qualify it.
+const SECRET_NOUNS: &[&str] = &[
+    "jwt", "session", "cookie", "app", "auth", "signing", "sign", "api", "token", "access",
+    "refresh", "secret", "secrets", "key", "private", "password",
+];
+
+fn is_default_word(w: &str) -> bool {
+    DEFAULT_SECRET_WORDS.contains(&w) || DEFAULT_SECRET_ANCHORS.contains(&w)
+}
+
+/// Splits a run of default-secret words written together (`supersecretjwtkey`) into `parts`.
+fn split_default_compound<'a>(w: &'a str, parts: &mut Vec<&'a str>) -> bool {
+    if w.is_empty() {
+        return true;
+    }
+    if w.len() > 40 {
+        return false;
+    }
+    for d in DEFAULT_SECRET_WORDS.iter().chain(DEFAULT_SECRET_ANCHORS) {
+        if d.len() > 1 && w.starts_with(*d) {
+            let len = parts.len();
+            parts.push(&w[..d.len()]);
+            if split_default_compound(&w[d.len()..], parts) {
+                return true;
+            }
+            parts.truncate(len);
+        }
+    }
+    false
 }
 
 /// Whether the value looks like a UUID (ids, not secrets, unless a rule says otherwise).
@@ -145,10 +396,53 @@ mod tests {
             "changeme",
             "AKIAIOSFODNN7EXAMPLE",
             "aaaaaaaaaaaaaaaa",
+            "{password}",
+            "[PASSWORD]",
+            "sk_live_1234567890abcdefghijklmn",
+            "xoxb-1234567890-1234567890-abcdefghijklmnopqrstuvwx",
+            "my-secret",
+            "mysecret",
+            "sk_test_abcabcabcabcabcabcabcabc",
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
         ] {
             assert!(is_placeholder(v), "{v}");
         }
-        assert!(!is_placeholder("q8Vb3kQ9zT1mR7xW2pL5nH8c"));
+        for v in [
+            "q8Vb3kQ9zT1mR7xW2pL5nH8c",
+            // real tokens that merely contain a dummy-looking run (issue 17)
+            "ghp_q8Vb3kQaaaaaaT1mR7xW2pL5nH8cJ4dF6gS0",
+            "9f3c1b2a7e5d4abcdef0b6c8d2e1f4a3",
+            "Zk3Jq123456pL0vX9mWq2TbR",
+            "sk_live_51HxxxxQ9zT1mR7xW2pL5nH8cmysecretQ",
+            "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAABlwAAAAdzc2gtcn",
+            "sk_test_4eC39HqLyjWDarjtT1zdp7dc",
+        ] {
+            assert!(!is_placeholder(v), "{v}");
+        }
+    }
+
+    #[test]
+    fn default_secrets_are_recognised() {
+        for v in [
+            "your-secret-key",
+            "supersecretjwtkey",
+            "change-this-in-production",
+            "keyboard cat",
+            "mySuperSecretKey123",
+            "your_jwt_secret_here",
+            "dev",
+            "secret",
+        ] {
+            assert!(is_default_secret(v), "{v}");
+        }
+        for v in [
+            "q8Vb3kQ9zT1mR7xW2pL5nH8c",
+            "oauth_token_secret",
+            "token_secret",
+            "correct horse battery",
+        ] {
+            assert!(!is_default_secret(v), "{v}");
+        }
     }
 
     #[test]

@@ -116,6 +116,12 @@ impl ClientEnv {
     ) {
         let text = ctx.file.text.as_str();
         let is_env = ctx.file.kind == FileKind::Dotenv;
+        let is_code = ctx.file.kind.is_code();
+        // declarations, and code that runs on a server (Node scripts, API routes, edge
+        // functions): the prefix is only a name there, nothing is bundled
+        if ctx.file.kind == FileKind::Dts || (is_code && is_server_path(&ctx.file.display)) {
+            return;
+        }
         let mut seen: Vec<&str> = Vec::new();
         let mut last_end = 0;
         for hit in keyword_hits {
@@ -149,10 +155,22 @@ impl ClientEnv {
                     let prefix = text[line_start..name_range.start].trim();
                     prefix.is_empty() || prefix == "export"
                 };
+                let line_start = text[..name_range.start].rfind('\n').map_or(0, |i| i + 1);
+                let line_head = text[line_start..name_range.start].trim_start();
+                if line_head.starts_with('#') || line_head.starts_with("//") {
+                    continue;
+                }
+                let is_fake = value.is_none()
+                    || allow::is_placeholder(value_text)
+                    || value_text.starts_with('<')
+                    || value_text.bytes().all(|b| b == b'*' || b == b'.');
                 if is_env {
-                    if !is_definition || allow::is_placeholder(value_text) {
+                    if !is_definition || is_fake {
                         continue;
                     }
+                } else if !is_code && is_fake {
+                    // docs and scripts: only a real-looking value is a leak
+                    continue;
                 } else if value.is_some() && !value_secret {
                     // `VITE_X = ...` in code is an assignment to a constant, not the variable
                 }
@@ -173,9 +191,34 @@ impl ClientEnv {
     }
 }
 
+/// Code under a folder that only runs on a server.
+fn is_server_path(display: &str) -> bool {
+    let lower = display.to_ascii_lowercase();
+    let segments: Vec<&str> = lower.split('/').collect();
+    let dirs = &segments[..segments.len().saturating_sub(1)];
+    dirs.iter().any(|d| {
+        matches!(
+            *d,
+            "server"
+                | "api"
+                | "backend"
+                | "functions"
+                | "scripts"
+                | "migrations"
+                | "edge-functions"
+                | "lambda"
+                | "netlify"
+        )
+    })
+}
+
 /// Names in `.env` files whose values are credentials.
 fn is_secret_env_name(name: &str) -> bool {
     let upper = name.to_ascii_uppercase();
+    // bundlers publish these by design; a secret among them is `client-exposed-env-secret`'s
+    if CLIENT_ENV_PREFIXES.iter().any(|p| upper.starts_with(p)) {
+        return false;
+    }
     [
         "KEY",
         "SECRET",
@@ -224,7 +267,9 @@ pub(crate) fn env_file_committed(ctx: &FileContext<'_>, rule_idx: usize, out: &m
         return;
     };
     let path = absolute(&file.display);
-    if is_git_ignored(&path) && !is_tracked(&path) {
+    let ignored = is_git_ignored(&path);
+    let tracked = ignored && is_tracked(&path);
+    if ignored && !tracked {
         return;
     }
     out.push(Hit {
@@ -233,7 +278,9 @@ pub(crate) fn env_file_committed(ctx: &FileContext<'_>, rule_idx: usize, out: &m
         secret: value,
         is_specific: false,
         severity: None,
-        note: None,
+        note: tracked.then(|| {
+            "git tracks it although `.gitignore` lists it (ignore rules do not apply to files already committed): `git rm --cached` it".to_string()
+        }),
     });
 }
 

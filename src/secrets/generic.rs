@@ -36,12 +36,13 @@ pub const KEYWORDS: &[&str] = &[
     "encryptionkey",
     "encryption_key",
     "credential",
+    "passphrase",
     "initialize(",
 ];
 
 static CANDIDATE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r#"(?i)(?P<name>[a-z0-9_$\-]*(?:secret|token|passw(?:or)?d|pwd|api[_-]?key|private[_-]?key|master[_-]?key|access[_-]?key|auth[_-]?key|signing[_-]?key|encryption[_-]?key|credentials?)[a-z0-9_$\-]*)["'`]?[ \t]*(?::[ \t]*[a-z][a-z<>\[\]| ]*?[ \t]*)?(?P<op>:=|=|:)[ \t]*(?P<fallback>(?:process\.env|import\.meta\.env)\.[A-Za-z0-9_]+[ \t]*(?:\|\||\?\?)[ \t]*)?(?P<q>["'`]?)(?P<value>[^"'`\s,;)}\]]{8,300})"#,
+        r#"(?i)(?P<name>[a-z0-9_$\-]*(?:secret|token|passw(?:or)?d|pwd|api[_-]?key|private[_-]?key|master[_-]?key|access[_-]?key|auth[_-]?key|signing[_-]?key|encryption[_-]?key|credentials?|passphrase)[a-z0-9_$\-]*)["'`]?[ \t]*(?::[ \t]*[a-z][a-z<>\[\]| ]*?[ \t]*)?(?P<op>:=|=|:)[ \t]*(?P<fallback>(?:process\.env|import\.meta\.env)\.[A-Za-z0-9_]+[ \t]*(?:\|\||\?\?)[ \t]*)?(?P<q>["'`]?)(?P<value>[^"'`\s,;)}\]]{8,300})"#,
     )
     .expect("static regex")
 });
@@ -158,7 +159,11 @@ impl Generic {
         }
         let text = file.text.as_str();
         let is_code = file.kind.is_code();
-        let quoted_only = is_code || matches!(file.kind, FileKind::Json | FileKind::Dts);
+        // in code of any language a literal is quoted; an unquoted value is a type annotation
+        // (`seen_tokens: MutableMapping[...]`), a name or an expression
+        let quoted_only = is_code
+            || matches!(file.kind, FileKind::Json | FileKind::Dts)
+            || is_program_source(&file.display);
         let mut windows: Vec<Range<usize>> = Vec::new();
         for hit in keyword_hits {
             let w = super::window(text, hit.clone(), false);
@@ -268,6 +273,39 @@ fn is_test_or_doc(display: &str) -> bool {
         })
 }
 
+/// Source files of other programming languages, where literals are always quoted.
+fn is_program_source(display: &str) -> bool {
+    let ext = display.rsplit_once('.').map_or("", |(_, e)| e);
+    matches!(
+        ext.to_ascii_lowercase().as_str(),
+        "py" | "pyi"
+            | "rb"
+            | "go"
+            | "java"
+            | "kt"
+            | "kts"
+            | "scala"
+            | "php"
+            | "cs"
+            | "swift"
+            | "rs"
+            | "dart"
+            | "c"
+            | "h"
+            | "cc"
+            | "cpp"
+            | "hpp"
+            | "m"
+            | "vue"
+            | "svelte"
+            | "astro"
+            | "lua"
+            | "ex"
+            | "exs"
+            | "groovy"
+    )
+}
+
 fn is_secret_name(name: &str) -> bool {
     let norm: String = name
         .chars()
@@ -280,8 +318,8 @@ fn is_secret_name(name: &str) -> bool {
 
 /// A literal that looks random enough to be a credential.
 fn is_secret_value(value: &str, name: &str) -> bool {
-    let is_password =
-        name.to_ascii_lowercase().contains("pass") || name.to_ascii_lowercase().contains("pwd");
+    let lower_name = name.to_ascii_lowercase();
+    let is_password = ["pass", "pwd"].iter().any(|p| lower_name.contains(p));
     let min_len = if is_password { 8 } else { 12 };
     if value.len() < min_len || allow::is_placeholder(value) || allow::is_uuid(value) {
         return false;
@@ -312,6 +350,15 @@ fn is_secret_value(value: &str, name: &str) -> bool {
         return false;
     }
     if is_wordy(value) {
+        return false;
+    }
+    // a Supabase-style anon/authenticated JWT is a public client key
+    if value.starts_with("eyJ")
+        && matches!(
+            super::validate::jwt_role(value),
+            Some(super::validate::JwtRole::Public)
+        )
+    {
         return false;
     }
     let has_digit = value.bytes().any(|b| b.is_ascii_digit());

@@ -35,6 +35,8 @@ const WINDOW_BEFORE: usize = 192;
 const WINDOW_AFTER: usize = 384;
 /// Bytes searched after a keyword hit by multi-line rules (private keys, JSON documents).
 const MULTILINE_AFTER: usize = 8192;
+/// Bytes searched before a keyword hit by multi-line rules (a JWK's `d` may come before `kty`).
+const MULTILINE_BEFORE: usize = 4096;
 
 /// Builds the secrets analyzer from the `secret:` rules of the `secrets` family.
 pub fn build(
@@ -78,6 +80,7 @@ pub struct SecretsAnalyzer {
     generic: Option<generic::Generic>,
     client_env: Option<context::ClientEnv>,
     env_committed: Option<usize>,
+    key_store: Option<usize>,
 }
 
 /// A candidate secret found in one file, before de-duplication.
@@ -115,6 +118,7 @@ impl SecretsAnalyzer {
         let mut generic = None;
         let mut client_env = None;
         let mut env_committed = None;
+        let mut key_store = None;
         for (i, d) in detectors.iter().enumerate() {
             match &d.kind {
                 Kind::Regex(r) => {
@@ -135,6 +139,7 @@ impl SecretsAnalyzer {
                     client_env = Some(context::ClientEnv::new(d.rule_idx));
                 }
                 Kind::Builtin(Builtin::EnvFileCommitted) => env_committed = Some(d.rule_idx),
+                Kind::Builtin(Builtin::KeyStoreFile) => key_store = Some(d.rule_idx),
             }
         }
         let automaton = AhoCorasick::builder()
@@ -155,6 +160,7 @@ impl SecretsAnalyzer {
             generic,
             client_env,
             env_committed,
+            key_store,
         }
     }
 
@@ -215,7 +221,9 @@ impl SecretsAnalyzer {
                     {
                         continue;
                     }
-                    if let Some(hit) = check_match(detector.rule_idx, regex, secret.range(), text) {
+                    if let Some(hit) =
+                        check_match(detector.rule_idx, regex, secret.range(), whole, text)
+                    {
                         hits.push(hit);
                     }
                 }
@@ -229,8 +237,10 @@ fn check_match(
     rule_idx: usize,
     detector: &RegexDetector,
     secret: Range<usize>,
+    whole: Range<usize>,
     text: &str,
 ) -> Option<Hit> {
+    use crate::rules::Severity;
     let value = &text[secret.clone()];
     if value.is_empty() {
         return None;
@@ -238,15 +248,40 @@ fn check_match(
     if detector.placeholders && allow::is_placeholder(value) {
         return None;
     }
-    if allow::entropy(value) < detector.entropy {
+    if detector.allow.iter().any(|a| a.is_match(value)) {
         return None;
     }
-    if detector.allow.iter().any(|a| a.is_match(value)) {
+    if detector.skip_comments && is_comment_line(text, secret.start) {
         return None;
     }
     let mut severity = None;
     let mut note = None;
+    let is_local = detector
+        .local_match
+        .iter()
+        .any(|a| a.is_match(&text[whole.clone()]));
+    let is_weak = detector.weak.iter().any(|w| w.is_match(value))
+        || ((detector.weak_only || !detector.weak.is_empty()) && allow::is_default_secret(value));
+    if detector.weak_only && !is_weak {
+        return None;
+    }
+    if is_weak {
+        if is_local {
+            return None;
+        }
+        note = Some("it is a well-known default value that anyone can guess".to_string());
+    } else if allow::entropy(value) < detector.entropy {
+        return None;
+    } else if is_local {
+        // short passwords at a development host are throw-away defaults (`val:psw@127.0.0.1`)
+        if value.chars().count() < 8 {
+            return None;
+        }
+        severity = Some(Severity::Low);
+        note = Some("it points at a local development host; make sure the same password is not used elsewhere".to_string());
+    }
     match detector.validate {
+        // GitHub and npm publish the checksum: a token without a valid one is a look-alike
         Some(Validation::GithubChecksum) if !validate::has_token_checksum(value) => return None,
         None | Some(Validation::GithubChecksum) => {}
         Some(Validation::Jwt) => {
@@ -254,7 +289,7 @@ fn check_match(
         }
         Some(Validation::SupabaseServiceRole) => match validate::jwt_role(value)? {
             JwtRole::ServiceRole => {
-                severity = Some(crate::rules::Severity::Critical);
+                severity = Some(Severity::Critical);
                 note = Some("its payload claims `role: service_role`".to_string());
             }
             JwtRole::Public | JwtRole::Other => return None,
@@ -270,6 +305,15 @@ fn check_match(
     })
 }
 
+/// Whether the line holding byte `at` is a comment line (`//`, `#`, `/*`, ` * `, `<!--`).
+fn is_comment_line(text: &str, at: usize) -> bool {
+    let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let head = text[start..at].trim_start();
+    ["//", "#", "/*", "*", "<!--"]
+        .iter()
+        .any(|c| head.starts_with(c))
+}
+
 fn next_char(text: &str, mut i: usize) -> usize {
     i += 1;
     while i < text.len() && !text.is_char_boundary(i) {
@@ -278,11 +322,42 @@ fn next_char(text: &str, mut i: usize) -> usize {
     i
 }
 
+/// The window of a rule that looks `lines` lines around its keyword (a client constructor names
+/// the provider, the token sits on the next line): at most [`WINDOW_AFTER`] bytes per line.
+pub(crate) fn window_lines(text: &str, hit: Range<usize>, lines: usize) -> Range<usize> {
+    let bytes = text.as_bytes();
+    let mut start = hit.start;
+    let mut found = 0;
+    while found <= lines {
+        let lo = start.saturating_sub(WINDOW_AFTER);
+        let Some(i) = memchr::memrchr(b'\n', &bytes[lo..start]) else {
+            start = lo;
+            break;
+        };
+        start = lo + i;
+        found += 1;
+    }
+    // `start` sits on the newline before the first line of the window (or on the clip point)
+    if found > lines {
+        start += 1;
+    }
+    let mut end = hit.end;
+    for _ in 0..=lines {
+        let hi = (end + WINDOW_AFTER).min(bytes.len());
+        let Some(i) = memchr::memchr(b'\n', &bytes[end..hi]) else {
+            end = hi;
+            break;
+        };
+        end += i + 1;
+    }
+    floor_char(text, start)..ceil_char(text, end.min(bytes.len()))
+}
+
 /// The window around a keyword hit: its line, clipped to a bounded span around the hit.
 pub(crate) fn window(text: &str, hit: Range<usize>, multiline: bool) -> Range<usize> {
     let bytes = text.as_bytes();
     if multiline {
-        let start = floor_char(text, hit.start.saturating_sub(WINDOW_BEFORE));
+        let start = floor_char(text, hit.start.saturating_sub(MULTILINE_BEFORE));
         let end = ceil_char(text, hit.end + MULTILINE_AFTER);
         return start..end;
     }
@@ -316,8 +391,13 @@ impl Analyzer for SecretsAnalyzer {
                         if !ctx.is_active(d.rule_idx) || (is_lockfile && !d.lockfiles) {
                             continue;
                         }
-                        let multiline = matches!(&d.kind, Kind::Regex(r) if r.multiline);
-                        let w = window(text, m.range(), multiline);
+                        let w = match &d.kind {
+                            Kind::Regex(r) if r.context_lines > 0 => {
+                                window_lines(text, m.range(), r.context_lines)
+                            }
+                            Kind::Regex(r) => window(text, m.range(), r.multiline),
+                            Kind::Builtin(_) => window(text, m.range(), false),
+                        };
                         // consecutive hits on one line share a window
                         match windows[i].last_mut() {
                             Some(last) if w.start <= last.end => last.end = last.end.max(w.end),
@@ -356,6 +436,20 @@ impl Analyzer for SecretsAnalyzer {
             && ctx.file.kind == FileKind::Dotenv
         {
             context::env_file_committed(ctx, idx, &mut hits);
+        }
+        if let Some(idx) = self.key_store
+            && ctx.is_active(idx)
+            && text.is_empty()
+            && crate::source::is_key_store(&ctx.file.display)
+        {
+            hits.push(Hit {
+                rule_idx: idx,
+                range: 0..0,
+                secret: 0..0,
+                is_specific: true,
+                severity: None,
+                note: None,
+            });
         }
         let hits = dedupe(ctx.rules, hits);
         let client_side = !hits.is_empty() && context::is_client_side(ctx.file);

@@ -9,8 +9,13 @@
 //!   placeholders: true        # skip placeholders (`xxx`, `<...>`, `${...}`, `...EXAMPLE`); default true
 //!   validate: github-checksum # a check in code: github-checksum | jwt | supabase-service-role
 //!   multiline: false          # the regex may span lines (private keys, JSON documents)
+//!   context-lines: 0          # also search this many lines around the keyword's line
+//!   weak-only: false          # report only well-known defaults (`weak` or default-secret words)
+//!   skip-comments: false      # ignore matches on comment lines (documentation examples)
 //!   lockfiles: false          # also scan lockfiles (integrity hashes are noise: default off)
 //!   allow-match: ['@localhost']   # allowlist regexes on the whole match
+//!   weak: ['^(?i:password|root)$'] # well-known defaults: named as such, dropped at local hosts
+//!   local-match: ['@localhost\b'] # the match points at a development host: reported low
 //!   skip-files-with: [authDomain]  # files containing one of these literals are public by design
 //!   detector: generic-assignment  # instead of a regex: a detector written in Rust
 //! ```
@@ -25,6 +30,10 @@ use crate::rules::{Rule, RuleError};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "each bool is an independent YAML switch"
+)]
 struct RawSecret {
     #[serde(default)]
     regex: Option<String>,
@@ -48,6 +57,16 @@ struct RawSecret {
     allow_match: Vec<String>,
     #[serde(default, rename = "skip-files-with")]
     skip_files_with: Vec<String>,
+    #[serde(default)]
+    weak: Vec<String>,
+    #[serde(default, rename = "local-match")]
+    local_match: Vec<String>,
+    #[serde(default, rename = "context-lines")]
+    context_lines: usize,
+    #[serde(default, rename = "weak-only")]
+    weak_only: bool,
+    #[serde(default, rename = "skip-comments")]
+    skip_comments: bool,
 }
 
 fn yes() -> bool {
@@ -74,13 +93,15 @@ pub enum Builtin {
     ClientExposedEnv,
     /// `.env` files with real values that git would not ignore.
     EnvFileCommitted,
+    /// Key store files (`.p12`, `.pfx`, `.jks`, `.keystore`), reported as files.
+    KeyStoreFile,
 }
 
 /// What a rule runs.
 #[derive(Debug)]
 pub enum Kind {
-    /// A keyword-gated regex.
-    Regex(RegexDetector),
+    /// A keyword-gated regex (boxed: far larger than a builtin's name).
+    Regex(Box<RegexDetector>),
     /// A detector written in Rust.
     Builtin(Builtin),
 }
@@ -142,6 +163,10 @@ fn capture_groups(hir: &Hir, out: &mut Vec<(u32, Option<String>)>) {
 
 /// A compiled regex detector.
 #[derive(Debug)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "each bool is an independent YAML switch"
+)]
 pub struct RegexDetector {
     /// The regex.
     pub regex: LazyRegex,
@@ -165,6 +190,17 @@ pub struct RegexDetector {
     /// Literal strings that make a file public-by-design for this rule (e.g. a Firebase web
     /// config for Google API keys).
     pub skip_files_with: Vec<String>,
+    /// Well-known default values (`keyboard cat`, `postgres`): reported as guessable, except at a
+    /// local development host, where they are the expected setup.
+    pub weak: Vec<LazyRegex>,
+    /// Whole-match patterns of a local development host (`@localhost`): findings there are low.
+    pub local_match: Vec<LazyRegex>,
+    /// Lines searched before and after the keyword's line (0: the line only).
+    pub context_lines: usize,
+    /// Only well-known default values are reported (the rule is about defaults, not secrets).
+    pub weak_only: bool,
+    /// Matches on comment lines (`//`, `#`, ` * `) are documentation examples, not code.
+    pub skip_comments: bool,
 }
 
 /// A compiled secret rule.
@@ -207,11 +243,12 @@ pub fn compile(
             "generic-assignment" => Builtin::GenericAssignment,
             "client-exposed-env" => Builtin::ClientExposedEnv,
             "env-file-committed" => Builtin::EnvFileCommitted,
+            "key-store-file" => Builtin::KeyStoreFile,
             other => {
                 return Err(error(
                     "detector",
                     format!(
-                        "unknown detector `{other}`: expected generic-assignment, client-exposed-env or env-file-committed"
+                        "unknown detector `{other}`: expected generic-assignment, client-exposed-env, env-file-committed or key-store-file"
                     ),
                 ));
             }
@@ -255,15 +292,18 @@ pub fn compile(
                         .map_err(|e| error("allow", e))
                 })
                 .collect::<Result<_, _>>()?;
-            let allow_match = raw
-                .allow_match
-                .iter()
-                .map(|a| {
-                    LazyRegex::new(a)
-                        .map(|(r, _)| r)
-                        .map_err(|e| error("allow-match", e))
-                })
-                .collect::<Result<_, _>>()?;
+            let regexes = |list: &[String], field: &str| {
+                list.iter()
+                    .map(|a| {
+                        LazyRegex::new(a)
+                            .map(|(r, _)| r)
+                            .map_err(|e| error(field, e))
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            };
+            let allow_match = regexes(&raw.allow_match, "allow-match")?;
+            let weak = regexes(&raw.weak, "weak")?;
+            let local_match = regexes(&raw.local_match, "local-match")?;
             let validate = match raw.validate.as_deref() {
                 None => None,
                 Some("github-checksum") => Some(Validation::GithubChecksum),
@@ -278,7 +318,7 @@ pub fn compile(
                     ));
                 }
             };
-            Kind::Regex(RegexDetector {
+            Kind::Regex(Box::new(RegexDetector {
                 regex,
                 groups,
                 keywords,
@@ -289,7 +329,12 @@ pub fn compile(
                 multiline: raw.multiline,
                 allow_match,
                 skip_files_with: raw.skip_files_with.clone(),
-            })
+                weak,
+                local_match,
+                context_lines: raw.context_lines.min(20),
+                weak_only: raw.weak_only,
+                skip_comments: raw.skip_comments,
+            }))
         }
     };
     Ok(Detector {
