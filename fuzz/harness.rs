@@ -97,15 +97,14 @@ pub fn fuzz_lockfiles(data: &[u8]) {
         return;
     };
     let (manifest_name, lock_name) = FUZZ_LOCK_PAIRS[usize::from(selector) % FUZZ_LOCK_PAIRS.len()];
-    let (manifest, lock): (&[u8], &[u8]) = match rest.iter().position(|&b| b == 0xff) {
-        Some(at) => (&rest[..at], &rest[at + 1..]),
-        None => {
-            let valid = FUZZ_MANIFESTS
-                .iter()
-                .find(|(n, _)| *n == manifest_name)
-                .map_or("", |(_, t)| t);
-            (valid.as_bytes(), rest)
-        }
+    let (manifest, lock): (&[u8], &[u8]) = if let Some(at) = rest.iter().position(|&b| b == 0xff) {
+        (&rest[..at], &rest[at + 1..])
+    } else {
+        let valid = FUZZ_MANIFESTS
+            .iter()
+            .find(|(n, _)| *n == manifest_name)
+            .map_or("", |(_, t)| t);
+        (valid.as_bytes(), rest)
     };
     let Ok(dir) = tempfile::tempdir() else {
         return;

@@ -22,7 +22,10 @@ fn replay(target: &str, run: fn(&[u8])) -> usize {
         };
         let mut paths: Vec<_> = entries
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
+            .filter(|p| {
+                !p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+            })
             .collect();
         paths.sort();
         for path in paths {
@@ -39,20 +42,32 @@ fn replay(target: &str, run: fn(&[u8])) -> usize {
 
 #[test]
 fn scan_js_corpus_replays() {
-    assert!(replay("scan_js", fuzz_scan_js) > 0, "scan_js corpus present");
+    assert!(
+        replay("scan_js", fuzz_scan_js) > 0,
+        "scan_js corpus present"
+    );
 }
 
 #[test]
 fn scan_content_corpus_replays() {
-    assert!(replay("scan_content", fuzz_scan_content) > 0, "scan_content corpus present");
+    assert!(
+        replay("scan_content", fuzz_scan_content) > 0,
+        "scan_content corpus present"
+    );
 }
 
 #[test]
 fn lockfiles_corpus_replays() {
-    assert!(replay("lockfiles", fuzz_lockfiles) > 0, "lockfiles corpus present");
+    assert!(
+        replay("lockfiles", fuzz_lockfiles) > 0,
+        "lockfiles corpus present"
+    );
 }
 
 #[test]
 fn rule_yaml_corpus_replays() {
-    assert!(replay("rule_yaml", fuzz_rule_yaml) > 0, "rule_yaml corpus present");
+    assert!(
+        replay("rule_yaml", fuzz_rule_yaml) > 0,
+        "rule_yaml corpus present"
+    );
 }

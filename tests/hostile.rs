@@ -6,6 +6,8 @@
 //! file that must be skipped is in `skipped` with the expected reason, and that the child's peak
 //! RSS stays under a limit (measured from `/proc/<pid>/status` `VmHWM` while polling).
 
+#![allow(clippy::print_stderr)] // the measurements are printed for `-- --nocapture`
+
 use std::fmt::Write as _;
 use std::fs;
 use std::path::Path;
@@ -64,26 +66,54 @@ fn build_tree(root: &Path) -> Vec<(String, &'static [&'static str])> {
     must_skip.push(("src/bundle.js".into(), &["minified"]));
 
     // --- deep nesting, every format --------------------------------------------------------------
-    write(root, "deep/array.js", format!("const x = {};\n", nested("[", "1", "]", DEPTH)));
-    write(root, "deep/object.js", format!("const x = {};\n", nested("{a:", "1", "}", DEPTH)));
-    write(root, "deep/call.js", format!("f({});\n", nested("g(", "req.query.q", ")", DEPTH)));
-    write(root, "deep/paren.ts", format!("let y: number = {};\n", nested("(", "1", ")", DEPTH)));
+    write(
+        root,
+        "deep/array.js",
+        format!("const x = {};\n", nested("[", "1", "]", DEPTH)),
+    );
+    write(
+        root,
+        "deep/object.js",
+        format!("const x = {};\n", nested("{a:", "1", "}", DEPTH)),
+    );
+    write(
+        root,
+        "deep/call.js",
+        format!("f({});\n", nested("g(", "req.query.q", ")", DEPTH)),
+    );
+    write(
+        root,
+        "deep/paren.ts",
+        format!("let y: number = {};\n", nested("(", "1", ")", DEPTH)),
+    );
     write(
         root,
         "deep/if.js",
         format!(
             "app.get('/x', (req, res) => {{\n{}\n}});\n",
-            nested("if (req.query.a) {\n", "db.query('SELECT ' + req.query.a);\n", "}\n", DEPTH)
+            nested(
+                "if (req.query.a) {\n",
+                "db.query('SELECT ' + req.query.a);\n",
+                "}\n",
+                DEPTH
+            )
         ),
     );
     write(
         root,
         "deep/arrow.tsx",
-        format!("export default {};\n", nested("() => ", "<div>{x}</div>", "", DEPTH)),
+        format!(
+            "export default {};\n",
+            nested("() => ", "<div>{x}</div>", "", DEPTH)
+        ),
     );
     write(root, "deep/unclosed.js", "{".repeat(DEPTH * 4));
     write(root, "deep/data.json", nested("[", "null", "]", DEPTH * 4));
-    write(root, "deep/objects.json", nested("{\"a\":", "1", "}", DEPTH));
+    write(
+        root,
+        "deep/objects.json",
+        nested("{\"a\":", "1", "}", DEPTH),
+    );
     write(
         root,
         "deep/database.rules.json",
@@ -102,7 +132,12 @@ fn build_tree(root: &Path) -> Vec<(String, &'static [&'static str])> {
         "deep/firestore.rules",
         format!(
             "rules_version = '2';\nservice cloud.firestore {{\n  match /databases/{{database}}/documents {{\n{}\n  }}\n}}\n",
-            nested("match /c/{d} {\n allow read: if ", "true;\n", "}\n", DEPTH / 5)
+            nested(
+                "match /c/{d} {\n allow read: if ",
+                "true;\n",
+                "}\n",
+                DEPTH / 5
+            )
         ),
     );
     write(
@@ -116,7 +151,10 @@ fn build_tree(root: &Path) -> Vec<(String, &'static [&'static str])> {
     write(
         root,
         "deep/migrations/001_deep.sql",
-        format!("SELECT {};\nCREATE TABLE t (id int);\n", nested("(", "1", ")", DEPTH)),
+        format!(
+            "SELECT {};\nCREATE TABLE t (id int);\n",
+            nested("(", "1", ")", DEPTH)
+        ),
     );
     write(
         root,
@@ -131,24 +169,56 @@ fn build_tree(root: &Path) -> Vec<(String, &'static [&'static str])> {
         }
         s
     });
-    write(root, ".github/workflows/ci.yml", nested("[", "1", "]", DEPTH));
-    write(root, "deep/config.toml", format!("a = {}\n", nested("[", "1", "]", DEPTH)));
-    write(root, "deep/inline.toml", format!("a = {}\n", nested("{b=", "1", "}", DEPTH)));
-    write(root, ".vibeward/config.toml", format!("x = {}\n", nested("[", "1", "]", DEPTH)));
+    write(
+        root,
+        ".github/workflows/ci.yml",
+        nested("[", "1", "]", DEPTH),
+    );
+    write(
+        root,
+        "deep/config.toml",
+        format!("a = {}\n", nested("[", "1", "]", DEPTH)),
+    );
+    write(
+        root,
+        "deep/inline.toml",
+        format!("a = {}\n", nested("{b=", "1", "}", DEPTH)),
+    );
+    write(
+        root,
+        ".vibeward/config.toml",
+        format!("x = {}\n", nested("[", "1", "]", DEPTH)),
+    );
     write(root, "deep/.env", format!("KEY={}\n", "\"".repeat(200_000)));
     write(root, "deep/.env.local", "A=${B}\n".repeat(50_000));
 
     // --- malformed manifests and lockfiles ------------------------------------------------------
     write(root, "bad/package.json", "{\"dependencies\": {\"a\": ");
-    write(root, "bad/package-lock.json", nested("{\"packages\":", "{}", "}", DEPTH));
-    write(root, "bad/yarn.lock", "\"a@^1\":\n  version \"\n  resolved\0\n".repeat(1000));
+    write(
+        root,
+        "bad/package-lock.json",
+        nested("{\"packages\":", "{}", "}", DEPTH),
+    );
+    write(
+        root,
+        "bad/yarn.lock",
+        "\"a@^1\":\n  version \"\n  resolved\0\n".repeat(1000),
+    );
     write(root, "bad/pnpm-lock.yaml", nested("[", "1", "]", DEPTH));
-    write(root, "bad/Cargo.lock", "[[package]]\nname = \"a\"\nversion = \"not-a-version\"\n");
+    write(
+        root,
+        "bad/Cargo.lock",
+        "[[package]]\nname = \"a\"\nversion = \"not-a-version\"\n",
+    );
     write(root, "bad/requirements.txt", "a==\n==1\n[[[\n".repeat(1000));
     write(root, "bad/composer.lock", "\u{feff}{");
 
     // --- encodings and NUL bytes ----------------------------------------------------------------
-    write(root, "enc/latin1.js", b"const s = '\xe9\xe8\xff';\napp.get('/', f);\n");
+    write(
+        root,
+        "enc/latin1.js",
+        b"const s = '\xe9\xe8\xff';\napp.get('/', f);\n",
+    );
     write(root, "enc/nul.js", b"const a = 1;\0\0\0const b = 2;\n");
     must_skip.push(("enc/nul.js".into(), &["binary"]));
     let mut utf16 = vec![0xff, 0xfe];
@@ -159,14 +229,26 @@ fn build_tree(root: &Path) -> Vec<(String, &'static [&'static str])> {
     must_skip.push(("enc/utf16.js".into(), &["binary", "invalid-utf8"]));
     write(root, "enc/utf16.json", &utf16);
     must_skip.push(("enc/utf16.json".into(), &["binary", "invalid-utf8"]));
-    write(root, "enc/garbage.ts", (0..=255u8).cycle().take(4096).collect::<Vec<u8>>());
+    write(
+        root,
+        "enc/garbage.ts",
+        (0..=255u8).cycle().take(4096).collect::<Vec<u8>>(),
+    );
     must_skip.push(("enc/garbage.ts".into(), &["binary"]));
-    write(root, "enc/bom.js", "\u{feff}app.get('/', (req, res) => res.send(req.query.a));\n");
+    write(
+        root,
+        "enc/bom.js",
+        "\u{feff}app.get('/', (req, res) => res.send(req.query.a));\n",
+    );
     write(root, "enc/crlf.sql", "CREATE TABLE a (id int);\r\n\r\r\n");
 
     // --- many tiny files --------------------------------------------------------------------------
     for i in 0..3_000 {
-        write(root, &format!("tiny/d{}/f{i}.js", i / 100), format!("export const v{i} = {i};\n"));
+        write(
+            root,
+            &format!("tiny/d{}/f{i}.js", i / 100),
+            format!("export const v{i} = {i};\n"),
+        );
     }
 
     // --- names ----------------------------------------------------------------------------------
@@ -178,7 +260,8 @@ fn build_tree(root: &Path) -> Vec<(String, &'static [&'static str])> {
         use std::ffi::OsStr;
         use std::os::unix::ffi::OsStrExt;
         fs::write(
-            root.join("names").join(OsStr::from_bytes(b"bad\xffname.js")),
+            root.join("names")
+                .join(OsStr::from_bytes(b"bad\xffname.js")),
             "const k = 1;\n",
         )
         .expect("non-UTF-8 name");
@@ -323,7 +406,9 @@ fn hostile_repository_is_scanned_to_the_end() {
         "vibeward exited with {status:?}\nstderr:\n{stderr}"
     );
 
-    let skipped = report["skipped"].as_array().expect("a JSON report with a skipped array");
+    let skipped = report["skipped"]
+        .as_array()
+        .expect("a JSON report with a skipped array");
     let internal: Vec<&serde_json::Value> = skipped
         .iter()
         .filter(|s| s["reason"] == "internal-error")

@@ -8,6 +8,8 @@
 //! The tests run one at a time (a shared lock) on a thread with the engine's worker stack, so deep
 //! nesting exercises the same limits as a real scan.
 
+#![allow(clippy::print_stderr)] // the measurements are printed for `-- --nocapture`
+
 use std::fmt::Write as _;
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -33,7 +35,8 @@ fn scanner() -> &'static Scanner {
 
 fn lock() -> std::sync::MutexGuard<'static, ()> {
     static LOCK: Mutex<()> = Mutex::new(());
-    LOCK.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    LOCK.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Best-of-`runs` time of a per-file scan of `text`.
@@ -88,7 +91,9 @@ fn assert_linear(what: &str, kind: FileKind, n: usize, make: fn(usize) -> String
                 let t_big = time_scan(name, kind, &big, 2);
                 let (p_small, p_big) = (time_parse(kind, &small, 5), time_parse(kind, &big, 2));
                 // vibeward's own share: the scan minus the bare parse it starts with
-                let a_small = t_small.saturating_sub(p_small).max(Duration::from_micros(500));
+                let a_small = t_small
+                    .saturating_sub(p_small)
+                    .max(Duration::from_micros(500));
                 let a_big = t_big.saturating_sub(p_big);
                 let ratio = a_big.as_secs_f64() / a_small.as_secs_f64();
                 eprintln!(
@@ -104,7 +109,10 @@ fn assert_linear(what: &str, kind: FileKind, n: usize, make: fn(usize) -> String
                 }
                 ratios.push(format!("{ratio:.1}x ({a_small:?} -> {a_big:?})"));
             }
-            panic!("{what}: the analysis of a 10x input took {}", ratios.join(", then "));
+            panic!(
+                "{what}: the analysis of a 10x input took {}",
+                ratios.join(", then ")
+            );
         })
         .expect("spawn measuring thread")
         .join()
@@ -201,16 +209,16 @@ fn huge_arrays_scale_linearly() {
             let _ = write!(expr, ", 'item{i}'");
         }
         expr.push(']');
-        handler(&format!("const a = {expr};\ndb.query('SELECT ' + a.join(','));"))
+        handler(&format!(
+            "const a = {expr};\ndb.query('SELECT ' + a.join(','));"
+        ))
     });
 }
 
 #[test]
 fn many_functions_scale_linearly() {
     assert_linear("many functions", FileKind::Ts, 100, |n| {
-        let mut s = String::from(
-            "import express from 'express';\nconst app = express();\n",
-        );
+        let mut s = String::from("import express from 'express';\nconst app = express();\n");
         for i in 0..n {
             let _ = writeln!(
                 s,
