@@ -10,6 +10,19 @@ fn fuzz_scanner() -> &'static vibeward::Scanner {
     })
 }
 
+/// Panics when the scan of one file noted an internal error: the engine turns an analyzer's panic
+/// into such a note (the scan goes on), so the fuzzer must look for the note, not for a crash.
+fn fuzz_check_notes(notes: &[vibeward::discover::Skipped], input: &str) {
+    for note in notes {
+        assert!(
+            note.reason.as_str() != "internal-error",
+            "internal error: {} ({})\ninput: {input:?}",
+            note.detail,
+            note.path
+        );
+    }
+}
+
 /// The JS/TS scan of arbitrary bytes: the first byte picks the dialect, the rest is the file
 /// (decoded lossily, as the engine does for invalid UTF-8). Every JS/TS rule, the taint engine and
 /// the platform analyzers run through `Scanner::scan_file`.
@@ -26,7 +39,9 @@ pub fn fuzz_scan_js(data: &[u8]) {
         _ => ("supabase/functions/f/index.ts", FileKind::Ts),
     };
     let text = String::from_utf8_lossy(rest).into_owned();
-    let _ = fuzz_scanner().scan_file(vibeward::source::SourceFile::new(name, kind, text));
+    let (_, notes) =
+        fuzz_scanner().scan_file(vibeward::source::SourceFile::new(name, kind, text.clone()));
+    fuzz_check_notes(&notes, &text);
 }
 
 /// File names for `fuzz_scan_content`: each selects a kind and the analyzers that run.
@@ -60,7 +75,9 @@ pub fn fuzz_scan_content(data: &[u8]) {
     let name = FUZZ_CONTENT_NAMES[usize::from(selector) % FUZZ_CONTENT_NAMES.len()];
     let kind = FileKind::classify(std::path::Path::new(name)).unwrap_or(FileKind::Text);
     let text = String::from_utf8_lossy(rest).into_owned();
-    let _ = fuzz_scanner().scan_file(vibeward::source::SourceFile::new(name, kind, text));
+    let (_, notes) =
+        fuzz_scanner().scan_file(vibeward::source::SourceFile::new(name, kind, text.clone()));
+    fuzz_check_notes(&notes, &text);
 }
 
 /// (manifest, lockfile) pairs for `fuzz_lockfiles`.
@@ -114,7 +131,9 @@ pub fn fuzz_lockfiles(data: &[u8]) {
     {
         return;
     }
-    let _ = fuzz_scanner().scan(&[dir.path().to_path_buf()]);
+    if let Ok(report) = fuzz_scanner().scan(&[dir.path().to_path_buf()]) {
+        fuzz_check_notes(&report.notes, &String::from_utf8_lossy(lock));
+    }
 }
 
 /// Rule files (`--rules DIR`): arbitrary text through the YAML rule loader, its `match:` pattern
