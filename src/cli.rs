@@ -7,12 +7,24 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// Finds the security holes AI coding tools leave in backend code: leaked keys, missing
 /// ACLs/RLS, injection, risky dependencies.
 #[derive(Debug, Parser)]
-#[command(name = "vibeward", version, about, long_about = None)]
+#[command(name = "vibeward", version, about, long_about = None, after_help = EXAMPLES)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
 }
+
+const EXAMPLES: &str = "\
+Examples:
+  vibeward scan                                   scan the current directory
+  vibeward scan api/ --fail-on critical           fail only on critical findings
+  vibeward scan --format sarif --output vibeward.sarif
+  vibeward scan --output sarif:vibeward.sarif --output markdown:summary.md
+  vibeward scan --changed --base main             only what this branch changed
+  vibeward scan --write-baseline .vibeward-baseline.json
+  vibeward scan --baseline .vibeward-baseline.json
+  vibeward explain secrets.stripe-live-secret-key
+  vibeward init                                   write a starter vibeward.toml";
 
 /// Subcommands.
 #[derive(Debug, Subcommand)]
@@ -25,6 +37,20 @@ pub enum Command {
     Explain {
         /// The rule id, e.g. `code.eval-dynamic`.
         rule: String,
+    },
+    /// Write a commented starter vibeward.toml.
+    Init {
+        /// Where to write it.
+        #[arg(default_value = "vibeward.toml")]
+        path: PathBuf,
+        /// Overwrite an existing file.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print a shell completion script: `vibeward completions bash > /etc/bash_completion.d/vibeward`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
     },
     /// Manage the offline advisory database.
     #[command(subcommand)]
@@ -43,8 +69,29 @@ pub enum Format {
     Text,
     /// The stable JSON document (see README).
     Json,
-    /// SARIF 2.1.0, for GitHub code scanning.
+    /// SARIF 2.1.0, for GitHub code scanning (capped below its upload limits).
     Sarif,
+    /// GitHub Actions workflow commands: inline annotations on the pull request.
+    Github,
+    /// A Markdown summary, for `$GITHUB_STEP_SUMMARY` and pull-request comments.
+    Markdown,
+    /// `findings=N` and one `SEVERITY=N` line each, for `$GITHUB_OUTPUT` and scripts.
+    Counts,
+}
+
+impl Format {
+    /// The library's format.
+    pub fn to_report(self) -> vibeward::report::Format {
+        use vibeward::report::Format as F;
+        match self {
+            Format::Text => F::Text,
+            Format::Json => F::Json,
+            Format::Sarif => F::Sarif,
+            Format::Github => F::Github,
+            Format::Markdown => F::Markdown,
+            Format::Counts => F::Counts,
+        }
+    }
 }
 
 /// The `--fail-on` threshold.
@@ -92,18 +139,49 @@ pub struct ScanArgs {
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value_t = Format::Text)]
     pub format: Format,
-    /// Write the report to this file instead of standard output.
-    #[arg(long, short = 'o', value_name = "FILE")]
-    pub output: Option<PathBuf>,
-    /// Exit with 1 when a finding is at or above this severity.
-    #[arg(long, value_enum, default_value_t = FailOn::High)]
-    pub fail_on: FailOn,
-    /// Do not report findings below this severity.
-    #[arg(long, value_enum, default_value_t = SeverityArg::Info)]
-    pub min_severity: SeverityArg,
+    /// Write the report to FILE instead of standard output; `FORMAT:FILE` writes that format
+    /// (repeatable: one scan, several reports; `-` is standard output).
+    #[arg(long, short = 'o', value_name = "[FORMAT:]FILE")]
+    pub output: Vec<String>,
+    /// Exit with 1 when a finding is at or above this severity [default: high, or `fail-on` in
+    /// vibeward.toml].
+    #[arg(long, value_enum)]
+    pub fail_on: Option<FailOn>,
+    /// Do not report findings below this severity [default: info, or `min-severity` in
+    /// vibeward.toml].
+    #[arg(long, value_enum)]
+    pub min_severity: Option<SeverityArg>,
+    /// Read this configuration file instead of the `vibeward.toml` or `.vibeward.toml` found
+    /// from the scanned path upwards.
+    #[arg(long, value_name = "FILE", conflicts_with = "no_config")]
+    pub config: Option<PathBuf>,
+    /// Ignore any vibeward.toml.
+    #[arg(long)]
+    pub no_config: bool,
+    /// Report only findings that this baseline (from --write-baseline) does not list.
+    #[arg(long, value_name = "FILE", conflicts_with = "write_baseline")]
+    pub baseline: Option<PathBuf>,
+    /// Record every current finding in FILE (a JSON baseline for --baseline), then report as
+    /// usual.
+    #[arg(long, value_name = "FILE")]
+    pub write_baseline: Option<PathBuf>,
+    /// Analyse only the files changed since the merge-base with --base (committed, staged,
+    /// unstaged and untracked), with the whole project as context.
+    #[arg(long, conflicts_with = "staged")]
+    pub changed: bool,
+    /// The branch or commit --changed compares with [default: `$GITHUB_BASE_REF`, origin's
+    /// default branch, main or master].
+    #[arg(long, value_name = "REF", requires = "changed")]
+    pub base: Option<String>,
+    /// Analyse only the files staged for commit, with the whole project as context (pre-commit).
+    #[arg(long)]
+    pub staged: bool,
     /// Worker threads (default: one per core).
     #[arg(long, short = 'j', value_name = "N", default_value_t = 0)]
     pub jobs: usize,
+    /// Stop analysing a file after this many seconds, with a `timeout` note (0: no limit).
+    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
+    pub file_timeout: f64,
     /// Run each query rule as its own tree-sitter query (the reference path, for checking the
     /// fast matcher on real code).
     #[arg(long, hide = true)]

@@ -313,6 +313,9 @@ pub enum SkipReason {
     InternalError,
     /// A walk error: broken symlink, symlink loop, permission denied.
     WalkError,
+    /// The analysis of this file ran past the per-file time budget and was cut off: findings of
+    /// the analyzers that finished are kept.
+    Timeout,
     /// Not about one file: something the reader of the results should know (e.g. the scan used
     /// only the built-in advisory set). Nothing was skipped.
     Notice,
@@ -331,6 +334,7 @@ impl SkipReason {
             SkipReason::ParseError => "parse-error",
             SkipReason::InternalError => "internal-error",
             SkipReason::WalkError => "walk-error",
+            SkipReason::Timeout => "timeout",
             SkipReason::Notice => "notice",
         }
     }
@@ -339,7 +343,10 @@ impl SkipReason {
     pub fn is_degraded(&self) -> bool {
         matches!(
             self,
-            SkipReason::InvalidUtf8 | SkipReason::ParseError | SkipReason::Notice
+            SkipReason::InvalidUtf8
+                | SkipReason::ParseError
+                | SkipReason::Notice
+                | SkipReason::Timeout
         )
     }
 }
@@ -361,6 +368,14 @@ pub enum DiscoverError {
     /// A path given on the command line does not exist.
     #[error("{0}: no such file or directory")]
     Missing(PathBuf),
+    /// A path given on the command line is a symbolic link that cannot be followed.
+    #[error("{path}: cannot follow this symbolic link: {message}")]
+    BrokenLink {
+        /// The link.
+        path: PathBuf,
+        /// Why (a loop, a missing target).
+        message: String,
+    },
     /// An `--exclude` glob is invalid.
     #[error("--exclude `{glob}`: {message}")]
     BadExclude {
@@ -388,8 +403,17 @@ pub fn discover(roots: &[PathBuf], options: &DiscoverOptions) -> Result<Discover
     let mut out = Discovered::default();
     let cwd = std::env::current_dir().ok();
     for root in roots {
-        if !root.exists() {
-            return Err(DiscoverError::Missing(root.clone()));
+        if let Err(e) = std::fs::metadata(root) {
+            // a symlink that exists but cannot be followed (a loop, a dangling target) is not
+            // "missing": say what is wrong with it
+            return Err(if std::fs::symlink_metadata(root).is_ok() {
+                DiscoverError::BrokenLink {
+                    path: root.clone(),
+                    message: e.to_string(),
+                }
+            } else {
+                DiscoverError::Missing(root.clone())
+            });
         }
     }
     let (files, dirs): (Vec<&PathBuf>, Vec<&PathBuf>) = roots.iter().partition(|r| r.is_file());
@@ -481,7 +505,10 @@ fn walk_dirs(
                 .add(&format!("!{glob}"))
                 .map_err(|e| DiscoverError::BadExclude {
                     glob: glob.clone(),
-                    message: e.to_string(),
+                    // the glob is added negated (`!glob`); show it as the user wrote it
+                    message: e
+                        .to_string()
+                        .replace(&format!("'!{glob}'"), &format!("'{glob}'")),
                 })?;
         }
         let overrides = overrides.build().map_err(|e| DiscoverError::BadExclude {

@@ -7,6 +7,8 @@
 //! writers render. Layers point one way: rules are data, analyzers create findings, `finish`
 //! finishes them, reporters read them; none of them calls back into this file.
 
+pub mod baseline;
+pub mod changed;
 pub mod config;
 pub mod deps;
 pub mod discover;
@@ -61,14 +63,22 @@ pub enum ScanError {
     /// A path or flag for discovery is wrong.
     #[error(transparent)]
     Discover(#[from] DiscoverError),
-    /// `--enable`/`--disable` named no known rule.
-    #[error("{flag} {id}: no rule or family with this name (see `vibeward rules`)")]
+    /// `--enable`/`--disable` or the configuration named no known rule.
+    #[error(
+        "{flag} {id}: no rule or family with this name{} (see `vibeward rules`)",
+        config::file::did_you_mean(suggestion.as_deref())
+    )]
     UnknownRule {
-        /// The flag.
-        flag: &'static str,
+        /// The flag, or the configuration file and key.
+        flag: String,
         /// The name given.
         id: String,
+        /// The closest rule id or family.
+        suggestion: Option<String>,
     },
+    /// The configuration is invalid.
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
     /// The thread pool could not be built.
     #[error("cannot start {jobs} worker threads: {message}")]
     Threads {
@@ -94,6 +104,10 @@ pub struct Stats {
     pub skipped: BTreeMap<String, usize>,
     /// Findings silenced by inline comments.
     pub suppressed: usize,
+    /// Findings left out because the baseline (`--baseline`) knows them.
+    pub baselined: usize,
+    /// Secret findings the configuration allows (`[secrets]` allow-lists).
+    pub allowed: usize,
     /// Rules that ran.
     pub rules: usize,
     /// Wall time (never written to JSON or SARIF, which stay byte-identical between runs).
@@ -138,24 +152,44 @@ pub fn load_rules(settings: &Settings) -> Result<RuleSet, ScanError> {
     }
     let mut set = RuleSet::new(all)?;
     let selects = |name: &str, rule: &rules::Rule| rule.is_named(name) || rule.family() == name;
-    for (flag, names) in [
+    let flags = [
         ("--enable", &settings.enable),
         ("--disable", &settings.disable),
-    ] {
-        for name in names {
-            if !set.rules().iter().any(|r| selects(name, r)) {
-                return Err(ScanError::UnknownRule {
-                    flag,
-                    id: name.clone(),
-                });
-            }
+    ];
+    // names from the configuration file first, so an error names the file and its key
+    let named = settings.rule_names.iter().cloned().chain(
+        flags
+            .iter()
+            .flat_map(|(flag, names)| names.iter().map(|n| ((*flag).to_string(), n.clone()))),
+    );
+    for (flag, name) in named {
+        if !set.rules().iter().any(|r| selects(&name, r)) {
+            let mut known: Vec<&str> = set.rules().iter().map(|r| r.id.as_str()).collect();
+            known.extend(set.rules().iter().map(rules::Rule::family));
+            return Err(ScanError::UnknownRule {
+                suggestion: config::file::closest(&name, known),
+                flag,
+                id: name,
+            });
         }
     }
     if !settings.enable.is_empty() {
         set.retain(|r| settings.enable.iter().any(|n| selects(n, r)));
     }
     set.retain(|r| !settings.disable.iter().any(|n| selects(n, r)));
+    if !settings.severity_overrides.is_empty() {
+        set.set_severities(|r| severity_override(settings, r));
+    }
     Ok(set)
+}
+
+/// The severity `vibeward.toml` gives `rule`: by id or alias first, then by family.
+fn severity_override(settings: &Settings, rule: &rules::Rule) -> Option<Severity> {
+    std::iter::once(&rule.id)
+        .chain(&rule.aliases)
+        .find_map(|name| settings.severity_overrides.get(name))
+        .or_else(|| settings.severity_overrides.get(rule.family()))
+        .copied()
 }
 
 /// Loads the rules and compiles every matcher of every kind (queries, secrets, taint specs,
@@ -168,11 +202,38 @@ pub fn compile_rules(settings: &Settings) -> Result<Arc<RuleSet>, ScanError> {
 
 /// Runs a whole scan.
 pub fn scan(settings: &Settings) -> Result<ScanReport, ScanError> {
+    scan_with_progress(settings, &NoProgress)
+}
+
+/// Runs a whole scan, telling `progress` how the per-file pass advances.
+pub fn scan_with_progress(
+    settings: &Settings,
+    progress: &dyn Progress,
+) -> Result<ScanReport, ScanError> {
     let started = Instant::now();
     let scanner = Scanner::new(settings)?;
-    let mut report = scanner.scan(&settings.paths)?;
+    let mut report = scanner.scan_reporting(&settings.paths, progress)?;
     report.stats.elapsed = started.elapsed();
     Ok(report)
+}
+
+/// Receives the progress of the per-file pass (a progress bar); called from worker threads.
+pub trait Progress: Sync {
+    /// The pass starts over `files` files.
+    fn start(&self, files: u64);
+    /// One more file is done.
+    fn advance(&self);
+    /// The pass is over (the project pass and reporting follow).
+    fn finish(&self);
+}
+
+/// A [`Progress`] that ignores everything.
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn start(&self, _: u64) {}
+    fn advance(&self) {}
+    fn finish(&self) {}
 }
 
 /// Compiled rules and a worker pool, reusable for several scans (tests scan many roots).
@@ -180,6 +241,9 @@ pub struct Scanner {
     engine: Engine,
     pool: rayon::ThreadPool,
     settings: Settings,
+    paths: config::filter::PathFilter,
+    secrets: config::filter::SecretFilter,
+    severities: BTreeMap<String, Severity>,
 }
 
 /// The most worker threads a scan starts, whatever `--jobs` asks: past a few per core they only
@@ -213,6 +277,13 @@ impl Scanner {
         settings.jobs = effective_jobs(settings.jobs);
         let settings = &settings;
         let rules = load_rules(settings)?;
+        let severities = rules
+            .rules()
+            .iter()
+            .filter_map(|r| Some((r.id.clone(), severity_override(settings, r)?)))
+            .collect();
+        let paths = config::filter::PathFilter::new(settings)?;
+        let secrets = config::filter::SecretFilter::new(settings)?;
         let engine = Engine::new(rules, settings, capabilities)?;
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(settings.jobs)
@@ -228,6 +299,9 @@ impl Scanner {
             engine,
             pool,
             settings: settings.clone(),
+            paths,
+            secrets,
+            severities,
         })
     }
 
@@ -253,21 +327,54 @@ impl Scanner {
 
     /// Scans `paths` with this scanner's rules and settings.
     pub fn scan(&self, paths: &[std::path::PathBuf]) -> Result<ScanReport, ScanError> {
+        self.scan_reporting(paths, &NoProgress)
+    }
+
+    /// [`Scanner::scan`], telling `progress` how the per-file pass advances.
+    pub fn scan_reporting(
+        &self,
+        paths: &[std::path::PathBuf],
+        progress: &dyn Progress,
+    ) -> Result<ScanReport, ScanError> {
         let started = Instant::now();
         let settings = &self.settings;
         let engine = &self.engine;
         let mut discover_options = settings.discover.clone();
         discover_options.threads = settings.jobs;
-        let discovered = discover::discover(paths, &discover_options)?;
-
-        // Per-file results come back in candidate order, so the merge is deterministic.
-        let outcomes: Vec<FileOutcome> = self.pool.install(|| {
+        let mut discovered = discover::discover(paths, &discover_options)?;
+        if !self.paths.is_empty() {
+            // a file named on the command line is scanned whatever `include`/`exclude` say, as
+            // it is whatever ignore files and `--exclude` say (see `discover`)
+            let named: Vec<&std::path::Path> = paths
+                .iter()
+                .filter(|p| p.is_file())
+                .map(std::path::PathBuf::as_path)
+                .collect();
             discovered
                 .candidates
+                .retain(|c| named.contains(&c.path.as_path()) || self.paths.keeps(&c.path));
+        }
+        // `--changed`/`--staged`: the per-file pass reads the selected files only; the project
+        // pass still sees every candidate (lockfiles, migrations, Cloud Code modules)
+        let selected: Vec<&discover::Candidate> = discovered
+            .candidates
+            .iter()
+            .filter(|c| self.paths.is_selected(&c.path))
+            .collect();
+
+        // Per-file results come back in candidate order, so the merge is deterministic.
+        progress.start(selected.len() as u64);
+        let outcomes: Vec<FileOutcome> = self.pool.install(|| {
+            selected
                 .par_iter()
-                .map(|c| engine.scan_candidate(c))
+                .map(|c| {
+                    let outcome = engine.scan_candidate(c);
+                    progress.advance();
+                    outcome
+                })
                 .collect()
         });
+        progress.finish();
 
         let mut stats = Stats {
             files_discovered: discovered.candidates.len() + discovered.skipped.len(),
@@ -277,7 +384,7 @@ impl Scanner {
         let mut findings = Vec::new();
         let mut notes = discovered.skipped;
         let mut kept: BTreeMap<String, Arc<source::SourceFile>> = BTreeMap::new();
-        for (candidate, outcome) in discovered.candidates.iter().zip(outcomes) {
+        for (candidate, outcome) in selected.iter().zip(outcomes) {
             if outcome.analysed {
                 stats.files_analysed += 1;
                 stats.bytes_analysed += outcome.bytes;
@@ -314,10 +421,39 @@ impl Scanner {
                     source::Loaded::Skip(_) => None,
                 })
         };
-        let finished = self
+        for f in &mut findings {
+            if let Some(severity) = self.severities.get(&f.rule_id) {
+                f.severity = *severity;
+            }
+        }
+        let before = findings.len();
+        self.allow_secrets(&mut findings, &by_path, &file_of);
+        stats.allowed = before - findings.len();
+        let mut finished = self
             .pool
             .install(|| finish::finish(engine.rules(), findings, &file_of, settings.min_severity));
         stats.suppressed = finished.suppressed;
+        let before = finished.findings.len();
+        finished
+            .findings
+            .retain(|f| !self.secrets.allows_fingerprint(f));
+        stats.allowed += before - finished.findings.len();
+        if settings.only_files.is_some() {
+            let chosen: std::collections::BTreeSet<&str> =
+                selected.iter().map(|c| c.display.as_str()).collect();
+            finished.findings.retain(|f| {
+                chosen.contains(f.path.as_str())
+                    || f.related.iter().any(|r| chosen.contains(r.path.as_str()))
+            });
+        }
+        if let Some(baseline) = &settings.baseline {
+            let before = finished.findings.len();
+            finished.findings.retain(|f| !baseline.contains(f));
+            stats.baselined = before - finished.findings.len();
+        }
+        finished
+            .sources
+            .retain(|path, _| finished.findings.iter().any(|f| f.path == *path));
         notes.sort();
         notes.dedup();
         for note in &notes {
@@ -334,5 +470,34 @@ impl Scanner {
             sources: finished.sources,
             rules: engine.shared_rules(),
         })
+    }
+
+    /// Drops the secret findings `[secrets]` allows by path or by the text they matched.
+    fn allow_secrets(
+        &self,
+        findings: &mut Vec<Finding>,
+        by_path: &BTreeMap<&str, &discover::Candidate>,
+        file_of: &dyn Fn(&str) -> Option<Arc<source::SourceFile>>,
+    ) {
+        if self.settings.secrets_allow.is_empty() {
+            return;
+        }
+        findings.retain(|f| {
+            if !config::filter::SecretFilter::is_secret(f) {
+                return true;
+            }
+            let path = by_path
+                .get(f.path.as_str())
+                .map_or_else(|| std::path::PathBuf::from(&f.path), |c| c.path.clone());
+            if self.paths.allows_secrets_in(&path) {
+                return false;
+            }
+            !(self.secrets.has_regexes()
+                && file_of(&f.path).is_some_and(|file| {
+                    file.text
+                        .get(f.byte_range.clone())
+                        .is_some_and(|text| self.secrets.allows_text(text))
+                }))
+        });
     }
 }

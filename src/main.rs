@@ -4,21 +4,25 @@
 //! configuration or I/O error (one line on standard error naming the file or flag).
 
 mod cli;
+mod progress;
 
 use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use clap::Parser;
+use clap::{CommandFactory, Parser, ValueEnum};
 use rayon::prelude::*;
 use termcolor::{ColorChoice, StandardStream, WriteColor};
 
 use cli::{Cli, Command, DbCommand, FailOn, Format, RulesArgs, ScanArgs, SeverityArg};
+use vibeward::baseline::{self, Baseline};
+use vibeward::config::{self, ConfigFile};
 use vibeward::discover::DiscoverOptions;
 use vibeward::report::text::{self, TextOptions};
 use vibeward::rules::Severity;
-use vibeward::{Settings, report};
+use vibeward::{Settings, changed, report};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -59,6 +63,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Rules(args) => list_rules(&args),
         Command::Explain { rule } => explain(&rule),
         Command::ParseOnly(args) => parse_only(&args),
+        Command::Init { path, force } => init(&path, force),
+        Command::Completions { shell } => {
+            let mut command = Cli::command();
+            clap_complete::generate(shell, &mut command, "vibeward", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Sbom(args) => sbom(&args),
         Command::Db(DbCommand::Update { dir, url }) => {
             let message = vibeward::deps::update_database(dir.as_deref(), url.as_deref())?;
@@ -102,27 +112,81 @@ fn severity(s: SeverityArg) -> Severity {
     }
 }
 
-fn settings(args: &ScanArgs) -> Settings {
-    Settings {
+/// The settings of a scan: defaults, then vibeward.toml, then the flags.
+fn settings(args: &ScanArgs) -> Result<Settings> {
+    let mut settings = Settings {
         paths: args.paths.clone(),
-        discover: DiscoverOptions {
-            respect_ignore_files: !args.no_ignore,
-            default_excludes: !args.no_default_excludes,
-            excludes: args.exclude.clone(),
-            max_file_size: args.max_file_size,
-            threads: args.jobs,
-        },
-        builtin_rules: !args.no_builtin_rules,
-        rule_dirs: args.rule_dirs.clone(),
-        enable: args.enable.clone(),
-        disable: args.disable.clone(),
-        min_severity: severity(args.min_severity),
-        jobs: args.jobs,
-        advisory_db: args.advisory_db.clone(),
         use_stored_advisory_db: true,
-        engine: vibeward::engine::EngineOptions {
-            combined_queries: !args.reference_queries,
-        },
+        ..Settings::default()
+    };
+    let config = match (&args.config, args.no_config) {
+        (_, true) => None,
+        (Some(path), false) => Some(path.clone()),
+        (None, false) => args.paths.first().and_then(|p| config::file::find(p)),
+    };
+    if let Some(path) = config {
+        ConfigFile::load(&path)?.apply(&mut settings);
+    }
+    settings.discover = DiscoverOptions {
+        respect_ignore_files: !args.no_ignore,
+        default_excludes: !args.no_default_excludes,
+        excludes: args.exclude.clone(),
+        max_file_size: args.max_file_size,
+        threads: args.jobs,
+    };
+    settings.builtin_rules = !args.no_builtin_rules;
+    settings.rule_dirs.extend(args.rule_dirs.iter().cloned());
+    if !args.enable.is_empty() {
+        // the flag chooses the rules to run; the file's `enable` no longer applies
+        settings.enable.clone_from(&args.enable);
+        settings
+            .rule_names
+            .retain(|(key, _)| !key.ends_with("rules.enable"));
+    }
+    settings.disable.extend(args.disable.iter().cloned());
+    if let Some(min) = args.min_severity {
+        settings.min_severity = severity(min);
+    }
+    if let Some(fail_on) = args.fail_on {
+        settings.fail_on = threshold(fail_on);
+    }
+    settings.jobs = args.jobs;
+    if args.advisory_db.is_some() {
+        settings.advisory_db.clone_from(&args.advisory_db);
+    }
+    settings.engine = vibeward::engine::EngineOptions {
+        combined_queries: !args.reference_queries,
+        file_timeout: (args.file_timeout > 0.0)
+            .then(|| std::time::Duration::from_secs_f64(args.file_timeout)),
+    };
+    if let Some(db) = &settings.advisory_db
+        && !db.exists()
+    {
+        anyhow::bail!("--advisory-db {}: no such file or directory", db.display());
+    }
+    if let Some(path) = &args.baseline {
+        settings.baseline = Some(Baseline::load(path)?);
+    }
+    let root = args
+        .paths
+        .first()
+        .map_or_else(|| PathBuf::from("."), Clone::clone);
+    if args.changed {
+        settings.only_files = Some(changed::changed_files(&root, args.base.as_deref())?);
+    } else if args.staged {
+        settings.only_files = Some(changed::staged_files(&root)?);
+    }
+    Ok(settings)
+}
+
+fn threshold(fail_on: FailOn) -> Option<Severity> {
+    match fail_on {
+        FailOn::None => None,
+        FailOn::Info => Some(Severity::Info),
+        FailOn::Low => Some(Severity::Low),
+        FailOn::Medium => Some(Severity::Medium),
+        FailOn::High => Some(Severity::High),
+        FailOn::Critical => Some(Severity::Critical),
     }
 }
 
@@ -141,7 +205,7 @@ fn color_choice(args: &ScanArgs, is_terminal: bool) -> ColorChoice {
 }
 
 fn scan(args: &ScanArgs) -> Result<ExitCode> {
-    let settings = settings(args);
+    let settings = settings(args)?;
     if settings.jobs > vibeward::max_jobs() {
         #[expect(
             clippy::print_stderr,
@@ -155,46 +219,82 @@ fn scan(args: &ScanArgs) -> Result<ExitCode> {
             );
         }
     }
-    let report = vibeward::scan(&settings)?;
+    let report = match progress::Bar::for_terminal(args.quiet) {
+        Some(bar) => vibeward::scan_with_progress(&settings, &bar)?,
+        None => vibeward::scan(&settings)?,
+    };
 
-    match (args.format, &args.output) {
-        (Format::Text, None) => {
-            let choice = color_choice(args, std::io::stdout().is_terminal());
-            let mut out = StandardStream::stdout(choice);
-            write_text(&report, &mut out, args.quiet)?;
-        }
-        (Format::Text, Some(path)) => {
-            let mut buffer = termcolor::Buffer::no_color();
-            write_text(&report, &mut buffer, args.quiet)?;
-            std::fs::write(path, buffer.as_slice())
-                .with_context(|| format!("--output {}", path.display()))?;
-        }
-        (format, output) => {
-            let rendered = report::render_machine(&report, format == Format::Sarif);
-            match output {
-                Some(path) => std::fs::write(path, rendered)
-                    .with_context(|| format!("--output {}", path.display()))?,
-                None => std::io::stdout().lock().write_all(rendered.as_bytes())?,
-            }
-        }
+    for (format, path) in outputs(args)? {
+        write_output(&report, args, format, path.as_deref())?;
     }
     if args.stats {
         text::write_stats(&report, &mut std::io::stderr().lock())?;
     }
-    let threshold = match args.fail_on {
-        FailOn::None => None,
-        FailOn::Info => Some(Severity::Info),
-        FailOn::Low => Some(Severity::Low),
-        FailOn::Medium => Some(Severity::Medium),
-        FailOn::High => Some(Severity::High),
-        FailOn::Critical => Some(Severity::Critical),
-    };
-    let failed = threshold.is_some_and(|t| report.count_at_least(t) > 0);
+    if let Some(path) = &args.write_baseline {
+        std::fs::write(path, baseline::render(&report.findings))
+            .with_context(|| format!("--write-baseline {}", path.display()))?;
+    }
+    let failed = settings
+        .fail_on
+        .is_some_and(|t| report.count_at_least(t) > 0);
     Ok(if failed {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The reports to write: each `--output [FORMAT:]FILE`, and the `--format` report on standard
+/// output unless an `--output` without a format prefix takes it.
+fn outputs(args: &ScanArgs) -> Result<Vec<(Format, Option<PathBuf>)>> {
+    let mut outputs = Vec::new();
+    let mut takes_format = false;
+    for value in &args.output {
+        let (format, file) = match value.split_once(':') {
+            Some((name, file)) if Format::from_str(name, false).is_ok() && !file.is_empty() => {
+                let format = Format::from_str(name, false).map_err(anyhow::Error::msg)?;
+                (format, file)
+            }
+            _ => {
+                takes_format = true;
+                (args.format, value.as_str())
+            }
+        };
+        outputs.push((format, (file != "-").then(|| PathBuf::from(file))));
+    }
+    if !takes_format {
+        outputs.insert(0, (args.format, None));
+    }
+    Ok(outputs)
+}
+
+fn write_output(
+    report: &vibeward::ScanReport,
+    args: &ScanArgs,
+    format: Format,
+    path: Option<&Path>,
+) -> Result<()> {
+    match (format, path) {
+        (Format::Text, None) => {
+            let choice = color_choice(args, std::io::stdout().is_terminal());
+            let mut out = StandardStream::stdout(choice);
+            write_text(report, &mut out, args.quiet)
+        }
+        (Format::Text, Some(path)) => {
+            let mut buffer = termcolor::Buffer::no_color();
+            write_text(report, &mut buffer, args.quiet)?;
+            std::fs::write(path, buffer.as_slice())
+                .with_context(|| format!("--output {}", path.display()))
+        }
+        (format, path) => {
+            let rendered = report::render(report, format.to_report());
+            match path {
+                Some(path) => std::fs::write(path, rendered)
+                    .with_context(|| format!("--output {}", path.display())),
+                None => Ok(std::io::stdout().lock().write_all(rendered.as_bytes())?),
+            }
+        }
+    }
 }
 
 fn write_text(report: &vibeward::ScanReport, out: &mut dyn WriteColor, quiet: bool) -> Result<()> {
@@ -203,6 +303,19 @@ fn write_text(report: &vibeward::ScanReport, out: &mut dyn WriteColor, quiet: bo
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => other.context("writing the report"),
     }
+}
+
+fn init(path: &Path, force: bool) -> Result<ExitCode> {
+    if path.exists() && !force {
+        anyhow::bail!("{} already exists (--force overwrites it)", path.display());
+    }
+    std::fs::write(path, config::STARTER).with_context(|| format!("init {}", path.display()))?;
+    writeln!(
+        std::io::stdout().lock(),
+        "wrote {} (every key is commented; see README, \"Configuration\")",
+        path.display()
+    )?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn list_rules(args: &RulesArgs) -> Result<ExitCode> {
@@ -291,7 +404,7 @@ fn indent(code: &str) -> String {
 
 /// The benchmark yardstick: read and tree-sitter-parse every JS/TS file the scan would analyse.
 fn parse_only(args: &ScanArgs) -> Result<ExitCode> {
-    let settings = settings(args);
+    let settings = settings(args)?;
     let started = Instant::now();
     let discovered = vibeward::discover::discover(&settings.paths, &settings.discover)?;
     let pool = rayon::ThreadPoolBuilder::new()

@@ -68,6 +68,7 @@ fn settings(combined: bool) -> Settings {
         },
         engine: EngineOptions {
             combined_queries: combined,
+            ..vibeward::engine::EngineOptions::default()
         },
         jobs: 2,
         ..Settings::default()

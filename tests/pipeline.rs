@@ -338,3 +338,59 @@ fn panics_in_analyzers_become_notes_and_the_scan_goes_on() {
         "{failures:?}"
     );
 }
+
+/// An analyzer that takes its time on every file.
+struct Slow;
+
+impl Analyzer for Slow {
+    fn name(&self) -> &'static str {
+        "slow"
+    }
+
+    fn rule_indices(&self) -> Vec<usize> {
+        Vec::new()
+    }
+
+    fn analyze_file(&self, _ctx: &FileContext<'_>, _out: &mut Vec<Finding>) {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+}
+
+#[expect(
+    clippy::unnecessary_wraps,
+    reason = "the signature of every analyzer builder"
+)]
+fn build_slow(
+    _rules: &RuleSet,
+    _settings: &Settings,
+) -> Result<Option<Box<dyn Analyzer>>, RuleError> {
+    Ok(Some(Box::new(Slow)))
+}
+
+/// Issue 22: a file whose analysis runs past the per-file budget is cut off with a `timeout`
+/// note naming where it stopped, and the scan goes on.
+#[test]
+fn files_past_the_time_budget_get_a_timeout_note() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    write(
+        dir.path(),
+        "src/server.js",
+        "app.post('/calc', (req, res) => res.json(eval(req.body.expr)));\n",
+    );
+    let mut settings = settings(dir.path());
+    settings.engine.file_timeout = Some(std::time::Duration::from_millis(100));
+    let mut capabilities = vec![Capability::new(build_slow)];
+    capabilities.extend_from_slice(CAPABILITIES);
+    let report = Scanner::with_capabilities(&settings, &capabilities)
+        .expect("rules load")
+        .scan(&[dir.path().to_path_buf()])
+        .expect("scan runs");
+    let timeouts: Vec<&str> = report
+        .notes
+        .iter()
+        .filter(|n| n.reason == SkipReason::Timeout)
+        .map(|n| n.detail.as_str())
+        .collect();
+    assert_eq!(timeouts.len(), 1, "{:?}", report.notes);
+    assert!(timeouts[0].contains("per-file budget"), "{timeouts:?}");
+}

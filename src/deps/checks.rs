@@ -248,6 +248,13 @@ impl Checker<'_, '_> {
         // (name, version) -> every entry installing it, in file order
         let mut versions: Vec<(&Locked, Vec<&Locked>)> = Vec::new();
         let mut seen: HashMap<(&str, &str), usize> = HashMap::new();
+        // packages per npm scope: an organisation's family (`@firebase/*`) in this tree
+        let mut scopes: HashMap<&str, usize> = HashMap::new();
+        for e in &lock.entries {
+            if let Some((scope, _)) = e.name.split_once('/') {
+                *scopes.entry(scope).or_default() += 1;
+            }
+        }
         for entry in &lock.entries {
             if !entry.is_local {
                 match seen.entry((entry.name.as_str(), entry.version.as_str())) {
@@ -264,7 +271,7 @@ impl Checker<'_, '_> {
                 }
             }
             if entry.has_install_script {
-                if self.is_expected_script(&entry.name, direct) {
+                if self.is_expected_script(&entry.name, direct, &scopes) {
                     scripts.push(entry);
                 } else {
                     let msg = format!(
@@ -333,9 +340,15 @@ impl Checker<'_, '_> {
 
     /// Whether an install script is the expected kind: a widely used package, one the project
     /// asked for itself, a package in the scope of a direct dependency (`@prisma/engines` beside
-    /// `prisma`), or a platform build of a popular package (`esbuild-linux-64`). Anything else is
-    /// reported on its own.
-    fn is_expected_script(&self, name: &str, direct: &HashMap<String, bool>) -> bool {
+    /// `prisma`) or of an organisation with several packages in the tree (`@firebase/util` among
+    /// `@firebase/*`: nobody else can publish in a scope), or a platform build of a popular
+    /// package (`esbuild-linux-64`). Anything else is reported on its own.
+    fn is_expected_script(
+        &self,
+        name: &str,
+        direct: &HashMap<String, bool>,
+        scopes: &HashMap<&str, usize>,
+    ) -> bool {
         const PLATFORMS: [&str; 9] = [
             "android", "darwin", "freebsd", "linux", "netbsd", "openbsd", "sunos", "win32",
             "windows",
@@ -345,9 +358,10 @@ impl Checker<'_, '_> {
         }
         if let Some((scope, _)) = name.split_once('/') {
             let bare = scope.trim_start_matches('@');
-            return direct
-                .keys()
-                .any(|d| d == bare || d.split_once('/').is_some_and(|(s, _)| s == scope));
+            return scopes.get(scope).is_some_and(|n| *n > 3)
+                || direct
+                    .keys()
+                    .any(|d| d == bare || d.split_once('/').is_some_and(|(s, _)| s == scope));
         }
         name.split_once('-').is_some_and(|(base, rest)| {
             self.names.is_popular(base) && PLATFORMS.iter().any(|p| rest.starts_with(p))

@@ -1,6 +1,6 @@
-//! CVSS vectors to severity levels, through the `cvss` crate (from the Rust security advisory
-//! project; v3.0, v3.1 and v4.0 base
-//! scores per the FIRST specifications). It replaced a hand-written v3 calculator (issue 19):
+//! CVSS vectors to severity levels, through the `cvss` crate of the Rust security advisory
+//! project (v3.0, v3.1 and v4.0 base scores per the FIRST specifications). It replaced a
+//! hand-written v3 calculator (issue 19):
 //! same scores on the test vectors below, and v4 vectors, which the old code left unscored, now
 //! grade advisories that carry no label of their own.
 

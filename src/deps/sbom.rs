@@ -315,9 +315,22 @@ fn hex(bytes: &[u8]) -> String {
     })
 }
 
-/// A UUID-shaped identifier (version 5 layout) from a SHA-256 of `content`.
-fn content_uuid(content: &str) -> String {
-    let d = Sha256::digest(content.as_bytes());
+/// A UUID-shaped identifier (version 5 layout) from a SHA-256 of the document's JSON (hashed
+/// as it is written, without building the text).
+fn content_uuid(doc: &Value) -> String {
+    struct Hashing(Sha256);
+    impl std::io::Write for Hashing {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.update(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut hashing = Hashing(Sha256::new());
+    let _ = serde_json::to_writer(&mut hashing, doc);
+    let d = hashing.0.finalize();
     let mut b = [0u8; 16];
     b.copy_from_slice(&d[..16]);
     b[6] = (b[6] & 0x0f) | 0x50;
@@ -418,7 +431,7 @@ fn cyclonedx(
     if let Some(t) = &options.timestamp {
         doc["metadata"]["timestamp"] = json!(t);
     }
-    let serial = format!("urn:uuid:{}", content_uuid(&doc.to_string()));
+    let serial = format!("urn:uuid:{}", content_uuid(&doc));
     doc["serialNumber"] = json!(serial);
     doc
 }
@@ -518,7 +531,7 @@ fn spdx(
     let namespace = format!(
         "https://spdx.org/spdxdocs/vibeward/{}-{}",
         root.replace(['/', '@', ' '], "-"),
-        content_uuid(&doc.to_string())
+        content_uuid(&doc)
     );
     doc["documentNamespace"] = json!(namespace);
     doc

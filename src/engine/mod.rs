@@ -13,6 +13,7 @@ use std::ops::Range;
 use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use tree_sitter::Tree;
 
@@ -81,9 +82,16 @@ pub struct FileContext<'a> {
     active: Vec<bool>,
     tree: OnceCell<Option<Tree>>,
     notes: std::cell::RefCell<Vec<Skipped>>,
+    deadline: Option<Instant>,
 }
 
 impl<'a> FileContext<'a> {
+    /// Whether this file's time budget is spent. Analyzers with long loops over a file poll it
+    /// and stop early (what they found so far is kept); the engine checks it between analyzers.
+    pub fn is_expired(&self) -> bool {
+        self.deadline.is_some_and(|d| Instant::now() >= d)
+    }
+
     /// A context for `file` with the rules that apply to it and survive the prefilter.
     pub fn new(file: &'a SourceFile, rules: &'a RuleSet, prefilter: &Prefilter) -> Self {
         let mut active = prefilter.active_rules(&file.text);
@@ -98,6 +106,7 @@ impl<'a> FileContext<'a> {
             active,
             tree: OnceCell::new(),
             notes: std::cell::RefCell::new(Vec::new()),
+            deadline: None,
         }
     }
 
@@ -203,6 +212,7 @@ pub fn finding_in(
         active: Vec::new(),
         tree: OnceCell::new(),
         notes: std::cell::RefCell::new(Vec::new()),
+        deadline: None,
     };
     context.finding(rule_idx, range)
 }
@@ -230,6 +240,7 @@ pub struct Engine {
     rules: Arc<RuleSet>,
     prefilter: Prefilter,
     analyzers: Vec<Box<dyn Analyzer>>,
+    file_timeout: Option<Duration>,
 }
 
 /// Engine options.
@@ -238,12 +249,21 @@ pub struct EngineOptions {
     /// Run query rules on the native matcher, in one walk per tree (the fast path). `false` runs
     /// one tree-sitter query per rule: the reference that tests compare the fast path with.
     pub combined_queries: bool,
+    /// The time one file's analysis may take (`--file-timeout`); past it, the analyzers not yet
+    /// run are skipped and a `timeout` note names the one that ran over. `None`: no limit.
+    pub file_timeout: Option<Duration>,
 }
+
+/// The default per-file time budget: generous for real files (the slowest file of the large
+/// benchmark corpus takes well under a second), short enough that one hostile file cannot hold a
+/// CI run hostage.
+pub const DEFAULT_FILE_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl Default for EngineOptions {
     fn default() -> Self {
         EngineOptions {
             combined_queries: true,
+            file_timeout: Some(DEFAULT_FILE_TIMEOUT),
         }
     }
 }
@@ -306,6 +326,7 @@ impl Engine {
             }
         }
         Ok(Engine {
+            file_timeout: options.file_timeout,
             prefilter: Prefilter::new(&rules)?,
             rules: Arc::new(rules),
             analyzers,
@@ -342,11 +363,24 @@ impl Engine {
     /// `internal-error` note naming the file and the analyzer, and the other analyzers' findings
     /// for the file are kept.
     pub fn scan_source(&self, file: SourceFile) -> FileOutcome {
-        let ctx = FileContext::new(&file, &self.rules, &self.prefilter);
+        let mut ctx = FileContext::new(&file, &self.rules, &self.prefilter);
+        ctx.deadline = self.file_timeout.map(|t| Instant::now() + t);
         let mut findings = Vec::new();
         let mut notes = Vec::new();
         if ctx.has_active_rules() {
             for analyzer in &self.analyzers {
+                if ctx.is_expired() {
+                    notes.push(Skipped {
+                        path: file.display.clone(),
+                        reason: SkipReason::Timeout,
+                        detail: format!(
+                            "analysis ran past the {}s per-file budget (`--file-timeout`) before the {} analyzer; the analyzers that finished were kept",
+                            self.file_timeout.map_or(0, |t| t.as_secs()),
+                            analyzer.name()
+                        ),
+                    });
+                    break;
+                }
                 let mut out = Vec::new();
                 match std::panic::catch_unwind(AssertUnwindSafe(|| {
                     analyzer.analyze_file(&ctx, &mut out);

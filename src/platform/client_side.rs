@@ -89,6 +89,47 @@ fn imports_react_native(text: &str) -> bool {
     .any(|m| text.contains(m))
 }
 
+/// A module of a Next.js app (a `next.config.*` in one of its folders) without `'use client'`:
+/// Next.js runs it on the server, and bundling it for the browser fails at build time, so it
+/// is not client code even under `web/`.
+pub fn is_next_server_module(display: &str, text: &str) -> bool {
+    let head = text.trim_start();
+    if head.starts_with("'use client'") || head.starts_with("\"use client\"") {
+        return false;
+    }
+    // Pages Router pages, components and hooks are bundled for the browser whatever they say
+    let segments: Vec<&str> = display.split('/').collect();
+    if segments
+        .iter()
+        .any(|s| matches!(*s, "components" | "hooks" | "pages"))
+        && !display.contains("pages/api/")
+    {
+        return false;
+    }
+    let mut dir = std::path::Path::new(display).parent();
+    for _ in 0..6 {
+        let Some(d) = dir else { break };
+        let d_or_here = if d.as_os_str().is_empty() {
+            std::path::Path::new(".")
+        } else {
+            d
+        };
+        if [
+            "next.config.js",
+            "next.config.mjs",
+            "next.config.ts",
+            "next.config.cjs",
+        ]
+        .iter()
+        .any(|n| d_or_here.join(n).is_file())
+        {
+            return true;
+        }
+        dir = d.parent();
+    }
+    false
+}
+
 #[cfg(test)]
 mod tests {
     use super::is_client_side;

@@ -99,11 +99,17 @@ pub enum Check {
     SelfUpdatePrivilegedColumn,
     /// `supabase/config.toml` auth settings that weaken sign-up.
     AuthConfigWeakensSignUp,
+    /// Firestore updates that check the new owner field but not the stored one.
+    RulesUpdateIgnoresOwner,
+    /// Users may change every field of their own user document.
+    RulesOwnerWritesAnyField,
+    /// A Postgres extension installed in the exposed `public` schema.
+    ExtensionInPublic,
 }
 
 impl Check {
     /// Every check with the name rule files use.
-    pub const ALL: [(&'static str, Check); 33] = [
+    pub const ALL: [(&'static str, Check); 36] = [
         (
             "parse-unauthenticated-master-key",
             Check::UnauthenticatedMasterKey,
@@ -185,6 +191,15 @@ impl Check {
             "supabase-auth-config-weakens-sign-up",
             Check::AuthConfigWeakensSignUp,
         ),
+        (
+            "firebase-rules-update-ignores-owner",
+            Check::RulesUpdateIgnoresOwner,
+        ),
+        (
+            "firebase-rules-owner-writes-any-field",
+            Check::RulesOwnerWritesAnyField,
+        ),
+        ("supabase-extension-in-public", Check::ExtensionInPublic),
     ];
 
     fn from_name(name: &str) -> Option<Check> {

@@ -4,6 +4,10 @@
 //! `security-severity`, `precision`, CWE tags); results point at `%SRCROOT%`-relative URIs with
 //! `partialFingerprints`; taint findings carry `codeFlows`; skipped files become
 //! `toolExecutionNotifications`. No timestamps: the same tree gives the same bytes.
+//!
+//! The log stays within GitHub code scanning's upload limits ([`GITHUB_LIMITS`]): when a scan
+//! has more results, the most severe are kept and a notification says how many of each severity
+//! were left out; related locations and flow steps are cut to the per-result limit.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -160,8 +164,13 @@ fn descriptor(rule: &Rule) -> ReportingDescriptor {
         .build()
 }
 
-fn code_flow(finding: &Finding) -> CodeFlow {
+fn code_flow(finding: &Finding, max_steps: usize) -> CodeFlow {
+    // the source (first) and the sink (last) stay; middle steps go when there are too many
     let mut steps: Vec<&Related> = finding.related.iter().collect();
+    if steps.len() >= max_steps {
+        let keep_head = max_steps.saturating_sub(2);
+        steps.drain(keep_head..steps.len() - 1);
+    }
     let sink = Related {
         path: finding.path.clone(),
         start: finding.start,
@@ -182,10 +191,99 @@ fn code_flow(finding: &Finding) -> CodeFlow {
         .build()
 }
 
-/// Renders the SARIF log (pretty-printed, trailing newline).
+/// Upload limits of a SARIF consumer.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Results per run.
+    pub results: usize,
+    /// Related locations (and flow steps) per result.
+    pub locations: usize,
+    /// Size of the rendered file in bytes.
+    pub bytes: usize,
+}
+
+/// GitHub code scanning's limits: 25,000 results per run, 1,000 locations per result, 10 MB
+/// per file (GitHub measures the compressed upload; the uncompressed size is kept below it).
+pub const GITHUB_LIMITS: Limits = Limits {
+    results: 25_000,
+    locations: 1_000,
+    bytes: 10 * 1000 * 1000,
+};
+
+/// Renders the SARIF log (pretty-printed, trailing newline) within [`GITHUB_LIMITS`].
 pub fn render(report: &ScanReport) -> String {
+    render_within(report, GITHUB_LIMITS)
+}
+
+/// Renders the SARIF log within `limits`, keeping the most severe results.
+pub fn render_within(report: &ScanReport, limits: Limits) -> String {
+    let mut max = limits.results;
+    loop {
+        let kept = keep_most_severe(report, max);
+        let log = render_kept(report, &kept, limits);
+        if log.len() <= limits.bytes || kept.is_empty() {
+            return log;
+        }
+        // shrink in proportion to the excess, with a margin for the notification's own size
+        let ratio = limits.bytes as f64 / log.len() as f64;
+        #[expect(clippy::cast_sign_loss, reason = "a ratio of two lengths is positive")]
+        let shrunk = (kept.len() as f64 * ratio * 0.95) as usize;
+        max = shrunk.min(kept.len() - 1);
+    }
+}
+
+/// Indices of at most `max` findings, most severe first when some must go, in output order.
+fn keep_most_severe(report: &ScanReport, max: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..report.findings.len()).collect();
+    if order.len() > max {
+        order.sort_by_key(|&i| (std::cmp::Reverse(report.findings[i].severity), i));
+        order.truncate(max);
+        order.sort_unstable();
+    }
+    order
+}
+
+/// The notification for the results left out, if any.
+fn left_out_note(report: &ScanReport, kept: &[usize], limits: Limits) -> Option<Notification> {
+    let left = report.findings.len() - kept.len();
+    if left == 0 {
+        return None;
+    }
+    let mut by_severity: BTreeMap<Severity, usize> = BTreeMap::new();
+    for f in &report.findings {
+        *by_severity.entry(f.severity).or_default() += 1;
+    }
+    for &i in kept {
+        if let Some(n) = by_severity.get_mut(&report.findings[i].severity) {
+            *n -= 1;
+        }
+    }
+    let parts: Vec<String> = by_severity
+        .iter()
+        .rev()
+        .filter(|(_, n)| **n > 0)
+        .map(|(s, n)| format!("{n} {s}"))
+        .collect();
+    Some(
+        Notification::builder()
+            .message(text(format!(
+                "{left} of {} results left out to stay within GitHub code scanning's limits \
+                 ({} results per run, {} bytes per file); the most severe were kept. Left out: {}. \
+                 `vibeward scan --format json` lists them all.",
+                report.findings.len(),
+                limits.results,
+                limits.bytes,
+                parts.join(", ")
+            )))
+            .level(json!("warning"))
+            .build(),
+    )
+}
+
+fn render_kept(report: &ScanReport, kept: &[usize], limits: Limits) -> String {
+    let findings: Vec<&Finding> = kept.iter().map(|&i| &report.findings[i]).collect();
     // Only rules that reported go into the driver, in id order; ruleIndex points into that list.
-    let mut reported: Vec<&str> = report.findings.iter().map(|f| f.rule_id.as_str()).collect();
+    let mut reported: Vec<&str> = findings.iter().map(|f| f.rule_id.as_str()).collect();
     reported.sort_unstable();
     reported.dedup();
     let rules: Vec<&Rule> = reported
@@ -198,8 +296,7 @@ pub fn render(report: &ScanReport) -> String {
         .map(|(i, r)| (r.id.as_str(), i))
         .collect();
 
-    let results = report
-        .findings
+    let results = findings
         .iter()
         .map(|f| {
             let mut fingerprints = BTreeMap::new();
@@ -228,6 +325,7 @@ pub fn render(report: &ScanReport) -> String {
             let related: Vec<Location> = f
                 .related
                 .iter()
+                .take(limits.locations)
                 .enumerate()
                 .map(|(i, r)| {
                     let mut loc = location(&r.path, r.start, r.end, Some(&r.message));
@@ -243,38 +341,36 @@ pub fn render(report: &ScanReport) -> String {
                 result.related_locations = Some(related);
             }
             if f.is_flow {
-                result.code_flows = Some(vec![code_flow(f)]);
+                result.code_flows = Some(vec![code_flow(f, limits.locations)]);
             }
             result
         })
         .collect::<Vec<_>>();
 
-    let notifications = report
-        .notes
-        .iter()
-        .map(|n| {
-            let level = if n.reason.is_degraded() {
-                "note"
-            } else {
-                "warning"
-            };
-            let physical = PhysicalLocation::builder()
-                .artifact_location(artifact(&n.path))
-                .build();
-            Notification::builder()
-                .message(text(format!(
-                    "{}: {} ({})",
-                    n.path,
-                    n.reason.as_str(),
-                    n.detail
-                )))
-                .level(json!(level))
-                .locations(vec![
-                    Location::builder().physical_location(physical).build(),
-                ])
-                .build()
-        })
-        .collect::<Vec<_>>();
+    let mut notifications: Vec<Notification> =
+        left_out_note(report, kept, limits).into_iter().collect();
+    notifications.extend(report.notes.iter().map(|n| {
+        let level = if n.reason.is_degraded() {
+            "note"
+        } else {
+            "warning"
+        };
+        let physical = PhysicalLocation::builder()
+            .artifact_location(artifact(&n.path))
+            .build();
+        Notification::builder()
+            .message(text(format!(
+                "{}: {} ({})",
+                n.path,
+                n.reason.as_str(),
+                n.detail
+            )))
+            .level(json!(level))
+            .locations(vec![
+                Location::builder().physical_location(physical).build(),
+            ])
+            .build()
+    }));
 
     let invocation = Invocation::builder()
         .execution_successful(true)

@@ -348,6 +348,16 @@ impl RuleSet {
         self.rules.retain(keep);
     }
 
+    /// Sets the severity of each rule for which `severity` returns one (configuration
+    /// overrides).
+    pub fn set_severities(&mut self, severity: impl Fn(&Rule) -> Option<Severity>) {
+        for rule in &mut self.rules {
+            if let Some(s) = severity(rule) {
+                rule.severity = s;
+            }
+        }
+    }
+
     /// Number of rules.
     pub fn len(&self) -> usize {
         self.rules.len()

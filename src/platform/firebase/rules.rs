@@ -189,7 +189,7 @@ pub fn parse_rules(text: &str) -> RulesFile {
 
 impl RulesFile {
     /// The condition with the bodies of the helper functions it calls appended (three levels).
-    fn expand(&self, condition: &str) -> String {
+    pub fn expand(&self, condition: &str) -> String {
         let mut out = condition.to_string();
         let mut frontier = condition.to_string();
         for _ in 0..3 {
@@ -224,12 +224,17 @@ pub fn check_rules_file(sink: &mut Sink<'_, '_>) {
         Check::RulesAllowEveryone,
         Check::RulesTestMode,
         Check::RulesAnySignedInUser,
+        Check::RulesUpdateIgnoresOwner,
+        Check::RulesOwnerWritesAnyField,
     ]) {
         return;
     }
     let (personal, ownership, test_mode, signed_in) =
         (&*PERSONAL, &*OWNERSHIP, &*TEST_MODE, &*SIGNED_IN);
-    let file = parse_rules(&sink.ctx().file.text);
+    let text = sink.ctx().file.text.clone();
+    let file = parse_rules(&text);
+    super::ownership::check(sink, &file, &text);
+    let is_storage = text.contains("firebase.storage");
     for allow in &file.allows {
         let is_write = allow
             .ops
@@ -265,16 +270,31 @@ pub fn check_rules_file(sink: &mut Sink<'_, '_>) {
             continue;
         }
         if condition.is_none_or(|c| c == "true") {
-            if is_write || recursive || is_personal {
-                let severity = if is_write || recursive {
-                    Severity::Critical
+            if is_write {
+                sink.report(
+                    Check::RulesAllowEveryone,
+                    range,
+                    Some(format!("`allow {ops}` on `{path}` lets anyone, signed in or not, change these documents")),
+                    |f| f.severity = Severity::Critical,
+                );
+            } else if is_personal || recursive {
+                // public reads are judged by what they expose: personal data is high, files
+                // below a wildcard medium, a catalogue nobody but the server writes is info
+                let (severity, what) = if is_personal {
+                    (Severity::High, "personal data")
+                } else if is_storage {
+                    (Severity::Medium, "every file below this wildcard")
+                } else if writes_denied(&file, allow) {
+                    (Severity::Info, "a catalogue only the server writes")
                 } else {
-                    Severity::High
+                    (Severity::Medium, "every document below this wildcard")
                 };
                 sink.report(
                     Check::RulesAllowEveryone,
                     range,
-                    Some(format!("`allow {ops}` on `{path}` lets anyone, signed in or not, {} these documents", if is_write { "change" } else { "read" })),
+                    Some(format!(
+                        "`allow {ops}` on `{path}` lets anyone, signed in or not, read {what}"
+                    )),
                     |f| f.severity = severity,
                 );
             }
@@ -317,6 +337,18 @@ pub fn check_rules_file(sink: &mut Sink<'_, '_>) {
             );
         }
     }
+}
+
+/// Whether no `allow` of the same `match` block lets clients write: none at all, or only
+/// `if false`.
+fn writes_denied(file: &RulesFile, read: &Allow) -> bool {
+    !file.allows.iter().any(|a| {
+        a.paths == read.paths
+            && a.ops
+                .iter()
+                .any(|o| matches!(o.as_str(), "write" | "create" | "update" | "delete"))
+            && !a.condition.as_deref().is_some_and(is_constant_false)
+    })
 }
 
 /// A condition that is `false` however it is written (`false`, `(false)`).

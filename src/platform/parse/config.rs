@@ -491,6 +491,93 @@ fn check_abuse_protection(sink: &mut Sink<'_, '_>, entries: &[Entry], range: Ran
     );
 }
 
+/// The major version of Parse Server the project at `display` installs: from the nearest
+/// `package-lock.json` (`node_modules/parse-server`) or `package.json` range (`^5.4.0` is 5),
+/// looking up to six folders up.
+fn parse_server_major(display: &str) -> Option<u64> {
+    let mut dir = std::path::Path::new(display).parent();
+    for _ in 0..6 {
+        let d = dir?;
+        let here = if d.as_os_str().is_empty() {
+            std::path::Path::new(".")
+        } else {
+            d
+        };
+        if let Ok(text) = std::fs::read_to_string(here.join("package-lock.json"))
+            && let Ok(lock) = serde_json::from_str::<serde_json::Value>(&text)
+            && let Some(v) = lock
+                .pointer("/packages/node_modules~1parse-server/version")
+                .or_else(|| lock.pointer("/dependencies/parse-server/version"))
+                .and_then(serde_json::Value::as_str)
+        {
+            return leading_major(v);
+        }
+        if let Ok(text) = std::fs::read_to_string(here.join("package.json"))
+            && let Ok(manifest) = serde_json::from_str::<serde_json::Value>(&text)
+        {
+            let range = ["dependencies", "devDependencies"]
+                .iter()
+                .find_map(|k| manifest.get(k)?.get("parse-server")?.as_str());
+            if let Some(range) = range {
+                return leading_major(range);
+            }
+        }
+        dir = d.parent();
+    }
+    None
+}
+
+/// `5` from `5.4.0`, `^5.4.0`, `~5.4`, `>=5.0.0 <6`, `5.x`; `None` for tags and URLs.
+fn leading_major(version: &str) -> Option<u64> {
+    let v = version
+        .trim()
+        .trim_start_matches(['^', '~', '>', '=', 'v', ' ']);
+    let digits: String = v.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
+/// Options left out whose default was unsafe in the installed major version: client class
+/// creation (on before 7.0.0), public user objects (before 6.0.0), and the master key from any
+/// address (before 6.0.0), per Parse Server's deprecation plan (DEPPS3, DEPPS5).
+fn check_version_defaults(
+    sink: &mut Sink<'_, '_>,
+    entries: &[Entry],
+    range: Range<usize>,
+    major: u64,
+) {
+    if !entries.iter().any(|e| e.key == "appId") {
+        return;
+    }
+    let has = |k: &str| entries.iter().any(|e| e.key == k);
+    let mut unsafe_defaults = Vec::new();
+    if major < 7 && !has("allowClientClassCreation") {
+        unsafe_defaults
+            .push("`allowClientClassCreation` (clients create classes; `false` only from 7.0.0)");
+    }
+    if major < 6 && !has("enforcePrivateUsers") {
+        unsafe_defaults.push(
+            "`enforcePrivateUsers` (new users are publicly readable; `true` only from 6.0.0)",
+        );
+    }
+    if major < 6 && !has("masterKeyIps") && has("masterKey") {
+        unsafe_defaults.push(
+            "`masterKeyIps` (the master key works from any address; localhost only from 6.0.0)",
+        );
+    }
+    if unsafe_defaults.is_empty() {
+        return;
+    }
+    sink.report(
+        Check::InsecureServerOption,
+        range,
+        Some(format!(
+            "This project installs Parse Server {major}.x, whose defaults are unsafe for options this config leaves out: {}",
+            unsafe_defaults.join("; ")
+        )),
+        |f| f.severity = Severity::Medium,
+    );
+}
+
 /// Judges Parse Dashboard config (apps, users) and options (`allowInsecureHTTP`).
 fn check_dashboard(sink: &mut Sink<'_, '_>, entries: &[Entry]) {
     let encrypted = entries
@@ -587,9 +674,17 @@ pub fn check_file(sink: &mut Sink<'_, '_>) {
             }
         }
     }
+    let major = if servers.is_empty() {
+        None
+    } else {
+        parse_server_major(&ctx.file.display)
+    };
     for (entries, range) in &servers {
         check_server(sink, entries);
         check_abuse_protection(sink, entries, range.clone());
+        if let Some(major) = major {
+            check_version_defaults(sink, entries, range.clone(), major);
+        }
     }
     for entries in &dashboards {
         check_dashboard(sink, entries);

@@ -69,6 +69,24 @@ fn jwt_role(token: &str) -> Option<String> {
     payload.get("role")?.as_str().map(str::to_string)
 }
 
+/// Whether the file is a script run by Node: it loads `.env` with dotenv, exits the process,
+/// reads `process.argv` or starts with a shebang.
+fn is_node_script(src: &str) -> bool {
+    src.starts_with("#!")
+        || [
+            "require('dotenv')",
+            "require(\"dotenv\")",
+            "from 'dotenv'",
+            "from \"dotenv\"",
+            "'dotenv/config'",
+            "\"dotenv/config\"",
+            "process.exit(",
+            "process.argv",
+        ]
+        .iter()
+        .any(|m| src.contains(m))
+}
+
 /// `createClient(url, serviceRoleKey)` in client-side code, or with a service-role key from an
 /// environment variable that bundlers publish (`NEXT_PUBLIC_...`, `VITE_...`).
 pub fn check_client_file(sink: &mut Sink<'_, '_>) {
@@ -82,6 +100,13 @@ pub fn check_client_file(sink: &mut Sink<'_, '_>) {
     let Some((src, _, index)) = sink.js() else {
         return;
     };
+    // a Node script (dotenv, `process.exit`, a shebang) or a server module of a Next.js app is
+    // never bundled for a browser, whatever its folder or the prefix of the variables it reads
+    if is_node_script(src)
+        || crate::platform::client_side::is_next_server_module(&ctx.file.display, src)
+    {
+        return;
+    }
     let client = is_client_side(&ctx.file.display, src);
     let mut hits = Vec::new();
     for call in index.of(&["call_expression"]) {

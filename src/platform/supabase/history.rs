@@ -60,6 +60,9 @@ static PRIVILEGE: LazyLock<Regex> = LazyLock::new(|| {
 static DEFAULT_PRIVILEGES: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^\s*alter\s+default\s+privileges\s+(?:for\s+(?:role|user)\s+\S+\s+)?(?:in\s+schema\s+(\w+)\s+)?(grant|revoke)\s+(.+?)\s+on\s+(tables|functions|routines)\s+(?:to|from)\s+(.+?)\s*$").expect("valid regex")
 });
+static EXTENSION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?s)^\s*(create|drop|alter)\s+extension\s+(?:if\s+(?:not\s+)?exists\s+)?"?([\w-]+)"?(?:.*?\bschema\s+"?(\w+)"?)?"#).expect("valid regex")
+});
 static DO_DDL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\b(create\s+(?:or\s+replace\s+)?(?:policy|table|view|function)|alter\s+(?:table|policy|view)|drop\s+(?:policy|table|view|function)|grant|revoke)\b").expect("valid regex")
 });
@@ -194,6 +197,9 @@ pub struct History {
     pub views: BTreeMap<String, View>,
     /// Statement-level events, in order.
     pub events: Vec<Event>,
+    /// Extensions by name, with where they were created and their schema (`None`: the first
+    /// schema of the search path, `public` for the roles that run migrations).
+    pub extensions: BTreeMap<String, (Place, Option<String>)>,
     /// Roles whose default privileges on new tables were revoked (`alter default privileges`).
     default_revoked_tables: BTreeSet<String>,
     /// Roles whose default execute right on new functions was revoked.
@@ -364,6 +370,25 @@ impl History {
     fn tokens(&mut self, file: usize, stmt: &Statement) -> bool {
         let lower = stmt.lower.trim_start();
         let at = (file, stmt.range.clone());
+        if let Some(c) = EXTENSION.captures(lower) {
+            let name = c[2].to_string();
+            let schema = c.get(3).map(|m| m.as_str().to_string());
+            match &c[1] {
+                // `if not exists` on an installed extension changes nothing
+                "create" => {
+                    self.extensions.entry(name).or_insert((at, schema));
+                }
+                "drop" => {
+                    self.extensions.remove(&name);
+                }
+                _ => {
+                    if let (Some(e), Some(s)) = (self.extensions.get_mut(&name), schema) {
+                        e.1 = Some(s);
+                    }
+                }
+            }
+            return true;
+        }
         if lower.starts_with("grant") || lower.starts_with("revoke") {
             self.privilege(file, stmt);
             return true;

@@ -1,7 +1,8 @@
 //! Supabase SQL judged as the database ends up: `table-without-rls`, `permissive-policy`,
 //! `policy-trusts-user-metadata`, `security-definer-function`, `view-bypasses-rls`,
 //! `grant-to-anon`, the SQL side of `public-storage-bucket`, `rls-enabled-without-policy`,
-//! `materialized-view-exposed`, `auth-users-exposed` and `self-update-privileged-column`.
+//! `materialized-view-exposed`, `auth-users-exposed`, `self-update-privileged-column` and
+//! `extension-in-public`.
 //!
 //! SQL files are grouped into projects: `X/migrations/*.sql`, `X/schemas/*.sql` and the `.sql`
 //! files of `X` itself (`seed.sql`, `schema.sql`) are one history, replayed in the order Supabase
@@ -28,7 +29,7 @@ use crate::rules::Severity;
 use crate::source::{self, Loaded, SourceFile};
 
 /// The checks judged over SQL histories.
-pub const SQL_CHECKS: [Check; 11] = [
+pub const SQL_CHECKS: [Check; 12] = [
     Check::TableWithoutRls,
     Check::PermissivePolicy,
     Check::PolicyTrustsUserMetadata,
@@ -40,6 +41,7 @@ pub const SQL_CHECKS: [Check; 11] = [
     Check::MaterializedViewExposed,
     Check::AuthUsersExposed,
     Check::SelfUpdatePrivilegedColumn,
+    Check::ExtensionInPublic,
 ];
 
 /// Table names or columns that say a table holds personal data.
@@ -117,6 +119,24 @@ fn judge(h: &History) -> Vec<Hit> {
     functions(h, &mut hits);
     views(h, &mut hits);
     events(h, &mut hits);
+    for (name, (at, schema)) in &h.extensions {
+        // these create and use schemas of their own, whatever the statement says
+        let own_schema = matches!(
+            name.as_str(),
+            "plpgsql" | "pg_graphql" | "supabase_vault" | "pgsodium" | "pg_cron" | "pg_net"
+        );
+        let in_public = !own_schema && schema.as_deref().is_none_or(|s| s == "public");
+        if in_public && h.exposed.contains("public.x") {
+            hits.push(Hit::new(
+                at,
+                Check::ExtensionInPublic,
+                format!(
+                    "Extension `{name}` is installed in `public`, the schema the API exposes: its functions and tables become callable and readable through `/rest/v1` (install it `with schema extensions`)"
+                ),
+                None,
+            ));
+        }
+    }
     hits
 }
 
@@ -314,6 +334,20 @@ fn policy(h: &History, p: &Policy, hits: &mut Vec<Hit>) {
     }
 }
 
+/// Columns that grant rights rather than value: roles, admin flags, permissions.
+fn is_role_column(column: &str) -> bool {
+    [
+        "role",
+        "admin",
+        "permission",
+        "staff",
+        "superuser",
+        "moderator",
+    ]
+    .iter()
+    .any(|w| column.contains(w))
+}
+
 /// `auth.uid() = user_id` and nothing else (also `(select auth.uid())`, parenthesised).
 fn is_own_row(condition: &str) -> bool {
     let c = condition
@@ -344,18 +378,29 @@ fn self_update(h: &History, p: &Policy, hits: &mut Vec<Hit>) {
                 })
             })
     };
+    // a role or admin flag matters when something decides access with it (a policy or a
+    // function reads it); credits, plans and balances matter to the app whatever the SQL says
+    let decides_access = |col: &str| {
+        let word = Regex::new(&format!(r"\b{}\b", regex::escape(col))).ok();
+        let mentions = |text: &str| word.as_ref().is_some_and(|w| w.is_match(text));
+        h.policies.values().any(|q| {
+            q.name != p.name
+                && [q.using.as_deref(), q.check.as_deref()]
+                    .iter()
+                    .any(|e| e.is_some_and(|e| mentions(&e.to_ascii_lowercase())))
+        }) || h.functions.values().any(|f| mentions(&f.text))
+    };
     let open: Vec<&String> = t
         .columns
         .iter()
         .filter(|c| PRIVILEGED_COLUMN.is_match(c) && !guarded(c))
+        .filter(|c| !is_role_column(c) || decides_access(c))
         .collect();
     if open.is_empty() {
         return;
     }
     let names: Vec<String> = open.iter().map(|c| format!("`{c}`")).collect();
-    let is_role = open.iter().any(|c| {
-        c.contains("role") || c.contains("admin") || c.contains("permission") || c.contains("staff")
-    });
+    let is_role = open.iter().any(|c| is_role_column(c));
     hits.push(Hit::new(
         &p.at,
         Check::SelfUpdatePrivilegedColumn,
@@ -378,11 +423,18 @@ fn functions(h: &History, hits: &mut Vec<Hit>) {
         let Some(last) = f.defs.last() else {
             continue;
         };
-        let body = f
-            .text
-            .split_once(" as ")
-            .map_or(f.text.as_str(), |(_, b)| b);
-        let checks_caller = CALLER.is_match(body);
+        // the header (name, arguments, return type) holds no statement and no `auth.uid()`
+        let body = f.text.as_str();
+        // directly, or through a helper that does (`if not public.is_admin() then ...`)
+        let checks_caller = CALLER.is_match(body)
+            || h.functions.iter().any(|(other, g)| {
+                other != name
+                    && CALLER.is_match(&g.text)
+                    && other
+                        .rsplit('.')
+                        .next()
+                        .is_some_and(|bare| body.contains(&format!("{bare}(")))
+            });
         let writes = WRITES.is_match(body);
         let returns_rows = ["setof", "table", "json", "record"]
             .iter()

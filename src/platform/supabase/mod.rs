@@ -4,7 +4,7 @@
 //! - [`migrations`] holds `table-without-rls`, `permissive-policy`, `policy-trusts-user-metadata`,
 //!   `security-definer-function`, `view-bypasses-rls`, `grant-to-anon`, the SQL side of
 //!   `public-storage-bucket`, `rls-enabled-without-policy`, `materialized-view-exposed`,
-//!   `auth-users-exposed`, `self-update-privileged-column`;
+//!   `auth-users-exposed`, `self-update-privileged-column`, `extension-in-public`;
 //! - [`history`] holds the database a migration history ends up with, which those checks judge;
 //! - [`sql`] holds splitting and parsing SQL files, statement by statement;
 //! - [`config`] holds `supabase/config.toml` (exposed schemas, `verify_jwt` per function) and

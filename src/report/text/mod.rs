@@ -244,11 +244,23 @@ pub fn write_stats(report: &ScanReport, out: &mut dyn Write) -> io::Result<()> {
     }
     writeln!(out, "  findings          {}", report.findings.len())?;
     writeln!(out, "  suppressed        {}", s.suppressed)?;
+    if s.baselined > 0 {
+        writeln!(out, "  in the baseline   {}", s.baselined)?;
+    }
+    if s.allowed > 0 {
+        writeln!(out, "  allowed secrets   {}", s.allowed)?;
+    }
     writeln!(out, "  elapsed           {secs:.3}s")?;
+    // small trees read in KB: "0.0 MB/s" said nothing
+    let (amount, unit) = if mb < 1.0 {
+        (s.bytes_analysed as f64 / 1024.0, "KB")
+    } else {
+        (mb, "MB")
+    };
     writeln!(
         out,
-        "  throughput        {:.1} MB/s, {:.0} files/s ({mb:.1} MB)",
-        mb / secs,
+        "  throughput        {:.1} {unit}/s, {:.0} files/s ({amount:.1} {unit})",
+        amount / secs,
         s.files_analysed as f64 / secs
     )
 }
