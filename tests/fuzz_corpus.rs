@@ -13,6 +13,9 @@ include!("../fuzz/harness.rs");
 /// A single input may not take longer than this (debug build, loaded machine): a hang is a bug.
 const PER_INPUT: Duration = Duration::from_secs(20);
 
+/// A fuzz target: one input, panics on failure.
+type Target = fn(&[u8]);
+
 fn replay(target: &str, run: fn(&[u8])) -> usize {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");
     let mut count = 0;
@@ -181,7 +184,7 @@ fn mutated_corpora_do_not_fail() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(0x9e37_79b9_7f4a_7c15_u64);
-    let targets: [(&str, fn(&[u8])); 4] = [
+    let targets: [(&str, Target); 4] = [
         ("scan_js", fuzz_scan_js),
         ("scan_content", fuzz_scan_content),
         ("lockfiles", fuzz_lockfiles),

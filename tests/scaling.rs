@@ -128,7 +128,6 @@ fn handler(body: &str) -> String {
 }
 
 #[test]
-#[ignore = "issue 22: super-linear in the taint walk over nested blocks (src/taint/; the flow branch makes it linear)"]
 fn nested_ifs_scale_linearly() {
     assert_linear("nested ifs", FileKind::Js, 300, |n| {
         let mut body = String::new();
