@@ -1,6 +1,7 @@
 //! The project pass: joins the files' facts into entry point → handler → helpers, decides whether
 //! middleware or a check guards each entry point, and reports unguarded privileged operations.
 
+use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::discover::Candidate;
@@ -41,15 +42,20 @@ pub fn load_imported(facts: &mut Vec<FileFacts>, ctx: &ProjectContext<'_>) {
             break;
         }
         let start = facts.len();
-        for candidate in wanted {
-            if let Loaded::File(file, _) = source::load(candidate)
-                && let Some(grammar) = Grammar::for_kind(file.kind)
-                && let Some(tree) = parse::parse(grammar, &file.text)
-                && let Some(f) = super::file_facts(&file, tree.root_node())
-            {
-                facts.push(f);
-            }
-        }
+        // read and parsed on the worker pool; `collect` keeps the order, so output is stable
+        let loaded: Vec<FileFacts> = wanted
+            .par_iter()
+            // file_facts ignores files past its size limit: never read or parse them
+            .filter(|candidate| candidate.size <= super::MAX_FILE_BYTES as u64)
+            .filter_map(|candidate| {
+                let Loaded::File(file, _) = source::load(candidate) else {
+                    return None;
+                };
+                let tree = parse::parse(Grammar::for_kind(file.kind)?, &file.text)?;
+                super::file_facts(&file, tree.root_node())
+            })
+            .collect();
+        facts.extend(loaded);
         frontier = (start..facts.len()).collect();
     }
 }

@@ -9,6 +9,7 @@
 mod flow;
 pub mod spec;
 
+use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
@@ -351,13 +352,13 @@ impl Analyzer for TaintAnalyzer {
             .flat_map(|(_, c)| c.iter())
             .filter_map(|c| c.key.split_once('#').map(|(m, _)| m))
             .collect();
-        let mut sinks: Vec<PendingSink> = Vec::new();
-        for candidate in project.candidates {
-            if !wanted.contains(flow::module_id(&candidate.display).as_str()) {
-                continue;
-            }
-            sinks.extend(self.export_sinks(project, candidate));
-        }
+        // each module is read and parsed once, on the worker pool; `collect` keeps the order
+        let sinks: Vec<PendingSink> = project
+            .candidates
+            .par_iter()
+            .filter(|c| wanted.contains(flow::module_id(&c.display).as_str()))
+            .flat_map_iter(|c| self.export_sinks(project, c))
+            .collect();
         let mut by_key: BTreeMap<&str, Vec<&PendingSink>> = BTreeMap::new();
         for s in &sinks {
             by_key.entry(s.key.as_str()).or_default().push(s);
