@@ -8,13 +8,15 @@
 //! - [`compose`]: docker-compose files, i.e. YAML with a top-level `services:` of images or builds
 //!   (host access, databases published without a real password);
 //! - [`workflow`]: GitHub Actions workflows, i.e. YAML with `on:` and `jobs:` (script injection,
-//!   `pull_request_target` running the pull request's code, secrets echoed, unpinned actions).
+//!   `pull_request_target` running the pull request's code, secrets echoed, unpinned actions);
+//! - [`hosting`]: `firebase.json` and `netlify.toml` publishing the project folder itself.
 //!
 //! Checks are line-based where a position is needed and read YAML structure with `serde_yaml_ng`
 //! where meaning is; this file maps rule files to [`Check`]s and hands each file to its reader.
 
 pub mod compose;
 pub mod dockerfile;
+pub mod hosting;
 pub mod workflow;
 
 use std::ops::Range;
@@ -47,11 +49,13 @@ pub enum Check {
     SecretEchoed,
     /// A third-party action referenced by a movable tag or branch.
     UnpinnedAction,
+    /// Static hosting that publishes the project folder.
+    ProjectRootPublished,
 }
 
 impl Check {
     /// Every check with the name rule files use.
-    pub const ALL: [(&'static str, Check); 10] = [
+    pub const ALL: [(&'static str, Check); 11] = [
         ("docker-secret-in-env-or-arg", Check::SecretInEnvOrArg),
         ("docker-env-file-copied", Check::EnvFileCopied),
         ("docker-add-remote-url", Check::AddRemoteUrl),
@@ -65,6 +69,7 @@ impl Check {
         ),
         ("ci-secret-echoed", Check::SecretEchoed),
         ("ci-unpinned-action", Check::UnpinnedAction),
+        ("hosting-project-root-published", Check::ProjectRootPublished),
     ];
 
     fn from_name(name: &str) -> Option<Check> {
@@ -145,6 +150,11 @@ impl Sink<'_, '_> {
         &self.ctx.file.text
     }
 
+    /// The file's path as reported.
+    pub fn display(&self) -> &str {
+        &self.ctx.file.display
+    }
+
     /// Reports `check` over `range`.
     pub fn report(&mut self, check: Check, range: Range<usize>, extra: Extra) {
         let Some(idx) = self.rule(check) else {
@@ -194,6 +204,9 @@ impl Analyzer for DeployAnalyzer {
                 } else if compose::is_compose(&doc) {
                     compose::check_file(&mut sink, &doc);
                 }
+            }
+            FileKind::Json | FileKind::Toml if hosting::is_hosting_config(&ctx.file.display) => {
+                hosting::check_file(&mut sink);
             }
             _ => {}
         }
