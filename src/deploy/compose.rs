@@ -160,7 +160,11 @@ fn host_access(sink: &mut Sink<'_, '_>, text: &str, block: &Range<usize>, name: 
                 Severity::Medium,
                 format!(
                     "service `{name}` shares the host's {} namespace (`{key}: host`): it sees and reaches what only the host should",
-                    if key == "network_mode" { "network" } else { key }
+                    if key == "network_mode" {
+                        "network"
+                    } else {
+                        key
+                    }
                 ),
             );
         }
@@ -174,7 +178,9 @@ fn host_access(sink: &mut Sink<'_, '_>, text: &str, block: &Range<usize>, name: 
         report(
             cap,
             Severity::High,
-            format!("service `{name}` adds `{cap}`: nearly root on the host from inside the container"),
+            format!(
+                "service `{name}` adds `{cap}`: nearly root on the host from inside the container"
+            ),
         );
     }
 }
@@ -321,8 +327,10 @@ fn database_published(
     let password = password_keys.iter().find_map(|k| get(k).map(|v| (*k, v)));
     let no_auth = match store {
         Store::Postgres => get("POSTGRES_HOST_AUTH_METHOD") == Some("trust"),
-        Store::MySql => get("MYSQL_ALLOW_EMPTY_PASSWORD").is_some_and(|v| !v.is_empty())
-            || get("MARIADB_ALLOW_EMPTY_ROOT_PASSWORD").is_some_and(|v| !v.is_empty()),
+        Store::MySql => {
+            get("MYSQL_ALLOW_EMPTY_PASSWORD").is_some_and(|v| !v.is_empty())
+                || get("MARIADB_ALLOW_EMPTY_ROOT_PASSWORD").is_some_and(|v| !v.is_empty())
+        }
         Store::Redis => {
             password.is_none() && !command.contains("requirepass") && !command.contains(".conf")
         }

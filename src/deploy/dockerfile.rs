@@ -50,7 +50,9 @@ fn instructions(text: &str) -> Vec<Instruction<'_>> {
             continue;
         }
         let indent = line.len() - line.trim_start().len();
-        let (keyword, rest) = trimmed.split_once(char::is_whitespace).unwrap_or((trimmed, ""));
+        let (keyword, rest) = trimmed
+            .split_once(char::is_whitespace)
+            .unwrap_or((trimmed, ""));
         let args_at = range.start + indent + (trimmed.len() - rest.trim_start().len());
         out.push(Instruction {
             keyword: keyword.to_ascii_uppercase(),
@@ -79,14 +81,14 @@ fn key_values(args: &str) -> Vec<(String, String)> {
     while let Some((key, after)) = rest.split_once('=') {
         let key = key.trim();
         let after = after.trim_start();
-        let (value, next) = if let Some(q) = after.chars().next().filter(|c| *c == '"' || *c == '\'')
-        {
-            let end = after[1..].find(q).map_or(after.len(), |e| e + 2);
-            (&after[..end], &after[end..])
-        } else {
-            let end = after.find(char::is_whitespace).unwrap_or(after.len());
-            (&after[..end], &after[end..])
-        };
+        let (value, next) =
+            if let Some(q) = after.chars().next().filter(|c| *c == '"' || *c == '\'') {
+                let end = after[1..].find(q).map_or(after.len(), |e| e + 2);
+                (&after[..end], &after[end..])
+            } else {
+                let end = after.find(char::is_whitespace).unwrap_or(after.len());
+                (&after[..end], &after[end..])
+            };
         out.push((key.to_string(), value.to_string()));
         rest = next.trim_start();
         if rest.is_empty() {
@@ -261,8 +263,8 @@ fn check_copy(sink: &mut Sink<'_, '_>, ins: &Instruction<'_>) {
         }
         if ins.keyword == "ADD" && (s.starts_with("http://") || s.starts_with("https://")) {
             let has_checksum = ins.args.contains("--checksum=");
-            let is_archive_of_git = s.ends_with(".git");
-            if !has_checksum && !is_archive_of_git {
+            let is_git_repository = s.to_ascii_lowercase().ends_with(".git");
+            if !has_checksum && !is_git_repository {
                 sink.report(
                     Check::AddRemoteUrl,
                     ins.range.clone(),

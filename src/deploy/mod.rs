@@ -61,7 +61,10 @@ impl Check {
         ("docker-add-remote-url", Check::AddRemoteUrl),
         ("docker-floating-base-image", Check::FloatingBaseImage),
         ("docker-compose-host-access", Check::HostAccess),
-        ("docker-compose-database-published", Check::DatabasePublished),
+        (
+            "docker-compose-database-published",
+            Check::DatabasePublished,
+        ),
         ("ci-script-injection", Check::ScriptInjection),
         (
             "ci-pull-request-target-checkout",
@@ -69,7 +72,10 @@ impl Check {
         ),
         ("ci-secret-echoed", Check::SecretEchoed),
         ("ci-unpinned-action", Check::UnpinnedAction),
-        ("hosting-project-root-published", Check::ProjectRootPublished),
+        (
+            "hosting-project-root-published",
+            Check::ProjectRootPublished,
+        ),
     ];
 
     fn from_name(name: &str) -> Option<Check> {

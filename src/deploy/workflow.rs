@@ -66,7 +66,10 @@ fn key_of(line: &str) -> Option<(usize, &str, &str)> {
     let body = trimmed.strip_prefix("- ").map_or(trimmed, str::trim_start);
     let key_indent = indent + (trimmed.len() - body.len());
     let (key, rest) = body.split_once(':')?;
-    if key.is_empty() || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    if key.is_empty()
+        || !key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
     {
         return None;
     }
@@ -108,28 +111,38 @@ pub fn check_file(sink: &mut Sink<'_, '_>, doc: &Value) {
                 }
             }
             "uses" => unpinned_action(sink, line_range, rest),
-            "ref" | "repository" if is_pr_target => {
-                if rest.contains("pull_request.head")
-                    || rest.contains("github.head_ref")
-                    || rest.contains("refs/pull/")
-                    || rest.contains("workflow_run.head")
-                {
-                    sink.report(
-                        Check::PullRequestTargetCheckout,
-                        line_range,
-                        Extra {
-                            message: Some(format!(
-                                "this workflow runs on `{}` with the repository's secrets and a write token, and checks out the pull request's code (`{key}: {rest}`): any fork can run its own code here",
-                                if events.iter().any(|e| e == "pull_request_target") { "pull_request_target" } else { "workflow_run" }
-                            )),
-                            ..Extra::default()
-                        },
-                    );
-                }
+            "ref" | "repository" if is_pr_target && checks_out_head(rest) => {
+                let event = if events.iter().any(|e| e == "pull_request_target") {
+                    "pull_request_target"
+                } else {
+                    "workflow_run"
+                };
+                sink.report(
+                    Check::PullRequestTargetCheckout,
+                    line_range,
+                    Extra {
+                        message: Some(format!(
+                            "this workflow runs on `{event}` with the repository's secrets and a write token, and checks out the pull request's code (`{key}: {rest}`): any fork can run its own code here"
+                        )),
+                        ..Extra::default()
+                    },
+                );
             }
             _ => {}
         }
     }
+}
+
+/// Whether a checkout's `ref:`/`repository:` names the pull request's head (its code, from a fork).
+fn checks_out_head(value: &str) -> bool {
+    [
+        "pull_request.head",
+        "github.head_ref",
+        "refs/pull/",
+        "workflow_run.head",
+    ]
+    .iter()
+    .any(|m| value.contains(m))
 }
 
 /// A line of shell or script: expressions of untrusted event text, and secrets printed.
@@ -167,7 +180,10 @@ fn code_line(sink: &mut Sink<'_, '_>, range: std::ops::Range<usize>, code: &str)
     let whole = code.contains("toJSON(secrets)") || code.contains("toJson(secrets)");
     let transformed = ["base64", "rev", "xxd", "od ", "sed ", "tr ", "hexdump"]
         .iter()
-        .any(|t| code.split_once('|').is_some_and(|(_, after)| after.contains(t)));
+        .any(|t| {
+            code.split_once('|')
+                .is_some_and(|(_, after)| after.contains(t))
+        });
     let piped_elsewhere = code.contains('|') && !transformed;
     if piped_elsewhere {
         return;
