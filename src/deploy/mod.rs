@@ -112,6 +112,9 @@ pub fn build(
     Ok(Some(Box::new(DeployAnalyzer { checks })))
 }
 
+/// The largest YAML file read as a compose file or workflow.
+const MAX_YAML_BYTES: usize = 512 * 1024;
+
 /// Runs every deploy check whose rule is loaded.
 #[derive(Debug)]
 pub struct DeployAnalyzer {
@@ -200,7 +203,9 @@ impl Analyzer for DeployAnalyzer {
             FileKind::Text if dockerfile::is_dockerfile(&ctx.file.display) => {
                 dockerfile::check_file(&mut sink);
             }
-            FileKind::Yaml => {
+            // compose files and workflows are small; a large YAML file is data (an OpenAPI spec,
+            // translations) and not worth a full parse here
+            FileKind::Yaml if ctx.file.text.len() <= MAX_YAML_BYTES => {
                 let Ok(doc) = serde_yaml_ng::from_str::<serde_yaml_ng::Value>(&ctx.file.text)
                 else {
                     return;
