@@ -376,3 +376,30 @@ fn database_published(
         },
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn service(yaml: &str) -> Value {
+        serde_yaml_ng::from_str(yaml).expect("valid YAML")
+    }
+
+    #[test]
+    fn ports_on_every_interface() {
+        assert!(public_port(&service("ports: ['5432:5432']")).is_some());
+        assert!(public_port(&service("ports: ['0.0.0.0:5432:5432']")).is_some());
+        assert!(public_port(&service("ports: [27017]")).is_some());
+        assert!(public_port(&service("ports: [{ target: 5432, published: 5432 }]")).is_some());
+        assert!(public_port(&service("ports: ['127.0.0.1:5432:5432']")).is_none());
+        assert!(public_port(&service("ports: ['[::1]:6379:6379']")).is_none());
+        assert!(public_port(&service("expose: ['5432']")).is_none());
+    }
+
+    #[test]
+    fn stores_by_image() {
+        assert!(store_of("bitnami/redis:7.2") == Some(Store::Redis));
+        assert!(store_of("postgres:16-alpine") == Some(Store::Postgres));
+        assert!(store_of("mongo-express:latest").is_none());
+    }
+}

@@ -292,3 +292,60 @@ pub(crate) fn is_placeholder_value(value: &str) -> bool {
         || v.to_ascii_lowercase().contains("your")
         || crate::secrets::allow::is_placeholder(v)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_names_and_public_names() {
+        for name in [
+            "JWT_SECRET",
+            "OPENAI_API_KEY",
+            "DB_PASSWORD",
+            "STRIPE_SECRET_KEY",
+            "NPM_TOKEN",
+        ] {
+            assert!(is_secret_var(name), "{name}");
+        }
+        for name in [
+            "NEXT_PUBLIC_SUPABASE_ANON_KEY",
+            "AWS_ACCESS_KEY_ID",
+            "PRIVATE_KEY_PATH",
+            "NODE_ENV",
+            "TOKEN_EXPIRES",
+            "STRIPE_PUBLISHABLE_KEY",
+        ] {
+            assert!(!is_secret_var(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn placeholders_are_not_values() {
+        for v in [
+            "",
+            "$KEY",
+            "${KEY}",
+            "\"\"",
+            "<your-key>",
+            "setYourMasterKey",
+            "{{ key }}",
+        ] {
+            assert!(is_placeholder_value(v), "{v}");
+        }
+        assert!(!is_placeholder_value("f3Kq9Lz2Vx7Tn4Wp8Rb6"));
+    }
+
+    #[test]
+    fn dockerfile_names() {
+        for name in [
+            "Dockerfile",
+            "server/dockerfile",
+            "Dockerfile.prod",
+            "api.Dockerfile",
+        ] {
+            assert!(dockerfile::is_dockerfile(name), "{name}");
+        }
+        assert!(!dockerfile::is_dockerfile("docs/dockerfile-guide.md"));
+    }
+}
