@@ -60,6 +60,9 @@ th,td{border-bottom:1px solid var(--line);padding:.38rem .5rem;text-align:left;v
 th{background:var(--soft);font-weight:600;white-space:nowrap}
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
 td.id{white-space:nowrap;font-weight:600}
+table.std th.sv{width:2.6rem;padding-left:.2rem;padding-right:.3rem}
+table.std td:nth-child(2){min-width:9rem}
+table.std td:last-child{min-width:16rem;color:#39414f}
 .badge{display:inline-block;padding:.05rem .45rem;border-radius:999px;font-size:.78rem;font-weight:600;color:#fff;white-space:nowrap}
 .st-findings{background:#b3123a}.st-no-findings{background:#2e7d32}.st-not-checked{background:#8a94a6}
 .sev{color:#fff}
@@ -183,9 +186,18 @@ fn severity_chart(counts: &SeverityCounts) -> String {
     svg
 }
 
-fn severity_header(out: &mut String) {
+fn severity_header(out: &mut String, short: bool) {
     for s in Severity::ALL {
-        let _ = write!(out, "<th class=\"n\">{s}</th>");
+        let name = if short {
+            match s {
+                Severity::Critical => "crit",
+                Severity::Medium => "med",
+                other => other.as_str(),
+            }
+        } else {
+            s.as_str()
+        };
+        let _ = write!(out, "<th class=\"n sv\" title=\"{s}\">{name}</th>");
     }
 }
 
@@ -217,7 +229,7 @@ fn summary(out: &mut String, doc: &Document) {
     out.push('\n');
     if !doc.families.is_empty() {
         out.push_str("<h3>By family</h3>\n<table><thead><tr><th>family</th>");
-        severity_header(out);
+        severity_header(out, false);
         out.push_str("<th class=\"n\">total</th></tr></thead><tbody>\n");
         for (family, counts) in &doc.families {
             let _ = write!(out, "<tr><td class=\"id\">{}</td>", esc(family));
@@ -276,8 +288,8 @@ fn standard_table(out: &mut String, coverage: &StandardCoverage) {
         esc(&coverage.uri),
         esc(&coverage.uri)
     );
-    out.push_str("<table><thead><tr><th>control</th><th>title</th><th>status</th>");
-    severity_header(out);
+    out.push_str("<table class=\"std\"><thead><tr><th>control</th><th>title</th><th>status</th>");
+    severity_header(out, true);
     out.push_str("<th>checks</th><th>verify by hand</th></tr></thead><tbody>\n");
     for c in &coverage.controls {
         let _ = write!(

@@ -105,20 +105,40 @@ fn location(path: &str, start: Position, end: Position, message: Option<&str>) -
     }
 }
 
-/// The taxonomies, in the order `runs[].taxonomies` lists them: (name, catalogue).
-fn taxonomy(i: usize) -> (&'static str, &'static Catalogue) {
+/// One taxonomy of `runs[].taxonomies`: how SARIF names it, and the catalogue of its taxa.
+struct Taxonomy {
+    name: &'static str,
+    full_name: &'static str,
+    /// `None` for CWE: its taxa come from whichever CWE list version named them.
+    version: Option<&'static str>,
+    uri: &'static str,
+    catalogue: &'static Catalogue,
+}
+
+/// The taxonomies, in the order `runs[].taxonomies` lists them.
+fn taxonomy(i: usize) -> Taxonomy {
+    let of = |name, standard: Standard| {
+        let catalogue = standard.catalogue();
+        Taxonomy {
+            name,
+            full_name: catalogue.name.as_str(),
+            version: Some(catalogue.version.as_str()),
+            uri: catalogue.uri.as_str(),
+            catalogue,
+        }
+    };
     match i {
-        0 => ("CWE", cwe_catalogue()),
-        1 => ("OWASP Top 10", Standard::Owasp2021.catalogue()),
-        2 => (
-            "OWASP API Security Top 10",
-            Standard::OwaspApi2023.catalogue(),
-        ),
-        3 => (
-            "OWASP Top 10 for LLM Applications",
-            Standard::OwaspLlm2025.catalogue(),
-        ),
-        _ => ("OWASP ASVS", Standard::Asvs5.catalogue()),
+        0 => Taxonomy {
+            name: "CWE",
+            full_name: "Common Weakness Enumeration",
+            version: None,
+            uri: "https://cwe.mitre.org/",
+            catalogue: cwe_catalogue(),
+        },
+        1 => of("OWASP Top 10", Standard::Owasp2021),
+        2 => of("OWASP API Security Top 10", Standard::OwaspApi2023),
+        3 => of("OWASP Top 10 for LLM Applications", Standard::OwaspLlm2025),
+        _ => of("OWASP ASVS", Standard::Asvs5),
     }
 }
 
@@ -156,7 +176,8 @@ impl Taxonomies {
             if ids.is_empty() {
                 continue;
             }
-            let (name, catalogue) = taxonomy(t);
+            let taxonomy = taxonomy(t);
+            let catalogue = taxonomy.catalogue;
             let taxa: Vec<ReportingDescriptor> = ids
                 .iter()
                 .enumerate()
@@ -181,17 +202,16 @@ impl Taxonomies {
                     }
                 })
                 .collect();
-            components.push(
-                ToolComponent::builder()
-                    .name(name)
-                    .full_name(catalogue.name.clone())
-                    .version(catalogue.version.clone())
-                    .organization(catalogue.organization.clone())
-                    .information_uri(catalogue.uri.clone())
-                    .is_comprehensive(false)
-                    .taxa(taxa)
-                    .build(),
-            );
+            let mut component = ToolComponent::builder()
+                .name(taxonomy.name)
+                .full_name(taxonomy.full_name)
+                .organization(catalogue.organization.clone())
+                .information_uri(taxonomy.uri)
+                .is_comprehensive(false)
+                .taxa(taxa)
+                .build();
+            component.version = taxonomy.version.map(str::to_string);
+            components.push(component);
         }
         Taxonomies { components, index }
     }
@@ -209,7 +229,7 @@ impl Taxonomies {
                     .index(taxon as i64)
                     .tool_component(
                         ToolComponentReference::builder()
-                            .name(taxonomy(t).0)
+                            .name(taxonomy(t).name)
                             .index(component as i64)
                             .build(),
                     )
