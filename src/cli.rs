@@ -254,6 +254,9 @@ pub struct ReportArgs {
     /// Leave out paths matching this gitignore-style glob (repeatable).
     #[arg(long, value_name = "GLOB")]
     pub exclude: Vec<String>,
+    /// Also scan `node_modules`, dist, build and the other folders a scan skips by default.
+    #[arg(long)]
+    pub no_default_excludes: bool,
     /// Worker threads (default: one per core).
     #[arg(long, short = 'j', value_name = "N", default_value_t = 0)]
     pub jobs: usize,

@@ -125,7 +125,7 @@ fn compliance_report(args: &cli::ReportArgs) -> Result<ExitCode> {
         reference_queries: false,
         exclude: args.exclude.clone(),
         no_ignore: false,
-        no_default_excludes: false,
+        no_default_excludes: args.no_default_excludes,
         max_file_size: 4 * 1024 * 1024,
         rule_dirs: Vec::new(),
         no_builtin_rules: false,
@@ -146,20 +146,20 @@ fn compliance_report(args: &cli::ReportArgs) -> Result<ExitCode> {
         chosen.dedup();
         chosen
     };
-    let dependencies = match args.format {
-        cli::ReportFormat::Text => None,
-        _ => {
-            let options = SbomOptions {
-                format: SbomFormat::CycloneDx,
-                timestamp: None,
-            };
-            let sbom = build_sbom(&settings.paths, &options)?;
-            Some(DependencySummary::from_cyclonedx(
-                &sbom.document,
-                sbom.lockfiles,
-                sbom.unreadable.len(),
-            ))
-        }
+    // the text tables show standards only; the documents carry the SBOM totals
+    let dependencies = if args.format == cli::ReportFormat::Text {
+        None
+    } else {
+        let options = SbomOptions {
+            format: SbomFormat::CycloneDx,
+            timestamp: None,
+        };
+        let sbom = build_sbom(&settings.paths, &options)?;
+        Some(DependencySummary::from_cyclonedx(
+            &sbom.document,
+            sbom.lockfiles,
+            sbom.unreadable.len(),
+        ))
     };
     let scanned: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
     let document = vibeward::compliance::build(&report, &scanned, &standards, dependencies);
@@ -407,7 +407,7 @@ fn list_rules(args: &RulesArgs) -> Result<ExitCode> {
             .map(|r| {
                 serde_json::json!({
                     "id": r.id, "title": r.title, "severity": r.severity, "confidence": r.confidence,
-                    "cwe": r.cwe, "owasp": r.owasp,
+                    "cwe": r.cwe, "owasp": r.owasp, "asvs": r.asvs,
                     "languages": r.languages.iter().map(|l| l.as_str()).collect::<Vec<_>>(),
                 })
             })
@@ -438,11 +438,16 @@ fn explain(id: &str) -> Result<ExitCode> {
     writeln!(out, "{}: {}\n", rule.id, rule.title)?;
     writeln!(
         out,
-        "severity: {}   confidence: {}   {}   OWASP {}",
+        "severity: {}   confidence: {}   {}   OWASP {}{}",
         rule.severity,
         rule.confidence.as_str(),
         rule.cwe.join(", "),
-        rule.owasp.join(", ")
+        rule.owasp.join(", "),
+        if rule.asvs.is_empty() {
+            String::new()
+        } else {
+            format!("   ASVS {}", rule.asvs.join(", "))
+        }
     )?;
     writeln!(
         out,

@@ -185,12 +185,16 @@ fn sarif_rules_relate_to_taxa_of_the_run_taxonomies() {
         .iter()
         .map(|t| t["name"].as_str().expect("name"))
         .collect();
-    assert!(names.contains(&"CWE") && names.contains(&"OWASP Top 10"), "{names:?}");
+    assert!(
+        names.contains(&"CWE") && names.contains(&"OWASP Top 10"),
+        "{names:?}"
+    );
     let mut relationships = 0;
     for rule in run0["tool"]["driver"]["rules"].as_array().expect("rules") {
         for rel in rule["relationships"].as_array().expect("relationships") {
             let target = &rel["target"];
-            let component = &taxonomies[target["toolComponent"]["index"].as_u64().expect("index") as usize];
+            let component =
+                &taxonomies[target["toolComponent"]["index"].as_u64().expect("index") as usize];
             assert_eq!(component["name"], target["toolComponent"]["name"]);
             let taxon = &component["taxa"][target["index"].as_u64().expect("index") as usize];
             assert_eq!(taxon["id"], target["id"], "{rel}");
@@ -200,7 +204,13 @@ fn sarif_rules_relate_to_taxa_of_the_run_taxonomies() {
     assert!(relationships >= 4, "{relationships} relationships");
     let cwe = &taxonomies[0];
     assert_eq!(cwe["name"], "CWE");
-    assert!(cwe["taxa"].as_array().expect("taxa").iter().any(|t| t["id"] == "CWE-295"));
+    assert!(
+        cwe["taxa"]
+            .as_array()
+            .expect("taxa")
+            .iter()
+            .any(|t| t["id"] == "CWE-295")
+    );
 }
 
 #[test]

@@ -51,7 +51,10 @@ fn standard_table_lists_checks_findings_and_what_is_not_checked() {
         .expect("A04 row");
     assert!(a04.contains("not checked by vibeward"), "{a04}");
     assert!(text.contains("verify by hand"), "{text}");
-    assert!(!text.contains("ASVS"), "only the standard asked for: {text}");
+    assert!(
+        !text.contains("ASVS"),
+        "only the standard asked for: {text}"
+    );
     assert!(!text.contains(SECRET), "secret printed: {text}");
 }
 
@@ -70,9 +73,19 @@ fn json_report_leaves_data_map_and_residency_for_the_privacy_pass() {
         .collect();
     assert_eq!(
         standards,
-        ["owasp-2021", "owasp-api-2023", "owasp-llm-2025", "asvs-5", "cwe-top25"]
+        [
+            "owasp-2021",
+            "owasp-api-2023",
+            "owasp-llm-2025",
+            "asvs-5",
+            "cwe-top25"
+        ]
     );
-    assert!(doc["top_findings"].as_array().is_some_and(|f| !f.is_empty()));
+    assert!(
+        doc["top_findings"]
+            .as_array()
+            .is_some_and(|f| !f.is_empty())
+    );
     assert!(!stdout(&out).contains(SECRET));
 }
 
@@ -113,7 +126,15 @@ fn html_report_is_self_contained_and_escapes_scanned_content() {
     assert!(html.contains("@media print"), "print stylesheet");
     assert!(html.contains("Not computed"), "data map placeholder");
     // no script, no external stylesheet, image or font
-    for banned in ["<script", "<link", "<img", "@import", "url(", "src=\"", "href=\"//"] {
+    for banned in [
+        "<script",
+        "<link",
+        "<img",
+        "@import",
+        "url(",
+        "src=\"",
+        "href=\"//",
+    ] {
         assert!(!html.contains(banned), "`{banned}` in the report");
     }
     assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;.js"));
@@ -168,20 +189,26 @@ fn headless(browser: &Path, profile: &Path, page: &Path, extra: &[&str]) -> (Str
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    let read = |p: &Path| String::from_utf8_lossy(&std::fs::read(p).unwrap_or_default()).into_owned();
+    let read =
+        |p: &Path| String::from_utf8_lossy(&std::fs::read(p).unwrap_or_default()).into_owned();
     (read(&out_path), read(&err_path))
 }
 
 fn artifacts() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"), PathBuf::from);
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("target"),
+        PathBuf::from,
+    );
     target.join("report-artifacts")
 }
 
 #[test]
 fn html_report_renders_in_headless_chromium_without_console_errors() {
     let Some(browser) = browser() else {
-        #[expect(clippy::print_stderr, reason = "the skip must be visible in the test log")]
+        #[expect(
+            clippy::print_stderr,
+            reason = "the skip must be visible in the test log"
+        )]
         {
             eprintln!(
                 "SKIP html_report_renders_in_headless_chromium_without_console_errors: no \
@@ -196,10 +223,23 @@ fn html_report_renders_in_headless_chromium_without_console_errors() {
 
     let (dom, log) = headless(&browser, &profile, &page, &["--dump-dom"]);
     assert!(dom.contains("Security and compliance report"), "{dom}");
-    for id in ["summary", "standards", "data-map", "residency", "findings", "dependencies"] {
-        assert!(dom.contains(&format!("id=\"{id}\"")), "rendered DOM lacks #{id}");
+    for id in [
+        "summary",
+        "standards",
+        "data-map",
+        "residency",
+        "findings",
+        "dependencies",
+    ] {
+        assert!(
+            dom.contains(&format!("id=\"{id}\"")),
+            "rendered DOM lacks #{id}"
+        );
     }
-    assert!(dom.matches("<table").count() >= 6, "standards tables missing");
+    assert!(
+        dom.matches("<table").count() >= 6,
+        "standards tables missing"
+    );
     assert!(dom.contains("A04:2021") && dom.contains("not checked by vibeward"));
     // the markup the scanned file tried to inject stayed text
     assert!(!dom.contains("<script"), "a script element was created");
@@ -214,7 +254,11 @@ fn html_report_renders_in_headless_chromium_without_console_errors() {
                 || l.contains("net::ERR_")
         })
         .collect();
-    assert!(problems.is_empty(), "console errors:\n{}", problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "console errors:\n{}",
+        problems.join("\n")
+    );
 
     let artifacts = artifacts();
     std::fs::create_dir_all(&artifacts).expect("artifact folder");
@@ -230,7 +274,11 @@ fn html_report_renders_in_headless_chromium_without_console_errors() {
             "--hide-scrollbars",
         ],
     );
-    let size = std::fs::metadata(&shot).map(|m| m.len()).unwrap_or(0);
-    assert!(size > 10_000, "no screenshot at {} ({size} bytes)\n{log}", shot.display());
+    let size = std::fs::metadata(&shot).map_or(0, |m| m.len());
+    assert!(
+        size > 10_000,
+        "no screenshot at {} ({size} bytes)\n{log}",
+        shot.display()
+    );
     std::fs::copy(&page, artifacts.join("report.html")).expect("copy the page");
 }

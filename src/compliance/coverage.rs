@@ -192,10 +192,7 @@ pub fn coverage(standard: Standard, rules: &RuleSet, findings: &[Finding]) -> St
             let mut rule_ids = checks.get(&control.id).cloned().unwrap_or_default();
             rule_ids.sort();
             rule_ids.dedup();
-            let found = counts
-                .get(control.id.as_str())
-                .copied()
-                .unwrap_or_default();
+            let found = counts.get(control.id.as_str()).copied().unwrap_or_default();
             let status = if rule_ids.is_empty() {
                 Status::NotChecked
             } else if found.total() > 0 {
@@ -204,7 +201,7 @@ pub fn coverage(standard: Standard, rules: &RuleSet, findings: &[Finding]) -> St
                 Status::NoFindings
             };
             let mut checked = requirements.get(&control.id).cloned().unwrap_or_default();
-            checked.sort_by(|a, b| requirement_order(a).cmp(&requirement_order(b)));
+            checked.sort_by_key(|a| requirement_order(a));
             checked.dedup();
             let not_checked = if standard == Standard::Asvs5 && !checked.is_empty() {
                 control
@@ -244,4 +241,72 @@ fn requirement_order(id: &str) -> Vec<u32> {
         .split('.')
         .map(|p| p.parse().unwrap_or(0))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::load_builtin_rules;
+
+    fn builtin() -> RuleSet {
+        RuleSet::new(load_builtin_rules().expect("rules load")).expect("unique ids")
+    }
+
+    #[test]
+    fn a_control_without_checks_is_never_reported_as_clean() {
+        let owasp = coverage(Standard::Owasp2021, &builtin(), &[]);
+        let a04 = owasp
+            .controls
+            .iter()
+            .find(|c| c.id == "A04:2021")
+            .expect("A04");
+        assert_eq!(a04.status, Status::NotChecked);
+        assert!(a04.checks.is_empty() && a04.manual.is_some());
+        let a03 = owasp
+            .controls
+            .iter()
+            .find(|c| c.id == "A03:2021")
+            .expect("A03");
+        assert_eq!(a03.status, Status::NoFindings);
+        assert!(a03.checks.iter().any(|c| c == "injection.sql-from-request"));
+    }
+
+    #[test]
+    fn asvs_sections_say_which_requirements_no_check_covers() {
+        let asvs = coverage(Standard::Asvs5, &builtin(), &[]);
+        let injection = asvs.controls.iter().find(|c| c.id == "V1.2").expect("V1.2");
+        assert!(injection.requirements_checked.iter().any(|r| r == "V1.2.4"));
+        assert!(
+            injection
+                .requirements_not_checked
+                .iter()
+                .any(|r| r == "V1.2.6")
+        );
+        // in requirement order, V1.2.10 last
+        assert_eq!(
+            injection
+                .requirements_not_checked
+                .last()
+                .map(String::as_str),
+            Some("V1.2.10")
+        );
+    }
+
+    #[test]
+    fn cwe_top25_lists_the_25_in_rank_order() {
+        let top25 = coverage(Standard::CweTop25, &builtin(), &[]);
+        let ids: Vec<&str> = top25
+            .controls
+            .iter()
+            .take(3)
+            .map(|c| c.id.as_str())
+            .collect();
+        assert_eq!(ids, ["CWE-79", "CWE-787", "CWE-89"]);
+        let memory = top25
+            .controls
+            .iter()
+            .find(|c| c.id == "CWE-787")
+            .expect("787");
+        assert_eq!(memory.status, Status::NotChecked);
+    }
 }

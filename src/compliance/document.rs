@@ -151,14 +151,21 @@ pub fn build(
 ) -> Document {
     let mut families: BTreeMap<String, SeverityCounts> = BTreeMap::new();
     for f in &report.findings {
-        let family = f.rule_id.split_once('.').map_or(f.rule_id.as_str(), |(f, _)| f);
+        let family = f
+            .rule_id
+            .split_once('.')
+            .map_or(f.rule_id.as_str(), |(f, _)| f);
         families
             .entry(family.to_string())
             .or_default()
             .add(f.severity);
     }
     let dependencies = dependencies.map(|mut d| {
-        for f in report.findings.iter().filter(|f| f.rule_id.starts_with("deps.")) {
+        for f in report
+            .findings
+            .iter()
+            .filter(|f| f.rule_id.starts_with("deps."))
+        {
             *d.findings_by_rule.entry(f.rule_id.clone()).or_default() += 1;
         }
         d
@@ -184,7 +191,12 @@ pub fn build(
 /// The [`TOP_FINDINGS`] most severe findings (then the most confident, then output order).
 fn top_findings(report: &ScanReport) -> Vec<TopFinding> {
     let mut order: Vec<&Finding> = report.findings.iter().collect();
-    order.sort_by_key(|f| (std::cmp::Reverse(f.severity), std::cmp::Reverse(f.confidence)));
+    order.sort_by_key(|f| {
+        (
+            std::cmp::Reverse(f.severity),
+            std::cmp::Reverse(f.confidence),
+        )
+    });
     order
         .into_iter()
         .take(TOP_FINDINGS)
@@ -218,10 +230,7 @@ fn frame(report: &ScanReport, finding: &Finding) -> (usize, Vec<String>, (usize,
         if last <= lines.len() {
             let start = first.saturating_sub(CONTEXT_LINES).max(1);
             let end = (last + CONTEXT_LINES).min(lines.len());
-            let frame = lines[start - 1..end]
-                .iter()
-                .map(|l| clip(l))
-                .collect();
+            let frame = lines[start - 1..end].iter().map(|l| clip(l)).collect();
             return (start, frame, (first - start, last - start));
         }
     }

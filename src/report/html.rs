@@ -109,8 +109,20 @@ pub fn render(doc: &Document) -> String {
     header(&mut out, doc);
     summary(&mut out, doc);
     standards(&mut out, doc);
-    section(&mut out, "data-map", "Data map", doc.data_map.as_ref(), "Which tables, classes and collections hold personal data, who can read or write them, and which third parties receive it.");
-    section(&mut out, "residency", "Residency", doc.residency.as_ref(), "Region settings in code and configuration, against the regions the team allows.");
+    section(
+        &mut out,
+        "data-map",
+        "Data map",
+        doc.data_map.as_ref(),
+        "Which tables, classes and collections hold personal data, who can read or write them, and which third parties receive it.",
+    );
+    section(
+        &mut out,
+        "residency",
+        "Residency",
+        doc.residency.as_ref(),
+        "Region settings in code and configuration, against the regions the team allows.",
+    );
     top_findings(&mut out, doc);
     dependencies(&mut out, doc);
     let _ = write!(
@@ -320,11 +332,16 @@ fn standard_table(out: &mut String, coverage: &StandardCoverage) {
 }
 
 fn section(out: &mut String, id: &str, title: &str, section: Option<&Section>, what: &str) {
-    let _ = write!(out, "<section id=\"{id}\">\n<h2>{title}</h2>\n<p>{what}</p>\n");
+    let _ = write!(
+        out,
+        "<section id=\"{id}\">\n<h2>{title}</h2>\n<p>{what}</p>\n"
+    );
     match section {
-        None => out.push_str(
-            "<p class=\"placeholder\">Not computed by this version of vibeward.</p>\n",
-        ),
+        None => {
+            out.push_str(
+                "<p class=\"placeholder\">Not computed by this version of vibeward.</p>\n",
+            );
+        }
         Some(s) => {
             let _ = writeln!(out, "<p>{}</p>", esc(&s.summary));
             if !s.columns.is_empty() {
@@ -386,7 +403,11 @@ fn top_findings(out: &mut String, doc: &Document) {
         }
         out.push_str("</code></pre>");
         if !f.fix.is_empty() {
-            let _ = write!(out, "<p><strong>Fix</strong></p><div class=\"fix\">{}</div>", esc(&f.fix));
+            let _ = write!(
+                out,
+                "<p><strong>Fix</strong></p><div class=\"fix\">{}</div>",
+                esc(&f.fix)
+            );
         }
         let refs: Vec<&str> = f.cwe.iter().chain(&f.owasp).map(String::as_str).collect();
         if !refs.is_empty() {
@@ -410,9 +431,15 @@ fn dependencies(out: &mut String, doc: &Document) {
         d.lockfiles.len(),
         if d.lockfiles.len() == 1 { "" } else { "s" }
     );
-    out.push_str("<table><thead><tr><th>SBOM</th><th class=\"n\">components</th></tr></thead><tbody>\n");
+    out.push_str(
+        "<table><thead><tr><th>SBOM</th><th class=\"n\">components</th></tr></thead><tbody>\n",
+    );
     for (ecosystem, n) in &d.by_ecosystem {
-        let _ = writeln!(out, "<tr><td>{}</td><td class=\"n\">{n}</td></tr>", esc(ecosystem));
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td><td class=\"n\">{n}</td></tr>",
+            esc(ecosystem)
+        );
     }
     let _ = writeln!(
         out,
@@ -425,7 +452,11 @@ fn dependencies(out: &mut String, doc: &Document) {
     } else {
         out.push_str("<table><thead><tr><th>dependency check</th><th class=\"n\">findings</th></tr></thead><tbody>\n");
         for (rule, n) in &d.findings_by_rule {
-            let _ = writeln!(out, "<tr><td class=\"id\">{}</td><td class=\"n\">{n}</td></tr>", esc(rule));
+            let _ = writeln!(
+                out,
+                "<tr><td class=\"id\">{}</td><td class=\"n\">{n}</td></tr>",
+                esc(rule)
+            );
         }
         out.push_str("</tbody></table>\n");
     }

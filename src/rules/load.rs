@@ -236,9 +236,7 @@ pub fn parse_rule(source_name: &str, text: &str, check_path: bool) -> Result<Rul
         if !is_owasp(owasp) {
             return Err(field_error(
                 "owasp",
-                format!(
-                    "`{owasp}` should look like `A03:2021`, `API1:2023` or `LLM01:2025`"
-                ),
+                format!("`{owasp}` should look like `A03:2021`, `API1:2023` or `LLM01:2025`"),
             ));
         }
     }
@@ -381,9 +379,8 @@ fn is_owasp(s: &str) -> bool {
     let Some((cat, year)) = s.split_once(':') else {
         return false;
     };
-    let digits = |n: &str, lens: &[usize]| {
-        lens.contains(&n.len()) && n.bytes().all(|b| b.is_ascii_digit())
-    };
+    let digits =
+        |n: &str, lens: &[usize]| lens.contains(&n.len()) && n.bytes().all(|b| b.is_ascii_digit());
     let num_ok = if let Some(n) = cat.strip_prefix("LLM") {
         digits(n, &[2])
     } else if let Some(n) = cat.strip_prefix("API") {
