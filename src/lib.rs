@@ -10,6 +10,7 @@
 pub mod authz;
 pub mod baseline;
 pub mod changed;
+pub mod compliance;
 pub mod config;
 pub mod deploy;
 pub mod deps;
