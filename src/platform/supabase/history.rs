@@ -17,7 +17,7 @@ use sqlparser::ast::{
 };
 
 use super::config::ExposedSchemas;
-use super::sql::{self, Statement, qualified};
+use super::sql::{Statement, qualified};
 
 /// A place in the history: file index and byte range.
 pub type Place = (usize, Range<usize>);
@@ -63,6 +63,18 @@ static DEFAULT_PRIVILEGES: LazyLock<Regex> = LazyLock::new(|| {
 static EXTENSION: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"(?s)^\s*(create|drop|alter)\s+extension\s+(?:if\s+(?:not\s+)?exists\s+)?"?([\w-]+)"?(?:.*?\bschema\s+"?(\w+)"?)?"#).expect("valid regex")
 });
+static FOREIGN_TABLE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"^\s*create\s+foreign\s+table\s+(?:if\s+not\s+exists\s+)?([\w."]+)"#)
+        .expect("valid regex")
+});
+static IMPORT_FOREIGN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?s)^\s*import\s+foreign\s+schema\s+"?(\w+)"?.*?\binto\s+"?(\w+)"?"#)
+        .expect("valid regex")
+});
+static ALTER_FUNCTION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?s)^\s*alter\s+function\s+([\w."]+)\s*(?:\(.*?\))?\s+(.*)$"#)
+        .expect("valid regex")
+});
 static DO_DDL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\b(create\s+(?:or\s+replace\s+)?(?:policy|table|view|function)|alter\s+(?:table|policy|view)|drop\s+(?:policy|table|view|function)|grant|revoke)\b").expect("valid regex")
 });
@@ -88,6 +100,8 @@ pub struct Table {
     pub update_restricted: bool,
     /// Functions run by `before update` triggers on the table.
     pub update_triggers: Vec<String>,
+    /// A foreign table (`create foreign table`, `import foreign schema`): RLS never applies.
+    pub is_foreign: bool,
 }
 
 /// A policy as the history leaves it.
@@ -215,9 +229,21 @@ impl History {
         }
     }
 
+    /// Whether replaying `stmt` can change the state: DDL, grants, `do` blocks and inserts into
+    /// `storage.buckets`. The rest (queries, data changes, seed rows) is not kept as a fact.
+    pub fn reads(stmt: &Statement) -> bool {
+        let lower = stmt.lower.trim_start();
+        ["create", "alter", "drop", "grant", "revoke", "do", "import"]
+            .iter()
+            .any(|k| lower.starts_with(k))
+            || matches!(&stmt.parsed, Some(Ast::Insert(i))
+                if i.table.to_string().to_ascii_lowercase().replace('"', "") == "storage.buckets")
+    }
+
     /// Replays every statement of `text`, the `file`-th file of the history.
+    #[cfg(test)]
     pub fn apply_file(&mut self, file: usize, text: &str) {
-        for stmt in sql::statements(text) {
+        for stmt in super::sql::statements(text) {
             self.apply(file, &stmt);
         }
     }
@@ -438,6 +464,39 @@ impl History {
             }
             return true;
         }
+        if let Some(c) = FOREIGN_TABLE.captures(lower) {
+            let name = qualified(&c[1]);
+            self.create_table(name.clone(), at, Vec::new());
+            if let Some(t) = self.tables.get_mut(&name) {
+                t.is_foreign = true;
+            }
+            return true;
+        }
+        if let Some(c) = IMPORT_FOREIGN.captures(lower) {
+            // one entry stands for every table the import brings in
+            let name = format!("{}.{}.*", &c[2], &c[1]);
+            self.create_table(name.clone(), at, Vec::new());
+            if let Some(t) = self.tables.get_mut(&name) {
+                t.is_foreign = true;
+            }
+            return true;
+        }
+        if let Some(c) = ALTER_FUNCTION.captures(lower) {
+            if let Some(f) = self.functions.get_mut(&qualified(&c[1])) {
+                let rest = &c[2];
+                if rest.contains("reset search_path") || rest.contains("reset all") {
+                    f.has_search_path = false;
+                } else if rest.contains("set search_path") {
+                    f.has_search_path = true;
+                }
+                if rest.contains("security invoker") {
+                    f.definer = false;
+                } else if rest.contains("security definer") {
+                    f.definer = true;
+                }
+            }
+            return true;
+        }
         if let Some(c) = ALTER_VIEW_INVOKER.captures(lower) {
             if let Some(v) = self.views.get_mut(&qualified(&c[1])) {
                 v.invoker = true;
@@ -489,6 +548,7 @@ impl History {
                 authenticated,
                 update_restricted: false,
                 update_triggers: Vec::new(),
+                is_foreign: false,
             },
         );
     }
@@ -670,6 +730,7 @@ impl History {
                 range: stmt.range.start + start..stmt.range.start + end,
                 lower: body.to_string(),
                 parsed,
+                is_too_deep: false,
             };
             self.apply(file, &inner);
         }
