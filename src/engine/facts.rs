@@ -13,10 +13,15 @@
 //! Facts live until the project pass ends, so they are kept small: what the project pass reads,
 //! with positions as a [`LineIndex`](crate::source::LineIndex), never a whole file or tree.
 //!
-//! Today the Supabase migration history (`platform::supabase`) and the manifest checks of `deps`
-//! use facts. The cross-file passes of `authz` and `taint` (and the Parse handlers of another
-//! module) still read the modules they follow; they may adopt the channel the same way: say which
-//! files in `wants_facts`, emit a summary type in `file_facts`, read it back in the project pass.
+//! Today three project passes use facts: the Supabase migration history (`platform::supabase`:
+//! the statements that change the schema, parsed once on the worker pool), the manifest checks of
+//! `deps` (a `package.json`'s declarations and spans) and the Parse cross-file pass
+//! (`platform::parse`: the handlers a file registers with imported functions). What they still
+//! read: the Parse pass parses the few modules those registrations point at, `deps` reads the
+//! lockfile beside a manifest (it may lie outside the scan), and Supabase reads `config.toml` for
+//! the exposed schemas. The cross-file passes of `authz` and `taint` still read the modules they
+//! follow; they may adopt the channel the same way: name the files in `wants_facts`, emit a small
+//! summary type in `file_facts`, read it back with `ProjectContext::facts` in the project pass.
 
 use std::any::Any;
 use std::fmt;

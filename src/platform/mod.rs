@@ -115,11 +115,13 @@ pub enum Check {
     ForeignTableExposed,
     /// `pg_graphql` installed with tables `anon` can select from.
     GraphqlExposesSchema,
+    /// A share-link table whose `select` policy never checks the token.
+    ShareTokenNotChecked,
 }
 
 impl Check {
     /// Every check with the name rule files use.
-    pub const ALL: [(&'static str, Check); 41] = [
+    pub const ALL: [(&'static str, Check); 42] = [
         (
             "parse-unauthenticated-master-key",
             Check::UnauthenticatedMasterKey,
@@ -226,6 +228,10 @@ impl Check {
         (
             "supabase-graphql-exposes-schema",
             Check::GraphqlExposesSchema,
+        ),
+        (
+            "supabase-share-token-not-checked",
+            Check::ShareTokenNotChecked,
         ),
     ];
 

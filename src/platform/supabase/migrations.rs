@@ -29,7 +29,8 @@ use crate::rules::Severity;
 use crate::source::LineIndex;
 
 /// The checks judged over SQL histories.
-pub const SQL_CHECKS: [Check; 16] = [
+pub const SQL_CHECKS: [Check; 17] = [
+    Check::ShareTokenNotChecked,
     Check::FunctionSearchPathMutable,
     Check::PublicBucketAllowsListing,
     Check::ForeignTableExposed,
@@ -305,8 +306,52 @@ fn audience(roles: &[String]) -> Option<(String, bool)> {
     Some((format!("every member of role {}", custom.join(", ")), false))
 }
 
+/// Columns that hold the secret of a share link.
+static SHARE_TOKEN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(share|sharing|public|invite|access|view)_(token|code|key|secret|hash|slug)$")
+        .expect("valid regex")
+});
+
+/// `share-token-not-checked`: a table with a share-link token column whose `select` policy
+/// lets anyone read the rows flagged shared without looking at the token.
+fn share_token(h: &History, p: &Policy, hits: &mut Vec<Hit>) {
+    if p.restrictive
+        || !matches!(
+            p.command,
+            CreatePolicyCommand::Select | CreatePolicyCommand::All
+        )
+        || !audience(&p.roles).is_some_and(|(_, anon)| anon)
+    {
+        return;
+    }
+    let Some(token) = h
+        .tables
+        .get(&p.table)
+        .and_then(|t| t.columns.iter().find(|c| SHARE_TOKEN.is_match(c)))
+    else {
+        return;
+    };
+    let Some(using) = p.using.as_deref().map(str::to_ascii_lowercase) else {
+        return;
+    };
+    // `true` is `permissive-policy`'s; a condition on the caller or the token is not this
+    if is_true(Some(using.as_str())) || CALLER.is_match(&using) || using.contains(token.as_str()) {
+        return;
+    }
+    hits.push(Hit::new(
+        &p.at,
+        Check::ShareTokenNotChecked,
+        format!(
+            "Policy \"{}\" lets anyone with the anon key list every shared row of `{}` without knowing its `{token}`: the share link's token protects nothing (look rows up by token in a `security definer` function instead)",
+            p.name, p.table
+        ),
+        None,
+    ));
+}
+
 /// `permissive-policy`, `policy-trusts-user-metadata`, `self-update-privileged-column`.
 fn policy(h: &History, p: &Policy, hits: &mut Vec<Hit>) {
+    share_token(h, p, hits);
     let Some((who, open_to_anon)) = audience(&p.roles) else {
         return;
     };
