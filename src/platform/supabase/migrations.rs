@@ -178,7 +178,13 @@ fn judge(h: &History) -> Vec<Hit> {
         // these create and use schemas of their own, whatever the statement says
         let own_schema = matches!(
             name.as_str(),
-            "plpgsql" | "pg_graphql" | "supabase_vault" | "pgsodium" | "pg_cron" | "pg_net"
+            "plpgsql"
+                | "pg_graphql"
+                | "supabase_vault"
+                | "pgsodium"
+                | "pg_cron"
+                | "pg_net"
+                | "pgmq"
         );
         let in_public = !own_schema && schema.as_deref().is_none_or(|s| s == "public");
         if in_public && h.exposed.contains("public.x") {
