@@ -361,10 +361,13 @@ impl History {
                     .as_ref()
                     .map(|r| r.to_string().to_ascii_lowercase().replace('"', ""))
                     .unwrap_or_default();
-                let has_search_path = f
-                    .set_params
-                    .iter()
-                    .any(|p| p.name.to_string().eq_ignore_ascii_case("search_path"));
+                let has_search_path = f.set_params.iter().any(|p| {
+                    // `supabase db dump` writes `SET "search_path" TO ''`
+                    p.name
+                        .to_string()
+                        .replace('"', "")
+                        .eq_ignore_ascii_case("search_path")
+                });
                 let definer = f.security == Some(FunctionSecurity::Definer);
                 self.define_function(name, at, definer, has_search_path, returns, &stmt.lower);
             }
@@ -483,7 +486,7 @@ impl History {
         }
         if let Some(c) = ALTER_FUNCTION.captures(lower) {
             if let Some(f) = self.functions.get_mut(&qualified(&c[1])) {
-                let rest = &c[2];
+                let rest = c[2].replace('"', "");
                 if rest.contains("reset search_path") || rest.contains("reset all") {
                     f.has_search_path = false;
                 } else if rest.contains("set search_path") {
