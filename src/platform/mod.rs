@@ -117,11 +117,13 @@ pub enum Check {
     GraphqlExposesSchema,
     /// A share-link table whose `select` policy never checks the token.
     ShareTokenNotChecked,
+    /// A `pgmq` queue without RLS while the API exposes the queue schema.
+    QueueExposedInApi,
 }
 
 impl Check {
     /// Every check with the name rule files use.
-    pub const ALL: [(&'static str, Check); 42] = [
+    pub const ALL: [(&'static str, Check); 43] = [
         (
             "parse-unauthenticated-master-key",
             Check::UnauthenticatedMasterKey,
@@ -233,6 +235,7 @@ impl Check {
             "supabase-share-token-not-checked",
             Check::ShareTokenNotChecked,
         ),
+        ("supabase-queue-exposed-in-api", Check::QueueExposedInApi),
     ];
 
     fn from_name(name: &str) -> Option<Check> {

@@ -75,6 +75,10 @@ static ALTER_FUNCTION: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"(?s)^\s*alter\s+function\s+([\w."]+)\s*(?:\(.*?\))?\s+(.*)$"#)
         .expect("valid regex")
 });
+static PGMQ_CREATE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"pgmq\.create(?:_unlogged|_partitioned)?\s*\(\s*(?:queue_name\s*=>\s*)?'(\w+)'")
+        .expect("valid regex")
+});
 static DO_DDL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\b(create\s+(?:or\s+replace\s+)?(?:policy|table|view|function)|alter\s+(?:table|policy|view)|drop\s+(?:policy|table|view|function)|grant|revoke)\b").expect("valid regex")
 });
@@ -214,6 +218,11 @@ pub struct History {
     /// Extensions by name, with where they were created and their schema (`None`: the first
     /// schema of the search path, `public` for the roles that run migrations).
     pub extensions: BTreeMap<String, (Place, Option<String>)>,
+    /// `pgmq` queues by name (`select pgmq.create('jobs')`), with where they were created and
+    /// whether row level security was enabled on their table (`pgmq.q_<name>`).
+    pub queues: BTreeMap<String, (Place, bool)>,
+    /// `grant usage on schema pgmq_public to anon|authenticated`: the queue API is open to them.
+    pub queue_api_granted: bool,
     /// Roles whose default privileges on new tables were revoked (`alter default privileges`).
     default_revoked_tables: BTreeSet<String>,
     /// Roles whose default execute right on new functions was revoked.
@@ -236,6 +245,7 @@ impl History {
         ["create", "alter", "drop", "grant", "revoke", "do", "import"]
             .iter()
             .any(|k| lower.starts_with(k))
+            || lower.starts_with("select") && lower.contains("pgmq.create")
             || matches!(&stmt.parsed, Some(Ast::Insert(i))
                 if i.table.to_string().to_ascii_lowercase().replace('"', "") == "storage.buckets")
     }
@@ -270,6 +280,11 @@ impl History {
             }
             Ast::AlterTable(a) => {
                 let name = qualified(&a.name.to_string());
+                if let Some(queue) = name.strip_prefix("pgmq.q_")
+                    && let Some(q) = self.queues.get_mut(queue)
+                {
+                    q.1 = stmt.lower.contains("enable row level security");
+                }
                 if let Some(t) = self.tables.get_mut(&name) {
                     if stmt.lower.contains("disable row level security") {
                         t.rls = false;
@@ -399,6 +414,14 @@ impl History {
     fn tokens(&mut self, file: usize, stmt: &Statement) -> bool {
         let lower = stmt.lower.trim_start();
         let at = (file, stmt.range.clone());
+        if lower.starts_with("select") {
+            for c in PGMQ_CREATE.captures_iter(lower) {
+                self.queues
+                    .entry(c[1].to_string())
+                    .or_insert_with(|| (at.clone(), false));
+            }
+            return true;
+        }
         if let Some(c) = EXTENSION.captures(lower) {
             let name = c[2].to_string();
             let schema = c.get(3).map(|m| m.as_str().to_string());
@@ -417,6 +440,12 @@ impl History {
                 }
             }
             return true;
+        }
+        if lower.starts_with("grant")
+            && lower.contains("on schema pgmq_public")
+            && (lower.contains("anon") || lower.contains("authenticated"))
+        {
+            self.queue_api_granted = true;
         }
         if lower.starts_with("grant") || lower.starts_with("revoke") {
             self.privilege(file, stmt);

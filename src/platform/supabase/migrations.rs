@@ -29,7 +29,8 @@ use crate::rules::Severity;
 use crate::source::LineIndex;
 
 /// The checks judged over SQL histories.
-pub const SQL_CHECKS: [Check; 17] = [
+pub const SQL_CHECKS: [Check; 18] = [
+    Check::QueueExposedInApi,
     Check::ShareTokenNotChecked,
     Check::FunctionSearchPathMutable,
     Check::PublicBucketAllowsListing,
@@ -169,6 +170,7 @@ fn judge(h: &History) -> Vec<Hit> {
         policy(h, p, &mut hits);
     }
     functions(h, &mut hits);
+    queues(h, &mut hits);
     search_paths(h, &mut hits);
     bucket_listing(h, &mut hits);
     graphql(h, &mut hits);
@@ -670,6 +672,30 @@ fn graphql(h: &History, hits: &mut Vec<Hit>) {
         ),
         None,
     ));
+}
+
+/// `queue-exposed-in-api`: `pgmq` queues whose tables have no RLS while the API exposes the
+/// `pgmq_public` wrappers (what Supabase Queues' API switch sets up) or the `pgmq` schema.
+fn queues(h: &History, hits: &mut Vec<Hit>) {
+    let exposed = h.queue_api_granted
+        || h.exposed.contains("pgmq_public.send")
+        || h.exposed.contains("pgmq.q_x");
+    if !exposed {
+        return;
+    }
+    for (name, (at, rls)) in &h.queues {
+        if *rls {
+            continue;
+        }
+        hits.push(Hit::new(
+            at,
+            Check::QueueExposedInApi,
+            format!(
+                "Queue `{name}` is reachable through the API (`pgmq_public` or `pgmq` is an exposed schema) and its table `pgmq.q_{name}` has no row level security: anyone with the anon key can send, read and delete its messages (enable RLS on `pgmq.q_{name}` with policies, or stop exposing the queue schema)"
+            ),
+            None,
+        ));
+    }
 }
 
 /// `security-definer-function`, once per function, judged as last defined.
