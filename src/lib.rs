@@ -2,7 +2,8 @@
 //!
 //! The pipeline, top to bottom ([`Scanner::scan`]): load rules and build the analyzers of
 //! [`capabilities`] → discover files → analyse each file in parallel (read once, prefilter, parse
-//! at most once, every analyzer) → project-wide pass → [`finish`] every finding alike (supersede,
+//! at most once, every analyzer, and the [`engine::facts`] each project pass needs) →
+//! project-wide pass over those facts → [`finish`] every finding alike (supersede,
 //! suppress, redact, snippet, filter, sort, fingerprint) → [`ScanReport`], which the `report`
 //! writers render. Layers point one way: rules are data, analyzers create findings, `finish`
 //! finishes them, reporters read them; none of them calls back into this file.
@@ -396,7 +397,9 @@ impl Scanner {
         let mut findings = Vec::new();
         let mut notes = discovered.skipped;
         let mut kept: BTreeMap<String, Arc<source::SourceFile>> = BTreeMap::new();
+        let mut facts = engine::Facts::default();
         for (candidate, outcome) in selected.iter().zip(outcomes) {
+            facts.add(&candidate.display, outcome.facts);
             if outcome.analysed {
                 stats.files_analysed += 1;
                 stats.bytes_analysed += outcome.bytes;
@@ -409,15 +412,33 @@ impl Scanner {
             notes.extend(outcome.notes);
         }
 
+        // The project pass works from the facts of every candidate: the files `--changed` left
+        // out of the per-file pass are read for their facts only.
+        if selected.len() < discovered.candidates.len() {
+            let left_out: Vec<&discover::Candidate> = discovered
+                .candidates
+                .iter()
+                .filter(|c| !self.paths.is_selected(&c.path) && engine.wants_facts(c))
+                .collect();
+            let extracted: Vec<Vec<engine::Fact>> = self
+                .pool
+                .install(|| left_out.par_iter().map(|c| engine.facts_of(c)).collect());
+            for (candidate, file_facts) in left_out.iter().zip(extracted) {
+                facts.add(&candidate.display, file_facts);
+            }
+        }
+        facts.sort();
         let project = ProjectContext {
             roots: paths,
             candidates: &discovered.candidates,
             rules: engine.rules(),
+            facts: &facts,
         };
         let (project_findings, project_notes) =
             self.pool.install(|| engine.analyze_project(&project));
         findings.extend(project_findings);
         notes.extend(project_notes);
+        drop(facts);
 
         // Project findings may lie in files the per-file pass did not keep: read those again.
         let by_path: BTreeMap<&str, &discover::Candidate> = discovered

@@ -95,6 +95,54 @@ impl SourceFile {
     }
 }
 
+/// Where a file's lines start and where its multi-byte characters sit: enough to turn byte
+/// offsets into [`Position`]s exactly as [`SourceFile::position`] does, without the text. Project
+/// passes that work from facts keep this instead of the file (a few bytes a line).
+#[derive(Clone, Debug, Default)]
+pub struct LineIndex {
+    line_starts: Vec<usize>,
+    /// Start offset and extra bytes (UTF-8 length minus one) of every multi-byte character.
+    wide: Vec<(usize, usize)>,
+    len: usize,
+}
+
+impl LineIndex {
+    /// The index of `file`.
+    pub fn of(file: &SourceFile) -> Self {
+        let wide = if file.text.is_ascii() {
+            Vec::new()
+        } else {
+            file.text
+                .char_indices()
+                .filter(|(_, c)| c.len_utf8() > 1)
+                .map(|(i, c)| (i, c.len_utf8() - 1))
+                .collect()
+        };
+        LineIndex {
+            line_starts: file.line_starts.clone(),
+            wide,
+            len: file.text.len(),
+        }
+    }
+
+    /// The 1-based position of a byte offset (clamped to the text), as [`SourceFile::position`].
+    pub fn position(&self, offset: usize) -> Position {
+        let offset = offset.min(self.len);
+        let line_idx = match self.line_starts.binary_search(&offset) {
+            Ok(i) => i,
+            Err(i) => i.saturating_sub(1),
+        };
+        let start = self.line_starts.get(line_idx).copied().unwrap_or(0);
+        let from = self.wide.partition_point(|(i, _)| *i < start);
+        let to = self.wide.partition_point(|(i, _)| *i < offset);
+        let extra: usize = self.wide[from..to].iter().map(|(_, e)| e).sum();
+        Position {
+            line: line_idx + 1,
+            column: offset - start - extra + 1,
+        }
+    }
+}
+
 fn memchr_newlines(bytes: &[u8]) -> impl Iterator<Item = usize> + '_ {
     memchr::memchr_iter(b'\n', bytes)
 }
@@ -232,6 +280,21 @@ mod tests {
         assert_eq!(f.position(6), Position { line: 2, column: 2 });
         assert_eq!(f.line(2), "€x");
         assert_eq!(f.line_count(), 3);
+    }
+
+    #[test]
+    fn line_index_places_offsets_as_the_file_does() {
+        let f = SourceFile::new("x.sql", FileKind::Sql, "é ab\n€x€y\n\nz".into());
+        let lines = LineIndex::of(&f);
+        for offset in
+            (0..=f.text.len() + 2).filter(|i| f.text.is_char_boundary(*i.min(&f.text.len())))
+        {
+            assert_eq!(
+                lines.position(offset),
+                f.position(offset),
+                "offset {offset}"
+            );
+        }
     }
 
     #[test]

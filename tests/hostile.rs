@@ -446,12 +446,10 @@ fn hostile_repository_is_scanned_to_the_end() {
     }
 }
 
-/// Files the scan reads but cannot parse (nesting beyond the parser's recursion limit) must be
-/// counted with a note; today the Firebase Realtime Database reader drops them silently
-/// (`src/platform/firebase/database.rs`, `check_database_rules` returns on a JSON error) and so
-/// does the Supabase migration reader for SQL nested beyond sqlparser's recursion limit.
+/// Files the scan reads but cannot parse (nesting beyond the parser's recursion limit) are
+/// counted with a note: Realtime Database rules past `serde_json`'s recursion limit, and SQL
+/// statements past sqlparser's (issue 22).
 #[test]
-#[ignore = "issue 22: database.rules.json nested past serde_json's recursion limit and SQL nested past sqlparser's get no note (src/platform/firebase/database.rs, src/platform/supabase)"]
 fn unparsable_files_that_rules_read_are_noted() {
     let Outcome { report, .. } = scan_hostile();
     let skipped = report["skipped"].as_array().expect("skipped array");

@@ -392,6 +392,17 @@ impl Analyzer for DepsAnalyzer {
         }
     }
 
+    fn wants_facts(&self, _kind: crate::discover::FileKind, display: &str) -> bool {
+        (self.rule(Check::MissingLockfile).is_some() || self.rule(Check::LockfileDrift).is_some())
+            && project::wants_facts(display)
+    }
+
+    fn file_facts(&self, ctx: &FileContext<'_>) {
+        if let Some(facts) = project::facts(ctx.file) {
+            ctx.emit(facts);
+        }
+    }
+
     fn analyze_project(&self, project: &ProjectContext<'_>, out: &mut Vec<Finding>) {
         let missing = self.rule(Check::MissingLockfile);
         let drift = self.rule(Check::LockfileDrift);

@@ -3,7 +3,8 @@
 //! The lockfile is looked up on disk (the manifest's folder, then its parents, for workspaces
 //! whose lockfile sits at the root), not among the scanned files, so `vibeward scan package.json`
 //! alone still sees the lockfile next to it. Manifests inside `node_modules` are published
-//! packages, which never ship lockfiles, and are skipped.
+//! packages, which never ship lockfiles, and are skipped. Manifests come from the per-file pass
+//! as [`ManifestFacts`] (engine facts), so they are read and parsed once.
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -14,7 +15,7 @@ use super::version::{self, NpmRange};
 use crate::discover::FileKind;
 use crate::engine::{self, ProjectContext};
 use crate::finding::{Finding, Related};
-use crate::source::{self, Loaded, SourceFile};
+use crate::source::{LineIndex, SourceFile};
 
 /// npm-family lockfile names, in the order package managers prefer them.
 const LOCKFILES: [&str; 6] = [
@@ -26,6 +27,29 @@ const LOCKFILES: [&str; 6] = [
     "bun.lockb",
 ];
 
+/// What the per-file pass keeps of a `package.json` for the project pass: its declarations and
+/// where its lines start.
+#[derive(Debug)]
+pub struct ManifestFacts {
+    manifest: Manifest,
+    lines: LineIndex,
+}
+
+/// Whether the project pass wants the facts of the file at `display`: manifests outside
+/// `node_modules`.
+pub fn wants_facts(display: &str) -> bool {
+    (display == "package.json" || display.ends_with("/package.json"))
+        && !display.split('/').any(|c| c == "node_modules")
+}
+
+/// Extracts the facts of a `package.json` (none when it is not valid JSON).
+pub fn facts(file: &SourceFile) -> Option<ManifestFacts> {
+    Some(ManifestFacts {
+        manifest: npm::parse_manifest(&file.text)?,
+        lines: LineIndex::of(file),
+    })
+}
+
 /// Runs `missing-lockfile` and `lockfile-drift` over every manifest of the scan.
 pub fn run(
     project: &ProjectContext<'_>,
@@ -33,22 +57,14 @@ pub fn run(
     drift: Option<usize>,
     out: &mut Vec<Finding>,
 ) {
-    for candidate in project.candidates {
-        let is_manifest =
-            candidate.display == "package.json" || candidate.display.ends_with("/package.json");
-        if !is_manifest
-            || candidate.display.split('/').any(|c| c == "node_modules")
+    for (candidate, facts) in project.facts::<ManifestFacts>() {
+        if !wants_facts(&candidate.display)
             || !(missing.is_some_and(|i| project.applies(i, candidate))
                 || drift.is_some_and(|i| project.applies(i, candidate)))
         {
             continue;
         }
-        let Loaded::File(file, _) = source::load(candidate) else {
-            continue;
-        };
-        let Some(manifest) = npm::parse_manifest(&file.text) else {
-            continue;
-        };
+        let manifest = &facts.manifest;
         let Some(section) = manifest.install_section.clone() else {
             continue;
         };
@@ -56,11 +72,13 @@ pub fn run(
             .path
             .parent()
             .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        let display = candidate.display.as_str();
         match find_lockfile(&dir) {
             None if manifest.is_published_library => {}
             None => {
                 if let Some(idx) = missing.filter(|i| project.applies(*i, candidate)) {
-                    let mut f = engine::finding_in(&file, project.rules, idx, section);
+                    let mut f =
+                        engine::finding_at(display, &facts.lines, project.rules, idx, section);
                     let count = manifest
                         .deps
                         .iter()
@@ -77,7 +95,7 @@ pub fn run(
             }
             Some(lock_path) => {
                 if let Some(idx) = drift.filter(|i| project.applies(*i, candidate)) {
-                    check_drift(&file, &dir, &lock_path, &manifest, project, idx, out);
+                    check_drift(display, facts, &dir, &lock_path, project, idx, out);
                 }
             }
         }
@@ -106,15 +124,18 @@ enum Resolution {
     Unknown,
 }
 
+/// `lockfile-drift` for one manifest. The lockfile is read here: it may lie outside the scan
+/// (a workspace root above the scanned folder), so it is not a fact of the per-file pass.
 fn check_drift(
-    file: &SourceFile,
+    display: &str,
+    facts: &ManifestFacts,
     dir: &Path,
     lock_path: &Path,
-    manifest: &Manifest,
     project: &ProjectContext<'_>,
     idx: usize,
     out: &mut Vec<Finding>,
 ) {
+    let manifest = &facts.manifest;
     let Ok(text) = std::fs::read_to_string(lock_path) else {
         return;
     };
@@ -140,7 +161,7 @@ fn check_drift(
     let is_same_dir = importer.is_empty();
     // display path of the lockfile, for the related location
     let lock_display = is_same_dir.then(|| {
-        let base = file.display.rsplit_once('/').map_or("", |(d, _)| d);
+        let base = display.rsplit_once('/').map_or("", |(d, _)| d);
         if base.is_empty() {
             lock_name.to_string()
         } else {
@@ -202,7 +223,7 @@ fn check_drift(
         return;
     };
     // one finding per manifest: the problem is one stale lockfile, whatever the count
-    let mut f = engine::finding_in(file, project.rules, idx, first.clone());
+    let mut f = engine::finding_at(display, &facts.lines, project.rules, idx, first.clone());
     let shown: Vec<&str> = stale.iter().take(3).map(|(_, m, _)| m.as_str()).collect();
     f.message = if stale.len() == 1 {
         format!(
@@ -227,12 +248,12 @@ fn check_drift(
             .join("; "),
     );
     for (span, m, related) in &stale {
-        f.related.push(Related {
-            path: file.display.clone(),
-            start: file.position(span.start),
-            end: file.position(span.end),
-            message: m.replace('`', ""),
-        });
+        f.related.push(engine::related_at(
+            display,
+            &facts.lines,
+            span.clone(),
+            m.replace('`', ""),
+        ));
         f.related.extend(related.clone());
     }
     out.push(f);

@@ -3,8 +3,10 @@
 //! An [`Analyzer`] is one capability (query rules, secrets, taint flows, platform checks,
 //! dependencies). Each claims the rules of its matcher kinds when the engine is built, analyses
 //! files through a [`FileContext`], and may run once more over the whole project
-//! ([`ProjectContext`]) for cross-file rules. Analyzers know nothing about output formats.
+//! ([`ProjectContext`]) for cross-file rules. The project pass works from [`facts`] the per-file
+//! pass extracted, not from files read again. Analyzers know nothing about output formats.
 
+pub mod facts;
 pub mod prefilter;
 pub mod query;
 
@@ -17,12 +19,13 @@ use std::time::{Duration, Instant};
 
 use tree_sitter::Tree;
 
-use crate::discover::{Candidate, SkipReason, Skipped};
+use crate::discover::{Candidate, FileKind, SkipReason, Skipped};
 use crate::finding::Finding;
 use crate::parse::{self, Grammar};
 use crate::rules::{Matcher, MatcherKind, RuleError, RuleSet};
-use crate::source::{self, Loaded, SourceFile};
+use crate::source::{self, LineIndex, Loaded, SourceFile};
 
+pub use facts::{Fact, Facts};
 use prefilter::Prefilter;
 
 /// One capability of the scanner.
@@ -39,6 +42,17 @@ pub trait Analyzer: Send + Sync {
     /// Runs once after every file, for rules that need the whole project (migrations in order,
     /// manifest and lockfile together, ...).
     fn analyze_project(&self, _project: &ProjectContext<'_>, _out: &mut Vec<Finding>) {}
+
+    /// Whether this analyzer's project pass needs facts from a file of this kind and path
+    /// (checked for every analysed file, and for the files `--changed` leaves out of the
+    /// per-file pass, which are then read for their facts only).
+    fn wants_facts(&self, _kind: FileKind, _display: &str) -> bool {
+        false
+    }
+
+    /// Extracts the facts the project pass needs from one file ([`FileContext::emit`]); called
+    /// for the files [`Analyzer::wants_facts`] names, whether or not a rule is active on them.
+    fn file_facts(&self, _ctx: &FileContext<'_>) {}
 
     /// Scan-level notes after the project pass (e.g. which advisory data was used); they reach
     /// every output format with the skip notes.
@@ -82,10 +96,16 @@ pub struct FileContext<'a> {
     active: Vec<bool>,
     tree: OnceCell<Option<Tree>>,
     notes: std::cell::RefCell<Vec<Skipped>>,
+    facts: std::cell::RefCell<Vec<Fact>>,
     deadline: Option<Instant>,
 }
 
 impl<'a> FileContext<'a> {
+    /// Hands a fact about this file to the project pass (see [`facts`]); keep it small.
+    pub fn emit<T: std::any::Any + Send + Sync>(&self, fact: T) {
+        self.facts.borrow_mut().push(Fact::new(fact));
+    }
+
     /// Whether this file's time budget is spent. Analyzers with long loops over a file poll it
     /// and stop early (what they found so far is kept); the engine checks it between analyzers.
     pub fn is_expired(&self) -> bool {
@@ -106,6 +126,7 @@ impl<'a> FileContext<'a> {
             active,
             tree: OnceCell::new(),
             notes: std::cell::RefCell::new(Vec::new()),
+            facts: std::cell::RefCell::new(Vec::new()),
             deadline: None,
         }
     }
@@ -189,12 +210,69 @@ pub struct ProjectContext<'a> {
     pub candidates: &'a [Candidate],
     /// All rules of the scan.
     pub rules: &'a RuleSet,
+    /// What the per-file pass extracted for the project pass.
+    pub facts: &'a Facts,
 }
 
-impl ProjectContext<'_> {
+impl<'a> ProjectContext<'a> {
     /// Whether rule `idx` applies to a candidate (by kind and path; triggers are not checked).
     pub fn applies(&self, idx: usize, candidate: &Candidate) -> bool {
         self.rules.rules()[idx].applies_to(candidate.kind, &candidate.display)
+    }
+
+    /// Every fact of type `T` with the file it came from, sorted by path.
+    pub fn facts<T: std::any::Any>(&self) -> impl Iterator<Item = (&'a Candidate, &'a T)> {
+        let candidates = self.candidates;
+        self.facts.of::<T>().filter_map(move |(path, fact)| {
+            let at = candidates
+                .binary_search_by(|c| c.display.as_str().cmp(path))
+                .ok()
+                .or_else(|| candidates.iter().position(|c| c.display == path))?;
+            Some((&candidates[at], fact))
+        })
+    }
+}
+
+/// A finding of rule `rule_idx` at `range` of the file `path`, located with the file's
+/// [`LineIndex`]: for project passes that work from facts, without the file's text.
+pub fn finding_at(
+    path: &str,
+    lines: &LineIndex,
+    rules: &RuleSet,
+    rule_idx: usize,
+    range: Range<usize>,
+) -> Finding {
+    let rule = &rules.rules()[rule_idx];
+    Finding {
+        rule_id: rule.id.clone(),
+        severity: rule.severity,
+        confidence: rule.confidence,
+        message: rule.message.clone(),
+        path: path.to_string(),
+        start: lines.position(range.start),
+        end: lines.position(range.end),
+        byte_range: range,
+        snippet: String::new(),
+        fingerprint: String::new(),
+        related: Vec::new(),
+        is_flow: false,
+        properties: std::collections::BTreeMap::new(),
+        redactions: Vec::new(),
+    }
+}
+
+/// A related location at `range` of the file `path`, located with its [`LineIndex`].
+pub fn related_at(
+    path: &str,
+    lines: &LineIndex,
+    range: Range<usize>,
+    message: impl Into<String>,
+) -> crate::finding::Related {
+    crate::finding::Related {
+        path: path.to_string(),
+        start: lines.position(range.start),
+        end: lines.position(range.end),
+        message: message.into(),
     }
 }
 
@@ -212,6 +290,7 @@ pub fn finding_in(
         active: Vec::new(),
         tree: OnceCell::new(),
         notes: std::cell::RefCell::new(Vec::new()),
+        facts: std::cell::RefCell::new(Vec::new()),
         deadline: None,
     };
     context.finding(rule_idx, range)
@@ -222,6 +301,8 @@ pub fn finding_in(
 pub struct FileOutcome {
     /// Findings as the analyzers made them, unfinished (no snippet, not yet suppressed).
     pub findings: Vec<Finding>,
+    /// Facts for the project pass.
+    pub facts: Vec<Fact>,
     /// Skip or degradation notes.
     pub notes: Vec<Skipped>,
     /// The file, kept only when it has findings: the finish step reads its suppression comments
@@ -398,6 +479,7 @@ impl Engine {
                 }
             }
         }
+        self.extract_facts(&ctx, &mut notes);
         notes.extend(ctx.notes.take());
         if let Some(tree) = ctx.tree.get().and_then(Option::as_ref)
             && tree.root_node().has_error()
@@ -409,16 +491,61 @@ impl Engine {
             });
         }
         let parsed = ctx.was_parsed();
+        let facts = ctx.facts.take();
         drop(ctx);
         let bytes = file.text.len() as u64;
         FileOutcome {
             file: (!findings.is_empty()).then(|| Arc::new(file)),
             findings,
+            facts,
             notes,
             bytes,
             analysed: true,
             parsed,
         }
+    }
+
+    /// Runs the fact extraction of the analyzers that want facts from this file, each under
+    /// `catch_unwind` (a panic becomes an `internal-error` note). Facts ignore the per-file time
+    /// budget: the project pass needs every file's, as it did when it read them itself.
+    fn extract_facts(&self, ctx: &FileContext<'_>, notes: &mut Vec<Skipped>) {
+        for analyzer in &self.analyzers {
+            if !analyzer.wants_facts(ctx.file.kind, &ctx.file.display) {
+                continue;
+            }
+            if let Err(panic) = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                analyzer.file_facts(ctx);
+            })) {
+                notes.push(Skipped {
+                    path: ctx.file.display.clone(),
+                    reason: SkipReason::InternalError,
+                    detail: format!(
+                        "the {} analyzer failed reading this file for the project pass ({}); its other findings are kept",
+                        analyzer.name(),
+                        panic_message(panic.as_ref())
+                    ),
+                });
+            }
+        }
+    }
+
+    /// Whether some analyzer's project pass wants facts from `candidate`.
+    pub fn wants_facts(&self, candidate: &Candidate) -> bool {
+        self.analyzers
+            .iter()
+            .any(|a| a.wants_facts(candidate.kind, &candidate.display))
+    }
+
+    /// Reads `candidate` for its facts only (no rule runs, no finding): for the files the
+    /// per-file pass left out (`--changed`) whose facts a project pass still needs.
+    pub fn facts_of(&self, candidate: &Candidate) -> Vec<Fact> {
+        let Loaded::File(file, _) = source::load(candidate) else {
+            return Vec::new();
+        };
+        let ctx = FileContext::new(&file, &self.rules, &self.prefilter);
+        let mut notes = Vec::new();
+        self.extract_facts(&ctx, &mut notes);
+        ctx.facts.take()
     }
 
     /// Runs every analyzer's project pass, each under `catch_unwind`.

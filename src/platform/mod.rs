@@ -105,11 +105,25 @@ pub enum Check {
     RulesOwnerWritesAnyField,
     /// A Postgres extension installed in the exposed `public` schema.
     ExtensionInPublic,
+    /// A Firestore write condition mixing `&&` and `||` so a branch skips the caller check.
+    RulesAndOrWithoutParentheses,
+    /// A function running with the caller's rights without a fixed `search_path`.
+    FunctionSearchPathMutable,
+    /// A `select` policy on `storage.objects` that lets clients list a public bucket.
+    PublicBucketAllowsListing,
+    /// A foreign table in a schema the API exposes.
+    ForeignTableExposed,
+    /// `pg_graphql` installed with tables `anon` can select from.
+    GraphqlExposesSchema,
+    /// A share-link table whose `select` policy never checks the token.
+    ShareTokenNotChecked,
+    /// A `pgmq` queue without RLS while the API exposes the queue schema.
+    QueueExposedInApi,
 }
 
 impl Check {
     /// Every check with the name rule files use.
-    pub const ALL: [(&'static str, Check); 36] = [
+    pub const ALL: [(&'static str, Check); 43] = [
         (
             "parse-unauthenticated-master-key",
             Check::UnauthenticatedMasterKey,
@@ -200,6 +214,28 @@ impl Check {
             Check::RulesOwnerWritesAnyField,
         ),
         ("supabase-extension-in-public", Check::ExtensionInPublic),
+        (
+            "firebase-rules-and-or-without-parentheses",
+            Check::RulesAndOrWithoutParentheses,
+        ),
+        (
+            "supabase-function-search-path-mutable",
+            Check::FunctionSearchPathMutable,
+        ),
+        (
+            "supabase-public-bucket-allows-listing",
+            Check::PublicBucketAllowsListing,
+        ),
+        ("supabase-foreign-table-exposed", Check::ForeignTableExposed),
+        (
+            "supabase-graphql-exposes-schema",
+            Check::GraphqlExposesSchema,
+        ),
+        (
+            "supabase-share-token-not-checked",
+            Check::ShareTokenNotChecked,
+        ),
+        ("supabase-queue-exposed-in-api", Check::QueueExposedInApi),
     ];
 
     fn from_name(name: &str) -> Option<Check> {
@@ -449,6 +485,23 @@ impl Analyzer for PlatformAnalyzer {
             FileKind::Toml => supabase::config::check_file(&mut sink),
             FileKind::Yaml | FileKind::Text => parse::config::check_deploy_file(&mut sink),
             _ => {}
+        }
+    }
+
+    fn wants_facts(&self, kind: FileKind, display: &str) -> bool {
+        let loaded = |checks: &[Check]| checks.iter().any(|c| self.rule_of(*c).is_some());
+        if kind == FileKind::Sql {
+            loaded(&supabase::migrations::SQL_CHECKS) && supabase::migrations::wants_facts(display)
+        } else {
+            loaded(&cloud_code::CHECKS) && parse::project::wants_facts(kind, display)
+        }
+    }
+
+    fn file_facts(&self, ctx: &FileContext<'_>) {
+        if ctx.file.kind == FileKind::Sql {
+            ctx.emit(supabase::migrations::facts(ctx));
+        } else if let Some(registrations) = parse::project::facts(ctx) {
+            ctx.emit(registrations);
         }
     }
 

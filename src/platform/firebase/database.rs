@@ -1,15 +1,20 @@
 //! `firebase.database-rules-public`: Realtime Database rules (`database.rules.json`, in the relaxed
 //! JSON the Firebase console writes) open to everyone, in test mode, or to any signed-in user.
 
+use crate::discover::SkipReason;
 use crate::platform::{Check, Sink};
 use crate::rules::Severity;
 
-/// The JSON the Firebase console writes, made strict: `//` comments, then trailing commas,
-/// removed outside strings.
+/// The JSON the Firebase console writes, made strict: `//` and `/* */` comments, then trailing
+/// commas, removed outside strings.
 fn relaxed_json(text: &str) -> String {
     let without_comments = outside_strings(text, |c, rest| {
         if c == '/' && rest.starts_with('/') {
             rest.chars().take_while(|n| *n != '\n').count() + 1
+        } else if c == '/' && rest.starts_with('*') {
+            // the console's default file opens with a `/* Visit ... */` block
+            let end = rest.find("*/").map_or(rest.len(), |e| e + 2);
+            rest[..end].chars().count() + 1
         } else {
             0
         }
@@ -58,7 +63,18 @@ pub fn check_database_rules(sink: &mut Sink<'_, '_>) {
         Ok(v) => v,
         Err(_) => match serde_json::from_str(&relaxed_json(text)) {
             Ok(v) => v,
-            Err(_) => return,
+            Err(e) => {
+                let why = if e.to_string().contains("recursion limit") {
+                    "nests deeper than the JSON reader allows".to_string()
+                } else {
+                    format!("is not valid JSON ({e})")
+                };
+                sink.ctx().note(
+                    SkipReason::ParseError,
+                    format!("Realtime Database rules {why}; their rules were not checked"),
+                );
+                return;
+            }
         },
     };
     let Some(rules) = value.get("rules").and_then(serde_json::Value::as_object) else {

@@ -224,6 +224,7 @@ pub fn check_rules_file(sink: &mut Sink<'_, '_>) {
         Check::RulesAllowEveryone,
         Check::RulesTestMode,
         Check::RulesAnySignedInUser,
+        Check::RulesAndOrWithoutParentheses,
         Check::RulesUpdateIgnoresOwner,
         Check::RulesOwnerWritesAnyField,
     ]) {
@@ -318,10 +319,29 @@ pub fn check_rules_file(sink: &mut Sink<'_, '_>) {
             );
             continue;
         }
-        if signed_in.is_match(&expanded)
-            && !ownership.is_match(&expanded)
-            && (is_write || recursive || is_personal)
-        {
+        if is_write && let Some(open) = unguarded_branch(&file, condition) {
+            sink.report(
+                Check::RulesAndOrWithoutParentheses,
+                range.clone(),
+                Some(format!("`allow {ops}` on `{path}` mixes `&&` and `||` without parentheses: `&&` binds first, so the caller check guards only one branch and `{}` lets anyone through", shorten(open))),
+                |_| {},
+            );
+        }
+        let is_signed_in_only = |c: &str| {
+            let e = file.expand(c);
+            signed_in.is_match(&e) && !ownership.is_match(&e)
+        };
+        // `isOwner(uid) || isAuthenticated()`: one branch alone lets every signed-in user in
+        let branches = top_level(condition, "||");
+        let has_open_branch = branches.len() > 1
+            && branches
+                .iter()
+                .any(|b| is_signed_in_only(b) && !file.expand(b).contains("resource."));
+        let is_open = is_signed_in_only(condition) || has_open_branch;
+        if !is_open {
+            continue;
+        }
+        if is_write || recursive || is_personal {
             let severity = if recursive && is_write {
                 Severity::Critical
             } else if is_write || recursive {
@@ -335,7 +355,83 @@ pub fn check_rules_file(sink: &mut Sink<'_, '_>) {
                 Some(format!("`allow {ops}` on `{path}` only checks that the caller is signed in: any user can {} every document, not just their own", if is_write { "change" } else { "read" })),
                 |f| f.severity = severity,
             );
+        } else if lists_what_get_hides(&file, allow) {
+            sink.report(
+                Check::RulesAnySignedInUser,
+                range,
+                Some(format!("`allow {ops}` on `{path}` only checks that the caller is signed in, while reading one document is limited to its owner or members: any user can list every document (queries are not filtered by the `get` rule)")),
+                |f| f.severity = Severity::High,
+            );
         }
+    }
+}
+
+/// Whether `read` allows listing (`list` or `read`) and another `allow` of the same `match`
+/// block limits reading single documents to their owner or members: the collection is private,
+/// and the broad `list` undoes it.
+fn lists_what_get_hides(file: &RulesFile, read: &Allow) -> bool {
+    read.ops.iter().any(|o| o == "list" || o == "read")
+        && file.allows.iter().any(|a| {
+            !std::ptr::eq(a, read)
+                && a.paths == read.paths
+                && a.ops.iter().any(|o| o == "get" || o == "read")
+                && a.condition
+                    .as_deref()
+                    .is_some_and(|c| OWNERSHIP.is_match(&file.expand(c)))
+        })
+}
+
+/// The parts of `condition` separated by `op` outside parentheses and brackets.
+fn top_level<'c>(condition: &'c str, op: &str) -> Vec<&'c str> {
+    let bytes = condition.as_bytes();
+    let mut parts = Vec::new();
+    let (mut depth, mut start, mut i) = (0i32, 0, 0);
+    while i < bytes.len() {
+        match bytes[i] {
+            b'(' | b'[' => depth += 1,
+            b')' | b']' => depth -= 1,
+            _ if depth == 0 && condition[i..].starts_with(op) => {
+                parts.push(condition[start..i].trim());
+                i += op.len();
+                start = i;
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    parts.push(condition[start..].trim());
+    parts
+}
+
+/// For a write condition like `request.auth.uid == uid && a || b`: when a branch joined by a
+/// top-level `&&` checks the caller and another top-level `||` branch never looks at the caller
+/// (`request.auth`, directly or through helpers), that branch; `None` when the parentheses are
+/// right or every branch checks the caller.
+fn unguarded_branch<'c>(file: &RulesFile, condition: &'c str) -> Option<&'c str> {
+    let branches = top_level(condition, "||");
+    if branches.len() < 2 {
+        return None;
+    }
+    let checks_caller = |b: &str| file.expand(b).contains("request.auth");
+    let guarded_and = branches
+        .iter()
+        .any(|b| top_level(b, "&&").len() > 1 && checks_caller(b));
+    if !guarded_and {
+        return None;
+    }
+    branches
+        .into_iter()
+        .find(|b| !checks_caller(b) && !is_constant_false(b))
+}
+
+/// A condition on one line, cut to 60 characters, for a message.
+fn shorten(text: &str) -> String {
+    let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if line.chars().count() > 60 {
+        format!("{}...", line.chars().take(60).collect::<String>())
+    } else {
+        line
     }
 }
 

@@ -283,7 +283,7 @@ fn function_named<'t>(index: &js::Index<'t>, name: &str, src: &str) -> Option<No
 
 /// A handler registered with a function imported from another module:
 /// `Parse.Cloud.define("x", handlers.x)` or `Parse.Cloud.define("x", x)` with `x` imported.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct External {
     /// `define`, `beforeSave`, ...
     pub hook: String,

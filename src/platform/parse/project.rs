@@ -4,7 +4,10 @@
 //!
 //! The per-file pass judges handlers whose function is in the registering file; this pass
 //! resolves relative imports to the scanned module, finds the exported function there and runs
-//! the same [`cloud_code`] rules on it, reporting in the module where the code is.
+//! the same [`cloud_code`] rules on it, reporting in the module where the code is. The
+//! registrations come from the per-file pass as [`Registrations`] facts; only the modules they
+//! name are read and parsed again here, since which module a handler lives in is known only
+//! once every file's registrations are.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
@@ -13,7 +16,7 @@ use rayon::prelude::*;
 
 use super::cloud_code::{self, External, Report};
 use crate::discover::{Candidate, FileKind};
-use crate::engine::{self, ProjectContext};
+use crate::engine::{self, FileContext, ProjectContext};
 use crate::finding::Finding;
 use crate::parse::{self, Grammar};
 use crate::platform::{Check, js};
@@ -46,18 +49,18 @@ pub fn check_project(
         .filter(|c| matches!(c.kind, FileKind::Js | FileKind::Ts | FileKind::Tsx))
         .map(|c| (c.display.as_str(), c))
         .collect();
-    // registering files: read raw and filtered by a byte search before any parse
-    let registrations: Vec<(String, External)> = scripts
-        .values()
-        .collect::<Vec<_>>()
-        .par_iter()
-        .filter(|c| c.size <= MAX_SIZE && !is_test_path(&c.display))
-        .flat_map_iter(|c| registrations_in(c))
+    // registering files: from the facts of the per-file pass
+    let registrations: Vec<(String, &External)> = project
+        .facts::<Registrations>()
+        .flat_map(|(c, r)| r.0.iter().map(|e| (c.display.clone(), e)))
         .collect();
     let mut by_module: BTreeMap<&Candidate, Vec<External>> = BTreeMap::new();
     for (from, registration) in registrations {
         if let Some(module) = resolve(&from, &registration.module, &scripts) {
-            by_module.entry(module).or_default().push(registration);
+            by_module
+                .entry(module)
+                .or_default()
+                .push(registration.clone());
         }
     }
     let found: Vec<Finding> = by_module
@@ -82,21 +85,28 @@ fn is_test_path(display: &str) -> bool {
         || file.contains(".spec.")
 }
 
-/// The handlers of one file registered with imported functions, with the file's display path.
-fn registrations_in(candidate: &Candidate) -> Vec<(String, External)> {
-    let Ok(bytes) = std::fs::read(&candidate.path) else {
-        return Vec::new();
-    };
-    if memchr::memmem::find(&bytes, b"Parse.Cloud.").is_none() {
-        return Vec::new();
+/// The handlers a file registers with functions imported from other modules: what the
+/// per-file pass keeps of a registering file for the project pass.
+#[derive(Debug)]
+pub struct Registrations(Vec<External>);
+
+/// Whether the project pass wants the facts of the file at `display`: scripts, tests aside.
+pub fn wants_facts(kind: FileKind, display: &str) -> bool {
+    matches!(kind, FileKind::Js | FileKind::Ts | FileKind::Tsx) && !is_test_path(display)
+}
+
+/// Extracts the registrations of one file (parsed with the per-file pass's tree), when it
+/// registers Cloud Code handlers with imported functions.
+pub fn facts(ctx: &FileContext<'_>) -> Option<Registrations> {
+    let text = &ctx.file.text;
+    if text.len() as u64 > MAX_SIZE
+        || memchr::memmem::find(text.as_bytes(), b"Parse.Cloud.").is_none()
+    {
+        return None;
     }
-    let Some((file, tree)) = load_and_parse(candidate) else {
-        return Vec::new();
-    };
-    cloud_code::external_handlers(&js::Index::new(tree.root_node()), &file.text)
-        .into_iter()
-        .map(|r| (candidate.display.clone(), r))
-        .collect()
+    let tree = ctx.tree()?;
+    let found = cloud_code::external_handlers(&js::Index::new(tree.root_node()), text);
+    (!found.is_empty()).then_some(Registrations(found))
 }
 
 fn load_and_parse(candidate: &Candidate) -> Option<(SourceFile, tree_sitter::Tree)> {

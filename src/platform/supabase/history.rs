@@ -17,7 +17,7 @@ use sqlparser::ast::{
 };
 
 use super::config::ExposedSchemas;
-use super::sql::{self, Statement, qualified};
+use super::sql::{Statement, qualified};
 
 /// A place in the history: file index and byte range.
 pub type Place = (usize, Range<usize>);
@@ -63,6 +63,22 @@ static DEFAULT_PRIVILEGES: LazyLock<Regex> = LazyLock::new(|| {
 static EXTENSION: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"(?s)^\s*(create|drop|alter)\s+extension\s+(?:if\s+(?:not\s+)?exists\s+)?"?([\w-]+)"?(?:.*?\bschema\s+"?(\w+)"?)?"#).expect("valid regex")
 });
+static FOREIGN_TABLE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"^\s*create\s+foreign\s+table\s+(?:if\s+not\s+exists\s+)?([\w."]+)"#)
+        .expect("valid regex")
+});
+static IMPORT_FOREIGN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?s)^\s*import\s+foreign\s+schema\s+"?(\w+)"?.*?\binto\s+"?(\w+)"?"#)
+        .expect("valid regex")
+});
+static ALTER_FUNCTION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?s)^\s*alter\s+function\s+([\w."]+)\s*(?:\(.*?\))?\s+(.*)$"#)
+        .expect("valid regex")
+});
+static PGMQ_CREATE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"pgmq\.create(?:_unlogged|_partitioned)?\s*\(\s*(?:queue_name\s*=>\s*)?'(\w+)'")
+        .expect("valid regex")
+});
 static DO_DDL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\b(create\s+(?:or\s+replace\s+)?(?:policy|table|view|function)|alter\s+(?:table|policy|view)|drop\s+(?:policy|table|view|function)|grant|revoke)\b").expect("valid regex")
 });
@@ -88,6 +104,8 @@ pub struct Table {
     pub update_restricted: bool,
     /// Functions run by `before update` triggers on the table.
     pub update_triggers: Vec<String>,
+    /// A foreign table (`create foreign table`, `import foreign schema`): RLS never applies.
+    pub is_foreign: bool,
 }
 
 /// A policy as the history leaves it.
@@ -200,6 +218,11 @@ pub struct History {
     /// Extensions by name, with where they were created and their schema (`None`: the first
     /// schema of the search path, `public` for the roles that run migrations).
     pub extensions: BTreeMap<String, (Place, Option<String>)>,
+    /// `pgmq` queues by name (`select pgmq.create('jobs')`), with where they were created and
+    /// whether row level security was enabled on their table (`pgmq.q_<name>`).
+    pub queues: BTreeMap<String, (Place, bool)>,
+    /// `grant usage on schema pgmq_public to anon|authenticated`: the queue API is open to them.
+    pub queue_api_granted: bool,
     /// Roles whose default privileges on new tables were revoked (`alter default privileges`).
     default_revoked_tables: BTreeSet<String>,
     /// Roles whose default execute right on new functions was revoked.
@@ -215,9 +238,22 @@ impl History {
         }
     }
 
+    /// Whether replaying `stmt` can change the state: DDL, grants, `do` blocks and inserts into
+    /// `storage.buckets`. The rest (queries, data changes, seed rows) is not kept as a fact.
+    pub fn reads(stmt: &Statement) -> bool {
+        let lower = stmt.lower.trim_start();
+        ["create", "alter", "drop", "grant", "revoke", "do", "import"]
+            .iter()
+            .any(|k| lower.starts_with(k))
+            || lower.starts_with("select") && lower.contains("pgmq.create")
+            || matches!(&stmt.parsed, Some(Ast::Insert(i))
+                if i.table.to_string().to_ascii_lowercase().replace('"', "") == "storage.buckets")
+    }
+
     /// Replays every statement of `text`, the `file`-th file of the history.
+    #[cfg(test)]
     pub fn apply_file(&mut self, file: usize, text: &str) {
-        for stmt in sql::statements(text) {
+        for stmt in super::sql::statements(text) {
             self.apply(file, &stmt);
         }
     }
@@ -244,6 +280,11 @@ impl History {
             }
             Ast::AlterTable(a) => {
                 let name = qualified(&a.name.to_string());
+                if let Some(queue) = name.strip_prefix("pgmq.q_")
+                    && let Some(q) = self.queues.get_mut(queue)
+                {
+                    q.1 = stmt.lower.contains("enable row level security");
+                }
                 if let Some(t) = self.tables.get_mut(&name) {
                     if stmt.lower.contains("disable row level security") {
                         t.rls = false;
@@ -335,10 +376,13 @@ impl History {
                     .as_ref()
                     .map(|r| r.to_string().to_ascii_lowercase().replace('"', ""))
                     .unwrap_or_default();
-                let has_search_path = f
-                    .set_params
-                    .iter()
-                    .any(|p| p.name.to_string().eq_ignore_ascii_case("search_path"));
+                let has_search_path = f.set_params.iter().any(|p| {
+                    // `supabase db dump` writes `SET "search_path" TO ''`
+                    p.name
+                        .to_string()
+                        .replace('"', "")
+                        .eq_ignore_ascii_case("search_path")
+                });
                 let definer = f.security == Some(FunctionSecurity::Definer);
                 self.define_function(name, at, definer, has_search_path, returns, &stmt.lower);
             }
@@ -370,6 +414,14 @@ impl History {
     fn tokens(&mut self, file: usize, stmt: &Statement) -> bool {
         let lower = stmt.lower.trim_start();
         let at = (file, stmt.range.clone());
+        if lower.starts_with("select") {
+            for c in PGMQ_CREATE.captures_iter(lower) {
+                self.queues
+                    .entry(c[1].to_string())
+                    .or_insert_with(|| (at.clone(), false));
+            }
+            return true;
+        }
         if let Some(c) = EXTENSION.captures(lower) {
             let name = c[2].to_string();
             let schema = c.get(3).map(|m| m.as_str().to_string());
@@ -388,6 +440,12 @@ impl History {
                 }
             }
             return true;
+        }
+        if lower.starts_with("grant")
+            && lower.contains("on schema pgmq_public")
+            && (lower.contains("anon") || lower.contains("authenticated"))
+        {
+            self.queue_api_granted = true;
         }
         if lower.starts_with("grant") || lower.starts_with("revoke") {
             self.privilege(file, stmt);
@@ -434,6 +492,39 @@ impl History {
                 if let Some(mut p) = self.policies.remove(&key) {
                     p.table.clone_from(&new);
                     self.policies.insert((new.clone(), key.1), p);
+                }
+            }
+            return true;
+        }
+        if let Some(c) = FOREIGN_TABLE.captures(lower) {
+            let name = qualified(&c[1]);
+            self.create_table(name.clone(), at, Vec::new());
+            if let Some(t) = self.tables.get_mut(&name) {
+                t.is_foreign = true;
+            }
+            return true;
+        }
+        if let Some(c) = IMPORT_FOREIGN.captures(lower) {
+            // one entry stands for every table the import brings in
+            let name = format!("{}.{}.*", &c[2], &c[1]);
+            self.create_table(name.clone(), at, Vec::new());
+            if let Some(t) = self.tables.get_mut(&name) {
+                t.is_foreign = true;
+            }
+            return true;
+        }
+        if let Some(c) = ALTER_FUNCTION.captures(lower) {
+            if let Some(f) = self.functions.get_mut(&qualified(&c[1])) {
+                let rest = c[2].replace('"', "");
+                if rest.contains("reset search_path") || rest.contains("reset all") {
+                    f.has_search_path = false;
+                } else if rest.contains("set search_path") {
+                    f.has_search_path = true;
+                }
+                if rest.contains("security invoker") {
+                    f.definer = false;
+                } else if rest.contains("security definer") {
+                    f.definer = true;
                 }
             }
             return true;
@@ -489,6 +580,7 @@ impl History {
                 authenticated,
                 update_restricted: false,
                 update_triggers: Vec::new(),
+                is_foreign: false,
             },
         );
     }
@@ -670,6 +762,7 @@ impl History {
                 range: stmt.range.start + start..stmt.range.start + end,
                 lower: body.to_string(),
                 parsed,
+                is_too_deep: false,
             };
             self.apply(file, &inner);
         }

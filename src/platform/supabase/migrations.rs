@@ -12,7 +12,6 @@
 //! plain Postgres) and migrations a tool discarded are left alone.
 
 use std::collections::BTreeMap;
-use std::ops::Range;
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -20,16 +19,23 @@ use sqlparser::ast::CreatePolicyCommand;
 
 use super::config::ExposedSchemas;
 use super::history::{EventKind, History, Place, Policy};
+use super::sql::{self, Statement};
 use super::storage::{bucket_message, bucket_severity};
-use crate::discover::{Candidate, FileKind};
-use crate::engine::{self, ProjectContext};
-use crate::finding::{Finding, Related};
+use crate::discover::{Candidate, FileKind, SkipReason};
+use crate::engine::{self, FileContext, ProjectContext};
+use crate::finding::Finding;
 use crate::platform::Check;
 use crate::rules::Severity;
-use crate::source::{self, Loaded, SourceFile};
+use crate::source::LineIndex;
 
 /// The checks judged over SQL histories.
-pub const SQL_CHECKS: [Check; 12] = [
+pub const SQL_CHECKS: [Check; 18] = [
+    Check::QueueExposedInApi,
+    Check::ShareTokenNotChecked,
+    Check::FunctionSearchPathMutable,
+    Check::PublicBucketAllowsListing,
+    Check::ForeignTableExposed,
+    Check::GraphqlExposesSchema,
     Check::TableWithoutRls,
     Check::PermissivePolicy,
     Check::PolicyTrustsUserMetadata,
@@ -101,7 +107,54 @@ impl Hit {
     }
 }
 
+/// What the per-file pass keeps of one SQL file for the project pass: the statements the
+/// history replay reads (parsed once, on the worker pool), where its lines start, and whether the
+/// file itself says it is Supabase's. Statements the replay never reads (`select`, `update`,
+/// data `insert`s of a seed file, comments) are dropped, so what is retained is mostly the DDL.
+#[derive(Debug)]
+pub struct SqlFacts {
+    statements: Vec<Statement>,
+    lines: LineIndex,
+    is_supabase: bool,
+}
+
+/// Whether the project pass wants the facts of a SQL file at `display`.
+pub fn wants_facts(display: &str) -> bool {
+    !is_ignored(display)
+}
+
+/// Extracts the facts of one SQL file (see [`SqlFacts`]). A statement nested past the parser's
+/// recursion limit gets a `parse-error` note: the history goes on without it.
+pub fn facts(ctx: &FileContext<'_>) -> SqlFacts {
+    let file = ctx.file;
+    let mut statements = sql::statements(&file.text);
+    let too_deep: Vec<usize> = statements
+        .iter()
+        .filter(|s| s.is_too_deep)
+        .map(|s| file.position(s.range.start).line)
+        .collect();
+    if let Some(first) = too_deep.first() {
+        ctx.note(
+            SkipReason::ParseError,
+            format!(
+                "{} SQL statement{} nested too deeply to parse (first at line {first}); the migration history was read without {}",
+                too_deep.len(),
+                if too_deep.len() == 1 { "" } else { "s" },
+                if too_deep.len() == 1 { "it" } else { "them" },
+            ),
+        );
+    }
+    statements.retain(History::reads);
+    SqlFacts {
+        statements,
+        lines: LineIndex::of(file),
+        is_supabase: file.display.split('/').any(|s| s == "supabase")
+            || SUPABASE_MARKERS.is_match(&file.text),
+    }
+}
+
 /// Judges a migration history: `files` in order, with these schemas exposed.
+#[cfg(test)]
 fn analyze(files: &[&str], exposed: ExposedSchemas) -> Vec<Hit> {
     let mut h = History::new(exposed);
     for (i, text) in files.iter().enumerate() {
@@ -117,13 +170,23 @@ fn judge(h: &History) -> Vec<Hit> {
         policy(h, p, &mut hits);
     }
     functions(h, &mut hits);
+    queues(h, &mut hits);
+    search_paths(h, &mut hits);
+    bucket_listing(h, &mut hits);
+    graphql(h, &mut hits);
     views(h, &mut hits);
     events(h, &mut hits);
     for (name, (at, schema)) in &h.extensions {
         // these create and use schemas of their own, whatever the statement says
         let own_schema = matches!(
             name.as_str(),
-            "plpgsql" | "pg_graphql" | "supabase_vault" | "pgsodium" | "pg_cron" | "pg_net"
+            "plpgsql"
+                | "pg_graphql"
+                | "supabase_vault"
+                | "pgsodium"
+                | "pg_cron"
+                | "pg_net"
+                | "pgmq"
         );
         let in_public = !own_schema && schema.as_deref().is_none_or(|s| s == "public");
         if in_public && h.exposed.contains("public.x") {
@@ -152,6 +215,30 @@ fn is_personal(h: &History, table: &str) -> bool {
 fn tables(h: &History, hits: &mut Vec<Hit>) {
     for (name, t) in &h.tables {
         if !h.exposed.contains(name) || !(t.anon || t.authenticated) {
+            continue;
+        }
+        if t.is_foreign {
+            let (what, who) = match name.strip_suffix(".*") {
+                Some(import) => (
+                    format!(
+                        "The foreign tables imported from `{}`",
+                        import.rsplit('.').next().unwrap_or(import)
+                    ),
+                    "are",
+                ),
+                None => (format!("Foreign table `{name}`"), "is"),
+            };
+            hits.push(Hit::new(
+                &t.at,
+                Check::ForeignTableExposed,
+                format!(
+                    "{what} {who} in a schema the API exposes, and row level security never applies to foreign tables: {} can read {} through `/rest/v1` (move {} to a private schema or revoke `anon` and `authenticated`)",
+                    if t.anon { "anyone with the anon key" } else { "any signed-in user" },
+                    if who == "are" { "them" } else { "it" },
+                    if who == "are" { "them" } else { "it" },
+                ),
+                None,
+            ));
             continue;
         }
         let policies = h.policies.keys().filter(|(tb, _)| tb == name).count();
@@ -227,8 +314,52 @@ fn audience(roles: &[String]) -> Option<(String, bool)> {
     Some((format!("every member of role {}", custom.join(", ")), false))
 }
 
+/// Columns that hold the secret of a share link.
+static SHARE_TOKEN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(share|sharing|public|invite|access|view)_(token|code|key|secret|hash|slug)$")
+        .expect("valid regex")
+});
+
+/// `share-token-not-checked`: a table with a share-link token column whose `select` policy
+/// lets anyone read the rows flagged shared without looking at the token.
+fn share_token(h: &History, p: &Policy, hits: &mut Vec<Hit>) {
+    if p.restrictive
+        || !matches!(
+            p.command,
+            CreatePolicyCommand::Select | CreatePolicyCommand::All
+        )
+        || !audience(&p.roles).is_some_and(|(_, anon)| anon)
+    {
+        return;
+    }
+    let Some(token) = h
+        .tables
+        .get(&p.table)
+        .and_then(|t| t.columns.iter().find(|c| SHARE_TOKEN.is_match(c)))
+    else {
+        return;
+    };
+    let Some(using) = p.using.as_deref().map(str::to_ascii_lowercase) else {
+        return;
+    };
+    // `true` is `permissive-policy`'s; a condition on the caller or the token is not this
+    if is_true(Some(using.as_str())) || CALLER.is_match(&using) || using.contains(token.as_str()) {
+        return;
+    }
+    hits.push(Hit::new(
+        &p.at,
+        Check::ShareTokenNotChecked,
+        format!(
+            "Policy \"{}\" lets anyone with the anon key list every shared row of `{}` without knowing its `{token}`: the share link's token protects nothing (look rows up by token in a `security definer` function instead)",
+            p.name, p.table
+        ),
+        None,
+    ));
+}
+
 /// `permissive-policy`, `policy-trusts-user-metadata`, `self-update-privileged-column`.
 fn policy(h: &History, p: &Policy, hits: &mut Vec<Hit>) {
+    share_token(h, p, hits);
     let Some((who, open_to_anon)) = audience(&p.roles) else {
         return;
     };
@@ -411,6 +542,160 @@ fn self_update(h: &History, p: &Policy, hits: &mut Vec<Hit>) {
         ),
         Some(if is_role { Severity::High } else { Severity::Medium }),
     ));
+}
+
+/// `function-search-path-mutable` for functions that run with the caller's rights (definer
+/// functions are judged by `security-definer-function`), once per function, as last defined.
+fn search_paths(h: &History, hits: &mut Vec<Hit>) {
+    for (name, f) in &h.functions {
+        if f.definer || f.has_search_path {
+            continue;
+        }
+        let Some(last) = f.defs.last() else {
+            continue;
+        };
+        let what = if f.returns.starts_with("trigger") {
+            "trigger function"
+        } else {
+            "function"
+        };
+        let mut hit = Hit::new(
+            last,
+            Check::FunctionSearchPathMutable,
+            format!(
+                "{} `{name}` has no fixed `search_path`: it resolves unqualified names through the caller's search path, so a caller who can create objects in a schema on that path can make it run their functions or read their tables (add `set search_path = ''` and qualify names)",
+                if what == "function" {
+                    "Function"
+                } else {
+                    "Trigger function"
+                }
+            ),
+            None,
+        );
+        hit.related = f.defs[..f.defs.len() - 1].to_vec();
+        hits.push(hit);
+    }
+}
+
+/// A quoted literal, for the bucket names a storage policy compares `bucket_id` with.
+static LITERAL: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"'([^']+)'").expect("valid regex"));
+
+/// `public-bucket-allows-listing`: a `select` policy on `storage.objects` for a public bucket
+/// that does not limit rows to the caller's files. Public buckets serve files by URL without
+/// any policy; such a policy only adds listing every file.
+fn bucket_listing(h: &History, hits: &mut Vec<Hit>) {
+    let public: std::collections::BTreeSet<&str> = h
+        .events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::PublicBuckets(rows) => Some(rows),
+            EventKind::GrantToAnon { .. } => None,
+        })
+        .flatten()
+        .filter_map(|n| n.as_deref())
+        .collect();
+    if public.is_empty() {
+        return;
+    }
+    for p in h.policies.values() {
+        if p.table != "storage.objects"
+            || p.restrictive
+            || !matches!(
+                p.command,
+                CreatePolicyCommand::Select | CreatePolicyCommand::All
+            )
+        {
+            continue;
+        }
+        let Some(using) = p.using.as_deref().map(str::to_ascii_lowercase) else {
+            continue;
+        };
+        // scoped to the caller's own files or folder
+        if CALLER.is_match(&using) || using.contains("owner") || using.contains("foldername") {
+            continue;
+        }
+        if !using.contains("bucket_id") {
+            continue;
+        }
+        let Some(bucket) = LITERAL
+            .captures_iter(&using)
+            .map(|c| c[1].to_string())
+            .find(|b| public.contains(b.as_str()))
+        else {
+            continue;
+        };
+        let Some((who, _)) = audience(&p.roles) else {
+            continue;
+        };
+        hits.push(Hit::new(
+            &p.at,
+            Check::PublicBucketAllowsListing,
+            format!(
+                "Policy \"{}\" lets {who} list every file of the public bucket `{bucket}`: its files are served by URL without any policy, so this `select` policy only adds listing them all (drop it, or limit it to the caller's folder)",
+                p.name
+            ),
+            None,
+        ));
+    }
+}
+
+/// `graphql-exposes-schema`: `pg_graphql` installed, and tables `anon` can select from, whose
+/// names and columns every visitor can list through GraphQL introspection.
+fn graphql(h: &History, hits: &mut Vec<Hit>) {
+    let Some((at, _)) = h.extensions.get("pg_graphql") else {
+        return;
+    };
+    let visible: Vec<&String> = h
+        .tables
+        .iter()
+        .filter(|(name, t)| t.anon && h.exposed.contains(name))
+        .map(|(name, _)| name)
+        .chain(
+            h.views
+                .iter()
+                .filter(|(name, v)| v.anon && h.exposed.contains(name))
+                .map(|(name, _)| name),
+        )
+        .collect();
+    let Some(first) = visible.first() else {
+        return;
+    };
+    let count = visible.len();
+    hits.push(Hit::new(
+        at,
+        Check::GraphqlExposesSchema,
+        format!(
+            "`pg_graphql` is installed and `anon` may select from {count} table{} and view{} (`{first}`{}): anyone with the anon key can list their names and columns through GraphQL introspection, whatever RLS returns (revoke `select` from `anon` where it is not needed)",
+            if count == 1 { "" } else { "s" },
+            if count == 1 { "" } else { "s" },
+            if count > 1 { ", ..." } else { "" },
+        ),
+        None,
+    ));
+}
+
+/// `queue-exposed-in-api`: `pgmq` queues whose tables have no RLS while the API exposes the
+/// `pgmq_public` wrappers (what Supabase Queues' API switch sets up) or the `pgmq` schema.
+fn queues(h: &History, hits: &mut Vec<Hit>) {
+    let exposed = h.queue_api_granted
+        || h.exposed.contains("pgmq_public.send")
+        || h.exposed.contains("pgmq.q_x");
+    if !exposed {
+        return;
+    }
+    for (name, (at, rls)) in &h.queues {
+        if *rls {
+            continue;
+        }
+        hits.push(Hit::new(
+            at,
+            Check::QueueExposedInApi,
+            format!(
+                "Queue `{name}` is reachable through the API (`pgmq_public` or `pgmq` is an exposed schema) and its table `pgmq.q_{name}` has no row level security: anyone with the anon key can send, read and delete its messages (enable RLS on `pgmq.q_{name}` with policies, or stop exposing the queue schema)"
+            ),
+            None,
+        ));
+    }
 }
 
 /// `security-definer-function`, once per function, judged as last defined.
@@ -616,48 +901,51 @@ fn is_ignored(display: &str) -> bool {
         || lower.contains("/rollback")
 }
 
-/// Project pass: every SQL project is one history.
+/// Project pass: every SQL project is one history, replayed from the facts of its files.
 pub fn check_project(
     project: &ProjectContext<'_>,
     rules: &[(Check, usize)],
     out: &mut Vec<Finding>,
 ) {
-    let mut projects: BTreeMap<String, Vec<(u8, &Candidate)>> = BTreeMap::new();
-    for c in project.candidates {
+    type Group<'a> = Vec<(u8, &'a Candidate, &'a SqlFacts)>;
+    let mut projects: BTreeMap<String, Group<'_>> = BTreeMap::new();
+    for (c, facts) in project.facts::<SqlFacts>() {
         if c.kind == FileKind::Sql && !is_ignored(&c.display) {
             let (key, rank) = project_of(&c.display);
-            projects.entry(key).or_default().push((rank, c));
+            projects.entry(key).or_default().push((rank, c, facts));
         }
     }
-    for (_, mut candidates) in projects {
-        candidates.sort_by(|a, b| (a.0, &a.1.display).cmp(&(b.0, &b.1.display)));
-        let files: Vec<(SourceFile, &Candidate)> = candidates
-            .iter()
-            .filter_map(|(_, c)| match source::load(c) {
-                Loaded::File(f, _) => Some((f, *c)),
-                Loaded::Skip(_) => None,
-            })
-            .collect();
-        let is_supabase = files.iter().any(|(f, _)| {
-            f.display.split('/').any(|s| s == "supabase") || SUPABASE_MARKERS.is_match(&f.text)
-        });
+    for (_, mut files) in projects {
+        files.sort_by(|a, b| (a.0, &a.1.display).cmp(&(b.0, &b.1.display)));
+        let is_supabase = files.iter().any(|(_, _, f)| f.is_supabase);
         if !is_supabase {
             continue;
         }
-        let texts: Vec<&str> = files.iter().map(|(f, _)| f.text.as_str()).collect();
         let exposed = files
             .first()
-            .map(|(_, c)| ExposedSchemas::for_sql_file(&c.path))
+            .map(|(_, c, _)| ExposedSchemas::for_sql_file(&c.path))
             .unwrap_or_default();
-        for hit in analyze(&texts, exposed) {
+        let mut h = History::new(exposed);
+        for (i, (_, _, facts)) in files.iter().enumerate() {
+            for stmt in &facts.statements {
+                h.apply(i, stmt);
+            }
+        }
+        for hit in judge(&h) {
             let Some(&(_, idx)) = rules.iter().find(|(c, _)| *c == hit.check) else {
                 continue;
             };
-            let (file, candidate) = &files[hit.at.0];
+            let (_, candidate, facts) = &files[hit.at.0];
             if !project.applies(idx, candidate) {
                 continue;
             }
-            let mut f = engine::finding_in(file, project.rules, idx, hit.at.1);
+            let mut f = engine::finding_at(
+                &candidate.display,
+                &facts.lines,
+                project.rules,
+                idx,
+                hit.at.1,
+            );
             f.message = hit.message;
             if let Some(s) = hit.severity {
                 f.severity = s;
@@ -665,19 +953,18 @@ pub fn check_project(
             f.related = hit
                 .related
                 .iter()
-                .map(|(i, range)| related(&files[*i].0, range, "defined earlier here"))
+                .map(|(i, range)| {
+                    let (_, c, facts) = &files[*i];
+                    engine::related_at(
+                        &c.display,
+                        &facts.lines,
+                        range.clone(),
+                        "defined earlier here",
+                    )
+                })
                 .collect();
             out.push(f);
         }
-    }
-}
-
-fn related(file: &SourceFile, range: &Range<usize>, message: &str) -> Related {
-    Related {
-        path: file.display.clone(),
-        start: file.position(range.start),
-        end: file.position(range.end),
-        message: message.into(),
     }
 }
 

@@ -5,7 +5,7 @@
 use std::ops::Range;
 
 use sqlparser::dialect::PostgreSqlDialect;
-use sqlparser::parser::Parser;
+use sqlparser::parser::{Parser, ParserError};
 use sqlparser::tokenizer::{Location, Token, Tokenizer};
 
 /// One statement of a SQL file.
@@ -17,6 +17,8 @@ pub struct Statement {
     pub lower: String,
     /// The parsed statement, when `sqlparser` understands it.
     pub parsed: Option<sqlparser::ast::Statement>,
+    /// The parser gave up because the statement nests deeper than its recursion limit.
+    pub is_too_deep: bool,
 }
 
 /// Splits and parses `text`. Never fails: unparsable statements have `parsed: None`.
@@ -30,12 +32,12 @@ pub fn statements(text: &str) -> Vec<Statement> {
             }
             let parsed = Parser::new(&PostgreSqlDialect {})
                 .try_with_sql(body)
-                .and_then(|mut p| p.parse_statement())
-                .ok();
+                .and_then(|mut p| p.parse_statement());
             Some(Statement {
                 lower: body.to_ascii_lowercase(),
                 range,
-                parsed,
+                is_too_deep: matches!(parsed, Err(ParserError::RecursionLimitExceeded)),
+                parsed: parsed.ok(),
             })
         })
         .collect()
