@@ -59,8 +59,9 @@ pub struct TaintAnalyzer {
     /// joined with those modules' export summaries after every file. Locked once per file
     /// with such calls, never per node.
     calls: Mutex<Vec<(String, Vec<PendingCall>)>>,
-    /// Handlers (`module#export`) registered behind schema-validation middleware.
-    validated: Mutex<Vec<String>>,
+    /// Handlers (`module#export`) registered in route files, with whether schema-validation
+    /// middleware runs before them there.
+    validated: Mutex<Vec<(String, bool)>>,
     /// Type-confusion findings inside exported functions, held until the project pass knows
     /// whether a route validates the request before them.
     deferred: Mutex<Vec<(String, Finding)>>,
@@ -454,8 +455,16 @@ impl Analyzer for TaintAnalyzer {
     fn analyze_project(&self, project: &ProjectContext<'_>, out: &mut Vec<Finding>) {
         // type-confusion findings in exported handlers: kept unless a route validates first
         if let (Ok(mut deferred), Ok(validated)) = (self.deferred.lock(), self.validated.lock()) {
-            let validated: std::collections::BTreeSet<&str> =
-                validated.iter().map(String::as_str).collect();
+            // every registration must validate: one bare route keeps the finding
+            let mut all: BTreeMap<&str, bool> = BTreeMap::new();
+            for (key, ok) in validated.iter() {
+                *all.entry(key.as_str()).or_insert(true) &= *ok;
+            }
+            let validated: std::collections::BTreeSet<&str> = all
+                .into_iter()
+                .filter(|(_, ok)| *ok)
+                .map(|(k, _)| k)
+                .collect();
             out.extend(
                 std::mem::take(&mut *deferred)
                     .into_iter()

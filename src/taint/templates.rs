@@ -46,10 +46,28 @@ pub(super) fn names_view(display: &str, view: &str) -> bool {
     let Some(ext) = template_ext(display) else {
         return false;
     };
-    let stem = &display[..display.len() - ext.len() - 1];
-    let full_match = |want: &str, have: &str| have == want || have.ends_with(&format!("/{want}"));
+    // below a views folder the name is relative to it (`views/admin/index.ejs` is `admin/index`,
+    // not `index`); elsewhere any folder may be the views root
+    let (rooted, rel) = match ["views/", "templates/", "template/", "pages/"]
+        .iter()
+        .filter_map(|f| {
+            if let Some(rest) = display.strip_prefix(f) {
+                return Some(rest);
+            }
+            display
+                .rfind(&format!("/{f}"))
+                .map(|i| &display[i + f.len() + 1..])
+        })
+        .min_by_key(|rest| rest.len())
+    {
+        Some(rest) => (true, rest),
+        None => (false, display),
+    };
+    let stem = &rel[..rel.len() - ext.len() - 1];
+    let full_match =
+        |want: &str, have: &str| have == want || (!rooted && have.ends_with(&format!("/{want}")));
     if template_ext(view).is_some() {
-        full_match(view, display)
+        full_match(view, rel)
     } else {
         full_match(view, stem) || full_match(&format!("{view}/index"), stem)
     }
@@ -199,6 +217,8 @@ mod tests {
         assert!(names_view("views/users/show.pug", "users/show"));
         assert!(names_view("views/index.hbs", "index.hbs"));
         assert!(names_view("views/admin/index.njk", "admin"));
+        assert!(!names_view("views/admin/index.njk", "index"));
+        assert!(names_view("src/templates/mail/welcome.hbs", "mail/welcome"));
         assert!(!names_view("views/myprofile.ejs", "profile"));
         assert!(!names_view("src/profile.ts", "profile"));
     }

@@ -36,6 +36,8 @@ fn checks_caller(name: &str) -> bool {
 }
 
 /// Whether a file may register routes behind validation middleware (no parse needed to say no).
+/// A handler also registered elsewhere without validation keeps its findings; that second
+/// registration is only seen when its file passes this gate too.
 pub(super) fn may_validate_routes(text: &str) -> bool {
     (text.contains("alid") || text.contains("celebrate") || text.contains("chema"))
         && re_route().is_match(text)
@@ -50,9 +52,9 @@ fn re_route() -> &'static Regex {
     })
 }
 
-/// Keys (`module#export`) of handlers imported from project files and registered behind
-/// validation middleware in this file.
-pub(super) fn validated_handlers(display: &str, text: &str, root: Node<'_>) -> Vec<String> {
+/// Keys (`module#export`) of handlers imported from project files and registered here, each
+/// with whether validation middleware runs before it on that route.
+pub(super) fn validated_handlers(display: &str, text: &str, root: Node<'_>) -> Vec<(String, bool)> {
     let module = entry::module(display, text, root);
     let dir = display.rsplit_once('/').map_or("", |(d, _)| d);
     let mut out = Vec::new();
@@ -60,13 +62,10 @@ pub(super) fn validated_handlers(display: &str, text: &str, root: Node<'_>) -> V
         let Handler::Named(name) = &e.handler else {
             continue;
         };
-        if !e
+        let validated = e
             .middleware
             .iter()
-            .any(|m| validator().is_match(m) && !checks_caller(m))
-        {
-            continue;
-        }
+            .any(|m| validator().is_match(m) && !checks_caller(m));
         // `login` or `controller.login`
         let (local, member) = match name.split_once('.') {
             Some((l, m)) => (l, Some(m)),
@@ -84,7 +83,7 @@ pub(super) fn validated_handlers(display: &str, text: &str, root: Node<'_>) -> V
             (Some(imported), Some(m)) => format!("{imported}.{m}"),
             (None, Some(m)) => m.to_string(),
         };
-        out.push(format!("{target}#{export}"));
+        out.push((format!("{target}#{export}"), validated));
     }
     out
 }
