@@ -271,10 +271,10 @@ impl<'t> Walker<'_, 't> {
                     .unless_args
                     .as_ref()
                     .is_some_and(|re| re.is_match(arg_text))
-                || sink
-                    .unless_callee
-                    .as_ref()
-                    .is_some_and(|re| re.is_match(self.text(callee)))
+                || sink.unless_callee.as_ref().is_some_and(|re| {
+                    re.is_match(self.text(callee))
+                        || apath.as_ref().is_some_and(|a| re.is_match(&a.join(".")))
+                })
                 || sink
                     .inside
                     .as_ref()
