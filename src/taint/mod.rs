@@ -8,6 +8,8 @@
 
 mod flow;
 pub mod spec;
+mod templates;
+mod validated;
 
 use rayon::prelude::*;
 use std::collections::BTreeMap;
@@ -41,6 +43,9 @@ pub struct Compiled {
     propagators: Vec<Pattern>,
     /// Rules for which `typeof x === "string"` makes `x` safe.
     typeof_string: u64,
+    /// Rules whose only sources are request (or browser) input: a file that shows no request
+    /// being handled cannot start their flows (see [`handles_requests`]).
+    request_only: u64,
     /// Words of sources: a function containing none (and seeing no taint) is not walked.
     hints: AhoCorasick,
     /// Per hint pattern: the rules whose sources it belongs to.
@@ -54,6 +59,26 @@ pub struct TaintAnalyzer {
     /// joined with those modules' export summaries after every file. Locked once per file
     /// with such calls, never per node.
     calls: Mutex<Vec<(String, Vec<PendingCall>)>>,
+    /// Handlers (`module#export`) registered in route files, with whether schema-validation
+    /// middleware runs before them there.
+    validated: Mutex<Vec<(String, bool)>>,
+    /// Type-confusion findings inside exported functions, held until the project pass knows
+    /// whether a route validates the request before them.
+    deferred: Mutex<Vec<(String, Finding)>>,
+    /// Untrusted template locals, as findings waiting for a template that prints them raw.
+    renders: Mutex<Vec<PendingRender>>,
+}
+
+/// A template file read once, with the locals it prints raw (`None`: unreadable).
+type TemplateRead = Option<(crate::source::SourceFile, Vec<templates::RawOutput>)>;
+
+/// An untrusted value handed to a template under a name.
+struct PendingRender {
+    /// The render call's file.
+    from: String,
+    view: String,
+    key: String,
+    finding: Finding,
 }
 
 /// A sink inside an exported function, as a finding waiting for a caller.
@@ -64,7 +89,21 @@ struct PendingSink {
     finding: Finding,
 }
 
+/// A parameter of an exported function passed on to a function of a third project file.
+struct PendingForward {
+    key: String,
+    params: u64,
+    mask: u64,
+    callee: String,
+    arg: usize,
+    related: Vec<crate::finding::Related>,
+}
+
+/// How many project files a value may cross (caller -> use case -> service -> sink).
+const MAX_CROSSINGS: usize = 3;
+
 /// A call into another project file with an untrusted argument.
+#[derive(Clone)]
 struct PendingCall {
     key: String,
     arg: usize,
@@ -110,6 +149,7 @@ pub fn build(
         guards: Vec::new(),
         propagators: Vec::new(),
         typeof_string: 0,
+        request_only: 0,
         hint_masks: Vec::new(),
         hints: AhoCorasick::new(["\u{0}"]).map_err(|e| RuleError::Syntax {
             source_name: spec::SETS_FILE.into(),
@@ -152,6 +192,11 @@ pub fn build(
         compiled.rules.push(idx);
         if spec.typeof_string {
             compiled.typeof_string |= bit;
+        }
+        if raw.sources.iter().all(|s| {
+            matches!(s, spec::RawSource::Pattern(p) if p.starts_with("@request") || p.starts_with("@browser"))
+        }) {
+            compiled.request_only |= bit;
         }
         for s in spec.sources {
             let words = match &s {
@@ -201,6 +246,9 @@ pub fn build(
     Ok(Some(Box::new(TaintAnalyzer {
         compiled,
         calls: Mutex::new(Vec::new()),
+        validated: Mutex::new(Vec::new()),
+        deferred: Mutex::new(Vec::new()),
+        renders: Mutex::new(Vec::new()),
     })))
 }
 
@@ -260,6 +308,19 @@ impl Analyzer for TaintAnalyzer {
             .filter(|(_, idx)| ctx.is_active(**idx))
             .fold(0u64, |mask, (local, _)| mask | (1 << local));
         let text = &ctx.file.text;
+        // routes registered here behind validation middleware, for handlers of other files
+        if self.compiled.typeof_string != 0
+            && has_relative_imports(text)
+            && validated::may_validate_routes(text)
+            && let Some(tree) = ctx.tree()
+        {
+            let keys = validated::validated_handlers(&ctx.file.display, text, tree.root_node());
+            if !keys.is_empty()
+                && let Ok(mut all) = self.validated.lock()
+            {
+                all.extend(keys);
+            }
+        }
         // a file that reads request input and imports project modules may hand that input to
         // a sink in another file: follow every rule that applies to it, whatever its triggers
         // (a file parsed anyway costs nothing more; the others must show request input, so
@@ -282,8 +343,21 @@ impl Analyzer for TaintAnalyzer {
         }
         // no source word, no flow: skip the parse
         let (offsets, hinted) = hint_offsets(&self.compiled, text);
-        let walked = applicable & hinted;
+        let mut walked = applicable & hinted;
         if walked == 0 {
+            return;
+        }
+        // request-input rules need a request: words like `req` or `body` in library code are
+        // not one (and a file parsed only to follow request input into other project files must
+        // show a request being read)
+        let handles = walked & self.compiled.request_only != 0 && handles_requests(text);
+        if walked & self.compiled.request_only != 0 && !handles {
+            walked &= !self.compiled.request_only;
+            if walked == 0 {
+                return;
+            }
+        }
+        if active & hinted == 0 && !handles {
             return;
         }
         let Some(tree) = ctx.tree() else {
@@ -298,6 +372,8 @@ impl Analyzer for TaintAnalyzer {
             &ctx.file.display,
             false,
         );
+        let module = flow::module_id(&ctx.file.display);
+        let mut deferred = Vec::new();
         for hit in hits.into_iter().filter(|h| active & (1 << h.rule) != 0) {
             let rule_idx = self.compiled.rules[hit.rule];
             let mut finding = ctx.finding(rule_idx, hit.range.clone());
@@ -311,7 +387,47 @@ impl Analyzer for TaintAnalyzer {
                 .map(|s| ctx.related(s.range.clone(), s.note.clone()))
                 .collect();
             finding.is_flow = true;
+            if self.compiled.typeof_string & (1 << hit.rule) != 0
+                && let Some(name) =
+                    validated::enclosing_export(tree.root_node(), text, hit.range.start)
+            {
+                deferred.push((format!("{module}#{name}"), finding));
+                continue;
+            }
             out.push(finding);
+        }
+        if !deferred.is_empty()
+            && let Ok(mut all) = self.deferred.lock()
+        {
+            all.extend(deferred);
+        }
+        if !crossing.renders.is_empty() {
+            let renders: Vec<PendingRender> = crossing
+                .renders
+                .into_iter()
+                .map(|r| {
+                    let mut finding = ctx.finding(self.compiled.rules[r.rule], r.range.clone());
+                    finding.message = finding
+                        .message
+                        .replace("{{source}}", &r.source)
+                        .replace("{{sink}}", &r.sink);
+                    finding.related = r
+                        .steps
+                        .iter()
+                        .map(|s| ctx.related(s.range.clone(), s.note.clone()))
+                        .collect();
+                    finding.is_flow = true;
+                    PendingRender {
+                        from: ctx.file.display.clone(),
+                        view: r.view,
+                        key: r.key,
+                        finding,
+                    }
+                })
+                .collect();
+            if let Ok(mut all) = self.renders.lock() {
+                all.extend(renders);
+            }
         }
         if crossing.calls.is_empty() {
             return;
@@ -337,6 +453,26 @@ impl Analyzer for TaintAnalyzer {
     }
 
     fn analyze_project(&self, project: &ProjectContext<'_>, out: &mut Vec<Finding>) {
+        // type-confusion findings in exported handlers: kept unless a route validates first
+        if let (Ok(mut deferred), Ok(validated)) = (self.deferred.lock(), self.validated.lock()) {
+            // every registration must validate: one bare route keeps the finding
+            let mut all: BTreeMap<&str, bool> = BTreeMap::new();
+            for (key, ok) in validated.iter() {
+                *all.entry(key.as_str()).or_insert(true) &= *ok;
+            }
+            let validated: std::collections::BTreeSet<&str> = all
+                .into_iter()
+                .filter(|(_, ok)| *ok)
+                .map(|(k, _)| k)
+                .collect();
+            out.extend(
+                std::mem::take(&mut *deferred)
+                    .into_iter()
+                    .filter(|(key, _)| !validated.contains(key.as_str()))
+                    .map(|(_, f)| f),
+            );
+        }
+        self.join_renders(project, out);
         let Ok(mut calls) = self.calls.lock() else {
             return;
         };
@@ -346,32 +482,82 @@ impl Analyzer for TaintAnalyzer {
         }
         // files arrive in thread order: sort so the first caller shown is always the same
         calls.sort_by(|a, b| a.0.cmp(&b.0));
-        // summarise only the modules that receive untrusted arguments: one parse each
-        let wanted: std::collections::BTreeSet<&str> = calls
+        // summarise only the modules that receive untrusted arguments: one parse each; a module
+        // that hands a parameter on to a third file adds that file to the next round
+        let module_of = |key: &str| key.split_once('#').map(|(m, _)| m.to_string());
+        let mut wanted: std::collections::BTreeSet<String> = calls
             .iter()
             .flat_map(|(_, c)| c.iter())
-            .filter_map(|c| c.key.split_once('#').map(|(m, _)| m))
+            .filter_map(|c| module_of(&c.key))
             .collect();
-        // each module is read and parsed once, on the worker pool; `collect` keeps the order
-        let sinks: Vec<PendingSink> = project
-            .candidates
-            .par_iter()
-            .filter(|c| wanted.contains(flow::module_id(&c.display).as_str()))
-            .flat_map_iter(|c| self.export_sinks(project, c))
-            .collect();
+        let mut done = std::collections::BTreeSet::new();
+        let mut sinks: Vec<PendingSink> = Vec::new();
+        let mut forwards: Vec<PendingForward> = Vec::new();
+        for _ in 0..MAX_CROSSINGS {
+            let todo: std::collections::BTreeSet<String> =
+                wanted.difference(&done).cloned().collect();
+            if todo.is_empty() {
+                break;
+            }
+            // each module is read and parsed once, on the worker pool; `collect` keeps the order
+            let found: Vec<(Vec<PendingSink>, Vec<PendingForward>)> = project
+                .candidates
+                .par_iter()
+                .filter(|c| todo.contains(flow::module_id(&c.display).as_str()))
+                .map(|c| self.export_sinks(project, c))
+                .collect();
+            done.extend(todo);
+            for (s, f) in found {
+                sinks.extend(s);
+                wanted.extend(f.iter().filter_map(|f| module_of(&f.callee)));
+                forwards.extend(f);
+            }
+        }
         let mut by_key: BTreeMap<&str, Vec<&PendingSink>> = BTreeMap::new();
         for s in &sinks {
             by_key.entry(s.key.as_str()).or_default().push(s);
         }
+        let mut forwards_by_key: BTreeMap<&str, Vec<&PendingForward>> = BTreeMap::new();
+        for f in &forwards {
+            forwards_by_key.entry(f.key.as_str()).or_default().push(f);
+        }
         let mut reported = std::collections::BTreeSet::new();
-        for call in calls.iter().flat_map(|(_, c)| c.iter()) {
-            let Some(targets) = by_key.get(call.key.as_str()) else {
-                continue;
-            };
+        // a work list of calls: the callers' own, then the ones exported functions pass on
+        let mut work: Vec<(PendingCall, usize)> = calls
+            .iter()
+            .flat_map(|(_, c)| c.iter())
+            .map(|c| (c.clone(), 0))
+            .collect();
+        work.reverse();
+        while let Some((call, crossed)) = work.pop() {
             let bit = u32::try_from(call.arg)
                 .ok()
                 .and_then(|a| 1u64.checked_shl(a))
                 .unwrap_or(0);
+            if crossed + 1 < MAX_CROSSINGS
+                && let Some(next) = forwards_by_key.get(call.key.as_str())
+            {
+                for f in next.iter().rev() {
+                    if f.params & bit == 0 || call.mask & f.mask == 0 {
+                        continue;
+                    }
+                    let mut related = call.related.clone();
+                    related.extend(f.related.iter().cloned());
+                    work.push((
+                        PendingCall {
+                            key: f.callee.clone(),
+                            arg: f.arg,
+                            mask: call.mask & f.mask,
+                            related,
+                            source: call.source.clone(),
+                        },
+                        crossed + 1,
+                    ));
+                }
+            }
+            let Some(targets) = by_key.get(call.key.as_str()) else {
+                continue;
+            };
             for sink in targets {
                 if sink.params & bit == 0 || call.mask & (1 << sink.rule) == 0 {
                     continue;
@@ -396,18 +582,93 @@ impl Analyzer for TaintAnalyzer {
 }
 
 impl TaintAnalyzer {
+    /// Untrusted template locals joined with the templates that print them without escaping.
+    fn join_renders(&self, project: &ProjectContext<'_>, out: &mut Vec<Finding>) {
+        let Ok(mut renders) = self.renders.lock() else {
+            return;
+        };
+        let mut renders = std::mem::take(&mut *renders);
+        if renders.is_empty() {
+            return;
+        }
+        renders.sort_by(|a, b| {
+            (&a.from, a.finding.byte_range.start).cmp(&(&b.from, b.finding.byte_range.start))
+        });
+        let templates: Vec<&crate::discover::Candidate> = project
+            .candidates
+            .iter()
+            .filter(|c| templates::template_ext(&c.display).is_some())
+            .collect();
+        if templates.is_empty() {
+            return;
+        }
+        let mut read: BTreeMap<String, TemplateRead> = BTreeMap::new();
+        let mut reported = std::collections::BTreeSet::new();
+        for r in renders {
+            // the template nearest the render call (monorepos hold several `views/index`)
+            let shared = |c: &&crate::discover::Candidate| {
+                c.display
+                    .bytes()
+                    .zip(r.from.bytes())
+                    .take_while(|(a, b)| a == b)
+                    .count()
+            };
+            let Some(template) = templates
+                .iter()
+                .filter(|c| templates::names_view(&c.display, &r.view))
+                .max_by_key(|c| (shared(c), std::cmp::Reverse(c.display.clone())))
+            else {
+                continue;
+            };
+            let entry = read.entry(template.display.clone()).or_insert_with(|| {
+                let crate::source::Loaded::File(file, _) = crate::source::load(template) else {
+                    return None;
+                };
+                let ext = templates::template_ext(&file.display).unwrap_or("");
+                let raw = templates::raw_outputs(ext, &file.text);
+                Some((file, raw))
+            });
+            let Some((file, raw)) = entry else {
+                continue;
+            };
+            let Some(printed) = raw.iter().find(|o| r.key == "*" || o.name == r.key) else {
+                continue;
+            };
+            if !reported.insert((
+                r.finding.rule_id.clone(),
+                r.finding.path.clone(),
+                r.finding.byte_range.start,
+            )) {
+                continue;
+            }
+            let mut finding = r.finding;
+            let tag = file.text.get(printed.range.clone()).unwrap_or("");
+            finding.related.push(crate::finding::Related {
+                path: file.display.clone(),
+                start: file.position(printed.range.start),
+                end: file.position(printed.range.end),
+                message: format!(
+                    "printed without escaping: `{}`",
+                    tag.split_whitespace().collect::<Vec<_>>().join(" ")
+                ),
+            });
+            out.push(finding);
+        }
+    }
+
     /// The sinks that exported functions of one module let their parameters reach, as
     /// findings waiting for a caller.
     fn export_sinks(
         &self,
         project: &ProjectContext<'_>,
         candidate: &crate::discover::Candidate,
-    ) -> Vec<PendingSink> {
+    ) -> (Vec<PendingSink>, Vec<PendingForward>) {
+        let none = || (Vec::new(), Vec::new());
         let Some(grammar) = crate::parse::Grammar::for_kind(candidate.kind) else {
-            return Vec::new();
+            return none();
         };
         let crate::source::Loaded::File(file, _) = crate::source::load(candidate) else {
-            return Vec::new();
+            return none();
         };
         let rules = project.rules.rules();
         let applicable = self
@@ -418,10 +679,10 @@ impl TaintAnalyzer {
             .filter(|(_, idx)| rules[**idx].applies_to(file.kind, &file.display))
             .fold(0u64, |mask, (local, _)| mask | (1 << local));
         if applicable == 0 {
-            return Vec::new();
+            return none();
         }
         let Some(tree) = crate::parse::parse(grammar, &file.text) else {
-            return Vec::new();
+            return none();
         };
         let (_, crossing) = flow::analyze(
             &self.compiled,
@@ -438,7 +699,23 @@ impl TaintAnalyzer {
             end: file.position(range.end),
             message,
         };
-        crossing
+        let forwards = crossing
+            .forwards
+            .into_iter()
+            .map(|f| PendingForward {
+                key: f.key,
+                params: f.params,
+                mask: f.mask,
+                callee: f.callee,
+                arg: f.arg,
+                related: f
+                    .steps
+                    .iter()
+                    .map(|s| related(&s.range, s.note.clone()))
+                    .collect(),
+            })
+            .collect();
+        let sinks = crossing
             .exports
             .into_iter()
             .map(|e| {
@@ -461,7 +738,8 @@ impl TaintAnalyzer {
                     finding,
                 }
             })
-            .collect()
+            .collect();
+        (sinks, forwards)
     }
 }
 
@@ -480,6 +758,27 @@ fn reads_request(text: &str) -> bool {
         "searchParams",
     ];
     READS.iter().any(|r| text.contains(r))
+}
+
+/// Whether a file visibly handles requests: a request object's fields read (`req.body`,
+/// `ctx.params`, `c.req.query()`), request fields destructured from a handler's parameter,
+/// or a framework's handler shape (Cloud Functions, Parse, Next.js, tRPC, GraphQL resolvers,
+/// socket message handlers). Stricter than [`reads_request`]: library code that merely says
+/// `options.query` does not pass.
+fn handles_requests(text: &str) -> bool {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    RE.get_or_init(|| {
+        regex::Regex::new(concat!(
+            r"\b(req|request|ctx|event|context|c\.req)\s*\??\.\s*(body|query|params|param|json|formData|text|headers|cookies|url|originalUrl|files?|payload|request|nextUrl|queryStringParameters|pathParameters|data|get|header)\b",
+            r"|\(\s*\{[^{}()]*\b(body|query|params|searchParams)\b[^{}()]*\}\s*[,:)]",
+            r"|\b(onCall|onRequest|Cloud\.define|searchParams|NextRequest|NextApiRequest|FastifyRequest|Procedure|resolvers?|Mutation|formData|APIGatewayProxyEvent|HttpRequest)\b",
+            r#"|\bQuery\s*:\s*\{|['"]use server['"]"#,
+            r"|\b(location\.(search|hash|href)|document\.(URL|location|referrer|documentURI)|window\.name)\b",
+            r#"|\.on\(\s*['"](message|data|chat|command|connection|request)['"]"#,
+        ))
+        .expect("valid regex")
+    })
+    .is_match(text)
 }
 
 /// Whether a file imports a project file (`require("./x")`, `from "../x"`).

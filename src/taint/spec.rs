@@ -110,7 +110,7 @@ pub enum RawSink {
     Detailed(Box<RawSinkSpec>),
 }
 
-/// A sink with options; exactly one of `call`, `assign`, `jsx`, `property`.
+/// A sink with options; exactly one of `call`, `assign`, `jsx`, `property`, `render`.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct RawSinkSpec {
@@ -122,7 +122,10 @@ pub struct RawSinkSpec {
     pub jsx: Option<String>,
     /// An object-literal key whose value is the sink.
     pub property: Option<String>,
-    /// For `property`: only inside the arguments of a call matching this pattern.
+    /// A template render call (`res.render(#0, #1)`): the view name's position first, the
+    /// locals object's second.
+    pub render: Option<String>,
+    /// For `property` and `call`: only inside the arguments of a call matching this pattern.
     pub inside: Option<String>,
     /// For `property`: only when the object's text matches this regex (e.g. `role: "system"`).
     pub sibling: Option<String>,
@@ -321,6 +324,10 @@ pub enum SinkKind {
     Assign(Pattern),
     /// The value of this JSX attribute.
     Jsx(String),
+    /// The locals object of a template render call (`res.render(view, { name })`): a value is
+    /// a sink when the named template prints that local without escaping (joined with the
+    /// template files in the project pass).
+    Render(Pattern),
     /// The value of an object-literal key.
     Property {
         /// The key.
@@ -351,6 +358,9 @@ pub struct Sink {
     pub unless_function: Option<Regex>,
     /// Callee-text exclusion.
     pub unless_callee: Option<Regex>,
+    /// Call sinks only inside the arguments of a call matching this pattern
+    /// (`new RegExp(q)` inside `User.find(...)`).
+    pub inside: Option<Pattern>,
 }
 
 /// A compiled source.
@@ -499,6 +509,22 @@ pub fn compile(raw: &RawTaint, sets: &RawSets) -> Result<TaintSpec, String> {
             RawSink::Detailed(d) => *d,
         };
         let kind = match (&spec.call, &spec.assign, &spec.jsx, &spec.property) {
+            (None, None, None, None) if spec.render.is_some() => {
+                let r = spec.render.as_deref().unwrap_or_default();
+                let p = Pattern::parse(r)?;
+                if p.args.as_ref().is_none_or(|a| a.len() != 2) {
+                    return Err(format!(
+                        "render sink `{r}` names the view and the locals, e.g. `res.render(#0, #1)`"
+                    ));
+                }
+                SinkKind::Render(p)
+            }
+            _ if spec.render.is_some() => {
+                return Err(
+                    "a sink has exactly one of `call`, `assign`, `jsx`, `property`, `render`"
+                        .into(),
+                );
+            }
             (Some(c), None, None, None) => {
                 let p = Pattern::parse(c)?;
                 if p.args.is_none() {
@@ -516,7 +542,10 @@ pub fn compile(raw: &RawTaint, sets: &RawSets) -> Result<TaintSpec, String> {
                 sibling: regex(spec.sibling.as_ref())?,
             },
             _ => {
-                return Err("a sink has exactly one of `call`, `assign`, `jsx`, `property`".into());
+                return Err(
+                    "a sink has exactly one of `call`, `assign`, `jsx`, `property`, `render`"
+                        .into(),
+                );
             }
         };
         Ok(Sink {
@@ -528,6 +557,10 @@ pub fn compile(raw: &RawTaint, sets: &RawSets) -> Result<TaintSpec, String> {
             unless_args: regex(spec.unless_args.as_ref())?,
             unless_function: regex(spec.unless_function.as_ref())?,
             unless_callee: regex(spec.unless_callee.as_ref())?,
+            inside: match (&spec.call, &spec.inside) {
+                (Some(_), Some(i)) => Some(Pattern::parse(i)?),
+                _ => None,
+            },
         })
     })
     .collect::<Result<Vec<_>, String>>()?;

@@ -4,11 +4,11 @@
 
 use tree_sitter::Node;
 
-use super::modules::{ImportCall, MODULE_PREFIX};
+use super::modules::{ImportCall, MODULE_PREFIX, RenderLocal};
 use super::sources::set_at;
 use super::{
-    CLEAN_METHODS, ITERATORS, MUTATORS, Step, Taint, Walker, is_function, root_identifier, short,
-    string_value, union,
+    CLEAN_METHODS, Forward, ITERATORS, MUTATORS, Step, Taint, Walker, is_function, root_identifier,
+    short, string_value, union,
 };
 use crate::taint::spec::{SinkKind, Source};
 
@@ -196,20 +196,33 @@ impl<'t> Walker<'_, 't> {
         }
 
         // calls into other project files: joined with their export summaries after the scan
-        if !self.summary_mode
-            && let Some(a) = &apath
+        if let Some(a) = &apath
             && let Some(module) = a.first().and_then(|m| m.strip_prefix(MODULE_PREFIX))
         {
             let key = format!("{module}#{}", a[1..].join("."));
             let name = self.text(callee);
             for (i, t) in taints.iter().enumerate() {
                 let Some(t) = t else { continue };
-                if t.params != 0 {
-                    continue;
-                }
                 let through = t
                     .clone()
                     .step(args[i].byte_range(), format!("passed to `{}`", short(name)));
+                if self.summary_mode {
+                    // a parameter handed on to yet another module (`useCase(term)` ->
+                    // `service.search(term)`): the project pass follows it
+                    if t.params != 0 && self.depth == 1 {
+                        self.summary.forwards.push(Forward {
+                            params: t.params,
+                            mask: t.mask,
+                            key: key.clone(),
+                            arg: i,
+                            steps: through.steps,
+                        });
+                    }
+                    continue;
+                }
+                if t.params != 0 {
+                    continue;
+                }
                 let source = through
                     .steps
                     .first()
@@ -222,6 +235,20 @@ impl<'t> Walker<'_, 't> {
                     steps: through.steps,
                     source,
                 });
+            }
+        }
+
+        // template renders: which locals are untrusted (the templates are read after the scan)
+        if !self.summary_mode && taints.iter().any(Option::is_some) {
+            let shared = self.shared;
+            for (sink, rule) in &shared.cfg.sinks {
+                let SinkKind::Render(p) = &sink.kind else {
+                    continue;
+                };
+                if p.is_new != is_new || !matches(p) {
+                    continue;
+                }
+                self.render_locals(p, *rule, sink.string, &args, &taints, callee);
             }
         }
 
@@ -244,10 +271,14 @@ impl<'t> Walker<'_, 't> {
                     .unless_args
                     .as_ref()
                     .is_some_and(|re| re.is_match(arg_text))
+                || sink.unless_callee.as_ref().is_some_and(|re| {
+                    re.is_match(self.text(callee))
+                        || apath.as_ref().is_some_and(|a| re.is_match(&a.join(".")))
+                })
                 || sink
-                    .unless_callee
+                    .inside
                     .as_ref()
-                    .is_some_and(|re| re.is_match(self.text(callee)))
+                    .is_some_and(|p| !self.calls.iter().any(|c| p.matches_path(c)))
                 || sink.unless_function.as_ref().is_some_and(|re| {
                     self.fn_stack
                         .first()
@@ -311,10 +342,37 @@ impl<'t> Walker<'_, 't> {
                     let at = steps.last().map_or(range.clone(), |s| s.range.clone());
                     self.report_range(*rule, range.clone(), &through, at, sink);
                 }
-                for (p, mask) in &summary.returns {
+                // the helper hands the value on to another project file
+                if !self.summary_mode {
+                    for f in &summary.forwards {
+                        if f.params & bit == 0 || t.mask & f.mask == 0 {
+                            continue;
+                        }
+                        let mut through = t
+                            .clone()
+                            .step(args[i].byte_range(), format!("passed to `{name}`"));
+                        for s in f.steps.iter().skip(1) {
+                            through = through.step(s.range.clone(), s.note.clone());
+                        }
+                        let source = through
+                            .steps
+                            .first()
+                            .map(|s| short(self.shared.text.get(s.range.clone()).unwrap_or("")))
+                            .unwrap_or_default();
+                        self.imports.push(ImportCall {
+                            key: f.key.clone(),
+                            arg: f.arg,
+                            mask: t.mask & f.mask,
+                            steps: through.steps,
+                            source,
+                        });
+                    }
+                }
+                for (p, mask, derived) in &summary.returns {
                     if p & bit != 0
                         && let Some(r) = t.clone().masked(!mask)
                     {
+                        let r = if *derived { r.field() } else { r };
                         result = union(result, Some(r));
                     }
                 }
@@ -387,5 +445,93 @@ impl<'t> Walker<'_, 't> {
             None
         };
         result.and_then(|t| t.masked(sanitized))
+    }
+
+    /// The untrusted locals of a render call matching `p` (`#0` the view, `#1` the locals).
+    fn render_locals(
+        &mut self,
+        p: &crate::taint::spec::Pattern,
+        rule: usize,
+        string: bool,
+        args: &[Node<'t>],
+        taints: &[Option<Taint>],
+        callee: Node<'t>,
+    ) {
+        let (Some(&vpos), Some(&lpos)) = (
+            p.args.as_ref().and_then(|a| a.first()),
+            p.args.as_ref().and_then(|a| a.get(1)),
+        ) else {
+            return;
+        };
+        let Some(view) = args
+            .get(vpos)
+            .and_then(|a| string_value(self.shared.text, *a))
+            .filter(|v| !v.is_empty() && !v.contains('\n'))
+            .map(str::to_string)
+        else {
+            return;
+        };
+        let (Some(locals), Some(Some(all))) = (args.get(lpos).copied(), taints.get(lpos)) else {
+            return;
+        };
+        if all.mask & (1 << rule) == 0 || all.params != 0 {
+            return;
+        }
+        let sink = format!("{}(\"{view}\")", short(self.text(callee)));
+        let mut found: Vec<(String, Node<'t>, Taint)> = Vec::new();
+        if locals.kind() == "object" {
+            for item in crate::parse::named_children(locals) {
+                let (key, value) = match item.kind() {
+                    "pair" => {
+                        let (Some(k), Some(v)) = (
+                            item.child_by_field_name("key"),
+                            item.child_by_field_name("value"),
+                        ) else {
+                            continue;
+                        };
+                        let key = string_value(self.shared.text, k).unwrap_or(self.text(k));
+                        (key.to_string(), v)
+                    }
+                    "shorthand_property_identifier" => (self.text(item).to_string(), item),
+                    _ => continue,
+                };
+                let t = if item.kind() == "shorthand_property_identifier" {
+                    self.state.vars.get(&key).cloned()
+                } else {
+                    self.eval(value)
+                };
+                if let Some(t) = t {
+                    found.push((key, item, t));
+                }
+            }
+        } else if all.whole {
+            found.push(("*".to_string(), locals, all.clone()));
+        }
+        for (key, at, t) in found {
+            if t.mask & (1 << rule) == 0
+                || t.params != 0
+                || (string && key != "*" && (!t.stringy || t.whole))
+            {
+                continue;
+            }
+            let mut steps = t.steps.clone();
+            steps.push(Step {
+                range: at.byte_range(),
+                note: format!("handed to the template `{view}` as `{key}`"),
+            });
+            let source = steps
+                .first()
+                .map(|s| short(self.shared.text.get(s.range.clone()).unwrap_or("")))
+                .unwrap_or_default();
+            self.renders.push(RenderLocal {
+                view: view.clone(),
+                key,
+                rule,
+                range: at.byte_range(),
+                steps,
+                source,
+                sink: sink.clone(),
+            });
+        }
     }
 }

@@ -29,7 +29,8 @@ use tree_sitter::{Node, Tree};
 use super::Compiled;
 use guards::exits;
 use modules::ImportCall;
-pub use modules::{Crossing, module_id};
+pub(crate) use modules::resolve_module;
+pub use modules::{Crossing, RenderLocal, module_id};
 use summaries::top_level_functions;
 
 /// Longest flow kept; longer paths keep their first steps and the sink.
@@ -167,8 +168,26 @@ type Safe = Vec<(String, u64)>;
 struct Summary {
     /// Sinks inside the helper that its parameters reach.
     sinks: Vec<SummarySink>,
-    /// (parameters, rules for which the return value carries them).
-    returns: Vec<(u64, u64)>,
+    /// (parameters, rules for which the return value carries them, whether the value is built
+    /// from them (a string or a field) rather than a parameter handed back as it came).
+    returns: Vec<(u64, u64, bool)>,
+    /// Parameters handed on to functions imported from other project files.
+    forwards: Vec<Forward>,
+}
+
+/// A parameter passed on to a function of another project file (followed in the project pass).
+#[derive(Clone, Debug)]
+struct Forward {
+    /// The parameters (bit i = parameter i) in the argument.
+    params: u64,
+    /// Rules for which the argument is still untrusted.
+    mask: u64,
+    /// The callee's key (`module#name`).
+    key: String,
+    /// The argument position.
+    arg: usize,
+    /// Parameter first, the call last.
+    steps: Vec<Step>,
 }
 
 /// Variables and cleaned member paths at one point of a function.
@@ -228,6 +247,9 @@ struct Shared<'t> {
     exits: RefCell<BTreeMap<usize, bool>>,
     /// The folder of this file's display path, to resolve relative imports.
     dir: String,
+    /// The module's imports and top-level `require`s (`Service` -> `@mod:src/service`), seen
+    /// by helper and export summaries, which walk one function and not the file's top.
+    aliases: RefCell<BTreeMap<String, Vec<String>>>,
 }
 
 /// Runs every active rule (bits of `active`) over one file.
@@ -253,11 +275,26 @@ pub fn analyze(
         summaries: RefCell::new(BTreeMap::new()),
         exits: RefCell::new(BTreeMap::new()),
         dir: display.rsplit_once('/').map_or("", |(d, _)| d).to_string(),
+        aliases: RefCell::new(BTreeMap::new()),
     };
+    // imports first: summaries of helpers and exports resolve the module names they call
+    let mut imports = Walker::new(&shared, false, 0, 0);
+    for child in crate::parse::named_children(root) {
+        match child.kind() {
+            "import_statement" => imports.import(child),
+            "lexical_declaration" | "variable_declaration"
+                if node_text(text, child).contains("require(") =>
+            {
+                imports.visit(child);
+            }
+            _ => {}
+        }
+    }
+    *shared.aliases.borrow_mut() = std::mem::take(&mut imports.state.aliases);
     let mut walker = Walker::new(&shared, false, 0, 0);
     let mut crossing = Crossing::default();
     if exports {
-        crossing.exports = walker.export_sinks(root, &module_id(display));
+        (crossing.exports, crossing.forwards) = walker.export_sinks(root, &module_id(display));
     }
     if !shared.hint_offsets.is_empty() {
         walker.visit(root);
@@ -266,6 +303,7 @@ pub fn analyze(
     hits.sort_by_key(|h| (h.range.start, h.rule));
     hits.dedup_by(|a, b| a.range.start == b.range.start && a.rule == b.rule);
     crossing.calls = walker.imports;
+    crossing.renders = walker.renders;
     (hits, crossing)
 }
 
@@ -321,6 +359,8 @@ struct Walker<'s, 't> {
     fn_stack: Vec<Node<'t>>,
     /// Calls passing untrusted values to functions imported from project files.
     imports: Vec<ImportCall>,
+    /// Untrusted template locals (`res.render(view, { name })`).
+    renders: Vec<RenderLocal>,
 }
 
 /// The deepest syntax nesting the walk follows.
@@ -341,6 +381,7 @@ impl<'s, 't> Walker<'s, 't> {
             helper_nesting: Cell::new(0),
             fn_stack: Vec::new(),
             imports: Vec::new(),
+            renders: Vec::new(),
         }
     }
 
@@ -468,13 +509,15 @@ impl<'s, 't> Walker<'s, 't> {
                 }
             }
             "return_statement" => {
-                let t = n.named_child(0).and_then(|c| self.eval(c));
+                let value = n.named_child(0);
+                let t = value.and_then(|c| self.eval(c));
                 if self.summary_mode
                     && self.fn_depth == 0
                     && let Some(t) = t
                     && t.params != 0
                 {
-                    self.summary.returns.push((t.params, t.mask));
+                    let derived = value.is_some_and(Self::builds_value);
+                    self.summary.returns.push((t.params, t.mask, derived));
                 }
             }
             "if_statement" => self.if_statement(n),

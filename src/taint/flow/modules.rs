@@ -52,13 +52,53 @@ pub struct ImportCall {
     pub source: String,
 }
 
+/// A parameter of an exported function handed on to a function of another project file.
+#[derive(Debug)]
+pub struct ExportForward {
+    /// The export's key (`module#name`).
+    pub key: String,
+    /// The parameters (bit i = parameter i) in the argument.
+    pub params: u64,
+    /// Rules for which the argument is still untrusted.
+    pub mask: u64,
+    /// The callee's key (`module#name`).
+    pub callee: String,
+    /// The argument position.
+    pub arg: usize,
+    /// The steps inside the exported function, parameter first, call last.
+    pub steps: Vec<Step>,
+}
+
+/// An untrusted value handed to a template: `res.render("profile", { bio: req.body.bio })`.
+#[derive(Debug)]
+pub struct RenderLocal {
+    /// The view name as written (`profile`, `users/show`, `index.ejs`).
+    pub view: String,
+    /// The local's name (`bio`); `*` when the whole locals object is untrusted.
+    pub key: String,
+    /// Local rule number.
+    pub rule: usize,
+    /// The property (or the locals argument) in the render call.
+    pub range: Range<usize>,
+    /// Source first, the render call last.
+    pub steps: Vec<Step>,
+    /// The source's text, for messages.
+    pub source: String,
+    /// The render call's callee, for messages.
+    pub sink: String,
+}
+
 /// What one file offers other files and asks of them.
 #[derive(Debug, Default)]
 pub struct Crossing {
     /// Sinks reached by parameters of exported functions.
     pub exports: Vec<ExportSink>,
+    /// Parameters of exported functions passed on to other project files.
+    pub forwards: Vec<ExportForward>,
     /// Calls with untrusted arguments to imported functions.
     pub calls: Vec<ImportCall>,
+    /// Untrusted values handed to templates.
+    pub renders: Vec<RenderLocal>,
 }
 
 /// The identity of a module file: `src/data/dao.js` -> `src/data/dao`, `lib/index.ts` -> `lib`.
@@ -71,7 +111,7 @@ pub fn module_id(display: &str) -> String {
 }
 
 /// The identity of `spec` imported from a file in `dir`, for relative specifiers only.
-pub(super) fn resolve_module(dir: &str, spec: &str) -> Option<String> {
+pub(crate) fn resolve_module(dir: &str, spec: &str) -> Option<String> {
     if !(spec.starts_with("./") || spec.starts_with("../") || spec == "." || spec == "..") {
         return None;
     }
@@ -256,9 +296,15 @@ impl<'t> Walker<'_, 't> {
         }
     }
 
-    /// Summaries of every exported function, as export sinks keyed `module#name`.
-    pub(super) fn export_sinks(&self, root: Node<'t>, module: &str) -> Vec<ExportSink> {
+    /// Summaries of every exported function, as export sinks keyed `module#name`, and the
+    /// parameters they hand on to other project files.
+    pub(super) fn export_sinks(
+        &self,
+        root: Node<'t>,
+        module: &str,
+    ) -> (Vec<ExportSink>, Vec<ExportForward>) {
         let mut out = Vec::new();
+        let mut forwards = Vec::new();
         let mut seen = std::collections::BTreeSet::new();
         for (key, f) in self.exported_functions(root) {
             if !seen.insert(key.clone()) {
@@ -277,8 +323,18 @@ impl<'t> Walker<'_, 't> {
                     sink: sink.clone(),
                 });
             }
+            for f in &summary.forwards {
+                forwards.push(ExportForward {
+                    key: format!("{module}#{key}"),
+                    params: f.params,
+                    mask: f.mask,
+                    callee: f.key.clone(),
+                    arg: f.arg,
+                    steps: f.steps.clone(),
+                });
+            }
         }
-        out
+        (out, forwards)
     }
 }
 

@@ -76,9 +76,32 @@ impl<'t> Walker<'_, 't> {
                 && let Some(t) = t
                 && t.params != 0
             {
-                self.summary.returns.push((t.params, t.mask));
+                let derived = Self::builds_value(body);
+                self.summary.returns.push((t.params, t.mask, derived));
             }
         }
+    }
+
+    /// Whether a returned expression builds a new value (a template, a concatenation, a field
+    /// read) instead of handing back a parameter or its promise as it came.
+    pub(super) fn builds_value(v: Node<'t>) -> bool {
+        let mut v = v;
+        while matches!(
+            v.kind(),
+            "parenthesized_expression"
+                | "await_expression"
+                | "as_expression"
+                | "non_null_expression"
+        ) {
+            match v.named_child(0) {
+                Some(c) => v = c,
+                None => return false,
+            }
+        }
+        matches!(
+            v.kind(),
+            "template_string" | "binary_expression" | "member_expression" | "subscript_expression"
+        )
     }
 
     pub(super) fn summary(&self, f: Node<'t>) -> Option<Rc<Summary>> {
@@ -94,6 +117,7 @@ impl<'t> Walker<'_, 't> {
             .borrow_mut()
             .insert(f.id(), Rc::new(Summary::default()));
         let mut sub = Walker::new(self.shared, true, self.depth + 1, self.nesting);
+        sub.state.aliases = self.shared.aliases.borrow().clone();
         let params = crate::parse::function_params(f);
         let seeds = params
             .iter()
