@@ -19,6 +19,7 @@ pub mod finding;
 pub mod finish;
 pub mod parse;
 pub mod platform;
+pub mod privacy;
 pub mod query;
 pub mod report;
 pub mod rules;

@@ -80,10 +80,18 @@ fn sets() -> Result<RawSets, RuleError> {
     else {
         return Ok(RawSets::default());
     };
-    serde_json::from_str(text).map_err(|e| RuleError::Syntax {
+    let mut sets: RawSets = serde_json::from_str(text).map_err(|e| RuleError::Syntax {
         source_name: spec::SETS_FILE.into(),
         message: e.to_string(),
-    })
+    })?;
+    // `@personal-data`, `@credentials`, `@passwords`: spelled out from the privacy catalogue
+    for (name, patterns) in crate::privacy::catalogue::taint_sources() {
+        sets.sources
+            .entry(name)
+            .or_default()
+            .extend(patterns.into_iter().map(spec::RawSource::Pattern));
+    }
+    Ok(sets)
 }
 
 /// Builds the taint analyzer from every `taint:` rule; `None` when there is none.

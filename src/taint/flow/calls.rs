@@ -248,6 +248,10 @@ impl<'t> Walker<'_, 't> {
                     .unless_callee
                     .as_ref()
                     .is_some_and(|re| re.is_match(self.text(callee)))
+                || sink
+                    .unless_file
+                    .as_ref()
+                    .is_some_and(|re| re.is_match(self.shared.text))
                 || sink.unless_function.as_ref().is_some_and(|re| {
                     self.fn_stack
                         .first()
