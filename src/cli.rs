@@ -55,6 +55,8 @@ pub enum Command {
     /// Manage the offline advisory database.
     #[command(subcommand)]
     Db(DbCommand),
+    /// Compliance reports: `--data-map` (personal data stores, recipients, residency).
+    Report(ReportArgs),
     /// Write a software bill of materials (CycloneDX 1.6 or SPDX 2.3 JSON) from the lockfiles.
     Sbom(SbomArgs),
     /// Parse every JS/TS file the scan would read, and nothing else (the benchmark yardstick).
@@ -285,4 +287,33 @@ pub enum DbCommand {
         #[arg(long, value_name = "URL")]
         url: Option<String>,
     },
+}
+
+/// Formats of `vibeward report --data-map`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DataMapFormat {
+    /// Plain text.
+    Text,
+    /// The serialised `vibeward::privacy::DataMap`.
+    Json,
+    /// Markdown tables.
+    Markdown,
+}
+
+/// Flags of `vibeward report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Files or directories to scan.
+    #[arg(default_value = ".")]
+    pub paths: Vec<PathBuf>,
+    /// Print the data map: which stores hold which personal data, who can read and write them,
+    /// which third parties receive it, and region settings.
+    #[arg(long)]
+    pub data_map: bool,
+    /// Output format of the data map.
+    #[arg(long = "format", short = 'f', value_enum, default_value_t = DataMapFormat::Text)]
+    pub data_map_format: DataMapFormat,
+    /// Read this configuration file instead of looking for vibeward.toml.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }

@@ -59,6 +59,10 @@ pub const CAPABILITIES: &[Capability] = &[
         build: deps::build,
         builtins: deps::builtin_names,
     },
+    Capability {
+        build: privacy::build,
+        builtins: privacy::builtin_names,
+    },
 ];
 
 /// Anything that stops a scan before it produces a report.

@@ -70,12 +70,40 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Sbom(args) => sbom(&args),
+        Command::Report(args) => report(&args),
         Command::Db(DbCommand::Update { dir, url }) => {
             let message = vibeward::deps::update_database(dir.as_deref(), url.as_deref())?;
             writeln!(std::io::stdout().lock(), "{message}")?;
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `vibeward report --data-map`: the data map in the chosen format, on standard output.
+fn report(args: &cli::ReportArgs) -> Result<ExitCode> {
+    if !args.data_map {
+        anyhow::bail!("vibeward report: choose a report, e.g. `--data-map`");
+    }
+    let mut settings = Settings {
+        paths: args.paths.clone(),
+        min_severity: Severity::Info,
+        ..Settings::default()
+    };
+    let config = args
+        .config
+        .clone()
+        .or_else(|| args.paths.first().and_then(|p| config::file::find(p)));
+    if let Some(path) = config {
+        ConfigFile::load(&path)?.apply(&mut settings);
+    }
+    let map = vibeward::privacy::build_data_map(&settings)?;
+    let text = match args.data_map_format {
+        cli::DataMapFormat::Text => vibeward::privacy::render::text(&map),
+        cli::DataMapFormat::Markdown => vibeward::privacy::render::markdown(&map),
+        cli::DataMapFormat::Json => serde_json::to_string_pretty(&map)? + "\n",
+    };
+    std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes())?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn sbom(args: &cli::SbomArgs) -> Result<ExitCode> {

@@ -141,6 +141,13 @@ impl Catalogue {
             if !(ends || whole) {
                 continue;
             }
+            // generic names (`name`, `location`) count alone or after a word naming a person
+            if !is_flow
+                && toks.len() > n
+                && !PERSON_WORDS.contains(&toks[toks.len() - n - 1].as_str())
+            {
+                continue;
+            }
             if ends
                 && toks.len() > n
                 && self.excluded.iter().any(|e| *e == toks[toks.len() - n - 1])
@@ -161,6 +168,33 @@ impl Catalogue {
 /// Classifies a schema field or column name (generic names included).
 pub fn classify_field(name: &str) -> Option<&'static DataType> {
     catalogue().classify(name, true)
+}
+
+/// Whether `name` is personal data only by a generic name (`name`, `city`, `location`), which
+/// says little unless the record describes a person.
+pub fn is_generic_field(name: &str) -> bool {
+    catalogue().classify(name, false).is_none() && classify_field(name).is_some()
+}
+
+/// Words that, before a generic name, say it belongs to a person (`user_name`, `billing_city`).
+const PERSON_WORDS: &[&str] = &[
+    "user", "customer", "client", "contact", "patient", "member", "owner", "author", "guest",
+    "buyer", "seller", "employee", "student", "driver", "billing", "shipping", "home", "work",
+    "personal", "full", "display", "first", "last", "sender", "recipient", "last_login",
+];
+
+/// Whether a store (class, table, type) name says its records describe people.
+pub fn is_person_store(name: &str) -> bool {
+    const PEOPLE: &[&str] = &[
+        "user", "users", "profile", "profiles", "customer", "customers", "contact", "contacts",
+        "member", "members", "account", "accounts", "lead", "leads", "patient", "patients",
+        "employee", "employees", "student", "students", "client", "clients", "person", "people",
+        "applicant", "applicants", "subscriber", "subscribers", "guest", "guests", "booking",
+        "bookings", "order", "orders", "address", "addresses", "signup", "signups", "usuario",
+        "usuarios", "cliente", "clientes", "utilisateur", "utilisateurs", "benutzer", "kunde",
+        "kunden",
+    ];
+    tokens(name).iter().any(|t| PEOPLE.contains(&t.as_str()))
 }
 
 /// Prefixes under which flow names are also written (`userEmail`, `newPassword`).
@@ -285,6 +319,8 @@ mod tests {
         assert_eq!(id("lastName"), Some("name"));
         assert_eq!(id("ip_address"), Some("ip-address"));
         assert_eq!(id("stripeCustomerId"), None);
+        assert_eq!(id("campaign_name"), None);
+        assert_eq!(id("user_name"), Some("name"));
     }
 
     #[test]
