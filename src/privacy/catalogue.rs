@@ -21,7 +21,7 @@ pub struct DataType {
     pub label: String,
     /// Contact, identity, credential, special category, ...
     pub category: String,
-    /// Names specific enough to follow through code (snake_case token sequences).
+    /// Names specific enough to follow through code (`snake_case` token sequences).
     #[serde(default, skip_serializing)]
     pub flow: Vec<String>,
     /// Names that classify a schema field but are too generic to follow in code (`name`).
@@ -54,7 +54,11 @@ static COMPILED: LazyLock<Catalogue> = LazyLock::new(|| {
     for (i, t) in raw.types.iter().enumerate() {
         for (list, is_flow) in [(&t.flow, true), (&t.schema, false)] {
             for n in list {
-                names.push((n.split('_').map(String::from).collect::<Vec<_>>(), i, is_flow));
+                names.push((
+                    n.split('_').map(String::from).collect::<Vec<_>>(),
+                    i,
+                    is_flow,
+                ));
             }
         }
     }
@@ -178,20 +182,83 @@ pub fn is_generic_field(name: &str) -> bool {
 
 /// Words that, before a generic name, say it belongs to a person (`user_name`, `billing_city`).
 const PERSON_WORDS: &[&str] = &[
-    "user", "customer", "client", "contact", "patient", "member", "owner", "author", "guest",
-    "buyer", "seller", "employee", "student", "driver", "billing", "shipping", "home", "work",
-    "personal", "full", "display", "first", "last", "sender", "recipient", "last_login",
+    "user",
+    "customer",
+    "client",
+    "contact",
+    "patient",
+    "member",
+    "owner",
+    "author",
+    "guest",
+    "buyer",
+    "seller",
+    "employee",
+    "student",
+    "driver",
+    "billing",
+    "shipping",
+    "home",
+    "work",
+    "personal",
+    "full",
+    "display",
+    "first",
+    "last",
+    "sender",
+    "recipient",
+    "last_login",
 ];
 
 /// Whether a store (class, table, type) name says its records describe people.
 pub fn is_person_store(name: &str) -> bool {
     const PEOPLE: &[&str] = &[
-        "user", "users", "profile", "profiles", "customer", "customers", "contact", "contacts",
-        "member", "members", "account", "accounts", "lead", "leads", "patient", "patients",
-        "employee", "employees", "student", "students", "client", "clients", "person", "people",
-        "applicant", "applicants", "subscriber", "subscribers", "guest", "guests", "booking",
-        "bookings", "order", "orders", "address", "addresses", "signup", "signups", "usuario",
-        "usuarios", "cliente", "clientes", "utilisateur", "utilisateurs", "benutzer", "kunde",
+        "user",
+        "users",
+        "profile",
+        "profiles",
+        "customer",
+        "customers",
+        "contact",
+        "contacts",
+        "member",
+        "members",
+        "account",
+        "accounts",
+        "lead",
+        "leads",
+        "patient",
+        "patients",
+        "employee",
+        "employees",
+        "student",
+        "students",
+        "client",
+        "clients",
+        "person",
+        "people",
+        "applicant",
+        "applicants",
+        "subscriber",
+        "subscribers",
+        "guest",
+        "guests",
+        "booking",
+        "bookings",
+        "order",
+        "orders",
+        "address",
+        "addresses",
+        "signup",
+        "signups",
+        "usuario",
+        "usuarios",
+        "cliente",
+        "clientes",
+        "utilisateur",
+        "utilisateurs",
+        "benutzer",
+        "kunde",
         "kunden",
     ];
     tokens(name).iter().any(|t| PEOPLE.contains(&t.as_str()))
@@ -202,14 +269,20 @@ const PREFIXES: &[&str] = &[
     "user", "customer", "client", "contact", "patient", "member", "new", "current", "confirm",
 ];
 
-/// The spellings of a token sequence: snake_case, camelCase, and one lower-case word.
+/// The spellings of a token sequence: `snake_case`, `camelCase`, and one lower-case word.
 fn spellings(toks: &[&str], out: &mut Vec<String>) {
     out.push(toks.join("_"));
     out.push(toks.concat());
     let camel: String = toks
         .iter()
         .enumerate()
-        .map(|(i, t)| if i == 0 { (*t).to_string() } else { capitalize(t) })
+        .map(|(i, t)| {
+            if i == 0 {
+                (*t).to_string()
+            } else {
+                capitalize(t)
+            }
+        })
         .collect();
     out.push(camel);
 }
@@ -224,7 +297,11 @@ fn capitalize(t: &str) -> String {
 /// Every spelling of the flow names of the types in `ids`, with common prefixes.
 fn flow_spellings(ids: &[&str]) -> Vec<String> {
     let mut out = Vec::new();
-    for t in catalogue().types.iter().filter(|t| ids.contains(&t.id.as_str())) {
+    for t in catalogue()
+        .types
+        .iter()
+        .filter(|t| ids.contains(&t.id.as_str()))
+    {
         for name in &t.flow {
             let toks: Vec<&str> = name.split('_').collect();
             spellings(&toks, &mut out);
@@ -339,6 +416,10 @@ mod tests {
         assert!(personal.split('|').any(|n| n == "userEmail"));
         assert!(personal.split('|').any(|n| n == "phone_number"));
         assert!(!personal.split('|').any(|n| n == "name"));
-        assert!(sets["credentials"][0].split('|').any(|n| n == "newPassword"));
+        assert!(
+            sets["credentials"][0]
+                .split('|')
+                .any(|n| n == "newPassword")
+        );
     }
 }

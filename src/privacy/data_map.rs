@@ -3,7 +3,7 @@
 //! receive which data, and where data is processed (region settings).
 //!
 //! Stores are found by reading schemas and model code with small text scanners (Prisma,
-//! Supabase SQL, Mongoose, Drizzle, TypeORM, TypeScript types, zod, Firestore writes, Parse
+//! Supabase SQL, Mongoose, Drizzle, `TypeORM`, TypeScript types, zod, Firestore writes, Parse
 //! classes); access comes from Supabase RLS (the migrations history), Firebase security rules and
 //! Parse class-level permissions where they are in the scanned tree, and is "unknown" otherwise.
 //! Recipients come from the findings of the privacy flow rules. Rendering is the caller's.
@@ -162,8 +162,8 @@ pub fn data_map_of(files: &[SourceFile], report: &ScanReport, allowed: &[String]
     // a record with only generic names (`name`, `city`) holds personal data only if it is about
     // people: `plans.name` is not, `users.name` is
     for s in stores.values_mut() {
-        let about_people = is_person_store(&s.name)
-            || s.fields.iter().any(|f| !is_generic_field(&f.name));
+        let about_people =
+            is_person_store(&s.name) || s.fields.iter().any(|f| !is_generic_field(&f.name));
         if !about_people {
             s.fields.clear();
         }
@@ -203,36 +203,51 @@ static PRISMA_MODEL: LazyLock<Regex> = LazyLock::new(|| re(r"(?m)^\s*model\s+(\w
 static SQL_TABLE: LazyLock<Regex> = LazyLock::new(|| {
     re(r#"(?i)create\s+table\s+(?:if\s+not\s+exists\s+)?(?:"?\w+"?\.)?"?(\w+)"?\s*\("#)
 });
-static MONGOOSE: LazyLock<Regex> =
-    LazyLock::new(|| re(r"(?:const|let|var)\s+(\w+)\s*=\s*new\s+(?:mongoose\.)?Schema\s*(?:<[^>]*>)?\(\s*\{"));
+static MONGOOSE: LazyLock<Regex> = LazyLock::new(|| {
+    re(r"(?:const|let|var)\s+(\w+)\s*=\s*new\s+(?:mongoose\.)?Schema\s*(?:<[^>]*>)?\(\s*\{")
+});
 static MONGOOSE_MODEL: LazyLock<Regex> =
     LazyLock::new(|| re(r#"model\s*(?:<[^>]*>)?\(\s*['"](\w+)['"]\s*,\s*(\w+)"#));
 static DRIZZLE: LazyLock<Regex> = LazyLock::new(|| {
-    re(r#"\b(?:pgTable|mysqlTable|sqliteTable)\(\s*['"](\w+)['"]\s*,\s*(?:\(\s*\w*\s*\)\s*=>\s*\(\s*)?\{"#)
+    re(
+        r#"\b(?:pgTable|mysqlTable|sqliteTable)\(\s*['"](\w+)['"]\s*,\s*(?:\(\s*\w*\s*\)\s*=>\s*\(\s*)?\{"#,
+    )
 });
 static TYPEORM: LazyLock<Regex> = LazyLock::new(|| {
-    re(r#"@Entity\(\s*(?:['"](\w+)['"])?[^)]*\)\s*(?:export\s+)?(?:default\s+)?class\s+(\w+)[^{]*\{"#)
+    re(
+        r#"@Entity\(\s*(?:['"](\w+)['"])?[^)]*\)\s*(?:export\s+)?(?:default\s+)?class\s+(\w+)[^{]*\{"#,
+    )
 });
 static TS_TYPE: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"(?m)^\s*(?:export\s+)?(?:interface\s+(\w+)(?:<[^>]*>)?(?:\s+extends\s+[^{]+)?|type\s+(\w+)(?:<[^>]*>)?\s*=)\s*\{")
+    re(
+        r"(?m)^\s*(?:export\s+)?(?:interface\s+(\w+)(?:<[^>]*>)?(?:\s+extends\s+[^{]+)?|type\s+(\w+)(?:<[^>]*>)?\s*=)\s*\{",
+    )
 });
 static ZOD: LazyLock<Regex> =
     LazyLock::new(|| re(r"(?:const|let|var)\s+(\w+)\s*=\s*z\s*\.\s*object\(\s*\{"));
 static FIRESTORE_WRITE: LazyLock<Regex> = LazyLock::new(|| {
-    re(r#"(?:(?:setDoc|addDoc|updateDoc)\(\s*(?:doc|collection)\(\s*[\w.]+\s*,\s*['"](\w+)['"][^)]*\)\s*,\s*\{|\.collection\(\s*['"](\w+)['"]\s*\)(?:\.doc\([^)]*\))?\.(?:add|set|update)\(\s*\{)"#)
+    re(
+        r#"(?:(?:setDoc|addDoc|updateDoc)\(\s*(?:doc|collection)\(\s*[\w.]+\s*,\s*['"](\w+)['"][^)]*\)\s*,\s*\{|\.collection\(\s*['"](\w+)['"]\s*\)(?:\.doc\([^)]*\))?\.(?:add|set|update)\(\s*\{)"#,
+    )
 });
 static PARSE_CLASS: LazyLock<Regex> = LazyLock::new(|| {
-    re(r#"(?:Parse\.Object\.extend\(\s*|new\s+Parse\.Object\(\s*)['"](\w+)['"]|new\s+Parse\.(User)\(\)"#)
+    re(
+        r#"(?:Parse\.Object\.extend\(\s*|new\s+Parse\.Object\(\s*)['"](\w+)['"]|new\s+Parse\.(User)\(\)"#,
+    )
 });
 static PARSE_SET: LazyLock<Regex> = LazyLock::new(|| re(r#"\.set\(\s*['"](\w+)['"]"#));
+/// `key:` (objects, types, classes) or a shorthand `key` alone (object literals).
 static KEY: LazyLock<Regex> =
-    LazyLock::new(|| re(r#"^\s*(?:readonly\s+)?['"]?([A-Za-z_$][\w$]*)['"]?\s*[?!]?\s*:"#));
+    LazyLock::new(|| re(r#"^\s*(?:readonly\s+)?['"]?([A-Za-z_$][\w$]*)['"]?\s*(?:[?!]?\s*:|$)"#));
 
 /// The personal-data fields among `names`.
 fn fields_of<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<Field> {
     let mut out: Vec<Field> = Vec::new();
     // `VITE_API_KEY`-style names are configuration constants, not record fields
-    for n in names.into_iter().filter(|n| n.chars().any(char::is_lowercase)) {
+    for n in names
+        .into_iter()
+        .filter(|n| n.chars().any(char::is_lowercase))
+    {
         if let Some(t) = classify_field(n)
             && !out.iter().any(|f| f.name == n)
         {
@@ -306,7 +321,12 @@ fn stores_in(file: &SourceFile) -> Vec<Found> {
                 .lines()
                 .filter_map(|l| l.split_whitespace().next())
                 .filter(|w| !w.starts_with(['@', '/']));
-            out.push(("prisma-model", c[1].to_string(), m.start(), fields_of(names)));
+            out.push((
+                "prisma-model",
+                c[1].to_string(),
+                m.start(),
+                fields_of(names),
+            ));
         }
     }
     if file.kind == FileKind::Sql {
@@ -336,7 +356,10 @@ fn stores_in(file: &SourceFile) -> Vec<Found> {
         .collect();
     for c in MONGOOSE.captures_iter(text) {
         let m = c.get(0).expect("whole match");
-        let name = models.get(&c[1]).cloned().unwrap_or_else(|| c[1].to_string());
+        let name = models
+            .get(&c[1])
+            .cloned()
+            .unwrap_or_else(|| c[1].to_string());
         object("mongoose-model", name, m.start(), m.end() - 1);
     }
     for c in DRIZZLE.captures_iter(text) {
@@ -345,7 +368,9 @@ fn stores_in(file: &SourceFile) -> Vec<Found> {
     }
     for c in TYPEORM.captures_iter(text) {
         let m = c.get(0).expect("whole match");
-        let name = c.get(1).map_or_else(|| c[2].to_string(), |t| t.as_str().to_string());
+        let name = c
+            .get(1)
+            .map_or_else(|| c[2].to_string(), |t| t.as_str().to_string());
         object("typeorm-entity", name, m.start(), m.end() - 1);
     }
     for c in TS_TYPE.captures_iter(text) {
@@ -390,10 +415,10 @@ fn parse_schema_json(text: &str, out: &mut Vec<Found>) {
     };
     let classes: Vec<&serde_json::Value> = match &value {
         serde_json::Value::Array(items) => items.iter().collect(),
-        other => other.get("results").and_then(|r| r.as_array()).map_or_else(
-            || vec![other],
-            |items| items.iter().collect(),
-        ),
+        other => other
+            .get("results")
+            .and_then(|r| r.as_array())
+            .map_or_else(|| vec![other], |items| items.iter().collect()),
     };
     for class in classes {
         let (Some(name), Some(fields)) = (
@@ -430,9 +455,9 @@ fn resolve_access(files: &[SourceFile], stores: &mut BTreeMap<(String, String), 
         .collect();
     let clps = parse_clps(files);
     // RLS decides who reads a table only when Supabase (PostgREST) serves it
-    let is_supabase = files.iter().any(|f| {
-        f.display.contains("supabase/") || f.text.contains("@supabase/supabase-js")
-    });
+    let is_supabase = files
+        .iter()
+        .any(|f| f.display.contains("supabase/") || f.text.contains("@supabase/supabase-js"));
     for ((kind, name), store) in stores.iter_mut() {
         match kind.as_str() {
             "sql-table" if is_supabase => {
@@ -462,9 +487,16 @@ fn who_from_condition(cond: &str) -> &'static str {
         "public"
     } else if c == "false" {
         "server only"
-    } else if c.contains("auth.uid()=") || c.contains("=auth.uid()") || c.contains("request.auth.uid==") || c.contains("==request.auth.uid") {
+    } else if c.contains("auth.uid()=")
+        || c.contains("=auth.uid()")
+        || c.contains("request.auth.uid==")
+        || c.contains("==request.auth.uid")
+    {
         "owner"
-    } else if c.contains("auth.role()='authenticated'") || c.contains("auth.uid()isnotnull") || c.contains("request.auth!=null") {
+    } else if c.contains("auth.role()='authenticated'")
+        || c.contains("auth.uid()isnotnull")
+        || c.contains("request.auth!=null")
+    {
         "any signed-in user"
     } else {
         "restricted"
@@ -473,7 +505,13 @@ fn who_from_condition(cond: &str) -> &'static str {
 
 /// The widest audience among policies, by order public > signed-in > owner > restricted.
 fn widest(whos: &[&'static str]) -> String {
-    const ORDER: [&str; 5] = ["public", "any signed-in user", "restricted", "owner", "server only"];
+    const ORDER: [&str; 5] = [
+        "public",
+        "any signed-in user",
+        "restricted",
+        "owner",
+        "server only",
+    ];
     ORDER
         .iter()
         .find(|o| whos.contains(o))
@@ -489,7 +527,9 @@ fn supabase_access(h: &History, table: &str) -> Option<Access> {
         return Some(Access {
             read: "public".into(),
             write: "public".into(),
-            basis: "Supabase table without row level security (anon and authenticated keys reach it)".into(),
+            basis:
+                "Supabase table without row level security (anon and authenticated keys reach it)"
+                    .into(),
         });
     }
     let (mut read, mut write) = (Vec::new(), Vec::new());
@@ -508,7 +548,11 @@ fn supabase_access(h: &History, table: &str) -> Option<Access> {
         }
         if command != "select" {
             let w = who_from_condition(p.check.as_deref().or(p.using.as_deref()).unwrap_or(""));
-            write.push(if w == "public" && who != "public" { who } else { w });
+            write.push(if w == "public" && who != "public" {
+                who
+            } else {
+                w
+            });
         }
     }
     Some(Access {
@@ -551,35 +595,54 @@ fn firebase_access(rules: &[fb_rules::RulesFile], collection: &str) -> Access {
 /// Parse class-level permissions from schema exports in the tree.
 fn parse_clps(files: &[SourceFile]) -> BTreeMap<String, Access> {
     let mut out = BTreeMap::new();
-    for f in files.iter().filter(|f| f.kind == FileKind::Json && f.text.contains("classLevelPermissions")) {
-        let Ok(serde_json::Value::Array(items)) = serde_json::from_str::<serde_json::Value>(&f.text) else {
+    for f in files
+        .iter()
+        .filter(|f| f.kind == FileKind::Json && f.text.contains("classLevelPermissions"))
+    {
+        let Ok(serde_json::Value::Array(items)) =
+            serde_json::from_str::<serde_json::Value>(&f.text)
+        else {
             continue;
         };
         for c in items {
-            let (Some(name), Some(clp)) = (c.get("className").and_then(|v| v.as_str()), c.get("classLevelPermissions")) else {
+            let (Some(name), Some(clp)) = (
+                c.get("className").and_then(|v| v.as_str()),
+                c.get("classLevelPermissions"),
+            ) else {
                 continue;
             };
             let who = |ops: &[&str]| {
                 let mut whos = Vec::new();
                 for op in ops {
-                    let Some(p) = clp.get(*op).and_then(|v| v.as_object()) else { continue };
-                    whos.push(if p.get("*").and_then(serde_json::Value::as_bool) == Some(true) {
-                        "public"
-                    } else if p.get("requiresAuthentication").and_then(serde_json::Value::as_bool) == Some(true) {
-                        "any signed-in user"
-                    } else if p.is_empty() {
-                        "server only"
-                    } else {
-                        "restricted"
-                    });
+                    let Some(p) = clp.get(*op).and_then(|v| v.as_object()) else {
+                        continue;
+                    };
+                    whos.push(
+                        if p.get("*").and_then(serde_json::Value::as_bool) == Some(true) {
+                            "public"
+                        } else if p
+                            .get("requiresAuthentication")
+                            .and_then(serde_json::Value::as_bool)
+                            == Some(true)
+                        {
+                            "any signed-in user"
+                        } else if p.is_empty() {
+                            "server only"
+                        } else {
+                            "restricted"
+                        },
+                    );
                 }
                 widest(&whos)
             };
-            out.insert(name.to_string(), Access {
-                read: who(&["find", "get", "count"]),
-                write: who(&["create", "update", "delete"]),
-                basis: "Parse class-level permissions".into(),
-            });
+            out.insert(
+                name.to_string(),
+                Access {
+                    read: who(&["find", "get", "count"]),
+                    write: who(&["create", "update", "delete"]),
+                    basis: "Parse class-level permissions".into(),
+                },
+            );
         }
     }
     out
@@ -595,7 +658,10 @@ fn recipients(report: &ScanReport) -> Vec<Recipient> {
         let parts: Vec<&str> = f.message.split('`').collect();
         let (source, sink) = match f.rule_id.as_str() {
             "privacy.password-stored-without-hash" => continue,
-            _ => (parts.get(1).copied().unwrap_or(""), parts.get(3).copied().unwrap_or("")),
+            _ => (
+                parts.get(1).copied().unwrap_or(""),
+                parts.get(3).copied().unwrap_or(""),
+            ),
         };
         let name = recipient_name(&f.rule_id, sink);
         let field = source
@@ -648,28 +714,47 @@ mod tests {
         let file = SourceFile::new(name.to_string(), kind, text.to_string());
         stores_in(&file)
             .into_iter()
-            .map(|(k, n, _, f)| (k.to_string(), n, f.into_iter().map(|f| f.data_type).collect()))
+            .map(|(k, n, _, f)| {
+                (
+                    k.to_string(),
+                    n,
+                    f.into_iter().map(|f| f.data_type).collect(),
+                )
+            })
             .collect()
     }
 
     #[test]
     fn classifies_models_of_several_orms() {
-        let prisma = "model User {\n  id String @id\n  email String @unique\n  phoneNumber String?\n}";
-        assert_eq!(found("schema.prisma", FileKind::Text, prisma)[0].2, ["email", "phone"]);
+        let prisma =
+            "model User {\n  id String @id\n  email String @unique\n  phoneNumber String?\n}";
+        assert_eq!(
+            found("schema.prisma", FileKind::Text, prisma)[0].2,
+            ["email", "phone"]
+        );
         let mongoose = "const userSchema = new mongoose.Schema({\n  email: { type: String },\n  dob: Date,\n});\nexport default mongoose.model('User', userSchema);";
         let got = found("user.ts", FileKind::Ts, mongoose);
         assert_eq!(got[0].1, "User");
         assert_eq!(got[0].2, ["email", "birth-date"]);
         let zod = "const Signup = z.object({ email: z.string().email(), password: z.string() });";
         assert_eq!(found("a.ts", FileKind::Ts, zod)[0].2, ["email", "password"]);
-        let sql = "create table public.profiles (id uuid primary key, full_name text, avatar_url text);";
+        let sql =
+            "create table public.profiles (id uuid primary key, full_name text, avatar_url text);";
         assert_eq!(found("m.sql", FileKind::Sql, sql)[0].2, ["name"]);
     }
 
     #[test]
     fn reads_firestore_writes_and_parse_sets() {
-        let fs = "await setDoc(doc(db, 'users', uid), { email, displayName: name, createdAt: now });";
-        assert_eq!(found("a.ts", FileKind::Ts, fs)[0], ("firestore-collection".into(), "users".into(), vec!["email".into(), "name".into()]));
+        let fs =
+            "await setDoc(doc(db, 'users', uid), { email, displayName: name, createdAt: now });";
+        assert_eq!(
+            found("a.ts", FileKind::Ts, fs)[0],
+            (
+                "firestore-collection".into(),
+                "users".into(),
+                vec!["email".into(), "name".into()]
+            )
+        );
         let parse = "const Lead = Parse.Object.extend('Lead'); const l = new Lead(); l.set('phone', p); l.set('score', 3);";
         assert_eq!(found("a.js", FileKind::Js, parse)[0].2, ["phone"]);
     }
@@ -678,6 +763,9 @@ mod tests {
     fn conditions_say_who() {
         assert_eq!(who_from_condition("true"), "public");
         assert_eq!(who_from_condition("auth.uid() = user_id"), "owner");
-        assert_eq!(who_from_condition("request.auth != null"), "any signed-in user");
+        assert_eq!(
+            who_from_condition("request.auth != null"),
+            "any signed-in user"
+        );
     }
 }

@@ -18,7 +18,7 @@ use crate::discover::FileKind;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct RegionSetting {
     /// What the setting configures: "AWS SDK client", "Firebase Functions", "Vercel functions",
-    /// "PostHog", ...
+    /// `PostHog`, ...
     pub service: String,
     /// The region as written (`eu-west-1`, `fra1`, `us`), or `None` when not resolvable.
     pub region: Option<String>,
@@ -117,7 +117,9 @@ fn re(s: &str) -> Regex {
 
 /// `region: X` / `.region(X)` in code, with the value captured.
 static CODE_REGION: LazyLock<Regex> = LazyLock::new(|| {
-    re(r#"(?:\bregion\s*:\s*|\.region\(\s*)(?P<v>"[^"\n]*"|'[^'\n]*'|`[^`\n]*`|[A-Za-z_$][\w$.?]*(?:\[[^\]\n]*\])?)"#)
+    re(
+        r#"(?:\bregion\s*:\s*|\.region\(\s*)(?P<v>"[^"\n]*"|'[^'\n]*'|`[^`\n]*`|[A-Za-z_$][\w$.?]*(?:\[[^\]\n]*\])?)"#,
+    )
 });
 /// Files whose `region:` keys configure a cloud provider.
 static CLOUD_MARKER: LazyLock<Regex> = LazyLock::new(|| {
@@ -125,21 +127,39 @@ static CLOUD_MARKER: LazyLock<Regex> = LazyLock::new(|| {
 });
 /// `const REGION = "eu-west-1"`: a same-file constant a setting may name.
 static CONSTANT: LazyLock<Regex> = LazyLock::new(|| {
-    re(r#"(?m)\b(?:const|let|var)\s+(?P<n>[A-Za-z_$][\w$]*)\s*(?::\s*\w+\s*)?=\s*["'`](?P<v>[a-z]{2,}[a-z0-9-]*\d?)["'`]"#)
+    re(
+        r#"(?m)\b(?:const|let|var)\s+(?P<n>[A-Za-z_$][\w$]*)\s*(?::\s*\w+\s*)?=\s*["'`](?P<v>[a-z]{2,}[a-z0-9-]*\d?)["'`]"#,
+    )
 });
 /// Third-party hosts whose name says where data is processed.
 static HOSTS: LazyLock<Vec<(Regex, &'static str, &'static str)>> = LazyLock::new(|| {
     [
-        (r"\b(?:us|us-assets)\.i\.posthog\.com|\bapp\.posthog\.com", "PostHog", "us"),
-        (r"\b(?:eu|eu-assets)\.i\.posthog\.com|\beu\.posthog\.com", "PostHog", "eu"),
+        (
+            r"\b(?:us|us-assets)\.i\.posthog\.com|\bapp\.posthog\.com",
+            "PostHog",
+            "us",
+        ),
+        (
+            r"\b(?:eu|eu-assets)\.i\.posthog\.com|\beu\.posthog\.com",
+            "PostHog",
+            "eu",
+        ),
         (r"\bapi\.mixpanel\.com", "Mixpanel", "us"),
-        (r"\bapi-eu\.mixpanel\.com|\bapi\.eu\.mixpanel\.com", "Mixpanel", "eu"),
+        (
+            r"\bapi-eu\.mixpanel\.com|\bapi\.eu\.mixpanel\.com",
+            "Mixpanel",
+            "eu",
+        ),
         (r"\bingest\.(?:us\.)?sentry\.io", "Sentry", "us"),
         (r"\bingest\.de\.sentry\.io", "Sentry", "eu-de"),
         (r"\bapi\.eu\.amplitude\.com", "Amplitude", "eu"),
         (r"\bapi2?\.amplitude\.com", "Amplitude", "us"),
         (r"\beu\.api\.openai\.com", "OpenAI", "eu"),
-        (r"\bapi\.eu\.segment\.io|\bevents\.eu1\.segmentapis\.com", "Segment", "eu"),
+        (
+            r"\bapi\.eu\.segment\.io|\bevents\.eu1\.segmentapis\.com",
+            "Segment",
+            "eu",
+        ),
     ]
     .into_iter()
     .map(|(r, s, region)| (re(r), s, region))
@@ -153,12 +173,13 @@ static VERCEL_REGIONS: LazyLock<Regex> =
     LazyLock::new(|| re(r#""regions"\s*:\s*\[(?P<v>[^\]]*)\]"#));
 static QUOTED: LazyLock<Regex> = LazyLock::new(|| re(r#""(?P<v>[^"]*)""#));
 /// `region: x` (YAML) or `region = "x"` (TOML).
-static CONFIG_REGION: LazyLock<Regex> = LazyLock::new(|| {
-    re(r#"(?m)^[ \t]*region[ \t]*[:=][ \t]*(?P<v>"[^"\n]*"|'[^'\n]*'|[^\s#]+)"#)
-});
+static CONFIG_REGION: LazyLock<Regex> =
+    LazyLock::new(|| re(r#"(?m)^[ \t]*region[ \t]*[:=][ \t]*(?P<v>"[^"\n]*"|'[^'\n]*'|[^\s#]+)"#));
 /// `AWS_REGION=eu-west-1` in dotenv files.
 static ENV_REGION: LazyLock<Regex> = LazyLock::new(|| {
-    re(r#"(?m)^(?:export\s+)?(?P<k>[A-Z0-9_]*REGION)\s*=\s*["']?(?P<v>[a-z]{2}[a-z0-9-]*\d)["']?\s*$"#)
+    re(
+        r#"(?m)^(?:export\s+)?(?P<k>[A-Z0-9_]*REGION)\s*=\s*["']?(?P<v>[a-z]{2}[a-z0-9-]*\d)["']?\s*$"#,
+    )
 });
 
 /// Every region setting in one file.
@@ -181,7 +202,10 @@ pub fn region_settings(kind: FileKind, display: &str, text: &str) -> Vec<RegionS
         }
         _ => {}
     }
-    if !matches!(kind, FileKind::Lockfile | FileKind::Sql | FileKind::FirebaseRules) {
+    if !matches!(
+        kind,
+        FileKind::Lockfile | FileKind::Sql | FileKind::FirebaseRules
+    ) {
         for (pattern, service, region) in HOSTS.iter() {
             if let Some(m) = pattern.find(text) {
                 out.push(literal(&format!("{service} host"), region, m.range()));
@@ -312,16 +336,28 @@ mod tests {
 
     #[test]
     fn vercel_codes_map_to_aws_regions() {
-        let got = found(FileKind::Json, "vercel.json", r#"{"regions": ["fra1", "iad1"]}"#);
+        let got = found(
+            FileKind::Json,
+            "vercel.json",
+            r#"{"regions": ["fra1", "iad1"]}"#,
+        );
         assert_eq!(got[0].1, Status::Allowed);
         assert_eq!(got[1].1, Status::Outside);
     }
 
     #[test]
     fn third_party_hosts_name_their_region() {
-        let got = found(FileKind::Ts, "a.ts", "posthog.init(k, { api_host: 'https://us.i.posthog.com' })");
+        let got = found(
+            FileKind::Ts,
+            "a.ts",
+            "posthog.init(k, { api_host: 'https://us.i.posthog.com' })",
+        );
         assert_eq!(got, [(Some("us".into()), Status::Outside)]);
-        let got = found(FileKind::Ts, "a.ts", "const dsn = 'https://k@o1.ingest.de.sentry.io/1'");
+        let got = found(
+            FileKind::Ts,
+            "a.ts",
+            "const dsn = 'https://k@o1.ingest.de.sentry.io/1'",
+        );
         assert_eq!(got, [(Some("eu-de".into()), Status::Allowed)]);
     }
 }

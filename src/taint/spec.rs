@@ -265,15 +265,16 @@ impl Pattern {
                 "*" => Ok(Seg::Any),
                 "#" => Ok(Seg::Hole),
                 s if is_metavar(s) => Ok(Seg::Any),
-                s => match s.strip_prefix('!') {
-                    Some(rest) => Ok(Seg::Not(rest.split('|').map(String::from).collect())),
-                    None => {
+                s => {
+                    if let Some(rest) = s.strip_prefix('!') {
+                        Ok(Seg::Not(rest.split('|').map(String::from).collect()))
+                    } else {
                         let mut names: Vec<String> = s.split('|').map(String::from).collect();
                         names.sort();
                         names.dedup();
                         Ok(Seg::Names(names))
                     }
-                },
+                }
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Pattern { path, args, is_new })

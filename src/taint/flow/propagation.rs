@@ -554,6 +554,25 @@ fn module_path(module: &str) -> Vec<String> {
         .collect()
 }
 
+/// A value's taint from the flow (`held`) joined with the taint its name declares (`named`: a
+/// source path such as `req.body`, or a personal-data name such as `user.email`). Each keeps its
+/// rules: the one whose rules the other does not cover leads (its steps and flags), and the
+/// other only adds its rule bits, so naming a request field `email` does not hide the request.
+fn merge_named(held: Option<Taint>, named: Option<Taint>) -> Option<Taint> {
+    match (held, named) {
+        (Some(h), Some(n)) => {
+            let (mut lead, other) = if h.mask & !n.mask != 0 {
+                (h, n)
+            } else {
+                (n, h)
+            };
+            lead.mask |= other.mask;
+            Some(lead)
+        }
+        (h, n) => h.or(n),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::fixes_host;
@@ -570,20 +589,5 @@ mod tests {
         assert!(!super::code_fixes_host("https://\u{1}"));
         assert!(!super::code_fixes_host("\u{1}"));
         assert!(!super::code_fixes_host("https://"));
-    }
-}
-
-/// A value's taint from the flow (`held`) joined with the taint its name declares (`named`: a
-/// source path such as `req.body`, or a personal-data name such as `user.email`). Each keeps its
-/// rules: the one whose rules the other does not cover leads (its steps and flags), and the
-/// other only adds its rule bits, so naming a request field `email` does not hide the request.
-fn merge_named(held: Option<Taint>, named: Option<Taint>) -> Option<Taint> {
-    match (held, named) {
-        (Some(h), Some(n)) => {
-            let (mut lead, other) = if h.mask & !n.mask != 0 { (h, n) } else { (n, h) };
-            lead.mask |= other.mask;
-            Some(lead)
-        }
-        (h, n) => h.or(n),
     }
 }
