@@ -235,7 +235,7 @@ static PARSE_CLASS: LazyLock<Regex> = LazyLock::new(|| {
         r#"(?:Parse\.Object\.extend\(\s*|new\s+Parse\.Object\(\s*)['"](\w+)['"]|new\s+Parse\.(User)\(\)"#,
     )
 });
-static PARSE_SET: LazyLock<Regex> = LazyLock::new(|| re(r#"\.set\(\s*['"](\w+)['"]"#));
+static PARSE_SET: LazyLock<Regex> = LazyLock::new(|| re(r#"\.(?:set|get)\(\s*['"](\w+)['"]"#));
 /// `key:` (objects, types, classes) or a shorthand `key` alone (object literals).
 static KEY: LazyLock<Regex> =
     LazyLock::new(|| re(r#"^\s*(?:readonly\s+)?['"]?([A-Za-z_$][\w$]*)['"]?\s*(?:[?!]?\s*:|$)"#));

@@ -242,6 +242,19 @@ fn code_settings(text: &str, out: &mut Vec<RegionSetting>) {
     };
     for c in CODE_REGION.captures_iter(text) {
         let m = c.name("v").expect("group v is in the pattern");
+        // the call the setting sits in names the service better than the file's imports
+        let mut from = m.start().saturating_sub(80);
+        while !text.is_char_boundary(from) {
+            from += 1;
+        }
+        let before = &text[from..m.start()];
+        let service = if before.contains("Client(") || before.contains("AWS.") {
+            "AWS SDK client"
+        } else if before.contains("setGlobalOptions") || before.contains("functions.region") {
+            "Firebase / Cloud Functions"
+        } else {
+            service
+        };
         let value = m.as_str();
         let quoted = value.starts_with(['"', '\'', '`']);
         let inner = value.trim_matches(['"', '\'', '`']);
