@@ -57,7 +57,8 @@ pub enum Command {
     /// Manage the offline advisory database.
     #[command(subcommand)]
     Db(DbCommand),
-    /// Standards coverage (OWASP, ASVS, CWE Top 25) and a compliance report to forward.
+    /// Standards coverage (OWASP, ASVS, CWE Top 25) and a compliance report to forward;
+    /// `--data-map`: personal data stores, recipients and residency.
     Report(ReportArgs),
     /// Write a software bill of materials (CycloneDX 1.6 or SPDX 2.3 JSON) from the lockfiles.
     Sbom(SbomArgs),
@@ -235,6 +236,10 @@ pub struct ReportArgs {
     /// Files or directories to scan.
     #[arg(default_value = ".")]
     pub paths: Vec<PathBuf>,
+    /// Print the data map instead: which stores hold which personal data, who can read and
+    /// write them, which third parties receive it, and region settings (text, markdown, json).
+    #[arg(long)]
+    pub data_map: bool,
     /// Standards to show (repeatable, comma-separated) [default: all].
     #[arg(long, value_enum, value_delimiter = ',')]
     pub standard: Vec<StandardArg>,

@@ -22,6 +22,7 @@ pub mod finding;
 pub mod finish;
 pub mod parse;
 pub mod platform;
+pub mod privacy;
 pub mod query;
 pub mod report;
 pub mod rules;
@@ -64,6 +65,10 @@ pub const CAPABILITIES: &[Capability] = &[
     Capability {
         build: deploy::build,
         builtins: deploy::builtin_names,
+    },
+    Capability {
+        build: privacy::build,
+        builtins: privacy::builtin_names,
     },
 ];
 

@@ -79,6 +79,25 @@ fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
+/// `vibeward report --data-map`: the data map in the chosen format.
+fn data_map(args: &cli::ReportArgs, settings: &Settings) -> Result<ExitCode> {
+    let map = vibeward::privacy::build_data_map(settings)?;
+    let text = match args.format {
+        cli::ReportFormat::Text => vibeward::privacy::render::text(&map),
+        cli::ReportFormat::Markdown => vibeward::privacy::render::markdown(&map),
+        cli::ReportFormat::Json => serde_json::to_string_pretty(&map)? + "\n",
+        cli::ReportFormat::Html => {
+            anyhow::bail!("vibeward report --data-map: choose --format text, markdown or json")
+        }
+    };
+    match &args.output {
+        Some(path) => std::fs::write(path, text)
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?,
+        None => std::io::stdout().lock().write_all(text.as_bytes())?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn sbom(args: &cli::SbomArgs) -> Result<ExitCode> {
     use vibeward::deps::sbom::{SbomFormat, SbomOptions, build_sbom};
     let options = SbomOptions {
@@ -137,6 +156,9 @@ fn compliance_report(args: &cli::ReportArgs) -> Result<ExitCode> {
         color: cli::ColorChoice::Never,
     };
     let settings = settings(&scan_args)?;
+    if args.data_map {
+        return data_map(args, &settings);
+    }
     let report = vibeward::scan(&settings)?;
     let standards: Vec<Standard> = if args.standard.is_empty() {
         Standard::ALL.to_vec()

@@ -71,6 +71,8 @@ fn settings(combined: bool) -> Settings {
             ..vibeward::engine::EngineOptions::default()
         },
         jobs: 2,
+        // residency rules run only when allowed regions are configured
+        regions: vec!["eu-*".into(), "europe-*".into()],
         ..Settings::default()
     }
 }

@@ -59,6 +59,13 @@ allow-regexes = []
 # Fingerprints (from the JSON or SARIF report) of secret findings you accept: "FINGERPRINT"
 # wherever that code appears, or "path/to/file.js:FINGERPRINT" in that file only.
 allow-fingerprints = []
+
+[compliance]
+# Regions your data may be processed in (globs): region settings outside them (AWS, Google
+# Cloud/Firebase Functions, Vercel, Netlify, Serverless, analytics and error-tracking hosts) are
+# reported, and unresolvable ones (environment variables) are reported as unknown.
+# Empty: residency is not checked. Example: regions = ["eu-*", "europe-*"]
+regions = []
 "#;
 
 /// A problem with the configuration file.
@@ -140,9 +147,11 @@ const KEYS: &[(&str, &[&str])] = &[
             "advisory-db",
             "rules",
             "secrets",
+            "compliance",
         ],
     ),
     ("rules", &["enable", "disable", "severity"]),
+    ("compliance", &["regions"]),
     (
         "secrets",
         &["allow-paths", "allow-regexes", "allow-fingerprints"],
@@ -165,6 +174,15 @@ struct RawConfig {
     rules: RawRules,
     #[serde(default)]
     secrets: RawSecrets,
+    #[serde(default)]
+    compliance: RawCompliance,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+struct RawCompliance {
+    #[serde(default)]
+    regions: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -217,6 +235,7 @@ pub struct ConfigFile {
     allow_paths: Vec<String>,
     allow_regexes: Vec<String>,
     allow_fingerprints: Vec<String>,
+    regions: Vec<String>,
 }
 
 /// Finds the configuration for a scan of `start`: the first `vibeward.toml` or
@@ -346,6 +365,7 @@ impl ConfigFile {
             allow_paths: raw.secrets.allow_paths,
             allow_regexes: raw.secrets.allow_regexes,
             allow_fingerprints: raw.secrets.allow_fingerprints,
+            regions: raw.compliance.regions,
             root,
         })
     }
@@ -390,6 +410,7 @@ impl ConfigFile {
         allow
             .fingerprints
             .extend(self.allow_fingerprints.iter().cloned());
+        settings.regions.extend(self.regions.iter().cloned());
     }
 }
 

@@ -62,6 +62,9 @@ pub struct Settings {
     /// Only these files are analysed, plus the project context (`--changed`, `--staged`);
     /// `None`: every discovered file.
     pub only_files: Option<Vec<PathBuf>>,
+    /// Allowed data regions (`[compliance] regions`, globs such as `eu-*`); empty: residency is
+    /// not checked.
+    pub regions: Vec<String>,
 }
 
 /// Secret findings allowed by the configuration (`[secrets]` in `vibeward.toml`).
@@ -105,6 +108,7 @@ impl Default for Settings {
             secrets_allow: SecretAllow::default(),
             baseline: None,
             only_files: None,
+            regions: Vec::new(),
         }
     }
 }

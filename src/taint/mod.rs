@@ -50,6 +50,10 @@ pub struct Compiled {
     hints: AhoCorasick,
     /// Per hint pattern: the rules whose sources it belongs to.
     hint_masks: Vec<u64>,
+    /// The last segment names of every path source, sorted; `None` when a source ends in a
+    /// wildcard. A path ending elsewhere is no source, whatever its prefix: most identifiers and
+    /// members are rejected by one binary search (the privacy sets hold thousands of names).
+    source_ends: Option<Vec<String>>,
 }
 
 /// The taint analyzer.
@@ -119,10 +123,18 @@ fn sets() -> Result<RawSets, RuleError> {
     else {
         return Ok(RawSets::default());
     };
-    serde_json::from_str(text).map_err(|e| RuleError::Syntax {
+    let mut sets: RawSets = serde_json::from_str(text).map_err(|e| RuleError::Syntax {
         source_name: spec::SETS_FILE.into(),
         message: e.to_string(),
-    })
+    })?;
+    // `@personal-data`, `@credentials`, `@passwords`: spelled out from the privacy catalogue
+    for (name, patterns) in crate::privacy::catalogue::taint_sources() {
+        sets.sources
+            .entry(name)
+            .or_default()
+            .extend(patterns.into_iter().map(spec::RawSource::Pattern));
+    }
+    Ok(sets)
 }
 
 /// Builds the taint analyzer from every `taint:` rule; `None` when there is none.
@@ -151,6 +163,7 @@ pub fn build(
         typeof_string: 0,
         request_only: 0,
         hint_masks: Vec::new(),
+        source_ends: None,
         hints: AhoCorasick::new(["\u{0}"]).map_err(|e| RuleError::Syntax {
             source_name: spec::SETS_FILE.into(),
             message: e.to_string(),
@@ -232,6 +245,7 @@ pub fn build(
     hints.sort();
     let hints = merge_masks(hints);
     compiled.hint_masks = hints.iter().map(|(_, m)| *m).collect();
+    compiled.source_ends = source_ends(&compiled.sources);
     compiled.sources = merge_masks(std::mem::take(&mut compiled.sources));
     compiled.sanitizers = merge_masks(std::mem::take(&mut compiled.sanitizers));
     compiled.guards = merge_masks(std::mem::take(&mut compiled.guards));
@@ -791,4 +805,22 @@ fn has_relative_imports(text: &str) -> bool {
         || text.contains("from './")
         || text.contains("from \"../")
         || text.contains("from '../")
+}
+
+/// See [`Compiled::source_ends`].
+fn source_ends(sources: &[(Source, u64)]) -> Option<Vec<String>> {
+    let mut ends = Vec::new();
+    for (s, _) in sources {
+        if let Source::Pattern(p) = s
+            && p.args.is_none()
+        {
+            match p.path.last() {
+                Some(spec::Seg::Names(names)) => ends.extend(names.iter().cloned()),
+                _ => return None,
+            }
+        }
+    }
+    ends.sort();
+    ends.dedup();
+    Some(ends)
 }

@@ -146,6 +146,8 @@ pub struct RawSinkSpec {
     /// Not inside a function whose text matches this regex (e.g. a handler that sets a
     /// non-HTML content type).
     pub unless_function: Option<String>,
+    /// Not in a file whose text matches this regex (e.g. one that installs a scrubbing hook).
+    pub unless_file: Option<String>,
     /// Not calls whose callee text matches this regex (`ragService.query` is not SQL).
     pub unless_callee: Option<String>,
 }
@@ -206,7 +208,8 @@ impl Seg {
     fn matches(&self, seg: &str) -> bool {
         match self {
             Seg::Any | Seg::Prefix => true,
-            Seg::Names(names) => names.iter().any(|n| n == seg),
+            // sorted by `Pattern::parse`: the privacy sets hold thousands of spellings
+            Seg::Names(names) => names.binary_search_by(|n| n.as_str().cmp(seg)).is_ok(),
             Seg::Not(names) => !names.iter().any(|n| n == seg),
             Seg::Hole => false,
         }
@@ -265,10 +268,16 @@ impl Pattern {
                 "*" => Ok(Seg::Any),
                 "#" => Ok(Seg::Hole),
                 s if is_metavar(s) => Ok(Seg::Any),
-                s => match s.strip_prefix('!') {
-                    Some(rest) => Ok(Seg::Not(rest.split('|').map(String::from).collect())),
-                    None => Ok(Seg::Names(s.split('|').map(String::from).collect())),
-                },
+                s => {
+                    if let Some(rest) = s.strip_prefix('!') {
+                        Ok(Seg::Not(rest.split('|').map(String::from).collect()))
+                    } else {
+                        let mut names: Vec<String> = s.split('|').map(String::from).collect();
+                        names.sort();
+                        names.dedup();
+                        Ok(Seg::Names(names))
+                    }
+                }
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Pattern { path, args, is_new })
@@ -356,6 +365,8 @@ pub struct Sink {
     pub unless_args: Option<Regex>,
     /// Enclosing-function exclusion.
     pub unless_function: Option<Regex>,
+    /// File-text exclusion.
+    pub unless_file: Option<Regex>,
     /// Callee-text exclusion.
     pub unless_callee: Option<Regex>,
     /// Call sinks only inside the arguments of a call matching this pattern
@@ -556,6 +567,7 @@ pub fn compile(raw: &RawTaint, sets: &RawSets) -> Result<TaintSpec, String> {
             if_args: regex(spec.if_args.as_ref())?,
             unless_args: regex(spec.unless_args.as_ref())?,
             unless_function: regex(spec.unless_function.as_ref())?,
+            unless_file: regex(spec.unless_file.as_ref())?,
             unless_callee: regex(spec.unless_callee.as_ref())?,
             inside: match (&spec.call, &spec.inside) {
                 (Some(_), Some(i)) => Some(Pattern::parse(i)?),

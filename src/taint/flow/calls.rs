@@ -279,6 +279,10 @@ impl<'t> Walker<'_, 't> {
                     .inside
                     .as_ref()
                     .is_some_and(|p| !self.calls.iter().any(|c| p.matches_path(c)))
+                || sink
+                    .unless_file
+                    .as_ref()
+                    .is_some_and(|re| re.is_match(self.shared.text))
                 || sink.unless_function.as_ref().is_some_and(|re| {
                     self.fn_stack
                         .first()

@@ -261,7 +261,7 @@ impl<'t> Walker<'_, 't> {
                     let from_source = sub_path
                         .as_ref()
                         .and_then(|p| self.source_for_path(p, key.byte_range(), &p.join(".")));
-                    let sub = from_source.or_else(|| t.clone().map(Taint::field));
+                    let sub = merge_named(t.clone().map(Taint::field), from_source);
                     self.bind(target, sub, sub_path.as_deref());
                 }
             }
@@ -291,11 +291,10 @@ impl<'t> Walker<'_, 't> {
         match n.kind() {
             "identifier" => {
                 let name = self.text(n);
-                self.state
-                    .vars
-                    .get(name)
-                    .cloned()
-                    .or_else(|| self.source_for_path(&[name.to_string()], n.byte_range(), name))
+                merge_named(
+                    self.state.vars.get(name).cloned(),
+                    self.source_for_path(&[name.to_string()], n.byte_range(), name),
+                )
             }
             "member_expression" | "subscript_expression" => self.member(n),
             "call_expression" | "new_expression" => self.call(n),
@@ -456,9 +455,13 @@ impl<'t> Walker<'_, 't> {
 
     pub(super) fn member(&mut self, n: Node<'t>) -> Option<Taint> {
         let path = self.path_of(n);
-        if let Some(t) = self.source_for_path(&path, n.byte_range(), self.text(n)) {
-            return Some(t);
-        }
+        let named = self.source_for_path(&path, n.byte_range(), self.text(n));
+        let from_object = self.member_of_object(n, &path);
+        merge_named(from_object, named)
+    }
+
+    /// The taint a member expression takes from its object (`body.email` from `body`).
+    fn member_of_object(&mut self, n: Node<'t>, path: &[String]) -> Option<Taint> {
         if n.kind() == "subscript_expression"
             && let Some(i) = n.child_by_field_name("index")
         {
@@ -535,11 +538,10 @@ impl<'t> Walker<'_, 't> {
 
     pub(super) fn eval_name(&self, n: Node<'t>) -> Option<Taint> {
         let name = self.text(n);
-        self.state
-            .vars
-            .get(name)
-            .cloned()
-            .or_else(|| self.source_for_path(&[name.to_string()], n.byte_range(), name))
+        merge_named(
+            self.state.vars.get(name).cloned(),
+            self.source_for_path(&[name.to_string()], n.byte_range(), name),
+        )
     }
 }
 
@@ -550,6 +552,25 @@ fn module_path(module: &str) -> Vec<String> {
         .filter(|s| !s.is_empty())
         .map(|s| s.replace(['-', '@'], "_"))
         .collect()
+}
+
+/// A value's taint from the flow (`held`) joined with the taint its name declares (`named`: a
+/// source path such as `req.body`, or a personal-data name such as `user.email`). Each keeps its
+/// rules: the one whose rules the other does not cover leads (its steps and flags), and the
+/// other only adds its rule bits, so naming a request field `email` does not hide the request.
+fn merge_named(held: Option<Taint>, named: Option<Taint>) -> Option<Taint> {
+    match (held, named) {
+        (Some(h), Some(n)) => {
+            let (mut lead, other) = if h.mask & !n.mask != 0 {
+                (h, n)
+            } else {
+                (n, h)
+            };
+            lead.mask |= other.mask;
+            Some(lead)
+        }
+        (h, n) => h.or(n),
+    }
 }
 
 #[cfg(test)]

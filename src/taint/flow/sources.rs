@@ -19,6 +19,15 @@ impl<'t> Walker<'_, 't> {
         shown: &str,
     ) -> Option<Taint> {
         let resolved = self.resolve(path);
+        if let Some(ends) = &self.shared.cfg.source_ends {
+            let ends_in = |p: &[String]| {
+                p.last()
+                    .is_some_and(|l| ends.binary_search_by(|e| e.as_str().cmp(l)).is_ok())
+            };
+            if !ends_in(path) && !resolved.as_deref().is_some_and(ends_in) {
+                return None;
+            }
+        }
         let mut mask = 0;
         for (s, bit) in &self.shared.cfg.sources {
             if let Source::Pattern(p) = s
