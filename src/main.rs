@@ -184,7 +184,13 @@ fn compliance_report(args: &cli::ReportArgs) -> Result<ExitCode> {
         ))
     };
     let scanned: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
-    let document = vibeward::compliance::build(&report, &scanned, &standards, dependencies);
+    let mut document = vibeward::compliance::build(&report, &scanned, &standards, dependencies);
+    if args.format != cli::ReportFormat::Text {
+        let map = vibeward::privacy::data_map_for(&settings, &report)?;
+        let (data_map, residency) = vibeward::compliance::privacy_sections(&map);
+        document.data_map = Some(data_map);
+        document.residency = Some(residency);
+    }
     let rendered = match args.format {
         cli::ReportFormat::Text => report::compliance::render_text(&document),
         cli::ReportFormat::Markdown => report::compliance::render_markdown(&document),

@@ -33,6 +33,11 @@ fn project() -> tempfile::TempDir {
         "src/session.js",
         "app.use(session({ secret: s, cookie: { secure: false } }));\n",
     );
+    write(
+        dir.path(),
+        "src/types.ts",
+        "export interface Customer { id: string; email: string; phoneNumber: string }\n",
+    );
     dir
 }
 
@@ -59,12 +64,18 @@ fn standard_table_lists_checks_findings_and_what_is_not_checked() {
 }
 
 #[test]
-fn json_report_leaves_data_map_and_residency_for_the_privacy_pass() {
+fn json_report_carries_the_data_map_and_residency() {
     let dir = project();
     let out = run(dir.path(), &["report", "--format", "json", "."]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
-    assert!(doc["data_map"].is_null() && doc["residency"].is_null());
+    let rows = doc["data_map"]["rows"].as_array().expect("data map rows");
+    let customer = rows
+        .iter()
+        .find(|r| r[0] == "Customer")
+        .expect("the Customer type in the data map");
+    assert_eq!(customer[2], "email, phone", "{customer}");
+    assert!(doc["residency"]["summary"].is_string());
     let standards: Vec<&str> = doc["standards"]
         .as_array()
         .expect("standards")
@@ -124,7 +135,11 @@ fn html_report_is_self_contained_and_escapes_scanned_content() {
     }
     assert!(html.contains("<svg"), "severity chart");
     assert!(html.contains("@media print"), "print stylesheet");
-    assert!(html.contains("Not computed"), "data map placeholder");
+    assert!(html.contains("Customer"), "data map row");
+    assert!(
+        !html.contains("Not computed"),
+        "data map and residency filled"
+    );
     // no script, no external stylesheet, image or font
     for banned in [
         "<script",

@@ -1,9 +1,9 @@
 //! The compliance report as data: what `vibeward report` renders as HTML, Markdown or JSON.
 //!
 //! Built from a finished [`ScanReport`] (redacted findings and code frames only, never raw
-//! source), the standards catalogues, and optionally the SBOM totals. The data map and residency
-//! sections belong to the privacy analysis (issue #24); until it fills them they are `None` and
-//! every renderer says "not computed".
+//! source), the standards catalogues, and optionally the SBOM totals and the data map and residency
+//! sections of the privacy analysis ([`privacy_sections`]); a section left `None` renders as
+//! "not computed".
 
 use std::collections::BTreeMap;
 
@@ -269,4 +269,103 @@ mod tests {
         let help = "## What it detects\nA\n## How to fix\nDo B.\n\nThen C.\n## References\n- x";
         assert_eq!(help_section(help, "## How to fix"), "Do B.\n\nThen C.");
     }
+}
+
+/// The data map and residency sections of the document, from the privacy analysis.
+pub fn privacy_sections(map: &crate::privacy::DataMap) -> (Section, Section) {
+    use crate::privacy::residency::Status;
+    let at = |l: &crate::privacy::data_map::Location| format!("{}:{}", l.path, l.line);
+    let mut rows: Vec<Vec<String>> = map
+        .stores
+        .iter()
+        .map(|s| {
+            let mut types: Vec<&str> = s.fields.iter().map(|f| f.data_type.as_str()).collect();
+            types.sort_unstable();
+            types.dedup();
+            vec![
+                s.name.clone(),
+                s.kind.clone(),
+                types.join(", "),
+                s.access.read.clone(),
+                s.access.write.clone(),
+                at(&s.location),
+            ]
+        })
+        .collect();
+    rows.extend(map.recipients.iter().map(|r| {
+        let first = r.locations.first().map(at).unwrap_or_default();
+        let more = r.locations.len().saturating_sub(1);
+        vec![
+            r.name.clone(),
+            "receives data".to_string(),
+            r.data_types.join(", "),
+            "-".to_string(),
+            "-".to_string(),
+            if more > 0 {
+                format!("{first} (+{more} more)")
+            } else {
+                first
+            },
+        ]
+    }));
+    let data_map = Section {
+        summary: format!(
+            "{} stores hold personal data; {} recipients (third parties, logs, URLs) receive it. \
+             Access comes from RLS, Firebase rules and Parse CLPs where the scan finds them, \
+             otherwise it is \"unknown\".",
+            map.stores.len(),
+            map.recipients.len()
+        ),
+        columns: [
+            "Store or recipient",
+            "Kind",
+            "Personal data",
+            "Read",
+            "Write",
+            "Where",
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows,
+    };
+    let status = |s: Option<Status>| match s {
+        None => "not judged",
+        Some(Status::Allowed) => "allowed",
+        Some(Status::Outside) => "outside the allowed regions",
+        Some(Status::Unknown) => "unknown (not resolvable statically)",
+    };
+    let residency = Section {
+        summary: if map.allowed_regions.is_empty() {
+            format!(
+                "{} region settings found; no allowed regions are configured \
+                 (`[compliance] regions` in vibeward.toml), so none is judged.",
+                map.residency.len()
+            )
+        } else {
+            format!(
+                "{} region settings judged against the allowed regions {}.",
+                map.residency.len(),
+                map.allowed_regions.join(", ")
+            )
+        },
+        columns: ["Service", "Region", "Status", "Where"]
+            .map(String::from)
+            .to_vec(),
+        rows: map
+            .residency
+            .iter()
+            .map(|r| {
+                vec![
+                    r.service.clone(),
+                    r.region
+                        .clone()
+                        .or_else(|| r.expression.clone())
+                        .unwrap_or_default(),
+                    status(r.status).to_string(),
+                    at(&r.location),
+                ]
+            })
+            .collect(),
+    };
+    (data_map, residency)
 }

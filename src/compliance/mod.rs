@@ -13,4 +13,4 @@ pub mod document;
 
 pub use catalogue::{Catalogue, Control, Standard, cwe_catalogue, unknown_ids};
 pub use coverage::{ControlCoverage, SeverityCounts, StandardCoverage, Status, coverage};
-pub use document::{DependencySummary, Document, Section, build};
+pub use document::{DependencySummary, Document, Section, build, privacy_sections};

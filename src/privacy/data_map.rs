@@ -121,6 +121,12 @@ pub struct ResidencyEntry {
 /// schemas and region settings of the scanned files.
 pub fn build_data_map(settings: &Settings) -> Result<DataMap, ScanError> {
     let report = crate::scan(settings)?;
+    data_map_for(settings, &report)
+}
+
+/// The data map of `settings.paths` from a scan of them already made (the compliance report
+/// scans once and builds its data map from the same report).
+pub fn data_map_for(settings: &Settings, report: &ScanReport) -> Result<DataMap, ScanError> {
     let mut options = settings.discover.clone();
     options.threads = crate::effective_jobs(settings.jobs);
     let discovered = discover::discover(&settings.paths, &options)?;
@@ -132,7 +138,7 @@ pub fn build_data_map(settings: &Settings) -> Result<DataMap, ScanError> {
             Loaded::Skip(_) => None,
         })
         .collect();
-    Ok(data_map_of(&files, &report, &settings.regions))
+    Ok(data_map_of(&files, report, &settings.regions))
 }
 
 /// The data map of already loaded files and a finished scan report.

@@ -9,7 +9,7 @@ pub mod catalogue;
 pub mod data_map;
 pub mod residency;
 
-pub use data_map::{DataMap, build_data_map};
+pub use data_map::{DataMap, build_data_map, data_map_for};
 
 use crate::engine::{Analyzer, FileContext};
 use crate::finding::Finding;

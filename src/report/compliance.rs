@@ -144,7 +144,7 @@ fn section_markdown(out: &mut String, heading: &str, section: Option<&Section>) 
     }
     let _ = writeln!(
         out,
-        "| {} |\n|{}|",
+        "| {} |\n|{}",
         section
             .columns
             .iter()

@@ -251,7 +251,6 @@ impl History {
     }
 
     /// Replays every statement of `text`, the `file`-th file of the history.
-    #[cfg(test)]
     pub fn apply_file(&mut self, file: usize, text: &str) {
         for stmt in super::sql::statements(text) {
             self.apply(file, &stmt);
