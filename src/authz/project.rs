@@ -559,12 +559,18 @@ pub fn missing_caller_checks(
             for r in &reached {
                 let s = project.summary(*r);
                 for (i, (kind, ..)) in s.ops.iter().enumerate() {
-                    // most severe first, then the kind listed first (user management before writes)
+                    // most severe first, then the kind listed first (user management before
+                    // writes), then the first in the source of the same file
                     let better = best.is_none_or(|(b, j)| {
                         let bs = project.summary(b);
                         let (bk, bsev) = (bs.ops[j].0, bs.ops[j].0.severity(bs.admin));
                         let sev = kind.severity(s.admin);
-                        sev > bsev || (sev == bsev && *kind < bk)
+                        sev > bsev
+                            || (sev == bsev && *kind < bk)
+                            || (sev == bsev
+                                && *kind == bk
+                                && b.0 == r.0
+                                && s.ops[i].1.range.start < bs.ops[j].1.range.start)
                     });
                     if better {
                         best = Some((*r, i));
