@@ -180,6 +180,8 @@ pub struct Summary {
     pub verifies_token: bool,
     /// Where it tests only that an `Authorization` header is present.
     pub header_presence: Option<Spot>,
+    /// Where it compares a shared secret only when one is configured (fails open).
+    pub fail_open_secret: Option<Spot>,
 }
 
 /// A Next.js `middleware.ts`: whether it authenticates, and which paths it covers or leaves
@@ -498,6 +500,7 @@ fn summarize(
         uses_verified_identity: roles::uses_verified_identity(body),
         verifies_token: roles::verifies_token(body),
         header_presence: roles::header_presence_test(body).map(at),
+        fail_open_secret: roles::fail_open_secret(body).map(at),
         name,
         admin: wide.admin,
         range,

@@ -111,15 +111,20 @@ fn needed_imports(facts: &[FileFacts]) -> Vec<(usize, String)> {
             }
         }
         for entry in &f.module.entries {
-            if ops::is_public_name(&entry.route) {
-                continue;
-            }
             let Some(handler) = project.handler(file, entry) else {
                 if let Handler::Named(name) = &entry.handler {
                     want(file, name);
                 }
                 continue;
             };
+            let h = project.summary(handler);
+            // public routes are judged only by the rule on checks that let anyone through
+            if ops::is_public_name(&entry.route)
+                && h.header_presence.is_none()
+                && h.fail_open_secret.is_none()
+            {
+                continue;
+            }
             let reached = project.reachable(handler);
             let checked = reached.iter().any(|r| project.summary(*r).has_check);
             let guarded = checked || guard(&project, file, entry, has_global).is_some();
@@ -129,11 +134,11 @@ fn needed_imports(facts: &[FileFacts]) -> Vec<(usize, String)> {
                         let s = project.summary(*r);
                         s.refers_to_caller || s.machine_auth
                     }));
-            let h = project.summary(handler);
             // the role, identity and header rules judge authenticated handlers by their helpers
             let others_open = h.account_op.is_some()
                 || h.identity_from_request.is_some()
                 || h.header_presence.is_some()
+                || h.fail_open_secret.is_some()
                 || reached.iter().any(|r| {
                     project
                         .summary(*r)
@@ -848,8 +853,9 @@ struct EntryView<'f> {
     guarded: bool,
 }
 
-/// Every non-public entry point whose handler resolves, with its guard and reach.
-fn entry_views<'f>(project: &Project<'f>) -> Vec<EntryView<'f>> {
+/// Every entry point whose handler resolves, with its guard and reach; public ones (sign-up,
+/// webhooks, ...) only with `with_public`.
+fn entry_views<'f>(project: &Project<'f>, with_public: bool) -> Vec<EntryView<'f>> {
     let has_global = project.has_global_auth();
     let mut out = Vec::new();
     for (file, facts) in project.files.iter().enumerate() {
@@ -859,7 +865,7 @@ fn entry_views<'f>(project: &Project<'f>) -> Vec<EntryView<'f>> {
             } else {
                 String::new()
             };
-            if ops::is_public_name(&entry.route) || ops::is_public_name(&prefix) {
+            if !with_public && (ops::is_public_name(&entry.route) || ops::is_public_name(&prefix)) {
                 continue;
             }
             let Some(handler) = project.handler(file, entry) else {
@@ -930,7 +936,7 @@ pub fn admin_operations_without_role_check(
     out: &mut Vec<Finding>,
 ) {
     let project = Project::new(files);
-    for v in entry_views(&project) {
+    for v in entry_views(&project, false) {
         let summaries: Vec<&Summary> = v.reached.iter().map(|r| project.summary(*r)).collect();
         let authenticated = v.guarded || summaries.iter().any(|s| s.has_check);
         if !authenticated
@@ -998,7 +1004,7 @@ pub fn caller_identity_from_request(
     out: &mut Vec<Finding>,
 ) {
     let project = Project::new(files);
-    for v in entry_views(&project) {
+    for v in entry_views(&project, false) {
         let handler = project.summary(v.handler);
         let Some((spot, name)) = &handler.identity_from_request else {
             continue;
@@ -1058,24 +1064,39 @@ pub fn auth_results_ignored(
     out: &mut Vec<Finding>,
 ) {
     let project = Project::new(files);
-    for v in entry_views(&project) {
+    for v in entry_views(&project, true) {
         let handler = project.summary(v.handler);
-        let Some(spot) = &handler.header_presence else {
-            continue;
-        };
         let summaries: Vec<&Summary> = v.reached.iter().map(|r| project.summary(*r)).collect();
-        if v.guarded
-            || summaries.iter().any(|s| s.verifies_token || s.machine_auth)
-            || !summaries.iter().any(|s| s.admin || !s.ops.is_empty())
-        {
+        if v.guarded || !summaries.iter().any(|s| s.admin || !s.ops.is_empty()) {
             continue;
         }
-        let path = &files[v.handler.0].path;
         let entry_path = &files[v.file].path;
-        let message = format!(
-            "{} ({}:{}) only checks that an `Authorization` header is present; nothing verifies the token, so any value passes",
-            v.label, entry_path, v.site.start.line,
-        );
+        let (spot, message) = if let Some(spot) = &handler.header_presence {
+            if summaries.iter().any(|s| s.verifies_token || s.machine_auth) {
+                continue;
+            }
+            (
+                spot,
+                format!(
+                    "{} ({}:{}) only checks that an `Authorization` header is present; nothing verifies the token, so any value passes",
+                    v.label, entry_path, v.site.start.line,
+                ),
+            )
+        } else if let Some(spot) = &handler.fail_open_secret {
+            if summaries.iter().any(|s| s.verifies_token) {
+                continue;
+            }
+            (
+                spot,
+                format!(
+                    "{} ({}:{}) compares the shared secret only when one is configured; with the variable unset, every caller passes",
+                    v.label, entry_path, v.site.start.line,
+                ),
+            )
+        } else {
+            continue;
+        };
+        let path = &files[v.handler.0].path;
         let related = vec![related_at(
             entry_path,
             v.site,

@@ -23,6 +23,8 @@ struct Patterns {
     verified_identity: Regex,
     verifies_token: Regex,
     header_var: Regex,
+    fail_open: Regex,
+    signature: Regex,
 }
 
 fn patterns() -> &'static Patterns {
@@ -82,6 +84,9 @@ fn patterns() -> &'static Patterns {
             verifies_token: re(
                 r"verifyIdToken\(|verifySessionCookie\(|jwt\.verify\(|jwtVerify\(|verifyJwt\(|verifyJWT\(|verifyToken\(|verifyAccessToken\(|auth\.getUser\(|getClaims\(|getServerSession\(|getSession\(|\bauth\(\s*\)|currentUser\(|getUserIdentity\(|\bauthenticate\w*\(",
             ),
+            // `if (secret && provided !== secret)`: group 1 and 3 must name the same variable
+            fail_open: re(r"if\s*\(\s*(\w+)\s*&&\s*([^()&|;]+?(?:\([^()]*\))?)\s*!==?\s*(\w+)\s*\)"),
+            signature: re(r"constructEvent(?:Async)?\(|createHmac\(|timingSafeEqual\(|verifySignature\(|verifyWebhook\w*\(|\bnew\s+Webhook\("),
             header_var: re(
                 r#"(?i)(?:const|let|var)\s+(\w+)\s*=\s*(?:req|request)\.headers(?:\.get\(\s*['"]authorization['"]\s*\)|\.authorization\b|\[\s*['"]authorization['"]\s*\])"#,
             ),
@@ -231,6 +236,27 @@ pub fn verifies_token(body: &str) -> bool {
     patterns().verifies_token.is_match(body)
 }
 
+/// Where a function compares a shared secret only when one is configured
+/// (`if (secret && provided !== secret)`): with the variable unset, every caller passes.
+/// Relative range of the test; `None` when the function also verifies a signature.
+pub fn fail_open_secret(body: &str) -> Option<Range<usize>> {
+    let p = patterns();
+    if p.signature.is_match(body) {
+        return None;
+    }
+    p.fail_open.captures_iter(body).find_map(|c| {
+        let (Some(whole), Some(a), Some(b)) = (c.get(0), c.get(1), c.get(3)) else {
+            return None;
+        };
+        let name = a.as_str().to_ascii_lowercase();
+        (a.as_str() == b.as_str()
+            && ["secret", "token", "key", "password"]
+                .iter()
+                .any(|w| name.contains(w)))
+        .then(|| whole.range())
+    })
+}
+
 /// Where a function reads the `Authorization` header and tests only that it is present
 /// (`if (!authHeader) return 401`): relative range of the test.
 pub fn header_presence_test(body: &str) -> Option<Range<usize>> {
@@ -291,6 +317,17 @@ mod tests {
                 &BTreeSet::new()
             )
             .is_some()
+        );
+    }
+
+    #[test]
+    fn a_secret_compared_only_when_set_fails_open() {
+        assert!(fail_open_secret("if (webhookSecret && req.headers.get('x-secret') !== webhookSecret) { throw new Error('no') }").is_some());
+        assert!(
+            fail_open_secret(
+                "if (!webhookSecret || provided !== webhookSecret) { throw new Error('no') }"
+            )
+            .is_none()
         );
     }
 
