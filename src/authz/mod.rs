@@ -198,6 +198,9 @@ pub struct NextMiddleware {
     pub public: Vec<String>,
     /// Paths listed as protected, when the middleware names them.
     pub protected: Vec<String>,
+    /// Whether it sets identity headers (`x-user-id`) on the forwarded request: then handlers
+    /// read a value the middleware wrote, not the client.
+    pub sets_identity_headers: bool,
 }
 
 /// The facts one file contributes to the project pass.
@@ -577,6 +580,9 @@ fn next_middleware(path: &str, text: &str) -> Option<NextMiddleware> {
     let mut m = NextMiddleware {
         dir: dir.strip_suffix("/src").unwrap_or(dir).to_string(),
         protects: protects.is_match(text),
+        sets_identity_headers: text.contains(".set(\"x-user")
+            || text.contains(".set('x-user")
+            || text.contains(".set(`x-user"),
         ..NextMiddleware::default()
     };
     for c in literal.captures_iter(text) {

@@ -1012,7 +1012,11 @@ pub fn caller_identity_from_request(
         let summaries: Vec<&Summary> = v.reached.iter().map(|r| project.summary(*r)).collect();
         let acts = summaries.iter().any(|s| !s.ops.is_empty()) || handler.account_op.is_some();
         let message = if handler.identity_from_header {
-            if !(acts || summaries.iter().any(|s| s.role_check)) {
+            // a Next.js middleware that writes the header overrides what the client sent
+            let set_by_middleware = project
+                .next_middleware(&files[v.file].path)
+                .is_some_and(|m| m.sets_identity_headers);
+            if set_by_middleware || !(acts || summaries.iter().any(|s| s.role_check)) {
                 continue;
             }
             format!(

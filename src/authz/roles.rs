@@ -71,7 +71,7 @@ fn patterns() -> &'static Patterns {
                 r"(?i)^(?:user_?id|uid|owner_?id|author_?id|created_?by|sender_?id|customer_?id|member_?id|profile_?id|requester_?id|actor_?id)$",
             ),
             identity_header: re(
-                r#"(?i)headers(?:\.get\(\s*|\[\s*)['"`]x-(?:user|admin|role|auth-user|current-user|uid|email|account)[\w-]*['"`]"#,
+                r#"(?i)\b(?:req|request|event)\.headers(?:\.get\(\s*|\[\s*)['"`]x-(?:user|admin|role|auth-user|current-user|uid|email|account)[\w-]*['"`]"#,
             ),
             // uses of the verified identity
             verified_identity: re(concat!(
