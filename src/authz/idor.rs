@@ -12,6 +12,7 @@ struct Patterns {
     destructured: Regex,
     assigned: Regex,
     caller: Regex,
+    nest_param: Regex,
 }
 
 fn patterns() -> &'static Patterns {
@@ -21,8 +22,10 @@ fn patterns() -> &'static Patterns {
         Patterns {
             // req.params.id, request.query.email, body.userId, input.postId, args.id
             direct: re(r"\b(?:req|request|event)\.(?:params|query|body)\.(\w+)|\b(?:params|body|input|args|data)\.(\w+)"),
-            destructured: re(r"(?:const|let|var)\s*\{([^}]*)\}\s*=\s*(?:await\s+)?(?:req|request|event)\.(?:params|query|body|json\(\))"),
+            destructured: re(r"(?:const|let|var)\s*\{([^}]*)\}\s*=\s*(?:await\s+)?(?:(?:req|request|event)\.(?:params|query|body|data|json\(\))|data\s*(?:as\s|;|\n))"),
             assigned: re(r"(?:const|let|var)\s+(\w+)\s*=\s*[^;\n]*\b(?:req|request)\.(?:params|query|body)\.(\w+)"),
+            // NestJS: `@Param("id") id: string`, `@Body("userId") userId`
+            nest_param: re(r#"@(?:Param|Query|Body)\(\s*['"](\w+)['"]\s*\)\s*(\w+)"#),
             caller: re(concat!(
                 r"\b(?:req|request|ctx|context|locals|c)\.(?:user|auth|session|userId)\b",
                 r"|\b(?:user|session|auth|decoded|claims|identity|currentUser|me|caller|token|payload|profile)(?:\.user)?\??\.(?:id|_id|uid|sub|subject|userId|email)\b",
@@ -78,6 +81,13 @@ pub fn request_ids(body: &str) -> BTreeSet<String> {
             if is_id_like(local) {
                 out.insert(local.to_string());
             }
+        }
+    }
+    for c in p.nest_param.captures_iter(body) {
+        if let (Some(field), Some(local)) = (c.get(1), c.get(2))
+            && (is_id_like(field.as_str()) || is_id_like(local.as_str()))
+        {
+            out.insert(local.as_str().to_string());
         }
     }
     for c in p.assigned.captures_iter(body) {

@@ -10,6 +10,7 @@
 pub mod idor;
 pub mod ops;
 pub mod project;
+pub mod roles;
 
 use std::ops::Range;
 use std::sync::{Mutex, OnceLock, PoisonError};
@@ -31,16 +32,31 @@ pub enum Check {
     MissingCallerCheck,
     /// A record picked by a request id in an authenticated handler, never related to the caller.
     RecordChosenByRequestId,
+    /// An admin-only operation on another user's account after a sign-in check alone.
+    AdminOperationWithoutRoleCheck,
+    /// The acting user's identity taken from the request instead of the verified token.
+    CallerIdentityFromRequest,
+    /// An `Authorization` header tested for presence and never verified.
+    AuthResultIgnored,
 }
 
 impl Check {
     /// Every check with the name rule files use.
-    pub const ALL: [(&'static str, Check); 2] = [
+    pub const ALL: [(&'static str, Check); 5] = [
         ("authz-missing-caller-check", Check::MissingCallerCheck),
         (
             "authz-record-chosen-by-request-id",
             Check::RecordChosenByRequestId,
         ),
+        (
+            "authz-admin-operation-without-role-check",
+            Check::AdminOperationWithoutRoleCheck,
+        ),
+        (
+            "authz-caller-identity-from-request",
+            Check::CallerIdentityFromRequest,
+        ),
+        ("authz-auth-result-ignored", Check::AuthResultIgnored),
     ];
 }
 
@@ -52,7 +68,7 @@ pub fn builtin_names() -> Vec<String> {
 /// Builds the analyzer from the `builtin:` rules naming one of its checks.
 pub fn build(
     rules: &RuleSet,
-    _settings: &crate::Settings,
+    settings: &crate::Settings,
 ) -> Result<Option<Box<dyn Analyzer>>, RuleError> {
     let mut checks = Vec::new();
     for (idx, rule) in rules.rules().iter().enumerate() {
@@ -77,6 +93,7 @@ pub fn build(
     }
     Ok(Some(Box::new(AuthzAnalyzer {
         checks,
+        eager_imports: !settings.engine.combined_queries,
         facts: Mutex::new(Vec::new()),
     })))
 }
@@ -85,6 +102,9 @@ pub fn build(
 #[derive(Debug)]
 pub struct AuthzAnalyzer {
     checks: Vec<(Check, usize)>,
+    /// Read every imported module, not only those a decision needs: the reference path (see
+    /// [`project::load_imported`]).
+    eager_imports: bool,
     /// Facts of the files of the current scan; drained by the project pass (a scanner runs one
     /// scan at a time).
     facts: Mutex<Vec<FileFacts>>,
@@ -143,6 +163,25 @@ pub struct Summary {
     /// Whether it (or its module) uses a Supabase service-role client and reads request input:
     /// the `supabase.service-role-query-from-request` rule judges its Supabase queries.
     pub supabase_service_role_from_request: bool,
+    /// Whether it decides on the caller's role or permissions.
+    pub role_check: bool,
+    /// Whether it compares a record or id with the caller's own id.
+    pub compares_caller: bool,
+    /// A user account it picks by an id from the request, and what it then does to it.
+    pub account_op: Option<(roles::AccountOp, Spot)>,
+    /// Where it takes the acting user's identity from the request (a user-id field or an
+    /// identity header), and the name.
+    pub identity_from_request: Option<(Spot, String)>,
+    /// Whether the identity it takes from the request comes from a client-set header.
+    pub identity_from_header: bool,
+    /// Whether it uses the verified identity (`req.user`, `decoded.uid`, `user.id`).
+    pub uses_verified_identity: bool,
+    /// Whether it verifies a token or session.
+    pub verifies_token: bool,
+    /// Where it tests only that an `Authorization` header is present.
+    pub header_presence: Option<Spot>,
+    /// Where it compares a shared secret only when one is configured (fails open).
+    pub fail_open_secret: Option<Spot>,
 }
 
 /// A Next.js `middleware.ts`: whether it authenticates, and which paths it covers or leaves
@@ -159,6 +198,9 @@ pub struct NextMiddleware {
     pub public: Vec<String>,
     /// Paths listed as protected, when the middleware names them.
     pub protected: Vec<String>,
+    /// Whether it sets identity headers (`x-user-id`) on the forwarded request: then handlers
+    /// read a value the middleware wrote, not the client.
+    pub sets_identity_headers: bool,
 }
 
 /// The facts one file contributes to the project pass.
@@ -217,7 +259,14 @@ impl Analyzer for AuthzAnalyzer {
     fn analyze_project(&self, project: &ProjectContext<'_>, out: &mut Vec<Finding>) {
         let mut facts =
             std::mem::take(&mut *self.facts.lock().unwrap_or_else(PoisonError::into_inner));
-        project::load_imported(&mut facts, project);
+        // facts left by single-file scans (`Scanner::scan_file`, editors) belong to no scan
+        facts.retain(|f| {
+            project
+                .candidates
+                .binary_search_by(|c| c.display.as_str().cmp(&f.path))
+                .is_ok()
+        });
+        project::load_imported(&mut facts, project, self.eager_imports);
         facts.sort_by(|a, b| a.path.cmp(&b.path));
         for (check, idx) in &self.checks {
             match check {
@@ -226,6 +275,15 @@ impl Analyzer for AuthzAnalyzer {
                 }
                 Check::RecordChosenByRequestId => {
                     project::records_chosen_by_request_id(&facts, project, *idx, out);
+                }
+                Check::AdminOperationWithoutRoleCheck => {
+                    project::admin_operations_without_role_check(&facts, project, *idx, out);
+                }
+                Check::CallerIdentityFromRequest => {
+                    project::caller_identity_from_request(&facts, project, *idx, out);
+                }
+                Check::AuthResultIgnored => {
+                    project::auth_results_ignored(&facts, project, *idx, out);
                 }
             }
         }
@@ -239,7 +297,11 @@ pub fn file_facts(file: &SourceFile, root: tree_sitter::Node<'_>) -> Option<File
         return None;
     }
     let next_middleware = next_middleware(&file.display, text);
-    let module = entry::module(&file.display, text, root);
+    let mut module = entry::module(&file.display, text, root);
+    // tests register handlers to call them, not to serve them
+    if is_test_path(&file.display) {
+        module.entries.clear();
+    }
     // comments come from a pre-order walk, so they are sorted by start
     let in_comment = |at: usize| {
         let i = module.comments.partition_point(|c| c.start <= at);
@@ -249,13 +311,17 @@ pub fn file_facts(file: &SourceFile, root: tree_sitter::Node<'_>) -> Option<File
         .into_iter()
         .filter(|o| !in_comment(o.range.start))
         .collect();
-    let checks = ops::caller_checks(text);
+    let checks: Vec<usize> = ops::caller_checks(text)
+        .into_iter()
+        .filter(|c| !in_comment(*c))
+        .collect();
     if module.entries.is_empty()
         && module.uses.is_empty()
         && operations.is_empty()
         && checks.is_empty()
         && next_middleware.is_none()
         && module.imports.is_empty()
+        && module.global_guards.is_empty()
     {
         return None;
     }
@@ -299,6 +365,7 @@ pub fn file_facts(file: &SourceFile, root: tree_sitter::Node<'_>) -> Option<File
         && module.uses.is_empty()
         && summaries.is_empty()
         && next_middleware.is_none()
+        && module.global_guards.is_empty()
     {
         return None;
     }
@@ -319,6 +386,16 @@ pub fn file_facts(file: &SourceFile, root: tree_sitter::Node<'_>) -> Option<File
         summaries,
         next_middleware,
     })
+}
+
+/// Whether a path is a test file or lies in a test folder.
+fn is_test_path(path: &str) -> bool {
+    let file = path.rsplit('/').next().unwrap_or(path);
+    file.contains(".test.")
+        || file.contains(".spec.")
+        || path
+            .split('/')
+            .any(|d| matches!(d, "test" | "tests" | "__tests__" | "spec"))
 }
 
 /// Files larger than this (bundles, generated code) hold no hand-written handlers.
@@ -383,11 +460,25 @@ fn summarize(
     calls.dedup();
     calls.truncate(MAX_CALLS);
     let is_inline = name.is_none();
-    if ops.is_empty() && !has_check && calls.is_empty() && !is_inline {
+    let role_check = roles::has_role_check(body);
+    if ops.is_empty() && !has_check && calls.is_empty() && !is_inline && !role_check {
         return None;
     }
     let service_role = wide.service_role;
     let ids = idor::request_ids(body);
+    let at = |r: Range<usize>| Spot::new(file, range.start + r.start..range.start + r.end);
+    let writes = ops
+        .iter()
+        .any(|(k, ..)| matches!(k, OpKind::Write | OpKind::UserManagement));
+    let deletes = ops
+        .iter()
+        .any(|(k, ..)| matches!(k, OpKind::Delete | OpKind::UserManagement));
+    let account_op =
+        roles::account_chosen_by_request(body, &ids, writes, deletes).map(|(r, op)| (op, at(r)));
+    let identity = roles::identity_from_request(body, &ids);
+    let identity_from_header = identity
+        .as_ref()
+        .is_some_and(|(_, name)| name.contains("eaders"));
     let ops_by_request_id = ops
         .iter()
         .enumerate()
@@ -404,6 +495,15 @@ fn summarize(
         machine_auth: idor::authenticates_machine(body),
         supabase_service_role_from_request: service_role
             && (ops::reads_request_input(body) || body_has_params(body)),
+        role_check,
+        compares_caller: roles::compares_caller(body),
+        account_op,
+        identity_from_request: identity.map(|(r, name)| (at(r), name)),
+        identity_from_header,
+        uses_verified_identity: roles::uses_verified_identity(body),
+        verifies_token: roles::verifies_token(body),
+        header_presence: roles::header_presence_test(body).map(at),
+        fail_open_secret: roles::fail_open_secret(body).map(at),
         name,
         admin: wide.admin,
         range,
@@ -480,6 +580,9 @@ fn next_middleware(path: &str, text: &str) -> Option<NextMiddleware> {
     let mut m = NextMiddleware {
         dir: dir.strip_suffix("/src").unwrap_or(dir).to_string(),
         protects: protects.is_match(text),
+        sets_identity_headers: text.contains(".set(\"x-user")
+            || text.contains(".set('x-user")
+            || text.contains(".set(`x-user"),
         ..NextMiddleware::default()
     };
     for c in literal.captures_iter(text) {

@@ -118,7 +118,7 @@ fn patterns() -> &'static Patterns {
                 ),
                 (
                     OpKind::Message,
-                    re(r"hooks\.slack\.com|SLACK_WEBHOOK\w*|discord(?:app)?\.com/api/webhooks|\.sendMail\(|\.emails\.send\(|\bsgMail\.send\(|\bsendEmail\(|\bsendSms\(|\.sendTransacEmail\("),
+                    re(r"hooks\.slack\.com|SLACK_\w*WEBHOOK\w*|discord(?:app)?\.com/api/webhooks|\.sendMail\(|\.emails\.send\(|\bsgMail\.send\(|\bsendEmail\(|\bsendSms\(|\.sendTransacEmail\("),
                 ),
             ],
             check: re(concat!(

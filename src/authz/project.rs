@@ -19,23 +19,46 @@ const MAX_DEPTH: usize = 4;
 /// How many `use` mounts are followed upwards.
 const MAX_MOUNTS: usize = 4;
 
-/// Reads the modules that entry-point files import (controllers, helpers, auth middleware),
-/// following imports [`MAX_DEPTH`] deep. The per-file pass parsed only entry-point modules, so
-/// helper files cost a parse only when a handler actually reaches them.
-pub fn load_imported(facts: &mut Vec<FileFacts>, ctx: &ProjectContext<'_>) {
+/// Reads the modules that entry-point files import (controllers, helpers, auth middleware), on
+/// demand: a module is read and parsed only when a decision of the rules needs it (a handler
+/// imported from it, a helper called from a handler whose caller check is still undecided,
+/// middleware whose name says it authenticates), following imports [`MAX_DEPTH`] deep. The
+/// per-file pass parsed only entry-point modules, so most helper files are never parsed.
+///
+/// `eager` reads every imported module instead, whether needed or not: the simple path, kept as
+/// the oracle that the reference engine (`combined_queries: false`) runs, so the fixture tests
+/// prove both give the same findings.
+pub fn load_imported(facts: &mut Vec<FileFacts>, ctx: &ProjectContext<'_>, eager: bool) {
     let by_name = candidates_by_file_name(ctx.candidates);
     let mut known: BTreeSet<String> = facts.iter().map(|f| f.path.clone()).collect();
+    // import depth of each file's facts: 0 for the files the per-file pass kept
+    let mut depth: Vec<usize> = vec![0; facts.len()];
     let mut frontier: Vec<usize> = (0..facts.len()).collect();
-    for _ in 0..MAX_DEPTH {
-        let mut wanted: Vec<&Candidate> = Vec::new();
-        for &i in &frontier {
-            for import in &facts[i].module.imports {
-                if let Some(c) =
-                    find_candidate(ctx.candidates, &by_name, &facts[i].path, &import.source)
-                    && known.insert(c.display.clone())
-                {
-                    wanted.push(c);
-                }
+    // eager: one round per import level; lazy: rounds until no decision needs another module
+    for _ in 0..MAX_DEPTH * 2 {
+        let requests: Vec<(usize, String)> = if eager {
+            frontier
+                .iter()
+                .flat_map(|&i| {
+                    facts[i]
+                        .module
+                        .imports
+                        .iter()
+                        .map(move |import| (i, import.source.clone()))
+                })
+                .collect()
+        } else {
+            needed_imports(facts)
+        };
+        let mut wanted: Vec<(&Candidate, usize)> = Vec::new();
+        for (from, source) in requests {
+            if depth[from] >= MAX_DEPTH {
+                continue;
+            }
+            if let Some(c) = find_candidate(ctx.candidates, &by_name, &facts[from].path, &source)
+                && known.insert(c.display.clone())
+            {
+                wanted.push((c, depth[from] + 1));
             }
         }
         if wanted.is_empty() {
@@ -43,21 +66,105 @@ pub fn load_imported(facts: &mut Vec<FileFacts>, ctx: &ProjectContext<'_>) {
         }
         let start = facts.len();
         // read and parsed on the worker pool; `collect` keeps the order, so output is stable
-        let loaded: Vec<FileFacts> = wanted
+        let loaded: Vec<(FileFacts, usize)> = wanted
             .par_iter()
             // file_facts ignores files past its size limit: never read or parse them
-            .filter(|candidate| candidate.size <= super::MAX_FILE_BYTES as u64)
-            .filter_map(|candidate| {
+            .filter(|(candidate, _)| candidate.size <= super::MAX_FILE_BYTES as u64)
+            .filter_map(|(candidate, d)| {
                 let Loaded::File(file, _) = source::load(candidate) else {
                     return None;
                 };
                 let tree = parse::parse(Grammar::for_kind(file.kind)?, &file.text)?;
-                super::file_facts(&file, tree.root_node())
+                super::file_facts(&file, tree.root_node()).map(|f| (f, *d))
             })
             .collect();
-        facts.extend(loaded);
+        for (f, d) in loaded {
+            facts.push(f);
+            depth.push(d);
+        }
         frontier = (start..facts.len()).collect();
     }
+}
+
+/// The imports (importing file, specifier) that a rule's decision still needs: handlers named
+/// from another module, helpers called (transitively) from a handler whose caller check is
+/// undecided or whose IDOR verdict depends on them, and modules of middleware named like
+/// authentication (to tell middleware from routers). Only names not yet resolvable are listed.
+fn needed_imports(facts: &[FileFacts]) -> Vec<(usize, String)> {
+    let project = Project::new(facts);
+    let has_global = project.has_global_auth();
+    let mut out: BTreeSet<(usize, String)> = BTreeSet::new();
+    let mut want = |file: usize, name: &str| {
+        let local = name.split('.').next().unwrap_or(name);
+        if let Some(import) = facts[file].module.import(local)
+            && project.resolve_file(file, &import.source).is_none()
+        {
+            out.insert((file, import.source.clone()));
+        }
+    };
+    for (file, f) in facts.iter().enumerate() {
+        for u in &f.module.uses {
+            for a in &u.args {
+                if ops::is_auth_middleware(a) && !has_router_name(a) {
+                    want(file, a);
+                }
+            }
+        }
+        for entry in &f.module.entries {
+            let Some(handler) = project.handler(file, entry) else {
+                if let Handler::Named(name) = &entry.handler {
+                    want(file, name);
+                }
+                continue;
+            };
+            let h = project.summary(handler);
+            // public routes are judged only by the rule on checks that let anyone through
+            if ops::is_public_name(&entry.route)
+                && h.header_presence.is_none()
+                && h.fail_open_secret.is_none()
+            {
+                continue;
+            }
+            let reached = project.reachable(handler);
+            let checked = reached.iter().any(|r| project.summary(*r).has_check);
+            let guarded = checked || guard(&project, file, entry, has_global).is_some();
+            let idor_open = !project.summary(handler).ops_by_request_id.is_empty()
+                && (!guarded
+                    || !reached.iter().any(|r| {
+                        let s = project.summary(*r);
+                        s.refers_to_caller || s.machine_auth
+                    }));
+            // the role, identity and header rules judge authenticated handlers by their helpers
+            let others_open = h.account_op.is_some()
+                || h.identity_from_request.is_some()
+                || h.header_presence.is_some()
+                || h.fail_open_secret.is_some()
+                || reached.iter().any(|r| {
+                    project
+                        .summary(*r)
+                        .ops
+                        .iter()
+                        .any(|(k, ..)| *k == OpKind::UserListing)
+                });
+            if guarded && !idor_open && !others_open {
+                continue;
+            }
+            for r in &reached {
+                for call in &project.summary(*r).calls {
+                    if project.resolve_fn(r.0, call).is_none() {
+                        want(r.0, call);
+                    }
+                }
+            }
+        }
+    }
+    out.into_iter().collect()
+}
+
+/// Whether a name says it is a router module (`usersRouter`, `adminRoutes`).
+fn has_router_name(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    lower.ends_with("router") || lower.ends_with("routes") || lower.ends_with("route")
 }
 
 /// Candidates by their file name, for `@/`-aliased imports matched by suffix.
@@ -213,8 +320,7 @@ impl<'f> Project<'f> {
 
     /// Whether a `use` argument names a router module (a file with routes) rather than middleware.
     fn is_router(&self, file: usize, name: &str) -> bool {
-        let lower = name.to_ascii_lowercase();
-        if lower.ends_with("router") || lower.ends_with("routes") || lower.ends_with("route") {
+        if has_router_name(name) {
             return true;
         }
         self.import_target(file, name)
@@ -225,7 +331,7 @@ impl<'f> Project<'f> {
         u.args
             .iter()
             .take_while(|a| Some(a.as_str()) != upto)
-            .any(|a| !self.is_router(file, a) && ops::is_auth_middleware(a))
+            .any(|a| ops::is_auth_middleware(a) && !self.is_router(file, a))
     }
 
     /// Whether app- or router-level middleware registered before `offset` on `target` (or any
@@ -305,6 +411,16 @@ impl<'f> Project<'f> {
         })
     }
 
+    /// Whether a `NestJS` module guards every route (`APP_GUARD`, `useGlobalGuards`).
+    fn has_global_guard(&self) -> bool {
+        self.files.iter().any(|f| {
+            f.module
+                .global_guards
+                .iter()
+                .any(|g| ops::is_auth_middleware(g))
+        })
+    }
+
     /// The Next.js middleware governing `path`, if any.
     fn next_middleware(&self, path: &str) -> Option<&'f super::NextMiddleware> {
         self.files
@@ -342,10 +458,12 @@ fn guard(
     entry: &EntryPoint,
     has_global: bool,
 ) -> Option<&'static str> {
-    if entry.middleware.iter().any(|m| ops::is_auth_middleware(m)) {
+    let is_public = entry.middleware.iter().any(|m| m == "Public");
+    if !is_public && entry.middleware.iter().any(|m| ops::is_auth_middleware(m)) {
         return Some("route middleware");
     }
     match entry.framework {
+        Framework::Nest => (!is_public && project.has_global_guard()).then_some("global guard"),
         Framework::Express => {
             if project.chain_authenticates(
                 file,
@@ -398,6 +516,8 @@ fn entry_label(entry: &EntryPoint, prefix: &str) -> String {
         Framework::Trpc => format!("tRPC {} `{}`", entry.method.to_lowercase(), entry.route),
         Framework::ServerAction => format!("server action `{}`", entry.route),
         Framework::Serverless => format!("serverless function `{}`", entry.route),
+        Framework::Parse => format!("Cloud function `{}`", entry.route),
+        Framework::Nest => format!("`{} {}`", entry.method, entry.route),
     }
 }
 
@@ -444,12 +564,18 @@ pub fn missing_caller_checks(
             for r in &reached {
                 let s = project.summary(*r);
                 for (i, (kind, ..)) in s.ops.iter().enumerate() {
-                    // most severe first, then the kind listed first (user management before writes)
+                    // most severe first, then the kind listed first (user management before
+                    // writes), then the first in the source of the same file
                     let better = best.is_none_or(|(b, j)| {
                         let bs = project.summary(b);
                         let (bk, bsev) = (bs.ops[j].0, bs.ops[j].0.severity(bs.admin));
                         let sev = kind.severity(s.admin);
-                        sev > bsev || (sev == bsev && *kind < bk)
+                        sev > bsev
+                            || (sev == bsev && *kind < bk)
+                            || (sev == bsev
+                                && *kind == bk
+                                && b.0 == r.0
+                                && s.ops[i].1.range.start < bs.ops[j].1.range.start)
                     });
                     if better {
                         best = Some((*r, i));
@@ -463,7 +589,10 @@ pub fn missing_caller_checks(
             let (kind, op_spot, op_text, supabase_chain) = &op_summary.ops[op_idx];
             // a Supabase service-role query fed by the request is the platform rule's to judge
             let handler_summary = project.summary(handler);
+            // `verify_jwt = false`: not even the platform asks for a token
+            let jwt_off = entry.framework == Framework::SupabaseEdge && skips_jwt(ctx, &facts.path);
             if *supabase_chain
+                && !jwt_off
                 && (handler_summary.supabase_service_role_from_request
                     || op_summary.supabase_service_role_from_request)
             {
@@ -494,6 +623,11 @@ pub fn missing_caller_checks(
                     }
                 }
                 _ => "",
+            };
+            let middleware_note = if jwt_off {
+                "it is deployed with `verify_jwt = false` in `supabase/config.toml` and "
+            } else {
+                middleware_note
             };
             let message = format!(
                 "{} ({}:{}) {} (`{}`){}{}; {}no check in the handler verifies the caller",
@@ -547,6 +681,18 @@ pub fn missing_caller_checks(
         }
     }
     dedup(out);
+}
+
+/// Whether the edge function at display path `path` is deployed with `verify_jwt = false`.
+fn skips_jwt(ctx: &ProjectContext<'_>, path: &str) -> bool {
+    let Ok(i) = ctx
+        .candidates
+        .binary_search_by(|c| c.display.as_str().cmp(path))
+    else {
+        return false;
+    };
+    crate::platform::supabase::config::SupabaseConfig::for_function(&ctx.candidates[i].path)
+        .is_some_and(|(config, name)| config.skips_jwt(&name))
 }
 
 /// One finding per span: several routes sharing an inline-resolved operation report once.
@@ -604,14 +750,20 @@ pub fn records_chosen_by_request_id(
             let Some(&op_idx) = summary.ops_by_request_id.first() else {
                 continue;
             };
+            // user accounts are the role rule's, identities from the request the identity rule's
+            if summary.account_op.is_some() || summary.identity_from_request.is_some() {
+                continue;
+            }
             let reached = project.reachable(handler);
             let authenticated = reached.iter().any(|r| project.summary(*r).has_check)
                 || guard(&project, file, entry, has_global).is_some();
+            // a role check makes acting on others' records the point (admins)
             if !authenticated
                 || reached.iter().any(|r| {
                     let s = project.summary(*r);
-                    s.refers_to_caller || s.machine_auth
+                    s.refers_to_caller || s.machine_auth || s.role_check
                 })
+                || project.role_middleware(file, entry)
             {
                 continue;
             }
@@ -652,6 +804,317 @@ pub fn records_chosen_by_request_id(
                 properties,
             });
         }
+    }
+    dedup(out);
+}
+
+/// A finding of `rule_idx` at `spot` in `path`, with the entry point and related spots.
+fn flow_finding(
+    ctx: &ProjectContext<'_>,
+    rule_idx: usize,
+    severity: Option<crate::rules::Severity>,
+    message: String,
+    at: (&str, &Spot),
+    entry: (&str, &Spot),
+    related: Vec<Related>,
+) -> Finding {
+    let rule = &ctx.rules.rules()[rule_idx];
+    let mut properties = BTreeMap::new();
+    properties.insert(
+        "entry-point".to_string(),
+        format!("{}:{}", entry.0, entry.1.start.line),
+    );
+    Finding {
+        rule_id: rule.id.clone(),
+        severity: severity.unwrap_or(rule.severity),
+        confidence: rule.confidence,
+        message,
+        path: at.0.to_string(),
+        start: at.1.start,
+        end: at.1.end,
+        byte_range: at.1.range.clone(),
+        snippet: String::new(),
+        redactions: Vec::new(),
+        fingerprint: String::new(),
+        related,
+        is_flow: true,
+        properties,
+    }
+}
+
+/// What the project pass knows about one entry point, shared by the role and identity rules.
+struct EntryView<'f> {
+    file: usize,
+    entry: &'f EntryPoint,
+    site: &'f Spot,
+    label: String,
+    handler: FnRef,
+    reached: Vec<FnRef>,
+    guarded: bool,
+}
+
+/// Every entry point whose handler resolves, with its guard and reach; public ones (sign-up,
+/// webhooks, ...) only with `with_public`.
+fn entry_views<'f>(project: &Project<'f>, with_public: bool) -> Vec<EntryView<'f>> {
+    let has_global = project.has_global_auth();
+    let mut out = Vec::new();
+    for (file, facts) in project.files.iter().enumerate() {
+        for (entry, site) in facts.module.entries.iter().zip(&facts.entry_spots) {
+            let prefix = if entry.framework == Framework::Express {
+                project.mount_prefix(file, 0)
+            } else {
+                String::new()
+            };
+            if !with_public && (ops::is_public_name(&entry.route) || ops::is_public_name(&prefix)) {
+                continue;
+            }
+            let Some(handler) = project.handler(file, entry) else {
+                continue;
+            };
+            let reached = project.reachable(handler);
+            let guarded = guard(project, file, entry, has_global).is_some();
+            out.push(EntryView {
+                file,
+                entry,
+                site,
+                label: entry_label(entry, &prefix),
+                handler,
+                reached,
+                guarded,
+            });
+        }
+    }
+    out
+}
+
+impl Project<'_> {
+    /// Whether middleware named like a role check runs before the entry point: on the route, on
+    /// its router, or where its router is mounted.
+    fn role_middleware(&self, file: usize, entry: &EntryPoint) -> bool {
+        let named = |g: usize, args: &[String]| {
+            args.iter()
+                .any(|a| super::roles::is_role_middleware(a) && !self.is_router(g, a))
+        };
+        let covers = |u: &Use, route: &str| u.path.as_deref().is_none_or(|p| route.starts_with(p));
+        entry
+            .middleware
+            .iter()
+            .any(|m| super::roles::is_role_middleware(m))
+            || self.files[file].module.uses.iter().any(|u| {
+                u.offset < entry.site.start
+                    && entry.router.as_deref().is_none_or(|r| r == u.target)
+                    && covers(u, &entry.route)
+                    && named(file, &u.args)
+            })
+            || self.mounts_of(file).iter().any(|(g, u, _)| {
+                let mount = u.path.as_deref().unwrap_or("/");
+                named(*g, &u.args)
+                    || self.files[*g].module.uses.iter().any(|v| {
+                        v.offset < u.offset
+                            && v.target == u.target
+                            && covers(v, mount)
+                            && named(*g, &v.args)
+                    })
+            })
+            || (entry.framework == Framework::Nest
+                && self.files.iter().any(|f| {
+                    f.module
+                        .global_guards
+                        .iter()
+                        .any(|g| super::roles::is_role_middleware(g))
+                }))
+    }
+}
+
+/// Reports handlers that authenticate the caller, then delete, change or re-role a user account
+/// chosen by an id from the request (or list every user), with no role check and no
+/// comparison with the caller's own id.
+pub fn admin_operations_without_role_check(
+    files: &[FileFacts],
+    ctx: &ProjectContext<'_>,
+    rule_idx: usize,
+    out: &mut Vec<Finding>,
+) {
+    let project = Project::new(files);
+    for v in entry_views(&project, false) {
+        let summaries: Vec<&Summary> = v.reached.iter().map(|r| project.summary(*r)).collect();
+        let authenticated = v.guarded || summaries.iter().any(|s| s.has_check);
+        if !authenticated
+            || summaries.iter().any(|s| s.role_check || s.compares_caller)
+            || project.role_middleware(v.file, v.entry)
+        {
+            continue;
+        }
+        let handler = project.summary(v.handler);
+        let handler_path = &files[v.handler.0].path;
+        let (what, path, spot) = if let Some((op, spot)) = &handler.account_op {
+            (
+                format!(
+                    "picks a user account by an id from the request and {}",
+                    op.describe()
+                ),
+                handler_path,
+                spot,
+            )
+        } else if let Some((r, spot)) = v.reached.iter().find_map(|r| {
+            project
+                .summary(*r)
+                .ops
+                .iter()
+                .find(|(k, ..)| *k == OpKind::UserListing)
+                .map(|(_, spot, ..)| (*r, spot))
+        }) {
+            (
+                "reads every user account".to_string(),
+                &files[r.0].path,
+                spot,
+            )
+        } else {
+            continue;
+        };
+        let entry_path = &files[v.file].path;
+        let message = format!(
+            "{} ({}:{}) checks that the caller is signed in, then {what}; nothing checks the caller's role or that the account is their own",
+            v.label, entry_path, v.site.start.line,
+        );
+        let related = vec![
+            related_at(entry_path, v.site, format!("entry point: {}", v.label)),
+            related_at(path, spot, what.clone()),
+        ];
+        out.push(flow_finding(
+            ctx,
+            rule_idx,
+            None,
+            message,
+            (path, spot),
+            (entry_path, v.site),
+            related,
+        ));
+    }
+    dedup(out);
+}
+
+/// Reports handlers that take the acting user's identity from the request: an identity header
+/// the client sets, or a user id from the body while a token is verified and its identity never
+/// used.
+pub fn caller_identity_from_request(
+    files: &[FileFacts],
+    ctx: &ProjectContext<'_>,
+    rule_idx: usize,
+    out: &mut Vec<Finding>,
+) {
+    let project = Project::new(files);
+    for v in entry_views(&project, false) {
+        let handler = project.summary(v.handler);
+        let Some((spot, name)) = &handler.identity_from_request else {
+            continue;
+        };
+        let summaries: Vec<&Summary> = v.reached.iter().map(|r| project.summary(*r)).collect();
+        let acts = summaries.iter().any(|s| !s.ops.is_empty()) || handler.account_op.is_some();
+        let message = if handler.identity_from_header {
+            // a Next.js middleware that writes the header overrides what the client sent
+            let set_by_middleware = project
+                .next_middleware(&files[v.file].path)
+                .is_some_and(|m| m.sets_identity_headers);
+            if set_by_middleware || !(acts || summaries.iter().any(|s| s.role_check)) {
+                continue;
+            }
+            format!(
+                "{} ({}:{}) decides who the caller is from a request header (`{name}`) that any client can set",
+                v.label, files[v.file].path, v.site.start.line,
+            )
+        } else {
+            let verifies = summaries.iter().any(|s| s.verifies_token) || v.guarded;
+            if !verifies
+                || !acts
+                || summaries
+                    .iter()
+                    .any(|s| s.uses_verified_identity || s.role_check || s.compares_caller)
+            {
+                continue;
+            }
+            format!(
+                "{} ({}:{}) verifies the caller's token, then acts for the user named by `{name}` from the request instead of the verified identity",
+                v.label, files[v.file].path, v.site.start.line,
+            )
+        };
+        let path = &files[v.handler.0].path;
+        let entry_path = &files[v.file].path;
+        let related = vec![related_at(
+            entry_path,
+            v.site,
+            format!("entry point: {}", v.label),
+        )];
+        out.push(flow_finding(
+            ctx,
+            rule_idx,
+            None,
+            message,
+            (path, spot),
+            (entry_path, v.site),
+            related,
+        ));
+    }
+    dedup(out);
+}
+
+/// Reports handlers whose only caller check is that an `Authorization` header is present: no
+/// reached function verifies the token, and the handler uses an admin client or performs a
+/// privileged operation.
+pub fn auth_results_ignored(
+    files: &[FileFacts],
+    ctx: &ProjectContext<'_>,
+    rule_idx: usize,
+    out: &mut Vec<Finding>,
+) {
+    let project = Project::new(files);
+    for v in entry_views(&project, true) {
+        let handler = project.summary(v.handler);
+        let summaries: Vec<&Summary> = v.reached.iter().map(|r| project.summary(*r)).collect();
+        if v.guarded || !summaries.iter().any(|s| s.admin || !s.ops.is_empty()) {
+            continue;
+        }
+        let entry_path = &files[v.file].path;
+        let (spot, message) = if let Some(spot) = &handler.header_presence {
+            if summaries.iter().any(|s| s.verifies_token || s.machine_auth) {
+                continue;
+            }
+            (
+                spot,
+                format!(
+                    "{} ({}:{}) only checks that an `Authorization` header is present; nothing verifies the token, so any value passes",
+                    v.label, entry_path, v.site.start.line,
+                ),
+            )
+        } else if let Some(spot) = &handler.fail_open_secret {
+            if summaries.iter().any(|s| s.verifies_token) {
+                continue;
+            }
+            (
+                spot,
+                format!(
+                    "{} ({}:{}) compares the shared secret only when one is configured; with the variable unset, every caller passes",
+                    v.label, entry_path, v.site.start.line,
+                ),
+            )
+        } else {
+            continue;
+        };
+        let path = &files[v.handler.0].path;
+        let related = vec![related_at(
+            entry_path,
+            v.site,
+            format!("entry point: {}", v.label),
+        )];
+        out.push(flow_finding(
+            ctx,
+            rule_idx,
+            None,
+            message,
+            (path, spot),
+            (entry_path, v.site),
+            related,
+        ));
     }
     dedup(out);
 }

@@ -21,6 +21,8 @@
 //! | Convex | `mutation({ handler })`, `action({ handler })` | call |
 //! | tRPC | `xProcedure....mutation(h)` (the base procedure is the middleware) | call chain |
 //! | Netlify, Lambda | exported `handler` under `netlify/functions`, `functions`, `lambda` | path + export |
+//! | Parse Cloud Code | `Parse.Cloud.define("name", handler, { requireUser })` (options become middleware) | call |
+//! | NestJS | `@Get()`/`@Post()`/... methods of an `@Controller()` class; `@UseGuards(...)` on the method or class is middleware | decorators |
 
 use std::ops::Range;
 
@@ -51,6 +53,10 @@ pub enum Framework {
     Trpc,
     /// Netlify and AWS Lambda handlers.
     Serverless,
+    /// Parse Cloud Code functions (`Parse.Cloud.define`).
+    Parse,
+    /// `NestJS` controller methods.
+    Nest,
 }
 
 impl Framework {
@@ -67,6 +73,8 @@ impl Framework {
             Framework::Convex => "Convex function",
             Framework::Trpc => "tRPC procedure",
             Framework::Serverless => "serverless function",
+            Framework::Parse => "Cloud Code function",
+            Framework::Nest => "NestJS route",
         }
     }
 }
@@ -154,6 +162,9 @@ pub struct Module {
     pub default_export: Option<String>,
     /// Comment spans, so analyzers can ignore commented-out code.
     pub comments: Vec<Range<usize>>,
+    /// `NestJS` guards applied to every route (`app.useGlobalGuards(new JwtAuthGuard())`,
+    /// `{ provide: APP_GUARD, useClass: JwtAuthGuard }`).
+    pub global_guards: Vec<String>,
 }
 
 impl Module {
@@ -196,6 +207,8 @@ pub fn module(path: &str, text: &str, root: Node<'_>) -> Module {
             "export_statement" => read_default_export(node, text, &routing, &mut m),
             "assignment_expression" => read_commonjs_export(node, text, &routing, &mut m),
             "call_expression" => read_call(node, text, path, &mut m),
+            "class_declaration" => read_nest_controller(node, text, &mut m),
+            "object" => read_app_guard(node, text, &mut m),
             "comment" => m.comments.push(node.byte_range()),
             _ => {}
         }
@@ -217,6 +230,7 @@ pub fn may_have_entry_points(path: &str, text: &str) -> bool {
             r"|\b(?:app|router|server|api|routes)\.use\(",
             r"|Deno\.serve\(|\bserve\(|\bonCall\b|\bonRequest\b|\b(?:mutation|action|httpAction)\(\s*\{",
             r"|Procedure\b|exports\.handler\b|export\s+(?:const|async\s+function|function)\s+handler\b",
+            r"|Parse\.Cloud\.define\(|@Controller\(|\bAPP_GUARD\b|useGlobalGuards\(",
         ))
         .expect("entry marker regex is valid")
     });
@@ -594,6 +608,56 @@ fn read_call(node: Node<'_>, text: &str, path: &str, m: &mut Module) {
         }
     }
     let last_segment = callee.rsplit('.').next().unwrap_or(callee);
+    if last_segment == "useGlobalGuards" {
+        let mut guards = Vec::new();
+        for a in &args {
+            let a = unwrap(*a);
+            let name = if a.kind() == "new_expression" {
+                a.child_by_field_name("constructor")
+                    .map_or("", |c| src(c, text))
+            } else {
+                src(a, text)
+            };
+            guards.push(name.to_string());
+        }
+        m.global_guards.extend(guards);
+        return;
+    }
+    // Parse Cloud Code: Parse.Cloud.define("name", handler, { requireUser: true })
+    if callee == "Parse.Cloud.define"
+        && args.len() >= 2
+        && let Some(name) = string_value(args[0], text)
+    {
+        let mut middleware = Vec::new();
+        if let Some(options) = args.get(2).filter(|a| a.kind() == "object") {
+            for pair in named_children(*options) {
+                let key = pair.child_by_field_name("key").map(|k| src(k, text));
+                let value = pair.child_by_field_name("value").map(|v| src(v, text));
+                let is_on = value.is_some_and(|v| v != "false");
+                match key {
+                    Some("requireUser") if is_on => middleware.push("requireUser".into()),
+                    Some("requireMaster") if is_on => middleware.push("requireMaster".into()),
+                    Some("requireAnyUserRoles" | "requireAllUserRoles") => {
+                        middleware.push("requireUserRoles".into());
+                    }
+                    _ => {}
+                }
+            }
+        }
+        if let Some(handler) = handler_of(args[1], text, &mut middleware) {
+            m.entries.push(EntryPoint {
+                framework: Framework::Parse,
+                method: "define".into(),
+                route: name.to_string(),
+                site: node.byte_range(),
+                handler,
+                middleware,
+                router: None,
+                request: request_of(args[1], text),
+            });
+        }
+        return;
+    }
     // Supabase edge functions and Deno servers
     if (callee == "Deno.serve" || callee == "serve") && path.contains("supabase/functions/") {
         if let Some(last) = args.last() {
@@ -658,6 +722,170 @@ fn read_call(node: Node<'_>, text: &str, path: &str, m: &mut Module) {
                 });
             }
         }
+    }
+}
+
+/// The decorators written right before a class member or class (`@Get(":id")`, `@UseGuards(A)`).
+fn decorators<'t>(node: Node<'t>) -> Vec<Node<'t>> {
+    let mut out: Vec<Node<'t>> = named_children(node)
+        .into_iter()
+        .filter(|c| c.kind() == "decorator")
+        .collect();
+    // a class's decorators sit before it, inside the export statement or the class body's
+    // previous siblings (tree-sitter-typescript keeps them as siblings of the declaration)
+    let mut prev = node.prev_named_sibling();
+    while let Some(p) = prev.filter(|p| p.kind() == "decorator") {
+        out.push(p);
+        prev = p.prev_named_sibling();
+    }
+    if let Some(parent) = node.parent().filter(|p| p.kind() == "export_statement") {
+        out.extend(
+            named_children(parent)
+                .into_iter()
+                .filter(|c| c.kind() == "decorator"),
+        );
+    }
+    out.sort_by_key(Node::start_byte);
+    out.dedup_by_key(|d| d.start_byte());
+    out
+}
+
+/// A decorator's name and its first argument's text: `@Post(":id")` gives (`Post`, `":id"`).
+fn decorator_call<'n, 't>(decorator: Node<'n>, text: &'t str) -> (&'t str, Vec<Node<'n>>) {
+    let Some(inner) = named_children(decorator).into_iter().next() else {
+        return ("", Vec::new());
+    };
+    match inner.kind() {
+        "call_expression" => {
+            let name = inner
+                .child_by_field_name("function")
+                .map_or("", |f| src(f, text));
+            let args = inner
+                .child_by_field_name("arguments")
+                .map(named_children)
+                .unwrap_or_default();
+            (name, args)
+        }
+        _ => (src(inner, text), Vec::new()),
+    }
+}
+
+/// Guard names in `@UseGuards(AuthGuard("jwt"), RolesGuard)`, and role metadata
+/// (`@Roles("admin")`) as a `Roles` guard.
+fn nest_guards(decorators: &[Node<'_>], text: &str, out: &mut Vec<String>) {
+    for d in decorators {
+        let (name, args) = decorator_call(*d, text);
+        if name == "UseGuards" {
+            for a in args {
+                let a = unwrap(a);
+                let guard = match a.kind() {
+                    "call_expression" => a
+                        .child_by_field_name("function")
+                        .map_or("", |f| src(f, text))
+                        .to_string(),
+                    "new_expression" => a
+                        .child_by_field_name("constructor")
+                        .map_or("", |f| src(f, text))
+                        .to_string(),
+                    _ => src(a, text).to_string(),
+                };
+                out.push(guard);
+            }
+        } else if matches!(name, "Roles" | "Role" | "RequireRoles" | "Permissions") {
+            out.push(format!("{name}Guard"));
+        } else if matches!(name, "Public" | "AllowAnonymous" | "SkipAuth" | "IsPublic") {
+            out.push("Public".into());
+        }
+    }
+}
+
+/// `{ provide: APP_GUARD, useClass: JwtAuthGuard }` in a module's providers.
+fn read_app_guard(object: Node<'_>, text: &str, m: &mut Module) {
+    let pairs = named_children(object);
+    let value_of = |key: &str| {
+        pairs.iter().find_map(|p| {
+            (p.kind() == "pair" && p.child_by_field_name("key").map(|k| src(k, text)) == Some(key))
+                .then(|| p.child_by_field_name("value").map(|v| src(v, text)))
+                .flatten()
+        })
+    };
+    if value_of("provide") == Some("APP_GUARD")
+        && let Some(guard) = value_of("useClass").or_else(|| value_of("useExisting"))
+    {
+        m.global_guards.push(guard.to_string());
+    }
+}
+
+/// `NestJS`: each `@Get()`/`@Post()`/... method of an `@Controller("path")` class is an entry
+/// point; `@UseGuards` on the class and the method are its middleware, in that order.
+fn read_nest_controller(class: Node<'_>, text: &str, m: &mut Module) {
+    let class_decorators = decorators(class);
+    let Some(prefix) = class_decorators.iter().find_map(|d| {
+        let (name, args) = decorator_call(*d, text);
+        (name == "Controller").then(|| {
+            args.first()
+                .and_then(|a| string_value(*a, text))
+                .unwrap_or("")
+                .to_string()
+        })
+    }) else {
+        return;
+    };
+    let mut class_guards = Vec::new();
+    nest_guards(&class_decorators, text, &mut class_guards);
+    let Some(body) = class.child_by_field_name("body") else {
+        return;
+    };
+    let members = named_children(body);
+    for (i, member) in members.iter().enumerate() {
+        if member.kind() != "method_definition" {
+            continue;
+        }
+        // decorators of a method are its preceding `decorator` siblings in the class body
+        let mut own: Vec<Node<'_>> = named_children(*member)
+            .into_iter()
+            .filter(|c| c.kind() == "decorator")
+            .collect();
+        own.extend(
+            members[..i]
+                .iter()
+                .rev()
+                .take_while(|c| c.kind() == "decorator")
+                .copied(),
+        );
+        let Some((method, path)) = own.iter().find_map(|d| {
+            let (name, args) = decorator_call(*d, text);
+            let method = match name {
+                "Get" | "Post" | "Put" | "Patch" | "Delete" | "All" => name.to_uppercase(),
+                _ => return None,
+            };
+            let path = args
+                .first()
+                .and_then(|a| string_value(*a, text))
+                .unwrap_or("");
+            Some((method, path.to_string()))
+        }) else {
+            continue;
+        };
+        let mut middleware = class_guards.clone();
+        nest_guards(&own, text, &mut middleware);
+        let route =
+            format!("/{}/{}", prefix.trim_matches('/'), path.trim_matches('/')).replace("//", "/");
+        let route = if route.len() > 1 {
+            route.trim_end_matches('/').to_string()
+        } else {
+            route
+        };
+        m.entries.push(EntryPoint {
+            framework: Framework::Nest,
+            method,
+            route,
+            site: member.byte_range(),
+            handler: Handler::Inline(member.byte_range()),
+            middleware,
+            router: None,
+            request: None,
+        });
     }
 }
 
@@ -960,6 +1188,31 @@ mod tests {
         );
         assert_eq!(m.entries[0].route, "wipe");
         assert_eq!(m.entries[2].middleware, vec!["publicProcedure"]);
+    }
+
+    #[test]
+    fn parse_functions_and_nest_controllers_are_entry_points() {
+        let m = read(
+            "cloud/main.js",
+            "Parse.Cloud.define('wipe', async (req) => 1, { requireUser: true });\nParse.Cloud.job('nightly', async () => 1);\n",
+        );
+        assert_eq!(m.entries.len(), 1);
+        assert_eq!(m.entries[0].framework, Framework::Parse);
+        assert_eq!(m.entries[0].middleware, vec!["requireUser"]);
+        let m = read(
+            "src/users/users.controller.ts",
+            "@Controller('users')\n@UseGuards(AuthGuard('jwt'))\nexport class UsersController {\n  @Delete(':id')\n  @UseGuards(RolesGuard)\n  remove(@Param('id') id: string) { return id; }\n  helper() {}\n}\n",
+        );
+        assert_eq!(m.entries.len(), 1);
+        assert_eq!(m.entries[0].framework, Framework::Nest);
+        assert_eq!(m.entries[0].route, "/users/:id");
+        assert_eq!(m.entries[0].method, "DELETE");
+        assert_eq!(m.entries[0].middleware, vec!["AuthGuard", "RolesGuard"]);
+        let m = read(
+            "src/app.module.ts",
+            "@Module({ providers: [{ provide: APP_GUARD, useClass: JwtAuthGuard }] })\nexport class AppModule {}\n",
+        );
+        assert_eq!(m.global_guards, vec!["JwtAuthGuard"]);
     }
 
     #[test]

@@ -1,0 +1,340 @@
+//! Who the caller is, beyond "signed in": role checks, comparisons with the caller's own id,
+//! operations only an administrator should run on another user's account, and handlers that
+//! take the caller's identity from the request instead of from the verified token.
+//!
+//! Text facts over one function's span, like [`super::ops`]; the project pass joins them with
+//! the entry point's guard and the helpers the handler reaches.
+
+use std::collections::BTreeSet;
+use std::ops::Range;
+use std::sync::OnceLock;
+
+use regex::Regex;
+
+struct Patterns {
+    role_check: Regex,
+    compares_caller: Regex,
+    lookup: Regex,
+    user_marker: Regex,
+    parse_user_query: Regex,
+    role_write: Regex,
+    identity_field: Regex,
+    identity_header: Regex,
+    verified_identity: Regex,
+    verifies_token: Regex,
+    header_var: Regex,
+    fail_open: Regex,
+    signature: Regex,
+}
+
+fn patterns() -> &'static Patterns {
+    static PATTERNS: OnceLock<Patterns> = OnceLock::new();
+    PATTERNS.get_or_init(|| {
+        let re = |s: &str| Regex::new(s).expect("role patterns are valid regexes");
+        Patterns {
+            // a decision on the caller's role or permissions (not a role being written)
+            role_check: re(concat!(
+                r"(?i)\b(?:is_?admin|is_?super_?admin|is_?staff|is_?moderator|has_?role|has_?permission|has_?any_?role|require_?role|require_?admin|check_?role|check_?admin|ensure_?admin|assert_?admin|admin_?only|verify_?admin|validate_?admin|is_?administrator|can_?manage|user_roles|getRoles|Parse\.Role|requireUserRoles|requireAnyUserRoles|requireAllUserRoles|customClaims|admin_?emails?|admin_?ids|admin_?users|ability\.can)\b",
+                r"|\brole\w*\s*(?:[!=]==?|\.includes\(|\.some\(|\.indexOf\()|[!=]==?\s*['\x22](?:admin|superadmin|super_admin|owner|staff|moderator|manager)['\x22]",
+                r"|\.includes\(\s*['\x22](?:admin|superadmin)['\x22]|\b(?:claims|token|decoded|auth\.token)\??\.(?:admin|role)\b",
+            )),
+            // the request-chosen record compared with the caller's own id
+            compares_caller: re(concat!(
+                r"\b(?:req|request|ctx|context|locals)\.(?:user|auth)\??\.(?:id|uid|_id|objectId|sub)\s*[!=]==?",
+                r"|[!=]==?\s*(?:req|request|ctx|context|locals)\.(?:user|auth)\??\.(?:id|uid|_id|objectId|sub)\b",
+                r"|\b(?:user|currentUser|session\.user|decoded|decodedToken|claims|caller|me|authUser|authedUser|token|payload)\??\.(?:id|uid|sub|_id|userId)\s*[!=]==?",
+                r"|[!=]==?\s*(?:user|currentUser|session\.user|decoded|decodedToken|claims|caller|me|authUser|authedUser|token|payload)\??\.(?:id|uid|sub|_id|userId)\b",
+                r"|equalTo\(\s*['\x22]\w+['\x22]\s*,\s*(?:req|request)\.user\b",
+            )),
+            // an account (or record) chosen by a value: group 1 is the value's text
+            lookup: re(concat!(
+                r"\.(?:get|findById|findByPk|findUnique|findByIdAndDelete|findByIdAndUpdate|findByIdAndRemove|doc|deleteUser|updateUserById|updateUser|getUserById|setCustomUserClaims)\(\s*([\w$.\[\]'\x22]+)",
+                r"|equalTo\(\s*['\x22](?:objectId|id|_id)['\x22]\s*,\s*([\w$.\[\]'\x22]+)",
+                r"|\.eq\(\s*['\x22](?:id|user_id)['\x22]\s*,\s*([\w$.\[\]'\x22]+)",
+                r"|where:\s*\{\s*(?:id|userId|email)\s*:\s*([\w$.\[\]'\x22]+)",
+            )),
+            // statements about user accounts
+            user_marker: re(concat!(
+                r"Parse\.User\b|['\x22]_User['\x22]|\b(?:User|Users|Account|Profile)\.(?:find\w*|update\w*|delete\w*|destroy|remove)\(",
+                r"|\bprisma\.(?:user|account|profile)\.|\.from\(\s*['\x22](?:users|profiles|user_profiles|accounts)['\x22]\s*\)",
+                r"|collection\(\s*['\x22](?:users|profiles|accounts)['\x22]\s*\)",
+                r"|auth\.admin\.(?:deleteUser|updateUserById)|\.(?:deleteUser|updateUser|setCustomUserClaims)\(",
+            )),
+            parse_user_query: re(
+                r"(\w+)\s*=\s*new\s+Parse\.Query\(\s*(?:Parse\.User|['\x22]_User['\x22])\s*\)",
+            ),
+            role_write: re(
+                r"(?i)(?:\b|['\x22])(?:role|roles|is_?admin|user_?role|permissions)['\x22]?\s*[:,]|setCustomUserClaims\(",
+            ),
+            // request fields that name the acting user
+            identity_field: re(
+                r"(?i)^(?:user_?id|uid|owner_?id|author_?id|created_?by|sender_?id|customer_?id|member_?id|profile_?id|requester_?id|actor_?id)$",
+            ),
+            identity_header: re(
+                r#"(?i)\b(?:req|request|event)\.headers(?:\.get\(\s*|\[\s*)['"`]x-(?:user|admin|role|auth-user|current-user|uid|email|account)[\w-]*['"`]"#,
+            ),
+            // uses of the verified identity
+            verified_identity: re(concat!(
+                r"\b(?:req|request|ctx|context|locals|event\.context)\.(?:user|auth|session|userId|uid)\b",
+                r"|\b(?:decoded|decodedToken|claims|verified|payload|tokenData|authUser|authedUser|currentUser|session|user|caller|identity|me)\??\.(?:id|uid|sub|_id|userId|user_id|email|user)\b",
+                r"|\{\s*(?:uid|sub|userId|user|data)\b[^}]*\}\s*=\s*(?:await\s+)?[\w.]*(?:verifyIdToken|verify|getUser|verifyToken|jwtVerify|auth|currentUser|getAuth)\(",
+                r"|getUserIdentity",
+            )),
+            // a call that verifies a token or session (not only reads a header)
+            verifies_token: re(
+                r"verifyIdToken\(|verifySessionCookie\(|jwt\.verify\(|jwtVerify\(|verifyJwt\(|verifyJWT\(|verifyToken\(|verifyAccessToken\(|auth\.getUser\(|getClaims\(|getServerSession\(|getSession\(|\bauth\(\s*\)|currentUser\(|getUserIdentity\(|\bauthenticate\w*\(",
+            ),
+            // `if (secret && provided !== secret)`: group 1 and 3 must name the same variable
+            fail_open: re(r"if\s*\(\s*(\w+)\s*&&\s*([^()&|;]+?(?:\([^()]*\))?)\s*!==?\s*(\w+)\s*\)"),
+            signature: re(r"constructEvent(?:Async)?\(|createHmac\(|timingSafeEqual\(|verifySignature\(|verifyWebhook\w*\(|\bnew\s+Webhook\("),
+            header_var: re(
+                r#"(?i)(?:const|let|var)\s+(\w+)\s*=\s*(?:req|request)\.headers(?:\.get\(\s*['"]authorization['"]\s*\)|\.authorization\b|\[\s*['"]authorization['"]\s*\])"#,
+            ),
+        }
+    })
+}
+
+/// Whether `text` decides on the caller's role or permissions.
+pub fn has_role_check(text: &str) -> bool {
+    patterns().role_check.is_match(text)
+}
+
+/// Whether a middleware or guard name says it checks a role (`isAdmin`, `RolesGuard`).
+pub fn is_role_middleware(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    ["admin", "role", "permission", "staff", "owner", "superuser"]
+        .iter()
+        .any(|w| lower.contains(w))
+}
+
+/// Whether `text` compares a record or id with the caller's own id.
+pub fn compares_caller(text: &str) -> bool {
+    patterns().compares_caller.is_match(text)
+}
+
+/// What an administrator-only operation does to another user's account.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum AccountOp {
+    /// Deletes the account.
+    Delete,
+    /// Changes roles or claims.
+    ChangeRole,
+    /// Changes the account's fields (e-mail, password, profile).
+    Change,
+}
+
+impl AccountOp {
+    /// What it does, for messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            AccountOp::Delete => "deletes the user account",
+            AccountOp::ChangeRole => "changes the roles of the user account",
+            AccountOp::Change => "changes the user account",
+        }
+    }
+}
+
+/// Where `body` picks a user account by an id from the request (`ids` are the names bound
+/// from request input) and what the function then does to it: relative range of the lookup.
+/// `writes` and `deletes` say whether the function writes or deletes anything after it.
+pub fn account_chosen_by_request(
+    body: &str,
+    ids: &BTreeSet<String>,
+    writes: bool,
+    deletes: bool,
+) -> Option<(Range<usize>, AccountOp)> {
+    if !writes && !deletes {
+        return None;
+    }
+    let p = patterns();
+    let parse_vars: Vec<&str> = p
+        .parse_user_query
+        .captures_iter(body)
+        .filter_map(|c| c.get(1).map(|m| m.as_str()))
+        .collect();
+    for c in p.lookup.captures_iter(body) {
+        let Some(value) = (1..=4).find_map(|i| c.get(i)) else {
+            continue;
+        };
+        if !is_request_value(value.as_str(), ids) {
+            continue;
+        }
+        let whole = c.get(0).map_or(0..0, |m| m.range());
+        let statement = super::statement_at(body, whole.start);
+        // the receiver of the lookup: `query` in `query.get(id)`
+        let receiver = body[..whole.start]
+            .trim_end_matches('.')
+            .rsplit(|ch: char| !(ch.is_alphanumeric() || ch == '_' || ch == '$'))
+            .next()
+            .unwrap_or("");
+        let on_accounts = p.user_marker.is_match(&statement) || parse_vars.contains(&receiver);
+        if !on_accounts {
+            continue;
+        }
+        let rest = &body[whole.start..];
+        let op = if p.role_write.is_match(rest) {
+            AccountOp::ChangeRole
+        } else if deletes
+            && (statement.contains("delete")
+                || statement.contains("Delete")
+                || rest.contains(".destroy(")
+                || rest.contains(".delete("))
+        {
+            AccountOp::Delete
+        } else {
+            AccountOp::Change
+        };
+        return Some((whole, op));
+    }
+    None
+}
+
+/// Whether a lookup value is request input: `req.params.id`, `request.data.uid`, or a name bound
+/// from the request.
+fn is_request_value(value: &str, ids: &BTreeSet<String>) -> bool {
+    let v = value.trim_matches(|c| c == '\'' || c == '"');
+    ids.contains(v)
+        || [
+            "req.params.",
+            "req.body.",
+            "req.query.",
+            "request.params.",
+            "request.body.",
+            "request.data.",
+            "request.query.",
+            "params.",
+            "body.",
+            "data.",
+            "input.",
+            "args.",
+        ]
+        .iter()
+        .any(|p| v.starts_with(p))
+}
+
+/// Where a function takes the acting user's identity from the request: an identity header
+/// (`x-user-email`) the client sets, or a request field named like a user id (`userId` from the
+/// body, `uid` from `request.data`; the project pass checks that nothing uses the verified
+/// identity instead). Relative range and the name or header.
+pub fn identity_from_request(body: &str, ids: &BTreeSet<String>) -> Option<(Range<usize>, String)> {
+    let p = patterns();
+    if let Some(m) = p.identity_header.find(body) {
+        return Some((m.range(), m.as_str().to_string()));
+    }
+    let name = ids.iter().find(|id| p.identity_field.is_match(id))?;
+    let at = body.find(name.as_str())?;
+    Some((at..at + name.len(), name.clone()))
+}
+
+/// Whether a function uses the verified identity (`req.user`, `decoded.uid`, `session.user.id`).
+pub fn uses_verified_identity(body: &str) -> bool {
+    patterns().verified_identity.is_match(body)
+}
+
+/// Whether a function verifies a token or session (a call that checks it, not only reads it).
+pub fn verifies_token(body: &str) -> bool {
+    patterns().verifies_token.is_match(body)
+}
+
+/// Where a function compares a shared secret only when one is configured
+/// (`if (secret && provided !== secret)`): with the variable unset, every caller passes.
+/// Relative range of the test; `None` when the function also verifies a signature.
+pub fn fail_open_secret(body: &str) -> Option<Range<usize>> {
+    let p = patterns();
+    if p.signature.is_match(body) {
+        return None;
+    }
+    p.fail_open.captures_iter(body).find_map(|c| {
+        let (Some(whole), Some(a), Some(b)) = (c.get(0), c.get(1), c.get(3)) else {
+            return None;
+        };
+        let name = a.as_str().to_ascii_lowercase();
+        (a.as_str() == b.as_str()
+            && ["secret", "token", "key", "password"]
+                .iter()
+                .any(|w| name.contains(w)))
+        .then(|| whole.range())
+    })
+}
+
+/// Where a function reads the `Authorization` header and tests only that it is present
+/// (`if (!authHeader) return 401`): relative range of the test.
+pub fn header_presence_test(body: &str) -> Option<Range<usize>> {
+    let p = patterns();
+    for c in p.header_var.captures_iter(body) {
+        let Some(var) = c.get(1) else { continue };
+        let test = format!(r"if\s*\(\s*!\s*{}\s*\)", regex::escape(var.as_str()));
+        if let Ok(re) = Regex::new(&test)
+            && let Some(m) = re.find(body)
+        {
+            return Some(m.range());
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn role_checks_are_decisions_not_writes() {
+        assert!(has_role_check(
+            "if (user.role !== 'admin') throw new Error('no')"
+        ));
+        assert!(has_role_check("if (!(await isAdmin(uid))) return"));
+        assert!(has_role_check("if (!context.auth.token.admin) throw"));
+        assert!(!has_role_check(
+            "query.equalTo('role', request.params.role)"
+        ));
+        assert!(!has_role_check("await user.save({ role: 'member' })"));
+    }
+
+    #[test]
+    fn finds_accounts_chosen_by_request_ids() {
+        let body = "const q = new Parse.Query(Parse.User); q.equalTo(\"objectId\", req.params.id); const objs = await q.find({ useMasterKey: true }); await objs[0].destroy({ useMasterKey: true });";
+        let (_, op) =
+            account_chosen_by_request(body, &BTreeSet::new(), false, true).expect("found");
+        assert_eq!(op, AccountOp::Delete);
+        let ids: BTreeSet<String> = ["uid".to_string()].into();
+        let body = "await admin.auth().setCustomUserClaims(uid, { admin: true });";
+        let (_, op) = account_chosen_by_request(body, &ids, true, false).expect("found");
+        assert_eq!(op, AccountOp::ChangeRole);
+        let body = "await Post.findByIdAndDelete(req.params.id)";
+        assert!(account_chosen_by_request(body, &BTreeSet::new(), false, true).is_none());
+    }
+
+    #[test]
+    fn identity_from_the_request_unless_the_token_is_used() {
+        let ids: BTreeSet<String> = ["userId".to_string()].into();
+        assert!(identity_from_request("await verifyIdToken(t); save(userId)", &ids).is_some());
+        assert!(uses_verified_identity(
+            "const decoded = await verifyIdToken(t); if (decoded.uid !== userId) throw"
+        ));
+        assert!(
+            identity_from_request(
+                "const email = req.headers['x-user-email'];",
+                &BTreeSet::new()
+            )
+            .is_some()
+        );
+    }
+
+    #[test]
+    fn a_secret_compared_only_when_set_fails_open() {
+        assert!(fail_open_secret("if (webhookSecret && req.headers.get('x-secret') !== webhookSecret) { throw new Error('no') }").is_some());
+        assert!(
+            fail_open_secret(
+                "if (!webhookSecret || provided !== webhookSecret) { throw new Error('no') }"
+            )
+            .is_none()
+        );
+    }
+
+    #[test]
+    fn header_presence_is_not_verification() {
+        let body = "const authHeader = req.headers.get('authorization'); if (!authHeader) { return new Response('no', { status: 401 }) }";
+        assert!(header_presence_test(body).is_some());
+        assert!(!verifies_token(body));
+    }
+}
