@@ -16,6 +16,7 @@
 //! against the document's text.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Arc;
@@ -537,7 +538,7 @@ impl Server {
         let uri = params.text_document.uri.clone();
         let doc = self.docs.get(uri.as_str());
         let kind = doc
-            .map(|d| FileKind::classify(Path::new(&d.rel)).unwrap_or(FileKind::Text))
+            .and_then(|d| FileKind::classify(Path::new(&d.rel)))
             .unwrap_or(FileKind::Text);
         let mut actions = Vec::new();
         let mut seen = BTreeSet::new();
@@ -670,6 +671,7 @@ impl Server {
             scan.by_path.len()
         ));
         let open: BTreeSet<String> = self.docs.values().map(|d| d.rel.clone()).collect();
+        // closed files that no longer have findings are cleared; open ones are republished below
         let stale: Vec<String> = self
             .published
             .iter()
@@ -679,7 +681,9 @@ impl Server {
         self.project = Some(scan);
         for rel in stale {
             self.published.remove(&rel);
-            self.publish_closed(&rel, &[]);
+            if !open.contains(&rel) {
+                self.publish_closed(&rel, &[]);
+            }
         }
         let by_path: Vec<(String, Vec<Finding>)> = self
             .project
@@ -796,7 +800,7 @@ pub fn path_to_uri(path: &Path) -> String {
         if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) {
             out.push(b as char);
         } else {
-            out.push_str(&format!("%{b:02X}"));
+            let _ = write!(out, "%{b:02X}");
         }
     }
     out

@@ -403,8 +403,8 @@ fn check_code(
         .parent()
         .map_or(Ok(()), std::fs::create_dir_all)
         .and_then(|()| std::fs::write(&file, code.as_bytes()));
-    let result = match written {
-        Ok(()) => state
+    let result = if written.is_ok() {
+        state
             .checker
             .scan(std::slice::from_ref(&dir))
             .map(|report| {
@@ -437,21 +437,20 @@ fn check_code(
                     })
                     .collect();
                 out
-            }),
+            })
+    } else {
         // no temporary folder: the per-file pass alone, in memory
-        Err(_) => {
-            let scan = state.checker.scan_text(rel, code);
-            let rules = state.checker.engine().rules();
-            let findings = scan
-                .findings
-                .iter()
-                .map(|f| FindingOut::new(f, rules, scan.redacted.as_deref()))
-                .collect();
-            let mut out = ScanOutput::new(findings, limit, 1);
-            out.suppressed = scan.suppressed;
-            out.skipped = scan.notes.iter().map(SkippedOut::from).collect();
-            Ok(out)
-        }
+        let scan = state.checker.scan_text(rel, code);
+        let rules = state.checker.engine().rules();
+        let findings = scan
+            .findings
+            .iter()
+            .map(|f| FindingOut::new(f, rules, scan.redacted.as_deref()))
+            .collect();
+        let mut out = ScanOutput::new(findings, limit, 1);
+        out.suppressed = scan.suppressed;
+        out.skipped = scan.notes.iter().map(SkippedOut::from).collect();
+        Ok(out)
     };
     let _ = std::fs::remove_dir_all(&dir);
     result.map_err(|e| ErrorData::internal_error(e.to_string(), None))
@@ -465,7 +464,11 @@ fn check_names(rules: &RuleSet, names: &[String]) -> Result<(), ErrorData> {
             .iter()
             .any(|r| r.is_named(name) || r.family() == name)
         {
-            let mut known: Vec<&str> = rules.rules().iter().map(|r| r.family()).collect();
+            let mut known: Vec<&str> = rules
+                .rules()
+                .iter()
+                .map(crate::rules::Rule::family)
+                .collect();
             known.dedup();
             return Err(invalid(format!(
                 "families: no rule or family `{name}`; families are: {}",

@@ -2,6 +2,7 @@
 //! finished findings (so every snippet is the redacted one) and from rule metadata.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 use rmcp::schemars::JsonSchema;
 use serde::Serialize;
@@ -268,13 +269,14 @@ impl ScanOutput {
     pub fn text(&self) -> String {
         let mut out = self.summary.clone();
         for f in &self.findings {
-            out.push_str(&format!(
+            let _ = write!(
+                out,
                 "\n{}:{}: {} [{}] {}",
                 f.path, f.start.line, f.severity, f.rule_id, f.message
-            ));
+            );
         }
         if self.omitted > 0 {
-            out.push_str(&format!("\n({} more not listed)", self.omitted));
+            let _ = write!(out, "\n({} more not listed)", self.omitted);
         }
         out
     }
