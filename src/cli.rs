@@ -24,6 +24,8 @@ Examples:
   vibeward scan --write-baseline .vibeward-baseline.json
   vibeward scan --baseline .vibeward-baseline.json
   vibeward explain secrets.stripe-live-secret-key
+  vibeward report --standard owasp-2021           per-control OWASP Top 10 table
+  vibeward report --format html --output report.html
   vibeward init                                   write a starter vibeward.toml";
 
 /// Subcommands.
@@ -55,6 +57,8 @@ pub enum Command {
     /// Manage the offline advisory database.
     #[command(subcommand)]
     Db(DbCommand),
+    /// Standards coverage (OWASP, ASVS, CWE Top 25) and a compliance report to forward.
+    Report(ReportArgs),
     /// Write a software bill of materials (CycloneDX 1.6 or SPDX 2.3 JSON) from the lockfiles.
     Sbom(SbomArgs),
     /// Serve coding agents over the Model Context Protocol (stdio): tools to scan, check code
@@ -230,6 +234,89 @@ pub struct ScanArgs {
     /// Colour: auto (terminal and `NO_COLOR` unset), always, never.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+}
+
+/// Flags of `vibeward report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Files or directories to scan.
+    #[arg(default_value = ".")]
+    pub paths: Vec<PathBuf>,
+    /// Standards to show (repeatable, comma-separated) [default: all].
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub standard: Vec<StandardArg>,
+    /// Output format: text prints the per-control tables; markdown, html and json write the
+    /// whole report.
+    #[arg(long, short = 'f', value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Read this configuration file instead of the `vibeward.toml` found from the scanned path.
+    #[arg(long, value_name = "FILE", conflicts_with = "no_config")]
+    pub config: Option<PathBuf>,
+    /// Ignore any vibeward.toml.
+    #[arg(long)]
+    pub no_config: bool,
+    /// Leave out paths matching this gitignore-style glob (repeatable).
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// Also scan `node_modules`, dist, build and the other folders a scan skips by default.
+    #[arg(long)]
+    pub no_default_excludes: bool,
+    /// Worker threads (default: one per core).
+    #[arg(long, short = 'j', value_name = "N", default_value_t = 0)]
+    pub jobs: usize,
+    /// OSV advisory database (see `vibeward scan --help`).
+    #[arg(long, value_name = "PATH")]
+    pub advisory_db: Option<PathBuf>,
+}
+
+/// Standards for `--standard`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum StandardArg {
+    /// OWASP Top 10:2021.
+    #[value(name = "owasp-2021")]
+    Owasp2021,
+    /// OWASP API Security Top 10:2023.
+    #[value(name = "owasp-api-2023")]
+    OwaspApi2023,
+    /// OWASP Top 10 for LLM Applications 2025.
+    #[value(name = "owasp-llm-2025")]
+    OwaspLlm2025,
+    /// OWASP ASVS 5.0, by section.
+    #[value(name = "asvs-5")]
+    Asvs5,
+    /// The 2024 CWE Top 25.
+    #[value(name = "cwe-top25")]
+    CweTop25,
+}
+
+impl StandardArg {
+    /// The library's standard.
+    pub fn to_standard(self) -> vibeward::compliance::Standard {
+        use vibeward::compliance::Standard as S;
+        match self {
+            StandardArg::Owasp2021 => S::Owasp2021,
+            StandardArg::OwaspApi2023 => S::OwaspApi2023,
+            StandardArg::OwaspLlm2025 => S::OwaspLlm2025,
+            StandardArg::Asvs5 => S::Asvs5,
+            StandardArg::CweTop25 => S::CweTop25,
+        }
+    }
+}
+
+/// Formats of `vibeward report`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// The per-control standards tables, for a terminal.
+    Text,
+    /// The whole report in Markdown.
+    Markdown,
+    /// The whole report as one self-contained HTML page.
+    Html,
+    /// The whole report as JSON.
+    Json,
 }
 
 /// Colour choice.

@@ -10,7 +10,9 @@
 pub mod authz;
 pub mod baseline;
 pub mod changed;
+pub mod compliance;
 pub mod config;
+pub mod deploy;
 pub mod deps;
 pub mod discover;
 pub mod engine;
@@ -60,6 +62,10 @@ pub const CAPABILITIES: &[Capability] = &[
     Capability {
         build: deps::build,
         builtins: deps::builtin_names,
+    },
+    Capability {
+        build: deploy::build,
+        builtins: deploy::builtin_names,
     },
 ];
 

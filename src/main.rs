@@ -70,6 +70,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Sbom(args) => sbom(&args),
+        Command::Report(args) => compliance_report(&args),
         Command::Mcp => {
             vibeward::mcp::serve_stdio(Path::new("."))?;
             Ok(ExitCode::SUCCESS)
@@ -106,6 +107,80 @@ fn sbom(args: &cli::SbomArgs) -> Result<ExitCode> {
         None => std::io::stdout()
             .lock()
             .write_all(sbom.document.as_bytes())?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `vibeward report`: one scan, then the standards tables or the whole compliance document.
+fn compliance_report(args: &cli::ReportArgs) -> Result<ExitCode> {
+    use vibeward::compliance::{DependencySummary, Standard};
+    use vibeward::deps::sbom::{SbomFormat, SbomOptions, build_sbom};
+    let scan_args = ScanArgs {
+        paths: args.paths.clone(),
+        format: Format::Text,
+        output: Vec::new(),
+        fail_on: Some(FailOn::None),
+        min_severity: None,
+        config: args.config.clone(),
+        no_config: args.no_config,
+        baseline: None,
+        write_baseline: None,
+        changed: false,
+        base: None,
+        staged: false,
+        jobs: args.jobs,
+        file_timeout: 10.0,
+        reference_queries: false,
+        exclude: args.exclude.clone(),
+        no_ignore: false,
+        no_default_excludes: args.no_default_excludes,
+        max_file_size: 4 * 1024 * 1024,
+        rule_dirs: Vec::new(),
+        no_builtin_rules: false,
+        enable: Vec::new(),
+        disable: Vec::new(),
+        quiet: true,
+        stats: false,
+        advisory_db: args.advisory_db.clone(),
+        color: cli::ColorChoice::Never,
+    };
+    let settings = settings(&scan_args)?;
+    let report = vibeward::scan(&settings)?;
+    let standards: Vec<Standard> = if args.standard.is_empty() {
+        Standard::ALL.to_vec()
+    } else {
+        let mut chosen: Vec<Standard> = args.standard.iter().map(|s| s.to_standard()).collect();
+        chosen.sort();
+        chosen.dedup();
+        chosen
+    };
+    // the text tables show standards only; the documents carry the SBOM totals
+    let dependencies = if args.format == cli::ReportFormat::Text {
+        None
+    } else {
+        let options = SbomOptions {
+            format: SbomFormat::CycloneDx,
+            timestamp: None,
+        };
+        let sbom = build_sbom(&settings.paths, &options)?;
+        Some(DependencySummary::from_cyclonedx(
+            &sbom.document,
+            sbom.lockfiles,
+            sbom.unreadable.len(),
+        ))
+    };
+    let scanned: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
+    let document = vibeward::compliance::build(&report, &scanned, &standards, dependencies);
+    let rendered = match args.format {
+        cli::ReportFormat::Text => report::compliance::render_text(&document),
+        cli::ReportFormat::Markdown => report::compliance::render_markdown(&document),
+        cli::ReportFormat::Html => report::html::render(&document),
+        cli::ReportFormat::Json => report::compliance::render_json(&document),
+    };
+    match &args.output {
+        Some(path) => std::fs::write(path, rendered)
+            .with_context(|| format!("--output {}", path.display()))?,
+        None => std::io::stdout().lock().write_all(rendered.as_bytes())?,
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -340,7 +415,7 @@ fn list_rules(args: &RulesArgs) -> Result<ExitCode> {
             .map(|r| {
                 serde_json::json!({
                     "id": r.id, "title": r.title, "severity": r.severity, "confidence": r.confidence,
-                    "cwe": r.cwe, "owasp": r.owasp,
+                    "cwe": r.cwe, "owasp": r.owasp, "asvs": r.asvs,
                     "languages": r.languages.iter().map(|l| l.as_str()).collect::<Vec<_>>(),
                 })
             })
@@ -371,11 +446,16 @@ fn explain(id: &str) -> Result<ExitCode> {
     writeln!(out, "{}: {}\n", rule.id, rule.title)?;
     writeln!(
         out,
-        "severity: {}   confidence: {}   {}   OWASP {}",
+        "severity: {}   confidence: {}   {}   OWASP {}{}",
         rule.severity,
         rule.confidence.as_str(),
         rule.cwe.join(", "),
-        rule.owasp.join(", ")
+        rule.owasp.join(", "),
+        if rule.asvs.is_empty() {
+            String::new()
+        } else {
+            format!("   ASVS {}", rule.asvs.join(", "))
+        }
     )?;
     writeln!(
         out,

@@ -176,6 +176,44 @@ fn sarif(dir: &Path, jobs: &str) -> String {
 }
 
 #[test]
+fn sarif_rules_relate_to_taxa_of_the_run_taxonomies() {
+    let dir = project();
+    let log: Value = serde_json::from_str(&sarif(dir.path(), "2")).expect("valid JSON");
+    let run0 = &log["runs"][0];
+    let taxonomies = run0["taxonomies"].as_array().expect("taxonomies");
+    let names: Vec<&str> = taxonomies
+        .iter()
+        .map(|t| t["name"].as_str().expect("name"))
+        .collect();
+    assert!(
+        names.contains(&"CWE") && names.contains(&"OWASP Top 10"),
+        "{names:?}"
+    );
+    let mut relationships = 0;
+    for rule in run0["tool"]["driver"]["rules"].as_array().expect("rules") {
+        for rel in rule["relationships"].as_array().expect("relationships") {
+            let target = &rel["target"];
+            let component =
+                &taxonomies[target["toolComponent"]["index"].as_u64().expect("index") as usize];
+            assert_eq!(component["name"], target["toolComponent"]["name"]);
+            let taxon = &component["taxa"][target["index"].as_u64().expect("index") as usize];
+            assert_eq!(taxon["id"], target["id"], "{rel}");
+            relationships += 1;
+        }
+    }
+    assert!(relationships >= 4, "{relationships} relationships");
+    let cwe = &taxonomies[0];
+    assert_eq!(cwe["name"], "CWE");
+    assert!(
+        cwe["taxa"]
+            .as_array()
+            .expect("taxa")
+            .iter()
+            .any(|t| t["id"] == "CWE-295")
+    );
+}
+
+#[test]
 fn sarif_validates_against_the_2_1_0_schema() {
     let dir = project();
     // a skipped file, so toolExecutionNotifications are exercised too

@@ -50,6 +50,61 @@ fn every_rule_documents_itself_under_the_four_headings() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
+#[test]
+fn every_standards_id_is_in_a_catalogue() {
+    let mut problems = Vec::new();
+    for rule in rules().rules() {
+        for id in vibeward::compliance::unknown_ids(rule) {
+            problems.push(format!(
+                "{}: {id} is in no catalogue under standards/ (add it there, or fix the id)",
+                rule.id
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn every_rule_has_a_cwe_and_an_owasp_category_of_a_catalogue() {
+    use vibeward::compliance::Standard;
+    let mut problems = Vec::new();
+    for rule in rules().rules() {
+        if rule.cwe.is_empty() {
+            problems.push(format!("{}: no CWE", rule.id));
+        }
+        let owasp = [
+            Standard::Owasp2021,
+            Standard::OwaspApi2023,
+            Standard::OwaspLlm2025,
+        ]
+        .iter()
+        .any(|s| !s.controls_of(rule).is_empty());
+        if !owasp {
+            problems.push(format!("{}: no OWASP Top 10, API or LLM category", rule.id));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn no_rule_files_open_access_under_cwe_732_alone_or_prompt_injection_elsewhere_than_cwe_1427() {
+    // CWE-284 and CWE-732 are classes; a rule that finds data open to everyone names the
+    // weakness it finds (missing authorization, exposure) too (issue #24)
+    let mut problems = Vec::new();
+    for rule in rules().rules() {
+        if let [only] = rule.cwe.as_slice()
+            && only == "CWE-732"
+        {
+            problems.push(format!("{}: CWE-732 only", rule.id));
+        }
+        if rule.owasp.iter().any(|o| o == "LLM01:2025") && !rule.cwe.iter().any(|c| c == "CWE-1427")
+        {
+            problems.push(format!("{}: prompt injection is CWE-1427", rule.id));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
 fn example_kind(rule: &vibeward::rules::Rule) -> (String, FileKind) {
     if let Some(file) = &rule.examples.file {
         let kind = FileKind::classify(std::path::Path::new(file)).unwrap_or(FileKind::Text);

@@ -14,7 +14,7 @@ use crate::rules::Severity;
 /// Rows of the findings table; the rest are counted below it.
 pub const MAX_ROWS: usize = 50;
 
-fn cell(s: &str) -> String {
+pub(crate) fn cell(s: &str) -> String {
     escape_control(s)
         .replace('&', "&amp;")
         .replace('<', "&lt;")

@@ -4,7 +4,9 @@
 //!
 //! Reporters only read findings; they never know how a finding was found.
 
+pub mod compliance;
 pub mod github;
+pub mod html;
 pub mod json;
 pub mod markdown;
 pub mod sarif;

@@ -5,6 +5,11 @@
 //! `partialFingerprints`; taint findings carry `codeFlows`; skipped files become
 //! `toolExecutionNotifications`. No timestamps: the same tree gives the same bytes.
 //!
+//! The standards a rule maps to travel as SARIF taxonomies: `runs[].taxonomies` holds one
+//! component per standard (CWE, OWASP Top 10:2021, API Security Top 10:2023, Top 10 for LLM
+//! Applications 2025, ASVS 5.0) with the taxa the reported rules name, and each rule descriptor
+//! has `relationships` to its taxa.
+//!
 //! The log stays within GitHub code scanning's upload limits ([`GITHUB_LIMITS`]): when a scan
 //! has more results, the most severe are kept and a notification says how many of each severity
 //! were left out; related locations and flow steps are cut to the per-result limit.
@@ -16,12 +21,14 @@ use serde_json::json;
 use serde_sarif::sarif::{
     ArtifactLocation, CodeFlow, Invocation, Location, Message, MultiformatMessageString,
     Notification, PhysicalLocation, PropertyBag, Region, ReportingConfiguration,
-    ReportingDescriptor, Result as SarifResult, ResultLevel, Run, Sarif, ThreadFlow,
-    ThreadFlowLocation, Tool, ToolComponent,
+    ReportingDescriptor, ReportingDescriptorReference, ReportingDescriptorRelationship,
+    Result as SarifResult, ResultLevel, Run, Sarif, ThreadFlow, ThreadFlowLocation, Tool,
+    ToolComponent, ToolComponentReference,
 };
 
 use super::{TOOL_NAME, TOOL_VERSION};
 use crate::ScanReport;
+use crate::compliance::{Catalogue, Standard, cwe_catalogue};
 use crate::finding::{Finding, Related};
 use crate::rules::{Rule, Severity};
 use crate::source::Position;
@@ -98,7 +105,162 @@ fn location(path: &str, start: Position, end: Position, message: Option<&str>) -
     }
 }
 
-fn descriptor(rule: &Rule) -> ReportingDescriptor {
+/// One taxonomy of `runs[].taxonomies`: how SARIF names it, and the catalogue of its taxa.
+struct Taxonomy {
+    name: &'static str,
+    full_name: &'static str,
+    /// `None` for CWE: its taxa come from whichever CWE list version named them.
+    version: Option<&'static str>,
+    uri: &'static str,
+    catalogue: &'static Catalogue,
+}
+
+/// The taxonomies, in the order `runs[].taxonomies` lists them.
+fn taxonomy(i: usize) -> Taxonomy {
+    let of = |name, standard: Standard| {
+        let catalogue = standard.catalogue();
+        Taxonomy {
+            name,
+            full_name: catalogue.name.as_str(),
+            version: Some(catalogue.version.as_str()),
+            uri: catalogue.uri.as_str(),
+            catalogue,
+        }
+    };
+    match i {
+        0 => Taxonomy {
+            name: "CWE",
+            full_name: "Common Weakness Enumeration",
+            version: None,
+            uri: "https://cwe.mitre.org/",
+            catalogue: cwe_catalogue(),
+        },
+        1 => of("OWASP Top 10", Standard::Owasp2021),
+        2 => of("OWASP API Security Top 10", Standard::OwaspApi2023),
+        3 => of("OWASP Top 10 for LLM Applications", Standard::OwaspLlm2025),
+        _ => of("OWASP ASVS", Standard::Asvs5),
+    }
+}
+
+const TAXONOMIES: usize = 5;
+
+/// The taxa `rule` names in each taxonomy (ASVS: requirement ids).
+fn taxa_of(rule: &Rule) -> [Vec<String>; TAXONOMIES] {
+    [
+        rule.cwe.clone(),
+        Standard::Owasp2021.controls_of(rule),
+        Standard::OwaspApi2023.controls_of(rule),
+        Standard::OwaspLlm2025.controls_of(rule),
+        rule.asvs.clone(),
+    ]
+}
+
+/// `runs[].taxonomies` for the reported rules, and where each taxon sits in it.
+struct Taxonomies {
+    components: Vec<ToolComponent>,
+    /// (taxonomy, taxon id) -> (index in `components`, index in its `taxa`).
+    index: BTreeMap<(usize, String), (usize, usize)>,
+}
+
+impl Taxonomies {
+    fn new(rules: &[&Rule]) -> Self {
+        let mut sets: [std::collections::BTreeSet<String>; TAXONOMIES] = Default::default();
+        for rule in rules {
+            for (set, ids) in sets.iter_mut().zip(taxa_of(rule)) {
+                set.extend(ids);
+            }
+        }
+        let mut components = Vec::new();
+        let mut index = BTreeMap::new();
+        for (t, ids) in sets.iter().enumerate() {
+            if ids.is_empty() {
+                continue;
+            }
+            let taxonomy = taxonomy(t);
+            let catalogue = taxonomy.catalogue;
+            let taxa: Vec<ReportingDescriptor> = ids
+                .iter()
+                .enumerate()
+                .map(|(i, id)| {
+                    index.insert((t, id.clone()), (components.len(), i));
+                    let title = if t == TAXONOMIES - 1 {
+                        let section = crate::compliance::catalogue::asvs_section(id);
+                        catalogue
+                            .get(&section)
+                            .map(|c| format!("{section} {}", c.title))
+                    } else {
+                        catalogue.get(id).map(|c| c.title.clone())
+                    };
+                    let taxon = ReportingDescriptor::builder().id(id.clone());
+                    match title {
+                        Some(title) => taxon
+                            .short_description(
+                                MultiformatMessageString::builder().text(title).build(),
+                            )
+                            .build(),
+                        None => taxon.build(),
+                    }
+                })
+                .collect();
+            let mut component = ToolComponent::builder()
+                .name(taxonomy.name)
+                .full_name(taxonomy.full_name)
+                .organization(catalogue.organization.clone())
+                .information_uri(taxonomy.uri)
+                .is_comprehensive(false)
+                .taxa(taxa)
+                .build();
+            component.version = taxonomy.version.map(str::to_string);
+            components.push(component);
+        }
+        Taxonomies { components, index }
+    }
+
+    /// `relationships` from `rule` to its taxa.
+    fn relationships(&self, rule: &Rule) -> Vec<ReportingDescriptorRelationship> {
+        let mut out = Vec::new();
+        for (t, ids) in taxa_of(rule).iter().enumerate() {
+            for id in ids {
+                let Some(&(component, taxon)) = self.index.get(&(t, id.clone())) else {
+                    continue;
+                };
+                let target = ReportingDescriptorReference::builder()
+                    .id(id.clone())
+                    .index(taxon as i64)
+                    .tool_component(
+                        ToolComponentReference::builder()
+                            .name(taxonomy(t).name)
+                            .index(component as i64)
+                            .build(),
+                    )
+                    .build();
+                out.push(
+                    ReportingDescriptorRelationship::builder()
+                        .target(target)
+                        .kinds(vec!["relevant".to_string()])
+                        .build(),
+                );
+            }
+        }
+        out
+    }
+
+    /// `supportedTaxonomies` of the driver.
+    fn references(&self) -> Vec<ToolComponentReference> {
+        self.components
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                ToolComponentReference::builder()
+                    .name(c.name.clone())
+                    .index(i as i64)
+                    .build()
+            })
+            .collect()
+    }
+}
+
+fn descriptor(rule: &Rule, taxonomies: &Taxonomies) -> ReportingDescriptor {
     let mut tags = vec!["security".to_string()];
     tags.extend(
         rule.cwe
@@ -126,7 +288,8 @@ fn descriptor(rule: &Rule) -> ReportingDescriptor {
         .additional_properties(extra)
         .build();
     let help_text = format!("{}\n\n{}", rule.title, rule.help.trim());
-    ReportingDescriptor::builder()
+    let relationships = taxonomies.relationships(rule);
+    let mut descriptor = ReportingDescriptor::builder()
         .id(rule.id.clone())
         .name(
             rule.id
@@ -161,7 +324,11 @@ fn descriptor(rule: &Rule) -> ReportingDescriptor {
                 .build(),
         )
         .properties(props)
-        .build()
+        .build();
+    if !relationships.is_empty() {
+        descriptor.relationships = Some(relationships);
+    }
+    descriptor
 }
 
 fn code_flow(finding: &Finding, max_steps: usize) -> CodeFlow {
@@ -377,20 +544,32 @@ fn render_kept(report: &ScanReport, kept: &[usize], limits: Limits) -> String {
         .tool_execution_notifications(notifications)
         .build();
 
-    let driver = ToolComponent::builder()
+    let taxonomies = Taxonomies::new(&rules);
+    let mut driver = ToolComponent::builder()
         .name(TOOL_NAME)
         .version(TOOL_VERSION)
         .semantic_version(TOOL_VERSION)
         .information_uri("https://github.com/vibeward/vibeward")
-        .rules(rules.iter().map(|r| descriptor(r)).collect::<Vec<_>>())
+        .rules(
+            rules
+                .iter()
+                .map(|r| descriptor(r, &taxonomies))
+                .collect::<Vec<_>>(),
+        )
         .build();
+    if !taxonomies.components.is_empty() {
+        driver.supported_taxonomies = Some(taxonomies.references());
+    }
 
-    let run = Run::builder()
+    let mut run = Run::builder()
         .tool(Tool::builder().driver(driver).build())
         .results(results)
         .invocations(vec![invocation])
         .column_kind(json!("unicodeCodePoints"))
         .build();
+    if !taxonomies.components.is_empty() {
+        run.taxonomies = Some(taxonomies.components);
+    }
 
     let log = Sarif::builder()
         .schema(SCHEMA)

@@ -78,6 +78,8 @@ struct RawRule {
     confidence: String,
     cwe: Vec<String>,
     owasp: Vec<String>,
+    #[serde(default)]
+    asvs: Vec<String>,
     languages: Vec<String>,
     #[serde(default)]
     triggers: Vec<String>,
@@ -234,7 +236,15 @@ pub fn parse_rule(source_name: &str, text: &str, check_path: bool) -> Result<Rul
         if !is_owasp(owasp) {
             return Err(field_error(
                 "owasp",
-                format!("`{owasp}` should look like `A03:2021`"),
+                format!("`{owasp}` should look like `A03:2021`, `API1:2023` or `LLM01:2025`"),
+            ));
+        }
+    }
+    for asvs in &raw.asvs {
+        if !is_asvs(asvs) {
+            return Err(field_error(
+                "asvs",
+                format!("`{asvs}` should be an ASVS 5.0 requirement id like `V8.2.2`"),
             ));
         }
     }
@@ -345,6 +355,7 @@ pub fn parse_rule(source_name: &str, text: &str, check_path: bool) -> Result<Rul
         confidence,
         cwe: raw.cwe,
         owasp: raw.owasp,
+        asvs: raw.asvs,
         languages,
         triggers: raw.triggers,
         and_triggers: raw.and_triggers,
@@ -364,14 +375,31 @@ pub fn parse_rule(source_name: &str, text: &str, check_path: bool) -> Result<Rul
 }
 
 fn is_owasp(s: &str) -> bool {
-    // A03:2021, or LLM01:2025 for the OWASP Top 10 for LLM applications
+    // A03:2021 (Top 10), API1:2023 (API Security Top 10), LLM01:2025 (Top 10 for LLM applications)
     let Some((cat, year)) = s.split_once(':') else {
         return false;
     };
-    let num = cat.strip_prefix("LLM").or_else(|| cat.strip_prefix('A'));
-    num.is_some_and(|n| n.len() == 2 && n.bytes().all(|b| b.is_ascii_digit()))
-        && year.len() == 4
-        && year.bytes().all(|b| b.is_ascii_digit())
+    let digits =
+        |n: &str, lens: &[usize]| lens.contains(&n.len()) && n.bytes().all(|b| b.is_ascii_digit());
+    let num_ok = if let Some(n) = cat.strip_prefix("LLM") {
+        digits(n, &[2])
+    } else if let Some(n) = cat.strip_prefix("API") {
+        digits(n, &[1, 2])
+    } else {
+        cat.strip_prefix('A').is_some_and(|n| digits(n, &[2]))
+    };
+    num_ok && digits(year, &[4])
+}
+
+fn is_asvs(s: &str) -> bool {
+    // V<chapter>.<section>.<requirement>, as ASVS 5.0 numbers them
+    s.strip_prefix('V').is_some_and(|rest| {
+        let parts: Vec<&str> = rest.split('.').collect();
+        parts.len() == 3
+            && parts
+                .iter()
+                .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+    })
 }
 
 fn build_globs(globs: &[String]) -> Result<Option<GlobSet>, String> {

@@ -217,8 +217,11 @@ pub struct Rule {
     pub confidence: Confidence,
     /// CWE ids, `CWE-<n>`.
     pub cwe: Vec<String>,
-    /// OWASP Top 10 categories, `A<nn>:<year>`.
+    /// OWASP categories: Top 10 (`A01:2021`), API Security Top 10 (`API1:2023`) and Top 10 for
+    /// LLM applications (`LLM01:2025`).
     pub owasp: Vec<String>,
+    /// OWASP ASVS 5.0 requirement ids (`V8.2.2`) the rule checks part of.
+    pub asvs: Vec<String>,
     /// File kinds the rule applies to.
     pub languages: Vec<FileKind>,
     /// Literal strings; a file containing none of them skips the rule. Empty: always runs.

@@ -194,7 +194,9 @@ impl Generic {
                 } else if !text[value_range.end..].starts_with(quote) {
                     continue;
                 }
-                if !is_secret_name(name.as_str()) || !is_secret_value(value.as_str(), name.as_str())
+                if !is_secret_name(name.as_str())
+                    || !is_secret_value(value.as_str(), name.as_str())
+                    || is_fake_account_password(name.as_str(), value.as_str(), text, &value_range)
                 {
                     continue;
                 }
@@ -374,6 +376,42 @@ fn is_secret_value(value: &str, name: &str) -> bool {
     }
     allow::entropy(value) >= if is_password { 2.8 } else { 3.2 }
 }
+
+/// A password of a made-up account: seed scripts, fixtures and demo data give fake users a
+/// password that says so (`TestPassword123!`, `demo-pass-2024`), or put it beside an e-mail
+/// address on a domain reserved for examples and tests (`alice@test.com`, RFC 2606). Such a
+/// value opens nothing real; a generated credential has neither mark.
+fn is_fake_account_password(name: &str, value: &str, text: &str, at: &Range<usize>) -> bool {
+    let lower_name = name.to_ascii_lowercase();
+    if !["pass", "pwd"].iter().any(|p| lower_name.contains(p)) {
+        return false;
+    }
+    let lower = value.to_ascii_lowercase();
+    if ["test", "demo", "dummy", "fake", "sample", "example", "seed"]
+        .iter()
+        .any(|w| lower.contains(w))
+    {
+        return true;
+    }
+    // the record around the value: three lines either side
+    let start = text[..at.start]
+        .rmatch_indices('\n')
+        .nth(3)
+        .map_or(0, |(i, _)| i);
+    let end = text[at.end..]
+        .match_indices('\n')
+        .nth(3)
+        .map_or(text.len(), |(i, _)| at.end + i);
+    TEST_EMAIL.is_match(&text[start..end])
+}
+
+/// An e-mail address on a domain reserved for documentation and tests.
+static TEST_EMAIL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)[a-z0-9._%+-]+@(?:[a-z0-9-]+\.)*(?:example\.(?:com|org|net)|test\.com|[a-z0-9-]+\.(?:test|example|invalid|localhost))\b",
+    )
+    .expect("static regex")
+});
 
 /// Words joined by separators (`auth.login.title`, `user-session-token-2024`): i18n keys,
 /// identifiers and labels rather than random strings.

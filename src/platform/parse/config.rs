@@ -879,6 +879,7 @@ pub fn check_env(sink: &mut Sink<'_, '_>) {
 /// manifests (`- name: PARSE_SERVER_X` / `value: ...`): judged like the same options in code.
 /// The master key is left to the secret rules (these files are where it belongs, as a reference).
 pub fn check_deploy_file(sink: &mut Sink<'_, '_>) {
+    insecure_dashboard_env(sink);
     if !sink.any_active(&[Check::VerboseRequestLogging, Check::InsecureServerOption]) {
         return;
     }
@@ -891,6 +892,45 @@ pub fn check_deploy_file(sink: &mut Sink<'_, '_>) {
         .filter(|e| e.key != "masterKey")
         .collect();
     check_server(sink, &entries);
+}
+
+/// `PARSE_DASHBOARD_ALLOW_INSECURE_HTTP=true` (or `1`) given to the `parse-dashboard` image or CLI
+/// in docker-compose `environment:`, a Dockerfile `ENV` or a Kubernetes manifest.
+fn insecure_dashboard_env(sink: &mut Sink<'_, '_>) {
+    if sink.active(Check::InsecureDashboard).is_none() {
+        return;
+    }
+    let src: &str = &sink.ctx().file.text;
+    let mut offset = 0;
+    let mut hits = Vec::new();
+    for line in src.split_inclusive('\n') {
+        let start = offset;
+        offset += line.len();
+        let trimmed = line.trim();
+        if trimmed.starts_with('#') {
+            continue;
+        }
+        let Some(at) = trimmed.find("PARSE_DASHBOARD_ALLOW_INSECURE_HTTP") else {
+            continue;
+        };
+        let value = trimmed[at + "PARSE_DASHBOARD_ALLOW_INSECURE_HTTP".len()..]
+            .trim_start_matches(['"', '\''])
+            .trim_start_matches(['=', ':', ' '])
+            .trim()
+            .trim_matches(['"', '\'']);
+        if matches!(value.to_ascii_lowercase().as_str(), "true" | "1" | "yes") {
+            let indent = line.len() - line.trim_start().len();
+            hits.push(start + indent..start + line.trim_end().len());
+        }
+    }
+    for range in hits {
+        sink.report(
+            Check::InsecureDashboard,
+            range,
+            Some("Parse Dashboard accepts logins over plain HTTP (`PARSE_DASHBOARD_ALLOW_INSECURE_HTTP`), so the master key travels unencrypted".into()),
+            |_| {},
+        );
+    }
 }
 
 /// The Parse Server option an environment variable sets: `PARSE_SERVER_ALLOW_CLIENT_CLASS_CREATION`

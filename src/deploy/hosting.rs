@@ -1,0 +1,137 @@
+//! Static hosting configuration: `firebase.json` and `netlify.toml` publishing the project folder
+//! itself (source, `.env`, rules and keys) instead of a build output.
+
+use std::ops::Range;
+
+use super::{Check, Extra, Sink};
+use crate::rules::Severity;
+
+/// Whether `display` names a hosting configuration this reader knows.
+pub fn is_hosting_config(display: &str) -> bool {
+    let name = display.rsplit('/').next().unwrap_or(display);
+    matches!(name, "firebase.json" | "netlify.toml")
+}
+
+/// A published folder that is the project itself: `.`, `./`, or empty.
+fn is_project_root(dir: &str) -> bool {
+    matches!(dir.trim(), "." | "./" | "")
+}
+
+/// The trimmed range of the first line at or after `from` that starts with `needle` (so comments
+/// that mention it are passed over), else that contains it.
+fn line_of(text: &str, needle: &str, from: usize) -> Option<Range<usize>> {
+    let find = |starts: bool| {
+        super::lines(text).find_map(|(range, line)| {
+            let body = line.trim_start();
+            let hit = if starts {
+                body.starts_with(needle)
+            } else {
+                !body.starts_with('#') && body.contains(needle)
+            };
+            (range.start >= from && hit).then(|| {
+                let start = range.start + (line.len() - body.len());
+                start..range.start + line.trim_end().len()
+            })
+        })
+    };
+    // a minified file has it mid-line
+    find(true).or_else(|| find(false))
+}
+
+/// Runs the hosting checks on `firebase.json` or `netlify.toml`.
+pub fn check_file(sink: &mut Sink<'_, '_>) {
+    if !sink.is_active(Check::ProjectRootPublished) {
+        return;
+    }
+    let text = sink.text().to_string();
+    if sink.display().ends_with("netlify.toml") {
+        check_netlify(sink, &text);
+    } else {
+        check_firebase(sink, &text);
+    }
+}
+
+fn check_firebase(sink: &mut Sink<'_, '_>, text: &str) {
+    let Ok(doc) = serde_json::from_str::<serde_json::Value>(text) else {
+        return;
+    };
+    let sites: Vec<&serde_json::Value> = match doc.get("hosting") {
+        Some(serde_json::Value::Array(items)) => items.iter().collect(),
+        Some(site @ serde_json::Value::Object(_)) => vec![site],
+        _ => return,
+    };
+    let mut from = 0;
+    for site in sites {
+        let Some(public) = site.get("public").and_then(serde_json::Value::as_str) else {
+            continue;
+        };
+        let Some(range) = line_of(text, "\"public\"", from) else {
+            return;
+        };
+        from = range.end;
+        if !is_project_root(public) {
+            continue;
+        }
+        let ignores_dotfiles = site
+            .get("ignore")
+            .and_then(serde_json::Value::as_array)
+            .is_some_and(|list| {
+                list.iter()
+                    .filter_map(serde_json::Value::as_str)
+                    .any(|g| matches!(g, "**/.*" | ".*" | "**/.env*" | ".env*" | "**/.env"))
+            });
+        let (severity, message) = if ignores_dotfiles {
+            (
+                Severity::Medium,
+                format!(
+                    "Firebase Hosting publishes the project folder (`\"public\": \"{public}\"`): server code, security rules and every file not in `ignore` can be downloaded"
+                ),
+            )
+        } else {
+            (
+                Severity::High,
+                format!(
+                    "Firebase Hosting publishes the project folder (`\"public\": \"{public}\"`) and does not ignore dotfiles: `.env` and the source can be downloaded"
+                ),
+            )
+        };
+        sink.report(
+            Check::ProjectRootPublished,
+            range,
+            Extra {
+                message: Some(message),
+                severity: Some(severity),
+                ..Extra::default()
+            },
+        );
+    }
+}
+
+fn check_netlify(sink: &mut Sink<'_, '_>, text: &str) {
+    let Ok(doc) = text.parse::<toml::Table>() else {
+        return;
+    };
+    let Some(publish) = doc
+        .get("build")
+        .and_then(|b| b.get("publish"))
+        .and_then(toml::Value::as_str)
+    else {
+        return;
+    };
+    if !is_project_root(publish) {
+        return;
+    }
+    let Some(range) = line_of(text, "publish", 0) else {
+        return;
+    };
+    sink.report(
+        Check::ProjectRootPublished,
+        range,
+        Extra {
+            message: Some(format!(
+                "Netlify publishes the project folder (`publish = \"{publish}\"`): `.env`, server code and configuration can be downloaded"
+            )),
+            ..Extra::default()
+        },
+    );
+}

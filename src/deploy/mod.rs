@@ -1,0 +1,351 @@
+//! The `deploy` capability: what ships the application rather than what it runs (issue 23).
+//!
+//! It owns the `config:` rules of the `docker` and `ci` families, each a Rust check over one kind
+//! of deployment file, recognised by name or content rather than by extension:
+//!
+//! - [`dockerfile`]: `Dockerfile`, `*.Dockerfile`, `Dockerfile.*` (secrets in `ENV`/`ARG`, `.env`
+//!   copied into the image, remote `ADD`, floating base images);
+//! - [`compose`]: docker-compose files, i.e. YAML with a top-level `services:` of images or builds
+//!   (host access, databases published without a real password);
+//! - [`workflow`]: GitHub Actions workflows, i.e. YAML with `on:` and `jobs:` (script injection,
+//!   `pull_request_target` running the pull request's code, secrets echoed, unpinned actions);
+//! - [`hosting`]: `firebase.json` and `netlify.toml` publishing the project folder itself.
+//!
+//! Checks are line-based where a position is needed and read YAML structure with `serde_yaml_ng`
+//! where meaning is; this file maps rule files to [`Check`]s and hands each file to its reader.
+
+pub mod compose;
+pub mod dockerfile;
+pub mod hosting;
+pub mod workflow;
+
+use std::ops::Range;
+
+use crate::discover::FileKind;
+use crate::engine::{Analyzer, FileContext};
+use crate::finding::Finding;
+use crate::rules::{Matcher, MatcherKind, RuleError, RuleSet, Severity};
+
+/// The Rust checks behind this capability's rules, named by the rule's `config:` value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Check {
+    /// A secret-named `ENV` or `ARG` with a literal value, or passed into the final image.
+    SecretInEnvOrArg,
+    /// A `.env` file copied into the image.
+    EnvFileCopied,
+    /// `ADD https://...`: a remote file fetched without a checksum.
+    AddRemoteUrl,
+    /// `FROM image` or `FROM image:latest`.
+    FloatingBaseImage,
+    /// A compose service that is privileged, mounts the Docker socket or shares host namespaces.
+    HostAccess,
+    /// A database or cache published on every interface with no or a default password.
+    DatabasePublished,
+    /// `${{ github.event.* }}` text chosen by outsiders expanded inside `run:` or a script.
+    ScriptInjection,
+    /// `pull_request_target` checking out the pull request's head.
+    PullRequestTargetCheckout,
+    /// A secret printed to the job log.
+    SecretEchoed,
+    /// A third-party action referenced by a movable tag or branch.
+    UnpinnedAction,
+    /// Static hosting that publishes the project folder.
+    ProjectRootPublished,
+}
+
+impl Check {
+    /// Every check with the name rule files use.
+    pub const ALL: [(&'static str, Check); 11] = [
+        ("docker-secret-in-env-or-arg", Check::SecretInEnvOrArg),
+        ("docker-env-file-copied", Check::EnvFileCopied),
+        ("docker-add-remote-url", Check::AddRemoteUrl),
+        ("docker-floating-base-image", Check::FloatingBaseImage),
+        ("docker-compose-host-access", Check::HostAccess),
+        (
+            "docker-compose-database-published",
+            Check::DatabasePublished,
+        ),
+        ("ci-script-injection", Check::ScriptInjection),
+        (
+            "ci-pull-request-target-checkout",
+            Check::PullRequestTargetCheckout,
+        ),
+        ("ci-secret-echoed", Check::SecretEchoed),
+        ("ci-unpinned-action", Check::UnpinnedAction),
+        (
+            "hosting-project-root-published",
+            Check::ProjectRootPublished,
+        ),
+    ];
+
+    fn from_name(name: &str) -> Option<Check> {
+        Check::ALL.iter().find(|(n, _)| *n == name).map(|(_, c)| *c)
+    }
+}
+
+/// The check names this capability runs (`config:` in a rule).
+pub fn builtin_names() -> Vec<String> {
+    Check::ALL.iter().map(|(n, _)| (*n).to_string()).collect()
+}
+
+/// Builds the deploy analyzer from the rules naming its checks.
+pub fn build(
+    rules: &RuleSet,
+    _settings: &crate::Settings,
+) -> Result<Option<Box<dyn Analyzer>>, RuleError> {
+    let mut checks = Vec::new();
+    for (idx, rule) in rules.rules().iter().enumerate() {
+        let Matcher::Spec { kind, spec } = &rule.matcher else {
+            continue;
+        };
+        if !matches!(kind, MatcherKind::Builtin | MatcherKind::Config) {
+            continue;
+        }
+        if let Some(check) = spec.as_str().and_then(Check::from_name) {
+            checks.push((check, idx));
+        }
+    }
+    if checks.is_empty() {
+        return Ok(None);
+    }
+    checks.sort();
+    Ok(Some(Box::new(DeployAnalyzer { checks })))
+}
+
+/// The largest YAML file read as a compose file or workflow.
+const MAX_YAML_BYTES: usize = 512 * 1024;
+
+/// Runs every deploy check whose rule is loaded.
+#[derive(Debug)]
+pub struct DeployAnalyzer {
+    /// (check, rule index), sorted by check.
+    checks: Vec<(Check, usize)>,
+}
+
+/// Where checks report: the rules loaded and active on the current file.
+pub struct Sink<'c, 'a> {
+    ctx: &'c FileContext<'a>,
+    checks: &'c [(Check, usize)],
+    out: &'c mut Vec<Finding>,
+}
+
+/// What a check says beyond the rule's defaults.
+#[derive(Default)]
+pub struct Extra {
+    /// A message naming what was seen.
+    pub message: Option<String>,
+    /// Another severity than the rule's.
+    pub severity: Option<Severity>,
+    /// A value no output may show in full.
+    pub redact: Option<Range<usize>>,
+}
+
+impl Sink<'_, '_> {
+    /// Whether `check`'s rule is loaded and active on this file.
+    pub fn is_active(&self, check: Check) -> bool {
+        self.rule(check).is_some()
+    }
+
+    fn rule(&self, check: Check) -> Option<usize> {
+        self.checks
+            .iter()
+            .find(|(c, _)| *c == check)
+            .map(|(_, i)| *i)
+            .filter(|&i| self.ctx.is_active(i))
+    }
+
+    /// The file's text.
+    pub fn text(&self) -> &str {
+        &self.ctx.file.text
+    }
+
+    /// The file's path as reported.
+    pub fn display(&self) -> &str {
+        &self.ctx.file.display
+    }
+
+    /// Reports `check` over `range`.
+    pub fn report(&mut self, check: Check, range: Range<usize>, extra: Extra) {
+        let Some(idx) = self.rule(check) else {
+            return;
+        };
+        let mut finding = self.ctx.finding(idx, range);
+        if let Some(m) = extra.message {
+            finding.message = m;
+        }
+        if let Some(s) = extra.severity {
+            finding.severity = s;
+        }
+        finding.redactions.extend(extra.redact);
+        self.out.push(finding);
+    }
+}
+
+impl Analyzer for DeployAnalyzer {
+    fn name(&self) -> &'static str {
+        "deploy"
+    }
+
+    fn rule_indices(&self) -> Vec<usize> {
+        self.checks.iter().map(|(_, i)| *i).collect()
+    }
+
+    fn analyze_file(&self, ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
+        if !self.checks.iter().any(|(_, i)| ctx.is_active(*i)) {
+            return;
+        }
+        let mut sink = Sink {
+            ctx,
+            checks: &self.checks,
+            out,
+        };
+        match ctx.file.kind {
+            FileKind::Text if dockerfile::is_dockerfile(&ctx.file.display) => {
+                dockerfile::check_file(&mut sink);
+            }
+            // compose files and workflows are small; a large YAML file is data (an OpenAPI spec,
+            // translations) and not worth a full parse here
+            FileKind::Yaml if ctx.file.text.len() <= MAX_YAML_BYTES => {
+                let Ok(doc) = serde_yaml_ng::from_str::<serde_yaml_ng::Value>(&ctx.file.text)
+                else {
+                    return;
+                };
+                if workflow::is_workflow(&doc) {
+                    workflow::check_file(&mut sink, &doc);
+                } else if compose::is_compose(&doc) {
+                    compose::check_file(&mut sink, &doc);
+                }
+            }
+            FileKind::Json | FileKind::Toml if hosting::is_hosting_config(&ctx.file.display) => {
+                hosting::check_file(&mut sink);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The lines of `text` with their byte ranges (without the line break).
+pub(crate) fn lines(text: &str) -> impl Iterator<Item = (Range<usize>, &str)> {
+    let mut at = 0;
+    text.split_inclusive('\n').map(move |line| {
+        let start = at;
+        at += line.len();
+        let body = line.trim_end_matches(['\n', '\r']);
+        (start..start + body.len(), body)
+    })
+}
+
+/// A variable name that says it holds a credential (`API_KEY`, `DB_PASSWORD`, `JWT_SECRET`), and
+/// not a public identifier or a setting about one (`NEXT_PUBLIC_*`, `*_KEY_ID`, `*_PATH`).
+pub(crate) fn is_secret_var(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    let says_secret = [
+        "SECRET",
+        "PASSWORD",
+        "PASSWD",
+        "TOKEN",
+        "API_KEY",
+        "APIKEY",
+        "PRIVATE_KEY",
+        "ACCESS_KEY",
+        "MASTER_KEY",
+        "SERVICE_ROLE",
+        "CREDENTIALS",
+        "AUTH_KEY",
+    ]
+    .iter()
+    .any(|p| upper.contains(p))
+        || upper.ends_with("_KEY");
+    let is_public = [
+        "PUBLIC",
+        "PUBLISHABLE",
+        "ANON",
+        "_ID",
+        "_URL",
+        "_PATH",
+        "_FILE",
+        "_HOST",
+        "_PORT",
+        "_NAME",
+        "_USER",
+        "_EXPIRES",
+        "_EXPIRY",
+        "_TTL",
+        "_LENGTH",
+        "_HEADER",
+    ]
+    .iter()
+    .any(|p| upper.contains(p))
+        && !upper.ends_with("SECRET")
+        && !upper.ends_with("PASSWORD");
+    says_secret && !is_public
+}
+
+/// A value that is not a credential: empty, a variable reference, or a template placeholder
+/// (`<key>`, `{{ key }}`, `setYourMasterKey`, `your-key-here`).
+pub(crate) fn is_placeholder_value(value: &str) -> bool {
+    let v = value.trim().trim_matches(['"', '\'']);
+    v.is_empty()
+        || v.starts_with('$')
+        || v.starts_with('<')
+        || v.starts_with("{{")
+        || v.to_ascii_lowercase().contains("your")
+        || crate::secrets::allow::is_placeholder(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_names_and_public_names() {
+        for name in [
+            "JWT_SECRET",
+            "OPENAI_API_KEY",
+            "DB_PASSWORD",
+            "STRIPE_SECRET_KEY",
+            "NPM_TOKEN",
+        ] {
+            assert!(is_secret_var(name), "{name}");
+        }
+        for name in [
+            "NEXT_PUBLIC_SUPABASE_ANON_KEY",
+            "AWS_ACCESS_KEY_ID",
+            "PRIVATE_KEY_PATH",
+            "NODE_ENV",
+            "TOKEN_EXPIRES",
+            "STRIPE_PUBLISHABLE_KEY",
+        ] {
+            assert!(!is_secret_var(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn placeholders_are_not_values() {
+        for v in [
+            "",
+            "$KEY",
+            "${KEY}",
+            "\"\"",
+            "<your-key>",
+            "setYourMasterKey",
+            "{{ key }}",
+        ] {
+            assert!(is_placeholder_value(v), "{v}");
+        }
+        assert!(!is_placeholder_value("f3Kq9Lz2Vx7Tn4Wp8Rb6"));
+    }
+
+    #[test]
+    fn dockerfile_names() {
+        for name in [
+            "Dockerfile",
+            "server/dockerfile",
+            "Dockerfile.prod",
+            "api.Dockerfile",
+        ] {
+            assert!(dockerfile::is_dockerfile(name), "{name}");
+        }
+        assert!(!dockerfile::is_dockerfile("docs/dockerfile-guide.md"));
+    }
+}
