@@ -62,6 +62,13 @@ pub enum Command {
     Report(ReportArgs),
     /// Write a software bill of materials (CycloneDX 1.6 or SPDX 2.3 JSON) from the lockfiles.
     Sbom(SbomArgs),
+    /// Serve coding agents over the Model Context Protocol (stdio): tools to scan, check code
+    /// before it is written, explain and list rules. Reads only the client's roots or the
+    /// current directory.
+    Mcp,
+    /// Serve editors over the Language Server Protocol (stdio): diagnostics as you type, quick
+    /// fixes, `vibeward-ignore` comments.
+    Lsp,
     /// Parse every JS/TS file the scan would read, and nothing else (the benchmark yardstick).
     #[command(hide = true)]
     ParseOnly(ScanArgs),

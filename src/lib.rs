@@ -20,6 +20,9 @@ pub mod engine;
 pub mod entry;
 pub mod finding;
 pub mod finish;
+pub mod fix;
+pub mod lsp;
+pub mod mcp;
 pub mod parse;
 pub mod platform;
 pub mod privacy;
@@ -254,6 +257,19 @@ impl Progress for NoProgress {
     fn finish(&self) {}
 }
 
+/// The result of [`Scanner::scan_text`].
+#[derive(Debug, Default)]
+pub struct TextScan {
+    /// Findings, finished (sorted, redacted, fingerprinted).
+    pub findings: Vec<Finding>,
+    /// Why the text was not (or only partly) analysed.
+    pub notes: Vec<Skipped>,
+    /// Findings silenced by inline `vibeward-ignore` comments.
+    pub suppressed: usize,
+    /// The text with every secret masked (offsets unchanged), when there are findings.
+    pub redacted: Option<Arc<str>>,
+}
+
 /// Compiled rules and a worker pool, reusable for several scans (tests scan many roots).
 pub struct Scanner {
     engine: Engine,
@@ -341,6 +357,75 @@ impl Scanner {
             self.settings.min_severity,
         );
         (finished.findings, outcome.notes)
+    }
+
+    /// Analyses text that is not on disk (an editor's unsaved buffer, code an agent has not
+    /// written yet) as the file at `display` (relative, `/`-separated) would be: its kind comes
+    /// from the name, the content checks, `include`/`exclude`, severity overrides and secret
+    /// allow-lists of the configuration apply, and the findings are finished like a scan's
+    /// (supersede, inline suppressions, redaction, snippets). Only the per-file pass runs: rules
+    /// that need the rest of the project (migration histories, manifests with their lockfiles)
+    /// run in [`Scanner::scan`]. Reads nothing from disk.
+    pub fn scan_text(&self, display: &str, text: String) -> TextScan {
+        let path = std::path::Path::new(display);
+        let skipped = |reason, detail| TextScan {
+            notes: vec![Skipped {
+                path: display.to_string(),
+                reason,
+                detail,
+            }],
+            ..TextScan::default()
+        };
+        let Some(kind) = discover::FileKind::classify(path) else {
+            return skipped(
+                discover::SkipReason::Binary,
+                "a binary file type by its name".into(),
+            );
+        };
+        if !self.paths.keeps(path) {
+            return TextScan::default();
+        }
+        let (file, degraded) = match source::load_bytes(display, path, kind, text.into_bytes()) {
+            Ok(source::Loaded::File(file, degraded)) => (file, degraded),
+            Ok(source::Loaded::Skip(note)) => {
+                return TextScan {
+                    notes: vec![note],
+                    ..TextScan::default()
+                };
+            }
+            Err((reason, detail)) => return skipped(reason, detail),
+        };
+        let mut outcome = self.engine.scan_source(file);
+        outcome.notes.extend(degraded);
+        let mut findings = outcome.findings;
+        for f in &mut findings {
+            if let Some(severity) = self.severities.get(&f.rule_id) {
+                f.severity = *severity;
+            }
+        }
+        let kept = outcome.file;
+        let file_of = |p: &str| kept.clone().filter(|f| f.display == p);
+        self.allow_secrets(&mut findings, &BTreeMap::new(), &file_of);
+        let mut finished = finish::finish(
+            self.engine.rules(),
+            findings,
+            &file_of,
+            self.settings.min_severity,
+        );
+        finished
+            .findings
+            .retain(|f| !self.secrets.allows_fingerprint(f));
+        TextScan {
+            redacted: finished.sources.remove(display),
+            findings: finished.findings,
+            notes: outcome.notes,
+            suppressed: finished.suppressed,
+        }
+    }
+
+    /// The settings this scanner was built with.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
     }
 
     /// Scans `paths` with this scanner's rules and settings.

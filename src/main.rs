@@ -71,6 +71,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Sbom(args) => sbom(&args),
         Command::Report(args) => compliance_report(&args),
+        Command::Mcp => {
+            vibeward::mcp::serve_stdio(Path::new("."))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Lsp => {
+            vibeward::lsp::serve_stdio()?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Db(DbCommand::Update { dir, url }) => {
             let message = vibeward::deps::update_database(dir.as_deref(), url.as_deref())?;
             writeln!(std::io::stdout().lock(), "{message}")?;

@@ -114,6 +114,22 @@ impl Default for Settings {
 }
 
 impl Settings {
+    /// The settings of the editor and agent faces for a project folder: the defaults the CLI
+    /// uses, and the `vibeward.toml` found from `root` upwards, provided it lies inside `root`
+    /// (these faces read nothing outside the folders they were given).
+    pub fn for_root(root: &std::path::Path) -> Result<Settings, ConfigError> {
+        let mut settings = Settings {
+            paths: vec![root.to_path_buf()],
+            use_stored_advisory_db: true,
+            ..Settings::default()
+        };
+        let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+        if let Some(path) = file::find(&root).filter(|p| p.starts_with(&root)) {
+            ConfigFile::load(&path)?.apply(&mut settings);
+        }
+        Ok(settings)
+    }
+
     /// The severity a finding of `rule_id` (in `family`) is reported with, if overridden.
     pub fn severity_override(&self, rule_id: &str, family: &str) -> Option<Severity> {
         self.severity_overrides
