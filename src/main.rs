@@ -151,6 +151,7 @@ fn settings(args: &ScanArgs) -> Result<Settings> {
         settings.fail_on = threshold(fail_on);
     }
     settings.jobs = args.jobs;
+    settings.cache.clone_from(&args.cache);
     if args.advisory_db.is_some() {
         settings.advisory_db.clone_from(&args.advisory_db);
     }

@@ -62,6 +62,8 @@ pub struct Settings {
     /// Only these files are analysed, plus the project context (`--changed`, `--staged`);
     /// `None`: every discovered file.
     pub only_files: Option<Vec<PathBuf>>,
+    /// Keep per-file outcomes in this folder between scans (`--cache`; see `crate::cache`).
+    pub cache: Option<PathBuf>,
 }
 
 /// Secret findings allowed by the configuration (`[secrets]` in `vibeward.toml`).
@@ -105,6 +107,7 @@ impl Default for Settings {
             secrets_allow: SecretAllow::default(),
             baseline: None,
             only_files: None,
+            cache: None,
         }
     }
 }

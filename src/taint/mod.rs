@@ -331,6 +331,8 @@ impl Analyzer for TaintAnalyzer {
                 source: c.source,
             })
             .collect();
+        // kept for the project pass, which a cached outcome would not feed
+        crate::engine::not_cacheable();
         if let Ok(mut all) = self.calls.lock() {
             all.push((ctx.file.display.clone(), calls));
         }
@@ -357,7 +359,9 @@ impl Analyzer for TaintAnalyzer {
             .candidates
             .par_iter()
             .filter(|c| wanted.contains(flow::module_id(&c.display).as_str()))
-            .flat_map_iter(|c| self.export_sinks(project, c))
+            // on another thread than the project pass: a stack budget of its own (too deep code
+            // is not followed; the file's own scan noted it)
+            .flat_map_iter(|c| crate::engine::stack::budget(|| self.export_sinks(project, c)).0)
             .collect();
         let mut by_key: BTreeMap<&str, Vec<&PendingSink>> = BTreeMap::new();
         for s in &sinks {

@@ -52,7 +52,8 @@ pub fn check_project(
         .collect::<Vec<_>>()
         .par_iter()
         .filter(|c| c.size <= MAX_SIZE && !is_test_path(&c.display))
-        .flat_map_iter(|c| registrations_in(c))
+        // on a worker thread: a stack budget of its own (the file's scan noted a cut)
+        .flat_map_iter(|c| crate::engine::stack::budget(|| registrations_in(c)).0)
         .collect();
     let mut by_module: BTreeMap<&Candidate, Vec<External>> = BTreeMap::new();
     for (from, registration) in registrations {
@@ -65,7 +66,8 @@ pub fn check_project(
         .collect::<Vec<_>>()
         .par_iter()
         .flat_map_iter(|(candidate, registrations)| {
-            judge_module(project, rules, candidate, registrations)
+            crate::engine::stack::budget(|| judge_module(project, rules, candidate, registrations))
+                .0
         })
         .collect();
     out.extend(found);
