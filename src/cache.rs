@@ -16,7 +16,7 @@
 //! `notice` and the scan runs cold; writing it is best effort and never fails a scan.
 //!
 //! The default folder is `.vibeward-cache/` in the working directory, as ruff (`.ruff_cache/`),
-//! mypy and ESLint keep theirs beside the project: it holds a `.gitignore` of `*` and a
+//! mypy and `ESLint` keep theirs beside the project: it holds a `.gitignore` of `*` and a
 //! `CACHEDIR.TAG`, and discovery never descends into a folder of that name.
 
 use std::collections::BTreeMap;

@@ -56,8 +56,8 @@ fn cached_files(stats: &str) -> usize {
 }
 
 /// The text format's summary line ends with the wall time: everything else must be identical.
-fn without_time(text: Vec<u8>) -> Vec<u8> {
-    String::from_utf8_lossy(&text)
+fn without_time(text: &[u8]) -> Vec<u8> {
+    String::from_utf8_lossy(text)
         .lines()
         .map(|l| match l.rfind(" in ") {
             Some(at) if l.contains(" findings (") && l.ends_with('s') => &l[..at],
@@ -77,7 +77,11 @@ fn output_is_byte_identical_with_and_without_the_cache() {
         let (mut cold, _) = scan(root, format, &["--cache"]);
         let (mut warm, stats) = scan(root, format, &["--cache"]);
         if format == "text" {
-            (plain, cold, warm) = (without_time(plain), without_time(cold), without_time(warm));
+            (plain, cold, warm) = (
+                without_time(&plain),
+                without_time(&cold),
+                without_time(&warm),
+            );
         }
         assert!(plain == cold, "{format}: a cold cache changed the output");
         assert!(plain == warm, "{format}: a warm cache changed the output");

@@ -384,15 +384,14 @@ impl Engine {
                 let mut outcome = match cache {
                     Some(cache) => {
                         let key = crate::cache::file_key(&file);
-                        match cache.get(&key) {
-                            Some(hit) => hit.outcome(file),
-                            None => {
-                                let outcome = self.scan_source(file);
-                                if outcome.cacheable {
-                                    cache.put(key, &outcome);
-                                }
-                                outcome
+                        if let Some(hit) = cache.get(&key) {
+                            hit.outcome(file)
+                        } else {
+                            let outcome = self.scan_source(file);
+                            if outcome.cacheable {
+                                cache.put(key, &outcome);
                             }
+                            outcome
                         }
                     }
                     None => self.scan_source(file),

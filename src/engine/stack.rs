@@ -33,7 +33,7 @@ thread_local! {
 #[inline(never)]
 fn position() -> usize {
     let probe = 0u8;
-    std::ptr::from_ref(std::hint::black_box(&probe)) as usize
+    std::ptr::from_ref(std::hint::black_box(&probe)).addr()
 }
 
 /// Closes the budget it opened, also when the analysis panics.
