@@ -188,6 +188,17 @@ pub struct ScanArgs {
     /// Analyse only the files staged for commit, with the whole project as context (pre-commit).
     #[arg(long)]
     pub staged: bool,
+    /// Keep each file's results between scans and re-analyse only files that changed (rules,
+    /// configuration and vibeward's version are part of the key). `--cache` alone uses
+    /// `.vibeward-cache/` in the working directory; `--cache=DIR` another folder.
+    #[arg(
+        long,
+        value_name = "DIR",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = vibeward::cache::DEFAULT_DIR
+    )]
+    pub cache: Option<PathBuf>,
     /// Worker threads (default: one per core).
     #[arg(long, short = 'j', value_name = "N", default_value_t = 0)]
     pub jobs: usize,

@@ -18,7 +18,7 @@ use std::sync::Mutex;
 
 use ignore::overrides::OverrideBuilder;
 use ignore::{WalkBuilder, WalkState};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 /// What a file is, decided from its path (and, for a few, its name).
@@ -250,6 +250,7 @@ pub const DEFAULT_EXCLUDED_DIRS: &[&str] = &[
     ".netlify",
     ".turbo",
     ".cache",
+    crate::cache::DEFAULT_DIR,
     ".parcel-cache",
     "coverage",
     ".nyc_output",
@@ -300,7 +301,7 @@ pub struct Candidate {
 }
 
 /// Why a file was not analysed (or only partly).
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum SkipReason {
     /// Contains NUL bytes or has a binary extension.
@@ -324,6 +325,9 @@ pub enum SkipReason {
     /// The analysis of this file ran past the per-file time budget and was cut off: findings of
     /// the analyzers that finished are kept.
     Timeout,
+    /// Code nested too deeply to follow within the analysis stack (see `engine::stack`): the
+    /// deeper code was not analysed, the rest of the file was.
+    TooDeep,
     /// Not about one file: something the reader of the results should know (e.g. the scan used
     /// only the built-in advisory set). Nothing was skipped.
     Notice,
@@ -343,6 +347,7 @@ impl SkipReason {
             SkipReason::InternalError => "internal-error",
             SkipReason::WalkError => "walk-error",
             SkipReason::Timeout => "timeout",
+            SkipReason::TooDeep => "too-deep",
             SkipReason::Notice => "notice",
         }
     }
@@ -355,12 +360,13 @@ impl SkipReason {
                 | SkipReason::ParseError
                 | SkipReason::Notice
                 | SkipReason::Timeout
+                | SkipReason::TooDeep
         )
     }
 }
 
 /// A file that was skipped or degraded, with the reason and a human detail.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Skipped {
     /// The file (display path).
     pub path: String,

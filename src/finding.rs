@@ -9,14 +9,14 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::ops::Range;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::rules::{Confidence, Severity};
 use crate::source::Position;
 
 /// A related location: the source of a taint flow, a step on the way, another occurrence.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Related {
     /// Display path of the file.
     pub path: String,
@@ -29,7 +29,7 @@ pub struct Related {
 }
 
 /// One reported problem.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finding {
     /// The rule's id.
     pub rule_id: String,
@@ -53,13 +53,13 @@ pub struct Finding {
     /// Stable across unrelated edits: rule id, normalised snippet, occurrence number.
     pub fingerprint: String,
     /// Related locations; for taint flows, the path from source to sink in order.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub related: Vec<Related>,
     /// Whether `related` is an ordered data flow (SARIF `codeFlows`) rather than loose references.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub is_flow: bool,
     /// Extra facts (redacted secret, advisory ids, fixed version, ...), sorted by key.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub properties: BTreeMap<String, String>,
     /// Byte ranges of this finding's file that no output may show (a secret's value). The finish
     /// step masks them in every snippet and code frame of the file, whichever finding shows it,

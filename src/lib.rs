@@ -10,6 +10,7 @@
 
 pub mod authz;
 pub mod baseline;
+pub mod cache;
 pub mod changed;
 pub mod compliance;
 pub mod config;
@@ -117,8 +118,12 @@ pub struct Stats {
     pub files_discovered: usize,
     /// Files analysed.
     pub files_analysed: usize,
-    /// Files tree-sitter parsed.
+    /// Files tree-sitter parsed (with `--cache`, including the cached files that were parsed
+    /// when their outcome was stored, so output does not depend on the cache).
     pub files_parsed: usize,
+    /// Files whose outcome came from the cache (`--cache`; `--stats` only).
+    #[serde(skip)]
+    pub files_cached: usize,
     /// Bytes of the analysed files.
     pub bytes_analysed: u64,
     /// Skipped (or degraded) files by reason.
@@ -292,7 +297,9 @@ pub fn effective_jobs(requested: usize) -> usize {
     requested.min(max_jobs())
 }
 
-/// Stack size of the analysis threads.
+/// Stack size of the analysis threads: reserved address space, committed only as used. Every
+/// walk over a syntax tree stays within `engine::stack::BUDGET` (1 MiB) of where a file's
+/// analysis starts; the rest is headroom for libraries that recurse with limits of their own.
 const WORKER_STACK: usize = 64 << 20;
 
 impl Scanner {
@@ -465,27 +472,50 @@ impl Scanner {
             .filter(|c| self.paths.is_selected(&c.path))
             .collect();
 
+        // `--cache`: outcomes of files seen before, under the same rules, settings and binary
+        let cache = settings
+            .cache
+            .as_ref()
+            .map(|dir| cache::Cache::open(dir, cache::scan_key(engine.rules(), settings)));
+
         // Per-file results come back in candidate order, so the merge is deterministic.
         progress.start(selected.len() as u64);
         let outcomes: Vec<FileOutcome> = self.pool.install(|| {
             selected
                 .par_iter()
                 .map(|c| {
-                    let outcome = engine.scan_candidate(c);
+                    let outcome = engine.scan_candidate_cached(c, cache.as_ref());
                     progress.advance();
                     outcome
                 })
                 .collect()
         });
         progress.finish();
+        let mut cache_notes = Vec::new();
+        let files_cached = cache.as_ref().map_or(0, cache::Cache::hits);
+        if let Some(cache) = cache {
+            cache_notes.extend(cache.note());
+            if let Err(why) = cache.save() {
+                cache_notes.push(discover::Skipped {
+                    path: settings
+                        .cache
+                        .as_ref()
+                        .map_or_else(String::new, |d| d.display().to_string()),
+                    reason: discover::SkipReason::Notice,
+                    detail: format!("the cache could not be written ({why})"),
+                });
+            }
+        }
 
         let mut stats = Stats {
             files_discovered: discovered.candidates.len() + discovered.skipped.len(),
             rules: engine.rules().len(),
+            files_cached,
             ..Stats::default()
         };
         let mut findings = Vec::new();
         let mut notes = discovered.skipped;
+        notes.extend(cache_notes);
         let mut kept: BTreeMap<String, Arc<source::SourceFile>> = BTreeMap::new();
         let mut facts = engine::Facts::default();
         for (candidate, outcome) in selected.iter().zip(outcomes) {

@@ -162,6 +162,7 @@ fn compliance_report(args: &cli::ReportArgs) -> Result<ExitCode> {
         stats: false,
         advisory_db: args.advisory_db.clone(),
         color: cli::ColorChoice::Never,
+        cache: None,
     };
     let settings = settings(&scan_args)?;
     if args.data_map {
@@ -262,6 +263,7 @@ fn settings(args: &ScanArgs) -> Result<Settings> {
         settings.fail_on = threshold(fail_on);
     }
     settings.jobs = args.jobs;
+    settings.cache.clone_from(&args.cache);
     if args.advisory_db.is_some() {
         settings.advisory_db.clone_from(&args.advisory_db);
     }

@@ -13,6 +13,9 @@ include!("../fuzz/harness.rs");
 /// A single input may not take longer than this (debug build, loaded machine): a hang is a bug.
 const PER_INPUT: Duration = Duration::from_secs(20);
 
+/// The stack each input is replayed on (bytes).
+const REPLAY_STACK: usize = 2 << 20;
+
 /// A fuzz target: one input, panics on failure.
 type Target = fn(&[u8]);
 
@@ -34,11 +37,12 @@ fn replay(target: &str, run: fn(&[u8])) -> usize {
         for path in paths {
             let data = std::fs::read(&path).expect("corpus file readable");
             let started = Instant::now();
-            // on the engine's worker stack, as in a real scan (a 2 MB test thread is too small
-            // for the debug build on deep inputs, see fuzz/regressions/scan_js/)
+            // on a 2 MB stack, Rust's default for spawned threads and far below the engine's
+            // worker stack: every walk over a syntax tree is bounded, so a library caller's own
+            // thread scans deep inputs too (fuzz/regressions/scan_js/, debug build)
             std::thread::scope(|scope| {
                 std::thread::Builder::new()
-                    .stack_size(64 << 20)
+                    .stack_size(REPLAY_STACK)
                     .spawn_scoped(scope, || run(&data))
                     .expect("spawn")
                     .join()
@@ -239,4 +243,161 @@ fn mutated_corpora_do_not_fail() {
         }
         eprintln!("{target}: {runs} mutated inputs in {secs} s, slowest {slowest:?}");
     }
+}
+
+/// `open` repeated `depth` times, then `inner`, then `close` repeated `depth` times.
+fn nest(open: &str, inner: &str, close: &str, depth: usize) -> String {
+    let mut s = open.repeat(depth);
+    s.push_str(inner);
+    s.push_str(&close.repeat(depth));
+    s
+}
+
+/// Every construct that nests in a syntax tree, thousands deep, through the JS/TS scan and the
+/// content readers on a 2 MB stack (like the regression input, but one per construct): each
+/// recursive walk stops at the engine's stack budget with a `too-deep` note instead of
+/// overflowing the stack.
+#[test]
+fn deeply_nested_constructs_scan_on_a_2mb_stack() {
+    const DEPTH: usize = 3_000;
+    let leaf = "req.query.q";
+    let js: Vec<(&str, String)> = vec![
+        ("assignment", nest("a = ", leaf, "", DEPTH)),
+        ("paren", nest("(", leaf, ")", DEPTH)),
+        ("array", nest("[", leaf, "]", DEPTH)),
+        ("object", nest("{a: ", leaf, "}", DEPTH)),
+        ("call", nest("f(", leaf, ")", DEPTH)),
+        ("method", nest("db.query(", leaf, ")", DEPTH)),
+        ("member", format!("{leaf}{}", ".a".repeat(DEPTH))),
+        ("subscript", format!("{leaf}{}", "[k]".repeat(DEPTH))),
+        ("binary", format!("{leaf}{}", " + a".repeat(DEPTH))),
+        ("binary-right", nest("a + (", leaf, ")", DEPTH)),
+        ("ternary", nest("c ? ", leaf, " : d", DEPTH)),
+        ("arrow", nest("() => ", leaf, "", DEPTH)),
+        (
+            "function",
+            nest("function (req) { return ", leaf, "; }", DEPTH),
+        ),
+        ("await", nest("await ", leaf, "", DEPTH)),
+        ("new", nest("new ", "X(req.query.q)", "", DEPTH)),
+        ("unary", nest("!", leaf, "", DEPTH)),
+        ("typeof", nest("typeof ", leaf, "", DEPTH)),
+        ("template", nest("`${", leaf, "}`", DEPTH)),
+        ("spread", nest("[...", leaf, "]", DEPTH)),
+        ("jsx", nest("<div>{", leaf, "}</div>", DEPTH)),
+        ("as", format!("{leaf}{}", " as any".repeat(DEPTH))),
+        (
+            "chain",
+            format!("res{}.send({leaf})", ".status(200)".repeat(DEPTH)),
+        ),
+        ("sequence", nest("(a, ", leaf, ")", DEPTH)),
+        (
+            "statements",
+            nest(
+                "if (x) { while (y) { ",
+                &format!("db.query({leaf});"),
+                " } }",
+                DEPTH,
+            ),
+        ),
+        (
+            "blocks",
+            nest("{ ", &format!("db.query({leaf});"), " }", DEPTH),
+        ),
+        (
+            "try",
+            nest(
+                "try { ",
+                &format!("db.query({leaf});"),
+                " } catch (e) {}",
+                DEPTH,
+            ),
+        ),
+        (
+            "class",
+            nest(
+                "class A { m(req) { ",
+                &format!("db.query({leaf});"),
+                " } }",
+                DEPTH,
+            ),
+        ),
+        (
+            "destructure",
+            nest("{a: ", "b", "}", DEPTH) + " = req.query",
+        ),
+        (
+            "generic",
+            format!("let t: {} = {leaf}", nest("A<", "B", ">", DEPTH)),
+        ),
+    ];
+    for (name, expr) in &js {
+        let file = format!(
+            "const express = require(\"express\");\nconst app = express();\napp.get(\"/x\", async (req, res) => {{\n  const v = {expr};\n  db.query(v);\n  res.send(v);\n}});\nmodule.exports = {{ a: {expr} }};\n"
+        );
+        for dialect in 0..5u8 {
+            let mut data = vec![dialect];
+            data.extend_from_slice(file.as_bytes());
+            on_replay_stack(&format!("js {name} ({dialect})"), || fuzz_scan_js(&data));
+        }
+    }
+    // the regression input: the taint walk stops at the budget and says so
+    let data = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fuzz/regressions/scan_js/deep-assignment-chain-overflows-2mb-stack.bin"),
+    )
+    .expect("regression input");
+    let mut reasons = Vec::new();
+    on_replay_stack("regression", || {
+        let file = vibeward::source::SourceFile::new(
+            "src/server.js",
+            vibeward::discover::FileKind::Js,
+            String::from_utf8_lossy(&data[1..]).into_owned(),
+        );
+        let (_, notes) = fuzz_scanner().scan_file(file);
+        reasons = notes.iter().map(|n| n.reason.as_str()).collect();
+    });
+    if cfg!(debug_assertions) {
+        assert!(reasons.contains(&"too-deep"), "{reasons:?}");
+    }
+    let content: Vec<(u8, String)> = vec![
+        (
+            4,
+            nest("match /a/{b} { ", "allow read: if true;", " }", DEPTH),
+        ),
+        (
+            4,
+            format!(
+                "match /x {{ allow read: if {}; }}",
+                nest("(", "true", ")", DEPTH)
+            ),
+        ),
+        (6, nest("{\"a\": ", "{\".read\": true}", "}", DEPTH)),
+        (2, format!("SELECT {};", nest("(", "1", ")", DEPTH))),
+        (8, nest("[", "1", "]", DEPTH)),
+        (8, format!("a = {}", nest("{b = ", "1", "}", DEPTH))),
+        (10, nest("- ", "a", "", DEPTH)),
+        (10, nest("[", "a", "]", DEPTH)),
+        (12, nest("{\"a\": ", "1", "}", DEPTH)),
+    ];
+    for (selector, text) in &content {
+        let mut data = vec![*selector];
+        data.extend_from_slice(text.as_bytes());
+        on_replay_stack(&format!("content {selector}"), || fuzz_scan_content(&data));
+    }
+}
+
+/// Runs `f` on a thread with the replay stack.
+fn on_replay_stack(what: &str, f: impl FnOnce() + Send) {
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .stack_size(REPLAY_STACK)
+            .spawn_scoped(scope, f)
+            .expect("spawn")
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+    });
+    let took = started.elapsed();
+    assert!(took < PER_INPUT, "{what}: took {took:?}");
 }

@@ -249,6 +249,8 @@ impl Analyzer for AuthzAnalyzer {
         }
         let Some(tree) = ctx.tree() else { return };
         if let Some(facts) = file_facts(file, tree.root_node()) {
+            // kept for the project pass, which a cached outcome would not feed
+            crate::engine::not_cacheable();
             self.facts
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)

@@ -234,11 +234,14 @@ fn is_store_receiver(text: &str, dot: usize) -> bool {
         "formdata",
     ];
     let before = &text[..dot];
+    // past the last character that cannot be part of the receiver (which may be several bytes)
     let start = before
-        .rfind(|c: char| {
+        .char_indices()
+        .rev()
+        .find(|&(_, c)| {
             !(c.is_alphanumeric() || matches!(c, '_' | '$' | '.' | '(' | ')' | '\'' | '"'))
         })
-        .map_or(0, |i| i + 1);
+        .map_or(0, |(i, c)| i + c.len_utf8());
     let receiver = before[start..].to_ascii_lowercase();
     let last = receiver.rsplit('.').next().unwrap_or(&receiver);
     !NOT_STORES

@@ -75,7 +75,10 @@ pub fn load_imported(facts: &mut Vec<FileFacts>, ctx: &ProjectContext<'_>, eager
                     return None;
                 };
                 let tree = parse::parse(Grammar::for_kind(file.kind)?, &file.text)?;
-                super::file_facts(&file, tree.root_node()).map(|f| (f, *d))
+                // on a worker thread: a stack budget of its own (the file's scan noted a cut)
+                crate::engine::stack::budget(|| super::file_facts(&file, tree.root_node()))
+                    .0
+                    .map(|f| (f, *d))
             })
             .collect();
         for (f, d) in loaded {

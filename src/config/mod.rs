@@ -65,6 +65,8 @@ pub struct Settings {
     /// Allowed data regions (`[compliance] regions`, globs such as `eu-*`); empty: residency is
     /// not checked.
     pub regions: Vec<String>,
+    /// Keep per-file outcomes in this folder between scans (`--cache`; see `crate::cache`).
+    pub cache: Option<PathBuf>,
 }
 
 /// Secret findings allowed by the configuration (`[secrets]` in `vibeward.toml`).
@@ -109,6 +111,7 @@ impl Default for Settings {
             baseline: None,
             only_files: None,
             regions: Vec::new(),
+            cache: None,
         }
     }
 }

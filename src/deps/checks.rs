@@ -204,6 +204,7 @@ impl Checker<'_, '_> {
     /// Whether a `package.json` in a parent folder declares `workspaces` (this manifest is then
     /// probably one of them).
     fn is_workspace_member(&self) -> bool {
+        crate::engine::not_cacheable(); // reads other files
         let own = std::path::Path::new(&self.ctx.file.display);
         own.ancestors().skip(2).any(|dir| {
             std::fs::read_to_string(dir.join("package.json"))

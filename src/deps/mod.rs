@@ -310,6 +310,7 @@ fn conflict_marker(text: &str) -> Option<usize> {
 /// Direct dependencies from the `package.json` beside a lockfile that does not list them
 /// (yarn, npm v1): name -> whether only `devDependencies` declares it. Empty when there is none.
 fn manifest_beside(lock_display: &str) -> HashMap<String, bool> {
+    crate::engine::not_cacheable(); // reads other files
     let path = Path::new(lock_display).with_file_name("package.json");
     let mut out = HashMap::new();
     let Some(m) = std::fs::read_to_string(path)
@@ -338,6 +339,8 @@ impl Analyzer for DepsAnalyzer {
         let Some(kind) = dep_file(&ctx.file.display) else {
             return;
         };
+        // advisory data and the manifests beside a lockfile are not part of the cache key
+        crate::engine::not_cacheable();
         // Inside node_modules sit published packages: npm ignores their manifests' dev specs and
         // their package-lock.json / yarn.lock files (the project's own lockfile covers what is
         // installed). Only npm-shrinkwrap.json is honoured there, so only it is checked.

@@ -9,6 +9,7 @@
 pub mod facts;
 pub mod prefilter;
 pub mod query;
+pub mod stack;
 
 use std::cell::OnceCell;
 use std::ops::Range;
@@ -314,6 +315,24 @@ pub struct FileOutcome {
     pub analysed: bool,
     /// Whether tree-sitter parsed it.
     pub parsed: bool,
+    /// Whether the outcome follows from the file's content, the rules and the settings alone, so
+    /// `--cache` may keep it: not when an analyzer read another file or kept facts for the
+    /// project pass ([`not_cacheable`]), ran out of time or failed.
+    pub cacheable: bool,
+}
+
+thread_local! {
+    /// Set by [`not_cacheable`] during the file analysis running on this thread.
+    static NOT_CACHEABLE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Marks the file being analysed on this thread as depending on more than its own content, the
+/// rules and the settings: an analyzer read another file (a manifest beside a lockfile, the git
+/// index, a `config.toml`), used advisory data, or kept facts about the file for its project
+/// pass (which a cached outcome would not replay). `--cache` never keeps such a file's outcome.
+/// Outside a file analysis (project passes), it has no effect.
+pub fn not_cacheable() {
+    NOT_CACHEABLE.with(|c| c.set(true));
 }
 
 /// The compiled rules and analyzers, shared read-only by every worker.
@@ -427,13 +446,37 @@ impl Engine {
     /// Reads and analyses one discovered file. Never panics: a panic inside an analyzer becomes
     /// an `internal-error` note for this file.
     pub fn scan_candidate(&self, candidate: &Candidate) -> FileOutcome {
+        self.scan_candidate_cached(candidate, None)
+    }
+
+    /// [`Engine::scan_candidate`] through a `--cache`: a file whose content (with path, rules,
+    /// settings and binary) the cache knows is read but neither parsed nor analysed.
+    pub fn scan_candidate_cached(
+        &self,
+        candidate: &Candidate,
+        cache: Option<&crate::cache::Cache>,
+    ) -> FileOutcome {
         match source::load(candidate) {
             Loaded::Skip(skipped) => FileOutcome {
                 notes: vec![skipped],
                 ..FileOutcome::default()
             },
             Loaded::File(file, degraded) => {
-                let mut outcome = self.scan_source(file);
+                let mut outcome = match cache {
+                    Some(cache) => {
+                        let key = crate::cache::file_key(&file);
+                        if let Some(hit) = cache.get(&key) {
+                            hit.outcome(file)
+                        } else {
+                            let outcome = self.scan_source(file);
+                            if outcome.cacheable {
+                                cache.put(key, &outcome);
+                            }
+                            outcome
+                        }
+                    }
+                    None => self.scan_source(file),
+                };
                 outcome.notes.extend(degraded);
                 outcome
             }
@@ -448,7 +491,11 @@ impl Engine {
         ctx.deadline = self.file_timeout.map(|t| Instant::now() + t);
         let mut findings = Vec::new();
         let mut notes = Vec::new();
-        if ctx.has_active_rules() {
+        NOT_CACHEABLE.with(|c| c.set(false));
+        let ((), cut) = stack::budget(|| {
+            if !ctx.has_active_rules() {
+                return;
+            }
             for analyzer in &self.analyzers {
                 if ctx.is_expired() {
                     notes.push(Skipped {
@@ -478,8 +525,19 @@ impl Engine {
                     }),
                 }
             }
+        });
+        // facts for the project passes: their walks stay under a stack budget as well
+        let ((), facts_cut) = stack::budget(|| self.extract_facts(&ctx, &mut notes));
+        if cut || facts_cut {
+            notes.push(Skipped {
+                path: file.display.clone(),
+                reason: SkipReason::TooDeep,
+                detail: format!(
+                    "code nested too deeply to follow within the {} KiB analysis stack; the deeper code was not analysed, the rest of the file was",
+                    stack::BUDGET >> 10
+                ),
+            });
         }
-        self.extract_facts(&ctx, &mut notes);
         notes.extend(ctx.notes.take());
         if let Some(tree) = ctx.tree.get().and_then(Option::as_ref)
             && tree.root_node().has_error()
@@ -494,6 +552,12 @@ impl Engine {
         let facts = ctx.facts.take();
         drop(ctx);
         let bytes = file.text.len() as u64;
+        // an outcome with facts is never kept: a cached outcome does not replay them
+        let cacheable = facts.is_empty()
+            && !NOT_CACHEABLE.with(|c| c.replace(false))
+            && !notes
+                .iter()
+                .any(|n| matches!(n.reason, SkipReason::Timeout | SkipReason::InternalError));
         FileOutcome {
             file: (!findings.is_empty()).then(|| Arc::new(file)),
             findings,
@@ -502,6 +566,7 @@ impl Engine {
             bytes,
             analysed: true,
             parsed,
+            cacheable,
         }
     }
 
@@ -554,9 +619,22 @@ impl Engine {
         let mut notes = Vec::new();
         for analyzer in &self.analyzers {
             let mut out = Vec::new();
-            let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                analyzer.analyze_project(project, &mut out);
-            }));
+            let (result, cut) = stack::budget(|| {
+                std::panic::catch_unwind(AssertUnwindSafe(|| {
+                    analyzer.analyze_project(project, &mut out);
+                }))
+            });
+            if cut {
+                notes.push(Skipped {
+                    path: "<project>".into(),
+                    reason: SkipReason::TooDeep,
+                    detail: format!(
+                        "the {} project pass met input nested too deeply to follow within the {} KiB analysis stack and did not follow it",
+                        analyzer.name(),
+                        stack::BUDGET >> 10
+                    ),
+                });
+            }
             match result {
                 Ok(()) => {
                     findings.extend(out);

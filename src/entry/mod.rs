@@ -298,6 +298,9 @@ fn request_of(node: Node<'_>, text: &str) -> Option<String> {
 /// The handler behind `node`, with the wrappers around it (`withAuth(handler)`) added to
 /// `middleware`.
 fn handler_of(node: Node<'_>, text: &str, middleware: &mut Vec<String>) -> Option<Handler> {
+    if crate::engine::stack::exhausted() {
+        return None;
+    }
     let node = unwrap(node);
     match node.kind() {
         _ if is_function(node) => Some(Handler::Inline(node.byte_range())),
@@ -323,6 +326,9 @@ fn handler_of(node: Node<'_>, text: &str, middleware: &mut Vec<String>) -> Optio
 /// Names of middleware arguments: identifiers, members, calls (by callee), arrays of those, and
 /// Fastify option objects (`preHandler`, `onRequest`, `preValidation`).
 fn middleware_names(node: Node<'_>, text: &str, out: &mut Vec<String>) {
+    if crate::engine::stack::exhausted() {
+        return;
+    }
     let node = unwrap(node);
     match node.kind() {
         "identifier" | "member_expression" => out.push(src(node, text).to_string()),

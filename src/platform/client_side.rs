@@ -106,6 +106,7 @@ pub fn is_next_server_module(display: &str, text: &str) -> bool {
     {
         return false;
     }
+    crate::engine::not_cacheable(); // looks for next.config.* around the file
     let mut dir = std::path::Path::new(display).parent();
     for _ in 0..6 {
         let Some(d) = dir else { break };

@@ -227,6 +227,9 @@ fn match_pattern<'t>(
     caps: &mut Captures<'t>,
     k: Continue<'_, 't>,
 ) {
+    if crate::engine::stack::exhausted() {
+        return;
+    }
     let mark = caps.len();
     match &pattern.shape {
         Shape::Alternation(options) => {
@@ -277,6 +280,9 @@ fn match_children<'t>(
     caps: &mut Captures<'t>,
     k: Continue<'_, 't>,
 ) {
+    if crate::engine::stack::exhausted() {
+        return;
+    }
     let start = prev.map_or(0, |p| p + 1);
     let Some(child) = n.children.get(i) else {
         if n.last_anchored && children[start..].iter().any(|(c, _)| c.is_named()) {

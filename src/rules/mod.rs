@@ -12,7 +12,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use globset::GlobSet;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::discover::FileKind;
 use crate::query::QueryMatcher;
@@ -20,7 +20,7 @@ use crate::query::QueryMatcher;
 pub use load::{RuleError, load_builtin_rules, load_rule_dir};
 
 /// How bad a finding is when it is real. Ordered from least to most severe.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// Worth knowing, not a vulnerability by itself.
@@ -91,7 +91,7 @@ impl FromStr for Severity {
 }
 
 /// How often a finding of this rule is a real problem (not how bad it is).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Confidence {
     /// Often needs a human look.

@@ -332,6 +332,7 @@ fn repo_root(path: &Path) -> Option<&Path> {
 /// Whether git would ignore `path`, reading `.gitignore` files from the repository root down
 /// (deeper files win) and `.git/info/exclude`, with git's own matching rules.
 pub fn is_git_ignored(path: &Path) -> bool {
+    crate::engine::not_cacheable(); // reads .gitignore files
     let root = repo_root(path);
     let mut dirs: Vec<&Path> = path
         .ancestors()
@@ -372,6 +373,7 @@ pub fn is_git_ignored(path: &Path) -> bool {
 
 /// Whether git's index lists `path` (index versions 2 and 3; version 4 counts as unknown).
 pub fn is_tracked(path: &Path) -> bool {
+    crate::engine::not_cacheable(); // reads the git index
     let Some(root) = repo_root(path) else {
         return false;
     };

@@ -461,6 +461,8 @@ impl Analyzer for TaintAnalyzer {
                 source: c.source,
             })
             .collect();
+        // kept for the project pass, which a cached outcome would not feed
+        crate::engine::not_cacheable();
         if let Ok(mut all) = self.calls.lock() {
             all.push((ctx.file.display.clone(), calls));
         }
@@ -518,7 +520,9 @@ impl Analyzer for TaintAnalyzer {
                 .candidates
                 .par_iter()
                 .filter(|c| todo.contains(flow::module_id(&c.display).as_str()))
-                .map(|c| self.export_sinks(project, c))
+                // on another thread than the project pass: a stack budget of its own (too deep
+                // code is not followed; the file's own scan noted it)
+                .map(|c| crate::engine::stack::budget(|| self.export_sinks(project, c)).0)
                 .collect();
             done.extend(todo);
             for (s, f) in found {

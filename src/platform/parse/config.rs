@@ -495,6 +495,7 @@ fn check_abuse_protection(sink: &mut Sink<'_, '_>, entries: &[Entry], range: Ran
 /// `package-lock.json` (`node_modules/parse-server`) or `package.json` range (`^5.4.0` is 5),
 /// looking up to six folders up.
 fn parse_server_major(display: &str) -> Option<u64> {
+    crate::engine::not_cacheable(); // reads other files
     let mut dir = std::path::Path::new(display).parent();
     for _ in 0..6 {
         let d = dir?;

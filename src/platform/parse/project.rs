@@ -68,7 +68,8 @@ pub fn check_project(
         .collect::<Vec<_>>()
         .par_iter()
         .flat_map_iter(|(candidate, registrations)| {
-            judge_module(project, rules, candidate, registrations)
+            crate::engine::stack::budget(|| judge_module(project, rules, candidate, registrations))
+                .0
         })
         .collect();
     out.extend(found);

@@ -41,6 +41,7 @@ impl ExposedSchemas {
     /// `config.toml` in its folder or the folder above (the `supabase/` folder of
     /// `supabase/migrations/*.sql`); `public` alone when there is none.
     pub fn for_sql_file(sql_path: &Path) -> Self {
+        crate::engine::not_cacheable(); // reads other files
         let Some(dir) = sql_path.parent() else {
             return Self::default();
         };
@@ -119,6 +120,7 @@ impl SupabaseConfig {
     /// The config of the Supabase project an edge function at `function_path` belongs to
     /// (`supabase/functions/<name>/index.ts` → `supabase/config.toml`), and the function's name.
     pub fn for_function(function_path: &Path) -> Option<(Self, String)> {
+        crate::engine::not_cacheable(); // reads other files
         let mut dir = function_path.parent()?;
         let name = dir.file_name()?.to_string_lossy().into_owned();
         while let Some(parent) = dir.parent() {

@@ -203,6 +203,9 @@ impl Clients {
 
     /// Whether `node` evaluates to a service-role client.
     fn is_client(&self, node: Node<'_>, index: &js::Index<'_>, src: &str) -> bool {
+        if crate::engine::stack::exhausted() {
+            return false;
+        }
         let node = js::unwrap_expr(node);
         match node.kind() {
             "identifier" => self.names.contains(text(node, src)),
@@ -671,6 +674,9 @@ fn filter_column<'s>(args: &[Node<'_>], src: &'s str) -> Option<&'s str> {
 
 /// Request values in an object literal under owner-like keys, or the whole object from input.
 fn row_inputs(row: Node<'_>, flow: &Flow, src: &str) -> Vec<String> {
+    if crate::engine::stack::exhausted() {
+        return Vec::new();
+    }
     let row = js::unwrap_expr(row);
     match row.kind() {
         "object" => {

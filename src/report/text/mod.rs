@@ -218,6 +218,9 @@ pub fn write_stats(report: &ScanReport, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "  files discovered  {}", s.files_discovered)?;
     writeln!(out, "  files analysed    {}", s.files_analysed)?;
     writeln!(out, "  files parsed      {}", s.files_parsed)?;
+    if s.files_cached > 0 {
+        writeln!(out, "  from the cache    {}", s.files_cached)?;
+    }
     for (reason, n) in &s.skipped {
         writeln!(out, "  {reason:<17} {n}")?;
     }

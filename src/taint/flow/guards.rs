@@ -35,7 +35,7 @@ impl<'t> Walker<'_, 't> {
     /// Names a condition proves safe when true (then) and when false (else), with rule masks.
     pub(super) fn guards(&self, cond: Node<'t>) -> (Safe, Safe) {
         let depth = self.helper_nesting.get();
-        if depth >= MAX_NESTING {
+        if depth >= MAX_NESTING || crate::engine::stack::exhausted() {
             return (Safe::default(), Safe::default());
         }
         self.helper_nesting.set(depth + 1);
@@ -159,7 +159,7 @@ pub(super) fn exits(n: Node<'_>, memo: &RefCell<BTreeMap<usize, bool>>) -> bool 
 }
 
 fn exits_within(n: Node<'_>, memo: &RefCell<BTreeMap<usize, bool>>, depth: usize) -> bool {
-    if depth >= MAX_NESTING {
+    if depth >= MAX_NESTING || crate::engine::stack::exhausted() {
         return false;
     }
     if let Some(known) = memo.borrow().get(&n.id()) {

@@ -27,6 +27,7 @@ use std::rc::Rc;
 use tree_sitter::{Node, Tree};
 
 use super::Compiled;
+use crate::engine::stack;
 use guards::exits;
 use modules::ImportCall;
 pub(crate) use modules::resolve_module;
@@ -413,7 +414,7 @@ impl<'s, 't> Walker<'s, 't> {
     /// a name, member or constant subscript becomes `?` (matches `$X` and `*` only).
     fn path_of(&self, n: Node<'_>) -> Vec<String> {
         let depth = self.helper_nesting.get();
-        if depth >= MAX_NESTING {
+        if depth >= MAX_NESTING || stack::exhausted() {
             return vec!["?".into()];
         }
         self.helper_nesting.set(depth + 1);
@@ -481,7 +482,7 @@ impl<'s, 't> Walker<'s, 't> {
     // ---- statements --------------------------------------------------------------------------
 
     fn visit(&mut self, n: Node<'t>) {
-        if self.nesting >= MAX_NESTING {
+        if self.nesting >= MAX_NESTING || stack::exhausted() {
             return;
         }
         self.nesting += 1;

@@ -252,6 +252,9 @@ impl<'t> Walker<'_, 't> {
 
     /// `module.exports = value`: a function, a same-file function's name, or an object of them.
     fn export_value(&self, key: String, value: Node<'t>, out: &mut Vec<(String, Node<'t>)>) {
+        if crate::engine::stack::exhausted() {
+            return;
+        }
         let prefix = |k: &str| {
             if key.is_empty() {
                 k.to_string()

@@ -43,6 +43,9 @@ impl<'t> Walker<'_, 't> {
     /// The path a declared name stands for: the module of `require("m")` / `await import("m")`,
     /// the wrapped function of `promisify(f)` / `f.bind(x)`, else the value's own path.
     pub(super) fn value_path(&self, v: Node<'t>) -> Vec<String> {
+        if crate::engine::stack::exhausted() {
+            return vec!["?".into()];
+        }
         let v = strip(v);
         if v.kind() == "call_expression"
             && let Some(callee) = v.child_by_field_name("function")
@@ -278,7 +281,7 @@ impl<'t> Walker<'_, 't> {
     }
 
     pub(super) fn eval(&mut self, n: Node<'t>) -> Option<Taint> {
-        if self.nesting >= MAX_NESTING {
+        if self.nesting >= MAX_NESTING || crate::engine::stack::exhausted() {
             return None;
         }
         self.nesting += 1;

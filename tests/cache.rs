@@ -1,0 +1,172 @@
+//! `vibeward scan --cache`: byte-identical output with and without the cache, cold and warm, in
+//! every format; invalidation when a file, the rules or the configuration change; a damaged
+//! cache degrades to a full scan with a notice.
+
+mod common;
+use common::{code, run, stderr, write};
+
+use std::path::Path;
+
+/// A copy of the repository's fixtures (every family, findings of every kind) in a temporary
+/// folder that the test may change.
+fn project() -> tempfile::TempDir {
+    fn copy(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).expect("mkdir");
+        for entry in std::fs::read_dir(from).expect("read fixtures") {
+            let entry = entry.expect("entry");
+            let target = to.join(entry.file_name());
+            if entry.file_type().expect("type").is_dir() {
+                copy(&entry.path(), &target);
+            } else {
+                std::fs::copy(entry.path(), target).expect("copy");
+            }
+        }
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    copy(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures"),
+        dir.path(),
+    );
+    dir
+}
+
+/// The scan of `dir` in `format` with `extra` flags: standard output and the `--stats` block.
+fn scan(dir: &Path, format: &str, extra: &[&str]) -> (Vec<u8>, String) {
+    let mut args = vec![
+        "scan",
+        ".",
+        "--format",
+        format,
+        "--fail-on",
+        "none",
+        "--stats",
+    ];
+    args.extend_from_slice(extra);
+    let out = run(dir, &args);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let stats = stderr(&out);
+    (out.stdout, stats)
+}
+
+fn cached_files(stats: &str) -> usize {
+    stats
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("from the cache"))
+        .map_or(0, |n| n.trim().parse().expect("a count"))
+}
+
+/// The text format's summary line ends with the wall time: everything else must be identical.
+fn without_time(text: &[u8]) -> Vec<u8> {
+    String::from_utf8_lossy(text)
+        .lines()
+        .map(|l| match l.rfind(" in ") {
+            Some(at) if l.contains(" findings (") && l.ends_with('s') => &l[..at],
+            _ => l,
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        .into_bytes()
+}
+
+#[test]
+fn output_is_byte_identical_with_and_without_the_cache() {
+    let dir = project();
+    let root = dir.path();
+    for format in ["json", "sarif", "text"] {
+        let (mut plain, _) = scan(root, format, &[]);
+        let (mut cold, _) = scan(root, format, &["--cache"]);
+        let (mut warm, stats) = scan(root, format, &["--cache"]);
+        if format == "text" {
+            (plain, cold, warm) = (
+                without_time(&plain),
+                without_time(&cold),
+                without_time(&warm),
+            );
+        }
+        assert!(plain == cold, "{format}: a cold cache changed the output");
+        assert!(plain == warm, "{format}: a warm cache changed the output");
+        assert!(cached_files(&stats) > 100, "{format}: {stats}");
+    }
+    // the default folder is in the scanned tree, and discovery leaves it alone
+    assert!(root.join(".vibeward-cache/scan.cache").is_file());
+    assert!(root.join(".vibeward-cache/CACHEDIR.TAG").is_file());
+}
+
+#[test]
+fn changed_files_rules_and_configuration_invalidate() {
+    let dir = project();
+    let root = dir.path();
+    let cache = tempfile::tempdir().expect("temp dir");
+    let flag = format!("--cache={}", cache.path().display());
+    let cached = [flag.as_str()];
+    scan(root, "json", &cached);
+
+    // a changed file is analysed again, the others come from the cache
+    let changed = "injection/command-from-request.js";
+    let text = std::fs::read_to_string(root.join(changed)).expect("fixture");
+    write(
+        root,
+        changed,
+        text.replace("req.query", "req.body") + "\n// edited\n",
+    );
+    let (plain, _) = scan(root, "json", &[]);
+    let (warm, stats) = scan(root, "json", &cached);
+    assert!(plain == warm, "an edited file was served stale");
+    assert!(cached_files(&stats) > 100, "{stats}");
+
+    // other rules: nothing is served from the old entries
+    let (plain, _) = scan(root, "json", &["--disable", "secrets"]);
+    let (warm, stats) = scan(root, "json", &["--disable", "secrets", flag.as_str()]);
+    assert!(plain == warm, "a rule change was served stale");
+    assert_eq!(cached_files(&stats), 0, "{stats}");
+
+    // a configuration file changes the key too
+    write(
+        root,
+        "vibeward.toml",
+        "[rules.severity]\ninjection = \"low\"\n",
+    );
+    let (plain, _) = scan(root, "json", &[]);
+    let (warm, stats) = scan(root, "json", &cached);
+    assert!(plain == warm, "a configuration change was served stale");
+    assert_eq!(cached_files(&stats), 0, "{stats}");
+}
+
+#[test]
+fn a_damaged_cache_is_a_full_scan_with_a_notice() {
+    let dir = project();
+    let root = dir.path();
+    let (plain, _) = scan(root, "json", &[]);
+    scan(root, "json", &["--cache"]);
+    let file = root.join(".vibeward-cache/scan.cache");
+    let good = std::fs::read(&file).expect("cache written");
+    let half = good[..good.len() / 2].to_vec();
+    let flipped: Vec<u8> = good
+        .iter()
+        .enumerate()
+        .map(|(i, b)| if i == good.len() - 10 { b ^ 1 } else { *b })
+        .collect();
+    for bad in [b"".to_vec(), b"\xff\xfe garbage".to_vec(), half, flipped] {
+        std::fs::write(&file, &bad).expect("damage the cache");
+        let (out, stats) = scan(root, "json", &["--cache"]);
+        assert_eq!(cached_files(&stats), 0, "{stats}");
+        let mut doc: serde_json::Value = serde_json::from_slice(&out).expect("JSON");
+        let plain_doc: serde_json::Value = serde_json::from_slice(&plain).expect("JSON");
+        assert_eq!(doc["findings"], plain_doc["findings"]);
+        let skipped = doc["skipped"].as_array_mut().expect("skipped list");
+        let at = skipped
+            .iter()
+            .position(|n| {
+                n["detail"]
+                    .as_str()
+                    .is_some_and(|d| d.contains("the cache could not be used"))
+            })
+            .expect("a notice about the cache");
+        skipped.remove(at);
+        assert_eq!(doc["skipped"], plain_doc["skipped"]);
+        // the scan rewrote a good cache
+        let (again, stats) = scan(root, "json", &["--cache"]);
+        assert!(again == plain, "the rewritten cache changed the output");
+        assert!(cached_files(&stats) > 100, "{stats}");
+    }
+}
