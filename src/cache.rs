@@ -297,7 +297,7 @@ mod tests {
             Vec::new(),
             b"garbage".to_vec(),
             good[..good.len() - 3].to_vec(),
-            [&good[..good.len() - 2], b"}}"].concat(),
+            [&good[..good.len() - 2], b"]}"].concat(),
             good.iter().map(|b| b ^ 0x20).collect(),
         ] {
             std::fs::write(&path, &bad).expect("write");
