@@ -260,17 +260,6 @@ fn help_section(help: &str, heading: &str) -> String {
     body[..end].trim().to_string()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::help_section;
-
-    #[test]
-    fn fix_is_the_how_to_fix_section() {
-        let help = "## What it detects\nA\n## How to fix\nDo B.\n\nThen C.\n## References\n- x";
-        assert_eq!(help_section(help, "## How to fix"), "Do B.\n\nThen C.");
-    }
-}
-
 /// The data map and residency sections of the document, from the privacy analysis.
 pub fn privacy_sections(map: &crate::privacy::DataMap) -> (Section, Section) {
     use crate::privacy::residency::Status;
@@ -368,4 +357,15 @@ pub fn privacy_sections(map: &crate::privacy::DataMap) -> (Section, Section) {
             .collect(),
     };
     (data_map, residency)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::help_section;
+
+    #[test]
+    fn fix_is_the_how_to_fix_section() {
+        let help = "## What it detects\nA\n## How to fix\nDo B.\n\nThen C.\n## References\n- x";
+        assert_eq!(help_section(help, "## How to fix"), "Do B.\n\nThen C.");
+    }
 }
