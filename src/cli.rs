@@ -23,6 +23,8 @@ Examples:
   vibeward scan --changed --base main             only what this branch changed
   vibeward scan --write-baseline .vibeward-baseline.json
   vibeward scan --baseline .vibeward-baseline.json
+  vibeward scan --shard 2/4 --format json -o shard-2.json   one machine of four
+  vibeward merge shard-*.json --format sarif -o vibeward.sarif
   vibeward explain secrets.stripe-live-secret-key
   vibeward report --standard owasp-2021           per-control OWASP Top 10 table
   vibeward report --format html --output report.html
@@ -69,6 +71,8 @@ pub enum Command {
     /// Serve editors over the Language Server Protocol (stdio): diagnostics as you type, quick
     /// fixes, `vibeward-ignore` comments.
     Lsp,
+    /// Combine the JSON reports of `scan --shard I/N` runs into the report of one scan.
+    Merge(MergeArgs),
     /// Parse every JS/TS file the scan would read, and nothing else (the benchmark yardstick).
     #[command(hide = true)]
     ParseOnly(ScanArgs),
@@ -199,6 +203,10 @@ pub struct ScanArgs {
         default_missing_value = vibeward::cache::DEFAULT_DIR
     )]
     pub cache: Option<PathBuf>,
+    /// Analyse only shard I of N (files split by a hash of their path), for a CI matrix; merge
+    /// the shards' `--format json` reports with `vibeward merge`.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<vibeward::shard::Shard>,
     /// Worker threads (default: one per core).
     #[arg(long, short = 'j', value_name = "N", default_value_t = 0)]
     pub jobs: usize,
@@ -246,6 +254,26 @@ pub struct ScanArgs {
     /// Colour: auto (terminal and `NO_COLOR` unset), always, never.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+}
+
+/// Flags of `vibeward merge`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The JSON reports of the shards (`vibeward scan --shard I/N --format json`).
+    #[arg(required = true, value_name = "REPORT")]
+    pub inputs: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Exit with 1 when a finding is at or above this severity [default: none].
+    #[arg(long, value_enum)]
+    pub fail_on: Option<FailOn>,
+    /// The rule folders the shards loaded with `--rules` (for titles and metadata).
+    #[arg(long = "rules", value_name = "DIR")]
+    pub rule_dirs: Vec<PathBuf>,
 }
 
 /// Flags of `vibeward report`.

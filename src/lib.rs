@@ -31,6 +31,7 @@ pub mod query;
 pub mod report;
 pub mod rules;
 pub mod secrets;
+pub mod shard;
 pub mod source;
 pub mod suppress;
 pub mod taint;
@@ -466,10 +467,14 @@ impl Scanner {
         }
         // `--changed`/`--staged`: the per-file pass reads the selected files only; the project
         // pass still sees every candidate (lockfiles, migrations, Cloud Code modules)
+        // `--shard I/N`: the same, over this shard's files (see `shard`)
+        let is_selected = |c: &discover::Candidate| {
+            self.paths.is_selected(&c.path) && settings.shard.is_none_or(|s| s.owns(&c.display))
+        };
         let selected: Vec<&discover::Candidate> = discovered
             .candidates
             .iter()
-            .filter(|c| self.paths.is_selected(&c.path))
+            .filter(|c| is_selected(c))
             .collect();
 
         // `--cache`: outcomes of files seen before, under the same rules, settings and binary
@@ -532,13 +537,13 @@ impl Scanner {
             notes.extend(outcome.notes);
         }
 
-        // The project pass works from the facts of every candidate: the files `--changed` left
-        // out of the per-file pass are read for their facts only.
+        // The project pass works from the facts of every candidate: the files `--changed` or
+        // `--shard` left out of the per-file pass are read for their facts only.
         if selected.len() < discovered.candidates.len() {
             let left_out: Vec<&discover::Candidate> = discovered
                 .candidates
                 .iter()
-                .filter(|c| !self.paths.is_selected(&c.path) && engine.wants_facts(c))
+                .filter(|c| !is_selected(c) && engine.wants_facts(c))
                 .collect();
             let extracted: Vec<Vec<engine::Fact>> = self
                 .pool
@@ -556,7 +561,24 @@ impl Scanner {
         };
         let (project_findings, project_notes) =
             self.pool.install(|| engine.analyze_project(&project));
+        let project_len = project_findings.len();
         findings.extend(project_findings);
+        if let Some(shard) = settings.shard {
+            // each finding is finished, with the rest of its file's, by the shard owning the
+            // file; cross-file taint flows come from the state of this shard's files only, so
+            // this shard reports them wherever they end
+            let rules = engine.rules();
+            let per_file = findings.len() - project_len;
+            let mut index = 0;
+            findings.retain(|f| {
+                index += 1;
+                index <= per_file
+                    || shard.owns(&f.path)
+                    || rules
+                        .get(&f.rule_id)
+                        .is_some_and(|r| r.matcher.kind() == rules::MatcherKind::Taint)
+            });
+        }
         notes.extend(project_notes);
         drop(facts);
 

@@ -63,6 +63,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Rules(args) => list_rules(&args),
         Command::Explain { rule } => explain(&rule),
         Command::ParseOnly(args) => parse_only(&args),
+        Command::Merge(args) => merge(&args),
         Command::Init { path, force } => init(&path, force),
         Command::Completions { shell } => {
             let mut command = Cli::command();
@@ -163,6 +164,7 @@ fn compliance_report(args: &cli::ReportArgs) -> Result<ExitCode> {
         advisory_db: args.advisory_db.clone(),
         color: cli::ColorChoice::Never,
         cache: None,
+        shard: None,
     };
     let settings = settings(&scan_args)?;
     if args.data_map {
@@ -264,6 +266,7 @@ fn settings(args: &ScanArgs) -> Result<Settings> {
     }
     settings.jobs = args.jobs;
     settings.cache.clone_from(&args.cache);
+    settings.shard = args.shard;
     if args.advisory_db.is_some() {
         settings.advisory_db.clone_from(&args.advisory_db);
     }
@@ -416,6 +419,42 @@ fn write_text(report: &vibeward::ScanReport, out: &mut dyn WriteColor, quiet: bo
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => other.context("writing the report"),
     }
+}
+
+/// `vibeward merge`: the shards' JSON reports as the report of one scan.
+fn merge(args: &cli::MergeArgs) -> Result<ExitCode> {
+    let mut inputs = Vec::new();
+    for path in &args.inputs {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        inputs.push((path.display().to_string(), text));
+    }
+    let rules = vibeward::compile_rules(&Settings {
+        rule_dirs: args.rule_dirs.clone(),
+        ..Settings::default()
+    })?;
+    let report = vibeward::shard::merge(&inputs, rules)?;
+    let rendered = if args.format == Format::Text {
+        let mut buffer = termcolor::Buffer::no_color();
+        text::write(&report, &mut buffer, TextOptions { quiet: false })?;
+        buffer.into_inner()
+    } else {
+        report::render(&report, args.format.to_report()).into_bytes()
+    };
+    match &args.output {
+        Some(path) => std::fs::write(path, rendered)
+            .with_context(|| format!("--output {}", path.display()))?,
+        None => std::io::stdout().lock().write_all(&rendered)?,
+    }
+    let failed = args
+        .fail_on
+        .and_then(threshold)
+        .is_some_and(|t| report.count_at_least(t) > 0);
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn init(path: &Path, force: bool) -> Result<ExitCode> {

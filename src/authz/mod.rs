@@ -94,6 +94,7 @@ pub fn build(
     Ok(Some(Box::new(AuthzAnalyzer {
         checks,
         eager_imports: !settings.engine.combined_queries,
+        every_file: settings.shard.is_some(),
         facts: Mutex::new(Vec::new()),
     })))
 }
@@ -105,6 +106,9 @@ pub struct AuthzAnalyzer {
     /// Read every imported module, not only those a decision needs: the reference path (see
     /// [`project::load_imported`]).
     eager_imports: bool,
+    /// `--shard`: collect facts through [`Analyzer::file_facts`], so the files of the other
+    /// shards, read for their facts only, feed the project pass as in a whole scan.
+    every_file: bool,
     /// Facts of the files of the current scan; drained by the project pass (a scanner runs one
     /// scan at a time).
     facts: Mutex<Vec<FileFacts>>,
@@ -227,16 +231,9 @@ fn call_names() -> &'static Regex {
     })
 }
 
-impl Analyzer for AuthzAnalyzer {
-    fn name(&self) -> &'static str {
-        "authz"
-    }
-
-    fn rule_indices(&self) -> Vec<usize> {
-        self.checks.iter().map(|(_, i)| *i).collect()
-    }
-
-    fn analyze_file(&self, ctx: &FileContext<'_>, _out: &mut Vec<Finding>) {
+impl AuthzAnalyzer {
+    /// Keeps the facts of one file for the project pass.
+    fn collect_facts(&self, ctx: &FileContext<'_>) {
         if !self.checks.iter().any(|(_, i)| ctx.is_active(*i)) {
             return;
         }
@@ -256,6 +253,30 @@ impl Analyzer for AuthzAnalyzer {
                 .unwrap_or_else(PoisonError::into_inner)
                 .push(facts);
         }
+    }
+}
+
+impl Analyzer for AuthzAnalyzer {
+    fn name(&self) -> &'static str {
+        "authz"
+    }
+
+    fn rule_indices(&self) -> Vec<usize> {
+        self.checks.iter().map(|(_, i)| *i).collect()
+    }
+
+    fn analyze_file(&self, ctx: &FileContext<'_>, _out: &mut Vec<Finding>) {
+        if !self.every_file {
+            self.collect_facts(ctx);
+        }
+    }
+
+    fn wants_facts(&self, kind: crate::discover::FileKind, _display: &str) -> bool {
+        self.every_file && kind.is_code()
+    }
+
+    fn file_facts(&self, ctx: &FileContext<'_>) {
+        self.collect_facts(ctx);
     }
 
     fn analyze_project(&self, project: &ProjectContext<'_>, out: &mut Vec<Finding>) {

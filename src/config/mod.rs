@@ -62,6 +62,8 @@ pub struct Settings {
     /// Only these files are analysed, plus the project context (`--changed`, `--staged`);
     /// `None`: every discovered file.
     pub only_files: Option<Vec<PathBuf>>,
+    /// `--shard I/N`: analyse only this shard's files (see [`crate::shard`]).
+    pub shard: Option<crate::shard::Shard>,
     /// Allowed data regions (`[compliance] regions`, globs such as `eu-*`); empty: residency is
     /// not checked.
     pub regions: Vec<String>,
@@ -110,6 +112,7 @@ impl Default for Settings {
             secrets_allow: SecretAllow::default(),
             baseline: None,
             only_files: None,
+            shard: None,
             regions: Vec::new(),
             cache: None,
         }
