@@ -3,32 +3,9 @@
 //! cache degrades to a full scan with a notice.
 
 mod common;
-use common::{code, run, stderr, write};
+use common::{code, copy_of_fixtures as project, run, stderr, write};
 
 use std::path::Path;
-
-/// A copy of the repository's fixtures (every family, findings of every kind) in a temporary
-/// folder that the test may change.
-fn project() -> tempfile::TempDir {
-    fn copy(from: &Path, to: &Path) {
-        std::fs::create_dir_all(to).expect("mkdir");
-        for entry in std::fs::read_dir(from).expect("read fixtures") {
-            let entry = entry.expect("entry");
-            let target = to.join(entry.file_name());
-            if entry.file_type().expect("type").is_dir() {
-                copy(&entry.path(), &target);
-            } else {
-                std::fs::copy(entry.path(), target).expect("copy");
-            }
-        }
-    }
-    let dir = tempfile::tempdir().expect("temp dir");
-    copy(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures"),
-        dir.path(),
-    );
-    dir
-}
 
 /// The scan of `dir` in `format` with `extra` flags: standard output and the `--stats` block.
 fn scan(dir: &Path, format: &str, extra: &[&str]) -> (Vec<u8>, String) {

@@ -3,32 +3,9 @@
 //! analysed by exactly one shard, and a bad shard spec is a usage error.
 
 mod common;
-use common::{code, run, stderr};
+use common::{code, copy_of_fixtures as project, run, stderr};
 
 use std::path::Path;
-
-/// A copy of the repository's fixtures (every family, project-wide and cross-file findings
-/// included) in a temporary folder.
-fn project() -> tempfile::TempDir {
-    fn copy(from: &Path, to: &Path) {
-        std::fs::create_dir_all(to).expect("mkdir");
-        for entry in std::fs::read_dir(from).expect("read fixtures") {
-            let entry = entry.expect("entry");
-            let target = to.join(entry.file_name());
-            if entry.file_type().expect("type").is_dir() {
-                copy(&entry.path(), &target);
-            } else {
-                std::fs::copy(entry.path(), target).expect("copy");
-            }
-        }
-    }
-    let dir = tempfile::tempdir().expect("temp dir");
-    copy(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures"),
-        dir.path(),
-    );
-    dir
-}
 
 fn scan(dir: &Path, format: &str, extra: &[&str]) -> Vec<u8> {
     let mut args = vec!["scan", ".", "--format", format, "--fail-on", "none"];
@@ -100,7 +77,14 @@ fn merged_shards_equal_one_scan_in_json_and_sarif() {
     let merged_arg = merged.display().to_string();
     let mut args = vec!["merge"];
     args.extend(inputs.iter().rev().map(String::as_str));
-    args.extend(["--format", "json", "--output", &merged_arg, "--fail-on", "high"]);
+    args.extend([
+        "--format",
+        "json",
+        "--output",
+        &merged_arg,
+        "--fail-on",
+        "high",
+    ]);
     let out = run(dir, &args);
     assert_eq!(code(&out), 1, "{}", stderr(&out));
     assert!(std::fs::read(&merged).expect("merged report") == whole_json);
@@ -126,7 +110,11 @@ fn bad_shard_specs_and_inputs_are_usage_errors() {
     std::fs::write(dir.join("not-a-report.json"), "{}").expect("write");
     let out = run(dir, &["merge", "not-a-report.json"]);
     assert_eq!(code(&out), 2);
-    assert!(stderr(&out).contains("not a vibeward JSON report"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("not a vibeward JSON report"),
+        "{}",
+        stderr(&out)
+    );
     let out = run(dir, &["merge", "missing.json"]);
     assert_eq!(code(&out), 2);
     assert!(stderr(&out).contains("missing.json"), "{}", stderr(&out));

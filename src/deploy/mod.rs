@@ -24,7 +24,7 @@ use std::ops::Range;
 use crate::discover::FileKind;
 use crate::engine::{Analyzer, FileContext};
 use crate::finding::Finding;
-use crate::rules::{Matcher, MatcherKind, RuleError, RuleSet, Severity};
+use crate::rules::{RuleError, RuleSet, Severity};
 
 /// The Rust checks behind this capability's rules, named by the rule's `config:` value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -77,10 +77,6 @@ impl Check {
             Check::ProjectRootPublished,
         ),
     ];
-
-    fn from_name(name: &str) -> Option<Check> {
-        Check::ALL.iter().find(|(n, _)| *n == name).map(|(_, c)| *c)
-    }
 }
 
 /// The check names this capability runs (`config:` in a rule).
@@ -93,22 +89,10 @@ pub fn build(
     rules: &RuleSet,
     _settings: &crate::Settings,
 ) -> Result<Option<Box<dyn Analyzer>>, RuleError> {
-    let mut checks = Vec::new();
-    for (idx, rule) in rules.rules().iter().enumerate() {
-        let Matcher::Spec { kind, spec } = &rule.matcher else {
-            continue;
-        };
-        if !matches!(kind, MatcherKind::Builtin | MatcherKind::Config) {
-            continue;
-        }
-        if let Some(check) = spec.as_str().and_then(Check::from_name) {
-            checks.push((check, idx));
-        }
-    }
+    let checks = rules.builtin_checks(&Check::ALL);
     if checks.is_empty() {
         return Ok(None);
     }
-    checks.sort();
     Ok(Some(Box::new(DeployAnalyzer { checks })))
 }
 

@@ -28,7 +28,7 @@ use std::rc::Rc;
 use crate::discover::FileKind;
 use crate::engine::{Analyzer, FileContext, ProjectContext};
 use crate::finding::Finding;
-use crate::rules::{Matcher, MatcherKind, RuleError, RuleSet};
+use crate::rules::{RuleError, RuleSet};
 
 /// The Rust checks behind this capability's rules, named by the rule's `builtin:`/`config:` value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -237,10 +237,6 @@ impl Check {
         ),
         ("supabase-queue-exposed-in-api", Check::QueueExposedInApi),
     ];
-
-    fn from_name(name: &str) -> Option<Check> {
-        Check::ALL.iter().find(|(n, _)| *n == name).map(|(_, c)| *c)
-    }
 }
 
 /// The builtin check names this capability runs (`builtin:`/`config:` in a rule).
@@ -253,25 +249,10 @@ pub fn build(
     rules: &RuleSet,
     _settings: &crate::Settings,
 ) -> Result<Option<Box<dyn Analyzer>>, RuleError> {
-    let mut checks = Vec::new();
-    for (idx, rule) in rules.rules().iter().enumerate() {
-        let Matcher::Spec { kind, spec } = &rule.matcher else {
-            continue;
-        };
-        if !matches!(kind, MatcherKind::Builtin | MatcherKind::Config) {
-            continue;
-        }
-        // claimed by name, whatever the rule's family; a name no capability knows is the
-        // engine's error (it lists every builtin name)
-        let Some(check) = spec.as_str().and_then(Check::from_name) else {
-            continue;
-        };
-        checks.push((check, idx));
-    }
+    let checks = rules.builtin_checks(&Check::ALL);
     if checks.is_empty() {
         return Ok(None);
     }
-    checks.sort();
     Ok(Some(Box::new(PlatformAnalyzer { checks })))
 }
 

@@ -316,6 +316,33 @@ pub struct RuleSet {
 }
 
 impl RuleSet {
+    /// The checks of a capability that loaded rules name in `builtin:`/`config:`, from the
+    /// capability's table of check names, as (check, rule index) sorted by check. Claimed by name,
+    /// whatever the rule's family; a name no capability knows is the engine's error (it lists
+    /// every builtin name).
+    pub fn builtin_checks<C: Copy + Ord>(&self, table: &[(&str, C)]) -> Vec<(C, usize)> {
+        let mut checks: Vec<(C, usize)> = self
+            .rules()
+            .iter()
+            .enumerate()
+            .filter_map(|(idx, rule)| {
+                let Matcher::Spec { kind, spec } = &rule.matcher else {
+                    return None;
+                };
+                if !matches!(kind, MatcherKind::Builtin | MatcherKind::Config) {
+                    return None;
+                }
+                let name = spec.as_str()?;
+                table
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, check)| (*check, idx))
+            })
+            .collect();
+        checks.sort();
+        checks
+    }
+
     /// Builds a set, sorted by id. Duplicate ids are an error naming both sources.
     pub fn new(mut rules: Vec<Rule>) -> Result<Self, RuleError> {
         rules.sort_by(|a, b| a.id.cmp(&b.id));

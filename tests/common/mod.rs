@@ -47,3 +47,26 @@ pub fn write(root: &Path, rel: &str, text: impl AsRef<[u8]>) -> PathBuf {
     std::fs::write(&path, text).expect("write");
     path
 }
+
+/// A copy of the repository's fixtures (every family, project-wide and cross-file findings
+/// included) in a temporary folder the test may change.
+pub fn copy_of_fixtures() -> tempfile::TempDir {
+    fn copy(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).expect("mkdir");
+        for entry in std::fs::read_dir(from).expect("read fixtures") {
+            let entry = entry.expect("entry");
+            let target = to.join(entry.file_name());
+            if entry.file_type().expect("type").is_dir() {
+                copy(&entry.path(), &target);
+            } else {
+                std::fs::copy(entry.path(), target).expect("copy");
+            }
+        }
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    copy(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures"),
+        dir.path(),
+    );
+    dir
+}
