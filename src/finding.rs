@@ -69,6 +69,32 @@ pub struct Finding {
 }
 
 impl Finding {
+    /// A finding of `rule` over `byte_range` (from `start` to `end`) in the file `path`, with the
+    /// rule's defaults: the finish step fills in snippet, fingerprint and suppression later.
+    pub fn of_rule(
+        rule: &crate::rules::Rule,
+        path: &str,
+        (start, end): (Position, Position),
+        byte_range: Range<usize>,
+    ) -> Finding {
+        Finding {
+            rule_id: rule.id.clone(),
+            severity: rule.severity,
+            confidence: rule.confidence,
+            message: rule.message.clone(),
+            path: path.to_string(),
+            start,
+            end,
+            byte_range,
+            snippet: String::new(),
+            fingerprint: String::new(),
+            related: Vec::new(),
+            is_flow: false,
+            properties: BTreeMap::new(),
+            redactions: Vec::new(),
+        }
+    }
+
     /// The deterministic order of output: path, position, rule id, message.
     pub fn sort_key(&self) -> (&str, Position, &str, &str, Position) {
         (

@@ -666,20 +666,12 @@ pub fn missing_caller_checks(
             );
             properties.insert("operation".to_string(), format!("{kind:?}"));
             out.push(Finding {
-                rule_id: rule.id.clone(),
                 severity: kind.severity(op_summary.admin),
-                confidence: rule.confidence,
                 message,
-                path: path.clone(),
-                start: spot.start,
-                end: spot.end,
-                byte_range: spot.range.clone(),
-                snippet: String::new(),
-                redactions: Vec::new(),
-                fingerprint: String::new(),
                 related,
                 is_flow: true,
                 properties,
+                ..Finding::of_rule(rule, path, (spot.start, spot.end), spot.range.clone())
             });
         }
     }
@@ -788,23 +780,14 @@ pub fn records_chosen_by_request_id(
                 format!("{}:{}", facts.path, site.start.line),
             );
             out.push(Finding {
-                rule_id: rule.id.clone(),
-                severity: rule.severity,
-                confidence: rule.confidence,
                 message,
-                path: path.clone(),
-                start: spot.start,
-                end: spot.end,
-                byte_range: spot.range.clone(),
-                snippet: String::new(),
-                redactions: Vec::new(),
-                fingerprint: String::new(),
                 related: vec![
                     related_at(&facts.path, site, format!("entry point: {label}")),
                     related_at(path, spot, format!("{} here", kind.describe())),
                 ],
                 is_flow: true,
                 properties,
+                ..Finding::of_rule(rule, path, (spot.start, spot.end), spot.range.clone())
             });
         }
     }
@@ -828,20 +811,12 @@ fn flow_finding(
         format!("{}:{}", entry.0, entry.1.start.line),
     );
     Finding {
-        rule_id: rule.id.clone(),
         severity: severity.unwrap_or(rule.severity),
-        confidence: rule.confidence,
         message,
-        path: at.0.to_string(),
-        start: at.1.start,
-        end: at.1.end,
-        byte_range: at.1.range.clone(),
-        snippet: String::new(),
-        redactions: Vec::new(),
-        fingerprint: String::new(),
         related,
         is_flow: true,
         properties,
+        ..Finding::of_rule(rule, at.0, (at.1.start, at.1.end), at.1.range.clone())
     }
 }
 

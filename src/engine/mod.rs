@@ -169,23 +169,15 @@ impl<'a> FileContext<'a> {
     /// A finding of rule `rule_idx` over `range`, with the rule's defaults. The engine fills in
     /// the snippet and fingerprint after every analyzer has run (and redactions are known).
     pub fn finding(&self, rule_idx: usize, range: Range<usize>) -> Finding {
-        let rule = &self.rules.rules()[rule_idx];
-        Finding {
-            rule_id: rule.id.clone(),
-            severity: rule.severity,
-            confidence: rule.confidence,
-            message: rule.message.clone(),
-            path: self.file.display.clone(),
-            start: self.file.position(range.start),
-            end: self.file.position(range.end),
-            byte_range: range,
-            snippet: String::new(),
-            fingerprint: String::new(),
-            related: Vec::new(),
-            is_flow: false,
-            properties: std::collections::BTreeMap::new(),
-            redactions: Vec::new(),
-        }
+        Finding::of_rule(
+            &self.rules.rules()[rule_idx],
+            &self.file.display,
+            (
+                self.file.position(range.start),
+                self.file.position(range.end),
+            ),
+            range,
+        )
     }
 
     /// A related location in this file.
@@ -243,23 +235,12 @@ pub fn finding_at(
     rule_idx: usize,
     range: Range<usize>,
 ) -> Finding {
-    let rule = &rules.rules()[rule_idx];
-    Finding {
-        rule_id: rule.id.clone(),
-        severity: rule.severity,
-        confidence: rule.confidence,
-        message: rule.message.clone(),
-        path: path.to_string(),
-        start: lines.position(range.start),
-        end: lines.position(range.end),
-        byte_range: range,
-        snippet: String::new(),
-        fingerprint: String::new(),
-        related: Vec::new(),
-        is_flow: false,
-        properties: std::collections::BTreeMap::new(),
-        redactions: Vec::new(),
-    }
+    Finding::of_rule(
+        &rules.rules()[rule_idx],
+        path,
+        (lines.position(range.start), lines.position(range.end)),
+        range,
+    )
 }
 
 /// A related location at `range` of the file `path`, located with its [`LineIndex`].
