@@ -7,6 +7,8 @@
 
 pub mod catalogue;
 pub mod data_map;
+pub mod export;
+pub mod render;
 pub mod residency;
 
 pub use data_map::{DataMap, build_data_map, data_map_for};
@@ -19,14 +21,20 @@ use crate::rules::{Matcher, MatcherKind, RuleError, RuleSet};
 const OUTSIDE: &str = "privacy-region-outside-allowed";
 /// Builtin check: a region setting the scan cannot resolve.
 const UNRESOLVED: &str = "privacy-region-unresolved";
+/// Builtin check: a data file holding many people's e-mail addresses.
+const EXPORT: &str = "privacy-data-export-committed";
 
 /// The builtin checks this capability runs.
 pub fn builtin_names() -> Vec<String> {
-    vec![OUTSIDE.to_string(), UNRESOLVED.to_string()]
+    vec![
+        OUTSIDE.to_string(),
+        UNRESOLVED.to_string(),
+        EXPORT.to_string(),
+    ]
 }
 
-/// Builds the residency analyzer; `None` when its rules are not loaded. Without configured
-/// regions (the default) it claims its rules and reports nothing.
+/// Builds the privacy analyzer (data exports and residency); `None` when none of its rules is
+/// loaded. Without configured regions (the default) the residency rules report nothing.
 pub fn build(
     rules: &RuleSet,
     settings: &crate::Settings,
@@ -36,34 +44,44 @@ pub fn build(
             matches!(&r.matcher, Matcher::Spec { kind: MatcherKind::Builtin, spec } if spec.as_str() == Some(name))
         })
     };
-    let (outside, unresolved) = (find(OUTSIDE), find(UNRESOLVED));
-    if outside.is_none() && unresolved.is_none() {
+    let (outside, unresolved, export) = (find(OUTSIDE), find(UNRESOLVED), find(EXPORT));
+    if outside.is_none() && unresolved.is_none() && export.is_none() {
         return Ok(None);
     }
-    Ok(Some(Box::new(ResidencyAnalyzer {
+    Ok(Some(Box::new(PrivacyAnalyzer {
         outside,
         unresolved,
+        export,
         allowed: settings.regions.clone(),
     })))
 }
 
-/// Reports region settings outside the allowed regions, and those it cannot resolve.
-struct ResidencyAnalyzer {
+/// Reports data exports, region settings outside the allowed regions, and those it cannot
+/// resolve.
+struct PrivacyAnalyzer {
     outside: Option<usize>,
     unresolved: Option<usize>,
+    export: Option<usize>,
     allowed: Vec<String>,
 }
 
-impl Analyzer for ResidencyAnalyzer {
+impl Analyzer for PrivacyAnalyzer {
     fn name(&self) -> &'static str {
-        "residency"
+        "privacy"
     }
 
     fn rule_indices(&self) -> Vec<usize> {
-        self.outside.into_iter().chain(self.unresolved).collect()
+        self.outside
+            .into_iter()
+            .chain(self.unresolved)
+            .chain(self.export)
+            .collect()
     }
 
     fn analyze_file(&self, ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
+        if let Some(idx) = self.export.filter(|i| ctx.is_active(*i)) {
+            report_export(ctx, idx, out);
+        }
         if self.allowed.is_empty() {
             return;
         }
@@ -98,4 +116,28 @@ impl Analyzer for ResidencyAnalyzer {
         }
     }
 }
-pub mod render;
+
+/// Reports a data file that holds many people's e-mail addresses (see [`export`]).
+fn report_export(ctx: &FileContext<'_>, idx: usize, out: &mut Vec<Finding>) {
+    let file = ctx.file;
+    if !export::is_data_file(file.kind, &file.display) {
+        return;
+    }
+    let Some(found) = export::judge(&file.text) else {
+        return;
+    };
+    let mut f = ctx.finding(idx, found.first.clone());
+    f.message = format!(
+        "This data file holds {} distinct e-mail addresses at {} domains ({}{}): an export of people's records committed with the code",
+        found.addresses,
+        found.domains,
+        found.top_domains.join(", "),
+        if found.domains > found.top_domains.len() {
+            ", ..."
+        } else {
+            ""
+        },
+    );
+    f.redactions.push(found.first);
+    out.push(f);
+}
