@@ -524,7 +524,7 @@ impl Engine {
                     analyzer.analyze_file(&ctx, &mut out);
                 }));
                 if let Some(started) = started {
-                    let parse = ctx.parse_time.get() - parsed_before;
+                    let parse = ctx.parse_time.get().saturating_sub(parsed_before);
                     self.timings.add(
                         &format!("file: {}", analyzer.name()),
                         started.elapsed().saturating_sub(parse),
@@ -553,7 +553,8 @@ impl Engine {
         if self.timings.is_enabled() {
             let parse = ctx.parse_time.get();
             self.timings.add("file: parse", parse);
-            self.timings.add("file: facts parse", parse - parsed_before);
+            self.timings
+                .add("file: facts parse", parse.saturating_sub(parsed_before));
         }
         if cut || facts_cut {
             notes.push(Skipped {

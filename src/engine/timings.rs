@@ -6,6 +6,7 @@
 //! standard error only, never into a report, so output stays byte-identical.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -60,9 +61,10 @@ impl Timings {
         };
         let totals = totals.lock().unwrap_or_else(PoisonError::into_inner);
         let width = totals.keys().map(String::len).max().unwrap_or(0);
-        totals
-            .iter()
-            .map(|(label, (d, n))| format!("{label:width$}  {:8.3}s  {n:>7}\n", d.as_secs_f64()))
-            .collect()
+        let mut out = String::new();
+        for (label, (d, n)) in totals.iter() {
+            let _ = writeln!(out, "{label:width$}  {:8.3}s  {n:>7}", d.as_secs_f64());
+        }
+        out
     }
 }
