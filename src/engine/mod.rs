@@ -315,6 +315,9 @@ pub struct FileOutcome {
 thread_local! {
     /// Set by [`not_cacheable`] during the file analysis running on this thread.
     static NOT_CACHEABLE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// Where [`not_cacheable`] was called first for that file (for [`Timings`]).
+    static NOT_CACHEABLE_AT: std::cell::Cell<Option<&'static std::panic::Location<'static>>> =
+        const { std::cell::Cell::new(None) };
 }
 
 /// Marks the file being analysed on this thread as depending on more than its own content, the
@@ -322,8 +325,15 @@ thread_local! {
 /// index, a `config.toml`), used advisory data, or kept facts about the file for its project
 /// pass (which a cached outcome would not replay). `--cache` never keeps such a file's outcome.
 /// Outside a file analysis (project passes), it has no effect.
+#[track_caller]
 pub fn not_cacheable() {
     NOT_CACHEABLE.with(|c| c.set(true));
+    let at = std::panic::Location::caller();
+    NOT_CACHEABLE_AT.with(|c| {
+        if c.get().is_none() {
+            c.set(Some(at));
+        }
+    });
 }
 
 /// The compiled rules and analyzers, shared read-only by every worker.
@@ -500,6 +510,7 @@ impl Engine {
         let mut findings = Vec::new();
         let mut notes = Vec::new();
         NOT_CACHEABLE.with(|c| c.set(false));
+        NOT_CACHEABLE_AT.with(|c| c.set(None));
         let ((), cut) = stack::budget(|| {
             if !ctx.has_active_rules() {
                 return;
@@ -581,11 +592,24 @@ impl Engine {
         drop(ctx);
         let bytes = file.text.len() as u64;
         // an outcome with facts is never kept: a cached outcome does not replay them
-        let cacheable = facts.is_empty()
-            && !NOT_CACHEABLE.with(|c| c.replace(false))
-            && !notes
-                .iter()
-                .any(|n| matches!(n.reason, SkipReason::Timeout | SkipReason::InternalError));
+        let reads_more = NOT_CACHEABLE.with(|c| c.replace(false));
+        let first_reason = NOT_CACHEABLE_AT.with(|c| c.replace(None));
+        let failed = notes
+            .iter()
+            .any(|n| matches!(n.reason, SkipReason::Timeout | SkipReason::InternalError));
+        let cacheable = facts.is_empty() && !reads_more && !failed;
+        if !cacheable && self.timings.is_enabled() {
+            // why `--cache` cannot keep this outcome (the files a warm scan analyses again)
+            let why = if failed {
+                "timeout or failure".to_string()
+            } else if let Some(at) = first_reason {
+                format!("{}:{}", at.file(), at.line())
+            } else {
+                "facts for the project pass".to_string()
+            };
+            self.timings
+                .add(&format!("uncacheable: {why}"), Duration::ZERO);
+        }
         FileOutcome {
             file: (!findings.is_empty()).then(|| Arc::new(file)),
             findings,

@@ -1,6 +1,8 @@
 //! Where a scan's time goes, for profiling: `VIBEWARD_TIMINGS=1 vibeward scan ...` prints, after
 //! the report, the time of each pipeline phase (wall clock) and of each analyzer over all files
-//! (summed over the worker threads: run with `-j 1` to compare them with the phases).
+//! (summed over the worker threads: run with `-j 1` to compare them with the phases), and, for
+//! `--cache`, how many files' outcomes could not be stored and where the analysis said so
+//! (`uncacheable: src/authz/mod.rs:250`: those files are analysed again on every warm scan).
 //!
 //! Off by default, and then free: the engine checks one boolean per file. The figures go to
 //! standard error only, never into a report, so output stays byte-identical.
