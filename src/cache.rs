@@ -1,13 +1,22 @@
 //! The incremental cache (`vibeward scan --cache [DIR]`): per-file outcomes kept between scans.
 //!
 //! A file's outcome (its findings as the analyzers made them, before the finish step, and its
-//! notes) is stored under a hash of its display path, kind and content. The whole cache belongs to
-//! one *scan key*: the binary (version and the executable's size and modification time), the
-//! compiled rules and the settings. A different key starts an empty cache, so any change of rules,
-//! configuration or binary invalidates every entry at once. A re-scan of an unchanged tree reads
-//! and hashes every file but parses and analyses none whose outcome is stored; the project passes
-//! (lockfiles, migrations, cross-file flows) and the finish step run as always, so the output is
-//! byte-identical with and without the cache.
+//! notes) is stored under its display path, with a hash of its path, kind and content and a
+//! *stamp* of its metadata (size, modification time, inode). The whole cache belongs to one *scan
+//! key*: the binary (version and the executable's size and modification time), the compiled rules
+//! and the settings. A different key starts an empty cache, so any change of rules, configuration
+//! or binary invalidates every entry at once. The project passes (lockfiles, migrations,
+//! cross-file flows) and the finish step run as always, so the output is byte-identical with and
+//! without the cache.
+//!
+//! A file whose stamp matches the stored one is not even read (issue 22: reading and hashing
+//! every file was most of a warm scan); a file whose stamp changed is read and hashed, and served
+//! from the cache when its content did not change (a `touch`, a fresh checkout). This is git's
+//! index and ruff's cache trade-off: an edit that keeps size, modification time and inode (a tool
+//! that restores timestamps after writing) is not seen until the rules, settings or binary change
+//! or the cache is deleted. As git does for "racily clean" entries, a stamp is only trusted when
+//! the file was last modified well before the scan that stored it ([`RACY`]), so an edit in the
+//! same second as a scan is never missed.
 //!
 //! Not stored: outcomes that depend on more than the file (see [`crate::engine::not_cacheable`]),
 //! that timed out or failed. The cache is one file, `scan.cache`, whose first line carries a
@@ -23,7 +32,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Mutex, PoisonError};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -40,14 +49,58 @@ pub const DEFAULT_DIR: &str = ".vibeward-cache";
 const FILE: &str = "scan.cache";
 
 /// The first word of the cache file and the layout version; a new layout is a new word.
-const MAGIC: &str = "vibeward-cache-v1";
+const MAGIC: &str = "vibeward-cache-v2";
+
+/// How long before a scan a file must have been modified for its stamp to be stored: within
+/// this window a later edit could keep the same modification time (coarse timestamps).
+pub const RACY: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// A file's metadata, which changes whenever its content is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stamp {
+    size: u64,
+    modified_secs: u64,
+    modified_nanos: u32,
+    inode: u64,
+}
+
+impl Stamp {
+    /// The stamp of `path`, if its metadata can be read and it is older than `RACY` before
+    /// `now` (a younger file is hashed on every scan until it has aged).
+    pub fn of(path: &Path, now: std::time::SystemTime) -> Option<Stamp> {
+        let meta = std::fs::metadata(path).ok()?;
+        let modified = meta.modified().ok()?;
+        if now.duration_since(modified).ok()? < RACY {
+            return None;
+        }
+        let since = modified.duration_since(std::time::UNIX_EPOCH).ok()?;
+        #[cfg(unix)]
+        let inode = std::os::unix::fs::MetadataExt::ino(&meta);
+        #[cfg(not(unix))]
+        let inode = 0;
+        Some(Stamp {
+            size: meta.len(),
+            modified_secs: since.as_secs(),
+            modified_nanos: since.subsec_nanos(),
+            inode,
+        })
+    }
+}
 
 /// What a cached file produced, enough to rebuild its [`FileOutcome`] without the analysis.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Entry {
+    /// [`file_key`] of the content the outcome belongs to.
+    content: String,
+    /// The file's metadata when the outcome was stored, if old enough to trust.
+    stamp: Option<Stamp>,
+    /// The file kind (a stamp match must be of the same kind).
+    kind: String,
     findings: Vec<StoredFinding>,
+    /// The analysis notes and, last, the loading note (invalid UTF-8), if any.
     notes: Vec<Skipped>,
     parsed: bool,
+    bytes: u64,
 }
 
 /// A finding with the fields JSON output leaves out (byte ranges, redactions).
@@ -59,8 +112,14 @@ struct StoredFinding {
 }
 
 impl Entry {
-    fn of(outcome: &FileOutcome) -> Self {
+    /// The entry for `outcome` of the file with content key `content` (`notes` include the
+    /// loading note).
+    pub fn of(content: String, stamp: Option<Stamp>, kind: &str, outcome: &FileOutcome) -> Self {
         Entry {
+            content,
+            stamp,
+            kind: kind.to_string(),
+            bytes: outcome.bytes,
             findings: outcome
                 .findings
                 .iter()
@@ -75,8 +134,9 @@ impl Entry {
         }
     }
 
-    /// The outcome of `file` as its analysis produced it when it was stored.
-    pub fn outcome(self, file: SourceFile) -> FileOutcome {
+    /// The outcome of the file as its analysis produced it when it was stored, without the
+    /// file: the finish step reads a file with findings again when it needs its text.
+    pub fn outcome(self) -> FileOutcome {
         let findings: Vec<Finding> = self
             .findings
             .into_iter()
@@ -88,8 +148,8 @@ impl Entry {
             })
             .collect();
         FileOutcome {
-            bytes: file.text.len() as u64,
-            file: (!findings.is_empty()).then(|| Arc::new(file)),
+            bytes: self.bytes,
+            file: None,
             findings,
             facts: Vec::new(),
             notes: self.notes,
@@ -116,6 +176,8 @@ pub struct Cache {
     hits: AtomicUsize,
     /// Why the stored cache could not be used (a `notice` for the report).
     problem: Option<String>,
+    /// When the scan started (for [`RACY`]).
+    started: std::time::SystemTime,
 }
 
 fn hex(digest: &[u8]) -> String {
@@ -186,26 +248,57 @@ impl Cache {
             used: Mutex::new(BTreeMap::new()),
             hits: AtomicUsize::new(0),
             problem,
+            started: std::time::SystemTime::now(),
         }
     }
 
-    /// The stored outcome for `key`, if any (and keeps it for the next scan).
-    pub fn get(&self, key: &str) -> Option<Entry> {
-        let entry = self.known.get(key)?.clone();
+    /// The stamp of the file at `path` for this scan (see [`Stamp::of`]).
+    pub fn stamp(&self, path: &Path) -> Option<Stamp> {
+        Stamp::of(path, self.started)
+    }
+
+    /// The stored outcome of the file at `display`, if its kind and `stamp` match the stored
+    /// ones (and keeps it for the next scan): the file need not be read.
+    pub fn get_by_stamp(&self, display: &str, kind: &str, stamp: Option<Stamp>) -> Option<Entry> {
+        let entry = self.known.get(display)?;
+        if stamp.is_none() || entry.stamp != stamp || entry.kind != kind {
+            return None;
+        }
+        Some(self.hit(display, entry.clone()))
+    }
+
+    /// The stored outcome of the file at `display` with content key `content`, if any (and
+    /// keeps it for the next scan, under the file's new `stamp`).
+    pub fn get_by_content(
+        &self,
+        display: &str,
+        content: &str,
+        stamp: Option<Stamp>,
+    ) -> Option<Entry> {
+        let entry = self.known.get(display)?;
+        if entry.content != content {
+            return None;
+        }
+        let mut entry = entry.clone();
+        entry.stamp = stamp;
+        Some(self.hit(display, entry))
+    }
+
+    fn hit(&self, display: &str, entry: Entry) -> Entry {
         self.hits.fetch_add(1, Ordering::Relaxed);
         self.used
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert(key.to_string(), entry.clone());
-        Some(entry)
+            .insert(display.to_string(), entry.clone());
+        entry
     }
 
-    /// Stores the outcome of the file with `key`.
-    pub fn put(&self, key: String, outcome: &FileOutcome) {
+    /// Stores the outcome of the file at `display`.
+    pub fn put(&self, display: &str, entry: Entry) {
         self.used
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert(key, Entry::of(outcome));
+            .insert(display.to_string(), entry);
     }
 
     /// How many files this scan took from the cache.

@@ -259,7 +259,8 @@ pub struct ScanArgs {
 /// Flags of `vibeward merge`.
 #[derive(Debug, Args)]
 pub struct MergeArgs {
-    /// The JSON reports of the shards (`vibeward scan --shard I/N --format json`).
+    /// The reports of the shards (`vibeward scan --shard I/N --format json` or `--format sarif`,
+    /// mixed if need be); every shard of the scan must be given once.
     #[arg(required = true, value_name = "REPORT")]
     pub inputs: Vec<PathBuf>,
     /// Output format.

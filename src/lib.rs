@@ -137,6 +137,9 @@ pub struct Stats {
     pub allowed: usize,
     /// Rules that ran.
     pub rules: usize,
+    /// The shard this report covers (`--shard I/N`), so `vibeward merge` can tell a missing one.
+    #[serde(skip)]
+    pub shard: Option<shard::Shard>,
     /// Wall time (never written to JSON or SARIF, which stay byte-identical between runs).
     #[serde(skip)]
     pub elapsed: Duration,
@@ -239,6 +242,10 @@ pub fn scan_with_progress(
 ) -> Result<ScanReport, ScanError> {
     let started = Instant::now();
     let scanner = Scanner::new(settings)?;
+    scanner
+        .engine()
+        .timings()
+        .add("start-up (rules, analyzers)", started.elapsed());
     let mut report = scanner.scan_reporting(&settings.paths, progress)?;
     report.stats.elapsed = started.elapsed();
     Ok(report)
@@ -452,7 +459,10 @@ impl Scanner {
         let engine = &self.engine;
         let mut discover_options = settings.discover.clone();
         discover_options.threads = settings.jobs;
-        let mut discovered = discover::discover(paths, &discover_options)?;
+        let timings = engine.timings();
+        let mut discovered = timings.time("scan: discover", || {
+            discover::discover(paths, &discover_options)
+        })?;
         if !self.paths.is_empty() {
             // a file named on the command line is scanned whatever `include`/`exclude` say, as
             // it is whatever ignore files and `--exclude` say (see `discover`)
@@ -485,15 +495,17 @@ impl Scanner {
 
         // Per-file results come back in candidate order, so the merge is deterministic.
         progress.start(selected.len() as u64);
-        let outcomes: Vec<FileOutcome> = self.pool.install(|| {
-            selected
-                .par_iter()
-                .map(|c| {
-                    let outcome = engine.scan_candidate_cached(c, cache.as_ref());
-                    progress.advance();
-                    outcome
-                })
-                .collect()
+        let outcomes: Vec<FileOutcome> = timings.time("scan: per-file pass", || {
+            self.pool.install(|| {
+                selected
+                    .par_iter()
+                    .map(|c| {
+                        let outcome = engine.scan_candidate_cached(c, cache.as_ref());
+                        progress.advance();
+                        outcome
+                    })
+                    .collect()
+            })
         });
         progress.finish();
         let mut cache_notes = Vec::new();
@@ -516,6 +528,8 @@ impl Scanner {
             files_discovered: discovered.candidates.len() + discovered.skipped.len(),
             rules: engine.rules().len(),
             files_cached,
+            // a shard of one is the whole scan, and says nothing of shards
+            shard: settings.shard.filter(|s| s.count > 1),
             ..Stats::default()
         };
         let mut findings = Vec::new();
@@ -559,8 +573,9 @@ impl Scanner {
             rules: engine.rules(),
             facts: &facts,
         };
-        let (project_findings, project_notes) =
-            self.pool.install(|| engine.analyze_project(&project));
+        let (project_findings, project_notes) = timings.time("scan: project pass", || {
+            self.pool.install(|| engine.analyze_project(&project))
+        });
         let project_len = project_findings.len();
         findings.extend(project_findings);
         if let Some(shard) = settings.shard {
@@ -604,9 +619,11 @@ impl Scanner {
         let before = findings.len();
         self.allow_secrets(&mut findings, &by_path, &file_of);
         stats.allowed = before - findings.len();
-        let mut finished = self
-            .pool
-            .install(|| finish::finish(engine.rules(), findings, &file_of, settings.min_severity));
+        let mut finished = timings.time("scan: finish", || {
+            self.pool.install(|| {
+                finish::finish(engine.rules(), findings, &file_of, settings.min_severity)
+            })
+        });
         stats.suppressed = finished.suppressed;
         let before = finished.findings.len();
         finished
@@ -638,6 +655,14 @@ impl Scanner {
                 .or_default() += 1;
         }
         stats.elapsed = started.elapsed();
+        if timings.is_enabled() {
+            timings.add("scan: total (after start-up)", stats.elapsed);
+            // profiling output on request (`VIBEWARD_TIMINGS`), never part of a report
+            let _ = std::io::Write::write_all(
+                &mut std::io::stderr().lock(),
+                timings.render().as_bytes(),
+            );
+        }
         Ok(ScanReport {
             findings: finished.findings,
             notes,

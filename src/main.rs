@@ -421,7 +421,7 @@ fn write_text(report: &vibeward::ScanReport, out: &mut dyn WriteColor, quiet: bo
     }
 }
 
-/// `vibeward merge`: the shards' JSON reports as the report of one scan.
+/// `vibeward merge`: the shards' JSON reports or SARIF logs as the report of one scan.
 fn merge(args: &cli::MergeArgs) -> Result<ExitCode> {
     let mut inputs = Vec::new();
     for path in &args.inputs {

@@ -147,3 +147,65 @@ fn a_damaged_cache_is_a_full_scan_with_a_notice() {
         assert!(cached_files(&stats) > 100, "{stats}");
     }
 }
+
+/// Sets the modification time of every file under `dir` to an hour ago, as a checkout made
+/// before the scan would have it.
+fn age(dir: &Path) {
+    let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    for entry in walk(dir) {
+        let file = std::fs::File::options()
+            .write(true)
+            .open(&entry)
+            .expect("open for set_modified");
+        file.set_modified(hour_ago).expect("set_modified");
+    }
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("read_dir").flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else if path.is_file() {
+            out.push(path);
+        }
+    }
+    out
+}
+
+#[test]
+fn unchanged_stamps_are_not_read_and_edits_are_seen() {
+    let dir = project();
+    let root = dir.path();
+    age(root);
+    let cache = tempfile::tempdir().expect("temp dir");
+    let flag = format!("--cache={}", cache.path().display());
+    let cached = [flag.as_str()];
+    let (plain, _) = scan(root, "json", &[]);
+    scan(root, "json", &cached);
+    // served by stamp, without reading the files
+    let (warm, stats) = scan(root, "json", &cached);
+    assert!(plain == warm, "a warm cache changed the output");
+    let hits = cached_files(&stats);
+    assert!(hits > 100, "{stats}");
+
+    // an edit gives a new modification time: the file is read, hashed and analysed again (a
+    // file whose outcome the cache holds: its findings go)
+    write(root, "crypto/weak-cipher.ts", "export const cipher = 1;\n");
+    let (plain, _) = scan(root, "json", &[]);
+    assert!(plain != warm, "the edit changes the findings");
+    let (warm, stats) = scan(root, "json", &cached);
+    assert!(plain == warm, "an edited file was served stale");
+    assert_eq!(cached_files(&stats), hits - 1, "{stats}");
+
+    // a touch (new stamp, same content) is still served from the cache, by content
+    age(root);
+    let (warm, stats) = scan(root, "json", &cached);
+    assert!(plain == warm, "a touched tree changed the output");
+    let touched = cached_files(&stats);
+    assert!(touched >= hits, "{stats}");
+    let (warm, stats) = scan(root, "json", &cached);
+    assert!(plain == warm);
+    assert_eq!(cached_files(&stats), touched, "{stats}");
+}

@@ -1,6 +1,7 @@
 //! `vibeward scan --shard I/N` and `vibeward merge`: the merged reports of the shards are
 //! byte-identical to one scan of the whole tree (JSON and SARIF carry no timing), every file is
-//! analysed by exactly one shard, and a bad shard spec is a usage error.
+//! analysed by exactly one shard, and a bad shard spec is a usage error. `merge` reads SARIF logs
+//! as well as JSON reports, and refuses a set of shards with one missing or repeated.
 
 mod common;
 use common::{code, copy_of_fixtures as project, run, stderr};
@@ -118,4 +119,86 @@ fn bad_shard_specs_and_inputs_are_usage_errors() {
     let out = run(dir, &["merge", "missing.json"]);
     assert_eq!(code(&out), 2);
     assert!(stderr(&out).contains("missing.json"), "{}", stderr(&out));
+}
+
+/// The reports of `--shard I/3` for I in 1..=3 in `format`, written to files in `reports`.
+fn shard_reports(dir: &Path, reports: &Path, format: &str) -> Vec<String> {
+    (1..=3)
+        .map(|i| {
+            let bytes = scan(dir, format, &["--shard", &format!("{i}/3")]);
+            let path = reports.join(format!("shard-{i}.{format}"));
+            std::fs::write(&path, bytes).expect("write shard report");
+            path.display().to_string()
+        })
+        .collect()
+}
+
+fn merge(dir: &Path, inputs: &[&str], format: &str) -> std::process::Output {
+    let mut args = vec!["merge"];
+    args.extend_from_slice(inputs);
+    args.extend(["--format", format]);
+    run(dir, &args)
+}
+
+#[test]
+fn merged_sarif_shards_equal_one_scan() {
+    let project = project();
+    let dir = project.path();
+    let reports = tempfile::tempdir().expect("temp dir");
+    let sarif = shard_reports(dir, reports.path(), "sarif");
+    let json = shard_reports(dir, reports.path(), "json");
+    for format in ["sarif", "json"] {
+        let whole = scan(dir, format, &[]);
+        let inputs: Vec<&str> = sarif.iter().map(String::as_str).collect();
+        let out = merge(dir, &inputs, format);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        assert!(
+            out.stdout == whole,
+            "{format} merged from SARIF shards differs from the single scan"
+        );
+        // JSON and SARIF inputs mix
+        let mixed = [json[0].as_str(), sarif[1].as_str(), json[2].as_str()];
+        let out = merge(dir, &mixed, format);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        assert!(
+            out.stdout == whole,
+            "{format} merged from mixed shards differs"
+        );
+    }
+}
+
+#[test]
+fn a_missing_or_repeated_shard_is_an_error_naming_it() {
+    let project = project();
+    let dir = project.path();
+    let reports = tempfile::tempdir().expect("temp dir");
+    for format in ["json", "sarif"] {
+        let shards = shard_reports(dir, reports.path(), format);
+        let out = merge(dir, &[&shards[0], &shards[2]], "json");
+        assert_eq!(code(&out), 2, "{format}: a partial merge succeeded");
+        assert!(
+            stderr(&out).contains("shard 2 of 3 missing"),
+            "{format}: {}",
+            stderr(&out)
+        );
+        let out = merge(dir, &[&shards[0], &shards[1], &shards[1]], "json");
+        assert_eq!(code(&out), 2);
+        assert!(
+            stderr(&out).contains("shard 2/3 is given twice"),
+            "{format}: {}",
+            stderr(&out)
+        );
+    }
+    // a whole scan's report among shards is not a shard
+    let whole = reports.path().join("whole.json");
+    std::fs::write(&whole, scan(dir, "json", &[])).expect("write");
+    let shards = shard_reports(dir, reports.path(), "json");
+    let whole = whole.display().to_string();
+    let out = merge(dir, &[&shards[0], &shards[1], &shards[2], &whole], "json");
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("not the report of a"),
+        "{}",
+        stderr(&out)
+    );
 }

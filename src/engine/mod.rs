@@ -10,6 +10,7 @@ pub mod facts;
 pub mod prefilter;
 pub mod query;
 pub mod stack;
+pub mod timings;
 
 use std::cell::OnceCell;
 use std::ops::Range;
@@ -28,6 +29,7 @@ use crate::source::{self, LineIndex, Loaded, SourceFile};
 
 pub use facts::{Fact, Facts};
 use prefilter::Prefilter;
+pub use timings::Timings;
 
 /// One capability of the scanner.
 pub trait Analyzer: Send + Sync {
@@ -99,6 +101,8 @@ pub struct FileContext<'a> {
     notes: std::cell::RefCell<Vec<Skipped>>,
     facts: std::cell::RefCell<Vec<Fact>>,
     deadline: Option<Instant>,
+    /// Time spent parsing (for [`Timings`], which count it apart from the analyzer that asked).
+    parse_time: std::cell::Cell<Duration>,
 }
 
 impl<'a> FileContext<'a> {
@@ -129,6 +133,7 @@ impl<'a> FileContext<'a> {
             notes: std::cell::RefCell::new(Vec::new()),
             facts: std::cell::RefCell::new(Vec::new()),
             deadline: None,
+            parse_time: std::cell::Cell::new(Duration::ZERO),
         }
     }
 
@@ -156,7 +161,11 @@ impl<'a> FileContext<'a> {
     pub fn tree(&self) -> Option<&Tree> {
         self.tree
             .get_or_init(|| {
-                Grammar::for_kind(self.file.kind).and_then(|g| parse::parse(g, &self.file.text))
+                let started = Instant::now();
+                let tree = Grammar::for_kind(self.file.kind)
+                    .and_then(|g| parse::parse(g, &self.file.text));
+                self.parse_time.set(started.elapsed());
+                tree
             })
             .as_ref()
     }
@@ -274,6 +283,7 @@ pub fn finding_in(
         notes: std::cell::RefCell::new(Vec::new()),
         facts: std::cell::RefCell::new(Vec::new()),
         deadline: None,
+        parse_time: std::cell::Cell::new(Duration::ZERO),
     };
     context.finding(rule_idx, range)
 }
@@ -305,6 +315,9 @@ pub struct FileOutcome {
 thread_local! {
     /// Set by [`not_cacheable`] during the file analysis running on this thread.
     static NOT_CACHEABLE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// Where [`not_cacheable`] was called first for that file (for [`Timings`]).
+    static NOT_CACHEABLE_AT: std::cell::Cell<Option<&'static std::panic::Location<'static>>> =
+        const { std::cell::Cell::new(None) };
 }
 
 /// Marks the file being analysed on this thread as depending on more than its own content, the
@@ -312,8 +325,15 @@ thread_local! {
 /// index, a `config.toml`), used advisory data, or kept facts about the file for its project
 /// pass (which a cached outcome would not replay). `--cache` never keeps such a file's outcome.
 /// Outside a file analysis (project passes), it has no effect.
+#[track_caller]
 pub fn not_cacheable() {
     NOT_CACHEABLE.with(|c| c.set(true));
+    let at = std::panic::Location::caller();
+    NOT_CACHEABLE_AT.with(|c| {
+        if c.get().is_none() {
+            c.set(Some(at));
+        }
+    });
 }
 
 /// The compiled rules and analyzers, shared read-only by every worker.
@@ -322,6 +342,7 @@ pub struct Engine {
     prefilter: Prefilter,
     analyzers: Vec<Box<dyn Analyzer>>,
     file_timeout: Option<Duration>,
+    timings: Timings,
 }
 
 /// Engine options.
@@ -411,12 +432,18 @@ impl Engine {
             prefilter: Prefilter::new(&rules)?,
             rules: Arc::new(rules),
             analyzers,
+            timings: Timings::from_env(),
         })
     }
 
     /// The rules of this engine.
     pub fn rules(&self) -> &RuleSet {
         &self.rules
+    }
+
+    /// Where the time goes (`VIBEWARD_TIMINGS`; see [`timings`]).
+    pub fn timings(&self) -> &Timings {
+        &self.timings
     }
 
     /// The rules, shared (for the report).
@@ -430,35 +457,43 @@ impl Engine {
         self.scan_candidate_cached(candidate, None)
     }
 
-    /// [`Engine::scan_candidate`] through a `--cache`: a file whose content (with path, rules,
-    /// settings and binary) the cache knows is read but neither parsed nor analysed.
+    /// [`Engine::scan_candidate`] through a `--cache`: a file whose stamp (size, modification
+    /// time, inode) the cache knows is not read; one whose content it knows is read but neither
+    /// parsed nor analysed. A cached outcome keeps no file: the finish step reads the few with
+    /// findings again.
     pub fn scan_candidate_cached(
         &self,
         candidate: &Candidate,
         cache: Option<&crate::cache::Cache>,
     ) -> FileOutcome {
-        match source::load(candidate) {
+        let kind = candidate.kind.as_str();
+        // an unchanged stamp: the stored outcome, without reading the file
+        let stamp = cache.and_then(|c| c.stamp(&candidate.path));
+        if let Some(hit) = cache.and_then(|c| c.get_by_stamp(&candidate.display, kind, stamp)) {
+            return hit.outcome();
+        }
+        match self.timings.time("file: read", || source::load(candidate)) {
             Loaded::Skip(skipped) => FileOutcome {
                 notes: vec![skipped],
                 ..FileOutcome::default()
             },
             Loaded::File(file, degraded) => {
-                let mut outcome = match cache {
-                    Some(cache) => {
-                        let key = crate::cache::file_key(&file);
-                        if let Some(hit) = cache.get(&key) {
-                            hit.outcome(file)
-                        } else {
-                            let outcome = self.scan_source(file);
-                            if outcome.cacheable {
-                                cache.put(key, &outcome);
-                            }
-                            outcome
-                        }
-                    }
-                    None => self.scan_source(file),
+                let Some(cache) = cache else {
+                    let mut outcome = self.scan_source(file);
+                    outcome.notes.extend(degraded);
+                    return outcome;
                 };
+                // a new stamp, the same content (a `touch`, a fresh checkout): still a hit
+                let key = crate::cache::file_key(&file);
+                if let Some(hit) = cache.get_by_content(&candidate.display, &key, stamp) {
+                    return hit.outcome();
+                }
+                let mut outcome = self.scan_source(file);
                 outcome.notes.extend(degraded);
+                if outcome.cacheable {
+                    let entry = crate::cache::Entry::of(key, stamp, kind, &outcome);
+                    cache.put(&candidate.display, entry);
+                }
                 outcome
             }
         }
@@ -468,11 +503,14 @@ impl Engine {
     /// `internal-error` note naming the file and the analyzer, and the other analyzers' findings
     /// for the file are kept.
     pub fn scan_source(&self, file: SourceFile) -> FileOutcome {
-        let mut ctx = FileContext::new(&file, &self.rules, &self.prefilter);
+        let mut ctx = self.timings.time("file: prefilter", || {
+            FileContext::new(&file, &self.rules, &self.prefilter)
+        });
         ctx.deadline = self.file_timeout.map(|t| Instant::now() + t);
         let mut findings = Vec::new();
         let mut notes = Vec::new();
         NOT_CACHEABLE.with(|c| c.set(false));
+        NOT_CACHEABLE_AT.with(|c| c.set(None));
         let ((), cut) = stack::budget(|| {
             if !ctx.has_active_rules() {
                 return;
@@ -491,9 +529,19 @@ impl Engine {
                     break;
                 }
                 let mut out = Vec::new();
-                match std::panic::catch_unwind(AssertUnwindSafe(|| {
+                let started = self.timings.is_enabled().then(Instant::now);
+                let parsed_before = ctx.parse_time.get();
+                let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
                     analyzer.analyze_file(&ctx, &mut out);
-                })) {
+                }));
+                if let Some(started) = started {
+                    let parse = ctx.parse_time.get().saturating_sub(parsed_before);
+                    self.timings.add(
+                        &format!("file: {}", analyzer.name()),
+                        started.elapsed().saturating_sub(parse),
+                    );
+                }
+                match result {
                     Ok(()) => findings.append(&mut out),
                     Err(panic) => notes.push(Skipped {
                         path: file.display.clone(),
@@ -508,7 +556,17 @@ impl Engine {
             }
         });
         // facts for the project passes: their walks stay under a stack budget as well
-        let ((), facts_cut) = stack::budget(|| self.extract_facts(&ctx, &mut notes));
+        let parsed_before = ctx.parse_time.get();
+        let ((), facts_cut) = stack::budget(|| {
+            self.timings
+                .time("file: facts", || self.extract_facts(&ctx, &mut notes));
+        });
+        if self.timings.is_enabled() {
+            let parse = ctx.parse_time.get();
+            self.timings.add("file: parse", parse);
+            self.timings
+                .add("file: facts parse", parse.saturating_sub(parsed_before));
+        }
         if cut || facts_cut {
             notes.push(Skipped {
                 path: file.display.clone(),
@@ -534,11 +592,24 @@ impl Engine {
         drop(ctx);
         let bytes = file.text.len() as u64;
         // an outcome with facts is never kept: a cached outcome does not replay them
-        let cacheable = facts.is_empty()
-            && !NOT_CACHEABLE.with(|c| c.replace(false))
-            && !notes
-                .iter()
-                .any(|n| matches!(n.reason, SkipReason::Timeout | SkipReason::InternalError));
+        let reads_more = NOT_CACHEABLE.with(|c| c.replace(false));
+        let first_reason = NOT_CACHEABLE_AT.with(|c| c.replace(None));
+        let failed = notes
+            .iter()
+            .any(|n| matches!(n.reason, SkipReason::Timeout | SkipReason::InternalError));
+        let cacheable = facts.is_empty() && !reads_more && !failed;
+        if !cacheable && self.timings.is_enabled() {
+            // why `--cache` cannot keep this outcome (the files a warm scan analyses again)
+            let why = if failed {
+                "timeout or failure".to_string()
+            } else if let Some(at) = first_reason {
+                format!("{}:{}", at.file(), at.line())
+            } else {
+                "facts for the project pass".to_string()
+            };
+            self.timings
+                .add(&format!("uncacheable: {why}"), Duration::ZERO);
+        }
         FileOutcome {
             file: (!findings.is_empty()).then(|| Arc::new(file)),
             findings,
@@ -601,9 +672,12 @@ impl Engine {
         for analyzer in &self.analyzers {
             let mut out = Vec::new();
             let (result, cut) = stack::budget(|| {
-                std::panic::catch_unwind(AssertUnwindSafe(|| {
-                    analyzer.analyze_project(project, &mut out);
-                }))
+                self.timings
+                    .time(&format!("project: {}", analyzer.name()), || {
+                        std::panic::catch_unwind(AssertUnwindSafe(|| {
+                            analyzer.analyze_project(project, &mut out);
+                        }))
+                    })
             });
             if cut {
                 notes.push(Skipped {

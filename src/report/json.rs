@@ -55,6 +55,9 @@ struct Summary {
     files_skipped: BTreeMap<String, usize>,
     suppressed: usize,
     rules: usize,
+    /// `I/N` for the report of one shard (`--shard`), absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shard: Option<String>,
 }
 
 /// Renders the JSON document (pretty-printed, trailing newline).
@@ -99,6 +102,7 @@ pub fn render(report: &ScanReport) -> String {
             files_skipped: report.stats.skipped.clone(),
             suppressed: report.stats.suppressed,
             rules: report.stats.rules,
+            shard: report.stats.shard.map(|s| s.to_string()),
         },
     };
     let mut s = serde_json::to_string_pretty(&doc).expect("report types always serialise");

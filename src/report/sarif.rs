@@ -570,6 +570,24 @@ fn render_kept(report: &ScanReport, kept: &[usize], limits: Limits) -> String {
     if !taxonomies.components.is_empty() {
         run.taxonomies = Some(taxonomies.components);
     }
+    if let Some(shard) = report.stats.shard {
+        // what `vibeward merge` needs to tell a missing shard and to add up the counters
+        let stats = &report.stats;
+        let mut extra = BTreeMap::new();
+        extra.insert("vibeward/shard".to_string(), json!(shard.to_string()));
+        extra.insert(
+            "vibeward/summary".to_string(),
+            json!({
+                "files_discovered": stats.files_discovered,
+                "files_analysed": stats.files_analysed,
+                "files_parsed": stats.files_parsed,
+                "bytes_analysed": stats.bytes_analysed,
+                "suppressed": stats.suppressed,
+                "rules": stats.rules,
+            }),
+        );
+        run.properties = Some(PropertyBag::builder().additional_properties(extra).build());
+    }
 
     let log = Sarif::builder()
         .schema(SCHEMA)
