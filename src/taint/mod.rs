@@ -781,7 +781,7 @@ fn reads_request(text: &str) -> bool {
 /// Whether a file visibly handles requests: a request object's fields read (`req.body`,
 /// `ctx.params`, `c.req.query()`), request fields destructured from a handler's parameter,
 /// or a framework's handler shape (Cloud Functions, Parse, Next.js, tRPC, GraphQL resolvers,
-/// socket message handlers). Stricter than [`reads_request`]: library code that merely says
+/// socket message handlers, Lambda handlers). Stricter than [`reads_request`]: library code that merely says
 /// `options.query` does not pass.
 fn handles_requests(text: &str) -> bool {
     static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
@@ -793,6 +793,9 @@ fn handles_requests(text: &str) -> bool {
             r#"|\bQuery\s*:\s*\{|['"]use server['"]"#,
             r"|\b(location\.(search|hash|href)|document\.(URL|location|referrer|documentURI)|window\.name)\b",
             r#"|\.on\(\s*['"](message|data|chat|command|connection|request)['"]"#,
+            // a Lambda handler: `exports.handler = async (event) =>`, `function handler(event)`
+            r"|\b(handler|lambdaHandler)\s*=\s*(async\s*)?(function\s*\w*\s*)?\(\s*(event|evt)\b",
+            r"|\bfunction\s+(handler|lambdaHandler|main)\s*\(\s*(event|evt)\b",
         ))
         .expect("valid regex")
     })

@@ -77,6 +77,9 @@ pub struct RawParam {
     /// The parameter stands for this source root (`req`) instead of being untrusted as a whole.
     #[serde(default, rename = "as")]
     pub root: Option<String>,
+    /// Only a parameter declared under one of these names, `a|b` (a Lambda handler's `event`).
+    #[serde(default)]
+    pub named: Option<String>,
 }
 
 /// A callback parameter source.
@@ -387,6 +390,8 @@ pub enum Source {
         index: usize,
         /// The source root the parameter stands for; `None`: untrusted as a whole.
         root: Option<String>,
+        /// Parameter names that qualify; empty: any.
+        named: Vec<String>,
     },
     /// A callback parameter.
     Callback {
@@ -482,6 +487,10 @@ pub fn compile(raw: &RawTaint, sets: &RawSets) -> Result<TaintSpec, String> {
                 functions: param.function.split('|').map(String::from).collect(),
                 index: param.index,
                 root: param.root,
+                named: param
+                    .named
+                    .map(|n| n.split('|').map(String::from).collect())
+                    .unwrap_or_default(),
             },
             RawSource::Callback { callback } => Source::Callback {
                 call: Pattern::parse(&callback.call)?,

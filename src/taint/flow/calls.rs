@@ -403,7 +403,9 @@ impl<'t> Walker<'_, 't> {
                     range: n.byte_range(),
                     note: format!("untrusted input enters here: `{}`", short(self.text(n))),
                 }],
-                whole: true,
+                // `req.param("next")`, `searchParams.get("q")` pick one field; `request.json()`
+                // is the whole body
+                whole: args.is_empty(),
                 stringy: true,
                 host_fixed: false,
                 params: 0,

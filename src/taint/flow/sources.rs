@@ -95,10 +95,12 @@ impl<'t> Walker<'_, 't> {
                     functions,
                     index,
                     root,
+                    named,
                 } = s
                     && bit & active != 0
                     && functions.iter().any(|x| x == name)
                     && let Some(p) = params.get(*index)
+                    && (named.is_empty() || named.iter().any(|x| x == self.text(*p)))
                 {
                     if let Some(r) = root {
                         set_at(&mut roots, *index, Some(r.clone()));
