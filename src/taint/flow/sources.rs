@@ -9,6 +9,21 @@ use tree_sitter::Node;
 use super::{Step, Taint, Walker, short, union};
 use crate::taint::spec::Source;
 
+/// Source fields that hold a string (a URL or one of its parts), never an object of fields.
+const STRING_FIELDS: &[&str] = &[
+    "url",
+    "originalUrl",
+    "path",
+    "pathname",
+    "hostname",
+    "hash",
+    "search",
+    "href",
+    "URL",
+    "documentURI",
+    "referrer",
+];
+
 impl<'t> Walker<'_, 't> {
     /// The taint of a member path declared as a source, as written or through an alias
     /// (`request.body` where `request` stands for `req`), unless a guard cleared it.
@@ -50,7 +65,12 @@ impl<'t> Walker<'_, 't> {
                 range,
                 note: format!("untrusted input enters here: `{}`", short(shown)),
             }],
-            whole: true,
+            // `req.url`, `location.hash`: a string, not a request object
+            whole: !resolved
+                .as_deref()
+                .unwrap_or(path)
+                .last()
+                .is_some_and(|l| STRING_FIELDS.contains(&l.as_str())),
             stringy: true,
             host_fixed: false,
             params: 0,
