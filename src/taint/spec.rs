@@ -151,6 +151,8 @@ pub struct RawSinkSpec {
     pub unless_function: Option<String>,
     /// Not in a file whose text matches this regex (e.g. one that installs a scrubbing hook).
     pub unless_file: Option<String>,
+    /// Only in a file whose text matches this regex (e.g. one that allows credentialed CORS).
+    pub if_file: Option<String>,
     /// Not calls whose callee text matches this regex (`ragService.query` is not SQL).
     pub unless_callee: Option<String>,
 }
@@ -370,6 +372,8 @@ pub struct Sink {
     pub unless_function: Option<Regex>,
     /// File-text exclusion.
     pub unless_file: Option<Regex>,
+    /// File-text condition.
+    pub if_file: Option<Regex>,
     /// Callee-text exclusion.
     pub unless_callee: Option<Regex>,
     /// Call sinks only inside the arguments of a call matching this pattern
@@ -577,6 +581,7 @@ pub fn compile(raw: &RawTaint, sets: &RawSets) -> Result<TaintSpec, String> {
             unless_args: regex(spec.unless_args.as_ref())?,
             unless_function: regex(spec.unless_function.as_ref())?,
             unless_file: regex(spec.unless_file.as_ref())?,
+            if_file: regex(spec.if_file.as_ref())?,
             unless_callee: regex(spec.unless_callee.as_ref())?,
             inside: match (&spec.call, &spec.inside) {
                 (Some(_), Some(i)) => Some(Pattern::parse(i)?),
