@@ -17,6 +17,7 @@ a safe line counts as wrongly flagged under the same test.
 Totals are printed per directory (the first --depth path parts under SUITE) and overall. --misses lists
 every flaw not found, --noisy every safe line flagged, --by-rule the found/total per annotated rule id.
 Nothing is fetched: the suites are public repositories the user checks out (see README, Benchmarks).
+The injection rules skip test paths (`tests/`, `*.test.js`): lay a suite out outside such folders.
 Standard library only (Python 3.11).
 """
 
