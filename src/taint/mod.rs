@@ -228,6 +228,7 @@ pub fn build(
                 }
                 Source::Typed { types, .. } => types.clone(),
                 Source::Member { parents, .. } => parents.clone(),
+                Source::Decorated { names, .. } => names.clone(),
             };
             hints.extend(words.into_iter().map(|w| (w, bit)));
             compiled.sources.push((s, bit));
@@ -781,7 +782,7 @@ fn reads_request(text: &str) -> bool {
 /// Whether a file visibly handles requests: a request object's fields read (`req.body`,
 /// `ctx.params`, `c.req.query()`), request fields destructured from a handler's parameter,
 /// or a framework's handler shape (Cloud Functions, Parse, Next.js, tRPC, GraphQL resolvers,
-/// socket message handlers, Lambda handlers). Stricter than [`reads_request`]: library code that merely says
+/// socket message handlers, Lambda handlers, NestJS parameter decorators). Stricter than [`reads_request`]: library code that merely says
 /// `options.query` does not pass.
 fn handles_requests(text: &str) -> bool {
     static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
@@ -796,6 +797,8 @@ fn handles_requests(text: &str) -> bool {
             // a Lambda handler: `exports.handler = async (event) =>`, `function handler(event)`
             r"|\b(handler|lambdaHandler)\s*=\s*(async\s*)?(function\s*\w*\s*)?\(\s*(event|evt)\b",
             r"|\bfunction\s+(handler|lambdaHandler|main)\s*\(\s*(event|evt)\b",
+            // NestJS parameter decorators: `@Body() dto`, `@Query("q") q`
+            r"|@(Body|Query|Param|Headers|Req|Request|UploadedFiles?|MessageBody)\s*\(",
         ))
         .expect("valid regex")
     })

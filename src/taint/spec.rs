@@ -42,6 +42,22 @@ pub enum RawSource {
         /// The member.
         member: RawMember,
     },
+    /// A parameter with one of these decorators (NestJS `@Body() dto`, `@Query("q") q`).
+    Decorated {
+        /// The decorator.
+        decorated: RawDecorated,
+    },
+}
+
+/// A decorated-parameter source.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDecorated {
+    /// Decorator names, `a|b|c`.
+    pub name: String,
+    /// The parameter stands for this source root (`req` for `@Req() request`).
+    #[serde(default, rename = "as")]
+    pub root: Option<String>,
 }
 
 /// A resolver-style source.
@@ -417,6 +433,14 @@ pub enum Source {
         /// Position.
         index: usize,
     },
+    /// A parameter with one of these decorators; with an argument (`@Query("q")`) it is one
+    /// field, without (`@Body()`) the whole object.
+    Decorated {
+        /// Decorator names.
+        names: Vec<String>,
+        /// The source root the parameter stands for; `None`: untrusted itself.
+        root: Option<String>,
+    },
     /// A parameter with one of these type names stands for a source root.
     Typed {
         /// Type names.
@@ -506,6 +530,10 @@ pub fn compile(raw: &RawTaint, sets: &RawSets) -> Result<TaintSpec, String> {
             RawSource::Member { member } => Source::Member {
                 parents: member.parent.split('|').map(String::from).collect(),
                 index: member.index,
+            },
+            RawSource::Decorated { decorated } => Source::Decorated {
+                names: decorated.name.split('|').map(String::from).collect(),
+                root: decorated.root,
             },
             RawSource::Typed { typed } => Source::Typed {
                 types: typed.types.split('|').map(String::from).collect(),

@@ -161,6 +161,45 @@ impl<'t> Walker<'_, 't> {
                 }
             }
         }
+        // decorated parameters (`@Body() dto`, `@Query("q") q`, `@Req() request`)
+        for (i, p) in params.iter().enumerate() {
+            let mut c = p.walk();
+            let decorators: Vec<Node<'t>> = p
+                .children(&mut c)
+                .filter(|d| d.kind() == "decorator")
+                .collect();
+            for d in decorators {
+                let Some(inner) = d.named_child(0) else {
+                    continue;
+                };
+                let (name, has_args) = match inner.kind() {
+                    "call_expression" => (
+                        inner.child_by_field_name("function").map(|f| self.text(f)),
+                        inner
+                            .child_by_field_name("arguments")
+                            .is_some_and(|a| a.named_child_count() > 0),
+                    ),
+                    "identifier" => (Some(self.text(inner)), false),
+                    _ => (None, false),
+                };
+                let Some(name) = name else { continue };
+                for (s, bit) in &self.shared.cfg.sources {
+                    if let Source::Decorated { names, root } = s
+                        && bit & active != 0
+                        && names.iter().any(|n| n == name)
+                    {
+                        if let Some(r) = root {
+                            set_at(&mut roots, i, Some(r.clone()));
+                        } else {
+                            let mut t = self.param_taint(*p, bit & active, "input");
+                            t.whole = !has_args;
+                            let merged = union(seeds.get_mut(i).and_then(Option::take), Some(t));
+                            set_at(&mut seeds, i, merged);
+                        }
+                    }
+                }
+            }
+        }
         let seeded = seeds.iter().any(Option::is_some) || roots.iter().any(Option::is_some);
         if !seeded && !self.has_taint() && !self.contains_hint(f) {
             return;
