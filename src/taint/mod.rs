@@ -782,8 +782,9 @@ fn reads_request(text: &str) -> bool {
 /// Whether a file visibly handles requests: a request object's fields read (`req.body`,
 /// `ctx.params`, `c.req.query()`), request fields destructured from a handler's parameter,
 /// or a framework's handler shape (Cloud Functions, Parse, Next.js, tRPC, GraphQL resolvers,
-/// socket message handlers, Lambda handlers, NestJS parameter decorators). Stricter than [`reads_request`]: library code that merely says
-/// `options.query` does not pass.
+/// socket message handlers, Lambda handlers, parameter decorators of Nest controllers).
+/// Stricter than [`reads_request`]: library code that merely says `options.query` does not
+/// pass.
 fn handles_requests(text: &str) -> bool {
     static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
     RE.get_or_init(|| {

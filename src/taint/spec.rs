@@ -42,7 +42,7 @@ pub enum RawSource {
         /// The member.
         member: RawMember,
     },
-    /// A parameter with one of these decorators (NestJS `@Body() dto`, `@Query("q") q`).
+    /// A parameter with one of these decorators (Nest: `@Body() dto`, `@Query("q") q`).
     Decorated {
         /// The decorator.
         decorated: RawDecorated,
