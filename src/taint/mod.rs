@@ -228,6 +228,7 @@ pub fn build(
                 }
                 Source::Typed { types, .. } => types.clone(),
                 Source::Member { parents, .. } => parents.clone(),
+                Source::Decorated { names, .. } => names.clone(),
             };
             hints.extend(words.into_iter().map(|w| (w, bit)));
             compiled.sources.push((s, bit));
@@ -787,8 +788,9 @@ fn reads_request(text: &str) -> bool {
 /// Whether a file visibly handles requests: a request object's fields read (`req.body`,
 /// `ctx.params`, `c.req.query()`), request fields destructured from a handler's parameter,
 /// or a framework's handler shape (Cloud Functions, Parse, Next.js, tRPC, GraphQL resolvers,
-/// socket message handlers). Stricter than [`reads_request`]: library code that merely says
-/// `options.query` does not pass.
+/// socket message handlers, Lambda handlers, parameter decorators of Nest controllers).
+/// Stricter than [`reads_request`]: library code that merely says `options.query` does not
+/// pass.
 fn handles_requests(text: &str) -> bool {
     static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
     RE.get_or_init(|| {
@@ -799,6 +801,11 @@ fn handles_requests(text: &str) -> bool {
             r#"|\bQuery\s*:\s*\{|['"]use server['"]"#,
             r"|\b(location\.(search|hash|href)|document\.(URL|location|referrer|documentURI)|window\.name)\b",
             r#"|\.on\(\s*['"](message|data|chat|command|connection|request)['"]"#,
+            // a Lambda handler: `exports.handler = async (event) =>`, `function handler(event)`
+            r"|\b(handler|lambdaHandler)\s*=\s*(async\s*)?(function\s*\w*\s*)?\(\s*(event|evt)\b",
+            r"|\bfunction\s+(handler|lambdaHandler|main)\s*\(\s*(event|evt)\b",
+            // NestJS parameter decorators: `@Body() dto`, `@Query("q") q`
+            r"|@(Body|Query|Param|Headers|Req|Request|UploadedFiles?|MessageBody)\s*\(",
         ))
         .expect("valid regex")
     })

@@ -42,6 +42,22 @@ pub enum RawSource {
         /// The member.
         member: RawMember,
     },
+    /// A parameter with one of these decorators (Nest: `@Body() dto`, `@Query("q") q`).
+    Decorated {
+        /// The decorator.
+        decorated: RawDecorated,
+    },
+}
+
+/// A decorated-parameter source.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDecorated {
+    /// Decorator names, `a|b|c`.
+    pub name: String,
+    /// The parameter stands for this source root (`req` for `@Req() request`).
+    #[serde(default, rename = "as")]
+    pub root: Option<String>,
 }
 
 /// A resolver-style source.
@@ -77,6 +93,9 @@ pub struct RawParam {
     /// The parameter stands for this source root (`req`) instead of being untrusted as a whole.
     #[serde(default, rename = "as")]
     pub root: Option<String>,
+    /// Only a parameter declared under one of these names, `a|b` (a Lambda handler's `event`).
+    #[serde(default)]
+    pub named: Option<String>,
 }
 
 /// A callback parameter source.
@@ -148,6 +167,8 @@ pub struct RawSinkSpec {
     pub unless_function: Option<String>,
     /// Not in a file whose text matches this regex (e.g. one that installs a scrubbing hook).
     pub unless_file: Option<String>,
+    /// Only in a file whose text matches this regex (e.g. one that allows credentialed CORS).
+    pub if_file: Option<String>,
     /// Not calls whose callee text matches this regex (`ragService.query` is not SQL).
     pub unless_callee: Option<String>,
 }
@@ -367,6 +388,8 @@ pub struct Sink {
     pub unless_function: Option<Regex>,
     /// File-text exclusion.
     pub unless_file: Option<Regex>,
+    /// File-text condition.
+    pub if_file: Option<Regex>,
     /// Callee-text exclusion.
     pub unless_callee: Option<Regex>,
     /// Call sinks only inside the arguments of a call matching this pattern
@@ -387,6 +410,8 @@ pub enum Source {
         index: usize,
         /// The source root the parameter stands for; `None`: untrusted as a whole.
         root: Option<String>,
+        /// Parameter names that qualify; empty: any.
+        named: Vec<String>,
     },
     /// A callback parameter.
     Callback {
@@ -407,6 +432,14 @@ pub enum Source {
         parents: Vec<String>,
         /// Position.
         index: usize,
+    },
+    /// A parameter with one of these decorators; with an argument (`@Query("q")`) it is one
+    /// field, without (`@Body()`) the whole object.
+    Decorated {
+        /// Decorator names.
+        names: Vec<String>,
+        /// The source root the parameter stands for; `None`: untrusted itself.
+        root: Option<String>,
     },
     /// A parameter with one of these type names stands for a source root.
     Typed {
@@ -482,6 +515,10 @@ pub fn compile(raw: &RawTaint, sets: &RawSets) -> Result<TaintSpec, String> {
                 functions: param.function.split('|').map(String::from).collect(),
                 index: param.index,
                 root: param.root,
+                named: param
+                    .named
+                    .map(|n| n.split('|').map(String::from).collect())
+                    .unwrap_or_default(),
             },
             RawSource::Callback { callback } => Source::Callback {
                 call: Pattern::parse(&callback.call)?,
@@ -493,6 +530,10 @@ pub fn compile(raw: &RawTaint, sets: &RawSets) -> Result<TaintSpec, String> {
             RawSource::Member { member } => Source::Member {
                 parents: member.parent.split('|').map(String::from).collect(),
                 index: member.index,
+            },
+            RawSource::Decorated { decorated } => Source::Decorated {
+                names: decorated.name.split('|').map(String::from).collect(),
+                root: decorated.root,
             },
             RawSource::Typed { typed } => Source::Typed {
                 types: typed.types.split('|').map(String::from).collect(),
@@ -568,6 +609,7 @@ pub fn compile(raw: &RawTaint, sets: &RawSets) -> Result<TaintSpec, String> {
             unless_args: regex(spec.unless_args.as_ref())?,
             unless_function: regex(spec.unless_function.as_ref())?,
             unless_file: regex(spec.unless_file.as_ref())?,
+            if_file: regex(spec.if_file.as_ref())?,
             unless_callee: regex(spec.unless_callee.as_ref())?,
             inside: match (&spec.call, &spec.inside) {
                 (Some(_), Some(i)) => Some(Pattern::parse(i)?),

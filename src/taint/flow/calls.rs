@@ -42,6 +42,11 @@ impl<'t> Walker<'_, 't> {
             {
                 continue;
             }
+            if let Some(re) = &sink.if_file
+                && !re.is_match(self.shared.text)
+            {
+                continue;
+            }
             if let Some(p) = inside
                 && !self.calls.iter().any(|c| p.matches_path(c))
             {
@@ -283,6 +288,10 @@ impl<'t> Walker<'_, 't> {
                     .unless_file
                     .as_ref()
                     .is_some_and(|re| re.is_match(self.shared.text))
+                || sink
+                    .if_file
+                    .as_ref()
+                    .is_some_and(|re| !re.is_match(self.shared.text))
                 || sink.unless_function.as_ref().is_some_and(|re| {
                     self.fn_stack
                         .first()
@@ -403,7 +412,9 @@ impl<'t> Walker<'_, 't> {
                     range: n.byte_range(),
                     note: format!("untrusted input enters here: `{}`", short(self.text(n))),
                 }],
-                whole: true,
+                // `req.param("next")`, `searchParams.get("q")` pick one field; `request.json()`
+                // is the whole body
+                whole: args.is_empty(),
                 stringy: true,
                 host_fixed: false,
                 params: 0,

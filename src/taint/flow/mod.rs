@@ -475,6 +475,10 @@ impl<'s, 't> Walker<'s, 't> {
                     _ => vec!["?".into()],
                 }
             }
+            // `new VM(options).run(code)` is a method of the constructed class
+            "new_expression" => n
+                .child_by_field_name("constructor")
+                .map_or_else(|| vec!["?".into()], |c| self.path_of(c)),
             _ => vec!["?".into()],
         }
     }

@@ -9,6 +9,21 @@ use tree_sitter::Node;
 use super::{Step, Taint, Walker, short, union};
 use crate::taint::spec::Source;
 
+/// Source fields that hold a string (a URL or one of its parts), never an object of fields.
+const STRING_FIELDS: &[&str] = &[
+    "url",
+    "originalUrl",
+    "path",
+    "pathname",
+    "hostname",
+    "hash",
+    "search",
+    "href",
+    "URL",
+    "documentURI",
+    "referrer",
+];
+
 impl<'t> Walker<'_, 't> {
     /// The taint of a member path declared as a source, as written or through an alias
     /// (`request.body` where `request` stands for `req`), unless a guard cleared it.
@@ -50,7 +65,12 @@ impl<'t> Walker<'_, 't> {
                 range,
                 note: format!("untrusted input enters here: `{}`", short(shown)),
             }],
-            whole: true,
+            // `req.url`, `location.hash`: a string, not a request object
+            whole: !resolved
+                .as_deref()
+                .unwrap_or(path)
+                .last()
+                .is_some_and(|l| STRING_FIELDS.contains(&l.as_str())),
             stringy: true,
             host_fixed: false,
             params: 0,
@@ -95,10 +115,12 @@ impl<'t> Walker<'_, 't> {
                     functions,
                     index,
                     root,
+                    named,
                 } = s
                     && bit & active != 0
                     && functions.iter().any(|x| x == name)
                     && let Some(p) = params.get(*index)
+                    && (named.is_empty() || named.iter().any(|x| x == self.text(*p)))
                 {
                     if let Some(r) = root {
                         set_at(&mut roots, *index, Some(r.clone()));
@@ -136,6 +158,45 @@ impl<'t> Walker<'_, 't> {
                     && types.iter().any(|t| t == ty)
                 {
                     set_at(&mut roots, i, Some(root.clone()));
+                }
+            }
+        }
+        // decorated parameters (`@Body() dto`, `@Query("q") q`, `@Req() request`)
+        for (i, p) in params.iter().enumerate() {
+            let mut c = p.walk();
+            let decorators: Vec<Node<'t>> = p
+                .children(&mut c)
+                .filter(|d| d.kind() == "decorator")
+                .collect();
+            for d in decorators {
+                let Some(inner) = d.named_child(0) else {
+                    continue;
+                };
+                let (name, has_args) = match inner.kind() {
+                    "call_expression" => (
+                        inner.child_by_field_name("function").map(|f| self.text(f)),
+                        inner
+                            .child_by_field_name("arguments")
+                            .is_some_and(|a| a.named_child_count() > 0),
+                    ),
+                    "identifier" => (Some(self.text(inner)), false),
+                    _ => (None, false),
+                };
+                let Some(name) = name else { continue };
+                for (s, bit) in &self.shared.cfg.sources {
+                    if let Source::Decorated { names, root } = s
+                        && bit & active != 0
+                        && names.iter().any(|n| n == name)
+                    {
+                        if let Some(r) = root {
+                            set_at(&mut roots, i, Some(r.clone()));
+                        } else {
+                            let mut t = self.param_taint(*p, bit & active, "input");
+                            t.whole = !has_args;
+                            let merged = union(seeds.get_mut(i).and_then(Option::take), Some(t));
+                            set_at(&mut seeds, i, merged);
+                        }
+                    }
                 }
             }
         }
