@@ -85,6 +85,8 @@ struct Entry {
     line: Range<usize>,
     value: Range<usize>,
     digest: [u8; 32],
+    /// The redacted form every secret finding carries (`abcd…(32 chars, sha256:…)`).
+    redacted: String,
 }
 
 /// Extracts the credential-named variables of an environment file.
@@ -128,6 +130,7 @@ pub(crate) fn file_facts(ctx: &FileContext<'_>) {
             line: line_start..start + body.len(),
             value: value_at..value_at + value.len(),
             digest: Sha256::digest(value.as_bytes()).into(),
+            redacted: allow::redacted(value),
         });
     }
     if !entries.is_empty() {
@@ -178,6 +181,7 @@ pub(crate) fn check_project(project: &ProjectContext<'_>, rule_idx: usize, out: 
                 format!("the same value, for the {} environment", other.env.name),
             ));
             f.redactions.push(entry.value.clone());
+            f.properties.insert("secret".into(), entry.redacted.clone());
             out.push(f);
         }
     }
