@@ -187,7 +187,24 @@ fn is_regular(seg: &str) -> bool {
             i += 1;
         }
     }
-    in_runs * 10 >= b.len() * 6
+    in_runs * 10 >= b.len() * 6 || is_interleaved_count(b)
+}
+
+/// Two counting sequences woven together, as typed by hand (`a1b2c3d4e5f6`): at least 12
+/// characters whose even and odd positions each step by one almost everywhere.
+fn is_interleaved_count(b: &[u8]) -> bool {
+    if b.len() < 12 {
+        return false;
+    }
+    let counting = |start: usize| {
+        let seq: Vec<u8> = b.iter().skip(start).step_by(2).copied().collect();
+        let steps = seq
+            .windows(2)
+            .filter(|w| w[1] == w[0].wrapping_add(1))
+            .count();
+        steps * 4 >= (seq.len() - 1) * 3
+    };
+    counting(0) && counting(1)
 }
 
 /// Words of the default secrets that tutorials, generated code and `.env.example` files use
@@ -450,6 +467,12 @@ mod tests {
         let r = redacted("sk_live_q8Vb3kQ9zT1mR7xW2pL5nH8c");
         assert!(r.starts_with("sk_l…(32 chars, sha256:"));
         assert!(!r.contains("q8Vb"));
+    }
+
+    #[test]
+    fn interleaved_counting_is_a_placeholder() {
+        assert!(is_placeholder("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"));
+        assert!(!is_placeholder("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"));
     }
 
     #[test]

@@ -213,7 +213,7 @@ fn is_server_path(display: &str) -> bool {
 }
 
 /// Names in `.env` files whose values are credentials.
-fn is_secret_env_name(name: &str) -> bool {
+pub(crate) fn is_secret_env_name(name: &str) -> bool {
     let upper = name.to_ascii_uppercase();
     // bundlers publish these by design; a secret among them is `client-exposed-env-secret`'s
     if CLIENT_ENV_PREFIXES.iter().any(|p| upper.starts_with(p)) {

@@ -37,12 +37,13 @@ pub const KEYWORDS: &[&str] = &[
     "encryption_key",
     "credential",
     "passphrase",
+    "key",
     "initialize(",
 ];
 
 static CANDIDATE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r#"(?i)(?P<name>[a-z0-9_$\-]*(?:secret|token|passw(?:or)?d|pwd|api[_-]?key|private[_-]?key|master[_-]?key|access[_-]?key|auth[_-]?key|signing[_-]?key|encryption[_-]?key|credentials?|passphrase)[a-z0-9_$\-]*)["'`]?[ \t]*(?::[ \t]*[a-z][a-z<>\[\]| ]*?[ \t]*)?(?P<op>:=|=|:)[ \t]*(?P<fallback>(?:process\.env|import\.meta\.env)\.[A-Za-z0-9_]+[ \t]*(?:\|\||\?\?)[ \t]*)?(?P<q>["'`]?)(?P<value>[^"'`\s,;)}\]]{8,300})"#,
+        r#"(?i)(?P<name>[a-z0-9_$\-]*(?:secret|token|passw(?:or)?d|pwd|api[_-]?key|private[_-]?key|master[_-]?key|access[_-]?key|auth[_-]?key|signing[_-]?key|encryption[_-]?key|credentials?|passphrase|key)[a-z0-9_$\-]*)["'`]?[ \t]*(?::[ \t]*[a-z][a-z<>\[\]| ]*?[ \t]*)?(?P<op>:=|=|:)[ \t]*(?P<fallback>(?:process\.env|import\.meta\.env)\.[A-Za-z0-9_]+[ \t]*(?:\|\||\?\?)[ \t]*)?(?P<q>["'`]?)(?P<value>[^"'`\s,;)}\]]{8,300})"#,
     )
     .expect("static regex")
 });
@@ -241,7 +242,7 @@ impl Generic {
 }
 
 /// Tests, specs, mocks and documentation: examples there are fake by intent.
-fn is_test_or_doc(display: &str) -> bool {
+pub(crate) fn is_test_or_doc(display: &str) -> bool {
     let lower = display.to_ascii_lowercase();
     let name = lower.rsplit('/').next().unwrap_or(&lower);
     let ext = name.rsplit_once('.').map_or("", |(_, e)| e);
@@ -309,20 +310,143 @@ fn is_program_source(display: &str) -> bool {
 }
 
 fn is_secret_name(name: &str) -> bool {
-    let norm: String = name
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .map(|c| c.to_ascii_lowercase())
-        .collect();
+    let norm = normalize(name);
     !NAME_EXCLUDES.iter().any(|x| norm.contains(x))
         && !NAME_SUFFIX_EXCLUDES.iter().any(|x| norm.ends_with(x))
+        && (!is_bare_key_name(&norm) || is_service_key_name(&norm))
+}
+
+fn normalize(name: &str) -> String {
+    name.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+/// Names whose only secret word is `key` (`stripeKey`, `MAILGUN_KEY`), not `apiKey` or `secret`.
+fn is_bare_key_name(norm: &str) -> bool {
+    const STRONG: &[&str] = &[
+        "secret",
+        "token",
+        "passw",
+        "passwd",
+        "pwd",
+        "apikey",
+        "privatekey",
+        "masterkey",
+        "accesskey",
+        "authkey",
+        "signingkey",
+        "encryptionkey",
+        "credential",
+        "passphrase",
+    ];
+    !STRONG.iter().any(|w| norm.contains(w))
+}
+
+/// A bare `key` name that names a service's key (`stripeKey`, `SENDGRID_KEY`): it ends in `key`
+/// after a name of three letters or more, and the name is not one of the many keys that are
+/// identifiers (`sortKey`, `cacheKey`, `siteKey` of reCAPTCHA, `vapidKey` of web push).
+fn is_service_key_name(norm: &str) -> bool {
+    const NOT_SECRET: &[&str] = &[
+        "site",
+        "vapid",
+        "cache",
+        "sort",
+        "primary",
+        "foreign",
+        "partition",
+        "query",
+        "translat",
+        "i18n",
+        "local",
+        "react",
+        "unique",
+        "idempot",
+        "object",
+        "hot",
+        "short",
+        "monkey",
+        "group",
+        "route",
+        "row",
+        "entry",
+        "lookup",
+        "dedup",
+        "lock",
+        "redis",
+        "prefix",
+        "bucket",
+        "state",
+        "item",
+        "list",
+        "column",
+        "table",
+        "index",
+        "map",
+        "license",
+        "storage",
+        "store",
+        "dict",
+        "lang",
+        "message",
+        "label",
+        "field",
+        "form",
+        "node",
+        "child",
+        "parent",
+        "path",
+        "file",
+        "record",
+        "event",
+        "queue",
+        "topic",
+        "channel",
+        "room",
+        "menu",
+        "tab",
+        "page",
+        "step",
+        "shard",
+        "range",
+        "order",
+        "filter",
+        "cursor",
+        "search",
+        "public",
+        "pub",
+        "client",
+        "option",
+        "config",
+        "setting",
+        "prop",
+        "attr",
+        "schema",
+        "mapping",
+        // Parse's client keys (`PARSE_JAVASCRIPT_KEY`, `restKey`, `dotNetKey`) ship in apps
+        "javascript",
+        "dotnet",
+        "rest",
+        "windows",
+        "android",
+        "ios",
+    ];
+    norm.len() >= 6 && norm.ends_with("key") && !NOT_SECRET.iter().any(|w| norm.contains(w))
 }
 
 /// A literal that looks random enough to be a credential.
 fn is_secret_value(value: &str, name: &str) -> bool {
     let lower_name = name.to_ascii_lowercase();
     let is_password = ["pass", "pwd"].iter().any(|p| lower_name.contains(p));
-    let min_len = if is_password { 8 } else { 12 };
+    let bare_key = is_bare_key_name(&normalize(name));
+    let min_len = if is_password {
+        8
+    } else if bare_key {
+        20
+    } else {
+        12
+    };
     if value.len() < min_len || allow::is_placeholder(value) || allow::is_uuid(value) {
         return false;
     }
@@ -371,10 +495,17 @@ fn is_secret_value(value: &str, name: &str) -> bool {
         .iter()
         .filter(|x| **x)
         .count();
-    if !(has_digit && (has_lower || has_upper)) && classes < 3 {
+    if !(has_digit && (has_lower || has_upper)) && (classes < 3 || bare_key) {
         return false;
     }
-    allow::entropy(value) >= if is_password { 2.8 } else { 3.2 }
+    allow::entropy(value)
+        >= if is_password {
+            2.8
+        } else if bare_key {
+            3.5
+        } else {
+            3.2
+        }
 }
 
 /// A password of a made-up account: seed scripts, fixtures and demo data give fake users a

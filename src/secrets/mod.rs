@@ -13,6 +13,7 @@
 pub mod allow;
 pub mod context;
 pub mod generic;
+pub mod reuse;
 pub mod spec;
 pub mod validate;
 
@@ -21,7 +22,7 @@ use std::ops::Range;
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
 use crate::discover::FileKind;
-use crate::engine::{Analyzer, FileContext};
+use crate::engine::{Analyzer, FileContext, ProjectContext};
 use crate::finding::Finding;
 use crate::rules::{Matcher, MatcherKind, RuleError, RuleSet};
 use crate::source::{ceil_char, floor_char};
@@ -37,6 +38,9 @@ const WINDOW_AFTER: usize = 384;
 const MULTILINE_AFTER: usize = 8192;
 /// Bytes searched before a keyword hit by multi-line rules (a JWK's `d` may come before `kty`).
 const MULTILINE_BEFORE: usize = 4096;
+
+/// Minimum entropy of a GitHub/npm-shaped token whose checksum fails for it to be reported.
+const UNCHECKED_TOKEN_ENTROPY: f64 = 4.0;
 
 /// Builds the secrets analyzer from the `secret:` rules of the `secrets` family.
 pub fn build(
@@ -81,6 +85,7 @@ pub struct SecretsAnalyzer {
     client_env: Option<context::ClientEnv>,
     env_committed: Option<usize>,
     key_store: Option<usize>,
+    env_reuse: Option<usize>,
 }
 
 /// A candidate secret found in one file, before de-duplication.
@@ -119,6 +124,7 @@ impl SecretsAnalyzer {
         let mut client_env = None;
         let mut env_committed = None;
         let mut key_store = None;
+        let mut env_reuse = None;
         for (i, d) in detectors.iter().enumerate() {
             match &d.kind {
                 Kind::Regex(r) => {
@@ -140,6 +146,7 @@ impl SecretsAnalyzer {
                 }
                 Kind::Builtin(Builtin::EnvFileCommitted) => env_committed = Some(d.rule_idx),
                 Kind::Builtin(Builtin::KeyStoreFile) => key_store = Some(d.rule_idx),
+                Kind::Builtin(Builtin::EnvSecretReuse) => env_reuse = Some(d.rule_idx),
             }
         }
         let automaton = AhoCorasick::builder()
@@ -161,6 +168,7 @@ impl SecretsAnalyzer {
             client_env,
             env_committed,
             key_store,
+            env_reuse,
         }
     }
 
@@ -185,6 +193,11 @@ impl SecretsAnalyzer {
                 .iter()
                 .any(|w| text.contains(w.as_str()))
             {
+                continue;
+            }
+            // a rule about default values reads them as defaults only in files that run: in a
+            // scaffolding stub, an example or a test they are the template's placeholders
+            if regex.weak_only && is_template_or_example(&ctx.file.display) {
                 continue;
             }
             ranges.sort_by_key(|r| r.start);
@@ -218,6 +231,13 @@ impl SecretsAnalyzer {
                         .allow_match
                         .iter()
                         .any(|a| a.is_match(&text[whole.clone()]))
+                    {
+                        continue;
+                    }
+                    // in code a default value is a literal; `password: this.password` is not one
+                    if regex.weak_only
+                        && ctx.file.kind.is_code()
+                        && !is_quoted(text, secret.range())
                     {
                         continue;
                     }
@@ -281,8 +301,19 @@ fn check_match(
         note = Some("it points at a local development host; make sure the same password is not used elsewhere".to_string());
     }
     match detector.validate {
-        // GitHub and npm publish the checksum: a token without a valid one is a look-alike
-        Some(Validation::GithubChecksum) if !validate::has_token_checksum(value) => return None,
+        // GitHub and npm publish the checksum. A random-looking token without a valid one is still
+        // reported (other scanners do not check it, and a hand-edited copy of a real token fails
+        // it), one step lower and saying so; a regular one is a look-alike.
+        Some(Validation::GithubChecksum) if !validate::has_token_checksum(value) => {
+            if allow::entropy(value) < UNCHECKED_TOKEN_ENTROPY {
+                return None;
+            }
+            severity = Some(Severity::Medium);
+            note = Some(
+                "its checksum does not match, so it may be a made-up example; if it was ever real, revoke it"
+                    .to_string(),
+            );
+        }
         None | Some(Validation::GithubChecksum) => {}
         Some(Validation::Jwt) => {
             validate::jwt_payload(value)?;
@@ -303,6 +334,45 @@ fn check_match(
         severity,
         note,
     })
+}
+
+/// Whether `range` is a whole string literal (`"..."`, `'...'` or a template literal).
+fn is_quoted(text: &str, range: Range<usize>) -> bool {
+    let bytes = text.as_bytes();
+    let (Some(&open), Some(&close)) = (
+        range.start.checked_sub(1).and_then(|i| bytes.get(i)),
+        bytes.get(range.end),
+    ) else {
+        return false;
+    };
+    open == close && matches!(open, b'"' | b'\'' | b'`')
+}
+
+/// Scaffolding stubs, examples and tests (`knexfile-js.stub`, `.env.example`, `config.sample.json`).
+fn is_template_or_example(display: &str) -> bool {
+    let lower = display.to_ascii_lowercase();
+    let name = lower.rsplit('/').next().unwrap_or(&lower);
+    generic::is_test_or_doc(display)
+        || [
+            ".stub",
+            ".example",
+            ".sample",
+            ".template",
+            ".tpl",
+            ".dist",
+            ".tmpl",
+        ]
+        .iter()
+        .any(|ext| name.ends_with(ext))
+        || [
+            ".example.",
+            ".sample.",
+            ".template.",
+            "-example.",
+            "_example.",
+        ]
+        .iter()
+        .any(|infix| name.contains(infix))
 }
 
 /// Whether the line holding byte `at` is a comment line (`//`, `#`, `/*`, ` * `, `<!--`).
@@ -377,6 +447,20 @@ impl Analyzer for SecretsAnalyzer {
         self.detectors.iter().map(|d| d.rule_idx).collect()
     }
 
+    fn wants_facts(&self, kind: FileKind, _display: &str) -> bool {
+        self.env_reuse.is_some() && kind == FileKind::Dotenv
+    }
+
+    fn file_facts(&self, ctx: &FileContext<'_>) {
+        reuse::file_facts(ctx);
+    }
+
+    fn analyze_project(&self, project: &ProjectContext<'_>, out: &mut Vec<Finding>) {
+        if let Some(idx) = self.env_reuse {
+            reuse::check_project(project, idx, out);
+        }
+    }
+
     fn analyze_file(&self, ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
         let text = ctx.file.text.as_str();
         let is_lockfile = ctx.file.kind == FileKind::Lockfile;
@@ -389,6 +473,12 @@ impl Analyzer for SecretsAnalyzer {
                     Target::Regex(i) => {
                         let d = &self.detectors[i];
                         if !ctx.is_active(d.rule_idx) || (is_lockfile && !d.lockfiles) {
+                            continue;
+                        }
+                        if let Kind::Regex(r) = &d.kind
+                            && r.case_sensitive_keywords
+                            && !r.keywords.iter().any(|k| k.as_str() == &text[m.range()])
+                        {
                             continue;
                         }
                         let w = match &d.kind {

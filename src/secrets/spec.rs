@@ -12,12 +12,15 @@
 //!   context-lines: 0          # also search this many lines around the keyword's line
 //!   weak-only: false          # report only well-known defaults (`weak` or default-secret words)
 //!   skip-comments: false      # ignore matches on comment lines (documentation examples)
+//!   case-sensitive-keywords: false # keywords wake the regex only in their exact case (`SK`, not `task`)
 //!   lockfiles: false          # also scan lockfiles (integrity hashes are noise: default off)
 //!   allow-match: ['@localhost']   # allowlist regexes on the whole match
 //!   weak: ['^(?i:password|root)$'] # well-known defaults: named as such, dropped at local hosts
 //!   local-match: ['@localhost\b'] # the match points at a development host: reported low
 //!   skip-files-with: [authDomain]  # files containing one of these literals are public by design
-//!   detector: generic-assignment  # instead of a regex: a detector written in Rust
+//!   detector: generic-assignment  # instead of a regex: a detector written in Rust (also
+//!                                 # client-exposed-env, env-file-committed, key-store-file,
+//!                                 # env-secret-reuse)
 //! ```
 
 use std::sync::OnceLock;
@@ -67,6 +70,8 @@ struct RawSecret {
     weak_only: bool,
     #[serde(default, rename = "skip-comments")]
     skip_comments: bool,
+    #[serde(default, rename = "case-sensitive-keywords")]
+    case_sensitive_keywords: bool,
 }
 
 fn yes() -> bool {
@@ -95,6 +100,8 @@ pub enum Builtin {
     EnvFileCommitted,
     /// Key store files (`.p12`, `.pfx`, `.jks`, `.keystore`), reported as files.
     KeyStoreFile,
+    /// One credential in the env files of production and another environment.
+    EnvSecretReuse,
 }
 
 /// What a rule runs.
@@ -201,6 +208,9 @@ pub struct RegexDetector {
     pub weak_only: bool,
     /// Matches on comment lines (`//`, `#`, ` * `) are documentation examples, not code.
     pub skip_comments: bool,
+    /// Keywords wake the regex only in their exact case: a two-letter prefix such as Twilio's
+    /// `SK` would otherwise open a window at every `task` and `risk`.
+    pub case_sensitive_keywords: bool,
 }
 
 /// A compiled secret rule.
@@ -244,11 +254,12 @@ pub fn compile(
             "client-exposed-env" => Builtin::ClientExposedEnv,
             "env-file-committed" => Builtin::EnvFileCommitted,
             "key-store-file" => Builtin::KeyStoreFile,
+            "env-secret-reuse" => Builtin::EnvSecretReuse,
             other => {
                 return Err(error(
                     "detector",
                     format!(
-                        "unknown detector `{other}`: expected generic-assignment, client-exposed-env, env-file-committed or key-store-file"
+                        "unknown detector `{other}`: expected generic-assignment, client-exposed-env, env-file-committed, key-store-file or env-secret-reuse"
                     ),
                 ));
             }
@@ -334,6 +345,7 @@ pub fn compile(
                 context_lines: raw.context_lines.min(20),
                 weak_only: raw.weak_only,
                 skip_comments: raw.skip_comments,
+                case_sensitive_keywords: raw.case_sensitive_keywords,
             }))
         }
     };
