@@ -286,33 +286,48 @@ pub(crate) fn env_file_committed(ctx: &FileContext<'_>, rule_idx: usize, out: &m
 
 /// The first `NAME=value` line with a credential-like name and a real value: (line, value).
 fn first_real_value(file: &SourceFile) -> Option<(Range<usize>, Range<usize>)> {
-    let text = file.text.as_str();
+    env_assignments(&file.text)
+        .find(|a| {
+            a.value.len() >= 6 && is_secret_env_name(a.key) && !allow::is_placeholder(a.value)
+        })
+        .map(|a| (a.line, a.value_range))
+}
+
+/// One `NAME=value` line of a dotenv file (`export NAME=value` too; comments are skipped).
+pub(crate) struct EnvAssignment<'a> {
+    /// The name, trimmed.
+    pub key: &'a str,
+    /// The value, trimmed, without surrounding quotes.
+    pub value: &'a str,
+    /// Byte range of `value` in the file.
+    pub value_range: Range<usize>,
+    /// Byte range of the line without its indentation and line end.
+    pub line: Range<usize>,
+}
+
+/// The assignments of a dotenv file, in order.
+pub(crate) fn env_assignments(text: &str) -> impl Iterator<Item = EnvAssignment<'_>> {
     let mut offset = 0;
-    for line in text.split_inclusive('\n') {
+    text.split_inclusive('\n').filter_map(move |line| {
         let start = offset;
         offset += line.len();
         let body = line.trim_end();
         let trimmed = body.trim_start();
         if trimmed.starts_with('#') {
-            continue;
+            return None;
         }
         let decl = trimmed.strip_prefix("export ").unwrap_or(trimmed);
-        let Some((key, value)) = decl.split_once('=') else {
-            continue;
-        };
-        let key = key.trim();
-        let raw_value = value.trim();
-        let unquoted = raw_value.trim_matches(|c| c == '"' || c == '\'');
-        if unquoted.len() < 6 || !is_secret_env_name(key) || allow::is_placeholder(unquoted) {
-            continue;
-        }
+        let (key, value) = decl.split_once('=')?;
+        let value = value.trim().trim_matches(|c| c == '"' || c == '\'');
         let after_eq = start + body.find('=')? + 1;
-        let value_start = after_eq + text[after_eq..start + body.len()].find(unquoted)?;
-        let value_range = value_start..value_start + unquoted.len();
-        let line_start = start + (body.len() - trimmed.len());
-        return Some((line_start..start + body.len(), value_range));
-    }
-    None
+        let value_start = after_eq + text[after_eq..start + body.len()].find(value)?;
+        Some(EnvAssignment {
+            key: key.trim(),
+            value,
+            value_range: value_start..value_start + value.len(),
+            line: start + (body.len() - trimmed.len())..start + body.len(),
+        })
+    })
 }
 
 fn absolute(display: &str) -> PathBuf {

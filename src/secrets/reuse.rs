@@ -93,26 +93,9 @@ struct Entry {
 pub(crate) fn file_facts(ctx: &FileContext<'_>) {
     let file = ctx.file;
     let file_env = environment(&file.display);
-    let text = file.text.as_str();
     let mut entries = Vec::new();
-    let mut offset = 0;
-    for line in text.split_inclusive('\n') {
-        let start = offset;
-        offset += line.len();
-        let body = line.trim_end();
-        let trimmed = body.trim_start();
-        if trimmed.starts_with('#') {
-            continue;
-        }
-        let decl = trimmed.strip_prefix("export ").unwrap_or(trimmed);
-        let Some((key, value)) = decl.split_once('=') else {
-            continue;
-        };
-        let key = key.trim();
-        let value = value.trim().trim_matches(|c| c == '"' || c == '\'');
-        let Some(value_at) = body.rfind(value).map(|i| start + i) else {
-            continue;
-        };
+    for a in super::context::env_assignments(&file.text) {
+        let (key, value) = (a.key, a.value);
         if value.len() < MIN_VALUE_LEN
             || !super::context::is_secret_env_name(key)
             || allow::is_placeholder(value)
@@ -123,12 +106,11 @@ pub(crate) fn file_facts(ctx: &FileContext<'_>) {
         let Some(env) = file_env.clone().or_else(|| environment_of_name(key)) else {
             continue;
         };
-        let line_start = start + (body.len() - trimmed.len());
         entries.push(Entry {
             env,
             name: key.to_string(),
-            line: line_start..start + body.len(),
-            value: value_at..value_at + value.len(),
+            line: a.line,
+            value: a.value_range,
             digest: Sha256::digest(value.as_bytes()).into(),
             redacted: allow::redacted(value),
         });
