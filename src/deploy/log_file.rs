@@ -19,7 +19,9 @@ pub fn is_log_file(display: &str) -> bool {
         .unwrap_or(display)
         .to_ascii_lowercase();
     let name = name.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.');
-    name.len() > ".log".len() && name.ends_with(".log")
+    // `name` is lower-cased above
+    name.strip_suffix(".log")
+        .is_some_and(|stem| !stem.is_empty())
 }
 
 /// What sensitive kind of text the log holds, if any (for the message; never the text itself).
@@ -102,7 +104,13 @@ mod tests {
         assert!(sensitive_kind("GET / from 10.1.2.3").is_some());
         assert!(sensitive_kind("login ok for ana@shop.io").is_some());
         assert!(sensitive_kind("headers: { authorization: 'x' }").is_some());
-        assert_eq!(sensitive_kind("listening on 127.0.0.1:3000 and 0.0.0.0"), None);
-        assert_eq!(sensitive_kind("npm ERR! node v18.17.1\nnpm ERR! npm  v9.6.7"), None);
+        assert_eq!(
+            sensitive_kind("listening on 127.0.0.1:3000 and 0.0.0.0"),
+            None
+        );
+        assert_eq!(
+            sensitive_kind("npm ERR! node v18.17.1\nnpm ERR! npm  v9.6.7"),
+            None
+        );
     }
 }

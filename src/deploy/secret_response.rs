@@ -51,13 +51,12 @@ fn find(root: Node<'_>, src: &str) -> Vec<Range<usize>> {
                 for p in name.named_children(&mut name.walk()) {
                     let (key, local) = match p.kind() {
                         "shorthand_property_identifier_pattern" => (p, p),
-                        "pair_pattern" => match (
-                            p.child_by_field_name("key"),
-                            p.child_by_field_name("value"),
-                        ) {
-                            (Some(k), Some(v)) if v.kind() == "identifier" => (k, v),
-                            _ => continue,
-                        },
+                        "pair_pattern" => {
+                            match (p.child_by_field_name("key"), p.child_by_field_name("value")) {
+                                (Some(k), Some(v)) if v.kind() == "identifier" => (k, v),
+                                _ => continue,
+                            }
+                        }
                         _ => continue,
                     };
                     if super::is_secret_var(text(key, src)) {
@@ -133,10 +132,14 @@ fn carries(node: Node<'_>, src: &str, carriers: &BTreeSet<(usize, String)>) -> b
     };
     match node.kind() {
         "identifier" | "shorthand_property_identifier" => is_carrier(node, src, carriers),
-        "parenthesized_expression" | "spread_element" | "template_substitution" | "array"
-        | "object" | "as_expression" | "non_null_expression" | "satisfies_expression" => {
-            any_child(&[])
-        }
+        "parenthesized_expression"
+        | "spread_element"
+        | "template_substitution"
+        | "array"
+        | "object"
+        | "as_expression"
+        | "non_null_expression"
+        | "satisfies_expression" => any_child(&[]),
         "template_string" => any_child(&["template_substitution"]),
         "pair" => node
             .child_by_field_name("value")
