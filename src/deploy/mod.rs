@@ -60,11 +60,13 @@ pub enum Check {
     EnvSecretInResponse,
     /// A `*.log` file in the repository.
     LogFileCommitted,
+    /// A hosting header block sending `Access-Control-Allow-Origin: *` with credentials.
+    CorsWildcardWithCredentials,
 }
 
 impl Check {
     /// Every check with the name rule files use.
-    pub const ALL: [(&'static str, Check); 13] = [
+    pub const ALL: [(&'static str, Check); 14] = [
         ("docker-secret-in-env-or-arg", Check::SecretInEnvOrArg),
         ("docker-env-file-copied", Check::EnvFileCopied),
         ("docker-add-remote-url", Check::AddRemoteUrl),
@@ -87,6 +89,10 @@ impl Check {
         ),
         ("http-env-secret-in-response", Check::EnvSecretInResponse),
         ("http-log-file-committed", Check::LogFileCommitted),
+        (
+            "hosting-cors-wildcard-with-credentials",
+            Check::CorsWildcardWithCredentials,
+        ),
     ];
 }
 
