@@ -1,5 +1,6 @@
 //! Static hosting configuration: `firebase.json` and `netlify.toml` publishing the project folder
-//! itself (source, `.env`, rules and keys) instead of a build output.
+//! itself (source, `.env`, rules and keys) instead of a build output; `vercel.json`,
+//! `firebase.json` and `netlify.toml` header blocks allowing any origin with credentials.
 
 use std::ops::Range;
 
@@ -9,7 +10,7 @@ use crate::rules::Severity;
 /// Whether `display` names a hosting configuration this reader knows.
 pub fn is_hosting_config(display: &str) -> bool {
     let name = display.rsplit('/').next().unwrap_or(display);
-    matches!(name, "firebase.json" | "netlify.toml")
+    matches!(name, "firebase.json" | "netlify.toml" | "vercel.json")
 }
 
 /// A published folder that is the project itself: `.`, `./`, or empty.
@@ -40,10 +41,13 @@ fn line_of(text: &str, needle: &str, from: usize) -> Option<Range<usize>> {
 
 /// Runs the hosting checks on `firebase.json` or `netlify.toml`.
 pub fn check_file(sink: &mut Sink<'_, '_>) {
-    if !sink.is_active(Check::ProjectRootPublished) {
+    let text = sink.text().to_string();
+    if sink.is_active(Check::CorsWildcardWithCredentials) {
+        check_cors_headers(sink, &text);
+    }
+    if !sink.is_active(Check::ProjectRootPublished) || sink.display().ends_with("vercel.json") {
         return;
     }
-    let text = sink.text().to_string();
     if sink.display().ends_with("netlify.toml") {
         check_netlify(sink, &text);
     } else {
@@ -134,4 +138,95 @@ fn check_netlify(sink: &mut Sink<'_, '_>, text: &str) {
             ..Extra::default()
         },
     );
+}
+
+/// Header blocks (`vercel.json` and `firebase.json` `headers: [{ key, value }]`, `netlify.toml`
+/// `[headers.values]`) that send `Access-Control-Allow-Origin: *` with
+/// `Access-Control-Allow-Credentials: true`.
+fn check_cors_headers(sink: &mut Sink<'_, '_>, text: &str) {
+    let mut blocks: Vec<Vec<(String, String)>> = Vec::new();
+    if sink.display().ends_with("netlify.toml") {
+        let Ok(doc) = text.parse::<toml::Table>() else {
+            return;
+        };
+        for rule in doc
+            .get("headers")
+            .and_then(toml::Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(values) = rule.get("values").and_then(toml::Value::as_table) {
+                blocks.push(
+                    values
+                        .iter()
+                        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                        .collect(),
+                );
+            }
+        }
+    } else {
+        let Ok(doc) = serde_json::from_str::<serde_json::Value>(text) else {
+            return;
+        };
+        json_header_blocks(&doc, &mut blocks);
+    }
+    let mut from = 0;
+    for block in blocks {
+        let value = |name: &str| {
+            block
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.trim().to_string())
+        };
+        let Some(origin) = value("Access-Control-Allow-Origin") else {
+            continue;
+        };
+        let Some(range) = line_of(text, "Access-Control-Allow-Origin", from).or_else(|| {
+            line_of(
+                &text.to_ascii_lowercase(),
+                "access-control-allow-origin",
+                from,
+            )
+        }) else {
+            return;
+        };
+        from = range.end;
+        if origin == "*"
+            && value("Access-Control-Allow-Credentials")
+                .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+        {
+            sink.report(Check::CorsWildcardWithCredentials, range, Extra::default());
+        }
+    }
+}
+
+/// Every `headers: [{ "key": .., "value": .. }]` list in a JSON document, in document order.
+fn json_header_blocks(value: &serde_json::Value, out: &mut Vec<Vec<(String, String)>>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            if let Some(serde_json::Value::Array(items)) = map.get("headers") {
+                let block: Vec<(String, String)> = items
+                    .iter()
+                    .filter_map(|h| {
+                        Some((
+                            h.get("key")?.as_str()?.to_string(),
+                            h.get("value")?.as_str()?.to_string(),
+                        ))
+                    })
+                    .collect();
+                if !block.is_empty() {
+                    out.push(block);
+                }
+            }
+            for v in map.values() {
+                json_header_blocks(v, out);
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for v in items {
+                json_header_blocks(v, out);
+            }
+        }
+        _ => {}
+    }
 }

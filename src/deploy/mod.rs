@@ -9,7 +9,10 @@
 //!   (host access, databases published without a real password);
 //! - [`workflow`]: GitHub Actions workflows, i.e. YAML with `on:` and `jobs:` (script injection,
 //!   `pull_request_target` running the pull request's code, secrets echoed, unpinned actions);
-//! - [`hosting`]: `firebase.json` and `netlify.toml` publishing the project folder itself.
+//! - [`hosting`]: `firebase.json` and `netlify.toml` publishing the project folder itself;
+//! - [`secret_response`]: JavaScript/TypeScript handlers sending an environment secret to the
+//!   client (the one check here that reads a syntax tree);
+//! - [`log_file`]: `*.log` files committed with the code.
 //!
 //! Checks are line-based where a position is needed and read YAML structure with `serde_yaml_ng`
 //! where meaning is; this file maps rule files to [`Check`]s and hands each file to its reader.
@@ -17,6 +20,8 @@
 pub mod compose;
 pub mod dockerfile;
 pub mod hosting;
+pub mod log_file;
+pub mod secret_response;
 pub mod workflow;
 
 use std::ops::Range;
@@ -51,11 +56,17 @@ pub enum Check {
     UnpinnedAction,
     /// Static hosting that publishes the project folder.
     ProjectRootPublished,
+    /// A secret from the environment sent back in a response body.
+    EnvSecretInResponse,
+    /// A `*.log` file in the repository.
+    LogFileCommitted,
+    /// A hosting header block sending `Access-Control-Allow-Origin: *` with credentials.
+    CorsWildcardWithCredentials,
 }
 
 impl Check {
     /// Every check with the name rule files use.
-    pub const ALL: [(&'static str, Check); 11] = [
+    pub const ALL: [(&'static str, Check); 14] = [
         ("docker-secret-in-env-or-arg", Check::SecretInEnvOrArg),
         ("docker-env-file-copied", Check::EnvFileCopied),
         ("docker-add-remote-url", Check::AddRemoteUrl),
@@ -75,6 +86,12 @@ impl Check {
         (
             "hosting-project-root-published",
             Check::ProjectRootPublished,
+        ),
+        ("http-env-secret-in-response", Check::EnvSecretInResponse),
+        ("http-log-file-committed", Check::LogFileCommitted),
+        (
+            "hosting-cors-wildcard-with-credentials",
+            Check::CorsWildcardWithCredentials,
         ),
     ];
 }
@@ -184,8 +201,18 @@ impl Analyzer for DeployAnalyzer {
             out,
         };
         match ctx.file.kind {
+            FileKind::Js | FileKind::Ts | FileKind::Tsx => {
+                if sink.is_active(Check::EnvSecretInResponse)
+                    && let Some(tree) = ctx.tree()
+                {
+                    secret_response::check_file(&mut sink, tree.root_node());
+                }
+            }
             FileKind::Text if dockerfile::is_dockerfile(&ctx.file.display) => {
                 dockerfile::check_file(&mut sink);
+            }
+            FileKind::Text if log_file::is_log_file(&ctx.file.display) => {
+                log_file::check_file(&mut sink);
             }
             // compose files and workflows are small; a large YAML file is data (an OpenAPI spec,
             // translations) and not worth a full parse here

@@ -1,0 +1,283 @@
+//! `http-env-secret-in-response`: a server-side secret read from the environment and sent back
+//! to the caller in a response body.
+//!
+//! One pass over a JavaScript/TypeScript tree. A *secret read* is `process.env.NAME`,
+//! `process.env["NAME"]` or `Deno.env.get("NAME")` where `NAME` says credential and is not a
+//! public one ([`super::is_secret_var`]). A local carries the secret when its initializer is the
+//! read itself, or an object, array, template, `??`/`||` or ternary branch holding it (not a call:
+//! `new OpenAI({ apiKey })` is a client, not the key). A *response* is `new Response(body)`,
+//! `Response.json`/`NextResponse.json`, `res.json`/`res.send` (any `res.status(..)` chain, Hono's
+//! `c.json`), or a `return` from a `"use server"` file or a Firebase `onCall` handler.
+//! Locals are looked up by name in the functions enclosing the response, innermost first.
+
+use std::collections::BTreeSet;
+use std::ops::Range;
+
+use tree_sitter::Node;
+
+use super::{Check, Extra, Sink};
+use crate::platform::js::{string_value, text, walk};
+
+/// Reports every response body that carries a secret from the environment.
+pub fn check_file(sink: &mut Sink<'_, '_>, root: Node<'_>) {
+    for range in find(root, sink.text()) {
+        sink.report(Check::EnvSecretInResponse, range, Extra::default());
+    }
+}
+
+/// The byte ranges of responses whose body carries a secret from the environment.
+fn find(root: Node<'_>, src: &str) -> Vec<Range<usize>> {
+    let is_server_action_file = has_use_server(root, src);
+    // (scope start byte, name) of locals holding a secret, filled in document order so that
+    // `const a = Deno.env.get(..); const b = { a }` carries through
+    let mut carriers: BTreeSet<(usize, String)> = BTreeSet::new();
+    walk(root, |n| {
+        if n.kind() != "variable_declarator" {
+            return;
+        }
+        let (Some(name), Some(value)) = (
+            n.child_by_field_name("name"),
+            n.child_by_field_name("value"),
+        ) else {
+            return;
+        };
+        let scope = scope_of(n).start_byte();
+        match name.kind() {
+            "identifier" if carries(value, src, &carriers) => {
+                carriers.insert((scope, text(name, src).to_string()));
+            }
+            // const { OPENAI_API_KEY } = process.env
+            "object_pattern" if text(value, src) == "process.env" => {
+                for p in name.named_children(&mut name.walk()) {
+                    let (key, local) = match p.kind() {
+                        "shorthand_property_identifier_pattern" => (p, p),
+                        "pair_pattern" => {
+                            match (p.child_by_field_name("key"), p.child_by_field_name("value")) {
+                                (Some(k), Some(v)) if v.kind() == "identifier" => (k, v),
+                                _ => continue,
+                            }
+                        }
+                        _ => continue,
+                    };
+                    if super::is_secret_var(text(key, src)) {
+                        carriers.insert((scope, text(local, src).to_string()));
+                    }
+                }
+            }
+            _ => {}
+        }
+    });
+    let mut hits = Vec::new();
+    walk(root, |n| {
+        let body = match n.kind() {
+            "new_expression" => n
+                .child_by_field_name("constructor")
+                .filter(|c| text(*c, src) == "Response")
+                .and_then(|_| first_argument(n)),
+            "call_expression" if is_response_call(n, src) => first_argument(n),
+            "return_statement"
+                if (is_server_action_file && in_exported_function(n)) || in_on_call(n, src) =>
+            {
+                n.named_child(0)
+            }
+            _ => None,
+        };
+        if let Some(body) = body
+            && carries(body, src, &carriers)
+        {
+            hits.push(n.byte_range());
+        }
+    });
+    hits
+}
+
+/// The name of a secret environment read, or `None`.
+fn secret_read<'s>(node: Node<'_>, src: &'s str) -> Option<&'s str> {
+    let name = match node.kind() {
+        "member_expression" => {
+            let object = node.child_by_field_name("object")?;
+            if text(object, src) != "process.env" {
+                return None;
+            }
+            text(node.child_by_field_name("property")?, src)
+        }
+        "subscript_expression" => {
+            let object = node.child_by_field_name("object")?;
+            if text(object, src) != "process.env" {
+                return None;
+            }
+            string_value(node.child_by_field_name("index")?, src)?
+        }
+        "call_expression" => {
+            let callee = node.child_by_field_name("function")?;
+            if text(callee, src) != "Deno.env.get" {
+                return None;
+            }
+            string_value(first_argument(node)?, src)?
+        }
+        _ => return None,
+    };
+    super::is_secret_var(name).then_some(name)
+}
+
+/// Whether the value of `node` is, or holds, a secret from the environment.
+fn carries(node: Node<'_>, src: &str, carriers: &BTreeSet<(usize, String)>) -> bool {
+    if secret_read(node, src).is_some() {
+        return true;
+    }
+    let any_child = |kinds: &[&str]| {
+        node.named_children(&mut node.walk())
+            .filter(|c| kinds.is_empty() || kinds.contains(&c.kind()))
+            .any(|c| carries(c, src, carriers))
+    };
+    match node.kind() {
+        "identifier" | "shorthand_property_identifier" => is_carrier(node, src, carriers),
+        "parenthesized_expression"
+        | "spread_element"
+        | "template_substitution"
+        | "array"
+        | "object"
+        | "as_expression"
+        | "non_null_expression"
+        | "satisfies_expression" => any_child(&[]),
+        "template_string" => any_child(&["template_substitution"]),
+        "pair" => node
+            .child_by_field_name("value")
+            .is_some_and(|v| carries(v, src, carriers)),
+        "binary_expression" => {
+            let op = node
+                .child_by_field_name("operator")
+                .map_or("", |o| text(o, src));
+            matches!(op, "??" | "||" | "+")
+                && ["left", "right"].iter().any(|f| {
+                    node.child_by_field_name(f)
+                        .is_some_and(|c| carries(c, src, carriers))
+                })
+        }
+        "ternary_expression" => ["consequence", "alternative"].iter().any(|f| {
+            node.child_by_field_name(f)
+                .is_some_and(|c| carries(c, src, carriers))
+        }),
+        // JSON.stringify({ key }) is the body itself
+        "call_expression" => {
+            node.child_by_field_name("function")
+                .is_some_and(|f| text(f, src) == "JSON.stringify")
+                && first_argument(node).is_some_and(|a| carries(a, src, carriers))
+        }
+        _ => false,
+    }
+}
+
+/// Whether the identifier names a local holding a secret in a scope enclosing it.
+fn is_carrier(node: Node<'_>, src: &str, carriers: &BTreeSet<(usize, String)>) -> bool {
+    let name = text(node, src);
+    let mut at = Some(node);
+    while let Some(n) = at {
+        if is_scope(n) && carriers.contains(&(n.start_byte(), name.to_string())) {
+            return true;
+        }
+        at = n.parent();
+    }
+    false
+}
+
+fn is_scope(n: Node<'_>) -> bool {
+    matches!(
+        n.kind(),
+        "program"
+            | "function_declaration"
+            | "function_expression"
+            | "arrow_function"
+            | "method_definition"
+            | "generator_function_declaration"
+    )
+}
+
+/// The innermost function (or the program) around `node`.
+fn scope_of(node: Node<'_>) -> Node<'_> {
+    let mut at = node;
+    while let Some(p) = at.parent() {
+        if is_scope(p) {
+            return p;
+        }
+        at = p;
+    }
+    at
+}
+
+fn first_argument(call: Node<'_>) -> Option<Node<'_>> {
+    call.child_by_field_name("arguments")?.named_child(0)
+}
+
+/// `res.json(..)`, `res.status(200).send(..)`, `c.json(..)`, `Response.json(..)`,
+/// `NextResponse.json(..)`.
+fn is_response_call(call: Node<'_>, src: &str) -> bool {
+    let Some(callee) = call.child_by_field_name("function") else {
+        return false;
+    };
+    if callee.kind() != "member_expression" {
+        return false;
+    }
+    let method = callee
+        .child_by_field_name("property")
+        .map_or("", |p| text(p, src));
+    if !matches!(method, "json" | "send" | "end" | "jsonp") {
+        return false;
+    }
+    let Some(mut object) = callee.child_by_field_name("object") else {
+        return false;
+    };
+    // unwrap `res.status(200).set(..)` chains down to `res`
+    while object.kind() == "call_expression" {
+        match object
+            .child_by_field_name("function")
+            .and_then(|f| f.child_by_field_name("object"))
+        {
+            Some(inner) => object = inner,
+            None => return false,
+        }
+    }
+    matches!(
+        text(object, src),
+        "res" | "response" | "reply" | "c" | "ctx" | "Response" | "NextResponse"
+    )
+}
+
+/// Whether a `return` sits directly in an exported top-level function (a server action).
+fn in_exported_function(ret: Node<'_>) -> bool {
+    let function = scope_of(ret);
+    if function.kind() == "program" || scope_of(function).kind() != "program" {
+        return false;
+    }
+    let mut at = function.parent();
+    while let Some(n) = at {
+        if n.kind() == "export_statement" {
+            return true;
+        }
+        at = n.parent();
+    }
+    false
+}
+
+/// Whether a `return` sits directly in a function passed to a Firebase `onCall`.
+fn in_on_call(ret: Node<'_>, src: &str) -> bool {
+    let function = scope_of(ret);
+    let Some(call) = function.parent().and_then(|args| args.parent()) else {
+        return false;
+    };
+    call.kind() == "call_expression"
+        && call
+            .child_by_field_name("function")
+            .is_some_and(|f| text(f, src).ends_with("onCall"))
+}
+
+/// Whether the file opens with a `"use server"` directive (Next.js server actions).
+fn has_use_server(root: Node<'_>, src: &str) -> bool {
+    root.named_children(&mut root.walk())
+        .take_while(|n| n.kind() == "expression_statement" || n.kind() == "comment")
+        .any(|n| {
+            n.named_child(0)
+                .and_then(|s| string_value(s, src))
+                .is_some_and(|v| v == "use server")
+        })
+}
