@@ -119,10 +119,28 @@ pub fn is_placeholder(value: &str) -> bool {
     {
         return true;
     }
-    lower
+    let segments: Vec<&str> = lower
         .split(|c: char| !c.is_ascii_alphanumeric())
-        .any(|seg| PLACEHOLDER_SEGMENTS.contains(&seg) || is_regular(seg))
+        .filter(|seg| !seg.is_empty())
+        .collect();
+    if segments
+        .iter()
+        .any(|seg| PLACEHOLDER_SEGMENTS.contains(seg))
+    {
+        return true;
+    }
+    // a regular segment is padding in a value that also holds a random one: a Twitter/X bearer
+    // token opens with a run of `A`s before its URL-encoded random part (`AAAA…%2F…%3D…`)
+    // (but hand-typed sequences with one odd segment, `abc123xyz-456def789-…`, stay placeholders)
+    let regular = segments.iter().filter(|seg| is_regular(seg)).count();
+    (regular > 0 && regular >= segments.iter().filter(|seg| looks_random(seg)).count())
         || is_regular(&squashed)
+}
+
+/// A segment long and varied enough to be generated: 16+ characters, not regular, 3.5+ bits of
+/// entropy per character.
+fn looks_random(seg: &str) -> bool {
+    seg.len() >= 16 && entropy(seg) >= 3.5 && !is_regular(seg)
 }
 
 /// Template syntax of the common tools, masks, and references to the environment.
@@ -420,6 +438,7 @@ mod tests {
             "my-secret",
             "mysecret",
             "sk_test_abcabcabcabcabcabcabcabc",
+            "sk-ant-api03-abc123xyz-456def789ghij-klmnopqrstuvwx-3456yza789bcde-1234fghijklmnopby56aaaogaopaaaabc123xyzAA",
             "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
         ] {
             assert!(is_placeholder(v), "{v}");
@@ -433,6 +452,8 @@ mod tests {
             "sk_live_51HxxxxQ9zT1mR7xW2pL5nH8cmysecretQ",
             "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAABlwAAAAdzc2gtcn",
             "sk_test_4eC39HqLyjWDarjtT1zdp7dc",
+            // a run of `A`s before a random part (Twitter/X bearer token)
+            "AAAAAAAAAAAAAAAAAAAAAMLheAAAAAAAA0%2BuSeid%2BULvsea4JtiGRiSDSJSI%3DEUifiRBkKG5E2XzMDjRfl76ZC9Ub0wnz4XsNiRVBChTYbJcE3F",
         ] {
             assert!(!is_placeholder(v), "{v}");
         }
