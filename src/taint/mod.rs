@@ -7,6 +7,7 @@
 //! functions that contain a source word (or receive a tainted value) are walked.
 
 mod flow;
+mod redos;
 pub mod spec;
 mod templates;
 mod validated;

@@ -132,6 +132,10 @@ pub enum RawSink {
 /// A sink with options; exactly one of `call`, `assign`, `jsx`, `property`, `render`.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "independent sink filters read from YAML, not a state machine"
+)]
 pub struct RawSinkSpec {
     /// A call pattern with `#n` argument positions.
     pub call: Option<String>,
@@ -171,6 +175,11 @@ pub struct RawSinkSpec {
     pub if_file: Option<String>,
     /// Not calls whose callee text matches this regex (`ragService.query` is not SQL).
     pub unless_callee: Option<String>,
+    /// Only calls that run a backtracking-prone regular expression literal (nested unbounded
+    /// quantifiers, `(a+)+`) written in this file: the receiver of `re.test(#0)` / `re.exec(#0)`,
+    /// or the first argument of `input.match(re)` (the value checked is then the receiver).
+    #[serde(default)]
+    pub redos: bool,
 }
 
 /// The raw `taint:` block of a rule.
@@ -371,6 +380,10 @@ pub enum SinkKind {
 
 /// A compiled sink of one rule.
 #[derive(Clone, Debug)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "independent sink filters read from YAML, not a state machine"
+)]
 pub struct Sink {
     /// Where.
     pub kind: SinkKind,
@@ -392,6 +405,8 @@ pub struct Sink {
     pub if_file: Option<Regex>,
     /// Callee-text exclusion.
     pub unless_callee: Option<Regex>,
+    /// Only calls running a catastrophic-backtracking regex literal (see [`RawSinkSpec::redos`]).
+    pub redos: bool,
     /// Call sinks only inside the arguments of a call matching this pattern
     /// (`new RegExp(q)` inside `User.find(...)`).
     pub inside: Option<Pattern>,
@@ -611,6 +626,7 @@ pub fn compile(raw: &RawTaint, sets: &RawSets) -> Result<TaintSpec, String> {
             unless_file: regex(spec.unless_file.as_ref())?,
             if_file: regex(spec.if_file.as_ref())?,
             unless_callee: regex(spec.unless_callee.as_ref())?,
+            redos: spec.redos,
             inside: match (&spec.call, &spec.inside) {
                 (Some(_), Some(i)) => Some(Pattern::parse(i)?),
                 _ => None,

@@ -8,7 +8,7 @@ use super::modules::{ImportCall, MODULE_PREFIX, RenderLocal};
 use super::sources::set_at;
 use super::{
     CLEAN_METHODS, Forward, ITERATORS, MUTATORS, Step, Taint, Walker, is_function, root_identifier,
-    short, string_value, union,
+    short, string_value, strip, union,
 };
 use crate::taint::spec::{SinkKind, Source};
 
@@ -300,6 +300,22 @@ impl<'t> Walker<'_, 't> {
             {
                 continue;
             }
+            if sink.redos {
+                // `re.test(input)`: the pattern is the receiver; `input.match(re)`: the first argument
+                if receiver.is_some_and(|r| self.catastrophic_regex(r)) {
+                    // the checked value is at the sink's argument positions
+                } else if let (Some(r), Some(t), Some(a)) = (receiver, &recv, args.first())
+                    && self.catastrophic_regex(*a)
+                {
+                    if t.mask & (1 << rule) != 0 && t.stringy && !t.whole {
+                        let t = t.clone();
+                        self.report(*rule, n.byte_range(), &t, r, self.text(callee));
+                    }
+                    continue;
+                } else {
+                    continue;
+                }
+            }
             let positions: Vec<usize> = match &p.args {
                 Some(a) if !a.is_empty() => a.clone(),
                 _ => (0..args.len()).collect(),
@@ -548,5 +564,59 @@ impl<'t> Walker<'_, 't> {
                 sink: sink.clone(),
             });
         }
+    }
+
+    /// Whether `n` is a regular expression literal that backtracks catastrophically, or a name
+    /// this file binds to one (`const RE = /(a+)+$/`, `new RegExp("(a+)+$")`).
+    fn catastrophic_regex(&self, n: Node<'t>) -> bool {
+        let n = strip(n);
+        match n.kind() {
+            "regex" => n
+                .child_by_field_name("pattern")
+                .is_some_and(|p| crate::taint::redos::catastrophic(self.text(p))),
+            "new_expression" | "call_expression" => {
+                let field = if n.kind() == "new_expression" {
+                    "constructor"
+                } else {
+                    "function"
+                };
+                n.child_by_field_name(field)
+                    .is_some_and(|c| self.text(c) == "RegExp")
+                    && Self::args(n).first().is_some_and(|a| match a.kind() {
+                        "regex" => self.catastrophic_regex(*a),
+                        // the source text of a string literal: `"\\w+"` is the pattern `\w+`
+                        _ => string_value(self.shared.text, *a).is_some_and(|s| {
+                            crate::taint::redos::catastrophic(&s.replace("\\\\", "\\"))
+                        }),
+                    })
+            }
+            "identifier" => {
+                let name = self.text(n);
+                let mut root = n;
+                while let Some(p) = root.parent() {
+                    root = p;
+                }
+                self.bound_regex(root, name, 0)
+            }
+            _ => false,
+        }
+    }
+
+    /// A `const`/`let`/`var` declaration of `name` anywhere in the file holding a catastrophic regex.
+    fn bound_regex(&self, n: Node<'t>, name: &str, depth: usize) -> bool {
+        if depth > 64 {
+            return false;
+        }
+        if n.kind() == "variable_declarator"
+            && n.child_by_field_name("name")
+                .is_some_and(|x| self.text(x) == name)
+            && let Some(v) = n.child_by_field_name("value")
+            && v.kind() != "identifier"
+        {
+            return self.catastrophic_regex(v);
+        }
+        let mut cursor = n.walk();
+        n.children(&mut cursor)
+            .any(|c| self.bound_regex(c, name, depth + 1))
     }
 }
