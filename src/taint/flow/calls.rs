@@ -301,6 +301,15 @@ impl<'t> Walker<'_, 't> {
                 continue;
             }
             if sink.redos {
+                // nothing to report unless the checked value carries this rule's taint: test that
+                // first, the regex lookup may walk the whole file
+                let tainted = |t: &Option<_>| {
+                    t.as_ref()
+                        .is_some_and(|t: &crate::taint::flow::Taint| t.mask & (1 << rule) != 0)
+                };
+                if !tainted(&recv) && !taints.iter().any(tainted) {
+                    continue;
+                }
                 // `re.test(input)`: the pattern is the receiver; `input.match(re)`: the first argument
                 if receiver.is_some_and(|r| self.catastrophic_regex(r)) {
                     // the checked value is at the sink's argument positions
