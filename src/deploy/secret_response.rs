@@ -170,11 +170,14 @@ fn carries(node: Node<'_>, src: &str, carriers: &BTreeSet<(usize, String)>) -> b
 
 /// Whether the identifier names a local holding a secret in a scope enclosing it.
 fn is_carrier(node: Node<'_>, src: &str, carriers: &BTreeSet<(usize, String)>) -> bool {
-    let name = text(node, src);
+    let mut key = (0, text(node, src).to_string());
     let mut at = Some(node);
     while let Some(n) = at {
-        if is_scope(n) && carriers.contains(&(n.start_byte(), name.to_string())) {
-            return true;
+        if is_scope(n) {
+            key.0 = n.start_byte();
+            if carriers.contains(&key) {
+                return true;
+            }
         }
         at = n.parent();
     }

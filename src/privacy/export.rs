@@ -148,9 +148,11 @@ fn is_placeholder_domain(domain: &str, tld: &str) -> bool {
     ];
     FILE_EXTENSIONS.contains(&tld)
         || RESERVED_TLDS.contains(&tld)
-        || PLACEHOLDERS
-            .iter()
-            .any(|p| domain == *p || domain.ends_with(&format!(".{p}")))
+        || PLACEHOLDERS.iter().any(|p| {
+            domain
+                .strip_suffix(p)
+                .is_some_and(|rest| rest.is_empty() || rest.ends_with('.'))
+        })
         || domain.starts_with("example.")
 }
 
