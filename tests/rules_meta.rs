@@ -261,3 +261,20 @@ fn every_builtin_secret_regex_compiles() {
     }
     assert!(checked > 80, "only {checked} secret regexes checked");
 }
+
+#[test]
+fn every_builtin_query_compiles_with_its_constraint_regexes() {
+    // Embedded query rules are compiled on first use, their `where` regexes too; one that did not
+    // compile (a grammar change, the regex size limit) would silently find nothing.
+    let rules = rules();
+    let mut checked = 0;
+    for rule in rules.rules() {
+        if let vibeward::rules::Matcher::Query(query) = &rule.matcher {
+            if let Err(e) = query.check_compiles() {
+                panic!("{}: {e}", rule.id);
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 50, "only {checked} query rules checked");
+}

@@ -57,11 +57,46 @@ struct RawConstraint {
     one_of: Vec<String>,
 }
 
+/// A constraint's regex: its syntax checked when the rule loads, compiled on first use (compiling
+/// the constraints of every embedded rule up front was a fifth of start-up). A regex over the
+/// compiled-size limit fails [`QueryMatcher::check_compiles`] (at load for user rules, in
+/// `tests/rules_meta.rs` for embedded ones); should one reach a match anyway, its constraint
+/// rejects the capture.
+#[derive(Debug)]
+struct LazyRegex {
+    source: String,
+    compiled: OnceLock<Result<Regex, String>>,
+}
+
+impl LazyRegex {
+    /// Checks the syntax of `source` (what `Regex::new` rejects, with the same message).
+    fn new(source: String) -> Result<Self, String> {
+        regex_syntax::Parser::new()
+            .parse(&source)
+            .map_err(|e| e.to_string())?;
+        Ok(LazyRegex {
+            source,
+            compiled: OnceLock::new(),
+        })
+    }
+
+    fn compiled(&self) -> Result<&Regex, &String> {
+        self.compiled
+            .get_or_init(|| Regex::new(&self.source).map_err(|e| e.to_string()))
+            .as_ref()
+    }
+
+    /// Whether the regex matches `text`; `None` when it does not compile.
+    fn is_match(&self, text: &str) -> Option<bool> {
+        self.compiled().ok().map(|r| r.is_match(text))
+    }
+}
+
 /// A constraint on the text of a capture.
 #[derive(Debug)]
 struct Constraint {
-    regex: Option<Regex>,
-    not_regex: Option<Regex>,
+    regex: Option<LazyRegex>,
+    not_regex: Option<LazyRegex>,
     equals: Option<String>,
     not_equals: Option<String>,
     one_of: Vec<String>,
@@ -69,8 +104,13 @@ struct Constraint {
 
 impl Constraint {
     fn accepts(&self, text: &str) -> bool {
-        self.regex.as_ref().is_none_or(|r| r.is_match(text))
-            && self.not_regex.as_ref().is_none_or(|r| !r.is_match(text))
+        self.regex
+            .as_ref()
+            .is_none_or(|r| r.is_match(text) == Some(true))
+            && self
+                .not_regex
+                .as_ref()
+                .is_none_or(|r| r.is_match(text) == Some(false))
             && self.equals.as_ref().is_none_or(|e| e == text)
             && self.not_equals.as_ref().is_none_or(|e| e != text)
             && (self.one_of.is_empty() || self.one_of.iter().any(|o| o == text))
@@ -133,11 +173,22 @@ impl QueryMatcher {
         Ok(matcher)
     }
 
-    /// Compiles this matcher and its nested ones for every target grammar; the first error wins.
+    /// Compiles this matcher and its nested ones for every target grammar, and the regexes of
+    /// their constraints; the first error wins.
     pub fn check_compiles(&self) -> Result<(), String> {
         for &g in &self.grammars {
             Query::new(&g.language(), &self.source)
                 .map_err(|e| format!("query does not compile for {g:?}: {e}"))?;
+        }
+        for (name, constraint) in &self.constraints {
+            for regex in [&constraint.regex, &constraint.not_regex]
+                .into_iter()
+                .flatten()
+            {
+                regex
+                    .compiled()
+                    .map_err(|e| format!("bad regex for `{name}`: {e}"))?;
+            }
         }
         for nested in [&self.inside, &self.not_inside].into_iter().flatten() {
             nested.check_compiles()?;
@@ -158,7 +209,7 @@ impl QueryMatcher {
                 ));
             }
             let compile = |r: Option<String>| {
-                r.map(|r| Regex::new(&r).map_err(|e| format!("bad regex for `{name}`: {e}")))
+                r.map(|r| LazyRegex::new(r).map_err(|e| format!("bad regex for `{name}`: {e}")))
                     .transpose()
             };
             constraints.push((
