@@ -378,13 +378,27 @@ impl Engine {
         settings: &crate::Settings,
         capabilities: &[Capability],
     ) -> Result<Self, RuleError> {
+        use rayon::prelude::*;
         let options = settings.engine;
+        // the analyzers and the prefilter are built in parallel (start-up is most of a scan of a
+        // small project), kept in the order the capabilities are listed
+        let (built, prefilter) = rayon::join(
+            || {
+                let query = query::QueryAnalyzer::new(&rules, options.combined_queries);
+                let others: Vec<_> = capabilities
+                    .par_iter()
+                    .map(|capability| (capability.build)(&rules, settings))
+                    .collect();
+                (query, others)
+            },
+            || Prefilter::new(&rules),
+        );
         let mut analyzers: Vec<Box<dyn Analyzer>> = Vec::new();
-        if let Some(q) = query::QueryAnalyzer::new(&rules, options.combined_queries)? {
+        if let Some(q) = built.0? {
             analyzers.push(Box::new(q));
         }
-        for capability in capabilities {
-            if let Some(a) = (capability.build)(&rules, settings)? {
+        for analyzer in built.1 {
+            if let Some(a) = analyzer? {
                 analyzers.push(a);
             }
         }
@@ -429,7 +443,7 @@ impl Engine {
         }
         Ok(Engine {
             file_timeout: options.file_timeout,
-            prefilter: Prefilter::new(&rules)?,
+            prefilter: prefilter?,
             rules: Arc::new(rules),
             analyzers,
             timings: Timings::from_env(),
