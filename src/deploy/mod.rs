@@ -203,6 +203,7 @@ impl Analyzer for DeployAnalyzer {
         match ctx.file.kind {
             FileKind::Js | FileKind::Ts | FileKind::Tsx => {
                 if sink.is_active(Check::EnvSecretInResponse)
+                    && secret_response::may_apply(&ctx.file.text)
                     && let Some(tree) = ctx.tree()
                 {
                     secret_response::check_file(&mut sink, tree.root_node());
