@@ -335,15 +335,14 @@ fn host_of(url: &str) -> Option<&str> {
 /// What kind of internal address an absolute URL points at, if any.
 fn internal_host(url: &str) -> Option<InternalHost> {
     let host = host_of(url)?.to_ascii_lowercase();
-    if host == "metadata.google.internal" || host == "169.254.169.254" || host == "fd00:ec2::254"
-    {
+    if host == "metadata.google.internal" || host == "169.254.169.254" || host == "fd00:ec2::254" {
         return Some(InternalHost::Metadata);
     }
-    if host == "localhost" || host.ends_with(".localhost") || host == "::1" || host == "0.0.0.0"
-    {
+    if host == "localhost" || host.ends_with(".localhost") || host == "::1" || host == "0.0.0.0" {
         return Some(InternalHost::Loopback);
     }
-    if host.ends_with(".internal") || host.ends_with(".local") || host.ends_with(".lan") {
+    // `host` is lower-cased: compare its last label
+    if host.contains('.') && matches!(host.rsplit('.').next(), Some("internal" | "local" | "lan")) {
         return Some(InternalHost::InternalName);
     }
     let octets: Vec<u8> = host.split('.').filter_map(|p| p.parse().ok()).collect();

@@ -39,7 +39,10 @@ pub fn may_apply(src: &str) -> bool {
     for (at, _) in src.match_indices("process.env") {
         let after = skip_space(bytes, at + "process.env".len());
         // `process.envVar` is another identifier
-        if bytes.get(at + "process.env".len()).is_some_and(|&b| is_ident_byte(b)) {
+        if bytes
+            .get(at + "process.env".len())
+            .is_some_and(|&b| is_ident_byte(b))
+        {
             continue;
         }
         let mut next = after;
@@ -166,8 +169,7 @@ fn find(root: Node<'_>, src: &str) -> Vec<Range<usize>> {
                 let value = n.named_child(0);
                 if let Some(body) = value.and_then(|v| lambda_body(v, src)) {
                     Some(body)
-                } else if (is_server_action_file && in_exported_function(n)) || in_on_call(n, src)
-                {
+                } else if (is_server_action_file && in_exported_function(n)) || in_on_call(n, src) {
                     value
                 } else {
                     None
