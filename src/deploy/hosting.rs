@@ -1,6 +1,8 @@
 //! Static hosting configuration: `firebase.json` and `netlify.toml` publishing the project folder
 //! itself (source, `.env`, rules and keys) instead of a build output; `vercel.json`,
-//! `firebase.json` and `netlify.toml` header blocks allowing any origin with credentials.
+//! `firebase.json` and `netlify.toml` header blocks allowing any origin with credentials;
+//! `vercel.json` rewrites and `netlify.toml` proxy redirects (status 200) whose destination is a
+//! loopback, private, link-local (cloud metadata) or `*.internal` address.
 
 use std::ops::Range;
 
@@ -44,6 +46,9 @@ pub fn check_file(sink: &mut Sink<'_, '_>) {
     let text = sink.text().to_string();
     if sink.is_active(Check::CorsWildcardWithCredentials) {
         check_cors_headers(sink, &text);
+    }
+    if sink.is_active(Check::RewriteToInternalHost) {
+        check_rewrites(sink, &text);
     }
     if !sink.is_active(Check::ProjectRootPublished) || sink.display().ends_with("vercel.json") {
         return;
@@ -228,5 +233,164 @@ fn json_header_blocks(value: &serde_json::Value, out: &mut Vec<Vec<(String, Stri
             }
         }
         _ => {}
+    }
+}
+
+/// Rewrites that proxy to an internal address: `vercel.json` `rewrites[].destination` (and the
+/// legacy `routes[].dest`), `netlify.toml` `[[redirects]]` with `status = 200` (a proxy; other
+/// statuses only send the browser there).
+fn check_rewrites(sink: &mut Sink<'_, '_>, text: &str) {
+    let mut destinations: Vec<String> = Vec::new();
+    if sink.display().ends_with("netlify.toml") {
+        let Ok(doc) = text.parse::<toml::Table>() else {
+            return;
+        };
+        for rule in doc
+            .get("redirects")
+            .and_then(toml::Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let status = rule.get("status").and_then(toml::Value::as_integer);
+            if let (Some(200), Some(to)) = (status, rule.get("to").and_then(toml::Value::as_str)) {
+                destinations.push(to.to_string());
+            }
+        }
+    } else if sink.display().ends_with("vercel.json") {
+        let Ok(doc) = serde_json::from_str::<serde_json::Value>(text) else {
+            return;
+        };
+        for (list, field) in [("rewrites", "destination"), ("routes", "dest")] {
+            for rule in doc
+                .get(list)
+                .and_then(serde_json::Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                if let Some(to) = rule.get(field).and_then(serde_json::Value::as_str) {
+                    destinations.push(to.to_string());
+                }
+            }
+        }
+    }
+    let mut from = 0;
+    for to in destinations {
+        let Some(kind) = internal_host(&to) else {
+            continue;
+        };
+        let Some(range) = line_of(text, &to, from) else {
+            continue;
+        };
+        from = range.end;
+        let metadata = kind == InternalHost::Metadata;
+        sink.report(
+            Check::RewriteToInternalHost,
+            range,
+            Extra {
+                message: Some(format!(
+                    "This rewrite proxies public requests to {} (`{}`): where the proxy can reach it, the internal service is open to the internet; where it cannot, a development setting shipped",
+                    kind.describe(),
+                    host_of(&to).unwrap_or_default()
+                )),
+                severity: metadata.then_some(Severity::High),
+                ..Extra::default()
+            },
+        );
+    }
+}
+
+/// The kind of non-public address a destination URL names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum InternalHost {
+    Loopback,
+    Private,
+    Metadata,
+    InternalName,
+}
+
+impl InternalHost {
+    fn describe(self) -> &'static str {
+        match self {
+            InternalHost::Loopback => "a loopback address",
+            InternalHost::Private => "a private network address",
+            InternalHost::Metadata => "the cloud metadata service",
+            InternalHost::InternalName => "an internal host name",
+        }
+    }
+}
+
+/// The host of an absolute `http(s)://` URL, without port or credentials.
+fn host_of(url: &str) -> Option<&str> {
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let host = authority.rsplit('@').next()?;
+    if let Some(v6) = host.strip_prefix('[') {
+        return v6.split(']').next();
+    }
+    host.split(':').next()
+}
+
+/// What kind of internal address an absolute URL points at, if any.
+fn internal_host(url: &str) -> Option<InternalHost> {
+    let host = host_of(url)?.to_ascii_lowercase();
+    if host == "metadata.google.internal" || host == "169.254.169.254" || host == "fd00:ec2::254" {
+        return Some(InternalHost::Metadata);
+    }
+    if host == "localhost" || host.ends_with(".localhost") || host == "::1" || host == "0.0.0.0" {
+        return Some(InternalHost::Loopback);
+    }
+    // `host` is lower-cased: compare its last label
+    if host.contains('.') && matches!(host.rsplit('.').next(), Some("internal" | "local" | "lan")) {
+        return Some(InternalHost::InternalName);
+    }
+    let octets: Vec<u8> = host.split('.').filter_map(|p| p.parse().ok()).collect();
+    if octets.len() != 4 || host.split('.').count() != 4 {
+        return None;
+    }
+    match (octets[0], octets[1]) {
+        (127, _) => Some(InternalHost::Loopback),
+        (169, 254) => Some(InternalHost::Metadata),
+        (10, _) | (192, 168) => Some(InternalHost::Private),
+        (172, b) if (16..=31).contains(&b) => Some(InternalHost::Private),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_hosts_are_told_apart_from_public_ones() {
+        assert_eq!(
+            internal_host("http://169.254.169.254/latest/meta-data/"),
+            Some(InternalHost::Metadata)
+        );
+        assert_eq!(
+            internal_host("http://localhost:4000/api/:path*"),
+            Some(InternalHost::Loopback)
+        );
+        assert_eq!(
+            internal_host("https://10.0.3.7:8443/x"),
+            Some(InternalHost::Private)
+        );
+        assert_eq!(
+            internal_host("http://172.20.0.2/"),
+            Some(InternalHost::Private)
+        );
+        assert_eq!(internal_host("http://172.32.0.2/"), None);
+        assert_eq!(
+            internal_host("http://api.svc.internal/v1"),
+            Some(InternalHost::InternalName)
+        );
+        assert_eq!(
+            internal_host("http://user:pw@[::1]:3000/"),
+            Some(InternalHost::Loopback)
+        );
+        assert_eq!(internal_host("https://api.example.com/:path*"), None);
+        assert_eq!(internal_host("/api/:path*"), None);
+        assert_eq!(internal_host("https://10.example.com/"), None);
     }
 }

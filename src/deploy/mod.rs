@@ -9,7 +9,8 @@
 //!   (host access, databases published without a real password);
 //! - [`workflow`]: GitHub Actions workflows, i.e. YAML with `on:` and `jobs:` (script injection,
 //!   `pull_request_target` running the pull request's code, secrets echoed, unpinned actions);
-//! - [`hosting`]: `firebase.json` and `netlify.toml` publishing the project folder itself;
+//! - [`hosting`]: `firebase.json` and `netlify.toml` publishing the project folder itself, CORS
+//!   headers, and `vercel.json`/`netlify.toml` rewrites proxying to internal addresses;
 //! - [`secret_response`]: JavaScript/TypeScript handlers sending an environment secret to the
 //!   client (the one check here that reads a syntax tree);
 //! - [`log_file`]: `*.log` files committed with the code.
@@ -62,11 +63,13 @@ pub enum Check {
     LogFileCommitted,
     /// A hosting header block sending `Access-Control-Allow-Origin: *` with credentials.
     CorsWildcardWithCredentials,
+    /// A hosting rewrite proxying public paths to a private, loopback or metadata address.
+    RewriteToInternalHost,
 }
 
 impl Check {
     /// Every check with the name rule files use.
-    pub const ALL: [(&'static str, Check); 14] = [
+    pub const ALL: [(&'static str, Check); 15] = [
         ("docker-secret-in-env-or-arg", Check::SecretInEnvOrArg),
         ("docker-env-file-copied", Check::EnvFileCopied),
         ("docker-add-remote-url", Check::AddRemoteUrl),
@@ -92,6 +95,10 @@ impl Check {
         (
             "hosting-cors-wildcard-with-credentials",
             Check::CorsWildcardWithCredentials,
+        ),
+        (
+            "hosting-rewrite-to-internal-host",
+            Check::RewriteToInternalHost,
         ),
     ];
 }
@@ -203,6 +210,7 @@ impl Analyzer for DeployAnalyzer {
         match ctx.file.kind {
             FileKind::Js | FileKind::Ts | FileKind::Tsx => {
                 if sink.is_active(Check::EnvSecretInResponse)
+                    && secret_response::may_apply(&ctx.file.text)
                     && let Some(tree) = ctx.tree()
                 {
                     secret_response::check_file(&mut sink, tree.root_node());

@@ -7,8 +7,13 @@
 //! read itself, or an object, array, template, `??`/`||` or ternary branch holding it (not a call:
 //! `new OpenAI({ apiKey })` is a client, not the key). A *response* is `new Response(body)`,
 //! `Response.json`/`NextResponse.json`, `res.json`/`res.send` (any `res.status(..)` chain, Hono's
-//! `c.json`), or a `return` from a `"use server"` file or a Firebase `onCall` handler.
+//! `c.json`), a `return` from a `"use server"` file or a Firebase `onCall` handler, or the `body`
+//! of a returned AWS Lambda result (`return { statusCode, body }`).
 //! Locals are looked up by name in the functions enclosing the response, innermost first.
+//!
+//! [`may_apply`] is a text prefilter run before the file is parsed: most files that read
+//! `process.env` read only public settings (`NODE_ENV`, `PORT`), and the tree is walked only
+//! when some secret-named variable is read.
 
 use std::collections::BTreeSet;
 use std::ops::Range;
@@ -23,6 +28,91 @@ pub fn check_file(sink: &mut Sink<'_, '_>, root: Node<'_>) {
     for range in find(root, sink.text()) {
         sink.report(Check::EnvSecretInResponse, range, Extra::default());
     }
+}
+
+/// Whether `src` reads some secret-named environment variable in a shape [`find`] follows:
+/// `process.env.NAME`, `process.env?.NAME`, `process.env["NAME"]`, `{ NAME } = process.env` or
+/// `Deno.env.get("NAME")`. A cheap superset of what the tree walk accepts, so that files reading
+/// only public settings are never parsed for this check.
+pub fn may_apply(src: &str) -> bool {
+    let bytes = src.as_bytes();
+    for (at, _) in src.match_indices("process.env") {
+        let after = skip_space(bytes, at + "process.env".len());
+        // `process.envVar` is another identifier
+        if bytes
+            .get(at + "process.env".len())
+            .is_some_and(|&b| is_ident_byte(b))
+        {
+            continue;
+        }
+        let mut next = after;
+        if bytes[next..].starts_with(b"?.") {
+            next = skip_space(bytes, next + 2);
+        } else if bytes.get(next) == Some(&b'.') {
+            next = skip_space(bytes, next + 1);
+        }
+        let name = if bytes.get(next) == Some(&b'[') {
+            quoted(src, skip_space(bytes, next + 1))
+        } else if next > after {
+            Some(ident_at(src, next))
+        } else {
+            None
+        };
+        if name.is_some_and(super::is_secret_var) || destructured_secret(src, at) {
+            return true;
+        }
+    }
+    src.match_indices("Deno.env.get(").any(|(at, m)| {
+        quoted(src, skip_space(bytes, at + m.len())).is_some_and(super::is_secret_var)
+    })
+}
+
+/// Whether `process.env` at `at` is the value of a destructuring `{ .. } =` naming a secret.
+fn destructured_secret(src: &str, at: usize) -> bool {
+    let before = src[..at].trim_end();
+    let Some(before) = before.strip_suffix('=') else {
+        return false;
+    };
+    let Some(before) = before.trim_end().strip_suffix('}') else {
+        return false;
+    };
+    let Some(open) = before.rfind('{') else {
+        return false;
+    };
+    before[open + 1..]
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '$'))
+        .any(|word| !word.is_empty() && super::is_secret_var(word))
+}
+
+fn is_ident_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b == b'$'
+}
+
+fn skip_space(bytes: &[u8], mut at: usize) -> usize {
+    while bytes.get(at).is_some_and(u8::is_ascii_whitespace) {
+        at += 1;
+    }
+    at
+}
+
+/// The identifier starting at `at` (empty when none does).
+fn ident_at(src: &str, at: usize) -> &str {
+    let len = src.as_bytes()[at..]
+        .iter()
+        .take_while(|&&b| is_ident_byte(b))
+        .count();
+    &src[at..at + len]
+}
+
+/// The text of a quoted string starting at `at` (`"X"`, `'X'` or `` `X` ``).
+fn quoted(src: &str, at: usize) -> Option<&str> {
+    let quote = *src.as_bytes().get(at)?;
+    if !matches!(quote, b'"' | b'\'' | b'`') {
+        return None;
+    }
+    let rest = &src[at + 1..];
+    let end = rest.find(quote as char)?;
+    Some(&rest[..end])
 }
 
 /// The byte ranges of responses whose body carries a secret from the environment.
@@ -75,10 +165,15 @@ fn find(root: Node<'_>, src: &str) -> Vec<Range<usize>> {
                 .filter(|c| text(*c, src) == "Response")
                 .and_then(|_| first_argument(n)),
             "call_expression" if is_response_call(n, src) => first_argument(n),
-            "return_statement"
-                if (is_server_action_file && in_exported_function(n)) || in_on_call(n, src) =>
-            {
-                n.named_child(0)
+            "return_statement" => {
+                let value = n.named_child(0);
+                if let Some(body) = value.and_then(|v| lambda_body(v, src)) {
+                    Some(body)
+                } else if (is_server_action_file && in_exported_function(n)) || in_on_call(n, src) {
+                    value
+                } else {
+                    None
+                }
             }
             _ => None,
         };
@@ -244,6 +339,30 @@ fn is_response_call(call: Node<'_>, src: &str) -> bool {
         text(object, src),
         "res" | "response" | "reply" | "c" | "ctx" | "Response" | "NextResponse"
     )
+}
+
+/// The `body` of an AWS Lambda / API Gateway result `{ statusCode, body }` (also the
+/// Netlify-function shape), or `None` for any other value.
+fn lambda_body<'t>(value: Node<'t>, src: &str) -> Option<Node<'t>> {
+    if value.kind() != "object" {
+        return None;
+    }
+    let mut status = false;
+    let mut body = None;
+    for pair in value.named_children(&mut value.walk()) {
+        let key = match pair.kind() {
+            "pair" => pair.child_by_field_name("key"),
+            "shorthand_property_identifier" => Some(pair),
+            _ => None,
+        };
+        match key.map(|k| text(k, src).trim_matches(['"', '\''])) {
+            Some("statusCode") => status = true,
+            Some("body") if pair.kind() == "pair" => body = pair.child_by_field_name("value"),
+            Some("body") => body = Some(pair),
+            _ => {}
+        }
+    }
+    body.filter(|_| status)
 }
 
 /// Whether a `return` sits directly in an exported top-level function (a server action).
