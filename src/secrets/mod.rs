@@ -325,6 +325,12 @@ fn check_match(
             }
             JwtRole::Public | JwtRole::Other => return None,
         },
+        Some(Validation::JwtCredential) => {
+            let claims = validate::jwt_credential(value)?;
+            if let Some(clause) = claims.note() {
+                note = Some(clause);
+            }
+        }
     }
     Some(Hit {
         rule_idx,

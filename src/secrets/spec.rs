@@ -7,7 +7,8 @@
 //!   entropy: 3.0              # minimum Shannon entropy of the secret (bits per char)
 //!   allow: ['^sk_live_0+$']   # extra allowlist regexes on the secret
 //!   placeholders: true        # skip placeholders (`xxx`, `<...>`, `${...}`, `...EXAMPLE`); default true
-//!   validate: github-checksum # a check in code: github-checksum | jwt | supabase-service-role
+//!   validate: github-checksum # a check in code: github-checksum | jwt | supabase-service-role |
+//!                             # jwt-credential
 //!   multiline: false          # the regex may span lines (private keys, JSON documents)
 //!   context-lines: 0          # also search this many lines around the keyword's line
 //!   weak-only: false          # report only well-known defaults (`weak` or default-secret words)
@@ -87,6 +88,9 @@ pub enum Validation {
     Jwt,
     /// A JWT whose payload role is `service_role`; `anon` keys are public and never reported.
     SupabaseServiceRole,
+    /// A signed JWT that is a credential: not a public `anon` key, not a documented example,
+    /// not a service-role key (its own rule reports those).
+    JwtCredential,
 }
 
 /// Detectors written in Rust, chosen by `detector:`.
@@ -320,11 +324,12 @@ pub fn compile(
                 Some("github-checksum") => Some(Validation::GithubChecksum),
                 Some("jwt") => Some(Validation::Jwt),
                 Some("supabase-service-role") => Some(Validation::SupabaseServiceRole),
+                Some("jwt-credential") => Some(Validation::JwtCredential),
                 Some(other) => {
                     return Err(error(
                         "validate",
                         format!(
-                            "unknown validation `{other}`: expected github-checksum, jwt or supabase-service-role"
+                            "unknown validation `{other}`: expected github-checksum, jwt, supabase-service-role or jwt-credential"
                         ),
                     ));
                 }
