@@ -112,8 +112,23 @@ const EXAMPLE_SUBJECTS: [&str; 2] = ["1234567890", "user123"];
 
 /// Claims that say whose token it is, what it may do or when it ends: a credential has one.
 const IDENTITY_CLAIMS: [&str; 17] = [
-    "sub", "iss", "aud", "exp", "jti", "azp", "role", "roles", "scope", "scp", "client_id",
-    "user_id", "uid", "id", "email", "username", "url",
+    "sub",
+    "iss",
+    "aud",
+    "exp",
+    "jti",
+    "azp",
+    "role",
+    "roles",
+    "scope",
+    "scp",
+    "client_id",
+    "user_id",
+    "uid",
+    "id",
+    "email",
+    "username",
+    "url",
 ];
 
 /// A signed JWT that works as a credential: decodable, signed (`alg` is not `none`, the signature
@@ -240,7 +255,10 @@ mod tests {
             Some("its payload claims `role: admin`".to_string())
         );
         // {"role":"anon"} is a public key; {"role":"service_role"} has its own rule
-        assert_eq!(jwt_credential(&format!("{header}.eyJyb2xlIjoiYW5vbiJ9.c2ln")), None);
+        assert_eq!(
+            jwt_credential(&format!("{header}.eyJyb2xlIjoiYW5vbiJ9.c2ln")),
+            None
+        );
         assert_eq!(
             jwt_credential(&format!("{header}.eyJyb2xlIjoic2VydmljZV9yb2xlIn0.c2ln")),
             None
@@ -258,7 +276,10 @@ mod tests {
             None
         );
         // {"msg":"hello"}: names nobody
-        assert_eq!(jwt_credential(&format!("{header}.eyJtc2ciOiJoZWxsbyJ9.c2lnbmF0dXJl")), None);
+        assert_eq!(
+            jwt_credential(&format!("{header}.eyJtc2ciOiJoZWxsbyJ9.c2lnbmF0dXJl")),
+            None
+        );
         // {"alg":"none"}: unsigned, grants nothing
         assert_eq!(
             jwt_credential("eyJhbGciOiJub25lIn0.eyJzdWIiOiJ0ZXN0LXVzZXIifQ."),
