@@ -13,6 +13,7 @@
 //!   context-lines: 0          # also search this many lines around the keyword's line
 //!   weak-only: false          # report only well-known defaults (`weak` or default-secret words)
 //!   skip-comments: false      # ignore matches on comment lines (documentation examples)
+//!   skip-tests-and-docs: false # ignore tests, mocks, docs and example files (`.env.example`)
 //!   case-sensitive-keywords: false # keywords wake the regex only in their exact case (`SK`, not `task`)
 //!   lockfiles: false          # also scan lockfiles (integrity hashes are noise: default off)
 //!   allow-match: ['@localhost']   # allowlist regexes on the whole match
@@ -71,6 +72,8 @@ struct RawSecret {
     weak_only: bool,
     #[serde(default, rename = "skip-comments")]
     skip_comments: bool,
+    #[serde(default, rename = "skip-tests-and-docs")]
+    skip_tests_and_docs: bool,
     #[serde(default, rename = "case-sensitive-keywords")]
     case_sensitive_keywords: bool,
 }
@@ -212,6 +215,9 @@ pub struct RegexDetector {
     pub weak_only: bool,
     /// Matches on comment lines (`//`, `#`, ` * `) are documentation examples, not code.
     pub skip_comments: bool,
+    /// Tests, mocks, docs and example files hold demo values of this kind (signed JWTs), not
+    /// credentials: the rule does not run there.
+    pub skip_tests_and_docs: bool,
     /// Keywords wake the regex only in their exact case: a two-letter prefix such as Twilio's
     /// `SK` would otherwise open a window at every `task` and `risk`.
     pub case_sensitive_keywords: bool,
@@ -350,6 +356,7 @@ pub fn compile(
                 context_lines: raw.context_lines.min(20),
                 weak_only: raw.weak_only,
                 skip_comments: raw.skip_comments,
+                skip_tests_and_docs: raw.skip_tests_and_docs,
                 case_sensitive_keywords: raw.case_sensitive_keywords,
             }))
         }
