@@ -451,11 +451,14 @@ fn is_secret_value(value: &str, name: &str) -> bool {
         return false;
     }
     let lower = value.to_ascii_lowercase();
-    // public by design (Firebase web config, Stripe/Mapbox/Supabase publishable keys)
+    // public by design (Firebase web config, Stripe/Mapbox/Supabase publishable keys, PostHog
+    // project keys, Langfuse public keys)
     if value.starts_with("AIza")
         || value.starts_with("pk_")
         || value.starts_with("pk.")
         || value.starts_with("sb_publishable_")
+        || value.starts_with("phc_")
+        || value.starts_with("pk-lf-")
     {
         return false;
     }

@@ -200,6 +200,13 @@ impl SecretsAnalyzer {
             if regex.weak_only && is_template_or_example(&ctx.file.display) {
                 continue;
             }
+            // a plain `.txt` is as often a pasted note as a document: only real docs are skipped
+            if regex.skip_tests_and_docs
+                && is_template_or_example(&ctx.file.display)
+                && !ctx.file.display.to_ascii_lowercase().ends_with(".txt")
+            {
+                continue;
+            }
             ranges.sort_by_key(|r| r.start);
             let mut merged: Vec<Range<usize>> = Vec::new();
             for r in ranges.drain(..) {
@@ -325,6 +332,12 @@ fn check_match(
             }
             JwtRole::Public | JwtRole::Other => return None,
         },
+        Some(Validation::JwtCredential) => {
+            let claims = validate::jwt_credential(value)?;
+            if let Some(clause) = claims.note() {
+                note = Some(clause);
+            }
+        }
     }
     Some(Hit {
         rule_idx,

@@ -7,11 +7,13 @@
 //!   entropy: 3.0              # minimum Shannon entropy of the secret (bits per char)
 //!   allow: ['^sk_live_0+$']   # extra allowlist regexes on the secret
 //!   placeholders: true        # skip placeholders (`xxx`, `<...>`, `${...}`, `...EXAMPLE`); default true
-//!   validate: github-checksum # a check in code: github-checksum | jwt | supabase-service-role
+//!   validate: github-checksum # a check in code: github-checksum | jwt | supabase-service-role |
+//!                             # jwt-credential
 //!   multiline: false          # the regex may span lines (private keys, JSON documents)
 //!   context-lines: 0          # also search this many lines around the keyword's line
 //!   weak-only: false          # report only well-known defaults (`weak` or default-secret words)
 //!   skip-comments: false      # ignore matches on comment lines (documentation examples)
+//!   skip-tests-and-docs: false # ignore tests, mocks, docs and example files (`.env.example`)
 //!   case-sensitive-keywords: false # keywords wake the regex only in their exact case (`SK`, not `task`)
 //!   lockfiles: false          # also scan lockfiles (integrity hashes are noise: default off)
 //!   allow-match: ['@localhost']   # allowlist regexes on the whole match
@@ -70,6 +72,8 @@ struct RawSecret {
     weak_only: bool,
     #[serde(default, rename = "skip-comments")]
     skip_comments: bool,
+    #[serde(default, rename = "skip-tests-and-docs")]
+    skip_tests_and_docs: bool,
     #[serde(default, rename = "case-sensitive-keywords")]
     case_sensitive_keywords: bool,
 }
@@ -87,6 +91,9 @@ pub enum Validation {
     Jwt,
     /// A JWT whose payload role is `service_role`; `anon` keys are public and never reported.
     SupabaseServiceRole,
+    /// A signed JWT that is a credential: not a public `anon` key, not a documented example,
+    /// not a service-role key (its own rule reports those).
+    JwtCredential,
 }
 
 /// Detectors written in Rust, chosen by `detector:`.
@@ -208,6 +215,9 @@ pub struct RegexDetector {
     pub weak_only: bool,
     /// Matches on comment lines (`//`, `#`, ` * `) are documentation examples, not code.
     pub skip_comments: bool,
+    /// Tests, mocks, docs and example files hold demo values of this kind (signed JWTs), not
+    /// credentials: the rule does not run there.
+    pub skip_tests_and_docs: bool,
     /// Keywords wake the regex only in their exact case: a two-letter prefix such as Twilio's
     /// `SK` would otherwise open a window at every `task` and `risk`.
     pub case_sensitive_keywords: bool,
@@ -320,11 +330,12 @@ pub fn compile(
                 Some("github-checksum") => Some(Validation::GithubChecksum),
                 Some("jwt") => Some(Validation::Jwt),
                 Some("supabase-service-role") => Some(Validation::SupabaseServiceRole),
+                Some("jwt-credential") => Some(Validation::JwtCredential),
                 Some(other) => {
                     return Err(error(
                         "validate",
                         format!(
-                            "unknown validation `{other}`: expected github-checksum, jwt or supabase-service-role"
+                            "unknown validation `{other}`: expected github-checksum, jwt, supabase-service-role or jwt-credential"
                         ),
                     ));
                 }
@@ -345,6 +356,7 @@ pub fn compile(
                 context_lines: raw.context_lines.min(20),
                 weak_only: raw.weak_only,
                 skip_comments: raw.skip_comments,
+                skip_tests_and_docs: raw.skip_tests_and_docs,
                 case_sensitive_keywords: raw.case_sensitive_keywords,
             }))
         }

@@ -87,6 +87,99 @@ pub fn jwt_role(token: &str) -> Option<JwtRole> {
     )
 }
 
+/// What a signed JWT that is a credential says about itself, for the finding's message.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct JwtClaims {
+    /// The `role` claim, when it is a privileged one (`admin`, `superuser`, ...).
+    pub admin_role: Option<String>,
+    /// Whether it carries an `exp` claim (a short-lived session token rather than an API key).
+    pub expires: bool,
+}
+
+impl JwtClaims {
+    /// The extra message clause.
+    pub fn note(&self) -> Option<String> {
+        match (&self.admin_role, self.expires) {
+            (Some(role), _) => Some(format!("its payload claims `role: {role}`")),
+            (None, false) => Some("it has no `exp` claim, so it never expires".to_string()),
+            (None, true) => None,
+        }
+    }
+}
+
+/// The subject of jwt.io's example token and of the tutorials that copy it.
+const EXAMPLE_SUBJECTS: [&str; 2] = ["1234567890", "user123"];
+
+/// Claims that say whose token it is, what it may do or when it ends: a credential has one.
+const IDENTITY_CLAIMS: [&str; 17] = [
+    "sub",
+    "iss",
+    "aud",
+    "exp",
+    "jti",
+    "azp",
+    "role",
+    "roles",
+    "scope",
+    "scp",
+    "client_id",
+    "user_id",
+    "uid",
+    "id",
+    "email",
+    "username",
+    "url",
+];
+
+/// A signed JWT that works as a credential: decodable, signed (`alg` is not `none`, the signature
+/// is present), and neither a public key by design (`role: anon` / `authenticated`), a
+/// service-role key (its own rule), nor jwt.io's documented example.
+pub fn jwt_credential(token: &str) -> Option<JwtClaims> {
+    let mut parts = token.split('.');
+    let header = decode_base64url(parts.next()?)?;
+    let header: serde_json::Value = serde_json::from_slice(&header).ok()?;
+    let alg = header.get("alg")?.as_str()?;
+    if alg.eq_ignore_ascii_case("none") {
+        return None;
+    }
+    let payload = jwt_payload(token)?;
+    let payload = payload.as_object()?;
+    let role = payload.get("role").and_then(serde_json::Value::as_str);
+    if matches!(
+        role,
+        Some("anon" | "authenticated" | "service_role" | "supabase_admin")
+    ) {
+        return None;
+    }
+    // a token that names nobody (`{"msg":"hello"}`, `{"confidence":0.8}`) is a demo of the format,
+    // not anyone's credential
+    if !IDENTITY_CLAIMS.iter().any(|c| payload.contains_key(*c)) {
+        return None;
+    }
+    // a Supabase Storage signed URL (`/object/sign/...?token=`) grants one file to whoever holds
+    // the link: shared on purpose, like the link itself
+    if payload.contains_key("url") && role.is_none() && !payload.contains_key("sub") {
+        return None;
+    }
+    let subject = payload.get("sub").and_then(serde_json::Value::as_str);
+    let name = payload.get("name").and_then(serde_json::Value::as_str);
+    if subject.is_some_and(|s| EXAMPLE_SUBJECTS.contains(&s)) && name == Some("John Doe") {
+        return None;
+    }
+    let admin_role = role
+        .filter(|r| {
+            let r = r.to_ascii_lowercase();
+            ["admin", "root", "superuser", "owner"]
+                .iter()
+                .any(|p| r.contains(p))
+        })
+        .map(str::to_string);
+    Some(JwtClaims {
+        admin_role,
+        expires: payload.contains_key("exp"),
+    })
+}
+
 /// base64url (or standard base64) without padding requirements.
 pub fn decode_base64url(s: &str) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(s.len() * 3 / 4);
@@ -141,5 +234,56 @@ mod tests {
         assert_eq!(jwt_role(&service), Some(JwtRole::ServiceRole));
         assert_eq!(jwt_role(&anon), Some(JwtRole::Public));
         assert_eq!(jwt_role("a.b"), None);
+    }
+
+    #[test]
+    fn jwt_credentials_exclude_public_example_and_unsigned_tokens() {
+        let header = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9";
+        // {"sub":"42","exp":1700000000}
+        let session = format!("{header}.eyJzdWIiOiI0MiIsImV4cCI6MTcwMDAwMDAwMH0.c2lnbmF0dXJl");
+        assert_eq!(
+            jwt_credential(&session),
+            Some(JwtClaims {
+                admin_role: None,
+                expires: true
+            })
+        );
+        // {"role":"admin"}
+        let admin = format!("{header}.eyJyb2xlIjoiYWRtaW4ifQ.c2lnbmF0dXJl");
+        assert_eq!(
+            jwt_credential(&admin).and_then(|c| c.note()),
+            Some("its payload claims `role: admin`".to_string())
+        );
+        // {"role":"anon"} is a public key; {"role":"service_role"} has its own rule
+        assert_eq!(
+            jwt_credential(&format!("{header}.eyJyb2xlIjoiYW5vbiJ9.c2ln")),
+            None
+        );
+        assert_eq!(
+            jwt_credential(&format!("{header}.eyJyb2xlIjoic2VydmljZV9yb2xlIn0.c2ln")),
+            None
+        );
+        // jwt.io's example: {"sub":"1234567890","name":"John Doe","iat":1516239022}
+        let example = format!(
+            "{header}.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"
+        );
+        assert_eq!(jwt_credential(&example), None);
+        // a Storage signed URL's token: {"url":"app_assets/a.png","iat":1744056669,"exp":10383970269}
+        assert_eq!(
+            jwt_credential(&format!(
+                "{header}.eyJ1cmwiOiJhcHBfYXNzZXRzL2EucG5nIiwiaWF0IjoxNzQ0MDU2NjY5LCJleHAiOjEwMzgzOTcwMjY5fQ.c2lnbmF0dXJl"
+            )),
+            None
+        );
+        // {"msg":"hello"}: names nobody
+        assert_eq!(
+            jwt_credential(&format!("{header}.eyJtc2ciOiJoZWxsbyJ9.c2lnbmF0dXJl")),
+            None
+        );
+        // {"alg":"none"}: unsigned, grants nothing
+        assert_eq!(
+            jwt_credential("eyJhbGciOiJub25lIn0.eyJzdWIiOiJ0ZXN0LXVzZXIifQ."),
+            None
+        );
     }
 }
