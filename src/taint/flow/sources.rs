@@ -69,9 +69,11 @@ impl<'t> Walker<'_, 't> {
             }],
             // `req.url`, `location.hash`: a string, not a request object; nor is a member only
             // a wildcard source takes (`req.token` set from a header by middleware)
-            whole: !resolved.as_deref().unwrap_or(path).last().is_some_and(|l| {
-                STRING_FIELDS.contains(&l.as_str()) || !self.is_source_end(l)
-            }),
+            whole: !resolved
+                .as_deref()
+                .unwrap_or(path)
+                .last()
+                .is_some_and(|l| STRING_FIELDS.contains(&l.as_str()) || !self.is_source_end(l)),
             stringy: true,
             host_fixed: false,
             params: 0,
@@ -81,9 +83,11 @@ impl<'t> Walker<'_, 't> {
     /// Whether a member name ends a declared path source (`body` of `req.body`); `true` when
     /// the sources are not indexed by their ends.
     fn is_source_end(&self, name: &str) -> bool {
-        self.shared.cfg.source_ends.as_ref().is_none_or(|ends| {
-            ends.binary_search_by(|e| e.as_str().cmp(name)).is_ok()
-        })
+        self.shared
+            .cfg
+            .source_ends
+            .as_ref()
+            .is_none_or(|ends| ends.binary_search_by(|e| e.as_str().cmp(name)).is_ok())
     }
 
     pub(super) fn function_name(&self, f: Node<'t>) -> Option<&'t str> {
