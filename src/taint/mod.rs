@@ -55,6 +55,9 @@ pub struct Compiled {
     /// wildcard. A path ending elsewhere is no source, whatever its prefix: most identifiers and
     /// members are rejected by one binary search (the privacy sets hold thousands of names).
     source_ends: Option<Vec<String>>,
+    /// Roots of sources that take any member but a few (`req.!user|session`), sorted: a path
+    /// starting with one of them skips the `source_ends` test.
+    source_roots: Vec<String>,
 }
 
 /// The taint analyzer.
@@ -165,6 +168,7 @@ pub fn build(
         request_only: 0,
         hint_masks: Vec::new(),
         source_ends: None,
+        source_roots: Vec::new(),
         hints: AhoCorasick::new(["\u{0}"]).map_err(|e| RuleError::Syntax {
             source_name: spec::SETS_FILE.into(),
             message: e.to_string(),
@@ -247,7 +251,7 @@ pub fn build(
     hints.sort();
     let hints = merge_masks(hints);
     compiled.hint_masks = hints.iter().map(|(_, m)| *m).collect();
-    compiled.source_ends = source_ends(&compiled.sources);
+    (compiled.source_ends, compiled.source_roots) = source_ends(&compiled.sources);
     compiled.sources = merge_masks(std::mem::take(&mut compiled.sources));
     compiled.sanitizers = merge_masks(std::mem::take(&mut compiled.sanitizers));
     compiled.guards = merge_masks(std::mem::take(&mut compiled.guards));
@@ -807,6 +811,8 @@ fn handles_requests(text: &str) -> bool {
             r"|\bfunction\s+(handler|lambdaHandler|main)\s*\(\s*(event|evt)\b",
             // NestJS parameter decorators: `@Body() dto`, `@Query("q") q`
             r"|@(Body|Query|Param|Headers|Req|Request|UploadedFiles?|MessageBody)\s*\(",
+            // a Node/Express handler's signature: `(req, res) =>`, `function (req, res, next)`
+            r"|\(\s*req\s*(:\s*[\w.<>]+\s*)?,\s*res\b",
         ))
         .expect("valid regex")
     })
@@ -832,20 +838,28 @@ fn has_relative_imports(text: &str) -> bool {
     })
 }
 
-/// See [`Compiled::source_ends`].
-fn source_ends(sources: &[(Source, u64)]) -> Option<Vec<String>> {
+/// See [`Compiled::source_ends`] and [`Compiled::source_roots`].
+fn source_ends(sources: &[(Source, u64)]) -> (Option<Vec<String>>, Vec<String>) {
     let mut ends = Vec::new();
+    let mut roots = Vec::new();
+    let mut wild = false;
     for (s, _) in sources {
         if let Source::Pattern(p) = s
             && p.args.is_none()
         {
-            match p.path.last() {
-                Some(spec::Seg::Names(names)) => ends.extend(names.iter().cloned()),
-                _ => return None,
+            match (p.path.first(), p.path.last()) {
+                (_, Some(spec::Seg::Names(names))) => ends.extend(names.iter().cloned()),
+                // `req.!user|session`: any member of the root but these
+                (Some(spec::Seg::Names(first)), Some(spec::Seg::Not(_))) if p.path.len() == 2 => {
+                    roots.extend(first.iter().cloned());
+                }
+                _ => wild = true,
             }
         }
     }
     ends.sort();
     ends.dedup();
-    Some(ends)
+    roots.sort();
+    roots.dedup();
+    ((!wild).then_some(ends), roots)
 }

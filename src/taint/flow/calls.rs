@@ -151,7 +151,7 @@ impl<'t> Walker<'_, 't> {
             let target = if is_function(*a) {
                 *a
             } else if a.kind() == "identifier"
-                && let Some(f) = self.shared.functions.get(self.text(*a)).copied()
+                && let Some(f) = self.helper(self.text(*a))
             {
                 f
             } else {
@@ -355,7 +355,7 @@ impl<'t> Walker<'_, 't> {
 
         // same-file helpers
         if callee.kind() == "identifier"
-            && let Some(f) = self.shared.functions.get(self.text(callee)).copied()
+            && let Some(f) = self.helper(self.text(callee))
             && taints.iter().any(Option::is_some)
         {
             let summary = self.summary(f)?;

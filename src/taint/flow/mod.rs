@@ -362,6 +362,10 @@ struct Walker<'s, 't> {
     imports: Vec<ImportCall>,
     /// Untrusted template locals (`res.render(view, { name })`).
     renders: Vec<RenderLocal>,
+    /// Helpers declared in the bodies of the functions being walked, innermost last
+    /// (`function getStatus(url) { ... }` inside a resolver): called with untrusted arguments,
+    /// they are followed through their summaries as top-level helpers are.
+    local_fns: Vec<(&'t str, Node<'t>)>,
 }
 
 /// The deepest syntax nesting the walk follows.
@@ -383,7 +387,19 @@ impl<'s, 't> Walker<'s, 't> {
             fn_stack: Vec::new(),
             imports: Vec::new(),
             renders: Vec::new(),
+            local_fns: Vec::new(),
         }
+    }
+
+    /// The helper a called name stands for: declared in an enclosing function's body (the
+    /// innermost first), else at the top of the file.
+    fn helper(&self, name: &str) -> Option<Node<'t>> {
+        self.local_fns
+            .iter()
+            .rev()
+            .find(|(n, _)| *n == name)
+            .map(|(_, f)| *f)
+            .or_else(|| self.shared.functions.get(name).copied())
     }
 
     /// `path` with its first segment replaced by what that name stands for, if it is an alias.

@@ -35,9 +35,11 @@ impl<'t> Walker<'_, 't> {
     ) -> Option<Taint> {
         let resolved = self.resolve(path);
         if let Some(ends) = &self.shared.cfg.source_ends {
+            let roots = &self.shared.cfg.source_roots;
             let ends_in = |p: &[String]| {
                 p.last()
                     .is_some_and(|l| ends.binary_search_by(|e| e.as_str().cmp(l)).is_ok())
+                    || (p.len() == 2 && roots.binary_search_by(|r| r.as_str().cmp(&p[0])).is_ok())
             };
             if !ends_in(path) && !resolved.as_deref().is_some_and(ends_in) {
                 return None;
@@ -65,16 +67,27 @@ impl<'t> Walker<'_, 't> {
                 range,
                 note: format!("untrusted input enters here: `{}`", short(shown)),
             }],
-            // `req.url`, `location.hash`: a string, not a request object
+            // `req.url`, `location.hash`: a string, not a request object; nor is a member only
+            // a wildcard source takes (`req.token` set from a header by middleware)
             whole: !resolved
                 .as_deref()
                 .unwrap_or(path)
                 .last()
-                .is_some_and(|l| STRING_FIELDS.contains(&l.as_str())),
+                .is_some_and(|l| STRING_FIELDS.contains(&l.as_str()) || !self.is_source_end(l)),
             stringy: true,
             host_fixed: false,
             params: 0,
         })
+    }
+
+    /// Whether a member name ends a declared path source (`body` of `req.body`); `true` when
+    /// the sources are not indexed by their ends.
+    fn is_source_end(&self, name: &str) -> bool {
+        self.shared
+            .cfg
+            .source_ends
+            .as_ref()
+            .is_none_or(|ends| ends.binary_search_by(|e| e.as_str().cmp(name)).is_ok())
     }
 
     pub(super) fn function_name(&self, f: Node<'t>) -> Option<&'t str> {

@@ -50,6 +50,37 @@ pub(super) fn top_level_functions<'t>(root: Node<'t>, text: &str) -> BTreeMap<St
     out
 }
 
+/// Functions declared directly in a function body (`function helper(x) {}`,
+/// `const helper = (x) => ...`), by name.
+fn block_functions<'t>(body: Node<'t>, text: &'t str) -> Vec<(&'t str, Node<'t>)> {
+    let mut out = Vec::new();
+    let mut cursor = body.walk();
+    for decl in body.named_children(&mut cursor) {
+        match decl.kind() {
+            "function_declaration" | "generator_function_declaration" => {
+                if let Some(name) = decl.child_by_field_name("name") {
+                    out.push((node_text(text, name), decl));
+                }
+            }
+            "lexical_declaration" | "variable_declaration" => {
+                let mut c = decl.walk();
+                for d in decl.named_children(&mut c) {
+                    if let (Some(name), Some(value)) = (
+                        d.child_by_field_name("name"),
+                        d.child_by_field_name("value"),
+                    ) && name.kind() == "identifier"
+                        && is_function(value)
+                    {
+                        out.push((node_text(text, name), value));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
 impl<'t> Walker<'_, 't> {
     pub(super) fn enter(
         &mut self,
@@ -67,7 +98,11 @@ impl<'t> Walker<'_, 't> {
             return;
         };
         if body.kind() == "statement_block" {
+            let outer = self.local_fns.len();
+            let text = self.shared.text;
+            self.local_fns.extend(block_functions(body, text));
             self.visit(body);
+            self.local_fns.truncate(outer);
         } else {
             // expression body: its value is the return value
             let t = self.eval(body);
