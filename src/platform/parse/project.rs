@@ -78,8 +78,10 @@ pub fn check_project(
         .collect::<Vec<_>>()
         .par_iter()
         .flat_map_iter(|(candidate, calls)| {
-            crate::engine::stack::budget(|| judge_module(project, rules, candidate, calls, &scripts))
-                .0
+            crate::engine::stack::budget(|| {
+                judge_module(project, rules, candidate, calls, &scripts)
+            })
+            .0
         })
         .collect();
     out.extend(found);

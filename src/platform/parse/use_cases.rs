@@ -259,7 +259,8 @@ fn changes_fields(function: Node<'_>, object: &str, src: &str) -> bool {
 /// Whether a load or write runs with the master key: in the call's own text, or in the body of
 /// the function the load calls (resolved by the caller, `loader_text`).
 pub fn uses_master_key(function: Node<'_>, src: &str, loader_text: Option<&str>) -> bool {
-    text(function, src).contains("useMasterKey") || loader_text.is_some_and(|t| t.contains("useMasterKey"))
+    text(function, src).contains("useMasterKey")
+        || loader_text.is_some_and(|t| t.contains("useMasterKey"))
 }
 
 /// The imported function a load calls: (module specifier, export) for `Service.getById(id)` or
