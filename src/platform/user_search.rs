@@ -19,13 +19,17 @@ use crate::platform::{Check, Sink};
 const PEOPLE: &str = r"(?:users?|profiles?|accounts?|members?|customers?|people|persons?)";
 
 static FIRESTORE_PEOPLE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(&format!(r#"(?i)collection(?:Group)?\(\s*['"`]{PEOPLE}['"`]"#))
-        .expect("valid regex")
+    Regex::new(&format!(
+        r#"(?i)collection(?:Group)?\(\s*['"`]{PEOPLE}['"`]"#
+    ))
+    .expect("valid regex")
 });
 
 static SUPABASE_PEOPLE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(&format!(r#"(?i)\.from\(\s*['"`](?:public\.)?{PEOPLE}['"`]\s*\)"#))
-        .expect("valid regex")
+    Regex::new(&format!(
+        r#"(?i)\.from\(\s*['"`](?:public\.)?{PEOPLE}['"`]\s*\)"#
+    ))
+    .expect("valid regex")
 });
 
 static MODEL_PEOPLE: LazyLock<Regex> = LazyLock::new(|| {
@@ -78,8 +82,10 @@ fn is_people_search(call: Node<'_>, scope: &str, src: &str) -> bool {
                 return false;
             };
             let op = js::string_value(*op, src).unwrap_or("");
-            matches!(op, ">=" | ">" | "<=" | "<" | "array-contains" | "array-contains-any")
-                && js::string_value(*value, src).is_none()
+            matches!(
+                op,
+                ">=" | ">" | "<=" | "<" | "array-contains" | "array-contains-any"
+            ) && js::string_value(*value, src).is_none()
                 && (FIRESTORE_PEOPLE.is_match(call_text) || FIRESTORE_PEOPLE.is_match(scope))
         }
         "ilike" | "like" | "textSearch" => {
@@ -95,16 +101,16 @@ fn is_people_search(call: Node<'_>, scope: &str, src: &str) -> bool {
         }
         _ => {
             MODEL_PEOPLE.is_match(js::callee(call, src))
-                && args.first().is_some_and(|a| {
-                    FUZZY.is_match(text(*a, src)) || scope.contains("new RegExp(")
-                })
+                && args
+                    .first()
+                    .is_some_and(|a| FUZZY.is_match(text(*a, src)) || scope.contains("new RegExp("))
         }
     }
 }
 
-/// The first place where `function` hands out a contact field, outside the `search` call's
-/// filter: an object key `email`, or a column list with it (or `*`) in the search chain or in
-/// a Prisma `select`.
+/// Where `function` hands out a contact field, outside the `search` call's filter: an object key
+/// `email`, or a column list with it (or `*`) in the search chain or in a Prisma `select`; the
+/// first one after the search, else the first.
 fn contact_output<'t>(function: Node<'t>, search: Node<'t>, src: &str) -> Option<Node<'t>> {
     let filter = js::arguments(search);
     let in_filter = |n: Node<'_>| {
@@ -112,11 +118,8 @@ fn contact_output<'t>(function: Node<'t>, search: Node<'t>, src: &str) -> Option
             .iter()
             .any(|a| a.start_byte() <= n.start_byte() && n.end_byte() <= a.end_byte())
     };
-    let mut found = None;
+    let mut found = Vec::new();
     js::walk(function, |n| {
-        if found.is_some() {
-            return;
-        }
         match n.kind() {
             "pair" => {
                 let key = js::pair_key(n, src);
@@ -128,28 +131,38 @@ fn contact_output<'t>(function: Node<'t>, search: Node<'t>, src: &str) -> Option
                 // filters on it
                 let selects = value == "true";
                 if (selects || !in_filter(n)) && value != "false" {
-                    found = Some(n);
+                    found.push(n);
                 }
             }
             "shorthand_property_identifier" if CONTACT_KEY.is_match(text(n, src)) => {
-                found = Some(n);
+                found.push(n);
             }
             "call_expression" if js::method_name(n, src) == Some("select") => {
                 let t = text(n, src);
                 let tail = t.rfind(".select(").map_or(t, |i| &t[i..]);
                 if SELECT_CONTACT.is_match(tail) {
-                    found = Some(n.child_by_field_name("arguments").unwrap_or(n));
+                    found.push(n.child_by_field_name("arguments").unwrap_or(n));
                 }
             }
             _ => {}
         }
     });
+    // what the search's rows carry, rather than an exact lookup earlier in the function
     found
+        .iter()
+        .find(|n| n.start_byte() >= search.start_byte())
+        .or_else(|| found.first())
+        .copied()
 }
 
 /// Reports functions of a JS/TS file that search people by request input and return contacts.
 pub fn check_file(sink: &mut Sink<'_, '_>) {
     if sink.active(Check::UserSearchReturnsEmails).is_none() {
+        return;
+    }
+    let file = sink.ctx().file;
+    // browser code runs with the user's own key: what it reads is the database rules' business
+    if crate::platform::client_side::is_client_side(&file.display, &file.text) {
         return;
     }
     let Some((src, _, index)) = sink.js() else {
