@@ -1,6 +1,6 @@
 //! `authz.user-search-returns-emails`: a function that searches the users (or profiles) by a
 //! term the caller sends (a prefix range in Firestore, `ilike` in Supabase, `contains` in Prisma,
-//! `$regex` in MongoDB) and puts their e-mail addresses or phone numbers in what it returns, with
+//! `$regex` in Mongo) and puts their e-mail addresses or phone numbers in what it returns, with
 //! no role check: any caller can enumerate the user base and harvest contact data.
 //!
 //! Per function and syntactic: the search, the request input and the returned e-mail must be
@@ -39,7 +39,7 @@ static MODEL_PEOPLE: LazyLock<Regex> = LazyLock::new(|| {
     .expect("valid regex")
 });
 
-/// Matching that finds many rows from a fragment: Prisma `contains`, MongoDB `$regex`,
+/// Matching that finds many rows from a fragment: Prisma `contains`, Mongo `$regex`,
 /// Sequelize `Op.like`/`Op.iLike`.
 static FUZZY: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\bcontains\s*:|\bstartsWith\s*:|\$regex|new RegExp\(|Op\.i?[Ll]ike|\[Op\.(?:i?like|startsWith|substring)\]|\bsearch\s*:")
