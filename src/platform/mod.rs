@@ -17,6 +17,7 @@ pub mod client_side;
 pub mod firebase;
 pub mod js;
 pub mod parse;
+pub mod payments;
 pub mod supabase;
 pub mod user_search;
 
@@ -122,11 +123,13 @@ pub enum Check {
     QueueExposedInApi,
     /// A user search by request input that returns e-mail addresses or phone numbers.
     UserSearchReturnsEmails,
+    /// A payment or wallet credit whose amount comes from the request.
+    PaymentAmountFromRequest,
 }
 
 impl Check {
     /// Every check with the name rule files use.
-    pub const ALL: [(&'static str, Check); 44] = [
+    pub const ALL: [(&'static str, Check); 45] = [
         (
             "parse-unauthenticated-master-key",
             Check::UnauthenticatedMasterKey,
@@ -194,6 +197,10 @@ impl Check {
         (
             "platform-user-search-returns-emails",
             Check::UserSearchReturnsEmails,
+        ),
+        (
+            "platform-payment-amount-from-request",
+            Check::PaymentAmountFromRequest,
         ),
         (
             "supabase-rls-enabled-without-policy",
@@ -463,6 +470,7 @@ impl Analyzer for PlatformAnalyzer {
                 supabase::storage::check_file(&mut sink);
                 firebase::admin_sdk::check_admin_in_client(&mut sink);
                 user_search::check_file(&mut sink);
+                payments::check_file(&mut sink);
             }
             FileKind::Json => {
                 parse::config::check_json(&mut sink);
