@@ -225,6 +225,10 @@ pub fn check_file(sink: &mut Sink<'_, '_>) {
         let Some(function) = outermost_function(call) else {
             continue;
         };
+        // an admin crediting or charging an amount they choose is the point
+        if crate::platform::user_search::ROLE_CHECK.is_match(text(function, src)) {
+            continue;
+        }
         let range = function.byte_range();
         let tainted = match cache.iter().find(|(r, _)| *r == range) {
             Some((_, t)) => t.clone(),

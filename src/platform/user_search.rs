@@ -53,7 +53,7 @@ static REQUEST_INPUT: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// A decision on the caller's role: an admin search is the point.
-static ROLE_CHECK: LazyLock<Regex> = LazyLock::new(|| {
+pub(crate) static ROLE_CHECK: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"(?i)\bis_?admin\b|\.role\s*[!=]==?|role\s*[!=]==?\s*['"]|roles?\.(?:includes|some)\(|hasRole|requireAdmin|requireRole|token\.admin|customClaims|\bpermissions?\."#)
         .expect("valid regex")
 });
