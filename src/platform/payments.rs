@@ -4,7 +4,7 @@
 //! Per function: names bound to request input (`req.body`, `await req.json()`, a `payload` read
 //! from either, destructured fields, and values computed from them by arithmetic or number
 //! coercion) are followed to the amount of a payment call (Stripe `paymentIntents.create`,
-//! `checkout.sessions.create` `unit_amount`, Razorpay `orders.create`, PayPal `requestBody`
+//! `checkout.sessions.create` `unit_amount`, Razorpay `orders.create`, `PayPal` `requestBody`
 //! `amount.value`, a `credit_wallet`-like RPC). Unlike the taint engine's injection rules, a
 //! number is no cleaner than a string here: `typeof amount === "number"` and `amount * 100` keep
 //! it the client's. Database lookups (`Product.findById(req.body.id)`) do not carry the request
@@ -214,7 +214,7 @@ pub fn check_file(sink: &mut Sink<'_, '_>) {
         if !PAYMENT_CALL.is_match(callee) {
             continue;
         }
-        if callee.ends_with(".rpc")
+        if callee.rsplit('.').next() == Some("rpc")
             && !js::arguments(call)
                 .first()
                 .and_then(|a| js::string_value(*a, src))
@@ -230,13 +230,12 @@ pub fn check_file(sink: &mut Sink<'_, '_>) {
             continue;
         }
         let range = function.byte_range();
-        let tainted = match cache.iter().find(|(r, _)| *r == range) {
-            Some((_, t)) => t.clone(),
-            None => {
-                let t = tainted_names(function, src);
-                cache.push((range, t.clone()));
-                t
-            }
+        let tainted = if let Some((_, t)) = cache.iter().find(|(r, _)| *r == range) {
+            t.clone()
+        } else {
+            let t = tainted_names(function, src);
+            cache.push((range, t.clone()));
+            t
         };
         for pair in amount_pairs(call, src) {
             let value = if pair.kind() == "pair" {
