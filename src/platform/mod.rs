@@ -17,7 +17,9 @@ pub mod client_side;
 pub mod firebase;
 pub mod js;
 pub mod parse;
+pub mod payments;
 pub mod supabase;
+pub mod user_search;
 
 use parse::cloud_code;
 
@@ -119,11 +121,15 @@ pub enum Check {
     ShareTokenNotChecked,
     /// A `pgmq` queue without RLS while the API exposes the queue schema.
     QueueExposedInApi,
+    /// A user search by request input that returns e-mail addresses or phone numbers.
+    UserSearchReturnsEmails,
+    /// A payment or wallet credit whose amount comes from the request.
+    PaymentAmountFromRequest,
 }
 
 impl Check {
     /// Every check with the name rule files use.
-    pub const ALL: [(&'static str, Check); 43] = [
+    pub const ALL: [(&'static str, Check); 45] = [
         (
             "parse-unauthenticated-master-key",
             Check::UnauthenticatedMasterKey,
@@ -188,6 +194,14 @@ impl Check {
         ),
         ("firebase-database-rules-public", Check::DatabaseRulesPublic),
         ("firebase-admin-sdk-in-client", Check::AdminSdkInClient),
+        (
+            "platform-user-search-returns-emails",
+            Check::UserSearchReturnsEmails,
+        ),
+        (
+            "platform-payment-amount-from-request",
+            Check::PaymentAmountFromRequest,
+        ),
         (
             "supabase-rls-enabled-without-policy",
             Check::RlsEnabledWithoutPolicy,
@@ -455,6 +469,8 @@ impl Analyzer for PlatformAnalyzer {
                 supabase::edge::check_file(&mut sink);
                 supabase::storage::check_file(&mut sink);
                 firebase::admin_sdk::check_admin_in_client(&mut sink);
+                user_search::check_file(&mut sink);
+                payments::check_file(&mut sink);
             }
             FileKind::Json => {
                 parse::config::check_json(&mut sink);

@@ -149,6 +149,16 @@ struct MasterOp<'t> {
 }
 
 impl Handler<'_> {
+    /// How the handler names `request.user` (`None` when it does not take it).
+    pub(super) fn user_name(&self) -> Option<&str> {
+        self.names.user.as_deref()
+    }
+
+    /// How the handler names `request.params`.
+    pub(super) fn params_name(&self) -> Option<&str> {
+        self.names.params.as_deref()
+    }
+
     /// Whether the handler requires a logged-in user, the master key or a role.
     fn is_authenticated(&self, src: &str) -> bool {
         let v = &self.validator;
@@ -183,7 +193,7 @@ impl Handler<'_> {
 
 /// Occurrences of `expr` as a whole reference in `body`; with `skip_guards`, not counting
 /// `!expr` and `expr)` right after `!` (the authentication guard).
-fn count_refs(body: &str, expr: &str, skip_guards: bool) -> usize {
+pub(super) fn count_refs(body: &str, expr: &str, skip_guards: bool) -> usize {
     let pattern = format!(r"(!\s*)?\b{}\b", regex::escape(expr));
     let Ok(re) = Regex::new(&pattern) else {
         return 0;
@@ -299,7 +309,7 @@ pub struct External {
 
 /// Local names bound by relative imports: local -> (module, export), where export `*` is the
 /// module object (namespace import or `require`) and `=` its default export.
-fn imports(index: &js::Index<'_>, src: &str) -> BTreeMap<String, (String, String)> {
+pub(super) fn imports(index: &js::Index<'_>, src: &str) -> BTreeMap<String, (String, String)> {
     let mut found = BTreeMap::new();
     let relative = |n: Node<'_>| {
         js::string_value(n, src)
@@ -420,7 +430,11 @@ pub fn external_handlers(index: &js::Index<'_>, src: &str) -> Vec<External> {
 }
 
 /// The function a module exports as `export` (see [`External::export`]).
-fn exported_function<'t>(index: &js::Index<'t>, export: &str, src: &str) -> Option<Node<'t>> {
+pub(super) fn exported_function<'t>(
+    index: &js::Index<'t>,
+    export: &str,
+    src: &str,
+) -> Option<Node<'t>> {
     let mut found = None;
     index.walk(|n| {
         if found.is_some() {
@@ -658,7 +672,7 @@ fn user_query_vars(scope: Node<'_>, src: &str) -> BTreeSet<String> {
 }
 
 /// Names whose value comes from the request parameters.
-fn param_names(function: Node<'_>, params: &str, src: &str) -> BTreeSet<String> {
+pub(super) fn param_names(function: Node<'_>, params: &str, src: &str) -> BTreeSet<String> {
     let mut names = BTreeSet::new();
     for d in js::nodes_of(function, &["variable_declarator"]) {
         let (Some(name), Some(value)) = (

@@ -5,6 +5,8 @@
 //!   `user-query-returns-full-users`, `before-save-trusts-client-fields`, `master-key-option`
 //!   (the handler model: validators, `request.user` checks, master-key operations);
 //! - [`project`] holds the same checks for handlers registered in one file and defined in another;
+//! - [`use_cases`] holds `master-key-idor` for Cloud functions that pass a request id to a use
+//!   case or service in another module;
 //! - [`objects`] holds `object-saved-without-acl`, `master-key-in-client-code`;
 //! - [`config`] holds `hardcoded-master-key`, `insecure-server-option`, `insecure-dashboard-config`,
 //!   `server-without-abuse-protection`, `verbose-request-logging`, `live-query-private-class`
@@ -18,3 +20,4 @@ pub mod config;
 pub mod objects;
 pub mod project;
 pub mod schema;
+pub mod use_cases;

@@ -15,6 +15,7 @@ use std::ops::Range;
 use rayon::prelude::*;
 
 use super::cloud_code::{self, External, Report};
+use super::use_cases::{self, HelperCall};
 use crate::discover::{Candidate, FileKind};
 use crate::engine::{self, FileContext, ProjectContext};
 use crate::finding::Finding;
@@ -50,26 +51,37 @@ pub fn check_project(
         .map(|c| (c.display.as_str(), c))
         .collect();
     // registering files: from the facts of the per-file pass
-    let registrations: Vec<(String, &External)> = project
-        .facts::<Registrations>()
-        .flat_map(|(c, r)| r.0.iter().map(|e| (c.display.clone(), e)))
-        .collect();
-    let mut by_module: BTreeMap<&Candidate, Vec<External>> = BTreeMap::new();
-    for (from, registration) in registrations {
-        if let Some(module) = resolve(&from, &registration.module, &scripts) {
-            by_module
-                .entry(module)
-                .or_default()
-                .push(registration.clone());
+    let facts: Vec<(&Candidate, &Registrations)> = project.facts::<Registrations>().collect();
+    let mut by_module: BTreeMap<&Candidate, Calls> = BTreeMap::new();
+    for (from, registrations) in &facts {
+        for registration in &registrations.0 {
+            if let Some(module) = resolve(&from.display, &registration.module, &scripts) {
+                by_module
+                    .entry(module)
+                    .or_default()
+                    .handlers
+                    .push(registration.clone());
+            }
+        }
+        for call in &registrations.1 {
+            if let Some(module) = resolve(&from.display, &call.module, &scripts) {
+                by_module
+                    .entry(module)
+                    .or_default()
+                    .helpers
+                    .push(call.clone());
+            }
         }
     }
     let found: Vec<Finding> = by_module
         .into_iter()
         .collect::<Vec<_>>()
         .par_iter()
-        .flat_map_iter(|(candidate, registrations)| {
-            crate::engine::stack::budget(|| judge_module(project, rules, candidate, registrations))
-                .0
+        .flat_map_iter(|(candidate, calls)| {
+            crate::engine::stack::budget(|| {
+                judge_module(project, rules, candidate, calls, &scripts)
+            })
+            .0
         })
         .collect();
     out.extend(found);
@@ -86,10 +98,20 @@ fn is_test_path(display: &str) -> bool {
         || file.contains(".spec.")
 }
 
-/// The handlers a file registers with functions imported from other modules: what the
-/// per-file pass keeps of a registering file for the project pass.
+/// The handlers a file registers with functions imported from other modules, and the imported
+/// functions its inline handlers pass request ids to: what the per-file pass keeps of a
+/// registering file for the project pass.
 #[derive(Debug)]
-pub struct Registrations(Vec<External>);
+pub struct Registrations(Vec<External>, Vec<HelperCall>);
+
+/// What other files ask of one module.
+#[derive(Debug, Default)]
+struct Calls {
+    /// Handlers registered elsewhere with a function of this module.
+    handlers: Vec<External>,
+    /// Functions of this module that Cloud functions elsewhere pass request ids to.
+    helpers: Vec<HelperCall>,
+}
 
 /// Whether the project pass wants the facts of the file at `display`: scripts, tests aside.
 pub fn wants_facts(kind: FileKind, display: &str) -> bool {
@@ -106,8 +128,10 @@ pub fn facts(ctx: &FileContext<'_>) -> Option<Registrations> {
         return None;
     }
     let tree = ctx.tree()?;
-    let found = cloud_code::external_handlers(&js::Index::new(tree.root_node()), text);
-    (!found.is_empty()).then_some(Registrations(found))
+    let index = js::Index::new(tree.root_node());
+    let found = cloud_code::external_handlers(&index, text);
+    let helpers = use_cases::helper_calls(&index, text);
+    (!found.is_empty() || !helpers.is_empty()).then_some(Registrations(found, helpers))
 }
 
 fn load_and_parse(candidate: &Candidate) -> Option<(SourceFile, tree_sitter::Tree)> {
@@ -145,21 +169,19 @@ fn resolve<'c>(
         .find_map(|path| scripts.get(path.as_str()).copied())
 }
 
-/// Runs the rules over the handlers `registrations` point at in `candidate`.
+/// Runs the rules over the handlers and helpers `calls` point at in `candidate`.
 fn judge_module(
     project: &ProjectContext<'_>,
     rules: &[(Check, usize)],
     candidate: &Candidate,
-    registrations: &[External],
+    calls: &Calls,
+    scripts: &BTreeMap<&str, &Candidate>,
 ) -> Vec<Finding> {
     let Some((file, tree)) = load_and_parse(candidate) else {
         return Vec::new();
     };
     let index = js::Index::new(tree.root_node());
-    let handlers = cloud_code::resolve_external(&index, &file.text, registrations);
-    if handlers.is_empty() {
-        return Vec::new();
-    }
+    let handlers = cloud_code::resolve_external(&index, &file.text, &calls.handlers);
     let mut reporter = ModuleReport {
         project,
         rules,
@@ -168,11 +190,43 @@ fn judge_module(
         out: Vec::new(),
     };
     cloud_code::check_handlers(&mut reporter, tree.root_node(), &file.text, &handlers);
+    if reporter.is_on(Check::MasterKeyIdor) {
+        judge_helpers(&mut reporter, &index, &file.text, &calls.helpers, scripts);
+    }
     let mut found = reporter.out;
     // one function registered by two files is judged twice: keep one finding per place
     let mut seen = BTreeSet::new();
     found.retain(|f| seen.insert((f.rule_id.clone(), f.start.line, f.start.column)));
     found
+}
+
+/// `parse.master-key-idor` over the functions of the module that Cloud functions elsewhere pass
+/// request ids to, following the object's loader one module further for the master key.
+fn judge_helpers(
+    reporter: &mut ModuleReport<'_, '_>,
+    index: &js::Index<'_>,
+    src: &str,
+    helpers: &[HelperCall],
+    scripts: &BTreeMap<&str, &Candidate>,
+) {
+    for call in helpers {
+        let Some(function) = cloud_code::exported_function(index, &call.export, src) else {
+            continue;
+        };
+        let Some(found) = use_cases::loaded_and_written(function, &call.id_args, src) else {
+            continue;
+        };
+        let loader = use_cases::loader_target(index, found.load, src).and_then(|(m, e)| {
+            let module = resolve(&reporter.candidate.display, &m, scripts)?;
+            let (file, tree) = load_and_parse(module)?;
+            let index = js::Index::new(tree.root_node());
+            let f = cloud_code::exported_function(&index, &e, &file.text)?;
+            Some(js::text(f, &file.text).to_string())
+        });
+        if use_cases::uses_master_key(function, src, loader.as_deref()) {
+            use_cases::report(reporter, call, &found);
+        }
+    }
 }
 
 /// Reports into the module file being judged.
