@@ -450,6 +450,8 @@ impl Analyzer for TaintAnalyzer {
                     }
                 })
                 .collect();
+            // kept for the project pass, which a cached outcome would not feed
+            crate::engine::not_cacheable();
             if let Ok(mut all) = self.renders.lock() {
                 all.extend(renders);
             }
