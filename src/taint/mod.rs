@@ -86,6 +86,8 @@ struct PendingRender {
     from: String,
     view: String,
     key: String,
+    /// See [`flow::RenderLocal::fields`].
+    fields: Option<Vec<String>>,
     finding: Finding,
 }
 
@@ -443,10 +445,13 @@ impl Analyzer for TaintAnalyzer {
                         from: ctx.file.display.clone(),
                         view: r.view,
                         key: r.key,
+                        fields: r.fields,
                         finding,
                     }
                 })
                 .collect();
+            // kept for the project pass, which a cached outcome would not feed
+            crate::engine::not_cacheable();
             if let Ok(mut all) = self.renders.lock() {
                 all.extend(renders);
             }
@@ -657,7 +662,15 @@ impl TaintAnalyzer {
             let Some((file, raw)) = entry else {
                 continue;
             };
-            let Some(printed) = raw.iter().find(|o| r.key == "*" || o.name == r.key) else {
+            let Some(printed) = raw.iter().find(|o| {
+                r.key == "*"
+                    || (o.name == r.key
+                        && r.fields.as_ref().is_none_or(|fields| {
+                            o.member
+                                .as_ref()
+                                .is_some_and(|m| fields.is_empty() || fields.contains(m))
+                        }))
+            }) else {
                 continue;
             };
             if !reported.insert((

@@ -28,6 +28,8 @@ const EXTENSIONS: [&str; 10] = [
 pub(super) struct RawOutput {
     /// The local's name (`bio` for `<%- bio %>` and `<%- locals.bio %>`).
     pub name: String,
+    /// The member printed (`term` for `<%- output.term %>`), if any.
+    pub member: Option<String>,
     /// The output tag.
     pub range: Range<usize>,
 }
@@ -87,8 +89,9 @@ fn escaped(expr: &str) -> bool {
     .is_match(expr)
 }
 
-/// The local an output expression prints: its first name, without `locals.`/`this.`/`data.`.
-fn root_name(expr: &str) -> Option<String> {
+/// The local an output expression prints: its first name, without `locals.`/`this.`/`data.`,
+/// and the member of it printed (`output.term` -> `output`, `term`).
+fn root_name(expr: &str) -> Option<(String, Option<String>)> {
     static RE: OnceLock<Regex> = OnceLock::new();
     let expr = expr.trim();
     if escaped(expr) {
@@ -98,9 +101,12 @@ fn root_name(expr: &str) -> Option<String> {
         .iter()
         .find_map(|p| expr.strip_prefix(p))
         .unwrap_or(expr);
-    re(&RE, r"^[A-Za-z_$][\w$]*")
-        .find(expr)
-        .map(|m| m.as_str().to_string())
+    let c = re(
+        &RE,
+        r#"^([A-Za-z_$][\w$]*)\s*(?:(?:\.|\[\s*['"])([A-Za-z_$][\w$]*))?"#,
+    )
+    .captures(expr)?;
+    Some((c[1].to_string(), c.get(2).map(|m| m.as_str().to_string())))
 }
 
 /// The locals `text` (a template with extension `ext`) prints without escaping.
@@ -114,8 +120,12 @@ pub(super) fn raw_outputs(ext: &str, text: &str) -> Vec<RawOutput> {
     static PLAIN: OnceLock<Regex> = OnceLock::new();
     let mut out = Vec::new();
     let mut push = |expr: &str, range: Range<usize>| {
-        if let Some(name) = root_name(expr) {
-            out.push(RawOutput { name, range });
+        if let Some((name, member)) = root_name(expr) {
+            out.push(RawOutput {
+                name,
+                member,
+                range,
+            });
         }
     };
     let capture = |re: &Regex, out: &mut dyn FnMut(&str, Range<usize>)| {

@@ -548,12 +548,25 @@ impl<'t> Walker<'_, 't> {
             found.push(("*".to_string(), locals, all.clone()));
         }
         for (key, at, t) in found {
-            if t.mask & (1 << rule) == 0
-                || t.params != 0
-                || (string && key != "*" && (!t.stringy || t.whole))
-            {
+            if t.mask & (1 << rule) == 0 || t.params != 0 {
                 continue;
             }
+            // an object (`{ output: { term: req.body.q } }`, `{ form: req.body }`) is unsafe
+            // only where the template prints one of its members (`<%- output.term %>`)
+            let object = string && key != "*" && (!t.stringy || t.whole);
+            let fields = if object {
+                let value = if at.kind() == "pair" {
+                    at.child_by_field_name("value")
+                } else {
+                    None
+                };
+                match value.filter(|v| v.kind() == "object") {
+                    Some(v) => Some(self.tainted_keys(v, rule)),
+                    None => Some(Vec::new()),
+                }
+            } else {
+                None
+            };
             let mut steps = t.steps.clone();
             steps.push(Step {
                 range: at.byte_range(),
@@ -566,6 +579,7 @@ impl<'t> Walker<'_, 't> {
             self.renders.push(RenderLocal {
                 view: view.clone(),
                 key,
+                fields,
                 rule,
                 range: at.byte_range(),
                 steps,
@@ -573,6 +587,35 @@ impl<'t> Walker<'_, 't> {
                 sink: sink.clone(),
             });
         }
+    }
+
+    /// The keys of an object literal whose values are untrusted for `rule`.
+    fn tainted_keys(&mut self, object: Node<'t>, rule: usize) -> Vec<String> {
+        let mut keys = Vec::new();
+        for item in crate::parse::named_children(object) {
+            let (key, taint) = match item.kind() {
+                "pair" => {
+                    let (Some(k), Some(v)) = (
+                        item.child_by_field_name("key"),
+                        item.child_by_field_name("value"),
+                    ) else {
+                        continue;
+                    };
+                    let key = string_value(self.shared.text, k).unwrap_or(self.text(k));
+                    (key.to_string(), self.eval(v))
+                }
+                "shorthand_property_identifier" => {
+                    let key = self.text(item).to_string();
+                    let taint = self.state.vars.get(&key).cloned();
+                    (key, taint)
+                }
+                _ => continue,
+            };
+            if taint.is_some_and(|t| t.mask & (1 << rule) != 0) {
+                keys.push(key);
+            }
+        }
+        keys
     }
 
     /// Whether `n` is a regular expression literal that backtracks catastrophically, or a name

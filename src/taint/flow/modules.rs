@@ -76,6 +76,10 @@ pub struct RenderLocal {
     pub view: String,
     /// The local's name (`bio`); `*` when the whole locals object is untrusted.
     pub key: String,
+    /// For an object local, the members the template must print for it to matter: `Some([])`
+    /// for any member, `Some(["term"])` for `{ output: { term: req.query.q, rows } }`; `None` for
+    /// a string printed as it is.
+    pub fields: Option<Vec<String>>,
     /// Local rule number.
     pub rule: usize,
     /// The property (or the locals argument) in the render call.
@@ -266,6 +270,11 @@ impl<'t> Walker<'_, 't> {
             "identifier" => {
                 if let Some(f) = self.shared.functions.get(self.text(value)).copied() {
                     out.push((key, f));
+                } else if key.is_empty()
+                    && let Some(object) = top_level_object(value, self.text(value), self)
+                {
+                    // `var actions = { search: search }; module.exports = actions;`
+                    self.export_value(key, object, out);
                 }
             }
             "object" => {
@@ -281,7 +290,7 @@ impl<'t> Walker<'_, 't> {
                                 item.child_by_field_name("key"),
                                 item.child_by_field_name("value"),
                             ) {
-                                let k = prefix(self.text(k));
+                                let k = prefix(unquote(self.text(k)));
                                 self.export_value(k, v, out);
                             }
                         }
@@ -339,6 +348,31 @@ impl<'t> Walker<'_, 't> {
         }
         (out, forwards)
     }
+}
+
+/// A property key without its quotes: `"getProduct"` -> `getProduct`.
+fn unquote(key: &str) -> &str {
+    key.trim_matches(|c| c == '"' || c == '\'' || c == '`')
+}
+
+/// The object literal a top-level `var`/`let`/`const` binds to `name`, for the file holding
+/// `at` (`var actions = { list: listProducts }` before `module.exports = actions`).
+fn top_level_object<'t>(at: Node<'t>, name: &str, walker: &Walker<'_, 't>) -> Option<Node<'t>> {
+    let mut root = at;
+    while let Some(parent) = root.parent() {
+        root = parent;
+    }
+    crate::parse::named_children(root)
+        .into_iter()
+        .filter(|stmt| matches!(stmt.kind(), "variable_declaration" | "lexical_declaration"))
+        .flat_map(crate::parse::named_children)
+        .filter(|d| d.kind() == "variable_declarator")
+        .filter(|d| {
+            d.child_by_field_name("name")
+                .is_some_and(|n| walker.text(n) == name)
+        })
+        .filter_map(|d| d.child_by_field_name("value"))
+        .find(|v| v.kind() == "object")
 }
 
 #[cfg(test)]
