@@ -14,6 +14,7 @@
 //! - [`secret_response`]: JavaScript/TypeScript handlers sending an environment secret to the
 //!   client (the one check here that reads a syntax tree);
 //! - [`log_file`]: `*.log` files committed with the code.
+//! - [`weak_hash`]: passwords given to fast-hash helpers of other modules (a project pass).
 //!
 //! Checks are line-based where a position is needed and read YAML structure with `serde_yaml_ng`
 //! where meaning is; this file maps rule files to [`Check`]s and hands each file to its reader.
@@ -23,12 +24,13 @@ pub mod dockerfile;
 pub mod hosting;
 pub mod log_file;
 pub mod secret_response;
+pub mod weak_hash;
 pub mod workflow;
 
 use std::ops::Range;
 
 use crate::discover::FileKind;
-use crate::engine::{Analyzer, FileContext};
+use crate::engine::{Analyzer, FileContext, ProjectContext};
 use crate::finding::Finding;
 use crate::rules::{RuleError, RuleSet, Severity};
 
@@ -65,11 +67,13 @@ pub enum Check {
     CorsWildcardWithCredentials,
     /// A hosting rewrite proxying public paths to a private, loopback or metadata address.
     RewriteToInternalHost,
+    /// A password passed to a helper (often in another module) that hashes with a fast digest.
+    PasswordFastHashHelper,
 }
 
 impl Check {
     /// Every check with the name rule files use.
-    pub const ALL: [(&'static str, Check); 15] = [
+    pub const ALL: [(&'static str, Check); 16] = [
         ("docker-secret-in-env-or-arg", Check::SecretInEnvOrArg),
         ("docker-env-file-copied", Check::EnvFileCopied),
         ("docker-add-remote-url", Check::AddRemoteUrl),
@@ -99,6 +103,10 @@ impl Check {
         (
             "hosting-rewrite-to-internal-host",
             Check::RewriteToInternalHost,
+        ),
+        (
+            "crypto-password-fast-hash-helper",
+            Check::PasswordFastHashHelper,
         ),
     ];
 }
@@ -240,6 +248,33 @@ impl Analyzer for DeployAnalyzer {
             }
             _ => {}
         }
+    }
+
+    fn wants_facts(&self, kind: FileKind, display: &str) -> bool {
+        self.rule_of(Check::PasswordFastHashHelper).is_some()
+            && weak_hash::wants_facts(kind, display)
+    }
+
+    fn file_facts(&self, ctx: &FileContext<'_>) {
+        if let Some(facts) = weak_hash::facts(ctx) {
+            ctx.emit(facts);
+        }
+    }
+
+    fn analyze_project(&self, project: &ProjectContext<'_>, out: &mut Vec<Finding>) {
+        if let Some(rule) = self.rule_of(Check::PasswordFastHashHelper) {
+            weak_hash::check_project(project, rule, out);
+        }
+    }
+}
+
+impl DeployAnalyzer {
+    /// The rule index of `check`, when its rule is loaded.
+    fn rule_of(&self, check: Check) -> Option<usize> {
+        self.checks
+            .iter()
+            .find(|(c, _)| *c == check)
+            .map(|(_, i)| *i)
     }
 }
 

@@ -206,6 +206,7 @@ impl Analyzer for QueryAnalyzer {
             text: &ctx.file.text,
             native: self.combined,
             cache: RefCell::new(HashMap::new()),
+            code_texts: RefCell::new(HashMap::new()),
         };
         for batch in self.native.iter().filter(|b| b.grammar == grammar) {
             let active: Vec<bool> = batch

@@ -9,6 +9,7 @@
 //!   inside: { query: ..., where: ... }      # an ancestor must match this
 //!   not-inside: { query: ..., where: ... }  # no ancestor may match this
 //!   report: hit                    # capture to report (default `hit`, else the widest)
+//!   ignore-comments: true          # constraints read captures with their comments blanked
 //! ```
 //!
 //! This module owns the compiled form of a rule's `match:` ([`QueryMatcher`], with the native
@@ -44,6 +45,8 @@ struct RawQueryMatcher {
     not_inside: Option<Box<RawQueryMatcher>>,
     #[serde(default)]
     report: Option<String>,
+    #[serde(default)]
+    ignore_comments: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -126,6 +129,9 @@ pub struct QueryMatcher {
     inside: Option<Box<QueryMatcher>>,
     not_inside: Option<Box<QueryMatcher>>,
     report: Option<String>,
+    /// Whether constraints read capture texts with comments blanked (training apps and real code
+    /// alike keep the fix, or the flaw, in a comment next to the code).
+    ignore_comments: bool,
     /// The grammars the rule targets.
     grammars: Vec<Grammar>,
     /// Compiled per grammar on first use (index = `Grammar::index`): compiling every query for
@@ -240,6 +246,7 @@ impl QueryMatcher {
             inside: nested(raw.inside)?,
             not_inside: nested(raw.not_inside)?,
             report: raw.report,
+            ignore_comments: raw.ignore_comments,
             grammars: grammars.to_vec(),
             queries: [OnceLock::new(), OnceLock::new(), OnceLock::new()],
             natives: [OnceLock::new(), OnceLock::new(), OnceLock::new()],
@@ -290,7 +297,15 @@ impl QueryMatcher {
     ) -> Option<Node<'t>> {
         for (name, node) in captures {
             for (cname, constraint) in &self.constraints {
-                if cname == name && !constraint.accepts(ctx.node_text(*node)) {
+                if cname != name {
+                    continue;
+                }
+                let accepted = if self.ignore_comments {
+                    constraint.accepts(&ctx.code_text(*node))
+                } else {
+                    constraint.accepts(ctx.node_text(*node))
+                };
+                if !accepted {
                     return None;
                 }
             }
@@ -366,11 +381,54 @@ pub(crate) struct MatchContext<'a, 't> {
     pub(crate) native: bool,
     /// Ranges matched by each `inside`/`not-inside` matcher, keyed by the matcher's address.
     pub(crate) cache: RefCell<HashMap<usize, Rc<[Range<usize>]>>>,
+    /// Texts of nodes with their comments blanked, keyed by byte range.
+    pub(crate) code_texts: RefCell<HashMap<Range<usize>, Rc<str>>>,
 }
 
 impl<'t> MatchContext<'_, 't> {
     pub(crate) fn node_text(&self, node: Node<'t>) -> &str {
         self.text.get(node.byte_range()).unwrap_or("")
+    }
+
+    /// The text of `node` with every comment inside it replaced by spaces (line breaks kept), so
+    /// a regex sees only code. Computed once per node range.
+    pub(crate) fn code_text(&self, node: Node<'t>) -> Rc<str> {
+        let range = node.byte_range();
+        if let Some(text) = self.code_texts.borrow().get(&range) {
+            return Rc::clone(text);
+        }
+        let mut text = self.node_text(node).to_owned();
+        let mut comments = Vec::new();
+        let mut stack = vec![node];
+        while let Some(n) = stack.pop() {
+            if n.kind().ends_with("comment") {
+                comments.push(n.byte_range());
+                continue;
+            }
+            let mut cursor = n.walk();
+            stack.extend(n.children(&mut cursor));
+        }
+        // Last first, so blanking (which may shorten multi-byte text) leaves earlier ranges valid.
+        comments.sort_by_key(|c| std::cmp::Reverse(c.start));
+        for c in comments {
+            let Some(span) = c
+                .start
+                .checked_sub(range.start)
+                .zip(c.end.checked_sub(range.start))
+            else {
+                continue;
+            };
+            if let Some(slice) = text.get(span.0..span.1) {
+                let blank: String = slice
+                    .chars()
+                    .map(|ch| if ch == '\n' { '\n' } else { ' ' })
+                    .collect();
+                text.replace_range(span.0..span.1, &blank);
+            }
+        }
+        let text: Rc<str> = text.into();
+        self.code_texts.borrow_mut().insert(range, Rc::clone(&text));
+        text
     }
 
     /// Whether a node reported by `matcher` contains `node`.

@@ -143,7 +143,7 @@ fn load_and_parse(candidate: &Candidate) -> Option<(SourceFile, tree_sitter::Tre
 }
 
 /// The scanned file a relative specifier of `from` names.
-fn resolve<'c>(
+pub(crate) fn resolve<'c>(
     from: &str,
     specifier: &str,
     scripts: &BTreeMap<&str, &'c Candidate>,
