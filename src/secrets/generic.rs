@@ -184,10 +184,18 @@ impl Generic {
         out: &mut Vec<Hit>,
     ) {
         let file = ctx.file;
-        if file.kind == FileKind::Dts || is_test_or_doc(&file.display) {
+        let text = file.text.as_str();
+        if file.kind == FileKind::Dts {
             return;
         }
-        let text = file.text.as_str();
+        if is_test_or_doc(&file.display) {
+            // a plain `.txt` is as often a pasted note as a document: a `Secret` manifest there
+            // is still read
+            if file.display.to_ascii_lowercase().ends_with(".txt") {
+                self.find_records(records::k8s_secret_values(text), text, Vec::new(), out);
+            }
+            return;
+        }
         let is_code = file.kind.is_code();
         // in code of any language a literal is quoted; an unquoted value is a type annotation
         // (`seen_tokens: MutableMapping[...]`), a name or an expression
@@ -263,20 +271,14 @@ impl Generic {
         }
         let records = match file.kind {
             FileKind::Sql => records::sql_values(text),
-            FileKind::Yaml => records::k8s_secret_values(text),
+            FileKind::Yaml | FileKind::Text => records::k8s_secret_values(text),
             _ => Vec::new(),
         };
-        for r in records {
-            if is_record_secret(&r, text) && !candidates.iter().any(|c| c.value == r.range) {
-                candidates.push(Candidate {
-                    name: r.name,
-                    value: r.range,
-                    note: None,
-                    env_fallback: false,
-                });
-            }
+        if !is_code {
+            self.find_records(records, text, candidates, out);
+            return;
         }
-        if is_code && text.contains("Parse.initialize") {
+        if text.contains("Parse.initialize") {
             for caps in PARSE_INITIALIZE.captures_iter(text) {
                 if let Some(v) = caps.name("value")
                     && !allow::is_placeholder(v.as_str())
@@ -294,7 +296,7 @@ impl Generic {
         if candidates.is_empty() {
             return;
         }
-        let tree = if is_code { ctx.tree() } else { None };
+        let Some(tree) = ctx.tree() else { return };
         for Candidate {
             name,
             value,
@@ -302,25 +304,49 @@ impl Generic {
             env_fallback,
         } in candidates
         {
-            if is_code && (note.is_none() || env_fallback) {
-                let Some(tree) = tree else { continue };
-                let confirmed = if env_fallback {
-                    is_env_fallback_literal(tree.root_node(), text, value.clone())
-                } else {
-                    is_assigned_literal(tree.root_node(), text, &name, value.clone())
-                };
-                if !confirmed {
-                    continue;
-                }
+            // in code each literal is confirmed on the tree (Parse's third argument needs not)
+            let confirmed = if env_fallback {
+                is_env_fallback_literal(tree.root_node(), text, value.clone())
+            } else {
+                note.is_some() || is_assigned_literal(tree.root_node(), text, &name, value.clone())
+            };
+            if confirmed {
+                out.push(self.hit(value, note));
             }
-            out.push(Hit {
-                rule_idx: self.rule_idx,
-                range: value.clone(),
-                secret: value,
-                is_specific: false,
-                severity: None,
-                note: note.map(str::to_string),
-            });
+        }
+    }
+
+    /// Adds the credentials among `records` to the line-based `candidates` and reports them all.
+    fn find_records(
+        &self,
+        records: Vec<records::RecordValue>,
+        text: &str,
+        mut candidates: Vec<Candidate>,
+        out: &mut Vec<Hit>,
+    ) {
+        for r in records {
+            if is_record_secret(&r, text) && !candidates.iter().any(|c| c.value == r.range) {
+                candidates.push(Candidate {
+                    name: r.name,
+                    value: r.range,
+                    note: None,
+                    env_fallback: false,
+                });
+            }
+        }
+        for c in candidates {
+            out.push(self.hit(c.value, c.note));
+        }
+    }
+
+    fn hit(&self, value: Range<usize>, note: Option<&'static str>) -> Hit {
+        Hit {
+            rule_idx: self.rule_idx,
+            range: value.clone(),
+            secret: value,
+            is_specific: false,
+            severity: None,
+            note: note.map(str::to_string),
         }
     }
 }
@@ -419,8 +445,18 @@ fn is_pass_name(norm: &str) -> bool {
     }
     norm.ends_with("pass")
         && ![
-            "bypass", "compass", "surpass", "overpass", "underpass", "firstpass", "onepass",
-            "renderpass", "subpass", "multipass", "hallpass", "boardingpass",
+            "bypass",
+            "compass",
+            "surpass",
+            "overpass",
+            "underpass",
+            "firstpass",
+            "onepass",
+            "renderpass",
+            "subpass",
+            "multipass",
+            "hallpass",
+            "boardingpass",
         ]
         .iter()
         .any(|w| norm.ends_with(w))
@@ -625,16 +661,30 @@ fn is_secret_value(value: &str, name: &str) -> bool {
 /// (then judged as a password when its name says so, as a secret otherwise), except the
 /// fields that name an account or a place (`username`, `host`, `port`).
 fn is_record_secret(r: &records::RecordValue, text: &str) -> bool {
+    const NOT_SECRET: &[&str] = &[
+        "user",
+        "username",
+        "host",
+        "hostname",
+        "port",
+        "email",
+        "region",
+        "database",
+        "dbname",
+        "db",
+        "schema",
+        "login",
+        "account",
+        "namespace",
+        "domain",
+        "bucket",
+    ];
     let norm = normalize(&r.name);
     if !r.declared_secret {
         return is_secret_name(&r.name)
             && is_secret_value(&r.value, &r.name)
             && !is_fake_account_password(&r.name, &r.value, text, &r.range);
     }
-    const NOT_SECRET: &[&str] = &[
-        "user", "username", "host", "hostname", "port", "email", "region", "database", "dbname",
-        "db", "schema", "login", "account", "namespace", "domain", "bucket",
-    ];
     if NOT_SECRET.iter().any(|w| norm.ends_with(w))
         || NAME_SUFFIX_EXCLUDES
             .iter()
@@ -759,9 +809,14 @@ fn literal_at<'t>(root: Node<'t>, value: &Range<usize>) -> Option<Node<'t>> {
 /// Whether `left` reads the environment: `process.env.X`, `process.env["X"]`,
 /// `import.meta.env.X`, `Bun.env.X`, `Deno.env.get("X")`.
 fn is_env_lookup(left: &str) -> bool {
-    ["process.env", "import.meta.env.", "Bun.env.", "Deno.env.get("]
-        .iter()
-        .any(|p| left.starts_with(p))
+    [
+        "process.env",
+        "import.meta.env.",
+        "Bun.env.",
+        "Deno.env.get(",
+    ]
+    .iter()
+    .any(|p| left.starts_with(p))
 }
 
 /// Whether the literal at `value` is the right operand of `env lookup || literal` (or `??`).

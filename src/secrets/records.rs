@@ -28,8 +28,10 @@ static SQL_INSERT: LazyLock<Regex> = LazyLock::new(|| {
 
 /// `vault.create_secret('<secret>', ...)` of Supabase Vault.
 static VAULT_SECRET: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?i)\bvault\.create_secret\(\s*(?:new_secret\s*=>\s*)?E?'(?P<value>[^'\n]{8,500})'"#)
-        .expect("static regex")
+    Regex::new(
+        r"(?i)\bvault\.create_secret\(\s*(?:new_secret\s*=>\s*)?E?'(?P<value>[^'\n]{8,500})'",
+    )
+    .expect("static regex")
 });
 
 /// Literals of SQL statements stored under a secret-like column, or in Supabase Vault.
@@ -144,15 +146,22 @@ fn sql_row(text: &str, at: usize) -> Vec<Option<Range<usize>>> {
     Vec::new()
 }
 
-/// `kind: Secret` of a Kubernetes manifest.
-static K8S_SECRET_KIND: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?m)^kind:[ \t]*Secret[ \t]*$").expect("static regex"));
+/// `kind: Secret` of a Kubernetes manifest (quoted or not).
+static K8S_SECRET_KIND: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?m)^[ \t]*kind:[ \t]*["']?(?i:secret)["']?[ \t]*$"#).expect("static regex")
+});
 
-/// One `key: value` entry of a mapping indented under `data:` or `stringData:`.
+/// One `key: value` entry of a mapping indented under `data:` or `stringData:`; a value of `|`
+/// or `>` opens a block scalar on the lines below.
 static K8S_ENTRY: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"^(?P<indent>[ \t]+)(?P<key>[A-Za-z0-9_.\-]+):[ \t]*["']?(?P<value>[^"'\s#]+)["']?[ \t]*$"#)
+    Regex::new(r#"^(?P<indent>[ \t]*)(?P<key>[A-Za-z0-9_.\-]+):[ \t]*["']?(?P<value>[^"'\s#]*)["']?[ \t]*$"#)
         .expect("static regex")
 });
+
+/// The width of a line's leading whitespace.
+fn indent_of(line: &str) -> usize {
+    line.len() - line.trim_start_matches([' ', '\t']).len()
+}
 
 /// The values of every Kubernetes `Secret` in a YAML file: `data:` decoded from base64,
 /// `stringData:` as written.
@@ -168,49 +177,125 @@ pub(crate) fn k8s_secret_values(text: &str) -> Vec<RecordValue> {
         if !K8S_SECRET_KIND.is_match(doc) {
             continue;
         }
-        let mut block: Option<bool> = None; // Some(true): data (base64), Some(false): stringData
-        let mut line_start = doc_start;
+        // (indent of the `data:` line, whether its values are base64)
+        let mut block: Option<(usize, bool)> = None;
+        let mut lines: Vec<(usize, &str)> = Vec::new();
+        let mut at = doc_start;
         for line in doc.split_inclusive('\n') {
-            let at = line_start;
-            line_start += line.len();
-            let body = line.trim_end_matches(['\n', '\r']);
-            if !body.starts_with([' ', '\t']) {
-                block = match body.trim_end() {
-                    "data:" => Some(true),
-                    "stringData:" => Some(false),
-                    _ => None,
-                };
+            lines.push((at, line.trim_end_matches(['\n', '\r'])));
+            at += line.len();
+        }
+        let mut i = 0;
+        while i < lines.len() {
+            let (at, body) = lines[i];
+            i += 1;
+            let trimmed = body.trim();
+            if trimmed.is_empty() || trimmed.starts_with('#') {
                 continue;
             }
-            let (Some(base64), Some(caps)) = (block, K8S_ENTRY.captures(body)) else {
+            let indent = indent_of(body);
+            if let Some((block_indent, _)) = block
+                && indent <= block_indent
+            {
+                block = None;
+            }
+            match trimmed {
+                "data:" => {
+                    block = Some((indent, true));
+                    continue;
+                }
+                "stringData:" => {
+                    block = Some((indent, false));
+                    continue;
+                }
+                _ => {}
+            }
+            let (Some((_, base64)), Some(caps)) = (block, K8S_ENTRY.captures(body)) else {
                 continue;
             };
             let (Some(key), Some(value)) = (caps.name("key"), caps.name("value")) else {
                 continue;
             };
-            let range = at + value.start()..at + value.end();
-            let decoded = if base64 {
-                match super::validate::decode_base64url(value.as_str())
-                    .and_then(|b| String::from_utf8(b).ok())
-                {
-                    Some(d) if !d.chars().any(char::is_control) || d.ends_with('\n') => {
-                        d.trim_end().to_string()
+            let (range, raw) = if matches!(value.as_str(), "|" | ">" | "|-" | ">-") {
+                // a block scalar: the more-indented lines below (one line of base64 in practice)
+                match lines.get(i) {
+                    Some(&(next_at, next))
+                        if indent_of(next) > indent && !next.trim().is_empty() =>
+                    {
+                        let lead = indent_of(next);
+                        let v = next.trim_end();
+                        i += 1;
+                        (next_at + lead..next_at + v.len(), v[lead..].to_string())
                     }
                     _ => continue,
                 }
+            } else if value.as_str().is_empty() {
+                continue;
             } else {
-                value.as_str().to_string()
+                (
+                    at + value.start()..at + value.end(),
+                    value.as_str().to_string(),
+                )
+            };
+            let value = if base64 {
+                match decode_secret_text(&raw) {
+                    Some(v) => v,
+                    None => continue,
+                }
+            } else {
+                raw
             };
             out.push(RecordValue {
                 name: key.as_str().to_string(),
                 range,
-                value: decoded,
+                value,
                 declared_secret: true,
             });
         }
     }
     out
 }
+
+/// A `data:` value decoded to the text to judge. Text comes back trimmed; a private key, a
+/// Docker config's `auth` or `user:password` is reduced to the part that is secret; random
+/// binary (an encrypted blob, raw key bytes) comes back as its base64 text.
+fn decode_secret_text(raw: &str) -> Option<String> {
+    let bytes = super::validate::decode_base64url(raw)?;
+    let Ok(text) = String::from_utf8(bytes.clone()) else {
+        return (bytes.len() >= 16).then(|| raw.to_string());
+    };
+    let text = text.trim();
+    if text.chars().any(|c| c.is_control() && !c.is_whitespace()) {
+        return None;
+    }
+    if text.contains("PRIVATE KEY-----") {
+        // judged as the key body, which is random
+        return text
+            .lines()
+            .find(|l| !l.starts_with("-----") && l.len() >= 32)
+            .map(str::to_string);
+    }
+    if let Some(auth) = DOCKER_AUTH.captures(text).and_then(|c| c.name("auth")) {
+        let pair = String::from_utf8(super::validate::decode_base64url(auth.as_str())?).ok()?;
+        return pair.split_once(':').map(|(_, pw)| pw.to_string());
+    }
+    if let Some((user, pw)) = text.split_once(':')
+        && !user.is_empty()
+        && user.len() <= 64
+        && user
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-@".contains(&b))
+        && !pw.starts_with("//")
+    {
+        return Some(pw.to_string());
+    }
+    Some(text.to_string())
+}
+
+/// The `auth` (base64 of `user:password`) of a Docker config JSON.
+static DOCKER_AUTH: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#""auth"\s*:\s*"(?P<auth>[A-Za-z0-9+/=]{8,})""#).expect("static regex")
+});
 
 #[cfg(test)]
 mod tests {
@@ -229,9 +314,13 @@ mod tests {
 
     #[test]
     fn key_value_tables_name_the_value_by_its_key() {
-        let text = "INSERT INTO app_config (key, value) VALUES ('OPENAI_API_KEY', 'q8Vb3kQ9zT1mR7xW');";
+        let text =
+            "INSERT INTO app_config (key, value) VALUES ('OPENAI_API_KEY', 'q8Vb3kQ9zT1mR7xW');";
         let values = sql_values(text);
-        let v = values.iter().find(|v| v.value == "q8Vb3kQ9zT1mR7xW").unwrap();
+        let v = values
+            .iter()
+            .find(|v| v.value == "q8Vb3kQ9zT1mR7xW")
+            .unwrap();
         assert_eq!(v.name, "OPENAI_API_KEY");
     }
 
