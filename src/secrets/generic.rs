@@ -9,7 +9,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 use tree_sitter::Node;
 
-use super::{Hit, allow};
+use super::{Hit, allow, records};
 use crate::discover::FileKind;
 use crate::engine::FileContext;
 
@@ -38,12 +38,31 @@ pub const KEYWORDS: &[&str] = &[
     "credential",
     "passphrase",
     "key",
+    "pass",
     "initialize(",
 ];
 
 static CANDIDATE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r#"(?i)(?P<name>[a-z0-9_$\-]*(?:secret|token|passw(?:or)?d|pwd|api[_-]?key|private[_-]?key|master[_-]?key|access[_-]?key|auth[_-]?key|signing[_-]?key|encryption[_-]?key|credentials?|passphrase|key)[a-z0-9_$\-]*)["'`]?[ \t]*(?::[ \t]*[a-z][a-z<>\[\]| ]*?[ \t]*)?(?P<op>:=|=|:)[ \t]*(?P<fallback>(?:process\.env|import\.meta\.env)\.[A-Za-z0-9_]+[ \t]*(?:\|\||\?\?)[ \t]*)?(?P<q>["'`]?)(?P<value>[^"'`\s,;)}\]]{8,300})"#,
+        r#"(?i)(?P<name>[a-z0-9_$\-]*(?:secret|token|pass(?:w(?:or)?d)?|pwd|api[_-]?key|private[_-]?key|master[_-]?key|access[_-]?key|auth[_-]?key|signing[_-]?key|encryption[_-]?key|credentials?|passphrase|key)[a-z0-9_$\-]*)["'`]?[ \t]*(?::[ \t]*[a-z][a-z<>\[\]| ]*?[ \t]*)?(?P<op>:=|=|:)[ \t]*(?P<fallback>(?:(?:process\.env|import\.meta\.env|Bun\.env)(?:\.[A-Za-z0-9_]+|\[["'][A-Za-z0-9_]+["']\])|Deno\.env\.get\([ \t]*["'][A-Za-z0-9_]+["'][ \t]*\))[ \t]*(?:\|\||\?\?)[ \t]*)?(?P<q>["'`]?)(?P<value>[^"'`\s,;)}\]]{8,300})"#,
+    )
+    .expect("static regex")
+});
+
+/// A literal fallback of an environment lookup, named by the variable it stands in for:
+/// `process.env.STRIPE_SECRET || "..."`, `Deno.env.get("OPENAI_KEY") ?? "..."`.
+static ENV_FALLBACK: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r#"(?:(?:process\.env|import\.meta\.env|Bun\.env)(?:\.|\[["'])|Deno\.env\.get\([ \t]*["'])(?P<name>[A-Za-z0-9_]+)(?:["'](?:\]|[ \t]*\)))?[ \t]*(?:\|\||\?\?)[ \t]*(?P<q>["'`])(?P<value>[^"'`\s,;)}\]]{8,300})"#,
+    )
+    .expect("static regex")
+});
+
+/// A default given to an environment lookup in Python, Ruby and settings libraries:
+/// `os.getenv("SECRET_KEY", "...")`, `config("API_KEY", default="...")`, `ENV.fetch("TOKEN", "...")`.
+static ENV_DEFAULT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r#"\b(?:getenv|environ\.get|ENV\.fetch|env(?:\.str)?|config|Env\.get)\([ \t]*["'](?P<name>[A-Za-z0-9_]+)["'][ \t]*,[ \t]*(?:default[ \t]*=[ \t]*)?(?P<q>["'])(?P<value>[^"'\s]{8,300})"#,
     )
     .expect("static regex")
 });
@@ -134,6 +153,16 @@ const NAME_SUFFIX_EXCLUDES: &[&str] = &[
     "size",
 ];
 
+/// A literal that may be a secret, before it is confirmed on the syntax tree.
+struct Candidate {
+    /// The secret-like name it is given (or the environment variable it stands in for).
+    name: String,
+    value: Range<usize>,
+    note: Option<&'static str>,
+    /// Found as the fallback of an environment lookup rather than by its assigned name.
+    env_fallback: bool,
+}
+
 /// The generic assignment detector.
 #[derive(Debug)]
 pub struct Generic {
@@ -155,10 +184,18 @@ impl Generic {
         out: &mut Vec<Hit>,
     ) {
         let file = ctx.file;
-        if file.kind == FileKind::Dts || is_test_or_doc(&file.display) {
+        let text = file.text.as_str();
+        if file.kind == FileKind::Dts {
             return;
         }
-        let text = file.text.as_str();
+        if is_test_or_doc(&file.display) {
+            // a plain `.txt` is as often a pasted note as a document: a `Secret` manifest there
+            // is still read
+            if file.display.to_ascii_lowercase().ends_with(".txt") {
+                self.find_records(records::k8s_secret_values(text), text, Vec::new(), out);
+            }
+            return;
+        }
         let is_code = file.kind.is_code();
         // in code of any language a literal is quoted; an unquoted value is a type annotation
         // (`seen_tokens: MutableMapping[...]`), a name or an expression
@@ -173,7 +210,7 @@ impl Generic {
                 _ => windows.push(w),
             }
         }
-        let mut candidates: Vec<(String, Range<usize>, Option<&'static str>)> = Vec::new();
+        let mut candidates: Vec<Candidate> = Vec::new();
         for w in &windows {
             let slice = &text[w.clone()];
             for caps in CANDIDATE.captures_iter(slice) {
@@ -201,42 +238,115 @@ impl Generic {
                 {
                     continue;
                 }
-                candidates.push((name.as_str().to_string(), value_range, None));
+                candidates.push(Candidate {
+                    name: name.as_str().to_string(),
+                    value: value_range,
+                    note: None,
+                    env_fallback: false,
+                });
+            }
+            for re in [&*ENV_FALLBACK, &*ENV_DEFAULT] {
+                for caps in re.captures_iter(slice) {
+                    let (Some(name), Some(q), Some(value)) =
+                        (caps.name("name"), caps.name("q"), caps.name("value"))
+                    else {
+                        continue;
+                    };
+                    let value_range = w.start + value.start()..w.start + value.end();
+                    if !text[value_range.end..].starts_with(q.as_str())
+                        || candidates.iter().any(|c| c.value == value_range)
+                        || !is_secret_name(name.as_str())
+                        || !is_secret_value(value.as_str(), name.as_str())
+                    {
+                        continue;
+                    }
+                    candidates.push(Candidate {
+                        name: name.as_str().to_string(),
+                        value: value_range,
+                        note: Some("a literal fallback ships whenever the variable is missing"),
+                        env_fallback: true,
+                    });
+                }
             }
         }
-        if is_code && text.contains("Parse.initialize") {
+        let records = match file.kind {
+            FileKind::Sql => records::sql_values(text),
+            FileKind::Yaml | FileKind::Text => records::k8s_secret_values(text),
+            _ => Vec::new(),
+        };
+        if !is_code {
+            self.find_records(records, text, candidates, out);
+            return;
+        }
+        if text.contains("Parse.initialize") {
             for caps in PARSE_INITIALIZE.captures_iter(text) {
                 if let Some(v) = caps.name("value")
                     && !allow::is_placeholder(v.as_str())
                     && !is_wordy(v.as_str())
                 {
-                    candidates.push((
-                        String::new(),
-                        v.range(),
-                        Some("the third argument of `Parse.initialize` is the master key"),
-                    ));
+                    candidates.push(Candidate {
+                        name: String::new(),
+                        value: v.range(),
+                        note: Some("the third argument of `Parse.initialize` is the master key"),
+                        env_fallback: false,
+                    });
                 }
             }
         }
         if candidates.is_empty() {
             return;
         }
-        let tree = if is_code { ctx.tree() } else { None };
-        for (name, value, note) in candidates {
-            if is_code && note.is_none() {
-                let Some(tree) = tree else { continue };
-                if !is_assigned_literal(tree.root_node(), text, &name, value.clone()) {
-                    continue;
-                }
+        let Some(tree) = ctx.tree() else { return };
+        for Candidate {
+            name,
+            value,
+            note,
+            env_fallback,
+        } in candidates
+        {
+            // in code each literal is confirmed on the tree (Parse's third argument needs not)
+            let confirmed = if env_fallback {
+                is_env_fallback_literal(tree.root_node(), text, value.clone())
+            } else {
+                note.is_some() || is_assigned_literal(tree.root_node(), text, &name, value.clone())
+            };
+            if confirmed {
+                out.push(self.hit(value, note));
             }
-            out.push(Hit {
-                rule_idx: self.rule_idx,
-                range: value.clone(),
-                secret: value,
-                is_specific: false,
-                severity: None,
-                note: note.map(str::to_string),
-            });
+        }
+    }
+
+    /// Adds the credentials among `records` to the line-based `candidates` and reports them all.
+    fn find_records(
+        &self,
+        records: Vec<records::RecordValue>,
+        text: &str,
+        mut candidates: Vec<Candidate>,
+        out: &mut Vec<Hit>,
+    ) {
+        for r in records {
+            if is_record_secret(&r, text) && !candidates.iter().any(|c| c.value == r.range) {
+                candidates.push(Candidate {
+                    name: r.name,
+                    value: r.range,
+                    note: None,
+                    env_fallback: false,
+                });
+            }
+        }
+        for c in candidates {
+            out.push(self.hit(c.value, c.note));
+        }
+    }
+
+    fn hit(&self, value: Range<usize>, note: Option<&'static str>) -> Hit {
+        Hit {
+            rule_idx: self.rule_idx,
+            range: value.clone(),
+            secret: value,
+            is_specific: false,
+            severity: None,
+            note: note.map(str::to_string),
         }
     }
 }
@@ -313,7 +423,43 @@ fn is_secret_name(name: &str) -> bool {
     let norm = normalize(name);
     !NAME_EXCLUDES.iter().any(|x| norm.contains(x))
         && !NAME_SUFFIX_EXCLUDES.iter().any(|x| norm.ends_with(x))
+        && is_pass_name(&norm)
         && (!is_bare_key_name(&norm) || is_service_key_name(&norm))
+}
+
+/// `pass` only counts as a password as the name's last word (`pass` of nodemailer's
+/// `auth: { user, pass }`, `SMTP_PASS`, `dbPass`), never inside `passport`, `bypass` or `compass`.
+fn is_pass_name(norm: &str) -> bool {
+    const STRONG: &[&str] = &[
+        "secret",
+        "token",
+        "password",
+        "passwd",
+        "pwd",
+        "key",
+        "credential",
+        "passphrase",
+    ];
+    if STRONG.iter().any(|w| norm.contains(w)) {
+        return true;
+    }
+    norm.ends_with("pass")
+        && ![
+            "bypass",
+            "compass",
+            "surpass",
+            "overpass",
+            "underpass",
+            "firstpass",
+            "onepass",
+            "renderpass",
+            "subpass",
+            "multipass",
+            "hallpass",
+            "boardingpass",
+        ]
+        .iter()
+        .any(|w| norm.ends_with(w))
 }
 
 fn normalize(name: &str) -> String {
@@ -328,8 +474,7 @@ fn is_bare_key_name(norm: &str) -> bool {
     const STRONG: &[&str] = &[
         "secret",
         "token",
-        "passw",
-        "passwd",
+        "pass",
         "pwd",
         "apikey",
         "privatekey",
@@ -511,6 +656,60 @@ fn is_secret_value(value: &str, name: &str) -> bool {
         }
 }
 
+/// Whether a value found in a record (a SQL row, Supabase Vault, a Kubernetes `Secret`) is a
+/// credential: under a secret-like name, or anywhere in a container that only holds secrets
+/// (then judged as a password when its name says so, as a secret otherwise), except the
+/// fields that name an account or a place (`username`, `host`, `port`).
+fn is_record_secret(r: &records::RecordValue, text: &str) -> bool {
+    const NOT_SECRET: &[&str] = &[
+        "user",
+        "username",
+        "host",
+        "hostname",
+        "port",
+        "email",
+        "region",
+        "database",
+        "dbname",
+        "db",
+        "schema",
+        "login",
+        "account",
+        "namespace",
+        "domain",
+        "bucket",
+    ];
+    let norm = normalize(&r.name);
+    if !r.declared_secret {
+        return is_secret_name(&r.name)
+            && is_secret_value(&r.value, &r.name)
+            && !is_fake_account_password(&r.name, &r.value, text, &r.range);
+    }
+    if NOT_SECRET.iter().any(|w| norm.ends_with(w))
+        || NAME_SUFFIX_EXCLUDES
+            .iter()
+            .any(|x| norm.ends_with(x) && !matches!(*x, "url" | "uri"))
+    {
+        return false;
+    }
+    if let Some(caps) = URL_PASSWORD.captures(&r.value) {
+        return caps
+            .name("pw")
+            .is_some_and(|pw| is_secret_value(pw.as_str(), "password"));
+    }
+    let judged_as = if ["pass", "pwd"].iter().any(|p| norm.contains(p)) {
+        "password"
+    } else {
+        "secret"
+    };
+    is_secret_value(&r.value, judged_as)
+}
+
+/// The password of a URL's user info (`postgres://app:<pw>@db:5432/app`).
+static URL_PASSWORD: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^[a-z][a-z0-9+.\-]*://[^:/@\s]+:(?P<pw>[^@/\s]+)@").expect("static regex")
+});
+
 /// A password of a made-up account: seed scripts, fixtures and demo data give fake users a
 /// password that says so (`TestPassword123!`, `demo-pass-2024`), or put it beside an e-mail
 /// address on a domain reserved for examples and tests (`alice@test.com`, RFC 2606). Such a
@@ -592,25 +791,54 @@ fn is_camel_words(s: &str) -> bool {
     words >= 1
 }
 
-/// Whether the literal at `value` is the whole right-hand side given to `name` in a declarator,
-/// object property, assignment, default parameter or class field.
-fn is_assigned_literal(root: Node<'_>, text: &str, name: &str, value: Range<usize>) -> bool {
-    let Some(mut node) = root.descendant_for_byte_range(value.start, value.end) else {
-        return false;
-    };
+/// The string node whose contents are exactly `value`, if any.
+fn literal_at<'t>(root: Node<'t>, value: &Range<usize>) -> Option<Node<'t>> {
+    let mut node = root.descendant_for_byte_range(value.start, value.end)?;
     for _ in 0..3 {
         if matches!(node.kind(), "string" | "template_string") {
             break;
         }
-        let Some(p) = node.parent() else { return false };
-        node = p;
+        node = node.parent()?;
     }
-    if !matches!(node.kind(), "string" | "template_string")
-        || node.start_byte() + 1 != value.start
-        || node.end_byte() != value.end + 1
-    {
+    (matches!(node.kind(), "string" | "template_string")
+        && node.start_byte() + 1 == value.start
+        && node.end_byte() == value.end + 1)
+        .then_some(node)
+}
+
+/// Whether `left` reads the environment: `process.env.X`, `process.env["X"]`,
+/// `import.meta.env.X`, `Bun.env.X`, `Deno.env.get("X")`.
+fn is_env_lookup(left: &str) -> bool {
+    [
+        "process.env",
+        "import.meta.env.",
+        "Bun.env.",
+        "Deno.env.get(",
+    ]
+    .iter()
+    .any(|p| left.starts_with(p))
+}
+
+/// Whether the literal at `value` is the right operand of `env lookup || literal` (or `??`).
+fn is_env_fallback_literal(root: Node<'_>, text: &str, value: Range<usize>) -> bool {
+    let Some(node) = literal_at(root, &value) else {
         return false;
-    }
+    };
+    node.parent().is_some_and(|p| {
+        p.kind() == "binary_expression"
+            && p.child_by_field_name("right").map(|r| r.id()) == Some(node.id())
+            && p.child_by_field_name("left")
+                .and_then(|l| text.get(l.byte_range()))
+                .is_some_and(is_env_lookup)
+    })
+}
+
+/// Whether the literal at `value` is the whole right-hand side given to `name` in a declarator,
+/// object property, assignment, default parameter or class field.
+fn is_assigned_literal(root: Node<'_>, text: &str, name: &str, value: Range<usize>) -> bool {
+    let Some(node) = literal_at(root, &value) else {
+        return false;
+    };
     let Some(mut parent) = node.parent() else {
         return false;
     };
@@ -619,7 +847,7 @@ fn is_assigned_literal(root: Node<'_>, text: &str, name: &str, value: Range<usiz
         let is_fallback = parent
             .child_by_field_name("left")
             .and_then(|l| text.get(l.byte_range()))
-            .is_some_and(|l| l.starts_with("process.env.") || l.starts_with("import.meta.env."));
+            .is_some_and(is_env_lookup);
         match parent.parent() {
             Some(p) if is_fallback => parent = p,
             _ => return false,

@@ -13,6 +13,7 @@
 pub mod allow;
 pub mod context;
 pub mod generic;
+pub mod records;
 pub mod reuse;
 pub mod spec;
 pub mod validate;
