@@ -25,27 +25,9 @@ pub(super) fn top_level_functions<'t>(root: Node<'t>, text: &str) -> BTreeMap<St
         } else {
             child
         };
-        match decl.kind() {
-            "function_declaration" | "generator_function_declaration" => {
-                if let Some(name) = decl.child_by_field_name("name") {
-                    out.insert(node_text(text, name).to_string(), decl);
-                }
-            }
-            "lexical_declaration" | "variable_declaration" => {
-                let mut c = decl.walk();
-                for d in decl.named_children(&mut c) {
-                    if let (Some(name), Some(value)) = (
-                        d.child_by_field_name("name"),
-                        d.child_by_field_name("value"),
-                    ) && name.kind() == "identifier"
-                        && is_function(value)
-                    {
-                        out.insert(node_text(text, name).to_string(), value);
-                    }
-                }
-            }
-            _ => {}
-        }
+        declared_functions(decl, text, &mut |name, f| {
+            out.insert(name.to_string(), f);
+        });
     }
     out
 }
@@ -56,29 +38,39 @@ fn block_functions<'t>(body: Node<'t>, text: &'t str) -> Vec<(&'t str, Node<'t>)
     let mut out = Vec::new();
     let mut cursor = body.walk();
     for decl in body.named_children(&mut cursor) {
-        match decl.kind() {
-            "function_declaration" | "generator_function_declaration" => {
-                if let Some(name) = decl.child_by_field_name("name") {
-                    out.push((node_text(text, name), decl));
-                }
-            }
-            "lexical_declaration" | "variable_declaration" => {
-                let mut c = decl.walk();
-                for d in decl.named_children(&mut c) {
-                    if let (Some(name), Some(value)) = (
-                        d.child_by_field_name("name"),
-                        d.child_by_field_name("value"),
-                    ) && name.kind() == "identifier"
-                        && is_function(value)
-                    {
-                        out.push((node_text(text, name), value));
-                    }
-                }
-            }
-            _ => {}
-        }
+        declared_functions(decl, text, &mut |name, f| out.push((name, f)));
     }
     out
+}
+
+/// The functions one statement declares: a function declaration, or `const name = <function>`
+/// for each declarator of a variable declaration.
+fn declared_functions<'t, 's>(
+    decl: Node<'t>,
+    text: &'s str,
+    found: &mut impl FnMut(&'s str, Node<'t>),
+) {
+    match decl.kind() {
+        "function_declaration" | "generator_function_declaration" => {
+            if let Some(name) = decl.child_by_field_name("name") {
+                found(node_text(text, name), decl);
+            }
+        }
+        "lexical_declaration" | "variable_declaration" => {
+            let mut c = decl.walk();
+            for d in decl.named_children(&mut c) {
+                if let (Some(name), Some(value)) = (
+                    d.child_by_field_name("name"),
+                    d.child_by_field_name("value"),
+                ) && name.kind() == "identifier"
+                    && is_function(value)
+                {
+                    found(node_text(text, name), value);
+                }
+            }
+        }
+        _ => {}
+    }
 }
 
 impl<'t> Walker<'_, 't> {
