@@ -6,6 +6,7 @@
 //! ([`flow`]). Only files where a rule is active (its triggers occur) are parsed, and only
 //! functions that contain a source word (or receive a tainted value) are walked.
 
+mod body_parsers;
 mod flow;
 mod redos;
 pub mod spec;
@@ -18,6 +19,7 @@ use std::sync::Mutex;
 
 use aho_corasick::AhoCorasick;
 
+use crate::discover::FileKind;
 use crate::engine::{Analyzer, FileContext, ProjectContext};
 use crate::finding::Finding;
 use crate::rules::{Matcher, MatcherKind, RuleError, RuleSet, load};
@@ -70,11 +72,22 @@ pub struct TaintAnalyzer {
     /// Handlers (`module#export`) registered in route files, with whether schema-validation
     /// middleware runs before them there.
     validated: Mutex<Vec<(String, bool)>>,
-    /// Type-confusion findings inside exported functions, held until the project pass knows
-    /// whether a route validates the request before them.
-    deferred: Mutex<Vec<(String, Finding)>>,
+    /// Type-confusion findings held for the project pass: those inside exported functions
+    /// (keyed `module#export`) until it knows whether a route validates the request before
+    /// them, and those whose source is the request body until it knows whether the project's
+    /// body parsers can build objects at all.
+    deferred: Mutex<Vec<Deferred>>,
     /// Untrusted template locals, as findings waiting for a template that prints them raw.
     renders: Mutex<Vec<PendingRender>>,
+}
+
+/// A type-confusion finding waiting for the project pass.
+struct Deferred {
+    /// `module#export` of the enclosing exported function, when there is one.
+    handler: Option<String>,
+    /// Whether the flow starts at the request body.
+    body: bool,
+    finding: Finding,
 }
 
 /// A template file read once, with the locals it prints raw (`None`: unreadable).
@@ -411,19 +424,27 @@ impl Analyzer for TaintAnalyzer {
                 .map(|s| ctx.related(s.range.clone(), s.note.clone()))
                 .collect();
             finding.is_flow = true;
-            if self.compiled.typeof_string & (1 << hit.rule) != 0
-                && let Some(name) =
-                    validated::enclosing_export(tree.root_node(), text, hit.range.start)
-            {
-                deferred.push((format!("{module}#{name}"), finding));
-                continue;
+            if self.compiled.typeof_string & (1 << hit.rule) != 0 {
+                let handler = validated::enclosing_export(tree.root_node(), text, hit.range.start)
+                    .map(|name| format!("{module}#{name}"));
+                let body = body_parsers::is_body_source(&hit.source);
+                if handler.is_some() || body {
+                    deferred.push(Deferred {
+                        handler,
+                        body,
+                        finding,
+                    });
+                    continue;
+                }
             }
             out.push(finding);
         }
-        if !deferred.is_empty()
-            && let Ok(mut all) = self.deferred.lock()
-        {
-            all.extend(deferred);
+        if !deferred.is_empty() {
+            // kept for the project pass, which a cached outcome would not feed
+            crate::engine::not_cacheable();
+            if let Ok(mut all) = self.deferred.lock() {
+                all.extend(deferred);
+            }
         }
         if !crossing.renders.is_empty() {
             let renders: Vec<PendingRender> = crossing
@@ -481,6 +502,17 @@ impl Analyzer for TaintAnalyzer {
         }
     }
 
+    fn wants_facts(&self, kind: FileKind, _display: &str) -> bool {
+        self.compiled.typeof_string != 0
+            && matches!(kind, FileKind::Js | FileKind::Ts | FileKind::Tsx)
+    }
+
+    fn file_facts(&self, ctx: &FileContext<'_>) {
+        if let Some(parsers) = body_parsers::of_file(&ctx.file.text, &ctx.file.display) {
+            ctx.emit(parsers);
+        }
+    }
+
     fn analyze_project(&self, project: &ProjectContext<'_>, out: &mut Vec<Finding>) {
         // type-confusion findings in exported handlers: kept unless a route validates first
         if let (Ok(mut deferred), Ok(validated)) = (self.deferred.lock(), self.validated.lock()) {
@@ -494,11 +526,20 @@ impl Analyzer for TaintAnalyzer {
                 .filter(|(_, ok)| *ok)
                 .map(|(k, _)| k)
                 .collect();
+            // bodies parsed only by `urlencoded({ extended: false })` hold strings
+            let strings_only = body_parsers::strings_only(
+                project.facts::<body_parsers::BodyParsers>().map(|(_, f)| f),
+            );
             out.extend(
                 std::mem::take(&mut *deferred)
                     .into_iter()
-                    .filter(|(key, _)| !validated.contains(key.as_str()))
-                    .map(|(_, f)| f),
+                    .filter(|d| {
+                        !(d.body && strings_only)
+                            && d.handler
+                                .as_deref()
+                                .is_none_or(|key| !validated.contains(key))
+                    })
+                    .map(|d| d.finding),
             );
         }
         self.join_renders(project, out);
