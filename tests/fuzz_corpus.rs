@@ -331,6 +331,7 @@ fn deeply_nested_constructs_scan_on_a_2mb_stack() {
             format!("let t: {} = {leaf}", nest("A<", "B", ">", DEPTH)),
         ),
     ];
+    let mut inputs = Vec::new();
     for (name, expr) in &js {
         let file = format!(
             "const express = require(\"express\");\nconst app = express();\napp.get(\"/x\", async (req, res) => {{\n  const v = {expr};\n  db.query(v);\n  res.send(v);\n}});\nmodule.exports = {{ a: {expr} }};\n"
@@ -338,9 +339,23 @@ fn deeply_nested_constructs_scan_on_a_2mb_stack() {
         for dialect in 0..5u8 {
             let mut data = vec![dialect];
             data.extend_from_slice(file.as_bytes());
-            on_replay_stack(&format!("js {name} ({dialect})"), || fuzz_scan_js(&data));
+            inputs.push((format!("js {name} ({dialect})"), data));
         }
     }
+    // the inputs are independent: one replay thread per core shares them out
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let workers = std::thread::available_parallelism().map_or(1, usize::from);
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                while let Some((what, data)) =
+                    inputs.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+                {
+                    on_replay_stack(what, || fuzz_scan_js(data));
+                }
+            });
+        }
+    });
     // the regression input: the taint walk stops at the budget and says so
     let data = std::fs::read(
         Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -241,3 +241,25 @@ fn long_assignment_chains_scale_linearly() {
         handler(&body)
     });
 }
+
+#[test]
+fn classes_nested_in_methods_scale_linearly() {
+    // the entry-point reader looks at each class's decorators and each declaration's parents:
+    // asked of tree-sitter (`Node::parent` walks down from the root), that was quadratic
+    assert_linear("classes nested in methods", FileKind::Ts, 150, |n| {
+        let mut s = String::from(
+            "import express from 'express';\nconst app = express();\napp.get('/x', (req, res) => res.send('ok'));\n",
+        );
+        for i in 0..n {
+            let _ = writeln!(
+                s,
+                "class C{i} {{\n  m(req: any) {{\n    const v{i} = req.query.q;"
+            );
+        }
+        s.push_str("db.query('SELECT ' + req.query.q);\n");
+        for _ in 0..n {
+            s.push_str("  }\n}\n");
+        }
+        s
+    });
+}

@@ -7,13 +7,83 @@ mod common;
 use common::{code, copy_of_fixtures as project, run, stderr};
 
 use std::path::Path;
+use std::sync::OnceLock;
 
-fn scan(dir: &Path, format: &str, extra: &[&str]) -> Vec<u8> {
-    let mut args = vec!["scan", ".", "--format", format, "--fail-on", "none"];
+/// The reports every test compares: one scan of the whole fixture tree and its three shards, each
+/// written as JSON and SARIF by one run (`--output FORMAT:PATH`), computed once per test binary
+/// (each full scan of the fixtures costs seconds in a debug build).
+struct Reports {
+    whole: Report,
+    shards: [Report; 3],
+}
+
+struct Report {
+    json: Vec<u8>,
+    sarif: Vec<u8>,
+}
+
+impl Report {
+    fn get(&self, format: &str) -> &[u8] {
+        if format == "json" {
+            &self.json
+        } else {
+            &self.sarif
+        }
+    }
+}
+
+/// One scan of `dir` with `extra` flags, as JSON and SARIF.
+fn scan(dir: &Path, extra: &[&str]) -> Report {
+    let out_dir = tempfile::tempdir().expect("temp dir");
+    let json = out_dir.path().join("report.json").display().to_string();
+    let sarif = out_dir.path().join("report.sarif").display().to_string();
+    let json_arg = format!("json:{json}");
+    let sarif_arg = format!("sarif:{sarif}");
+    let mut args = vec![
+        "scan",
+        ".",
+        "--format",
+        "counts",
+        "--fail-on",
+        "none",
+        "--output",
+        &json_arg,
+        "--output",
+        &sarif_arg,
+    ];
     args.extend_from_slice(extra);
     let out = run(dir, &args);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
-    out.stdout
+    Report {
+        json: std::fs::read(json).expect("JSON report written"),
+        sarif: std::fs::read(sarif).expect("SARIF report written"),
+    }
+}
+
+fn reports() -> &'static Reports {
+    static REPORTS: OnceLock<Reports> = OnceLock::new();
+    REPORTS.get_or_init(|| {
+        let project = project();
+        let dir = project.path();
+        Reports {
+            whole: scan(dir, &[]),
+            shards: [1, 2, 3].map(|i| scan(dir, &["--shard", &format!("{i}/3")])),
+        }
+    })
+}
+
+/// The shard reports in `format`, written to files in `dir`.
+fn shard_files(dir: &Path, format: &str) -> Vec<String> {
+    reports()
+        .shards
+        .iter()
+        .enumerate()
+        .map(|(i, report)| {
+            let path = dir.join(format!("shard-{}.{format}", i + 1));
+            std::fs::write(&path, report.get(format)).expect("write shard report");
+            path.display().to_string()
+        })
+        .collect()
 }
 
 fn json(bytes: &[u8]) -> serde_json::Value {
@@ -22,25 +92,19 @@ fn json(bytes: &[u8]) -> serde_json::Value {
 
 #[test]
 fn merged_shards_equal_one_scan_in_json_and_sarif() {
-    let project = project();
-    let dir = project.path();
-    let reports = tempfile::tempdir().expect("temp dir");
-    let whole_json = scan(dir, "json", &[]);
-    let whole_sarif = scan(dir, "sarif", &[]);
-    let mut inputs = Vec::new();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let dir = dir.path();
+    let inputs = shard_files(dir, "json");
     let mut analysed = 0;
-    for i in 1..=3 {
-        let shard = format!("{i}/3");
-        let bytes = scan(dir, "json", &["--shard", &shard]);
-        let doc = json(&bytes);
-        let files = doc["summary"]["files_analysed"].as_u64().expect("count");
-        assert!(files > 0, "shard {shard} analysed no file");
+    for (i, shard) in reports().shards.iter().enumerate() {
+        let files = json(&shard.json)["summary"]["files_analysed"]
+            .as_u64()
+            .expect("count");
+        assert!(files > 0, "shard {}/3 analysed no file", i + 1);
         analysed += files;
-        let path = reports.path().join(format!("shard-{i}.json"));
-        std::fs::write(&path, bytes).expect("write shard report");
-        inputs.push(path.display().to_string());
     }
-    let whole = json(&whole_json);
+    let whole_json = &reports().whole.json;
+    let whole = json(whole_json);
     assert_eq!(
         analysed,
         whole["summary"]["files_analysed"].as_u64().expect("count"),
@@ -61,20 +125,21 @@ fn merged_shards_equal_one_scan_in_json_and_sarif() {
         assert!(rules.contains(&needed), "{needed}");
     }
 
-    for (format, whole) in [("json", &whole_json), ("sarif", &whole_sarif)] {
-        let mut args = vec!["merge"];
-        args.extend(inputs.iter().map(String::as_str));
-        args.extend(["--format", format]);
-        let out = run(dir, &args);
+    for format in ["json", "sarif"] {
+        let out = merge(
+            dir,
+            &inputs.iter().map(String::as_str).collect::<Vec<_>>(),
+            format,
+        );
         assert_eq!(code(&out), 0, "{}", stderr(&out));
         assert!(
-            out.stdout == *whole,
+            out.stdout == reports().whole.get(format),
             "merged {format} differs from the single scan"
         );
     }
 
     // the order of the inputs does not matter; --output writes the file; --fail-on applies
-    let merged = reports.path().join("merged.json");
+    let merged = dir.join("merged.json");
     let merged_arg = merged.display().to_string();
     let mut args = vec!["merge"];
     args.extend(inputs.iter().rev().map(String::as_str));
@@ -88,19 +153,20 @@ fn merged_shards_equal_one_scan_in_json_and_sarif() {
     ]);
     let out = run(dir, &args);
     assert_eq!(code(&out), 1, "{}", stderr(&out));
-    assert!(std::fs::read(&merged).expect("merged report") == whole_json);
+    assert!(std::fs::read(&merged).expect("merged report") == *whole_json);
 }
 
 #[test]
 fn one_shard_of_one_is_the_whole_scan() {
     let project = project();
-    let dir = project.path();
-    assert!(scan(dir, "json", &["--shard", "1/1"]) == scan(dir, "json", &[]));
+    let one = scan(project.path(), &["--shard", "1/1"]);
+    assert!(one.json == reports().whole.json);
+    assert!(one.sarif == reports().whole.sarif);
 }
 
 #[test]
 fn bad_shard_specs_and_inputs_are_usage_errors() {
-    let project = project();
+    let project = tempfile::tempdir().expect("temp dir");
     let dir = project.path();
     for bad in ["0/3", "4/3", "x", "1/0", "2"] {
         let out = run(dir, &["scan", ".", "--shard", bad]);
@@ -121,18 +187,6 @@ fn bad_shard_specs_and_inputs_are_usage_errors() {
     assert!(stderr(&out).contains("missing.json"), "{}", stderr(&out));
 }
 
-/// The reports of `--shard I/3` for I in 1..=3 in `format`, written to files in `reports`.
-fn shard_reports(dir: &Path, reports: &Path, format: &str) -> Vec<String> {
-    (1..=3)
-        .map(|i| {
-            let bytes = scan(dir, format, &["--shard", &format!("{i}/3")]);
-            let path = reports.join(format!("shard-{i}.{format}"));
-            std::fs::write(&path, bytes).expect("write shard report");
-            path.display().to_string()
-        })
-        .collect()
-}
-
 fn merge(dir: &Path, inputs: &[&str], format: &str) -> std::process::Output {
     let mut args = vec!["merge"];
     args.extend_from_slice(inputs);
@@ -142,13 +196,12 @@ fn merge(dir: &Path, inputs: &[&str], format: &str) -> std::process::Output {
 
 #[test]
 fn merged_sarif_shards_equal_one_scan() {
-    let project = project();
-    let dir = project.path();
-    let reports = tempfile::tempdir().expect("temp dir");
-    let sarif = shard_reports(dir, reports.path(), "sarif");
-    let json = shard_reports(dir, reports.path(), "json");
+    let reports_dir = tempfile::tempdir().expect("temp dir");
+    let dir = reports_dir.path();
+    let sarif = shard_files(dir, "sarif");
+    let json = shard_files(dir, "json");
     for format in ["sarif", "json"] {
-        let whole = scan(dir, format, &[]);
+        let whole = reports().whole.get(format);
         let inputs: Vec<&str> = sarif.iter().map(String::as_str).collect();
         let out = merge(dir, &inputs, format);
         assert_eq!(code(&out), 0, "{}", stderr(&out));
@@ -169,11 +222,10 @@ fn merged_sarif_shards_equal_one_scan() {
 
 #[test]
 fn a_missing_or_repeated_shard_is_an_error_naming_it() {
-    let project = project();
-    let dir = project.path();
-    let reports = tempfile::tempdir().expect("temp dir");
+    let reports_dir = tempfile::tempdir().expect("temp dir");
+    let dir = reports_dir.path();
     for format in ["json", "sarif"] {
-        let shards = shard_reports(dir, reports.path(), format);
+        let shards = shard_files(dir, format);
         let out = merge(dir, &[&shards[0], &shards[2]], "json");
         assert_eq!(code(&out), 2, "{format}: a partial merge succeeded");
         assert!(
@@ -190,9 +242,9 @@ fn a_missing_or_repeated_shard_is_an_error_naming_it() {
         );
     }
     // a whole scan's report among shards is not a shard
-    let whole = reports.path().join("whole.json");
-    std::fs::write(&whole, scan(dir, "json", &[])).expect("write");
-    let shards = shard_reports(dir, reports.path(), "json");
+    let whole = dir.join("whole.json");
+    std::fs::write(&whole, &reports().whole.json).expect("write");
+    let shards = shard_files(dir, "json");
     let whole = whole.display().to_string();
     let out = merge(dir, &[&shards[0], &shards[1], &shards[2], &whole], "json");
     assert_eq!(code(&out), 2);

@@ -189,15 +189,21 @@ const EXPORTED_METHODS: [&str; 7] = ["GET", "POST", "PUT", "PATCH", "DELETE", "A
 pub fn module(path: &str, text: &str, root: Node<'_>) -> Module {
     let routing = FileRouting::of(path, text);
     let mut m = Module::default();
-    let mut stack = vec![root];
-    while let Some(node) = stack.pop() {
+    // each node with its parent and grandparent: `Node::parent` walks down from the root, so
+    // asking it for every node of a deeply nested file is quadratic
+    let mut stack = vec![(root, None, None)];
+    while let Some((node, parent, grandparent)) = stack.pop() {
         match node.kind() {
             "import_statement" => read_import(node, text, &mut m),
-            "variable_declarator" => read_declarator(node, text, &routing, &mut m),
+            "variable_declarator" => {
+                let exported =
+                    grandparent.is_some_and(|g: Node<'_>| g.kind() == "export_statement");
+                read_declarator(node, exported, text, &routing, &mut m);
+            }
             "function_declaration" | "generator_function_declaration" => {
                 if let Some(name) = node.child_by_field_name("name") {
                     let name = src(name, text).to_string();
-                    routing.exported_function(node, &name, node, text, &mut m);
+                    routing.exported_function(node, parent, &name, text, &mut m);
                     m.functions.push(Function {
                         name,
                         range: node.byte_range(),
@@ -207,14 +213,19 @@ pub fn module(path: &str, text: &str, root: Node<'_>) -> Module {
             "export_statement" => read_default_export(node, text, &routing, &mut m),
             "assignment_expression" => read_commonjs_export(node, text, &routing, &mut m),
             "call_expression" => read_call(node, text, path, &mut m),
-            "class_declaration" => read_nest_controller(node, text, &mut m),
+            "class_declaration" => read_nest_controller(node, parent, text, &mut m),
             "object" => read_app_guard(node, text, &mut m),
             "comment" => m.comments.push(node.byte_range()),
             _ => {}
         }
         let mut cursor = node.walk();
         let children: Vec<Node<'_>> = node.named_children(&mut cursor).collect();
-        stack.extend(children.into_iter().rev());
+        stack.extend(
+            children
+                .into_iter()
+                .rev()
+                .map(|child| (child, Some(node), parent)),
+        );
     }
     m
 }
@@ -410,7 +421,14 @@ fn read_import(node: Node<'_>, text: &str, m: &mut Module) {
 }
 
 /// `const x = require("s")`, `const { a, b: c } = require("s")`, `const f = () => ...`.
-fn read_declarator(node: Node<'_>, text: &str, routing: &FileRouting, m: &mut Module) {
+/// `exported`: the declaration is inside an `export` statement.
+fn read_declarator(
+    node: Node<'_>,
+    exported: bool,
+    text: &str,
+    routing: &FileRouting,
+    m: &mut Module,
+) {
     let (Some(name), Some(value)) = (
         node.child_by_field_name("name"),
         node.child_by_field_name("value"),
@@ -465,10 +483,6 @@ fn read_declarator(node: Node<'_>, text: &str, routing: &FileRouting, m: &mut Mo
             range: value.byte_range(),
         });
     }
-    let exported = node
-        .parent()
-        .and_then(|d| d.parent())
-        .is_some_and(|e| e.kind() == "export_statement");
     if exported {
         routing.exported_value(&name_text, value, node, text, m);
     }
@@ -731,25 +745,37 @@ fn read_call(node: Node<'_>, text: &str, path: &str, m: &mut Module) {
     }
 }
 
-/// The decorators written right before a class member or class (`@Get(":id")`, `@UseGuards(A)`).
-fn decorators<'t>(node: Node<'t>) -> Vec<Node<'t>> {
+/// The decorators written right before a class (`@Controller("users")`, `@UseGuards(A)`):
+/// its own, its previous siblings (tree-sitter-typescript keeps them as siblings of the
+/// declaration) and those of the `export` statement around it. `parent` is the class's parent,
+/// from the caller's walk (`Node::parent` costs the depth of the tree).
+fn decorators<'t>(node: Node<'t>, parent: Option<Node<'t>>, text: &str) -> Vec<Node<'t>> {
     let mut out: Vec<Node<'t>> = named_children(node)
         .into_iter()
         .filter(|c| c.kind() == "decorator")
         .collect();
-    // a class's decorators sit before it, inside the export statement or the class body's
-    // previous siblings (tree-sitter-typescript keeps them as siblings of the declaration)
-    let mut prev = node.prev_named_sibling();
-    while let Some(p) = prev.filter(|p| p.kind() == "decorator") {
-        out.push(p);
-        prev = p.prev_named_sibling();
-    }
-    if let Some(parent) = node.parent().filter(|p| p.kind() == "export_statement") {
-        out.extend(
-            named_children(parent)
-                .into_iter()
-                .filter(|c| c.kind() == "decorator"),
-        );
+    if let Some(parent) = parent {
+        // the siblings are read only where the text before the class ends as a decorator does
+        // (`@A`, `@A()`, `@A<T>()`): finding a sibling costs the width of the parent
+        let before = text.get(..node.start_byte()).unwrap_or("").trim_end();
+        if before.ends_with(|c: char| matches!(c, ')' | '>' | '_' | '$') || c.is_alphanumeric()) {
+            let siblings = named_children(parent);
+            if let Some(at) = siblings.iter().position(|s| s.id() == node.id()) {
+                out.extend(
+                    siblings[..at]
+                        .iter()
+                        .rev()
+                        .take_while(|s| s.kind() == "decorator"),
+                );
+            }
+        }
+        if parent.kind() == "export_statement" {
+            out.extend(
+                named_children(parent)
+                    .into_iter()
+                    .filter(|c| c.kind() == "decorator"),
+            );
+        }
     }
     out.sort_by_key(Node::start_byte);
     out.dedup_by_key(|d| d.start_byte());
@@ -824,8 +850,8 @@ fn read_app_guard(object: Node<'_>, text: &str, m: &mut Module) {
 
 /// `NestJS`: each `@Get()`/`@Post()`/... method of an `@Controller("path")` class is an entry
 /// point; `@UseGuards` on the class and the method are its middleware, in that order.
-fn read_nest_controller(class: Node<'_>, text: &str, m: &mut Module) {
-    let class_decorators = decorators(class);
+fn read_nest_controller<'t>(class: Node<'t>, parent: Option<Node<'t>>, text: &str, m: &mut Module) {
+    let class_decorators = decorators(class, parent, text);
     let Some(prefix) = class_decorators.iter().find_map(|d| {
         let (name, args) = decorator_call(*d, text);
         (name == "Controller").then(|| {
@@ -1008,18 +1034,14 @@ impl FileRouting {
     fn exported_function(
         &self,
         function: Node<'_>,
+        parent: Option<Node<'_>>,
         name: &str,
-        _site: Node<'_>,
         text: &str,
         m: &mut Module,
     ) {
-        if function
-            .parent()
-            .is_some_and(|p| p.kind() == "export_statement")
-            && !function
-                .parent()
-                .is_some_and(|p| src(p, text).starts_with("export default"))
-            && let Some(framework) = self.accepts(name)
+        if parent.is_some_and(|p| {
+            p.kind() == "export_statement" && !src(p, text).starts_with("export default")
+        }) && let Some(framework) = self.accepts(name)
         {
             self.push(framework, name, function, function, text, m);
         }

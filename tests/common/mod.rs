@@ -51,6 +51,13 @@ pub fn write(root: &Path, rel: &str, text: impl AsRef<[u8]>) -> PathBuf {
 /// A copy of the repository's fixtures (every family, project-wide and cross-file findings
 /// included) in a temporary folder the test may change.
 pub fn copy_of_fixtures() -> tempfile::TempDir {
+    copy_of_fixture_families(&[])
+}
+
+/// A copy of the named fixture families (`injection`, `deps`, ...; all of them when `families` is
+/// empty) in a temporary folder the test may change: a smaller tree for tests that scan many
+/// times.
+pub fn copy_of_fixture_families(families: &[&str]) -> tempfile::TempDir {
     fn copy(from: &Path, to: &Path) {
         std::fs::create_dir_all(to).expect("mkdir");
         for entry in std::fs::read_dir(from).expect("read fixtures") {
@@ -63,10 +70,14 @@ pub fn copy_of_fixtures() -> tempfile::TempDir {
             }
         }
     }
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
     let dir = tempfile::tempdir().expect("temp dir");
-    copy(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures"),
-        dir.path(),
-    );
+    if families.is_empty() {
+        copy(&fixtures, dir.path());
+    } else {
+        for family in families {
+            copy(&fixtures.join(family), &dir.path().join(family));
+        }
+    }
     dir
 }
