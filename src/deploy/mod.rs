@@ -235,6 +235,9 @@ impl Analyzer for DeployAnalyzer {
             FileKind::Text if dockerfile::is_dockerfile(&ctx.file.display) => {
                 dockerfile::check_file(&mut sink);
             }
+            FileKind::Text if hosting::is_netlify_redirects(&ctx.file.display) => {
+                hosting::check_redirects_file(&mut sink);
+            }
             FileKind::Text if log_file::is_log_file(&ctx.file.display) => {
                 log_file::check_file(&mut sink);
             }
