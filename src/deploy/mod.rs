@@ -15,6 +15,8 @@
 //!   client (the one check here that reads a syntax tree);
 //! - [`log_file`]: `*.log` files committed with the code.
 //! - [`weak_hash`]: passwords given to fast-hash helpers of other modules (a project pass).
+//! - [`serverless`]: `serverless.yml` HTTP functions without the authorizer their siblings have,
+//!   and CORS allowing any origin with credentials;
 //! - [`csrf`]: cookie-session apps with no CSRF defence in any module they import (a project pass).
 //!
 //! Checks are line-based where a position is needed and read YAML structure with `serde_yaml_ng`
@@ -26,6 +28,7 @@ pub mod dockerfile;
 pub mod hosting;
 pub mod log_file;
 pub mod secret_response;
+pub mod serverless;
 pub mod weak_hash;
 pub mod workflow;
 
@@ -73,11 +76,13 @@ pub enum Check {
     PasswordFastHashHelper,
     /// A cookie-session app with state-changing routes and no CSRF defence in its modules.
     SessionWithoutCsrf,
+    /// A `serverless.yml` HTTP function without an authorizer while its siblings have one.
+    ServerlessWithoutAuthorizer,
 }
 
 impl Check {
     /// Every check with the name rule files use.
-    pub const ALL: [(&'static str, Check); 17] = [
+    pub const ALL: [(&'static str, Check); 18] = [
         ("docker-secret-in-env-or-arg", Check::SecretInEnvOrArg),
         ("docker-env-file-copied", Check::EnvFileCopied),
         ("docker-add-remote-url", Check::AddRemoteUrl),
@@ -115,6 +120,10 @@ impl Check {
         (
             "http-session-app-without-csrf-protection",
             Check::SessionWithoutCsrf,
+        ),
+        (
+            "hosting-serverless-function-without-authorizer",
+            Check::ServerlessWithoutAuthorizer,
         ),
     ];
 }
@@ -248,7 +257,9 @@ impl Analyzer for DeployAnalyzer {
                 else {
                     return;
                 };
-                if workflow::is_workflow(&doc) {
+                if serverless::is_serverless(&ctx.file.display) {
+                    serverless::check_file(&mut sink, &doc);
+                } else if workflow::is_workflow(&doc) {
                     workflow::check_file(&mut sink, &doc);
                 } else if compose::is_compose(&doc) {
                     compose::check_file(&mut sink, &doc);
