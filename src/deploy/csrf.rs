@@ -166,10 +166,7 @@ fn sessions_without_same_site(root: Node<'_>, src: &str, code: &str) -> Vec<Rang
             return;
         };
         if f.kind() != "identifier"
-            || !matches!(
-                text(f, src),
-                "session" | "cookieSession" | "expressSession"
-            )
+            || !matches!(text(f, src), "session" | "cookieSession" | "expressSession")
         {
             return;
         }

@@ -58,7 +58,11 @@ fn http_events(function: &Value) -> Vec<HttpEvent> {
             match event.get(key) {
                 Some(Value::String(short)) => out.push(HttpEvent {
                     // `GET users/{id}`
-                    path: short.split_whitespace().last().unwrap_or_default().to_string(),
+                    path: short
+                        .split_whitespace()
+                        .last()
+                        .unwrap_or_default()
+                        .to_string(),
                     guarded: false,
                 }),
                 Some(spec @ Value::Mapping(_)) => out.push(HttpEvent {
@@ -87,7 +91,10 @@ fn check_authorizers(sink: &mut Sink<'_, '_>, text: &str, doc: &Value) {
         .iter()
         .filter_map(|(name, f)| Some((name.as_str()?.to_string(), http_events(f))))
         .collect();
-    let guarded_elsewhere = events.iter().filter(|(_, e)| e.iter().any(|h| h.guarded)).count();
+    let guarded_elsewhere = events
+        .iter()
+        .filter(|(_, e)| e.iter().any(|h| h.guarded))
+        .count();
     if guarded_elsewhere == 0 {
         return;
     }
