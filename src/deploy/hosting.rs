@@ -1,8 +1,8 @@
 //! Static hosting configuration: `firebase.json` and `netlify.toml` publishing the project folder
 //! itself (source, `.env`, rules and keys) instead of a build output; `vercel.json`,
 //! `firebase.json` and `netlify.toml` header blocks allowing any origin with credentials;
-//! `vercel.json` rewrites and `netlify.toml` proxy redirects (status 200) whose destination is a
-//! loopback, private, link-local (cloud metadata) or `*.internal` address.
+//! `vercel.json` rewrites and `netlify.toml` / `_redirects` proxy redirects (status 200) whose
+//! destination is a loopback, private, link-local (cloud metadata) or `*.internal` address.
 
 use std::ops::Range;
 
@@ -13,6 +13,40 @@ use crate::rules::Severity;
 pub fn is_hosting_config(display: &str) -> bool {
     let name = display.rsplit('/').next().unwrap_or(display);
     matches!(name, "firebase.json" | "netlify.toml" | "vercel.json")
+}
+
+/// Whether `display` names a Netlify `_redirects` file (plain text, one rule a line).
+pub fn is_netlify_redirects(display: &str) -> bool {
+    display.rsplit('/').next().unwrap_or(display) == "_redirects"
+}
+
+/// Runs the rewrite check on a Netlify `_redirects` file: `from to [status][!]` rows whose status
+/// is 200 (a proxy, not a redirect).
+pub fn check_redirects_file(sink: &mut Sink<'_, '_>) {
+    if !sink.is_active(Check::RewriteToInternalHost) {
+        return;
+    }
+    let text = sink.text().to_string();
+    for (range, line) in super::lines(&text) {
+        let body = line.trim();
+        if body.starts_with('#') {
+            continue;
+        }
+        let fields: Vec<&str> = body.split_whitespace().collect();
+        let Some(to) = fields.get(1) else {
+            continue;
+        };
+        // the status is the first field after `to` that starts with a digit (query and
+        // condition fields such as `id=:id` or `Country=us` come before or after it)
+        let is_proxy = fields[2..]
+            .iter()
+            .find(|f| f.starts_with(|c: char| c.is_ascii_digit()))
+            .is_some_and(|status| status.trim_end_matches('!') == "200");
+        if is_proxy {
+            let start = range.start + (line.len() - line.trim_start().len());
+            report_internal_rewrite(sink, to, start..range.start + line.trim_end().len());
+        }
+    }
 }
 
 /// A published folder that is the project itself: `.`, `./`, or empty.
@@ -275,28 +309,36 @@ fn check_rewrites(sink: &mut Sink<'_, '_>, text: &str) {
     }
     let mut from = 0;
     for to in destinations {
-        let Some(kind) = internal_host(&to) else {
+        if internal_host(&to).is_none() {
             continue;
-        };
+        }
         let Some(range) = line_of(text, &to, from) else {
             continue;
         };
         from = range.end;
-        let metadata = kind == InternalHost::Metadata;
-        sink.report(
-            Check::RewriteToInternalHost,
-            range,
-            Extra {
-                message: Some(format!(
-                    "This rewrite proxies public requests to {} (`{}`): where the proxy can reach it, the internal service is open to the internet; where it cannot, a development setting shipped",
-                    kind.describe(),
-                    host_of(&to).unwrap_or_default()
-                )),
-                severity: metadata.then_some(Severity::High),
-                ..Extra::default()
-            },
-        );
+        report_internal_rewrite(sink, &to, range);
     }
+}
+
+/// Reports a rewrite at `range` when its destination `to` is an internal address.
+fn report_internal_rewrite(sink: &mut Sink<'_, '_>, to: &str, range: Range<usize>) {
+    let Some(kind) = internal_host(to) else {
+        return;
+    };
+    let metadata = kind == InternalHost::Metadata;
+    sink.report(
+        Check::RewriteToInternalHost,
+        range,
+        Extra {
+            message: Some(format!(
+                "This rewrite proxies public requests to {} (`{}`): where the proxy can reach it, the internal service is open to the internet; where it cannot, a development setting shipped",
+                kind.describe(),
+                host_of(to).unwrap_or_default()
+            )),
+            severity: metadata.then_some(Severity::High),
+            ..Extra::default()
+        },
+    );
 }
 
 /// The kind of non-public address a destination URL names.

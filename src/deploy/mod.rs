@@ -15,15 +15,20 @@
 //!   client (the one check here that reads a syntax tree);
 //! - [`log_file`]: `*.log` files committed with the code.
 //! - [`weak_hash`]: passwords given to fast-hash helpers of other modules (a project pass).
+//! - [`serverless`]: `serverless.yml` HTTP functions without the authorizer their siblings have,
+//!   and CORS allowing any origin with credentials;
+//! - [`csrf`]: cookie-session apps with no CSRF defence in any module they import (a project pass).
 //!
 //! Checks are line-based where a position is needed and read YAML structure with `serde_yaml_ng`
 //! where meaning is; this file maps rule files to [`Check`]s and hands each file to its reader.
 
 pub mod compose;
+pub mod csrf;
 pub mod dockerfile;
 pub mod hosting;
 pub mod log_file;
 pub mod secret_response;
+pub mod serverless;
 pub mod weak_hash;
 pub mod workflow;
 
@@ -69,11 +74,15 @@ pub enum Check {
     RewriteToInternalHost,
     /// A password passed to a helper (often in another module) that hashes with a fast digest.
     PasswordFastHashHelper,
+    /// A cookie-session app with state-changing routes and no CSRF defence in its modules.
+    SessionWithoutCsrf,
+    /// A `serverless.yml` HTTP function without an authorizer while its siblings have one.
+    ServerlessWithoutAuthorizer,
 }
 
 impl Check {
     /// Every check with the name rule files use.
-    pub const ALL: [(&'static str, Check); 16] = [
+    pub const ALL: [(&'static str, Check); 18] = [
         ("docker-secret-in-env-or-arg", Check::SecretInEnvOrArg),
         ("docker-env-file-copied", Check::EnvFileCopied),
         ("docker-add-remote-url", Check::AddRemoteUrl),
@@ -107,6 +116,14 @@ impl Check {
         (
             "crypto-password-fast-hash-helper",
             Check::PasswordFastHashHelper,
+        ),
+        (
+            "http-session-app-without-csrf-protection",
+            Check::SessionWithoutCsrf,
+        ),
+        (
+            "hosting-serverless-function-without-authorizer",
+            Check::ServerlessWithoutAuthorizer,
         ),
     ];
 }
@@ -227,6 +244,9 @@ impl Analyzer for DeployAnalyzer {
             FileKind::Text if dockerfile::is_dockerfile(&ctx.file.display) => {
                 dockerfile::check_file(&mut sink);
             }
+            FileKind::Text if hosting::is_netlify_redirects(&ctx.file.display) => {
+                hosting::check_redirects_file(&mut sink);
+            }
             FileKind::Text if log_file::is_log_file(&ctx.file.display) => {
                 log_file::check_file(&mut sink);
             }
@@ -237,7 +257,9 @@ impl Analyzer for DeployAnalyzer {
                 else {
                     return;
                 };
-                if workflow::is_workflow(&doc) {
+                if serverless::is_serverless(&ctx.file.display) {
+                    serverless::check_file(&mut sink, &doc);
+                } else if workflow::is_workflow(&doc) {
                     workflow::check_file(&mut sink, &doc);
                 } else if compose::is_compose(&doc) {
                     compose::check_file(&mut sink, &doc);
@@ -251,12 +273,20 @@ impl Analyzer for DeployAnalyzer {
     }
 
     fn wants_facts(&self, kind: FileKind, display: &str) -> bool {
-        self.rule_of(Check::PasswordFastHashHelper).is_some()
+        (self.rule_of(Check::PasswordFastHashHelper).is_some()
+            || self.rule_of(Check::SessionWithoutCsrf).is_some())
             && weak_hash::wants_facts(kind, display)
     }
 
     fn file_facts(&self, ctx: &FileContext<'_>) {
-        if let Some(facts) = weak_hash::facts(ctx) {
+        if self.rule_of(Check::PasswordFastHashHelper).is_some()
+            && let Some(facts) = weak_hash::facts(ctx)
+        {
+            ctx.emit(facts);
+        }
+        if self.rule_of(Check::SessionWithoutCsrf).is_some()
+            && let Some(facts) = csrf::facts(ctx)
+        {
             ctx.emit(facts);
         }
     }
@@ -264,6 +294,9 @@ impl Analyzer for DeployAnalyzer {
     fn analyze_project(&self, project: &ProjectContext<'_>, out: &mut Vec<Finding>) {
         if let Some(rule) = self.rule_of(Check::PasswordFastHashHelper) {
             weak_hash::check_project(project, rule, out);
+        }
+        if let Some(rule) = self.rule_of(Check::SessionWithoutCsrf) {
+            csrf::check_project(project, rule, out);
         }
     }
 }

@@ -1,0 +1,237 @@
+//! `http-session-app-without-csrf-protection`: an `express-session` / `cookie-session` app whose
+//! cookie sets no `sameSite`, that registers state-changing routes or mounts routers, and in
+//! which no CSRF defence is mounted: not in the file that sets up the session, and not in the
+//! modules it imports, followed through relative imports (routers, middleware files) a few
+//! levels deep (issue 23: `router.use(csrf())` inside a routes module protects the app).
+//!
+//! The per-file pass emits [`CsrfFacts`]: the session middleware calls without `sameSite` (in a
+//! file with state-changing routes or router mounts), whether the file's code (comments
+//! blanked) mentions a CSRF defence, and its relative imports. The project pass walks imports
+//! from each session file and reports the sessions no reachable module defends.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
+use std::sync::LazyLock;
+
+use regex::Regex;
+use tree_sitter::Node;
+
+use crate::discover::Candidate;
+use crate::engine::{FileContext, ProjectContext, finding_at};
+use crate::finding::Finding;
+use crate::platform::js::{arguments, text, walk};
+use crate::source::LineIndex;
+
+/// How many import hops from the session file a defence may sit.
+const MAX_DEPTH: usize = 4;
+
+/// What one JavaScript/TypeScript file tells the project pass.
+pub struct CsrfFacts {
+    /// Session middleware calls whose cookie sets no `sameSite`, in a file with state-changing
+    /// routes or router mounts.
+    sessions: Vec<Range<usize>>,
+    /// Whether the file's code mentions a CSRF defence (`csurf`, `csrf-csrf`, `lusca`, a CSRF
+    /// token, `sameSite`, a `Sec-Fetch-Site` check).
+    defends: bool,
+    /// The relative modules it imports (`./routes/account`).
+    imports: Vec<String>,
+    /// Positions of the file, for findings at its sessions.
+    lines: LineIndex,
+}
+
+/// A CSRF defence named in code.
+static DEFENCE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)csurf|csrf(?:protection|_protection|token|_token|-token|-sync|-csrf|middleware|secret|_secret)|\b_csrf|doublecsrf|x-csrf|xsrf|lusca|same_?site|double-?submit|sec-fetch-site",
+    )
+    .expect("constant pattern compiles")
+});
+
+/// State-changing routes or routers mounted in the file.
+static ROUTES: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r#"\.(post|put|patch|delete)\(\s*['"`/]|\.use\(\s*['"`][^'"`]*['"`]\s*,\s*(?:require\(|[\w$]*(?:[Rr]oute[rs]?|[Rr]outing)\b)|\b(?:routes|router|[a-z]\w*Routes)\(\s*app\b|(?:require\(|from)\s*['"`]\.{1,2}/(?:[\w.-]+/)*(?:routes?|routers?)\b"#,
+    )
+    .expect("constant pattern compiles")
+});
+
+/// Relative module specifiers in `require(...)`, `import ... from` and `import(...)`.
+static IMPORT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?:require\(\s*|\bfrom\s+|\bimport\s*\(?\s*)['"`](\.{1,2}/[^'"`\s]+)['"`]"#)
+        .expect("constant pattern compiles")
+});
+
+/// The facts of one file, when it sets up a session, defends, or imports relative modules.
+pub fn facts(ctx: &FileContext<'_>) -> Option<CsrfFacts> {
+    let src = ctx.file.text.as_str();
+    let imports: Vec<String> = IMPORT
+        .captures_iter(src)
+        .filter_map(|c| c.get(1).map(|m| m.as_str().to_string()))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let has_session = (src.contains("express-session") || src.contains("cookie-session"))
+        && src.contains("ession(");
+    let may_defend = DEFENCE.is_match(src);
+    if !has_session && !may_defend && imports.is_empty() {
+        return None;
+    }
+    let (sessions, defends) = if has_session || may_defend {
+        let root = ctx.tree()?.root_node();
+        let code = code_text(root, src);
+        let defends = DEFENCE.is_match(&code);
+        let sessions = if has_session && !defends && ROUTES.is_match(&code) {
+            sessions_without_same_site(root, src, &code)
+        } else {
+            Vec::new()
+        };
+        (sessions, defends)
+    } else {
+        (Vec::new(), false)
+    };
+    Some(CsrfFacts {
+        sessions,
+        defends,
+        imports,
+        lines: LineIndex::of(ctx.file),
+    })
+}
+
+/// Reports every session no module reachable from its file defends.
+pub fn check_project(project: &ProjectContext<'_>, rule: usize, out: &mut Vec<Finding>) {
+    let facts: BTreeMap<&str, (&Candidate, &CsrfFacts)> = project
+        .facts::<CsrfFacts>()
+        .map(|(c, f)| (c.display.as_str(), (c, f)))
+        .collect();
+    for (path, (candidate, file)) in &facts {
+        if file.sessions.is_empty() || !project.applies(rule, candidate) {
+            continue;
+        }
+        if defended_from(path, &facts) {
+            continue;
+        }
+        for range in &file.sessions {
+            out.push(finding_at(
+                path,
+                &file.lines,
+                project.rules,
+                rule,
+                range.clone(),
+            ));
+        }
+    }
+}
+
+/// Whether a module reachable from `start` through relative imports mentions a CSRF defence.
+fn defended_from(start: &str, facts: &BTreeMap<&str, (&Candidate, &CsrfFacts)>) -> bool {
+    let mut seen = BTreeSet::from([start.to_string()]);
+    let mut frontier = vec![start.to_string()];
+    for _ in 0..MAX_DEPTH {
+        let mut next = Vec::new();
+        for path in &frontier {
+            let Some((_, file)) = facts.get(path.as_str()) else {
+                continue;
+            };
+            for spec in &file.imports {
+                let Some(target) = crate::entry::resolve_import(path, spec)
+                    .into_iter()
+                    .find(|p| facts.contains_key(p.as_str()))
+                else {
+                    continue;
+                };
+                if !seen.insert(target.clone()) {
+                    continue;
+                }
+                if facts.get(target.as_str()).is_some_and(|(_, f)| f.defends) {
+                    return true;
+                }
+                next.push(target);
+            }
+        }
+        frontier = next;
+    }
+    false
+}
+
+/// `session({...})`, `cookieSession({...})`, `expressSession({...})` with one options object
+/// that names no `sameSite` outside comments (`code` is `src` with comments blanked) and spreads
+/// nothing in.
+fn sessions_without_same_site(root: Node<'_>, src: &str, code: &str) -> Vec<Range<usize>> {
+    let mut found = Vec::new();
+    walk(root, |n| {
+        if n.kind() != "call_expression" {
+            return;
+        }
+        let Some(f) = n.child_by_field_name("function") else {
+            return;
+        };
+        if f.kind() != "identifier"
+            || !matches!(text(f, src), "session" | "cookieSession" | "expressSession")
+        {
+            return;
+        }
+        let args = arguments(n);
+        let [options] = args.as_slice() else {
+            return;
+        };
+        let options_text = code
+            .get(options.byte_range())
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        if options.kind() == "object"
+            && !options_text.contains("samesite")
+            && !options_text.contains("same_site")
+            && !options_text.contains("...")
+        {
+            found.push(n.byte_range());
+        }
+    });
+    found
+}
+
+/// The file's text with every comment blanked (line breaks kept), so commented-out fixes
+/// (`// app.use(csrf())`) do not count.
+fn code_text(root: Node<'_>, src: &str) -> String {
+    let mut code = src.as_bytes().to_vec();
+    walk(root, |n| {
+        if n.kind().ends_with("comment") {
+            for b in &mut code[n.byte_range()] {
+                if *b != b'\n' {
+                    *b = b' ';
+                }
+            }
+        }
+    });
+    // every byte of a comment became a space, so multi-byte characters went whole
+    String::from_utf8_lossy(&code).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defences_are_named_in_code_not_in_labels() {
+        for code in [
+            "router.use(csrf())\nconst csrf = require('csurf')",
+            "const { doubleCsrfProtection } = doubleCsrf({ getSecret })",
+            "app.use(lusca.csrf())",
+            "res.render('form', { token: req.csrfToken() })",
+            "<input type=hidden name=_csrf>",
+        ] {
+            assert!(DEFENCE.is_match(code), "{code}");
+        }
+        // a vulnerability catalogue's key, not a defence
+        assert!(!DEFENCE.is_match("module.exports = { 'ax_csrf': 'A8:2013 CSRF' }"));
+    }
+
+    #[test]
+    fn relative_imports_of_both_module_systems() {
+        let src = "const a = require('./routes/account');\nimport { b } from \"../lib/b\";\nconst c = require('express');\nconst d = await import('./lazy');";
+        let found: Vec<&str> = IMPORT
+            .captures_iter(src)
+            .filter_map(|c| c.get(1).map(|m| m.as_str()))
+            .collect();
+        assert_eq!(found, ["./routes/account", "../lib/b", "./lazy"]);
+    }
+}
