@@ -183,6 +183,7 @@ impl ClientEnv {
                     range: name_range,
                     secret,
                     is_specific: false,
+                    by_context: false,
                     severity: value_secret.then_some(crate::rules::Severity::Critical),
                     note: None,
                 });
@@ -277,6 +278,7 @@ pub(crate) fn env_file_committed(ctx: &FileContext<'_>, rule_idx: usize, out: &m
         range,
         secret: value,
         is_specific: false,
+        by_context: false,
         severity: None,
         note: tracked.then(|| {
             "git tracks it although `.gitignore` lists it (ignore rules do not apply to files already committed): `git rm --cached` it".to_string()

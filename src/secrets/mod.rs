@@ -100,6 +100,9 @@ pub(crate) struct Hit {
     pub secret: Range<usize>,
     /// Whether a provider-specific rule found it (generic hits give way to these).
     pub is_specific: bool,
+    /// Whether the rule names its provider from the context (a Clerk key is `sk_live_` like a
+    /// Stripe one): such a hit outranks a bare prefix match of the same secret.
+    pub by_context: bool,
     /// Severity override (e.g. a service-role JWT), before context is applied.
     pub severity: Option<crate::rules::Severity>,
     /// An extra message clause.
@@ -232,9 +235,18 @@ impl SecretsAnalyzer {
                     } else {
                         next_char(text, whole.end)
                     };
-                    let Some(secret) = regex.groups.iter().find_map(|&g| caps.get(g)) else {
+                    let Some((group, secret)) = regex
+                        .groups
+                        .iter()
+                        .find_map(|&g| caps.get(g).map(|m| (g, m)))
+                    else {
                         continue;
                     };
+                    if let Some(owner) = &regex.context
+                        && !owner.confirms(text, secret.start(), group)
+                    {
+                        continue;
+                    }
                     if regex
                         .allow_match
                         .iter()
@@ -345,6 +357,7 @@ fn check_match(
         range: secret.clone(),
         secret,
         is_specific: true,
+        by_context: detector.context.is_some(),
         severity,
         note,
     })
@@ -551,6 +564,7 @@ impl Analyzer for SecretsAnalyzer {
                 range: 0..0,
                 secret: 0..0,
                 is_specific: true,
+                by_context: false,
                 severity: None,
                 note: None,
             });
@@ -569,6 +583,7 @@ fn dedupe(rules: &RuleSet, mut hits: Vec<Hit>) -> Vec<Hit> {
         let rule = &rules.rules()[h.rule_idx];
         (
             h.is_specific,
+            h.by_context,
             h.severity.unwrap_or(rule.severity),
             rule.confidence,
         )
