@@ -109,7 +109,7 @@ const PLACEHOLDER_VALUES: &[&str] = &[
 /// such as `aaaaaa` or `abcdef` inside a random token: OpenSSH keys hold runs of `A`.
 pub fn is_placeholder(value: &str) -> bool {
     let lower = value.to_ascii_lowercase();
-    if is_template(value, &lower) {
+    if is_template(value, &lower) || has_typed_sequence(value) {
         return true;
     }
     let squashed: String = lower.chars().filter(char::is_ascii_alphanumeric).collect();
@@ -205,7 +205,54 @@ fn is_regular(seg: &str) -> bool {
             i += 1;
         }
     }
-    in_runs * 10 >= b.len() * 6 || is_interleaved_count(b)
+    in_runs * 10 >= b.len() * 6 || is_interleaved_count(b) || is_typed_triples(b)
+}
+
+/// Short counting runs typed one after another (`123abcDEF456ghi`): in a segment of 12+
+/// characters, three in four sit in runs of 3+ consecutive characters (up or down). A random
+/// base62 token has such a run at a given place about once in two thousand.
+fn is_typed_triples(b: &[u8]) -> bool {
+    if b.len() < 12 {
+        return false;
+    }
+    let mut in_runs = 0;
+    let mut i = 0;
+    while i < b.len() {
+        let mut j = i + 1;
+        if j < b.len() {
+            let step = i16::from(b[j]) - i16::from(b[i]);
+            if step.abs() == 1 {
+                while j < b.len() && i16::from(b[j]) - i16::from(b[j - 1]) == step {
+                    j += 1;
+                }
+            }
+        }
+        if j - i >= 3 {
+            in_runs += j - i;
+            i = j;
+        } else {
+            i += 1;
+        }
+    }
+    in_runs * 4 >= b.len() * 3
+}
+
+/// A run of ten or more consecutive characters (`abcdefghij`, `0123456789`, `ABCDEFGHIJ`)
+/// anywhere in the value: the alphabet typed as filler, never a random draw.
+fn has_typed_sequence(value: &str) -> bool {
+    let b = value.as_bytes();
+    let mut run = 1;
+    for w in b.windows(2) {
+        if w[0].is_ascii_alphanumeric() && w[1] == w[0].wrapping_add(1) {
+            run += 1;
+            if run >= 10 {
+                return true;
+            }
+        } else {
+            run = 1;
+        }
+    }
+    false
 }
 
 /// Two counting sequences woven together, as typed by hand (`a1b2c3d4e5f6`): at least 12
@@ -494,6 +541,19 @@ mod tests {
     fn interleaved_counting_is_a_placeholder() {
         assert!(is_placeholder("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"));
         assert!(!is_placeholder("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"));
+    }
+
+    #[test]
+    fn typed_runs_are_placeholders() {
+        // short counting runs one after another, and the alphabet pasted as filler
+        assert!(is_placeholder("ATBB123abcDEF456ghiJKL789mnoPQR"));
+        assert!(is_placeholder(
+            "fm2_AD1shwGbLSpZSPEXM1vhcbPZowurCDkXySOOJj0w4G2abcdefghijklmnopqrstuvwxyz"
+        ));
+        assert!(is_placeholder("tok_q8Vb3kQ9zT10123456789"));
+        // random tokens hold a short run here and there
+        assert!(!is_placeholder("ATBBq8Vb3kQabcT1mR7xW2pL5nH8cJ4dF6g"));
+        assert!(!is_placeholder("9f3c1b2a7e5d4abcdef0b6c8d2e1f4a3"));
     }
 
     #[test]

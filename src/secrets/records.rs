@@ -365,12 +365,25 @@ mod tests {
     #[test]
     fn sql_row_reads_quoted_values_and_skips_others() {
         let text = "('a', 42, 'it''s', now())";
-        let row = sql_row(text, 1);
+        let (row, end) = sql_row(text, 1).expect("the row closes");
+        assert_eq!(end, text.len() - 1);
         assert_eq!(row.len(), 4);
         assert_eq!(row[0].clone().map(|r| &text[r]), Some("a"));
         assert!(row[1].is_none());
         assert_eq!(row[2].clone().map(|r| &text[r]), Some("it''s"));
         assert!(row[3].is_none());
+    }
+
+    #[test]
+    fn every_row_of_a_multi_row_insert_is_read() {
+        let text = "INSERT INTO api_keys (provider, api_key) VALUES\n  ('openai', 'q8Vb3kQ9zT1m', now()),\n  -- second\n  ('groq', 'R7xW2pL5nH8c');";
+        let keys: Vec<String> = sql_values(text)
+            .into_iter()
+            .filter(|v| v.name == "api_key")
+            .map(|v| v.value)
+            .collect();
+        // the first row has three values for two columns: skipped, the next is still read
+        assert_eq!(keys, ["R7xW2pL5nH8c"]);
     }
 
     #[test]
