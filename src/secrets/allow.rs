@@ -123,9 +123,12 @@ pub fn is_placeholder(value: &str) -> bool {
         .split(|c: char| !c.is_ascii_alphanumeric())
         .filter(|seg| !seg.is_empty())
         .collect();
+    // a short word (`my`, `foo`, `xxx`) is also what a base64url token's separators cut out of
+    // it by chance (`SG.A1_7…-my-…`): it marks a placeholder only in a value with no random part
+    let has_random = segments.iter().any(|seg| looks_random(seg));
     if segments
         .iter()
-        .any(|seg| PLACEHOLDER_SEGMENTS.contains(seg))
+        .any(|seg| PLACEHOLDER_SEGMENTS.contains(seg) && (seg.len() > 3 || !has_random))
     {
         return true;
     }
@@ -499,6 +502,8 @@ mod tests {
             "sk_live_51HxxxxQ9zT1mR7xW2pL5nH8cmysecretQ",
             "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAABlwAAAAdzc2gtcn",
             "sk_test_4eC39HqLyjWDarjtT1zdp7dc",
+            // base64url separators cut a short word out of a random token by chance
+            "SG.A1_7Kq2vX9mWq2TbR-my-pL0vX9.Zk3Jq8VbnH8cJ4dF6gS0T1mR7xW2pL5nH8cJ4dF6gS0aQ",
             // a run of `A`s before a random part (Twitter/X bearer token)
             "AAAAAAAAAAAAAAAAAAAAAMLheAAAAAAAA0%2BuSeid%2BULvsea4JtiGRiSDSJSI%3DEUifiRBkKG5E2XzMDjRfl76ZC9Ub0wnz4XsNiRVBChTYbJcE3F",
         ] {

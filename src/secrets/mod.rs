@@ -242,11 +242,13 @@ impl SecretsAnalyzer {
                     else {
                         continue;
                     };
-                    if let Some(owner) = &regex.context
-                        && !owner.confirms(text, secret.start(), group)
-                    {
-                        continue;
-                    }
+                    let by_context = match &regex.context {
+                        Some(owner) => match owner.confirms(text, secret.start(), group) {
+                            Some(named) => named,
+                            None => continue,
+                        },
+                        None => false,
+                    };
                     if regex
                         .allow_match
                         .iter()
@@ -261,9 +263,10 @@ impl SecretsAnalyzer {
                     {
                         continue;
                     }
-                    if let Some(hit) =
+                    if let Some(mut hit) =
                         check_match(detector.rule_idx, regex, secret.range(), whole, text)
                     {
+                        hit.by_context = by_context;
                         hits.push(hit);
                     }
                 }
@@ -357,7 +360,7 @@ fn check_match(
         range: secret.clone(),
         secret,
         is_specific: true,
-        by_context: detector.context.is_some(),
+        by_context: false,
         severity,
         note,
     })

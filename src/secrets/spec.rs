@@ -24,7 +24,7 @@
 //!     line: [clerk]           # words (any case) before the secret on its line that name the owner
 //!     file: ['@clerk/']       # literals in the file that name it when the line names no other
 //!     other: [stripe]         # words of other owners: on the line they reject, in the file
-//!                             # they stop the file fallback
+//!                             # they stop the file fallback (alone: the line test only)
 //!     groups: [secret2]       # only these groups need the context (default: every group)
 //!   detector: generic-assignment  # instead of a regex: a detector written in Rust (also
 //!                                 # client-exposed-env, env-file-committed, key-store-file,
@@ -115,24 +115,31 @@ pub struct OwnerContext {
 }
 
 impl OwnerContext {
-    /// Whether the secret at `secret_start`, found by group `group`, belongs to this owner.
-    pub fn confirms(&self, text: &str, secret_start: usize, group: usize) -> bool {
+    /// Whether the secret at `secret_start`, found by group `group`, belongs to this owner:
+    /// `None` if not, `Some(true)` if the line or the file names the owner, `Some(false)` if
+    /// nothing rejects it but nothing names the owner either (a rule with only `other` words, or
+    /// a group that needs no context).
+    pub fn confirms(&self, text: &str, secret_start: usize, group: usize) -> Option<bool> {
+        let needs_owner = !self.line.is_empty() || !self.file.is_empty();
         if !self.groups.is_empty() && !self.groups.contains(&group) {
-            return true;
+            return Some(needs_owner);
         }
         let line_start = text[..secret_start].rfind('\n').map_or(0, |i| i + 1);
         let before = text[line_start..secret_start].to_ascii_lowercase();
         if self.line.iter().any(|w| before.contains(w.as_str())) {
-            return true;
+            return Some(true);
         }
         if self.other.iter().any(|w| before.contains(w.as_str())) {
-            return false;
+            return None;
+        }
+        if !needs_owner {
+            return Some(false);
         }
         if !self.file.iter().any(|w| text.contains(w.as_str())) {
-            return false;
+            return None;
         }
         let lower = text.to_ascii_lowercase();
-        !self.other.iter().any(|w| lower.contains(w.as_str()))
+        (!self.other.iter().any(|w| lower.contains(w.as_str()))).then_some(true)
     }
 }
 
@@ -416,10 +423,10 @@ pub fn compile(
                         };
                         groups.push(i as usize);
                     }
-                    if c.line.is_empty() && c.file.is_empty() {
+                    if c.line.is_empty() && c.file.is_empty() && c.other.is_empty() {
                         return Err(error(
                             "context",
-                            "list the words that name the owner under `line` or `file`".into(),
+                            "list the words that name the owner under `line` or `file`, or those of other owners under `other`".into(),
                         ));
                     }
                     let lower = |v: &[String]| v.iter().map(|w| w.to_ascii_lowercase()).collect();
