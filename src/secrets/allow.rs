@@ -187,57 +187,41 @@ fn is_regular(seg: &str) -> bool {
         return true;
     }
     // characters inside runs (4+) of one character or of consecutive ones (`0123`, `dcba`)
-    let mut in_runs = 0;
-    let mut i = 0;
-    while i < b.len() {
-        let mut j = i + 1;
-        let step = if j < b.len() {
-            i16::from(b[j]) - i16::from(b[i])
-        } else {
-            0
-        };
-        if step.abs() <= 1 {
-            while j < b.len() && i16::from(b[j]) - i16::from(b[j - 1]) == step {
-                j += 1;
-            }
-        }
-        if j - i >= 4 {
-            in_runs += j - i;
-            i = j;
-        } else {
-            i += 1;
-        }
-    }
-    in_runs * 10 >= b.len() * 6 || is_interleaved_count(b) || is_typed_triples(b)
+    chars_in_runs(b, 4, |step| step.abs() <= 1) * 10 >= b.len() * 6
+        || is_interleaved_count(b)
+        || is_typed_triples(b)
 }
 
-/// Short counting runs typed one after another (`123abcDEF456ghi`): in a segment of 12+
-/// characters, three in four sit in runs of 3+ consecutive characters (up or down). A random
-/// base62 token has such a run at a given place about once in two thousand.
-fn is_typed_triples(b: &[u8]) -> bool {
-    if b.len() < 12 {
-        return false;
-    }
+/// How many characters of `b` sit in runs of `min_run` or more whose neighbours differ by one
+/// constant step that `is_run_step` accepts (0: one character repeated, 1 or -1: counting).
+fn chars_in_runs(b: &[u8], min_run: usize, is_run_step: impl Fn(i16) -> bool) -> usize {
     let mut in_runs = 0;
     let mut i = 0;
     while i < b.len() {
         let mut j = i + 1;
         if j < b.len() {
             let step = i16::from(b[j]) - i16::from(b[i]);
-            if step.abs() == 1 {
+            if is_run_step(step) {
                 while j < b.len() && i16::from(b[j]) - i16::from(b[j - 1]) == step {
                     j += 1;
                 }
             }
         }
-        if j - i >= 3 {
+        if j - i >= min_run {
             in_runs += j - i;
             i = j;
         } else {
             i += 1;
         }
     }
-    in_runs * 4 >= b.len() * 3
+    in_runs
+}
+
+/// Short counting runs typed one after another (`123abcDEF456ghi`): in a segment of 12+
+/// characters, three in four sit in runs of 3+ consecutive characters (up or down). A random
+/// base62 token has such a run at a given place about once in two thousand.
+fn is_typed_triples(b: &[u8]) -> bool {
+    b.len() >= 12 && chars_in_runs(b, 3, |step| step.abs() == 1) * 4 >= b.len() * 3
 }
 
 /// A run of ten or more consecutive characters (`abcdefghij`, `0123456789`, `ABCDEFGHIJ`)

@@ -22,8 +22,10 @@ pub(crate) struct RecordValue {
 
 /// `insert into <table> (<columns>) values (<first row>)`.
 static SQL_INSERT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?is)\binsert\s+into\s+[\w."]+\s*\(([^()]{1,2000})\)\s*values\s*(?:--[^\n]*\n\s*)*\("#)
-        .expect("static regex")
+    Regex::new(
+        r#"(?is)\binsert\s+into\s+[\w."]+\s*\(([^()]{1,2000})\)\s*values\s*(?:--[^\n]*\n\s*)*\("#,
+    )
+    .expect("static regex")
 });
 
 /// `vault.create_secret('<secret>', ...)` of Supabase Vault.
