@@ -109,7 +109,7 @@ const PLACEHOLDER_VALUES: &[&str] = &[
 /// such as `aaaaaa` or `abcdef` inside a random token: OpenSSH keys hold runs of `A`.
 pub fn is_placeholder(value: &str) -> bool {
     let lower = value.to_ascii_lowercase();
-    if is_template(value, &lower) {
+    if is_template(value, &lower) || has_typed_sequence(value) {
         return true;
     }
     let squashed: String = lower.chars().filter(char::is_ascii_alphanumeric).collect();
@@ -123,9 +123,12 @@ pub fn is_placeholder(value: &str) -> bool {
         .split(|c: char| !c.is_ascii_alphanumeric())
         .filter(|seg| !seg.is_empty())
         .collect();
+    // a short word (`my`, `foo`, `xxx`) is also what a base64url token's separators cut out of
+    // it by chance (`SG.A1_7…-my-…`): it marks a placeholder only in a value with no random part
+    let has_random = segments.iter().any(|seg| looks_random(seg));
     if segments
         .iter()
-        .any(|seg| PLACEHOLDER_SEGMENTS.contains(seg))
+        .any(|seg| PLACEHOLDER_SEGMENTS.contains(seg) && (seg.len() > 3 || !has_random))
     {
         return true;
     }
@@ -184,28 +187,59 @@ fn is_regular(seg: &str) -> bool {
         return true;
     }
     // characters inside runs (4+) of one character or of consecutive ones (`0123`, `dcba`)
+    chars_in_runs(b, 4, |step| step.abs() <= 1) * 10 >= b.len() * 6
+        || is_interleaved_count(b)
+        || is_typed_triples(b)
+}
+
+/// How many characters of `b` sit in runs of `min_run` or more whose neighbours differ by one
+/// constant step that `is_run_step` accepts (0: one character repeated, 1 or -1: counting).
+fn chars_in_runs(b: &[u8], min_run: usize, is_run_step: impl Fn(i16) -> bool) -> usize {
     let mut in_runs = 0;
     let mut i = 0;
     while i < b.len() {
         let mut j = i + 1;
-        let step = if j < b.len() {
-            i16::from(b[j]) - i16::from(b[i])
-        } else {
-            0
-        };
-        if step.abs() <= 1 {
-            while j < b.len() && i16::from(b[j]) - i16::from(b[j - 1]) == step {
-                j += 1;
+        if j < b.len() {
+            let step = i16::from(b[j]) - i16::from(b[i]);
+            if is_run_step(step) {
+                while j < b.len() && i16::from(b[j]) - i16::from(b[j - 1]) == step {
+                    j += 1;
+                }
             }
         }
-        if j - i >= 4 {
+        if j - i >= min_run {
             in_runs += j - i;
             i = j;
         } else {
             i += 1;
         }
     }
-    in_runs * 10 >= b.len() * 6 || is_interleaved_count(b)
+    in_runs
+}
+
+/// Short counting runs typed one after another (`123abcDEF456ghi`): in a segment of 12+
+/// characters, three in four sit in runs of 3+ consecutive characters (up or down). A random
+/// base62 token has such a run at a given place about once in two thousand.
+fn is_typed_triples(b: &[u8]) -> bool {
+    b.len() >= 12 && chars_in_runs(b, 3, |step| step.abs() == 1) * 4 >= b.len() * 3
+}
+
+/// A run of ten or more consecutive characters (`abcdefghij`, `0123456789`, `ABCDEFGHIJ`)
+/// anywhere in the value: the alphabet typed as filler, never a random draw.
+fn has_typed_sequence(value: &str) -> bool {
+    let b = value.as_bytes();
+    let mut run = 1;
+    for w in b.windows(2) {
+        if w[0].is_ascii_alphanumeric() && w[1] == w[0].wrapping_add(1) {
+            run += 1;
+            if run >= 10 {
+                return true;
+            }
+        } else {
+            run = 1;
+        }
+    }
+    false
 }
 
 /// Two counting sequences woven together, as typed by hand (`a1b2c3d4e5f6`): at least 12
@@ -452,6 +486,8 @@ mod tests {
             "sk_live_51HxxxxQ9zT1mR7xW2pL5nH8cmysecretQ",
             "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAABlwAAAAdzc2gtcn",
             "sk_test_4eC39HqLyjWDarjtT1zdp7dc",
+            // base64url separators cut a short word out of a random token by chance
+            "SG.A1_7Kq2vX9mWq2TbR-my-pL0vX9.Zk3Jq8VbnH8cJ4dF6gS0T1mR7xW2pL5nH8cJ4dF6gS0aQ",
             // a run of `A`s before a random part (Twitter/X bearer token)
             "AAAAAAAAAAAAAAAAAAAAAMLheAAAAAAAA0%2BuSeid%2BULvsea4JtiGRiSDSJSI%3DEUifiRBkKG5E2XzMDjRfl76ZC9Ub0wnz4XsNiRVBChTYbJcE3F",
         ] {
@@ -494,6 +530,19 @@ mod tests {
     fn interleaved_counting_is_a_placeholder() {
         assert!(is_placeholder("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"));
         assert!(!is_placeholder("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"));
+    }
+
+    #[test]
+    fn typed_runs_are_placeholders() {
+        // short counting runs one after another, and the alphabet pasted as filler
+        assert!(is_placeholder("ATBB123abcDEF456ghiJKL789mnoPQR"));
+        assert!(is_placeholder(
+            "fm2_AD1shwGbLSpZSPEXM1vhcbPZowurCDkXySOOJj0w4G2abcdefghijklmnopqrstuvwxyz"
+        ));
+        assert!(is_placeholder("tok_q8Vb3kQ9zT10123456789"));
+        // random tokens hold a short run here and there
+        assert!(!is_placeholder("ATBBq8Vb3kQabcT1mR7xW2pL5nH8cJ4dF6g"));
+        assert!(!is_placeholder("9f3c1b2a7e5d4abcdef0b6c8d2e1f4a3"));
     }
 
     #[test]

@@ -183,6 +183,7 @@ impl ClientEnv {
                     range: name_range,
                     secret,
                     is_specific: false,
+                    by_context: false,
                     severity: value_secret.then_some(crate::rules::Severity::Critical),
                     note: None,
                 });
@@ -277,6 +278,7 @@ pub(crate) fn env_file_committed(ctx: &FileContext<'_>, rule_idx: usize, out: &m
         range,
         secret: value,
         is_specific: false,
+        by_context: false,
         severity: None,
         note: tracked.then(|| {
             "git tracks it although `.gitignore` lists it (ignore rules do not apply to files already committed): `git rm --cached` it".to_string()
@@ -288,9 +290,24 @@ pub(crate) fn env_file_committed(ctx: &FileContext<'_>, rule_idx: usize, out: &m
 fn first_real_value(file: &SourceFile) -> Option<(Range<usize>, Range<usize>)> {
     env_assignments(&file.text)
         .find(|a| {
-            a.value.len() >= 6 && is_secret_env_name(a.key) && !allow::is_placeholder(a.value)
+            a.value.len() >= 6
+                && is_secret_env_name(a.key)
+                && !allow::is_placeholder(a.value)
+                && !is_local_url(a.value)
         })
         .map(|a| (a.line, a.value_range))
+}
+
+/// A URL whose credentials open a service on the developer's own machine
+/// (`postgresql://postgres:postgres@localhost:5432/app`): the setup every `.env` starts with.
+fn is_local_url(value: &str) -> bool {
+    static LOCAL_URL: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r"^[a-z][a-z0-9+.\-]*://[^@/\s]*@(?:localhost|127\.0\.0\.1|0\.0\.0\.0|\[::1\]|host\.docker\.internal)(?:[:/?]|$)",
+        )
+        .expect("static regex")
+    });
+    LOCAL_URL.is_match(value)
 }
 
 /// One `NAME=value` line of a dotenv file (`export NAME=value` too; comments are skipped).

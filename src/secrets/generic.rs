@@ -188,7 +188,8 @@ impl Generic {
         if file.kind == FileKind::Dts {
             return;
         }
-        if is_test_or_doc(&file.display) {
+        let is_page = is_web_page(&file.display);
+        if is_test_or_doc(&file.display) && !is_page {
             // a plain `.txt` is as often a pasted note as a document: a `Secret` manifest there
             // is still read
             if file.display.to_ascii_lowercase().ends_with(".txt") {
@@ -200,6 +201,7 @@ impl Generic {
         // in code of any language a literal is quoted; an unquoted value is a type annotation
         // (`seen_tokens: MutableMapping[...]`), a name or an expression
         let quoted_only = is_code
+            || is_page
             || matches!(file.kind, FileKind::Json | FileKind::Dts)
             || is_program_source(&file.display);
         let mut windows: Vec<Range<usize>> = Vec::new();
@@ -345,6 +347,7 @@ impl Generic {
             range: value.clone(),
             secret: value,
             is_specific: false,
+            by_context: false,
             severity: None,
             note: note.map(str::to_string),
         }
@@ -356,12 +359,32 @@ pub(crate) fn is_test_or_doc(display: &str) -> bool {
     let lower = display.to_ascii_lowercase();
     let name = lower.rsplit('/').next().unwrap_or(&lower);
     let ext = name.rsplit_once('.').map_or("", |(_, e)| e);
-    if matches!(
+    matches!(
         ext,
         "md" | "mdx" | "markdown" | "rst" | "adoc" | "txt" | "html" | "htm"
-    ) {
-        return true;
-    }
+    ) || is_test_or_doc_path(&lower, name)
+}
+
+/// A static web page of the app (`public/index.html`, a landing page with an inline script):
+/// a key pasted into it ships to every visitor. Pages under test or documentation folders, and
+/// generated reports (coverage, API docs), are documents.
+fn is_web_page(display: &str) -> bool {
+    let lower = display.to_ascii_lowercase();
+    let name = lower.rsplit('/').next().unwrap_or(&lower);
+    let ext = name.rsplit_once('.').map_or("", |(_, e)| e);
+    matches!(ext, "html" | "htm")
+        && !is_test_or_doc_path(&lower, name)
+        && !lower.split('/').any(|seg| {
+            matches!(
+                seg,
+                "coverage" | "lcov-report" | "htmlcov" | "apidoc" | "jsdoc" | "typedoc" | "site"
+            )
+        })
+}
+
+/// Test, spec, mock and documentation paths (`lower` is the lowercase path, `name` its file
+/// name).
+fn is_test_or_doc_path(lower: &str, name: &str) -> bool {
     let stem = name.split('.').next().unwrap_or(name);
     matches!(stem, "test" | "tests" | "spec" | "specs")
         || name.contains(".test.")

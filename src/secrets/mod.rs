@@ -100,6 +100,9 @@ pub(crate) struct Hit {
     pub secret: Range<usize>,
     /// Whether a provider-specific rule found it (generic hits give way to these).
     pub is_specific: bool,
+    /// Whether the rule names its provider from the context (a Clerk key is `sk_live_` like a
+    /// Stripe one): such a hit outranks a bare prefix match of the same secret.
+    pub by_context: bool,
     /// Severity override (e.g. a service-role JWT), before context is applied.
     pub severity: Option<crate::rules::Severity>,
     /// An extra message clause.
@@ -232,8 +235,19 @@ impl SecretsAnalyzer {
                     } else {
                         next_char(text, whole.end)
                     };
-                    let Some(secret) = regex.groups.iter().find_map(|&g| caps.get(g)) else {
+                    let Some((group, secret)) = regex
+                        .groups
+                        .iter()
+                        .find_map(|&g| caps.get(g).map(|m| (g, m)))
+                    else {
                         continue;
+                    };
+                    let by_context = match &regex.context {
+                        Some(owner) => match owner.confirms(text, secret.start(), group) {
+                            Some(named) => named,
+                            None => continue,
+                        },
+                        None => false,
                     };
                     if regex
                         .allow_match
@@ -249,9 +263,10 @@ impl SecretsAnalyzer {
                     {
                         continue;
                     }
-                    if let Some(hit) =
+                    if let Some(mut hit) =
                         check_match(detector.rule_idx, regex, secret.range(), whole, text)
                     {
+                        hit.by_context = by_context;
                         hits.push(hit);
                     }
                 }
@@ -345,6 +360,7 @@ fn check_match(
         range: secret.clone(),
         secret,
         is_specific: true,
+        by_context: false,
         severity,
         note,
     })
@@ -551,6 +567,7 @@ impl Analyzer for SecretsAnalyzer {
                 range: 0..0,
                 secret: 0..0,
                 is_specific: true,
+                by_context: false,
                 severity: None,
                 note: None,
             });
@@ -569,6 +586,7 @@ fn dedupe(rules: &RuleSet, mut hits: Vec<Hit>) -> Vec<Hit> {
         let rule = &rules.rules()[h.rule_idx];
         (
             h.is_specific,
+            h.by_context,
             h.severity.unwrap_or(rule.severity),
             rule.confidence,
         )

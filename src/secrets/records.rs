@@ -22,8 +22,10 @@ pub(crate) struct RecordValue {
 
 /// `insert into <table> (<columns>) values (<first row>)`.
 static SQL_INSERT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?is)\binsert\s+into\s+[\w."]+\s*\(([^()]{1,2000})\)\s*values\s*\("#)
-        .expect("static regex")
+    Regex::new(
+        r#"(?is)\binsert\s+into\s+[\w."]+\s*\(([^()]{1,2000})\)\s*values\s*(?:--[^\n]*\n\s*)*\("#,
+    )
+    .expect("static regex")
 });
 
 /// `vault.create_secret('<secret>', ...)` of Supabase Vault.
@@ -56,10 +58,6 @@ pub(crate) fn sql_values(text: &str) -> Vec<RecordValue> {
             .split(',')
             .map(|c| c.trim().trim_matches(['"', '`', '[', ']']).to_string())
             .collect();
-        let values = sql_row(text, whole.end());
-        if values.len() != columns.len() {
-            continue;
-        }
         // a key-value table (`(key, value)`, `(name, value)`): the key names the value
         let key_col = columns.iter().position(|c| {
             matches!(
@@ -70,36 +68,88 @@ pub(crate) fn sql_values(text: &str) -> Vec<RecordValue> {
         let value_col = columns
             .iter()
             .position(|c| matches!(c.to_ascii_lowercase().as_str(), "value" | "setting_value"));
-        for (i, col) in columns.iter().enumerate() {
-            let Some(range) = values[i].clone() else {
-                continue;
+        // every row of a multi-row `values (...), (...), ...` seed
+        let mut at = whole.end();
+        for _ in 0..MAX_ROWS {
+            let Some((values, end)) = sql_row(text, at) else {
+                break;
             };
-            let name = match (key_col, value_col) {
-                (Some(k), Some(v)) if v == i => match &values[k] {
-                    Some(r) => text[r.clone()].to_string(),
-                    None => continue,
-                },
-                _ => col.clone(),
-            };
-            out.push(RecordValue {
-                name,
-                value: text[range.clone()].to_string(),
-                range,
-                declared_secret: false,
-            });
+            if values.len() == columns.len() {
+                push_row(text, &columns, &values, key_col, value_col, &mut out);
+            }
+            match next_row(text, end) {
+                Some(next) => at = next,
+                None => break,
+            }
         }
     }
     out
 }
 
+/// Rows read from one `insert` (a seed of thousands of rows is data, not configuration).
+const MAX_ROWS: usize = 500;
+
+/// Records the literals of one row under their column names (or, in a key-value table, under
+/// the row's key).
+fn push_row(
+    text: &str,
+    columns: &[String],
+    values: &[Option<Range<usize>>],
+    key_col: Option<usize>,
+    value_col: Option<usize>,
+    out: &mut Vec<RecordValue>,
+) {
+    for (i, col) in columns.iter().enumerate() {
+        let Some(range) = values[i].clone() else {
+            continue;
+        };
+        let name = match (key_col, value_col) {
+            (Some(k), Some(v)) if v == i => match &values[k] {
+                Some(r) => text[r.clone()].to_string(),
+                None => continue,
+            },
+            _ => col.clone(),
+        };
+        out.push(RecordValue {
+            name,
+            value: text[range.clone()].to_string(),
+            range,
+            declared_secret: false,
+        });
+    }
+}
+
+/// The start of the next row after a row's closing `)` at `end`: just after the `(` of
+/// `, (` (whitespace and `--` comments allowed between), if the statement goes on.
+fn next_row(text: &str, end: usize) -> Option<usize> {
+    let rest = text.get(end + 1..)?;
+    let mut s = skip_space_and_comments(rest);
+    s = s.strip_prefix(',')?;
+    s = skip_space_and_comments(s);
+    s = s.strip_prefix('(')?;
+    Some(text.len() - s.len())
+}
+
+fn skip_space_and_comments(mut s: &str) -> &str {
+    loop {
+        s = s.trim_start();
+        match s.strip_prefix("--") {
+            Some(rest) => s = rest.find('\n').map_or("", |i| &rest[i..]),
+            None => return s,
+        }
+    }
+}
+
 /// The values of one SQL row starting at `at` (just after its `(`): the range of each quoted
-/// literal's contents, `None` for anything else. Stops at the closing `)`.
-fn sql_row(text: &str, at: usize) -> Vec<Option<Range<usize>>> {
+/// literal's contents, `None` for anything else, and the position of the closing `)`; `None`
+/// if the row does not close within a few kilobytes.
+fn sql_row(text: &str, at: usize) -> Option<(Vec<Option<Range<usize>>>, usize)> {
     let bytes = text.as_bytes();
     let mut out = Vec::new();
     let mut i = at;
     let mut current: Option<Range<usize>> = None;
     let mut other = false;
+    let mut depth = 0usize;
     let limit = (at + 4000).min(bytes.len());
     while i < limit {
         match bytes[i] {
@@ -117,7 +167,7 @@ fn sql_row(text: &str, at: usize) -> Vec<Option<Range<usize>>> {
                     j += 1;
                 }
                 if j >= limit {
-                    return Vec::new();
+                    return None;
                 }
                 current = if other || current.is_some() {
                     None
@@ -127,11 +177,24 @@ fn sql_row(text: &str, at: usize) -> Vec<Option<Range<usize>>> {
                 other = current.is_none();
                 i = j + 1;
             }
+            // a call in a value (`now()`, `crypt('x', gen_salt('bf'))`) is one non-literal value
+            b'(' => {
+                depth += 1;
+                other = true;
+                current = None;
+                i += 1;
+            }
+            b',' | b')' if depth > 0 => {
+                if bytes[i] == b')' {
+                    depth -= 1;
+                }
+                i += 1;
+            }
             b',' | b')' => {
                 out.push(current.take());
                 other = false;
                 if bytes[i] == b')' {
-                    return out;
+                    return Some((out, i));
                 }
                 i += 1;
             }
@@ -143,7 +206,7 @@ fn sql_row(text: &str, at: usize) -> Vec<Option<Range<usize>>> {
             }
         }
     }
-    Vec::new()
+    None
 }
 
 /// `kind: Secret` of a Kubernetes manifest (quoted or not).
@@ -304,12 +367,25 @@ mod tests {
     #[test]
     fn sql_row_reads_quoted_values_and_skips_others() {
         let text = "('a', 42, 'it''s', now())";
-        let row = sql_row(text, 1);
+        let (row, end) = sql_row(text, 1).expect("the row closes");
+        assert_eq!(end, text.len() - 1);
         assert_eq!(row.len(), 4);
         assert_eq!(row[0].clone().map(|r| &text[r]), Some("a"));
         assert!(row[1].is_none());
         assert_eq!(row[2].clone().map(|r| &text[r]), Some("it''s"));
         assert!(row[3].is_none());
+    }
+
+    #[test]
+    fn every_row_of_a_multi_row_insert_is_read() {
+        let text = "INSERT INTO api_keys (provider, api_key) VALUES\n  ('openai', 'q8Vb3kQ9zT1m', now()),\n  -- second\n  ('groq', 'R7xW2pL5nH8c');";
+        let keys: Vec<String> = sql_values(text)
+            .into_iter()
+            .filter(|v| v.name == "api_key")
+            .map(|v| v.value)
+            .collect();
+        // the first row has three values for two columns: skipped, the next is still read
+        assert_eq!(keys, ["R7xW2pL5nH8c"]);
     }
 
     #[test]

@@ -20,6 +20,12 @@
 //!   weak: ['^(?i:password|root)$'] # well-known defaults: named as such, dropped at local hosts
 //!   local-match: ['@localhost\b'] # the match points at a development host: reported low
 //!   skip-files-with: [authDomain]  # files containing one of these literals are public by design
+//!   context:                  # whose key is it (`sk_live_` is Stripe's and Clerk's)
+//!     line: [clerk]           # words (any case) before the secret on its line that name the owner
+//!     file: ['@clerk/']       # literals in the file that name it when the line names no other
+//!     other: [stripe]         # words of other owners: on the line they reject, in the file
+//!                             # they stop the file fallback (alone: the line test only)
+//!     groups: [secret2]       # only these groups need the context (default: every group)
 //!   detector: generic-assignment  # instead of a regex: a detector written in Rust (also
 //!                                 # client-exposed-env, env-file-committed, key-store-file,
 //!                                 # env-secret-reuse)
@@ -76,6 +82,65 @@ struct RawSecret {
     skip_tests_and_docs: bool,
     #[serde(default, rename = "case-sensitive-keywords")]
     case_sensitive_keywords: bool,
+    #[serde(default)]
+    context: Option<RawContext>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawContext {
+    #[serde(default)]
+    line: Vec<String>,
+    #[serde(default)]
+    file: Vec<String>,
+    #[serde(default)]
+    other: Vec<String>,
+    #[serde(default)]
+    groups: Vec<String>,
+}
+
+/// Which provider owns a secret whose shape several share: the words that name the owner on
+/// the secret's line, the literals that name it in the file, and the words of other owners.
+#[derive(Debug, Default)]
+pub struct OwnerContext {
+    /// Lowercase words; one on the line before the secret confirms the owner.
+    pub line: Vec<String>,
+    /// Literals; one in the file confirms the owner when the line names no other.
+    pub file: Vec<String>,
+    /// Lowercase words of other owners: on the line they reject the match; in the file they
+    /// disable the file fallback.
+    pub other: Vec<String>,
+    /// Capture groups that need the context (empty: every group).
+    pub groups: Vec<usize>,
+}
+
+impl OwnerContext {
+    /// Whether the secret at `secret_start`, found by group `group`, belongs to this owner:
+    /// `None` if not, `Some(true)` if the line or the file names the owner, `Some(false)` if
+    /// nothing rejects it but nothing names the owner either (a rule with only `other` words, or
+    /// a group that needs no context).
+    pub fn confirms(&self, text: &str, secret_start: usize, group: usize) -> Option<bool> {
+        let needs_owner = !self.line.is_empty() || !self.file.is_empty();
+        if !self.groups.is_empty() && !self.groups.contains(&group) {
+            return Some(needs_owner);
+        }
+        let line_start = text[..secret_start].rfind('\n').map_or(0, |i| i + 1);
+        let before = text[line_start..secret_start].to_ascii_lowercase();
+        if self.line.iter().any(|w| before.contains(w.as_str())) {
+            return Some(true);
+        }
+        if self.other.iter().any(|w| before.contains(w.as_str())) {
+            return None;
+        }
+        if !needs_owner {
+            return Some(false);
+        }
+        if !self.file.iter().any(|w| text.contains(w.as_str())) {
+            return None;
+        }
+        let lower = text.to_ascii_lowercase();
+        (!self.other.iter().any(|w| lower.contains(w.as_str()))).then_some(true)
+    }
 }
 
 fn yes() -> bool {
@@ -221,6 +286,8 @@ pub struct RegexDetector {
     /// Keywords wake the regex only in their exact case: a two-letter prefix such as Twilio's
     /// `SK` would otherwise open a window at every `task` and `risk`.
     pub case_sensitive_keywords: bool,
+    /// Who owns a shared shape; a confirmed match outranks a bare prefix match of another rule.
+    pub context: Option<OwnerContext>,
 }
 
 /// A compiled secret rule.
@@ -340,6 +407,37 @@ pub fn compile(
                     ));
                 }
             };
+            let context = match &raw.context {
+                None => None,
+                Some(c) => {
+                    let mut groups = Vec::new();
+                    for name in &c.groups {
+                        let Some(&(i, _)) = captures
+                            .iter()
+                            .find(|(_, n)| n.as_deref() == Some(name.as_str()))
+                        else {
+                            return Err(error(
+                                "context.groups",
+                                format!("no capture group named `{name}` in the regex"),
+                            ));
+                        };
+                        groups.push(i as usize);
+                    }
+                    if c.line.is_empty() && c.file.is_empty() && c.other.is_empty() {
+                        return Err(error(
+                            "context",
+                            "list the words that name the owner under `line` or `file`, or those of other owners under `other`".into(),
+                        ));
+                    }
+                    let lower = |v: &[String]| v.iter().map(|w| w.to_ascii_lowercase()).collect();
+                    Some(OwnerContext {
+                        line: lower(&c.line),
+                        file: c.file.clone(),
+                        other: lower(&c.other),
+                        groups,
+                    })
+                }
+            };
             Kind::Regex(Box::new(RegexDetector {
                 regex,
                 groups,
@@ -358,6 +456,7 @@ pub fn compile(
                 skip_comments: raw.skip_comments,
                 skip_tests_and_docs: raw.skip_tests_and_docs,
                 case_sensitive_keywords: raw.case_sensitive_keywords,
+                context,
             }))
         }
     };
