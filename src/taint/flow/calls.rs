@@ -65,6 +65,9 @@ impl<'t> Walker<'_, 't> {
                 match t.clone() {
                     Some(t) => {
                         let t = t.step(left.byte_range(), format!("flows into `{name}`"));
+                        if let Some(key) = self.escape_key(std::slice::from_ref(&name)) {
+                            self.escape(key, &t, left);
+                        }
                         self.state.vars.insert(name.clone(), t);
                     }
                     None => {
@@ -87,6 +90,12 @@ impl<'t> Walker<'_, 't> {
                         {
                             self.report(*rule, n.byte_range(), t, left, self.text(left));
                         }
+                    }
+                    // `this.cmd = tainted` in one method, read in another
+                    if path.first().is_some_and(|p| p == "this")
+                        && let Some(key) = self.escape_key(&path)
+                    {
+                        self.escape(key, t, left);
                     }
                     // `obj.x = tainted` taints `obj`
                     let root = root_identifier(left);
@@ -143,7 +152,7 @@ impl<'t> Walker<'_, 't> {
 
         // callbacks: iteration over a tainted value, registered handlers (`app.get(p, (req) =>`),
         // message handlers; a named same-file function passed as the handler is walked too
-        let apath = self.resolve(&path);
+        let apath = self.resolve(&path).or_else(|| self.required_callee(callee));
         let matches = |p: &crate::taint::spec::Pattern| {
             p.matches_path(&path) || apath.as_ref().is_some_and(|a| p.matches_path(a))
         };
@@ -485,6 +494,26 @@ impl<'t> Walker<'_, 't> {
             None
         };
         result.and_then(|t| t.masked(sanitized))
+    }
+
+    /// The path of a method called straight on a module: `require("child_process").exec` is
+    /// `child_process.exec`, `require("./dao").find` the project module's `find`.
+    /// So is a wrapped function called at once: `promisify(cp.exec)(cmd)`.
+    fn required_callee(&self, callee: Node<'t>) -> Option<Vec<String>> {
+        let callee = strip(callee);
+        let on_call = match callee.kind() {
+            "call_expression" => true,
+            "member_expression" => callee
+                .child_by_field_name("object")
+                .is_some_and(|o| strip(o).kind() == "call_expression"),
+            _ => false,
+        };
+        if !on_call {
+            return None;
+        }
+        let path = self.value_path(callee);
+        let path = self.resolve(&path).unwrap_or(path);
+        path.first().is_some_and(|s| s != "?").then_some(path)
     }
 
     /// The untrusted locals of a render call matching `p` (`#0` the view, `#1` the locals).

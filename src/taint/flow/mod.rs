@@ -13,6 +13,7 @@
 //! (same-file helper summaries).
 
 mod calls;
+mod escapes;
 mod guards;
 mod modules;
 mod propagation;
@@ -20,7 +21,7 @@ mod sources;
 mod summaries;
 
 use std::cell::{Cell, RefCell};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 use std::rc::Rc;
 
@@ -200,6 +201,9 @@ struct State {
     /// Names that stand for another path: `const p = require("path")` (p -> path), a handler
     /// parameter declared `as: req`, `const run = promisify(cp.exec)` (run -> cp.exec).
     aliases: BTreeMap<String, Vec<String>>,
+    /// Names the functions being walked declare (parameters, `let`, `const`): they shadow the
+    /// module variables of the same name.
+    locals: BTreeSet<String>,
 }
 
 impl State {
@@ -221,6 +225,7 @@ impl State {
         for (k, v) in other.aliases {
             self.aliases.entry(k).or_insert(v);
         }
+        self.locals.extend(other.locals);
         self
     }
 
@@ -251,6 +256,10 @@ struct Shared<'t> {
     /// The module's imports and top-level `require`s (`Service` -> `@mod:src/service`), seen
     /// by helper and export summaries, which walk one function and not the file's top.
     aliases: RefCell<BTreeMap<String, Vec<String>>>,
+    /// Names declared at the top of the file (see [`escapes`]).
+    module_vars: BTreeSet<String>,
+    /// Untrusted values functions stored in module variables and class fields (see [`escapes`]).
+    escaped: RefCell<BTreeMap<String, Taint>>,
 }
 
 /// Runs every active rule (bits of `active`) over one file.
@@ -277,6 +286,8 @@ pub fn analyze(
         exits: RefCell::new(BTreeMap::new()),
         dir: display.rsplit_once('/').map_or("", |(d, _)| d).to_string(),
         aliases: RefCell::new(BTreeMap::new()),
+        module_vars: escapes::module_variables(root, text),
+        escaped: RefCell::new(BTreeMap::new()),
     };
     // imports first: summaries of helpers and exports resolve the module names they call
     let mut imports = Walker::new(&shared, false, 0, 0);
@@ -299,6 +310,13 @@ pub fn analyze(
     }
     if !shared.hint_offsets.is_empty() {
         walker.visit(root);
+        // a function read a module variable or class field before another stored request
+        // input in it: walk once more with every store known (the second walk sees all the
+        // first did, so its findings replace the first's)
+        if !shared.escaped.borrow().is_empty() {
+            walker = Walker::new(&shared, false, 0, 0);
+            walker.visit(root);
+        }
     }
     let mut hits = walker.hits;
     hits.sort_by_key(|h| (h.range.start, h.rule));

@@ -185,6 +185,9 @@ impl<'t> Walker<'_, 't> {
         match pat.kind() {
             "identifier" | "shorthand_property_identifier_pattern" => {
                 let name = self.text(pat).to_string();
+                if !self.summary_mode && self.fn_depth > 0 {
+                    self.state.locals.insert(name.clone());
+                }
                 // the name now stands for `path` (`const p = require("path")`, `(req) =>` of a
                 // handler declared `as: req`), or for nothing known
                 match path.filter(|p| !p.is_empty() && p.iter().all(|s| s != "?" && s != "*")) {
@@ -292,13 +295,7 @@ impl<'t> Walker<'_, 't> {
 
     pub(super) fn eval_node(&mut self, n: Node<'t>) -> Option<Taint> {
         match n.kind() {
-            "identifier" => {
-                let name = self.text(n);
-                merge_named(
-                    self.state.vars.get(name).cloned(),
-                    self.source_for_path(&[name.to_string()], n.byte_range(), name),
-                )
-            }
+            "identifier" => self.eval_name(n),
             "member_expression" | "subscript_expression" => self.member(n),
             "call_expression" | "new_expression" => self.call(n),
             "template_string" => {
@@ -459,7 +456,11 @@ impl<'t> Walker<'_, 't> {
     pub(super) fn member(&mut self, n: Node<'t>) -> Option<Taint> {
         let path = self.path_of(n);
         let named = self.source_for_path(&path, n.byte_range(), self.text(n));
-        let from_object = self.member_of_object(n, &path);
+        let mut from_object = self.member_of_object(n, &path);
+        // `this.cmd` that another method of the class stored
+        if path.len() == 2 && path[0] == "this" {
+            from_object = union(from_object, self.escaped(&path));
+        }
         merge_named(from_object, named)
     }
 
@@ -541,9 +542,11 @@ impl<'t> Walker<'_, 't> {
 
     pub(super) fn eval_name(&self, n: Node<'t>) -> Option<Taint> {
         let name = self.text(n);
+        let path = [name.to_string()];
+        let held = self.state.vars.get(name).cloned();
         merge_named(
-            self.state.vars.get(name).cloned(),
-            self.source_for_path(&[name.to_string()], n.byte_range(), name),
+            held.or_else(|| self.escaped(&path)),
+            self.source_for_path(&path, n.byte_range(), name),
         )
     }
 }

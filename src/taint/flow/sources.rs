@@ -214,7 +214,11 @@ impl<'t> Walker<'_, 't> {
             }
         }
         let seeded = seeds.iter().any(Option::is_some) || roots.iter().any(Option::is_some);
-        if !seeded && !self.has_taint() && !self.contains_hint(f) {
+        if !seeded
+            && !self.has_taint()
+            && !self.contains_hint(f)
+            && self.shared.escaped.borrow().is_empty()
+        {
             return;
         }
         let saved = self.state.clone();

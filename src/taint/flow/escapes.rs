@@ -1,0 +1,99 @@
+//! Values that outlive the function that stored them: a module-level variable assigned in one
+//! handler and read in another (`let current; app.post(.., (req) => { current = req.body.x })`),
+//! and a class field set in one method and read in another (`this.cmd = req.query.cmd` in
+//! `setup`, `exec(this.cmd)` in `run`).
+//!
+//! Handlers run in any order, so these stores are flow-insensitive: what any function stores is
+//! what every function of the file (or every method of the class) reads. A file where something
+//! escapes is walked a second time, so that reads written before the store see it too; never
+//! more than twice, so the walk stays linear.
+
+use std::collections::BTreeSet;
+
+use tree_sitter::Node;
+
+use super::{Taint, Walker, is_function, node_text, union};
+
+/// Names a file declares with `let`/`var`/`const` at its top, other than functions.
+pub(super) fn module_variables(root: Node<'_>, text: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for stmt in crate::parse::named_children(root) {
+        if !matches!(stmt.kind(), "lexical_declaration" | "variable_declaration") {
+            continue;
+        }
+        for d in crate::parse::named_children(stmt) {
+            if let Some(name) = d.child_by_field_name("name")
+                && name.kind() == "identifier"
+                && !d.child_by_field_name("value").is_some_and(is_function)
+            {
+                out.insert(node_text(text, name).to_string());
+            }
+        }
+    }
+    out
+}
+
+impl<'t> Walker<'_, 't> {
+    /// Whether the walk is inside a function of the file (not at its top, not in a summary).
+    fn in_function(&self) -> bool {
+        !self.summary_mode && self.fn_depth > 0
+    }
+
+    /// The key a store to `path` escapes under: a module variable the enclosing functions do
+    /// not shadow (`current`), or a field of the class whose method is being walked
+    /// (`<class>#this.cmd`).
+    pub(super) fn escape_key(&self, path: &[String]) -> Option<String> {
+        if !self.in_function() {
+            return None;
+        }
+        match path {
+            [name] => (self.shared.module_vars.contains(name)
+                && !self.state.locals.contains(name))
+            .then(|| name.clone()),
+            [this, field, ..] if this == "this" => self
+                .class_of_this()
+                .map(|class| format!("{class}#this.{field}")),
+            _ => None,
+        }
+    }
+
+    /// The class `this` stands for where the walk is: the innermost method (or arrow function
+    /// in a class field) of the functions being walked, unless a `function` rebinds `this` first.
+    fn class_of_this(&self) -> Option<usize> {
+        for f in self.fn_stack.iter().rev() {
+            let holder = match f.kind() {
+                "method_definition" => Some(*f),
+                "arrow_function" => f
+                    .parent()
+                    .filter(|p| matches!(p.kind(), "public_field_definition" | "field_definition")),
+                _ => return None,
+            };
+            if let Some(h) = holder {
+                let body = h.parent().filter(|b| b.kind() == "class_body")?;
+                return body.parent().map(|c| c.start_byte());
+            }
+        }
+        None
+    }
+
+    /// Records that `t` was stored under `key` (from [`Self::escape_key`]).
+    pub(super) fn escape(&mut self, key: String, t: &Taint, at: Node<'t>) {
+        if t.params != 0 {
+            return;
+        }
+        let t = t
+            .clone()
+            .step(at.byte_range(), format!("kept in `{}` for later calls", self.text(at)));
+        let mut escaped = self.shared.escaped.borrow_mut();
+        let merged = union(escaped.remove(&key), Some(t));
+        if let Some(m) = merged {
+            escaped.insert(key, m);
+        }
+    }
+
+    /// What any function stored under the key of `path` (`current`, `this.cmd`).
+    pub(super) fn escaped(&self, path: &[String]) -> Option<Taint> {
+        let key = self.escape_key(path)?;
+        self.shared.escaped.borrow().get(&key).cloned()
+    }
+}
