@@ -28,6 +28,7 @@ use std::rc::Rc;
 use tree_sitter::{Node, Tree};
 
 use super::Compiled;
+use super::paths::PathAliases;
 use crate::engine::stack;
 use guards::exits;
 use modules::ImportCall;
@@ -256,6 +257,8 @@ struct Shared<'t> {
     /// The module's imports and top-level `require`s (`Service` -> `@mod:src/service`), seen
     /// by helper and export summaries, which walk one function and not the file's top.
     aliases: RefCell<BTreeMap<String, Vec<String>>>,
+    /// The project's path aliases (`@services/*`), for imports that are not relative.
+    paths: Option<&'t PathAliases>,
     /// Names declared at the top of the file (see [`escapes`]).
     module_vars: BTreeSet<String>,
     /// Untrusted values functions stored in module variables and class fields (see [`escapes`]).
@@ -264,7 +267,8 @@ struct Shared<'t> {
 
 /// Runs every active rule (bits of `active`) over one file.
 /// `hint_offsets`: where source words occur (sorted), so functions without one are skipped.
-/// `display`: the file's display path (its module identity for cross-file flows); with
+/// `display`: the file's display path (its module identity for cross-file flows); `aliases`
+/// resolve the project's aliased imports (`@/lib/db`) to modules too; with
 /// `exports`, the sinks that exported functions' parameters reach are summarised too.
 pub fn analyze(
     cfg: &Compiled,
@@ -273,6 +277,7 @@ pub fn analyze(
     active: u64,
     hint_offsets: Vec<usize>,
     display: &str,
+    aliases: Option<&PathAliases>,
     exports: bool,
 ) -> (Vec<Hit>, Crossing) {
     let root = tree.root_node();
@@ -287,6 +292,7 @@ pub fn analyze(
         dir: display.rsplit_once('/').map_or("", |(d, _)| d).to_string(),
         aliases: RefCell::new(BTreeMap::new()),
         module_vars: escapes::module_variables(root, text),
+        paths: aliases,
         escaped: RefCell::new(BTreeMap::new()),
     };
     // imports first: summaries of helpers and exports resolve the module names they call

@@ -106,7 +106,9 @@ impl<'t> Walker<'_, 't> {
     /// The path a module specifier stands for: a project file (`./dao`) becomes one
     /// `@mod:<identity>` segment, a package its name's segments.
     pub(super) fn module_segments(&self, module: &str) -> Vec<String> {
-        match super::modules::resolve_module(&self.shared.dir, module) {
+        let id = super::modules::resolve_module(&self.shared.dir, module)
+            .or_else(|| self.shared.paths.and_then(|p| p.resolve(module)));
+        match id {
             Some(id) => vec![format!("{}{id}", super::modules::MODULE_PREFIX)],
             None => module_path(module),
         }
