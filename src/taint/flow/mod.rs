@@ -202,8 +202,8 @@ struct State {
     /// Names that stand for another path: `const p = require("path")` (p -> path), a handler
     /// parameter declared `as: req`, `const run = promisify(cp.exec)` (run -> cp.exec).
     aliases: BTreeMap<String, Vec<String>>,
-    /// Names the functions being walked declare (parameters, `let`, `const`): they shadow the
-    /// module variables of the same name.
+    /// Module variables the functions being walked declare again (a parameter, `let`,
+    /// `const`): the local shadows the module's.
     locals: BTreeSet<String>,
 }
 

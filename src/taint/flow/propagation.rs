@@ -187,7 +187,12 @@ impl<'t> Walker<'_, 't> {
         match pat.kind() {
             "identifier" | "shorthand_property_identifier_pattern" => {
                 let name = self.text(pat).to_string();
-                if !self.summary_mode && self.fn_depth > 0 {
+                // only names that shadow a module variable are kept (the state is cloned at
+                // every branch: a set of every local would make long functions quadratic)
+                if !self.summary_mode
+                    && self.fn_depth > 0
+                    && self.shared.module_vars.contains(&name)
+                {
                     self.state.locals.insert(name.clone());
                 }
                 // the name now stands for `path` (`const p = require("path")`, `(req) =>` of a
