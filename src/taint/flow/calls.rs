@@ -362,9 +362,15 @@ impl<'t> Walker<'_, 't> {
             .filter(|(p, _)| p.is_new == is_new && matches(p))
             .fold(0, |m, (_, bit)| m | bit);
 
-        // same-file helpers
-        if callee.kind() == "identifier"
-            && let Some(f) = self.helper(self.text(callee))
+        // same-file helpers, and sibling methods (`this.search(q)` in a class method)
+        let helper = match callee.kind() {
+            "identifier" => self.helper(self.text(callee)),
+            "member_expression" if receiver.is_some_and(|r| r.kind() == "this") => {
+                self.this_method(method)
+            }
+            _ => None,
+        };
+        if let Some(f) = helper
             && taints.iter().any(Option::is_some)
         {
             let summary = self.summary(f)?;

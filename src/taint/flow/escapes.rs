@@ -52,15 +52,16 @@ impl<'t> Walker<'_, 't> {
             .then(|| name.clone()),
             [this, field, ..] if this == "this" => self
                 .class_of_this()
-                .map(|class| format!("{class}#this.{field}")),
+                .map(|class| format!("{}#this.{field}", class.start_byte())),
             _ => None,
         }
     }
 
     /// The class `this` stands for where the walk is: the innermost method (or arrow function
-    /// in a class field) of the functions being walked, unless a `function` rebinds `this` first.
-    fn class_of_this(&self) -> Option<usize> {
-        for f in self.fn_stack.iter().rev() {
+    /// in a class field) of the functions being walked (the summarised method last), unless a
+    /// `function` rebinds `this` first.
+    pub(super) fn class_of_this(&self) -> Option<Node<'t>> {
+        for f in self.fn_stack.iter().rev().chain(self.method.iter()) {
             let holder = match f.kind() {
                 "method_definition" => Some(*f),
                 "arrow_function" => f
@@ -70,7 +71,7 @@ impl<'t> Walker<'_, 't> {
             };
             if let Some(h) = holder {
                 let body = h.parent().filter(|b| b.kind() == "class_body")?;
-                return body.parent().map(|c| c.start_byte());
+                return body.parent();
             }
         }
         None
@@ -89,6 +90,26 @@ impl<'t> Walker<'_, 't> {
         if let Some(m) = merged {
             escaped.insert(key, m);
         }
+    }
+
+    /// The method `this.<name>(...)` calls: one of the class `this` stands for.
+    pub(super) fn this_method(&self, name: &str) -> Option<Node<'t>> {
+        let body = self.class_of_this()?.child_by_field_name("body")?;
+        crate::parse::named_children(body)
+            .into_iter()
+            .find_map(|member| match member.kind() {
+                "method_definition" => member
+                    .child_by_field_name("name")
+                    .filter(|n| self.text(*n) == name)
+                    .map(|_| member),
+                "public_field_definition" | "field_definition" => member
+                    .child_by_field_name("property")
+                    .or_else(|| member.child_by_field_name("name"))
+                    .filter(|n| self.text(*n) == name)
+                    .and_then(|_| member.child_by_field_name("value"))
+                    .filter(|v| is_function(*v)),
+                _ => None,
+            })
     }
 
     /// What any function stored under the key of `path` (`current`, `this.cmd`).

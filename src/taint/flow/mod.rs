@@ -390,6 +390,8 @@ struct Walker<'s, 't> {
     /// (`function getStatus(url) { ... }` inside a resolver): called with untrusted arguments,
     /// they are followed through their summaries as top-level helpers are.
     local_fns: Vec<(&'t str, Node<'t>)>,
+    /// In a summary of a class method: the method (`this.other(x)` calls its siblings).
+    method: Option<Node<'t>>,
 }
 
 /// The deepest syntax nesting the walk follows.
@@ -412,6 +414,7 @@ impl<'s, 't> Walker<'s, 't> {
             imports: Vec::new(),
             renders: Vec::new(),
             local_fns: Vec::new(),
+            method: None,
         }
     }
 
