@@ -413,9 +413,11 @@ impl Analyzer for TaintAnalyzer {
             tree,
             walked,
             offsets,
-            &ctx.file.display,
-            aliases.as_deref(),
-            false,
+            &flow::Module {
+                display: &ctx.file.display,
+                aliases: aliases.as_deref(),
+                exports: false,
+            },
         );
         let module = flow::module_id(&ctx.file.display);
         let mut deferred = Vec::new();
@@ -778,9 +780,11 @@ impl TaintAnalyzer {
             &tree,
             applicable,
             Vec::new(),
-            &file.display,
-            self.aliases.for_file(&file.display).as_deref(),
-            true,
+            &flow::Module {
+                display: &file.display,
+                aliases: self.aliases.for_file(&file.display).as_deref(),
+                exports: true,
+            },
         );
         let related = |range: &std::ops::Range<usize>, message: String| crate::finding::Related {
             path: file.display.clone(),

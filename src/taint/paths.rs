@@ -219,7 +219,10 @@ mod tests {
             aliases.resolve("@services/rag").as_deref(),
             Some("app/src/services/rag")
         );
-        assert_eq!(aliases.resolve("@/lib/db.ts").as_deref(), Some("app/src/lib/db"));
+        assert_eq!(
+            aliases.resolve("@/lib/db.ts").as_deref(),
+            Some("app/src/lib/db")
+        );
         assert_eq!(aliases.resolve("@types").as_deref(), Some("app/src/types"));
         assert_eq!(aliases.resolve("@types/node"), None);
         assert_eq!(aliases.resolve("express"), None);

@@ -97,11 +97,19 @@ impl<'t> Walker<'_, 't> {
                     {
                         self.escape(key, t, left);
                     }
-                    // `obj.x = tainted` taints `obj`
+                    // `obj.x = tainted` taints `obj`; on the request object only that field
+                    // (`req.fileData.directory = req.get(..)` leaves `req.config` trusted)
                     let root = root_identifier(left);
                     if let Some(root) = root {
                         let name = self.text(root).to_string();
-                        self.taint_container(name, t);
+                        if path.len() >= 2
+                            && !self.state.vars.contains_key(&name)
+                            && self.is_request_root(&name)
+                        {
+                            self.taint_container(path[..2].join("."), t);
+                        } else {
+                            self.taint_container(name, t);
+                        }
                     }
                 }
             }
@@ -494,6 +502,13 @@ impl<'t> Walker<'_, 't> {
             .any(|p| p.is_new == is_new && matches(p));
         let result = if receiver.is_some() && recv.is_some() {
             union(recv.map(Taint::field), all_args)
+        } else if propagates && (path == ["JSON", "parse"]) {
+            // an object or array: a string again once a field is read
+            all_args.map(|mut t| {
+                t.whole = false;
+                t.stringy = false;
+                t
+            })
         } else if propagates {
             all_args.map(Taint::field)
         } else {

@@ -47,9 +47,8 @@ impl<'t> Walker<'_, 't> {
             return None;
         }
         match path {
-            [name] => (self.shared.module_vars.contains(name)
-                && !self.state.locals.contains(name))
-            .then(|| name.clone()),
+            [name] => (self.shared.module_vars.contains(name) && !self.state.locals.contains(name))
+                .then(|| name.clone()),
             [this, field, ..] if this == "this" => self
                 .class_of_this()
                 .map(|class| format!("{}#this.{field}", class.start_byte())),
@@ -82,9 +81,10 @@ impl<'t> Walker<'_, 't> {
         if t.params != 0 {
             return;
         }
-        let t = t
-            .clone()
-            .step(at.byte_range(), format!("kept in `{}` for later calls", self.text(at)));
+        let t = t.clone().step(
+            at.byte_range(),
+            format!("kept in `{}` for later calls", self.text(at)),
+        );
         let mut escaped = self.shared.escaped.borrow_mut();
         let merged = union(escaped.remove(&key), Some(t));
         if let Some(m) = merged {

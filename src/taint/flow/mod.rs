@@ -265,21 +265,31 @@ struct Shared<'t> {
     escaped: RefCell<BTreeMap<String, Taint>>,
 }
 
+/// Where a file sits in its project, for cross-file flows.
+pub struct Module<'a> {
+    /// The file's display path (its module identity).
+    pub display: &'a str,
+    /// The project's path aliases, so aliased imports (`@/lib/db`) resolve to modules too.
+    pub aliases: Option<&'a PathAliases>,
+    /// Whether to summarise the sinks that exported functions' parameters reach.
+    pub exports: bool,
+}
+
 /// Runs every active rule (bits of `active`) over one file.
 /// `hint_offsets`: where source words occur (sorted), so functions without one are skipped.
-/// `display`: the file's display path (its module identity for cross-file flows); `aliases`
-/// resolve the project's aliased imports (`@/lib/db`) to modules too; with
-/// `exports`, the sinks that exported functions' parameters reach are summarised too.
 pub fn analyze(
     cfg: &Compiled,
     text: &str,
     tree: &Tree,
     active: u64,
     hint_offsets: Vec<usize>,
-    display: &str,
-    aliases: Option<&PathAliases>,
-    exports: bool,
+    module: &Module<'_>,
 ) -> (Vec<Hit>, Crossing) {
+    let Module {
+        display,
+        aliases,
+        exports,
+    } = *module;
     let root = tree.root_node();
     let shared = Shared {
         cfg,

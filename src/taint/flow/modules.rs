@@ -354,7 +354,9 @@ impl<'t> Walker<'_, 't> {
                     member
                         .child_by_field_name("property")
                         .or_else(|| member.child_by_field_name("name")),
-                    member.child_by_field_name("value").filter(|v| is_function(*v)),
+                    member
+                        .child_by_field_name("value")
+                        .filter(|v| is_function(*v)),
                 ),
                 _ => continue,
             };
@@ -420,7 +422,10 @@ impl<'t> Walker<'_, 't> {
 
 /// Whether `n` declares a class (`class A {}` as a statement or an expression).
 fn is_class(n: Node<'_>) -> bool {
-    matches!(n.kind(), "class_declaration" | "class" | "abstract_class_declaration")
+    matches!(
+        n.kind(),
+        "class_declaration" | "class" | "abstract_class_declaration"
+    )
 }
 
 /// The classes declared at the top of a file (exported or not, or `const Name = class {}`), by

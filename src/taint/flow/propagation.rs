@@ -468,6 +468,11 @@ impl<'t> Walker<'_, 't> {
         if path.len() == 2 && path[0] == "this" {
             from_object = union(from_object, self.escaped(&path));
         }
+        // `req.fileData.directory` that this function stored (see `assignment`)
+        if path.len() == 2 && !self.state.vars.is_empty() {
+            let stored = self.state.vars.get(&path.join(".")).cloned();
+            from_object = union(from_object, stored);
+        }
         merge_named(from_object, named)
     }
 
