@@ -260,6 +260,10 @@ impl<'t> Walker<'_, 't> {
             }
         }
 
+        if is_new && callee.kind() == "identifier" {
+            self.construct(self.text(callee), &taints);
+        }
+
         // template renders: which locals are untrusted (the templates are read after the scan)
         if !self.summary_mode && taints.iter().any(Option::is_some) {
             let shared = self.shared;

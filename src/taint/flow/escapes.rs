@@ -92,6 +92,44 @@ impl<'t> Walker<'_, 't> {
         }
     }
 
+    /// `new Job(req.query.cmd)` of a class of this file: walks its constructor with the string
+    /// arguments (once per class and walk), so what it stores in `this` reaches the methods.
+    pub(super) fn construct(&mut self, class_name: &str, taints: &[Option<Taint>]) {
+        if !self.in_function() || taints.iter().all(Option::is_none) {
+            return;
+        }
+        let Some(class) = self.shared.classes.get(class_name).copied() else {
+            return;
+        };
+        if !self.constructed.insert(class.id()) {
+            return;
+        }
+        let ctor = class.child_by_field_name("body").and_then(|body| {
+            crate::parse::named_children(body).into_iter().find(|m| {
+                m.kind() == "method_definition"
+                    && m.child_by_field_name("name")
+                        .is_some_and(|n| self.text(n) == "constructor")
+            })
+        });
+        // strings only: an options object with one untrusted member would make every field
+        // the constructor copies from it untrusted
+        let seeds: Vec<Option<Taint>> = taints
+            .iter()
+            .map(|t| t.clone().filter(|t| t.stringy && !t.whole))
+            .collect();
+        if let Some(ctor) = ctor
+            && seeds.iter().any(Option::is_some)
+        {
+            // only the stores are wanted: sinks in the constructor are its own walk's to report
+            let (hits, imports, renders) =
+                (self.hits.len(), self.imports.len(), self.renders.len());
+            self.function(ctor, seeds, Vec::new());
+            self.hits.truncate(hits);
+            self.imports.truncate(imports);
+            self.renders.truncate(renders);
+        }
+    }
+
     /// The method `this.<name>(...)` calls: one of the class `this` stands for.
     pub(super) fn this_method(&self, name: &str) -> Option<Node<'t>> {
         let body = self.class_of_this()?.child_by_field_name("body")?;

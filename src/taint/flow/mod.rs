@@ -259,6 +259,8 @@ struct Shared<'t> {
     aliases: RefCell<BTreeMap<String, Vec<String>>>,
     /// The project's path aliases (`@services/*`), for imports that are not relative.
     paths: Option<&'t PathAliases>,
+    /// Classes declared at the top of the file, by name.
+    classes: BTreeMap<&'t str, Node<'t>>,
     /// Names declared at the top of the file (see [`escapes`]).
     module_vars: BTreeSet<String>,
     /// Untrusted values functions stored in module variables and class fields (see [`escapes`]).
@@ -302,6 +304,7 @@ pub fn analyze(
         dir: display.rsplit_once('/').map_or("", |(d, _)| d).to_string(),
         aliases: RefCell::new(BTreeMap::new()),
         module_vars: escapes::module_variables(root, text),
+        classes: modules::top_level_classes(root, text),
         paths: aliases,
         escaped: RefCell::new(BTreeMap::new()),
     };
@@ -402,6 +405,8 @@ struct Walker<'s, 't> {
     local_fns: Vec<(&'t str, Node<'t>)>,
     /// In a summary of a class method: the method (`this.other(x)` calls its siblings).
     method: Option<Node<'t>>,
+    /// Classes whose constructor this walk followed (once each; see [`escapes`]).
+    constructed: BTreeSet<usize>,
 }
 
 /// The deepest syntax nesting the walk follows.
@@ -425,6 +430,7 @@ impl<'s, 't> Walker<'s, 't> {
             renders: Vec::new(),
             local_fns: Vec::new(),
             method: None,
+            constructed: BTreeSet::new(),
         }
     }
 

@@ -144,7 +144,7 @@ impl<'t> Walker<'_, 't> {
     /// Exported functions of this file with their keys (without the module part).
     pub(super) fn exported_functions(&self, root: Node<'t>) -> Vec<(String, Node<'t>)> {
         let mut out: Vec<(String, Node<'t>)> = Vec::new();
-        let classes = top_level_classes(root, self.shared.text);
+        let classes = &self.shared.classes;
         let function_of = |n: Node<'t>| -> Option<Node<'t>> {
             if is_function(n) {
                 Some(n)
@@ -186,7 +186,7 @@ impl<'t> Walker<'_, 't> {
                             }
                         }
                     } else if let Some(value) = child.child_by_field_name("value") {
-                        self.export_value(String::new(), value, &classes, &mut out);
+                        self.export_value(String::new(), value, classes, &mut out);
                     } else {
                         // `export { a, b as c }`
                         for clause in crate::parse::named_children(child)
@@ -227,7 +227,7 @@ impl<'t> Walker<'_, 't> {
                         [e, k] if e == "exports" => k.clone(),
                         _ => continue,
                     };
-                    self.export_value(key, right, &classes, &mut out);
+                    self.export_value(key, right, classes, &mut out);
                 }
                 _ => {}
             }
@@ -430,7 +430,7 @@ fn is_class(n: Node<'_>) -> bool {
 
 /// The classes declared at the top of a file (exported or not, or `const Name = class {}`), by
 /// name.
-fn top_level_classes<'t>(root: Node<'t>, text: &'t str) -> BTreeMap<&'t str, Node<'t>> {
+pub(super) fn top_level_classes<'t>(root: Node<'t>, text: &'t str) -> BTreeMap<&'t str, Node<'t>> {
     let mut out = BTreeMap::new();
     for stmt in crate::parse::named_children(root) {
         let decl = match stmt.kind() {
