@@ -117,8 +117,8 @@ impl AliasCache {
     }
 }
 
-/// `dir` joined with a relative path (`./`, `../` resolved).
-fn join(dir: &str, rel: &str) -> String {
+/// `dir` joined with a relative path (`./`, `../` resolved; a leading `/` of `dir` kept).
+pub(crate) fn join(dir: &str, rel: &str) -> String {
     if rel.starts_with('/') {
         return normalize(rel);
     }

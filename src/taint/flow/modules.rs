@@ -120,23 +120,7 @@ pub(crate) fn resolve_module(dir: &str, spec: &str) -> Option<String> {
     if !(spec.starts_with("./") || spec.starts_with("../") || spec == "." || spec == "..") {
         return None;
     }
-    let mut parts: Vec<&str> = dir.split('/').filter(|s| !s.is_empty()).collect();
-    let absolute = dir.starts_with('/');
-    for seg in spec.split('/') {
-        match seg {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            s => parts.push(s),
-        }
-    }
-    let joined = parts.join("/");
-    let joined = if absolute {
-        format!("/{joined}")
-    } else {
-        joined
-    };
+    let joined = crate::taint::paths::join(dir, spec);
     Some(module_id(&joined))
 }
 
