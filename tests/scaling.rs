@@ -260,6 +260,42 @@ fn classes_nested_in_methods_scale_linearly() {
         for _ in 0..n {
             s.push_str("  }\n}\n");
         }
+
+/// Issue 16: module variables that handlers store request input in are read by every other
+/// handler (a second walk of the file), and locals that shadow them are tracked through branches.
+#[test]
+fn module_state_scales_linearly() {
+    assert_linear("module state", FileKind::Js, 200, |n| {
+        let mut s = String::from(
+            "const express = require('express');\nconst app = express();\nlet current = '';\n",
+        );
+        for i in 0..n {
+            let _ = writeln!(s, "let v{i} = {i};");
+        }
+        for i in 0..n {
+            let _ = writeln!(
+                s,
+                "app.get('/r{i}', (req, res) => {{\n  const v{i} = req.query.v;\n  \
+                 if (v{i} === 'a') {{ current = req.query.q; }}\n  \
+                 if (current) {{ db.query('SELECT ' + current + v{i}); }}\n  res.send('ok');\n}});"
+            );
+        }
+        s
+    });
+}
+
+/// Issue 16: class fields set in one method and read in others.
+#[test]
+fn class_fields_scale_linearly() {
+    assert_linear("class fields", FileKind::Ts, 200, |n| {
+        let mut s = String::from("class Job {\n  setup(req: any) { this.q = req.query.q; }\n");
+        for i in 0..n {
+            let _ = writeln!(
+                s,
+                "  run{i}() {{ if (this.f{i}) {{ db.query('SELECT ' + this.q); }} this.f{i} = {i}; }}"
+            );
+        }
+        s.push_str("}\n");
         s
     });
 }

@@ -8,6 +8,7 @@
 
 mod body_parsers;
 mod flow;
+mod paths;
 mod redos;
 pub mod spec;
 mod templates;
@@ -69,6 +70,8 @@ pub struct TaintAnalyzer {
     /// joined with those modules' export summaries after every file. Locked once per file
     /// with such calls, never per node.
     calls: Mutex<Vec<(String, Vec<PendingCall>)>>,
+    /// tsconfig/jsconfig path aliases by folder, read once.
+    aliases: paths::AliasCache,
     /// Handlers (`module#export`) registered in route files, with whether schema-validation
     /// middleware runs before them there.
     validated: Mutex<Vec<(String, bool)>>,
@@ -281,6 +284,7 @@ pub fn build(
     Ok(Some(Box::new(TaintAnalyzer {
         compiled,
         calls: Mutex::new(Vec::new()),
+        aliases: paths::AliasCache::default(),
         validated: Mutex::new(Vec::new()),
         deferred: Mutex::new(Vec::new()),
         renders: Mutex::new(Vec::new()),
@@ -362,7 +366,10 @@ impl Analyzer for TaintAnalyzer {
         // a sink in another file: follow every rule that applies to it, whatever its triggers
         // (a file parsed anyway costs nothing more; the others must show request input, so
         // library code full of the word `req` stays unparsed)
-        let imports = has_relative_imports(text) && (active != 0 || reads_request(text));
+        let aliases = self.aliases.for_file(&ctx.file.display);
+        let imports = (has_relative_imports(text)
+            || aliases.as_ref().is_some_and(|a| a.imported_in(text)))
+            && (active != 0 || reads_request(text));
         let applicable = if imports {
             self.compiled
                 .rules
@@ -406,8 +413,11 @@ impl Analyzer for TaintAnalyzer {
             tree,
             walked,
             offsets,
-            &ctx.file.display,
-            false,
+            &flow::Module {
+                display: &ctx.file.display,
+                aliases: aliases.as_deref(),
+                exports: false,
+            },
         );
         let module = flow::module_id(&ctx.file.display);
         let mut deferred = Vec::new();
@@ -770,8 +780,11 @@ impl TaintAnalyzer {
             &tree,
             applicable,
             Vec::new(),
-            &file.display,
-            true,
+            &flow::Module {
+                display: &file.display,
+                aliases: self.aliases.for_file(&file.display).as_deref(),
+                exports: true,
+            },
         );
         let related = |range: &std::ops::Range<usize>, message: String| crate::finding::Related {
             path: file.display.clone(),

@@ -65,6 +65,9 @@ impl<'t> Walker<'_, 't> {
                 match t.clone() {
                     Some(t) => {
                         let t = t.step(left.byte_range(), format!("flows into `{name}`"));
+                        if let Some(key) = self.escape_key(std::slice::from_ref(&name)) {
+                            self.escape(key, &t, left);
+                        }
                         self.state.vars.insert(name.clone(), t);
                     }
                     None => {
@@ -88,11 +91,25 @@ impl<'t> Walker<'_, 't> {
                             self.report(*rule, n.byte_range(), t, left, self.text(left));
                         }
                     }
-                    // `obj.x = tainted` taints `obj`
+                    // `this.cmd = tainted` in one method, read in another
+                    if path.first().is_some_and(|p| p == "this")
+                        && let Some(key) = self.escape_key(&path)
+                    {
+                        self.escape(key, t, left);
+                    }
+                    // `obj.x = tainted` taints `obj`; on the request object only that field
+                    // (`req.fileData.directory = req.get(..)` leaves `req.config` trusted)
                     let root = root_identifier(left);
                     if let Some(root) = root {
                         let name = self.text(root).to_string();
-                        self.taint_container(name, t);
+                        if path.len() >= 2
+                            && !self.state.vars.contains_key(&name)
+                            && self.is_request_root(&name)
+                        {
+                            self.taint_container(path[..2].join("."), t);
+                        } else {
+                            self.taint_container(name, t);
+                        }
                     }
                 }
             }
@@ -143,7 +160,7 @@ impl<'t> Walker<'_, 't> {
 
         // callbacks: iteration over a tainted value, registered handlers (`app.get(p, (req) =>`),
         // message handlers; a named same-file function passed as the handler is walked too
-        let apath = self.resolve(&path);
+        let apath = self.resolve(&path).or_else(|| self.required_callee(callee));
         let matches = |p: &crate::taint::spec::Pattern| {
             p.matches_path(&path) || apath.as_ref().is_some_and(|a| p.matches_path(a))
         };
@@ -241,6 +258,10 @@ impl<'t> Walker<'_, 't> {
                     source,
                 });
             }
+        }
+
+        if is_new && callee.kind() == "identifier" {
+            self.construct(self.text(callee), &taints);
         }
 
         // template renders: which locals are untrusted (the templates are read after the scan)
@@ -353,9 +374,15 @@ impl<'t> Walker<'_, 't> {
             .filter(|(p, _)| p.is_new == is_new && matches(p))
             .fold(0, |m, (_, bit)| m | bit);
 
-        // same-file helpers
-        if callee.kind() == "identifier"
-            && let Some(f) = self.helper(self.text(callee))
+        // same-file helpers, and sibling methods (`this.search(q)` in a class method)
+        let helper = match callee.kind() {
+            "identifier" => self.helper(self.text(callee)),
+            "member_expression" if receiver.is_some_and(|r| r.kind() == "this") => {
+                self.this_method(method)
+            }
+            _ => None,
+        };
+        if let Some(f) = helper
             && taints.iter().any(Option::is_some)
         {
             let summary = self.summary(f)?;
@@ -479,12 +506,39 @@ impl<'t> Walker<'_, 't> {
             .any(|p| p.is_new == is_new && matches(p));
         let result = if receiver.is_some() && recv.is_some() {
             union(recv.map(Taint::field), all_args)
+        } else if propagates && (path == ["JSON", "parse"]) {
+            // an object or array: a string again once a field is read
+            all_args.map(|mut t| {
+                t.whole = false;
+                t.stringy = false;
+                t
+            })
         } else if propagates {
             all_args.map(Taint::field)
         } else {
             None
         };
         result.and_then(|t| t.masked(sanitized))
+    }
+
+    /// The path of a method called straight on a module: `require("child_process").exec` is
+    /// `child_process.exec`, `require("./dao").find` the project module's `find`.
+    /// So is a wrapped function called at once: `promisify(cp.exec)(cmd)`.
+    fn required_callee(&self, callee: Node<'t>) -> Option<Vec<String>> {
+        let callee = strip(callee);
+        let on_call = match callee.kind() {
+            "call_expression" => true,
+            "member_expression" => callee
+                .child_by_field_name("object")
+                .is_some_and(|o| strip(o).kind() == "call_expression"),
+            _ => false,
+        };
+        if !on_call {
+            return None;
+        }
+        let path = self.value_path(callee);
+        let path = self.resolve(&path).unwrap_or(path);
+        path.first().is_some_and(|s| s != "?").then_some(path)
     }
 
     /// The untrusted locals of a render call matching `p` (`#0` the view, `#1` the locals).

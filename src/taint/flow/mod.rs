@@ -13,6 +13,7 @@
 //! (same-file helper summaries).
 
 mod calls;
+mod escapes;
 mod guards;
 mod modules;
 mod propagation;
@@ -20,13 +21,14 @@ mod sources;
 mod summaries;
 
 use std::cell::{Cell, RefCell};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 use std::rc::Rc;
 
 use tree_sitter::{Node, Tree};
 
 use super::Compiled;
+use super::paths::PathAliases;
 use crate::engine::stack;
 use guards::exits;
 use modules::ImportCall;
@@ -200,6 +202,9 @@ struct State {
     /// Names that stand for another path: `const p = require("path")` (p -> path), a handler
     /// parameter declared `as: req`, `const run = promisify(cp.exec)` (run -> cp.exec).
     aliases: BTreeMap<String, Vec<String>>,
+    /// Module variables the functions being walked declare again (a parameter, `let`,
+    /// `const`): the local shadows the module's.
+    locals: BTreeSet<String>,
 }
 
 impl State {
@@ -221,6 +226,7 @@ impl State {
         for (k, v) in other.aliases {
             self.aliases.entry(k).or_insert(v);
         }
+        self.locals.extend(other.locals);
         self
     }
 
@@ -251,21 +257,41 @@ struct Shared<'t> {
     /// The module's imports and top-level `require`s (`Service` -> `@mod:src/service`), seen
     /// by helper and export summaries, which walk one function and not the file's top.
     aliases: RefCell<BTreeMap<String, Vec<String>>>,
+    /// The project's path aliases (`@services/*`), for imports that are not relative.
+    paths: Option<&'t PathAliases>,
+    /// Classes declared at the top of the file, by name.
+    classes: BTreeMap<&'t str, Node<'t>>,
+    /// Names declared at the top of the file (see [`escapes`]).
+    module_vars: BTreeSet<String>,
+    /// Untrusted values functions stored in module variables and class fields (see [`escapes`]).
+    escaped: RefCell<BTreeMap<String, Taint>>,
+}
+
+/// Where a file sits in its project, for cross-file flows.
+pub struct Module<'a> {
+    /// The file's display path (its module identity).
+    pub display: &'a str,
+    /// The project's path aliases, so aliased imports (`@/lib/db`) resolve to modules too.
+    pub aliases: Option<&'a PathAliases>,
+    /// Whether to summarise the sinks that exported functions' parameters reach.
+    pub exports: bool,
 }
 
 /// Runs every active rule (bits of `active`) over one file.
 /// `hint_offsets`: where source words occur (sorted), so functions without one are skipped.
-/// `display`: the file's display path (its module identity for cross-file flows); with
-/// `exports`, the sinks that exported functions' parameters reach are summarised too.
 pub fn analyze(
     cfg: &Compiled,
     text: &str,
     tree: &Tree,
     active: u64,
     hint_offsets: Vec<usize>,
-    display: &str,
-    exports: bool,
+    module: &Module<'_>,
 ) -> (Vec<Hit>, Crossing) {
+    let Module {
+        display,
+        aliases,
+        exports,
+    } = *module;
     let root = tree.root_node();
     let shared = Shared {
         cfg,
@@ -277,6 +303,10 @@ pub fn analyze(
         exits: RefCell::new(BTreeMap::new()),
         dir: display.rsplit_once('/').map_or("", |(d, _)| d).to_string(),
         aliases: RefCell::new(BTreeMap::new()),
+        module_vars: escapes::module_variables(root, text),
+        classes: modules::top_level_classes(root, text),
+        paths: aliases,
+        escaped: RefCell::new(BTreeMap::new()),
     };
     // imports first: summaries of helpers and exports resolve the module names they call
     let mut imports = Walker::new(&shared, false, 0, 0);
@@ -299,6 +329,13 @@ pub fn analyze(
     }
     if !shared.hint_offsets.is_empty() {
         walker.visit(root);
+        // a function read a module variable or class field before another stored request
+        // input in it: walk once more with every store known (the second walk sees all the
+        // first did, so its findings replace the first's)
+        if !shared.escaped.borrow().is_empty() {
+            walker = Walker::new(&shared, false, 0, 0);
+            walker.visit(root);
+        }
     }
     let mut hits = walker.hits;
     hits.sort_by_key(|h| (h.range.start, h.rule));
@@ -366,6 +403,10 @@ struct Walker<'s, 't> {
     /// (`function getStatus(url) { ... }` inside a resolver): called with untrusted arguments,
     /// they are followed through their summaries as top-level helpers are.
     local_fns: Vec<(&'t str, Node<'t>)>,
+    /// In a summary of a class method: the method (`this.other(x)` calls its siblings).
+    method: Option<Node<'t>>,
+    /// Classes whose constructor this walk followed (once each; see [`escapes`]).
+    constructed: BTreeSet<usize>,
 }
 
 /// The deepest syntax nesting the walk follows.
@@ -388,6 +429,8 @@ impl<'s, 't> Walker<'s, 't> {
             imports: Vec::new(),
             renders: Vec::new(),
             local_fns: Vec::new(),
+            method: None,
+            constructed: BTreeSet::new(),
         }
     }
 

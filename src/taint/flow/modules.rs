@@ -11,6 +11,7 @@
 //! key for the module itself (`module.exports = function …`, `export default function …`);
 //! `Dao.update` for `this.update = …` inside an exported constructor `Dao`.
 
+use std::collections::BTreeMap;
 use std::ops::Range;
 
 use tree_sitter::Node;
@@ -119,23 +120,7 @@ pub(crate) fn resolve_module(dir: &str, spec: &str) -> Option<String> {
     if !(spec.starts_with("./") || spec.starts_with("../") || spec == "." || spec == "..") {
         return None;
     }
-    let mut parts: Vec<&str> = dir.split('/').filter(|s| !s.is_empty()).collect();
-    let absolute = dir.starts_with('/');
-    for seg in spec.split('/') {
-        match seg {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            s => parts.push(s),
-        }
-    }
-    let joined = parts.join("/");
-    let joined = if absolute {
-        format!("/{joined}")
-    } else {
-        joined
-    };
+    let joined = crate::taint::paths::join(dir, spec);
     Some(module_id(&joined))
 }
 
@@ -143,6 +128,7 @@ impl<'t> Walker<'_, 't> {
     /// Exported functions of this file with their keys (without the module part).
     pub(super) fn exported_functions(&self, root: Node<'t>) -> Vec<(String, Node<'t>)> {
         let mut out: Vec<(String, Node<'t>)> = Vec::new();
+        let classes = &self.shared.classes;
         let function_of = |n: Node<'t>| -> Option<Node<'t>> {
             if is_function(n) {
                 Some(n)
@@ -158,7 +144,15 @@ impl<'t> Walker<'_, 't> {
                     let is_default =
                         node_text(self.shared.text, child).starts_with("export default");
                     if let Some(decl) = child.child_by_field_name("declaration") {
-                        if is_function(decl) {
+                        if is_class(decl) {
+                            // `export class Service { query(q) {} }`: `Service.query`
+                            let name = decl
+                                .child_by_field_name("name")
+                                .map(|n| self.text(n).to_string())
+                                .filter(|_| !is_default)
+                                .unwrap_or_default();
+                            self.class_methods(&name, decl, &mut out);
+                        } else if is_function(decl) {
                             let name = decl
                                 .child_by_field_name("name")
                                 .map(|n| self.text(n).to_string())
@@ -176,7 +170,7 @@ impl<'t> Walker<'_, 't> {
                             }
                         }
                     } else if let Some(value) = child.child_by_field_name("value") {
-                        self.export_value(String::new(), value, &mut out);
+                        self.export_value(String::new(), value, classes, &mut out);
                     } else {
                         // `export { a, b as c }`
                         for clause in crate::parse::named_children(child)
@@ -190,6 +184,8 @@ impl<'t> Walker<'_, 't> {
                                 let shown = spec.child_by_field_name("alias").unwrap_or(name);
                                 if let Some(f) = function_of(name) {
                                     out.push((self.text(shown).to_string(), f));
+                                } else if let Some(c) = classes.get(self.text(name)).copied() {
+                                    self.class_methods(self.text(shown), c, &mut out);
                                 }
                             }
                         }
@@ -215,7 +211,7 @@ impl<'t> Walker<'_, 't> {
                         [e, k] if e == "exports" => k.clone(),
                         _ => continue,
                     };
-                    self.export_value(key, right, &mut out);
+                    self.export_value(key, right, classes, &mut out);
                 }
                 _ => {}
             }
@@ -255,7 +251,13 @@ impl<'t> Walker<'_, 't> {
     }
 
     /// `module.exports = value`: a function, a same-file function's name, or an object of them.
-    fn export_value(&self, key: String, value: Node<'t>, out: &mut Vec<(String, Node<'t>)>) {
+    fn export_value(
+        &self,
+        key: String,
+        value: Node<'t>,
+        classes: &BTreeMap<&'t str, Node<'t>>,
+        out: &mut Vec<(String, Node<'t>)>,
+    ) {
         if crate::engine::stack::exhausted() {
             return;
         }
@@ -270,11 +272,14 @@ impl<'t> Walker<'_, 't> {
             "identifier" => {
                 if let Some(f) = self.shared.functions.get(self.text(value)).copied() {
                     out.push((key, f));
+                } else if let Some(c) = classes.get(self.text(value)).copied() {
+                    // `module.exports = Service`: `new Service().query(q)` calls `query`
+                    self.class_methods(&key, c, out);
                 } else if key.is_empty()
                     && let Some(object) = top_level_object(value, self.text(value), self)
                 {
                     // `var actions = { search: search }; module.exports = actions;`
-                    self.export_value(key, object, out);
+                    self.export_value(key, object, classes, out);
                 }
             }
             "object" => {
@@ -291,7 +296,7 @@ impl<'t> Walker<'_, 't> {
                                 item.child_by_field_name("value"),
                             ) {
                                 let k = prefix(unquote(self.text(k)));
-                                self.export_value(k, v, out);
+                                self.export_value(k, v, classes, out);
                             }
                         }
                         "method_definition" => {
@@ -304,7 +309,56 @@ impl<'t> Walker<'_, 't> {
                 }
             }
             _ if is_function(value) => out.push((key, value)),
+            _ if is_class(value) => self.class_methods(&key, value, out),
+            // `module.exports = new Service()`: the instance's methods
+            "new_expression" => {
+                if let Some(c) = value
+                    .child_by_field_name("constructor")
+                    .filter(|c| c.kind() == "identifier")
+                    .and_then(|c| classes.get(self.text(c)).copied())
+                {
+                    self.class_methods(&key, c, out);
+                }
+            }
             _ => {}
+        }
+    }
+
+    /// The methods of a class (`query(q) {}`, `query = (q) => {}`; static or not), keyed
+    /// `<key>.<method>` (`<method>` for the empty key). The constructor is left out: its
+    /// parameters are stored, not used, and what it stores is not followed across files.
+    fn class_methods(&self, key: &str, class: Node<'t>, out: &mut Vec<(String, Node<'t>)>) {
+        let Some(body) = class.child_by_field_name("body") else {
+            return;
+        };
+        for member in crate::parse::named_children(body) {
+            let (name, f) = match member.kind() {
+                "method_definition" => (member.child_by_field_name("name"), Some(member)),
+                "public_field_definition" | "field_definition" => (
+                    member
+                        .child_by_field_name("property")
+                        .or_else(|| member.child_by_field_name("name")),
+                    member
+                        .child_by_field_name("value")
+                        .filter(|v| is_function(*v)),
+                ),
+                _ => continue,
+            };
+            let (Some(name), Some(f)) = (name, f) else {
+                continue;
+            };
+            let name = self.text(name);
+            if name == "constructor" {
+                continue;
+            }
+            out.push((
+                if key.is_empty() {
+                    name.to_string()
+                } else {
+                    format!("{key}.{name}")
+                },
+                f,
+            ));
         }
     }
 
@@ -348,6 +402,44 @@ impl<'t> Walker<'_, 't> {
         }
         (out, forwards)
     }
+}
+
+/// Whether `n` declares a class (`class A {}` as a statement or an expression).
+fn is_class(n: Node<'_>) -> bool {
+    matches!(
+        n.kind(),
+        "class_declaration" | "class" | "abstract_class_declaration"
+    )
+}
+
+/// The classes declared at the top of a file (exported or not, or `const Name = class {}`), by
+/// name.
+pub(super) fn top_level_classes<'t>(root: Node<'t>, text: &'t str) -> BTreeMap<&'t str, Node<'t>> {
+    let mut out = BTreeMap::new();
+    for stmt in crate::parse::named_children(root) {
+        let decl = match stmt.kind() {
+            "export_statement" => match stmt.child_by_field_name("declaration") {
+                Some(d) => d,
+                None => continue,
+            },
+            _ => stmt,
+        };
+        if is_class(decl) {
+            if let Some(name) = decl.child_by_field_name("name") {
+                out.insert(node_text(text, name), decl);
+            }
+        } else if matches!(decl.kind(), "lexical_declaration" | "variable_declaration") {
+            for d in crate::parse::named_children(decl) {
+                if let (Some(name), Some(value)) = (
+                    d.child_by_field_name("name"),
+                    d.child_by_field_name("value").filter(|v| is_class(*v)),
+                ) {
+                    out.insert(node_text(text, name), value);
+                }
+            }
+        }
+    }
+    out
 }
 
 /// A property key without its quotes: `"getProduct"` -> `getProduct`.

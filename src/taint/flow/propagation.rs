@@ -106,7 +106,9 @@ impl<'t> Walker<'_, 't> {
     /// The path a module specifier stands for: a project file (`./dao`) becomes one
     /// `@mod:<identity>` segment, a package its name's segments.
     pub(super) fn module_segments(&self, module: &str) -> Vec<String> {
-        match super::modules::resolve_module(&self.shared.dir, module) {
+        let id = super::modules::resolve_module(&self.shared.dir, module)
+            .or_else(|| self.shared.paths.and_then(|p| p.resolve(module)));
+        match id {
             Some(id) => vec![format!("{}{id}", super::modules::MODULE_PREFIX)],
             None => module_path(module),
         }
@@ -185,6 +187,14 @@ impl<'t> Walker<'_, 't> {
         match pat.kind() {
             "identifier" | "shorthand_property_identifier_pattern" => {
                 let name = self.text(pat).to_string();
+                // only names that shadow a module variable are kept (the state is cloned at
+                // every branch: a set of every local would make long functions quadratic)
+                if !self.summary_mode
+                    && self.fn_depth > 0
+                    && self.shared.module_vars.contains(&name)
+                {
+                    self.state.locals.insert(name.clone());
+                }
                 // the name now stands for `path` (`const p = require("path")`, `(req) =>` of a
                 // handler declared `as: req`), or for nothing known
                 match path.filter(|p| !p.is_empty() && p.iter().all(|s| s != "?" && s != "*")) {
@@ -292,13 +302,7 @@ impl<'t> Walker<'_, 't> {
 
     pub(super) fn eval_node(&mut self, n: Node<'t>) -> Option<Taint> {
         match n.kind() {
-            "identifier" => {
-                let name = self.text(n);
-                merge_named(
-                    self.state.vars.get(name).cloned(),
-                    self.source_for_path(&[name.to_string()], n.byte_range(), name),
-                )
-            }
+            "identifier" => self.eval_name(n),
             "member_expression" | "subscript_expression" => self.member(n),
             "call_expression" | "new_expression" => self.call(n),
             "template_string" => {
@@ -459,7 +463,16 @@ impl<'t> Walker<'_, 't> {
     pub(super) fn member(&mut self, n: Node<'t>) -> Option<Taint> {
         let path = self.path_of(n);
         let named = self.source_for_path(&path, n.byte_range(), self.text(n));
-        let from_object = self.member_of_object(n, &path);
+        let mut from_object = self.member_of_object(n, &path);
+        // `this.cmd` that another method of the class stored
+        if path.len() == 2 && path[0] == "this" {
+            from_object = union(from_object, self.escaped(&path));
+        }
+        // `req.fileData.directory` that this function stored (see `assignment`)
+        if path.len() == 2 && !self.state.vars.is_empty() {
+            let stored = self.state.vars.get(&path.join(".")).cloned();
+            from_object = union(from_object, stored);
+        }
         merge_named(from_object, named)
     }
 
@@ -541,9 +554,11 @@ impl<'t> Walker<'_, 't> {
 
     pub(super) fn eval_name(&self, n: Node<'t>) -> Option<Taint> {
         let name = self.text(n);
+        let path = [name.to_string()];
+        let held = self.state.vars.get(name).cloned();
         merge_named(
-            self.state.vars.get(name).cloned(),
-            self.source_for_path(&[name.to_string()], n.byte_range(), name),
+            held.or_else(|| self.escaped(&path)),
+            self.source_for_path(&path, n.byte_range(), name),
         )
     }
 }

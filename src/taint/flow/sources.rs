@@ -80,6 +80,14 @@ impl<'t> Walker<'_, 't> {
         })
     }
 
+    /// Whether `name` stands for a request object: its `body` or `query` is a source.
+    pub(super) fn is_request_root(&self, name: &str) -> bool {
+        ["body", "query"].iter().any(|field| {
+            let path = [name.to_string(), (*field).to_string()];
+            self.source_for_path(&path, 0..0, "").is_some()
+        })
+    }
+
     /// Whether a member name ends a declared path source (`body` of `req.body`); `true` when
     /// the sources are not indexed by their ends.
     fn is_source_end(&self, name: &str) -> bool {
@@ -214,7 +222,11 @@ impl<'t> Walker<'_, 't> {
             }
         }
         let seeded = seeds.iter().any(Option::is_some) || roots.iter().any(Option::is_some);
-        if !seeded && !self.has_taint() && !self.contains_hint(f) {
+        if !seeded
+            && !self.has_taint()
+            && !self.contains_hint(f)
+            && self.shared.escaped.borrow().is_empty()
+        {
             return;
         }
         let saved = self.state.clone();

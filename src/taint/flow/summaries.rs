@@ -145,6 +145,7 @@ impl<'t> Walker<'_, 't> {
             .insert(f.id(), Rc::new(Summary::default()));
         let mut sub = Walker::new(self.shared, true, self.depth + 1, self.nesting);
         sub.state.aliases = self.shared.aliases.borrow().clone();
+        sub.method = Some(f);
         let params = crate::parse::function_params(f);
         let seeds = params
             .iter()
