@@ -260,6 +260,9 @@ fn classes_nested_in_methods_scale_linearly() {
         for _ in 0..n {
             s.push_str("  }\n}\n");
         }
+        s
+    });
+}
 
 /// Issue 16: module variables that handlers store request input in are read by every other
 /// handler (a second walk of the file), and locals that shadow them are tracked through branches.
