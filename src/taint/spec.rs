@@ -169,7 +169,7 @@ pub struct RawSinkSpec {
     /// Not inside a function whose text matches this regex (e.g. a handler that sets a
     /// non-HTML content type).
     pub unless_function: Option<String>,
-    /// Only inside a function whose text (decorators included) matches this regex (e.g. a NestJS
+    /// Only inside a function whose text (decorators included) matches this regex (e.g. a `NestJS`
     /// handler marked `@Redirect()`, whose returned `url` is where the user is sent).
     pub if_function: Option<String>,
     /// Not in a file whose text matches this regex (e.g. one that installs a scrubbing hook).
