@@ -103,6 +103,10 @@ impl<'t> Walker<'_, 't> {
                             && t.mask & (1 << rule) != 0
                             && (!sink.string || (t.stringy && !t.whole))
                             && !(sink.host && t.host_fixed)
+                            && sink
+                                .if_file
+                                .as_ref()
+                                .is_none_or(|re| re.is_match(self.shared.text))
                         {
                             self.report(*rule, n.byte_range(), t, left, self.text(left));
                         }
