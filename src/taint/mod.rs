@@ -686,6 +686,21 @@ impl TaintAnalyzer {
         }
         let mut read: BTreeMap<String, TemplateRead> = BTreeMap::new();
         let mut reported = std::collections::BTreeSet::new();
+        // `swig.setDefaults({ autoescape: false })` anywhere in the project: read once, on demand
+        let mut escaping_off: Option<bool> = None;
+        let mut escaping_off_in_project = || {
+            *escaping_off.get_or_insert_with(|| {
+                project.candidates.iter().any(|c| {
+                    matches!(
+                        c.kind,
+                        crate::discover::FileKind::Js | crate::discover::FileKind::Ts
+                    ) && matches!(
+                        crate::source::load(c),
+                        crate::source::Loaded::File(f, _) if templates::escaping_off_globally(&f.text)
+                    )
+                })
+            })
+        };
         for r in renders {
             // the template nearest the render call (monorepos hold several `views/index`)
             let shared = |c: &&crate::discover::Candidate| {
@@ -707,7 +722,9 @@ impl TaintAnalyzer {
                     return None;
                 };
                 let ext = templates::template_ext(&file.display).unwrap_or("");
-                let raw = templates::raw_outputs(ext, &file.text);
+                let off = matches!(ext, "html" | "swig" | "njk" | "nunjucks")
+                    && escaping_off_in_project();
+                let raw = templates::raw_outputs(ext, &file.text, off);
                 Some((file, raw))
             });
             let Some((file, raw)) = entry else {

@@ -169,6 +169,9 @@ pub struct RawSinkSpec {
     /// Not inside a function whose text matches this regex (e.g. a handler that sets a
     /// non-HTML content type).
     pub unless_function: Option<String>,
+    /// Only inside a function whose text (decorators included) matches this regex (e.g. a `NestJS`
+    /// handler marked `@Redirect()`, whose returned `url` is where the user is sent).
+    pub if_function: Option<String>,
     /// Not in a file whose text matches this regex (e.g. one that installs a scrubbing hook).
     pub unless_file: Option<String>,
     /// Only in a file whose text matches this regex (e.g. one that allows credentialed CORS).
@@ -399,6 +402,8 @@ pub struct Sink {
     pub unless_args: Option<Regex>,
     /// Enclosing-function exclusion.
     pub unless_function: Option<Regex>,
+    /// Enclosing-function condition.
+    pub if_function: Option<Regex>,
     /// File-text exclusion.
     pub unless_file: Option<Regex>,
     /// File-text condition.
@@ -623,6 +628,7 @@ pub fn compile(raw: &RawTaint, sets: &RawSets) -> Result<TaintSpec, String> {
             if_args: regex(spec.if_args.as_ref())?,
             unless_args: regex(spec.unless_args.as_ref())?,
             unless_function: regex(spec.unless_function.as_ref())?,
+            if_function: regex(spec.if_function.as_ref())?,
             unless_file: regex(spec.unless_file.as_ref())?,
             if_file: regex(spec.if_file.as_ref())?,
             unless_callee: regex(spec.unless_callee.as_ref())?,

@@ -1,6 +1,8 @@
 //! Template files read for the locals they print without escaping: EJS `<%- x %>`, Pug
 //! `!{x}` and `p!= x`, Handlebars/Mustache `{{{x}}}` and `{{& x}}`, Nunjucks/Jinja/Swig
-//! `{{ x | safe }}` and everything inside `{% autoescape false %}`. Joined in the project pass
+//! `{{ x | safe }}` and everything inside `{% autoescape false %}` (or every `{{ x }}` when the
+//! project turns escaping off for the engine: `swig.setDefaults({ autoescape: false })`,
+//! `nunjucks.configure({ autoescape: false })`). Joined in the project pass
 //! with the render calls that hand request input to a template under those names
 //! (`res.render("profile", { bio: req.body.bio })`).
 
@@ -109,8 +111,22 @@ fn root_name(expr: &str) -> Option<(String, Option<String>)> {
     Some((c[1].to_string(), c.get(2).map(|m| m.as_str().to_string())))
 }
 
-/// The locals `text` (a template with extension `ext`) prints without escaping.
-pub(super) fn raw_outputs(ext: &str, text: &str) -> Vec<RawOutput> {
+/// Whether a script turns output escaping off for every Swig or Nunjucks template:
+/// `swig.setDefaults({ autoescape: false })`, `new swig.Swig({ autoescape: false })`,
+/// `nunjucks.configure("views", { autoescape: false })`.
+pub(super) fn escaping_off_globally(script: &str) -> bool {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    script.contains("autoescape")
+        && re(
+            &RE,
+            r"(?:setDefaults|\bSwig|configure|Environment)\s*\([^;]*?\bautoescape\s*:\s*false\b",
+        )
+        .is_match(script)
+}
+
+/// The locals `text` (a template with extension `ext`) prints without escaping; with
+/// `escaping_off`, every `{{ x }}` of a Swig/Nunjucks-style template (but `| escape`/`| e`).
+pub(super) fn raw_outputs(ext: &str, text: &str, escaping_off: bool) -> Vec<RawOutput> {
     static EJS: OnceLock<Regex> = OnceLock::new();
     static PUG_INTERP: OnceLock<Regex> = OnceLock::new();
     static PUG_ATTR: OnceLock<Regex> = OnceLock::new();
@@ -172,6 +188,21 @@ pub(super) fn raw_outputs(ext: &str, text: &str) -> Vec<RawOutput> {
                 r"(?s)\{%-?\s*autoescape\s+(?:false|off)\s*-?%\}(.*?)(\{%-?\s*endautoescape|\z)",
             );
             let plain = re(&PLAIN, r"\{\{-?\s*([^}|]+?)\s*(\|[^}]*)?-?\}\}");
+            let engine = matches!(ext, "html" | "swig" | "njk" | "nunjucks");
+            if escaping_off && engine {
+                for c in plain.captures_iter(text) {
+                    let filters = c.get(2).map_or("", |f| f.as_str());
+                    if let (Some(all), Some(expr)) = (c.get(0), c.get(1))
+                        && !filters.contains("escape")
+                        && !filters.split('|').any(|f| f.trim() == "e")
+                        // `| safe` outputs are in already
+                        && !filters.contains("safe")
+                    {
+                        push(expr.as_str(), all.range());
+                    }
+                }
+                return out;
+            }
             for block in off.captures_iter(text) {
                 let Some(body) = block.get(1) else { continue };
                 for c in plain.captures_iter(body.as_str()) {
@@ -188,10 +219,13 @@ pub(super) fn raw_outputs(ext: &str, text: &str) -> Vec<RawOutput> {
 
 #[cfg(test)]
 mod tests {
-    use super::{names_view, raw_outputs};
+    use super::{escaping_off_globally, names_view, raw_outputs};
 
     fn names(ext: &str, text: &str) -> Vec<String> {
-        raw_outputs(ext, text).into_iter().map(|o| o.name).collect()
+        raw_outputs(ext, text, false)
+            .into_iter()
+            .map(|o| o.name)
+            .collect()
     }
 
     #[test]
@@ -219,6 +253,30 @@ mod tests {
             ["bio", "note"]
         );
         assert!(names("ejs", "<%- escapeHtml(bio) %>").is_empty());
+    }
+
+    #[test]
+    fn escaping_turned_off_for_the_engine_makes_every_plain_output_raw() {
+        let html = "<p>{{ bio }}</p><i>{{ note | escape }}</i><b>{{ name | safe }}</b>";
+        let raw = |off| -> Vec<String> {
+            raw_outputs("html", html, off)
+                .into_iter()
+                .map(|o| o.name)
+                .collect()
+        };
+        assert_eq!(raw(false), ["name"]);
+        assert_eq!(raw(true), ["name", "bio"]);
+        assert!(escaping_off_globally(
+            "swig.setDefaults({ cache: false, autoescape: false });"
+        ));
+        assert!(escaping_off_globally(
+            "nunjucks.configure('views', { autoescape: false, express: app });"
+        ));
+        assert!(!escaping_off_globally(
+            "swig.setDefaults({ autoescape: true });"
+        ));
+        // an EJS template is not read as Swig
+        assert!(raw_outputs("ejs", "<%= bio %>", true).is_empty());
     }
 
     #[test]

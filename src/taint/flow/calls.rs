@@ -13,6 +13,22 @@ use super::{
 use crate::taint::spec::{SinkKind, Source};
 
 impl<'t> Walker<'_, 't> {
+    /// Whether a sink's `if-function` condition holds: no condition, or an enclosing function
+    /// whose text or decorators match (TypeScript puts a method's decorators before its node).
+    fn in_function_matching(&self, re: Option<&regex::Regex>) -> bool {
+        re.is_none_or(|re| {
+            self.fn_stack.iter().any(|f| {
+                let mut d = f.prev_named_sibling();
+                let mut decorated = false;
+                while let Some(n) = d.filter(|n| n.kind() == "decorator") {
+                    decorated |= re.is_match(self.text(n));
+                    d = n.prev_named_sibling();
+                }
+                decorated || re.is_match(self.text(*f))
+            })
+        })
+    }
+
     pub(super) fn property_sinks(
         &mut self,
         object: Node<'t>,
@@ -45,6 +61,9 @@ impl<'t> Walker<'_, 't> {
             if let Some(re) = &sink.if_file
                 && !re.is_match(self.shared.text)
             {
+                continue;
+            }
+            if !self.in_function_matching(sink.if_function.as_ref()) {
                 continue;
             }
             if let Some(p) = inside
@@ -87,6 +106,10 @@ impl<'t> Walker<'_, 't> {
                             && t.mask & (1 << rule) != 0
                             && (!sink.string || (t.stringy && !t.whole))
                             && !(sink.host && t.host_fixed)
+                            && sink
+                                .if_file
+                                .as_ref()
+                                .is_none_or(|re| re.is_match(self.shared.text))
                         {
                             self.report(*rule, n.byte_range(), t, left, self.text(left));
                         }
@@ -318,6 +341,7 @@ impl<'t> Walker<'_, 't> {
                         .first()
                         .is_some_and(|f| re.is_match(self.text(*f)))
                 })
+                || !self.in_function_matching(sink.if_function.as_ref())
             {
                 continue;
             }

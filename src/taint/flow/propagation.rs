@@ -430,6 +430,8 @@ impl<'t> Walker<'_, 't> {
                         if let SinkKind::Jsx(attr) = &sink.kind
                             && attr == name
                             && t.mask & (1 << rule) != 0
+                            && !(sink.string && (!t.stringy || t.whole))
+                            && !(sink.host && t.host_fixed)
                         {
                             self.report(*rule, n.byte_range(), &t, n, name);
                         }
