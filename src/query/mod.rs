@@ -226,7 +226,7 @@ impl QueryMatcher {
                 r.map(|r| {
                     LazyRegex::new(r, eager).map_err(|e| format!("bad regex for `{name}`: {e}"))
                 })
-                    .transpose()
+                .transpose()
             };
             constraints.push((
                 name.clone(),

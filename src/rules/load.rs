@@ -458,8 +458,7 @@ mod tests {
             .filter(|(path, _)| path.ends_with(".yaml"))
             .collect();
         assert_eq!(yaml.len(), embedded::EMBEDDED_JSON.len());
-        for ((path, text), (json_path, json, is_json)) in yaml.iter().zip(embedded::EMBEDDED_JSON)
-        {
+        for ((path, text), (json_path, json, is_json)) in yaml.iter().zip(embedded::EMBEDDED_JSON) {
             assert_eq!(path, json_path);
             assert!(*is_json, "{path}: embedded as YAML, so not valid YAML");
             let from_yaml: RawRule = serde_yaml_ng::from_str(text).expect("valid rule YAML");

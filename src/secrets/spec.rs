@@ -318,8 +318,7 @@ pub fn compile(
         }),
         (Some(pattern), None) => {
             let full = !rule.embedded;
-            let (regex, captures) =
-                LazyRegex::new(pattern, full).map_err(|e| error("regex", e))?;
+            let (regex, captures) = LazyRegex::new(pattern, full).map_err(|e| error("regex", e))?;
             let mut groups: Vec<usize> = captures
                 .iter()
                 .filter(|(_, n)| n.as_deref().is_some_and(|n| n.starts_with("secret")))
