@@ -135,7 +135,7 @@ impl LazyRegex {
     /// reads its capture groups. With `full` unset (embedded rules, proven to compile by
     /// `tests/rules_meta.rs`) only the pattern is parsed: translating its Unicode classes was a
     /// tenth of start-up (issue 22).
-    fn new(source: &str, full: bool) -> Result<(Self, Vec<(u32, Option<String>)>), String> {
+    fn new(source: &str, full: bool) -> Result<(Self, Vec<CaptureGroup>), String> {
         let mut captures = Vec::new();
         if full {
             let hir = regex_syntax::Parser::new()
@@ -171,8 +171,11 @@ impl LazyRegex {
     }
 }
 
+/// A capture group of a pattern: its index and its name, if any.
+type CaptureGroup = (u32, Option<String>);
+
 /// The capture groups of a parsed pattern: (index, name), in order.
-fn capture_groups(hir: &Hir, out: &mut Vec<(u32, Option<String>)>) {
+fn capture_groups(hir: &Hir, out: &mut Vec<CaptureGroup>) {
     match hir.kind() {
         HirKind::Capture(c) => {
             out.push((c.index, c.name.as_deref().map(str::to_string)));
@@ -190,7 +193,7 @@ fn capture_groups(hir: &Hir, out: &mut Vec<(u32, Option<String>)>) {
 
 /// [`capture_groups`] read from the syntax tree, before translation (the same groups, as a unit
 /// test checks for every embedded pattern).
-fn ast_capture_groups(ast: &Ast, out: &mut Vec<(u32, Option<String>)>) {
+fn ast_capture_groups(ast: &Ast, out: &mut Vec<CaptureGroup>) {
     match ast {
         Ast::Group(g) => {
             match &g.kind {
