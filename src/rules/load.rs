@@ -455,7 +455,7 @@ mod tests {
     fn embedded_json_reads_as_the_yaml_it_was_made_from() {
         let yaml: Vec<&(&str, &str)> = embedded_files()
             .iter()
-            .filter(|(path, _)| path.ends_with(".yaml"))
+            .filter(|(path, _)| Path::new(path).extension().is_some_and(|e| e == "yaml"))
             .collect();
         assert_eq!(yaml.len(), embedded::EMBEDDED_JSON.len());
         for ((path, text), (json_path, json, is_json)) in yaml.iter().zip(embedded::EMBEDDED_JSON) {
