@@ -72,11 +72,19 @@ struct LazyRegex {
 }
 
 impl LazyRegex {
-    /// Checks the syntax of `source` (what `Regex::new` rejects, with the same message).
-    fn new(source: String) -> Result<Self, String> {
-        regex_syntax::Parser::new()
-            .parse(&source)
-            .map_err(|e| e.to_string())?;
+    /// Checks the syntax of `source` (what `Regex::new` rejects, with the same message). With
+    /// `full` unset (embedded rules, proven to compile by `tests/rules_meta.rs`) only the pattern
+    /// is parsed, its classes are not translated.
+    fn new(source: String, full: bool) -> Result<Self, String> {
+        if full {
+            regex_syntax::Parser::new()
+                .parse(&source)
+                .map_err(|e| e.to_string())?;
+        } else {
+            regex_syntax::ast::parse::Parser::new()
+                .parse(&source)
+                .map_err(|e| e.to_string())?;
+        }
         Ok(LazyRegex {
             source,
             compiled: OnceLock::new(),
@@ -172,7 +180,7 @@ impl QueryMatcher {
         if grammars.is_empty() {
             return Err("query rules need a code language (js, ts, tsx)".into());
         }
-        let matcher = Self::from_raw(raw, &grammars)?;
+        let matcher = Self::from_raw(raw, &grammars, eager)?;
         if eager {
             matcher.check_compiles()?;
         }
@@ -202,7 +210,7 @@ impl QueryMatcher {
         Ok(())
     }
 
-    fn from_raw(raw: RawQueryMatcher, grammars: &[Grammar]) -> Result<Self, String> {
+    fn from_raw(raw: RawQueryMatcher, grammars: &[Grammar], eager: bool) -> Result<Self, String> {
         let names = capture_names(&raw.query);
         let mut constraints = Vec::new();
         let mut keys: Vec<_> = raw.constraints.into_iter().collect();
@@ -215,8 +223,10 @@ impl QueryMatcher {
                 ));
             }
             let compile = |r: Option<String>| {
-                r.map(|r| LazyRegex::new(r).map_err(|e| format!("bad regex for `{name}`: {e}")))
-                    .transpose()
+                r.map(|r| {
+                    LazyRegex::new(r, eager).map_err(|e| format!("bad regex for `{name}`: {e}"))
+                })
+                .transpose()
             };
             constraints.push((
                 name.clone(),
@@ -237,7 +247,7 @@ impl QueryMatcher {
             ));
         }
         let nested = |m: Option<Box<RawQueryMatcher>>| {
-            m.map(|m| Self::from_raw(*m, grammars).map(Box::new))
+            m.map(|m| Self::from_raw(*m, grammars, eager).map(Box::new))
                 .transpose()
         };
         Ok(QueryMatcher {

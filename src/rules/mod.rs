@@ -245,6 +245,10 @@ pub struct Rule {
     pub examples: Examples,
     /// Where the rule came from (embedded path or user file), for error messages.
     pub source: String,
+    /// Whether the rule is one of the embedded set: its regexes are proven to compile by
+    /// `tests/rules_meta.rs`, so loading only checks their syntax, not their Unicode classes
+    /// (that translation was a tenth of start-up, issue 22). A user rule's are checked in full.
+    pub embedded: bool,
     /// The matcher.
     pub matcher: Matcher,
 }

@@ -34,6 +34,7 @@
 use std::sync::OnceLock;
 
 use regex::Regex;
+use regex_syntax::ast::{Ast, GroupKind};
 use regex_syntax::hir::{Hir, HirKind};
 use serde::Deserialize;
 
@@ -195,17 +196,29 @@ pub struct LazyRegex {
 }
 
 impl LazyRegex {
-    /// Checks the syntax of `source` (what `Regex::new` would reject) without compiling it.
-    fn new(source: &str) -> Result<(Self, Hir), String> {
-        let hir = regex_syntax::Parser::new()
-            .parse(source)
-            .map_err(|e| e.to_string())?;
+    /// Checks the syntax of `source` (what `Regex::new` would reject) without compiling it, and
+    /// reads its capture groups. With `full` unset (embedded rules, proven to compile by
+    /// `tests/rules_meta.rs`) only the pattern is parsed: translating its Unicode classes was a
+    /// tenth of start-up (issue 22).
+    fn new(source: &str, full: bool) -> Result<(Self, Vec<CaptureGroup>), String> {
+        let mut captures = Vec::new();
+        if full {
+            let hir = regex_syntax::Parser::new()
+                .parse(source)
+                .map_err(|e| e.to_string())?;
+            capture_groups(&hir, &mut captures);
+        } else {
+            let ast = regex_syntax::ast::parse::Parser::new()
+                .parse(source)
+                .map_err(|e| e.to_string())?;
+            ast_capture_groups(&ast, &mut captures);
+        }
         Ok((
             LazyRegex {
                 source: source.to_string(),
                 compiled: OnceLock::new(),
             },
-            hir,
+            captures,
         ))
     }
 
@@ -223,8 +236,11 @@ impl LazyRegex {
     }
 }
 
+/// A capture group of a pattern: its index and its name, if any.
+type CaptureGroup = (u32, Option<String>);
+
 /// The capture groups of a parsed pattern: (index, name), in order.
-fn capture_groups(hir: &Hir, out: &mut Vec<(u32, Option<String>)>) {
+fn capture_groups(hir: &Hir, out: &mut Vec<CaptureGroup>) {
     match hir.kind() {
         HirKind::Capture(c) => {
             out.push((c.index, c.name.as_deref().map(str::to_string)));
@@ -236,6 +252,35 @@ fn capture_groups(hir: &Hir, out: &mut Vec<(u32, Option<String>)>) {
             }
         }
         HirKind::Repetition(r) => capture_groups(&r.sub, out),
+        _ => {}
+    }
+}
+
+/// [`capture_groups`] read from the syntax tree, before translation (the same groups, as a unit
+/// test checks for every embedded pattern).
+fn ast_capture_groups(ast: &Ast, out: &mut Vec<CaptureGroup>) {
+    match ast {
+        Ast::Group(g) => {
+            match &g.kind {
+                GroupKind::CaptureIndex(index) => out.push((*index, None)),
+                GroupKind::CaptureName { name, .. } => {
+                    out.push((name.index, Some(name.name.clone())));
+                }
+                GroupKind::NonCapturing(_) => {}
+            }
+            ast_capture_groups(&g.ast, out);
+        }
+        Ast::Concat(c) => {
+            for sub in &c.asts {
+                ast_capture_groups(sub, out);
+            }
+        }
+        Ast::Alternation(a) => {
+            for sub in &a.asts {
+                ast_capture_groups(sub, out);
+            }
+        }
+        Ast::Repetition(r) => ast_capture_groups(&r.ast, out),
         _ => {}
     }
 }
@@ -342,9 +387,8 @@ pub fn compile(
             }
         }),
         (Some(pattern), None) => {
-            let (regex, hir) = LazyRegex::new(pattern).map_err(|e| error("regex", e))?;
-            let mut captures = Vec::new();
-            capture_groups(&hir, &mut captures);
+            let full = !rule.embedded;
+            let (regex, captures) = LazyRegex::new(pattern, full).map_err(|e| error("regex", e))?;
             let mut groups: Vec<usize> = captures
                 .iter()
                 .filter(|(_, n)| n.as_deref().is_some_and(|n| n.starts_with("secret")))
@@ -375,7 +419,7 @@ pub fn compile(
                 .allow
                 .iter()
                 .map(|a| {
-                    LazyRegex::new(a)
+                    LazyRegex::new(a, full)
                         .map(|(r, _)| r)
                         .map_err(|e| error("allow", e))
                 })
@@ -383,7 +427,7 @@ pub fn compile(
             let regexes = |list: &[String], field: &str| {
                 list.iter()
                     .map(|a| {
-                        LazyRegex::new(a)
+                        LazyRegex::new(a, full)
                             .map(|(r, _)| r)
                             .map_err(|e| error(field, e))
                     })
@@ -465,4 +509,34 @@ pub fn compile(
         kind,
         lockfiles: raw.lockfiles,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::{Matcher, MatcherKind};
+
+    #[test]
+    fn syntax_tree_captures_match_the_translated_ones_for_every_embedded_pattern() {
+        let rules = crate::rules::load::load_builtin_rules().expect("embedded rules load");
+        let mut checked = 0;
+        for rule in &rules {
+            let Matcher::Spec {
+                kind: MatcherKind::Secret,
+                spec,
+            } = &rule.matcher
+            else {
+                continue;
+            };
+            let Some(pattern) = spec.get("regex").and_then(serde_yaml_ng::Value::as_str) else {
+                continue;
+            };
+            assert!(rule.embedded, "{}", rule.id);
+            let (_, from_ast) = LazyRegex::new(pattern, false).expect("parses");
+            let (_, from_hir) = LazyRegex::new(pattern, true).expect("translates");
+            assert_eq!(from_ast, from_hir, "{}", rule.id);
+            checked += 1;
+        }
+        assert!(checked > 80, "only {checked} patterns checked");
+    }
 }

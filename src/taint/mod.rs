@@ -202,7 +202,10 @@ pub fn build(
                 message,
             })?);
     }
-    let mut hints: Vec<(String, u64)> = Vec::new();
+    let mut hints: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
+    // embedded rules' sink regexes are proven to compile (see the test below): compiled on
+    // first use; with a user taint rule, all now, so that a bad regex is reported at load
+    let mut cache = spec::PatternCache::new(claimed.iter().all(|i| rules.rules()[*i].embedded));
     for idx in claimed {
         let rule = &rules.rules()[idx];
         let error = |message: String| RuleError::Field {
@@ -222,7 +225,7 @@ pub fn build(
                 "{e}; expected `sources`, `sinks`, `sanitizers`, `guards`"
             ))
         })?;
-        let spec = spec::compile(&raw, &sets).map_err(error)?;
+        let spec = spec::compile(&raw, &sets, &mut cache).map_err(error)?;
         let local = compiled.rules.len();
         let bit = 1u64 << local;
         compiled.rules.push(idx);
@@ -253,7 +256,9 @@ pub fn build(
                 Source::Member { parents, .. } => parents.clone(),
                 Source::Decorated { names, .. } => names.clone(),
             };
-            hints.extend(words.into_iter().map(|w| (w, bit)));
+            for w in words {
+                *hints.entry(w).or_default() |= bit;
+            }
             compiled.sources.push((s, bit));
         }
         compiled
@@ -266,11 +271,14 @@ pub fn build(
             .guards
             .extend(spec.guards.into_iter().map(|p| (p, bit)));
     }
-    hints.sort();
-    let hints = merge_masks(hints);
+    drop(cache);
+    // one entry per word with the rules of all its sources, in word order (unique keys: the
+    // order is total)
+    let mut hints: Vec<(String, u64)> = hints.into_iter().collect();
+    hints.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     compiled.hint_masks = hints.iter().map(|(_, m)| *m).collect();
-    (compiled.source_ends, compiled.source_roots) = source_ends(&compiled.sources);
     compiled.sources = merge_masks(std::mem::take(&mut compiled.sources));
+    (compiled.source_ends, compiled.source_roots) = source_ends(&compiled.sources);
     compiled.sanitizers = merge_masks(std::mem::take(&mut compiled.sanitizers));
     compiled.guards = merge_masks(std::mem::take(&mut compiled.guards));
     // leftmost-longest: `request` must not be reported as `req` + rest (then rejected as a word)
@@ -313,22 +321,27 @@ fn hint_offsets(compiled: &Compiled, text: &str) -> (Vec<usize>, u64) {
 }
 
 /// Merges entries with the same pattern, OR-ing their rule masks (a set shared by many rules
-/// is then matched once per node, not once per rule).
-fn merge_masks<T: std::fmt::Debug>(entries: Vec<(T, u64)>) -> Vec<(T, u64)> {
-    // a map from key to position: a linear search here was quadratic in the size of the
-    // shared sets, most of a scan's start-up (issue 22); `out` keeps the first-seen order
-    let mut out: Vec<(T, u64)> = Vec::new();
-    let mut keys: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-    for (entry, mask) in entries {
-        match keys.entry(format!("{entry:?}")) {
-            std::collections::hash_map::Entry::Occupied(at) => out[*at.get()].1 |= mask,
-            std::collections::hash_map::Entry::Vacant(slot) => {
-                slot.insert(out.len());
-                out.push((entry, mask));
-            }
-        }
+/// is then matched once per node, not once per rule); the first of equal entries is kept, in
+/// the first-seen order.
+fn merge_masks<T: std::hash::Hash + Eq>(entries: Vec<(T, u64)>) -> Vec<(T, u64)> {
+    // keyed by the entries themselves (a linear search was quadratic in the size of the shared
+    // sets, and `Debug` strings as keys cost a tenth of start-up, issue 22)
+    let mut first: std::collections::HashMap<&T, usize> =
+        std::collections::HashMap::with_capacity(entries.len());
+    let mut masks = vec![0u64; entries.len()];
+    let mut kept = vec![false; entries.len()];
+    for (i, (entry, mask)) in entries.iter().enumerate() {
+        let at = *first.entry(entry).or_insert(i);
+        masks[at] |= mask;
+        kept[i] = at == i;
     }
-    out
+    drop(first);
+    entries
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| kept[*i])
+        .map(|(i, (entry, _))| (entry, masks[i]))
+        .collect()
 }
 
 impl Analyzer for TaintAnalyzer {
@@ -946,4 +959,34 @@ fn source_ends(sources: &[(Source, u64)]) -> (Option<Vec<String>>, Vec<String>) 
     roots.sort();
     roots.dedup();
     ((!wild).then_some(ends), roots)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_embedded_sink_regex_compiles() {
+        // the embedded rules' sink regexes are compiled on first use, a failing one would
+        // silently match nothing: compile every rule's eagerly here
+        let rules = RuleSet::new(load::load_builtin_rules().expect("embedded rules load"))
+            .expect("embedded rules form a set");
+        let sets = sets().expect("the sets file reads");
+        let mut cache = spec::PatternCache::new(false);
+        let mut checked = 0;
+        for rule in rules.rules() {
+            let Matcher::Spec {
+                kind: MatcherKind::Taint,
+                spec: value,
+            } = &rule.matcher
+            else {
+                continue;
+            };
+            assert!(rule.embedded, "{}", rule.id);
+            let raw: RawTaint = serde_yaml_ng::from_value(value.clone()).expect("taint block");
+            spec::compile(&raw, &sets, &mut cache).unwrap_or_else(|e| panic!("{}: {e}", rule.id));
+            checked += 1;
+        }
+        assert!(checked > 20, "only {checked} taint rules checked");
+    }
 }

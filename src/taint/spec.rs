@@ -223,7 +223,7 @@ pub struct RawSets {
 }
 
 /// One path segment of a pattern.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Seg {
     /// Any one segment.
     Any,
@@ -250,7 +250,7 @@ impl Seg {
 }
 
 /// A compiled pattern: a path, and for calls the argument positions that matter.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Pattern {
     /// Path segments, outermost first.
     pub path: Vec<Seg>,
@@ -377,7 +377,7 @@ pub enum SinkKind {
         /// Only inside the arguments of such a call.
         inside: Option<Pattern>,
         /// Only when the object's text matches.
-        sibling: Option<Regex>,
+        sibling: Option<SinkRegex>,
     },
 }
 
@@ -397,19 +397,19 @@ pub struct Sink {
     /// Values that can choose the host only.
     pub host: bool,
     /// Argument-text condition.
-    pub if_args: Option<Regex>,
+    pub if_args: Option<SinkRegex>,
     /// Argument-text exclusion.
-    pub unless_args: Option<Regex>,
+    pub unless_args: Option<SinkRegex>,
     /// Enclosing-function exclusion.
-    pub unless_function: Option<Regex>,
+    pub unless_function: Option<SinkRegex>,
     /// Enclosing-function condition.
-    pub if_function: Option<Regex>,
+    pub if_function: Option<SinkRegex>,
     /// File-text exclusion.
-    pub unless_file: Option<Regex>,
+    pub unless_file: Option<SinkRegex>,
     /// File-text condition.
-    pub if_file: Option<Regex>,
+    pub if_file: Option<SinkRegex>,
     /// Callee-text exclusion.
-    pub unless_callee: Option<Regex>,
+    pub unless_callee: Option<SinkRegex>,
     /// Only calls running a catastrophic-backtracking regex literal (see [`RawSinkSpec::redos`]).
     pub redos: bool,
     /// Call sinks only inside the arguments of a call matching this pattern
@@ -418,7 +418,7 @@ pub struct Sink {
 }
 
 /// A compiled source.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Source {
     /// A member path or a call whose result is untrusted.
     Pattern(Pattern),
@@ -485,6 +485,24 @@ pub struct TaintSpec {
     pub typeof_string: bool,
 }
 
+/// A sink's regex. Those of embedded rules are compiled on first use (most scans reach few sinks;
+/// compiling them all was a twentieth of start-up, issue 22), and a unit test proves they
+/// compile; with a user taint rule in the set, all are compiled when the rules load, so that a
+/// bad one is reported there. Clones share the compiled program.
+#[derive(Clone, Debug)]
+pub struct SinkRegex(std::sync::Arc<(String, std::sync::OnceLock<Option<Regex>>)>);
+
+impl SinkRegex {
+    /// Whether the regex matches `text` (never, should an embedded one fail to compile).
+    pub fn is_match(&self, text: &str) -> bool {
+        let (source, compiled) = &*self.0;
+        compiled
+            .get_or_init(|| Regex::new(source).ok())
+            .as_ref()
+            .is_some_and(|r| r.is_match(text))
+    }
+}
+
 fn regex(text: Option<&String>) -> Result<Option<Regex>, String> {
     text.map(|t| Regex::new(t).map_err(|e| format!("bad regex `{t}`: {e}")))
         .transpose()
@@ -516,8 +534,62 @@ fn expand<'a, T: Clone>(
     Ok(out)
 }
 
+/// Patterns parsed once per analyzer build: the shared sets recur in many rules, and the privacy
+/// catalogue's sources spell out thousands of names (parsing them again for every rule was a
+/// large part of start-up, issue 22).
+/// Likewise the regexes of the shared sink sets, compiled now or on first use (`lazy`, see
+/// [`SinkRegex`]).
+#[derive(Default)]
+pub struct PatternCache {
+    patterns: std::collections::HashMap<String, Pattern>,
+    regexes: std::collections::HashMap<String, SinkRegex>,
+    lazy: bool,
+}
+
+impl PatternCache {
+    /// An empty cache; `lazy`: sink regexes are compiled on first use.
+    pub fn new(lazy: bool) -> Self {
+        PatternCache {
+            lazy,
+            ..PatternCache::default()
+        }
+    }
+
+    /// [`Pattern::parse`], answered from the cache when `text` was parsed before.
+    pub fn parse(&mut self, text: &str) -> Result<Pattern, String> {
+        if let Some(p) = self.patterns.get(text) {
+            return Ok(p.clone());
+        }
+        let p = Pattern::parse(text)?;
+        self.patterns.insert(text.to_string(), p.clone());
+        Ok(p)
+    }
+
+    /// The regex of an optional sink field, compiled once per distinct text.
+    fn regex(&mut self, text: Option<&String>) -> Result<Option<SinkRegex>, String> {
+        let Some(text) = text else {
+            return Ok(None);
+        };
+        if let Some(r) = self.regexes.get(text) {
+            return Ok(Some(r.clone()));
+        }
+        let compiled = if self.lazy {
+            std::sync::OnceLock::new()
+        } else {
+            std::sync::OnceLock::from(regex(Some(text))?)
+        };
+        let r = SinkRegex(std::sync::Arc::new((text.clone(), compiled)));
+        self.regexes.insert(text.clone(), r.clone());
+        Ok(Some(r))
+    }
+}
+
 /// Compiles a rule's raw block against the named sets.
-pub fn compile(raw: &RawTaint, sets: &RawSets) -> Result<TaintSpec, String> {
+pub fn compile(
+    raw: &RawTaint,
+    sets: &RawSets,
+    cache: &mut PatternCache,
+) -> Result<TaintSpec, String> {
     let sources = expand(
         &raw.sources,
         &sets.sources,
@@ -530,7 +602,7 @@ pub fn compile(raw: &RawTaint, sets: &RawSets) -> Result<TaintSpec, String> {
     .into_iter()
     .map(|s| {
         Ok(match s {
-            RawSource::Pattern(p) => Source::Pattern(Pattern::parse(&p)?),
+            RawSource::Pattern(p) => Source::Pattern(cache.parse(&p)?),
             RawSource::Param { param } => Source::Param {
                 functions: param.function.split('|').map(String::from).collect(),
                 index: param.index,
@@ -541,7 +613,7 @@ pub fn compile(raw: &RawTaint, sets: &RawSets) -> Result<TaintSpec, String> {
                     .unwrap_or_default(),
             },
             RawSource::Callback { callback } => Source::Callback {
-                call: Pattern::parse(&callback.call)?,
+                call: cache.parse(&callback.call)?,
                 event: callback.event,
                 index: callback.index,
                 root: callback.root,
@@ -583,7 +655,7 @@ pub fn compile(raw: &RawTaint, sets: &RawSets) -> Result<TaintSpec, String> {
         let kind = match (&spec.call, &spec.assign, &spec.jsx, &spec.property) {
             (None, None, None, None) if spec.render.is_some() => {
                 let r = spec.render.as_deref().unwrap_or_default();
-                let p = Pattern::parse(r)?;
+                let p = cache.parse(r)?;
                 if p.args.as_ref().is_none_or(|a| a.len() != 2) {
                     return Err(format!(
                         "render sink `{r}` names the view and the locals, e.g. `res.render(#0, #1)`"
@@ -598,7 +670,7 @@ pub fn compile(raw: &RawTaint, sets: &RawSets) -> Result<TaintSpec, String> {
                 );
             }
             (Some(c), None, None, None) => {
-                let p = Pattern::parse(c)?;
+                let p = cache.parse(c)?;
                 if p.args.is_none() {
                     return Err(format!(
                         "sink `{c}` is not a call: write the arguments, e.g. `{c}(#0)`"
@@ -606,12 +678,12 @@ pub fn compile(raw: &RawTaint, sets: &RawSets) -> Result<TaintSpec, String> {
                 }
                 SinkKind::Call(p)
             }
-            (None, Some(a), None, None) => SinkKind::Assign(Pattern::parse(a)?),
+            (None, Some(a), None, None) => SinkKind::Assign(cache.parse(a)?),
             (None, None, Some(j), None) => SinkKind::Jsx(j.clone()),
             (None, None, None, Some(k)) => SinkKind::Property {
                 key: k.clone(),
-                inside: spec.inside.as_deref().map(Pattern::parse).transpose()?,
-                sibling: regex(spec.sibling.as_ref())?,
+                inside: spec.inside.as_deref().map(|i| cache.parse(i)).transpose()?,
+                sibling: cache.regex(spec.sibling.as_ref())?,
             },
             _ => {
                 return Err(
@@ -625,25 +697,25 @@ pub fn compile(raw: &RawTaint, sets: &RawSets) -> Result<TaintSpec, String> {
             string: spec.string,
             whole: spec.whole,
             host: spec.host,
-            if_args: regex(spec.if_args.as_ref())?,
-            unless_args: regex(spec.unless_args.as_ref())?,
-            unless_function: regex(spec.unless_function.as_ref())?,
-            if_function: regex(spec.if_function.as_ref())?,
-            unless_file: regex(spec.unless_file.as_ref())?,
-            if_file: regex(spec.if_file.as_ref())?,
-            unless_callee: regex(spec.unless_callee.as_ref())?,
+            if_args: cache.regex(spec.if_args.as_ref())?,
+            unless_args: cache.regex(spec.unless_args.as_ref())?,
+            unless_function: cache.regex(spec.unless_function.as_ref())?,
+            if_function: cache.regex(spec.if_function.as_ref())?,
+            unless_file: cache.regex(spec.unless_file.as_ref())?,
+            if_file: cache.regex(spec.if_file.as_ref())?,
+            unless_callee: cache.regex(spec.unless_callee.as_ref())?,
             redos: spec.redos,
             inside: match (&spec.call, &spec.inside) {
-                (Some(_), Some(i)) => Some(Pattern::parse(i)?),
+                (Some(_), Some(i)) => Some(cache.parse(i)?),
                 _ => None,
             },
         })
     })
     .collect::<Result<Vec<_>, String>>()?;
-    let calls = |items: &[String], sets: &BTreeMap<String, Vec<String>>, what: &str| {
+    let mut calls = |items: &[String], sets: &BTreeMap<String, Vec<String>>, what: &str| {
         expand(items, sets, |s| Some(s.as_str()), what)?
             .iter()
-            .map(|p| Pattern::parse(p))
+            .map(|p| cache.parse(p))
             .collect::<Result<Vec<_>, String>>()
     };
     let sanitizers = calls(&raw.sanitizers, &sets.sanitizers, "sanitizer")?;

@@ -15,7 +15,7 @@ use crate::taint::spec::{SinkKind, Source};
 impl<'t> Walker<'_, 't> {
     /// Whether a sink's `if-function` condition holds: no condition, or an enclosing function
     /// whose text or decorators match (TypeScript puts a method's decorators before its node).
-    fn in_function_matching(&self, re: Option<&regex::Regex>) -> bool {
+    fn in_function_matching(&self, re: Option<&crate::taint::spec::SinkRegex>) -> bool {
         re.is_none_or(|re| {
             self.fn_stack.iter().any(|f| {
                 let mut d = f.prev_named_sibling();
