@@ -598,30 +598,11 @@ impl<'t> Walker<'_, 't> {
         let sink = format!("{}(\"{view}\")", short(self.text(callee)));
         let mut found: Vec<(String, Node<'t>, Taint)> = Vec::new();
         if locals.kind() == "object" {
-            for item in crate::parse::named_children(locals) {
-                let (key, value) = match item.kind() {
-                    "pair" => {
-                        let (Some(k), Some(v)) = (
-                            item.child_by_field_name("key"),
-                            item.child_by_field_name("value"),
-                        ) else {
-                            continue;
-                        };
-                        let key = string_value(self.shared.text, k).unwrap_or(self.text(k));
-                        (key.to_string(), v)
-                    }
-                    "shorthand_property_identifier" => (self.text(item).to_string(), item),
-                    _ => continue,
-                };
-                let t = if item.kind() == "shorthand_property_identifier" {
-                    self.state.vars.get(&key).cloned()
-                } else {
-                    self.eval(value)
-                };
-                if let Some(t) = t {
-                    found.push((key, item, t));
-                }
-            }
+            found = self
+                .object_entries(locals)
+                .into_iter()
+                .filter_map(|(key, item, t)| Some((key, item, t?)))
+                .collect();
         } else if all.whole {
             found.push(("*".to_string(), locals, all.clone()));
         }
@@ -669,7 +650,17 @@ impl<'t> Walker<'_, 't> {
 
     /// The keys of an object literal whose values are untrusted for `rule`.
     fn tainted_keys(&mut self, object: Node<'t>, rule: usize) -> Vec<String> {
-        let mut keys = Vec::new();
+        self.object_entries(object)
+            .into_iter()
+            .filter(|(_, _, t)| t.as_ref().is_some_and(|t| t.mask & (1 << rule) != 0))
+            .map(|(key, _, _)| key)
+            .collect()
+    }
+
+    /// The entries of an object literal: each key (`a: v`, `"a": v`, shorthand `a`), its item
+    /// node and its value's taint.
+    fn object_entries(&mut self, object: Node<'t>) -> Vec<(String, Node<'t>, Option<Taint>)> {
+        let mut entries = Vec::new();
         for item in crate::parse::named_children(object) {
             let (key, taint) = match item.kind() {
                 "pair" => {
@@ -689,11 +680,9 @@ impl<'t> Walker<'_, 't> {
                 }
                 _ => continue,
             };
-            if taint.is_some_and(|t| t.mask & (1 << rule) != 0) {
-                keys.push(key);
-            }
+            entries.push((key, item, taint));
         }
-        keys
+        entries
     }
 
     /// Whether `n` is a regular expression literal that backtracks catastrophically, or a name
