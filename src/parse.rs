@@ -83,6 +83,32 @@ pub fn parse(grammar: Grammar, text: &str) -> Option<Tree> {
     })
 }
 
+/// The text of `node` (from the file's `text`) with every byte of every comment inside it
+/// replaced by a space, line breaks kept: byte offsets stay valid, and a regex or a word search
+/// sees only code (`// app.use(csrf())` does not count as a defence).
+pub fn code_text(node: Node<'_>, text: &str) -> String {
+    let range = node.byte_range();
+    let Some(mut code) = text.get(range.clone()).map(|t| t.as_bytes().to_vec()) else {
+        return String::new();
+    };
+    let mut stack = vec![node];
+    while let Some(n) = stack.pop() {
+        if n.kind().ends_with("comment") {
+            let span = n.start_byte().saturating_sub(range.start)..n.end_byte() - range.start;
+            for b in code.get_mut(span).into_iter().flatten() {
+                if *b != b'\n' {
+                    *b = b' ';
+                }
+            }
+            continue;
+        }
+        let mut cursor = n.walk();
+        stack.extend(n.children(&mut cursor));
+    }
+    // every byte of a comment became a space, so multi-byte characters went whole
+    String::from_utf8(code).unwrap_or_default()
+}
+
 /// The named children of `node` without comments (which tree-sitter places anywhere as extras).
 pub fn named_children(node: Node<'_>) -> Vec<Node<'_>> {
     let mut cursor = node.walk();

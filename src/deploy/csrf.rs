@@ -78,7 +78,7 @@ pub fn facts(ctx: &FileContext<'_>) -> Option<CsrfFacts> {
     }
     let (sessions, defends) = if has_session || may_defend {
         let root = ctx.tree()?.root_node();
-        let code = code_text(root, src);
+        let code = crate::parse::code_text(root, src);
         let defends = DEFENCE.is_match(&code);
         let sessions = if has_session && !defends && ROUTES.is_match(&code) {
             sessions_without_same_site(root, src, &code)
@@ -187,23 +187,6 @@ fn sessions_without_same_site(root: Node<'_>, src: &str, code: &str) -> Vec<Rang
         }
     });
     found
-}
-
-/// The file's text with every comment blanked (line breaks kept), so commented-out fixes
-/// (`// app.use(csrf())`) do not count.
-fn code_text(root: Node<'_>, src: &str) -> String {
-    let mut code = src.as_bytes().to_vec();
-    walk(root, |n| {
-        if n.kind().ends_with("comment") {
-            for b in &mut code[n.byte_range()] {
-                if *b != b'\n' {
-                    *b = b' ';
-                }
-            }
-        }
-    });
-    // every byte of a comment became a space, so multi-byte characters went whole
-    String::from_utf8_lossy(&code).into_owned()
 }
 
 #[cfg(test)]

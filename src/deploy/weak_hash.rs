@@ -91,12 +91,7 @@ pub fn facts(ctx: &FileContext<'_>) -> Option<HashFacts> {
 /// Reports every call of a fast-hash helper with a password.
 pub fn check_project(project: &ProjectContext<'_>, rule: usize, out: &mut Vec<Finding>) {
     let facts: Vec<(&Candidate, &HashFacts)> = project.facts::<HashFacts>().collect();
-    let scripts: BTreeMap<&str, &Candidate> = project
-        .candidates
-        .iter()
-        .filter(|c| matches!(c.kind, FileKind::Js | FileKind::Ts | FileKind::Tsx))
-        .map(|c| (c.display.as_str(), c))
-        .collect();
+    let scripts = project.scripts();
     let helpers_of: BTreeMap<&str, &BTreeSet<String>> = facts
         .iter()
         .map(|(c, f)| (c.display.as_str(), &f.helpers))

@@ -222,6 +222,16 @@ impl<'a> ProjectContext<'a> {
         self.rules.rules()[idx].applies_to(candidate.kind, &candidate.display)
     }
 
+    /// The project's JS/TS files by display path: what relative imports resolve against
+    /// ([`crate::platform::parse::project::resolve`]).
+    pub fn scripts(&self) -> std::collections::BTreeMap<&'a str, &'a Candidate> {
+        self.candidates
+            .iter()
+            .filter(|c| matches!(c.kind, FileKind::Js | FileKind::Ts | FileKind::Tsx))
+            .map(|c| (c.display.as_str(), c))
+            .collect()
+    }
+
     /// Every fact of type `T` with the file it came from, sorted by path.
     pub fn facts<T: std::any::Any>(&self) -> impl Iterator<Item = (&'a Candidate, &'a T)> {
         let candidates = self.candidates;

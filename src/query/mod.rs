@@ -400,42 +400,14 @@ impl<'t> MatchContext<'_, 't> {
         self.text.get(node.byte_range()).unwrap_or("")
     }
 
-    /// The text of `node` with every comment inside it replaced by spaces (line breaks kept), so
+    /// The text of `node` with every comment inside it blanked ([`crate::parse::code_text`]), so
     /// a regex sees only code. Computed once per node range.
     pub(crate) fn code_text(&self, node: Node<'t>) -> Rc<str> {
         let range = node.byte_range();
         if let Some(text) = self.code_texts.borrow().get(&range) {
             return Rc::clone(text);
         }
-        let mut text = self.node_text(node).to_owned();
-        let mut comments = Vec::new();
-        let mut stack = vec![node];
-        while let Some(n) = stack.pop() {
-            if n.kind().ends_with("comment") {
-                comments.push(n.byte_range());
-                continue;
-            }
-            let mut cursor = n.walk();
-            stack.extend(n.children(&mut cursor));
-        }
-        // Last first, so blanking (which may shorten multi-byte text) leaves earlier ranges valid.
-        comments.sort_by_key(|c| std::cmp::Reverse(c.start));
-        for c in comments {
-            let Some(span) = c
-                .start
-                .checked_sub(range.start)
-                .zip(c.end.checked_sub(range.start))
-            else {
-                continue;
-            };
-            if let Some(slice) = text.get(span.0..span.1) {
-                let blank: String = slice
-                    .chars()
-                    .map(|ch| if ch == '\n' { '\n' } else { ' ' })
-                    .collect();
-                text.replace_range(span.0..span.1, &blank);
-            }
-        }
+        let text = crate::parse::code_text(node, self.text);
         let text: Rc<str> = text.into();
         self.code_texts.borrow_mut().insert(range, Rc::clone(&text));
         text

@@ -44,12 +44,7 @@ pub fn check_project(
     rules: &[(Check, usize)],
     out: &mut Vec<Finding>,
 ) {
-    let scripts: BTreeMap<&str, &Candidate> = project
-        .candidates
-        .iter()
-        .filter(|c| matches!(c.kind, FileKind::Js | FileKind::Ts | FileKind::Tsx))
-        .map(|c| (c.display.as_str(), c))
-        .collect();
+    let scripts = project.scripts();
     // registering files: from the facts of the per-file pass
     let facts: Vec<(&Candidate, &Registrations)> = project.facts::<Registrations>().collect();
     let mut by_module: BTreeMap<&Candidate, Calls> = BTreeMap::new();
