@@ -1130,22 +1130,7 @@ pub fn resolve_import(from: &str, source: &str) -> Vec<String> {
         // tsconfig alias: relative to the project's `src/` or root; the caller matches by suffix
         format!("*/{rest}")
     } else if source.starts_with('.') {
-        let dir = from.rsplit_once('/').map_or("", |(d, _)| d);
-        let mut parts: Vec<&str> = if dir.is_empty() {
-            Vec::new()
-        } else {
-            dir.split('/').collect()
-        };
-        for seg in source.split('/') {
-            match seg {
-                "." | "" => {}
-                ".." => {
-                    parts.pop();
-                }
-                s => parts.push(s),
-            }
-        }
-        parts.join("/")
+        join_path(from.rsplit_once('/').map_or("", |(d, _)| d), source)
     } else {
         return Vec::new();
     };
@@ -1161,6 +1146,34 @@ pub fn resolve_import(from: &str, source: &str) -> Vec<String> {
         out.push(format!("{base}/index.{ext}"));
     }
     out
+}
+
+/// `dir` (a display path) joined with a relative path, `.` and `..` segments resolved; `..` above
+/// the top is dropped and a leading `/` kept. The one path join of import resolution.
+pub fn join_path(dir: &str, rel: &str) -> String {
+    let joined;
+    let path = if rel.starts_with('/') || dir.is_empty() {
+        rel
+    } else {
+        joined = format!("{dir}/{rel}");
+        &joined
+    };
+    let mut parts: Vec<&str> = Vec::new();
+    for seg in path.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            s => parts.push(s),
+        }
+    }
+    let parts = parts.join("/");
+    if path.starts_with('/') {
+        format!("/{parts}")
+    } else {
+        parts
+    }
 }
 
 #[cfg(test)]
@@ -1249,5 +1262,14 @@ mod tests {
         assert!(c.contains(&"BE/lib/queryDelete.js".to_string()));
         assert!(c.contains(&"BE/lib/queryDelete.ts".to_string()));
         assert!(resolve_import("a.ts", "express").is_empty());
+    }
+
+    #[test]
+    fn join_path_resolves_dot_segments_and_keeps_absolute_roots() {
+        assert_eq!(join_path("app/routes", "../lib/db"), "app/lib/db");
+        assert_eq!(join_path("app", "./x/./y"), "app/x/y");
+        assert_eq!(join_path("", "../../x"), "x");
+        assert_eq!(join_path("/srv/app", "../lib"), "/srv/lib");
+        assert_eq!(join_path("app", "/abs/x"), "/abs/x");
     }
 }

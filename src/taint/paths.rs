@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use super::flow::module_id;
+use crate::entry::join_path as join;
 
 /// The aliases one config declares.
 #[derive(Debug, Default, PartialEq)]
@@ -60,7 +61,7 @@ impl PathAliases {
                 return None;
             };
             let target = targets.first()?.replacen('*', rest, 1);
-            Some(module_id(&normalize(&target)))
+            Some(module_id(&join("", &target)))
         })
     }
 
@@ -114,38 +115,6 @@ impl AliasCache {
             cache.insert(dir.to_string(), found.clone());
         }
         found
-    }
-}
-
-/// `dir` joined with a relative path (`./`, `../` resolved; a leading `/` of `dir` kept).
-pub(crate) fn join(dir: &str, rel: &str) -> String {
-    if rel.starts_with('/') {
-        return normalize(rel);
-    }
-    if dir.is_empty() {
-        normalize(rel)
-    } else {
-        normalize(&format!("{dir}/{rel}"))
-    }
-}
-
-/// A path with `.` and `..` segments resolved (a leading `/` kept).
-fn normalize(path: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for seg in path.split('/') {
-        match seg {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            s => parts.push(s),
-        }
-    }
-    let joined = parts.join("/");
-    if path.starts_with('/') {
-        format!("/{joined}")
-    } else {
-        joined
     }
 }
 

@@ -143,18 +143,7 @@ pub(crate) fn resolve<'c>(
     specifier: &str,
     scripts: &BTreeMap<&str, &'c Candidate>,
 ) -> Option<&'c Candidate> {
-    let mut parts: Vec<&str> = from.split('/').collect();
-    parts.pop();
-    for segment in specifier.split('/') {
-        match segment {
-            "." | "" => {}
-            ".." => {
-                parts.pop()?;
-            }
-            s => parts.push(s),
-        }
-    }
-    let base = parts.join("/");
+    let base = crate::entry::join_path(from.rsplit_once('/').map_or("", |(d, _)| d), specifier);
     let stem = [".js", ".mjs", ".cjs"]
         .iter()
         .find_map(|e| base.strip_suffix(e))

@@ -120,7 +120,7 @@ pub(crate) fn resolve_module(dir: &str, spec: &str) -> Option<String> {
     if !(spec.starts_with("./") || spec.starts_with("../") || spec == "." || spec == "..") {
         return None;
     }
-    let joined = crate::taint::paths::join(dir, spec);
+    let joined = crate::entry::join_path(dir, spec);
     Some(module_id(&joined))
 }
 
