@@ -2,8 +2,9 @@
 //! `tsconfig.json` or `jsconfig.json`), so that cross-file flows follow
 //! `import { RAGService } from "@services/rag"` as they follow `"../services/rag"`.
 //!
-//! Each folder's config is looked up once per scan and cached; `extends` is not followed (a
-//! config that inherits its `paths` resolves nothing, as before).
+//! Each folder's config is looked up once per scan and cached. `paths` and `baseUrl` a config does
+//! not declare are inherited through relative `extends` (a string, or an array whose later
+//! entries win, as TypeScript 5 reads it); configs extended from packages are not read.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -21,14 +22,22 @@ pub struct PathAliases {
 
 impl PathAliases {
     /// Reads the `paths` of a config's text; `dir` is the config's folder (display path).
+    /// Relative `extends` are read from disk.
     pub fn parse(dir: &str, text: &str) -> Option<PathAliases> {
-        let value: serde_json::Value = serde_json::from_str(&strip_jsonc(text)).ok()?;
-        let options = value.get("compilerOptions")?;
-        let paths = options.get("paths")?.as_object()?;
-        let base = options
-            .get("baseUrl")
-            .and_then(|b| b.as_str())
-            .map_or_else(|| dir.to_string(), |b| join(dir, b));
+        Self::parse_with(dir, text, &|path| std::fs::read_to_string(path).ok())
+    }
+
+    /// [`PathAliases::parse`] with the reader of extended configs given.
+    pub fn parse_with(
+        dir: &str,
+        text: &str,
+        read: &dyn Fn(&str) -> Option<String>,
+    ) -> Option<PathAliases> {
+        let mut found = Inherited::default();
+        found.visit(dir, text, read, 0);
+        let (paths, paths_dir) = found.paths?;
+        // targets are relative to `baseUrl` when one is in force, else to the config declaring them
+        let base = found.base_url.unwrap_or(paths_dir);
         let mut entries: Vec<(String, bool, Vec<String>)> = paths
             .iter()
             .filter_map(|(pattern, targets)| {
@@ -73,6 +82,54 @@ impl PathAliases {
                 memchr::memmem::find(text.as_bytes(), needle.as_bytes()).is_some()
             })
         })
+    }
+}
+
+/// The `paths` (with the folder of the config declaring them) and `baseUrl` (as a display path)
+/// a config holds or inherits: the nearest declaration wins.
+#[derive(Default)]
+struct Inherited {
+    paths: Option<(serde_json::Map<String, serde_json::Value>, String)>,
+    base_url: Option<String>,
+}
+
+impl Inherited {
+    fn visit(&mut self, dir: &str, text: &str, read: &dyn Fn(&str) -> Option<String>, depth: u8) {
+        let Ok(value) = serde_json::from_str::<serde_json::Value>(&strip_jsonc(text)) else {
+            return;
+        };
+        let options = value.get("compilerOptions");
+        if self.paths.is_none()
+            && let Some(paths) = options.and_then(|o| o.get("paths")?.as_object())
+        {
+            self.paths = Some((paths.clone(), dir.to_string()));
+        }
+        if self.base_url.is_none()
+            && let Some(base) = options.and_then(|o| o.get("baseUrl")?.as_str())
+        {
+            self.base_url = Some(join(dir, base));
+        }
+        if (self.paths.is_some() && self.base_url.is_some()) || depth >= 8 {
+            return;
+        }
+        let parents: Vec<&str> = match value.get("extends") {
+            Some(serde_json::Value::String(one)) => vec![one.as_str()],
+            // later entries override earlier ones: look at them first
+            Some(serde_json::Value::Array(many)) => {
+                many.iter().rev().filter_map(|e| e.as_str()).collect()
+            }
+            _ => Vec::new(),
+        };
+        for parent in parents.into_iter().filter(|p| p.starts_with('.')) {
+            let mut path = join(dir, parent);
+            if !path.ends_with(".json") {
+                path.push_str(".json");
+            }
+            if let Some(text) = read(&path) {
+                let parent_dir = path.rsplit_once('/').map_or("", |(d, _)| d);
+                self.visit(parent_dir, &text, read, depth + 1);
+            }
+        }
     }
 }
 
@@ -197,6 +254,32 @@ mod tests {
         assert_eq!(aliases.resolve("express"), None);
         assert!(aliases.imported_in("import { x } from '@services/rag';"));
         assert!(!aliases.imported_in("import { x } from 'express';"));
+    }
+
+    #[test]
+    fn paths_and_base_url_are_inherited_through_relative_extends() {
+        // a monorepo app whose tsconfig extends the workspace's base config
+        let base = r#"{ "compilerOptions": { "baseUrl": ".", "paths": { "@lib/*": ["packages/lib/src/*"] } } }"#;
+        let read = |path: &str| (path == "tsconfig.base.json").then(|| base.to_string());
+        let app = r#"{ "extends": "../../tsconfig.base", "compilerOptions": { "strict": true } }"#;
+        let aliases = PathAliases::parse_with("apps/web", app, &read).expect("inherited paths");
+        assert_eq!(
+            aliases.resolve("@lib/db").as_deref(),
+            Some("packages/lib/src/db")
+        );
+        // the child's own `paths` win, resolved against the inherited `baseUrl`
+        let own = r#"{ "extends": ["../../tsconfig.base.json"], "compilerOptions": { "paths": { "@/*": ["apps/web/src/*"] } } }"#;
+        let aliases = PathAliases::parse_with("apps/web", own, &read).expect("own paths");
+        assert_eq!(aliases.resolve("@/x").as_deref(), Some("apps/web/src/x"));
+        assert_eq!(aliases.resolve("@lib/db"), None);
+        // configs extended from packages are not read; a cycle ends
+        let pkg = r#"{ "extends": "@tsconfig/node20/tsconfig.json" }"#;
+        assert_eq!(PathAliases::parse_with("", pkg, &read), None);
+        let cycle = |_: &str| Some(r#"{ "extends": "./tsconfig.json" }"#.to_string());
+        assert_eq!(
+            PathAliases::parse_with("", r#"{ "extends": "./tsconfig.json" }"#, &cycle),
+            None
+        );
     }
 
     #[test]
