@@ -122,7 +122,8 @@ impl Inherited {
         };
         for parent in parents.into_iter().filter(|p| p.starts_with('.')) {
             let mut path = join(dir, parent);
-            if !path.ends_with(".json") {
+            let extension = std::path::Path::new(&path).extension();
+            if !extension.is_some_and(|e| e.eq_ignore_ascii_case("json")) {
                 path.push_str(".json");
             }
             if let Some(text) = read(&path) {
