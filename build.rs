@@ -26,6 +26,15 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// Writes through a fresh file renamed into place: a build directory copied with hard links (a
+/// shared seed for several checkouts) then gets its own file instead of rewriting the one every
+/// link points at, which would leak one checkout's rules into another's build.
+fn write_new(path: &Path, contents: &str) {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, contents).expect("OUT_DIR is writable");
+    std::fs::rename(&tmp, path).expect("OUT_DIR is writable");
+}
+
 fn main() {
     let root =
         PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
@@ -83,7 +92,7 @@ fn main() {
             Err(_) => (text, false),
         };
         let target = json_dir.join(format!("{n}.json"));
-        std::fs::write(&target, json).expect("OUT_DIR is writable");
+        write_new(&target, &json);
         writeln!(
             code,
             "    ({rel:?}, include_str!({:?}), {is_json}),",
@@ -93,5 +102,5 @@ fn main() {
     }
     code.push_str("];\n");
     let out = out_dir.join("embedded_rules.rs");
-    std::fs::write(out, code).expect("OUT_DIR is writable");
+    write_new(&out, &code);
 }
