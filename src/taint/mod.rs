@@ -47,6 +47,10 @@ pub struct Compiled {
     propagators: Vec<Pattern>,
     /// Rules for which `typeof x === "string"` makes `x` safe.
     typeof_string: u64,
+    /// Rules for which a string built by `+` or a template literal is safe.
+    built_string: u64,
+    /// Rules for which a value that cannot hold `..` is safe (see [`spec::DOT_FREE`]).
+    dot_free: u64,
     /// Rules whose only sources are request (or browser) input: a file that shows no request
     /// being handled cannot start their flows (see [`handles_requests`]).
     request_only: u64,
@@ -183,6 +187,8 @@ pub fn build(
         guards: Vec::new(),
         propagators: Vec::new(),
         typeof_string: 0,
+        built_string: 0,
+        dot_free: 0,
         request_only: 0,
         hint_masks: Vec::new(),
         source_ends: None,
@@ -231,6 +237,12 @@ pub fn build(
         compiled.rules.push(idx);
         if spec.typeof_string {
             compiled.typeof_string |= bit;
+        }
+        if spec.built_string {
+            compiled.built_string |= bit;
+        }
+        if spec.dot_free {
+            compiled.dot_free |= bit;
         }
         if raw.sources.iter().all(|s| {
             matches!(s, spec::RawSource::Pattern(p) if p.starts_with("@request") || p.starts_with("@browser"))

@@ -7,8 +7,8 @@ use tree_sitter::Node;
 use super::modules::{ImportCall, MODULE_PREFIX, RenderLocal};
 use super::sources::set_at;
 use super::{
-    CLEAN_METHODS, Forward, ITERATORS, MUTATORS, Step, Taint, Walker, is_function, root_identifier,
-    short, string_value, strip, union,
+    CLEAN_METHODS, Forward, ITERATORS, MUTATORS, Step, Taint, Walker, is_function, node_text,
+    root_identifier, short, string_value, strip, union,
 };
 use crate::taint::spec::{SinkKind, Source};
 
@@ -50,6 +50,7 @@ impl<'t> Walker<'_, 't> {
                 || (sink.string && (!t.stringy || t.whole))
                 || (sink.whole && !t.whole)
                 || (sink.host && t.host_fixed)
+                || (sink.unanchored && t.anchored)
             {
                 continue;
             }
@@ -106,6 +107,7 @@ impl<'t> Walker<'_, 't> {
                             && t.mask & (1 << rule) != 0
                             && (!sink.string || (t.stringy && !t.whole))
                             && !(sink.host && t.host_fixed)
+                            && !(sink.unanchored && t.anchored)
                             && sink
                                 .if_file
                                 .as_ref()
@@ -382,6 +384,7 @@ impl<'t> Walker<'_, 't> {
                     || (sink.string && (!t.stringy || t.whole))
                     || (sink.whole && !t.whole)
                     || (sink.host && t.host_fixed)
+                    || (sink.unanchored && t.anchored)
                 {
                     continue;
                 }
@@ -462,11 +465,21 @@ impl<'t> Walker<'_, 't> {
                         && let Some(r) = t.clone().masked(!mask)
                     {
                         let r = if *derived { r.field() } else { r };
+                        let r = Taint {
+                            anchored: false,
+                            no_dotdot: false,
+                            ..r
+                        };
                         result = union(result, Some(r));
                     }
                 }
             }
-            return result.and_then(|t| t.masked(sanitized));
+            let escapes = if is_html_escaper(self.shared.text, f) {
+                self.html_escape_mask()
+            } else {
+                0
+            };
+            return result.and_then(|t| t.masked(sanitized | escapes));
         }
 
         // sources
@@ -493,6 +506,8 @@ impl<'t> Walker<'_, 't> {
                 whole: args.is_empty(),
                 stringy: true,
                 host_fixed: false,
+                anchored: false,
+                no_dotdot: false,
                 params: 0,
             });
         }
@@ -529,7 +544,17 @@ impl<'t> Walker<'_, 't> {
             .iter()
             .any(|p| p.is_new == is_new && matches(p));
         let result = if receiver.is_some() && recv.is_some() {
-            union(recv.map(Taint::field), all_args)
+            let cleans = self.path_cleaning(method, receiver, &args);
+            union(recv.map(Taint::field), all_args).and_then(|mut t| {
+                // a method may cut the code-chosen start off; only `replace` is read further
+                t.anchored = false;
+                t.no_dotdot = cleans == Some(false);
+                t.masked(if cleans == Some(true) {
+                    self.shared.cfg.dot_free
+                } else {
+                    0
+                })
+            })
         } else if propagates && (path == ["JSON", "parse"]) {
             // an object or array: a string again once a field is read
             all_args.map(|mut t| {
@@ -538,7 +563,12 @@ impl<'t> Walker<'_, 't> {
                 t
             })
         } else if propagates {
-            all_args.map(Taint::field)
+            // `path.join` and friends resolve `..` segments: no start or dot-freedom survives
+            all_args.map(|t| Taint {
+                anchored: false,
+                no_dotdot: false,
+                ..t.field()
+            })
         } else {
             None
         };
@@ -738,4 +768,126 @@ impl<'t> Walker<'_, 't> {
         n.children(&mut cursor)
             .any(|c| self.bound_regex(c, name, depth + 1))
     }
+
+    /// What `recv.replace(re, "")` leaves of a path: `Some(true)` when it removes every slash
+    /// (nothing can climb out), `Some(false)` when no `..` can remain (every dot removed, or
+    /// the leading `../` run of a `path.normalize` result stripped), else `None`.
+    fn path_cleaning(
+        &self,
+        method: &str,
+        receiver: Option<Node<'t>>,
+        args: &[Node<'t>],
+    ) -> Option<bool> {
+        if !matches!(method, "replace" | "replaceAll") {
+            return None;
+        }
+        let re = strip(*args.first()?);
+        let with = string_value(self.shared.text, strip(*args.get(1)?))?;
+        if re.kind() != "regex" || with.contains(['.', '/', '\\']) {
+            return None;
+        }
+        let pattern = self.text(re.child_by_field_name("pattern")?);
+        let global = re
+            .child_by_field_name("flags")
+            .is_some_and(|f| self.text(f).contains('g'));
+        if global && removes_every(pattern, '/') {
+            return Some(true);
+        }
+        if global && (removes_every(pattern, '.') || branches(pattern).any(|b| b == r"\.\.")) {
+            return Some(false);
+        }
+        // a normalised path keeps `..` only as its leading segments
+        let normalised = receiver.map(strip).is_some_and(|r| {
+            r.kind() == "call_expression"
+                && r.child_by_field_name("function")
+                    .is_some_and(|c| self.path_of(c).last().is_some_and(|m| m == "normalize"))
+        });
+        let leading = pattern.strip_prefix('^').unwrap_or(pattern);
+        (normalised
+            && matches!(
+                leading,
+                r"(\.\.[\/\\])+" | r"(\.\.\/)+" | r"(\.\.\/)*" | r"(\.\.[\/\\])*"
+            ))
+        .then_some(false)
+    }
+
+    /// The rules a call to `escapeHtml` is a sanitizer for.
+    fn html_escape_mask(&self) -> u64 {
+        let name = ["escapeHtml".to_string()];
+        self.shared
+            .cfg
+            .sanitizers
+            .iter()
+            .filter(|(p, _)| !p.is_new && p.matches_path(&name))
+            .fold(0, |m, (_, bit)| m | bit)
+    }
+}
+
+/// The top-level alternatives of a regular expression source.
+fn branches(pattern: &str) -> impl Iterator<Item = &str> {
+    let (mut depth, mut class, mut escaped, mut start) = (0usize, false, false, 0);
+    let mut cuts = Vec::new();
+    for (i, c) in pattern.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            '[' => class = true,
+            ']' => class = false,
+            '(' if !class => depth += 1,
+            ')' if !class => depth = depth.saturating_sub(1),
+            '|' if !class && depth == 0 => {
+                cuts.push(&pattern[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    cuts.push(&pattern[start..]);
+    cuts.into_iter()
+}
+
+/// Whether a global `replace` of `pattern` removes every `c` (`.` or `/`): one alternative is
+/// that character alone (`\/`, `\.`), or a character class (not negated) that holds it,
+/// repeated or not.
+fn removes_every(pattern: &str, c: char) -> bool {
+    branches(pattern).any(|b| {
+        let b = b.trim_end_matches(['+', '*']);
+        if b == format!("\\{c}") || (c == '/' && b == "/") {
+            return true;
+        }
+        let Some(inner) = b.strip_prefix('[').and_then(|r| r.strip_suffix(']')) else {
+            return false;
+        };
+        if inner.starts_with('^') {
+            return false;
+        }
+        // inside a class `.` is literal, and `\\.`, `\\/` name the character as well
+        inner.contains(c)
+    })
+}
+
+/// Whether a same-file function is an HTML escaper: named like one (`escapeHtml1`,
+/// `encodeEntities`) and writing HTML entities or testing for the characters that need them.
+fn is_html_escaper(text: &str, f: Node<'_>) -> bool {
+    let name = f
+        .child_by_field_name("name")
+        .or_else(|| {
+            f.parent()
+                .filter(|p| p.kind() == "variable_declarator")
+                .and_then(|p| p.child_by_field_name("name"))
+        })
+        .map_or("", |n| node_text(text, n))
+        .to_ascii_lowercase();
+    if !["escape", "encode", "sanitiz", "entit"]
+        .iter()
+        .any(|w| name.contains(w))
+    {
+        return false;
+    }
+    let body = node_text(text, f);
+    [
+        "&amp;", "&lt;", "&gt;", "&quot;", "&#", "&<>", "<>&", "'&<>", "\"&<>", "[<>&",
+    ]
+    .iter()
+    .any(|m| body.contains(m))
 }

@@ -102,6 +102,10 @@ impl<'t> Walker<'_, 't> {
                     _ => Default::default(),
                 }
             }
+            // `if (x) {} else { ... }`: a falsy value ("", 0, null, undefined) carries nothing
+            "identifier" | "member_expression" => {
+                (Vec::new(), vec![(self.path_of(cond).join("."), u64::MAX)])
+            }
             "call_expression" => {
                 let Some(callee) = cond.child_by_field_name("function") else {
                     return Default::default();

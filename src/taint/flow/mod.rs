@@ -107,6 +107,12 @@ struct Taint {
     stringy: bool,
     /// Built behind a constant scheme+host or a constant path: cannot choose the host.
     host_fixed: bool,
+    /// Starts with code-chosen text (`DIR + "/" + x`, `` `data/${x}` ``), so the input cannot
+    /// make the whole value an absolute path; dropped by normalising calls (`path.join`).
+    anchored: bool,
+    /// Holds no `..` sequence: every dot or slash was removed (`x.replace(/[./]/g, "")`), or a
+    /// normalised path had its leading `../` run stripped.
+    no_dotdot: bool,
     /// In a helper summary: the parameters it came from (bit i = parameter i).
     params: u64,
 }
@@ -138,6 +144,8 @@ fn union(a: Option<Taint>, b: Option<Taint>) -> Option<Taint> {
             a.whole |= b.whole;
             a.stringy |= b.stringy;
             a.host_fixed &= b.host_fixed;
+            a.anchored &= b.anchored;
+            a.no_dotdot &= b.no_dotdot;
             a.params |= b.params;
             Some(a)
         }

@@ -5,17 +5,54 @@
 use tree_sitter::Node;
 
 use super::{
-    CLEAN_METHODS, MAX_NESTING, Step, Taint, Walker, short, string_value, strip, union, unwrap,
+    CLEAN_METHODS, MAX_NESTING, Step, Taint, Walker, is_name_or_member, short, string_value, strip,
+    union, unwrap,
 };
 use crate::taint::spec::SinkKind;
 
 /// Whether a constant string prefix fixes the host (or is a same-site path).
 fn fixes_host(prefix: &str) -> bool {
-    if let Some(rest) = prefix.split_once("://").map(|(_, r)| r) {
-        return rest.contains('/') || rest.contains('?') || rest.contains('#');
+    // behind a query or fragment mark the input cannot change scheme, host or path
+    if prefix.contains(['?', '#']) {
+        return true;
     }
-    prefix.starts_with('/') && prefix.len() > 1 && !prefix.starts_with("//")
-        || prefix.starts_with("./")
+    if let Some(rest) = prefix.split_once("://").map(|(_, r)| r) {
+        return rest.contains('/');
+    }
+    // `//host/`: a scheme-relative URL whose host is written out
+    if let Some(rest) = prefix.strip_prefix("//") {
+        return rest
+            .find('/')
+            .is_some_and(|i| i > 0 && !rest[..i].contains('\\'));
+    }
+    if prefix.starts_with('/') {
+        return prefix.len() > 1 && !prefix.starts_with("/\\");
+    }
+    // a relative path (`users/`): its first segment has no scheme colon
+    prefix
+        .find('/')
+        .is_some_and(|i| i > 0 && !prefix[..i].contains([':', '\\']))
+}
+
+/// Whether the untrusted part of `left + <input>` sits behind a constant `?` or `#` of `left`
+/// (`someUrl() + "?next=" + x`): the strings `left` concatenates, read from the right.
+fn query_before(text: &str, left: Node<'_>) -> bool {
+    let left = strip(left);
+    match left.kind() {
+        "string" => string_value(text, left).is_some_and(|v| v.contains(['?', '#'])),
+        "binary_expression" => {
+            left.child_by_field_name("operator")
+                .is_some_and(|o| super::node_text(text, o) == "+")
+                && [
+                    left.child_by_field_name("right"),
+                    left.child_by_field_name("left"),
+                ]
+                .into_iter()
+                .flatten()
+                .any(|side| query_before(text, side))
+        }
+        _ => false,
+    }
 }
 
 /// Stands for a code-chosen value in a template prefix.
@@ -323,11 +360,15 @@ impl<'t> Walker<'_, 't> {
                         prefix.push_str(self.text(*p));
                     }
                 }
-                t.map(|mut t| {
+                let anchored = !prefix.is_empty();
+                let (built, dot_free) = (self.shared.cfg.built_string, self.shared.cfg.dot_free);
+                t.and_then(|mut t| {
                     t.stringy = true;
                     t.whole = false;
                     t.host_fixed = t.host_fixed || code_fixes_host(&prefix);
-                    t
+                    t.anchored = t.anchored || anchored;
+                    let clean = built | if anchored && t.no_dotdot { dot_free } else { 0 };
+                    t.masked(clean)
                 })
             }
             "binary_expression" => {
@@ -337,14 +378,35 @@ impl<'t> Walker<'_, 't> {
                 let rt = r.and_then(|r| self.eval(r));
                 match self.op(n) {
                     "+" => {
-                        let prefix = l
-                            .and_then(|l| string_value(self.shared.text, l))
-                            .is_some_and(fixes_host);
-                        union(lt, rt).map(|mut t| {
+                        let text = self.shared.text;
+                        let literal = l.and_then(|l| string_value(text, strip(l)));
+                        // a code-chosen, non-empty left side starts the value
+                        let anchored = match &lt {
+                            Some(lt) => lt.anchored,
+                            None => l.is_some() && literal != Some(""),
+                        };
+                        let host_fixed = match &lt {
+                            Some(lt) => lt.host_fixed,
+                            None => {
+                                literal.is_some_and(fixes_host)
+                                    || l.is_some_and(|l| query_before(text, l))
+                            }
+                        };
+                        let dot_free =
+                            lt.is_none() && anchored && rt.as_ref().is_some_and(|t| t.no_dotdot);
+                        let clean = self.shared.cfg.built_string
+                            | if dot_free {
+                                self.shared.cfg.dot_free
+                            } else {
+                                0
+                            };
+                        union(lt, rt).and_then(|mut t| {
                             t.stringy = true;
                             t.whole = false;
-                            t.host_fixed |= prefix;
-                            t
+                            t.host_fixed |= host_fixed;
+                            t.anchored = anchored;
+                            t.no_dotdot = false;
+                            t.masked(clean)
                         })
                     }
                     "||" | "??" | "&&" => union(lt, rt),
@@ -396,13 +458,31 @@ impl<'t> Walker<'_, 't> {
             }
             "assignment_expression" => self.assignment(n),
             "augmented_assignment_expression" => {
-                let t = n.child_by_field_name("right").and_then(|r| self.eval(r));
+                let right = n.child_by_field_name("right");
+                let t = match n.child_by_field_name("left") {
+                    // `x ||= f(x)` runs `f(x)` only when `x` is falsy (`??=`: null or undefined)
+                    Some(l) if matches!(self.op(n), "||=" | "??=") && is_name_or_member(l) => {
+                        let safe = vec![(self.path_of(l).join("."), u64::MAX)];
+                        self.guarded(right, &safe)
+                    }
+                    _ => right.and_then(|r| self.eval(r)),
+                };
                 if let Some(l) = n.child_by_field_name("left")
                     && l.kind() == "identifier"
                     && let Some(t) = t.clone()
                 {
                     let name = self.text(l).to_string();
-                    let merged = union(self.state.vars.remove(&name), Some(t));
+                    let before = self.state.vars.remove(&name);
+                    // `url += "?" + qs` keeps the start, so the host, `url` had
+                    let kept = before.as_ref().map(|b| (b.host_fixed, b.anchored));
+                    let merged = union(before, Some(t)).map(|mut m| {
+                        if let Some((host_fixed, anchored)) = kept {
+                            m.host_fixed = host_fixed;
+                            m.anchored = anchored;
+                        }
+                        m.no_dotdot = false;
+                        m
+                    });
                     if let Some(m) = merged {
                         let m = m.step(n.byte_range(), format!("appended to `{name}`"));
                         self.state.vars.insert(name, m);
@@ -432,6 +512,7 @@ impl<'t> Walker<'_, 't> {
                             && t.mask & (1 << rule) != 0
                             && !(sink.string && (!t.stringy || t.whole))
                             && !(sink.host && t.host_fixed)
+                            && !(sink.unanchored && t.anchored)
                         {
                             self.report(*rule, n.byte_range(), &t, n, name);
                         }

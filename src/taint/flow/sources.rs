@@ -76,6 +76,8 @@ impl<'t> Walker<'_, 't> {
                 .is_some_and(|l| STRING_FIELDS.contains(&l.as_str()) || !self.is_source_end(l)),
             stringy: true,
             host_fixed: false,
+            anchored: false,
+            no_dotdot: false,
             params: 0,
         })
     }
@@ -271,6 +273,8 @@ impl<'t> Walker<'_, 't> {
             whole: true,
             stringy: true,
             host_fixed: false,
+            anchored: false,
+            no_dotdot: false,
             params: 0,
         }
     }

@@ -160,6 +160,8 @@ impl<'t> Walker<'_, 't> {
                     whole: false,
                     stringy: true,
                     host_fixed: false,
+                    anchored: false,
+                    no_dotdot: false,
                     params: 1u64.checked_shl(i as u32).unwrap_or(0),
                 })
             })
