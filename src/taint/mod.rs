@@ -47,8 +47,6 @@ pub struct Compiled {
     propagators: Vec<Pattern>,
     /// Rules for which `typeof x === "string"` makes `x` safe.
     typeof_string: u64,
-    /// Rules for which a string built by `+` or a template literal is safe.
-    built_string: u64,
     /// Rules for which a value that cannot hold `..` is safe (see [`spec::DOT_FREE`]).
     dot_free: u64,
     /// Rules whose only sources are request (or browser) input: a file that shows no request
@@ -187,7 +185,6 @@ pub fn build(
         guards: Vec::new(),
         propagators: Vec::new(),
         typeof_string: 0,
-        built_string: 0,
         dot_free: 0,
         request_only: 0,
         hint_masks: Vec::new(),
@@ -237,9 +234,6 @@ pub fn build(
         compiled.rules.push(idx);
         if spec.typeof_string {
             compiled.typeof_string |= bit;
-        }
-        if spec.built_string {
-            compiled.built_string |= bit;
         }
         if spec.dot_free {
             compiled.dot_free |= bit;

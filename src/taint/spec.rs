@@ -166,6 +166,10 @@ pub struct RawSinkSpec {
     /// reject `..` segments themselves, such as Express `res.sendFile`).
     #[serde(default)]
     pub unanchored: bool,
+    /// Only values that may be objects: not strings built by `+`, template literals or string
+    /// methods (a filter value that cannot carry query operators).
+    #[serde(default)]
+    pub objects: bool,
     /// Only calls whose argument text matches this regex.
     pub if_args: Option<String>,
     /// Not calls whose argument text matches this regex.
@@ -402,6 +406,8 @@ pub struct Sink {
     pub host: bool,
     /// Values the input starts only (see [`RawSinkSpec::unanchored`]).
     pub unanchored: bool,
+    /// Values that may be objects only (see [`RawSinkSpec::objects`]).
+    pub objects: bool,
     /// Argument-text condition.
     pub if_args: Option<SinkRegex>,
     /// Argument-text exclusion.
@@ -489,8 +495,6 @@ pub struct TaintSpec {
     pub guards: Vec<Pattern>,
     /// `typeof x === "string"` makes `x` safe for this rule (operator injection needs objects).
     pub typeof_string: bool,
-    /// See [`BUILT_STRING`].
-    pub built_string: bool,
     /// See [`DOT_FREE`].
     pub dot_free: bool,
 }
@@ -708,6 +712,7 @@ pub fn compile(
             whole: spec.whole,
             host: spec.host,
             unanchored: spec.unanchored,
+            objects: spec.objects,
             if_args: cache.regex(spec.if_args.as_ref())?,
             unless_args: cache.regex(spec.unless_args.as_ref())?,
             unless_function: cache.regex(spec.unless_function.as_ref())?,
@@ -729,12 +734,11 @@ pub fn compile(
             .map(|p| cache.parse(p))
             .collect::<Result<Vec<_>, String>>()
     };
-    let built_string = raw.sanitizers.iter().any(|s| s == BUILT_STRING);
     let dot_free = raw.sanitizers.iter().any(|s| s == DOT_FREE);
     let named: Vec<String> = raw
         .sanitizers
         .iter()
-        .filter(|s| *s != BUILT_STRING && *s != DOT_FREE)
+        .filter(|s| *s != DOT_FREE)
         .cloned()
         .collect();
     let sanitizers = calls(&named, &sets.sanitizers, "sanitizer")?;
@@ -755,14 +759,9 @@ pub fn compile(
         sanitizers,
         guards,
         typeof_string,
-        built_string,
         dot_free,
     })
 }
-
-/// The sanitizer entry saying a string built by concatenation or a template literal is safe
-/// (it cannot be an object carrying query operators).
-pub const BUILT_STRING: &str = "built string";
 
 /// The sanitizer entry saying a path is safe once it cannot hold `..`: a global `replace` that
 /// removes every slash, or one with no `..` (dots removed, or a normalised path's leading `../`

@@ -51,6 +51,7 @@ impl<'t> Walker<'_, 't> {
                 || (sink.whole && !t.whole)
                 || (sink.host && t.host_fixed)
                 || (sink.unanchored && t.anchored)
+                || (sink.objects && t.built)
             {
                 continue;
             }
@@ -108,6 +109,7 @@ impl<'t> Walker<'_, 't> {
                             && (!sink.string || (t.stringy && !t.whole))
                             && !(sink.host && t.host_fixed)
                             && !(sink.unanchored && t.anchored)
+                            && !(sink.objects && t.built)
                             && sink
                                 .if_file
                                 .as_ref()
@@ -385,6 +387,7 @@ impl<'t> Walker<'_, 't> {
                     || (sink.whole && !t.whole)
                     || (sink.host && t.host_fixed)
                     || (sink.unanchored && t.anchored)
+                    || (sink.objects && t.built)
                 {
                     continue;
                 }
@@ -508,6 +511,7 @@ impl<'t> Walker<'_, 't> {
                 host_fixed: false,
                 anchored: false,
                 no_dotdot: false,
+                built: false,
                 params: 0,
             });
         }
@@ -549,6 +553,17 @@ impl<'t> Walker<'_, 't> {
                 // a method may cut the code-chosen start off; only `replace` is read further
                 t.anchored = false;
                 t.no_dotdot = cleans == Some(false);
+                // an array of strings: file and URL calls take no array (an element is read
+                // as a string again)
+                // methods only strings have return strings
+                t.built = t.built || STRING_METHODS.contains(&method);
+                if method == "split"
+                    && args
+                        .first()
+                        .is_some_and(|a| string_value(self.shared.text, strip(*a)).is_some())
+                {
+                    t.stringy = false;
+                }
                 t.masked(if cleans == Some(true) {
                     self.shared.cfg.dot_free
                 } else {
@@ -822,6 +837,20 @@ impl<'t> Walker<'_, 't> {
             .fold(0, |m, (_, bit)| m | bit)
     }
 }
+
+/// Methods only strings have, returning a string (a receiver that is an object throws).
+const STRING_METHODS: &[&str] = &[
+    "substr",
+    "substring",
+    "trim",
+    "trimStart",
+    "trimEnd",
+    "toLowerCase",
+    "toUpperCase",
+    "charAt",
+    "padStart",
+    "padEnd",
+];
 
 /// The top-level alternatives of a regular expression source.
 fn branches(pattern: &str) -> impl Iterator<Item = &str> {

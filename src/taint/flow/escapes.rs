@@ -33,6 +33,26 @@ pub(super) fn module_variables(root: Node<'_>, text: &str) -> BTreeSet<String> {
     out
 }
 
+/// Names a file declares at its top as `const NAME = "literal"` (a fixed string).
+pub(super) fn module_constants(root: Node<'_>, text: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for stmt in crate::parse::named_children(root) {
+        if stmt.kind() != "lexical_declaration" || !node_text(text, stmt).starts_with("const") {
+            continue;
+        }
+        for d in crate::parse::named_children(stmt) {
+            if let Some(name) = d.child_by_field_name("name")
+                && name.kind() == "identifier"
+                && d.child_by_field_name("value")
+                    .is_some_and(|v| v.kind() == "string")
+            {
+                out.insert(node_text(text, name).to_string());
+            }
+        }
+    }
+    out
+}
+
 impl<'t> Walker<'_, 't> {
     /// Whether the walk is inside a function of the file (not at its top, not in a summary).
     fn in_function(&self) -> bool {

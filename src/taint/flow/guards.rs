@@ -32,6 +32,15 @@ impl<'t> Walker<'_, 't> {
         (mask != 0).then(|| vec![(self.path_of(var).join("."), mask)])
     }
 
+    /// A string literal, or a name the file declares at its top as `const NAME = "literal"`.
+    fn constant_string(&self, n: Node<'t>) -> bool {
+        let n = strip(n);
+        string_value(self.shared.text, n).is_some()
+            || (n.kind() == "identifier"
+                && !self.state.locals.contains(self.text(n))
+                && self.shared.constants.contains(self.text(n)))
+    }
+
     /// Names a condition proves safe when true (then) and when false (else), with rule masks.
     pub(super) fn guards(&self, cond: Node<'t>) -> (Safe, Safe) {
         let depth = self.helper_nesting.get();
@@ -71,9 +80,21 @@ impl<'t> Walker<'_, 't> {
                         (t, Vec::new())
                     }
                     "||" => {
-                        let (_, mut e) = self.guards(l);
-                        e.extend(self.guards(r).1);
-                        (Vec::new(), e)
+                        let (lt, mut e) = self.guards(l);
+                        let (rt, re) = self.guards(r);
+                        e.extend(re);
+                        // `x === "a" || x === "b"`: what both sides prove holds in the branch
+                        let both = lt
+                            .iter()
+                            .filter_map(|(name, m)| {
+                                let m = m & rt
+                                    .iter()
+                                    .filter(|(n, _)| n == name)
+                                    .fold(0, |acc, (_, rm)| acc | rm);
+                                (m != 0).then(|| (name.clone(), m))
+                            })
+                            .collect();
+                        (both, e)
                     }
                     op @ ("===" | "==" | "!==" | "!=") => {
                         if let Some(safe) = self.typeof_guard(l, r) {
@@ -84,10 +105,10 @@ impl<'t> Walker<'_, 't> {
                             };
                         }
                         // comparing with a constant string is the smallest allowlist
-                        let (var, constant) = if string_value(self.shared.text, r).is_some() {
+                        let (var, constant) = if self.constant_string(r) {
                             (strip(l), true)
                         } else {
-                            (strip(r), string_value(self.shared.text, l).is_some())
+                            (strip(r), self.constant_string(l))
                         };
                         if !constant || !is_name_or_member(var) {
                             return Default::default();

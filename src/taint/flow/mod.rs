@@ -113,6 +113,8 @@ struct Taint {
     /// Holds no `..` sequence: every dot or slash was removed (`x.replace(/[./]/g, "")`), or a
     /// normalised path had its leading `../` run stripped.
     no_dotdot: bool,
+    /// A string for sure (built by `+`, a template literal or a string method), never an object.
+    built: bool,
     /// In a helper summary: the parameters it came from (bit i = parameter i).
     params: u64,
 }
@@ -146,6 +148,7 @@ fn union(a: Option<Taint>, b: Option<Taint>) -> Option<Taint> {
             a.host_fixed &= b.host_fixed;
             a.anchored &= b.anchored;
             a.no_dotdot &= b.no_dotdot;
+            a.built &= b.built;
             a.params |= b.params;
             Some(a)
         }
@@ -271,6 +274,8 @@ struct Shared<'t> {
     classes: BTreeMap<&'t str, Node<'t>>,
     /// Names declared at the top of the file (see [`escapes`]).
     module_vars: BTreeSet<String>,
+    /// Names declared at the top of the file as a constant string (`const KNOWN = "foo"`).
+    constants: BTreeSet<String>,
     /// Untrusted values functions stored in module variables and class fields (see [`escapes`]).
     escaped: RefCell<BTreeMap<String, Taint>>,
 }
@@ -312,6 +317,7 @@ pub fn analyze(
         dir: display.rsplit_once('/').map_or("", |(d, _)| d).to_string(),
         aliases: RefCell::new(BTreeMap::new()),
         module_vars: escapes::module_variables(root, text),
+        constants: escapes::module_constants(root, text),
         classes: modules::top_level_classes(root, text),
         paths: aliases,
         escaped: RefCell::new(BTreeMap::new()),

@@ -361,13 +361,14 @@ impl<'t> Walker<'_, 't> {
                     }
                 }
                 let anchored = !prefix.is_empty();
-                let (built, dot_free) = (self.shared.cfg.built_string, self.shared.cfg.dot_free);
+                let dot_free = self.shared.cfg.dot_free;
                 t.and_then(|mut t| {
                     t.stringy = true;
+                    t.built = true;
                     t.whole = false;
                     t.host_fixed = t.host_fixed || code_fixes_host(&prefix);
                     t.anchored = t.anchored || anchored;
-                    let clean = built | if anchored && t.no_dotdot { dot_free } else { 0 };
+                    let clean = if anchored && t.no_dotdot { dot_free } else { 0 };
                     t.masked(clean)
                 })
             }
@@ -394,14 +395,14 @@ impl<'t> Walker<'_, 't> {
                         };
                         let dot_free =
                             lt.is_none() && anchored && rt.as_ref().is_some_and(|t| t.no_dotdot);
-                        let clean = self.shared.cfg.built_string
-                            | if dot_free {
-                                self.shared.cfg.dot_free
-                            } else {
-                                0
-                            };
+                        let clean = if dot_free {
+                            self.shared.cfg.dot_free
+                        } else {
+                            0
+                        };
                         union(lt, rt).and_then(|mut t| {
                             t.stringy = true;
+                            t.built = true;
                             t.whole = false;
                             t.host_fixed |= host_fixed;
                             t.anchored = anchored;

@@ -78,6 +78,7 @@ impl<'t> Walker<'_, 't> {
             host_fixed: false,
             anchored: false,
             no_dotdot: false,
+            built: false,
             params: 0,
         })
     }
@@ -275,6 +276,7 @@ impl<'t> Walker<'_, 't> {
             host_fixed: false,
             anchored: false,
             no_dotdot: false,
+            built: false,
             params: 0,
         }
     }

@@ -162,6 +162,7 @@ impl<'t> Walker<'_, 't> {
                     host_fixed: false,
                     anchored: false,
                     no_dotdot: false,
+                    built: false,
                     params: 1u64.checked_shl(i as u32).unwrap_or(0),
                 })
             })
