@@ -597,15 +597,20 @@ impl<'t> Walker<'_, 't> {
             match k.kind() {
                 "pair" => {
                     let value = k.child_by_field_name("value").and_then(|v| self.eval(v));
+                    // a string under an operator key (`$where`, `$regex`) is code or a pattern:
+                    // the object is no plain filter of strings
+                    let mut operator = false;
                     if let (Some(t), Some(key)) = (&value, k.child_by_field_name("key")) {
                         let key_text =
                             string_value(self.shared.text, key).unwrap_or_else(|| self.text(key));
+                        operator = key_text.starts_with('$');
                         self.property_sinks(n, k, key_text, t);
                     }
                     acc = union(
                         acc,
                         value.map(|mut t| {
                             t.whole = false;
+                            t.built &= !operator;
                             t
                         }),
                     );
