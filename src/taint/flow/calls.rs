@@ -553,17 +553,8 @@ impl<'t> Walker<'_, 't> {
                 // a method may cut the code-chosen start off; only `replace` is read further
                 t.anchored = false;
                 t.no_dotdot = cleans == Some(false);
-                // an array of strings: file and URL calls take no array (an element is read
-                // as a string again)
                 // methods only strings have return strings
                 t.built = t.built || STRING_METHODS.contains(&method);
-                if method == "split"
-                    && args
-                        .first()
-                        .is_some_and(|a| string_value(self.shared.text, strip(*a)).is_some())
-                {
-                    t.stringy = false;
-                }
                 t.masked(if cleans == Some(true) {
                     self.shared.cfg.dot_free
                 } else {
