@@ -471,6 +471,8 @@ impl<'t> Walker<'_, 't> {
                         let r = Taint {
                             anchored: false,
                             no_dotdot: false,
+                            normalized: false,
+                            relative: false,
                             ..r
                         };
                         result = union(result, Some(r));
@@ -512,6 +514,8 @@ impl<'t> Walker<'_, 't> {
                 anchored: false,
                 no_dotdot: false,
                 built: false,
+                normalized: false,
+                relative: false,
                 params: 0,
             });
         }
@@ -553,6 +557,8 @@ impl<'t> Walker<'_, 't> {
                 // a method may cut the code-chosen start off; only `replace` is read further
                 t.anchored = false;
                 t.no_dotdot = cleans == Some(false);
+                t.normalized = false;
+                t.relative = false;
                 // methods only strings have return strings
                 t.built = t.built || STRING_METHODS.contains(&method);
                 t.masked(if cleans == Some(true) {
@@ -569,10 +575,19 @@ impl<'t> Walker<'_, 't> {
                 t
             })
         } else if propagates {
-            // `path.join` and friends resolve `..` segments: no start or dot-freedom survives
+            // `path.join` and friends resolve `..` segments: no start or dot-freedom survives,
+            // but the result is normalised (`..` can only lead it); `join(".", x)` is relative
+            let normalizes = matches!(method, "normalize" | "join" | "resolve" | "relative");
+            let relative = method == "join"
+                && args.first().is_some_and(|a| {
+                    string_value(self.shared.text, strip(*a))
+                        .is_some_and(|v| !v.is_empty() && !v.starts_with(['/', '\\']))
+                });
             all_args.map(|t| Taint {
                 anchored: false,
                 no_dotdot: false,
+                normalized: normalizes,
+                relative,
                 ..t.field()
             })
         } else {

@@ -6,10 +6,145 @@ use std::collections::BTreeMap;
 
 use tree_sitter::Node;
 
-use super::{MAX_NESTING, Safe, Taint, Walker, is_name_or_member, string_value, strip};
+use super::{
+    FACT_NO_DOTDOT, FACT_RELATIVE, MAX_NESTING, Safe, Taint, Walker, is_name_or_member,
+    string_value, strip,
+};
 use crate::taint::spec::Seg;
 
+/// A constant that names the parent folder as a prefix: `".."`, `"../"`, `".." + path.sep`, `"."`.
+fn dotdot_text(text: &str, n: Node<'_>) -> bool {
+    let n = strip(n);
+    match n.kind() {
+        "string" => string_value(text, n)
+            .is_some_and(|v| matches!(v, "." | ".." | "../" | "..\\\\" | "..\\")),
+        // `".." + path.sep`
+        "binary_expression" => n
+            .child_by_field_name("left")
+            .and_then(|l| string_value(text, strip(l)))
+            .is_some_and(|v| v == ".."),
+        _ => false,
+    }
+}
+
 impl<'t> Walker<'_, 't> {
+    /// Records `rel` -> `p` for `const rel = path.relative(root, p)` (see `State::relative_of`).
+    pub(super) fn note_relative(&mut self, name: Node<'t>, value: Option<Node<'t>>) {
+        if name.kind() != "identifier" {
+            return;
+        }
+        let target = value
+            .map(strip)
+            .filter(|v| v.kind() == "call_expression")
+            .and_then(|v| {
+                let callee = v.child_by_field_name("function")?;
+                (self.path_of(callee).last().map(String::as_str) == Some("relative"))
+                    .then_some(())?;
+                let p = Self::args(v).get(1).copied().map(strip)?;
+                (p.kind() == "identifier").then(|| self.text(p).to_string())
+            });
+        let name = self.text(name).to_string();
+        match target {
+            Some(p) => {
+                self.state.relative_of.insert(name, p);
+            }
+            None => {
+                self.state.relative_of.remove(&name);
+            }
+        }
+    }
+
+    /// Facts a failed `..` check proves about the path named `var`: it holds no `..` when it
+    /// is normalised (or the check looked anywhere in it); a `path.relative` result that does
+    /// not climb proves its target stays under the root.
+    fn no_dotdot(&self, var: Node<'t>, anywhere: bool) -> Safe {
+        if var.kind() != "identifier" {
+            return Vec::new();
+        }
+        let name = self.text(var);
+        let mask = self.shared.cfg.dot_free;
+        if let Some(target) = self.state.relative_of.get(name) {
+            return vec![(target.clone(), mask)];
+        }
+        let normalized = self.state.vars.get(name).is_some_and(|t| t.normalized);
+        if anywhere || normalized {
+            vec![(format!("{FACT_NO_DOTDOT}{name}"), mask)]
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// Path checks: `isAbsolute(p)`, `p.startsWith("..")`, `p.includes("..")`, and
+    /// `p.indexOf("..")` compared with `-1` or `0`; `None` when `cond` is none of them.
+    fn path_guard(&self, cond: Node<'t>) -> Option<(Safe, Safe)> {
+        if self.shared.cfg.dot_free == 0 {
+            return None;
+        }
+        let text = self.shared.text;
+        let call = strip(cond);
+        if call.kind() == "call_expression" {
+            let callee = call.child_by_field_name("function")?;
+            let path = self.path_of(callee);
+            let method = path.last()?.as_str();
+            let args = Self::args(call);
+            let first = strip(*args.first()?);
+            if method == "isAbsolute" && first.kind() == "identifier" {
+                let fact = format!("{FACT_RELATIVE}{}", self.text(first));
+                return Some((Vec::new(), vec![(fact, self.shared.cfg.dot_free)]));
+            }
+            let recv = strip(callee.child_by_field_name("object")?);
+            return match method {
+                "startsWith" if dotdot_text(text, first) => {
+                    Some((Vec::new(), self.no_dotdot(recv, false)))
+                }
+                "includes" if string_value(text, first) == Some("..") => {
+                    Some((Vec::new(), self.no_dotdot(recv, true)))
+                }
+                // `if (p.indexOf("../"))`: true when it does not start with it
+                "indexOf" if dotdot_text(text, first) => {
+                    Some((self.no_dotdot(recv, false), Vec::new()))
+                }
+                _ => None,
+            };
+        }
+        if call.kind() != "binary_expression" {
+            return None;
+        }
+        let (l, r) = (
+            strip(call.child_by_field_name("left")?),
+            strip(call.child_by_field_name("right")?),
+        );
+        let bound = self.text(r);
+        let op = self.op(call);
+        if l.kind() != "call_expression" {
+            return None;
+        }
+        let callee = l.child_by_field_name("function")?;
+        if self.path_of(callee).last().map(String::as_str) != Some("indexOf") {
+            return None;
+        }
+        let arg = strip(*Self::args(l).first()?);
+        let recv = strip(callee.child_by_field_name("object")?);
+        let anywhere = string_value(text, arg) == Some("..");
+        match (op, bound) {
+            // absent anywhere
+            ("===" | "==", "-1") | ("<", "0") if anywhere => {
+                Some((self.no_dotdot(recv, true), Vec::new()))
+            }
+            ("!==" | "!=", "-1") | (">=", "0") | (">", "-1") if anywhere => {
+                Some((Vec::new(), self.no_dotdot(recv, true)))
+            }
+            // at the start
+            ("===" | "==", "0") if dotdot_text(text, arg) => {
+                Some((Vec::new(), self.no_dotdot(recv, false)))
+            }
+            ("!==" | "!=", "0") if dotdot_text(text, arg) => {
+                Some((self.no_dotdot(recv, false), Vec::new()))
+            }
+            _ => None,
+        }
+    }
+
     /// `typeof x === "number"` (or `"boolean"`) makes `x` safe for every rule; `"string"` only
     /// for rules that declare the `typeof string` guard (operator injection needs an object).
     fn typeof_guard(&self, l: Node<'t>, r: Node<'t>) -> Option<Safe> {
@@ -54,6 +189,9 @@ impl<'t> Walker<'_, 't> {
     }
 
     pub(super) fn guards_node(&self, cond: Node<'t>) -> (Safe, Safe) {
+        if let Some(safe) = self.path_guard(cond) {
+            return safe;
+        }
         match cond.kind() {
             "parenthesized_expression" => cond
                 .named_child(0)
@@ -139,8 +277,13 @@ impl<'t> Walker<'_, 't> {
                         continue;
                     }
                     let guarded = if let Some(hole) = g.path.iter().position(|s| *s == Seg::Hole) {
-                        // `#.startsWith(...)`: the value is the receiver path up to the hole
-                        (hole + 1 == path.len() - 1).then(|| path[..=hole].join("."))
+                        // `#.startsWith(...)`: the value is the receiver path up to the hole;
+                        // a prefix of dots and slashes (`"/"`, `"./"`) names no folder
+                        let no_folder = args.first().is_some_and(|a| {
+                            string_value(self.shared.text, strip(*a))
+                                .is_some_and(|v| v.chars().all(|c| matches!(c, '.' | '/' | '\\')))
+                        });
+                        (hole + 1 == path.len() - 1 && !no_folder).then(|| path[..=hole].join("."))
                     } else {
                         g.args
                             .as_ref()

@@ -113,6 +113,11 @@ struct Taint {
     /// Holds no `..` sequence: every dot or slash was removed (`x.replace(/[./]/g, "")`), or a
     /// normalised path had its leading `../` run stripped.
     no_dotdot: bool,
+    /// A path with its `.` and `..` segments resolved (`path.normalize`, `join`, `resolve`,
+    /// `relative`): `..` can only lead it.
+    normalized: bool,
+    /// A path proven not absolute (`!path.isAbsolute(p)`).
+    relative: bool,
     /// A string for sure (built by `+`, a template literal or a string method), never an object.
     built: bool,
     /// In a helper summary: the parameters it came from (bit i = parameter i).
@@ -149,6 +154,8 @@ fn union(a: Option<Taint>, b: Option<Taint>) -> Option<Taint> {
             a.anchored &= b.anchored;
             a.no_dotdot &= b.no_dotdot;
             a.built &= b.built;
+            a.normalized &= b.normalized;
+            a.relative &= b.relative;
             a.params |= b.params;
             Some(a)
         }
@@ -216,7 +223,17 @@ struct State {
     /// Module variables the functions being walked declare again (a parameter, `let`,
     /// `const`): the local shadows the module's.
     locals: BTreeSet<String>,
+    /// `rel` -> `p` for `const rel = path.relative(root, p)`: a check that `rel` does not
+    /// climb (`!rel.startsWith("..")`) proves `p` stays under `root`.
+    relative_of: BTreeMap<String, String>,
 }
+
+/// Guard facts about a path travel in [`Safe`] as names with these prefixes; [`State::clean`]
+/// records them on the variable's taint, which is clean (for the rules given) once it is both
+/// relative and free of `..`.
+pub(super) const FACT_RELATIVE: &str = "\u{1}relative:";
+/// See [`FACT_RELATIVE`].
+pub(super) const FACT_NO_DOTDOT: &str = "\u{1}no-dotdot:";
 
 impl State {
     fn merge(mut self, other: State) -> State {
@@ -237,11 +254,28 @@ impl State {
         for (k, v) in other.aliases {
             self.aliases.entry(k).or_insert(v);
         }
+        self.relative_of
+            .retain(|k, v| other.relative_of.get(k).is_some_and(|o| o == v));
         self.locals.extend(other.locals);
         self
     }
 
     fn clean(&mut self, name: &str, mask: u64) {
+        let fact = |prefix: &str| name.strip_prefix(prefix);
+        if let Some(var) = fact(FACT_RELATIVE).or_else(|| fact(FACT_NO_DOTDOT)) {
+            if let Some(mut t) = self.vars.remove(var) {
+                if name.starts_with(FACT_RELATIVE) {
+                    t.relative = true;
+                } else {
+                    t.no_dotdot = true;
+                }
+                let clean = if t.relative && t.no_dotdot { mask } else { 0 };
+                if let Some(t) = t.masked(clean) {
+                    self.vars.insert(var.to_string(), t);
+                }
+            }
+            return;
+        }
         if let Some(t) = self.vars.remove(name) {
             if let Some(t) = t.masked(mask) {
                 self.vars.insert(name.to_string(), t);
@@ -583,6 +617,7 @@ impl<'s, 't> Walker<'s, 't> {
                     let path = value.map(|v| self.value_path(v));
                     if let Some(name) = d.child_by_field_name("name") {
                         self.bind(name, t, path.as_deref());
+                        self.note_relative(name, value);
                     }
                 }
             }

@@ -368,6 +368,8 @@ impl<'t> Walker<'_, 't> {
                     t.whole = false;
                     t.host_fixed = t.host_fixed || code_fixes_host(&prefix);
                     t.anchored = t.anchored || anchored;
+                    t.normalized = false;
+                    t.relative = false;
                     let clean = if anchored && t.no_dotdot { dot_free } else { 0 };
                     t.masked(clean)
                 })
@@ -407,6 +409,8 @@ impl<'t> Walker<'_, 't> {
                             t.host_fixed |= host_fixed;
                             t.anchored = anchored;
                             t.no_dotdot = false;
+                            t.normalized = false;
+                            t.relative = false;
                             t.masked(clean)
                         })
                     }
@@ -482,6 +486,8 @@ impl<'t> Walker<'_, 't> {
                             m.anchored = anchored;
                         }
                         m.no_dotdot = false;
+                        m.normalized = false;
+                        m.relative = false;
                         m
                     });
                     if let Some(m) = merged {

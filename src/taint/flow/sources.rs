@@ -79,6 +79,8 @@ impl<'t> Walker<'_, 't> {
             anchored: false,
             no_dotdot: false,
             built: false,
+            normalized: false,
+            relative: false,
             params: 0,
         })
     }
@@ -277,6 +279,8 @@ impl<'t> Walker<'_, 't> {
             anchored: false,
             no_dotdot: false,
             built: false,
+            normalized: false,
+            relative: false,
             params: 0,
         }
     }

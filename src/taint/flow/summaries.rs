@@ -163,6 +163,8 @@ impl<'t> Walker<'_, 't> {
                     anchored: false,
                     no_dotdot: false,
                     built: false,
+                    normalized: false,
+                    relative: false,
                     params: 1u64.checked_shl(i as u32).unwrap_or(0),
                 })
             })
