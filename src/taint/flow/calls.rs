@@ -101,6 +101,19 @@ impl<'t> Walker<'_, 't> {
             }
             "member_expression" | "subscript_expression" => {
                 let path = self.path_of(left);
+                // `obj.x = "safe"` makes `obj.x` trusted until tainted again (a branch that
+                // does it on one side only leaves it untrusted after: cleared paths merge by
+                // intersection)
+                if left.kind() == "member_expression" {
+                    let key = path.join(".");
+                    if t.is_some() {
+                        self.state.cleared.remove(&key);
+                    } else if root_identifier(left)
+                        .is_some_and(|r| self.state.vars.contains_key(self.text(r)))
+                    {
+                        self.state.cleared.insert(key, u64::MAX);
+                    }
+                }
                 if let Some(t) = &t {
                     for (sink, rule) in &self.shared.cfg.sinks {
                         if let SinkKind::Assign(p) = &sink.kind
@@ -578,11 +591,12 @@ impl<'t> Walker<'_, 't> {
             // `path.join` and friends resolve `..` segments: no start or dot-freedom survives,
             // but the result is normalised (`..` can only lead it); `join(".", x)` is relative
             let normalizes = matches!(method, "normalize" | "join" | "resolve" | "relative");
-            let relative = method == "join"
+            let relative = (method == "join"
                 && args.first().is_some_and(|a| {
                     string_value(self.shared.text, strip(*a))
                         .is_some_and(|v| !v.is_empty() && !v.starts_with(['/', '\\']))
-                });
+                }))
+                || (method == "normalize" && all_args.as_ref().is_some_and(|t| t.relative));
             all_args.map(|t| Taint {
                 anchored: false,
                 no_dotdot: false,
@@ -833,7 +847,7 @@ impl<'t> Walker<'_, 't> {
     }
 
     /// The rules a call to `escapeHtml` is a sanitizer for.
-    fn html_escape_mask(&self) -> u64 {
+    pub(super) fn html_escape_mask(&self) -> u64 {
         let name = ["escapeHtml".to_string()];
         self.shared
             .cfg

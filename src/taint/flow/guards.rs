@@ -74,6 +74,93 @@ impl<'t> Walker<'_, 't> {
         }
     }
 
+    /// A search for the characters HTML needs escaped (`/[<>"'&]/.test(x)`, `RE.exec(x)`,
+    /// `x.match(RE)`, `RE.exec(x) == null`): where it finds none, `x` is safe to print as HTML;
+    /// where it finds one, nothing is proven.
+    fn special_chars_guard(&self, cond: Node<'t>) -> Option<(Safe, Safe)> {
+        let n = strip(cond);
+        let (call, null_is_then) = match n.kind() {
+            "call_expression" => (n, None),
+            "binary_expression" => {
+                let r = strip(n.child_by_field_name("right")?);
+                if !matches!(r.kind(), "null" | "undefined") {
+                    return None;
+                }
+                let op = self.op(n);
+                let eq = matches!(op, "==" | "===");
+                (eq || matches!(op, "!=" | "!==")).then_some(())?;
+                (strip(n.child_by_field_name("left")?), Some(eq))
+            }
+            _ => return None,
+        };
+        if call.kind() != "call_expression" {
+            return None;
+        }
+        let callee = call.child_by_field_name("function")?;
+        let method = self.path_of(callee).last()?.clone();
+        let recv = strip(callee.child_by_field_name("object")?);
+        let first = strip(*Self::args(call).first()?);
+        let (re, value) = match method.as_str() {
+            "test" | "exec" => (recv, first),
+            "match" => (first, recv),
+            _ => return None,
+        };
+        if !self.finds_html_specials(re) || !is_name_or_member(value) {
+            return None;
+        }
+        let safe = vec![(self.path_of(value).join("."), self.html_escape_mask())];
+        Some(match null_is_then {
+            Some(true) => (safe, Vec::new()),
+            _ => (Vec::new(), safe),
+        })
+    }
+
+    /// A regular expression (literal, or a name bound to one in an enclosing block) that is one
+    /// character class holding `<`, `>`, `&` and `"`: it matches wherever HTML needs escaping.
+    fn finds_html_specials(&self, re: Node<'t>) -> bool {
+        let literal = if re.kind() == "regex" {
+            Some(re)
+        } else if re.kind() == "identifier" {
+            let name = self.text(re);
+            let mut found = None;
+            let mut at = re.parent();
+            while let (Some(block), None) = (at, found) {
+                if matches!(block.kind(), "statement_block" | "program") {
+                    found = crate::parse::named_children(block)
+                        .into_iter()
+                        .filter(|s| {
+                            matches!(s.kind(), "lexical_declaration" | "variable_declaration")
+                        })
+                        .flat_map(crate::parse::named_children)
+                        .find(|d| {
+                            d.child_by_field_name("name")
+                                .is_some_and(|x| self.text(x) == name)
+                        })
+                        .and_then(|d| d.child_by_field_name("value"))
+                        .filter(|v| v.kind() == "regex");
+                }
+                at = block.parent();
+            }
+            found
+        } else {
+            None
+        };
+        let Some(pattern) = literal
+            .and_then(|r| r.child_by_field_name("pattern"))
+            .map(|p| self.text(p))
+        else {
+            return false;
+        };
+        pattern
+            .strip_prefix('[')
+            .and_then(|p| p.strip_suffix(']'))
+            .is_some_and(|class| {
+                !class.starts_with('^')
+                    && !class.contains(['[', ']'])
+                    && ['<', '>', '&', '"'].iter().all(|c| class.contains(*c))
+            })
+    }
+
     /// Path checks: `isAbsolute(p)`, `p.startsWith("..")`, `p.includes("..")`, and
     /// `p.indexOf("..")` compared with `-1` or `0`; `None` when `cond` is none of them.
     fn path_guard(&self, cond: Node<'t>) -> Option<(Safe, Safe)> {
@@ -189,7 +276,10 @@ impl<'t> Walker<'_, 't> {
     }
 
     pub(super) fn guards_node(&self, cond: Node<'t>) -> (Safe, Safe) {
-        if let Some(safe) = self.path_guard(cond) {
+        if let Some(safe) = self
+            .path_guard(cond)
+            .or_else(|| self.special_chars_guard(cond))
+        {
             return safe;
         }
         match cond.kind() {

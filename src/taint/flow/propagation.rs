@@ -34,6 +34,14 @@ fn fixes_host(prefix: &str) -> bool {
         .is_some_and(|i| i > 0 && !prefix[..i].contains([':', '\\']))
 }
 
+/// Whether a constant prefix makes any path relative: it names a first folder (`files/`,
+/// `./`), with no root, drive or scheme before it.
+fn relative_prefix(prefix: &str) -> bool {
+    prefix
+        .find(['/', '\\'])
+        .is_some_and(|i| i > 0 && !prefix[..i].contains(':'))
+}
+
 /// Whether the untrusted part of `left + <input>` sits behind a constant `?` or `#` of `left`
 /// (`someUrl() + "?next=" + x`): the strings `left` concatenates, read from the right.
 fn query_before(text: &str, left: Node<'_>) -> bool {
@@ -397,6 +405,11 @@ impl<'t> Walker<'_, 't> {
                         };
                         let dot_free =
                             lt.is_none() && anchored && rt.as_ref().is_some_and(|t| t.no_dotdot);
+                        // `"files/" + x` is a relative path whatever `x` holds
+                        let relative = match &lt {
+                            Some(lt) => lt.relative,
+                            None => literal.is_some_and(relative_prefix),
+                        };
                         let clean = if dot_free {
                             self.shared.cfg.dot_free
                         } else {
@@ -410,7 +423,7 @@ impl<'t> Walker<'_, 't> {
                             t.anchored = anchored;
                             t.no_dotdot = false;
                             t.normalized = false;
-                            t.relative = false;
+                            t.relative = relative;
                             t.masked(clean)
                         })
                     }
