@@ -363,17 +363,21 @@ impl<'t> Walker<'_, 't> {
                 let args = Self::args(cond);
                 let mut safe = Vec::new();
                 for (g, mask) in &self.shared.cfg.guards {
+                    let mut mask = *mask;
                     if g.is_new || !g.matches_path(&path) {
                         continue;
                     }
                     let guarded = if let Some(hole) = g.path.iter().position(|s| *s == Seg::Hole) {
-                        // `#.startsWith(...)`: the value is the receiver path up to the hole;
-                        // a prefix of dots and slashes (`"/"`, `"./"`) names no folder
-                        let no_folder = args.first().is_some_and(|a| {
+                        // `#.startsWith(...)`: the value is the receiver path up to the hole; a
+                        // prefix of dots and slashes (`"/"`, `"./"`) names no folder, so it
+                        // proves nothing about a file path (a same-site URL path it is)
+                        if args.first().is_some_and(|a| {
                             string_value(self.shared.text, strip(*a))
                                 .is_some_and(|v| v.chars().all(|c| matches!(c, '.' | '/' | '\\')))
-                        });
-                        (hole + 1 == path.len() - 1 && !no_folder).then(|| path[..=hole].join("."))
+                        }) {
+                            mask &= !self.shared.cfg.dot_free;
+                        }
+                        (hole + 1 == path.len() - 1).then(|| path[..=hole].join("."))
                     } else {
                         g.args
                             .as_ref()
@@ -383,8 +387,10 @@ impl<'t> Walker<'_, 't> {
                             .filter(|a| is_name_or_member(*a))
                             .map(|a| self.path_of(a).join("."))
                     };
-                    if let Some(name) = guarded {
-                        safe.push((name, *mask));
+                    if let Some(name) = guarded
+                        && mask != 0
+                    {
+                        safe.push((name, mask));
                     }
                 }
                 (safe, Vec::new())
