@@ -276,13 +276,14 @@ impl State {
             }
             return;
         }
-        if let Some(t) = self.vars.remove(name) {
-            if let Some(t) = t.masked(mask) {
-                self.vars.insert(name.to_string(), t);
-            }
-        } else {
-            *self.cleared.entry(name.to_string()).or_default() |= mask;
+        if let Some(t) = self.vars.remove(name)
+            && let Some(t) = t.masked(mask)
+        {
+            self.vars.insert(name.to_string(), t);
         }
+        // also when the name held a value: a name that is a source itself (a browser global)
+        // is read afresh, and must be read clean too
+        *self.cleared.entry(name.to_string()).or_default() |= mask;
     }
 }
 
