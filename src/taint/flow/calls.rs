@@ -387,6 +387,11 @@ impl<'t> Walker<'_, 't> {
                     continue;
                 }
             }
+            // a filter sink called on what a query handed its callback (`(err, doc) =>
+            // err.count(q)`) is no model method
+            if sink.objects && receiver.is_some_and(|r| self.query_callback_value(r)) {
+                continue;
+            }
             let positions: Vec<usize> = match &p.args {
                 Some(a) if !a.is_empty() => a.clone(),
                 _ => (0..args.len()).collect(),
@@ -846,6 +851,75 @@ impl<'t> Walker<'_, 't> {
         .then_some(false)
     }
 
+    /// Whether `r` names a parameter of a callback that a query hands its error or count: the
+    /// first of `Model.find(q, (err, docs) => ...)` or `query.exec((err, doc) => ...)`, any of
+    /// `Model.count(q, (err, n) => ...)`, or the rejection handler of `then`/`catch`.
+    fn query_callback_value(&self, r: Node<'t>) -> bool {
+        const QUERIES: &[&str] = &[
+            "find",
+            "findOne",
+            "findById",
+            "count",
+            "countDocuments",
+            "exec",
+            "aggregate",
+            "distinct",
+            "findOneAndUpdate",
+            "updateOne",
+            "updateMany",
+            "deleteOne",
+            "deleteMany",
+        ];
+        let r = strip(r);
+        if r.kind() != "identifier" {
+            return false;
+        }
+        let name = self.text(r);
+        let mut at = r.parent();
+        while let Some(f) = at {
+            if is_function(f) {
+                // which parameter declares the name (a lone `x =>` is the first)
+                let declared = f.child_by_field_name("parameters").map_or_else(
+                    || {
+                        f.child_by_field_name("parameter")
+                            .filter(|p| self.text(*p) == name)
+                            .map(|_| 0)
+                    },
+                    |ps| {
+                        crate::parse::named_children(ps)
+                            .into_iter()
+                            .position(|p| self.text(strip_param(p)) == name)
+                    },
+                );
+                let Some(param) = declared else {
+                    at = f.parent();
+                    continue;
+                };
+                let Some(list) = f.parent().filter(|a| a.kind() == "arguments") else {
+                    return false;
+                };
+                let Some(call) = list.parent().filter(|c| c.kind() == "call_expression") else {
+                    return false;
+                };
+                let position = crate::parse::named_children(list)
+                    .iter()
+                    .position(|a| a.id() == f.id());
+                let method = call
+                    .child_by_field_name("function")
+                    .map(|c| self.path_of(c))
+                    .and_then(|p| p.last().cloned())
+                    .unwrap_or_default();
+                // node-style callbacks: the error first; a count's result is a number
+                return (QUERIES.contains(&method.as_str())
+                    && (param == 0 || matches!(method.as_str(), "count" | "countDocuments")))
+                    || method == "catch"
+                    || (method == "then" && position == Some(1));
+            }
+            at = f.parent();
+        }
+        false
+    }
+
     /// The rules a call to `escapeHtml` is a sanitizer for.
     pub(super) fn html_escape_mask(&self) -> u64 {
         let name = ["escapeHtml".to_string()];
@@ -855,6 +929,17 @@ impl<'t> Walker<'_, 't> {
             .iter()
             .filter(|(p, _)| !p.is_new && p.matches_path(&name))
             .fold(0, |m, (_, bit)| m | bit)
+    }
+}
+
+/// The name a parameter declares (`x` of `x = 1` or `x: T`).
+fn strip_param(p: Node<'_>) -> Node<'_> {
+    match p.kind() {
+        "assignment_pattern" => p.child_by_field_name("left").unwrap_or(p),
+        "required_parameter" | "optional_parameter" => {
+            p.child_by_field_name("pattern").unwrap_or(p)
+        }
+        _ => p,
     }
 }
 
