@@ -8,7 +8,7 @@
 //! escapes is walked a second time, so that reads written before the store see it too; never
 //! more than twice, so the walk stays linear.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use tree_sitter::Node;
 
@@ -34,8 +34,8 @@ pub(super) fn module_variables(root: Node<'_>, text: &str) -> BTreeSet<String> {
 }
 
 /// Names a file declares at its top as `const NAME = "literal"` (a fixed string).
-pub(super) fn module_constants(root: Node<'_>, text: &str) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
+pub(super) fn module_constants<'t>(root: Node<'_>, text: &'t str) -> BTreeMap<String, &'t str> {
+    let mut out = BTreeMap::new();
     for stmt in crate::parse::named_children(root) {
         if stmt.kind() != "lexical_declaration" || !node_text(text, stmt).starts_with("const") {
             continue;
@@ -43,10 +43,10 @@ pub(super) fn module_constants(root: Node<'_>, text: &str) -> BTreeSet<String> {
         for d in crate::parse::named_children(stmt) {
             if let Some(name) = d.child_by_field_name("name")
                 && name.kind() == "identifier"
-                && d.child_by_field_name("value")
-                    .is_some_and(|v| v.kind() == "string")
+                && let Some(value) = d.child_by_field_name("value")
+                && let Some(v) = super::string_value(text, value)
             {
-                out.insert(node_text(text, name).to_string());
+                out.insert(node_text(text, name).to_string(), v);
             }
         }
     }

@@ -12,6 +12,69 @@ use super::{
 };
 use crate::taint::spec::Seg;
 
+/// Whether a regular expression is one character class holding `<`, `>`, `&` and `"`: it
+/// matches wherever HTML needs escaping.
+fn finds_html_specials(pattern: &str) -> bool {
+    pattern
+        .strip_prefix('[')
+        .and_then(|p| p.strip_suffix(']'))
+        .is_some_and(|class| {
+            !class.starts_with('^')
+                && !class.contains(['[', ']'])
+                && ['<', '>', '&', '"'].iter().all(|c| class.contains(*c))
+        })
+}
+
+/// Whether a regular expression matches whole values of a narrow alphabet (`^\d+$`,
+/// `^[a-z0-9_-]{1,32}$`): anchored at both ends, and built of letters, digits, `_` and `-`
+/// (classes of them, `\d`, `\w`), quantifiers and groups only; no alternative.
+fn strict_pattern(pattern: &str) -> bool {
+    let Some(body) = pattern.strip_prefix('^').and_then(|p| p.strip_suffix('$')) else {
+        return false;
+    };
+    if body.is_empty() || body.ends_with('\\') {
+        return false;
+    }
+    let (mut escaped, mut class) = (false, false);
+    for c in body.chars() {
+        let ok = if escaped {
+            escaped = false;
+            matches!(c, 'd' | 'w' | '-' | '_')
+        } else if class {
+            match c {
+                ']' => {
+                    class = false;
+                    true
+                }
+                '\\' => {
+                    escaped = true;
+                    true
+                }
+                _ => c.is_ascii_alphanumeric() || matches!(c, '-' | '_'),
+            }
+        } else {
+            match c {
+                '[' => {
+                    class = true;
+                    true
+                }
+                '\\' => {
+                    escaped = true;
+                    true
+                }
+                _ => {
+                    c.is_ascii_alphanumeric()
+                        || matches!(c, '_' | '-' | '+' | '*' | '?' | '{' | '}' | ',' | '(' | ')')
+                }
+            }
+        };
+        if !ok {
+            return false;
+        }
+    }
+    !class
+}
+
 /// A constant that names the parent folder as a prefix: `".."`, `"../"`, `".." + path.sep`, `"."`.
 fn dotdot_text(text: &str, n: Node<'_>) -> bool {
     let n = strip(n);
@@ -78,7 +141,11 @@ impl<'t> Walker<'_, 't> {
     /// `x.match(RE)`, `RE.exec(x) == null`): where it finds none, `x` is safe to print as HTML;
     /// where it finds one, nothing is proven.
     fn special_chars_guard(&self, cond: Node<'t>) -> Option<(Safe, Safe)> {
-        let n = strip(cond);
+        let mut n = strip(cond);
+        // `if ((m = RE.exec(v)))`
+        if n.kind() == "assignment_expression" {
+            n = strip(n.child_by_field_name("right")?);
+        }
         let (call, null_is_then) = match n.kind() {
             "call_expression" => (n, None),
             "binary_expression" => {
@@ -105,19 +172,35 @@ impl<'t> Walker<'_, 't> {
             "match" => (first, recv),
             _ => return None,
         };
-        if !self.finds_html_specials(re) || !is_name_or_member(value) {
+        if !is_name_or_member(value) {
             return None;
         }
-        let safe = vec![(self.path_of(value).join("."), self.html_escape_mask())];
+        let pattern = self.regex_source(re)?;
+        let name = self.path_of(value).join(".");
+        // a whole-value match of a narrow alphabet (`/^\d+$/`): a value it accepts is safe
+        if strict_pattern(&pattern) {
+            let safe = vec![(name, u64::MAX)];
+            return Some(match null_is_then {
+                Some(true) => (Vec::new(), safe),
+                _ => (safe, Vec::new()),
+            });
+        }
+        if !finds_html_specials(&pattern) {
+            return None;
+        }
+        let safe = vec![(name, self.html_escape_mask())];
         Some(match null_is_then {
             Some(true) => (safe, Vec::new()),
             _ => (Vec::new(), safe),
         })
     }
 
-    /// A regular expression (literal, or a name bound to one in an enclosing block) that is one
-    /// character class holding `<`, `>`, `&` and `"`: it matches wherever HTML needs escaping.
-    fn finds_html_specials(&self, re: Node<'t>) -> bool {
+    /// The source of a regular expression: a literal, a string (`"^\\d+$"`), or a name bound to
+    /// a literal in an enclosing block.
+    fn regex_source(&self, re: Node<'t>) -> Option<String> {
+        if let Some(v) = string_value(self.shared.text, re) {
+            return Some(v.replace("\\\\", "\\"));
+        }
         let literal = if re.kind() == "regex" {
             Some(re)
         } else if re.kind() == "identifier" {
@@ -145,20 +228,9 @@ impl<'t> Walker<'_, 't> {
         } else {
             None
         };
-        let Some(pattern) = literal
+        literal
             .and_then(|r| r.child_by_field_name("pattern"))
-            .map(|p| self.text(p))
-        else {
-            return false;
-        };
-        pattern
-            .strip_prefix('[')
-            .and_then(|p| p.strip_suffix(']'))
-            .is_some_and(|class| {
-                !class.starts_with('^')
-                    && !class.contains(['[', ']'])
-                    && ['<', '>', '&', '"'].iter().all(|c| class.contains(*c))
-            })
+            .map(|p| self.text(p).to_string())
     }
 
     /// Path checks: `isAbsolute(p)`, `p.startsWith("..")`, `p.includes("..")`, and
@@ -260,7 +332,7 @@ impl<'t> Walker<'_, 't> {
         string_value(self.shared.text, n).is_some()
             || (n.kind() == "identifier"
                 && !self.state.locals.contains(self.text(n))
-                && self.shared.constants.contains(self.text(n)))
+                && self.shared.constants.contains_key(self.text(n)))
     }
 
     /// Names a condition proves safe when true (then) and when false (else), with rule masks.

@@ -310,7 +310,7 @@ struct Shared<'t> {
     /// Names declared at the top of the file (see [`escapes`]).
     module_vars: BTreeSet<String>,
     /// Names declared at the top of the file as a constant string (`const KNOWN = "foo"`).
-    constants: BTreeSet<String>,
+    constants: BTreeMap<String, &'t str>,
     /// Untrusted values functions stored in module variables and class fields (see [`escapes`]).
     escaped: RefCell<BTreeMap<String, Taint>>,
 }

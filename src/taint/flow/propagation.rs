@@ -390,7 +390,7 @@ impl<'t> Walker<'_, 't> {
                 match self.op(n) {
                     "+" => {
                         let text = self.shared.text;
-                        let literal = l.and_then(|l| string_value(text, strip(l)));
+                        let literal = l.and_then(|l| self.constant_text(l));
                         // a code-chosen, non-empty left side starts the value
                         let anchored = match &lt {
                             Some(lt) => lt.anchored,
@@ -608,6 +608,17 @@ impl<'t> Walker<'_, 't> {
         t.field().masked(cleared)
     }
 
+    /// The text of a string literal, or of a top-level `const NAME = "literal"` the name is not
+    /// shadowed for.
+    pub(super) fn constant_text(&self, n: Node<'t>) -> Option<&'t str> {
+        let n = strip(n);
+        string_value(self.shared.text, n).or_else(|| {
+            (n.kind() == "identifier" && !self.state.locals.contains(self.text(n)))
+                .then(|| self.shared.constants.get(self.text(n)).copied())
+                .flatten()
+        })
+    }
+
     pub(super) fn object(&mut self, n: Node<'t>) -> Option<Taint> {
         let mut c = n.walk();
         let kids: Vec<_> = n.named_children(&mut c).collect();
@@ -619,10 +630,14 @@ impl<'t> Walker<'_, 't> {
                     // a string under an operator key (`$where`, `$regex`) is code or a pattern:
                     // the object is no plain filter of strings
                     let mut operator = false;
+                    let eq = k.child_by_field_name("key").is_some_and(|key| {
+                        string_value(self.shared.text, key).unwrap_or_else(|| self.text(key))
+                            == "$eq"
+                    });
                     if let (Some(t), Some(key)) = (&value, k.child_by_field_name("key")) {
                         let key_text =
                             string_value(self.shared.text, key).unwrap_or_else(|| self.text(key));
-                        operator = key_text.starts_with('$');
+                        operator = key_text.starts_with('$') && key_text != "$eq";
                         self.property_sinks(n, k, key_text, t);
                     }
                     acc = union(
@@ -630,6 +645,8 @@ impl<'t> Walker<'_, 't> {
                         value.map(|mut t| {
                             t.whole = false;
                             t.built &= !operator;
+                            // `{ $eq: x }` compares with `x` as a value, operators and all
+                            t.built |= eq;
                             t
                         }),
                     );
