@@ -45,22 +45,30 @@ fn relative_prefix(prefix: &str) -> bool {
 /// Whether the untrusted part of `left + <input>` sits behind a constant `?` or `#` of `left`
 /// (`someUrl() + "?next=" + x`): the strings `left` concatenates, read from the right.
 fn query_before(text: &str, left: Node<'_>) -> bool {
-    let left = strip(left);
-    match left.kind() {
-        "string" => string_value(text, left).is_some_and(|v| v.contains(['?', '#'])),
-        "binary_expression" => {
-            left.child_by_field_name("operator")
-                .is_some_and(|o| super::node_text(text, o) == "+")
-                && [
-                    left.child_by_field_name("right"),
-                    left.child_by_field_name("left"),
-                ]
-                .into_iter()
-                .flatten()
-                .any(|side| query_before(text, side))
+    let has_mark =
+        |n: Node<'_>| string_value(text, strip(n)).is_some_and(|v| v.contains(['?', '#']));
+    // down the left spine of a `+` chain, a bounded number of steps (generated code nests
+    // far deeper than anyone writes)
+    let mut n = strip(left);
+    for _ in 0..MAX_NESTING {
+        if n.kind() != "binary_expression" {
+            return has_mark(n);
         }
-        _ => false,
+        let plus = n
+            .child_by_field_name("operator")
+            .is_some_and(|o| super::node_text(text, o) == "+");
+        if !plus {
+            return false;
+        }
+        if n.child_by_field_name("right").is_some_and(has_mark) {
+            return true;
+        }
+        let Some(l) = n.child_by_field_name("left") else {
+            return false;
+        };
+        n = strip(l);
     }
+    false
 }
 
 /// Stands for a code-chosen value in a template prefix.
