@@ -7,8 +7,8 @@ use tree_sitter::Node;
 use super::modules::{ImportCall, MODULE_PREFIX, RenderLocal};
 use super::sources::set_at;
 use super::{
-    CLEAN_METHODS, Forward, ITERATORS, MUTATORS, Step, Taint, Walker, is_function, node_text,
-    root_identifier, short, string_value, strip, union,
+    CLEAN_METHODS, Facts, Forward, ITERATORS, MUTATORS, Step, Taint, Walker, is_function,
+    node_text, root_identifier, short, string_value, strip, union,
 };
 use crate::taint::spec::{SinkKind, Source};
 
@@ -50,8 +50,8 @@ impl<'t> Walker<'_, 't> {
                 || (sink.string && (!t.stringy || t.whole))
                 || (sink.whole && !t.whole)
                 || (sink.host && t.host_fixed)
-                || (sink.unanchored && t.anchored)
-                || (sink.objects && t.built)
+                || (sink.unanchored && t.facts.has(Facts::ANCHORED))
+                || (sink.objects && t.facts.has(Facts::BUILT))
             {
                 continue;
             }
@@ -121,8 +121,8 @@ impl<'t> Walker<'_, 't> {
                             && t.mask & (1 << rule) != 0
                             && (!sink.string || (t.stringy && !t.whole))
                             && !(sink.host && t.host_fixed)
-                            && !(sink.unanchored && t.anchored)
-                            && !(sink.objects && t.built)
+                            && !(sink.unanchored && t.facts.has(Facts::ANCHORED))
+                            && !(sink.objects && t.facts.has(Facts::BUILT))
                             && sink
                                 .if_file
                                 .as_ref()
@@ -404,8 +404,8 @@ impl<'t> Walker<'_, 't> {
                     || (sink.string && (!t.stringy || t.whole))
                     || (sink.whole && !t.whole)
                     || (sink.host && t.host_fixed)
-                    || (sink.unanchored && t.anchored)
-                    || (sink.objects && t.built)
+                    || (sink.unanchored && t.facts.has(Facts::ANCHORED))
+                    || (sink.objects && t.facts.has(Facts::BUILT))
                 {
                     continue;
                 }
@@ -486,11 +486,9 @@ impl<'t> Walker<'_, 't> {
                         && let Some(r) = t.clone().masked(!mask)
                     {
                         let r = if *derived { r.field() } else { r };
+                        // only what the value is (a string for sure) survives the helper
                         let r = Taint {
-                            anchored: false,
-                            no_dotdot: false,
-                            normalized: false,
-                            relative: false,
+                            facts: Facts::default().with(Facts::BUILT, r.facts.has(Facts::BUILT)),
                             ..r
                         };
                         result = union(result, Some(r));
@@ -529,11 +527,7 @@ impl<'t> Walker<'_, 't> {
                 whole: args.is_empty(),
                 stringy: true,
                 host_fixed: false,
-                anchored: false,
-                no_dotdot: false,
-                built: false,
-                normalized: false,
-                relative: false,
+                facts: Facts::default(),
                 params: 0,
             });
         }
@@ -573,12 +567,15 @@ impl<'t> Walker<'_, 't> {
             let cleans = self.path_cleaning(method, receiver, &args);
             union(recv.map(Taint::field), all_args).and_then(|mut t| {
                 // a method may cut the code-chosen start off; only `replace` is read further
-                t.anchored = false;
-                t.no_dotdot = cleans == Some(false);
-                t.normalized = false;
-                t.relative = false;
+                t.facts.set(Facts::ANCHORED, false);
+                t.facts.set(Facts::NO_DOTDOT, cleans == Some(false));
+                t.facts.set(Facts::NORMALIZED, false);
+                t.facts.set(Facts::RELATIVE, false);
                 // methods only strings have return strings
-                t.built = t.built || STRING_METHODS.contains(&method);
+                t.facts.set(
+                    Facts::BUILT,
+                    t.facts.has(Facts::BUILT) || STRING_METHODS.contains(&method),
+                );
                 t.masked(if cleans == Some(true) {
                     self.shared.cfg.dot_free
                 } else {
@@ -601,12 +598,14 @@ impl<'t> Walker<'_, 't> {
                     string_value(self.shared.text, strip(*a))
                         .is_some_and(|v| !v.is_empty() && !v.starts_with(['/', '\\']))
                 }))
-                || (method == "normalize" && all_args.as_ref().is_some_and(|t| t.relative));
+                || (method == "normalize"
+                    && all_args
+                        .as_ref()
+                        .is_some_and(|t| t.facts.has(Facts::RELATIVE)));
             all_args.map(|t| Taint {
-                anchored: false,
-                no_dotdot: false,
-                normalized: normalizes,
-                relative,
+                facts: Facts::default()
+                    .with(Facts::NORMALIZED, normalizes)
+                    .with(Facts::RELATIVE, relative),
                 ..t.field()
             })
         } else {

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use tree_sitter::Node;
 
 use super::{
-    FACT_NO_DOTDOT, FACT_RELATIVE, MAX_NESTING, Safe, Taint, Walker, is_name_or_member,
+    FACT_NO_DOTDOT, FACT_RELATIVE, Facts, MAX_NESTING, Safe, Taint, Walker, is_name_or_member,
     string_value, strip,
 };
 use crate::taint::spec::Seg;
@@ -129,7 +129,11 @@ impl<'t> Walker<'_, 't> {
         if let Some(target) = self.state.relative_of.get(name) {
             return vec![(target.clone(), mask)];
         }
-        let normalized = self.state.vars.get(name).is_some_and(|t| t.normalized);
+        let normalized = self
+            .state
+            .vars
+            .get(name)
+            .is_some_and(|t| t.facts.has(Facts::NORMALIZED));
         if anywhere || normalized {
             vec![(format!("{FACT_NO_DOTDOT}{name}"), mask)]
         } else {
@@ -290,7 +294,7 @@ impl<'t> Walker<'_, 't> {
             ("===" | "==", "-1") | ("<", "0") if anywhere => {
                 Some((self.no_dotdot(recv, true), Vec::new()))
             }
-            ("!==" | "!=", "-1") | (">=", "0") | (">", "-1") if anywhere => {
+            ("!==" | "!=" | ">", "-1") | (">=", "0") if anywhere => {
                 Some((Vec::new(), self.no_dotdot(recv, true)))
             }
             // at the start

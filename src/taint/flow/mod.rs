@@ -85,6 +85,48 @@ const CHAINABLE: &[&str] = &[
 /// Methods that store their arguments in the receiver.
 const MUTATORS: &[&str] = &["push", "unshift", "set", "append", "add"];
 
+/// What is known of an untrusted value's shape, each bit lost when values of unlike shape merge.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Facts(u8);
+
+impl Facts {
+    /// Starts with code-chosen text (`DIR + "/" + x`, `` `data/${x}` ``), so the input cannot
+    /// make the whole value an absolute path; dropped by normalising calls (`path.join`).
+    const ANCHORED: u8 = 1;
+    /// Holds no `..` sequence: every dot or slash was removed (`x.replace(/[./]/g, "")`), a
+    /// normalised path had its leading `../` run stripped, or a check found none.
+    const NO_DOTDOT: u8 = 2;
+    /// A path with its `.` and `..` segments resolved (`path.normalize`, `join`, `resolve`,
+    /// `relative`): `..` can only lead it.
+    const NORMALIZED: u8 = 4;
+    /// A path proven not absolute (`!path.isAbsolute(p)`, `"files/" + x`).
+    const RELATIVE: u8 = 8;
+    /// A string for sure (built by `+`, a template literal or a string method), never an object.
+    const BUILT: u8 = 16;
+
+    fn has(self, fact: u8) -> bool {
+        self.0 & fact != 0
+    }
+
+    fn set(&mut self, fact: u8, on: bool) {
+        if on {
+            self.0 |= fact;
+        } else {
+            self.0 &= !fact;
+        }
+    }
+
+    fn with(mut self, fact: u8, on: bool) -> Self {
+        self.set(fact, on);
+        self
+    }
+
+    /// What holds of both.
+    fn and(self, other: Facts) -> Facts {
+        Facts(self.0 & other.0)
+    }
+}
+
 /// One step of a flow.
 #[derive(Clone, Debug)]
 pub struct Step {
@@ -107,19 +149,8 @@ struct Taint {
     stringy: bool,
     /// Built behind a constant scheme+host or a constant path: cannot choose the host.
     host_fixed: bool,
-    /// Starts with code-chosen text (`DIR + "/" + x`, `` `data/${x}` ``), so the input cannot
-    /// make the whole value an absolute path; dropped by normalising calls (`path.join`).
-    anchored: bool,
-    /// Holds no `..` sequence: every dot or slash was removed (`x.replace(/[./]/g, "")`), or a
-    /// normalised path had its leading `../` run stripped.
-    no_dotdot: bool,
-    /// A path with its `.` and `..` segments resolved (`path.normalize`, `join`, `resolve`,
-    /// `relative`): `..` can only lead it.
-    normalized: bool,
-    /// A path proven not absolute (`!path.isAbsolute(p)`).
-    relative: bool,
-    /// A string for sure (built by `+`, a template literal or a string method), never an object.
-    built: bool,
+    /// What else is known of the value's shape (see [`Facts`]).
+    facts: Facts,
     /// In a helper summary: the parameters it came from (bit i = parameter i).
     params: u64,
 }
@@ -151,11 +182,7 @@ fn union(a: Option<Taint>, b: Option<Taint>) -> Option<Taint> {
             a.whole |= b.whole;
             a.stringy |= b.stringy;
             a.host_fixed &= b.host_fixed;
-            a.anchored &= b.anchored;
-            a.no_dotdot &= b.no_dotdot;
-            a.built &= b.built;
-            a.normalized &= b.normalized;
-            a.relative &= b.relative;
+            a.facts = a.facts.and(b.facts);
             a.params |= b.params;
             Some(a)
         }
@@ -265,11 +292,15 @@ impl State {
         if let Some(var) = fact(FACT_RELATIVE).or_else(|| fact(FACT_NO_DOTDOT)) {
             if let Some(mut t) = self.vars.remove(var) {
                 if name.starts_with(FACT_RELATIVE) {
-                    t.relative = true;
+                    t.facts.set(Facts::RELATIVE, true);
                 } else {
-                    t.no_dotdot = true;
+                    t.facts.set(Facts::NO_DOTDOT, true);
                 }
-                let clean = if t.relative && t.no_dotdot { mask } else { 0 };
+                let clean = if t.facts.has(Facts::RELATIVE) && t.facts.has(Facts::NO_DOTDOT) {
+                    mask
+                } else {
+                    0
+                };
                 if let Some(t) = t.masked(clean) {
                     self.vars.insert(var.to_string(), t);
                 }

@@ -5,8 +5,8 @@
 use tree_sitter::Node;
 
 use super::{
-    CLEAN_METHODS, MAX_NESTING, Step, Taint, Walker, is_name_or_member, short, string_value, strip,
-    union, unwrap,
+    CLEAN_METHODS, Facts, MAX_NESTING, Step, Taint, Walker, is_name_or_member, short, string_value,
+    strip, union, unwrap,
 };
 use crate::taint::spec::SinkKind;
 
@@ -380,13 +380,18 @@ impl<'t> Walker<'_, 't> {
                 let dot_free = self.shared.cfg.dot_free;
                 t.and_then(|mut t| {
                     t.stringy = true;
-                    t.built = true;
+                    t.facts.set(Facts::BUILT, true);
                     t.whole = false;
                     t.host_fixed = t.host_fixed || code_fixes_host(&prefix);
-                    t.anchored = t.anchored || anchored;
-                    t.normalized = false;
-                    t.relative = false;
-                    let clean = if anchored && t.no_dotdot { dot_free } else { 0 };
+                    t.facts
+                        .set(Facts::ANCHORED, t.facts.has(Facts::ANCHORED) || anchored);
+                    t.facts.set(Facts::NORMALIZED, false);
+                    t.facts.set(Facts::RELATIVE, false);
+                    let clean = if anchored && t.facts.has(Facts::NO_DOTDOT) {
+                        dot_free
+                    } else {
+                        0
+                    };
                     t.masked(clean)
                 })
             }
@@ -401,7 +406,7 @@ impl<'t> Walker<'_, 't> {
                         let literal = l.and_then(|l| self.constant_text(l));
                         // a code-chosen, non-empty left side starts the value
                         let anchored = match &lt {
-                            Some(lt) => lt.anchored,
+                            Some(lt) => lt.facts.has(Facts::ANCHORED),
                             None => l.is_some() && literal != Some(""),
                         };
                         let host_fixed = match &lt {
@@ -411,11 +416,12 @@ impl<'t> Walker<'_, 't> {
                                     || l.is_some_and(|l| query_before(text, l))
                             }
                         };
-                        let dot_free =
-                            lt.is_none() && anchored && rt.as_ref().is_some_and(|t| t.no_dotdot);
+                        let dot_free = lt.is_none()
+                            && anchored
+                            && rt.as_ref().is_some_and(|t| t.facts.has(Facts::NO_DOTDOT));
                         // `"files/" + x` is a relative path whatever `x` holds
                         let relative = match &lt {
-                            Some(lt) => lt.relative,
+                            Some(lt) => lt.facts.has(Facts::RELATIVE),
                             None => literal.is_some_and(relative_prefix),
                         };
                         let clean = if dot_free {
@@ -425,13 +431,13 @@ impl<'t> Walker<'_, 't> {
                         };
                         union(lt, rt).and_then(|mut t| {
                             t.stringy = true;
-                            t.built = true;
+                            t.facts.set(Facts::BUILT, true);
                             t.whole = false;
                             t.host_fixed |= host_fixed;
-                            t.anchored = anchored;
-                            t.no_dotdot = false;
-                            t.normalized = false;
-                            t.relative = relative;
+                            t.facts.set(Facts::ANCHORED, anchored);
+                            t.facts.set(Facts::NO_DOTDOT, false);
+                            t.facts.set(Facts::NORMALIZED, false);
+                            t.facts.set(Facts::RELATIVE, relative);
                             t.masked(clean)
                         })
                     }
@@ -500,15 +506,17 @@ impl<'t> Walker<'_, 't> {
                     let name = self.text(l).to_string();
                     let before = self.state.vars.remove(&name);
                     // `url += "?" + qs` keeps the start, so the host, `url` had
-                    let kept = before.as_ref().map(|b| (b.host_fixed, b.anchored));
+                    let kept = before
+                        .as_ref()
+                        .map(|b| (b.host_fixed, b.facts.has(Facts::ANCHORED)));
                     let merged = union(before, Some(t)).map(|mut m| {
                         if let Some((host_fixed, anchored)) = kept {
                             m.host_fixed = host_fixed;
-                            m.anchored = anchored;
+                            m.facts.set(Facts::ANCHORED, anchored);
                         }
-                        m.no_dotdot = false;
-                        m.normalized = false;
-                        m.relative = false;
+                        m.facts.set(Facts::NO_DOTDOT, false);
+                        m.facts.set(Facts::NORMALIZED, false);
+                        m.facts.set(Facts::RELATIVE, false);
                         m
                     });
                     if let Some(m) = merged {
@@ -540,7 +548,7 @@ impl<'t> Walker<'_, 't> {
                             && t.mask & (1 << rule) != 0
                             && !(sink.string && (!t.stringy || t.whole))
                             && !(sink.host && t.host_fixed)
-                            && !(sink.unanchored && t.anchored)
+                            && !(sink.unanchored && t.facts.has(Facts::ANCHORED))
                         {
                             self.report(*rule, n.byte_range(), &t, n, name);
                         }
@@ -652,9 +660,10 @@ impl<'t> Walker<'_, 't> {
                         acc,
                         value.map(|mut t| {
                             t.whole = false;
-                            t.built &= !operator;
+                            t.facts
+                                .set(Facts::BUILT, t.facts.has(Facts::BUILT) && !operator);
                             // `{ $eq: x }` compares with `x` as a value, operators and all
-                            t.built |= eq;
+                            t.facts.set(Facts::BUILT, t.facts.has(Facts::BUILT) || eq);
                             t
                         }),
                     );
