@@ -47,6 +47,8 @@ pub struct Compiled {
     propagators: Vec<Pattern>,
     /// Rules for which `typeof x === "string"` makes `x` safe.
     typeof_string: u64,
+    /// Rules for which a value that cannot hold `..` is safe (see [`spec::DOT_FREE`]).
+    dot_free: u64,
     /// Rules whose only sources are request (or browser) input: a file that shows no request
     /// being handled cannot start their flows (see [`handles_requests`]).
     request_only: u64,
@@ -183,6 +185,7 @@ pub fn build(
         guards: Vec::new(),
         propagators: Vec::new(),
         typeof_string: 0,
+        dot_free: 0,
         request_only: 0,
         hint_masks: Vec::new(),
         source_ends: None,
@@ -231,6 +234,9 @@ pub fn build(
         compiled.rules.push(idx);
         if spec.typeof_string {
             compiled.typeof_string |= bit;
+        }
+        if spec.dot_free {
+            compiled.dot_free |= bit;
         }
         if raw.sources.iter().all(|s| {
             matches!(s, spec::RawSource::Pattern(p) if p.starts_with("@request") || p.starts_with("@browser"))

@@ -162,6 +162,14 @@ pub struct RawSinkSpec {
     /// Only values that can choose the host (not `/fixed/${x}` or `https://host/${x}`).
     #[serde(default)]
     pub host: bool,
+    /// Only values the input starts: not `DIR + "/" + x` or `` `data/${x}` `` (for sinks that
+    /// reject `..` segments themselves, such as Express `res.sendFile`).
+    #[serde(default)]
+    pub unanchored: bool,
+    /// Only values that may be objects: not strings built by `+`, template literals or string
+    /// methods (a filter value that cannot carry query operators).
+    #[serde(default)]
+    pub objects: bool,
     /// Only calls whose argument text matches this regex.
     pub if_args: Option<String>,
     /// Not calls whose argument text matches this regex.
@@ -396,6 +404,10 @@ pub struct Sink {
     pub whole: bool,
     /// Values that can choose the host only.
     pub host: bool,
+    /// Values the input starts only (see [`RawSinkSpec::unanchored`]).
+    pub unanchored: bool,
+    /// Values that may be objects only (see [`RawSinkSpec::objects`]).
+    pub objects: bool,
     /// Argument-text condition.
     pub if_args: Option<SinkRegex>,
     /// Argument-text exclusion.
@@ -483,6 +495,8 @@ pub struct TaintSpec {
     pub guards: Vec<Pattern>,
     /// `typeof x === "string"` makes `x` safe for this rule (operator injection needs objects).
     pub typeof_string: bool,
+    /// See [`DOT_FREE`].
+    pub dot_free: bool,
 }
 
 /// A sink's regex. Those of embedded rules are compiled on first use (most scans reach few sinks;
@@ -697,6 +711,8 @@ pub fn compile(
             string: spec.string,
             whole: spec.whole,
             host: spec.host,
+            unanchored: spec.unanchored,
+            objects: spec.objects,
             if_args: cache.regex(spec.if_args.as_ref())?,
             unless_args: cache.regex(spec.unless_args.as_ref())?,
             unless_function: cache.regex(spec.unless_function.as_ref())?,
@@ -718,7 +734,14 @@ pub fn compile(
             .map(|p| cache.parse(p))
             .collect::<Result<Vec<_>, String>>()
     };
-    let sanitizers = calls(&raw.sanitizers, &sets.sanitizers, "sanitizer")?;
+    let dot_free = raw.sanitizers.iter().any(|s| s == DOT_FREE);
+    let named: Vec<String> = raw
+        .sanitizers
+        .iter()
+        .filter(|s| *s != DOT_FREE)
+        .cloned()
+        .collect();
+    let sanitizers = calls(&named, &sets.sanitizers, "sanitizer")?;
     let typeof_string = raw.guards.iter().any(|g| g == TYPEOF_STRING);
     let plain: Vec<String> = raw
         .guards
@@ -736,8 +759,14 @@ pub fn compile(
         sanitizers,
         guards,
         typeof_string,
+        dot_free,
     })
 }
+
+/// The sanitizer entry saying a path is safe once it cannot hold `..`: a global `replace` that
+/// removes every slash, or one with no `..` (dots removed, or a normalised path's leading `../`
+/// run stripped) behind a code-chosen start.
+pub const DOT_FREE: &str = "dot free";
 
 /// The guard entry saying a `typeof x === "string"` check makes `x` safe.
 pub const TYPEOF_STRING: &str = "typeof string";

@@ -7,8 +7,8 @@ use tree_sitter::Node;
 use super::modules::{ImportCall, MODULE_PREFIX, RenderLocal};
 use super::sources::set_at;
 use super::{
-    CLEAN_METHODS, Forward, ITERATORS, MUTATORS, Step, Taint, Walker, is_function, root_identifier,
-    short, string_value, strip, union,
+    CLEAN_METHODS, Facts, Forward, ITERATORS, MUTATORS, Step, Taint, Walker, is_function,
+    node_text, root_identifier, short, string_value, strip, union,
 };
 use crate::taint::spec::{SinkKind, Source};
 
@@ -50,6 +50,8 @@ impl<'t> Walker<'_, 't> {
                 || (sink.string && (!t.stringy || t.whole))
                 || (sink.whole && !t.whole)
                 || (sink.host && t.host_fixed)
+                || (sink.unanchored && t.facts.has(Facts::ANCHORED))
+                || (sink.objects && t.facts.has(Facts::BUILT))
             {
                 continue;
             }
@@ -99,6 +101,19 @@ impl<'t> Walker<'_, 't> {
             }
             "member_expression" | "subscript_expression" => {
                 let path = self.path_of(left);
+                // `obj.x = "safe"` makes `obj.x` trusted until tainted again (a branch that
+                // does it on one side only leaves it untrusted after: cleared paths merge by
+                // intersection)
+                if left.kind() == "member_expression" {
+                    let key = path.join(".");
+                    if t.is_some() {
+                        self.state.cleared.remove(&key);
+                    } else if root_identifier(left)
+                        .is_some_and(|r| self.state.vars.contains_key(self.text(r)))
+                    {
+                        self.state.cleared.insert(key, u64::MAX);
+                    }
+                }
                 if let Some(t) = &t {
                     for (sink, rule) in &self.shared.cfg.sinks {
                         if let SinkKind::Assign(p) = &sink.kind
@@ -106,6 +121,8 @@ impl<'t> Walker<'_, 't> {
                             && t.mask & (1 << rule) != 0
                             && (!sink.string || (t.stringy && !t.whole))
                             && !(sink.host && t.host_fixed)
+                            && !(sink.unanchored && t.facts.has(Facts::ANCHORED))
+                            && !(sink.objects && t.facts.has(Facts::BUILT))
                             && sink
                                 .if_file
                                 .as_ref()
@@ -370,6 +387,11 @@ impl<'t> Walker<'_, 't> {
                     continue;
                 }
             }
+            // a filter sink called on what a query handed its callback (`(err, doc) =>
+            // err.count(q)`) is no model method
+            if sink.objects && receiver.is_some_and(|r| self.query_callback_value(r)) {
+                continue;
+            }
             let positions: Vec<usize> = match &p.args {
                 Some(a) if !a.is_empty() => a.clone(),
                 _ => (0..args.len()).collect(),
@@ -382,6 +404,8 @@ impl<'t> Walker<'_, 't> {
                     || (sink.string && (!t.stringy || t.whole))
                     || (sink.whole && !t.whole)
                     || (sink.host && t.host_fixed)
+                    || (sink.unanchored && t.facts.has(Facts::ANCHORED))
+                    || (sink.objects && t.facts.has(Facts::BUILT))
                 {
                     continue;
                 }
@@ -462,11 +486,21 @@ impl<'t> Walker<'_, 't> {
                         && let Some(r) = t.clone().masked(!mask)
                     {
                         let r = if *derived { r.field() } else { r };
+                        // only what the value is (a string for sure) survives the helper
+                        let r = Taint {
+                            facts: Facts::default().with(Facts::BUILT, r.facts.has(Facts::BUILT)),
+                            ..r
+                        };
                         result = union(result, Some(r));
                     }
                 }
             }
-            return result.and_then(|t| t.masked(sanitized));
+            let escapes = if is_html_escaper(self.shared.text, f) {
+                self.html_escape_mask()
+            } else {
+                0
+            };
+            return result.and_then(|t| t.masked(sanitized | escapes));
         }
 
         // sources
@@ -493,6 +527,7 @@ impl<'t> Walker<'_, 't> {
                 whole: args.is_empty(),
                 stringy: true,
                 host_fixed: false,
+                facts: Facts::default(),
                 params: 0,
             });
         }
@@ -529,7 +564,24 @@ impl<'t> Walker<'_, 't> {
             .iter()
             .any(|p| p.is_new == is_new && matches(p));
         let result = if receiver.is_some() && recv.is_some() {
-            union(recv.map(Taint::field), all_args)
+            let cleans = self.path_cleaning(method, receiver, &args);
+            union(recv.map(Taint::field), all_args).and_then(|mut t| {
+                // a method may cut the code-chosen start off; only `replace` is read further
+                t.facts.set(Facts::ANCHORED, false);
+                t.facts.set(Facts::NO_DOTDOT, cleans == Some(false));
+                t.facts.set(Facts::NORMALIZED, false);
+                t.facts.set(Facts::RELATIVE, false);
+                // methods only strings have return strings
+                t.facts.set(
+                    Facts::BUILT,
+                    t.facts.has(Facts::BUILT) || STRING_METHODS.contains(&method),
+                );
+                t.masked(if cleans == Some(true) {
+                    self.shared.cfg.dot_free
+                } else {
+                    0
+                })
+            })
         } else if propagates && (path == ["JSON", "parse"]) {
             // an object or array: a string again once a field is read
             all_args.map(|mut t| {
@@ -538,7 +590,24 @@ impl<'t> Walker<'_, 't> {
                 t
             })
         } else if propagates {
-            all_args.map(Taint::field)
+            // `path.join` and friends resolve `..` segments: no start or dot-freedom survives,
+            // but the result is normalised (`..` can only lead it); `join(".", x)` is relative
+            let normalizes = matches!(method, "normalize" | "join" | "resolve" | "relative");
+            let relative = (method == "join"
+                && args.first().is_some_and(|a| {
+                    string_value(self.shared.text, strip(*a))
+                        .is_some_and(|v| !v.is_empty() && !v.starts_with(['/', '\\']))
+                }))
+                || (method == "normalize"
+                    && all_args
+                        .as_ref()
+                        .is_some_and(|t| t.facts.has(Facts::RELATIVE)));
+            all_args.map(|t| Taint {
+                facts: Facts::default()
+                    .with(Facts::NORMALIZED, normalizes)
+                    .with(Facts::RELATIVE, relative),
+                ..t.field()
+            })
         } else {
             None
         };
@@ -738,4 +807,220 @@ impl<'t> Walker<'_, 't> {
         n.children(&mut cursor)
             .any(|c| self.bound_regex(c, name, depth + 1))
     }
+
+    /// What `recv.replace(re, "")` leaves of a path: `Some(true)` when it removes every slash
+    /// (nothing can climb out), `Some(false)` when no `..` can remain (every dot removed, or
+    /// the leading `../` run of a `path.normalize` result stripped), else `None`.
+    fn path_cleaning(
+        &self,
+        method: &str,
+        receiver: Option<Node<'t>>,
+        args: &[Node<'t>],
+    ) -> Option<bool> {
+        if !matches!(method, "replace" | "replaceAll") {
+            return None;
+        }
+        let re = strip(*args.first()?);
+        let with = string_value(self.shared.text, strip(*args.get(1)?))?;
+        if re.kind() != "regex" || with.contains(['.', '/', '\\']) {
+            return None;
+        }
+        let pattern = self.text(re.child_by_field_name("pattern")?);
+        let global = re
+            .child_by_field_name("flags")
+            .is_some_and(|f| self.text(f).contains('g'));
+        if global && removes_every(pattern, '/') {
+            return Some(true);
+        }
+        if global && (removes_every(pattern, '.') || branches(pattern).any(|b| b == r"\.\.")) {
+            return Some(false);
+        }
+        // a normalised path keeps `..` only as its leading segments
+        let normalised = receiver.map(strip).is_some_and(|r| {
+            r.kind() == "call_expression"
+                && r.child_by_field_name("function")
+                    .is_some_and(|c| self.path_of(c).last().is_some_and(|m| m == "normalize"))
+        });
+        let leading = pattern.strip_prefix('^').unwrap_or(pattern);
+        (normalised
+            && matches!(
+                leading,
+                r"(\.\.[\/\\])+" | r"(\.\.\/)+" | r"(\.\.\/)*" | r"(\.\.[\/\\])*"
+            ))
+        .then_some(false)
+    }
+
+    /// Whether `r` names a parameter of a callback that a query hands its error or count: the
+    /// first of `Model.find(q, (err, docs) => ...)` or `query.exec((err, doc) => ...)`, any of
+    /// `Model.count(q, (err, n) => ...)`, or the rejection handler of `then`/`catch`.
+    fn query_callback_value(&self, r: Node<'t>) -> bool {
+        const QUERIES: &[&str] = &[
+            "find",
+            "findOne",
+            "findById",
+            "count",
+            "countDocuments",
+            "exec",
+            "aggregate",
+            "distinct",
+            "findOneAndUpdate",
+            "updateOne",
+            "updateMany",
+            "deleteOne",
+            "deleteMany",
+        ];
+        let r = strip(r);
+        if r.kind() != "identifier" {
+            return false;
+        }
+        let name = self.text(r);
+        let mut at = r.parent();
+        while let Some(f) = at {
+            if is_function(f) {
+                // which parameter declares the name (a lone `x =>` is the first)
+                let declared = f.child_by_field_name("parameters").map_or_else(
+                    || {
+                        f.child_by_field_name("parameter")
+                            .filter(|p| self.text(*p) == name)
+                            .map(|_| 0)
+                    },
+                    |ps| {
+                        crate::parse::named_children(ps)
+                            .into_iter()
+                            .position(|p| self.text(strip_param(p)) == name)
+                    },
+                );
+                let Some(param) = declared else {
+                    at = f.parent();
+                    continue;
+                };
+                let Some(list) = f.parent().filter(|a| a.kind() == "arguments") else {
+                    return false;
+                };
+                let Some(call) = list.parent().filter(|c| c.kind() == "call_expression") else {
+                    return false;
+                };
+                let position = crate::parse::named_children(list)
+                    .iter()
+                    .position(|a| a.id() == f.id());
+                let method = call
+                    .child_by_field_name("function")
+                    .map(|c| self.path_of(c))
+                    .and_then(|p| p.last().cloned())
+                    .unwrap_or_default();
+                // node-style callbacks: the error first; a count's result is a number
+                return (QUERIES.contains(&method.as_str())
+                    && (param == 0 || matches!(method.as_str(), "count" | "countDocuments")))
+                    || method == "catch"
+                    || (method == "then" && position == Some(1));
+            }
+            at = f.parent();
+        }
+        false
+    }
+
+    /// The rules a call to `escapeHtml` is a sanitizer for.
+    pub(super) fn html_escape_mask(&self) -> u64 {
+        let name = ["escapeHtml".to_string()];
+        self.shared
+            .cfg
+            .sanitizers
+            .iter()
+            .filter(|(p, _)| !p.is_new && p.matches_path(&name))
+            .fold(0, |m, (_, bit)| m | bit)
+    }
+}
+
+/// The name a parameter declares (`x` of `x = 1` or `x: T`).
+fn strip_param(p: Node<'_>) -> Node<'_> {
+    match p.kind() {
+        "assignment_pattern" => p.child_by_field_name("left").unwrap_or(p),
+        "required_parameter" | "optional_parameter" => {
+            p.child_by_field_name("pattern").unwrap_or(p)
+        }
+        _ => p,
+    }
+}
+
+/// Methods only strings have, returning a string (a receiver that is an object throws).
+const STRING_METHODS: &[&str] = &[
+    "substr",
+    "substring",
+    "trim",
+    "trimStart",
+    "trimEnd",
+    "toLowerCase",
+    "toUpperCase",
+    "charAt",
+    "padStart",
+    "padEnd",
+];
+
+/// The top-level alternatives of a regular expression source.
+fn branches(pattern: &str) -> impl Iterator<Item = &str> {
+    let (mut depth, mut class, mut escaped, mut start) = (0usize, false, false, 0);
+    let mut cuts = Vec::new();
+    for (i, c) in pattern.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            '[' => class = true,
+            ']' => class = false,
+            '(' if !class => depth += 1,
+            ')' if !class => depth = depth.saturating_sub(1),
+            '|' if !class && depth == 0 => {
+                cuts.push(&pattern[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    cuts.push(&pattern[start..]);
+    cuts.into_iter()
+}
+
+/// Whether a global `replace` of `pattern` removes every `c` (`.` or `/`): one alternative is
+/// that character alone (`\/`, `\.`), or a character class (not negated) that holds it,
+/// repeated or not.
+fn removes_every(pattern: &str, c: char) -> bool {
+    branches(pattern).any(|b| {
+        let b = b.trim_end_matches(['+', '*']);
+        if b == format!("\\{c}") || (c == '/' && b == "/") {
+            return true;
+        }
+        let Some(inner) = b.strip_prefix('[').and_then(|r| r.strip_suffix(']')) else {
+            return false;
+        };
+        if inner.starts_with('^') {
+            return false;
+        }
+        // inside a class `.` is literal, and `\\.`, `\\/` name the character as well
+        inner.contains(c)
+    })
+}
+
+/// Whether a same-file function is an HTML escaper: named like one (`escapeHtml1`,
+/// `encodeEntities`) and writing HTML entities or testing for the characters that need them.
+fn is_html_escaper(text: &str, f: Node<'_>) -> bool {
+    let name = f
+        .child_by_field_name("name")
+        .or_else(|| {
+            f.parent()
+                .filter(|p| p.kind() == "variable_declarator")
+                .and_then(|p| p.child_by_field_name("name"))
+        })
+        .map_or("", |n| node_text(text, n))
+        .to_ascii_lowercase();
+    if !["escape", "encode", "sanitiz", "entit"]
+        .iter()
+        .any(|w| name.contains(w))
+    {
+        return false;
+    }
+    let body = node_text(text, f);
+    [
+        "&amp;", "&lt;", "&gt;", "&quot;", "&#", "&<>", "<>&", "'&<>", "\"&<>", "[<>&",
+    ]
+    .iter()
+    .any(|m| body.contains(m))
 }

@@ -8,7 +8,7 @@
 //! escapes is walked a second time, so that reads written before the store see it too; never
 //! more than twice, so the walk stays linear.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use tree_sitter::Node;
 
@@ -27,6 +27,26 @@ pub(super) fn module_variables(root: Node<'_>, text: &str) -> BTreeSet<String> {
                 && !d.child_by_field_name("value").is_some_and(is_function)
             {
                 out.insert(node_text(text, name).to_string());
+            }
+        }
+    }
+    out
+}
+
+/// Names a file declares at its top as `const NAME = "literal"` (a fixed string).
+pub(super) fn module_constants<'t>(root: Node<'_>, text: &'t str) -> BTreeMap<String, &'t str> {
+    let mut out = BTreeMap::new();
+    for stmt in crate::parse::named_children(root) {
+        if stmt.kind() != "lexical_declaration" || !node_text(text, stmt).starts_with("const") {
+            continue;
+        }
+        for d in crate::parse::named_children(stmt) {
+            if let Some(name) = d.child_by_field_name("name")
+                && name.kind() == "identifier"
+                && let Some(value) = d.child_by_field_name("value")
+                && let Some(v) = super::string_value(text, value)
+            {
+                out.insert(node_text(text, name).to_string(), v);
             }
         }
     }

@@ -6,10 +6,308 @@ use std::collections::BTreeMap;
 
 use tree_sitter::Node;
 
-use super::{MAX_NESTING, Safe, Taint, Walker, is_name_or_member, string_value, strip};
+use super::{
+    FACT_NO_DOTDOT, FACT_RELATIVE, Facts, MAX_NESTING, Safe, Taint, Walker, is_name_or_member,
+    string_value, strip,
+};
 use crate::taint::spec::Seg;
 
+/// Whether a regular expression is one character class holding `<`, `>`, `&` and `"`: it
+/// matches wherever HTML needs escaping.
+fn finds_html_specials(pattern: &str) -> bool {
+    pattern
+        .strip_prefix('[')
+        .and_then(|p| p.strip_suffix(']'))
+        .is_some_and(|class| {
+            !class.starts_with('^')
+                && !class.contains(['[', ']'])
+                && ['<', '>', '&', '"'].iter().all(|c| class.contains(*c))
+        })
+}
+
+/// Whether a regular expression matches whole values of a narrow alphabet (`^\d+$`,
+/// `^[a-z0-9_-]{1,32}$`): anchored at both ends, and built of letters, digits, `_` and `-`
+/// (classes of them, `\d`, `\w`), quantifiers and groups only; no alternative.
+fn strict_pattern(pattern: &str) -> bool {
+    let Some(body) = pattern.strip_prefix('^').and_then(|p| p.strip_suffix('$')) else {
+        return false;
+    };
+    if body.is_empty() || body.ends_with('\\') {
+        return false;
+    }
+    let (mut escaped, mut class) = (false, false);
+    for c in body.chars() {
+        let ok = if escaped {
+            escaped = false;
+            matches!(c, 'd' | 'w' | '-' | '_')
+        } else if class {
+            match c {
+                ']' => {
+                    class = false;
+                    true
+                }
+                '\\' => {
+                    escaped = true;
+                    true
+                }
+                _ => c.is_ascii_alphanumeric() || matches!(c, '-' | '_'),
+            }
+        } else {
+            match c {
+                '[' => {
+                    class = true;
+                    true
+                }
+                '\\' => {
+                    escaped = true;
+                    true
+                }
+                _ => {
+                    c.is_ascii_alphanumeric()
+                        || matches!(c, '_' | '-' | '+' | '*' | '?' | '{' | '}' | ',' | '(' | ')')
+                }
+            }
+        };
+        if !ok {
+            return false;
+        }
+    }
+    !class
+}
+
+/// A constant that names the parent folder as a prefix: `".."`, `"../"`, `".." + path.sep`, `"."`.
+fn dotdot_text(text: &str, n: Node<'_>) -> bool {
+    let n = strip(n);
+    match n.kind() {
+        "string" => string_value(text, n)
+            .is_some_and(|v| matches!(v, "." | ".." | "../" | "..\\\\" | "..\\")),
+        // `".." + path.sep`
+        "binary_expression" => n
+            .child_by_field_name("left")
+            .and_then(|l| string_value(text, strip(l)))
+            .is_some_and(|v| v == ".."),
+        _ => false,
+    }
+}
+
 impl<'t> Walker<'_, 't> {
+    /// Records `rel` -> `p` for `const rel = path.relative(root, p)` (see `State::relative_of`).
+    pub(super) fn note_relative(&mut self, name: Node<'t>, value: Option<Node<'t>>) {
+        if name.kind() != "identifier" {
+            return;
+        }
+        let target = value
+            .map(strip)
+            .filter(|v| v.kind() == "call_expression")
+            .and_then(|v| {
+                let callee = v.child_by_field_name("function")?;
+                (self.path_of(callee).last().map(String::as_str) == Some("relative"))
+                    .then_some(())?;
+                let p = Self::args(v).get(1).copied().map(strip)?;
+                (p.kind() == "identifier").then(|| self.text(p).to_string())
+            });
+        let name = self.text(name).to_string();
+        match target {
+            Some(p) => {
+                self.state.relative_of.insert(name, p);
+            }
+            None => {
+                self.state.relative_of.remove(&name);
+            }
+        }
+    }
+
+    /// Facts a failed `..` check proves about the path named `var`: it holds no `..` when it
+    /// is normalised (or the check looked anywhere in it); a `path.relative` result that does
+    /// not climb proves its target stays under the root.
+    fn no_dotdot(&self, var: Node<'t>, anywhere: bool) -> Safe {
+        if var.kind() != "identifier" {
+            return Vec::new();
+        }
+        let name = self.text(var);
+        let mask = self.shared.cfg.dot_free;
+        if let Some(target) = self.state.relative_of.get(name) {
+            return vec![(target.clone(), mask)];
+        }
+        let normalized = self
+            .state
+            .vars
+            .get(name)
+            .is_some_and(|t| t.facts.has(Facts::NORMALIZED));
+        if anywhere || normalized {
+            vec![(format!("{FACT_NO_DOTDOT}{name}"), mask)]
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// A search for the characters HTML needs escaped (`/[<>"'&]/.test(x)`, `RE.exec(x)`,
+    /// `x.match(RE)`, `RE.exec(x) == null`): where it finds none, `x` is safe to print as HTML;
+    /// where it finds one, nothing is proven.
+    fn special_chars_guard(&self, cond: Node<'t>) -> Option<(Safe, Safe)> {
+        let mut n = strip(cond);
+        // `if ((m = RE.exec(v)))`
+        if n.kind() == "assignment_expression" {
+            n = strip(n.child_by_field_name("right")?);
+        }
+        let (call, null_is_then) = match n.kind() {
+            "call_expression" => (n, None),
+            "binary_expression" => {
+                let r = strip(n.child_by_field_name("right")?);
+                if !matches!(r.kind(), "null" | "undefined") {
+                    return None;
+                }
+                let op = self.op(n);
+                let eq = matches!(op, "==" | "===");
+                (eq || matches!(op, "!=" | "!==")).then_some(())?;
+                (strip(n.child_by_field_name("left")?), Some(eq))
+            }
+            _ => return None,
+        };
+        if call.kind() != "call_expression" {
+            return None;
+        }
+        let callee = call.child_by_field_name("function")?;
+        let method = self.path_of(callee).last()?.clone();
+        let recv = strip(callee.child_by_field_name("object")?);
+        let first = strip(*Self::args(call).first()?);
+        let (re, value) = match method.as_str() {
+            "test" | "exec" => (recv, first),
+            "match" => (first, recv),
+            _ => return None,
+        };
+        if !is_name_or_member(value) {
+            return None;
+        }
+        let pattern = self.regex_source(re)?;
+        let name = self.path_of(value).join(".");
+        // a whole-value match of a narrow alphabet (`/^\d+$/`): a value it accepts is safe
+        if strict_pattern(&pattern) {
+            let safe = vec![(name, u64::MAX)];
+            return Some(match null_is_then {
+                Some(true) => (Vec::new(), safe),
+                _ => (safe, Vec::new()),
+            });
+        }
+        if !finds_html_specials(&pattern) {
+            return None;
+        }
+        let safe = vec![(name, self.html_escape_mask())];
+        Some(match null_is_then {
+            Some(true) => (safe, Vec::new()),
+            _ => (Vec::new(), safe),
+        })
+    }
+
+    /// The source of a regular expression: a literal, a string (`"^\\d+$"`), or a name bound to
+    /// a literal in an enclosing block.
+    fn regex_source(&self, re: Node<'t>) -> Option<String> {
+        if let Some(v) = string_value(self.shared.text, re) {
+            return Some(v.replace("\\\\", "\\"));
+        }
+        let literal = if re.kind() == "regex" {
+            Some(re)
+        } else if re.kind() == "identifier" {
+            let name = self.text(re);
+            let mut found = None;
+            let mut at = re.parent();
+            while let (Some(block), None) = (at, found) {
+                if matches!(block.kind(), "statement_block" | "program") {
+                    found = crate::parse::named_children(block)
+                        .into_iter()
+                        .filter(|s| {
+                            matches!(s.kind(), "lexical_declaration" | "variable_declaration")
+                        })
+                        .flat_map(crate::parse::named_children)
+                        .find(|d| {
+                            d.child_by_field_name("name")
+                                .is_some_and(|x| self.text(x) == name)
+                        })
+                        .and_then(|d| d.child_by_field_name("value"))
+                        .filter(|v| v.kind() == "regex");
+                }
+                at = block.parent();
+            }
+            found
+        } else {
+            None
+        };
+        literal
+            .and_then(|r| r.child_by_field_name("pattern"))
+            .map(|p| self.text(p).to_string())
+    }
+
+    /// Path checks: `isAbsolute(p)`, `p.startsWith("..")`, `p.includes("..")`, and
+    /// `p.indexOf("..")` compared with `-1` or `0`; `None` when `cond` is none of them.
+    fn path_guard(&self, cond: Node<'t>) -> Option<(Safe, Safe)> {
+        if self.shared.cfg.dot_free == 0 {
+            return None;
+        }
+        let text = self.shared.text;
+        let call = strip(cond);
+        if call.kind() == "call_expression" {
+            let callee = call.child_by_field_name("function")?;
+            let path = self.path_of(callee);
+            let method = path.last()?.as_str();
+            let args = Self::args(call);
+            let first = strip(*args.first()?);
+            if method == "isAbsolute" && first.kind() == "identifier" {
+                let fact = format!("{FACT_RELATIVE}{}", self.text(first));
+                return Some((Vec::new(), vec![(fact, self.shared.cfg.dot_free)]));
+            }
+            let recv = strip(callee.child_by_field_name("object")?);
+            return match method {
+                "startsWith" if dotdot_text(text, first) => {
+                    Some((Vec::new(), self.no_dotdot(recv, false)))
+                }
+                "includes" if string_value(text, first) == Some("..") => {
+                    Some((Vec::new(), self.no_dotdot(recv, true)))
+                }
+                // `if (p.indexOf("../"))`: true when it does not start with it
+                "indexOf" if dotdot_text(text, first) => {
+                    Some((self.no_dotdot(recv, false), Vec::new()))
+                }
+                _ => None,
+            };
+        }
+        if call.kind() != "binary_expression" {
+            return None;
+        }
+        let (l, r) = (
+            strip(call.child_by_field_name("left")?),
+            strip(call.child_by_field_name("right")?),
+        );
+        let bound = self.text(r);
+        let op = self.op(call);
+        if l.kind() != "call_expression" {
+            return None;
+        }
+        let callee = l.child_by_field_name("function")?;
+        if self.path_of(callee).last().map(String::as_str) != Some("indexOf") {
+            return None;
+        }
+        let arg = strip(*Self::args(l).first()?);
+        let recv = strip(callee.child_by_field_name("object")?);
+        let anywhere = string_value(text, arg) == Some("..");
+        match (op, bound) {
+            // absent anywhere
+            ("===" | "==", "-1") | ("<", "0") if anywhere => {
+                Some((self.no_dotdot(recv, true), Vec::new()))
+            }
+            ("!==" | "!=" | ">", "-1") | (">=", "0") if anywhere => {
+                Some((Vec::new(), self.no_dotdot(recv, true)))
+            }
+            // at the start
+            ("===" | "==", "0") if dotdot_text(text, arg) => {
+                Some((Vec::new(), self.no_dotdot(recv, false)))
+            }
+            ("!==" | "!=", "0") if dotdot_text(text, arg) => {
+                Some((self.no_dotdot(recv, false), Vec::new()))
+            }
+            _ => None,
+        }
+    }
+
     /// `typeof x === "number"` (or `"boolean"`) makes `x` safe for every rule; `"string"` only
     /// for rules that declare the `typeof string` guard (operator injection needs an object).
     fn typeof_guard(&self, l: Node<'t>, r: Node<'t>) -> Option<Safe> {
@@ -32,6 +330,15 @@ impl<'t> Walker<'_, 't> {
         (mask != 0).then(|| vec![(self.path_of(var).join("."), mask)])
     }
 
+    /// A string literal, or a name the file declares at its top as `const NAME = "literal"`.
+    fn constant_string(&self, n: Node<'t>) -> bool {
+        let n = strip(n);
+        string_value(self.shared.text, n).is_some()
+            || (n.kind() == "identifier"
+                && !self.state.locals.contains(self.text(n))
+                && self.shared.constants.contains_key(self.text(n)))
+    }
+
     /// Names a condition proves safe when true (then) and when false (else), with rule masks.
     pub(super) fn guards(&self, cond: Node<'t>) -> (Safe, Safe) {
         let depth = self.helper_nesting.get();
@@ -45,6 +352,12 @@ impl<'t> Walker<'_, 't> {
     }
 
     pub(super) fn guards_node(&self, cond: Node<'t>) -> (Safe, Safe) {
+        if let Some(safe) = self
+            .path_guard(cond)
+            .or_else(|| self.special_chars_guard(cond))
+        {
+            return safe;
+        }
         match cond.kind() {
             "parenthesized_expression" => cond
                 .named_child(0)
@@ -71,9 +384,21 @@ impl<'t> Walker<'_, 't> {
                         (t, Vec::new())
                     }
                     "||" => {
-                        let (_, mut e) = self.guards(l);
-                        e.extend(self.guards(r).1);
-                        (Vec::new(), e)
+                        let (lt, mut e) = self.guards(l);
+                        let (rt, re) = self.guards(r);
+                        e.extend(re);
+                        // `x === "a" || x === "b"`: what both sides prove holds in the branch
+                        let both = lt
+                            .iter()
+                            .filter_map(|(name, m)| {
+                                let m = m & rt
+                                    .iter()
+                                    .filter(|(n, _)| n == name)
+                                    .fold(0, |acc, (_, rm)| acc | rm);
+                                (m != 0).then(|| (name.clone(), m))
+                            })
+                            .collect();
+                        (both, e)
                     }
                     op @ ("===" | "==" | "!==" | "!=") => {
                         if let Some(safe) = self.typeof_guard(l, r) {
@@ -84,10 +409,10 @@ impl<'t> Walker<'_, 't> {
                             };
                         }
                         // comparing with a constant string is the smallest allowlist
-                        let (var, constant) = if string_value(self.shared.text, r).is_some() {
+                        let (var, constant) = if self.constant_string(r) {
                             (strip(l), true)
                         } else {
-                            (strip(r), string_value(self.shared.text, l).is_some())
+                            (strip(r), self.constant_string(l))
                         };
                         if !constant || !is_name_or_member(var) {
                             return Default::default();
@@ -102,6 +427,10 @@ impl<'t> Walker<'_, 't> {
                     _ => Default::default(),
                 }
             }
+            // `if (x) {} else { ... }`: a falsy value ("", 0, null, undefined) carries nothing
+            "identifier" | "member_expression" => {
+                (Vec::new(), vec![(self.path_of(cond).join("."), u64::MAX)])
+            }
             "call_expression" => {
                 let Some(callee) = cond.child_by_field_name("function") else {
                     return Default::default();
@@ -110,11 +439,20 @@ impl<'t> Walker<'_, 't> {
                 let args = Self::args(cond);
                 let mut safe = Vec::new();
                 for (g, mask) in &self.shared.cfg.guards {
+                    let mut mask = *mask;
                     if g.is_new || !g.matches_path(&path) {
                         continue;
                     }
                     let guarded = if let Some(hole) = g.path.iter().position(|s| *s == Seg::Hole) {
-                        // `#.startsWith(...)`: the value is the receiver path up to the hole
+                        // `#.startsWith(...)`: the value is the receiver path up to the hole; a
+                        // prefix of dots and slashes (`"/"`, `"./"`) names no folder, so it
+                        // proves nothing about a file path (a same-site URL path it is)
+                        if args.first().is_some_and(|a| {
+                            string_value(self.shared.text, strip(*a))
+                                .is_some_and(|v| v.chars().all(|c| matches!(c, '.' | '/' | '\\')))
+                        }) {
+                            mask &= !self.shared.cfg.dot_free;
+                        }
                         (hole + 1 == path.len() - 1).then(|| path[..=hole].join("."))
                     } else {
                         g.args
@@ -125,8 +463,10 @@ impl<'t> Walker<'_, 't> {
                             .filter(|a| is_name_or_member(*a))
                             .map(|a| self.path_of(a).join("."))
                     };
-                    if let Some(name) = guarded {
-                        safe.push((name, *mask));
+                    if let Some(name) = guarded
+                        && mask != 0
+                    {
+                        safe.push((name, mask));
                     }
                 }
                 (safe, Vec::new())

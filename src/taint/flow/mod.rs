@@ -85,6 +85,48 @@ const CHAINABLE: &[&str] = &[
 /// Methods that store their arguments in the receiver.
 const MUTATORS: &[&str] = &["push", "unshift", "set", "append", "add"];
 
+/// What is known of an untrusted value's shape, each bit lost when values of unlike shape merge.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Facts(u8);
+
+impl Facts {
+    /// Starts with code-chosen text (`DIR + "/" + x`, `` `data/${x}` ``), so the input cannot
+    /// make the whole value an absolute path; dropped by normalising calls (`path.join`).
+    const ANCHORED: u8 = 1;
+    /// Holds no `..` sequence: every dot or slash was removed (`x.replace(/[./]/g, "")`), a
+    /// normalised path had its leading `../` run stripped, or a check found none.
+    const NO_DOTDOT: u8 = 2;
+    /// A path with its `.` and `..` segments resolved (`path.normalize`, `join`, `resolve`,
+    /// `relative`): `..` can only lead it.
+    const NORMALIZED: u8 = 4;
+    /// A path proven not absolute (`!path.isAbsolute(p)`, `"files/" + x`).
+    const RELATIVE: u8 = 8;
+    /// A string for sure (built by `+`, a template literal or a string method), never an object.
+    const BUILT: u8 = 16;
+
+    fn has(self, fact: u8) -> bool {
+        self.0 & fact != 0
+    }
+
+    fn set(&mut self, fact: u8, on: bool) {
+        if on {
+            self.0 |= fact;
+        } else {
+            self.0 &= !fact;
+        }
+    }
+
+    fn with(mut self, fact: u8, on: bool) -> Self {
+        self.set(fact, on);
+        self
+    }
+
+    /// What holds of both.
+    fn and(self, other: Facts) -> Facts {
+        Facts(self.0 & other.0)
+    }
+}
+
 /// One step of a flow.
 #[derive(Clone, Debug)]
 pub struct Step {
@@ -107,6 +149,8 @@ struct Taint {
     stringy: bool,
     /// Built behind a constant scheme+host or a constant path: cannot choose the host.
     host_fixed: bool,
+    /// What else is known of the value's shape (see [`Facts`]).
+    facts: Facts,
     /// In a helper summary: the parameters it came from (bit i = parameter i).
     params: u64,
 }
@@ -138,6 +182,7 @@ fn union(a: Option<Taint>, b: Option<Taint>) -> Option<Taint> {
             a.whole |= b.whole;
             a.stringy |= b.stringy;
             a.host_fixed &= b.host_fixed;
+            a.facts = a.facts.and(b.facts);
             a.params |= b.params;
             Some(a)
         }
@@ -205,7 +250,17 @@ struct State {
     /// Module variables the functions being walked declare again (a parameter, `let`,
     /// `const`): the local shadows the module's.
     locals: BTreeSet<String>,
+    /// `rel` -> `p` for `const rel = path.relative(root, p)`: a check that `rel` does not
+    /// climb (`!rel.startsWith("..")`) proves `p` stays under `root`.
+    relative_of: BTreeMap<String, String>,
 }
+
+/// Guard facts about a path travel in [`Safe`] as names with these prefixes; [`State::clean`]
+/// records them on the variable's taint, which is clean (for the rules given) once it is both
+/// relative and free of `..`.
+pub(super) const FACT_RELATIVE: &str = "\u{1}relative:";
+/// See [`FACT_RELATIVE`].
+pub(super) const FACT_NO_DOTDOT: &str = "\u{1}no-dotdot:";
 
 impl State {
     fn merge(mut self, other: State) -> State {
@@ -226,18 +281,40 @@ impl State {
         for (k, v) in other.aliases {
             self.aliases.entry(k).or_insert(v);
         }
+        self.relative_of
+            .retain(|k, v| other.relative_of.get(k).is_some_and(|o| o == v));
         self.locals.extend(other.locals);
         self
     }
 
     fn clean(&mut self, name: &str, mask: u64) {
-        if let Some(t) = self.vars.remove(name) {
-            if let Some(t) = t.masked(mask) {
-                self.vars.insert(name.to_string(), t);
+        let fact = |prefix: &str| name.strip_prefix(prefix);
+        if let Some(var) = fact(FACT_RELATIVE).or_else(|| fact(FACT_NO_DOTDOT)) {
+            if let Some(mut t) = self.vars.remove(var) {
+                if name.starts_with(FACT_RELATIVE) {
+                    t.facts.set(Facts::RELATIVE, true);
+                } else {
+                    t.facts.set(Facts::NO_DOTDOT, true);
+                }
+                let clean = if t.facts.has(Facts::RELATIVE) && t.facts.has(Facts::NO_DOTDOT) {
+                    mask
+                } else {
+                    0
+                };
+                if let Some(t) = t.masked(clean) {
+                    self.vars.insert(var.to_string(), t);
+                }
             }
-        } else {
-            *self.cleared.entry(name.to_string()).or_default() |= mask;
+            return;
         }
+        if let Some(t) = self.vars.remove(name)
+            && let Some(t) = t.masked(mask)
+        {
+            self.vars.insert(name.to_string(), t);
+        }
+        // also when the name held a value: a name that is a source itself (a browser global)
+        // is read afresh, and must be read clean too
+        *self.cleared.entry(name.to_string()).or_default() |= mask;
     }
 }
 
@@ -263,6 +340,8 @@ struct Shared<'t> {
     classes: BTreeMap<&'t str, Node<'t>>,
     /// Names declared at the top of the file (see [`escapes`]).
     module_vars: BTreeSet<String>,
+    /// Names declared at the top of the file as a constant string (`const KNOWN = "foo"`).
+    constants: BTreeMap<String, &'t str>,
     /// Untrusted values functions stored in module variables and class fields (see [`escapes`]).
     escaped: RefCell<BTreeMap<String, Taint>>,
 }
@@ -304,6 +383,7 @@ pub fn analyze(
         dir: display.rsplit_once('/').map_or("", |(d, _)| d).to_string(),
         aliases: RefCell::new(BTreeMap::new()),
         module_vars: escapes::module_variables(root, text),
+        constants: escapes::module_constants(root, text),
         classes: modules::top_level_classes(root, text),
         paths: aliases,
         escaped: RefCell::new(BTreeMap::new()),
@@ -569,6 +649,7 @@ impl<'s, 't> Walker<'s, 't> {
                     let path = value.map(|v| self.value_path(v));
                     if let Some(name) = d.child_by_field_name("name") {
                         self.bind(name, t, path.as_deref());
+                        self.note_relative(name, value);
                     }
                 }
             }

@@ -5,17 +5,70 @@
 use tree_sitter::Node;
 
 use super::{
-    CLEAN_METHODS, MAX_NESTING, Step, Taint, Walker, short, string_value, strip, union, unwrap,
+    CLEAN_METHODS, Facts, MAX_NESTING, Step, Taint, Walker, is_name_or_member, short, string_value,
+    strip, union, unwrap,
 };
 use crate::taint::spec::SinkKind;
 
 /// Whether a constant string prefix fixes the host (or is a same-site path).
 fn fixes_host(prefix: &str) -> bool {
-    if let Some(rest) = prefix.split_once("://").map(|(_, r)| r) {
-        return rest.contains('/') || rest.contains('?') || rest.contains('#');
+    // behind a query or fragment mark the input cannot change scheme, host or path
+    if prefix.contains(['?', '#']) {
+        return true;
     }
-    prefix.starts_with('/') && prefix.len() > 1 && !prefix.starts_with("//")
-        || prefix.starts_with("./")
+    if let Some(rest) = prefix.split_once("://").map(|(_, r)| r) {
+        return rest.contains('/');
+    }
+    // `//host/`: a scheme-relative URL whose host is written out
+    if let Some(rest) = prefix.strip_prefix("//") {
+        return rest
+            .find('/')
+            .is_some_and(|i| i > 0 && !rest[..i].contains('\\'));
+    }
+    if prefix.starts_with('/') {
+        return prefix.len() > 1 && !prefix.starts_with("/\\");
+    }
+    // a relative path (`users/`): its first segment has no scheme colon
+    prefix
+        .find('/')
+        .is_some_and(|i| i > 0 && !prefix[..i].contains([':', '\\']))
+}
+
+/// Whether a constant prefix makes any path relative: it names a first folder (`files/`,
+/// `./`), with no root, drive or scheme before it.
+fn relative_prefix(prefix: &str) -> bool {
+    prefix
+        .find(['/', '\\'])
+        .is_some_and(|i| i > 0 && !prefix[..i].contains(':'))
+}
+
+/// Whether the untrusted part of `left + <input>` sits behind a constant `?` or `#` of `left`
+/// (`someUrl() + "?next=" + x`): the strings `left` concatenates, read from the right.
+fn query_before(text: &str, left: Node<'_>) -> bool {
+    let has_mark =
+        |n: Node<'_>| string_value(text, strip(n)).is_some_and(|v| v.contains(['?', '#']));
+    // down the left spine of a `+` chain, a bounded number of steps (generated code nests
+    // far deeper than anyone writes)
+    let mut n = strip(left);
+    for _ in 0..MAX_NESTING {
+        if n.kind() != "binary_expression" {
+            return has_mark(n);
+        }
+        let plus = n
+            .child_by_field_name("operator")
+            .is_some_and(|o| super::node_text(text, o) == "+");
+        if !plus {
+            return false;
+        }
+        if n.child_by_field_name("right").is_some_and(has_mark) {
+            return true;
+        }
+        let Some(l) = n.child_by_field_name("left") else {
+            return false;
+        };
+        n = strip(l);
+    }
+    false
 }
 
 /// Stands for a code-chosen value in a template prefix.
@@ -323,11 +376,23 @@ impl<'t> Walker<'_, 't> {
                         prefix.push_str(self.text(*p));
                     }
                 }
-                t.map(|mut t| {
+                let anchored = !prefix.is_empty();
+                let dot_free = self.shared.cfg.dot_free;
+                t.and_then(|mut t| {
                     t.stringy = true;
+                    t.facts.set(Facts::BUILT, true);
                     t.whole = false;
                     t.host_fixed = t.host_fixed || code_fixes_host(&prefix);
-                    t
+                    t.facts
+                        .set(Facts::ANCHORED, t.facts.has(Facts::ANCHORED) || anchored);
+                    t.facts.set(Facts::NORMALIZED, false);
+                    t.facts.set(Facts::RELATIVE, false);
+                    let clean = if anchored && t.facts.has(Facts::NO_DOTDOT) {
+                        dot_free
+                    } else {
+                        0
+                    };
+                    t.masked(clean)
                 })
             }
             "binary_expression" => {
@@ -337,14 +402,43 @@ impl<'t> Walker<'_, 't> {
                 let rt = r.and_then(|r| self.eval(r));
                 match self.op(n) {
                     "+" => {
-                        let prefix = l
-                            .and_then(|l| string_value(self.shared.text, l))
-                            .is_some_and(fixes_host);
-                        union(lt, rt).map(|mut t| {
+                        let text = self.shared.text;
+                        let literal = l.and_then(|l| self.constant_text(l));
+                        // a code-chosen, non-empty left side starts the value
+                        let anchored = match &lt {
+                            Some(lt) => lt.facts.has(Facts::ANCHORED),
+                            None => l.is_some() && literal != Some(""),
+                        };
+                        let host_fixed = match &lt {
+                            Some(lt) => lt.host_fixed,
+                            None => {
+                                literal.is_some_and(fixes_host)
+                                    || l.is_some_and(|l| query_before(text, l))
+                            }
+                        };
+                        let dot_free = lt.is_none()
+                            && anchored
+                            && rt.as_ref().is_some_and(|t| t.facts.has(Facts::NO_DOTDOT));
+                        // `"files/" + x` is a relative path whatever `x` holds
+                        let relative = match &lt {
+                            Some(lt) => lt.facts.has(Facts::RELATIVE),
+                            None => literal.is_some_and(relative_prefix),
+                        };
+                        let clean = if dot_free {
+                            self.shared.cfg.dot_free
+                        } else {
+                            0
+                        };
+                        union(lt, rt).and_then(|mut t| {
                             t.stringy = true;
+                            t.facts.set(Facts::BUILT, true);
                             t.whole = false;
-                            t.host_fixed |= prefix;
-                            t
+                            t.host_fixed |= host_fixed;
+                            t.facts.set(Facts::ANCHORED, anchored);
+                            t.facts.set(Facts::NO_DOTDOT, false);
+                            t.facts.set(Facts::NORMALIZED, false);
+                            t.facts.set(Facts::RELATIVE, relative);
+                            t.masked(clean)
                         })
                     }
                     "||" | "??" | "&&" => union(lt, rt),
@@ -396,13 +490,35 @@ impl<'t> Walker<'_, 't> {
             }
             "assignment_expression" => self.assignment(n),
             "augmented_assignment_expression" => {
-                let t = n.child_by_field_name("right").and_then(|r| self.eval(r));
+                let right = n.child_by_field_name("right");
+                let t = match n.child_by_field_name("left") {
+                    // `x ||= f(x)` runs `f(x)` only when `x` is falsy (`??=`: null or undefined)
+                    Some(l) if matches!(self.op(n), "||=" | "??=") && is_name_or_member(l) => {
+                        let safe = vec![(self.path_of(l).join("."), u64::MAX)];
+                        self.guarded(right, &safe)
+                    }
+                    _ => right.and_then(|r| self.eval(r)),
+                };
                 if let Some(l) = n.child_by_field_name("left")
                     && l.kind() == "identifier"
                     && let Some(t) = t.clone()
                 {
                     let name = self.text(l).to_string();
-                    let merged = union(self.state.vars.remove(&name), Some(t));
+                    let before = self.state.vars.remove(&name);
+                    // `url += "?" + qs` keeps the start, so the host, `url` had
+                    let kept = before
+                        .as_ref()
+                        .map(|b| (b.host_fixed, b.facts.has(Facts::ANCHORED)));
+                    let merged = union(before, Some(t)).map(|mut m| {
+                        if let Some((host_fixed, anchored)) = kept {
+                            m.host_fixed = host_fixed;
+                            m.facts.set(Facts::ANCHORED, anchored);
+                        }
+                        m.facts.set(Facts::NO_DOTDOT, false);
+                        m.facts.set(Facts::NORMALIZED, false);
+                        m.facts.set(Facts::RELATIVE, false);
+                        m
+                    });
                     if let Some(m) = merged {
                         let m = m.step(n.byte_range(), format!("appended to `{name}`"));
                         self.state.vars.insert(name, m);
@@ -432,6 +548,7 @@ impl<'t> Walker<'_, 't> {
                             && t.mask & (1 << rule) != 0
                             && !(sink.string && (!t.stringy || t.whole))
                             && !(sink.host && t.host_fixed)
+                            && !(sink.unanchored && t.facts.has(Facts::ANCHORED))
                         {
                             self.report(*rule, n.byte_range(), &t, n, name);
                         }
@@ -507,6 +624,17 @@ impl<'t> Walker<'_, 't> {
         t.field().masked(cleared)
     }
 
+    /// The text of a string literal, or of a top-level `const NAME = "literal"` the name is not
+    /// shadowed for.
+    pub(super) fn constant_text(&self, n: Node<'t>) -> Option<&'t str> {
+        let n = strip(n);
+        string_value(self.shared.text, n).or_else(|| {
+            (n.kind() == "identifier" && !self.state.locals.contains(self.text(n)))
+                .then(|| self.shared.constants.get(self.text(n)).copied())
+                .flatten()
+        })
+    }
+
     pub(super) fn object(&mut self, n: Node<'t>) -> Option<Taint> {
         let mut c = n.walk();
         let kids: Vec<_> = n.named_children(&mut c).collect();
@@ -515,15 +643,27 @@ impl<'t> Walker<'_, 't> {
             match k.kind() {
                 "pair" => {
                     let value = k.child_by_field_name("value").and_then(|v| self.eval(v));
+                    // a string under an operator key (`$where`, `$regex`) is code or a pattern:
+                    // the object is no plain filter of strings
+                    let mut operator = false;
+                    let eq = k.child_by_field_name("key").is_some_and(|key| {
+                        string_value(self.shared.text, key).unwrap_or_else(|| self.text(key))
+                            == "$eq"
+                    });
                     if let (Some(t), Some(key)) = (&value, k.child_by_field_name("key")) {
                         let key_text =
                             string_value(self.shared.text, key).unwrap_or_else(|| self.text(key));
+                        operator = key_text.starts_with('$') && key_text != "$eq";
                         self.property_sinks(n, k, key_text, t);
                     }
                     acc = union(
                         acc,
                         value.map(|mut t| {
                             t.whole = false;
+                            t.facts
+                                .set(Facts::BUILT, t.facts.has(Facts::BUILT) && !operator);
+                            // `{ $eq: x }` compares with `x` as a value, operators and all
+                            t.facts.set(Facts::BUILT, t.facts.has(Facts::BUILT) || eq);
                             t
                         }),
                     );

@@ -6,7 +6,7 @@ use std::ops::Range;
 
 use tree_sitter::Node;
 
-use super::{Step, Taint, Walker, short, union};
+use super::{Facts, Step, Taint, Walker, short, union};
 use crate::taint::spec::Source;
 
 /// Source fields that hold a string (a URL or one of its parts), never an object of fields.
@@ -76,6 +76,7 @@ impl<'t> Walker<'_, 't> {
                 .is_some_and(|l| STRING_FIELDS.contains(&l.as_str()) || !self.is_source_end(l)),
             stringy: true,
             host_fixed: false,
+            facts: Facts::default(),
             params: 0,
         })
     }
@@ -271,6 +272,7 @@ impl<'t> Walker<'_, 't> {
             whole: true,
             stringy: true,
             host_fixed: false,
+            facts: Facts::default(),
             params: 0,
         }
     }

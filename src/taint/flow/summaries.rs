@@ -7,7 +7,7 @@ use std::rc::Rc;
 
 use tree_sitter::Node;
 
-use super::{Step, Summary, Taint, Walker, is_function, node_text, short};
+use super::{Facts, Step, Summary, Taint, Walker, is_function, node_text, short};
 
 /// How deep helper summaries may nest (helper calling helper).
 const MAX_SUMMARY_DEPTH: usize = 2;
@@ -160,6 +160,7 @@ impl<'t> Walker<'_, 't> {
                     whole: false,
                     stringy: true,
                     host_fixed: false,
+                    facts: Facts::default(),
                     params: 1u64.checked_shl(i as u32).unwrap_or(0),
                 })
             })
