@@ -20,7 +20,7 @@
 //! compared with some other literal (`key !== "prefs"`). A check of `src.hasOwnProperty(key)`
 //! is no guard: a parsed payload owns its `__proto__` key.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 
 use regex::Regex;
@@ -50,11 +50,43 @@ pub fn may_apply(src: &str) -> bool {
 
 /// The ranges of the assignments that may pollute `Object.prototype`.
 pub fn find(root: Node<'_>, src: &str) -> Vec<Range<usize>> {
-    let guards = guard_functions(root, src);
+    let file = FileFunctions {
+        guards: guard_functions(root, src),
+        calls: calls_by_function(root, src),
+    };
     let mut out = Vec::new();
     walk(root, |n| {
-        if n.kind() == "assignment_expression" && is_polluting(n, src, &guards) {
+        if n.kind() == "assignment_expression" && is_polluting(n, src, &file) {
             out.push(n.byte_range());
+        }
+    });
+    out
+}
+
+/// What the check knows about the file's named functions.
+struct FileFunctions {
+    /// Functions that reject both `__proto__` and `constructor`/`prototype`.
+    guards: BTreeSet<String>,
+    /// Per function name, the plain function names it calls.
+    calls: BTreeMap<String, BTreeSet<String>>,
+}
+
+/// The plain calls (`name(...)`) made by each named function of the file, nested ones included.
+fn calls_by_function(root: Node<'_>, src: &str) -> BTreeMap<String, BTreeSet<String>> {
+    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    walk(root, |n| {
+        if FUNCTIONS.contains(&n.kind())
+            && let Some(name) = function_name(n, src)
+        {
+            let called = out.entry(name.to_string()).or_default();
+            walk(n, |c| {
+                if c.kind() == "call_expression"
+                    && let Some(f) = c.child_by_field_name("function")
+                    && f.kind() == "identifier"
+                {
+                    called.insert(text(f, src).to_string());
+                }
+            });
         }
     });
     out
@@ -122,7 +154,7 @@ fn parameters(f: Node<'_>, src: &str) -> BTreeSet<String> {
     out
 }
 
-fn is_polluting(assign: Node<'_>, src: &str, guards: &BTreeSet<String>) -> bool {
+fn is_polluting(assign: Node<'_>, src: &str, file: &FileFunctions) -> bool {
     let Some(left) = assign.child_by_field_name("left") else {
         return false;
     };
@@ -141,10 +173,13 @@ fn is_polluting(assign: Node<'_>, src: &str, guards: &BTreeSet<String>) -> bool 
         return false;
     }
     // `dst[key] = {}` gives `dst` a fresh child; on `__proto__` it replaces `dst`'s own prototype
-    if assign
-        .child_by_field_name("right")
-        .is_some_and(|r| matches!(r.kind(), "object" | "array"))
-    {
+    // and a value built here (`new Date(v)`, `isArray(v) ? [] : {}`) carries no payload
+    if !assign.child_by_field_name("right").is_some_and(|r| {
+        matches!(
+            r.kind(),
+            "identifier" | "subscript_expression" | "member_expression" | "call_expression"
+        )
+    }) {
         return false;
     }
     let dst = text(object, src);
@@ -182,8 +217,8 @@ fn is_polluting(assign: Node<'_>, src: &str, guards: &BTreeSet<String>) -> bool 
         .any(|m| body.contains(m));
     enumerates
         && !enumerates_itself(function, dst, src)
-        && descends(function, dst, key, src)
-        && !guarded(function, &body, dst, key, src, guards)
+        && descends(function, dst, key, src, file)
+        && !guarded(function, &body, dst, key, src, &file.guards)
 }
 
 /// Whether the function enumerates the keys of `dst` itself (`for (k in o) o[k] = f(o[k])`): it
@@ -205,9 +240,16 @@ fn enumerates_itself(function: Node<'_>, dst: &str, src: &str) -> bool {
             .any(|m| body.contains(&format!("{m}{dst})")))
 }
 
-/// Whether the function goes down into `dst[key]`: a plain call given `dst[...]` or a local read
-/// from it (a recursive merge), or `dst = dst[...]` (a path walk).
-fn descends(function: Node<'_>, dst: &str, key: &str, src: &str) -> bool {
+/// Whether the function goes down into `dst[key]`: a call of itself (or of a function of the file
+/// that calls it back) given `dst[...]` or a local read from it (a recursive merge), or
+/// `dst = dst[...]` (a path walk).
+fn descends(function: Node<'_>, dst: &str, key: &str, src: &str, file: &FileFunctions) -> bool {
+    let Some(own) = function_name(function, src) else {
+        return false;
+    };
+    let recursive = |callee: &str| {
+        callee == own || file.calls.get(callee).is_some_and(|c| c.contains(own))
+    };
     let subscript_of_dst = |n: Node<'_>| {
         n.kind() == "subscript_expression"
             && n.child_by_field_name("object")
@@ -223,7 +265,7 @@ fn descends(function: Node<'_>, dst: &str, key: &str, src: &str) -> bool {
             "call_expression" => {
                 let plain = n
                     .child_by_field_name("function")
-                    .is_some_and(|f| f.kind() == "identifier");
+                    .is_some_and(|f| f.kind() == "identifier" && recursive(text(f, src)));
                 if plain && let Some(args) = n.child_by_field_name("arguments") {
                     let mut c = args.walk();
                     found = args.named_children(&mut c).any(|a| {
