@@ -247,9 +247,8 @@ fn descends(function: Node<'_>, dst: &str, key: &str, src: &str, file: &FileFunc
     let Some(own) = function_name(function, src) else {
         return false;
     };
-    let recursive = |callee: &str| {
-        callee == own || file.calls.get(callee).is_some_and(|c| c.contains(own))
-    };
+    let recursive =
+        |callee: &str| callee == own || file.calls.get(callee).is_some_and(|c| c.contains(own));
     let subscript_of_dst = |n: Node<'_>| {
         n.kind() == "subscript_expression"
             && n.child_by_field_name("object")

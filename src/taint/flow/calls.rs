@@ -745,6 +745,8 @@ impl<'t> Walker<'_, 't> {
 /// checks where a message comes from is not fed untrusted input (the check itself is not judged).
 fn reads_origin(body: &str, param: &str) -> bool {
     !param.is_empty()
-        && param.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'$')
+        && param
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'$')
         && body.contains(&format!("{param}.origin"))
 }
