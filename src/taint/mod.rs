@@ -985,7 +985,8 @@ mod tests {
                 continue;
             };
             assert!(rule.embedded, "{}", rule.id);
-            let raw: RawTaint = serde_yaml_ng::from_value(value.clone()).expect("taint block");
+            let raw: RawTaint = serde_yaml_ng::from_value(value.clone())
+                .unwrap_or_else(|e| panic!("{}: taint block: {e}", rule.id));
             spec::compile(&raw, &sets, &mut cache).unwrap_or_else(|e| panic!("{}: {e}", rule.id));
             checked += 1;
         }
