@@ -14,6 +14,8 @@
 //! - [`secret_response`]: JavaScript/TypeScript handlers sending an environment secret to the
 //!   client (the one check here that reads a syntax tree);
 //! - [`log_file`]: `*.log` files committed with the code.
+//! - [`proto_function`]: hand-written deep merges and path setters that copy `__proto__` keys
+//!   (a JavaScript tree check of the `injection` family);
 //! - [`weak_hash`]: passwords given to fast-hash helpers of other modules (a project pass).
 //! - [`serverless`]: `serverless.yml` HTTP functions without the authorizer their siblings have,
 //!   and CORS allowing any origin with credentials;
@@ -27,6 +29,7 @@ pub mod csrf;
 pub mod dockerfile;
 pub mod hosting;
 pub mod log_file;
+pub mod proto_function;
 pub mod secret_response;
 pub mod serverless;
 pub mod weak_hash;
@@ -78,11 +81,13 @@ pub enum Check {
     SessionWithoutCsrf,
     /// A `serverless.yml` HTTP function without an authorizer while its siblings have one.
     ServerlessWithoutAuthorizer,
+    /// A hand-written deep merge or path setter that copies `__proto__`/`constructor` keys.
+    PrototypePollutingFunction,
 }
 
 impl Check {
     /// Every check with the name rule files use.
-    pub const ALL: [(&'static str, Check); 18] = [
+    pub const ALL: [(&'static str, Check); 19] = [
         ("docker-secret-in-env-or-arg", Check::SecretInEnvOrArg),
         ("docker-env-file-copied", Check::EnvFileCopied),
         ("docker-add-remote-url", Check::AddRemoteUrl),
@@ -124,6 +129,10 @@ impl Check {
         (
             "hosting-serverless-function-without-authorizer",
             Check::ServerlessWithoutAuthorizer,
+        ),
+        (
+            "injection-prototype-polluting-function",
+            Check::PrototypePollutingFunction,
         ),
     ];
 }
@@ -239,6 +248,12 @@ impl Analyzer for DeployAnalyzer {
                     && let Some(tree) = ctx.tree()
                 {
                     secret_response::check_file(&mut sink, tree.root_node());
+                }
+                if sink.is_active(Check::PrototypePollutingFunction)
+                    && proto_function::may_apply(&ctx.file.text)
+                    && let Some(tree) = ctx.tree()
+                {
+                    proto_function::check_file(&mut sink, tree.root_node());
                 }
             }
             FileKind::Text if dockerfile::is_dockerfile(&ctx.file.display) => {

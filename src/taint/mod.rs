@@ -908,6 +908,8 @@ fn handles_requests(text: &str) -> bool {
             r"|\b(onCall|onRequest|Cloud\.define|searchParams|NextRequest|NextApiRequest|FastifyRequest|Procedure|resolvers?|Mutation|formData|APIGatewayProxyEvent|HttpRequest)\b",
             r#"|\bQuery\s*:\s*\{|['"]use server['"]"#,
             r"|\b(location\.(search|hash|href)|document\.(URL|location|referrer|documentURI)|window\.name)\b",
+            // Angular route state and `postMessage` events in the browser
+            r#"|\.snapshot\.(params|queryParams|fragment|paramMap|queryParamMap|url)\b|\brouter\.url\b|addEventListener\(\s*['"]message['"]"#,
             r#"|\.on\(\s*['"](message|data|chat|command|connection|request)['"]"#,
             // a Lambda handler: `exports.handler = async (event) =>`, `function handler(event)`
             r"|\b(handler|lambdaHandler)\s*=\s*(async\s*)?(function\s*\w*\s*)?\(\s*(event|evt)\b",
@@ -989,7 +991,8 @@ mod tests {
                 continue;
             };
             assert!(rule.embedded, "{}", rule.id);
-            let raw: RawTaint = serde_yaml_ng::from_value(value.clone()).expect("taint block");
+            let raw: RawTaint = serde_yaml_ng::from_value(value.clone())
+                .unwrap_or_else(|e| panic!("{}: taint block: {e}", rule.id));
             spec::compile(&raw, &sets, &mut cache).unwrap_or_else(|e| panic!("{}: {e}", rule.id));
             checked += 1;
         }

@@ -22,6 +22,9 @@ const STRING_FIELDS: &[&str] = &[
     "URL",
     "documentURI",
     "referrer",
+    // `window.name`, Angular's `route.snapshot.fragment`: strings the page's opener or link sets
+    "name",
+    "fragment",
 ];
 
 impl<'t> Walker<'_, 't> {
