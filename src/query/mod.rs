@@ -6,6 +6,7 @@
 //!     (call_expression function: (identifier) @fn) @hit
 //!   where:                         # constraints on captured text
 //!     fn: { regex: '^eval$' }      # regex | not-regex | equals | not-equals | one-of
+//!     key: { bound-to-string: true }  # a string literal, or a name this file binds to one only
 //!   inside: { query: ..., where: ... }      # an ancestor must match this
 //!   not-inside: { query: ..., where: ... }  # no ancestor may match this
 //!   report: hit                    # capture to report (default `hit`, else the widest)
@@ -58,6 +59,8 @@ struct RawConstraint {
     not_equals: Option<String>,
     #[serde(default)]
     one_of: Vec<String>,
+    #[serde(default)]
+    bound_to_string: bool,
 }
 
 /// A constraint's regex: its syntax checked when the rule loads, compiled on first use (compiling
@@ -111,6 +114,9 @@ struct Constraint {
     equals: Option<String>,
     not_equals: Option<String>,
     one_of: Vec<String>,
+    /// The capture is a non-empty string literal, or an identifier that every declaration of
+    /// that name in the file (`const`/`let`/`var`) binds to one.
+    bound_to_string: bool,
 }
 
 impl Constraint {
@@ -236,6 +242,7 @@ impl QueryMatcher {
                     equals: c.equals,
                     not_equals: c.not_equals,
                     one_of: c.one_of,
+                    bound_to_string: c.bound_to_string,
                 },
             ));
         }
@@ -315,7 +322,7 @@ impl QueryMatcher {
                 } else {
                     constraint.accepts(ctx.node_text(*node))
                 };
-                if !accepted {
+                if !accepted || (constraint.bound_to_string && !ctx.bound_to_string(*node)) {
                     return None;
                 }
             }
@@ -378,6 +385,21 @@ fn capture_names(query: &str) -> Vec<String> {
     names
 }
 
+/// Whether `node` is a string literal with some text: `"x"`, `'x'`, or a template without `${}`.
+fn is_string_literal(node: Node<'_>) -> bool {
+    let quoted = match node.kind() {
+        "string" => true,
+        "template_string" => {
+            let mut cursor = node.walk();
+            !node
+                .children(&mut cursor)
+                .any(|c| c.kind() == "template_substitution")
+        }
+        _ => false,
+    };
+    quoted && node.byte_range().len() > 2
+}
+
 fn contains(outer: &Range<usize>, inner: &Range<usize>) -> bool {
     outer.start <= inner.start && inner.end <= outer.end
 }
@@ -411,6 +433,36 @@ impl<'t> MatchContext<'_, 't> {
         let text: Rc<str> = text.into();
         self.code_texts.borrow_mut().insert(range, Rc::clone(&text));
         text
+    }
+
+    /// Whether `node` is a non-empty string literal (a template without substitutions counts), or
+    /// an identifier declared in this file only with such literals (`const secret = "shhh"`; a
+    /// name also bound to anything else, or never declared here, is not).
+    pub(crate) fn bound_to_string(&self, node: Node<'t>) -> bool {
+        if is_string_literal(node) {
+            return true;
+        }
+        if node.kind() != "identifier" {
+            return false;
+        }
+        let name = self.node_text(node);
+        let mut declared = false;
+        let mut stack = vec![self.tree.root_node()];
+        while let Some(n) = stack.pop() {
+            if n.kind() == "variable_declarator"
+                && let Some(id) = n.child_by_field_name("name")
+                && id.kind() == "identifier"
+                && self.node_text(id) == name
+            {
+                match n.child_by_field_name("value") {
+                    Some(value) if is_string_literal(value) => declared = true,
+                    _ => return false,
+                }
+            }
+            let mut cursor = n.walk();
+            stack.extend(n.children(&mut cursor));
+        }
+        declared
     }
 
     /// Whether a node reported by `matcher` contains `node`.
