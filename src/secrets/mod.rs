@@ -338,6 +338,11 @@ fn check_match(
             );
         }
         None | Some(Validation::GithubChecksum) => {}
+        Some(Validation::AzureSas) => {
+            if !validate::is_azure_sas(&text[whole]) {
+                return None;
+            }
+        }
         Some(Validation::Jwt) => {
             validate::jwt_payload(value)?;
         }
