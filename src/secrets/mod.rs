@@ -343,6 +343,11 @@ fn check_match(
                 return None;
             }
         }
+        Some(Validation::BasicAuth) => {
+            if !validate::is_basic_auth(value) {
+                return None;
+            }
+        }
         Some(Validation::Jwt) => {
             validate::jwt_payload(value)?;
         }

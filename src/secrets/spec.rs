@@ -8,7 +8,7 @@
 //!   allow: ['^sk_live_0+$']   # extra allowlist regexes on the secret
 //!   placeholders: true        # skip placeholders (`xxx`, `<...>`, `${...}`, `...EXAMPLE`); default true
 //!   validate: github-checksum # a check in code: github-checksum | jwt | supabase-service-role |
-//!                             # jwt-credential | azure-sas (on the whole match)
+//!                             # jwt-credential | azure-sas (on the whole match) | basic-auth
 //!   multiline: false          # the regex may span lines (private keys, JSON documents)
 //!   context-lines: 0          # also search this many lines around the keyword's line
 //!   weak-only: false          # report only well-known defaults (`weak` or default-secret words)
@@ -162,6 +162,8 @@ pub enum Validation {
     JwtCredential,
     /// An Azure SAS query string whose fields are well formed (checked on the whole match).
     AzureSas,
+    /// base64 of `user:password` with both parts present (a Docker config `auth`).
+    BasicAuth,
 }
 
 /// Detectors written in Rust, chosen by `detector:`.
@@ -445,11 +447,12 @@ pub fn compile(
                 Some("supabase-service-role") => Some(Validation::SupabaseServiceRole),
                 Some("jwt-credential") => Some(Validation::JwtCredential),
                 Some("azure-sas") => Some(Validation::AzureSas),
+                Some("basic-auth") => Some(Validation::BasicAuth),
                 Some(other) => {
                     return Err(error(
                         "validate",
                         format!(
-                            "unknown validation `{other}`: expected github-checksum, jwt, supabase-service-role, jwt-credential or azure-sas"
+                            "unknown validation `{other}`: expected github-checksum, jwt, supabase-service-role, jwt-credential, azure-sas or basic-auth"
                         ),
                     ));
                 }

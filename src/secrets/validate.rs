@@ -227,6 +227,21 @@ pub fn is_azure_sas(query: &str) -> bool {
         })
 }
 
+/// Whether a base64 `auth` value of a Docker config decodes to `user:password`: printable text
+/// with a non-empty user and password.
+pub fn is_basic_auth(value: &str) -> bool {
+    let Some(raw) = decode_base64url(value) else {
+        return false;
+    };
+    let Ok(text) = std::str::from_utf8(&raw) else {
+        return false;
+    };
+    let Some((user, password)) = text.split_once(':') else {
+        return false;
+    };
+    !user.is_empty() && !password.is_empty() && text.chars().all(|c| !c.is_control())
+}
+
 /// `YYYY-MM-DD`.
 fn is_date(s: &str) -> bool {
     let b = s.as_bytes();
@@ -253,6 +268,13 @@ mod tests {
     #[test]
     fn crc32_matches_the_standard_check_value() {
         assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+    }
+
+    #[test]
+    fn basic_auth_needs_a_user_and_a_password() {
+        assert!(is_basic_auth("ZGVwbG95OnMzY3JldC1wYXNz")); // deploy:s3cret-pass
+        assert!(!is_basic_auth("ZGVwbG95Og==")); // deploy:
+        assert!(!is_basic_auth("ZGVwbG95")); // deploy
     }
 
     #[test]
