@@ -778,7 +778,9 @@ pub fn git_tracked_but_ignored(dir: &Path) -> Option<Vec<PathBuf>> {
 }
 
 /// Whether the file name says it holds credentials: dotenv files, private keys and key stores,
-/// service-account and credential JSON, tool credential files.
+/// service-account and credential JSON, tool credential files, and the MCP server configs of AI
+/// editors and agents (`.cursor/mcp.json`, `.mcp.json`, `claude_desktop_config.json`), whose
+/// `env` blocks hold the servers' API tokens.
 pub fn is_secret_store(path: &Path) -> bool {
     let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
         return false;
@@ -806,6 +808,10 @@ pub fn is_secret_store(path: &Path) -> bool {
                 | "secrets.yaml"
                 | "secrets.yml"
                 | "secrets.toml"
+                | "mcp.json"
+                | ".mcp.json"
+                | "mcp_config.json"
+                | "claude_desktop_config.json"
         )
         || (ext == "json"
             && (lower.starts_with("credentials")
@@ -898,9 +904,15 @@ mod tests {
         if is_in_git_work_tree(root) {
             return; // the temp folder sits inside a work tree on this machine
         }
-        std::fs::write(root.join(".gitignore"), ".env\n*.pem\nbuild.log\n").expect("write");
+        std::fs::write(
+            root.join(".gitignore"),
+            ".env\n*.pem\nbuild.log\n.cursor/\n",
+        )
+        .expect("write");
         std::fs::write(root.join(".env"), "API_SECRET=x\n").expect("write");
         std::fs::write(root.join("server.pem"), "x\n").expect("write");
+        std::fs::create_dir(root.join(".cursor")).expect("mkdir");
+        std::fs::write(root.join(".cursor/mcp.json"), "{}\n").expect("write");
         std::fs::write(root.join("build.log"), "x\n").expect("write");
         std::fs::create_dir(root.join("node_modules")).expect("mkdir");
         std::fs::write(root.join("node_modules/.env"), "x\n").expect("write");
@@ -908,6 +920,7 @@ mod tests {
         let names = names(&found, root);
         assert!(names.contains(&".env".to_string()), "{names:?}");
         assert!(names.contains(&"server.pem".to_string()), "{names:?}");
+        assert!(names.contains(&".cursor/mcp.json".to_string()), "{names:?}");
         assert!(!names.contains(&"build.log".to_string()), "{names:?}");
         assert!(
             !names.contains(&"node_modules/.env".to_string()),

@@ -102,12 +102,21 @@ const PLACEHOLDER_VALUES: &[&str] = &[
     "mytoken",
 ];
 
+/// Keys that vendors publish in their documentation for local emulators and samples: anyone can
+/// read them, they open nothing real (Azurite's storage account key, in Microsoft's docs and every
+/// emulator setup).
+const PUBLISHED_VALUES: &[&str] =
+    &["Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="];
+
 /// Whether the value is a placeholder: a template (`${VAR}`, `{{ var }}`, `{password}`,
 /// `[PASSWORD]`, `<your-key>`, `%VAR%`), a known dummy as the whole value or a whole segment
 /// (`your-api-key-here`, `sk_test_xxxxxxxx`), a telling word anywhere (`...EXAMPLE`), or a value
 /// too regular to be random (`1234567890abcdef`, `aaaaaaaa`, `abcabcabc`). Never a mere substring
 /// such as `aaaaaa` or `abcdef` inside a random token: OpenSSH keys hold runs of `A`.
 pub fn is_placeholder(value: &str) -> bool {
+    if PUBLISHED_VALUES.contains(&value) {
+        return true;
+    }
     let lower = value.to_ascii_lowercase();
     if is_template(value, &lower) || has_typed_sequence(value) {
         return true;
@@ -474,6 +483,7 @@ mod tests {
             "sk_test_abcabcabcabcabcabcabcabc",
             "sk-ant-api03-abc123xyz-456def789ghij-klmnopqrstuvwx-3456yza789bcde-1234fghijklmnopby56aaaogaopaaaabc123xyzAA",
             "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==",
         ] {
             assert!(is_placeholder(v), "{v}");
         }

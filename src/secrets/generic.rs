@@ -42,9 +42,11 @@ pub const KEYWORDS: &[&str] = &[
     "initialize(",
 ];
 
+/// A secret-named assignment. Quotes may be escaped (`api_key=\"...\"`): code inside a JSON
+/// string, as Jupyter notebooks keep their cells.
 static CANDIDATE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r#"(?i)(?P<name>[a-z0-9_$\-]*(?:secret|token|pass(?:w(?:or)?d)?|pwd|api[_-]?key|private[_-]?key|master[_-]?key|access[_-]?key|auth[_-]?key|signing[_-]?key|encryption[_-]?key|credentials?|passphrase|key)[a-z0-9_$\-]*)["'`]?[ \t]*(?::[ \t]*[a-z][a-z<>\[\]| ]*?[ \t]*)?(?P<op>:=|=|:)[ \t]*(?P<fallback>(?:(?:process\.env|import\.meta\.env|Bun\.env)(?:\.[A-Za-z0-9_]+|\[["'][A-Za-z0-9_]+["']\])|Deno\.env\.get\([ \t]*["'][A-Za-z0-9_]+["'][ \t]*\))[ \t]*(?:\|\||\?\?)[ \t]*)?(?P<q>["'`]?)(?P<value>[^"'`\s,;)}\]]{8,300})"#,
+        r#"(?i)(?P<name>[a-z0-9_$\-]*(?:secret|token|pass(?:w(?:or)?d)?|pwd|api[_-]?key|private[_-]?key|master[_-]?key|access[_-]?key|auth[_-]?key|signing[_-]?key|encryption[_-]?key|credentials?|passphrase|key)[a-z0-9_$\-]*)\\?["'`]?[ \t]*(?::[ \t]*[a-z][a-z<>\[\]| ]*?[ \t]*)?(?P<op>:=|=|:)[ \t]*(?P<fallback>(?:(?:process\.env|import\.meta\.env|Bun\.env)(?:\.[A-Za-z0-9_]+|\[["'][A-Za-z0-9_]+["']\])|Deno\.env\.get\([ \t]*["'][A-Za-z0-9_]+["'][ \t]*\))[ \t]*(?:\|\||\?\?)[ \t]*)?(?P<q>\\?["'`]?)(?P<value>[^"'`\s,;)}\]\\]{8,300})"#,
     )
     .expect("static regex")
 });

@@ -338,6 +338,16 @@ fn check_match(
             );
         }
         None | Some(Validation::GithubChecksum) => {}
+        Some(Validation::AzureSas) => {
+            if !validate::is_azure_sas(&text[whole]) {
+                return None;
+            }
+        }
+        Some(Validation::BasicAuth) => {
+            if !validate::is_basic_auth(value) {
+                return None;
+            }
+        }
         Some(Validation::Jwt) => {
             validate::jwt_payload(value)?;
         }

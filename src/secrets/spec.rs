@@ -8,7 +8,7 @@
 //!   allow: ['^sk_live_0+$']   # extra allowlist regexes on the secret
 //!   placeholders: true        # skip placeholders (`xxx`, `<...>`, `${...}`, `...EXAMPLE`); default true
 //!   validate: github-checksum # a check in code: github-checksum | jwt | supabase-service-role |
-//!                             # jwt-credential
+//!                             # jwt-credential | azure-sas (on the whole match) | basic-auth
 //!   multiline: false          # the regex may span lines (private keys, JSON documents)
 //!   context-lines: 0          # also search this many lines around the keyword's line
 //!   weak-only: false          # report only well-known defaults (`weak` or default-secret words)
@@ -160,6 +160,10 @@ pub enum Validation {
     /// A signed JWT that is a credential: not a public `anon` key, not a documented example,
     /// not a service-role key (its own rule reports those).
     JwtCredential,
+    /// An Azure SAS query string whose fields are well formed (checked on the whole match).
+    AzureSas,
+    /// base64 of `user:password` with both parts present (a Docker config `auth`).
+    BasicAuth,
 }
 
 /// Detectors written in Rust, chosen by `detector:`.
@@ -442,11 +446,13 @@ pub fn compile(
                 Some("jwt") => Some(Validation::Jwt),
                 Some("supabase-service-role") => Some(Validation::SupabaseServiceRole),
                 Some("jwt-credential") => Some(Validation::JwtCredential),
+                Some("azure-sas") => Some(Validation::AzureSas),
+                Some("basic-auth") => Some(Validation::BasicAuth),
                 Some(other) => {
                     return Err(error(
                         "validate",
                         format!(
-                            "unknown validation `{other}`: expected github-checksum, jwt, supabase-service-role or jwt-credential"
+                            "unknown validation `{other}`: expected github-checksum, jwt, supabase-service-role, jwt-credential, azure-sas or basic-auth"
                         ),
                     ));
                 }

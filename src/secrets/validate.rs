@@ -206,6 +206,61 @@ pub fn decode_base64url(s: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// Whether the fields of an Azure SAS query string (`sp=r&st=...&sig=...`) are well formed: the
+/// permissions (`sp`) are SAS permission letters, the signed version (`sv`) is a date, the IP
+/// range (`sip`) is one or two whole IPv4 addresses. Azure rejects a token that breaks one, so
+/// such a string is a made-up example. Fields not present are not required.
+pub fn is_azure_sas(query: &str) -> bool {
+    query
+        .split(['&', '?', ' ', '\t', '"', '\'', '`'])
+        .map(|pair| pair.trim_start_matches('=').trim_start_matches("amp;"))
+        .filter_map(|pair| pair.split_once('='))
+        .all(|(key, value)| match key {
+            "sp" => !value.is_empty() && value.bytes().all(|b| b"racwdxyltmeopfiu".contains(&b)),
+            "sv" => is_date(value),
+            "sip" => {
+                let mut ends = value.split('-');
+                let ok = ends.next().is_some_and(is_ipv4) && ends.next().is_none_or(is_ipv4);
+                ok && ends.next().is_none()
+            }
+            _ => true,
+        })
+}
+
+/// Whether a base64 `auth` value of a Docker config decodes to `user:password`: printable text
+/// with a non-empty user and password.
+pub fn is_basic_auth(value: &str) -> bool {
+    let Some(raw) = decode_base64url(value) else {
+        return false;
+    };
+    let Ok(text) = std::str::from_utf8(&raw) else {
+        return false;
+    };
+    let Some((user, password)) = text.split_once(':') else {
+        return false;
+    };
+    !user.is_empty() && !password.is_empty() && text.chars().all(|c| !c.is_control())
+}
+
+/// `YYYY-MM-DD`.
+fn is_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 10
+        && b.iter().enumerate().all(|(i, c)| match i {
+            4 | 7 => *c == b'-',
+            _ => c.is_ascii_digit(),
+        })
+}
+
+/// Four dot-separated numbers of at most three digits.
+fn is_ipv4(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('.').collect();
+    parts.len() == 4
+        && parts
+            .iter()
+            .all(|p| (1..=3).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -213,6 +268,31 @@ mod tests {
     #[test]
     fn crc32_matches_the_standard_check_value() {
         assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+    }
+
+    #[test]
+    fn basic_auth_needs_a_user_and_a_password() {
+        assert!(is_basic_auth("ZGVwbG95OnMzY3JldC1wYXNz")); // deploy:s3cret-pass
+        assert!(!is_basic_auth("ZGVwbG95Og==")); // deploy:
+        assert!(!is_basic_auth("ZGVwbG95")); // deploy
+    }
+
+    #[test]
+    fn azure_sas_fields_are_checked() {
+        let sig = "sig=WSdF9YeZhvrbs%2B%2B1f8ZdDBzEe7fBJ%2BenuaXQ%2BJ9WOw0%3D";
+        let good = format!(
+            "sp=rcwl&st=2025-03-10T06:58:25Z&sip=168.1.6.50-168.1.6.80&sv=2022-11-02&sr=c&{sig}"
+        );
+        assert!(is_azure_sas(&good));
+        assert!(is_azure_sas(&format!(
+            "?sv=2022-11-02&ss=b&srt=co&sp=rl&{sig}"
+        )));
+        // `q` is no SAS permission; three octets are no address; a version is a date
+        assert!(!is_azure_sas(&format!("sp=rqx&sv=2022-11-02&{sig}")));
+        assert!(!is_azure_sas(&format!(
+            "sp=r&sip=168.1.6&sv=2022-11-02&{sig}"
+        )));
+        assert!(!is_azure_sas(&format!("sp=r&sv=latest&{sig}")));
     }
 
     #[test]
