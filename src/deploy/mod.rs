@@ -18,6 +18,8 @@
 //! - [`serverless`]: `serverless.yml` HTTP functions without the authorizer their siblings have,
 //!   and CORS allowing any origin with credentials;
 //! - [`csrf`]: cookie-session apps with no CSRF defence in any module they import (a project pass).
+//! - [`llm_routes`]: router-module routes reaching a paid LLM, mounted with no sign-in check or
+//!   rate limit on the way (a project pass).
 //!
 //! Checks are line-based where a position is needed and read YAML structure with `serde_yaml_ng`
 //! where meaning is; this file maps rule files to [`Check`]s and hands each file to its reader.
@@ -26,6 +28,7 @@ pub mod compose;
 pub mod csrf;
 pub mod dockerfile;
 pub mod hosting;
+pub mod llm_routes;
 pub mod log_file;
 pub mod secret_response;
 pub mod serverless;
@@ -78,11 +81,13 @@ pub enum Check {
     SessionWithoutCsrf,
     /// A `serverless.yml` HTTP function without an authorizer while its siblings have one.
     ServerlessWithoutAuthorizer,
+    /// A router-module route reaching a paid LLM, mounted with no sign-in check or rate limit.
+    LlmRouteWithoutRateLimit,
 }
 
 impl Check {
     /// Every check with the name rule files use.
-    pub const ALL: [(&'static str, Check); 18] = [
+    pub const ALL: [(&'static str, Check); 19] = [
         ("docker-secret-in-env-or-arg", Check::SecretInEnvOrArg),
         ("docker-env-file-copied", Check::EnvFileCopied),
         ("docker-add-remote-url", Check::AddRemoteUrl),
@@ -124,6 +129,10 @@ impl Check {
         (
             "hosting-serverless-function-without-authorizer",
             Check::ServerlessWithoutAuthorizer,
+        ),
+        (
+            "llm-router-route-without-rate-limit",
+            Check::LlmRouteWithoutRateLimit,
         ),
     ];
 }
@@ -274,7 +283,8 @@ impl Analyzer for DeployAnalyzer {
 
     fn wants_facts(&self, kind: FileKind, display: &str) -> bool {
         (self.rule_of(Check::PasswordFastHashHelper).is_some()
-            || self.rule_of(Check::SessionWithoutCsrf).is_some())
+            || self.rule_of(Check::SessionWithoutCsrf).is_some()
+            || self.rule_of(Check::LlmRouteWithoutRateLimit).is_some())
             && weak_hash::wants_facts(kind, display)
     }
 
@@ -289,6 +299,11 @@ impl Analyzer for DeployAnalyzer {
         {
             ctx.emit(facts);
         }
+        if self.rule_of(Check::LlmRouteWithoutRateLimit).is_some()
+            && let Some(facts) = llm_routes::facts(ctx)
+        {
+            ctx.emit(facts);
+        }
     }
 
     fn analyze_project(&self, project: &ProjectContext<'_>, out: &mut Vec<Finding>) {
@@ -297,6 +312,9 @@ impl Analyzer for DeployAnalyzer {
         }
         if let Some(rule) = self.rule_of(Check::SessionWithoutCsrf) {
             csrf::check_project(project, rule, out);
+        }
+        if let Some(rule) = self.rule_of(Check::LlmRouteWithoutRateLimit) {
+            llm_routes::check_project(project, rule, out);
         }
     }
 }
