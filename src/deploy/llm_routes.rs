@@ -57,7 +57,7 @@ struct Route {
     uses: BTreeSet<String>,
 }
 
-/// A call to a paid LLM API (SDKs, LangChain chat models, the providers' HTTP endpoints).
+/// A call to a paid LLM API (SDKs, `LangChain` chat models, the providers' HTTP endpoints).
 static LLM_CALL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"chat\.completions\.(?:create|stream)|\bresponses\.create\(|\bmessages\.(?:create|stream)\(|\b(?:generateText|streamText|generateObject|streamObject)\(|\bgenerateContent(?:Stream)?\(|api\.openai\.com|api\.anthropic\.com|generativelanguage\.googleapis\.com|openrouter\.ai/api|api\.groq\.com|api\.mistral\.ai|api\.deepseek\.com|\bnew Chat(?:OpenAI|Anthropic|GoogleGenerativeAI|Groq|MistralAI|VertexAI|Bedrock)\(|\bai\.(?:definePrompt|defineFlow|generate)\(",
@@ -144,7 +144,11 @@ pub fn facts(ctx: &FileContext<'_>) -> Option<LlmRouteFacts> {
                 .uses
                 .iter()
                 .any(|u| Some(&u.target) == e.router.as_ref() && !u.args.is_empty());
-            if router_middleware || (creates_app && on_app) || e.router.is_none() || GUARD.is_match(body) {
+            if router_middleware
+                || (creates_app && on_app)
+                || e.router.is_none()
+                || GUARD.is_match(body)
+            {
                 continue;
             }
             routes.push(Route {
@@ -169,7 +173,10 @@ pub fn facts(ctx: &FileContext<'_>) -> Option<LlmRouteFacts> {
             derived = DERIVED
                 .captures_iter(&code)
                 .filter_map(|c| {
-                    Some((c.get(1)?.as_str().to_string(), c.get(2)?.as_str().to_string()))
+                    Some((
+                        c.get(1)?.as_str().to_string(),
+                        c.get(2)?.as_str().to_string(),
+                    ))
                 })
                 .collect();
         }
@@ -253,9 +260,9 @@ impl<'p> Files<'p> {
 /// `src/services/rag.ts` -> `services/rag`; `lib/ai/index.ts` -> `lib/ai`.
 fn tail(path: &str) -> String {
     let path = path.trim_start_matches('/');
-    let stem = path.rsplit_once('.').map_or(path, |(s, e)| {
-        if e.contains('/') { path } else { s }
-    });
+    let stem = path
+        .rsplit_once('.')
+        .map_or(path, |(s, e)| if e.contains('/') { path } else { s });
     let stem = stem.strip_suffix("/index").unwrap_or(stem);
     let parts: Vec<&str> = stem.rsplit('/').take(2).collect();
     parts.into_iter().rev().collect::<Vec<_>>().join("/")
@@ -299,8 +306,7 @@ pub fn check_project(project: &ProjectContext<'_>, rule: usize, out: &mut Vec<Fi
             .filter(|r| r.direct || r.uses.iter().any(|u| names.contains(u.as_str())))
             .collect();
         // a router in the app's own file is mounted there, and the file names no guard
-        if reaching.is_empty()
-            || !(file.creates_app || mounted_unguarded(path, &files, &importers))
+        if reaching.is_empty() || !(file.creates_app || mounted_unguarded(path, &files, &importers))
         {
             continue;
         }
