@@ -101,28 +101,51 @@ fn may_have_routes(code: &str) -> bool {
         .any(|m| code.contains(m))
 }
 
-/// The facts of one file, when it imports something or calls an LLM.
+/// Whether a module specifier may name a project file: relative, `@/`/`~/`, or (`aliases`) an
+/// `@name/...` path alias (which scoped npm packages look like too).
+fn is_local(spec: &str, aliases: bool) -> bool {
+    spec.starts_with('.')
+        || spec.starts_with("@/")
+        || spec.starts_with("~/")
+        || (aliases && spec.starts_with('@') && spec.contains('/'))
+}
+
+/// The facts of one file: an LLM module, a route module, a file that mounts routers, or a
+/// module with project imports (a link of the chain between them). Other files give none, so
+/// `--cache` keeps their outcome, and only the first three are parsed.
 pub fn facts(ctx: &FileContext<'_>) -> Option<LlmRouteFacts> {
     let src = ctx.file.text.as_str();
-    let has_imports = src.contains("require(") || src.contains("import");
-    let may_call_llm = LLM_CALL.is_match(src);
-    if !has_imports && !may_call_llm {
+    let calls_llm = LLM_CALL.is_match(src);
+    let has_routes = may_have_routes(src) && entry::may_have_entry_points(&ctx.file.display, src);
+    let relevant = calls_llm || has_routes || src.contains(".use(");
+    let specs: BTreeSet<&str> = IMPORT
+        .captures_iter(src)
+        .filter_map(|c| c.get(1).map(|m| m.as_str()))
+        .filter(|s| is_local(s, relevant))
+        .collect();
+    if !relevant && specs.is_empty() {
         return None;
     }
-    let root = ctx.tree()?.root_node();
-    let code = crate::parse::code_text(root, src);
+    // comments blanked where a guard, a call or a route may sit in one
+    let parsed = if calls_llm || has_routes {
+        ctx.tree().map(|t| t.root_node())
+    } else {
+        None
+    };
+    let code = parsed.map_or_else(
+        || src.to_string(),
+        |root| crate::parse::code_text(root, src),
+    );
     let creates_app = CREATES_APP.is_match(&code);
-    let specs: BTreeSet<String> = IMPORT
-        .captures_iter(&code)
-        .filter_map(|c| c.get(1).map(|m| m.as_str().to_string()))
-        .collect();
     let mut routes = Vec::new();
-    let mut imports: Vec<(String, Vec<String>)> =
-        specs.into_iter().map(|s| (s, Vec::new())).collect();
+    let mut imports: Vec<(String, Vec<String>)> = specs
+        .into_iter()
+        .map(|s| (s.to_string(), Vec::new()))
+        .collect();
     let mut derived = Vec::new();
     // guards named by routes that carry their own middleware do not guard the others
     let mut own_guards: Vec<Range<usize>> = Vec::new();
-    if may_have_routes(&code) && entry::may_have_entry_points(&ctx.file.display, src) {
+    if has_routes && let Some(root) = parsed {
         let module = entry::module(&ctx.file.display, src, root);
         for e in &module.entries {
             if !e.middleware.is_empty() {
@@ -185,7 +208,7 @@ pub fn facts(ctx: &FileContext<'_>) -> Option<LlmRouteFacts> {
         .find_iter(&code)
         .any(|m| !own_guards.iter().any(|r| r.contains(&m.start())));
     Some(LlmRouteFacts {
-        calls_llm: LLM_CALL.is_match(&code),
+        calls_llm: calls_llm && LLM_CALL.is_match(&code),
         guarded,
         creates_app,
         imports,
