@@ -20,6 +20,8 @@
 //! - [`serverless`]: `serverless.yml` HTTP functions without the authorizer their siblings have,
 //!   and CORS allowing any origin with credentials;
 //! - [`csrf`]: cookie-session apps with no CSRF defence in any module they import (a project pass).
+//! - [`llm_routes`]: router-module routes reaching a paid LLM, mounted with no sign-in check or
+//!   rate limit on the way (a project pass).
 //!
 //! Checks are line-based where a position is needed and read YAML structure with `serde_yaml_ng`
 //! where meaning is; this file maps rule files to [`Check`]s and hands each file to its reader.
@@ -28,6 +30,7 @@ pub mod compose;
 pub mod csrf;
 pub mod dockerfile;
 pub mod hosting;
+pub mod llm_routes;
 pub mod log_file;
 pub mod proto_function;
 pub mod secret_response;
@@ -83,11 +86,13 @@ pub enum Check {
     ServerlessWithoutAuthorizer,
     /// A hand-written deep merge or path setter that copies `__proto__`/`constructor` keys.
     PrototypePollutingFunction,
+    /// A router-module route reaching a paid LLM, mounted with no sign-in check or rate limit.
+    LlmRouteWithoutRateLimit,
 }
 
 impl Check {
     /// Every check with the name rule files use.
-    pub const ALL: [(&'static str, Check); 19] = [
+    pub const ALL: [(&'static str, Check); 20] = [
         ("docker-secret-in-env-or-arg", Check::SecretInEnvOrArg),
         ("docker-env-file-copied", Check::EnvFileCopied),
         ("docker-add-remote-url", Check::AddRemoteUrl),
@@ -133,6 +138,10 @@ impl Check {
         (
             "injection-prototype-polluting-function",
             Check::PrototypePollutingFunction,
+        ),
+        (
+            "llm-router-route-without-rate-limit",
+            Check::LlmRouteWithoutRateLimit,
         ),
     ];
 }
@@ -289,7 +298,8 @@ impl Analyzer for DeployAnalyzer {
 
     fn wants_facts(&self, kind: FileKind, display: &str) -> bool {
         (self.rule_of(Check::PasswordFastHashHelper).is_some()
-            || self.rule_of(Check::SessionWithoutCsrf).is_some())
+            || self.rule_of(Check::SessionWithoutCsrf).is_some()
+            || self.rule_of(Check::LlmRouteWithoutRateLimit).is_some())
             && weak_hash::wants_facts(kind, display)
     }
 
@@ -304,6 +314,11 @@ impl Analyzer for DeployAnalyzer {
         {
             ctx.emit(facts);
         }
+        if self.rule_of(Check::LlmRouteWithoutRateLimit).is_some()
+            && let Some(facts) = llm_routes::facts(ctx)
+        {
+            ctx.emit(facts);
+        }
     }
 
     fn analyze_project(&self, project: &ProjectContext<'_>, out: &mut Vec<Finding>) {
@@ -312,6 +327,9 @@ impl Analyzer for DeployAnalyzer {
         }
         if let Some(rule) = self.rule_of(Check::SessionWithoutCsrf) {
             csrf::check_project(project, rule, out);
+        }
+        if let Some(rule) = self.rule_of(Check::LlmRouteWithoutRateLimit) {
+            llm_routes::check_project(project, rule, out);
         }
     }
 }
