@@ -323,8 +323,10 @@ fn validate(source_name: &str, raw: RawRule, check_path: bool) -> Result<Rule, R
 
     let (include, exclude) = match &raw.paths {
         Some(paths) => (
-            build_globs(&paths.include, !check_path).map_err(|m| field_error("paths.include", m))?,
-            build_globs(&paths.exclude, !check_path).map_err(|m| field_error("paths.exclude", m))?,
+            build_globs(&paths.include, !check_path)
+                .map_err(|m| field_error("paths.include", m))?,
+            build_globs(&paths.exclude, !check_path)
+                .map_err(|m| field_error("paths.exclude", m))?,
         ),
         None => (None, None),
     };

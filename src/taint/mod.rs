@@ -198,7 +198,11 @@ pub fn build(
         };
         spec.get("guards")
             .and_then(serde_yaml_ng::Value::as_sequence)
-            .is_some_and(|guards| guards.iter().any(|g| g.as_str() == Some(spec::TYPEOF_STRING)))
+            .is_some_and(|guards| {
+                guards
+                    .iter()
+                    .any(|g| g.as_str() == Some(spec::TYPEOF_STRING))
+            })
     });
     let compiled = OnceLock::new();
     if !claimed.iter().all(|&idx| rules.rules()[idx].embedded) {
@@ -576,8 +580,7 @@ impl Analyzer for TaintAnalyzer {
     }
 
     fn wants_facts(&self, kind: FileKind, _display: &str) -> bool {
-        self.has_typeof_string
-            && matches!(kind, FileKind::Js | FileKind::Ts | FileKind::Tsx)
+        self.has_typeof_string && matches!(kind, FileKind::Js | FileKind::Ts | FileKind::Tsx)
     }
 
     fn file_facts(&self, ctx: &FileContext<'_>) {
@@ -1046,11 +1049,16 @@ mod tests {
         let rules = RuleSet::new(load::load_builtin_rules().expect("embedded rules load"))
             .expect("embedded rules form a set");
         let settings = crate::Settings::default();
-        let analyzer = build(&rules, &settings).expect("builds").expect("taint rules");
+        let analyzer = build(&rules, &settings)
+            .expect("builds")
+            .expect("taint rules");
         let claimed = analyzer.rule_indices();
         let compiled = compile(&rules, &claimed).expect("the embedded taint rules compile");
         assert_eq!(compiled.rules, claimed);
-        assert!(compiled.typeof_string != 0, "a rule guards with `typeof string`");
+        assert!(
+            compiled.typeof_string != 0,
+            "a rule guards with `typeof string`"
+        );
         assert!(compiled.hint_masks.len() > 100, "source words");
     }
 }
