@@ -442,19 +442,18 @@ fn build_globs(globs: &[String], build_now: bool) -> Result<Option<Globs>, Strin
         .lock()
         .ok()
         .and_then(|sets| sets.get(globs).cloned());
-    let set = match known {
-        Some(set) => set,
-        None => {
-            let parsed = globs
-                .iter()
-                .map(|g| Glob::new(g).map_err(|e| format!("bad glob `{g}`: {e}")))
-                .collect::<Result<Vec<_>, _>>()?;
-            let set = Globs::new(parsed);
-            if let Ok(mut sets) = GLOB_SETS.lock() {
-                sets.insert(globs.to_vec(), set.clone());
-            }
-            set
+    let set = if let Some(set) = known {
+        set
+    } else {
+        let parsed = globs
+            .iter()
+            .map(|g| Glob::new(g).map_err(|e| format!("bad glob `{g}`: {e}")))
+            .collect::<Result<Vec<_>, _>>()?;
+        let set = Globs::new(parsed);
+        if let Ok(mut sets) = GLOB_SETS.lock() {
+            sets.insert(globs.to_vec(), set.clone());
         }
+        set
     };
     if build_now {
         set.set().map_err(str::to_string)?;

@@ -260,17 +260,27 @@ pub struct Rule {
 /// a scan only matches the paths of rules whose triggers a file holds. Clones share the set
 /// (many rules list the same test-path exclusions).
 #[derive(Clone, Debug)]
-pub struct Globs(Arc<(Vec<Glob>, OnceLock<Result<GlobSet, String>>)>);
+pub struct Globs(Arc<LazyGlobSet>);
+
+/// The globs of a [`Globs`] and their set, once built.
+#[derive(Debug)]
+struct LazyGlobSet {
+    globs: Vec<Glob>,
+    set: OnceLock<Result<GlobSet, String>>,
+}
 
 impl Globs {
     /// Globs already parsed (each one's syntax checked).
     pub fn new(globs: Vec<Glob>) -> Self {
-        Globs(Arc::new((globs, OnceLock::new())))
+        Globs(Arc::new(LazyGlobSet {
+            globs,
+            set: OnceLock::new(),
+        }))
     }
 
     /// The compiled set, built on first call; an error when the set cannot be built.
     pub fn set(&self) -> Result<&GlobSet, &str> {
-        let (globs, set) = &*self.0;
+        let LazyGlobSet { globs, set } = &*self.0;
         set.get_or_init(|| {
             let mut builder = GlobSetBuilder::new();
             for glob in globs {
