@@ -332,15 +332,8 @@ impl Scanner {
         let mut settings = settings.clone();
         settings.jobs = effective_jobs(settings.jobs);
         let settings = &settings;
-        let rules = load_rules(settings)?;
-        let severities = rules
-            .rules()
-            .iter()
-            .filter_map(|r| Some((r.id.clone(), severity_override(settings, r)?)))
-            .collect();
-        let paths = config::filter::PathFilter::new(settings)?;
-        let secrets = config::filter::SecretFilter::new(settings)?;
-        let engine = Engine::new(rules, settings, capabilities)?;
+        // the pool first: the rules are read and the analyzers built on its threads, so a scan
+        // starts no other (rayon's global pool was two more threads to start, issue 22)
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(settings.jobs)
             // analyzers recurse over syntax trees (bounded, but generated files nest deeply):
@@ -351,6 +344,18 @@ impl Scanner {
                 jobs: settings.jobs,
                 message: e.to_string(),
             })?;
+        let (engine, severities, paths, secrets) = pool.install(|| {
+            let rules = load_rules(settings)?;
+            let severities = rules
+                .rules()
+                .iter()
+                .filter_map(|r| Some((r.id.clone(), severity_override(settings, r)?)))
+                .collect();
+            let paths = config::filter::PathFilter::new(settings)?;
+            let secrets = config::filter::SecretFilter::new(settings)?;
+            let engine = Engine::new(rules, settings, capabilities)?;
+            Ok::<_, ScanError>((engine, severities, paths, secrets))
+        })?;
         Ok(Scanner {
             engine,
             pool,

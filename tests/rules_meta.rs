@@ -249,7 +249,8 @@ fn every_builtin_secret_regex_compiles() {
                 "{}: regex does not compile",
                 rule.id
             );
-            for a in r.allow.iter().chain(&r.allow_match) {
+            let lists = [&r.allow, &r.allow_match, &r.weak, &r.local_match];
+            for a in lists.into_iter().flatten() {
                 assert!(
                     a.get().is_some(),
                     "{}: allow regex does not compile",

@@ -90,7 +90,9 @@ pub struct DepsAnalyzer {
     checks: Vec<(Check, usize)>,
     db: osv::Database,
     db_source: DbSource,
-    names: names::Names,
+    /// The popular, known and deprecated package lists, read by the first dependency file
+    /// checked (a twentieth of the start-up of a scan without one, issue 22).
+    names: std::sync::OnceLock<names::Names>,
 }
 
 /// Which advisory data the scan uses.
@@ -146,7 +148,7 @@ pub fn build(
         checks,
         db,
         db_source,
-        names: names::Names::load(),
+        names: std::sync::OnceLock::new(),
     })))
 }
 
@@ -356,7 +358,7 @@ impl Analyzer for DepsAnalyzer {
         let mut c = checks::Checker {
             ctx,
             db: &self.db,
-            names: &self.names,
+            names: self.names.get_or_init(names::Names::load),
             active: &active,
             out,
         };

@@ -3,6 +3,12 @@
 //! Every rule lists literal trigger strings; a rule whose triggers all miss a file is not run on it,
 //! and a file that no tree-needing rule survives for is never parsed. A rule may add
 //! `and-triggers`, of which the file must contain one as well.
+//!
+//! The automaton is built when the first file is checked (a tenth of the start-up of a scan that
+//! reads no file, issue 22); with user rules it is built at once, so a trigger list past the
+//! automaton's limits is a load error naming the rule.
+
+use std::sync::OnceLock;
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
@@ -11,7 +17,10 @@ use crate::rules::{RuleError, RuleSet};
 /// Compiled triggers of a rule set.
 #[derive(Debug)]
 pub struct Prefilter {
-    automaton: Option<AhoCorasick>,
+    /// The distinct trigger strings, in first-seen order (pattern ids of the automaton).
+    patterns: Vec<String>,
+    /// Built on first use (or at once, see the module docs); `None` when there are no patterns.
+    automaton: OnceLock<Option<AhoCorasick>>,
     /// For each pattern, the rules it triggers.
     pattern_rules: Vec<Vec<usize>>,
     /// For each pattern, the rules whose `and-triggers` it satisfies.
@@ -24,7 +33,8 @@ pub struct Prefilter {
 }
 
 impl Prefilter {
-    /// Builds the automaton from every rule's triggers. Fails (naming the rule file) only when
+    /// Gathers every rule's triggers (the automaton is built on first use, or at once when the
+    /// set holds user rules). Fails (naming the rule file) only when
     /// the triggers are too many or too long for the automaton's limits.
     pub fn new(rules: &RuleSet) -> Result<Self, RuleError> {
         let mut patterns: Vec<String> = Vec::new();
@@ -32,6 +42,8 @@ impl Prefilter {
         let mut pattern_and_rules: Vec<Vec<usize>> = Vec::new();
         let mut always = Vec::new();
         let mut needs_and = Vec::new();
+        // pattern id by trigger (a linear search per trigger was quadratic in their number)
+        let mut ids: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
         for (idx, rule) in rules.rules().iter().enumerate() {
             if rule.triggers.is_empty() {
                 always.push(idx);
@@ -41,15 +53,12 @@ impl Prefilter {
             }
             let words = rule.triggers.iter().map(|t| (t, false));
             for (trigger, is_and) in words.chain(rule.and_triggers.iter().map(|t| (t, true))) {
-                let p = patterns
-                    .iter()
-                    .position(|p| p == trigger)
-                    .unwrap_or_else(|| {
-                        patterns.push(trigger.clone());
-                        pattern_rules.push(Vec::new());
-                        pattern_and_rules.push(Vec::new());
-                        patterns.len() - 1
-                    });
+                let p = *ids.entry(trigger.as_str()).or_insert_with(|| {
+                    patterns.push(trigger.clone());
+                    pattern_rules.push(Vec::new());
+                    pattern_and_rules.push(Vec::new());
+                    patterns.len() - 1
+                });
                 if is_and {
                     pattern_and_rules[p].push(idx);
                 } else {
@@ -57,51 +66,69 @@ impl Prefilter {
                 }
             }
         }
-        let automaton = if patterns.is_empty() {
-            None
-        } else {
-            // A DFA costs a little memory once and scans every file faster (measured: the
-            // overlapping NFA search was 6% of a medium-corpus scan). User rules can hold any
-            // number of triggers; past the DFA's size limit the contiguous NFA takes over.
-            let build = |kind| {
-                AhoCorasick::builder()
-                    .match_kind(MatchKind::Standard)
-                    .kind(Some(kind))
-                    .build(&patterns)
-            };
-            let automaton = build(AhoCorasickKind::DFA)
-                .or_else(|_| build(AhoCorasickKind::ContiguousNFA))
-                .or_else(|_| build(AhoCorasickKind::NoncontiguousNFA))
-                .map_err(|e| {
-                    let rule = rules.rules().iter().max_by_key(|r| {
-                        r.triggers.iter().chain(&r.and_triggers).map(String::len).sum::<usize>()
-                    });
-                    RuleError::Field {
-                        source_name: rule.map(|r| r.source.clone()).unwrap_or_default(),
-                        id: rule.map(|r| r.id.clone()).unwrap_or_default(),
-                        field: "triggers".into(),
-                        message: format!("the triggers cannot be compiled ({e}); list fewer or shorter literal strings"),
-                    }
-                })?;
-            Some(automaton)
-        };
-        Ok(Prefilter {
-            automaton,
+        let prefilter = Prefilter {
+            patterns,
+            automaton: OnceLock::new(),
             pattern_rules,
             pattern_and_rules,
             needs_and,
             always,
             rule_count: rules.len(),
-        })
+        };
+        if !rules.rules().iter().all(|r| r.embedded) {
+            let automaton = prefilter.build().map_err(|e| {
+                let rule = rules.rules().iter().max_by_key(|r| {
+                    r.triggers.iter().chain(&r.and_triggers).map(String::len).sum::<usize>()
+                });
+                RuleError::Field {
+                    source_name: rule.map(|r| r.source.clone()).unwrap_or_default(),
+                    id: rule.map(|r| r.id.clone()).unwrap_or_default(),
+                    field: "triggers".into(),
+                    message: format!("the triggers cannot be compiled ({e}); list fewer or shorter literal strings"),
+                }
+            })?;
+            let _ = prefilter.automaton.set(automaton);
+        }
+        Ok(prefilter)
     }
 
+    /// Compiles the automaton of every trigger (`None` when there are none).
+    fn build(&self) -> Result<Option<AhoCorasick>, aho_corasick::BuildError> {
+        if self.patterns.is_empty() {
+            return Ok(None);
+        }
+        // A DFA costs a little memory once and scans every file faster (measured: the
+        // overlapping NFA search was 6% of a medium-corpus scan). User rules can hold any
+        // number of triggers; past the DFA's size limit the contiguous NFA takes over.
+        let build = |kind| {
+            AhoCorasick::builder()
+                .match_kind(MatchKind::Standard)
+                .kind(Some(kind))
+                .build(&self.patterns)
+        };
+        build(AhoCorasickKind::DFA)
+            .or_else(|_| build(AhoCorasickKind::ContiguousNFA))
+            .or_else(|_| build(AhoCorasickKind::NoncontiguousNFA))
+            .map(Some)
+    }
+
+    /// The automaton, built on first use.
+    fn automaton(&self) -> Option<&AhoCorasick> {
+        self.automaton
+            .get_or_init(|| {
+                // embedded triggers are a few hundred short words (user rules are built at once)
+                self.build()
+                    .expect("the embedded rules' triggers fit the automaton's limits")
+            })
+            .as_ref()
+    }
     /// Which rules have a trigger in `text` (or no triggers at all), by rule index.
     pub fn active_rules(&self, text: &str) -> Vec<bool> {
         let mut active = vec![false; self.rule_count];
         for &idx in &self.always {
             active[idx] = true;
         }
-        let Some(automaton) = &self.automaton else {
+        let Some(automaton) = self.automaton() else {
             return active;
         };
         let mut and_met = vec![

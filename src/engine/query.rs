@@ -64,7 +64,6 @@ impl Batch {
 /// patterns whose root kind it has.
 #[derive(Debug)]
 struct NativeBatch {
-    grammar: Grammar,
     /// (rule index, its compiled patterns); a [`Dispatch`] entry's `owner` indexes this.
     members: Vec<(usize, Patterns)>,
     dispatch: Dispatch,
@@ -77,9 +76,22 @@ struct NativeBatch {
 pub struct QueryAnalyzer {
     /// Whether this is the fast path (`combined`), whose nested matchers also run natively.
     combined: bool,
-    native: Vec<NativeBatch>,
-    batches: Vec<Batch>,
+    /// Per grammar with query rules, its batches, built when the first file of the grammar is
+    /// analysed: compiling every rule's native patterns for three grammars (each capture and
+    /// kind name looked up in the grammar's symbol table) was a tenth of the start-up of a scan
+    /// that parses nothing (issue 22). Patterns the native matcher cannot compile fall back to
+    /// a tree-sitter query, so building late changes nothing but when.
+    grammars: Vec<GrammarBatches>,
     rule_indices: Vec<usize>,
+}
+
+/// The query rules of one grammar, and their batches once built.
+#[derive(Debug)]
+struct GrammarBatches {
+    grammar: Grammar,
+    /// The rules (indices in the scan's `RuleSet`) whose query targets this grammar.
+    members: Vec<usize>,
+    built: OnceLock<(Option<NativeBatch>, Vec<Batch>)>,
 }
 
 impl QueryAnalyzer {
@@ -99,66 +111,36 @@ impl QueryAnalyzer {
         if query_rules.is_empty() {
             return Ok(None);
         }
-        let mut native = Vec::new();
-        let mut batches = Vec::new();
-        for grammar in Grammar::ALL {
-            let mut members: Vec<(usize, &QueryMatcher)> = query_rules
-                .iter()
-                .copied()
-                .filter(|(_, q)| q.targets(grammar))
-                .collect();
-            if members.is_empty() {
-                continue;
-            }
-            if combined {
-                let language = grammar.language();
-                let mut batch = NativeBatch {
-                    grammar,
-                    members: Vec::new(),
-                    dispatch: Dispatch::default(),
-                };
-                members.retain(|(idx, matcher)| {
-                    match Patterns::compile(&matcher.source, &language) {
-                        Ok(patterns) => {
-                            batch.dispatch.add(batch.members.len(), &patterns);
-                            batch.members.push((*idx, patterns));
-                            false
-                        }
-                        Err(_) => true,
-                    }
-                });
-                if !batch.members.is_empty() {
-                    native.push(batch);
-                }
-            }
-            let groups: Vec<Vec<(usize, &QueryMatcher)>> = if combined {
-                vec![members]
-            } else {
-                members.into_iter().map(|m| vec![m]).collect()
-            };
-            for group in groups.into_iter().filter(|g| !g.is_empty()) {
-                let mut source = String::new();
-                let mut starts = Vec::new();
-                for (idx, matcher) in &group {
-                    starts.push((source.len(), *idx));
-                    source.push_str(&matcher.source);
-                    source.push('\n');
-                }
-                batches.push(Batch {
-                    grammar,
-                    members: group.iter().map(|(i, _)| *i).collect(),
-                    source,
-                    starts,
-                    compiled: OnceLock::new(),
-                });
-            }
-        }
+        let grammars = Grammar::ALL
+            .into_iter()
+            .map(|grammar| GrammarBatches {
+                grammar,
+                members: query_rules
+                    .iter()
+                    .filter(|(_, q)| q.targets(grammar))
+                    .map(|(i, _)| *i)
+                    .collect(),
+                built: OnceLock::new(),
+            })
+            .filter(|g| !g.members.is_empty())
+            .collect();
         Ok(Some(QueryAnalyzer {
             combined,
-            native,
-            batches,
+            grammars,
             rule_indices: query_rules.iter().map(|(i, _)| *i).collect(),
         }))
+    }
+
+    /// The batches of `batches.grammar`, built on first use from `rules` (the scan's rule set,
+    /// which the analyzer was built from).
+    fn batches<'s>(
+        &self,
+        batches: &'s GrammarBatches,
+        rules: &RuleSet,
+    ) -> &'s (Option<NativeBatch>, Vec<Batch>) {
+        batches
+            .built
+            .get_or_init(|| build_batches(batches.grammar, &batches.members, rules, self.combined))
     }
 
     /// Reports one accepted match of `rule_idx`.
@@ -179,6 +161,67 @@ impl QueryAnalyzer {
             out.push(finding);
         }
     }
+}
+
+/// The native batch (fast path) and the tree-sitter batches of the query rules `members` for
+/// `grammar`.
+fn build_batches(
+    grammar: Grammar,
+    members: &[usize],
+    rules: &RuleSet,
+    combined: bool,
+) -> (Option<NativeBatch>, Vec<Batch>) {
+    let mut members: Vec<(usize, &QueryMatcher)> = members
+        .iter()
+        .filter_map(|&i| match &rules.rules()[i].matcher {
+            Matcher::Query(q) => Some((i, q.as_ref())),
+            Matcher::Spec { .. } => None,
+        })
+        .collect();
+    let mut native = None;
+    if combined {
+        let language = grammar.language();
+        let mut batch = NativeBatch {
+            members: Vec::new(),
+            dispatch: Dispatch::default(),
+        };
+        members.retain(
+            |(idx, matcher)| match Patterns::compile(&matcher.source, &language) {
+                Ok(patterns) => {
+                    batch.dispatch.add(batch.members.len(), &patterns);
+                    batch.members.push((*idx, patterns));
+                    false
+                }
+                Err(_) => true,
+            },
+        );
+        if !batch.members.is_empty() {
+            native = Some(batch);
+        }
+    }
+    let groups: Vec<Vec<(usize, &QueryMatcher)>> = if combined {
+        vec![members]
+    } else {
+        members.into_iter().map(|m| vec![m]).collect()
+    };
+    let mut batches = Vec::new();
+    for group in groups.into_iter().filter(|g| !g.is_empty()) {
+        let mut source = String::new();
+        let mut starts = Vec::new();
+        for (idx, matcher) in &group {
+            starts.push((source.len(), *idx));
+            source.push_str(&matcher.source);
+            source.push('\n');
+        }
+        batches.push(Batch {
+            grammar,
+            members: group.iter().map(|(i, _)| *i).collect(),
+            source,
+            starts,
+            compiled: OnceLock::new(),
+        });
+    }
+    (native, batches)
 }
 
 impl Analyzer for QueryAnalyzer {
@@ -208,29 +251,32 @@ impl Analyzer for QueryAnalyzer {
             cache: RefCell::new(HashMap::new()),
             code_texts: RefCell::new(HashMap::new()),
         };
-        for batch in self.native.iter().filter(|b| b.grammar == grammar) {
+        let Some(batches) = self.grammars.iter().find(|g| g.grammar == grammar) else {
+            return;
+        };
+        let (native, batches) = self.batches(batches, ctx.rules);
+        if let Some(batch) = native {
             let active: Vec<bool> = batch
                 .members
                 .iter()
                 .map(|(i, _)| ctx.is_active(*i))
                 .collect();
-            if !active.contains(&true) {
-                continue;
-            }
-            let mut found = Vec::new();
-            batch.dispatch.walk(tree.root_node(), |node, entries| {
-                for entry in entries.iter().filter(|e| active[e.owner]) {
-                    let (rule_idx, patterns) = &batch.members[entry.owner];
-                    found.clear();
-                    patterns.matches_at(entry.pattern, node, &mut found);
-                    for captures in &found {
-                        Self::report(ctx, *rule_idx, &patterns.named(captures), &mctx, out);
+            if active.contains(&true) {
+                let mut found = Vec::new();
+                batch.dispatch.walk(tree.root_node(), |node, entries| {
+                    for entry in entries.iter().filter(|e| active[e.owner]) {
+                        let (rule_idx, patterns) = &batch.members[entry.owner];
+                        found.clear();
+                        patterns.matches_at(entry.pattern, node, &mut found);
+                        for captures in &found {
+                            Self::report(ctx, *rule_idx, &patterns.named(captures), &mctx, out);
+                        }
                     }
-                }
-            });
+                });
+            }
         }
         let mut cursor = QueryCursor::new();
-        for batch in self.batches.iter().filter(|b| b.grammar == grammar) {
+        for batch in batches {
             if !batch.members.iter().any(|&i| ctx.is_active(i)) {
                 continue;
             }

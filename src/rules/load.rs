@@ -5,11 +5,11 @@
 
 use std::path::{Path, PathBuf};
 
-use globset::{Glob, GlobSet, GlobSetBuilder};
+use globset::Glob;
 use serde::Deserialize;
 use thiserror::Error;
 
-use super::{Confidence, Examples, Matcher, MatcherKind, Rule, Severity};
+use super::{Confidence, Examples, Globs, Matcher, MatcherKind, Rule, Severity};
 use crate::discover::FileKind;
 use crate::query::QueryMatcher;
 
@@ -323,8 +323,10 @@ fn validate(source_name: &str, raw: RawRule, check_path: bool) -> Result<Rule, R
 
     let (include, exclude) = match &raw.paths {
         Some(paths) => (
-            build_globs(&paths.include).map_err(|m| field_error("paths.include", m))?,
-            build_globs(&paths.exclude).map_err(|m| field_error("paths.exclude", m))?,
+            build_globs(&paths.include, !check_path)
+                .map_err(|m| field_error("paths.include", m))?,
+            build_globs(&paths.exclude, !check_path)
+                .map_err(|m| field_error("paths.exclude", m))?,
         ),
         None => (None, None),
     };
@@ -424,32 +426,57 @@ fn is_asvs(s: &str) -> bool {
     })
 }
 
-thread_local! {
-    /// Glob sets built on this thread, by their globs: 85 embedded rules list 24 distinct sets
-    /// (most of them the same test-path exclusions), and building one is a regex compilation.
-    static GLOB_SETS: std::cell::RefCell<std::collections::HashMap<Vec<String>, GlobSet>> =
-        std::cell::RefCell::default();
-}
+/// Glob sets by their globs: 85 embedded rules list 24 distinct sets (most of them the same
+/// test-path exclusions), and building one is a regex compilation.
+static GLOB_SETS: std::sync::LazyLock<
+    std::sync::Mutex<std::collections::HashMap<Vec<String>, Globs>>,
+> = std::sync::LazyLock::new(std::sync::Mutex::default);
 
-fn build_globs(globs: &[String]) -> Result<Option<GlobSet>, String> {
+/// The set of `globs`, each checked now; the set itself is compiled on first use, or now with
+/// `build_now` (a user rule: a set that cannot be built is then a load error).
+fn build_globs(globs: &[String], build_now: bool) -> Result<Option<Globs>, String> {
     if globs.is_empty() {
         return Ok(None);
     }
-    if let Some(set) = GLOB_SETS.with(|sets| sets.borrow().get(globs).cloned()) {
-        return Ok(Some(set));
+    let known = GLOB_SETS
+        .lock()
+        .ok()
+        .and_then(|sets| sets.get(globs).cloned());
+    let set = if let Some(set) = known {
+        set
+    } else {
+        let parsed = globs
+            .iter()
+            .map(|g| Glob::new(g).map_err(|e| format!("bad glob `{g}`: {e}")))
+            .collect::<Result<Vec<_>, _>>()?;
+        let set = Globs::new(parsed);
+        if let Ok(mut sets) = GLOB_SETS.lock() {
+            sets.insert(globs.to_vec(), set.clone());
+        }
+        set
+    };
+    if build_now {
+        set.set().map_err(str::to_string)?;
     }
-    let mut builder = GlobSetBuilder::new();
-    for g in globs {
-        builder.add(Glob::new(g).map_err(|e| format!("bad glob `{g}`: {e}"))?);
-    }
-    let set = builder.build().map_err(|e| e.to_string())?;
-    GLOB_SETS.with(|sets| sets.borrow_mut().insert(globs.to_vec(), set.clone()));
     Ok(Some(set))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_embedded_glob_set_builds() {
+        // embedded rules' sets are built on first use, where a failure would match nothing
+        let mut checked = 0;
+        for rule in load_builtin_rules().expect("embedded rules load") {
+            for globs in rule.include.iter().chain(&rule.exclude) {
+                assert!(globs.set().is_ok(), "{}", rule.id);
+                checked += 1;
+            }
+        }
+        assert!(checked > 20, "only {checked} glob sets checked");
+    }
 
     #[test]
     fn embedded_json_reads_as_the_yaml_it_was_made_from() {

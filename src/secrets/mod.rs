@@ -79,7 +79,10 @@ enum Target {
 /// All compiled secret rules and the one keyword automaton that gates them.
 pub struct SecretsAnalyzer {
     detectors: Vec<Detector>,
-    automaton: AhoCorasick,
+    /// The keywords, lower-cased (pattern ids of the automaton).
+    patterns: Vec<String>,
+    /// Built by the first file analysed: a scan that reads no file never needs it (issue 22).
+    automaton: std::sync::OnceLock<AhoCorasick>,
     /// For each automaton pattern, what it wakes up.
     targets: Vec<Vec<Target>>,
     generic: Option<generic::Generic>,
@@ -153,20 +156,10 @@ impl SecretsAnalyzer {
                 Kind::Builtin(Builtin::EnvSecretReuse) => env_reuse = Some(d.rule_idx),
             }
         }
-        let automaton = AhoCorasick::builder()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
-            .kind(Some(AhoCorasickKind::DFA))
-            .build(&patterns)
-            .or_else(|_| {
-                AhoCorasick::builder()
-                    .ascii_case_insensitive(true)
-                    .build(&patterns)
-            })
-            .expect("short literal keywords always compile");
         SecretsAnalyzer {
             detectors,
-            automaton,
+            patterns,
+            automaton: std::sync::OnceLock::new(),
             targets,
             generic,
             client_env,
@@ -174,6 +167,23 @@ impl SecretsAnalyzer {
             key_store,
             env_reuse,
         }
+    }
+
+    /// The keyword automaton, built on first use.
+    fn automaton(&self) -> &AhoCorasick {
+        self.automaton.get_or_init(|| {
+            AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .match_kind(MatchKind::Standard)
+                .kind(Some(AhoCorasickKind::DFA))
+                .build(&self.patterns)
+                .or_else(|_| {
+                    AhoCorasick::builder()
+                        .ascii_case_insensitive(true)
+                        .build(&self.patterns)
+                })
+                .expect("short literal keywords always compile")
+        })
     }
 
     /// Runs the regex detectors over their windows.
@@ -507,7 +517,7 @@ impl Analyzer for SecretsAnalyzer {
         let mut windows: Vec<Vec<Range<usize>>> = vec![Vec::new(); self.detectors.len()];
         let mut generic_hits: Vec<Range<usize>> = Vec::new();
         let mut env_hits: Vec<Range<usize>> = Vec::new();
-        for m in self.automaton.find_overlapping_iter(text) {
+        for m in self.automaton().find_overlapping_iter(text) {
             for target in &self.targets[m.pattern().as_usize()] {
                 match *target {
                     Target::Regex(i) => {

@@ -16,7 +16,7 @@ mod validated;
 
 use rayon::prelude::*;
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use aho_corasick::AhoCorasick;
 
@@ -67,7 +67,16 @@ pub struct Compiled {
 
 /// The taint analyzer.
 pub struct TaintAnalyzer {
-    compiled: Compiled,
+    /// The claimed rules (indices in the scan's `RuleSet`), as [`Compiled::rules`] numbers them.
+    rules: Vec<usize>,
+    /// Whether a rule takes `typeof x === "string"` as a guard (see [`Compiled::typeof_string`]),
+    /// known before the build: it decides which files give facts to the project pass.
+    has_typeof_string: bool,
+    /// The rules compiled into one table, built by the first file that can start a flow: the
+    /// sets of sources spell out thousands of words, and their automaton was most of the
+    /// start-up of a scan that reads no JS (issue 22). With a user taint rule in the set it is
+    /// built at once, so that a broken rule is a load error.
+    compiled: OnceLock<Compiled>,
     /// Per file, its calls that pass untrusted values to functions of other project files;
     /// joined with those modules' export summaries after every file. Locked once per file
     /// with such calls, never per node.
@@ -176,6 +185,45 @@ pub fn build(
     if claimed.is_empty() {
         return Ok(None);
     }
+    if let Some(&idx) = claimed.get(MAX_RULES) {
+        let rule = &rules.rules()[idx];
+        return Err(RuleError::Field {
+            source_name: rule.source.clone(),
+            id: rule.id.clone(),
+            field: "taint".into(),
+            message: format!("at most {MAX_RULES} taint rules per scan"),
+        });
+    }
+    let has_typeof_string = claimed.iter().any(|&idx| {
+        let Matcher::Spec { spec, .. } = &rules.rules()[idx].matcher else {
+            return false;
+        };
+        spec.get("guards")
+            .and_then(serde_yaml_ng::Value::as_sequence)
+            .is_some_and(|guards| {
+                guards
+                    .iter()
+                    .any(|g| g.as_str() == Some(spec::TYPEOF_STRING))
+            })
+    });
+    let compiled = OnceLock::new();
+    if !claimed.iter().all(|&idx| rules.rules()[idx].embedded) {
+        let _ = compiled.set(compile(rules, &claimed)?);
+    }
+    Ok(Some(Box::new(TaintAnalyzer {
+        rules: claimed,
+        has_typeof_string,
+        compiled,
+        calls: Mutex::new(Vec::new()),
+        aliases: paths::AliasCache::default(),
+        validated: Mutex::new(Vec::new()),
+        deferred: Mutex::new(Vec::new()),
+        renders: Mutex::new(Vec::new()),
+    })))
+}
+
+/// Compiles the `claimed` taint rules of `rules` into one table.
+fn compile(rules: &RuleSet, claimed: &[usize]) -> Result<Compiled, RuleError> {
     let sets = sets()?;
     let mut compiled = Compiled {
         rules: Vec::new(),
@@ -209,7 +257,7 @@ pub fn build(
     // embedded rules' sink regexes are proven to compile (see the test below): compiled on
     // first use; with a user taint rule, all now, so that a bad regex is reported at load
     let mut cache = spec::PatternCache::new(claimed.iter().all(|i| rules.rules()[*i].embedded));
-    for idx in claimed {
+    for &idx in claimed {
         let rule = &rules.rules()[idx];
         let error = |message: String| RuleError::Field {
             source_name: rule.source.clone(),
@@ -295,14 +343,21 @@ pub fn build(
             source_name: spec::SETS_FILE.into(),
             message: e.to_string(),
         })?;
-    Ok(Some(Box::new(TaintAnalyzer {
-        compiled,
-        calls: Mutex::new(Vec::new()),
-        aliases: paths::AliasCache::default(),
-        validated: Mutex::new(Vec::new()),
-        deferred: Mutex::new(Vec::new()),
-        renders: Mutex::new(Vec::new()),
-    })))
+    Ok(compiled)
+}
+
+impl TaintAnalyzer {
+    /// The compiled rules, built on first use from `rules` (the scan's rule set, which the
+    /// analyzer was built from).
+    fn compiled(&self, rules: &RuleSet) -> &Compiled {
+        self.compiled.get_or_init(|| {
+            let compiled = compile(rules, &self.rules)
+                .expect("the embedded taint rules compile (`every_embedded_taint_rule_compiles`)");
+            debug_assert_eq!(compiled.rules, self.rules);
+            debug_assert_eq!(compiled.typeof_string != 0, self.has_typeof_string);
+            compiled
+        })
+    }
 }
 
 /// Offsets of source words that stand alone as identifiers (`req`, not `require`), and the
@@ -356,12 +411,11 @@ impl Analyzer for TaintAnalyzer {
     }
 
     fn rule_indices(&self) -> Vec<usize> {
-        self.compiled.rules.clone()
+        self.rules.clone()
     }
 
     fn analyze_file(&self, ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
         let active = self
-            .compiled
             .rules
             .iter()
             .enumerate()
@@ -369,7 +423,7 @@ impl Analyzer for TaintAnalyzer {
             .fold(0u64, |mask, (local, _)| mask | (1 << local));
         let text = &ctx.file.text;
         // routes registered here behind validation middleware, for handlers of other files
-        if self.compiled.typeof_string != 0
+        if self.has_typeof_string
             && has_relative_imports(text)
             && validated::may_validate_routes(text)
             && let Some(tree) = ctx.tree()
@@ -390,8 +444,7 @@ impl Analyzer for TaintAnalyzer {
             || aliases.as_ref().is_some_and(|a| a.imported_in(text)))
             && (active != 0 || reads_request(text));
         let applicable = if imports {
-            self.compiled
-                .rules
+            self.rules
                 .iter()
                 .enumerate()
                 .filter(|(_, idx)| {
@@ -405,7 +458,8 @@ impl Analyzer for TaintAnalyzer {
             return;
         }
         // no source word, no flow: skip the parse
-        let (offsets, hinted) = hint_offsets(&self.compiled, text);
+        let compiled = self.compiled(ctx.rules);
+        let (offsets, hinted) = hint_offsets(compiled, text);
         let mut walked = applicable & hinted;
         if walked == 0 {
             return;
@@ -413,9 +467,9 @@ impl Analyzer for TaintAnalyzer {
         // request-input rules need a request: words like `req` or `body` in library code are
         // not one (and a file parsed only to follow request input into other project files must
         // show a request being read)
-        let handles = walked & self.compiled.request_only != 0 && handles_requests(text);
-        if walked & self.compiled.request_only != 0 && !handles {
-            walked &= !self.compiled.request_only;
+        let handles = walked & compiled.request_only != 0 && handles_requests(text);
+        if walked & compiled.request_only != 0 && !handles {
+            walked &= !compiled.request_only;
             if walked == 0 {
                 return;
             }
@@ -427,7 +481,7 @@ impl Analyzer for TaintAnalyzer {
             return;
         };
         let (hits, crossing) = flow::analyze(
-            &self.compiled,
+            compiled,
             text,
             tree,
             walked,
@@ -441,7 +495,7 @@ impl Analyzer for TaintAnalyzer {
         let module = flow::module_id(&ctx.file.display);
         let mut deferred = Vec::new();
         for hit in hits.into_iter().filter(|h| active & (1 << h.rule) != 0) {
-            let rule_idx = self.compiled.rules[hit.rule];
+            let rule_idx = self.rules[hit.rule];
             let mut finding = ctx.finding(rule_idx, hit.range.clone());
             finding.message = finding
                 .message
@@ -453,7 +507,7 @@ impl Analyzer for TaintAnalyzer {
                 .map(|s| ctx.related(s.range.clone(), s.note.clone()))
                 .collect();
             finding.is_flow = true;
-            if self.compiled.typeof_string & (1 << hit.rule) != 0 {
+            if compiled.typeof_string & (1 << hit.rule) != 0 {
                 let handler = validated::enclosing_export(tree.root_node(), text, hit.range.start)
                     .map(|name| format!("{module}#{name}"));
                 let body = body_parsers::is_body_source(&hit.source);
@@ -480,7 +534,7 @@ impl Analyzer for TaintAnalyzer {
                 .renders
                 .into_iter()
                 .map(|r| {
-                    let mut finding = ctx.finding(self.compiled.rules[r.rule], r.range.clone());
+                    let mut finding = ctx.finding(self.rules[r.rule], r.range.clone());
                     finding.message = finding
                         .message
                         .replace("{{source}}", &r.source)
@@ -532,8 +586,7 @@ impl Analyzer for TaintAnalyzer {
     }
 
     fn wants_facts(&self, kind: FileKind, _display: &str) -> bool {
-        self.compiled.typeof_string != 0
-            && matches!(kind, FileKind::Js | FileKind::Ts | FileKind::Tsx)
+        self.has_typeof_string && matches!(kind, FileKind::Js | FileKind::Ts | FileKind::Tsx)
     }
 
     fn file_facts(&self, ctx: &FileContext<'_>) {
@@ -798,7 +851,6 @@ impl TaintAnalyzer {
         };
         let rules = project.rules.rules();
         let applicable = self
-            .compiled
             .rules
             .iter()
             .enumerate()
@@ -811,7 +863,7 @@ impl TaintAnalyzer {
             return none();
         };
         let (_, crossing) = flow::analyze(
-            &self.compiled,
+            self.compiled(project.rules),
             &file.text,
             &tree,
             applicable,
@@ -848,7 +900,7 @@ impl TaintAnalyzer {
             .exports
             .into_iter()
             .map(|e| {
-                let rule_idx = self.compiled.rules[e.rule];
+                let rule_idx = self.rules[e.rule];
                 let mut finding =
                     crate::engine::finding_in(&file, project.rules, rule_idx, e.range.clone());
                 finding.message = finding.message.replace("{{sink}}", &e.sink);
@@ -997,5 +1049,25 @@ mod tests {
             checked += 1;
         }
         assert!(checked > 20, "only {checked} taint rules checked");
+    }
+
+    #[test]
+    fn every_embedded_taint_rule_compiles() {
+        // built on first use in a scan: a failure there would be a panic per file, so build the
+        // whole table here, as the first JS file would
+        let rules = RuleSet::new(load::load_builtin_rules().expect("embedded rules load"))
+            .expect("embedded rules form a set");
+        let settings = crate::Settings::default();
+        let analyzer = build(&rules, &settings)
+            .expect("builds")
+            .expect("taint rules");
+        let claimed = analyzer.rule_indices();
+        let compiled = compile(&rules, &claimed).expect("the embedded taint rules compile");
+        assert_eq!(compiled.rules, claimed);
+        assert!(
+            compiled.typeof_string != 0,
+            "a rule guards with `typeof string`"
+        );
+        assert!(compiled.hint_masks.len() > 100, "source words");
     }
 }
