@@ -260,6 +260,9 @@ pub fn merge(inputs: &[(String, String)], rules: Arc<RuleSet>) -> Result<ScanRep
         findings.extend(report.findings);
         notes.extend(report.notes);
     }
+    // a cross-file taint flow is reported by the shard owning its source, and may end in a file
+    // another shard finished alone: the rule it supersedes there still fired, so drop it here
+    crate::finish::apply_supersedes(&rules, &mut findings);
     finding::sort_findings(&mut findings);
     finding::assign_fingerprints(&mut findings);
     notes.sort();
