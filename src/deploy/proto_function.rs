@@ -154,6 +154,20 @@ fn parameters(f: Node<'_>, src: &str) -> BTreeSet<String> {
     out
 }
 
+/// The position of the plain parameter named `name` (`(parent, key)` gives 1 for `key`).
+fn parameter_position(f: Node<'_>, name: &str, src: &str) -> Option<usize> {
+    let params = f.child_by_field_name("parameters")?;
+    let mut c = params.walk();
+    params.named_children(&mut c).position(|p| {
+        let id = if p.kind() == "required_parameter" {
+            p.child_by_field_name("pattern")
+        } else {
+            Some(p)
+        };
+        id.is_some_and(|id| id.kind() == "identifier" && text(id, src) == name)
+    })
+}
+
 fn is_polluting(assign: Node<'_>, src: &str, file: &FileFunctions) -> bool {
     let Some(left) = assign.child_by_field_name("left") else {
         return false;
@@ -255,6 +269,7 @@ fn descends(function: Node<'_>, dst: &str, key: &str, src: &str, file: &FileFunc
                 .is_some_and(|o| text(o, src) == dst)
     };
     let reads = reads_of(function, dst, key, src);
+    let key_position = parameter_position(function, key, src);
     let mut found = false;
     walk(function, |n| {
         if found {
@@ -262,10 +277,21 @@ fn descends(function: Node<'_>, dst: &str, key: &str, src: &str, file: &FileFunc
         }
         match n.kind() {
             "call_expression" => {
-                let plain = n
-                    .child_by_field_name("function")
-                    .is_some_and(|f| f.kind() == "identifier" && recursive(text(f, src)));
-                if plain && let Some(args) = n.child_by_field_name("arguments") {
+                let callee = n.child_by_field_name("function");
+                let plain =
+                    callee.is_some_and(|f| f.kind() == "identifier" && recursive(text(f, src)));
+                let args = n.child_by_field_name("arguments");
+                // a recursion that names its next key (`walk(node[key], "ofType")`) goes down
+                // a path the code chose, not one the data chose
+                let fixed_key = callee.is_some_and(|f| text(f, src) == own)
+                    && key_position.is_some_and(|i| {
+                        args.and_then(|a| a.named_children(&mut a.walk()).nth(i))
+                            .is_some_and(|a| a.kind() == "string")
+                    });
+                if plain
+                    && !fixed_key
+                    && let Some(args) = args
+                {
                     let mut c = args.walk();
                     found = args.named_children(&mut c).any(|a| {
                         subscript_of_dst(a)
@@ -434,6 +460,12 @@ mod tests {
         assert_eq!(
             found(
                 "function clone(src) { const out = {}; for (const k in src) out[k] = clone(src[k]); return out; }"
+            ),
+            0
+        );
+        assert_eq!(
+            found(
+                "const walk = (parent, key) => { if (parent[key].name) parent[key] = types[parent[key].name]; else walk(parent[key], 'ofType'); }"
             ),
             0
         );
