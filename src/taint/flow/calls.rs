@@ -516,6 +516,41 @@ impl<'t> Walker<'_, 't> {
         if CLEAN_METHODS.contains(&method) {
             return None;
         }
+        // `new Promise((resolve) => resolve(x))`: the promise settles with `x` (`.then` reads it)
+        if is_new
+            && path == ["Promise"]
+            && let Some(executor) = args.first().copied().filter(|a| is_function(*a))
+            && let Some(resolve) = crate::parse::function_params(executor).first().copied()
+            && resolve.kind() == "identifier"
+            && let Some(body) = executor.child_by_field_name("body")
+        {
+            let mut settled = Vec::new();
+            calls_of(body, self.text(resolve), self.shared.text, &mut settled, 0);
+            return settled
+                .into_iter()
+                .filter_map(|c| Self::args(c).first().copied())
+                .map(|a| self.eval(a))
+                .fold(None, union)
+                .and_then(|t| t.masked(sanitized));
+        }
+        // `p.then((x) => f(x))`: the new promise settles with what the callback returns
+        if method == "then"
+            && let Some(r) = &recv
+            && let Some(callback) = args
+                .first()
+                .copied()
+                .filter(|a| a.kind() == "arrow_function")
+            && let Some(body) = callback
+                .child_by_field_name("body")
+                .filter(|b| b.kind() != "statement_block")
+            && let Some(param) = crate::parse::function_params(callback).first().copied()
+        {
+            let saved = self.state.clone();
+            self.bind(param, Some(r.clone().field()), None);
+            let settled = self.eval(body);
+            self.state = saved;
+            return settled.and_then(|t| t.masked(sanitized));
+        }
         // `RE.exec(x)`: the match array holds parts of `x`, and a group need not keep its start
         if method == "exec"
             && recv.is_none()
@@ -1110,6 +1145,24 @@ fn removes_every(pattern: &str, c: char) -> bool {
         // inside a class `.` is literal, and `\\.`, `\\/` name the character as well
         inner.contains(c)
     })
+}
+
+/// The calls of the function named `name` under `n` (at most 64 levels deep: an executor
+/// settles its promise near its top).
+fn calls_of<'t>(n: Node<'t>, name: &str, text: &str, out: &mut Vec<Node<'t>>, depth: usize) {
+    if depth >= 64 || crate::engine::stack::exhausted() {
+        return;
+    }
+    if n.kind() == "call_expression"
+        && n.child_by_field_name("function")
+            .is_some_and(|f| f.kind() == "identifier" && node_text(text, f) == name)
+    {
+        out.push(n);
+    }
+    let mut cursor = n.walk();
+    for c in n.named_children(&mut cursor) {
+        calls_of(c, name, text, out, depth + 1);
+    }
 }
 
 /// Whether a same-file function is an HTML escaper: named like one (`escapeHtml1`,

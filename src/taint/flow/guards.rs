@@ -121,6 +121,15 @@ impl<'t> Walker<'_, 't> {
     /// is normalised (or the check looked anywhere in it); a `path.relative` result that does
     /// not climb proves its target stays under the root.
     fn no_dotdot(&self, var: Node<'t>, anywhere: bool) -> Safe {
+        // `path.normalize(rel).startsWith("..")`: normalising keeps a leading `..` where it is
+        if var.kind() == "call_expression"
+            && var
+                .child_by_field_name("function")
+                .is_some_and(|c| self.path_of(c).last().is_some_and(|m| m == "normalize"))
+            && let [only] = Self::args(var).as_slice()
+        {
+            return self.no_dotdot(strip(*only), anywhere);
+        }
         if var.kind() != "identifier" {
             return Vec::new();
         }
