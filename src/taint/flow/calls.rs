@@ -431,77 +431,35 @@ impl<'t> Walker<'_, 't> {
             }
             _ => None,
         };
+        // a bound helper (`send.bind(null, x)`, `_.partial(send, x)`) is called later with
+        // these arguments first: what its summary says of them holds now
+        if helper.is_none()
+            && let Some((name, first)) = self.partial_application(callee, method, &args)
+        {
+            // `R.partial(send, [a, b])` passes the arguments as one array
+            let (bound, bound_taints) = match args.get(first).map(|a| strip(*a)) {
+                Some(list) if list.kind() == "array" && args.len() == first + 1 => {
+                    let items = crate::parse::named_children(list);
+                    let items_taints = items.iter().map(|a| self.eval(*a)).collect::<Vec<_>>();
+                    (items, items_taints)
+                }
+                _ => (
+                    args.get(first..).unwrap_or_default().to_vec(),
+                    taints.get(first..).unwrap_or_default().to_vec(),
+                ),
+            };
+            if let Some(helper) = self.helper(name)
+                && bound_taints.iter().any(Option::is_some)
+            {
+                self.helper_call(helper, name, &bound, &bound_taints);
+            }
+            return None;
+        }
         if let Some(f) = helper
             && taints.iter().any(Option::is_some)
         {
-            let summary = self.summary(f)?;
-            let name = self.text(callee);
-            let mut result = None;
-            for (i, t) in taints.iter().enumerate() {
-                let Some(t) = t else { continue };
-                if t.params != 0 && !self.summary_mode {
-                    continue;
-                }
-                let bit = 1u64.checked_shl(i as u32).unwrap_or(0);
-                for (p, rule, range, steps, sink) in &summary.sinks {
-                    if p & bit == 0 || t.mask & (1 << rule) == 0 {
-                        continue;
-                    }
-                    let mut through = t
-                        .clone()
-                        .step(args[i].byte_range(), format!("passed to `{name}`"));
-                    for s in steps.iter().take(steps.len().saturating_sub(1)) {
-                        through = through.step(s.range.clone(), s.note.clone());
-                    }
-                    let at = steps.last().map_or(range.clone(), |s| s.range.clone());
-                    self.report_range(*rule, range.clone(), &through, at, sink);
-                }
-                // the helper hands the value on to another project file
-                if !self.summary_mode {
-                    for f in &summary.forwards {
-                        if f.params & bit == 0 || t.mask & f.mask == 0 {
-                            continue;
-                        }
-                        let mut through = t
-                            .clone()
-                            .step(args[i].byte_range(), format!("passed to `{name}`"));
-                        for s in f.steps.iter().skip(1) {
-                            through = through.step(s.range.clone(), s.note.clone());
-                        }
-                        let source = through
-                            .steps
-                            .first()
-                            .map(|s| short(self.shared.text.get(s.range.clone()).unwrap_or("")))
-                            .unwrap_or_default();
-                        self.imports.push(ImportCall {
-                            key: f.key.clone(),
-                            arg: f.arg,
-                            mask: t.mask & f.mask,
-                            steps: through.steps,
-                            source,
-                        });
-                    }
-                }
-                for (p, mask, derived) in &summary.returns {
-                    if p & bit != 0
-                        && let Some(r) = t.clone().masked(!mask)
-                    {
-                        let r = if *derived { r.field() } else { r };
-                        // only what the value is (a string for sure) survives the helper
-                        let r = Taint {
-                            facts: Facts::default().with(Facts::BUILT, r.facts.has(Facts::BUILT)),
-                            ..r
-                        };
-                        result = union(result, Some(r));
-                    }
-                }
-            }
-            let escapes = if is_html_escaper(self.shared.text, f) {
-                self.html_escape_mask()
-            } else {
-                0
-            };
-            return result.and_then(|t| t.masked(sanitized | escapes));
+            let result = self.helper_call(f, self.text(callee), &args, &taints);
+            return result.and_then(|t| t.masked(sanitized));
         }
 
         // sources
@@ -558,6 +516,56 @@ impl<'t> Walker<'_, 't> {
         if CLEAN_METHODS.contains(&method) {
             return None;
         }
+        // `new Promise((resolve) => resolve(x))`: the promise settles with `x` (`.then` reads it)
+        if is_new
+            && path == ["Promise"]
+            && let Some(executor) = args.first().copied().filter(|a| is_function(*a))
+            && let Some(resolve) = crate::parse::function_params(executor).first().copied()
+            && resolve.kind() == "identifier"
+            && let Some(body) = executor.child_by_field_name("body")
+        {
+            let mut settled = Vec::new();
+            calls_of(body, self.text(resolve), self.shared.text, &mut settled, 0);
+            return settled
+                .into_iter()
+                .filter_map(|c| Self::args(c).first().copied())
+                .map(|a| self.eval(a))
+                .fold(None, union)
+                .and_then(|t| t.masked(sanitized));
+        }
+        // `p.then((x) => f(x))`: the new promise settles with what the callback returns
+        if method == "then"
+            && let Some(r) = &recv
+            && let Some(callback) = args
+                .first()
+                .copied()
+                .filter(|a| a.kind() == "arrow_function")
+            && let Some(body) = callback
+                .child_by_field_name("body")
+                .filter(|b| b.kind() != "statement_block")
+            && let Some(param) = crate::parse::function_params(callback).first().copied()
+        {
+            let saved = self.state.clone();
+            self.bind(param, Some(r.clone().field()), None);
+            let settled = self.eval(body);
+            self.state = saved;
+            return settled.and_then(|t| t.masked(sanitized));
+        }
+        // `RE.exec(x)`: the match array holds parts of `x`, and a group need not keep its start
+        if method == "exec"
+            && recv.is_none()
+            && receiver.is_some_and(|r| self.is_regex(r))
+            && let [arg] = taints.as_slice()
+        {
+            return arg
+                .clone()
+                .map(|t| Taint {
+                    host_fixed: false,
+                    facts: Facts::default(),
+                    ..t.field()
+                })
+                .and_then(|t| t.masked(sanitized));
+        }
         let propagates = self
             .shared
             .cfg
@@ -613,6 +621,145 @@ impl<'t> Walker<'_, 't> {
             None
         };
         result.and_then(|t| t.masked(sanitized))
+    }
+
+    /// A call of the same-file helper `f` (called `name`) with these arguments and their
+    /// taints: the sinks its summary says they reach are reported here, the values it hands to
+    /// other project files recorded, and what its return value carries is the result.
+    fn helper_call(
+        &mut self,
+        f: Node<'t>,
+        name: &str,
+        args: &[Node<'t>],
+        taints: &[Option<Taint>],
+    ) -> Option<Taint> {
+        let summary = self.summary(f)?;
+        let mut result = None;
+        for (i, t) in taints.iter().enumerate() {
+            let Some(t) = t else { continue };
+            if t.params != 0 && !self.summary_mode {
+                continue;
+            }
+            let bit = 1u64.checked_shl(i as u32).unwrap_or(0);
+            for (p, rule, range, steps, sink) in &summary.sinks {
+                if p & bit == 0 || t.mask & (1 << rule) == 0 {
+                    continue;
+                }
+                let mut through = t
+                    .clone()
+                    .step(args[i].byte_range(), format!("passed to `{name}`"));
+                for s in steps.iter().take(steps.len().saturating_sub(1)) {
+                    through = through.step(s.range.clone(), s.note.clone());
+                }
+                let at = steps.last().map_or(range.clone(), |s| s.range.clone());
+                self.report_range(*rule, range.clone(), &through, at, sink);
+            }
+            // the helper hands the value on to another project file
+            if !self.summary_mode {
+                for f in &summary.forwards {
+                    if f.params & bit == 0 || t.mask & f.mask == 0 {
+                        continue;
+                    }
+                    let mut through = t
+                        .clone()
+                        .step(args[i].byte_range(), format!("passed to `{name}`"));
+                    for s in f.steps.iter().skip(1) {
+                        through = through.step(s.range.clone(), s.note.clone());
+                    }
+                    let source = through
+                        .steps
+                        .first()
+                        .map(|s| short(self.shared.text.get(s.range.clone()).unwrap_or("")))
+                        .unwrap_or_default();
+                    self.imports.push(ImportCall {
+                        key: f.key.clone(),
+                        arg: f.arg,
+                        mask: t.mask & f.mask,
+                        steps: through.steps,
+                        source,
+                    });
+                }
+            }
+            for (p, mask, derived) in &summary.returns {
+                if p & bit != 0
+                    && let Some(r) = t.clone().masked(!mask)
+                {
+                    let r = if *derived { r.field() } else { r };
+                    // only what the value is (a string for sure) survives the helper
+                    let r = Taint {
+                        facts: Facts::default().with(Facts::BUILT, r.facts.has(Facts::BUILT)),
+                        ..r
+                    };
+                    result = union(result, Some(r));
+                }
+            }
+        }
+        let escapes = if is_html_escaper(self.shared.text, f) {
+            self.html_escape_mask()
+        } else {
+            0
+        };
+        result.and_then(|t| t.masked(escapes))
+    }
+
+    /// Whether `n` is a regular expression: a literal, `new RegExp(...)`, or a name an
+    /// enclosing block declares as one.
+    fn is_regex(&self, n: Node<'t>) -> bool {
+        let n = strip(n);
+        let is_constructed = |v: Node<'t>| {
+            v.kind() == "regex"
+                || (v.kind() == "new_expression"
+                    && v.child_by_field_name("constructor")
+                        .is_some_and(|c| self.text(c) == "RegExp"))
+        };
+        if is_constructed(n) {
+            return true;
+        }
+        if n.kind() != "identifier" {
+            return false;
+        }
+        let name = self.text(n);
+        let mut at = n.parent();
+        while let Some(block) = at {
+            if matches!(block.kind(), "statement_block" | "program") {
+                let declared = crate::parse::named_children(block)
+                    .into_iter()
+                    .filter(|s| matches!(s.kind(), "lexical_declaration" | "variable_declaration"))
+                    .flat_map(crate::parse::named_children)
+                    .find(|d| {
+                        d.child_by_field_name("name")
+                            .is_some_and(|x| self.text(x) == name)
+                    });
+                if let Some(d) = declared {
+                    return d
+                        .child_by_field_name("value")
+                        .is_some_and(|v| is_constructed(strip(v)));
+                }
+            }
+            at = block.parent();
+        }
+        false
+    }
+
+    /// A partial application of a same-file helper: `send.bind(thisArg, a, b)`,
+    /// `_.partial(send, a)` or `R.partial(send, [a])`; the helper's name and the index of the
+    /// first argument it will receive.
+    fn partial_application(
+        &self,
+        callee: Node<'t>,
+        method: &str,
+        args: &[Node<'t>],
+    ) -> Option<(&'t str, usize)> {
+        let callee = strip(callee);
+        if callee.kind() != "member_expression" {
+            return None;
+        }
+        let (target, first) = match method {
+            "bind" => (strip(callee.child_by_field_name("object")?), 1),
+            "partial" => (strip(*args.first()?), 1),
+            _ => return None,
+        };
+        (target.kind() == "identifier").then(|| (self.text(target), first))
     }
 
     /// The path of a method called straight on a module: `require("child_process").exec` is
@@ -998,6 +1145,24 @@ fn removes_every(pattern: &str, c: char) -> bool {
         // inside a class `.` is literal, and `\\.`, `\\/` name the character as well
         inner.contains(c)
     })
+}
+
+/// The calls of the function named `name` under `n` (at most 64 levels deep: an executor
+/// settles its promise near its top).
+fn calls_of<'t>(n: Node<'t>, name: &str, text: &str, out: &mut Vec<Node<'t>>, depth: usize) {
+    if depth >= 64 || crate::engine::stack::exhausted() {
+        return;
+    }
+    if n.kind() == "call_expression"
+        && n.child_by_field_name("function")
+            .is_some_and(|f| f.kind() == "identifier" && node_text(text, f) == name)
+    {
+        out.push(n);
+    }
+    let mut cursor = n.walk();
+    for c in n.named_children(&mut cursor) {
+        calls_of(c, name, text, out, depth + 1);
+    }
 }
 
 /// Whether a same-file function is an HTML escaper: named like one (`escapeHtml1`,

@@ -121,6 +121,15 @@ impl<'t> Walker<'_, 't> {
     /// is normalised (or the check looked anywhere in it); a `path.relative` result that does
     /// not climb proves its target stays under the root.
     fn no_dotdot(&self, var: Node<'t>, anywhere: bool) -> Safe {
+        // `path.normalize(rel).startsWith("..")`: normalising keeps a leading `..` where it is
+        if var.kind() == "call_expression"
+            && var
+                .child_by_field_name("function")
+                .is_some_and(|c| self.path_of(c).last().is_some_and(|m| m == "normalize"))
+            && let [only] = Self::args(var).as_slice()
+        {
+            return self.no_dotdot(strip(*only), anywhere);
+        }
         if var.kind() != "identifier" {
             return Vec::new();
         }
@@ -401,6 +410,16 @@ impl<'t> Walker<'_, 't> {
                         (both, e)
                     }
                     op @ ("===" | "==" | "!==" | "!=") => {
+                        if let Some(safe) = self
+                            .prefix_comparison(l, r)
+                            .or_else(|| self.prefix_comparison(r, l))
+                        {
+                            return if op.starts_with('!') {
+                                (Vec::new(), safe)
+                            } else {
+                                (safe, Vec::new())
+                            };
+                        }
                         if let Some(safe) = self.typeof_guard(l, r) {
                             return if op.starts_with('!') {
                                 (Vec::new(), safe)
@@ -435,44 +454,135 @@ impl<'t> Walker<'_, 't> {
                 let Some(callee) = cond.child_by_field_name("function") else {
                     return Default::default();
                 };
-                let path = self.path_of(callee);
                 let args = Self::args(cond);
-                let mut safe = Vec::new();
-                for (g, mask) in &self.shared.cfg.guards {
-                    let mut mask = *mask;
-                    if g.is_new || !g.matches_path(&path) {
-                        continue;
-                    }
-                    let guarded = if let Some(hole) = g.path.iter().position(|s| *s == Seg::Hole) {
-                        // `#.startsWith(...)`: the value is the receiver path up to the hole; a
-                        // prefix of dots and slashes (`"/"`, `"./"`) names no folder, so it
-                        // proves nothing about a file path (a same-site URL path it is)
-                        if args.first().is_some_and(|a| {
-                            string_value(self.shared.text, strip(*a))
-                                .is_some_and(|v| v.chars().all(|c| matches!(c, '.' | '/' | '\\')))
-                        }) {
-                            mask &= !self.shared.cfg.dot_free;
-                        }
-                        (hole + 1 == path.len() - 1).then(|| path[..=hole].join("."))
-                    } else {
-                        g.args
-                            .as_ref()
-                            .and_then(|a| a.first())
-                            .and_then(|i| args.get(*i))
-                            .map(|a| strip(*a))
-                            .filter(|a| is_name_or_member(*a))
-                            .map(|a| self.path_of(a).join("."))
-                    };
-                    if let Some(name) = guarded
-                        && mask != 0
-                    {
-                        safe.push((name, mask));
-                    }
+                if let Some(safe) = self.helper_guard(callee, &args) {
+                    return safe;
                 }
-                (safe, Vec::new())
+                let path = self.path_of(callee);
+                (self.call_guards(&path, &args), Vec::new())
             }
             _ => Default::default(),
         }
+    }
+
+    /// A prefix test spelled without `startsWith`: `x.indexOf(p) === 0` or
+    /// `x.slice(0, n) === p` (`substring`, `substr` too) proves what `x.startsWith(p)` does.
+    fn prefix_comparison(&self, call: Node<'t>, other: Node<'t>) -> Option<Safe> {
+        let call = strip(call);
+        let other = strip(other);
+        if call.kind() != "call_expression" {
+            return None;
+        }
+        let callee = strip(call.child_by_field_name("function")?);
+        let method = self.path_of(callee).last()?.clone();
+        let recv = strip(callee.child_by_field_name("object")?);
+        if !is_name_or_member(recv) {
+            return None;
+        }
+        let args = Self::args(call);
+        let prefix = match method.as_str() {
+            "indexOf" if self.text(other) == "0" && args.len() == 1 => args[0],
+            "slice" | "substring" | "substr"
+                if args.len() == 2 && self.text(strip(args[0])) == "0" =>
+            {
+                other
+            }
+            _ => return None,
+        };
+        let mut path = self.path_of(recv);
+        path.push("startsWith".to_string());
+        let safe = self.call_guards(&path, &[prefix]);
+        (!safe.is_empty()).then_some(safe)
+    }
+
+    /// What the guard calls of the rules prove when `path(args)` is true.
+    fn call_guards(&self, path: &[String], args: &[Node<'t>]) -> Safe {
+        let mut safe = Vec::new();
+        for (g, mask) in &self.shared.cfg.guards {
+            let mut mask = *mask;
+            if g.is_new || !g.matches_path(path) {
+                continue;
+            }
+            let guarded = if let Some(hole) = g.path.iter().position(|s| *s == Seg::Hole) {
+                // `#.startsWith(...)`: the value is the receiver path up to the hole; a
+                // prefix of dots and slashes (`"/"`, `"./"`) names no folder, so it
+                // proves nothing about a file path (a same-site URL path it is)
+                if args.first().is_some_and(|a| {
+                    string_value(self.shared.text, strip(*a))
+                        .is_some_and(|v| v.chars().all(|c| matches!(c, '.' | '/' | '\\')))
+                }) {
+                    mask &= !self.shared.cfg.dot_free;
+                }
+                (hole + 1 == path.len() - 1).then(|| path[..=hole].join("."))
+            } else {
+                g.args
+                    .as_ref()
+                    .and_then(|a| a.first())
+                    .and_then(|i| args.get(*i))
+                    .map(|a| strip(*a))
+                    .filter(|a| is_name_or_member(*a))
+                    .map(|a| self.path_of(a).join("."))
+            };
+            if let Some(name) = guarded
+                && mask != 0
+            {
+                safe.push((name, mask));
+            }
+        }
+        safe
+    }
+
+    /// A call of a same-file helper whose body only returns a condition on its parameters
+    /// (`function isInside(p, root) { return p.startsWith(root + path.sep) }`): the call
+    /// proves what that condition proves, of the arguments passed.
+    fn helper_guard(&self, callee: Node<'t>, args: &[Node<'t>]) -> Option<(Safe, Safe)> {
+        let callee = strip(callee);
+        if callee.kind() != "identifier" {
+            return None;
+        }
+        let f = self.helper(self.text(callee))?;
+        let body = f.child_by_field_name("body")?;
+        let returned = if body.kind() == "statement_block" {
+            let statements = crate::parse::named_children(body)
+                .into_iter()
+                .filter(|c| c.kind() != "comment")
+                .collect::<Vec<_>>();
+            match statements.as_slice() {
+                [only] if only.kind() == "return_statement" => only.named_child(0)?,
+                _ => return None,
+            }
+        } else {
+            body
+        };
+        let params = crate::parse::function_params(f)
+            .into_iter()
+            .map(|p| self.text(p))
+            .collect::<Vec<_>>();
+        let (then, other) = self.guards(returned);
+        // a name the condition proves safe, said of the caller's argument in its place
+        let rename = |safe: Safe| -> Safe {
+            safe.into_iter()
+                .filter_map(|(name, mask)| {
+                    let (fact, rest) = [FACT_NO_DOTDOT, FACT_RELATIVE]
+                        .into_iter()
+                        .find_map(|f| name.strip_prefix(f).map(|r| (f, r)))
+                        .unwrap_or(("", name.as_str()));
+                    let (root, tail) = rest.split_once('.').map_or((rest, ""), |(r, t)| (r, t));
+                    let i = params.iter().position(|p| *p == root)?;
+                    let arg = strip(*args.get(i)?);
+                    if !is_name_or_member(arg) {
+                        return None;
+                    }
+                    let mut out = format!("{fact}{}", self.path_of(arg).join("."));
+                    if !tail.is_empty() {
+                        out.push('.');
+                        out.push_str(tail);
+                    }
+                    Some((out, mask))
+                })
+                .collect()
+        };
+        Some((rename(then), rename(other)))
     }
 
     /// Evaluates `n` with the names in `safe` cleaned, then restores the state.

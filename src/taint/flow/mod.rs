@@ -52,6 +52,8 @@ const CLEAN_METHODS: &[&str] = &[
     "every",
     "findIndex",
     "localeCompare",
+    "charCodeAt",
+    "codePointAt",
     "hasOwnProperty",
     "search",
     "isArray",
