@@ -55,18 +55,19 @@ static ROUTES: LazyLock<Regex> = LazyLock::new(|| {
     .expect("constant pattern compiles")
 });
 
-/// Relative module specifiers in `require(...)`, `import ... from` and `import(...)`.
+/// Relative module specifiers in `require(...)`, `import ... from` and `import(...)`; the `\b`
+/// before `from` and `import` is checked by [`super::word_bounded_specifiers`].
 static IMPORT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?:require\(\s*|\bfrom\s+|\bimport\s*\(?\s*)['"`](\.{1,2}/[^'"`\s]+)['"`]"#)
+    Regex::new(r#"(?:require\(\s*|from\s+|import\s*\(?\s*)['"`](\.{1,2}/[^'"`\s]+)['"`]"#)
         .expect("constant pattern compiles")
 });
 
 /// The facts of one file, when it sets up a session, defends, or imports relative modules.
 pub fn facts(ctx: &FileContext<'_>) -> Option<CsrfFacts> {
     let src = ctx.file.text.as_str();
-    let imports: Vec<String> = IMPORT
-        .captures_iter(src)
-        .filter_map(|c| c.get(1).map(|m| m.as_str().to_string()))
+    let imports: Vec<String> = super::word_bounded_specifiers(&IMPORT, src)
+        .into_iter()
+        .map(str::to_string)
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
@@ -211,10 +212,7 @@ mod tests {
     #[test]
     fn relative_imports_of_both_module_systems() {
         let src = "const a = require('./routes/account');\nimport { b } from \"../lib/b\";\nconst c = require('express');\nconst d = await import('./lazy');";
-        let found: Vec<&str> = IMPORT
-            .captures_iter(src)
-            .filter_map(|c| c.get(1).map(|m| m.as_str()))
-            .collect();
+        let found = super::super::word_bounded_specifiers(&IMPORT, src);
         assert_eq!(found, ["./routes/account", "../lib/b", "./lazy"]);
     }
 }
