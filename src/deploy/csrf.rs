@@ -39,10 +39,12 @@ pub struct CsrfFacts {
     lines: LineIndex,
 }
 
-/// A CSRF defence named in code.
+/// A CSRF defence named in code. Only ever asked whether it matches: `(?:\A|\W)_csrf` says what
+/// `\b_csrf` does then (`_` is a word character), without the Unicode `\b` that sends the regex
+/// crate's lazy DFA to the `PikeVM` at a file's first non-ASCII byte (issue 22).
 static DEFENCE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)csurf|csrf(?:protection|_protection|token|_token|-token|-sync|-csrf|middleware|secret|_secret)|\b_csrf|doublecsrf|x-csrf|xsrf|lusca|same_?site|double-?submit|sec-fetch-site",
+        r"(?i)csurf|csrf(?:protection|_protection|token|_token|-token|-sync|-csrf|middleware|secret|_secret)|(?:\A|\W)_csrf|doublecsrf|x-csrf|xsrf|lusca|same_?site|double-?submit|sec-fetch-site",
     )
     .expect("constant pattern compiles")
 });
@@ -207,6 +209,9 @@ mod tests {
         }
         // a vulnerability catalogue's key, not a defence
         assert!(!DEFENCE.is_match("module.exports = { 'ax_csrf': 'A8:2013 CSRF' }"));
+        assert!(DEFENCE.is_match("_csrf"));
+        assert!(!DEFENCE.is_match("é_csrf"));
+        assert!(DEFENCE.is_match("—_csrf"));
     }
 
     #[test]
