@@ -39,15 +39,32 @@ pub struct CsrfFacts {
     lines: LineIndex,
 }
 
-/// A CSRF defence named in code. Only ever asked whether it matches: `(?:\A|\W)_csrf` says what
-/// `\b_csrf` does then (`_` is a word character), without the Unicode `\b` that sends the regex
-/// crate's lazy DFA to the `PikeVM` at a file's first non-ASCII byte (issue 22).
+/// A CSRF defence named in code, but for `\b_csrf` ([`names_defence`] checks that one): a
+/// Unicode `\b` sends the regex crate's lazy DFA to the `PikeVM` at a file's first non-ASCII
+/// byte, and a `(?:\A|\W)` in its place leaves the pattern without the literals its prefilter
+/// skips ahead with (issue 22).
 static DEFENCE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)csurf|csrf(?:protection|_protection|token|_token|-token|-sync|-csrf|middleware|secret|_secret)|(?:\A|\W)_csrf|doublecsrf|x-csrf|xsrf|lusca|same_?site|double-?submit|sec-fetch-site",
+        r"(?i)csurf|csrf(?:protection|_protection|token|_token|-token|-sync|-csrf|middleware|secret|_secret)|doublecsrf|x-csrf|xsrf|lusca|same_?site|double-?submit|sec-fetch-site",
     )
     .expect("constant pattern compiles")
 });
+
+/// `(?i)_csrf`, for the `\b_csrf` of [`names_defence`].
+static UNDERSCORE_CSRF: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)_csrf").expect("constant pattern compiles"));
+
+/// Whether `code` names a CSRF defence: [`DEFENCE`], or `_csrf` after no word character (what
+/// `\b_csrf` means, `_` being one).
+fn names_defence(code: &str) -> bool {
+    DEFENCE.is_match(code)
+        || UNDERSCORE_CSRF.find_iter(code).any(|m| {
+            !code[..m.start()]
+                .chars()
+                .next_back()
+                .is_some_and(|p| regex_syntax::try_is_word_character(p).unwrap_or(false))
+        })
+}
 
 /// State-changing routes or routers mounted in the file.
 static ROUTES: LazyLock<Regex> = LazyLock::new(|| {
@@ -75,14 +92,14 @@ pub fn facts(ctx: &FileContext<'_>) -> Option<CsrfFacts> {
         .collect();
     let has_session = (src.contains("express-session") || src.contains("cookie-session"))
         && src.contains("ession(");
-    let may_defend = DEFENCE.is_match(src);
+    let may_defend = names_defence(src);
     if !has_session && !may_defend && imports.is_empty() {
         return None;
     }
     let (sessions, defends) = if has_session || may_defend {
         let root = ctx.tree()?.root_node();
         let code = crate::parse::code_text(root, src);
-        let defends = DEFENCE.is_match(&code);
+        let defends = names_defence(&code);
         let sessions = if has_session && !defends && ROUTES.is_match(&code) {
             sessions_without_same_site(root, src, &code)
         } else {
@@ -205,13 +222,16 @@ mod tests {
             "res.render('form', { token: req.csrfToken() })",
             "<input type=hidden name=_csrf>",
         ] {
-            assert!(DEFENCE.is_match(code), "{code}");
+            assert!(names_defence(code), "{code}");
         }
         // a vulnerability catalogue's key, not a defence
-        assert!(!DEFENCE.is_match("module.exports = { 'ax_csrf': 'A8:2013 CSRF' }"));
-        assert!(DEFENCE.is_match("_csrf"));
-        assert!(!DEFENCE.is_match("é_csrf"));
-        assert!(DEFENCE.is_match("—_csrf"));
+        assert!(!names_defence(
+            "module.exports = { 'ax_csrf': 'A8:2013 CSRF' }"
+        ));
+        assert!(names_defence("_csrf"));
+        assert!(!names_defence("é_csrf"));
+        assert!(names_defence("—_CSRF"));
+        assert!(names_defence("x_csrf ._csrf"));
     }
 
     #[test]
