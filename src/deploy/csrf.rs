@@ -39,13 +39,32 @@ pub struct CsrfFacts {
     lines: LineIndex,
 }
 
-/// A CSRF defence named in code.
+/// A CSRF defence named in code, but for `\b_csrf` ([`names_defence`] checks that one): a
+/// Unicode `\b` sends the regex crate's lazy DFA to the `PikeVM` at a file's first non-ASCII
+/// byte, and a `(?:\A|\W)` in its place leaves the pattern without the literals its prefilter
+/// skips ahead with (issue 22).
 static DEFENCE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)csurf|csrf(?:protection|_protection|token|_token|-token|-sync|-csrf|middleware|secret|_secret)|\b_csrf|doublecsrf|x-csrf|xsrf|lusca|same_?site|double-?submit|sec-fetch-site",
+        r"(?i)csurf|csrf(?:protection|_protection|token|_token|-token|-sync|-csrf|middleware|secret|_secret)|doublecsrf|x-csrf|xsrf|lusca|same_?site|double-?submit|sec-fetch-site",
     )
     .expect("constant pattern compiles")
 });
+
+/// `(?i)_csrf`, for the `\b_csrf` of [`names_defence`].
+static UNDERSCORE_CSRF: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)_csrf").expect("constant pattern compiles"));
+
+/// Whether `code` names a CSRF defence: [`DEFENCE`], or `_csrf` after no word character (what
+/// `\b_csrf` means, `_` being one).
+fn names_defence(code: &str) -> bool {
+    DEFENCE.is_match(code)
+        || UNDERSCORE_CSRF.find_iter(code).any(|m| {
+            !code[..m.start()]
+                .chars()
+                .next_back()
+                .is_some_and(|p| regex_syntax::try_is_word_character(p).unwrap_or(false))
+        })
+}
 
 /// State-changing routes or routers mounted in the file.
 static ROUTES: LazyLock<Regex> = LazyLock::new(|| {
@@ -55,31 +74,32 @@ static ROUTES: LazyLock<Regex> = LazyLock::new(|| {
     .expect("constant pattern compiles")
 });
 
-/// Relative module specifiers in `require(...)`, `import ... from` and `import(...)`.
+/// Relative module specifiers in `require(...)`, `import ... from` and `import(...)`; the `\b`
+/// before `from` and `import` is checked by [`super::word_bounded_specifiers`].
 static IMPORT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?:require\(\s*|\bfrom\s+|\bimport\s*\(?\s*)['"`](\.{1,2}/[^'"`\s]+)['"`]"#)
+    Regex::new(r#"(?:require\(\s*|from\s+|import\s*\(?\s*)['"`](\.{1,2}/[^'"`\s]+)['"`]"#)
         .expect("constant pattern compiles")
 });
 
 /// The facts of one file, when it sets up a session, defends, or imports relative modules.
 pub fn facts(ctx: &FileContext<'_>) -> Option<CsrfFacts> {
     let src = ctx.file.text.as_str();
-    let imports: Vec<String> = IMPORT
-        .captures_iter(src)
-        .filter_map(|c| c.get(1).map(|m| m.as_str().to_string()))
+    let imports: Vec<String> = super::word_bounded_specifiers(&IMPORT, src)
+        .into_iter()
+        .map(str::to_string)
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
     let has_session = (src.contains("express-session") || src.contains("cookie-session"))
         && src.contains("ession(");
-    let may_defend = DEFENCE.is_match(src);
+    let may_defend = names_defence(src);
     if !has_session && !may_defend && imports.is_empty() {
         return None;
     }
     let (sessions, defends) = if has_session || may_defend {
         let root = ctx.tree()?.root_node();
         let code = crate::parse::code_text(root, src);
-        let defends = DEFENCE.is_match(&code);
+        let defends = names_defence(&code);
         let sessions = if has_session && !defends && ROUTES.is_match(&code) {
             sessions_without_same_site(root, src, &code)
         } else {
@@ -202,19 +222,22 @@ mod tests {
             "res.render('form', { token: req.csrfToken() })",
             "<input type=hidden name=_csrf>",
         ] {
-            assert!(DEFENCE.is_match(code), "{code}");
+            assert!(names_defence(code), "{code}");
         }
         // a vulnerability catalogue's key, not a defence
-        assert!(!DEFENCE.is_match("module.exports = { 'ax_csrf': 'A8:2013 CSRF' }"));
+        assert!(!names_defence(
+            "module.exports = { 'ax_csrf': 'A8:2013 CSRF' }"
+        ));
+        assert!(names_defence("_csrf"));
+        assert!(!names_defence("é_csrf"));
+        assert!(names_defence("—_CSRF"));
+        assert!(names_defence("x_csrf ._csrf"));
     }
 
     #[test]
     fn relative_imports_of_both_module_systems() {
         let src = "const a = require('./routes/account');\nimport { b } from \"../lib/b\";\nconst c = require('express');\nconst d = await import('./lazy');";
-        let found: Vec<&str> = IMPORT
-            .captures_iter(src)
-            .filter_map(|c| c.get(1).map(|m| m.as_str()))
-            .collect();
+        let found = super::super::word_bounded_specifiers(&IMPORT, src);
         assert_eq!(found, ["./routes/account", "../lib/b", "./lazy"]);
     }
 }

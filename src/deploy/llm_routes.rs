@@ -78,9 +78,10 @@ static CREATES_APP: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\bexpress\(\s*\)|\b[fF]astify\(|\bnew Koa\(").expect("constant pattern compiles")
 });
 
-/// Module specifiers in `require(...)`, `import ... from` and `import(...)`.
+/// Module specifiers in `require(...)`, `import ... from` and `import(...)`; the `\b` before
+/// `from` and `import` is checked by [`super::word_bounded_specifiers`].
 static IMPORT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?:require\(\s*|\bfrom\s+|\bimport\s*\(?\s*)['"`]([^'"`\s]+)['"`]"#)
+    Regex::new(r#"(?:require\(\s*|from\s+|import\s*\(?\s*)['"`]([^'"`\s]+)['"`]"#)
         .expect("constant pattern compiles")
 });
 
@@ -118,9 +119,8 @@ pub fn facts(ctx: &FileContext<'_>) -> Option<LlmRouteFacts> {
     let calls_llm = LLM_CALL.is_match(src);
     let has_routes = may_have_routes(src) && entry::may_have_entry_points(&ctx.file.display, src);
     let relevant = calls_llm || has_routes || src.contains(".use(");
-    let specs: BTreeSet<&str> = IMPORT
-        .captures_iter(src)
-        .filter_map(|c| c.get(1).map(|m| m.as_str()))
+    let specs: BTreeSet<&str> = super::word_bounded_specifiers(&IMPORT, src)
+        .into_iter()
         .filter(|s| is_local(s, relevant))
         .collect();
     if !relevant && specs.is_empty() {

@@ -20,6 +20,7 @@
 //! compared with some other literal (`key !== "prefs"`). A check of `src.hasOwnProperty(key)`
 //! is no guard: a parsed payload owns its `__proto__` key.
 
+use std::cell::OnceCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 
@@ -51,8 +52,10 @@ pub fn may_apply(src: &str) -> bool {
 /// The ranges of the assignments that may pollute `Object.prototype`.
 pub fn find(root: Node<'_>, src: &str) -> Vec<Range<usize>> {
     let file = FileFunctions {
-        guards: guard_functions(root, src),
-        calls: calls_by_function(root, src),
+        root,
+        src,
+        guards: OnceCell::new(),
+        calls: OnceCell::new(),
     };
     let mut out = Vec::new();
     walk(root, |n| {
@@ -63,12 +66,28 @@ pub fn find(root: Node<'_>, src: &str) -> Vec<Range<usize>> {
     out
 }
 
-/// What the check knows about the file's named functions.
-struct FileFunctions {
+/// What the check knows about the file's named functions, each built on first use: most files
+/// have no candidate assignment, and both walk every function of the file (a tenth of a scan of
+/// parse-server's package when built up front, issue 22).
+struct FileFunctions<'t> {
+    root: Node<'t>,
+    src: &'t str,
     /// Functions that reject both `__proto__` and `constructor`/`prototype`.
-    guards: BTreeSet<String>,
+    guards: OnceCell<BTreeSet<String>>,
     /// Per function name, the plain function names it calls.
-    calls: BTreeMap<String, BTreeSet<String>>,
+    calls: OnceCell<BTreeMap<String, BTreeSet<String>>>,
+}
+
+impl FileFunctions<'_> {
+    fn guards(&self) -> &BTreeSet<String> {
+        self.guards
+            .get_or_init(|| guard_functions(self.root, self.src))
+    }
+
+    fn calls(&self) -> &BTreeMap<String, BTreeSet<String>> {
+        self.calls
+            .get_or_init(|| calls_by_function(self.root, self.src))
+    }
 }
 
 /// The plain calls (`name(...)`) made by each named function of the file, nested ones included.
@@ -168,7 +187,7 @@ fn parameter_position(f: Node<'_>, name: &str, src: &str) -> Option<usize> {
     })
 }
 
-fn is_polluting(assign: Node<'_>, src: &str, file: &FileFunctions) -> bool {
+fn is_polluting(assign: Node<'_>, src: &str, file: &FileFunctions<'_>) -> bool {
     let Some(left) = assign.child_by_field_name("left") else {
         return false;
     };
@@ -232,7 +251,7 @@ fn is_polluting(assign: Node<'_>, src: &str, file: &FileFunctions) -> bool {
     enumerates
         && !enumerates_itself(function, dst, src)
         && descends(function, dst, key, src, file)
-        && !guarded(function, &body, dst, key, src, &file.guards)
+        && !guarded(function, &body, dst, key, src, file.guards())
 }
 
 /// Whether the function enumerates the keys of `dst` itself (`for (k in o) o[k] = f(o[k])`): it
@@ -257,12 +276,12 @@ fn enumerates_itself(function: Node<'_>, dst: &str, src: &str) -> bool {
 /// Whether the function goes down into `dst[key]`: a call of itself (or of a function of the file
 /// that calls it back) given `dst[...]` or a local read from it (a recursive merge), or
 /// `dst = dst[...]` (a path walk).
-fn descends(function: Node<'_>, dst: &str, key: &str, src: &str, file: &FileFunctions) -> bool {
+fn descends(function: Node<'_>, dst: &str, key: &str, src: &str, file: &FileFunctions<'_>) -> bool {
     let Some(own) = function_name(function, src) else {
         return false;
     };
     let recursive =
-        |callee: &str| callee == own || file.calls.get(callee).is_some_and(|c| c.contains(own));
+        |callee: &str| callee == own || file.calls().get(callee).is_some_and(|c| c.contains(own));
     let subscript_of_dst = |n: Node<'_>| {
         n.kind() == "subscript_expression"
             && n.child_by_field_name("object")
