@@ -412,6 +412,9 @@ fn contains(outer: &Range<usize>, inner: &Range<usize>) -> bool {
     outer.start <= inner.start && inner.end <= outer.end
 }
 
+/// The declarations of a file's names: each name's functions and variable values.
+type Declarations<'t> = HashMap<String, Vec<Node<'t>>>;
+
 /// Per-file state shared by all query matches: the tree, the text, and cached context ranges.
 pub(crate) struct MatchContext<'a, 't> {
     pub(crate) grammar: Grammar,
@@ -423,6 +426,9 @@ pub(crate) struct MatchContext<'a, 't> {
     pub(crate) cache: RefCell<HashMap<usize, Rc<[Range<usize>]>>>,
     /// Texts of nodes with their comments blanked, keyed by byte range.
     pub(crate) code_texts: RefCell<HashMap<Range<usize>, Rc<str>>>,
+    /// What each name of the file is declared as (functions, and variables' values), read in one
+    /// walk on the first `resolve` constraint: a walk per lookup made big bundles quadratic.
+    pub(crate) declarations: RefCell<Option<Rc<Declarations<'t>>>>,
 }
 
 impl<'t> MatchContext<'_, 't> {
@@ -480,9 +486,20 @@ impl<'t> MatchContext<'_, 't> {
         if node.kind() != "identifier" {
             return None;
         }
-        let name = self.node_text(node);
-        let mut found = None;
-        let mut count = 0;
+        let declarations = Rc::clone(
+            self.declarations
+                .borrow_mut()
+                .get_or_insert_with(|| Rc::new(self.collect_declarations())),
+        );
+        match declarations.get(self.node_text(node)).map(Vec::as_slice) {
+            Some([only]) => Some(*only),
+            _ => None,
+        }
+    }
+
+    /// Every `function name() {}` and `const name = value` of the file, by name.
+    fn collect_declarations(&self) -> Declarations<'t> {
+        let mut out: Declarations<'t> = HashMap::new();
         let mut stack = vec![self.tree.root_node()];
         while let Some(n) = stack.pop() {
             let declared = match n.kind() {
@@ -491,16 +508,17 @@ impl<'t> MatchContext<'_, 't> {
                 _ => None,
             };
             if let Some(value) = declared
-                && n.child_by_field_name("name")
-                    .is_some_and(|id| id.kind() == "identifier" && self.node_text(id) == name)
+                && let Some(id) = n.child_by_field_name("name")
+                && id.kind() == "identifier"
             {
-                found = Some(value);
-                count += 1;
+                out.entry(self.node_text(id).to_string())
+                    .or_default()
+                    .push(value);
             }
             let mut cursor = n.walk();
             stack.extend(n.children(&mut cursor));
         }
-        (count == 1).then_some(found).flatten()
+        out
     }
 
     /// Whether a node reported by `matcher` contains `node`.
