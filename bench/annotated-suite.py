@@ -4,7 +4,7 @@
 Usage:
     vibeward scan SUITE --format json --fail-on none --no-default-excludes --output report.json
     python3 bench/annotated-suite.py SUITE report.json [--depth 2] [--misses] [--noisy]
-                                     [--families injection,code,...] [--by-rule]
+                                     [--families injection,code,...] [--by-rule] [--safe-dir NAME]
 
 An annotation is a comment holding `ruleid: <id>` (the next code line is a flaw) or `ok: <id>` (the next
 code line is safe); `todoruleid:` and `todook:` mark known gaps of the suite's own rules and are skipped.
@@ -14,6 +14,8 @@ of a code line applies to that line. `//`, `/* */`, `#`, `<!-- -->` and `{# #}` 
 A flaw counts as found when a vibeward finding of one of the families (default: injection, code, sql, http,
 crypto, tls, auth) starts on the annotated line or has a related location there (a flow's source or sink);
 a safe line counts as wrongly flagged under the same test.
+With --safe-dir NAME, every file under a directory called NAME (njsscan's `true_negatives`) is a safe
+file, and one with any finding of the families counts as a false alarm, annotated or not.
 Totals are printed per directory (the first --depth path parts under SUITE) and overall. --misses lists
 every flaw not found, --noisy every safe line flagged, --by-rule the found/total per annotated rule id.
 Nothing is fetched: the suites are public repositories the user checks out (see README, Benchmarks).
@@ -84,6 +86,7 @@ def main() -> int:
     parser.add_argument("--misses", action="store_true")
     parser.add_argument("--noisy", action="store_true")
     parser.add_argument("--by-rule", action="store_true")
+    parser.add_argument("--safe-dir", default=None)
     args = parser.parse_args()
 
     suite = os.path.realpath(args.suite)
@@ -129,6 +132,20 @@ def main() -> int:
                     totals[group][3] += bool(rules)
                     if rules:
                         noisy.append(f"{rel}:{line}: {', '.join(sorted(set(rules)))} (ok: {', '.join(ids)})")
+
+    if args.safe_dir:
+        safe_files = flagged_files = 0
+        for root, dirs, files in os.walk(suite):
+            if args.safe_dir not in os.path.relpath(root, suite).split(os.sep):
+                continue
+            for name in sorted(files):
+                if name.endswith(EXTENSIONS):
+                    safe_files += 1
+                    path = os.path.realpath(os.path.join(root, name))
+                    if flagged.get(path):
+                        flagged_files += 1
+                        noisy.append(f"{os.path.relpath(path, suite)}: {', '.join(sorted({r for rs in flagged[path].values() for r in rs}))} (safe file)")
+        print(f"safe files under {args.safe_dir}/ with a finding: {flagged_files}/{safe_files}\n")
 
     width = max([len(g) for g in totals] + [10])
     print(f"{'directory':<{width}}  flaws found      safe lines flagged")

@@ -250,6 +250,7 @@ impl Analyzer for QueryAnalyzer {
             native: self.combined,
             cache: RefCell::new(HashMap::new()),
             code_texts: RefCell::new(HashMap::new()),
+            declarations: RefCell::new(None),
         };
         let Some(batches) = self.grammars.iter().find(|g| g.grammar == grammar) else {
             return;
@@ -296,7 +297,7 @@ impl Analyzer for QueryAnalyzer {
 }
 
 /// Fills `{{capture}}` placeholders with the captured text (one line, at most 60 characters).
-fn interpolate(message: &str, captures: &Named<'_, '_>, ctx: &MatchContext<'_, '_>) -> String {
+fn interpolate<'t>(message: &str, captures: &Named<'_, 't>, ctx: &MatchContext<'_, 't>) -> String {
     if !message.contains("{{") {
         return message.to_string();
     }

@@ -7,6 +7,7 @@
 //!   where:                         # constraints on captured text
 //!     fn: { regex: '^eval$' }      # regex | not-regex | equals | not-equals | one-of
 //!     key: { bound-to-string: true }  # a string literal, or a name this file binds to one only
+//!     handler: { not-regex: origin, resolve: true }  # a name is read as its declaration's text
 //!   inside: { query: ..., where: ... }      # an ancestor must match this
 //!   not-inside: { query: ..., where: ... }  # no ancestor may match this
 //!   report: hit                    # capture to report (default `hit`, else the widest)
@@ -61,6 +62,8 @@ struct RawConstraint {
     one_of: Vec<String>,
     #[serde(default)]
     bound_to_string: bool,
+    #[serde(default)]
+    resolve: bool,
 }
 
 /// A constraint's regex: its syntax checked when the rule loads, compiled on first use (compiling
@@ -113,6 +116,9 @@ struct Constraint {
     /// The capture is a non-empty string literal, or an identifier that every declaration of
     /// that name in the file (`const`/`let`/`var`) binds to one.
     bound_to_string: bool,
+    /// An identifier capture is judged by the text of what the file declares under that name (a
+    /// function declaration, or a variable's value), when it declares it exactly once.
+    resolve: bool,
 }
 
 impl Constraint {
@@ -239,6 +245,7 @@ impl QueryMatcher {
                     not_equals: c.not_equals,
                     one_of: c.one_of,
                     bound_to_string: c.bound_to_string,
+                    resolve: c.resolve,
                 },
             ));
         }
@@ -313,12 +320,17 @@ impl QueryMatcher {
                 if cname != name {
                     continue;
                 }
-                let accepted = if self.ignore_comments {
-                    constraint.accepts(&ctx.code_text(*node))
+                let node = if constraint.resolve {
+                    ctx.declaration_of(*node).unwrap_or(*node)
                 } else {
-                    constraint.accepts(ctx.node_text(*node))
+                    *node
                 };
-                if !accepted || (constraint.bound_to_string && !ctx.bound_to_string(*node)) {
+                let accepted = if self.ignore_comments {
+                    constraint.accepts(&ctx.code_text(node))
+                } else {
+                    constraint.accepts(ctx.node_text(node))
+                };
+                if !accepted || (constraint.bound_to_string && !ctx.bound_to_string(node)) {
                     return None;
                 }
             }
@@ -400,6 +412,9 @@ fn contains(outer: &Range<usize>, inner: &Range<usize>) -> bool {
     outer.start <= inner.start && inner.end <= outer.end
 }
 
+/// The declarations of a file's names: each name's functions and variable values.
+type Declarations<'t> = HashMap<String, Vec<Node<'t>>>;
+
 /// Per-file state shared by all query matches: the tree, the text, and cached context ranges.
 pub(crate) struct MatchContext<'a, 't> {
     pub(crate) grammar: Grammar,
@@ -411,6 +426,9 @@ pub(crate) struct MatchContext<'a, 't> {
     pub(crate) cache: RefCell<HashMap<usize, Rc<[Range<usize>]>>>,
     /// Texts of nodes with their comments blanked, keyed by byte range.
     pub(crate) code_texts: RefCell<HashMap<Range<usize>, Rc<str>>>,
+    /// What each name of the file is declared as (functions, and variables' values), read in one
+    /// walk on the first `resolve` constraint: a walk per lookup made big bundles quadratic.
+    pub(crate) declarations: RefCell<Option<Rc<Declarations<'t>>>>,
 }
 
 impl<'t> MatchContext<'_, 't> {
@@ -459,6 +477,48 @@ impl<'t> MatchContext<'_, 't> {
             stack.extend(n.children(&mut cursor));
         }
         declared
+    }
+
+    /// What the file declares under the name `node` holds: the function of `function name() {}`,
+    /// or the value of `const name = ...`; `None` for other nodes, and for names declared never or
+    /// more than once.
+    pub(crate) fn declaration_of(&self, node: Node<'t>) -> Option<Node<'t>> {
+        if node.kind() != "identifier" {
+            return None;
+        }
+        let declarations = Rc::clone(
+            self.declarations
+                .borrow_mut()
+                .get_or_insert_with(|| Rc::new(self.collect_declarations())),
+        );
+        match declarations.get(self.node_text(node)).map(Vec::as_slice) {
+            Some([only]) => Some(*only),
+            _ => None,
+        }
+    }
+
+    /// Every `function name() {}` and `const name = value` of the file, by name.
+    fn collect_declarations(&self) -> Declarations<'t> {
+        let mut out: Declarations<'t> = HashMap::new();
+        let mut stack = vec![self.tree.root_node()];
+        while let Some(n) = stack.pop() {
+            let declared = match n.kind() {
+                "function_declaration" | "generator_function_declaration" => Some(n),
+                "variable_declarator" => n.child_by_field_name("value"),
+                _ => None,
+            };
+            if let Some(value) = declared
+                && let Some(id) = n.child_by_field_name("name")
+                && id.kind() == "identifier"
+            {
+                out.entry(self.node_text(id).to_string())
+                    .or_default()
+                    .push(value);
+            }
+            let mut cursor = n.walk();
+            stack.extend(n.children(&mut cursor));
+        }
+        out
     }
 
     /// Whether a node reported by `matcher` contains `node`.
