@@ -603,16 +603,23 @@ def layout(args) -> int:
         samples += trufflehog_samples(args.trufflehog, stats)
     seen, manifest = set(), []
     counters: dict = defaultdict(int)
+    # a false-positive sample of one detector is often a true one of another (gitleaks' Cloudflare
+    # rules take each other's keys as fps, trufflehog's OpenAI admin test feeds plain OpenAI keys):
+    # those are credentials all the same, so they are dropped from the fp samples
+    tp_texts = {s["text"] for s in samples if s["kind"] == "tp"}
     for s in samples:
         key = (s["source"], s["provider"], s["kind"], s["text"])
         if key in seen or not s["text"].strip() and not s.get("name"):
+            continue
+        if s["kind"] == "fp" and s["text"] in tp_texts:
+            stats["fp samples that are another detector's tp"] += 1
             continue
         seen.add(key)
         counters[(s["source"], s["provider"], s["kind"])] += 1
         n = counters[(s["source"], s["provider"], s["kind"])]
         folder = os.path.join(s["source"], s["provider"])
         name = s.get("name")
-        rel = os.path.join(folder, f"{s['kind']}-{n:03}", name) if name else os.path.join(folder, f"{s['kind']}-{n:03}.txt")
+        rel = os.path.join(folder, f"{s['kind']}-{n:03}", name) if name else os.path.join(folder, f"{s['kind']}-{n:03}.{args.ext}")
         dest = os.path.join(args.out, rel)
         os.makedirs(os.path.dirname(dest), exist_ok=True)
         with open(dest, "w", encoding="utf-8") as handle:
@@ -628,6 +635,9 @@ def layout(args) -> int:
     for key in ("gitleaks unreadable", "trufflehog unreadable"):
         if stats.get(key):
             print(f"{key}: {stats[key]} expressions skipped")
+    dropped = stats.get("fp samples that are another detector's tp")
+    if dropped:
+        print(f"fp samples dropped as another detector's tp: {dropped}")
     if args.verbose:
         for why in stats.get("why", []):
             print("  " + why, file=sys.stderr)
@@ -699,6 +709,7 @@ def main() -> int:
     lay.add_argument("--gitleaks", required=True, help="git dir of github:gitleaks/gitleaks")
     lay.add_argument("--trufflehog", help="git dir of github:trufflesecurity/trufflehog")
     lay.add_argument("--verbose", action="store_true", help="list the expressions skipped")
+    lay.add_argument("--ext", default="txt", help="file extension of the samples (default txt: no file-kind hint)")
     sco = sub.add_parser("score", help="score a vibeward JSON report of OUT")
     sco.add_argument("out")
     sco.add_argument("report")
