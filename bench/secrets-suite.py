@@ -714,7 +714,7 @@ def main() -> int:
     sco.add_argument("out")
     sco.add_argument("report")
     sco.add_argument("--families", default="secrets", help="rule families that count (comma-separated)")
-    sco.add_argument("--extra", default="parse.hardcoded-master-key,docker.secret-in-env",
+    sco.add_argument("--extra", default="parse.hardcoded-master-key,docker.secret-in-env-or-arg",
                      help="other rule ids that report a credential")
     sco.add_argument("--source", choices=["gitleaks", "trufflehog"])
     sco.add_argument("--provider")
