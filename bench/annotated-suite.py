@@ -182,8 +182,11 @@ def resolve(path: str, suite: str) -> str:
 
 
 def line_text(path: str, line: int) -> str:
-    with open(path, encoding="utf-8", errors="replace") as handle:
-        text = handle.read().split("\n")[line - 1].strip()
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            text = handle.read().split("\n")[line - 1].strip()
+    except (OSError, IndexError):
+        return ""
     return text if len(text) <= 100 else text[:97] + "..."
 
 

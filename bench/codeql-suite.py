@@ -35,6 +35,16 @@ import os
 import re
 import sys
 from collections import defaultdict
+import importlib.util
+
+# the report-reading helpers are shared with the semgrep-style scorer next to this file
+_spec = importlib.util.spec_from_file_location(
+    "annotated_suite", os.path.join(os.path.dirname(os.path.abspath(__file__)), "annotated-suite.py")
+)
+assert _spec is not None and _spec.loader is not None
+_shared = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_shared)
+group_of, resolve, line_text, pct = _shared.group_of, _shared.resolve, _shared.line_text, _shared.pct
 
 DEFAULT_FAMILIES = "injection,code,sql,http"
 DEFAULT_QUERIES = (
@@ -175,36 +185,6 @@ def main() -> int:
         print("\nsafe lines flagged:")
         print("\n".join(f"  {n}" for n in noisy))
     return 0
-
-
-def group_of(rel: str, depth: int) -> str:
-    parts = rel.split(os.sep)
-    return os.sep.join(parts[: min(depth, len(parts) - 1)]) or "."
-
-
-def resolve(path: str, suite: str) -> str:
-    """A report path (absolute, or relative to wherever the scan ran) as a real path under the suite."""
-    if os.path.isabs(path) or os.path.exists(path):
-        return os.path.realpath(path)
-    parts = path.split("/")
-    for i in range(len(parts)):
-        candidate = os.path.join(suite, *parts[i:])
-        if os.path.exists(candidate):
-            return os.path.realpath(candidate)
-    return path
-
-
-def line_text(path: str, line: int) -> str:
-    try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            text = handle.read().split("\n")[line - 1].strip()
-    except (OSError, IndexError):
-        return ""
-    return text if len(text) <= 100 else text[:97] + "..."
-
-
-def pct(part: int, whole: int) -> str:
-    return f"{100 * part // whole}%" if whole else "-"
 
 
 if __name__ == "__main__":

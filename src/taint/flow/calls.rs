@@ -286,18 +286,7 @@ impl<'t> Walker<'_, 't> {
                 if t.params != 0 {
                     continue;
                 }
-                let source = through
-                    .steps
-                    .first()
-                    .map(|s| short(self.shared.text.get(s.range.clone()).unwrap_or("")))
-                    .unwrap_or_default();
-                self.imports.push(ImportCall {
-                    key: key.clone(),
-                    arg: i,
-                    mask: t.mask,
-                    steps: through.steps,
-                    source,
-                });
+                self.push_import(key.clone(), i, t.mask, through.steps);
             }
         }
 
@@ -666,18 +655,7 @@ impl<'t> Walker<'_, 't> {
                     for s in f.steps.iter().skip(1) {
                         through = through.step(s.range.clone(), s.note.clone());
                     }
-                    let source = through
-                        .steps
-                        .first()
-                        .map(|s| short(self.shared.text.get(s.range.clone()).unwrap_or("")))
-                        .unwrap_or_default();
-                    self.imports.push(ImportCall {
-                        key: f.key.clone(),
-                        arg: f.arg,
-                        mask: t.mask & f.mask,
-                        steps: through.steps,
-                        source,
-                    });
+                    self.push_import(f.key.clone(), f.arg, t.mask & f.mask, through.steps);
                 }
             }
             for (p, mask, derived) in &summary.returns {
@@ -700,6 +678,22 @@ impl<'t> Walker<'_, 't> {
             0
         };
         result.and_then(|t| t.masked(escapes))
+    }
+
+    /// Records a call that hands taint to another module's function, for the project pass; the
+    /// source's text (for messages) is read from the first step.
+    fn push_import(&mut self, key: String, arg: usize, mask: u64, steps: Vec<Step>) {
+        let source = steps
+            .first()
+            .map(|s| short(self.shared.text.get(s.range.clone()).unwrap_or("")))
+            .unwrap_or_default();
+        self.imports.push(ImportCall {
+            key,
+            arg,
+            mask,
+            steps,
+            source,
+        });
     }
 
     /// Whether `n` is a regular expression: a literal, `new RegExp(...)`, or a name an
