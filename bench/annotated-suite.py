@@ -147,15 +147,7 @@ def main() -> int:
                         noisy.append(f"{os.path.relpath(path, suite)}: {', '.join(sorted({r for rs in flagged[path].values() for r in rs}))} (safe file)")
         print(f"safe files under {args.safe_dir}/ with a finding: {flagged_files}/{safe_files}\n")
 
-    width = max([len(g) for g in totals] + [10])
-    print(f"{'directory':<{width}}  flaws found      safe lines flagged")
-    grand = [0, 0, 0, 0]
-    for group in sorted(totals):
-        flaws, found, safe, bad = totals[group]
-        grand = [a + b for a, b in zip(grand, totals[group])]
-        print(f"{group:<{width}}  {found:>4}/{flaws:<4} {pct(found, flaws):>5}  {bad:>4}/{safe:<4}")
-    flaws, found, safe, bad = grand
-    print(f"{'TOTAL':<{width}}  {found:>4}/{flaws:<4} {pct(found, flaws):>5}  {bad:>4}/{safe:<4}")
+    print_table(totals)
     if args.by_rule:
         print("\nfound/total by annotated rule id:")
         for rule, (total, hit) in sorted(by_rule.items(), key=lambda kv: (-kv[1][0] + kv[1][1], kv[0])):
@@ -188,6 +180,19 @@ def line_text(path: str, line: int) -> str:
     except (OSError, IndexError):
         return ""
     return text if len(text) <= 100 else text[:97] + "..."
+
+
+def print_table(totals: dict[str, list[int]]) -> None:
+    """Per directory and in total: flaws found of flaws, safe lines flagged of safe lines."""
+    width = max([len(g) for g in totals] + [10])
+    print(f"{'directory':<{width}}  flaws found      safe lines flagged")
+    grand = [0, 0, 0, 0]
+    for group in sorted(totals):
+        flaws, found, safe, bad = totals[group]
+        grand = [a + b for a, b in zip(grand, totals[group])]
+        print(f"{group:<{width}}  {found:>4}/{flaws:<4} {pct(found, flaws):>5}  {bad:>4}/{safe:<4}")
+    flaws, found, safe, bad = grand
+    print(f"{'TOTAL':<{width}}  {found:>4}/{flaws:<4} {pct(found, flaws):>5}  {bad:>4}/{safe:<4}")
 
 
 def pct(part: int, whole: int) -> str:

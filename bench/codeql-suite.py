@@ -44,7 +44,7 @@ _spec = importlib.util.spec_from_file_location(
 assert _spec is not None and _spec.loader is not None
 _shared = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_shared)
-group_of, resolve, line_text, pct = _shared.group_of, _shared.resolve, _shared.line_text, _shared.pct
+group_of, resolve, line_text, print_table = _shared.group_of, _shared.resolve, _shared.line_text, _shared.print_table
 
 DEFAULT_FAMILIES = "injection,code,sql,http"
 DEFAULT_QUERIES = (
@@ -169,15 +169,7 @@ def main() -> int:
             if rules:
                 noisy.append(f"{rel}:{line}: {', '.join(sorted(rules))}: {line_text(real, line)}")
 
-    width = max([len(g) for g in totals] + [10])
-    print(f"{'directory':<{width}}  flaws found      safe lines flagged")
-    grand = [0, 0, 0, 0]
-    for group in sorted(totals):
-        n_flaws, found, safe, bad = totals[group]
-        grand = [a + b for a, b in zip(grand, totals[group])]
-        print(f"{group:<{width}}  {found:>4}/{n_flaws:<4} {pct(found, n_flaws):>5}  {bad:>4}/{safe:<4}")
-    n_flaws, found, safe, bad = grand
-    print(f"{'TOTAL':<{width}}  {found:>4}/{n_flaws:<4} {pct(found, n_flaws):>5}  {bad:>4}/{safe:<4}")
+    print_table(totals)
     if args.misses:
         print("\nmissed flaws:")
         print("\n".join(f"  {m}" for m in misses))

@@ -527,19 +527,7 @@ def struct_cases(tokens) -> list[tuple[int, int]]:
         elif tok == "}" and stack:
             start = stack.pop()
             out.append((start, i))
-    cases = []
-    for start, end in out:
-        depth = 0
-        for i in range(start + 1, end):
-            kind, tok = tokens[i]
-            if kind == "op" and tok in "{([":
-                depth += 1
-            elif kind == "op" and tok in "})]":
-                depth -= 1
-            elif depth == 0 and kind == "ident" and tok == "input" and tokens[i + 1][1] == ":":
-                cases.append((start, end))
-                break
-    return cases
+    return [(start, end) for start, end in out if field(tokens, start, end, "input") is not None]
 
 
 def field(tokens, start: int, end: int, name: str) -> int | None:
