@@ -58,12 +58,9 @@ static UNDERSCORE_CSRF: LazyLock<Regex> =
 /// `\b_csrf` means, `_` being one).
 fn names_defence(code: &str) -> bool {
     DEFENCE.is_match(code)
-        || UNDERSCORE_CSRF.find_iter(code).any(|m| {
-            !code[..m.start()]
-                .chars()
-                .next_back()
-                .is_some_and(|p| regex_syntax::try_is_word_character(p).unwrap_or(false))
-        })
+        || UNDERSCORE_CSRF
+            .find_iter(code)
+            .any(|m| !super::follows_word_character(code, m.start()))
 }
 
 /// State-changing routes or routers mounted in the file.

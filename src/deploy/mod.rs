@@ -344,7 +344,6 @@ impl DeployAnalyzer {
     }
 }
 
-/// The lines of `text` with their byte ranges (without the line break).
 /// What `captures_iter` of a module-specifier regex gives as group 1, for a regex written
 /// without the `\b` its `from` and `import` alternatives need: `relaxed` is the pattern with
 /// those `\b` left out, and the word boundary is checked here, by hand. The same matches in the
@@ -358,11 +357,9 @@ pub(crate) fn word_bounded_specifiers<'h>(relaxed: &regex::Regex, src: &'h str) 
     let mut at = 0;
     while let Some(c) = relaxed.captures_at(src, at) {
         let Some(m) = c.get(0) else { break };
-        let after_word = src[..m.start()]
-            .chars()
-            .next_back()
-            .is_some_and(|p| regex_syntax::try_is_word_character(p).unwrap_or(false));
-        if after_word && (m.as_str().starts_with("from") || m.as_str().starts_with("import")) {
+        if follows_word_character(src, m.start())
+            && (m.as_str().starts_with("from") || m.as_str().starts_with("import"))
+        {
             // `f` and `i` are one byte: the next start is a character boundary
             at = m.start() + 1;
             continue;
@@ -373,6 +370,16 @@ pub(crate) fn word_bounded_specifiers<'h>(relaxed: &regex::Regex, src: &'h str) 
     out
 }
 
+/// Whether the character before byte `at` of `src` is a Unicode word character: what a `\b`
+/// before a word-initial match means, checked by hand (see [`word_bounded_specifiers`]).
+pub(crate) fn follows_word_character(src: &str, at: usize) -> bool {
+    src[..at]
+        .chars()
+        .next_back()
+        .is_some_and(|p| regex_syntax::try_is_word_character(p).unwrap_or(false))
+}
+
+/// The lines of `text` with their byte ranges (without the line break).
 pub(crate) fn lines(text: &str) -> impl Iterator<Item = (Range<usize>, &str)> {
     let mut at = 0;
     text.split_inclusive('\n').map(move |line| {
