@@ -35,6 +35,7 @@ pub mod shard;
 pub mod source;
 pub mod suppress;
 pub mod taint;
+pub mod template;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -74,6 +75,10 @@ pub const CAPABILITIES: &[Capability] = &[
     Capability {
         build: privacy::build,
         builtins: privacy::builtin_names,
+    },
+    Capability {
+        build: template::build,
+        builtins: template::builtin_names,
     },
 ];
 
