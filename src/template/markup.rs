@@ -222,15 +222,16 @@ fn tag_end(lower: &str, open: usize) -> Option<usize> {
     let mut quote = None;
     while i < bytes.len() {
         let b = bytes[i];
-        match quote {
-            Some(q) if b == q => quote = None,
-            Some(_) => {}
-            None if b == b'"' || b == b'\'' => quote = Some(b),
-            None if lower[i..].starts_with("<%") => {
-                i += lower[i..].find("%>")? + 1;
+        if let Some(q) = quote {
+            if b == q {
+                quote = None;
             }
-            None if b == b'>' => return Some(i),
-            None => {}
+        } else if b == b'"' || b == b'\'' {
+            quote = Some(b);
+        } else if lower[i..].starts_with("<%") {
+            i += lower[i..].find("%>")? + 1;
+        } else if b == b'>' {
+            return Some(i);
         }
         i += 1;
     }

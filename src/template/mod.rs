@@ -156,15 +156,6 @@ fn shorten(tag: &str) -> String {
 /// called with literals only (`include 'partials/nav.html'`), or a value passed through a
 /// sanitiser (`DOMPurify.sanitize(x)`).
 pub fn is_harmless(expr: &str) -> bool {
-    let expr = expr.trim().trim_end_matches(';').trim();
-    if expr.is_empty() || is_literal(expr) {
-        return true;
-    }
-    let head: String = expr
-        .chars()
-        .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '$' || *c == '.')
-        .collect();
-    let rest = expr[head.len()..].trim_start();
     // layout engines (express-ejs-layouts, ejs-mate, express-handlebars) fill these slots with
     // other templates' rendered output, which were escaped where they were written
     const SLOTS: [&str; 10] = [
@@ -179,6 +170,15 @@ pub fn is_harmless(expr: &str) -> bool {
         "style",
         "layout",
     ];
+    let expr = expr.trim().trim_end_matches(';').trim();
+    if expr.is_empty() || is_literal(expr) {
+        return true;
+    }
+    let head: String = expr
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '$' || *c == '.')
+        .collect();
+    let rest = expr[head.len()..].trim_start();
     if SLOTS.contains(&head.as_str()) && (rest.is_empty() || rest.starts_with(['(', '\'', '"'])) {
         return true;
     }
@@ -251,8 +251,8 @@ fn split_args(rest: &str) -> Vec<&str> {
     out
 }
 
-/// Whether byte `at` of `line_prefix`'s end sits inside a JavaScript string literal, judged from
-/// the text of its line before it (template tags already blanked): an odd quote count.
+/// Whether the end of `line_prefix` (the text of a line before a template tag, other tags
+/// blanked) sits inside a JavaScript string literal: a quote opened and not closed.
 pub fn inside_js_string(line_prefix: &str) -> bool {
     let mut quote = None;
     let mut escaped = false;

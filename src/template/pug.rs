@@ -113,18 +113,19 @@ fn closing(s: &str, open: char, close: char) -> Option<usize> {
     let mut depth = 0usize;
     let mut quote = None;
     for (i, c) in s.char_indices() {
-        match quote {
-            Some(q) if c == q => quote = None,
-            Some(_) => {}
-            None if matches!(c, '"' | '\'' | '`') => quote = Some(c),
-            None if c == open => depth += 1,
-            None if c == close => {
-                depth = depth.checked_sub(1)?;
-                if depth == 0 {
-                    return Some(i);
-                }
+        if let Some(q) = quote {
+            if c == q {
+                quote = None;
             }
-            None => {}
+        } else if matches!(c, '"' | '\'' | '`') {
+            quote = Some(c);
+        } else if c == open {
+            depth += 1;
+        } else if c == close {
+            depth = depth.checked_sub(1)?;
+            if depth == 0 {
+                return Some(i);
+            }
         }
     }
     None
@@ -187,21 +188,17 @@ fn raw_attribute_values(attrs: &str) -> Vec<&str> {
     let mut i = 0;
     while i < bytes.len() {
         let b = bytes[i];
-        match quote {
-            Some(q) if b == q => quote = None,
-            Some(_) => {}
-            None if matches!(b, b'"' | b'\'' | b'`') => quote = Some(b),
-            None if attrs[i..].starts_with("!=")
-                && i > 0
-                && (bytes[i - 1].is_ascii_alphanumeric()
-                    || matches!(bytes[i - 1], b'-' | b'_' | b':' | b'@')) =>
-            {
-                let value = attribute_value(&attrs[i + 2..]);
-                out.push(value);
-                i += 2 + value.len();
-                continue;
+        if let Some(q) = quote {
+            if b == q {
+                quote = None;
             }
-            None => {}
+        } else if matches!(b, b'"' | b'\'' | b'`') {
+            quote = Some(b);
+        } else if attrs[i..].starts_with("!=") && i > 0 && is_name_byte(bytes[i - 1]) {
+            let value = attribute_value(&attrs[i + 2..]);
+            out.push(value);
+            i += 2 + value.len();
+            continue;
         }
         i += 1;
     }
@@ -213,17 +210,26 @@ fn attribute_value(s: &str) -> &str {
     let mut depth = 0i32;
     let mut quote = None;
     for (i, c) in s.char_indices() {
-        match quote {
-            Some(q) if c == q => quote = None,
-            Some(_) => {}
-            None if matches!(c, '"' | '\'' | '`') => quote = Some(c),
-            None if matches!(c, '(' | '[' | '{') => depth += 1,
-            None if matches!(c, ')' | ']' | '}') => depth -= 1,
-            None if depth == 0 && (c.is_whitespace() || c == ',') => return &s[..i],
-            None => {}
+        if let Some(q) = quote {
+            if c == q {
+                quote = None;
+            }
+        } else if matches!(c, '"' | '\'' | '`') {
+            quote = Some(c);
+        } else if matches!(c, '(' | '[' | '{') {
+            depth += 1;
+        } else if matches!(c, ')' | ']' | '}') {
+            depth -= 1;
+        } else if depth == 0 && (c.is_whitespace() || c == ',') {
+            return &s[..i];
         }
     }
     s
+}
+
+/// Whether `b` may end an attribute name (`href`, `data-id`, `:class`, `@click`).
+fn is_name_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b':' | b'@')
 }
 
 /// Whether a `script(...)` element holds JavaScript: no `src`, and no non-JavaScript `type`.
