@@ -49,6 +49,12 @@ pub struct Compiled {
     typeof_string: u64,
     /// Rules for which a value that cannot hold `..` is safe (see [`spec::DOT_FREE`]).
     dot_free: u64,
+    /// Rules for which an error caught around a call with an untrusted argument is untrusted
+    /// (see [`spec::THROWN`]).
+    thrown: u64,
+    /// Rules with a sink where only the host matters (redirects, links): a prefix check proves
+    /// nothing for them unless the prefix fixes the host.
+    host_rules: u64,
     /// Rules whose only sources are request (or browser) input: a file that shows no request
     /// being handled cannot start their flows (see [`handles_requests`]).
     request_only: u64,
@@ -234,6 +240,8 @@ fn compile(rules: &RuleSet, claimed: &[usize]) -> Result<Compiled, RuleError> {
         propagators: Vec::new(),
         typeof_string: 0,
         dot_free: 0,
+        thrown: 0,
+        host_rules: 0,
         request_only: 0,
         hint_masks: Vec::new(),
         source_ends: None,
@@ -286,8 +294,15 @@ fn compile(rules: &RuleSet, claimed: &[usize]) -> Result<Compiled, RuleError> {
         if spec.dot_free {
             compiled.dot_free |= bit;
         }
+        if spec.thrown {
+            compiled.thrown |= bit;
+        }
+        if spec.sinks.iter().any(|s| s.host) {
+            compiled.host_rules |= bit;
+        }
         if raw.sources.iter().all(|s| {
-            matches!(s, spec::RawSource::Pattern(p) if p.starts_with("@request") || p.starts_with("@browser"))
+            spec::is_thrown(s)
+                || matches!(s, spec::RawSource::Pattern(p) if p.starts_with("@request") || p.starts_with("@browser"))
         }) {
             compiled.request_only |= bit;
         }

@@ -497,6 +497,8 @@ pub struct TaintSpec {
     pub typeof_string: bool,
     /// See [`DOT_FREE`].
     pub dot_free: bool,
+    /// See [`THROWN`].
+    pub thrown: bool,
 }
 
 /// A sink's regex. Those of embedded rules are compiled on first use (most scans reach few sinks;
@@ -604,8 +606,15 @@ pub fn compile(
     sets: &RawSets,
     cache: &mut PatternCache,
 ) -> Result<TaintSpec, String> {
+    let thrown = raw.sources.iter().any(is_thrown);
+    let listed: Vec<RawSource> = raw
+        .sources
+        .iter()
+        .filter(|s| !is_thrown(s))
+        .cloned()
+        .collect();
     let sources = expand(
-        &raw.sources,
+        &listed,
         &sets.sources,
         |s| match s {
             RawSource::Pattern(p) => Some(p.as_str()),
@@ -760,8 +769,19 @@ pub fn compile(
         guards,
         typeof_string,
         dot_free,
+        thrown,
     })
 }
+
+/// Whether a source entry is [`THROWN`].
+pub fn is_thrown(s: &RawSource) -> bool {
+    matches!(s, RawSource::Pattern(p) if p == THROWN)
+}
+
+/// The source entry saying an error caught around a call that was handed an untrusted value
+/// carries that value (`try { JSON.parse(input) } catch (e) { el.innerHTML = e.message }`):
+/// engines put the offending input into their messages.
+pub const THROWN: &str = "errors thrown with it";
 
 /// The sanitizer entry saying a path is safe once it cannot hold `..`: a global `replace` that
 /// removes every slash, or one with no `..` (dots removed, or a normalised path's leading `../`

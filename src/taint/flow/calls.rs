@@ -5,6 +5,7 @@
 use tree_sitter::Node;
 
 use super::modules::{ImportCall, MODULE_PREFIX, RenderLocal};
+use super::propagation::fixes_host;
 use super::sources::set_at;
 use super::{
     CLEAN_METHODS, Facts, Forward, ITERATORS, MUTATORS, Step, Taint, Walker, is_function,
@@ -420,6 +421,24 @@ impl<'t> Walker<'_, 't> {
             }
             _ => None,
         };
+        // an error this call throws may carry its arguments into the enclosing `catch`: a call of
+        // a plain function name (`parseFilter(q)`); library and SDK methods (`JSON.parse`,
+        // `stripe.webhooks.constructEvent`) report failures in their own words, the propagators
+        // do not throw with their argument, and a same-file helper that calls nothing cannot
+        // throw at all (`safe(x)`)
+        if !self.thrown.is_empty()
+            && sanitized == 0
+            && callee.kind() == "identifier"
+            && !helper.is_some_and(cannot_throw)
+            && !self
+                .shared
+                .cfg
+                .propagators
+                .iter()
+                .any(|p| p.is_new == is_new && matches(p))
+        {
+            self.note_thrown(n, &taints);
+        }
         // a bound helper (`send.bind(null, x)`, `_.partial(send, x)`) is called later with
         // these arguments first: what its summary says of them holds now
         if helper.is_none()
@@ -563,7 +582,10 @@ impl<'t> Walker<'_, 't> {
             .any(|p| p.is_new == is_new && matches(p));
         let result = if receiver.is_some() && recv.is_some() {
             let cleans = self.path_cleaning(method, receiver, &args);
+            let joined_prefix = self.joined_prefix(method, receiver, &args);
             union(recv.map(Taint::field), all_args).and_then(|mut t| {
+                // `["page?id=", id].join("")` keeps the code-chosen start
+                t.host_fixed |= joined_prefix.as_deref().is_some_and(fixes_host);
                 // a method may cut the code-chosen start off; only `replace` is read further
                 t.facts.set(Facts::ANCHORED, false);
                 t.facts.set(Facts::NO_DOTDOT, cleans == Some(false));
@@ -953,6 +975,33 @@ impl<'t> Walker<'_, 't> {
     /// What `recv.replace(re, "")` leaves of a path: `Some(true)` when it removes every slash
     /// (nothing can climb out), `Some(false)` when no `..` can remain (every dot removed, or
     /// the leading `../` run of a `path.normalize` result stripped), else `None`.
+    /// For `[a, b, ...].join(sep)`: the text the joined string starts with, from the string
+    /// literals that lead the array.
+    fn joined_prefix(
+        &self,
+        method: &str,
+        receiver: Option<Node<'t>>,
+        args: &[Node<'t>],
+    ) -> Option<String> {
+        let list = strip(receiver?);
+        if method != "join" || list.kind() != "array" {
+            return None;
+        }
+        let sep = match args.first() {
+            Some(a) => string_value(self.shared.text, strip(*a))?,
+            None => ",",
+        };
+        let mut prefix = String::new();
+        for item in crate::parse::named_children(list) {
+            let Some(v) = string_value(self.shared.text, strip(item)) else {
+                break;
+            };
+            prefix.push_str(v);
+            prefix.push_str(sep);
+        }
+        (!prefix.is_empty()).then_some(prefix)
+    }
+
     fn path_cleaning(
         &self,
         method: &str,
@@ -1193,4 +1242,24 @@ fn reads_origin(body: &str, param: &str) -> bool {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'$')
         && body.contains(&format!("{param}.origin"))
+}
+
+/// Whether a same-file function calls, constructs and throws nothing: it cannot throw an error
+/// that holds its arguments.
+fn cannot_throw(f: Node<'_>) -> bool {
+    let Some(body) = f.child_by_field_name("body") else {
+        return false;
+    };
+    let mut cursor = body.walk();
+    let mut stack = vec![body];
+    while let Some(n) = stack.pop() {
+        if matches!(
+            n.kind(),
+            "call_expression" | "new_expression" | "throw_statement" | "await_expression"
+        ) {
+            return false;
+        }
+        stack.extend(n.named_children(&mut cursor));
+    }
+    true
 }

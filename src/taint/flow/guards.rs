@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use tree_sitter::Node;
 
+use super::propagation::fixes_host;
 use super::{
     FACT_NO_DOTDOT, FACT_RELATIVE, Facts, MAX_NESTING, Safe, Taint, Walker, is_name_or_member,
     string_value, strip,
@@ -390,12 +391,20 @@ impl<'t> Walker<'_, 't> {
                     "&&" => {
                         let (mut t, _) = self.guards(l);
                         t.extend(self.guards(r).0);
+                        // `u.startsWith("/") && !u.startsWith("//")`: a path on this site
+                        if let Some(name) = self.same_site_paths(cond, "&&", false) {
+                            t.push((name, self.shared.cfg.host_rules));
+                        }
                         (t, Vec::new())
                     }
                     "||" => {
                         let (lt, mut e) = self.guards(l);
                         let (rt, re) = self.guards(r);
                         e.extend(re);
+                        // `!u.startsWith("/") || u.startsWith("//")`: past it, a path on this site
+                        if let Some(name) = self.same_site_paths(cond, "||", true) {
+                            e.push((name, self.shared.cfg.host_rules));
+                        }
                         // `x === "a" || x === "b"`: what both sides prove holds in the branch
                         let both = lt
                             .iter()
@@ -495,6 +504,88 @@ impl<'t> Walker<'_, 't> {
         (!safe.is_empty()).then_some(safe)
     }
 
+    /// The operand of `!x`.
+    fn negated(&self, n: Node<'t>) -> Option<Node<'t>> {
+        let n = strip(n);
+        (n.kind() == "unary_expression" && self.op(n) == "!")
+            .then(|| n.child_by_field_name("argument"))
+            .flatten()
+    }
+
+    /// The code-chosen text an expression starts with: a string, the left end of a `+` chain or
+    /// a template's text before its first `${}`; `None` when that is not written out.
+    fn leading_text(&self, n: Node<'t>) -> Option<String> {
+        let n = strip(n);
+        match n.kind() {
+            "string" => string_value(self.shared.text, n).map(String::from),
+            "binary_expression" if self.op(n) == "+" => {
+                self.leading_text(n.child_by_field_name("left")?)
+            }
+            "template_string" => {
+                let mut c = n.walk();
+                let first = n.named_children(&mut c).next();
+                let end = first.map_or(n.end_byte() - 1, |f| f.start_byte());
+                self.shared
+                    .text
+                    .get(n.start_byte() + 1..end)
+                    .filter(|t| !t.is_empty())
+                    .map(String::from)
+            }
+            _ => None,
+        }
+    }
+
+    /// In a chain of `op` (`a && b && c`): a `u.startsWith("/")` and a `u.startsWith("//")`
+    /// that, read as negated when `flip` (the false branch of `||`), prove `u` a path on this site.
+    fn same_site_paths(&self, chain: Node<'t>, op: &str, flip: bool) -> Option<String> {
+        let mut parts = Vec::new();
+        let mut stack = vec![chain];
+        while let Some(n) = stack.pop() {
+            let n = strip(n);
+            if n.kind() == "binary_expression" && self.op(n) == op && parts.len() < 16 {
+                stack.extend(n.child_by_field_name("right"));
+                stack.extend(n.child_by_field_name("left"));
+            } else {
+                parts.push(n);
+            }
+        }
+        // (true parts, parts that are false) of the branch the chain guards
+        let (mut yes, mut no) = (Vec::new(), Vec::new());
+        for p in parts {
+            match self.negated(p) {
+                Some(inner) if flip => yes.push(inner),
+                Some(inner) => no.push(inner),
+                None if flip => no.push(p),
+                None => yes.push(p),
+            }
+        }
+        yes.iter()
+            .find_map(|y| no.iter().find_map(|n| self.same_site_path(*y, *n)))
+    }
+
+    /// `u.startsWith("/")` true and `u.startsWith("//")` (or `"/\\"`) false: the name of `u`.
+    fn same_site_path(&self, slash: Node<'t>, double: Node<'t>) -> Option<String> {
+        let starts = |call: Node<'t>| -> Option<(String, &'t str)> {
+            let call = strip(call);
+            let callee = call.child_by_field_name("function")?;
+            if call.kind() != "call_expression"
+                || callee.kind() != "member_expression"
+                || self.text(callee.child_by_field_name("property")?) != "startsWith"
+            {
+                return None;
+            }
+            let arg = *Self::args(call).first()?;
+            let value = string_value(self.shared.text, strip(arg))?;
+            let name = self
+                .path_of(callee.child_by_field_name("object")?)
+                .join(".");
+            Some((name, value))
+        };
+        let (name, first) = starts(slash)?;
+        let (other, second) = starts(double)?;
+        (first == "/" && other == name && matches!(second, "//" | "/\\\\")).then_some(name)
+    }
+
     /// What the guard calls of the rules prove when `path(args)` is true.
     fn call_guards(&self, path: &[String], args: &[Node<'t>]) -> Safe {
         let mut safe = Vec::new();
@@ -512,6 +603,15 @@ impl<'t> Walker<'_, 't> {
                         .is_some_and(|v| v.chars().all(|c| matches!(c, '.' | '/' | '\\')))
                 }) {
                     mask &= !self.shared.cfg.dot_free;
+                }
+                // for a redirect the prefix must fix the host: `https://`, `/` (`//evil.com`)
+                // and `https://site.com` (`https://site.com.evil.com`) do not
+                if args
+                    .first()
+                    .and_then(|a| self.leading_text(*a))
+                    .is_some_and(|v| !fixes_host(&v))
+                {
+                    mask &= !self.shared.cfg.host_rules;
                 }
                 (hole + 1 == path.len() - 1).then(|| path[..=hole].join("."))
             } else {

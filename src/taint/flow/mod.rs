@@ -489,6 +489,9 @@ struct Walker<'s, 't> {
     method: Option<Node<'t>>,
     /// Classes whose constructor this walk followed (once each; see [`escapes`]).
     constructed: BTreeSet<usize>,
+    /// Per enclosing `try` block of the function being walked, innermost last: the untrusted
+    /// values handed to calls in it, which an error it throws may carry (see [`crate::taint::spec::THROWN`]).
+    thrown: Vec<Option<Taint>>,
 }
 
 /// The deepest syntax nesting the walk follows.
@@ -513,6 +516,7 @@ impl<'s, 't> Walker<'s, 't> {
             local_fns: Vec::new(),
             method: None,
             constructed: BTreeSet::new(),
+            thrown: Vec::new(),
         }
     }
 
@@ -668,6 +672,7 @@ impl<'s, 't> Walker<'s, 't> {
                 }
             }
             "if_statement" => self.if_statement(n),
+            "try_statement" => self.try_statement(n),
             "for_in_statement" => {
                 let t = n
                     .child_by_field_name("right")
@@ -737,6 +742,55 @@ impl<'s, 't> Walker<'s, 't> {
             (false, true) => then_state,
             _ => then_state.merge(else_state),
         };
+    }
+
+    /// `try { f(x) } catch (e) { ... }`: for the rules that follow thrown errors, `e` holds what
+    /// the calls in the block were handed.
+    fn try_statement(&mut self, n: Node<'t>) {
+        let watch = self.shared.cfg.thrown & self.shared.active != 0;
+        if watch {
+            self.thrown.push(None);
+        }
+        if let Some(body) = n.child_by_field_name("body") {
+            self.visit(body);
+        }
+        let thrown = if watch {
+            self.thrown.pop().flatten()
+        } else {
+            None
+        };
+        if let Some(handler) = n.child_by_field_name("handler") {
+            if let Some(param) = handler.child_by_field_name("parameter") {
+                self.bind(param, thrown, None);
+            }
+            if let Some(body) = handler.child_by_field_name("body") {
+                self.visit(body);
+            }
+        }
+        if let Some(finalizer) = n.child_by_field_name("finalizer") {
+            self.visit(finalizer);
+        }
+    }
+
+    /// Records the untrusted string arguments of call `n` as what an error it throws may carry.
+    fn note_thrown(&mut self, n: Node<'t>, taints: &[Option<Taint>]) {
+        let keep = self.shared.cfg.thrown;
+        // a message quotes strings; an object or array argument is not spelled out
+        let Some(t) = taints
+            .iter()
+            .filter(|t| t.as_ref().is_some_and(|t| t.stringy && !t.whole))
+            .cloned()
+            .fold(None, union)
+            .and_then(|t| t.masked(!keep))
+        else {
+            return;
+        };
+        let t = t
+            .field()
+            .step(n.byte_range(), "may throw an error holding it".into());
+        if let Some(slot) = self.thrown.last_mut() {
+            *slot = union(slot.take(), Some(t));
+        }
     }
 
     fn op(&self, n: Node<'_>) -> &'t str {

@@ -11,7 +11,7 @@ use super::{
 use crate::taint::spec::SinkKind;
 
 /// Whether a constant string prefix fixes the host (or is a same-site path).
-fn fixes_host(prefix: &str) -> bool {
+pub(super) fn fixes_host(prefix: &str) -> bool {
     // behind a query or fragment mark the input cannot change scheme, host or path
     if prefix.contains(['?', '#']) {
         return true;

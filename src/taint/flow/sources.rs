@@ -234,11 +234,14 @@ impl<'t> Walker<'_, 't> {
             return;
         }
         let saved = self.state.clone();
+        // a `try` around the function's definition does not see the calls in its body
+        let thrown = std::mem::take(&mut self.thrown);
         self.fn_depth += 1;
         self.fn_stack.push(f);
         self.enter(f, &params, seeds, &roots);
         self.fn_stack.pop();
         self.fn_depth -= 1;
+        self.thrown = thrown;
         self.state = saved;
     }
 
