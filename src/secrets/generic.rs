@@ -530,6 +530,25 @@ fn normalize(name: &str) -> String {
         .collect()
 }
 
+/// Names that say the value is a credential (`apiToken`, `SNYK_API_KEY`, `clientSecret`), not
+/// one that names a key of some kind: a random UUID under such a name is what Heroku, Snyk and
+/// many other services issue as their API key.
+fn is_credential_name(norm: &str) -> bool {
+    [
+        "token",
+        "secret",
+        "password",
+        "passwd",
+        "apikey",
+        "credential",
+        "accesskey",
+        "authkey",
+        "passphrase",
+    ]
+    .iter()
+    .any(|w| norm.contains(w))
+}
+
 /// Names whose only secret word is `key` (`stripeKey`, `MAILGUN_KEY`), not `apiKey` or `secret`.
 fn is_bare_key_name(norm: &str) -> bool {
     const STRONG: &[&str] = &[
@@ -653,7 +672,10 @@ fn is_secret_value(value: &str, name: &str) -> bool {
     } else {
         12
     };
-    if value.len() < min_len || allow::is_placeholder(value) || allow::is_uuid(value) {
+    if value.len() < min_len
+        || allow::is_placeholder(value)
+        || (allow::is_uuid(value) && !is_credential_name(&normalize(name)))
+    {
         return false;
     }
     let lower = value.to_ascii_lowercase();
