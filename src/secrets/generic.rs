@@ -371,11 +371,6 @@ pub(crate) fn is_test_or_doc(display: &str) -> bool {
 /// (`README.txt`, `LICENSE.txt`) or a list (`requirements.txt`, `robots.txt`): a pasted note, a
 /// credentials dump or a config export, read line by line like a config file.
 fn is_plain_note(display: &str) -> bool {
-    let lower = display.to_ascii_lowercase();
-    let name = lower.rsplit('/').next().unwrap_or(&lower);
-    let Some(stem) = name.strip_suffix(".txt") else {
-        return false;
-    };
     const PROSE: &[&str] = &[
         "readme",
         "license",
@@ -400,6 +395,11 @@ fn is_plain_note(display: &str) -> bool {
         "llms",
         "llms-full",
     ];
+    let lower = display.to_ascii_lowercase();
+    let name = lower.rsplit('/').next().unwrap_or(&lower);
+    let Some(stem) = name.strip_suffix(".txt") else {
+        return false;
+    };
     !PROSE.iter().any(|p| stem.starts_with(p)) && !is_test_or_doc_path(&lower, name)
 }
 
