@@ -532,21 +532,23 @@ fn normalize(name: &str) -> String {
 
 /// Names that say the value is a credential (`apiToken`, `SNYK_API_KEY`, `clientSecret`), not
 /// one that names a key of some kind: a random UUID under such a name is what Heroku, Snyk and
-/// many other services issue as their API key.
+/// many other services issue as their API key. A session's token is a user's, minted at run
+/// time: a UUID there is sample data.
 fn is_credential_name(norm: &str) -> bool {
-    [
-        "token",
-        "secret",
-        "password",
-        "passwd",
-        "apikey",
-        "credential",
-        "accesskey",
-        "authkey",
-        "passphrase",
-    ]
-    .iter()
-    .any(|w| norm.contains(w))
+    !norm.contains("session")
+        && [
+            "token",
+            "secret",
+            "password",
+            "passwd",
+            "apikey",
+            "credential",
+            "accesskey",
+            "authkey",
+            "passphrase",
+        ]
+        .iter()
+        .any(|w| norm.contains(w))
 }
 
 /// Names whose only secret word is `key` (`stripeKey`, `MAILGUN_KEY`), not `apiKey` or `secret`.
