@@ -160,9 +160,20 @@ fn is_template(value: &str, lower: &str) -> bool {
     let wrapped = |open: char, close: char| {
         value.len() > 2 && value.starts_with(open) && value.ends_with(close)
     };
-    ["${", "{{", "$(", "#{", "<%", "****", "....", "•••", "…"]
-        .iter()
-        .any(|m| value.contains(m))
+    [
+        "${",
+        "{{",
+        "$(",
+        "#{",
+        "<%",
+        "****",
+        "...",
+        "####",
+        "•••",
+        "…",
+    ]
+    .iter()
+    .any(|m| value.contains(m))
         || value.find('<').is_some_and(|i| value[i..].contains('>'))
         || wrapped('{', '}')
         || wrapped('[', ']')
@@ -484,6 +495,9 @@ mod tests {
             "sk-ant-api03-abc123xyz-456def789ghij-klmnopqrstuvwx-3456yza789bcde-1234fghijklmnopby56aaaogaopaaaabc123xyzAA",
             "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
             "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==",
+            // elided in a document, masked in a log
+            "ops_eyJzaWduSW5BZGRyZXNzIjoiaHR0cHM6...",
+            "xoxp-572370529330-573807301142-####################",
         ] {
             assert!(is_placeholder(v), "{v}");
         }

@@ -191,9 +191,9 @@ impl Generic {
             return;
         }
         let is_page = is_web_page(&file.display);
-        if is_test_or_doc(&file.display) && !is_page {
-            // a plain `.txt` is as often a pasted note as a document: a `Secret` manifest there
-            // is still read
+        let is_note = is_plain_note(&file.display);
+        if is_test_or_doc(&file.display) && !is_page && !is_note {
+            // a `.txt` among tests and docs is an example: a `Secret` manifest there is still read
             if file.display.to_ascii_lowercase().ends_with(".txt") {
                 self.find_records(records::k8s_secret_values(text), text, Vec::new(), out);
             }
@@ -367,6 +367,42 @@ pub(crate) fn is_test_or_doc(display: &str) -> bool {
     ) || is_test_or_doc_path(&lower, name)
 }
 
+/// A plain `.txt` outside test and documentation folders that is not a project's prose
+/// (`README.txt`, `LICENSE.txt`) or a list (`requirements.txt`, `robots.txt`): a pasted note, a
+/// credentials dump or a config export, read line by line like a config file.
+fn is_plain_note(display: &str) -> bool {
+    const PROSE: &[&str] = &[
+        "readme",
+        "license",
+        "licence",
+        "copying",
+        "notice",
+        "changelog",
+        "changes",
+        "history",
+        "authors",
+        "contributors",
+        "contributing",
+        "credits",
+        "thirdparty",
+        "third_party",
+        "third-party",
+        "requirements",
+        "constraints",
+        "robots",
+        "humans",
+        "cmakelists",
+        "llms",
+        "llms-full",
+    ];
+    let lower = display.to_ascii_lowercase();
+    let name = lower.rsplit('/').next().unwrap_or(&lower);
+    let Some(stem) = name.strip_suffix(".txt") else {
+        return false;
+    };
+    !PROSE.iter().any(|p| stem.starts_with(p)) && !is_test_or_doc_path(&lower, name)
+}
+
 /// A static web page of the app (`public/index.html`, a landing page with an inline script):
 /// a key pasted into it ships to every visitor. Pages under test or documentation folders, and
 /// generated reports (coverage, API docs), are documents.
@@ -494,6 +530,27 @@ fn normalize(name: &str) -> String {
         .collect()
 }
 
+/// Names that say the value is a credential (`apiToken`, `SNYK_API_KEY`, `clientSecret`), not
+/// one that names a key of some kind: a random UUID under such a name is what Heroku, Snyk and
+/// many other services issue as their API key. A session's token is a user's, minted at run
+/// time: a UUID there is sample data.
+fn is_credential_name(norm: &str) -> bool {
+    !norm.contains("session")
+        && [
+            "token",
+            "secret",
+            "password",
+            "passwd",
+            "apikey",
+            "credential",
+            "accesskey",
+            "authkey",
+            "passphrase",
+        ]
+        .iter()
+        .any(|w| norm.contains(w))
+}
+
 /// Names whose only secret word is `key` (`stripeKey`, `MAILGUN_KEY`), not `apiKey` or `secret`.
 fn is_bare_key_name(norm: &str) -> bool {
     const STRONG: &[&str] = &[
@@ -617,7 +674,10 @@ fn is_secret_value(value: &str, name: &str) -> bool {
     } else {
         12
     };
-    if value.len() < min_len || allow::is_placeholder(value) || allow::is_uuid(value) {
+    if value.len() < min_len
+        || allow::is_placeholder(value)
+        || (allow::is_uuid(value) && !is_credential_name(&normalize(name)))
+    {
         return false;
     }
     let lower = value.to_ascii_lowercase();
@@ -632,8 +692,15 @@ fn is_secret_value(value: &str, name: &str) -> bool {
     {
         return false;
     }
+    // a token's alphabet (hex, base32/58/62/64, base64url) has none of `?^<>*{}[]`: a value
+    // holding one is a query, a pattern, a template or a mask (a password may hold any of them)
+    if !is_password && value.contains(['?', '^', '<', '>', '*', '{', '}', '[', ']']) {
+        return false;
+    }
     if lower.contains("://")
-        || value.starts_with(['/', '.', '~', '#', '-', '@', '&', '!', '*', '%', '+'])
+        || value.starts_with([
+            '/', '.', '~', '#', '-', '@', '&', '!', '*', '%', '+', '{', '[', '<',
+        ])
         || value.contains('\\')
         || lower.starts_with("data:")
         || lower.starts_with("arn:")
@@ -648,7 +715,7 @@ fn is_secret_value(value: &str, name: &str) -> bool {
     {
         return false;
     }
-    if is_wordy(value) {
+    if is_wordy(value) || is_not_a_credential(value) {
         return false;
     }
     // a Supabase-style anon/authenticated JWT is a public client key
@@ -679,6 +746,20 @@ fn is_secret_value(value: &str, name: &str) -> bool {
         } else {
             3.2
         }
+}
+
+/// Values of a well-known shape that opens nothing: a host name (`project-1.hasura.app`), a
+/// query string (`st=...&se=...`, a SAS token's fields without their signature rule), a
+/// SOPS-encrypted value (`ENC[AES256_GCM,...]`), and a Stripe PaymentIntent or SetupIntent
+/// client secret (`pi_..._secret_...`, handed to the browser by design).
+fn is_not_a_credential(value: &str) -> bool {
+    static SHAPES: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r"^(?:[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,6}|[A-Za-z_]{1,16}=[^&]*&.*|ENC\[.*|(?:pi|seti)_[A-Za-z0-9]+_secret_[A-Za-z0-9]+)$",
+        )
+        .expect("static regex")
+    });
+    SHAPES.is_match(value)
 }
 
 /// Whether a value found in a record (a SQL row, Supabase Vault, a Kubernetes `Secret`) is a
