@@ -84,9 +84,12 @@ pub fn parse(grammar: Grammar, text: &str) -> Option<Tree> {
     })
 }
 
+/// The field ids of one grammar by field name, as looked up so far.
+type FieldIds = Vec<(Box<str>, Option<NonZeroU16>)>;
+
 thread_local! {
     /// Field ids by grammar and field name, for [`ChildField::child_field`].
-    static FIELD_IDS: RefCell<Vec<(Language, Vec<(Box<str>, Option<NonZeroU16>)>)>> =
+    static FIELD_IDS: RefCell<Vec<(Language, FieldIds)>> =
         const { RefCell::new(Vec::new()) };
 }
 
