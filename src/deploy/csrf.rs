@@ -19,6 +19,7 @@ use tree_sitter::Node;
 use crate::discover::Candidate;
 use crate::engine::{FileContext, ProjectContext, finding_at};
 use crate::finding::Finding;
+use crate::parse::ChildField;
 use crate::platform::js::{arguments, text, walk};
 use crate::source::LineIndex;
 
@@ -179,7 +180,7 @@ fn sessions_without_same_site(root: Node<'_>, src: &str, code: &str) -> Vec<Rang
         if n.kind() != "call_expression" {
             return;
         }
-        let Some(f) = n.child_by_field_name("function") else {
+        let Some(f) = n.child_field("function") else {
             return;
         };
         if f.kind() != "identifier"

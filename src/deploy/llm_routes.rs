@@ -17,6 +17,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+use super::WordBounded;
 use crate::discover::Candidate;
 use crate::engine::{FileContext, ProjectContext, finding_at};
 use crate::entry::{self, Handler};
@@ -58,25 +59,17 @@ struct Route {
 }
 
 /// A call to a paid LLM API (SDKs, `LangChain` chat models, the providers' HTTP endpoints).
-static LLM_CALL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"chat\.completions\.(?:create|stream)|\bresponses\.create\(|\bmessages\.(?:create|stream)\(|\b(?:generateText|streamText|generateObject|streamObject)\(|\bgenerateContent(?:Stream)?\(|api\.openai\.com|api\.anthropic\.com|generativelanguage\.googleapis\.com|openrouter\.ai/api|api\.groq\.com|api\.mistral\.ai|api\.deepseek\.com|\bnew Chat(?:OpenAI|Anthropic|GoogleGenerativeAI|Groq|MistralAI|VertexAI|Bedrock)\(|\bai\.(?:definePrompt|defineFlow|generate)\(",
-    )
-    .expect("constant pattern compiles")
-});
+static LLM_CALL: WordBounded = WordBounded::new(
+    r"chat\.completions\.(?:create|stream)|\bresponses\.create\(|\bmessages\.(?:create|stream)\(|\b(?:generateText|streamText|generateObject|streamObject)\(|\bgenerateContent(?:Stream)?\(|api\.openai\.com|api\.anthropic\.com|generativelanguage\.googleapis\.com|openrouter\.ai/api|api\.groq\.com|api\.mistral\.ai|api\.deepseek\.com|\bnew Chat(?:OpenAI|Anthropic|GoogleGenerativeAI|Groq|MistralAI|VertexAI|Bedrock)\(|\bai\.(?:definePrompt|defineFlow|generate)\(",
+);
 
 /// A sign-in check, a rate limit, a quota or a captcha named in code.
-static GUARD: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r#"(?i:\b\w*(?:rate_?limit|ratelimit|limiter|throttle|quota|credits?)\w*\s*(?:\(|\.|\[|=[^=>])|@upstash/ratelimit|express-rate-limit|rate-limiter-flexible|@fastify/rate-limit|captcha|turnstile)|(?i:headers\.get\(\s*['"]authorization|headers\.authorization|headers\[\s*['"]authorization)|\bauth\.getUser|\bgetUser\(|\bgetSession\(|getServerSession|\bauth\(\)|currentUser\(|verifyIdToken|jwtVerify|jwt\.verify|requireAuth|requireUser|withAuth|getAuth\(|clerkClient|clerkMiddleware|verifyToken|authenticate|passport\.|isAuthenticated|ensureAuth|\breq(?:uest)?\.(?:user|session|auth)\b|\.use\(\s*(?:['"`][^'"`]*['"`]\s*,\s*)?\w*(?:[aA]uth|[pP]rotect|[lL]imit|[gG]uard|[jJ]wt|[tT]oken)\w*"#,
-    )
-    .expect("constant pattern compiles")
-});
+static GUARD: WordBounded = WordBounded::new(
+    r#"(?i:\b\w*(?:rate_?limit|ratelimit|limiter|throttle|quota|credits?)\w*\s*(?:\(|\.|\[|=[^=>])|@upstash/ratelimit|express-rate-limit|rate-limiter-flexible|@fastify/rate-limit|captcha|turnstile)|(?i:headers\.get\(\s*['"]authorization|headers\.authorization|headers\[\s*['"]authorization)|\bauth\.getUser|\bgetUser\(|\bgetSession\(|getServerSession|\bauth\(\)|currentUser\(|verifyIdToken|jwtVerify|jwt\.verify|requireAuth|requireUser|withAuth|getAuth\(|clerkClient|clerkMiddleware|verifyToken|authenticate|passport\.|isAuthenticated|ensureAuth|\breq(?:uest)?\.(?:user|session|auth)\b|\.use\(\s*(?:['"`][^'"`]*['"`]\s*,\s*)?\w*(?:[aA]uth|[pP]rotect|[lL]imit|[gG]uard|[jJ]wt|[tT]oken)\w*"#,
+);
 
 /// The file creates an Express or Fastify app.
-static CREATES_APP: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\bexpress\(\s*\)|\b[fF]astify\(|\bnew Koa\(").expect("constant pattern compiles")
-});
+static CREATES_APP: WordBounded = WordBounded::new(r"\bexpress\(\s*\)|\b[fF]astify\(|\bnew Koa\(");
 
 /// Module specifiers in `require(...)`, `import ... from` and `import(...)`; the `\b` before
 /// `from` and `import` is checked by [`super::word_bounded_specifiers`].
@@ -86,14 +79,12 @@ static IMPORT: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// `const x = new Imported(...)`, `const x = Imported(...)`, `const x = Imported.create(...)`.
-static DERIVED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b(?:const|let|var)\s+([\w$]+)\s*(?::\s*[\w$<>]+\s*)?=\s*(?:new\s+)?([\w$]+)\b")
-        .expect("constant pattern compiles")
-});
+static DERIVED: WordBounded = WordBounded::new(
+    r"\b(?:const|let|var)\s+([\w$]+)\s*(?::\s*[\w$<>]+\s*)?=\s*(?:new\s+)?([\w$]+)\b",
+);
 
 /// A name called or whose member is read: `ragService` in `ragService.query(q)`.
-static USED: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\b([\w$]+)\s*[.(]").expect("constant pattern compiles"));
+static USED: WordBounded = WordBounded::new(r"\b([\w$]+)\s*[.(]");
 
 /// Route registrations worth parsing for.
 fn may_have_routes(code: &str) -> bool {
@@ -380,6 +371,94 @@ fn mounted_unguarded(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The ASCII-`\b` variant gives the Unicode pattern's matches, group by group, on every text
+    /// it is chosen for, and texts with a non-ASCII word character get the pattern as written.
+    #[test]
+    fn word_bounded_variants_agree() {
+        let pieces = [
+            "auth",
+            ".getUser(",
+            "getSession(",
+            "req",
+            "request",
+            ".user",
+            ".session",
+            "auth()",
+            "rateLimit",
+            "rate_limit",
+            "quota",
+            "Credits",
+            "=",
+            "=>",
+            "(",
+            ".",
+            "[",
+            " ",
+            "\n",
+            "x",
+            "_",
+            "$",
+            "const ",
+            "let ",
+            "new ",
+            "Chat",
+            "OpenAI(",
+            ": T<U> ",
+            "express(",
+            ")",
+            "fastify(",
+            "responses.create(",
+            "ai.generate(",
+            "app.use(",
+            "'/a', ",
+            "token",
+            "—",
+            "“",
+            "│",
+            "⚠",
+            "\u{a0}",
+            "é",
+            "ſ",
+            "\u{212a}",
+            "\u{fe0f}",
+            "中",
+            "١",
+        ];
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut texts = Vec::new();
+        for _ in 0..4000 {
+            let mut text = String::new();
+            for _ in 0..12 {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                let piece = pieces[usize::try_from(seed % pieces.len() as u64).unwrap_or(0)];
+                text.push_str(piece);
+            }
+            texts.push(text);
+        }
+        let mut ascii_chosen = 0;
+        for regex in [&LLM_CALL, &GUARD, &CREATES_APP, &DERIVED, &USED] {
+            let unicode = Regex::new(regex.pattern).expect("constant pattern compiles");
+            for text in &texts {
+                let spans = |r: &Regex| -> Vec<Vec<Option<Range<usize>>>> {
+                    r.captures_iter(text)
+                        .map(|c| c.iter().map(|g| g.map(|m| m.range())).collect())
+                        .collect()
+                };
+                let chosen = regex.on(text);
+                if chosen.as_str() != regex.pattern {
+                    ascii_chosen += 1;
+                }
+                assert_eq!(spans(chosen), spans(&unicode), "{text:?}");
+            }
+        }
+        // most texts carry no non-ASCII word character: the ASCII variant was put to the test
+        assert!(ascii_chosen > 1000, "{ascii_chosen}");
+        assert_eq!(GUARD.on("é").as_str(), GUARD.pattern);
+        assert_ne!(GUARD.on("—").as_str(), GUARD.pattern);
+    }
 
     #[test]
     fn tails_drop_extensions_and_index() {

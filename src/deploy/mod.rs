@@ -39,6 +39,9 @@ pub mod weak_hash;
 pub mod workflow;
 
 use std::ops::Range;
+use std::sync::OnceLock;
+
+use regex::Regex;
 
 use crate::discover::FileKind;
 use crate::engine::{Analyzer, FileContext, ProjectContext};
@@ -377,6 +380,66 @@ pub(crate) fn follows_word_character(src: &str, at: usize) -> bool {
         .chars()
         .next_back()
         .is_some_and(|p| regex_syntax::try_is_word_character(p).unwrap_or(false))
+}
+
+/// A regex written with Unicode `\b`, run as the same pattern with ASCII `(?-u:\b)` over any text
+/// without a non-ASCII word character. The two agree on such a text: a character next to a
+/// position is either ASCII (the same word character in both) or a non-word character whose
+/// neighbouring byte, 0x80 or above, is no ASCII word character either; every other part of the
+/// pattern is left as written. Why: a Unicode `\b` makes the regex crate's lazy DFA give up at a
+/// text's first non-ASCII byte (an em dash, a box-drawing character, a curly quote) and run the
+/// `PikeVM` over the rest of it (issue 22). Each variant is compiled on first use.
+pub(crate) struct WordBounded {
+    /// The pattern, with Unicode `\b`.
+    pattern: &'static str,
+    /// `pattern` with every `\b` made ASCII.
+    ascii: OnceLock<Regex>,
+    /// `pattern` as written.
+    unicode: OnceLock<Regex>,
+}
+
+impl WordBounded {
+    /// A regex of `pattern`, which must compile and hold no `\\b` (an escaped backslash before a
+    /// `b`).
+    pub(crate) const fn new(pattern: &'static str) -> Self {
+        WordBounded {
+            pattern,
+            ascii: OnceLock::new(),
+            unicode: OnceLock::new(),
+        }
+    }
+
+    /// The variant that gives `pattern`'s matches over `text`.
+    pub(crate) fn on(&self, text: &str) -> &Regex {
+        let unicode_words = !text.is_ascii()
+            && text
+                .chars()
+                .any(|c| !c.is_ascii() && regex_syntax::try_is_word_character(c).unwrap_or(true));
+        if unicode_words {
+            self.unicode
+                .get_or_init(|| Regex::new(self.pattern).expect("constant pattern compiles"))
+        } else {
+            self.ascii.get_or_init(|| {
+                Regex::new(&self.pattern.replace(r"\b", r"(?-u:\b)"))
+                    .expect("constant pattern compiles")
+            })
+        }
+    }
+
+    /// Whether the pattern matches somewhere in `text`.
+    pub(crate) fn is_match(&self, text: &str) -> bool {
+        self.on(text).is_match(text)
+    }
+
+    /// The pattern's successive non-overlapping matches in `text`.
+    pub(crate) fn find_iter<'r, 'h>(&'r self, text: &'h str) -> regex::Matches<'r, 'h> {
+        self.on(text).find_iter(text)
+    }
+
+    /// The capture groups of the pattern's successive non-overlapping matches in `text`.
+    pub(crate) fn captures_iter<'r, 'h>(&'r self, text: &'h str) -> regex::CaptureMatches<'r, 'h> {
+        self.on(text).captures_iter(text)
+    }
 }
 
 /// The lines of `text` with their byte ranges (without the line break).

@@ -28,6 +28,7 @@ use regex::Regex;
 use tree_sitter::Node;
 
 use super::{Check, Extra, Sink};
+use crate::parse::ChildField;
 use crate::parse::code_text;
 use crate::platform::js::{FUNCTIONS, text, walk};
 
@@ -100,7 +101,7 @@ fn calls_by_function(root: Node<'_>, src: &str) -> BTreeMap<String, BTreeSet<Str
             let called = out.entry(name.to_string()).or_default();
             walk(n, |c| {
                 if c.kind() == "call_expression"
-                    && let Some(f) = c.child_by_field_name("function")
+                    && let Some(f) = c.child_field("function")
                     && f.kind() == "identifier"
                 {
                     called.insert(text(f, src).to_string());
@@ -137,16 +138,16 @@ fn rejects_proto_keys(body: &str) -> bool {
 
 /// The name a function is declared or bound under, if any.
 fn function_name<'t>(f: Node<'_>, src: &'t str) -> Option<&'t str> {
-    if let Some(name) = f.child_by_field_name("name") {
+    if let Some(name) = f.child_field("name") {
         return Some(text(name, src));
     }
     let parent = f.parent()?;
     let name = match parent.kind() {
         "variable_declarator" | "pair" | "public_field_definition" | "field_definition" => parent
-            .child_by_field_name("name")
-            .or_else(|| parent.child_by_field_name("key"))
-            .or_else(|| parent.child_by_field_name("property"))?,
-        "assignment_expression" => parent.child_by_field_name("left")?,
+            .child_field("name")
+            .or_else(|| parent.child_field("key"))
+            .or_else(|| parent.child_field("property"))?,
+        "assignment_expression" => parent.child_field("left")?,
         _ => return None,
     };
     Some(text(name, src))
@@ -156,16 +157,17 @@ fn function_name<'t>(f: Node<'_>, src: &'t str) -> Option<&'t str> {
 fn parameters(f: Node<'_>, src: &str) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     let params = f
-        .child_by_field_name("parameters")
-        .or_else(|| f.child_by_field_name("parameter"));
+        .child_field("parameters")
+        .or_else(|| f.child_field("parameter"));
     if let Some(p) = params {
         walk(p, |n| {
             if matches!(
                 n.kind(),
                 "identifier" | "shorthand_property_identifier_pattern"
-            ) && n.parent().is_none_or(|p| {
-                p.kind() != "pair_pattern" || p.child_by_field_name("key") != Some(n)
-            }) {
+            ) && n
+                .parent()
+                .is_none_or(|p| p.kind() != "pair_pattern" || p.child_field("key") != Some(n))
+            {
                 out.insert(text(n, src).to_string());
             }
         });
@@ -175,11 +177,11 @@ fn parameters(f: Node<'_>, src: &str) -> BTreeSet<String> {
 
 /// The position of the plain parameter named `name` (`(parent, key)` gives 1 for `key`).
 fn parameter_position(f: Node<'_>, name: &str, src: &str) -> Option<usize> {
-    let params = f.child_by_field_name("parameters")?;
+    let params = f.child_field("parameters")?;
     let mut c = params.walk();
     params.named_children(&mut c).position(|p| {
         let id = if p.kind() == "required_parameter" {
-            p.child_by_field_name("pattern")
+            p.child_field("pattern")
         } else {
             Some(p)
         };
@@ -188,16 +190,14 @@ fn parameter_position(f: Node<'_>, name: &str, src: &str) -> Option<usize> {
 }
 
 fn is_polluting(assign: Node<'_>, src: &str, file: &FileFunctions<'_>) -> bool {
-    let Some(left) = assign.child_by_field_name("left") else {
+    let Some(left) = assign.child_field("left") else {
         return false;
     };
     if left.kind() != "subscript_expression" {
         return false;
     }
-    let (Some(object), Some(index)) = (
-        left.child_by_field_name("object"),
-        left.child_by_field_name("index"),
-    ) else {
+    let (Some(object), Some(index)) = (left.child_field("object"), left.child_field("index"))
+    else {
         return false;
     };
     if object.kind() != "identifier"
@@ -207,7 +207,7 @@ fn is_polluting(assign: Node<'_>, src: &str, file: &FileFunctions<'_>) -> bool {
     }
     // `dst[key] = {}` gives `dst` a fresh child; on `__proto__` it replaces `dst`'s own prototype
     // and a value built here (`new Date(v)`, `isArray(v) ? [] : {}`) carries no payload
-    if !assign.child_by_field_name("right").is_some_and(|r| {
+    if !assign.child_field("right").is_some_and(|r| {
         matches!(
             r.kind(),
             "identifier" | "subscript_expression" | "member_expression" | "call_expression"
@@ -260,8 +260,7 @@ fn enumerates_itself(function: Node<'_>, dst: &str, src: &str) -> bool {
     let mut found = false;
     walk(function, |n| {
         if n.kind() == "for_in_statement"
-            && n.child_by_field_name("right")
-                .is_some_and(|r| text(r, src) == dst)
+            && n.child_field("right").is_some_and(|r| text(r, src) == dst)
         {
             found = true;
         }
@@ -284,8 +283,7 @@ fn descends(function: Node<'_>, dst: &str, key: &str, src: &str, file: &FileFunc
         |callee: &str| callee == own || file.calls().get(callee).is_some_and(|c| c.contains(own));
     let subscript_of_dst = |n: Node<'_>| {
         n.kind() == "subscript_expression"
-            && n.child_by_field_name("object")
-                .is_some_and(|o| text(o, src) == dst)
+            && n.child_field("object").is_some_and(|o| text(o, src) == dst)
     };
     let reads = reads_of(function, dst, key, src);
     let key_position = parameter_position(function, key, src);
@@ -296,10 +294,10 @@ fn descends(function: Node<'_>, dst: &str, key: &str, src: &str, file: &FileFunc
         }
         match n.kind() {
             "call_expression" => {
-                let callee = n.child_by_field_name("function");
+                let callee = n.child_field("function");
                 let plain =
                     callee.is_some_and(|f| f.kind() == "identifier" && recursive(text(f, src)));
-                let args = n.child_by_field_name("arguments");
+                let args = n.child_field("arguments");
                 // a recursion that names its next key (`walk(node[key], "ofType")`) goes down
                 // a path the code chose, not one the data chose
                 let fixed_key = callee.is_some_and(|f| text(f, src) == own)
@@ -319,10 +317,8 @@ fn descends(function: Node<'_>, dst: &str, key: &str, src: &str, file: &FileFunc
                 }
             }
             "assignment_expression" => {
-                if let (Some(l), Some(r)) = (
-                    n.child_by_field_name("left"),
-                    n.child_by_field_name("right"),
-                ) && l.kind() == "identifier"
+                if let (Some(l), Some(r)) = (n.child_field("left"), n.child_field("right"))
+                    && l.kind() == "identifier"
                     && text(l, src) == dst
                     && text(r, src).contains(&format!("{dst}["))
                 {
@@ -340,10 +336,7 @@ fn reads_of(function: Node<'_>, dst: &str, key: &str, src: &str) -> BTreeSet<Str
     let mut reads = BTreeSet::new();
     walk(function, |n| {
         if n.kind() == "variable_declarator"
-            && let (Some(name), Some(value)) = (
-                n.child_by_field_name("name"),
-                n.child_by_field_name("value"),
-            )
+            && let (Some(name), Some(value)) = (n.child_field("name"), n.child_field("value"))
             && name.kind() == "identifier"
         {
             let v = text(value, src);
@@ -392,7 +385,7 @@ fn guarded(
     let mut calls_guard = false;
     walk(function, |n| {
         if n.kind() == "call_expression"
-            && n.child_by_field_name("function")
+            && n.child_field("function")
                 .is_some_and(|f| f.kind() == "identifier" && guards.contains(text(f, src)))
         {
             calls_guard = true;

@@ -21,6 +21,7 @@ use std::ops::Range;
 use tree_sitter::Node;
 
 use super::{Check, Extra, Sink};
+use crate::parse::ChildField;
 use crate::platform::js::{string_value, text, walk};
 
 /// Reports every response body that carries a secret from the environment.
@@ -125,10 +126,7 @@ fn find(root: Node<'_>, src: &str) -> Vec<Range<usize>> {
         if n.kind() != "variable_declarator" {
             return;
         }
-        let (Some(name), Some(value)) = (
-            n.child_by_field_name("name"),
-            n.child_by_field_name("value"),
-        ) else {
+        let (Some(name), Some(value)) = (n.child_field("name"), n.child_field("value")) else {
             return;
         };
         let scope = scope_of(n).start_byte();
@@ -141,12 +139,10 @@ fn find(root: Node<'_>, src: &str) -> Vec<Range<usize>> {
                 for p in name.named_children(&mut name.walk()) {
                     let (key, local) = match p.kind() {
                         "shorthand_property_identifier_pattern" => (p, p),
-                        "pair_pattern" => {
-                            match (p.child_by_field_name("key"), p.child_by_field_name("value")) {
-                                (Some(k), Some(v)) if v.kind() == "identifier" => (k, v),
-                                _ => continue,
-                            }
-                        }
+                        "pair_pattern" => match (p.child_field("key"), p.child_field("value")) {
+                            (Some(k), Some(v)) if v.kind() == "identifier" => (k, v),
+                            _ => continue,
+                        },
                         _ => continue,
                     };
                     if super::is_secret_var(text(key, src)) {
@@ -161,7 +157,7 @@ fn find(root: Node<'_>, src: &str) -> Vec<Range<usize>> {
     walk(root, |n| {
         let body = match n.kind() {
             "new_expression" => n
-                .child_by_field_name("constructor")
+                .child_field("constructor")
                 .filter(|c| text(*c, src) == "Response")
                 .and_then(|_| first_argument(n)),
             "call_expression" if is_response_call(n, src) => first_argument(n),
@@ -190,21 +186,21 @@ fn find(root: Node<'_>, src: &str) -> Vec<Range<usize>> {
 fn secret_read<'s>(node: Node<'_>, src: &'s str) -> Option<&'s str> {
     let name = match node.kind() {
         "member_expression" => {
-            let object = node.child_by_field_name("object")?;
+            let object = node.child_field("object")?;
             if text(object, src) != "process.env" {
                 return None;
             }
-            text(node.child_by_field_name("property")?, src)
+            text(node.child_field("property")?, src)
         }
         "subscript_expression" => {
-            let object = node.child_by_field_name("object")?;
+            let object = node.child_field("object")?;
             if text(object, src) != "process.env" {
                 return None;
             }
-            string_value(node.child_by_field_name("index")?, src)?
+            string_value(node.child_field("index")?, src)?
         }
         "call_expression" => {
-            let callee = node.child_by_field_name("function")?;
+            let callee = node.child_field("function")?;
             if text(callee, src) != "Deno.env.get" {
                 return None;
             }
@@ -237,25 +233,23 @@ fn carries(node: Node<'_>, src: &str, carriers: &BTreeSet<(usize, String)>) -> b
         | "satisfies_expression" => any_child(&[]),
         "template_string" => any_child(&["template_substitution"]),
         "pair" => node
-            .child_by_field_name("value")
+            .child_field("value")
             .is_some_and(|v| carries(v, src, carriers)),
         "binary_expression" => {
-            let op = node
-                .child_by_field_name("operator")
-                .map_or("", |o| text(o, src));
+            let op = node.child_field("operator").map_or("", |o| text(o, src));
             matches!(op, "??" | "||" | "+")
                 && ["left", "right"].iter().any(|f| {
-                    node.child_by_field_name(f)
+                    node.child_field(f)
                         .is_some_and(|c| carries(c, src, carriers))
                 })
         }
         "ternary_expression" => ["consequence", "alternative"].iter().any(|f| {
-            node.child_by_field_name(f)
+            node.child_field(f)
                 .is_some_and(|c| carries(c, src, carriers))
         }),
         // JSON.stringify({ key }) is the body itself
         "call_expression" => {
-            node.child_by_field_name("function")
+            node.child_field("function")
                 .is_some_and(|f| text(f, src) == "JSON.stringify")
                 && first_argument(node).is_some_and(|a| carries(a, src, carriers))
         }
@@ -304,32 +298,30 @@ fn scope_of(node: Node<'_>) -> Node<'_> {
 }
 
 fn first_argument(call: Node<'_>) -> Option<Node<'_>> {
-    call.child_by_field_name("arguments")?.named_child(0)
+    call.child_field("arguments")?.named_child(0)
 }
 
 /// `res.json(..)`, `res.status(200).send(..)`, `c.json(..)`, `Response.json(..)`,
 /// `NextResponse.json(..)`.
 fn is_response_call(call: Node<'_>, src: &str) -> bool {
-    let Some(callee) = call.child_by_field_name("function") else {
+    let Some(callee) = call.child_field("function") else {
         return false;
     };
     if callee.kind() != "member_expression" {
         return false;
     }
-    let method = callee
-        .child_by_field_name("property")
-        .map_or("", |p| text(p, src));
+    let method = callee.child_field("property").map_or("", |p| text(p, src));
     if !matches!(method, "json" | "send" | "end" | "jsonp") {
         return false;
     }
-    let Some(mut object) = callee.child_by_field_name("object") else {
+    let Some(mut object) = callee.child_field("object") else {
         return false;
     };
     // unwrap `res.status(200).set(..)` chains down to `res`
     while object.kind() == "call_expression" {
         match object
-            .child_by_field_name("function")
-            .and_then(|f| f.child_by_field_name("object"))
+            .child_field("function")
+            .and_then(|f| f.child_field("object"))
         {
             Some(inner) => object = inner,
             None => return false,
@@ -351,13 +343,13 @@ fn lambda_body<'t>(value: Node<'t>, src: &str) -> Option<Node<'t>> {
     let mut body = None;
     for pair in value.named_children(&mut value.walk()) {
         let key = match pair.kind() {
-            "pair" => pair.child_by_field_name("key"),
+            "pair" => pair.child_field("key"),
             "shorthand_property_identifier" => Some(pair),
             _ => None,
         };
         match key.map(|k| text(k, src).trim_matches(['"', '\''])) {
             Some("statusCode") => status = true,
-            Some("body") if pair.kind() == "pair" => body = pair.child_by_field_name("value"),
+            Some("body") if pair.kind() == "pair" => body = pair.child_field("value"),
             Some("body") => body = Some(pair),
             _ => {}
         }
@@ -389,7 +381,7 @@ fn in_on_call(ret: Node<'_>, src: &str) -> bool {
     };
     call.kind() == "call_expression"
         && call
-            .child_by_field_name("function")
+            .child_field("function")
             .is_some_and(|f| text(f, src).ends_with("onCall"))
 }
 

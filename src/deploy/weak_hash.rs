@@ -21,6 +21,7 @@ use tree_sitter::Node;
 use crate::discover::{Candidate, FileKind};
 use crate::engine::{FileContext, ProjectContext, finding_at};
 use crate::finding::Finding;
+use crate::parse::ChildField;
 use crate::platform::js::{arguments, string_value, text, walk};
 use crate::source::LineIndex;
 
@@ -140,35 +141,30 @@ fn helpers(root: Node<'_>, src: &str) -> BTreeSet<String> {
     };
     walk(root, |n| match n.kind() {
         "function_declaration" => {
-            if let Some(name) = n.child_by_field_name("name") {
+            if let Some(name) = n.child_field("name") {
                 consider(name, n);
             }
         }
         "variable_declarator" => {
-            if let (Some(name), Some(value)) = (
-                n.child_by_field_name("name"),
-                n.child_by_field_name("value"),
-            ) && name.kind() == "identifier"
+            if let (Some(name), Some(value)) = (n.child_field("name"), n.child_field("value"))
+                && name.kind() == "identifier"
             {
                 consider(name, value);
             }
         }
         "assignment_expression" => {
-            if let (Some(left), Some(right)) = (
-                n.child_by_field_name("left"),
-                n.child_by_field_name("right"),
-            ) && left.kind() == "member_expression"
-                && let Some(property) = left.child_by_field_name("property")
+            if let (Some(left), Some(right)) = (n.child_field("left"), n.child_field("right"))
+                && left.kind() == "member_expression"
+                && let Some(property) = left.child_field("property")
                 && left
-                    .child_by_field_name("object")
+                    .child_field("object")
                     .is_some_and(|o| matches!(text(o, src), "exports" | "module.exports"))
             {
                 consider(property, right);
             }
         }
         "pair" => {
-            if let (Some(key), Some(value)) =
-                (n.child_by_field_name("key"), n.child_by_field_name("value"))
+            if let (Some(key), Some(value)) = (n.child_field("key"), n.child_field("value"))
                 && key.kind() == "property_identifier"
             {
                 consider(key, value);
@@ -182,7 +178,7 @@ fn helpers(root: Node<'_>, src: &str) -> BTreeSet<String> {
 /// Whether `function` feeds one of its parameters to `createHash(<fast>).update(...)` and its
 /// body mentions no salt, HMAC key or password-hashing function.
 fn fast_hashes_parameter(function: Node<'_>, src: &str) -> bool {
-    let Some(body) = function.child_by_field_name("body") else {
+    let Some(body) = function.child_field("body") else {
         return false;
     };
     // the callee of the hash is in the body: without `createHash` nothing below can hold, and the
@@ -198,8 +194,8 @@ fn fast_hashes_parameter(function: Node<'_>, src: &str) -> bool {
         return false;
     }
     let params: Vec<&str> = function
-        .child_by_field_name("parameters")
-        .or_else(|| function.child_by_field_name("parameter"))
+        .child_field("parameters")
+        .or_else(|| function.child_field("parameter"))
         .map(|p| {
             let mut names = Vec::new();
             walk(p, |n| {
@@ -218,21 +214,21 @@ fn fast_hashes_parameter(function: Node<'_>, src: &str) -> bool {
         if hashes || n.kind() != "call_expression" {
             return;
         }
-        let Some(f) = n.child_by_field_name("function") else {
+        let Some(f) = n.child_field("function") else {
             return;
         };
         if f.kind() != "member_expression"
-            || f.child_by_field_name("property")
+            || f.child_field("property")
                 .is_none_or(|p| text(p, src) != "update")
         {
             return;
         }
-        let Some(create) = f.child_by_field_name("object") else {
+        let Some(create) = f.child_field("object") else {
             return;
         };
         let creates_fast = create.kind() == "call_expression"
             && create
-                .child_by_field_name("function")
+                .child_field("function")
                 .is_some_and(|c| text(c, src).ends_with("createHash"))
             && arguments(create).first().is_some_and(|a| {
                 string_value(*a, src)
@@ -274,12 +270,12 @@ fn password_calls(root: Node<'_>, src: &str, local: &BTreeSet<String>) -> Vec<Pa
         }
         // a caller that salts the digest itself (wire protocols such as Postgres MD5 auth)
         if crate::platform::js::ancestor(n, &crate::platform::js::FUNCTIONS)
-            .and_then(|f| f.child_by_field_name("parameters"))
+            .and_then(|f| f.child_field("parameters"))
             .is_some_and(|p| text(p, src).to_ascii_lowercase().contains("salt"))
         {
             return;
         }
-        let Some(f) = n.child_by_field_name("function") else {
+        let Some(f) = n.child_field("function") else {
             return;
         };
         let (module, name) = match f.kind() {
@@ -292,10 +288,9 @@ fn password_calls(root: Node<'_>, src: &str, local: &BTreeSet<String>) -> Vec<Pa
                 }
             }
             "member_expression" => {
-                let (Some(object), Some(property)) = (
-                    f.child_by_field_name("object"),
-                    f.child_by_field_name("property"),
-                ) else {
+                let (Some(object), Some(property)) =
+                    (f.child_field("object"), f.child_field("property"))
+                else {
                     return;
                 };
                 match imports.get(text(object, src)) {
@@ -330,15 +325,12 @@ fn imports(root: Node<'_>, src: &str) -> BTreeMap<String, Import> {
     let relative = |s: &str| s.starts_with("./") || s.starts_with("../");
     walk(root, |n| match n.kind() {
         "variable_declarator" => {
-            let (Some(name), Some(value)) = (
-                n.child_by_field_name("name"),
-                n.child_by_field_name("value"),
-            ) else {
+            let (Some(name), Some(value)) = (n.child_field("name"), n.child_field("value")) else {
                 return;
             };
             if value.kind() != "call_expression"
                 || value
-                    .child_by_field_name("function")
+                    .child_field("function")
                     .is_none_or(|f| text(f, src) != "require")
             {
                 return;
@@ -365,7 +357,7 @@ fn imports(root: Node<'_>, src: &str) -> BTreeMap<String, Import> {
                         }
                         "pair_pattern" => {
                             if let (Some(k), Some(v)) =
-                                (p.child_by_field_name("key"), p.child_by_field_name("value"))
+                                (p.child_field("key"), p.child_field("value"))
                             {
                                 found.insert(
                                     text(v, src).to_string(),
@@ -380,7 +372,7 @@ fn imports(root: Node<'_>, src: &str) -> BTreeMap<String, Import> {
         }
         "import_statement" => {
             let Some(spec) = n
-                .child_by_field_name("source")
+                .child_field("source")
                 .and_then(|s| string_value(s, src))
                 .filter(|s| relative(s))
             else {
@@ -406,8 +398,8 @@ fn imports(root: Node<'_>, src: &str) -> BTreeMap<String, Import> {
                     }
                 }
                 "import_specifier" => {
-                    let name = c.child_by_field_name("name").map(|x| text(x, src));
-                    let alias = c.child_by_field_name("alias").map(|x| text(x, src));
+                    let name = c.child_field("name").map(|x| text(x, src));
+                    let alias = c.child_field("alias").map(|x| text(x, src));
                     if let Some(name) = name {
                         found.insert(
                             alias.unwrap_or(name).to_string(),

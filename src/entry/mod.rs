@@ -28,6 +28,7 @@ use std::ops::Range;
 
 use tree_sitter::Node;
 
+use crate::parse::ChildField;
 use crate::parse::{function_params, named_children};
 
 /// The framework an entry point belongs to.
@@ -201,7 +202,7 @@ pub fn module(path: &str, text: &str, root: Node<'_>) -> Module {
                 read_declarator(node, exported, text, &routing, &mut m);
             }
             "function_declaration" | "generator_function_declaration" => {
-                if let Some(name) = node.child_by_field_name("name") {
+                if let Some(name) = node.child_field("name") {
                     let name = src(name, text).to_string();
                     routing.exported_function(node, parent, &name, text, &mut m);
                     m.functions.push(Function {
@@ -297,7 +298,7 @@ fn inline_function(node: Node<'_>) -> Option<Node<'_>> {
     if node.kind() != "call_expression" {
         return None;
     }
-    let args = node.child_by_field_name("arguments").map(named_children)?;
+    let args = node.child_field("arguments").map(named_children)?;
     args.into_iter().rev().find_map(inline_function)
 }
 
@@ -317,9 +318,9 @@ fn handler_of(node: Node<'_>, text: &str, middleware: &mut Vec<String>) -> Optio
         _ if is_function(node) => Some(Handler::Inline(node.byte_range())),
         "identifier" | "member_expression" => Some(Handler::Named(src(node, text).to_string())),
         "call_expression" => {
-            let callee = node.child_by_field_name("function")?;
+            let callee = node.child_field("function")?;
             let args = node
-                .child_by_field_name("arguments")
+                .child_field("arguments")
                 .map(named_children)
                 .unwrap_or_default();
             // a wrapper takes the handler as an argument: the last function-like one
@@ -344,7 +345,7 @@ fn middleware_names(node: Node<'_>, text: &str, out: &mut Vec<String>) {
     match node.kind() {
         "identifier" | "member_expression" => out.push(src(node, text).to_string()),
         "call_expression" => {
-            if let Some(callee) = node.child_by_field_name("function") {
+            if let Some(callee) = node.child_field("function") {
                 out.push(src(callee, text).to_string());
             }
         }
@@ -355,11 +356,11 @@ fn middleware_names(node: Node<'_>, text: &str, out: &mut Vec<String>) {
         }
         "object" => {
             for pair in named_children(node) {
-                let key = pair.child_by_field_name("key").map(|k| src(k, text));
+                let key = pair.child_field("key").map(|k| src(k, text));
                 if matches!(
                     key,
                     Some("preHandler" | "onRequest" | "preValidation" | "beforeHandle")
-                ) && let Some(v) = pair.child_by_field_name("value")
+                ) && let Some(v) = pair.child_field("value")
                 {
                     middleware_names(v, text, out);
                 }
@@ -371,7 +372,7 @@ fn middleware_names(node: Node<'_>, text: &str, out: &mut Vec<String>) {
 
 fn read_import(node: Node<'_>, text: &str, m: &mut Module) {
     let Some(source) = node
-        .child_by_field_name("source")
+        .child_field("source")
         .and_then(|s| string_value(s, text))
     else {
         return;
@@ -405,8 +406,8 @@ fn read_import(node: Node<'_>, text: &str, m: &mut Module) {
                 }
             }
             "import_specifier" => {
-                let name = n.child_by_field_name("name").map(|x| src(x, text));
-                let alias = n.child_by_field_name("alias").map(|x| src(x, text));
+                let name = n.child_field("name").map(|x| src(x, text));
+                let alias = n.child_field("alias").map(|x| src(x, text));
                 if let Some(name) = name {
                     m.imports.push(Import {
                         local: alias.unwrap_or(name).to_string(),
@@ -429,20 +430,17 @@ fn read_declarator(
     routing: &FileRouting,
     m: &mut Module,
 ) {
-    let (Some(name), Some(value)) = (
-        node.child_by_field_name("name"),
-        node.child_by_field_name("value"),
-    ) else {
+    let (Some(name), Some(value)) = (node.child_field("name"), node.child_field("value")) else {
         return;
     };
     let value = unwrap(value);
     if value.kind() == "call_expression"
         && value
-            .child_by_field_name("function")
+            .child_field("function")
             .is_some_and(|f| src(f, text) == "require")
     {
         let Some(source) = value
-            .child_by_field_name("arguments")
+            .child_field("arguments")
             .and_then(|a| named_children(a).first().copied())
             .and_then(|s| string_value(s, text))
         else {
@@ -459,8 +457,8 @@ fn read_declarator(
                 let (imported, local) = match p.kind() {
                     "shorthand_property_identifier_pattern" => (src(p, text), src(p, text)),
                     "pair_pattern" => (
-                        p.child_by_field_name("key").map_or("", |k| src(k, text)),
-                        p.child_by_field_name("value").map_or("", |v| src(v, text)),
+                        p.child_field("key").map_or("", |k| src(k, text)),
+                        p.child_field("value").map_or("", |v| src(v, text)),
                     ),
                     _ => continue,
                 };
@@ -498,12 +496,12 @@ fn read_default_export(node: Node<'_>, text: &str, routing: &FileRouting, m: &mu
         return;
     }
     let value = node
-        .child_by_field_name("value")
-        .or_else(|| node.child_by_field_name("declaration"));
+        .child_field("value")
+        .or_else(|| node.child_field("declaration"));
     let Some(value) = value else { return };
     if value.kind() == "identifier" {
         m.default_export = Some(src(value, text).to_string());
-    } else if let Some(name) = value.child_by_field_name("name")
+    } else if let Some(name) = value.child_field("name")
         && is_function(value)
     {
         m.default_export = Some(src(name, text).to_string());
@@ -513,10 +511,7 @@ fn read_default_export(node: Node<'_>, text: &str, routing: &FileRouting, m: &mu
 
 /// `module.exports = x`, `exports.name = handler`, `module.exports.handler = ...`.
 fn read_commonjs_export(node: Node<'_>, text: &str, routing: &FileRouting, m: &mut Module) {
-    let (Some(left), Some(right)) = (
-        node.child_by_field_name("left"),
-        node.child_by_field_name("right"),
-    ) else {
+    let (Some(left), Some(right)) = (node.child_field("left"), node.child_field("right")) else {
         return;
     };
     let left_text = src(left, text);
@@ -544,18 +539,18 @@ fn read_commonjs_export(node: Node<'_>, text: &str, routing: &FileRouting, m: &m
 
 /// Route registrations, `use` chains and callable platform functions.
 fn read_call(node: Node<'_>, text: &str, path: &str, m: &mut Module) {
-    let Some(function) = node.child_by_field_name("function") else {
+    let Some(function) = node.child_field("function") else {
         return;
     };
     let args = node
-        .child_by_field_name("arguments")
+        .child_field("arguments")
         .map(named_children)
         .unwrap_or_default();
     let callee = src(function, text);
     if function.kind() == "member_expression" {
-        let object = function.child_by_field_name("object");
+        let object = function.child_field("object");
         let property = function
-            .child_by_field_name("property")
+            .child_field("property")
             .map_or("", |p| src(p, text));
         let object_text = object.map_or("", |o| src(o, text));
         if property == "use" && object.is_some_and(|o| o.kind() == "identifier") {
@@ -633,8 +628,7 @@ fn read_call(node: Node<'_>, text: &str, path: &str, m: &mut Module) {
         for a in &args {
             let a = unwrap(*a);
             let name = if a.kind() == "new_expression" {
-                a.child_by_field_name("constructor")
-                    .map_or("", |c| src(c, text))
+                a.child_field("constructor").map_or("", |c| src(c, text))
             } else {
                 src(a, text)
             };
@@ -651,8 +645,8 @@ fn read_call(node: Node<'_>, text: &str, path: &str, m: &mut Module) {
         let mut middleware = Vec::new();
         if let Some(options) = args.get(2).filter(|a| a.kind() == "object") {
             for pair in named_children(*options) {
-                let key = pair.child_by_field_name("key").map(|k| src(k, text));
-                let value = pair.child_by_field_name("value").map(|v| src(v, text));
+                let key = pair.child_field("key").map(|k| src(k, text));
+                let value = pair.child_field("value").map(|v| src(v, text));
                 let is_on = value.is_some_and(|v| v != "false");
                 match key {
                     Some("requireUser") if is_on => middleware.push("requireUser".into()),
@@ -726,8 +720,8 @@ fn read_call(node: Node<'_>, text: &str, path: &str, m: &mut Module) {
         && let Some(object) = args.first().filter(|a| a.kind() == "object")
     {
         for pair in named_children(*object) {
-            if pair.child_by_field_name("key").map(|k| src(k, text)) == Some("handler")
-                && let Some(v) = pair.child_by_field_name("value")
+            if pair.child_field("key").map(|k| src(k, text)) == Some("handler")
+                && let Some(v) = pair.child_field("value")
                 && is_function(unwrap(v))
             {
                 m.entries.push(EntryPoint {
@@ -789,11 +783,9 @@ fn decorator_call<'n, 't>(decorator: Node<'n>, text: &'t str) -> (&'t str, Vec<N
     };
     match inner.kind() {
         "call_expression" => {
-            let name = inner
-                .child_by_field_name("function")
-                .map_or("", |f| src(f, text));
+            let name = inner.child_field("function").map_or("", |f| src(f, text));
             let args = inner
-                .child_by_field_name("arguments")
+                .child_field("arguments")
                 .map(named_children)
                 .unwrap_or_default();
             (name, args)
@@ -812,11 +804,11 @@ fn nest_guards(decorators: &[Node<'_>], text: &str, out: &mut Vec<String>) {
                 let a = unwrap(a);
                 let guard = match a.kind() {
                     "call_expression" => a
-                        .child_by_field_name("function")
+                        .child_field("function")
                         .map_or("", |f| src(f, text))
                         .to_string(),
                     "new_expression" => a
-                        .child_by_field_name("constructor")
+                        .child_field("constructor")
                         .map_or("", |f| src(f, text))
                         .to_string(),
                     _ => src(a, text).to_string(),
@@ -836,8 +828,8 @@ fn read_app_guard(object: Node<'_>, text: &str, m: &mut Module) {
     let pairs = named_children(object);
     let value_of = |key: &str| {
         pairs.iter().find_map(|p| {
-            (p.kind() == "pair" && p.child_by_field_name("key").map(|k| src(k, text)) == Some(key))
-                .then(|| p.child_by_field_name("value").map(|v| src(v, text)))
+            (p.kind() == "pair" && p.child_field("key").map(|k| src(k, text)) == Some(key))
+                .then(|| p.child_field("value").map(|v| src(v, text)))
                 .flatten()
         })
     };
@@ -865,7 +857,7 @@ fn read_nest_controller<'t>(class: Node<'t>, parent: Option<Node<'t>>, text: &st
     };
     let mut class_guards = Vec::new();
     nest_guards(&class_decorators, text, &mut class_guards);
-    let Some(body) = class.child_by_field_name("body") else {
+    let Some(body) = class.child_field("body") else {
         return;
     };
     let members = named_children(body);
@@ -928,14 +920,10 @@ fn enclosing_name(node: Node<'_>, text: &str) -> Option<String> {
         let n = cur?;
         match n.kind() {
             "variable_declarator" => {
-                return n
-                    .child_by_field_name("name")
-                    .map(|x| src(x, text).to_string());
+                return n.child_field("name").map(|x| src(x, text).to_string());
             }
             "assignment_expression" | "pair" => {
-                let key = n
-                    .child_by_field_name("left")
-                    .or_else(|| n.child_by_field_name("key"))?;
+                let key = n.child_field("left").or_else(|| n.child_field("key"))?;
                 let k = src(key, text);
                 return Some(k.rsplit('.').next().unwrap_or(k).to_string());
             }
@@ -1062,10 +1050,8 @@ impl FileRouting {
         let value = unwrap(value);
         if name == "actions" && value.kind() == "object" {
             for pair in named_children(value) {
-                let key = pair
-                    .child_by_field_name("key")
-                    .map_or("default", |k| src(k, text));
-                if let Some(v) = pair.child_by_field_name("value") {
+                let key = pair.child_field("key").map_or("default", |k| src(k, text));
+                if let Some(v) = pair.child_field("value") {
                     self.push(framework, key, pair, v, text, m);
                 } else if pair.kind() == "method_definition" {
                     self.push(framework, key, pair, pair, text, m);

@@ -1,5 +1,6 @@
 //! Small helpers over JavaScript/TypeScript syntax trees shared by the platform checks.
 
+use crate::parse::ChildField;
 use tree_sitter::Node;
 
 /// The text of `node` in `text`.
@@ -116,38 +117,38 @@ pub fn string_value<'t>(node: Node<'_>, src: &'t str) -> Option<&'t str> {
 
 /// The callee text of a call or `new` expression.
 pub fn callee<'t>(call: Node<'_>, src: &'t str) -> &'t str {
-    call.child_by_field_name("function")
-        .or_else(|| call.child_by_field_name("constructor"))
+    call.child_field("function")
+        .or_else(|| call.child_field("constructor"))
         .map_or("", |c| text(c, src))
 }
 
 /// The argument nodes of a call or `new` expression.
 pub fn arguments(call: Node<'_>) -> Vec<Node<'_>> {
-    call.child_by_field_name("arguments")
+    call.child_field("arguments")
         .map(crate::parse::named_children)
         .unwrap_or_default()
 }
 
 /// The method name of a call `x.name(...)`.
 pub fn method_name<'t>(call: Node<'_>, src: &'t str) -> Option<&'t str> {
-    let f = call.child_by_field_name("function")?;
+    let f = call.child_field("function")?;
     (f.kind() == "member_expression")
-        .then(|| f.child_by_field_name("property"))
+        .then(|| f.child_field("property"))
         .flatten()
         .map(|p| text(p, src))
 }
 
 /// The receiver text of a call `receiver.name(...)`.
 pub fn receiver(call: Node<'_>) -> Option<Node<'_>> {
-    let f = call.child_by_field_name("function")?;
+    let f = call.child_field("function")?;
     (f.kind() == "member_expression")
-        .then(|| f.child_by_field_name("object"))
+        .then(|| f.child_field("object"))
         .flatten()
 }
 
 /// The key of an object `pair` without quotes.
 pub fn pair_key<'t>(pair: Node<'_>, src: &'t str) -> &'t str {
-    pair.child_by_field_name("key")
+    pair.child_field("key")
         .map_or("", |k| string_value(k, src).unwrap_or_else(|| text(k, src)))
 }
 
@@ -199,8 +200,8 @@ fn declarations_among<'t>(declarators: Vec<Node<'t>>, src: &str) -> Vec<(String,
     declarators
         .into_iter()
         .filter_map(|d| {
-            let name = d.child_by_field_name("name")?;
-            let value = d.child_by_field_name("value")?;
+            let name = d.child_field("name")?;
+            let value = d.child_field("value")?;
             (name.kind() == "identifier").then(|| (text(name, src).to_string(), value))
         })
         .collect()

@@ -16,6 +16,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 use tree_sitter::Node;
 
+use crate::parse::ChildField;
 use crate::platform::js::{self, text};
 use crate::platform::{Check, Sink};
 
@@ -63,19 +64,14 @@ fn carries(node: Node<'_>, tainted: &BTreeSet<String>, src: &str) -> bool {
     match node.kind() {
         "identifier" | "shorthand_property_identifier" => tainted.contains(t),
         "member_expression" | "subscript_expression" => node
-            .child_by_field_name("object")
+            .child_field("object")
             .is_some_and(|o| carries(o, tainted, src)),
         "binary_expression" => {
-            let (Some(l), Some(r)) = (
-                node.child_by_field_name("left"),
-                node.child_by_field_name("right"),
-            ) else {
+            let (Some(l), Some(r)) = (node.child_field("left"), node.child_field("right")) else {
                 return false;
             };
             let (lc, rc) = (carries(l, tainted, src), carries(r, tainted, src));
-            let op = node
-                .child_by_field_name("operator")
-                .map_or("", |o| text(o, src));
+            let op = node.child_field("operator").map_or("", |o| text(o, src));
             if op == "*" {
                 // `amount * 100` stays the client's; `product.price * quantity` is the server's
                 // price times a count
@@ -86,7 +82,7 @@ fn carries(node: Node<'_>, tainted: &BTreeSet<String>, src: &str) -> bool {
             }
         }
         "unary_expression" => node
-            .child_by_field_name("argument")
+            .child_field("argument")
             .is_some_and(|c| carries(c, tainted, src)),
         "template_string" => {
             let mut c = node.walk();
@@ -117,15 +113,9 @@ fn tainted_names(function: Node<'_>, src: &str) -> BTreeSet<String> {
         let before = tainted.len();
         for d in &declarators {
             let (name, value) = if d.kind() == "variable_declarator" {
-                (
-                    d.child_by_field_name("name"),
-                    d.child_by_field_name("value"),
-                )
+                (d.child_field("name"), d.child_field("value"))
             } else {
-                (
-                    d.child_by_field_name("left"),
-                    d.child_by_field_name("right"),
-                )
+                (d.child_field("left"), d.child_field("right"))
             };
             let (Some(name), Some(value)) = (name, value) else {
                 continue;
@@ -143,8 +133,7 @@ fn tainted_names(function: Node<'_>, src: &str) -> BTreeSet<String> {
                         "shorthand_property_identifier_pattern" | "identifier"
                     ) && n.parent().is_none_or(|p| {
                         // `{ data: { user } }`: the key `data` is not bound
-                        p.kind() != "pair_pattern"
-                            || p.child_by_field_name("value").is_some_and(|v| v == n)
+                        p.kind() != "pair_pattern" || p.child_field("value").is_some_and(|v| v == n)
                     }) {
                         tainted.insert(text(n, src).to_string());
                     }
@@ -162,7 +151,7 @@ fn tainted_names(function: Node<'_>, src: &str) -> BTreeSet<String> {
 /// The amount pairs inside a payment call's arguments.
 fn amount_pairs<'t>(call: Node<'t>, src: &str) -> Vec<Node<'t>> {
     let mut found = Vec::new();
-    let Some(args) = call.child_by_field_name("arguments") else {
+    let Some(args) = call.child_field("arguments") else {
         return found;
     };
     js::walk(args, |n| {
@@ -239,7 +228,7 @@ pub fn check_file(sink: &mut Sink<'_, '_>) {
         };
         for pair in amount_pairs(call, src) {
             let value = if pair.kind() == "pair" {
-                pair.child_by_field_name("value")
+                pair.child_field("value")
             } else {
                 Some(pair)
             };

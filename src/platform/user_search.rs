@@ -12,6 +12,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 use tree_sitter::Node;
 
+use crate::parse::ChildField;
 use crate::platform::js::{self, text};
 use crate::platform::{Check, Sink};
 
@@ -126,7 +127,7 @@ fn contact_output<'t>(function: Node<'t>, search: Node<'t>, src: &str) -> Option
                 if !CONTACT_KEY.is_match(key) {
                     return;
                 }
-                let value = n.child_by_field_name("value").map_or("", |v| text(v, src));
+                let value = n.child_field("value").map_or("", |v| text(v, src));
                 // Prisma `select: { email: true }` selects it; `where: { email: { contains } }`
                 // filters on it
                 let selects = value == "true";
@@ -141,7 +142,7 @@ fn contact_output<'t>(function: Node<'t>, search: Node<'t>, src: &str) -> Option
                 let t = text(n, src);
                 let tail = t.rfind(".select(").map_or(t, |i| &t[i..]);
                 if SELECT_CONTACT.is_match(tail) {
-                    found.push(n.child_by_field_name("arguments").unwrap_or(n));
+                    found.push(n.child_field("arguments").unwrap_or(n));
                 }
             }
             _ => {}

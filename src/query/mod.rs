@@ -32,6 +32,7 @@ use tree_sitter::{Node, Query, QueryCursor, QueryMatch, Tree};
 pub mod pattern;
 
 use crate::discover::FileKind;
+use crate::parse::ChildField;
 use crate::parse::Grammar;
 use pattern::{Dispatch, Patterns};
 
@@ -464,11 +465,11 @@ impl<'t> MatchContext<'_, 't> {
         let mut stack = vec![self.tree.root_node()];
         while let Some(n) = stack.pop() {
             if n.kind() == "variable_declarator"
-                && let Some(id) = n.child_by_field_name("name")
+                && let Some(id) = n.child_field("name")
                 && id.kind() == "identifier"
                 && self.node_text(id) == name
             {
-                match n.child_by_field_name("value") {
+                match n.child_field("value") {
                     Some(value) if is_string_literal(value) => declared = true,
                     _ => return false,
                 }
@@ -504,11 +505,11 @@ impl<'t> MatchContext<'_, 't> {
         while let Some(n) = stack.pop() {
             let declared = match n.kind() {
                 "function_declaration" | "generator_function_declaration" => Some(n),
-                "variable_declarator" => n.child_by_field_name("value"),
+                "variable_declarator" => n.child_field("value"),
                 _ => None,
             };
             if let Some(value) = declared
-                && let Some(id) = n.child_by_field_name("name")
+                && let Some(id) = n.child_field("name")
                 && id.kind() == "identifier"
             {
                 out.entry(self.node_text(id).to_string())

@@ -11,6 +11,7 @@ use regex::Regex;
 use tree_sitter::Node;
 
 use crate::entry::{self, Handler};
+use crate::parse::ChildField;
 
 /// Middleware names that validate the request against a schema.
 fn validator() -> &'static Regex {
@@ -104,13 +105,13 @@ pub(super) fn enclosing_export(root: Node<'_>, text: &str, offset: usize) -> Opt
         );
         if is_fn {
             let named = match node.kind() {
-                "function_declaration" | "method_definition" => node.child_by_field_name("name"),
+                "function_declaration" | "method_definition" => node.child_field("name"),
                 _ => match parent.kind() {
-                    "variable_declarator" => parent.child_by_field_name("name"),
-                    "pair" => parent.child_by_field_name("key"),
+                    "variable_declarator" => parent.child_field("name"),
+                    "pair" => parent.child_field("key"),
                     "assignment_expression" => parent
-                        .child_by_field_name("left")
-                        .and_then(|l| l.child_by_field_name("property")),
+                        .child_field("left")
+                        .and_then(|l| l.child_field("property")),
                     _ => None,
                 },
             };

@@ -13,6 +13,7 @@ use regex::Regex;
 use tree_sitter::Node;
 
 use crate::finding::Finding;
+use crate::parse::ChildField;
 use crate::platform::js::{self, text};
 use crate::platform::{Check, Sink};
 use crate::rules::Severity;
@@ -255,15 +256,15 @@ fn resolve_function<'t>(index: &js::Index<'t>, node: Node<'t>, src: &str) -> Opt
         "identifier" => function_named(index, text(node, src), src),
         // `handlers.x` with `const handlers = { x: async (request) => ... }` in the file
         "member_expression" => {
-            let object = node.child_by_field_name("object")?;
-            let property = text(node.child_by_field_name("property")?, src);
+            let object = node.child_field("object")?;
+            let property = text(node.child_field("property")?, src);
             let name = text(object, src);
             let (_, value) = index
                 .declarations(src)
                 .into_iter()
                 .find(|(n, v)| n == name && v.kind() == "object")?;
             let pair = js::property(value, property, src)?;
-            let function = pair.child_by_field_name("value")?;
+            let function = pair.child_field("value")?;
             js::FUNCTIONS.contains(&function.kind()).then_some(function)
         }
         _ => None,
@@ -276,14 +277,14 @@ fn function_named<'t>(index: &js::Index<'t>, name: &str, src: &str) -> Option<No
         .of(&["function_declaration", "variable_declarator"])
         .into_iter()
         .find_map(|d| {
-            let n = d.child_by_field_name("name")?;
+            let n = d.child_field("name")?;
             if text(n, src) != name {
                 return None;
             }
             if d.kind() == "function_declaration" {
                 return Some(d);
             }
-            let value = d.child_by_field_name("value")?;
+            let value = d.child_field("value")?;
             js::FUNCTIONS.contains(&value.kind()).then_some(value)
         })
 }
@@ -318,7 +319,7 @@ pub(super) fn imports(index: &js::Index<'_>, src: &str) -> BTreeMap<String, (Str
     };
     for node in index.of(&["import_statement", "variable_declarator"]) {
         if node.kind() == "import_statement" {
-            let Some(module) = node.child_by_field_name("source").and_then(relative) else {
+            let Some(module) = node.child_field("source").and_then(relative) else {
                 continue;
             };
             js::walk(node, |n| match n.kind() {
@@ -333,8 +334,8 @@ pub(super) fn imports(index: &js::Index<'_>, src: &str) -> BTreeMap<String, (Str
                     }
                 }
                 "import_specifier" => {
-                    let name = n.child_by_field_name("name").map(|x| text(x, src));
-                    let alias = n.child_by_field_name("alias").map(|x| text(x, src));
+                    let name = n.child_field("name").map(|x| text(x, src));
+                    let alias = n.child_field("alias").map(|x| text(x, src));
                     if let Some(name) = name {
                         found.insert(
                             alias.unwrap_or(name).to_string(),
@@ -347,8 +348,8 @@ pub(super) fn imports(index: &js::Index<'_>, src: &str) -> BTreeMap<String, (Str
             continue;
         }
         let (Some(binding), Some(value)) = (
-            node.child_by_field_name("name"),
-            node.child_by_field_name("value").map(js::unwrap_expr),
+            node.child_field("name"),
+            node.child_field("value").map(js::unwrap_expr),
         ) else {
             continue;
         };
@@ -367,8 +368,8 @@ pub(super) fn imports(index: &js::Index<'_>, src: &str) -> BTreeMap<String, (Str
                     let (export, local) = match p.kind() {
                         "shorthand_property_identifier_pattern" => (text(p, src), text(p, src)),
                         "pair_pattern" => (
-                            p.child_by_field_name("key").map_or("", |k| text(k, src)),
-                            p.child_by_field_name("value").map_or("", |v| text(v, src)),
+                            p.child_field("key").map_or("", |k| text(k, src)),
+                            p.child_field("value").map_or("", |v| text(v, src)),
                         ),
                         _ => continue,
                     };
@@ -402,8 +403,8 @@ pub fn external_handlers(index: &js::Index<'_>, src: &str) -> Vec<External> {
                 .get(text(*second, src))
                 .map(|(m, e)| (m.clone(), if e == "*" { "=".into() } else { e.clone() })),
             "member_expression" if resolve_function(index, *second, src).is_none() => second
-                .child_by_field_name("object")
-                .zip(second.child_by_field_name("property"))
+                .child_field("object")
+                .zip(second.child_field("property"))
                 .and_then(|(o, p)| {
                     let (m, e) = imports.get(text(o, src))?;
                     matches!(e.as_str(), "*" | "=").then(|| (m.clone(), text(p, src).to_string()))
@@ -442,7 +443,7 @@ pub(super) fn exported_function<'t>(
         }
         match n.kind() {
             "assignment_expression" => {
-                let left = n.child_by_field_name("left").map_or("", |l| text(l, src));
+                let left = n.child_field("left").map_or("", |l| text(l, src));
                 let hit = if export == "=" {
                     left == "module.exports"
                 } else {
@@ -451,14 +452,14 @@ pub(super) fn exported_function<'t>(
                 };
                 if hit {
                     found = n
-                        .child_by_field_name("right")
+                        .child_field("right")
                         .and_then(|r| resolve_function(index, js::unwrap_expr(r), src));
                 }
             }
             "export_statement" if export == "=" && text(n, src).starts_with("export default") => {
                 found = n
-                    .child_by_field_name("declaration")
-                    .or_else(|| n.child_by_field_name("value"))
+                    .child_field("declaration")
+                    .or_else(|| n.child_field("value"))
                     .and_then(|v| resolve_function(index, v, src));
             }
             "pair" if export != "=" && js::pair_key(n, src) == export => {
@@ -466,11 +467,11 @@ pub(super) fn exported_function<'t>(
                     .parent()
                     .and_then(|o| o.parent())
                     .filter(|a| a.kind() == "assignment_expression")
-                    .and_then(|a| a.child_by_field_name("left"))
+                    .and_then(|a| a.child_field("left"))
                     .is_some_and(|l| text(l, src) == "module.exports");
                 if in_exports {
                     found = n
-                        .child_by_field_name("value")
+                        .child_field("value")
                         .and_then(|v| resolve_function(index, v, src));
                 }
             }
@@ -532,12 +533,12 @@ fn validator(index: &js::Index<'_>, node: Node<'_>, src: &str) -> Validator {
     }
     let is_true = |key: &str| {
         js::property(node, key, src)
-            .and_then(|p| p.child_by_field_name("value"))
+            .and_then(|p| p.child_field("value"))
             .is_some_and(|v| text(v, src) != "false")
     };
     let mut constant_fields = Vec::new();
     if let Some(fields) = js::property(node, "fields", src)
-        .and_then(|p| p.child_by_field_name("value"))
+        .and_then(|p| p.child_field("value"))
         .filter(|v| v.kind() == "object")
     {
         let mut c = fields.walk();
@@ -558,8 +559,8 @@ fn validator(index: &js::Index<'_>, node: Node<'_>, src: &str) -> Validator {
 
 fn request_names(function: Node<'_>, src: &str) -> RequestNames {
     let params = function
-        .child_by_field_name("parameters")
-        .or_else(|| function.child_by_field_name("parameter"));
+        .child_field("parameters")
+        .or_else(|| function.child_field("parameter"));
     let Some(params) = params else {
         return RequestNames::default();
     };
@@ -569,7 +570,7 @@ fn request_names(function: Node<'_>, src: &str) -> RequestNames {
         let mut c = params.walk();
         params.named_children(&mut c).next().map(|p| {
             // TS: required_parameter wraps the pattern
-            p.child_by_field_name("pattern").unwrap_or(p)
+            p.child_field("pattern").unwrap_or(p)
         })
     };
     let Some(first) = first else {
@@ -610,7 +611,7 @@ fn master_ops<'t>(function: Node<'t>, src: &str) -> Vec<MasterOp<'t>> {
     js::walk(function, |n| match n.kind() {
         "pair"
             if js::pair_key(n, src) == "useMasterKey"
-                && n.child_by_field_name("value")
+                && n.child_field("value")
                     .is_some_and(|v| text(v, src) == "true") =>
         {
             let call = n
@@ -675,10 +676,7 @@ fn user_query_vars(scope: Node<'_>, src: &str) -> BTreeSet<String> {
 pub(super) fn param_names(function: Node<'_>, params: &str, src: &str) -> BTreeSet<String> {
     let mut names = BTreeSet::new();
     for d in js::nodes_of(function, &["variable_declarator"]) {
-        let (Some(name), Some(value)) = (
-            d.child_by_field_name("name"),
-            d.child_by_field_name("value"),
-        ) else {
+        let (Some(name), Some(value)) = (d.child_field("name"), d.child_field("value")) else {
             continue;
         };
         if !text(value, src).starts_with(params) {
@@ -887,7 +885,7 @@ fn is_returned(call: Node<'_>, function: Node<'_>, src: &str) -> bool {
     if parent.kind() != "variable_declarator" {
         return false;
     }
-    let Some(name) = parent.child_by_field_name("name").map(|n| text(n, src)) else {
+    let Some(name) = parent.child_field("name").map(|n| text(n, src)) else {
         return false;
     };
     js::nodes_of(function, &["return_statement"])
@@ -903,9 +901,7 @@ fn is_returned(call: Node<'_>, function: Node<'_>, src: &str) -> bool {
                     let mut c = value.walk();
                     value.named_children(&mut c).any(|p| match p.kind() {
                         "shorthand_property_identifier" => text(p, src) == name,
-                        "pair" => p
-                            .child_by_field_name("value")
-                            .is_some_and(|v| text(v, src) == name),
+                        "pair" => p.child_field("value").is_some_and(|v| text(v, src) == name),
                         _ => false,
                     })
                 }
@@ -1016,7 +1012,7 @@ fn inside_condition_on(node: Node<'_>, field: &str, function: Node<'_>, src: &st
             return false;
         }
         if matches!(n.kind(), "if_statement" | "ternary_expression")
-            && let Some(cond) = n.child_by_field_name("condition")
+            && let Some(cond) = n.child_field("condition")
             && text(cond, src).contains(field)
         {
             return true;

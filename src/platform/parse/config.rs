@@ -8,6 +8,7 @@ use std::ops::Range;
 
 use tree_sitter::Node;
 
+use crate::parse::ChildField;
 use crate::platform::js::{self, text};
 use crate::platform::{Check, Sink};
 use crate::rules::Severity;
@@ -50,8 +51,8 @@ fn js_val(node: Node<'_>, src: &str, depth: usize) -> Val {
             js::string_value(node, src).map_or(Val::Other, |s| Val::Str(s.to_string()))
         }
         "binary_expression" => {
-            let op = node.child_by_field_name("operator").map(|o| text(o, src));
-            match (op, node.child_by_field_name("right")) {
+            let op = node.child_field("operator").map(|o| text(o, src));
+            match (op, node.child_field("right")) {
                 (Some("||" | "??"), Some(right)) => js::string_value(right, src)
                     .map_or(Val::Other, |s| Val::Fallback(s.to_string())),
                 _ => Val::Other,
@@ -83,7 +84,7 @@ fn entries_at(object: Node<'_>, src: &str, depth: usize) -> Vec<Entry> {
         .filter_map(|p| {
             Some(Entry {
                 key: js::pair_key(p, src).to_string(),
-                value: js_val(p.child_by_field_name("value")?, src, depth),
+                value: js_val(p.child_field("value")?, src, depth),
                 range: p.byte_range(),
             })
         })
@@ -695,7 +696,7 @@ pub fn check_file(sink: &mut Sink<'_, '_>) {
 /// `users: [{ user, pass }]` parsed as nested objects (arrays of objects are not kept by `js_val`).
 fn dashboard_users_as_objects(mut entries: Vec<Entry>, object: Node<'_>, src: &str) -> Vec<Entry> {
     if let Some(users) = js::property(object, "users", src)
-        .and_then(|p| p.child_by_field_name("value"))
+        .and_then(|p| p.child_field("value"))
         .filter(|v| v.kind() == "array")
     {
         let list = users

@@ -7,6 +7,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 use tree_sitter::Node;
 
+use crate::parse::ChildField;
 use crate::platform::client_side::is_client_side;
 use crate::platform::js::{self, text};
 use crate::platform::{Check, Sink};
@@ -51,7 +52,7 @@ fn class_constructors(index: &js::Index<'_>, src: &str) -> BTreeMap<String, Stri
             .find(|c| c.kind() == "class_heritage")
             .map_or("", |h| text(h, src));
         if heritage.contains("Parse.Object")
-            && let Some(name) = class.child_by_field_name("name")
+            && let Some(name) = class.child_field("name")
         {
             let n = text(name, src).to_string();
             ctors.insert(n.clone(), n);
@@ -151,7 +152,7 @@ fn master_key_in_client(sink: &mut Sink<'_, '_>) {
             }
         }
         "assignment_expression"
-            if n.child_by_field_name("left")
+            if n.child_field("left")
                 .is_some_and(|l| text(l, src) == "Parse.masterKey") =>
         {
             hits.push(n.byte_range());

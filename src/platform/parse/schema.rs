@@ -9,6 +9,7 @@ use tree_sitter::Node;
 
 use super::config::{Entry, Val, js_entries, json_val, resolve_object};
 use crate::finding::Finding;
+use crate::parse::ChildField;
 use crate::platform::js::{self, text};
 use crate::platform::{Check, Sink};
 use crate::rules::{Confidence, Severity};
@@ -152,7 +153,7 @@ pub fn check_file(sink: &mut Sink<'_, '_>) {
     let mut found: Vec<(Option<String>, Vec<Entry>)> = Vec::new();
     index.walk(|n| match n.kind() {
         "pair" if js::pair_key(n, src) == "classLevelPermissions" => {
-            let Some(value) = n.child_by_field_name("value") else {
+            let Some(value) = n.child_field("value") else {
                 return;
             };
             let Some(object) = resolve_object(root, value, src) else {
@@ -180,7 +181,7 @@ pub fn check_file(sink: &mut Sink<'_, '_>) {
 
 /// `className: "X"` in the object holding the CLPs.
 fn class_name_property(object: Node<'_>, src: &str) -> Option<String> {
-    let value = js::property(object, "className", src)?.child_by_field_name("value")?;
+    let value = js::property(object, "className", src)?.child_field("value")?;
     js::string_value(value, src).map(str::to_string)
 }
 

@@ -17,6 +17,7 @@ use regex::Regex;
 use tree_sitter::Node;
 
 use super::cloud_code::{self, Report};
+use crate::parse::ChildField;
 use crate::platform::Check;
 use crate::platform::js::{self, text};
 
@@ -78,7 +79,7 @@ pub fn helper_calls(index: &js::Index<'_>, src: &str) -> Vec<HelperCall> {
         let mut calls = Vec::new();
         let mut user_args = 0;
         for call in js::nodes_of(handler.function, &["call_expression"]) {
-            let Some(function) = call.child_by_field_name("function") else {
+            let Some(function) = call.child_field("function") else {
                 continue;
             };
             let target = match function.kind() {
@@ -86,8 +87,8 @@ pub fn helper_calls(index: &js::Index<'_>, src: &str) -> Vec<HelperCall> {
                     .get(text(function, src))
                     .map(|(m, e)| (m.clone(), if e == "*" { "=".into() } else { e.clone() })),
                 "member_expression" => function
-                    .child_by_field_name("object")
-                    .zip(function.child_by_field_name("property"))
+                    .child_field("object")
+                    .zip(function.child_field("property"))
                     .and_then(|(o, p)| {
                         let (m, e) = imports.get(text(o, src))?;
                         matches!(e.as_str(), "*" | "=")
@@ -119,7 +120,7 @@ pub fn helper_calls(index: &js::Index<'_>, src: &str) -> Vec<HelperCall> {
         // the handler relates data to the caller itself (beyond passing `request.user` on)
         let body = handler
             .function
-            .child_by_field_name("body")
+            .child_field("body")
             .map_or("", |b| text(b, src));
         let relates = handler
             .user_name()
@@ -134,8 +135,8 @@ pub fn helper_calls(index: &js::Index<'_>, src: &str) -> Vec<HelperCall> {
 /// The names of a function's parameters by position (`None` for patterns).
 fn parameter_names(function: Node<'_>, src: &str) -> Vec<Option<String>> {
     let Some(params) = function
-        .child_by_field_name("parameters")
-        .or_else(|| function.child_by_field_name("parameter"))
+        .child_field("parameters")
+        .or_else(|| function.child_field("parameter"))
     else {
         return Vec::new();
     };
@@ -147,9 +148,9 @@ fn parameter_names(function: Node<'_>, src: &str) -> Vec<Option<String>> {
         .named_children(&mut c)
         .filter(|p| p.kind() != "comment")
         .map(|p| {
-            let p = p.child_by_field_name("pattern").unwrap_or(p);
+            let p = p.child_field("pattern").unwrap_or(p);
             let p = if p.kind() == "assignment_pattern" {
-                p.child_by_field_name("left").unwrap_or(p)
+                p.child_field("left").unwrap_or(p)
             } else {
                 p
             };
@@ -194,9 +195,7 @@ pub fn loaded_and_written<'t>(
     if ids.is_empty() {
         return None;
     }
-    let body = function
-        .child_by_field_name("body")
-        .map_or("", |b| text(b, src));
+    let body = function.child_field("body").map_or("", |b| text(b, src));
     if OWNERSHIP.is_match(body) {
         return None;
     }
@@ -267,14 +266,14 @@ pub fn uses_master_key(function: Node<'_>, src: &str, loader_text: Option<&str>)
 /// `getById(id)` with `Service` / `getById` imported from a relative module.
 pub fn loader_target(index: &js::Index<'_>, load: Node<'_>, src: &str) -> Option<(String, String)> {
     let imports = cloud_code::imports(index, src);
-    let function = load.child_by_field_name("function")?;
+    let function = load.child_field("function")?;
     match function.kind() {
         "identifier" => imports
             .get(text(function, src))
             .map(|(m, e)| (m.clone(), if e == "*" { "=".into() } else { e.clone() })),
         "member_expression" => {
-            let object = function.child_by_field_name("object")?;
-            let property = function.child_by_field_name("property")?;
+            let object = function.child_field("object")?;
+            let property = function.child_field("property")?;
             let (m, e) = imports.get(text(object, src))?;
             matches!(e.as_str(), "*" | "=").then(|| (m.clone(), text(property, src).to_string()))
         }

@@ -30,6 +30,7 @@ use regex::Regex;
 use tree_sitter::Node;
 
 use super::client_key::service_role_key;
+use crate::parse::ChildField;
 use crate::platform::js::{self, text};
 use crate::platform::{Check, Sink};
 use crate::rules::Severity;
@@ -142,10 +143,10 @@ impl Clients {
         let constructors: Vec<&str> = imports
             .iter()
             .filter(|i| {
-                i.child_by_field_name("name")
+                i.child_field("name")
                     .is_some_and(|n| text(n, src) == "createClient")
             })
-            .filter_map(|i| i.child_by_field_name("alias").map(|a| text(a, src)))
+            .filter_map(|i| i.child_field("alias").map(|a| text(a, src)))
             .chain(["createClient", "createServerClient"])
             .collect();
         for call in index.of(&["call_expression"]) {
@@ -172,8 +173,8 @@ impl Clients {
         let imported = imports
             .iter()
             .filter_map(|i| {
-                i.child_by_field_name("alias")
-                    .or_else(|| i.child_by_field_name("name"))
+                i.child_field("alias")
+                    .or_else(|| i.child_field("name"))
                     .map(|n| text(n, src).to_string())
             })
             .chain(required_names(index, src));
@@ -253,7 +254,7 @@ fn returned_by(call: Node<'_>) -> Option<Node<'_>> {
     let parent = parent?;
     match parent.kind() {
         "return_statement" => js::ancestor(parent, &js::FUNCTIONS),
-        "arrow_function" if parent.child_by_field_name("body") == Some(expr) => Some(parent),
+        "arrow_function" if parent.child_field("body") == Some(expr) => Some(parent),
         _ => None,
     }
 }
@@ -264,10 +265,10 @@ fn required_names(index: &js::Index<'_>, src: &str) -> Vec<String> {
         .of(&["variable_declarator"])
         .into_iter()
         .filter(|d| {
-            d.child_by_field_name("value")
+            d.child_field("value")
                 .is_some_and(|v| v.kind() == "call_expression" && js::callee(v, src) == "require")
         })
-        .filter_map(|d| d.child_by_field_name("name"))
+        .filter_map(|d| d.child_field("name"))
         .filter(|n| n.kind() == "object_pattern")
         .flat_map(|n| bindings(n, src))
         .collect()
@@ -278,11 +279,11 @@ fn bound_name(call: Node<'_>, src: &str) -> Option<String> {
     let parent = outermost(call).1?;
     match parent.kind() {
         "variable_declarator" => {
-            let name = parent.child_by_field_name("name")?;
+            let name = parent.child_field("name")?;
             (name.kind() == "identifier").then(|| text(name, src).to_string())
         }
         "assignment_expression" => {
-            let left = parent.child_by_field_name("left")?;
+            let left = parent.child_field("left")?;
             Some(text(left, src).to_string())
         }
         _ => None,
@@ -291,14 +292,12 @@ fn bound_name(call: Node<'_>, src: &str) -> Option<String> {
 
 /// The name of a function: its own, or the variable or export it is assigned to.
 fn function_name(f: Node<'_>, src: &str) -> Option<String> {
-    if let Some(n) = f.child_by_field_name("name") {
+    if let Some(n) = f.child_field("name") {
         return Some(text(n, src).to_string());
     }
     let p = f.parent()?;
     match p.kind() {
-        "variable_declarator" => p
-            .child_by_field_name("name")
-            .map(|n| text(n, src).to_string()),
+        "variable_declarator" => p.child_field("name").map(|n| text(n, src).to_string()),
         "pair" => Some(js::pair_key(p, src).to_string()),
         _ => None,
     }
@@ -308,7 +307,7 @@ fn function_name(f: Node<'_>, src: &str) -> Option<String> {
 fn bindings(pattern: Node<'_>, src: &str) -> Vec<String> {
     let pattern = match pattern.kind() {
         "required_parameter" | "optional_parameter" => {
-            let Some(p) = pattern.child_by_field_name("pattern") else {
+            let Some(p) = pattern.child_field("pattern") else {
                 return Vec::new();
             };
             p
@@ -317,9 +316,9 @@ fn bindings(pattern: Node<'_>, src: &str) -> Vec<String> {
     };
     let mut names = Vec::new();
     js::walk(pattern, |n| {
-        let is_default_value = n.parent().is_some_and(|p| {
-            p.kind() == "assignment_pattern" && p.child_by_field_name("right") == Some(n)
-        });
+        let is_default_value = n
+            .parent()
+            .is_some_and(|p| p.kind() == "assignment_pattern" && p.child_field("right") == Some(n));
         if matches!(
             n.kind(),
             "identifier" | "shorthand_property_identifier_pattern"
@@ -348,7 +347,7 @@ fn is_server_action(f: Node<'_>, src: &str) -> bool {
         t.starts_with("'use server'") || t.starts_with("\"use server\"")
     };
     let body_head = f
-        .child_by_field_name("body")
+        .child_field("body")
         .and_then(|b| b.named_child(0))
         .is_some_and(|s| head(text(s, src)));
     let exported = f.parent().is_some_and(|p| p.kind() == "export_statement")
@@ -367,7 +366,7 @@ fn is_server_action(f: Node<'_>, src: &str) -> bool {
 
 /// Whether a parameter destructures an object (`({ request, params }) => ...`).
 fn is_object_pattern(param: Node<'_>) -> bool {
-    let pattern = param.child_by_field_name("pattern").unwrap_or(param);
+    let pattern = param.child_field("pattern").unwrap_or(param);
     pattern.kind() == "object_pattern"
 }
 
@@ -482,10 +481,10 @@ fn server_set_field<'s>(n: Node<'_>, src: &'s str) -> Option<&'s str> {
         return None;
     }
     let member = n.parent().filter(|p| p.kind() == "member_expression")?;
-    if member.child_by_field_name("object")?.id() != n.id() {
+    if member.child_field("object")?.id() != n.id() {
         return None;
     }
-    let field = text(member.child_by_field_name("property")?, src);
+    let field = text(member.child_field("property")?, src);
     SERVER_SET_FIELDS.contains(&field).then_some(field)
 }
 
@@ -513,28 +512,24 @@ impl Flow {
         for _ in 0..2 {
             js::walk(body, |n| match n.kind() {
                 "variable_declarator" => {
-                    let (Some(name), Some(value)) = (
-                        n.child_by_field_name("name"),
-                        n.child_by_field_name("value"),
-                    ) else {
+                    let (Some(name), Some(value)) = (n.child_field("name"), n.child_field("value"))
+                    else {
                         return;
                     };
                     flow.bind(name, value, src);
                 }
                 "assignment_expression" => {
-                    if let (Some(left), Some(right)) = (
-                        n.child_by_field_name("left"),
-                        n.child_by_field_name("right"),
-                    ) && left.kind() == "identifier"
+                    if let (Some(left), Some(right)) =
+                        (n.child_field("left"), n.child_field("right"))
+                        && left.kind() == "identifier"
                     {
                         flow.bind(left, right, src);
                     }
                 }
                 "for_in_statement" => {
-                    if let (Some(left), Some(right)) = (
-                        n.child_by_field_name("left"),
-                        n.child_by_field_name("right"),
-                    ) && mentions(right, &flow.tainted, src)
+                    if let (Some(left), Some(right)) =
+                        (n.child_field("left"), n.child_field("right"))
+                        && mentions(right, &flow.tainted, src)
                     {
                         flow.tainted.extend(bindings(left, src));
                     }
@@ -587,20 +582,17 @@ impl Flow {
             flow.guarded = true;
         }
         for cmp in js::nodes_of(body, &["binary_expression"]) {
-            let Some(op) = cmp.child_by_field_name("operator") else {
+            let Some(op) = cmp.child_field("operator") else {
                 continue;
             };
             if !matches!(text(op, src), "===" | "!==" | "==" | "!=") {
                 continue;
             }
             let t = text(cmp, src);
-            let is_presence_test = [
-                cmp.child_by_field_name("left"),
-                cmp.child_by_field_name("right"),
-            ]
-            .into_iter()
-            .flatten()
-            .any(|side| matches!(text(side, src), "null" | "undefined" | "\"\"" | "''"));
+            let is_presence_test = [cmp.child_field("left"), cmp.child_field("right")]
+                .into_iter()
+                .flatten()
+                .any(|side| matches!(text(side, src), "null" | "undefined" | "\"\"" | "''"));
             if SECRET_COMPARE.is_match(t) && !is_presence_test {
                 flow.guarded = true;
             }
@@ -631,7 +623,7 @@ impl Flow {
         js::nodes_of(handler, &["binary_expression"])
             .into_iter()
             .any(|cmp| {
-                cmp.child_by_field_name("operator")
+                cmp.child_field("operator")
                     .is_some_and(|op| matches!(text(op, src), "===" | "!==" | "==" | "!="))
                     && mentions(cmp, &self.identity, src)
             })
@@ -658,7 +650,7 @@ fn chain<'t>(call: Node<'t>, src: &str) -> (Vec<(String, Node<'t>)>, Node<'t>) {
             break;
         };
         let name = member
-            .child_by_field_name("property")
+            .child_field("property")
             .map_or("", |p| text(p, src))
             .to_string();
         methods.push((name, outer));
@@ -685,7 +677,7 @@ fn row_inputs(row: Node<'_>, flow: &Flow, src: &str) -> Vec<String> {
             for p in row.named_children(&mut c) {
                 match p.kind() {
                     "pair" => {
-                        let value = p.child_by_field_name("value");
+                        let value = p.child_field("value");
                         if OWNER_KEY.is_match(js::pair_key(p, src))
                             && value.is_some_and(|v| mentions(v, &flow.tainted, src))
                         {
@@ -780,9 +772,9 @@ fn query_inputs(from: Node<'_>, flow: &Flow, src: &str) -> Option<Query> {
 fn object_of<'t>(member: Node<'t>, property: &str, src: &str) -> Option<Node<'t>> {
     (member.kind() == "member_expression"
         && member
-            .child_by_field_name("property")
+            .child_field("property")
             .is_some_and(|p| text(p, src) == property))
-    .then(|| member.child_by_field_name("object"))
+    .then(|| member.child_field("object"))
     .flatten()
 }
 

@@ -12,6 +12,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 use tree_sitter::Node;
 
+use crate::parse::ChildField;
 use crate::platform::js::{self, text};
 use crate::platform::{Check, Sink};
 use crate::rules::Severity;
@@ -51,7 +52,7 @@ fn is_supabase_storage(receiver: Node<'_>, index: &js::Index<'_>, src: &str, dep
     let receiver = js::unwrap_expr(receiver);
     match receiver.kind() {
         "member_expression" => receiver
-            .child_by_field_name("property")
+            .child_field("property")
             .is_some_and(|p| text(p, src) == "storage"),
         "identifier" if depth < 8 => {
             let name = text(receiver, src);
@@ -93,7 +94,7 @@ pub fn check_file(sink: &mut Sink<'_, '_>) {
             .map(|o| js::unwrap_expr(*o))
             .filter(|o| o.kind() == "object")
             .and_then(|o| js::property(o, "public", src))
-            .and_then(|p| p.child_by_field_name("value"))
+            .and_then(|p| p.child_field("value"))
             .is_some_and(|v| text(v, src) == "true");
         if !is_public {
             continue;

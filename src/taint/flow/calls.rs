@@ -11,6 +11,7 @@ use super::{
     CLEAN_METHODS, Facts, Forward, ITERATORS, MUTATORS, Step, Taint, Walker, is_function,
     node_text, root_identifier, short, string_value, strip, union,
 };
+use crate::parse::ChildField;
 use crate::taint::spec::{SinkKind, Source};
 
 impl<'t> Walker<'_, 't> {
@@ -79,8 +80,8 @@ impl<'t> Walker<'_, 't> {
     }
 
     pub(super) fn assignment(&mut self, n: Node<'t>) -> Option<Taint> {
-        let t = n.child_by_field_name("right").and_then(|r| self.eval(r));
-        let left = n.child_by_field_name("left")?;
+        let t = n.child_field("right").and_then(|r| self.eval(r));
+        let left = n.child_field("left")?;
         match left.kind() {
             "identifier" => {
                 let name = self.text(left).to_string();
@@ -162,11 +163,11 @@ impl<'t> Walker<'_, 't> {
 
     pub(super) fn call(&mut self, n: Node<'t>) -> Option<Taint> {
         let is_new = n.kind() == "new_expression";
-        let callee = n.child_by_field_name(if is_new { "constructor" } else { "function" })?;
+        let callee = n.child_field(if is_new { "constructor" } else { "function" })?;
         let path = self.path_of(callee);
         let method = path.last().map_or("", String::as_str);
         let receiver = (callee.kind() == "member_expression")
-            .then(|| callee.child_by_field_name("object"))
+            .then(|| callee.child_field("object"))
             .flatten();
         let recv = match receiver {
             Some(r) => self.eval(r),
@@ -178,11 +179,11 @@ impl<'t> Walker<'_, 't> {
         };
         let args = Self::args(n);
         let tagged = n
-            .child_by_field_name("arguments")
+            .child_field("arguments")
             .is_some_and(|a| a.kind() == "template_string");
         if tagged {
             // sql`...`, html`...`: tag functions receive the parts apart (parameterised)
-            if let Some(a) = n.child_by_field_name("arguments") {
+            if let Some(a) = n.child_field("arguments") {
                 self.eval(a);
             }
             return None;
@@ -310,9 +311,7 @@ impl<'t> Walker<'_, 't> {
         }
 
         // sinks
-        let arg_text = n
-            .child_by_field_name("arguments")
-            .map_or("", |a| self.text(a));
+        let arg_text = n.child_field("arguments").map_or("", |a| self.text(a));
         for (sink, rule) in &self.shared.cfg.sinks {
             let SinkKind::Call(p) = &sink.kind else {
                 continue;
@@ -530,7 +529,7 @@ impl<'t> Walker<'_, 't> {
             && let Some(executor) = args.first().copied().filter(|a| is_function(*a))
             && let Some(resolve) = crate::parse::function_params(executor).first().copied()
             && resolve.kind() == "identifier"
-            && let Some(body) = executor.child_by_field_name("body")
+            && let Some(body) = executor.child_field("body")
         {
             let mut settled = Vec::new();
             calls_of(body, self.text(resolve), self.shared.text, &mut settled, 0);
@@ -549,7 +548,7 @@ impl<'t> Walker<'_, 't> {
                 .copied()
                 .filter(|a| a.kind() == "arrow_function")
             && let Some(body) = callback
-                .child_by_field_name("body")
+                .child_field("body")
                 .filter(|b| b.kind() != "statement_block")
             && let Some(param) = crate::parse::function_params(callback).first().copied()
         {
@@ -725,7 +724,7 @@ impl<'t> Walker<'_, 't> {
         let is_constructed = |v: Node<'t>| {
             v.kind() == "regex"
                 || (v.kind() == "new_expression"
-                    && v.child_by_field_name("constructor")
+                    && v.child_field("constructor")
                         .is_some_and(|c| self.text(c) == "RegExp"))
         };
         if is_constructed(n) {
@@ -742,13 +741,10 @@ impl<'t> Walker<'_, 't> {
                     .into_iter()
                     .filter(|s| matches!(s.kind(), "lexical_declaration" | "variable_declaration"))
                     .flat_map(crate::parse::named_children)
-                    .find(|d| {
-                        d.child_by_field_name("name")
-                            .is_some_and(|x| self.text(x) == name)
-                    });
+                    .find(|d| d.child_field("name").is_some_and(|x| self.text(x) == name));
                 if let Some(d) = declared {
                     return d
-                        .child_by_field_name("value")
+                        .child_field("value")
                         .is_some_and(|v| is_constructed(strip(v)));
                 }
             }
@@ -771,7 +767,7 @@ impl<'t> Walker<'_, 't> {
             return None;
         }
         let (target, first) = match method {
-            "bind" => (strip(callee.child_by_field_name("object")?), 1),
+            "bind" => (strip(callee.child_field("object")?), 1),
             "partial" => (strip(*args.first()?), 1),
             _ => return None,
         };
@@ -786,7 +782,7 @@ impl<'t> Walker<'_, 't> {
         let on_call = match callee.kind() {
             "call_expression" => true,
             "member_expression" => callee
-                .child_by_field_name("object")
+                .child_field("object")
                 .is_some_and(|o| strip(o).kind() == "call_expression"),
             _ => false,
         };
@@ -848,7 +844,7 @@ impl<'t> Walker<'_, 't> {
             let object = string && key != "*" && (!t.stringy || t.whole);
             let fields = if object {
                 let value = if at.kind() == "pair" {
-                    at.child_by_field_name("value")
+                    at.child_field("value")
                 } else {
                     None
                 };
@@ -897,10 +893,8 @@ impl<'t> Walker<'_, 't> {
         for item in crate::parse::named_children(object) {
             let (key, taint) = match item.kind() {
                 "pair" => {
-                    let (Some(k), Some(v)) = (
-                        item.child_by_field_name("key"),
-                        item.child_by_field_name("value"),
-                    ) else {
+                    let (Some(k), Some(v)) = (item.child_field("key"), item.child_field("value"))
+                    else {
                         continue;
                     };
                     let key = string_value(self.shared.text, k).unwrap_or(self.text(k));
@@ -924,7 +918,7 @@ impl<'t> Walker<'_, 't> {
         let n = strip(n);
         match n.kind() {
             "regex" => n
-                .child_by_field_name("pattern")
+                .child_field("pattern")
                 .is_some_and(|p| crate::taint::redos::catastrophic(self.text(p))),
             "new_expression" | "call_expression" => {
                 let field = if n.kind() == "new_expression" {
@@ -932,7 +926,7 @@ impl<'t> Walker<'_, 't> {
                 } else {
                     "function"
                 };
-                n.child_by_field_name(field)
+                n.child_field(field)
                     .is_some_and(|c| self.text(c) == "RegExp")
                     && Self::args(n).first().is_some_and(|a| match a.kind() {
                         "regex" => self.catastrophic_regex(*a),
@@ -960,9 +954,8 @@ impl<'t> Walker<'_, 't> {
             return false;
         }
         if n.kind() == "variable_declarator"
-            && n.child_by_field_name("name")
-                .is_some_and(|x| self.text(x) == name)
-            && let Some(v) = n.child_by_field_name("value")
+            && n.child_field("name").is_some_and(|x| self.text(x) == name)
+            && let Some(v) = n.child_field("value")
             && v.kind() != "identifier"
         {
             return self.catastrophic_regex(v);
@@ -1016,9 +1009,9 @@ impl<'t> Walker<'_, 't> {
         if re.kind() != "regex" || with.contains(['.', '/', '\\']) {
             return None;
         }
-        let pattern = self.text(re.child_by_field_name("pattern")?);
+        let pattern = self.text(re.child_field("pattern")?);
         let global = re
-            .child_by_field_name("flags")
+            .child_field("flags")
             .is_some_and(|f| self.text(f).contains('g'));
         if global && removes_every(pattern, '/') {
             return Some(true);
@@ -1029,7 +1022,7 @@ impl<'t> Walker<'_, 't> {
         // a normalised path keeps `..` only as its leading segments
         let normalised = receiver.map(strip).is_some_and(|r| {
             r.kind() == "call_expression"
-                && r.child_by_field_name("function")
+                && r.child_field("function")
                     .is_some_and(|c| self.path_of(c).last().is_some_and(|m| m == "normalize"))
         });
         let leading = pattern.strip_prefix('^').unwrap_or(pattern);
@@ -1069,9 +1062,9 @@ impl<'t> Walker<'_, 't> {
         while let Some(f) = at {
             if is_function(f) {
                 // which parameter declares the name (a lone `x =>` is the first)
-                let declared = f.child_by_field_name("parameters").map_or_else(
+                let declared = f.child_field("parameters").map_or_else(
                     || {
-                        f.child_by_field_name("parameter")
+                        f.child_field("parameter")
                             .filter(|p| self.text(*p) == name)
                             .map(|_| 0)
                     },
@@ -1095,7 +1088,7 @@ impl<'t> Walker<'_, 't> {
                     .iter()
                     .position(|a| a.id() == f.id());
                 let method = call
-                    .child_by_field_name("function")
+                    .child_field("function")
                     .map(|c| self.path_of(c))
                     .and_then(|p| p.last().cloned())
                     .unwrap_or_default();
@@ -1125,10 +1118,8 @@ impl<'t> Walker<'_, 't> {
 /// The name a parameter declares (`x` of `x = 1` or `x: T`).
 fn strip_param(p: Node<'_>) -> Node<'_> {
     match p.kind() {
-        "assignment_pattern" => p.child_by_field_name("left").unwrap_or(p),
-        "required_parameter" | "optional_parameter" => {
-            p.child_by_field_name("pattern").unwrap_or(p)
-        }
+        "assignment_pattern" => p.child_field("left").unwrap_or(p),
+        "required_parameter" | "optional_parameter" => p.child_field("pattern").unwrap_or(p),
         _ => p,
     }
 }
@@ -1197,7 +1188,7 @@ fn calls_of<'t>(n: Node<'t>, name: &str, text: &str, out: &mut Vec<Node<'t>>, de
         return;
     }
     if n.kind() == "call_expression"
-        && n.child_by_field_name("function")
+        && n.child_field("function")
             .is_some_and(|f| f.kind() == "identifier" && node_text(text, f) == name)
     {
         out.push(n);
@@ -1212,11 +1203,11 @@ fn calls_of<'t>(n: Node<'t>, name: &str, text: &str, out: &mut Vec<Node<'t>>, de
 /// `encodeEntities`) and writing HTML entities or testing for the characters that need them.
 fn is_html_escaper(text: &str, f: Node<'_>) -> bool {
     let name = f
-        .child_by_field_name("name")
+        .child_field("name")
         .or_else(|| {
             f.parent()
                 .filter(|p| p.kind() == "variable_declarator")
-                .and_then(|p| p.child_by_field_name("name"))
+                .and_then(|p| p.child_field("name"))
         })
         .map_or("", |n| node_text(text, n))
         .to_ascii_lowercase();

@@ -8,6 +8,7 @@
 //! escapes is walked a second time, so that reads written before the store see it too; never
 //! more than twice, so the walk stays linear.
 
+use crate::parse::ChildField;
 use std::collections::{BTreeMap, BTreeSet};
 
 use tree_sitter::Node;
@@ -22,9 +23,9 @@ pub(super) fn module_variables(root: Node<'_>, text: &str) -> BTreeSet<String> {
             continue;
         }
         for d in crate::parse::named_children(stmt) {
-            if let Some(name) = d.child_by_field_name("name")
+            if let Some(name) = d.child_field("name")
                 && name.kind() == "identifier"
-                && !d.child_by_field_name("value").is_some_and(is_function)
+                && !d.child_field("value").is_some_and(is_function)
             {
                 out.insert(node_text(text, name).to_string());
             }
@@ -41,9 +42,9 @@ pub(super) fn module_constants<'t>(root: Node<'_>, text: &'t str) -> BTreeMap<St
             continue;
         }
         for d in crate::parse::named_children(stmt) {
-            if let Some(name) = d.child_by_field_name("name")
+            if let Some(name) = d.child_field("name")
                 && name.kind() == "identifier"
-                && let Some(value) = d.child_by_field_name("value")
+                && let Some(value) = d.child_field("value")
                 && let Some(v) = super::string_value(text, value)
             {
                 out.insert(node_text(text, name).to_string(), v);
@@ -124,10 +125,10 @@ impl<'t> Walker<'_, 't> {
         if !self.constructed.insert(class.id()) {
             return;
         }
-        let ctor = class.child_by_field_name("body").and_then(|body| {
+        let ctor = class.child_field("body").and_then(|body| {
             crate::parse::named_children(body).into_iter().find(|m| {
                 m.kind() == "method_definition"
-                    && m.child_by_field_name("name")
+                    && m.child_field("name")
                         .is_some_and(|n| self.text(n) == "constructor")
             })
         });
@@ -152,19 +153,19 @@ impl<'t> Walker<'_, 't> {
 
     /// The method `this.<name>(...)` calls: one of the class `this` stands for.
     pub(super) fn this_method(&self, name: &str) -> Option<Node<'t>> {
-        let body = self.class_of_this()?.child_by_field_name("body")?;
+        let body = self.class_of_this()?.child_field("body")?;
         crate::parse::named_children(body)
             .into_iter()
             .find_map(|member| match member.kind() {
                 "method_definition" => member
-                    .child_by_field_name("name")
+                    .child_field("name")
                     .filter(|n| self.text(*n) == name)
                     .map(|_| member),
                 "public_field_definition" | "field_definition" => member
-                    .child_by_field_name("property")
-                    .or_else(|| member.child_by_field_name("name"))
+                    .child_field("property")
+                    .or_else(|| member.child_field("name"))
                     .filter(|n| self.text(*n) == name)
-                    .and_then(|_| member.child_by_field_name("value"))
+                    .and_then(|_| member.child_field("value"))
                     .filter(|v| is_function(*v)),
                 _ => None,
             })

@@ -11,6 +11,7 @@ use super::{
     FACT_NO_DOTDOT, FACT_RELATIVE, Facts, MAX_NESTING, Safe, Taint, Walker, is_name_or_member,
     string_value, strip,
 };
+use crate::parse::ChildField;
 use crate::taint::spec::Seg;
 
 /// Whether a regular expression is one character class holding `<`, `>`, `&` and `"`: it
@@ -84,7 +85,7 @@ fn dotdot_text(text: &str, n: Node<'_>) -> bool {
             .is_some_and(|v| matches!(v, "." | ".." | "../" | "..\\\\" | "..\\")),
         // `".." + path.sep`
         "binary_expression" => n
-            .child_by_field_name("left")
+            .child_field("left")
             .and_then(|l| string_value(text, strip(l)))
             .is_some_and(|v| v == ".."),
         _ => false,
@@ -101,7 +102,7 @@ impl<'t> Walker<'_, 't> {
             .map(strip)
             .filter(|v| v.kind() == "call_expression")
             .and_then(|v| {
-                let callee = v.child_by_field_name("function")?;
+                let callee = v.child_field("function")?;
                 (self.path_of(callee).last().map(String::as_str) == Some("relative"))
                     .then_some(())?;
                 let p = Self::args(v).get(1).copied().map(strip)?;
@@ -125,7 +126,7 @@ impl<'t> Walker<'_, 't> {
         // `path.normalize(rel).startsWith("..")`: normalising keeps a leading `..` where it is
         if var.kind() == "call_expression"
             && var
-                .child_by_field_name("function")
+                .child_field("function")
                 .is_some_and(|c| self.path_of(c).last().is_some_and(|m| m == "normalize"))
             && let [only] = Self::args(var).as_slice()
         {
@@ -158,28 +159,28 @@ impl<'t> Walker<'_, 't> {
         let mut n = strip(cond);
         // `if ((m = RE.exec(v)))`
         if n.kind() == "assignment_expression" {
-            n = strip(n.child_by_field_name("right")?);
+            n = strip(n.child_field("right")?);
         }
         let (call, null_is_then) = match n.kind() {
             "call_expression" => (n, None),
             "binary_expression" => {
-                let r = strip(n.child_by_field_name("right")?);
+                let r = strip(n.child_field("right")?);
                 if !matches!(r.kind(), "null" | "undefined") {
                     return None;
                 }
                 let op = self.op(n);
                 let eq = matches!(op, "==" | "===");
                 (eq || matches!(op, "!=" | "!==")).then_some(())?;
-                (strip(n.child_by_field_name("left")?), Some(eq))
+                (strip(n.child_field("left")?), Some(eq))
             }
             _ => return None,
         };
         if call.kind() != "call_expression" {
             return None;
         }
-        let callee = call.child_by_field_name("function")?;
+        let callee = call.child_field("function")?;
         let method = self.path_of(callee).last()?.clone();
-        let recv = strip(callee.child_by_field_name("object")?);
+        let recv = strip(callee.child_field("object")?);
         let first = strip(*Self::args(call).first()?);
         let (re, value) = match method.as_str() {
             "test" | "exec" => (recv, first),
@@ -229,11 +230,8 @@ impl<'t> Walker<'_, 't> {
                             matches!(s.kind(), "lexical_declaration" | "variable_declaration")
                         })
                         .flat_map(crate::parse::named_children)
-                        .find(|d| {
-                            d.child_by_field_name("name")
-                                .is_some_and(|x| self.text(x) == name)
-                        })
-                        .and_then(|d| d.child_by_field_name("value"))
+                        .find(|d| d.child_field("name").is_some_and(|x| self.text(x) == name))
+                        .and_then(|d| d.child_field("value"))
                         .filter(|v| v.kind() == "regex");
                 }
                 at = block.parent();
@@ -243,7 +241,7 @@ impl<'t> Walker<'_, 't> {
             None
         };
         literal
-            .and_then(|r| r.child_by_field_name("pattern"))
+            .and_then(|r| r.child_field("pattern"))
             .map(|p| self.text(p).to_string())
     }
 
@@ -256,7 +254,7 @@ impl<'t> Walker<'_, 't> {
         let text = self.shared.text;
         let call = strip(cond);
         if call.kind() == "call_expression" {
-            let callee = call.child_by_field_name("function")?;
+            let callee = call.child_field("function")?;
             let path = self.path_of(callee);
             let method = path.last()?.as_str();
             let args = Self::args(call);
@@ -265,7 +263,7 @@ impl<'t> Walker<'_, 't> {
                 let fact = format!("{FACT_RELATIVE}{}", self.text(first));
                 return Some((Vec::new(), vec![(fact, self.shared.cfg.dot_free)]));
             }
-            let recv = strip(callee.child_by_field_name("object")?);
+            let recv = strip(callee.child_field("object")?);
             return match method {
                 "startsWith" if dotdot_text(text, first) => {
                     Some((Vec::new(), self.no_dotdot(recv, false)))
@@ -284,20 +282,20 @@ impl<'t> Walker<'_, 't> {
             return None;
         }
         let (l, r) = (
-            strip(call.child_by_field_name("left")?),
-            strip(call.child_by_field_name("right")?),
+            strip(call.child_field("left")?),
+            strip(call.child_field("right")?),
         );
         let bound = self.text(r);
         let op = self.op(call);
         if l.kind() != "call_expression" {
             return None;
         }
-        let callee = l.child_by_field_name("function")?;
+        let callee = l.child_field("function")?;
         if self.path_of(callee).last().map(String::as_str) != Some("indexOf") {
             return None;
         }
         let arg = strip(*Self::args(l).first()?);
-        let recv = strip(callee.child_by_field_name("object")?);
+        let recv = strip(callee.child_field("object")?);
         let anywhere = string_value(text, arg) == Some("..");
         match (op, bound) {
             // absent anywhere
@@ -328,7 +326,7 @@ impl<'t> Walker<'_, 't> {
         if unary.kind() != "unary_expression" || self.op(unary) != "typeof" {
             return None;
         }
-        let var = strip(unary.child_by_field_name("argument")?);
+        let var = strip(unary.child_field("argument")?);
         if !is_name_or_member(var) {
             return None;
         }
@@ -375,16 +373,14 @@ impl<'t> Walker<'_, 't> {
                 .unwrap_or_default(),
             "unary_expression" if self.op(cond) == "!" => {
                 let (t, e) = cond
-                    .child_by_field_name("argument")
+                    .child_field("argument")
                     .map(|c| self.guards(c))
                     .unwrap_or_default();
                 (e, t)
             }
             "binary_expression" => {
-                let (Some(l), Some(r)) = (
-                    cond.child_by_field_name("left"),
-                    cond.child_by_field_name("right"),
-                ) else {
+                let (Some(l), Some(r)) = (cond.child_field("left"), cond.child_field("right"))
+                else {
                     return Default::default();
                 };
                 match self.op(cond) {
@@ -460,7 +456,7 @@ impl<'t> Walker<'_, 't> {
                 (Vec::new(), vec![(self.path_of(cond).join("."), u64::MAX)])
             }
             "call_expression" => {
-                let Some(callee) = cond.child_by_field_name("function") else {
+                let Some(callee) = cond.child_field("function") else {
                     return Default::default();
                 };
                 let args = Self::args(cond);
@@ -482,9 +478,9 @@ impl<'t> Walker<'_, 't> {
         if call.kind() != "call_expression" {
             return None;
         }
-        let callee = strip(call.child_by_field_name("function")?);
+        let callee = strip(call.child_field("function")?);
         let method = self.path_of(callee).last()?.clone();
-        let recv = strip(callee.child_by_field_name("object")?);
+        let recv = strip(callee.child_field("object")?);
         if !is_name_or_member(recv) {
             return None;
         }
@@ -641,7 +637,7 @@ impl<'t> Walker<'_, 't> {
             return None;
         }
         let f = self.helper(self.text(callee))?;
-        let body = f.child_by_field_name("body")?;
+        let body = f.child_field("body")?;
         let returned = if body.kind() == "statement_block" {
             let statements = crate::parse::named_children(body)
                 .into_iter()
@@ -723,8 +719,8 @@ fn exits_within(n: Node<'_>, memo: &RefCell<BTreeMap<usize, bool>>, depth: usize
             .copied()
             .is_some_and(deeper),
         "if_statement" => {
-            n.child_by_field_name("consequence").is_some_and(deeper)
-                && n.child_by_field_name("alternative").is_some_and(deeper)
+            n.child_field("consequence").is_some_and(deeper)
+                && n.child_field("alternative").is_some_and(deeper)
         }
         "else_clause" => n.named_child(0).is_some_and(deeper),
         _ => false,

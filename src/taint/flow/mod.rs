@@ -30,6 +30,7 @@ use tree_sitter::{Node, Tree};
 use super::Compiled;
 use super::paths::PathAliases;
 use crate::engine::stack;
+use crate::parse::ChildField;
 use guards::exits;
 use modules::ImportCall;
 pub(crate) use modules::resolve_module;
@@ -578,10 +579,10 @@ impl<'s, 't> Walker<'s, 't> {
             | "super" => vec![self.text(n).to_string()],
             "member_expression" => {
                 let mut p = n
-                    .child_by_field_name("object")
+                    .child_field("object")
                     .map_or_else(|| vec!["?".into()], |o| self.path_of(o));
                 p.push(
-                    n.child_by_field_name("property")
+                    n.child_field("property")
                         .map_or("?", |x| self.text(x))
                         .to_string(),
                 );
@@ -589,9 +590,9 @@ impl<'s, 't> Walker<'s, 't> {
             }
             "subscript_expression" => {
                 let mut p = n
-                    .child_by_field_name("object")
+                    .child_field("object")
                     .map_or_else(|| vec!["?".into()], |o| self.path_of(o));
-                let index = n.child_by_field_name("index");
+                let index = n.child_field("index");
                 p.push(
                     index
                         .and_then(|i| string_value(self.shared.text, i))
@@ -608,13 +609,13 @@ impl<'s, 't> Walker<'s, 't> {
             }
             // `res.status(404).send(...)` is `res.send(...)`: chained setters return the receiver
             "call_expression" => {
-                let callee = n.child_by_field_name("function");
+                let callee = n.child_field("function");
                 match callee.filter(|c| c.kind() == "member_expression") {
                     Some(c)
-                        if c.child_by_field_name("property")
+                        if c.child_field("property")
                             .is_some_and(|p| CHAINABLE.contains(&self.text(p))) =>
                     {
-                        c.child_by_field_name("object")
+                        c.child_field("object")
                             .map_or_else(|| vec!["?".into()], |o| self.path_of(o))
                     }
                     _ => vec!["?".into()],
@@ -622,7 +623,7 @@ impl<'s, 't> Walker<'s, 't> {
             }
             // `new VM(options).run(code)` is a method of the constructed class
             "new_expression" => n
-                .child_by_field_name("constructor")
+                .child_field("constructor")
                 .map_or_else(|| vec!["?".into()], |c| self.path_of(c)),
             _ => vec!["?".into()],
         }
@@ -650,10 +651,10 @@ impl<'s, 't> Walker<'s, 't> {
                     if d.kind() != "variable_declarator" {
                         continue;
                     }
-                    let value = d.child_by_field_name("value");
+                    let value = d.child_field("value");
                     let t = value.and_then(|v| self.eval(v));
                     let path = value.map(|v| self.value_path(v));
-                    if let Some(name) = d.child_by_field_name("name") {
+                    if let Some(name) = d.child_field("name") {
                         self.bind(name, t, path.as_deref());
                         self.note_relative(name, value);
                     }
@@ -675,14 +676,14 @@ impl<'s, 't> Walker<'s, 't> {
             "try_statement" => self.try_statement(n),
             "for_in_statement" => {
                 let t = n
-                    .child_by_field_name("right")
+                    .child_field("right")
                     .and_then(|r| self.eval(r))
                     .map(Taint::field);
                 let pre = self.state.clone();
-                if let Some(left) = n.child_by_field_name("left") {
+                if let Some(left) = n.child_field("left") {
                     self.bind(left, t, None);
                 }
-                if let Some(body) = n.child_by_field_name("body") {
+                if let Some(body) = n.child_field("body") {
                     self.visit(body);
                 }
                 let after = std::mem::take(&mut self.state);
@@ -713,7 +714,7 @@ impl<'s, 't> Walker<'s, 't> {
     }
 
     fn if_statement(&mut self, n: Node<'t>) {
-        let cond = n.child_by_field_name("condition");
+        let cond = n.child_field("condition");
         if let Some(c) = cond {
             self.eval(c);
         }
@@ -722,7 +723,7 @@ impl<'s, 't> Walker<'s, 't> {
         for (name, mask) in &then_safe {
             self.state.clean(name, *mask);
         }
-        let consequence = n.child_by_field_name("consequence");
+        let consequence = n.child_field("consequence");
         if let Some(c) = consequence {
             self.visit(c);
         }
@@ -730,7 +731,7 @@ impl<'s, 't> Walker<'s, 't> {
         for (name, mask) in &else_safe {
             self.state.clean(name, *mask);
         }
-        let alternative = n.child_by_field_name("alternative");
+        let alternative = n.child_field("alternative");
         if let Some(a) = alternative {
             self.visit(a);
         }
@@ -794,8 +795,7 @@ impl<'s, 't> Walker<'s, 't> {
     }
 
     fn op(&self, n: Node<'_>) -> &'t str {
-        n.child_by_field_name("operator")
-            .map_or("", |o| self.text(o))
+        n.child_field("operator").map_or("", |o| self.text(o))
     }
 
     // ---- binding -----------------------------------------------------------------------------
@@ -805,7 +805,7 @@ impl<'s, 't> Walker<'s, 't> {
     // ---- expressions -------------------------------------------------------------------------
 
     fn args(call: Node<'t>) -> Vec<Node<'t>> {
-        let Some(list) = call.child_by_field_name("arguments") else {
+        let Some(list) = call.child_field("arguments") else {
             return Vec::new();
         };
         if list.kind() != "arguments" {
@@ -896,7 +896,7 @@ fn root_identifier(mut n: Node<'_>) -> Option<Node<'_>> {
     loop {
         match n.kind() {
             "identifier" => return Some(n),
-            "member_expression" | "subscript_expression" => n = n.child_by_field_name("object")?,
+            "member_expression" | "subscript_expression" => n = n.child_field("object")?,
             _ => return None,
         }
     }

@@ -11,6 +11,7 @@
 //! key for the module itself (`module.exports = function …`, `export default function …`);
 //! `Dao.update` for `this.update = …` inside an exported constructor `Dao`.
 
+use crate::parse::ChildField;
 use std::collections::BTreeMap;
 use std::ops::Range;
 
@@ -143,33 +144,32 @@ impl<'t> Walker<'_, 't> {
                 "export_statement" => {
                     let is_default =
                         node_text(self.shared.text, child).starts_with("export default");
-                    if let Some(decl) = child.child_by_field_name("declaration") {
+                    if let Some(decl) = child.child_field("declaration") {
                         if is_class(decl) {
                             // `export class Service { query(q) {} }`: `Service.query`
                             let name = decl
-                                .child_by_field_name("name")
+                                .child_field("name")
                                 .map(|n| self.text(n).to_string())
                                 .filter(|_| !is_default)
                                 .unwrap_or_default();
                             self.class_methods(&name, decl, &mut out);
                         } else if is_function(decl) {
                             let name = decl
-                                .child_by_field_name("name")
+                                .child_field("name")
                                 .map(|n| self.text(n).to_string())
                                 .unwrap_or_default();
                             out.push((if is_default { String::new() } else { name }, decl));
                         } else {
                             for d in crate::parse::named_children(decl) {
-                                if let (Some(n), Some(v)) = (
-                                    d.child_by_field_name("name"),
-                                    d.child_by_field_name("value"),
-                                ) && is_function(v)
+                                if let (Some(n), Some(v)) =
+                                    (d.child_field("name"), d.child_field("value"))
+                                    && is_function(v)
                                 {
                                     out.push((self.text(n).to_string(), v));
                                 }
                             }
                         }
-                    } else if let Some(value) = child.child_by_field_name("value") {
+                    } else if let Some(value) = child.child_field("value") {
                         self.export_value(String::new(), value, classes, &mut out);
                     } else {
                         // `export { a, b as c }`
@@ -178,10 +178,10 @@ impl<'t> Walker<'_, 't> {
                             .filter(|c| c.kind() == "export_clause")
                         {
                             for spec in crate::parse::named_children(clause) {
-                                let Some(name) = spec.child_by_field_name("name") else {
+                                let Some(name) = spec.child_field("name") else {
                                     continue;
                                 };
-                                let shown = spec.child_by_field_name("alias").unwrap_or(name);
+                                let shown = spec.child_field("alias").unwrap_or(name);
                                 if let Some(f) = function_of(name) {
                                     out.push((self.text(shown).to_string(), f));
                                 } else if let Some(c) = classes.get(self.text(name)).copied() {
@@ -198,10 +198,9 @@ impl<'t> Walker<'_, 't> {
                     if assign.kind() != "assignment_expression" {
                         continue;
                     }
-                    let (Some(left), Some(right)) = (
-                        assign.child_by_field_name("left"),
-                        assign.child_by_field_name("right"),
-                    ) else {
+                    let (Some(left), Some(right)) =
+                        (assign.child_field("left"), assign.child_field("right"))
+                    else {
                         continue;
                     };
                     let path = self.path_of(left);
@@ -219,7 +218,7 @@ impl<'t> Walker<'_, 't> {
         // methods a constructor sets on `this` (`function Dao(db) { this.find = (id) => ... }`)
         let mut methods = Vec::new();
         for (key, f) in &out {
-            let Some(body) = f.child_by_field_name("body") else {
+            let Some(body) = f.child_field("body") else {
                 continue;
             };
             for stmt in crate::parse::named_children(body) {
@@ -230,10 +229,9 @@ impl<'t> Walker<'_, 't> {
                 {
                     continue;
                 }
-                if let (Some(left), Some(right)) = (
-                    assign.child_by_field_name("left"),
-                    assign.child_by_field_name("right"),
-                ) && is_function(right)
+                if let (Some(left), Some(right)) =
+                    (assign.child_field("left"), assign.child_field("right"))
+                    && is_function(right)
                     && let [this, name] = self.path_of(left).as_slice()
                     && this == "this"
                 {
@@ -291,16 +289,15 @@ impl<'t> Walker<'_, 't> {
                             }
                         }
                         "pair" => {
-                            if let (Some(k), Some(v)) = (
-                                item.child_by_field_name("key"),
-                                item.child_by_field_name("value"),
-                            ) {
+                            if let (Some(k), Some(v)) =
+                                (item.child_field("key"), item.child_field("value"))
+                            {
                                 let k = prefix(unquote(self.text(k)));
                                 self.export_value(k, v, classes, out);
                             }
                         }
                         "method_definition" => {
-                            if let Some(n) = item.child_by_field_name("name") {
+                            if let Some(n) = item.child_field("name") {
                                 out.push((prefix(self.text(n)), item));
                             }
                         }
@@ -313,7 +310,7 @@ impl<'t> Walker<'_, 't> {
             // `module.exports = new Service()`: the instance's methods
             "new_expression" => {
                 if let Some(c) = value
-                    .child_by_field_name("constructor")
+                    .child_field("constructor")
                     .filter(|c| c.kind() == "identifier")
                     .and_then(|c| classes.get(self.text(c)).copied())
                 {
@@ -328,19 +325,17 @@ impl<'t> Walker<'_, 't> {
     /// `<key>.<method>` (`<method>` for the empty key). The constructor is left out: its
     /// parameters are stored, not used, and what it stores is not followed across files.
     fn class_methods(&self, key: &str, class: Node<'t>, out: &mut Vec<(String, Node<'t>)>) {
-        let Some(body) = class.child_by_field_name("body") else {
+        let Some(body) = class.child_field("body") else {
             return;
         };
         for member in crate::parse::named_children(body) {
             let (name, f) = match member.kind() {
-                "method_definition" => (member.child_by_field_name("name"), Some(member)),
+                "method_definition" => (member.child_field("name"), Some(member)),
                 "public_field_definition" | "field_definition" => (
                     member
-                        .child_by_field_name("property")
-                        .or_else(|| member.child_by_field_name("name")),
-                    member
-                        .child_by_field_name("value")
-                        .filter(|v| is_function(*v)),
+                        .child_field("property")
+                        .or_else(|| member.child_field("name")),
+                    member.child_field("value").filter(|v| is_function(*v)),
                 ),
                 _ => continue,
             };
@@ -418,21 +413,21 @@ pub(super) fn top_level_classes<'t>(root: Node<'t>, text: &'t str) -> BTreeMap<&
     let mut out = BTreeMap::new();
     for stmt in crate::parse::named_children(root) {
         let decl = match stmt.kind() {
-            "export_statement" => match stmt.child_by_field_name("declaration") {
+            "export_statement" => match stmt.child_field("declaration") {
                 Some(d) => d,
                 None => continue,
             },
             _ => stmt,
         };
         if is_class(decl) {
-            if let Some(name) = decl.child_by_field_name("name") {
+            if let Some(name) = decl.child_field("name") {
                 out.insert(node_text(text, name), decl);
             }
         } else if matches!(decl.kind(), "lexical_declaration" | "variable_declaration") {
             for d in crate::parse::named_children(decl) {
                 if let (Some(name), Some(value)) = (
-                    d.child_by_field_name("name"),
-                    d.child_by_field_name("value").filter(|v| is_class(*v)),
+                    d.child_field("name"),
+                    d.child_field("value").filter(|v| is_class(*v)),
                 ) {
                     out.insert(node_text(text, name), value);
                 }
@@ -460,10 +455,10 @@ fn top_level_object<'t>(at: Node<'t>, name: &str, walker: &Walker<'_, 't>) -> Op
         .flat_map(crate::parse::named_children)
         .filter(|d| d.kind() == "variable_declarator")
         .filter(|d| {
-            d.child_by_field_name("name")
+            d.child_field("name")
                 .is_some_and(|n| walker.text(n) == name)
         })
-        .filter_map(|d| d.child_by_field_name("value"))
+        .filter_map(|d| d.child_field("value"))
         .find(|v| v.kind() == "object")
 }
 

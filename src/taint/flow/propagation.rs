@@ -8,6 +8,7 @@ use super::{
     CLEAN_METHODS, Facts, MAX_NESTING, Step, Taint, Walker, is_name_or_member, short, string_value,
     strip, union, unwrap,
 };
+use crate::parse::ChildField;
 use crate::taint::spec::SinkKind;
 
 /// Whether a constant string prefix fixes the host (or is a same-site path).
@@ -55,15 +56,15 @@ fn query_before(text: &str, left: Node<'_>) -> bool {
             return has_mark(n);
         }
         let plus = n
-            .child_by_field_name("operator")
+            .child_field("operator")
             .is_some_and(|o| super::node_text(text, o) == "+");
         if !plus {
             return false;
         }
-        if n.child_by_field_name("right").is_some_and(has_mark) {
+        if n.child_field("right").is_some_and(has_mark) {
             return true;
         }
-        let Some(l) = n.child_by_field_name("left") else {
+        let Some(l) = n.child_field("left") else {
             return false;
         };
         n = strip(l);
@@ -101,7 +102,7 @@ impl<'t> Walker<'_, 't> {
         }
         let v = strip(v);
         if v.kind() == "call_expression"
-            && let Some(callee) = v.child_by_field_name("function")
+            && let Some(callee) = v.child_field("function")
         {
             let callee_path = self.path_of(callee);
             let first = Self::args(v).first().copied().map(strip);
@@ -118,7 +119,7 @@ impl<'t> Walker<'_, 't> {
                 return self.path_of(f);
             }
             if callee_name == "bind"
-                && let Some(obj) = callee.child_by_field_name("object")
+                && let Some(obj) = callee.child_field("object")
             {
                 return self.path_of(obj);
             }
@@ -126,7 +127,7 @@ impl<'t> Walker<'_, 't> {
         }
         // `new Dao(db)` of a project module stands for `Dao`, so `dao.find(...)` is `Dao.find(...)`
         if v.kind() == "new_expression"
-            && let Some(ctor) = v.child_by_field_name("constructor")
+            && let Some(ctor) = v.child_field("constructor")
         {
             let path = self.path_of(ctor);
             if self
@@ -139,14 +140,14 @@ impl<'t> Walker<'_, 't> {
             return vec!["?".into()];
         }
         if v.kind() == "member_expression"
-            && let Some(obj) = v.child_by_field_name("object").map(strip)
+            && let Some(obj) = v.child_field("object").map(strip)
             && obj.kind() == "call_expression"
         {
             // `require("child_process").exec`
             let mut base = self.value_path(obj);
             if base.first().is_some_and(|s| s != "?") {
                 base.push(
-                    v.child_by_field_name("property")
+                    v.child_field("property")
                         .map_or("?", |p| self.text(p))
                         .to_string(),
                 );
@@ -171,7 +172,7 @@ impl<'t> Walker<'_, 't> {
     /// `import { exec as run } from "child_process"`: the local names become aliases.
     pub(super) fn import(&mut self, n: Node<'t>) {
         let Some(module) = n
-            .child_by_field_name("source")
+            .child_field("source")
             .and_then(|s| string_value(self.shared.text, s))
         else {
             return;
@@ -199,10 +200,9 @@ impl<'t> Walker<'_, 't> {
                 }
                 "named_imports" => {
                     for spec in crate::parse::named_children(item) {
-                        let (Some(name), alias) = (
-                            spec.child_by_field_name("name"),
-                            spec.child_by_field_name("alias"),
-                        ) else {
+                        let (Some(name), alias) =
+                            (spec.child_field("name"), spec.child_field("alias"))
+                        else {
                             continue;
                         };
                         let local = self.text(alias.unwrap_or(name)).to_string();
@@ -272,13 +272,13 @@ impl<'t> Walker<'_, 't> {
                 }
             }
             "required_parameter" | "optional_parameter" => {
-                if let Some(p) = pat.child_by_field_name("pattern") {
+                if let Some(p) = pat.child_field("pattern") {
                     self.bind(p, t, path);
                 }
             }
             "assignment_pattern" | "object_assignment_pattern" => {
-                let default = pat.child_by_field_name("right").and_then(|r| self.eval(r));
-                if let Some(l) = pat.child_by_field_name("left") {
+                let default = pat.child_field("right").and_then(|r| self.eval(r));
+                if let Some(l) = pat.child_field("left") {
                     self.bind(l, union(t, default), path);
                 }
             }
@@ -294,17 +294,14 @@ impl<'t> Walker<'_, 't> {
                     let (key, target) = match prop.kind() {
                         "shorthand_property_identifier_pattern" => (Some(prop), prop),
                         "object_assignment_pattern" => {
-                            let left = prop.child_by_field_name("left");
+                            let left = prop.child_field("left");
                             match left {
                                 Some(l) => (Some(l), prop),
                                 None => continue,
                             }
                         }
                         "pair_pattern" => {
-                            match (
-                                prop.child_by_field_name("key"),
-                                prop.child_by_field_name("value"),
-                            ) {
+                            match (prop.child_field("key"), prop.child_field("value")) {
                                 (Some(k), Some(v)) => (Some(k), v),
                                 _ => continue,
                             }
@@ -396,8 +393,8 @@ impl<'t> Walker<'_, 't> {
                 })
             }
             "binary_expression" => {
-                let l = n.child_by_field_name("left");
-                let r = n.child_by_field_name("right");
+                let l = n.child_field("left");
+                let r = n.child_field("right");
                 let lt = l.and_then(|l| self.eval(l));
                 let rt = r.and_then(|r| self.eval(r));
                 match self.op(n) {
@@ -446,14 +443,14 @@ impl<'t> Walker<'_, 't> {
                 }
             }
             "ternary_expression" => {
-                let cond = n.child_by_field_name("condition");
+                let cond = n.child_field("condition");
                 if let Some(c) = cond {
                     self.eval(c);
                 }
                 // `RE.test(x) ? x : "default"`: the guard holds in the chosen branch
                 let (then_safe, else_safe) = cond.map(|c| self.guards(c)).unwrap_or_default();
-                let a = self.guarded(n.child_by_field_name("consequence"), &then_safe);
-                let b = self.guarded(n.child_by_field_name("alternative"), &else_safe);
+                let a = self.guarded(n.child_field("consequence"), &then_safe);
+                let b = self.guarded(n.child_field("alternative"), &else_safe);
                 union(a, b)
             }
             "parenthesized_expression"
@@ -471,7 +468,7 @@ impl<'t> Walker<'_, 't> {
                 kids.into_iter().fold(None, |_, k| self.eval(k))
             }
             "unary_expression" | "update_expression" => {
-                if let Some(a) = n.child_by_field_name("argument") {
+                if let Some(a) = n.child_field("argument") {
                     self.eval(a);
                 }
                 None
@@ -490,8 +487,8 @@ impl<'t> Walker<'_, 't> {
             }
             "assignment_expression" => self.assignment(n),
             "augmented_assignment_expression" => {
-                let right = n.child_by_field_name("right");
-                let t = match n.child_by_field_name("left") {
+                let right = n.child_field("right");
+                let t = match n.child_field("left") {
                     // `x ||= f(x)` runs `f(x)` only when `x` is falsy (`??=`: null or undefined)
                     Some(l) if matches!(self.op(n), "||=" | "??=") && is_name_or_member(l) => {
                         let safe = vec![(self.path_of(l).join("."), u64::MAX)];
@@ -499,7 +496,7 @@ impl<'t> Walker<'_, 't> {
                     }
                     _ => right.and_then(|r| self.eval(r)),
                 };
-                if let Some(l) = n.child_by_field_name("left")
+                if let Some(l) = n.child_field("left")
                     && l.kind() == "identifier"
                     && let Some(t) = t.clone()
                 {
@@ -598,11 +595,11 @@ impl<'t> Walker<'_, 't> {
     /// The taint a member expression takes from its object (`body.email` from `body`).
     fn member_of_object(&mut self, n: Node<'t>, path: &[String]) -> Option<Taint> {
         if n.kind() == "subscript_expression"
-            && let Some(i) = n.child_by_field_name("index")
+            && let Some(i) = n.child_field("index")
         {
             self.eval(i);
         }
-        let object = n.child_by_field_name("object")?;
+        let object = n.child_field("object")?;
         let mut t = self.eval(object)?;
         let prop = path.last().map_or("", String::as_str);
         if CLEAN_METHODS.contains(&prop) {
@@ -642,15 +639,15 @@ impl<'t> Walker<'_, 't> {
         for k in kids {
             match k.kind() {
                 "pair" => {
-                    let value = k.child_by_field_name("value").and_then(|v| self.eval(v));
+                    let value = k.child_field("value").and_then(|v| self.eval(v));
                     // a string under an operator key (`$where`, `$regex`) is code or a pattern:
                     // the object is no plain filter of strings
                     let mut operator = false;
-                    let eq = k.child_by_field_name("key").is_some_and(|key| {
+                    let eq = k.child_field("key").is_some_and(|key| {
                         string_value(self.shared.text, key).unwrap_or_else(|| self.text(key))
                             == "$eq"
                     });
-                    if let (Some(t), Some(key)) = (&value, k.child_by_field_name("key")) {
+                    if let (Some(t), Some(key)) = (&value, k.child_field("key")) {
                         let key_text =
                             string_value(self.shared.text, key).unwrap_or_else(|| self.text(key));
                         operator = key_text.starts_with('$') && key_text != "$eq";

@@ -7,6 +7,7 @@ use std::ops::Range;
 use tree_sitter::Node;
 
 use super::{Facts, Step, Taint, Walker, short, union};
+use crate::parse::ChildField;
 use crate::taint::spec::Source;
 
 /// Source fields that hold a string (a URL or one of its parts), never an object of fields.
@@ -103,17 +104,17 @@ impl<'t> Walker<'_, 't> {
     }
 
     pub(super) fn function_name(&self, f: Node<'t>) -> Option<&'t str> {
-        if let Some(n) = f.child_by_field_name("name") {
+        if let Some(n) = f.child_field("name") {
             return Some(self.text(n));
         }
         let parent = f.parent()?;
         let name = match parent.kind() {
-            "variable_declarator" => parent.child_by_field_name("name")?,
+            "variable_declarator" => parent.child_field("name")?,
             // `exports.handler = async (event) => ...`
             "assignment_expression" => {
-                let left = parent.child_by_field_name("left")?;
+                let left = parent.child_field("left")?;
                 match left.kind() {
-                    "member_expression" => left.child_by_field_name("property")?,
+                    "member_expression" => left.child_field("property")?,
                     _ => left,
                 }
             }
@@ -173,7 +174,7 @@ impl<'t> Walker<'_, 't> {
         }
         // typed parameters (`(request: NextRequest)`, `(req: Request)`)
         for (i, p) in params.iter().enumerate() {
-            let Some(ty) = p.child_by_field_name("type") else {
+            let Some(ty) = p.child_field("type") else {
                 continue;
             };
             let ty = type_name(self.text(ty));
@@ -199,9 +200,9 @@ impl<'t> Walker<'_, 't> {
                 };
                 let (name, has_args) = match inner.kind() {
                     "call_expression" => (
-                        inner.child_by_field_name("function").map(|f| self.text(f)),
+                        inner.child_field("function").map(|f| self.text(f)),
                         inner
-                            .child_by_field_name("arguments")
+                            .child_field("arguments")
                             .is_some_and(|a| a.named_child_count() > 0),
                     ),
                     "identifier" => (Some(self.text(inner)), false),
@@ -259,13 +260,13 @@ impl<'t> Walker<'_, 't> {
         if object.kind() != "object" || outer.kind() != "pair" {
             return None;
         }
-        outer.child_by_field_name("key").map(|k| self.text(k))
+        outer.child_field("key").map(|k| self.text(k))
     }
 
     /// The taint of a parameter that is untrusted as a whole (a message handler's payload).
     pub(super) fn param_taint(&self, p: Node<'t>, mask: u64, what: &str) -> Taint {
         // show `{ params }`, not its type annotation
-        let shown = p.child_by_field_name("pattern").unwrap_or(p);
+        let shown = p.child_field("pattern").unwrap_or(p);
         Taint {
             mask,
             steps: vec![Step {

@@ -2,6 +2,7 @@
 //! which sinks and which reach the return value, computed once per function and reused at
 //! every call.
 
+use crate::parse::ChildField;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
@@ -18,7 +19,7 @@ pub(super) fn top_level_functions<'t>(root: Node<'t>, text: &str) -> BTreeMap<St
     let mut cursor = root.walk();
     for child in root.named_children(&mut cursor) {
         let decl = if child.kind() == "export_statement" {
-            match child.child_by_field_name("declaration") {
+            match child.child_field("declaration") {
                 Some(d) => d,
                 None => continue,
             }
@@ -52,17 +53,15 @@ fn declared_functions<'t, 's>(
 ) {
     match decl.kind() {
         "function_declaration" | "generator_function_declaration" => {
-            if let Some(name) = decl.child_by_field_name("name") {
+            if let Some(name) = decl.child_field("name") {
                 found(node_text(text, name), decl);
             }
         }
         "lexical_declaration" | "variable_declaration" => {
             let mut c = decl.walk();
             for d in decl.named_children(&mut c) {
-                if let (Some(name), Some(value)) = (
-                    d.child_by_field_name("name"),
-                    d.child_by_field_name("value"),
-                ) && name.kind() == "identifier"
+                if let (Some(name), Some(value)) = (d.child_field("name"), d.child_field("value"))
+                    && name.kind() == "identifier"
                     && is_function(value)
                 {
                     found(node_text(text, name), value);
@@ -86,7 +85,7 @@ impl<'t> Walker<'_, 't> {
             let root = roots.get(i).cloned().flatten().map(|r| vec![r]);
             self.bind(*p, seed, root.as_deref());
         }
-        let Some(body) = f.child_by_field_name("body") else {
+        let Some(body) = f.child_field("body") else {
             return;
         };
         if body.kind() == "statement_block" {
