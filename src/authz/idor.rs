@@ -120,6 +120,121 @@ pub fn statement_uses_request_id(statement: &str, ids: &BTreeSet<String>) -> boo
         })
 }
 
+/// Whether the record a write acts on was picked by a request id earlier in the function: the
+/// receiver of `post.save()` (the op starts at `op_at` in `body`) is bound by
+/// `const post = await Post.findById(req.params.id)`, or is the callback parameter of such a
+/// lookup (`Post.findOne({ where: { id: req.body.id } }).then(post => ...)`, `function (err, post)`).
+pub fn receiver_loaded_by_request_id(body: &str, op_at: usize, ids: &BTreeSet<String>) -> bool {
+    let before = &body[..crate::source::floor_char(body, op_at.min(body.len()))];
+    let start = before
+        .rfind(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$'))
+        .map_or(0, |i| i + 1);
+    let receiver = &before[start..];
+    if receiver.is_empty() || matches!(receiver, "this" | "req" | "request" | "res" | "ctx") {
+        return false;
+    }
+    let words = before[..start].match_indices(receiver).filter(|(i, _)| {
+        let prev = before[..*i].chars().next_back();
+        let next = before[i + receiver.len()..].chars().next();
+        !prev.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '$' || c == '.')
+            && !next.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '$')
+    });
+    for (i, _) in words {
+        let after = before[i + receiver.len()..].trim_start();
+        if after.starts_with('=') && !after.starts_with("==") && !after.starts_with("=>") {
+            // `post = await Post.findById(id)`: the right-hand side up to the statement's end
+            let rhs = &after[1..];
+            let end = rhs.find(';').unwrap_or(rhs.len()).min(300);
+            if statement_uses_request_id(&rhs[..crate::source::floor_char(rhs, end)], ids) {
+                return true;
+            }
+        } else if after.starts_with(')') || after.starts_with("=>") {
+            // a callback parameter: the lookup is the call it is passed to
+            let from = crate::source::floor_char(before, i.saturating_sub(300));
+            let window = &before[from..i];
+            let call = window.rsplit(';').next().unwrap_or(window);
+            if call.contains('(') && statement_uses_request_id(call, ids) {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+/// The id-like parameter names of a function, by position: the first parenthesised list of its
+/// text (`function update(userId, data)`, `async (postId) =>`, `remove(id: string)`); `None`
+/// where a position is destructured or not id-like.
+pub fn id_parameters(function_text: &str) -> Vec<Option<String>> {
+    let Some(open) = function_text.find('(') else {
+        return Vec::new();
+    };
+    // an arrow function of one bare parameter: `id => ...`
+    if let Some(arrow) = function_text[..open].find("=>") {
+        let name = function_text[..arrow]
+            .trim()
+            .trim_start_matches("async")
+            .trim();
+        return vec![is_id_like(name).then(|| name.to_string())];
+    }
+    let Some(args) = call_arguments(&function_text[open + 1..]) else {
+        return Vec::new();
+    };
+    args.into_iter()
+        .map(|a| {
+            let name = a
+                .split([':', '='])
+                .next()
+                .unwrap_or("")
+                .trim()
+                .trim_start_matches("...");
+            (!name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || c == '_' || c == '$')
+                && is_id_like(name))
+            .then(|| name.to_string())
+        })
+        .collect()
+}
+
+/// The top-level, comma-separated arguments of a call whose `(` was just before `rest`, up to
+/// its closing `)` (at most 2,000 bytes on); `None` when it does not close there.
+pub fn call_arguments(rest: &str) -> Option<Vec<&str>> {
+    let mut depth = 0usize;
+    let mut start = 0;
+    let mut out = Vec::new();
+    let mut quote: Option<char> = None;
+    for (i, c) in rest.char_indices() {
+        if i > 2000 {
+            return None;
+        }
+        if let Some(q) = quote {
+            if c == q {
+                quote = None;
+            }
+            continue;
+        }
+        match c {
+            '"' | '\'' | '`' => quote = Some(c),
+            '(' | '[' | '{' => depth += 1,
+            ')' | ']' | '}' if depth > 0 => depth -= 1,
+            ')' => {
+                let last = rest[start..i].trim();
+                if !last.is_empty() || !out.is_empty() {
+                    out.push(last);
+                }
+                return Some(out);
+            }
+            ',' if depth == 0 => {
+                out.push(rest[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
 /// Whether a function authenticates a machine rather than a user (shared or cron secrets, API
 /// keys, webhook signatures): its callers act for the whole system, so ids are theirs to pick.
 pub fn authenticates_machine(body: &str) -> bool {
@@ -134,7 +249,61 @@ pub fn authenticates_machine(body: &str) -> bool {
 /// Whether a function refers to the caller's identity (`req.user.id`, `session.user.id`,
 /// `auth.uid`, an owner column): then its records are assumed related to the caller.
 pub fn refers_to_caller(body: &str) -> bool {
-    patterns().caller.is_match(body)
+    let p = patterns();
+    if !p.caller.is_match(body) {
+        return false;
+    }
+    let text = without_echoed_output(body);
+    // `user.email = req.body.email` writes a record that happens to be named `user`
+    p.caller.find_iter(&text).any(|m| {
+        let after = text[m.end()..].trim_start();
+        !after.starts_with('=') || after.starts_with("==") || after.starts_with("=>")
+    })
+}
+
+/// `body` with the arguments of calls that only echo data back blanked out: a page rendered
+/// with `{ userId: req.user.id }`, a flash message, a log line. Mentioning the caller there does
+/// not relate the record to them. A call whose arguments make calls of their own (a query
+/// scoped to the caller inside `res.json(await ...)`) is kept.
+fn without_echoed_output(body: &str) -> String {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| {
+        Regex::new(r"\b(?:res|response|reply)\.(?:status\(\s*\d+\s*\)\.)?(?:render|json|send|jsonp)\(|\breq\.flash\(|\bconsole\.\w+\(")
+            .expect("output call regex is valid")
+    });
+    let mut out = body.to_string();
+    for m in re.find_iter(body) {
+        let args = &body[m.end()..];
+        let mut depth = 1usize;
+        let mut end = None;
+        for (j, c) in args.char_indices() {
+            match c {
+                '(' => depth += 1,
+                ')' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        end = Some(j);
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        let Some(end) = end else { continue };
+        if args[..end].contains('(') {
+            continue;
+        }
+        let span = m.end()..m.end() + end;
+        let blank: String = body[span.clone()]
+            .chars()
+            .map(|c| if c == '\n' { c } else { ' ' })
+            .collect();
+        // same byte length only for ASCII; a span with other characters is left as it is
+        if blank.len() == span.len() {
+            out.replace_range(span, &blank);
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -168,6 +337,78 @@ mod tests {
         assert!(refers_to_caller(".eq('user_id', user.id)"));
         assert!(!refers_to_caller(
             "await sql`UPDATE users SET credits = ${credits} WHERE email = ${email}`"
+        ));
+        // echoing the caller back in a page or a flash message relates nothing
+        assert!(!refers_to_caller(
+            "user.email = req.body.email; res.render('edit', { userId: req.user.id, name: req.user.name });"
+        ));
+        assert!(refers_to_caller(
+            "res.json(await Post.find({ authorId: req.user.id }))"
+        ));
+        assert!(!refers_to_caller(
+            "user.email = req.body.email; user.save();"
+        ));
+        assert!(refers_to_caller(
+            "if (user.id === post.authorId) post.save();"
+        ));
+    }
+
+    #[test]
+    fn id_parameters_and_call_arguments_by_position() {
+        assert_eq!(
+            id_parameters("async function update(userId, data) { }"),
+            vec![Some("userId".to_string()), None]
+        );
+        assert_eq!(
+            id_parameters("(postId: string, { title }) => db.post.update()"),
+            vec![Some("postId".to_string()), None]
+        );
+        assert_eq!(
+            id_parameters("id => remove(id)"),
+            vec![Some("id".to_string())]
+        );
+        assert_eq!(
+            call_arguments("req.params.id, { a: f(1, 2) }, 'x,y') + 1"),
+            Some(vec!["req.params.id", "{ a: f(1, 2) }", "'x,y'"])
+        );
+        assert_eq!(call_arguments(") ;"), Some(vec![]));
+    }
+
+    #[test]
+    fn records_loaded_by_a_request_id_are_followed_to_their_write() {
+        let ids = request_ids("const { id } = req.params;");
+        let body =
+            "const post = await Post.findById(id); post.title = req.body.title; await post.save();";
+        assert!(receiver_loaded_by_request_id(
+            body,
+            body.find(".save(").unwrap(),
+            &ids
+        ));
+        let body = "db.User.find({ where: { 'id': req.body.id } }).then(user => { user.email = req.body.email; user.save() })";
+        assert!(receiver_loaded_by_request_id(
+            body,
+            body.find(".save(").unwrap(),
+            &ids
+        ));
+        let body =
+            "User.findOne({ _id: req.params.userId }, function (err, user) { user.save(); })";
+        assert!(receiver_loaded_by_request_id(
+            body,
+            body.find(".save(").unwrap(),
+            &BTreeSet::new()
+        ));
+        // a record the caller owns, or a new one
+        let body = "const post = await Post.findById(req.user.postId); await post.save();";
+        assert!(!receiver_loaded_by_request_id(
+            body,
+            body.find(".save(").unwrap(),
+            &BTreeSet::new()
+        ));
+        let body = "const post = new Post(req.body); await post.save();";
+        assert!(!receiver_loaded_by_request_id(
+            body,
+            body.find(".save(").unwrap(),
+            &BTreeSet::new()
         ));
     }
 }

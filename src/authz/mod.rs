@@ -12,6 +12,7 @@ pub mod ops;
 pub mod project;
 pub mod roles;
 
+use std::collections::BTreeSet;
 use std::ops::Range;
 use std::sync::{Mutex, OnceLock, PoisonError};
 
@@ -160,6 +161,11 @@ pub struct Summary {
     /// Indices into `ops` of writes and deletes whose statement picks the record by an id from
     /// the request.
     pub ops_by_request_id: Vec<usize>,
+    /// Parameters that pick the record of a write or delete: (parameter position, index into
+    /// `ops`), for callers that pass an id from the request there.
+    pub writes_by_parameter: Vec<(usize, usize)>,
+    /// Calls that pass an id from the request: (callee name, argument position).
+    pub request_id_arguments: Vec<(String, usize)>,
     /// Whether it refers to the caller's identity (owner checks, `req.user.id`, ...).
     pub refers_to_caller: bool,
     /// Whether it authenticates a machine, not a user: shared secrets, webhook signatures.
@@ -508,12 +514,55 @@ fn summarize(
         .filter(|(_, (kind, spot, ..))| {
             matches!(kind, OpKind::Write | OpKind::Delete)
                 && !idor::creates_record(&text[spot.range.clone()])
-                && idor::statement_uses_request_id(&statement_at(text, spot.range.start), &ids)
+                && (idor::statement_uses_request_id(&statement_at(text, spot.range.start), &ids)
+                    || idor::receiver_loaded_by_request_id(
+                        body,
+                        spot.range.start - range.start,
+                        &ids,
+                    ))
         })
         .map(|(i, _)| i)
         .collect();
+    let parameters = idor::id_parameters(body);
+    let writes_by_parameter = ops
+        .iter()
+        .enumerate()
+        .filter(|(_, (kind, spot, ..))| {
+            matches!(kind, OpKind::Write | OpKind::Delete)
+                && !idor::creates_record(&text[spot.range.clone()])
+        })
+        .filter_map(|(i, (_, spot, ..))| {
+            let statement = statement_at(text, spot.range.start);
+            parameters.iter().enumerate().find_map(|(p, name)| {
+                let name = name.as_ref()?;
+                idor::statement_uses_request_id(&statement, &BTreeSet::from([name.clone()]))
+                    .then_some((p, i))
+            })
+        })
+        .collect();
+    let mut request_id_arguments: Vec<(String, usize)> = wide.calls
+        [within(wide.calls, &range, |c| c.0)]
+    .iter()
+    .filter(|(_, n)| Some(*n) != name.as_deref())
+    .filter_map(|(at, n)| {
+        let rest = text.get(at + n.len()..)?.trim_start().strip_prefix('(')?;
+        let args = idor::call_arguments(rest)?;
+        Some(
+            args.into_iter()
+                .enumerate()
+                .filter(|(_, a)| idor::statement_uses_request_id(a, &ids))
+                .map(|(k, _)| ((*n).to_string(), k))
+                .collect::<Vec<_>>(),
+        )
+    })
+    .flatten()
+    .collect();
+    request_id_arguments.sort();
+    request_id_arguments.dedup();
     Some(Summary {
         ops_by_request_id,
+        writes_by_parameter,
+        request_id_arguments,
         refers_to_caller: idor::refers_to_caller(body),
         machine_auth: idor::authenticates_machine(body),
         supabase_service_role_from_request: service_role

@@ -110,7 +110,7 @@ fn patterns() -> &'static Patterns {
                 (OpKind::Upload, re(r"\.upload\(")),
                 (
                     OpKind::UserListing,
-                    re(r"\.listUsers\(|\b(?:User|Users|user|users)\.find\(\s*(?:\{\s*\})?\s*\)"),
+                    re(r"\.listUsers\(|\b(?:User|Users|user|users)\.(?:find|findAll|findMany)\(\s*(?:\{\s*\})?\s*\)"),
                 ),
                 (
                     OpKind::Llm,

@@ -742,7 +742,23 @@ pub fn records_chosen_by_request_id(
                 continue;
             };
             let summary = project.summary(handler);
-            let Some(&op_idx) = summary.ops_by_request_id.first() else {
+            // the write is the handler's own, or a helper's that the handler passes a request id
+            let Some((owner, op_idx)) = summary
+                .ops_by_request_id
+                .first()
+                .map(|&i| (handler, i))
+                .or_else(|| {
+                    summary.request_id_arguments.iter().find_map(|(callee, k)| {
+                        let target = project.resolve_fn(handler.0, callee)?;
+                        let &(_, i) = project
+                            .summary(target)
+                            .writes_by_parameter
+                            .iter()
+                            .find(|(p, _)| p == k)?;
+                        Some((target, i))
+                    })
+                })
+            else {
                 continue;
             };
             // user accounts are the role rule's, identities from the request the identity rule's
@@ -762,12 +778,16 @@ pub fn records_chosen_by_request_id(
             {
                 continue;
             }
-            let (kind, spot, op_text, supabase_chain) = &summary.ops[op_idx];
+            let op_summary = project.summary(owner);
+            let (kind, spot, op_text, supabase_chain) = &op_summary.ops[op_idx];
             // Supabase service-role queries fed by the request are the platform rule's
-            if *supabase_chain && summary.supabase_service_role_from_request {
+            if *supabase_chain
+                && (summary.supabase_service_role_from_request
+                    || op_summary.supabase_service_role_from_request)
+            {
                 continue;
             }
-            let path = &files[handler.0].path;
+            let path = &files[owner.0].path;
             let message = format!(
                 "{label} ({}:{}) authenticates the caller, then {} (`{op_text}`) on a record chosen by an id from the request; nothing relates that record to the caller (no owner filter, no comparison with the caller's id)",
                 facts.path,
