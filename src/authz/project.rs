@@ -131,7 +131,9 @@ fn needed_imports(facts: &[FileFacts]) -> Vec<(usize, String)> {
             let reached = project.reachable(handler);
             let checked = reached.iter().any(|r| project.summary(*r).has_check);
             let guarded = checked || guard(&project, file, entry, has_global).is_some();
-            let idor_open = !project.summary(handler).ops_by_request_id.is_empty()
+            // a request id handed to a helper may pick the record of the helper's write: the
+            // helper's module is read so that the IDOR rule can follow it
+            let idor_open = (!h.ops_by_request_id.is_empty() || !h.request_id_arguments.is_empty())
                 && (!guarded
                     || !reached.iter().any(|r| {
                         let s = project.summary(*r);

@@ -199,6 +199,11 @@ impl Generic {
             }
             return;
         }
+        // a translation catalogue pairs UI labels with their text in some language
+        // (`"LABEL_PASSWORD": "Contraseña"`): a provider's key format is still found there
+        if is_translation_catalogue(&file.display) {
+            return;
+        }
         let is_code = file.kind.is_code();
         // in code of any language a literal is quoted; an unquoted value is a type annotation
         // (`seen_tokens: MutableMapping[...]`), a name or an expression
@@ -443,6 +448,21 @@ fn is_test_or_doc_path(lower: &str, name: &str) -> bool {
                     | "docs"
                     | "examples"
                     | "example"
+            )
+        })
+}
+
+/// A JSON, YAML or properties file in a translations folder (`i18n/`, `locales/`, `lang/`).
+fn is_translation_catalogue(display: &str) -> bool {
+    let lower = display.to_ascii_lowercase();
+    let is_data = [".json", ".yaml", ".yml", ".properties"]
+        .iter()
+        .any(|e| lower.ends_with(e));
+    is_data
+        && lower.split('/').rev().skip(1).any(|seg| {
+            matches!(
+                seg,
+                "i18n" | "l10n" | "locale" | "locales" | "lang" | "langs" | "translations"
             )
         })
 }
