@@ -770,7 +770,7 @@ fn is_secret_value(value: &str, name: &str) -> bool {
 
 /// Values of a well-known shape that opens nothing: a host name (`project-1.hasura.app`), a
 /// query string (`st=...&se=...`, a SAS token's fields without their signature rule), a
-/// SOPS-encrypted value (`ENC[AES256_GCM,...]`), and a Stripe PaymentIntent or SetupIntent
+/// SOPS-encrypted value (`ENC[AES256_GCM,...]`), and a Stripe `PaymentIntent` or `SetupIntent`
 /// client secret (`pi_..._secret_...`, handed to the browser by design).
 fn is_not_a_credential(value: &str) -> bool {
     static SHAPES: LazyLock<Regex> = LazyLock::new(|| {
