@@ -152,12 +152,7 @@ def main() -> int:
         print("\nfound/total by annotated rule id:")
         for rule, (total, hit) in sorted(by_rule.items(), key=lambda kv: (-kv[1][0] + kv[1][1], kv[0])):
             print(f"  {hit:>3}/{total:<3} {rule}")
-    if args.misses:
-        print("\nmissed flaws:")
-        print("\n".join(f"  {m}" for m in misses))
-    if args.noisy:
-        print("\nsafe lines flagged:")
-        print("\n".join(f"  {n}" for n in noisy))
+    print_lists(misses if args.misses else None, noisy if args.noisy else None)
     return 0
 
 
@@ -180,6 +175,16 @@ def line_text(path: str, line: int) -> str:
     except (OSError, IndexError):
         return ""
     return text if len(text) <= 100 else text[:97] + "..."
+
+
+def print_lists(misses: list[str] | None, noisy: list[str] | None) -> None:
+    """The --misses and --noisy listings, each only when asked for (not None)."""
+    if misses is not None:
+        print("\nmissed flaws:")
+        print("\n".join(f"  {m}" for m in misses))
+    if noisy is not None:
+        print("\nsafe lines flagged:")
+        print("\n".join(f"  {n}" for n in noisy))
 
 
 def print_table(totals: dict[str, list[int]]) -> None:

@@ -44,7 +44,8 @@ _spec = importlib.util.spec_from_file_location(
 assert _spec is not None and _spec.loader is not None
 _shared = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_shared)
-group_of, resolve, line_text, print_table = _shared.group_of, _shared.resolve, _shared.line_text, _shared.print_table
+group_of, resolve, line_text = _shared.group_of, _shared.resolve, _shared.line_text
+print_table, print_lists = _shared.print_table, _shared.print_lists
 
 DEFAULT_FAMILIES = "injection,code,sql,http"
 DEFAULT_QUERIES = (
@@ -170,12 +171,7 @@ def main() -> int:
                 noisy.append(f"{rel}:{line}: {', '.join(sorted(rules))}: {line_text(real, line)}")
 
     print_table(totals)
-    if args.misses:
-        print("\nmissed flaws:")
-        print("\n".join(f"  {m}" for m in misses))
-    if args.noisy:
-        print("\nsafe lines flagged:")
-        print("\n".join(f"  {n}" for n in noisy))
+    print_lists(misses if args.misses else None, noisy if args.noisy else None)
     return 0
 
 

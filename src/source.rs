@@ -156,6 +156,30 @@ pub fn floor_char(text: &str, mut i: usize) -> usize {
     i
 }
 
+/// The byte index in `s` of the `close` matching the `open` that `s` starts with, skipping
+/// brackets inside string literals (`'`, `"`, `` ` ``); `None` when it never closes.
+pub fn closing_bracket(s: &str, open: char, close: char) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut quote = None;
+    for (i, c) in s.char_indices() {
+        if let Some(q) = quote {
+            if c == q {
+                quote = None;
+            }
+        } else if matches!(c, '"' | '\'' | '`') {
+            quote = Some(c);
+        } else if c == open {
+            depth += 1;
+        } else if c == close {
+            depth = depth.checked_sub(1)?;
+            if depth == 0 {
+                return Some(i);
+            }
+        }
+    }
+    None
+}
+
 /// The smallest char boundary of `text` at or after byte `i` (clamped to the text).
 pub fn ceil_char(text: &str, mut i: usize) -> usize {
     i = i.min(text.len());

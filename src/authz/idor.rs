@@ -109,15 +109,24 @@ pub fn statement_uses_request_id(statement: &str, ids: &BTreeSet<String>) -> boo
             .or_else(|| c.get(2))
             .is_some_and(|m| is_id_like(m.as_str()))
     });
-    direct
-        || ids.iter().any(|id| {
-            statement.match_indices(id.as_str()).any(|(i, _)| {
-                let before = statement[..i].chars().next_back();
-                let after = statement[i + id.len()..].chars().next();
-                !before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '.')
-                    && !after.is_some_and(|c| c.is_alphanumeric() || c == '_')
-            })
-        })
+    direct || ids.iter().any(|id| mentions(statement, id))
+}
+
+/// Whether `text` names the variable `name` (not a longer identifier, not a property `x.name`).
+pub fn mentions(text: &str, name: &str) -> bool {
+    mentions_at(text, name).next().is_some()
+}
+
+/// Where `text` names the variable `name`.
+fn mentions_at<'a>(text: &'a str, name: &'a str) -> impl Iterator<Item = usize> + 'a {
+    let is_ident = |c: char| c.is_alphanumeric() || c == '_' || c == '$';
+    text.match_indices(name).map(|(i, _)| i).filter(move |&i| {
+        !text[..i]
+            .chars()
+            .next_back()
+            .is_some_and(|c| is_ident(c) || c == '.')
+            && !text[i + name.len()..].chars().next().is_some_and(is_ident)
+    })
 }
 
 /// Whether the record a write acts on was picked by a request id earlier in the function: the
@@ -133,13 +142,7 @@ pub fn receiver_loaded_by_request_id(body: &str, op_at: usize, ids: &BTreeSet<St
     if receiver.is_empty() || matches!(receiver, "this" | "req" | "request" | "res" | "ctx") {
         return false;
     }
-    let words = before[..start].match_indices(receiver).filter(|(i, _)| {
-        let prev = before[..*i].chars().next_back();
-        let next = before[i + receiver.len()..].chars().next();
-        !prev.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '$' || c == '.')
-            && !next.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '$')
-    });
-    for (i, _) in words {
+    for i in mentions_at(&before[..start], receiver) {
         let after = before[i + receiver.len()..].trim_start();
         if after.starts_with('=') && !after.starts_with("==") && !after.starts_with("=>") {
             // `post = await Post.findById(id)`: the right-hand side up to the statement's end
@@ -176,7 +179,7 @@ pub fn id_parameters(function_text: &str) -> Vec<Option<String>> {
             .trim();
         return vec![is_id_like(name).then(|| name.to_string())];
     }
-    let Some(args) = call_arguments(&function_text[open + 1..]) else {
+    let Some(args) = call_arguments(&function_text[open..]) else {
         return Vec::new();
     };
     args.into_iter()
@@ -197,17 +200,17 @@ pub fn id_parameters(function_text: &str) -> Vec<Option<String>> {
         .collect()
 }
 
-/// The top-level, comma-separated arguments of a call whose `(` was just before `rest`, up to
-/// its closing `)` (at most 2,000 bytes on); `None` when it does not close there.
-pub fn call_arguments(rest: &str) -> Option<Vec<&str>> {
+/// The top-level, comma-separated arguments of the call whose `(` starts `call`, up to its
+/// closing `)` (looked for within 2,000 bytes); `None` when it does not close there.
+pub fn call_arguments(call: &str) -> Option<Vec<&str>> {
+    let bounded = &call[..crate::source::floor_char(call, 2000)];
+    let end = crate::source::closing_bracket(bounded, '(', ')')?;
+    let inner = &call[1..end];
     let mut depth = 0usize;
     let mut start = 0;
-    let mut out = Vec::new();
     let mut quote: Option<char> = None;
-    for (i, c) in rest.char_indices() {
-        if i > 2000 {
-            return None;
-        }
+    let mut out = Vec::new();
+    for (i, c) in inner.char_indices() {
         if let Some(q) = quote {
             if c == q {
                 quote = None;
@@ -217,22 +220,19 @@ pub fn call_arguments(rest: &str) -> Option<Vec<&str>> {
         match c {
             '"' | '\'' | '`' => quote = Some(c),
             '(' | '[' | '{' => depth += 1,
-            ')' | ']' | '}' if depth > 0 => depth -= 1,
-            ')' => {
-                let last = rest[start..i].trim();
-                if !last.is_empty() || !out.is_empty() {
-                    out.push(last);
-                }
-                return Some(out);
-            }
+            ')' | ']' | '}' => depth = depth.saturating_sub(1),
             ',' if depth == 0 => {
-                out.push(rest[start..i].trim());
+                out.push(inner[start..i].trim());
                 start = i + 1;
             }
             _ => {}
         }
     }
-    None
+    let last = inner[start..].trim();
+    if !last.is_empty() || !out.is_empty() {
+        out.push(last);
+    }
+    Some(out)
 }
 
 /// Whether a function authenticates a machine rather than a user (shared or cron secrets, API
@@ -273,27 +273,16 @@ fn without_echoed_output(body: &str) -> String {
     });
     let mut out = body.to_string();
     for m in re.find_iter(body) {
-        let args = &body[m.end()..];
-        let mut depth = 1usize;
-        let mut end = None;
-        for (j, c) in args.char_indices() {
-            match c {
-                '(' => depth += 1,
-                ')' => {
-                    depth -= 1;
-                    if depth == 0 {
-                        end = Some(j);
-                        break;
-                    }
-                }
-                _ => {}
-            }
-        }
-        let Some(end) = end else { continue };
-        if args[..end].contains('(') {
+        // the call's `(` is the match's last byte
+        let call = &body[m.end() - 1..crate::source::floor_char(body, m.end() + 2000)];
+        let Some(end) = crate::source::closing_bracket(call, '(', ')') else {
+            continue;
+        };
+        let args = &call[1..end];
+        if args.contains('(') {
             continue;
         }
-        let span = m.end()..m.end() + end;
+        let span = m.end()..m.end() - 1 + end;
         let blank: String = body[span.clone()]
             .chars()
             .map(|c| if c == '\n' { c } else { ' ' })
@@ -368,10 +357,10 @@ mod tests {
             vec![Some("id".to_string())]
         );
         assert_eq!(
-            call_arguments("req.params.id, { a: f(1, 2) }, 'x,y') + 1"),
+            call_arguments("(req.params.id, { a: f(1, 2) }, 'x,y') + 1"),
             Some(vec!["req.params.id", "{ a: f(1, 2) }", "'x,y'"])
         );
-        assert_eq!(call_arguments(") ;"), Some(vec![]));
+        assert_eq!(call_arguments("() ;"), Some(vec![]));
     }
 
     #[test]

@@ -355,7 +355,7 @@ pub fn file_facts(file: &SourceFile, root: tree_sitter::Node<'_>) -> Option<File
         return None;
     }
     let file_admin = ops::uses_admin_client(text);
-    let names: std::collections::BTreeSet<&str> = module
+    let names: BTreeSet<&str> = module
         .functions
         .iter()
         .map(|f| f.name.as_str())
@@ -524,29 +524,30 @@ fn summarize(
         .map(|(i, _)| i)
         .collect();
     let parameters = idor::id_parameters(body);
-    let writes_by_parameter = ops
-        .iter()
-        .enumerate()
-        .filter(|(_, (kind, spot, ..))| {
-            matches!(kind, OpKind::Write | OpKind::Delete)
-                && !idor::creates_record(&text[spot.range.clone()])
-        })
-        .filter_map(|(i, (_, spot, ..))| {
-            let statement = statement_at(text, spot.range.start);
-            parameters.iter().enumerate().find_map(|(p, name)| {
-                let name = name.as_ref()?;
-                idor::statement_uses_request_id(&statement, &BTreeSet::from([name.clone()]))
-                    .then_some((p, i))
+    let writes_by_parameter =
+        ops.iter()
+            .enumerate()
+            .filter(|(_, (kind, spot, ..))| {
+                matches!(kind, OpKind::Write | OpKind::Delete)
+                    && !idor::creates_record(&text[spot.range.clone()])
             })
-        })
-        .collect();
+            .filter_map(|(i, (_, spot, ..))| {
+                let statement = statement_at(text, spot.range.start);
+                parameters.iter().enumerate().find_map(|(p, name)| {
+                    idor::mentions(&statement, name.as_ref()?).then_some((p, i))
+                })
+            })
+            .collect();
     let mut request_id_arguments: Vec<(String, usize)> = wide.calls
         [within(wide.calls, &range, |c| c.0)]
     .iter()
     .filter(|(_, n)| Some(*n) != name.as_deref())
     .filter_map(|(at, n)| {
-        let rest = text.get(at + n.len()..)?.trim_start().strip_prefix('(')?;
-        let args = idor::call_arguments(rest)?;
+        let call = text.get(at + n.len()..)?.trim_start();
+        let args = call
+            .starts_with('(')
+            .then_some(call)
+            .and_then(idor::call_arguments)?;
         Some(
             args.into_iter()
                 .enumerate()

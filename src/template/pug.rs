@@ -105,30 +105,7 @@ fn raw_interpolations(body: &str, start: usize, hits: &mut Vec<Hit>) {
 
 /// The length up to the `}` closing the `{` that `s` starts with (nesting and quotes aware).
 fn matching_brace(s: &str) -> Option<usize> {
-    closing(s, '{', '}')
-}
-
-/// The byte index in `s` of the `close` matching the `open` it starts with.
-fn closing(s: &str, open: char, close: char) -> Option<usize> {
-    let mut depth = 0usize;
-    let mut quote = None;
-    for (i, c) in s.char_indices() {
-        if let Some(q) = quote {
-            if c == q {
-                quote = None;
-            }
-        } else if matches!(c, '"' | '\'' | '`') {
-            quote = Some(c);
-        } else if c == open {
-            depth += 1;
-        } else if c == close {
-            depth = depth.checked_sub(1)?;
-            if depth == 0 {
-                return Some(i);
-            }
-        }
-    }
-    None
+    crate::source::closing_bracket(s, '{', '}')
 }
 
 /// A Pug line split into its parts.
@@ -158,7 +135,7 @@ fn parse_line(body: &str) -> Line<'_> {
     let mut attrs = "";
     if !dot
         && rest.starts_with('(')
-        && let Some(end) = closing(rest, '(', ')')
+        && let Some(end) = crate::source::closing_bracket(rest, '(', ')')
     {
         attrs = &rest[1..end];
         rest = &rest[end + 1..];
@@ -166,7 +143,7 @@ fn parse_line(body: &str) -> Line<'_> {
     let mut and_attributes = None;
     if let Some(after) = rest.strip_prefix("&attributes")
         && after.starts_with('(')
-        && let Some(end) = closing(after, '(', ')')
+        && let Some(end) = crate::source::closing_bracket(after, '(', ')')
     {
         and_attributes = Some(&after[1..end]);
         rest = &after[end + 1..];

@@ -704,10 +704,7 @@ impl<'t> Walker<'_, 't> {
     /// Records a call that hands taint to another module's function, for the project pass; the
     /// source's text (for messages) is read from the first step.
     fn push_import(&mut self, key: String, arg: usize, mask: u64, steps: Vec<Step>) {
-        let source = steps
-            .first()
-            .map(|s| short(self.shared.text.get(s.range.clone()).unwrap_or("")))
-            .unwrap_or_default();
+        let source = self.source_text(&steps);
         self.imports.push(ImportCall {
             key,
             arg,
@@ -715,6 +712,14 @@ impl<'t> Walker<'_, 't> {
             steps,
             source,
         });
+    }
+
+    /// The text of a flow's first step (where the input enters), shortened for messages.
+    pub(super) fn source_text(&self, steps: &[Step]) -> String {
+        steps
+            .first()
+            .map(|s| short(self.shared.text.get(s.range.clone()).unwrap_or("")))
+            .unwrap_or_default()
     }
 
     /// Whether `n` is a regular expression: a literal, `new RegExp(...)`, or a name an

@@ -842,10 +842,7 @@ impl<'s, 't> Walker<'s, 't> {
         }
         let mut steps = t.steps.clone();
         steps.push(Step { range: at, note });
-        let source = steps
-            .first()
-            .map(|s| short(self.shared.text.get(s.range.clone()).unwrap_or("")))
-            .unwrap_or_default();
+        let source = self.source_text(&steps);
         self.hits.push(Hit {
             rule,
             range,
