@@ -295,6 +295,116 @@ fn without_echoed_output(body: &str) -> String {
     out
 }
 
+/// The model a query names, as one key for every spelling: `Order`, `OrderModel`, `orders`,
+/// `prisma.order` and `collection("orders")` are all `order`.
+pub fn model_key(name: &str) -> String {
+    let lower = name.to_ascii_lowercase().replace(['_', '-'], "");
+    let lower = lower.strip_suffix("model").unwrap_or(&lower);
+    let lower = lower.strip_suffix("collection").unwrap_or(lower);
+    let lower = lower
+        .strip_suffix('s')
+        .filter(|l| !l.is_empty() && !l.ends_with('s'))
+        .unwrap_or(lower);
+    lower.to_string()
+}
+
+struct ModelPatterns {
+    /// One record read by a lookup: `Order.findById(`, `prisma.invoice.findUnique(`,
+    /// `db.collection("orders").doc(id).get()`.
+    read: Regex,
+    /// Any query of a model: the model is captured by one of the groups.
+    query: Regex,
+    /// A filter key naming the record's owner: `{ user: ...`, `userId:`, `where("ownerId", "=="`.
+    owner_key: Regex,
+}
+
+fn model_patterns() -> &'static ModelPatterns {
+    static PATTERNS: OnceLock<ModelPatterns> = OnceLock::new();
+    PATTERNS.get_or_init(|| {
+        let re = |s: &str| Regex::new(s).expect("model patterns are valid regexes");
+        ModelPatterns {
+            read: re(concat!(
+                r"(?:\b(?:prisma|db|tx|this\.prisma|ctx\.prisma|ctx\.db)\.(\w+)|\b([A-Z]\w*))\.(?:findById|findByPk|findOne|findOneBy|findOneOrFail|findUnique|findUniqueOrThrow|findFirst|findFirstOrThrow)\(",
+                r#"|\bcollection\(\s*['"]([\w-]+)['"]\s*\)\s*\.doc\("#,
+            )),
+            query: re(concat!(
+                r"(?:\b(?:prisma|db|tx|this\.prisma|ctx\.prisma|ctx\.db)\.(\w+)|\b([A-Z]\w*))\.(?:find\w*|create\w*|update\w*|upsert|count|delete\w*|destroy|where|aggregate)\(",
+                r#"|\bnew\s+([A-Z]\w*)\(\s*\{|\bcollection\(\s*['"]([\w-]+)['"]\s*\)"#,
+            )),
+            owner_key: re(
+                r#"(?i)(?:[{,]\s*|\(\s*['"])(?:user|userid|user_id|owner|ownerid|owner_id|author|authorid|author_id|creator|createdby|created_by|customer|customerid|customer_id|uid)['"]?\s*[:,}]"#,
+            ),
+        }
+    })
+}
+
+/// The model a `read` or `query` match names.
+fn captured_model(c: &regex::Captures<'_>) -> Option<String> {
+    (1..c.len())
+        .find_map(|i| c.get(i))
+        .map(|m| model_key(m.as_str()))
+        .filter(|m| !m.is_empty())
+}
+
+/// Whether a request value names a record by an id (`id`, `orderId`, `invoice_id`), not by a
+/// public handle (`slug`, `username`, `email`).
+fn is_record_id(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    lower == "id" || lower.ends_with("id") || lower.ends_with("_id")
+}
+
+/// Lookups of one record (`Order.findById(req.params.id)`) whose statement picks it by a
+/// request id: (offset of the call in `body`, model, matched text). `statement` gives the
+/// statement around an offset of `body`.
+pub fn reads_by_request_id(
+    body: &str,
+    ids: &BTreeSet<String>,
+    statement: impl Fn(usize) -> String,
+) -> Vec<(std::ops::Range<usize>, String, String)> {
+    let p = patterns();
+    let record_ids: BTreeSet<String> = ids.iter().filter(|i| is_record_id(i)).cloned().collect();
+    model_patterns()
+        .read
+        .captures_iter(body)
+        .filter_map(|c| {
+            let whole = c.get(0)?;
+            let model = captured_model(&c)?;
+            let stmt = statement(whole.start());
+            let direct = p.direct.captures_iter(&stmt).any(|d| {
+                d.get(1)
+                    .or_else(|| d.get(2))
+                    .is_some_and(|m| is_record_id(m.as_str()))
+            });
+            (direct || record_ids.iter().any(|id| mentions(&stmt, id))).then(|| {
+                (
+                    whole.range(),
+                    model,
+                    whole.as_str().trim_end_matches('(').to_string(),
+                )
+            })
+        })
+        .collect()
+}
+
+/// Models a function scopes to its caller: queried in a statement that filters or stamps an
+/// owner key (`Order.find({ user: req.user.id })`, `new Order({ user: userId, ... })`,
+/// `.where("userId", "==", uid)`), in a function that refers to the caller. `statement` as for
+/// [`reads_by_request_id`].
+pub fn owner_scoped_models(body: &str, statement: impl Fn(usize) -> String) -> BTreeSet<String> {
+    let m = model_patterns();
+    if !m.owner_key.is_match(body) || !refers_to_caller(body) {
+        return BTreeSet::new();
+    }
+    m.query
+        .captures_iter(body)
+        .filter_map(|c| {
+            let at = c.get(0)?.start();
+            let model = captured_model(&c)?;
+            m.owner_key.is_match(&statement(at)).then_some(model)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -33,6 +33,9 @@ pub enum Check {
     MissingCallerCheck,
     /// A record picked by a request id in an authenticated handler, never related to the caller.
     RecordChosenByRequestId,
+    /// A caller-owned record read by a request id in an authenticated handler, never related to
+    /// the caller.
+    RecordReadByRequestId,
     /// An admin-only operation on another user's account after a sign-in check alone.
     AdminOperationWithoutRoleCheck,
     /// The acting user's identity taken from the request instead of the verified token.
@@ -43,11 +46,15 @@ pub enum Check {
 
 impl Check {
     /// Every check with the name rule files use.
-    pub const ALL: [(&'static str, Check); 5] = [
+    pub const ALL: [(&'static str, Check); 6] = [
         ("authz-missing-caller-check", Check::MissingCallerCheck),
         (
             "authz-record-chosen-by-request-id",
             Check::RecordChosenByRequestId,
+        ),
+        (
+            "authz-record-read-by-request-id",
+            Check::RecordReadByRequestId,
         ),
         (
             "authz-admin-operation-without-role-check",
@@ -166,6 +173,10 @@ pub struct Summary {
     pub writes_by_parameter: Vec<(usize, usize)>,
     /// Calls that pass an id from the request: (callee name, argument position).
     pub request_id_arguments: Vec<(String, usize)>,
+    /// Lookups of one record picked by an id from the request: (spot, model key, call text).
+    pub reads_by_request_id: Vec<(Spot, String, String)>,
+    /// Models it scopes to the caller by an owner key (see [`idor::owner_scoped_models`]).
+    pub owner_models: BTreeSet<String>,
     /// Whether it refers to the caller's identity (owner checks, `req.user.id`, ...).
     pub refers_to_caller: bool,
     /// Whether it authenticates a machine, not a user: shared secrets, webhook signatures.
@@ -304,6 +315,9 @@ impl Analyzer for AuthzAnalyzer {
                 }
                 Check::RecordChosenByRequestId => {
                     project::records_chosen_by_request_id(&facts, project, *idx, out);
+                }
+                Check::RecordReadByRequestId => {
+                    project::records_read_by_request_id(&facts, project, *idx, out);
                 }
                 Check::AdminOperationWithoutRoleCheck => {
                     project::admin_operations_without_role_check(&facts, project, *idx, out);
@@ -490,12 +504,26 @@ fn summarize(
     calls.truncate(MAX_CALLS);
     let is_inline = name.is_none();
     let role_check = roles::has_role_check(body);
-    if ops.is_empty() && !has_check && calls.is_empty() && !is_inline && !role_check {
+    let ids = idor::request_ids(body);
+    let at = |r: Range<usize>| Spot::new(file, range.start + r.start..range.start + r.end);
+    let statement = |offset: usize| statement_at(text, range.start + offset);
+    let reads_by_request_id: Vec<(Spot, String, String)> =
+        idor::reads_by_request_id(body, &ids, statement)
+            .into_iter()
+            .map(|(r, model, call)| (at(r), model, call))
+            .collect();
+    let owner_models = idor::owner_scoped_models(body, statement);
+    if ops.is_empty()
+        && !has_check
+        && calls.is_empty()
+        && !is_inline
+        && !role_check
+        && reads_by_request_id.is_empty()
+        && owner_models.is_empty()
+    {
         return None;
     }
     let service_role = wide.service_role;
-    let ids = idor::request_ids(body);
-    let at = |r: Range<usize>| Spot::new(file, range.start + r.start..range.start + r.end);
     let writes = ops
         .iter()
         .any(|(k, ..)| matches!(k, OpKind::Write | OpKind::UserManagement));
@@ -564,6 +592,8 @@ fn summarize(
         ops_by_request_id,
         writes_by_parameter,
         request_id_arguments,
+        reads_by_request_id,
+        owner_models,
         refers_to_caller: idor::refers_to_caller(body),
         machine_auth: idor::authenticates_machine(body),
         supabase_service_role_from_request: service_role

@@ -816,6 +816,109 @@ pub fn records_chosen_by_request_id(
     dedup(out);
 }
 
+/// Reports lookups of one record by an id from the request in handlers that authenticate the
+/// caller but never relate the record to them, where the record is one the project scopes to
+/// its owner elsewhere (a listing filtered by the caller, a record created with the caller as
+/// owner): reading it by id alone shows any signed-in user another user's record. Admin and
+/// public routes, role checks and handlers that change the record (the write rule's) are left
+/// out.
+pub fn records_read_by_request_id(
+    files: &[FileFacts],
+    ctx: &ProjectContext<'_>,
+    rule_idx: usize,
+    out: &mut Vec<Finding>,
+) {
+    let owned: BTreeSet<&str> = files
+        .iter()
+        .flat_map(|f| &f.summaries)
+        .flat_map(|s| &s.owner_models)
+        .map(String::as_str)
+        .collect();
+    if owned.is_empty() {
+        return;
+    }
+    let project = Project::new(files);
+    let has_global = project.has_global_auth();
+    let rule = &ctx.rules.rules()[rule_idx];
+    for (file, facts) in files.iter().enumerate() {
+        for (entry, site) in facts.module.entries.iter().zip(&facts.entry_spots) {
+            let prefix = if entry.framework == Framework::Express {
+                project.mount_prefix(file, 0)
+            } else {
+                String::new()
+            };
+            let label = entry_label(entry, &prefix);
+            if ops::is_public_name(&entry.route)
+                || ops::is_public_name(&prefix)
+                || label.to_ascii_lowercase().contains("admin")
+            {
+                continue;
+            }
+            let Some(handler) = project.handler(file, entry) else {
+                continue;
+            };
+            let summary = project.summary(handler);
+            let Some((spot, model, call)) = summary
+                .reads_by_request_id
+                .iter()
+                .find(|(_, model, _)| owned.contains(model.as_str()))
+            else {
+                continue;
+            };
+            // a handler that also changes a record by the id is the write rule's
+            let writes_by_id = !summary.ops_by_request_id.is_empty()
+                || summary.request_id_arguments.iter().any(|(callee, k)| {
+                    project.resolve_fn(handler.0, callee).is_some_and(|target| {
+                        project
+                            .summary(target)
+                            .writes_by_parameter
+                            .iter()
+                            .any(|(p, _)| p == k)
+                    })
+                });
+            if writes_by_id
+                || summary.account_op.is_some()
+                || summary.identity_from_request.is_some()
+            {
+                continue;
+            }
+            let reached = project.reachable(handler);
+            let authenticated = reached.iter().any(|r| project.summary(*r).has_check)
+                || guard(&project, file, entry, has_global).is_some();
+            if !authenticated
+                || reached.iter().any(|r| {
+                    let s = project.summary(*r);
+                    s.refers_to_caller || s.machine_auth || s.role_check
+                })
+                || project.role_middleware(file, entry)
+            {
+                continue;
+            }
+            let path = &files[handler.0].path;
+            let message = format!(
+                "{label} ({}:{}) authenticates the caller, then reads one `{model}` record (`{call}`) by an id from the request; other code scopes `{model}` records to their owner, but nothing here relates this one to the caller",
+                facts.path, site.start.line,
+            );
+            let mut properties = BTreeMap::new();
+            properties.insert(
+                "entry-point".to_string(),
+                format!("{}:{}", facts.path, site.start.line),
+            );
+            out.push(Finding {
+                message,
+                related: vec![
+                    related_at(&facts.path, site, format!("entry point: {label}")),
+                    related_at(path, spot, format!("`{model}` read here")),
+                ],
+                is_flow: true,
+                properties,
+                ..Finding::of_rule(rule, path, (spot.start, spot.end), spot.range.clone())
+            });
+        }
+    }
+    dedup(out);
+}
+
 /// A finding of `rule_idx` at `spot` in `path`, with the entry point and related spots.
 fn flow_finding(
     ctx: &ProjectContext<'_>,

@@ -58,6 +58,8 @@ pub struct Compiled {
     /// Rules whose only sources are request (or browser) input: a file that shows no request
     /// being handled cannot start their flows (see [`handles_requests`]).
     request_only: u64,
+    /// Rules that only look at code running on a server (`server_only: true`).
+    server_only: u64,
     /// Words of sources: a function containing none (and seeing no taint) is not walked.
     hints: AhoCorasick,
     /// Per hint pattern: the rules whose sources it belongs to.
@@ -243,6 +245,7 @@ fn compile(rules: &RuleSet, claimed: &[usize]) -> Result<Compiled, RuleError> {
         thrown: 0,
         host_rules: 0,
         request_only: 0,
+        server_only: 0,
         hint_masks: Vec::new(),
         source_ends: None,
         source_roots: Vec::new(),
@@ -281,7 +284,7 @@ fn compile(rules: &RuleSet, claimed: &[usize]) -> Result<Compiled, RuleError> {
         };
         let raw: RawTaint = serde_yaml_ng::from_value(value.clone()).map_err(|e| {
             error(format!(
-                "{e}; expected `sources`, `sinks`, `sanitizers`, `guards`"
+                "{e}; expected `sources`, `sinks`, `sanitizers`, `guards`, `server_only`"
             ))
         })?;
         let spec = spec::compile(&raw, &sets, &mut cache).map_err(error)?;
@@ -296,6 +299,9 @@ fn compile(rules: &RuleSet, claimed: &[usize]) -> Result<Compiled, RuleError> {
         }
         if spec.thrown {
             compiled.thrown |= bit;
+        }
+        if raw.server_only {
+            compiled.server_only |= bit;
         }
         if spec.sinks.iter().any(|s| s.host) {
             compiled.host_rules |= bit;
@@ -476,6 +482,11 @@ impl Analyzer for TaintAnalyzer {
         let compiled = self.compiled(ctx.rules);
         let (offsets, hinted) = hint_offsets(compiled, text);
         let mut walked = applicable & hinted;
+        if walked & compiled.server_only != 0
+            && crate::platform::client_side::is_client_side(&ctx.file.display, text)
+        {
+            walked &= !compiled.server_only;
+        }
         if walked == 0 {
             return;
         }

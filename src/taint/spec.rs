@@ -207,6 +207,10 @@ pub struct RawTaint {
     /// Checks that make a value safe inside (or after an early exit of) an `if`.
     #[serde(default)]
     pub guards: Vec<String>,
+    /// Only code that runs on a server: files shipped to browsers or phones
+    /// ([`crate::platform::client_side`]) start no flow of this rule.
+    #[serde(default)]
+    pub server_only: bool,
 }
 
 /// The named sets file.
