@@ -8,6 +8,7 @@ use super::{
     CLEAN_METHODS, Facts, MAX_NESTING, Step, Taint, Walker, is_name_or_member, short, string_value,
     strip, union, unwrap,
 };
+use super::sources::LOCATION_FIXED_FIELDS;
 use crate::parse::ChildField;
 use crate::taint::spec::SinkKind;
 
@@ -603,6 +604,13 @@ impl<'t> Walker<'_, 't> {
         let mut t = self.eval(object)?;
         let prop = path.last().map_or("", String::as_str);
         if CLEAN_METHODS.contains(&prop) {
+            return None;
+        }
+        // `document.location.origin`: the page's own address, whatever the link added
+        if path.len() >= 2
+            && path[path.len() - 2] == "location"
+            && LOCATION_FIXED_FIELDS.contains(&prop)
+        {
             return None;
         }
         // show the source as written: `req.query.id`, not `req.query`
