@@ -4,11 +4,11 @@
 
 use tree_sitter::Node;
 
+use super::sources::LOCATION_FIXED_FIELDS;
 use super::{
     CLEAN_METHODS, Facts, MAX_NESTING, Step, Taint, Walker, is_name_or_member, short, string_value,
     strip, union, unwrap,
 };
-use super::sources::LOCATION_FIXED_FIELDS;
 use crate::parse::ChildField;
 use crate::taint::spec::SinkKind;
 
@@ -606,10 +606,11 @@ impl<'t> Walker<'_, 't> {
         if CLEAN_METHODS.contains(&prop) {
             return None;
         }
-        // `document.location.origin`: the page's own address, whatever the link added
-        if path.len() >= 2
-            && path[path.len() - 2] == "location"
-            && LOCATION_FIXED_FIELDS.contains(&prop)
+        // `document.location.origin`, `here.host` for `const here = window.location`: the
+        // page's own address, whatever the link added
+        let of_location = |p: &[String]| p.len() >= 2 && p[p.len() - 2] == "location";
+        if LOCATION_FIXED_FIELDS.contains(&prop)
+            && (of_location(path) || self.resolve(path).is_some_and(|r| of_location(&r)))
         {
             return None;
         }

@@ -36,7 +36,8 @@ const STRING_FIELDS: &[&str] = &[
 
 /// Parts of the page's own `location` the page's address cannot choose: the scheme, host and
 /// port of the page that runs the script.
-pub(super) const LOCATION_FIXED_FIELDS: &[&str] = &["origin", "protocol", "host", "hostname", "port"];
+pub(super) const LOCATION_FIXED_FIELDS: &[&str] =
+    &["origin", "protocol", "host", "hostname", "port"];
 
 impl<'t> Walker<'_, 't> {
     /// The taint of a member path declared as a source, as written or through an alias
