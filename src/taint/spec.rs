@@ -129,7 +129,7 @@ pub enum RawSink {
     Detailed(Box<RawSinkSpec>),
 }
 
-/// A sink with options; exactly one of `call`, `assign`, `jsx`, `property`, `render`.
+/// A sink with options; exactly one of `call`, `assign`, `jsx`, `property`, `render`, `key`.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 #[expect(
@@ -148,6 +148,13 @@ pub struct RawSinkSpec {
     /// A template render call (`res.render(#0, #1)`): the view name's position first, the
     /// locals object's second.
     pub render: Option<String>,
+    /// The computed key of a method called on this object (`window[name](...)`): the key
+    /// chooses which function runs.
+    pub key: Option<String>,
+    /// The computed key of an object a write goes through (`obj[key].x = v`,
+    /// `obj[key][name] = v`): a `__proto__` key writes to `Object.prototype`.
+    #[serde(default)]
+    pub key_of_written: bool,
     /// For `property` and `call`: only inside the arguments of a call matching this pattern.
     pub inside: Option<String>,
     /// For `property`: only when the object's text matches this regex (e.g. `role: "system"`).
@@ -382,6 +389,10 @@ pub enum SinkKind {
     /// a sink when the named template prints that local without escaping (joined with the
     /// template files in the project pass).
     Render(Pattern),
+    /// The computed key of a call on this object (`window[key](...)`, `new self[key]()`).
+    Key(Pattern),
+    /// The computed key of an object a write goes through (`obj[key].x = v`).
+    KeyOfWritten,
     /// The value of an object-literal key.
     Property {
         /// The key.
@@ -680,6 +691,26 @@ pub fn compile(
             RawSink::Detailed(d) => *d,
         };
         let kind = match (&spec.call, &spec.assign, &spec.jsx, &spec.property) {
+            (None, None, None, None)
+                if spec.key_of_written && spec.key.is_none() && spec.render.is_none() =>
+            {
+                SinkKind::KeyOfWritten
+            }
+            _ if spec.key_of_written => {
+                return Err(
+                    "a sink has exactly one of `call`, `assign`, `jsx`, `property`, `render`, `key`, `key-of-written`"
+                        .into(),
+                );
+            }
+            (None, None, None, None) if spec.key.is_some() && spec.render.is_none() => {
+                SinkKind::Key(cache.parse(spec.key.as_deref().unwrap_or_default())?)
+            }
+            _ if spec.key.is_some() => {
+                return Err(
+                    "a sink has exactly one of `call`, `assign`, `jsx`, `property`, `render`, `key`"
+                        .into(),
+                );
+            }
             (None, None, None, None) if spec.render.is_some() => {
                 let r = spec.render.as_deref().unwrap_or_default();
                 let p = cache.parse(r)?;
@@ -692,7 +723,7 @@ pub fn compile(
             }
             _ if spec.render.is_some() => {
                 return Err(
-                    "a sink has exactly one of `call`, `assign`, `jsx`, `property`, `render`"
+                    "a sink has exactly one of `call`, `assign`, `jsx`, `property`, `render`, `key`"
                         .into(),
                 );
             }
@@ -714,7 +745,7 @@ pub fn compile(
             },
             _ => {
                 return Err(
-                    "a sink has exactly one of `call`, `assign`, `jsx`, `property`, `render`"
+                    "a sink has exactly one of `call`, `assign`, `jsx`, `property`, `render`, `key`"
                         .into(),
                 );
             }

@@ -102,6 +102,7 @@ impl<'t> Walker<'_, 't> {
                 self.state.aliases.remove(&name);
             }
             "member_expression" | "subscript_expression" => {
+                self.written_through_key(n, left);
                 let path = self.path_of(left);
                 // `obj.x = "safe"` makes `obj.x` trusted until tainted again (a branch that
                 // does it on one side only leaves it untrusted after: cleared paths merge by
@@ -161,6 +162,72 @@ impl<'t> Walker<'_, 't> {
         t
     }
 
+    /// `obj[key].x = v`, `obj[key][name] = v`: with an untrusted `key` of `__proto__` the write
+    /// lands on `Object.prototype`, whatever `v` is.
+    fn written_through_key(&mut self, n: Node<'t>, left: Node<'t>) {
+        let Some(holder) = left
+            .child_field("object")
+            .map(strip)
+            .filter(|o| o.kind() == "subscript_expression")
+        else {
+            return;
+        };
+        if !self
+            .shared
+            .cfg
+            .sinks
+            .iter()
+            .any(|(s, _)| matches!(s.kind, SinkKind::KeyOfWritten))
+        {
+            return;
+        }
+        let Some(t) = holder.child_field("index").and_then(|k| self.eval(k)) else {
+            return;
+        };
+        // `const table = Object.create(null)` (anywhere in the file): no prototype to reach
+        // through `table[key]`
+        if let Some(base) = holder.child_field("object").map(strip)
+            && base.kind() == "identifier"
+        {
+            let declared = format!(
+                r"\b{}\s*(:[^=;]+)?=\s*Object\.create\(\s*null\s*\)",
+                regex::escape(self.text(base))
+            );
+            if regex::Regex::new(&declared).is_ok_and(|re| re.is_match(self.shared.text)) {
+                return;
+            }
+        }
+        for (sink, rule) in &self.shared.cfg.sinks {
+            if matches!(sink.kind, SinkKind::KeyOfWritten)
+                && t.mask & (1 << rule) != 0
+                && !(sink.string && (!t.stringy || t.whole))
+                && !(sink.unanchored && t.facts.has(Facts::ANCHORED))
+            {
+                self.report(*rule, n.byte_range(), &t, holder, self.text(left));
+            }
+        }
+    }
+
+    /// `window[key](...)`: an untrusted key picks the function a global object runs (`eval`,
+    /// `Function`, `setTimeout`); a key the code prefixes (`window["on" + name]`) only picks
+    /// among the functions so named.
+    fn key_sinks(&mut self, n: Node<'t>, callee: Node<'t>, t: &Taint) {
+        let Some(object) = callee.child_field("object") else {
+            return;
+        };
+        let path = self.path_of(object);
+        for (sink, rule) in &self.shared.cfg.sinks {
+            if let SinkKind::Key(p) = &sink.kind
+                && p.matches_path(&path)
+                && t.mask & (1 << rule) != 0
+                && !(sink.unanchored && t.facts.has(Facts::ANCHORED))
+                && !self.state.locals.contains(path[0].as_str())
+            {
+                self.report(*rule, n.byte_range(), t, callee, self.text(callee));
+            }
+        }
+    }
+
     pub(super) fn call(&mut self, n: Node<'t>) -> Option<Taint> {
         let is_new = n.kind() == "new_expression";
         let callee = n.child_field(if is_new { "constructor" } else { "function" })?;
@@ -172,6 +239,17 @@ impl<'t> Walker<'_, 't> {
         let recv = match receiver {
             Some(r) => self.eval(r),
             None if callee.kind() == "identifier" => None,
+            None if callee.kind() == "subscript_expression" => {
+                if let Some(o) = callee.child_field("object") {
+                    self.eval(o);
+                }
+                if let Some(k) = callee.child_field("index")
+                    && let Some(t) = self.eval(k)
+                {
+                    self.key_sinks(n, callee, &t);
+                }
+                None
+            }
             None => {
                 self.eval(callee);
                 None
@@ -206,6 +284,26 @@ impl<'t> Walker<'_, 't> {
         let matches = |p: &crate::taint::spec::Pattern| {
             p.matches_path(&path) || apath.as_ref().is_some_and(|a| p.matches_path(a))
         };
+        // `validate(input, (err, value) => ...)`: the error a plain function hands its callback
+        // may quote the input, as one it throws would (see `note_thrown`)
+        let callback_error = (self.shared.cfg.thrown & self.shared.active != 0
+            && callee.kind() == "identifier"
+            && args.iter().any(|a| is_function(*a))
+            && self.helper(self.text(callee)).is_none()
+            && !self
+                .shared
+                .cfg
+                .propagators
+                .iter()
+                .any(|p| p.is_new == is_new && matches(p))
+            && !self
+                .shared
+                .cfg
+                .sanitizers
+                .iter()
+                .any(|(p, _)| p.is_new == is_new && matches(p)))
+        .then(|| self.thrown_taint(n, &taints))
+        .flatten();
         for (i, a) in args.iter().enumerate() {
             let target = if is_function(*a) {
                 *a
@@ -253,6 +351,16 @@ impl<'t> Walker<'_, 't> {
                         set_at(&mut seeds, *index, merged);
                     }
                 }
+            }
+            if i > 0
+                && target == *a
+                && let Some(t) = &callback_error
+                && let Some(p) = params.first()
+                && p.kind() == "identifier"
+                && ERROR_PARAMS.contains(&self.text(*p))
+            {
+                let merged = union(seeds.first().cloned().flatten(), Some(t.clone()));
+                set_at(&mut seeds, 0, merged);
             }
             if target != *a && seeds.is_empty() && roots.is_empty() {
                 continue;
@@ -1128,6 +1236,9 @@ fn strip_param(p: Node<'_>) -> Node<'_> {
         _ => p,
     }
 }
+
+/// Names an error-first callback gives its error parameter (`(err, value) => ...`).
+const ERROR_PARAMS: &[&str] = &["err", "error", "e", "ex", "exception"];
 
 /// Methods only strings have, returning a string (a receiver that is an object throws).
 const STRING_METHODS: &[&str] = &[

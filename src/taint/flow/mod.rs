@@ -775,23 +775,29 @@ impl<'s, 't> Walker<'s, 't> {
 
     /// Records the untrusted string arguments of call `n` as what an error it throws may carry.
     fn note_thrown(&mut self, n: Node<'t>, taints: &[Option<Taint>]) {
+        let Some(t) = self.thrown_taint(n, taints) else {
+            return;
+        };
+        if let Some(slot) = self.thrown.last_mut() {
+            *slot = union(slot.take(), Some(t));
+        }
+    }
+
+    /// What an error raised by call `n` may carry: its untrusted string arguments, for the rules
+    /// that follow errors.
+    fn thrown_taint(&self, n: Node<'t>, taints: &[Option<Taint>]) -> Option<Taint> {
         let keep = self.shared.cfg.thrown;
         // a message quotes strings; an object or array argument is not spelled out
-        let Some(t) = taints
+        let t = taints
             .iter()
             .filter(|t| t.as_ref().is_some_and(|t| t.stringy && !t.whole))
             .cloned()
             .fold(None, union)
-            .and_then(|t| t.masked(!keep))
-        else {
-            return;
-        };
-        let t = t
-            .field()
-            .step(n.byte_range(), "may throw an error holding it".into());
-        if let Some(slot) = self.thrown.last_mut() {
-            *slot = union(slot.take(), Some(t));
-        }
+            .and_then(|t| t.masked(!keep))?;
+        Some(
+            t.field()
+                .step(n.byte_range(), "may throw an error holding it".into()),
+        )
     }
 
     fn op(&self, n: Node<'_>) -> &'t str {

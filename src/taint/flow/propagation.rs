@@ -4,6 +4,7 @@
 
 use tree_sitter::Node;
 
+use super::sources::LOCATION_FIXED_FIELDS;
 use super::{
     CLEAN_METHODS, Facts, MAX_NESTING, Step, Taint, Walker, is_name_or_member, short, string_value,
     strip, union, unwrap,
@@ -603,6 +604,14 @@ impl<'t> Walker<'_, 't> {
         let mut t = self.eval(object)?;
         let prop = path.last().map_or("", String::as_str);
         if CLEAN_METHODS.contains(&prop) {
+            return None;
+        }
+        // `document.location.origin`, `here.host` for `const here = window.location`: the
+        // page's own address, whatever the link added
+        let of_location = |p: &[String]| p.len() >= 2 && p[p.len() - 2] == "location";
+        if LOCATION_FIXED_FIELDS.contains(&prop)
+            && (of_location(path) || self.resolve(path).is_some_and(|r| of_location(&r)))
+        {
             return None;
         }
         // show the source as written: `req.query.id`, not `req.query`

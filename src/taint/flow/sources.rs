@@ -26,7 +26,18 @@ const STRING_FIELDS: &[&str] = &[
     // `window.name`, Angular's `route.snapshot.fragment`: strings the page's opener or link sets
     "name",
     "fragment",
+    // `document.location` prints as its `href`
+    "location",
+    // archive entries: adm-zip `entryName`, yauzl `fileName`, tar `linkname`
+    "entryName",
+    "fileName",
+    "linkname",
 ];
+
+/// Parts of the page's own `location` the page's address cannot choose: the scheme, host and
+/// port of the page that runs the script.
+pub(super) const LOCATION_FIXED_FIELDS: &[&str] =
+    &["origin", "protocol", "host", "hostname", "port"];
 
 impl<'t> Walker<'_, 't> {
     /// The taint of a member path declared as a source, as written or through an alias
