@@ -158,6 +158,13 @@ impl QueryAnalyzer {
         if let Some(node) = matcher.accept(captures, mctx) {
             let mut finding = ctx.finding(rule_idx, node.byte_range());
             finding.message = interpolate(&rule.message, captures, mctx);
+            // A capture named `secret` is a credential: its literal (or the literal its name or
+            // property is bound to) is masked in code frames, as secret detectors' matches are.
+            for (name, node) in captures {
+                if *name == "secret" {
+                    finding.redactions.extend(mctx.secret_literals(*node));
+                }
+            }
             out.push(finding);
         }
     }

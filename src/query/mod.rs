@@ -457,6 +457,9 @@ impl<'t> MatchContext<'_, 't> {
         if is_string_literal(node) {
             return true;
         }
+        if node.kind() == "member_expression" {
+            return self.member_bound_to_string(node);
+        }
         if node.kind() != "identifier" {
             return false;
         }
@@ -478,6 +481,62 @@ impl<'t> MatchContext<'_, 't> {
             stack.extend(n.children(&mut cursor));
         }
         declared
+    }
+
+    /// Whether the property `node` (`this.jwtSecret`, `config.secret`) is assigned somewhere in
+    /// this file, and only ever string literals (`this.jwtSecret = "shhh"`): a constructor that
+    /// keeps a literal on `this` hard-codes it as surely as a `const` does.
+    fn member_bound_to_string(&self, node: Node<'t>) -> bool {
+        let values = self.member_assignments(node);
+        !values.is_empty() && values.iter().all(|&value| is_string_literal(value))
+    }
+
+    /// The values this file assigns to the property `node` by its exact text (`config.x = value`);
+    /// for `this.x`, only the assignments inside the class that reads it (another class of the
+    /// file has its own `this`).
+    fn member_assignments(&self, node: Node<'t>) -> Vec<Node<'t>> {
+        let target = self.node_text(node);
+        let mut scope = self.tree.root_node();
+        if target.starts_with("this.") {
+            let mut up = node.parent();
+            while let Some(a) = up {
+                if a.kind() == "class_body" {
+                    scope = a;
+                    break;
+                }
+                up = a.parent();
+            }
+        }
+        let mut values = Vec::new();
+        let mut stack = vec![scope];
+        while let Some(n) = stack.pop() {
+            if n.kind() == "assignment_expression"
+                && let Some(left) = n.child_field("left")
+                && left.kind() == "member_expression"
+                && self.node_text(left) == target
+                && let Some(value) = n.child_field("right")
+            {
+                values.push(value);
+            }
+            let mut cursor = n.walk();
+            stack.extend(n.children(&mut cursor));
+        }
+        values
+    }
+
+    /// The byte ranges of the credential `node` stands for, without quotes: the literal itself,
+    /// the literal a name is declared as once, or the literals a property is assigned.
+    pub(crate) fn secret_literals(&self, node: Node<'t>) -> Vec<Range<usize>> {
+        let values = match node.kind() {
+            "identifier" => self.declaration_of(node).into_iter().collect(),
+            "member_expression" => self.member_assignments(node),
+            _ => vec![node],
+        };
+        values
+            .into_iter()
+            .filter(|&v| is_string_literal(v))
+            .map(|v| v.start_byte() + 1..v.end_byte() - 1)
+            .collect()
     }
 
     /// What the file declares under the name `node` holds: the function of `function name() {}`,
