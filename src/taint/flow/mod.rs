@@ -206,6 +206,8 @@ pub struct Hit {
     pub source: String,
     /// The sink's text, for messages.
     pub sink: String,
+    /// From a fallback sink (see [`crate::taint::spec::RawSinkSpec::fallback`]).
+    pub fallback: bool,
 }
 
 /// (parameters, rule, sink range, steps inside the helper, sink text).
@@ -420,12 +422,24 @@ pub fn analyze(
             walker.visit(root);
         }
     }
-    let mut hits = walker.hits;
+    let mut hits = std::mem::take(&mut walker.hits);
     hits.sort_by_key(|h| (h.range.start, h.rule));
     hits.dedup_by(|a, b| a.range.start == b.range.start && a.rule == b.rule);
+    drop_covered_fallbacks(&mut hits, &walker.sink_seen);
     crossing.calls = walker.imports;
     crossing.renders = walker.renders;
     (hits, crossing)
+}
+
+/// Drops each fallback hit whose source a call sink of the same rule was also handed (reported
+/// or judged safe there): the user sees the file call, not the `path.join` on the way to it.
+fn drop_covered_fallbacks(hits: &mut Vec<Hit>, seen: &[(usize, Range<usize>)]) {
+    hits.retain(|h| {
+        !h.fallback
+            || h.steps
+                .first()
+                .is_none_or(|o| !seen.iter().any(|(r, s)| *r == h.rule && *s == o.range))
+    });
 }
 
 fn node_text<'a>(text: &'a str, n: Node<'_>) -> &'a str {
@@ -493,6 +507,9 @@ struct Walker<'s, 't> {
     /// Per enclosing `try` block of the function being walked, innermost last: the untrusted
     /// values handed to calls in it, which an error it throws may carry (see [`crate::taint::spec::THROWN`]).
     thrown: Vec<Option<Taint>>,
+    /// (rule, source range) of untrusted values a call sink of the rule was handed, reported
+    /// or judged safe by its filters: a fallback hit from the same source is then dropped.
+    sink_seen: Vec<(usize, Range<usize>)>,
 }
 
 /// The deepest syntax nesting the walk follows.
@@ -518,6 +535,7 @@ impl<'s, 't> Walker<'s, 't> {
             method: None,
             constructed: BTreeSet::new(),
             thrown: Vec::new(),
+            sink_seen: Vec::new(),
         }
     }
 
@@ -849,6 +867,7 @@ impl<'s, 't> Walker<'s, 't> {
             steps,
             source,
             sink: short(sink),
+            fallback: false,
         });
     }
 }
