@@ -208,6 +208,8 @@ pub struct Hit {
     pub sink: String,
     /// From a fallback sink (see [`crate::taint::spec::RawSinkSpec::fallback`]).
     pub fallback: bool,
+    /// The outermost function the sink is in (the handler), empty at the top of the file.
+    pub scope: Range<usize>,
 }
 
 /// (parameters, rule, sink range, steps inside the helper, sink text).
@@ -432,13 +434,21 @@ pub fn analyze(
 }
 
 /// Drops each fallback hit whose source a call sink of the same rule was also handed (reported
-/// or judged safe there): the user sees the file call, not the `path.join` on the way to it.
+/// or judged safe there), or whose handler has a finding of the rule at a file call: the user
+/// sees the file call, not the `path.join` on the way to it.
 fn drop_covered_fallbacks(hits: &mut Vec<Hit>, seen: &[(usize, Range<usize>)]) {
+    let direct: Vec<(usize, Range<usize>)> = hits
+        .iter()
+        .filter(|h| !h.fallback && !h.scope.is_empty())
+        .map(|h| (h.rule, h.scope.clone()))
+        .collect();
     hits.retain(|h| {
         !h.fallback
-            || h.steps
+            || (h
+                .steps
                 .first()
                 .is_none_or(|o| !seen.iter().any(|(r, s)| *r == h.rule && *s == o.range))
+                && !direct.iter().any(|(r, s)| *r == h.rule && *s == h.scope))
     });
 }
 
@@ -868,6 +878,7 @@ impl<'s, 't> Walker<'s, 't> {
             source,
             sink: short(sink),
             fallback: false,
+            scope: self.fn_stack.first().map_or(0..0, Node::byte_range),
         });
     }
 }
