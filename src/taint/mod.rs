@@ -983,6 +983,8 @@ fn handles_requests(text: &str) -> bool {
         regex::Regex::new(concat!(
             r"\b(req|request|ctx|event|context|c\.req)\s*\??\.\s*(body|query|params|param|json|formData|text|headers|cookies|url|originalUrl|files?|payload|request|nextUrl|queryStringParameters|pathParameters|data|get|header)\b",
             r"|\(\s*\{[^{}()]*\b(body|query|params|searchParams)\b[^{}()]*\}\s*[,:)]",
+            // a destructured request typed as one: `({ file, body }: Request, res: Response)`
+            r"|\(\s*\{[^{}()]*\}\s*:\s*(express\.)?Request\s*[,)]",
             r"|\b(onCall|onRequest|Cloud\.define|searchParams|NextRequest|NextApiRequest|FastifyRequest|Procedure|resolvers?|Mutation|formData|APIGatewayProxyEvent|HttpRequest)\b",
             r#"|\bQuery\s*:\s*\{|['"]use server['"]"#,
             r"|\b(location\.(search|hash|href)|document\.(URL|location|referrer|documentURI)|window\.name)\b",

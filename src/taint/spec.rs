@@ -198,6 +198,11 @@ pub struct RawSinkSpec {
     /// or the first argument of `input.match(re)` (the value checked is then the receiver).
     #[serde(default)]
     pub redos: bool,
+    /// Reported only where no other sink of the rule is reached from the same source: a step
+    /// that usually leads on to a sink the engine cannot see (`path.join(ROOT, name)` handed to
+    /// another module's file helper), kept silent where the real sink is in view.
+    #[serde(default)]
+    pub fallback: bool,
 }
 
 /// The raw `taint:` block of a rule.
@@ -439,6 +444,9 @@ pub struct Sink {
     pub unless_callee: Option<SinkRegex>,
     /// Only calls running a catastrophic-backtracking regex literal (see [`RawSinkSpec::redos`]).
     pub redos: bool,
+    /// Only where no other sink of the rule is reached from the same source (see
+    /// [`RawSinkSpec::fallback`]).
+    pub fallback: bool,
     /// Call sinks only inside the arguments of a call matching this pattern
     /// (`new RegExp(q)` inside `User.find(...)`).
     pub inside: Option<Pattern>,
@@ -765,6 +773,7 @@ pub fn compile(
             if_file: cache.regex(spec.if_file.as_ref())?,
             unless_callee: cache.regex(spec.unless_callee.as_ref())?,
             redos: spec.redos,
+            fallback: spec.fallback,
             inside: match (&spec.call, &spec.inside) {
                 (Some(_), Some(i)) => Some(cache.parse(i)?),
                 _ => None,

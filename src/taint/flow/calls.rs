@@ -427,6 +427,16 @@ impl<'t> Walker<'_, 't> {
             if p.is_new != is_new || !matches(p) {
                 continue;
             }
+            // a file call of the rule saw this value: it decides, not a fallback on the way
+            if !sink.fallback && !self.summary_mode {
+                for t in taints.iter().flatten() {
+                    if t.mask & (1 << rule) != 0
+                        && let Some(origin) = t.steps.first()
+                    {
+                        self.sink_seen.push((*rule, origin.range.clone()));
+                    }
+                }
+            }
             if sink
                 .if_args
                 .as_ref()
@@ -507,8 +517,18 @@ impl<'t> Walker<'_, 't> {
                 {
                     continue;
                 }
+                // a helper's summary carries no fallback mark: its caller sees the value returned
+                if sink.fallback && self.summary_mode {
+                    continue;
+                }
                 let t = t.clone();
+                let before = self.hits.len();
                 self.report(*rule, n.byte_range(), &t, args[pos], self.text(callee));
+                if sink.fallback {
+                    for h in &mut self.hits[before..] {
+                        h.fallback = true;
+                    }
+                }
             }
         }
 

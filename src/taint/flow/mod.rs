@@ -206,6 +206,10 @@ pub struct Hit {
     pub source: String,
     /// The sink's text, for messages.
     pub sink: String,
+    /// From a fallback sink (see [`crate::taint::spec::RawSinkSpec::fallback`]).
+    pub fallback: bool,
+    /// The outermost function the sink is in (the handler), empty at the top of the file.
+    pub scope: Range<usize>,
 }
 
 /// (parameters, rule, sink range, steps inside the helper, sink text).
@@ -420,12 +424,32 @@ pub fn analyze(
             walker.visit(root);
         }
     }
-    let mut hits = walker.hits;
+    let mut hits = std::mem::take(&mut walker.hits);
     hits.sort_by_key(|h| (h.range.start, h.rule));
     hits.dedup_by(|a, b| a.range.start == b.range.start && a.rule == b.rule);
+    drop_covered_fallbacks(&mut hits, &walker.sink_seen);
     crossing.calls = walker.imports;
     crossing.renders = walker.renders;
     (hits, crossing)
+}
+
+/// Drops each fallback hit whose source a call sink of the same rule was also handed (reported
+/// or judged safe there), or whose handler has a finding of the rule at a file call: the user
+/// sees the file call, not the `path.join` on the way to it.
+fn drop_covered_fallbacks(hits: &mut Vec<Hit>, seen: &[(usize, Range<usize>)]) {
+    let direct: Vec<(usize, Range<usize>)> = hits
+        .iter()
+        .filter(|h| !h.fallback && !h.scope.is_empty())
+        .map(|h| (h.rule, h.scope.clone()))
+        .collect();
+    hits.retain(|h| {
+        !h.fallback
+            || (h
+                .steps
+                .first()
+                .is_none_or(|o| !seen.iter().any(|(r, s)| *r == h.rule && *s == o.range))
+                && !direct.iter().any(|(r, s)| *r == h.rule && *s == h.scope))
+    });
 }
 
 fn node_text<'a>(text: &'a str, n: Node<'_>) -> &'a str {
@@ -493,6 +517,9 @@ struct Walker<'s, 't> {
     /// Per enclosing `try` block of the function being walked, innermost last: the untrusted
     /// values handed to calls in it, which an error it throws may carry (see [`crate::taint::spec::THROWN`]).
     thrown: Vec<Option<Taint>>,
+    /// (rule, source range) of untrusted values a call sink of the rule was handed, reported
+    /// or judged safe by its filters: a fallback hit from the same source is then dropped.
+    sink_seen: Vec<(usize, Range<usize>)>,
 }
 
 /// The deepest syntax nesting the walk follows.
@@ -518,6 +545,7 @@ impl<'s, 't> Walker<'s, 't> {
             method: None,
             constructed: BTreeSet::new(),
             thrown: Vec::new(),
+            sink_seen: Vec::new(),
         }
     }
 
@@ -855,6 +883,8 @@ impl<'s, 't> Walker<'s, 't> {
             steps,
             source,
             sink: short(sink),
+            fallback: false,
+            scope: self.fn_stack.first().map_or(0..0, Node::byte_range),
         });
     }
 }
