@@ -956,7 +956,7 @@ impl<'t> Walker<'_, 't> {
                     root = p;
                 }
                 // the answer depends on the name alone: every node of the walk is in one tree
-                let found = self.bound_regex(root, name);
+                let found = self.bound_regex(root, name, 0);
                 self.shared
                     .bound_regexes
                     .borrow_mut()
@@ -967,28 +967,21 @@ impl<'t> Walker<'_, 't> {
         }
     }
 
-    /// A `const`/`let`/`var` declaration of `name` anywhere in the file holding a catastrophic
-    /// regex: the declarators of `root`'s tree down to depth 64, in source order, the first
-    /// match of each nesting tried (a declaration nested in the value of one of the same name
-    /// is not looked at).
-    fn bound_regex(&self, root: Node<'t>, name: &str) -> bool {
-        let declarators = self.shared.declarators.get_or_init(|| declarators(root));
-        let mut inside = 0;
-        for &d in declarators {
-            if d.start_byte() < inside {
-                continue;
-            }
-            if d.child_field("name").is_some_and(|x| self.text(x) == name)
-                && let Some(v) = d.child_field("value")
-                && v.kind() != "identifier"
-            {
-                if self.catastrophic_regex(v) {
-                    return true;
-                }
-                inside = d.end_byte();
-            }
+    /// A `const`/`let`/`var` declaration of `name` anywhere in the file holding a catastrophic regex.
+    fn bound_regex(&self, n: Node<'t>, name: &str, depth: usize) -> bool {
+        if depth > 64 {
+            return false;
         }
-        false
+        if n.kind() == "variable_declarator"
+            && n.child_field("name").is_some_and(|x| self.text(x) == name)
+            && let Some(v) = n.child_field("value")
+            && v.kind() != "identifier"
+        {
+            return self.catastrophic_regex(v);
+        }
+        let mut cursor = n.walk();
+        n.children(&mut cursor)
+            .any(|c| self.bound_regex(c, name, depth + 1))
     }
 
     /// What `recv.replace(re, "")` leaves of a path: `Some(true)` when it removes every slash
@@ -1279,30 +1272,4 @@ fn cannot_throw(f: Node<'_>) -> bool {
         stack.extend(n.named_children(&mut cursor));
     }
     true
-}
-
-/// The `variable_declarator` nodes under `root` at depth 64 or less, in pre-order.
-fn declarators(root: Node<'_>) -> Vec<Node<'_>> {
-    let mut found = Vec::new();
-    let mut cursor = root.walk();
-    let mut depth = 0usize;
-    loop {
-        let node = cursor.node();
-        if node.kind() == "variable_declarator" {
-            found.push(node);
-        }
-        if depth < 64 && cursor.goto_first_child() {
-            depth += 1;
-            continue;
-        }
-        loop {
-            if cursor.goto_next_sibling() {
-                break;
-            }
-            if !cursor.goto_parent() {
-                return found;
-            }
-            depth -= 1;
-        }
-    }
 }
