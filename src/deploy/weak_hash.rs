@@ -256,27 +256,32 @@ fn names_password(arg: &str) -> bool {
 
 /// Calls whose first argument names a password, to an imported helper or one of `local`.
 fn password_calls(root: Node<'_>, src: &str, local: &BTreeSet<String>) -> Vec<PasswordCall> {
-    let imports = imports(root, src);
-    let mut calls = Vec::new();
+    // one walk finds the imports and the candidate calls (two whole-tree walks were a twentieth
+    // of a scan of parse-server's package, issue 22); the calls are resolved once every import
+    // is known, as before
+    let mut imports = BTreeMap::new();
+    let mut candidates = Vec::new();
     walk(root, |n| {
-        if n.kind() != "call_expression" {
-            return;
+        add_import(n, src, &mut imports);
+        if n.kind() == "call_expression"
+            && arguments(n)
+                .first()
+                .is_some_and(|first| names_password(text(*first, src)))
+        {
+            candidates.push(n);
         }
-        let Some(first) = arguments(n).first().copied() else {
-            return;
-        };
-        if !names_password(text(first, src)) {
-            return;
-        }
+    });
+    let mut calls = Vec::new();
+    for n in candidates {
         // a caller that salts the digest itself (wire protocols such as Postgres MD5 auth)
         if crate::platform::js::ancestor(n, &crate::platform::js::FUNCTIONS)
             .and_then(|f| f.child_field("parameters"))
             .is_some_and(|p| text(p, src).to_ascii_lowercase().contains("salt"))
         {
-            return;
+            continue;
         }
         let Some(f) = n.child_field("function") else {
-            return;
+            continue;
         };
         let (module, name) = match f.kind() {
             "identifier" => {
@@ -284,30 +289,30 @@ fn password_calls(root: Node<'_>, src: &str, local: &BTreeSet<String>) -> Vec<Pa
                 match imports.get(name) {
                     Some(Import::Named(spec, original)) => (Some(spec.clone()), original.clone()),
                     None if local.contains(name) => (None, name.to_string()),
-                    Some(Import::Namespace(_)) | None => return,
+                    Some(Import::Namespace(_)) | None => continue,
                 }
             }
             "member_expression" => {
                 let (Some(object), Some(property)) =
                     (f.child_field("object"), f.child_field("property"))
                 else {
-                    return;
+                    continue;
                 };
                 match imports.get(text(object, src)) {
                     Some(Import::Namespace(spec)) => {
                         (Some(spec.clone()), text(property, src).to_string())
                     }
-                    _ => return,
+                    _ => continue,
                 }
             }
-            _ => return,
+            _ => continue,
         };
         calls.push(PasswordCall {
             module,
             name,
             range: n.byte_range(),
         });
-    });
+    }
     calls
 }
 
@@ -319,11 +324,10 @@ enum Import {
     Named(String, String),
 }
 
-/// The local names bound to relative modules (`./`, `../`).
-fn imports(root: Node<'_>, src: &str) -> BTreeMap<String, Import> {
-    let mut found = BTreeMap::new();
+/// Adds the local names `n` binds to relative modules (`./`, `../`) to `found`.
+fn add_import(n: Node<'_>, src: &str, found: &mut BTreeMap<String, Import>) {
     let relative = |s: &str| s.starts_with("./") || s.starts_with("../");
-    walk(root, |n| match n.kind() {
+    match n.kind() {
         "variable_declarator" => {
             let (Some(name), Some(value)) = (n.child_field("name"), n.child_field("value")) else {
                 return;
@@ -411,6 +415,5 @@ fn imports(root: Node<'_>, src: &str) -> BTreeMap<String, Import> {
             });
         }
         _ => {}
-    });
-    found
+    }
 }

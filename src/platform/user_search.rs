@@ -174,8 +174,9 @@ pub fn check_file(sink: &mut Sink<'_, '_>) {
     }
     let mut judged: Vec<Range<usize>> = Vec::new();
     let mut hits = Vec::new();
+    let outermost = outermost_functions(&index);
     for call in index.of(&["call_expression"]) {
-        let Some(function) = outermost_function(call) else {
+        let Some(function) = enclosing(&outermost, call) else {
             continue;
         };
         let range = function.byte_range();
@@ -199,15 +200,27 @@ pub fn check_file(sink: &mut Sink<'_, '_>) {
     }
 }
 
-/// The outermost function around `node` (the handler, not a callback inside it).
-fn outermost_function(node: Node<'_>) -> Option<Node<'_>> {
-    let mut found = None;
-    let mut cur = node.parent();
-    while let Some(n) = cur {
-        if js::FUNCTIONS.contains(&n.kind()) {
-            found = Some(n);
+/// The file's outermost functions (inside no other function), in source order: the handlers,
+/// not the callbacks inside them. One pass over the named nodes; asking each call's ancestors
+/// instead cost a `parent()` lookup (a search down from the root) per level (issue 22).
+fn outermost_functions<'t>(index: &js::Index<'t>) -> Vec<Node<'t>> {
+    let mut found: Vec<Node<'t>> = Vec::new();
+    for &n in index.nodes() {
+        // pre-order: a node inside the last outermost function starts before that function ends
+        if js::FUNCTIONS.contains(&n.kind())
+            && found.last().is_none_or(|f| n.start_byte() >= f.end_byte())
+        {
+            found.push(n);
         }
-        cur = n.parent();
     }
     found
+}
+
+/// The outermost function around `node`, from [`outermost_functions`] (whose ranges are
+/// disjoint and sorted).
+fn enclosing<'t>(outermost: &[Node<'t>], node: Node<'t>) -> Option<Node<'t>> {
+    let at = outermost.partition_point(|f| f.start_byte() <= node.start_byte());
+    let f = *outermost.get(at.checked_sub(1)?)?;
+    (node.start_byte() < f.end_byte() && node.end_byte() <= f.end_byte() && f.id() != node.id())
+        .then_some(f)
 }

@@ -229,6 +229,19 @@ impl SecretsAnalyzer {
                     _ => merged.push(r),
                 }
             }
+            // a match lies inside its window: one without a literal every match holds has none
+            if let Some(needles) = regex.regex.required() {
+                merged.retain(|w| {
+                    text.as_bytes().get(w.clone()).is_none_or(|bytes| {
+                        needles
+                            .iter()
+                            .any(|n| memchr::memmem::find(bytes, n).is_some())
+                    })
+                });
+                if merged.is_empty() {
+                    continue;
+                }
+            }
             let Some(compiled) = regex.regex.get() else {
                 continue;
             };

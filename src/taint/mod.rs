@@ -39,6 +39,9 @@ pub struct Compiled {
     sources: Vec<(Source, u64)>,
     /// Sinks with the local rule they belong to.
     sinks: Vec<(Sink, usize)>,
+    /// The call sinks (indices into `sinks`, ascending) a call can reach, by the last segment of
+    /// its path (see [`Compiled::call_sinks`]).
+    call_sinks: CallSinks,
     /// Sanitizer calls with the rules they clean for.
     sanitizers: Vec<(Pattern, u64)>,
     /// Guard calls with the rules they clean for.
@@ -237,6 +240,7 @@ fn compile(rules: &RuleSet, claimed: &[usize]) -> Result<Compiled, RuleError> {
         rules: Vec::new(),
         sources: Vec::new(),
         sinks: Vec::new(),
+        call_sinks: CallSinks::default(),
         sanitizers: Vec::new(),
         guards: Vec::new(),
         propagators: Vec::new(),
@@ -356,6 +360,7 @@ fn compile(rules: &RuleSet, claimed: &[usize]) -> Result<Compiled, RuleError> {
     (compiled.source_ends, compiled.source_roots) = source_ends(&compiled.sources);
     compiled.sanitizers = merge_masks(std::mem::take(&mut compiled.sanitizers));
     compiled.guards = merge_masks(std::mem::take(&mut compiled.guards));
+    compiled.call_sinks = CallSinks::of(&compiled.sinks);
     // leftmost-longest: `request` must not be reported as `req` + rest (then rejected as a word)
     compiled.hints = AhoCorasick::builder()
         .match_kind(aho_corasick::MatchKind::LeftmostLongest)
@@ -365,6 +370,54 @@ fn compile(rules: &RuleSet, claimed: &[usize]) -> Result<Compiled, RuleError> {
             message: e.to_string(),
         })?;
     Ok(compiled)
+}
+
+/// The call sinks indexed by the last segment of their pattern: a call checks the sinks whose
+/// pattern can end in its method name, not every sink of every rule (most calls are none, and
+/// testing each pattern was a tenth of the taint walk on parse-server's package, issue 22).
+#[derive(Debug, Default)]
+struct CallSinks {
+    /// Per name a pattern's last segment lists: the sinks ending in it, ascending.
+    by_end: std::collections::HashMap<String, Vec<usize>>,
+    /// Sinks whose last segment is no list of names (any segment, all but some, `$X` alone).
+    any_end: Vec<usize>,
+}
+
+impl CallSinks {
+    fn of(sinks: &[(Sink, usize)]) -> Self {
+        let mut index = CallSinks::default();
+        for (k, (sink, _)) in sinks.iter().enumerate() {
+            let spec::SinkKind::Call(p) = &sink.kind else {
+                continue;
+            };
+            match p.path.last() {
+                Some(spec::Seg::Names(names)) => {
+                    for name in names {
+                        index.by_end.entry(name.clone()).or_default().push(k);
+                    }
+                }
+                _ => index.any_end.push(k),
+            }
+        }
+        index
+    }
+}
+
+impl Compiled {
+    /// The indices (into `sinks`, ascending) of the call sinks that a call whose path (or
+    /// resolved path) ends in one of `ends` may match: a pattern ending in a list of names
+    /// matches only a path ending in one of them ([`Pattern::matches_path`]).
+    fn call_sinks(&self, ends: [Option<&str>; 2]) -> Vec<usize> {
+        let mut found = self.call_sinks.any_end.clone();
+        for end in ends.into_iter().flatten() {
+            if let Some(ks) = self.call_sinks.by_end.get(end) {
+                found.extend(ks);
+            }
+        }
+        found.sort_unstable();
+        found.dedup();
+        found
+    }
 }
 
 impl TaintAnalyzer {

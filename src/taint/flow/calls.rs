@@ -420,7 +420,12 @@ impl<'t> Walker<'_, 't> {
 
         // sinks
         let arg_text = n.child_field("arguments").map_or("", |a| self.text(a));
-        for (sink, rule) in &self.shared.cfg.sinks {
+        let ends = [
+            path.last().map(String::as_str),
+            apath.as_ref().and_then(|a| a.last()).map(String::as_str),
+        ];
+        for k in self.shared.cfg.call_sinks(ends) {
+            let (sink, rule) = &self.shared.cfg.sinks[k];
             let SinkKind::Call(p) = &sink.kind else {
                 continue;
             };
@@ -1071,11 +1076,20 @@ impl<'t> Walker<'_, 't> {
             }
             "identifier" => {
                 let name = self.text(n);
+                if let Some(&known) = self.shared.bound_regexes.borrow().get(name) {
+                    return known;
+                }
                 let mut root = n;
                 while let Some(p) = root.parent() {
                     root = p;
                 }
-                self.bound_regex(root, name, 0)
+                // the answer depends on the name alone: every node of the walk is in one tree
+                let found = self.bound_regex(root, name, 0);
+                self.shared
+                    .bound_regexes
+                    .borrow_mut()
+                    .insert(name.to_string(), found);
+                found
             }
             _ => false,
         }

@@ -336,6 +336,10 @@ struct Shared<'t> {
     /// Memo of [`guards::exits`] per node id: without it a chain of nested `if`s asks the same
     /// question at every level (quadratic, issue 22).
     exits: RefCell<BTreeMap<usize, bool>>,
+    /// Memo of [`Walker::bound_regex`] from the root per name: each lookup walks the whole
+    /// file, and a file that tests many values against one named regex asked it for every
+    /// test (a fortieth of a scan of parse-server's package, issue 22).
+    bound_regexes: RefCell<BTreeMap<String, bool>>,
     /// The folder of this file's display path, to resolve relative imports.
     dir: String,
     /// The module's imports and top-level `require`s (`Service` -> `@mod:src/service`), seen
@@ -387,6 +391,7 @@ pub fn analyze(
         functions: top_level_functions(root, text),
         summaries: RefCell::new(BTreeMap::new()),
         exits: RefCell::new(BTreeMap::new()),
+        bound_regexes: RefCell::new(BTreeMap::new()),
         dir: display.rsplit_once('/').map_or("", |(d, _)| d).to_string(),
         aliases: RefCell::new(BTreeMap::new()),
         module_vars: escapes::module_variables(root, text),
