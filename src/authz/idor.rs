@@ -254,10 +254,12 @@ pub fn refers_to_caller(body: &str) -> bool {
         return false;
     }
     let text = without_echoed_output(body);
-    // `user.email = req.body.email` writes a record that happens to be named `user`
+    // `user.email = req.body.email` writes a record that happens to be named `user`, and
+    // `if (!context.auth) throw ...` only tests that someone signed in
     p.caller.find_iter(&text).any(|m| {
         let after = text[m.end()..].trim_start();
-        !after.starts_with('=') || after.starts_with("==") || after.starts_with("=>")
+        let negated = text[..m.start()].trim_end().ends_with('!');
+        !negated && (!after.starts_with('=') || after.starts_with("==") || after.starts_with("=>"))
     })
 }
 
@@ -450,6 +452,33 @@ mod tests {
         assert!(refers_to_caller(
             "if (user.id === post.authorId) post.save();"
         ));
+        // testing that someone signed in relates nothing; comparing with them does
+        assert!(!refers_to_caller(
+            "if (!context.auth) throw new Error('unauthenticated'); await doc.delete();"
+        ));
+        assert!(refers_to_caller(
+            "if (doc.ownerUid !== context.auth.uid) throw new Error('denied');"
+        ));
+    }
+
+    #[test]
+    fn models_scoped_to_their_owner_and_read_by_request_id() {
+        assert_eq!(model_key("OrderModel"), "order");
+        assert_eq!(model_key("orders"), "order");
+        assert_eq!(model_key("Address"), "address");
+        let statement = |text: &'static str| move |at: usize| text[at..].to_string();
+        let list = "const o = await Order.find({ user: req.user.id });";
+        assert!(owner_scoped_models(list, statement(list)).contains("order"));
+        // a record looked up by the caller's own id is not an owner filter
+        let me = "const u = await User.findById(req.user.id);";
+        assert!(owner_scoped_models(me, statement(me)).is_empty());
+        let read = "const o = await Order.findById(req.params.id);";
+        let reads = reads_by_request_id(read, &BTreeSet::new(), statement(read));
+        assert_eq!(reads.len(), 1);
+        assert_eq!(reads[0].1, "order");
+        // a public handle is no record id
+        let slug = "const p = await Post.findOne({ slug: req.params.slug });";
+        assert!(reads_by_request_id(slug, &BTreeSet::new(), statement(slug)).is_empty());
     }
 
     #[test]
