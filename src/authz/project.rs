@@ -714,6 +714,20 @@ fn related_at(path: &str, spot: &Spot, message: String) -> Related {
     }
 }
 
+/// Whether an entry point acts for a signed-in caller on records it never relates to them: it
+/// authenticates, is no admin route, checks no role, and no function it reaches refers to the
+/// caller or authenticates a machine. The two IDOR rules report such handlers.
+fn acts_on_unrelated_records(project: &Project<'_>, v: &EntryView<'_>) -> bool {
+    let authenticated = v.guarded || v.reached.iter().any(|r| project.summary(*r).has_check);
+    authenticated
+        && !v.label.to_ascii_lowercase().contains("admin")
+        && !v.reached.iter().any(|r| {
+            let s = project.summary(*r);
+            s.refers_to_caller || s.machine_auth || s.role_check
+        })
+        && !project.role_middleware(v.file, v.entry)
+}
+
 /// Reports writes and deletes whose record an id from the request picks, in handlers that
 /// authenticate the caller but never relate the record to them (IDOR). Admin routes, whose job
 /// is acting on other users' records, are left to a role check.
@@ -724,94 +738,64 @@ pub fn records_chosen_by_request_id(
     out: &mut Vec<Finding>,
 ) {
     let project = Project::new(files);
-    let has_global = project.has_global_auth();
-    let rule = &ctx.rules.rules()[rule_idx];
-    for (file, facts) in files.iter().enumerate() {
-        for (entry, site) in facts.module.entries.iter().zip(&facts.entry_spots) {
-            let prefix = if entry.framework == Framework::Express {
-                project.mount_prefix(file, 0)
-            } else {
-                String::new()
-            };
-            let label = entry_label(entry, &prefix);
-            if ops::is_public_name(&entry.route)
-                || ops::is_public_name(&prefix)
-                || label.to_ascii_lowercase().contains("admin")
-            {
-                continue;
-            }
-            let Some(handler) = project.handler(file, entry) else {
-                continue;
-            };
-            let summary = project.summary(handler);
-            // the write is the handler's own, or a helper's that the handler passes a request id
-            let Some((owner, op_idx)) = summary
-                .ops_by_request_id
-                .first()
-                .map(|&i| (handler, i))
-                .or_else(|| {
-                    summary.request_id_arguments.iter().find_map(|(callee, k)| {
-                        let target = project.resolve_fn(handler.0, callee)?;
-                        let &(_, i) = project
-                            .summary(target)
-                            .writes_by_parameter
-                            .iter()
-                            .find(|(p, _)| p == k)?;
-                        Some((target, i))
-                    })
+    for v in entry_views(&project, false) {
+        let summary = project.summary(v.handler);
+        // the write is the handler's own, or a helper's that the handler passes a request id
+        let Some((owner, op_idx)) = summary
+            .ops_by_request_id
+            .first()
+            .map(|&i| (v.handler, i))
+            .or_else(|| {
+                summary.request_id_arguments.iter().find_map(|(callee, k)| {
+                    let target = project.resolve_fn(v.handler.0, callee)?;
+                    let &(_, i) = project
+                        .summary(target)
+                        .writes_by_parameter
+                        .iter()
+                        .find(|(p, _)| p == k)?;
+                    Some((target, i))
                 })
-            else {
-                continue;
-            };
-            // user accounts are the role rule's, identities from the request the identity rule's
-            if summary.account_op.is_some() || summary.identity_from_request.is_some() {
-                continue;
-            }
-            let reached = project.reachable(handler);
-            let authenticated = reached.iter().any(|r| project.summary(*r).has_check)
-                || guard(&project, file, entry, has_global).is_some();
-            // a role check makes acting on others' records the point (admins)
-            if !authenticated
-                || reached.iter().any(|r| {
-                    let s = project.summary(*r);
-                    s.refers_to_caller || s.machine_auth || s.role_check
-                })
-                || project.role_middleware(file, entry)
-            {
-                continue;
-            }
-            let op_summary = project.summary(owner);
-            let (kind, spot, op_text, supabase_chain) = &op_summary.ops[op_idx];
-            // Supabase service-role queries fed by the request are the platform rule's
-            if *supabase_chain
-                && (summary.supabase_service_role_from_request
-                    || op_summary.supabase_service_role_from_request)
-            {
-                continue;
-            }
-            let path = &files[owner.0].path;
-            let message = format!(
-                "{label} ({}:{}) authenticates the caller, then {} (`{op_text}`) on a record chosen by an id from the request; nothing relates that record to the caller (no owner filter, no comparison with the caller's id)",
-                facts.path,
-                site.start.line,
-                kind.describe(),
-            );
-            let mut properties = BTreeMap::new();
-            properties.insert(
-                "entry-point".to_string(),
-                format!("{}:{}", facts.path, site.start.line),
-            );
-            out.push(Finding {
-                message,
-                related: vec![
-                    related_at(&facts.path, site, format!("entry point: {label}")),
-                    related_at(path, spot, format!("{} here", kind.describe())),
-                ],
-                is_flow: true,
-                properties,
-                ..Finding::of_rule(rule, path, (spot.start, spot.end), spot.range.clone())
-            });
+            })
+        else {
+            continue;
+        };
+        // user accounts are the role rule's, identities from the request the identity rule's
+        if summary.account_op.is_some()
+            || summary.identity_from_request.is_some()
+            || !acts_on_unrelated_records(&project, &v)
+        {
+            continue;
         }
+        let op_summary = project.summary(owner);
+        let (kind, spot, op_text, supabase_chain) = &op_summary.ops[op_idx];
+        // Supabase service-role queries fed by the request are the platform rule's
+        if *supabase_chain
+            && (summary.supabase_service_role_from_request
+                || op_summary.supabase_service_role_from_request)
+        {
+            continue;
+        }
+        let path = &files[owner.0].path;
+        let entry_path = &files[v.file].path;
+        let message = format!(
+            "{} ({entry_path}:{}) authenticates the caller, then {} (`{op_text}`) on a record chosen by an id from the request; nothing relates that record to the caller (no owner filter, no comparison with the caller's id)",
+            v.label,
+            v.site.start.line,
+            kind.describe(),
+        );
+        let related = vec![
+            related_at(entry_path, v.site, format!("entry point: {}", v.label)),
+            related_at(path, spot, format!("{} here", kind.describe())),
+        ];
+        out.push(flow_finding(
+            ctx,
+            rule_idx,
+            None,
+            message,
+            (path, spot),
+            (entry_path, v.site),
+            related,
+        ));
     }
     dedup(out);
 }
@@ -838,83 +822,54 @@ pub fn records_read_by_request_id(
         return;
     }
     let project = Project::new(files);
-    let has_global = project.has_global_auth();
-    let rule = &ctx.rules.rules()[rule_idx];
-    for (file, facts) in files.iter().enumerate() {
-        for (entry, site) in facts.module.entries.iter().zip(&facts.entry_spots) {
-            let prefix = if entry.framework == Framework::Express {
-                project.mount_prefix(file, 0)
-            } else {
-                String::new()
-            };
-            let label = entry_label(entry, &prefix);
-            if ops::is_public_name(&entry.route)
-                || ops::is_public_name(&prefix)
-                || label.to_ascii_lowercase().contains("admin")
-            {
-                continue;
-            }
-            let Some(handler) = project.handler(file, entry) else {
-                continue;
-            };
-            let summary = project.summary(handler);
-            let Some((spot, model, call)) = summary
-                .reads_by_request_id
-                .iter()
-                .find(|(_, model, _)| owned.contains(model.as_str()))
-            else {
-                continue;
-            };
-            // a handler that also changes a record by the id is the write rule's
-            let writes_by_id = !summary.ops_by_request_id.is_empty()
-                || summary.request_id_arguments.iter().any(|(callee, k)| {
-                    project.resolve_fn(handler.0, callee).is_some_and(|target| {
+    for v in entry_views(&project, false) {
+        let summary = project.summary(v.handler);
+        let Some((spot, model, call)) = summary
+            .reads_by_request_id
+            .iter()
+            .find(|(_, model, _)| owned.contains(model.as_str()))
+        else {
+            continue;
+        };
+        // a handler that also changes a record by the id is the write rule's
+        let writes_by_id = !summary.ops_by_request_id.is_empty()
+            || summary.request_id_arguments.iter().any(|(callee, k)| {
+                project
+                    .resolve_fn(v.handler.0, callee)
+                    .is_some_and(|target| {
                         project
                             .summary(target)
                             .writes_by_parameter
                             .iter()
                             .any(|(p, _)| p == k)
                     })
-                });
-            if writes_by_id
-                || summary.account_op.is_some()
-                || summary.identity_from_request.is_some()
-            {
-                continue;
-            }
-            let reached = project.reachable(handler);
-            let authenticated = reached.iter().any(|r| project.summary(*r).has_check)
-                || guard(&project, file, entry, has_global).is_some();
-            if !authenticated
-                || reached.iter().any(|r| {
-                    let s = project.summary(*r);
-                    s.refers_to_caller || s.machine_auth || s.role_check
-                })
-                || project.role_middleware(file, entry)
-            {
-                continue;
-            }
-            let path = &files[handler.0].path;
-            let message = format!(
-                "{label} ({}:{}) authenticates the caller, then reads one `{model}` record (`{call}`) by an id from the request; other code scopes `{model}` records to their owner, but nothing here relates this one to the caller",
-                facts.path, site.start.line,
-            );
-            let mut properties = BTreeMap::new();
-            properties.insert(
-                "entry-point".to_string(),
-                format!("{}:{}", facts.path, site.start.line),
-            );
-            out.push(Finding {
-                message,
-                related: vec![
-                    related_at(&facts.path, site, format!("entry point: {label}")),
-                    related_at(path, spot, format!("`{model}` read here")),
-                ],
-                is_flow: true,
-                properties,
-                ..Finding::of_rule(rule, path, (spot.start, spot.end), spot.range.clone())
             });
+        if writes_by_id
+            || summary.account_op.is_some()
+            || summary.identity_from_request.is_some()
+            || !acts_on_unrelated_records(&project, &v)
+        {
+            continue;
         }
+        let path = &files[v.handler.0].path;
+        let entry_path = &files[v.file].path;
+        let message = format!(
+            "{} ({entry_path}:{}) authenticates the caller, then reads one `{model}` record (`{call}`) by an id from the request; other code scopes `{model}` records to their owner, but nothing here relates this one to the caller",
+            v.label, v.site.start.line,
+        );
+        let related = vec![
+            related_at(entry_path, v.site, format!("entry point: {}", v.label)),
+            related_at(path, spot, format!("`{model}` read here")),
+        ];
+        out.push(flow_finding(
+            ctx,
+            rule_idx,
+            None,
+            message,
+            (path, spot),
+            (entry_path, v.site),
+            related,
+        ));
     }
     dedup(out);
 }

@@ -628,21 +628,28 @@ mod tests {
     use super::*;
     use crate::rules::{Matcher, MatcherKind};
 
-    #[test]
-    fn syntax_tree_captures_match_the_translated_ones_for_every_embedded_pattern() {
-        let rules = crate::rules::load::load_builtin_rules().expect("embedded rules load");
-        let mut checked = 0;
-        for rule in &rules {
+    /// Every secret rule with its `regex`.
+    fn secret_patterns(
+        rules: &[crate::rules::Rule],
+    ) -> impl Iterator<Item = (&crate::rules::Rule, &str)> {
+        rules.iter().filter_map(|rule| {
             let Matcher::Spec {
                 kind: MatcherKind::Secret,
                 spec,
             } = &rule.matcher
             else {
-                continue;
+                return None;
             };
-            let Some(pattern) = spec.get("regex").and_then(serde_yaml_ng::Value::as_str) else {
-                continue;
-            };
+            let pattern = spec.get("regex").and_then(serde_yaml_ng::Value::as_str)?;
+            Some((rule, pattern))
+        })
+    }
+
+    #[test]
+    fn syntax_tree_captures_match_the_translated_ones_for_every_embedded_pattern() {
+        let rules = crate::rules::load::load_builtin_rules().expect("embedded rules load");
+        let mut checked = 0;
+        for (rule, pattern) in secret_patterns(&rules) {
             assert!(rule.embedded, "{}", rule.id);
             let ast = regex_syntax::ast::parse::Parser::new()
                 .parse(pattern)
@@ -695,17 +702,7 @@ mod tests {
             }
         }
         let mut checked = 0;
-        for rule in &rules {
-            let Matcher::Spec {
-                kind: MatcherKind::Secret,
-                spec,
-            } = &rule.matcher
-            else {
-                continue;
-            };
-            let Some(pattern) = spec.get("regex").and_then(serde_yaml_ng::Value::as_str) else {
-                continue;
-            };
+        for (rule, pattern) in secret_patterns(&rules) {
             let lazy = LazyRegex::unchecked(pattern);
             let Some(needles) = lazy.required() else {
                 continue;

@@ -15,6 +15,20 @@ use crate::parse::ChildField;
 use crate::taint::spec::{SinkKind, Source};
 
 impl<'t> Walker<'_, 't> {
+    /// Whether the call a pattern test describes is a propagator (its result carries its
+    /// arguments; it does not throw with them).
+    fn is_propagator(
+        &self,
+        is_new: bool,
+        matches: &impl Fn(&crate::taint::spec::Pattern) -> bool,
+    ) -> bool {
+        self.shared
+            .cfg
+            .propagators
+            .iter()
+            .any(|p| p.is_new == is_new && matches(p))
+    }
+
     /// Whether a sink's `if-function` condition holds: no condition, or an enclosing function
     /// whose text or decorators match (TypeScript puts a method's decorators before its node).
     fn in_function_matching(&self, re: Option<&crate::taint::spec::SinkRegex>) -> bool {
@@ -290,12 +304,7 @@ impl<'t> Walker<'_, 't> {
             && callee.kind() == "identifier"
             && args.iter().any(|a| is_function(*a))
             && self.helper(self.text(callee)).is_none()
-            && !self
-                .shared
-                .cfg
-                .propagators
-                .iter()
-                .any(|p| p.is_new == is_new && matches(p))
+            && !self.is_propagator(is_new, &matches)
             && !self
                 .shared
                 .cfg
@@ -562,12 +571,7 @@ impl<'t> Walker<'_, 't> {
             && sanitized == 0
             && callee.kind() == "identifier"
             && !helper.is_some_and(cannot_throw)
-            && !self
-                .shared
-                .cfg
-                .propagators
-                .iter()
-                .any(|p| p.is_new == is_new && matches(p))
+            && !self.is_propagator(is_new, &matches)
         {
             self.note_thrown(n, &taints);
         }
