@@ -783,18 +783,13 @@ pub fn records_chosen_by_request_id(
             v.site.start.line,
             kind.describe(),
         );
-        let related = vec![
-            related_at(entry_path, v.site, format!("entry point: {}", v.label)),
-            related_at(path, spot, format!("{} here", kind.describe())),
-        ];
-        out.push(flow_finding(
+        out.push(entry_finding(
             ctx,
             rule_idx,
-            None,
+            (entry_path, &v),
             message,
             (path, spot),
-            (entry_path, v.site),
-            related,
+            Some(format!("{} here", kind.describe())),
         ));
     }
     dedup(out);
@@ -857,18 +852,13 @@ pub fn records_read_by_request_id(
             "{} ({entry_path}:{}) authenticates the caller, then reads one `{model}` record (`{call}`) by an id from the request; other code scopes `{model}` records to their owner, but nothing here relates this one to the caller",
             v.label, v.site.start.line,
         );
-        let related = vec![
-            related_at(entry_path, v.site, format!("entry point: {}", v.label)),
-            related_at(path, spot, format!("`{model}` read here")),
-        ];
-        out.push(flow_finding(
+        out.push(entry_finding(
             ctx,
             rule_idx,
-            None,
+            (entry_path, &v),
             message,
             (path, spot),
-            (entry_path, v.site),
-            related,
+            Some(format!("`{model}` read here")),
         ));
     }
     dedup(out);
@@ -898,6 +888,36 @@ fn flow_finding(
         properties,
         ..Finding::of_rule(rule, at.0, (at.1.start, at.1.end), at.1.range.clone())
     }
+}
+
+/// A finding at `at` of the handler of the entry point `v` (in `entry.0`): related to the entry
+/// point, and to `at` itself with `what` when given.
+fn entry_finding(
+    ctx: &ProjectContext<'_>,
+    rule_idx: usize,
+    entry: (&str, &EntryView<'_>),
+    message: String,
+    at: (&str, &Spot),
+    what: Option<String>,
+) -> Finding {
+    let (entry_path, v) = entry;
+    let mut related = vec![related_at(
+        entry_path,
+        v.site,
+        format!("entry point: {}", v.label),
+    )];
+    if let Some(what) = what {
+        related.push(related_at(at.0, at.1, what));
+    }
+    flow_finding(
+        ctx,
+        rule_idx,
+        None,
+        message,
+        at,
+        (entry_path, v.site),
+        related,
+    )
 }
 
 /// What the project pass knows about one entry point, shared by the role and identity rules.
@@ -1035,18 +1055,13 @@ pub fn admin_operations_without_role_check(
             "{} ({}:{}) checks that the caller is signed in, then {what}; nothing checks the caller's role or that the account is their own",
             v.label, entry_path, v.site.start.line,
         );
-        let related = vec![
-            related_at(entry_path, v.site, format!("entry point: {}", v.label)),
-            related_at(path, spot, what.clone()),
-        ];
-        out.push(flow_finding(
+        out.push(entry_finding(
             ctx,
             rule_idx,
-            None,
+            (entry_path, &v),
             message,
             (path, spot),
-            (entry_path, v.site),
-            related,
+            Some(what),
         ));
     }
     dedup(out);
@@ -1098,19 +1113,13 @@ pub fn caller_identity_from_request(
         };
         let path = &files[v.handler.0].path;
         let entry_path = &files[v.file].path;
-        let related = vec![related_at(
-            entry_path,
-            v.site,
-            format!("entry point: {}", v.label),
-        )];
-        out.push(flow_finding(
+        out.push(entry_finding(
             ctx,
             rule_idx,
-            None,
+            (entry_path, &v),
             message,
             (path, spot),
-            (entry_path, v.site),
-            related,
+            None,
         ));
     }
     dedup(out);
@@ -1159,19 +1168,13 @@ pub fn auth_results_ignored(
             continue;
         };
         let path = &files[v.handler.0].path;
-        let related = vec![related_at(
-            entry_path,
-            v.site,
-            format!("entry point: {}", v.label),
-        )];
-        out.push(flow_finding(
+        out.push(entry_finding(
             ctx,
             rule_idx,
-            None,
+            (entry_path, &v),
             message,
             (path, spot),
-            (entry_path, v.site),
-            related,
+            None,
         ));
     }
     dedup(out);
