@@ -156,19 +156,32 @@ pub fn floor_char(text: &str, mut i: usize) -> usize {
     i
 }
 
-/// The byte index in `s` of the `close` matching the `open` that `s` starts with, skipping
-/// brackets inside string literals (`'`, `"`, `` ` ``); `None` when it never closes.
-pub fn closing_bracket(s: &str, open: char, close: char) -> Option<usize> {
-    let mut depth = 0usize;
-    let mut quote = None;
-    for (i, c) in s.char_indices() {
+/// The characters of `s` (with their byte index) outside string literals (`'`, `"`, `` ` ``):
+/// the quotes themselves and what they enclose are left out. No escapes are read: enough for the
+/// short code fragments the text-level checks cut out.
+pub fn outside_quotes(s: &str) -> impl Iterator<Item = (usize, char)> + '_ {
+    let mut quote: Option<char> = None;
+    s.char_indices().filter(move |&(_, c)| {
         if let Some(q) = quote {
             if c == q {
                 quote = None;
             }
+            false
         } else if matches!(c, '"' | '\'' | '`') {
             quote = Some(c);
-        } else if c == open {
+            false
+        } else {
+            true
+        }
+    })
+}
+
+/// The byte index in `s` of the `close` matching the `open` that `s` starts with, skipping
+/// brackets inside string literals (`'`, `"`, `` ` ``); `None` when it never closes.
+pub fn closing_bracket(s: &str, open: char, close: char) -> Option<usize> {
+    let mut depth = 0usize;
+    for (i, c) in outside_quotes(s) {
+        if c == open {
             depth += 1;
         } else if c == close {
             depth = depth.checked_sub(1)?;

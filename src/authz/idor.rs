@@ -208,17 +208,9 @@ pub fn call_arguments(call: &str) -> Option<Vec<&str>> {
     let inner = &call[1..end];
     let mut depth = 0usize;
     let mut start = 0;
-    let mut quote: Option<char> = None;
     let mut out = Vec::new();
-    for (i, c) in inner.char_indices() {
-        if let Some(q) = quote {
-            if c == q {
-                quote = None;
-            }
-            continue;
-        }
+    for (i, c) in crate::source::outside_quotes(inner) {
         match c {
-            '"' | '\'' | '`' => quote = Some(c),
             '(' | '[' | '{' => depth += 1,
             ')' | ']' | '}' => depth = depth.saturating_sub(1),
             ',' if depth == 0 => {

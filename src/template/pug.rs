@@ -185,15 +185,8 @@ fn raw_attribute_values(attrs: &str) -> Vec<&str> {
 /// An attribute value: up to the first space or comma outside quotes and brackets.
 fn attribute_value(s: &str) -> &str {
     let mut depth = 0i32;
-    let mut quote = None;
-    for (i, c) in s.char_indices() {
-        if let Some(q) = quote {
-            if c == q {
-                quote = None;
-            }
-        } else if matches!(c, '"' | '\'' | '`') {
-            quote = Some(c);
-        } else if matches!(c, '(' | '[' | '{') {
+    for (i, c) in crate::source::outside_quotes(s) {
+        if matches!(c, '(' | '[' | '{') {
             depth += 1;
         } else if matches!(c, ')' | ']' | '}') {
             depth -= 1;
