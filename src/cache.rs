@@ -18,8 +18,14 @@
 //! the file was last modified well before the scan that stored it ([`RACY`]), so an edit in the
 //! same second as a scan is never missed.
 //!
-//! Not stored: outcomes that depend on more than the file (see [`crate::engine::not_cacheable`]),
-//! that timed out or failed. The cache is one file, `scan.cache`, whose first line carries a
+//! Not stored one by one: outcomes that depend on more than the file (see
+//! [`crate::engine::not_cacheable`]), that timed out or failed. Those, with the project passes'
+//! findings and notes, are stored as a snapshot of the whole scan ([`TreeSnapshot`]): the next
+//! scan replays it, without reading or analysing any file, when the discovered files are the
+//! same with the same stamps and every other file the analyses read ([`crate::engine::depends_on`]:
+//! a `config.toml` above the tree, a `tsconfig.json`, the git index, advisory data) has kept its
+//! stamp (or is still absent). Any change is a scan as above, which stores a new snapshot; a
+//! scan with a timeout or a failure stores none. The cache is one file, `scan.cache`, whose first line carries a
 //! checksum of the rest; it is rewritten after each scan with the entries that scan used (so it
 //! never outgrows the tree). An unreadable, truncated or tampered cache file is ignored with a
 //! `notice` and the scan runs cold; writing it is best effort and never fails a scan.
@@ -49,7 +55,7 @@ pub const DEFAULT_DIR: &str = ".vibeward-cache";
 const FILE: &str = "scan.cache";
 
 /// The first word of the cache file and the layout version; a new layout is a new word.
-const MAGIC: &str = "vibeward-cache-v2";
+const MAGIC: &str = "vibeward-cache-v3";
 
 /// How long before a scan a file must have been modified for its stamp to be stored: within
 /// this window a later edit could keep the same modification time (coarse timestamps).
@@ -99,6 +105,8 @@ pub struct Entry {
     findings: Vec<StoredFinding>,
     /// The analysis notes and, last, the loading note (invalid UTF-8), if any.
     notes: Vec<Skipped>,
+    /// Whether the file was analysed (not skipped).
+    analysed: bool,
     parsed: bool,
     bytes: u64,
 }
@@ -120,16 +128,9 @@ impl Entry {
             stamp,
             kind: kind.to_string(),
             bytes: outcome.bytes,
-            findings: outcome
-                .findings
-                .iter()
-                .map(|f| StoredFinding {
-                    finding: f.clone(),
-                    range: (f.byte_range.start, f.byte_range.end),
-                    redactions: f.redactions.iter().map(|r| (r.start, r.end)).collect(),
-                })
-                .collect(),
+            findings: outcome.findings.iter().map(StoredFinding::of).collect(),
             notes: outcome.notes.clone(),
+            analysed: outcome.analysed,
             parsed: outcome.parsed,
         }
     }
@@ -140,12 +141,7 @@ impl Entry {
         let findings: Vec<Finding> = self
             .findings
             .into_iter()
-            .map(|s| {
-                let mut f = s.finding;
-                f.byte_range = s.range.0..s.range.1;
-                f.redactions = s.redactions.into_iter().map(|(a, b)| a..b).collect();
-                f
-            })
+            .map(StoredFinding::finding)
             .collect();
         FileOutcome {
             bytes: self.bytes,
@@ -153,7 +149,7 @@ impl Entry {
             findings,
             facts: Vec::new(),
             notes: self.notes,
-            analysed: true,
+            analysed: self.analysed,
             parsed: self.parsed,
             cacheable: true,
         }
@@ -165,6 +161,52 @@ impl Entry {
 struct Stored {
     scan_key: String,
     entries: BTreeMap<String, Entry>,
+    /// The whole last scan, replayed when nothing it read has changed.
+    tree: Option<TreeSnapshot>,
+}
+
+/// What a whole scan produced that the per-file entries do not hold: the outcomes of the files
+/// that depend on more than themselves (entry points, lockfiles, cross-file flows) and the
+/// project passes' findings and notes. Valid while every discovered file keeps its stamp and
+/// every other file the analyses read ([`crate::engine::depends_on`]) keeps its own.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TreeSnapshot {
+    /// [`Cache::fingerprint`] of the discovered files.
+    fingerprint: String,
+    /// The other files read, with their stamps (`None`: absent).
+    outside: Vec<(std::path::PathBuf, Option<Stamp>)>,
+    /// Outcomes of the files the per-file entries do not hold.
+    outcomes: BTreeMap<String, Entry>,
+    /// The project passes' findings and notes.
+    findings: Vec<StoredFinding>,
+    notes: Vec<Skipped>,
+}
+
+/// The stamp of a file an analysis read: `Ok(None)` when it does not exist, `Err` when it
+/// changed too recently to be trusted (or cannot be examined).
+fn outside_stamp(path: &Path, now: std::time::SystemTime) -> Result<Option<Stamp>, ()> {
+    match std::fs::symlink_metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(_) => Err(()),
+        Ok(_) => Stamp::of(path, now).map(Some).ok_or(()),
+    }
+}
+
+impl StoredFinding {
+    fn of(f: &Finding) -> Self {
+        StoredFinding {
+            finding: f.clone(),
+            range: (f.byte_range.start, f.byte_range.end),
+            redactions: f.redactions.iter().map(|r| (r.start, r.end)).collect(),
+        }
+    }
+
+    fn finding(self) -> Finding {
+        let mut f = self.finding;
+        f.byte_range = self.range.0..self.range.1;
+        f.redactions = self.redactions.into_iter().map(|(a, b)| a..b).collect();
+        f
+    }
 }
 
 /// An open cache: the entries read at the start, and the ones this scan used or made.
@@ -173,6 +215,10 @@ pub struct Cache {
     scan_key: String,
     known: BTreeMap<String, Entry>,
     used: Mutex<BTreeMap<String, Entry>>,
+    /// The last scan's snapshot, as read at the start.
+    tree: Option<TreeSnapshot>,
+    /// The snapshot to store for the next scan.
+    next_tree: Mutex<Option<TreeSnapshot>>,
     hits: AtomicUsize,
     /// Why the stored cache could not be used (a `notice` for the report).
     problem: Option<String>,
@@ -231,14 +277,14 @@ impl Cache {
     /// Opens the cache in `dir` for `scan_key`: its entries when the stored key matches, else
     /// none (and, when the file is unreadable or damaged, a problem to report).
     pub fn open(dir: &Path, scan_key: String) -> Cache {
-        let (known, problem) = match std::fs::read(dir.join(FILE)) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => (BTreeMap::new(), None),
-            Err(e) => (BTreeMap::new(), Some(format!("cannot read it ({e})"))),
+        let (known, tree, problem) = match std::fs::read(dir.join(FILE)) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => (BTreeMap::new(), None, None),
+            Err(e) => (BTreeMap::new(), None, Some(format!("cannot read it ({e})"))),
             Ok(bytes) => match decode(&bytes) {
-                Ok(stored) if stored.scan_key == scan_key => (stored.entries, None),
+                Ok(stored) if stored.scan_key == scan_key => (stored.entries, stored.tree, None),
                 // rules, configuration or binary changed: a normal invalidation
-                Ok(_) => (BTreeMap::new(), None),
-                Err(why) => (BTreeMap::new(), Some(why)),
+                Ok(_) => (BTreeMap::new(), None, None),
+                Err(why) => (BTreeMap::new(), None, Some(why)),
             },
         };
         Cache {
@@ -246,6 +292,8 @@ impl Cache {
             scan_key,
             known,
             used: Mutex::new(BTreeMap::new()),
+            tree,
+            next_tree: Mutex::new(None),
             hits: AtomicUsize::new(0),
             problem,
             started: std::time::SystemTime::now(),
@@ -301,6 +349,113 @@ impl Cache {
             .insert(display.to_string(), entry);
     }
 
+    /// The fingerprint of a whole tree: the scanned `roots` and every discovered file's path,
+    /// kind and stamp. `None` when a file's stamp cannot be trusted (modified within [`RACY`] of
+    /// the scan, or unreadable): such a tree is never replayed whole.
+    pub fn fingerprint(
+        &self,
+        roots: &[std::path::PathBuf],
+        candidates: &[crate::discover::Candidate],
+    ) -> Option<String> {
+        let mut h = Sha256::new();
+        for root in roots {
+            h.update(root.as_os_str().as_encoded_bytes());
+            h.update([0]);
+        }
+        for c in candidates {
+            let stamp = self.stamp(&c.path)?;
+            h.update(c.display.as_bytes());
+            h.update([0]);
+            h.update(c.kind.as_str().as_bytes());
+            h.update([0]);
+            h.update(serde_json::to_vec(&stamp).ok()?);
+        }
+        Some(hex(&h.finalize()[..16]))
+    }
+
+    /// The last scan, when its tree has the same `fingerprint` and no other file its analyses
+    /// read has changed: every file's outcome (in `candidates` order) and the project passes'
+    /// findings and notes. Every file then counts as taken from the cache.
+    pub fn replay(
+        &self,
+        fingerprint: &str,
+        candidates: &[&crate::discover::Candidate],
+    ) -> Option<(Vec<FileOutcome>, Vec<Finding>, Vec<Skipped>)> {
+        let tree = self
+            .tree
+            .as_ref()
+            .filter(|t| t.fingerprint == fingerprint)?;
+        let unchanged = tree
+            .outside
+            .iter()
+            .all(|(path, stamp)| outside_stamp(path, self.started).is_ok_and(|s| s == *stamp));
+        if !unchanged {
+            return None;
+        }
+        let mut entries = Vec::with_capacity(candidates.len());
+        for c in candidates {
+            let entry = match tree.outcomes.get(&c.display) {
+                Some(entry) => entry,
+                None => self
+                    .known
+                    .get(&c.display)
+                    .filter(|e| e.stamp.is_some() && e.kind == c.kind.as_str())?,
+            };
+            entries.push(entry);
+        }
+        let mut used = self.used.lock().unwrap_or_else(PoisonError::into_inner);
+        for c in candidates {
+            if let Some(entry) = self.known.get(&c.display)
+                && !tree.outcomes.contains_key(&c.display)
+            {
+                used.insert(c.display.clone(), entry.clone());
+            }
+        }
+        self.hits.fetch_add(candidates.len(), Ordering::Relaxed);
+        *self
+            .next_tree
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(tree.clone());
+        let outcomes = entries.into_iter().cloned().map(Entry::outcome).collect();
+        let findings = tree
+            .findings
+            .iter()
+            .cloned()
+            .map(StoredFinding::finding)
+            .collect();
+        Some((outcomes, findings, tree.notes.clone()))
+    }
+
+    /// Keeps this scan whole for the next one (see [`Cache::replay`]): the tree's
+    /// `fingerprint`, the outcomes of the files the per-file entries do not hold, and the
+    /// project passes' findings and notes. Kept only when every other file the analyses read
+    /// can be stamped.
+    pub fn keep_tree(
+        &self,
+        fingerprint: String,
+        outcomes: BTreeMap<String, Entry>,
+        findings: &[Finding],
+        notes: &[Skipped],
+    ) {
+        let mut outside = Vec::new();
+        for path in crate::engine::outside_reads() {
+            let Ok(stamp) = outside_stamp(&path, self.started) else {
+                return;
+            };
+            outside.push((path, stamp));
+        }
+        *self
+            .next_tree
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(TreeSnapshot {
+            fingerprint,
+            outside,
+            outcomes,
+            findings: findings.iter().map(StoredFinding::of).collect(),
+            notes: notes.to_vec(),
+        });
+    }
+
     /// How many files this scan took from the cache.
     pub fn hits(&self) -> usize {
         self.hits.load(Ordering::Relaxed)
@@ -330,6 +485,10 @@ impl Cache {
         let stored = Stored {
             scan_key: self.scan_key,
             entries,
+            tree: self
+                .next_tree
+                .into_inner()
+                .unwrap_or_else(PoisonError::into_inner),
         };
         let body = serde_json::to_vec(&stored).map_err(|e| e.to_string())?;
         let mut out = format!("{MAGIC} {}\n", hex(&Sha256::digest(&body))).into_bytes();

@@ -334,6 +334,11 @@ pub enum SkipReason {
 }
 
 impl SkipReason {
+    /// Whether the analysis ran out of time or failed (an outcome `--cache` does not keep).
+    pub fn is_failure(&self) -> bool {
+        matches!(self, SkipReason::Timeout | SkipReason::InternalError)
+    }
+
     /// The kebab-case name shown in `--stats`, JSON and SARIF.
     pub fn as_str(&self) -> &'static str {
         match self {

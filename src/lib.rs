@@ -510,51 +510,66 @@ impl Scanner {
             .as_ref()
             .map(|dir| cache::Cache::open(dir, cache::scan_key(engine.rules(), settings)));
 
-        // Per-file results come back in candidate order, so the merge is deterministic.
-        progress.start(selected.len() as u64);
-        let outcomes: Vec<FileOutcome> = timings.time("scan: per-file pass", || {
-            self.pool.install(|| {
-                selected
-                    .par_iter()
-                    .map(|c| {
-                        let outcome = engine.scan_candidate_cached(c, cache.as_ref());
-                        progress.advance();
-                        outcome
+        // A whole tree the cache saw unchanged (every file's stamp, every other file read) is
+        // replayed, project passes included; otherwise the files it cannot hold are analysed.
+        let fingerprint = cache
+            .as_ref()
+            .filter(|_| selected.len() == discovered.candidates.len() && settings.shard.is_none())
+            .and_then(|c| c.fingerprint(paths, &discovered.candidates));
+        let replayed = fingerprint
+            .as_deref()
+            .and_then(|fp| cache.as_ref()?.replay(fp, &selected));
+        let (outcomes, replayed_project) = match replayed {
+            Some((outcomes, findings, notes)) => (outcomes, Some((findings, notes))),
+            None => {
+                // Per-file results come back in candidate order, so the merge is deterministic.
+                progress.start(selected.len() as u64);
+                let outcomes: Vec<FileOutcome> = timings.time("scan: per-file pass", || {
+                    self.pool.install(|| {
+                        selected
+                            .par_iter()
+                            .map(|c| {
+                                let outcome = engine.scan_candidate_cached(c, cache.as_ref());
+                                progress.advance();
+                                outcome
+                            })
+                            .collect()
                     })
-                    .collect()
-            })
-        });
-        progress.finish();
-        let mut cache_notes = Vec::new();
-        let files_cached = cache.as_ref().map_or(0, cache::Cache::hits);
-        if let Some(cache) = cache {
-            cache_notes.extend(cache.note());
-            if let Err(why) = cache.save() {
-                cache_notes.push(discover::Skipped {
-                    path: settings
-                        .cache
-                        .as_ref()
-                        .map_or_else(String::new, |d| d.display().to_string()),
-                    reason: discover::SkipReason::Notice,
-                    detail: format!("the cache could not be written ({why})"),
                 });
+                progress.finish();
+                (outcomes, None)
             }
-        }
+        };
+        // what the next scan needs to replay this one: the outcomes the cache does not hold
+        let mut whole = fingerprint
+            .filter(|_| replayed_project.is_none())
+            .map(|fp| (fp, BTreeMap::new()));
 
         let mut stats = Stats {
             files_discovered: discovered.candidates.len() + discovered.skipped.len(),
             rules: engine.rules().len(),
-            files_cached,
+            files_cached: cache.as_ref().map_or(0, cache::Cache::hits),
             // a shard of one is the whole scan, and says nothing of shards
             shard: settings.shard.filter(|s| s.count > 1),
             ..Stats::default()
         };
         let mut findings = Vec::new();
         let mut notes = discovered.skipped;
-        notes.extend(cache_notes);
         let mut kept: BTreeMap<String, Arc<source::SourceFile>> = BTreeMap::new();
         let mut facts = engine::Facts::default();
         for (candidate, outcome) in selected.iter().zip(outcomes) {
+            if let Some((_, held)) = &mut whole
+                && !outcome.cacheable
+            {
+                if outcome.notes.iter().any(|n| n.reason.is_failure()) {
+                    // a timeout or a failure is not an outcome to replay
+                    whole = None;
+                } else {
+                    let kind = candidate.kind.as_str();
+                    let entry = cache::Entry::of(String::new(), None, kind, &outcome);
+                    held.insert(candidate.display.clone(), entry);
+                }
+            }
             facts.add(&candidate.display, outcome.facts);
             if outcome.analysed {
                 stats.files_analysed += 1;
@@ -590,9 +605,30 @@ impl Scanner {
             rules: engine.rules(),
             facts: &facts,
         };
-        let (project_findings, project_notes) = timings.time("scan: project pass", || {
-            self.pool.install(|| engine.analyze_project(&project))
-        });
+        let (project_findings, project_notes) = match replayed_project {
+            Some(replayed) => replayed,
+            None => timings.time("scan: project pass", || {
+                self.pool.install(|| engine.analyze_project(&project))
+            }),
+        };
+        if let Some(cache) = cache {
+            if let Some((fp, held)) = whole
+                && !project_notes.iter().any(|n| n.reason.is_failure())
+            {
+                cache.keep_tree(fp, held, &project_findings, &project_notes);
+            }
+            notes.extend(cache.note());
+            if let Err(why) = cache.save() {
+                notes.push(discover::Skipped {
+                    path: settings
+                        .cache
+                        .as_ref()
+                        .map_or_else(String::new, |d| d.display().to_string()),
+                    reason: discover::SkipReason::Notice,
+                    detail: format!("the cache could not be written ({why})"),
+                });
+            }
+        }
         let project_len = project_findings.len();
         findings.extend(project_findings);
         if let Some(shard) = settings.shard {

@@ -207,6 +207,7 @@ impl Checker<'_, '_> {
         crate::engine::not_cacheable(); // reads other files
         let own = std::path::Path::new(&self.ctx.file.display);
         own.ancestors().skip(2).any(|dir| {
+            crate::engine::depends_on(&dir.join("package.json"));
             std::fs::read_to_string(dir.join("package.json"))
                 .ok()
                 .and_then(|t| super::npm::parse_manifest(&t))

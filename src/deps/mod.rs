@@ -314,6 +314,7 @@ fn conflict_marker(text: &str) -> Option<usize> {
 fn manifest_beside(lock_display: &str) -> HashMap<String, bool> {
     crate::engine::not_cacheable(); // reads other files
     let path = Path::new(lock_display).with_file_name("package.json");
+    crate::engine::depends_on(&path);
     let mut out = HashMap::new();
     let Some(m) = std::fs::read_to_string(path)
         .ok()

@@ -338,6 +338,7 @@ impl Database {
             message: e.to_string(),
         };
         let mut bad = 0;
+        crate::engine::depends_on(path);
         if path.is_dir() {
             let mut files: Vec<_> = walkdir::WalkDir::new(path)
                 .follow_links(true)
@@ -348,6 +349,7 @@ impl Database {
                 .collect();
             files.sort();
             for file in files {
+                crate::engine::depends_on(&file);
                 match file.extension().and_then(|e| e.to_str()) {
                     Some("json") => {
                         let bytes = std::fs::read(&file).map_err(|e| io(&e))?;

@@ -136,6 +136,7 @@ fn check_drift(
     out: &mut Vec<Finding>,
 ) {
     let manifest = &facts.manifest;
+    crate::engine::depends_on(lock_path);
     let Ok(text) = std::fs::read_to_string(lock_path) else {
         return;
     };

@@ -346,6 +346,40 @@ pub fn not_cacheable() {
     });
 }
 
+/// The files outside the discovered candidates that analyses have read in this process (a
+/// `config.toml`, a `tsconfig.json`, the git index, advisory data). `--cache` replays a whole
+/// scan only when none of them changed; the set only grows, so a snapshot checks a superset of
+/// what its scan read.
+static OUTSIDE_READS: std::sync::Mutex<std::collections::BTreeSet<PathBuf>> =
+    std::sync::Mutex::new(std::collections::BTreeSet::new());
+
+/// Records that an analysis read `path` (a file or a folder it listed), which may lie outside
+/// the scanned tree, so a replayed scan (see [`crate::cache`]) notices when it changes. Call it
+/// next to every read of a file that is not the one analysed, besides [`not_cacheable`] in a
+/// file analysis.
+pub fn depends_on(path: &std::path::Path) {
+    // the next scan may run from another folder
+    let path = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir().map_or_else(|_| path.to_path_buf(), |cwd| cwd.join(path))
+    };
+    OUTSIDE_READS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .insert(path);
+}
+
+/// Every path [`depends_on`] recorded in this process, in order.
+pub fn outside_reads() -> Vec<PathBuf> {
+    OUTSIDE_READS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .iter()
+        .cloned()
+        .collect()
+}
+
 /// The compiled rules and analyzers, shared read-only by every worker.
 pub struct Engine {
     rules: Arc<RuleSet>,
@@ -618,9 +652,7 @@ impl Engine {
         // an outcome with facts is never kept: a cached outcome does not replay them
         let reads_more = NOT_CACHEABLE.with(|c| c.replace(false));
         let first_reason = NOT_CACHEABLE_AT.with(|c| c.replace(None));
-        let failed = notes
-            .iter()
-            .any(|n| matches!(n.reason, SkipReason::Timeout | SkipReason::InternalError));
+        let failed = notes.iter().any(|n| n.reason.is_failure());
         let cacheable = facts.is_empty() && !reads_more && !failed;
         if !cacheable && self.timings.is_enabled() {
             // why `--cache` cannot keep this outcome (the files a warm scan analyses again)

@@ -358,7 +358,11 @@ fn absolute(display: &str) -> PathBuf {
 
 /// The repository root above `path`: the nearest folder holding `.git` (a folder or a file).
 fn repo_root(path: &Path) -> Option<&Path> {
-    path.ancestors().skip(1).find(|d| d.join(".git").exists())
+    path.ancestors().skip(1).find(|d| {
+        let dot_git = d.join(".git");
+        crate::engine::depends_on(&dot_git);
+        dot_git.exists()
+    })
 }
 
 /// Whether git would ignore `path`, reading `.gitignore` files from the repository root down
@@ -375,13 +379,16 @@ pub fn is_git_ignored(path: &Path) -> bool {
     let mut matchers: Vec<Gitignore> = Vec::new();
     if let Some(root) = root {
         let mut b = GitignoreBuilder::new(root);
-        b.add(git_dir(root).join("info/exclude"));
+        let exclude = git_dir(root).join("info/exclude");
+        crate::engine::depends_on(&exclude);
+        b.add(exclude);
         if let Ok(g) = b.build() {
             matchers.push(g);
         }
     }
     for dir in dirs {
         let file = dir.join(".gitignore");
+        crate::engine::depends_on(&file);
         if file.is_file() {
             let mut b = GitignoreBuilder::new(dir);
             b.add(file);
@@ -413,7 +420,9 @@ pub fn is_tracked(path: &Path) -> bool {
         return false;
     };
     let rel = rel.to_string_lossy().replace('\\', "/");
-    let Ok(index) = std::fs::read(git_dir(root).join("index")) else {
+    let index = git_dir(root).join("index");
+    crate::engine::depends_on(&index);
+    let Ok(index) = std::fs::read(index) else {
         return false;
     };
     index_lists(&index, &rel)
@@ -422,6 +431,7 @@ pub fn is_tracked(path: &Path) -> bool {
 /// The git directory of a repository: `.git`, or where a worktree's `.git` file points.
 fn git_dir(root: &Path) -> PathBuf {
     let dot_git = root.join(".git");
+    crate::engine::depends_on(&dot_git);
     if dot_git.is_file()
         && let Ok(text) = std::fs::read_to_string(&dot_git)
         && let Some(dir) = text.trim().strip_prefix("gitdir:")

@@ -24,7 +24,10 @@ impl PathAliases {
     /// Reads the `paths` of a config's text; `dir` is the config's folder (display path).
     /// Relative `extends` are read from disk.
     pub fn parse(dir: &str, text: &str) -> Option<PathAliases> {
-        Self::parse_with(dir, text, &|path| std::fs::read_to_string(path).ok())
+        Self::parse_with(dir, text, &|path| {
+            crate::engine::depends_on(std::path::Path::new(path));
+            std::fs::read_to_string(path).ok()
+        })
     }
 
     /// [`PathAliases::parse`] with the reader of extended configs given.
@@ -152,9 +155,11 @@ impl AliasCache {
             return known.clone();
         }
         let shown = if dir.is_empty() { "." } else { dir };
-        let config = ["tsconfig.json", "jsconfig.json"]
-            .iter()
-            .find_map(|name| std::fs::read_to_string(format!("{shown}/{name}")).ok());
+        let config = ["tsconfig.json", "jsconfig.json"].iter().find_map(|name| {
+            let path = format!("{shown}/{name}");
+            crate::engine::depends_on(std::path::Path::new(&path));
+            std::fs::read_to_string(path).ok()
+        });
         let found = match config {
             // the nearest config decides, with or without aliases
             Some(text) => PathAliases::parse(dir, &text).map(Arc::new),

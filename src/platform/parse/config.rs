@@ -505,6 +505,8 @@ fn parse_server_major(display: &str) -> Option<u64> {
         } else {
             d
         };
+        crate::engine::depends_on(&here.join("package-lock.json"));
+        crate::engine::depends_on(&here.join("package.json"));
         if let Ok(text) = std::fs::read_to_string(here.join("package-lock.json"))
             && let Ok(lock) = serde_json::from_str::<serde_json::Value>(&text)
             && let Some(v) = lock

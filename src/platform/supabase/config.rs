@@ -53,7 +53,11 @@ impl ExposedSchemas {
         [Some(dir), dir.parent()]
             .into_iter()
             .flatten()
-            .find_map(|d| std::fs::read_to_string(d.join("config.toml")).ok())
+            .find_map(|d| {
+                let path = d.join("config.toml");
+                crate::engine::depends_on(&path);
+                std::fs::read_to_string(path).ok()
+            })
             .and_then(|text| SupabaseConfig::parse(&text))
             .and_then(|c| c.schemas)
             .unwrap_or_default()
@@ -125,7 +129,9 @@ impl SupabaseConfig {
         let name = dir.file_name()?.to_string_lossy().into_owned();
         while let Some(parent) = dir.parent() {
             if dir.file_name().is_some_and(|n| n == "functions") {
-                let text = std::fs::read_to_string(parent.join("config.toml")).ok()?;
+                let path = parent.join("config.toml");
+                crate::engine::depends_on(&path);
+                let text = std::fs::read_to_string(path).ok()?;
                 return Self::parse(&text).map(|c| (c, name));
             }
             dir = parent;
