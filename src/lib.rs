@@ -519,26 +519,25 @@ impl Scanner {
         let replayed = fingerprint
             .as_deref()
             .and_then(|fp| cache.as_ref()?.replay(fp, &selected));
-        let (outcomes, replayed_project) = match replayed {
-            Some((outcomes, findings, notes)) => (outcomes, Some((findings, notes))),
-            None => {
-                // Per-file results come back in candidate order, so the merge is deterministic.
-                progress.start(selected.len() as u64);
-                let outcomes: Vec<FileOutcome> = timings.time("scan: per-file pass", || {
-                    self.pool.install(|| {
-                        selected
-                            .par_iter()
-                            .map(|c| {
-                                let outcome = engine.scan_candidate_cached(c, cache.as_ref());
-                                progress.advance();
-                                outcome
-                            })
-                            .collect()
-                    })
-                });
-                progress.finish();
-                (outcomes, None)
-            }
+        let (outcomes, replayed_project) = if let Some((outcomes, findings, notes)) = replayed {
+            (outcomes, Some((findings, notes)))
+        } else {
+            // Per-file results come back in candidate order, so the merge is deterministic.
+            progress.start(selected.len() as u64);
+            let outcomes: Vec<FileOutcome> = timings.time("scan: per-file pass", || {
+                self.pool.install(|| {
+                    selected
+                        .par_iter()
+                        .map(|c| {
+                            let outcome = engine.scan_candidate_cached(c, cache.as_ref());
+                            progress.advance();
+                            outcome
+                        })
+                        .collect()
+                })
+            });
+            progress.finish();
+            (outcomes, None)
         };
         // what the next scan needs to replay this one: the outcomes the cache does not hold
         let mut whole = fingerprint
