@@ -152,6 +152,21 @@ impl<'t> Walker<'_, 't> {
         }
     }
 
+    /// Facts a failed `/` check (`name.includes("/")`, `name.indexOf("/") !== -1`) proves about
+    /// the name: one path segment, so neither absolute nor able to climb; the one name that
+    /// still climbs, `..` itself, names the folder's parent as a directory, not a file in it
+    /// (the guard form of the `dot free` sanitizer's slash-removing `replace`).
+    fn slash_free(&self, var: Node<'t>) -> Safe {
+        let mut safe = self.no_dotdot(var, true);
+        if var.kind() == "identifier" && !safe.is_empty() {
+            safe.push((
+                format!("{FACT_RELATIVE}{}", self.text(var)),
+                self.shared.cfg.dot_free,
+            ));
+        }
+        safe
+    }
+
     /// A search for the characters HTML needs escaped (`/[<>"'&]/.test(x)`, `RE.exec(x)`,
     /// `x.match(RE)`, `RE.exec(x) == null`): where it finds none, `x` is safe to print as HTML;
     /// where it finds one, nothing is proven.
@@ -271,6 +286,9 @@ impl<'t> Walker<'_, 't> {
                 "includes" if string_value(text, first) == Some("..") => {
                     Some((Vec::new(), self.no_dotdot(recv, true)))
                 }
+                "includes" if string_value(text, first) == Some("/") => {
+                    Some((Vec::new(), self.slash_free(recv)))
+                }
                 // `if (p.indexOf("../"))`: true when it does not start with it
                 "indexOf" if dotdot_text(text, first) => {
                     Some((self.no_dotdot(recv, false), Vec::new()))
@@ -297,6 +315,15 @@ impl<'t> Walker<'_, 't> {
         let arg = strip(*Self::args(l).first()?);
         let recv = strip(callee.child_field("object")?);
         let anywhere = string_value(text, arg) == Some("..");
+        if string_value(text, arg) == Some("/") {
+            return match (op, bound) {
+                ("===" | "==", "-1") | ("<", "0") => Some((self.slash_free(recv), Vec::new())),
+                ("!==" | "!=" | ">", "-1") | (">=", "0") => {
+                    Some((Vec::new(), self.slash_free(recv)))
+                }
+                _ => None,
+            };
+        }
         match (op, bound) {
             // absent anywhere
             ("===" | "==", "-1") | ("<", "0") if anywhere => {
