@@ -203,6 +203,8 @@ pub struct Summary {
     pub header_presence: Option<Spot>,
     /// Where it compares a shared secret only when one is configured (fails open).
     pub fail_open_secret: Option<Spot>,
+    /// Where it verifies the caller only when an `Authorization` header is sent (fails open).
+    pub optional_auth: Option<Spot>,
 }
 
 /// A Next.js `middleware.ts`: whether it authenticates, and which paths it covers or leaves
@@ -350,9 +352,11 @@ pub fn file_facts(file: &SourceFile, root: tree_sitter::Node<'_>) -> Option<File
         let i = module.comments.partition_point(|c| c.start <= at);
         i > 0 && module.comments[i - 1].contains(&at)
     };
+    let file_admin = ops::uses_admin_client(text);
+    // a whole-table read matters only with a client that bypasses row-level rules
     let operations: Vec<Operation> = ops::operations(text)
         .into_iter()
-        .filter(|o| !in_comment(o.range.start))
+        .filter(|o| !in_comment(o.range.start) && (file_admin || o.kind != OpKind::TableDump))
         .collect();
     let checks: Vec<usize> = ops::caller_checks(text)
         .into_iter()
@@ -368,7 +372,6 @@ pub fn file_facts(file: &SourceFile, root: tree_sitter::Node<'_>) -> Option<File
     {
         return None;
     }
-    let file_admin = ops::uses_admin_client(text);
     let names: BTreeSet<&str> = module
         .functions
         .iter()
@@ -607,6 +610,7 @@ fn summarize(
         verifies_token: roles::verifies_token(body),
         header_presence: roles::header_presence_test(body).map(at),
         fail_open_secret: roles::fail_open_secret(body).map(at),
+        optional_auth: roles::optional_auth(body).map(at),
         name,
         admin: wide.admin,
         range,

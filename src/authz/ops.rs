@@ -30,6 +30,8 @@ pub enum OpKind {
     Upload,
     /// Reading every user (admin listing, user collection dumps).
     UserListing,
+    /// Reading every row of a table or collection with an admin client (no row filter).
+    TableDump,
     /// Paid LLM API calls.
     Llm,
     /// E-mail or SMS.
@@ -47,6 +49,7 @@ impl OpKind {
             OpKind::Write => "writes to the database",
             OpKind::Upload => "stores files in the project's storage",
             OpKind::UserListing => "reads every user record",
+            OpKind::TableDump => "reads every row of a table",
             OpKind::Llm => "calls a paid LLM API on the owner's key",
             OpKind::Message => "sends e-mail, SMS or chat messages",
         }
@@ -58,7 +61,11 @@ impl OpKind {
         match self {
             OpKind::UserManagement | OpKind::Schema | OpKind::Payment => Severity::Critical,
             OpKind::Delete | OpKind::Write if admin => Severity::Critical,
-            OpKind::Delete | OpKind::Write | OpKind::UserListing | OpKind::Upload => Severity::High,
+            OpKind::Delete
+            | OpKind::Write
+            | OpKind::UserListing
+            | OpKind::TableDump
+            | OpKind::Upload => Severity::High,
             OpKind::Llm | OpKind::Message => Severity::Medium,
         }
     }
@@ -179,8 +186,73 @@ pub fn operations(text: &str) -> Vec<Operation> {
             });
         }
     }
+    for range in table_dumps(text) {
+        if !is_line_comment(text, range.start)
+            && !out
+                .iter()
+                .any(|o| o.range.start <= range.start && range.start < o.range.end)
+        {
+            out.push(Operation {
+                kind: OpKind::TableDump,
+                range,
+            });
+        }
+    }
     out.sort_by_key(|o| o.range.start);
     out
+}
+
+/// Reads of a whole table: a Supabase `.from("t").select(...)` chain with no row filter, or a
+/// Firestore `collection("c").get()` with no query. Whether the client bypasses row-level rules
+/// (service role, Admin SDK) is the caller's to decide: with the anon key such a read is the
+/// table's policies' business. Ranges cover `.select(` / `.get(`.
+pub fn table_dumps(text: &str) -> Vec<Range<usize>> {
+    static PATTERNS: OnceLock<(Regex, Regex, Regex)> = OnceLock::new();
+    let (select, collection, filter) = PATTERNS.get_or_init(|| {
+        let re = |s: &str| Regex::new(s).expect("table-read patterns are valid regexes");
+        (
+            re(r#"\.from\(\s*['"`][\w.]+['"`]\s*\)\s*(\.select\()"#),
+            re(r#"\.collection\(\s*['"`]\w+['"`]\s*\)\s*(\.get\(\s*\))"#),
+            // a row filter, a single row, a count, or a write whose rows the filter picks
+            re(r"\.(?:eq|neq|in|match|or|not|filter|single|maybeSingle|contains|containedBy|overlaps|gt|gte|lt|lte|like|ilike|is|textSearch|rangeGt|rangeLt|insert|upsert|update|delete)\(|head:\s*true|\.limit\(\s*1\s*\)"),
+        )
+    });
+    let mut out = Vec::new();
+    for c in select.captures_iter(text) {
+        let (Some(whole), Some(call)) = (c.get(0), c.get(1)) else {
+            continue;
+        };
+        if !filter.is_match(query_chain(text, whole.start())) {
+            out.push(call.range());
+        }
+    }
+    for c in collection.captures_iter(text) {
+        if let Some(call) = c.get(1) {
+            out.push(call.range());
+        }
+    }
+    out
+}
+
+/// The query chain starting at `at`: up to the first `;`, or, in code without semicolons, the
+/// lines that continue it (those starting with `.`), at most 1000 bytes.
+fn query_chain(text: &str, at: usize) -> &str {
+    let limit = crate::source::floor_char(text, (at + 1000).min(text.len()));
+    let rest = &text[at..limit];
+    let mut end = 0;
+    for line in rest.split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        if end > 0 && !trimmed.starts_with('.') && !trimmed.starts_with("//") && !trimmed.is_empty()
+        {
+            break;
+        }
+        if let Some(semi) = line.find(';') {
+            end += semi;
+            return &rest[..end];
+        }
+        end += line.len();
+    }
+    &rest[..end]
 }
 
 /// Whether a write at `at` only records analytics (page views, clicks, events, logs) in a table
@@ -383,6 +455,38 @@ mod tests {
         let ops = operations("await anthropic.messages.create({ model })");
         assert_eq!(ops.len(), 1);
         assert_eq!(ops[0].kind, OpKind::Llm);
+    }
+
+    #[test]
+    fn whole_table_reads_have_no_row_filter() {
+        let dumps = |t: &str| table_dumps(t).len();
+        assert_eq!(
+            dumps("const { data } = await admin.from('letters').select('*').order('created_at')"),
+            1
+        );
+        assert_eq!(
+            dumps(
+                "await admin\n  .from('letters')\n  .select('*')\n  // newest\n  .order('at')\nreturn data"
+            ),
+            1
+        );
+        assert_eq!(
+            dumps("await admin.from('letters').select('*').eq('user_id', user.id);"),
+            0
+        );
+        assert_eq!(
+            dumps("await admin.from('t').select('id', { count: 'exact', head: true });"),
+            0
+        );
+        assert_eq!(dumps("await admin.from('t').insert(row).select();"), 0);
+        assert_eq!(
+            dumps("const snap = await db.collection('orders').get();"),
+            1
+        );
+        assert_eq!(
+            dumps("await db.collection('orders').where('uid', '==', uid).get();"),
+            0
+        );
     }
 
     #[test]

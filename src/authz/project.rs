@@ -125,6 +125,7 @@ fn needed_imports(facts: &[FileFacts]) -> Vec<(usize, String)> {
             if ops::is_public_name(&entry.route)
                 && h.header_presence.is_none()
                 && h.fail_open_secret.is_none()
+                && h.optional_auth.is_none()
             {
                 continue;
             }
@@ -144,6 +145,7 @@ fn needed_imports(facts: &[FileFacts]) -> Vec<(usize, String)> {
                 || h.identity_from_request.is_some()
                 || h.header_presence.is_some()
                 || h.fail_open_secret.is_some()
+                || h.optional_auth.is_some()
                 || reached.iter().any(|r| {
                     project
                         .summary(*r)
@@ -605,7 +607,10 @@ pub fn missing_caller_checks(
             }
             let op_path = &files[op_ref.0].path;
             let admin = op_summary.admin
-                && matches!(kind, OpKind::Delete | OpKind::Write | OpKind::UserListing);
+                && matches!(
+                    kind,
+                    OpKind::Delete | OpKind::Write | OpKind::UserListing | OpKind::TableDump
+                );
             let via = if op_ref == handler {
                 String::new()
             } else {
@@ -1161,6 +1166,14 @@ pub fn auth_results_ignored(
                 spot,
                 format!(
                     "{} ({}:{}) compares the shared secret only when one is configured; with the variable unset, every caller passes",
+                    v.label, entry_path, v.site.start.line,
+                ),
+            )
+        } else if let Some(spot) = &handler.optional_auth {
+            (
+                spot,
+                format!(
+                    "{} ({}:{}) verifies the caller only when an `Authorization` header is sent; a request without one (or with a token that names no user) skips the check and goes on",
                     v.label, entry_path, v.site.start.line,
                 ),
             )

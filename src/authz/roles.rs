@@ -273,6 +273,104 @@ pub fn header_presence_test(body: &str) -> Option<Range<usize>> {
     None
 }
 
+/// Where a function verifies the caller only when an `Authorization` header is sent
+/// (`if (authHeader) { ...getUser(token)...; if (!isAdmin) return 403 }`) and carries on
+/// without one: the block refuses callers, there is no `!authHeader` test, and nothing after the
+/// block refuses a caller it did not identify. Relative range of the `if`.
+pub fn optional_auth(body: &str) -> Option<Range<usize>> {
+    static PATTERNS: OnceLock<Regex> = OnceLock::new();
+    let refuses = PATTERNS.get_or_init(|| {
+        Regex::new(r"(?i)\b40[13]\b|unauthori[sz]ed|unauthenticated|forbidden|if\s*\(\s*!\s*\w*(?:user|session|claims|uid|caller)\w*\s*\)")
+            .expect("refusal regex is valid")
+    });
+    let p = patterns();
+    for c in p.header_var.captures_iter(body) {
+        let Some(var) = c.get(1) else { continue };
+        let name = regex::escape(var.as_str());
+        if Regex::new(&format!(r"!\s*{name}\b")).is_ok_and(|re| re.is_match(body)) {
+            continue;
+        }
+        let Ok(test) = Regex::new(&format!(r"if\s*\(\s*{name}\s*(?:&&[^{{}}]*)?\)\s*\{{")) else {
+            continue;
+        };
+        let Some(m) = test.find(body) else { continue };
+        let Some(close) = matching_brace(body, m.end() - 1) else {
+            continue;
+        };
+        // the block is a gate (it verifies and refuses some callers), not a personalisation
+        let block = &body[m.end()..close];
+        if !p.verifies_token.is_match(block) || !refuses.is_match(block) {
+            continue;
+        }
+        let mut after = &body[close + 1..];
+        // an `else { ... }` that only logs is part of the same decision
+        if let Some(rest) = after.trim_start().strip_prefix("else")
+            && let Some(open) = rest.find('{').filter(|o| rest[..*o].trim().is_empty())
+        {
+            let base = body.len() - rest.len();
+            if let Some(end) = matching_brace(body, base + open) {
+                after = &body[end + 1..];
+            }
+        }
+        if !refuses.is_match(after) {
+            return Some(m.range());
+        }
+    }
+    None
+}
+
+/// The offset of the `}` matching the `{` at `open`, skipping strings, templates and comments.
+fn matching_brace(text: &str, open: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    let mut comment: Option<&str> = None;
+    let rest = &text[open..];
+    for (i, ch) in rest.char_indices() {
+        if let Some(end) = comment {
+            if rest[..i + ch.len_utf8()].ends_with(end) {
+                comment = None;
+            }
+            continue;
+        }
+        if quote.is_none() && ch == '/' {
+            match rest[i + 1..].chars().next() {
+                Some('/') => {
+                    comment = Some("\n");
+                    continue;
+                }
+                Some('*') => {
+                    comment = Some("*/");
+                    continue;
+                }
+                _ => {}
+            }
+        }
+        if let Some(q) = quote {
+            if escaped {
+                escaped = false;
+            } else if ch == '\\' {
+                escaped = true;
+            } else if ch == q {
+                quote = None;
+            }
+            continue;
+        }
+        match ch {
+            '\'' | '"' | '`' => quote = Some(ch),
+            '{' => depth += 1,
+            '}' => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return Some(open + i);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -336,5 +434,26 @@ mod tests {
         let body = "const authHeader = req.headers.get('authorization'); if (!authHeader) { return new Response('no', { status: 401 }) }";
         assert!(header_presence_test(body).is_some());
         assert!(!verifies_token(body));
+    }
+
+    #[test]
+    fn a_gate_run_only_with_a_header_fails_open() {
+        let gate = "const authHeader = req.headers.get('Authorization'); if (authHeader) { const { data: { user } } = await admin.auth.getUser(authHeader); if (user && !user.is_admin) { return new Response('Forbidden', { status: 403 }) } } else { console.log('it\\'s anonymous ✅') } await admin.from('t').delete();";
+        assert!(optional_auth(gate).is_some());
+        // refused after the block: fails closed
+        let closed = gate.replace(
+            "await admin.from",
+            "if (!user) return new Response('no', { status: 401 }); await admin.from",
+        );
+        assert!(optional_auth(&closed).is_none());
+        // personalisation: nothing in the block refuses
+        let personal = "const authorization = req.headers.authorization; let viewer = null; if (authorization) { viewer = (await admin.auth().verifyIdToken(authorization)).uid } res.json({ viewer })";
+        assert!(optional_auth(personal).is_none());
+    }
+
+    #[test]
+    fn matching_brace_skips_strings_and_comments() {
+        let text = "{ const s = '}'; // don't } ✅\n /* } */ if (x) { y } }";
+        assert_eq!(matching_brace(text, 0), Some(text.len() - 1));
     }
 }

@@ -41,11 +41,24 @@ static CREDIT_RPC: LazyLock<Regex> = LazyLock::new(|| {
         .expect("valid regex")
 });
 
-/// Request input roots.
+/// Request input roots (`request.data` is a Firebase callable's payload).
 static REQUEST: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?:await\s+)?(?:req|request|event|ctx\.request|c\.req)\.(?:body|query|params|json\(\)|formData\(\))|^(?:await\s+)?(?:req|request)\.json\(\)|^JSON\.parse\(\s*(?:event|req|request)\.body")
+    Regex::new(r"^(?:await\s+)?(?:req|request|event|ctx\.request|c\.req)\.(?:body|query|params|json\(\)|formData\(\))|^(?:await\s+)?(?:req|request)\.json\(\)|^JSON\.parse\(\s*(?:event|req|request)\.body|^request\.data\b")
         .expect("valid regex")
 });
+
+/// Schema validation and parsing calls: they check the shape of the client's value and return
+/// it, so a validated amount is still the one the client chose (zod `Schema.parse(req.body)`,
+/// `safeParse`, yup `validate`, joi `validateAsync`, valibot `v.parse(Schema, body)`).
+static VALIDATE_CALL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:^|\.)(?:parse|parseAsync|safeParse|safeParseAsync|validate|validateSync|validateAsync|cast|assert)$|^JSON\.parse$")
+        .expect("valid regex")
+});
+
+/// Callees that register a Firebase callable function: its handler's first parameter is the
+/// client's payload (v1 `(data, context)`) or the request whose `data` is (v2 `(request)`).
+static CALLABLE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?:^|\.)onCall$").expect("valid regex"));
 
 /// Calls that keep a number the client's: coercion and arithmetic helpers.
 static NUMERIC_CALL: LazyLock<Regex> = LazyLock::new(|| {
@@ -97,6 +110,11 @@ fn carries(node: Node<'_>, tainted: &BTreeSet<String>, src: &str) -> bool {
                     .first()
                     .is_some_and(|a| carries(*a, tainted, src));
             }
+            if VALIDATE_CALL.is_match(callee) {
+                return js::arguments(node)
+                    .iter()
+                    .any(|a| carries(*a, tainted, src));
+            }
             // `x.toFixed(2)`, `items.reduce(...)`, `req.json().catch(...)`
             js::receiver(node).is_some_and(|r| carries(r, tainted, src))
         }
@@ -107,8 +125,8 @@ fn carries(node: Node<'_>, tainted: &BTreeSet<String>, src: &str) -> bool {
 /// Names in `function` bound to request input, in source order, to a fixpoint.
 fn tainted_names(function: Node<'_>, src: &str) -> BTreeSet<String> {
     let declarators = js::nodes_of(function, &["variable_declarator", "assignment_expression"]);
-    let mut tainted = BTreeSet::new();
-    // the handler's own parameters are request objects only through the roots above
+    let mut tainted = callable_payload(function, src);
+    // other handlers' parameters are request objects only through the roots above
     for _ in 0..3 {
         let before = tainted.len();
         for d in &declarators {
@@ -148,13 +166,95 @@ fn tainted_names(function: Node<'_>, src: &str) -> BTreeSet<String> {
     tainted
 }
 
+/// The payload names of a Firebase callable handler (`onCall(async (data, context) => ...)`,
+/// `onCall(opts, async ({ data, auth }) => ...)`): the first parameter when there are two (v1),
+/// the `data` field destructured from the only one (v2; `request.data` is a root already).
+fn callable_payload(function: Node<'_>, src: &str) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    let registered = function
+        .parent()
+        .filter(|p| p.kind() == "arguments")
+        .and_then(|p| p.parent())
+        .is_some_and(|call| {
+            call.kind() == "call_expression" && CALLABLE.is_match(js::callee(call, src))
+        });
+    if !registered {
+        return names;
+    }
+    let list: Vec<Node<'_>> = if let Some(single) = function.child_field("parameter") {
+        vec![single]
+    } else if let Some(params) = function.child_field("parameters") {
+        let mut c = params.walk();
+        params.named_children(&mut c).collect()
+    } else {
+        return names;
+    };
+    // TypeScript wraps each parameter (`data: Payload`) around its pattern
+    let list: Vec<Node<'_>> = list
+        .into_iter()
+        .map(|p| p.child_field("pattern").unwrap_or(p))
+        .collect();
+    match list.as_slice() {
+        [first, _] if first.kind() == "identifier" => {
+            names.insert(text(*first, src).to_string());
+        }
+        [first] if first.kind() == "object_pattern" => {
+            let mut c = first.walk();
+            for p in first.named_children(&mut c) {
+                match p.kind() {
+                    "shorthand_property_identifier_pattern" if text(p, src) == "data" => {
+                        names.insert("data".to_string());
+                    }
+                    // `{ data: payload }`
+                    "pair_pattern" => {
+                        if let (Some(k), Some(v)) = (p.child_field("key"), p.child_field("value"))
+                            && text(k, src) == "data"
+                            && v.kind() == "identifier"
+                        {
+                            names.insert(text(v, src).to_string());
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        _ => {}
+    }
+    names
+}
+
 /// The amount pairs inside a payment call's arguments.
-fn amount_pairs<'t>(call: Node<'t>, src: &str) -> Vec<Node<'t>> {
+fn amount_pairs<'t>(call: Node<'t>, function: Node<'t>, src: &str) -> Vec<Node<'t>> {
     let mut found = Vec::new();
     let Some(args) = call.child_field("arguments") else {
         return found;
     };
-    js::walk(args, |n| {
+    // `const params = { amount, ... }; stripe.paymentIntents.create(params)`: the object the
+    // argument names, declared in the same function
+    let mut roots = vec![args];
+    for arg in js::arguments(call) {
+        if arg.kind() != "identifier" {
+            continue;
+        }
+        let name = text(arg, src);
+        for d in js::nodes_of(function, &["variable_declarator"]) {
+            if d.child_field("name").is_some_and(|n| text(n, src) == name)
+                && let Some(value) = d.child_field("value").map(js::unwrap_expr)
+                && value.kind() == "object"
+            {
+                roots.push(value);
+            }
+        }
+    }
+    for root in roots {
+        pairs_in(root, src, &mut found);
+    }
+    found
+}
+
+/// The amount pairs below `root`.
+fn pairs_in<'t>(root: Node<'t>, src: &str, found: &mut Vec<Node<'t>>) {
+    js::walk(root, |n| {
         if n.kind() == "pair" {
             let key = js::pair_key(n, src);
             // PayPal: `amount: { currency_code, value }`
@@ -168,7 +268,6 @@ fn amount_pairs<'t>(call: Node<'t>, src: &str) -> Vec<Node<'t>> {
             found.push(n);
         }
     });
-    found
 }
 
 /// The outermost function around `node`.
@@ -226,7 +325,7 @@ pub fn check_file(sink: &mut Sink<'_, '_>) {
             cache.push((range, t.clone()));
             t
         };
-        for pair in amount_pairs(call, src) {
+        for pair in amount_pairs(call, function, src) {
             let value = if pair.kind() == "pair" {
                 pair.child_field("value")
             } else {
