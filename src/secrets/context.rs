@@ -293,6 +293,7 @@ fn first_real_value(file: &SourceFile) -> Option<(Range<usize>, Range<usize>)> {
             a.value.len() >= 6
                 && is_secret_env_name(a.key)
                 && !allow::is_placeholder(a.value)
+                && !super::public::is_public_value(a.key, a.value)
                 && !is_local_url(a.value)
         })
         .map(|a| (a.line, a.value_range))

@@ -9,7 +9,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 use tree_sitter::Node;
 
-use super::{Hit, allow, records};
+use super::{Hit, allow, lookalike, records};
 use crate::discover::FileKind;
 use crate::engine::FileContext;
 
@@ -701,14 +701,12 @@ fn is_secret_value(value: &str, name: &str) -> bool {
         return false;
     }
     let lower = value.to_ascii_lowercase();
-    // public by design (Firebase web config, Stripe/Mapbox/Supabase publishable keys, PostHog
-    // project keys, Langfuse public keys)
-    if value.starts_with("AIza")
-        || value.starts_with("pk_")
-        || value.starts_with("pk.")
-        || value.starts_with("sb_publishable_")
-        || value.starts_with("phc_")
-        || value.starts_with("pk-lf-")
+    // public by design (publishable keys, Algolia search keys), a stub under a vendor's prefix,
+    // a Slack/Telegram shape that vendor's rule rejected, or a value that says it is made up
+    if super::public::is_public_value(name, value)
+        || lookalike::is_vendor_stub(value)
+        || lookalike::is_vendor_shaped(value)
+        || lookalike::is_made_up(value)
     {
         return false;
     }

@@ -13,6 +13,8 @@
 pub mod allow;
 pub mod context;
 pub mod generic;
+pub mod lookalike;
+pub mod public;
 pub mod records;
 pub mod reuse;
 pub mod spec;
