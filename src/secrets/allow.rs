@@ -108,13 +108,32 @@ const PLACEHOLDER_VALUES: &[&str] = &[
 const PUBLISHED_VALUES: &[&str] =
     &["Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="];
 
+/// Tokens that vendors print in their own documentation, copied into tutorials and generated
+/// code by the thousand: Stripe's test key of its API reference, Slack's OAuth response example,
+/// and the random part GitHub's docs give every token prefix (`ghp_16C7e42F…`, `gho_16C7e42F…`).
+/// Public samples, not credentials (issue 17).
+const DOCUMENTED_SAMPLES: &[&str] = &[
+    "sk_test_4eC39HqLyjWDarjtT1zdp7dc",
+    "pk_test_TYooMQauvdEDq54NiTphI7jx",
+    "xoxb-17653672481-19874698323-pdFZKVeTuE8sk7oOcBrzbqgy",
+];
+
+/// The random part of the token in GitHub's documentation, after any `gh?_` prefix.
+const GITHUB_DOCS_TOKEN_BODY: &str = "_16C7e42F292c6912E7710c838347Ae178B4a";
+
+/// Whether the value is a sample token from a vendor's documentation ([`DOCUMENTED_SAMPLES`]).
+pub fn is_documented_sample(value: &str) -> bool {
+    DOCUMENTED_SAMPLES.contains(&value)
+        || (value.len() == 40 && value.starts_with("gh") && value.ends_with(GITHUB_DOCS_TOKEN_BODY))
+}
+
 /// Whether the value is a placeholder: a template (`${VAR}`, `{{ var }}`, `{password}`,
 /// `[PASSWORD]`, `<your-key>`, `%VAR%`), a known dummy as the whole value or a whole segment
 /// (`your-api-key-here`, `sk_test_xxxxxxxx`), a telling word anywhere (`...EXAMPLE`), or a value
 /// too regular to be random (`1234567890abcdef`, `aaaaaaaa`, `abcabcabc`). Never a mere substring
 /// such as `aaaaaa` or `abcdef` inside a random token: OpenSSH keys hold runs of `A`.
 pub fn is_placeholder(value: &str) -> bool {
-    if PUBLISHED_VALUES.contains(&value) {
+    if PUBLISHED_VALUES.contains(&value) || is_documented_sample(value) {
         return true;
     }
     let lower = value.to_ascii_lowercase();
@@ -498,6 +517,10 @@ mod tests {
             // elided in a document, masked in a log
             "ops_eyJzaWduSW5BZGRyZXNzIjoiaHR0cHM6...",
             "xoxp-572370529330-573807301142-####################",
+            // vendors' documentation samples (issue 17)
+            "sk_test_4eC39HqLyjWDarjtT1zdp7dc",
+            "gho_16C7e42F292c6912E7710c838347Ae178B4a",
+            "xoxb-17653672481-19874698323-pdFZKVeTuE8sk7oOcBrzbqgy",
         ] {
             assert!(is_placeholder(v), "{v}");
         }
@@ -509,7 +532,6 @@ mod tests {
             "Zk3Jq123456pL0vX9mWq2TbR",
             "sk_live_51HxxxxQ9zT1mR7xW2pL5nH8cmysecretQ",
             "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAABlwAAAAdzc2gtcn",
-            "sk_test_4eC39HqLyjWDarjtT1zdp7dc",
             // base64url separators cut a short word out of a random token by chance
             "SG.A1_7Kq2vX9mWq2TbR-my-pL0vX9.Zk3Jq8VbnH8cJ4dF6gS0T1mR7xW2pL5nH8cJ4dF6gS0aQ",
             // a run of `A`s before a random part (Twitter/X bearer token)

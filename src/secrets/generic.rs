@@ -103,6 +103,7 @@ const NAME_EXCLUDES: &[&str] = &[
 
 /// Name endings (lowercase, separators removed) that name something about a secret, not one.
 const NAME_SUFFIX_EXCLUDES: &[&str] = &[
+    "keying",
     "id",
     "ids",
     "url",

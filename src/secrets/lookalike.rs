@@ -50,9 +50,21 @@ const VENDOR_MIN_LEN: &[(&str, usize)] = &[
     ("sm_sat_", 23),
 ];
 
+/// Prefixes whose vendor rule knows the token's exact length and alphabet (Cloudflare's
+/// self-identifying tokens, OpenAI admin keys, GitLab tokens): a value under one that the rule
+/// did not report is truncated or mangled.
+const EXACT_FORMAT_PREFIXES: &[&str] = &["cfut_", "cfat_", "cfk_", "sk-admin-", "glpat-", "gloas-"];
+
 /// Words that say a value is made up, as a whole segment or camelCase word of it.
 const MADE_UP_WORDS: &[&str] = &[
-    "fake", "dummy", "invalid", "example", "sample", "bogus", "mock", "placeholder",
+    "fake",
+    "dummy",
+    "invalid",
+    "example",
+    "sample",
+    "bogus",
+    "mock",
+    "placeholder",
 ];
 
 /// Whether `value` carries a vendor prefix but is shorter than any token of that vendor.
@@ -62,10 +74,10 @@ pub fn is_vendor_stub(value: &str) -> bool {
         .any(|(prefix, min)| value.starts_with(prefix) && value.len() < *min)
 }
 
-/// Whether `value` has the shape of a Slack token (`xoxb-`, `xoxp-`, ...) or a Telegram bot
-/// token (`<bot id>:<secret>`): `secrets.slack-token` and `secrets.telegram-bot-token` know
-/// their exact formats, so one they did not report is malformed (too few digits in its ids, a bot
-/// id of the wrong length) and the generic detector leaves it alone too.
+/// Whether `value` has the shape of a Slack token (`xoxb-`, `xoxp-`, ...), a Telegram bot token
+/// (`<bot id>:<secret>`) or a token of [`EXACT_FORMAT_PREFIXES`]: the vendor rules know their
+/// exact formats, so one they did not report is malformed (too few digits in its ids, a bot id of
+/// the wrong length, characters appended) and the generic detector leaves it alone too.
 pub fn is_vendor_shaped(value: &str) -> bool {
     let b = value.as_bytes();
     let slack = b.len() > 5 && b.starts_with(b"xox") && b[3].is_ascii_lowercase() && b[4] == b'-';
@@ -77,7 +89,7 @@ pub fn is_vendor_shaped(value: &str) -> bool {
                 .bytes()
                 .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-')
     });
-    slack || telegram
+    slack || telegram || EXACT_FORMAT_PREFIXES.iter().any(|p| value.starts_with(p))
 }
 
 /// Whether a word of `value` (split on separators, case changes and digits) says it is made up:
@@ -130,6 +142,9 @@ mod tests {
         assert!(is_vendor_shaped("3790:Aabqf0bz7hr3x-q4i8ectgm8jp2vl0175gr"));
         assert!(!is_vendor_shaped("Xw937qtWSXJss1lFaKe9f8a7"));
         assert!(!is_vendor_shaped("user:pass"));
+        assert!(is_vendor_shaped(
+            "cfut_ZE4CrcFhEIDXk9vL2sTLeARsFp2ZZYbydVDhhIUq8573bbfeEXTRA"
+        ));
     }
 
     #[test]

@@ -3,8 +3,18 @@
 //! detector and `secrets.env-file-committed`, so both agree on what is not a secret (issue 17).
 
 /// Prefixes of keys meant for clients: Firebase/Google browser keys, Stripe and Mapbox
-/// publishable keys, Supabase publishable keys, PostHog project keys, Langfuse public keys.
-const PUBLIC_PREFIXES: &[&str] = &["AIza", "pk_", "pk.", "sb_publishable_", "phc_", "pk-lf-"];
+/// publishable keys, Supabase publishable keys, PostHog project keys, Langfuse public keys, and
+/// Salesforce connected-app consumer keys (`3MVG9…`: the OAuth client id; its consumer secret is
+/// the credential).
+const PUBLIC_PREFIXES: &[&str] = &[
+    "AIza",
+    "pk_",
+    "pk.",
+    "sb_publishable_",
+    "phc_",
+    "pk-lf-",
+    "3MVG9",
+];
 
 /// Whether the value under `name` is public by design: a client key by its prefix, an Algolia
 /// search-only key, a Sentry DSN without a secret, or a URL without credentials.
@@ -41,7 +51,10 @@ fn is_credential_less_url(value: &str) -> bool {
     {
         return false;
     }
-    let query = rest.split_once('?').map_or("", |(_, q)| q).to_ascii_lowercase();
+    let query = rest
+        .split_once('?')
+        .map_or("", |(_, q)| q)
+        .to_ascii_lowercase();
     !["token", "key", "secret", "password", "pwd", "sig", "auth"]
         .iter()
         .any(|w| query.contains(w))
@@ -58,7 +71,10 @@ mod tests {
             "https://3f2c5a9b8e7d4c1fa0b9c8d7e6f5a4b3@o450123.ingest.sentry.io/5512345"
         ));
         assert!(is_public_value("REDIS_URL", "redis://cache:6379"));
-        assert!(is_public_value("ALGOLIA_SEARCH_KEY", "2f8a1c9e0b7d6f5a4c3b2a1908f7e6d5"));
+        assert!(is_public_value(
+            "ALGOLIA_SEARCH_KEY",
+            "2f8a1c9e0b7d6f5a4c3b2a1908f7e6d5"
+        ));
         assert!(is_public_value("key", "pk_live_51H8abcdefGHIJ"));
     }
 
@@ -68,8 +84,17 @@ mod tests {
             "SENTRY_DSN",
             "https://3f2c5a9b8e7d4c1f:a0b9c8d7e6f5a4b3@sentry.io/55"
         ));
-        assert!(!is_public_value("DATABASE_URL", "postgres://app:S3cr3tPw@db.internal/app"));
-        assert!(!is_public_value("ALGOLIA_ADMIN_KEY", "2f8a1c9e0b7d6f5a4c3b2a1908f7e6d5"));
-        assert!(!is_public_value("URL", "https://x.blob.core.windows.net/c?sv=2020&sig=abc"));
+        assert!(!is_public_value(
+            "DATABASE_URL",
+            "postgres://app:S3cr3tPw@db.internal/app"
+        ));
+        assert!(!is_public_value(
+            "ALGOLIA_ADMIN_KEY",
+            "2f8a1c9e0b7d6f5a4c3b2a1908f7e6d5"
+        ));
+        assert!(!is_public_value(
+            "URL",
+            "https://x.blob.core.windows.net/c?sv=2020&sig=abc"
+        ));
     }
 }

@@ -228,7 +228,8 @@ pub fn is_azure_sas(query: &str) -> bool {
 }
 
 /// Whether a base64 `auth` value of a Docker config decodes to `user:password`: printable text
-/// with a non-empty user and password.
+/// with a non-empty user and a password that is no placeholder or well-known default
+/// (`user:password`, `admin:changeme` are the login of a tutorial, issue 17).
 pub fn is_basic_auth(value: &str) -> bool {
     let Some(raw) = decode_base64url(value) else {
         return false;
@@ -239,7 +240,11 @@ pub fn is_basic_auth(value: &str) -> bool {
     let Some((user, password)) = text.split_once(':') else {
         return false;
     };
-    !user.is_empty() && !password.is_empty() && text.chars().all(|c| !c.is_control())
+    !user.is_empty()
+        && !password.is_empty()
+        && text.chars().all(|c| !c.is_control())
+        && !super::allow::is_placeholder(password)
+        && !super::allow::is_default_secret(password)
 }
 
 /// `YYYY-MM-DD`.
@@ -275,6 +280,8 @@ mod tests {
         assert!(is_basic_auth("ZGVwbG95OnMzY3JldC1wYXNz")); // deploy:s3cret-pass
         assert!(!is_basic_auth("ZGVwbG95Og==")); // deploy:
         assert!(!is_basic_auth("ZGVwbG95")); // deploy
+        assert!(!is_basic_auth("YWRtaW46cGFzc3dvcmQ=")); // admin:password
+        assert!(!is_basic_auth("Y2ktYm90OmNoYW5nZW1l")); // ci-bot:changeme
     }
 
     #[test]
