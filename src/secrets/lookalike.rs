@@ -51,11 +51,11 @@ const VENDOR_MIN_LEN: &[(&str, usize)] = &[
 ];
 
 /// Prefixes whose vendor rule knows the token's exact length and alphabet (Cloudflare's
-/// self-identifying tokens, OpenAI admin keys, GitLab tokens): a value under one that the rule
+/// self-identifying tokens, `OpenAI` admin keys, GitLab tokens): a value under one that the rule
 /// did not report is truncated or mangled.
 const EXACT_FORMAT_PREFIXES: &[&str] = &["cfut_", "cfat_", "cfk_", "sk-admin-", "glpat-", "gloas-"];
 
-/// Words that say a value is made up, as a whole segment or camelCase word of it.
+/// Words that say a value is made up, as a whole segment or `camelCase` word of it.
 const MADE_UP_WORDS: &[&str] = &[
     "fake",
     "dummy",
@@ -96,29 +96,35 @@ pub fn is_vendor_shaped(value: &str) -> bool {
 /// `fake-token-123`, `sk_dummyKey`, `INVALID_SECRET_VALUE`. Only whole words count: a random
 /// token holding `fake` inside a longer run of letters (`xFakeq`) is not one.
 pub fn is_made_up(value: &str) -> bool {
-    words(value).any(|w| MADE_UP_WORDS.iter().any(|m| w.eq_ignore_ascii_case(m)))
+    words(value)
+        .into_iter()
+        .any(|w| MADE_UP_WORDS.iter().any(|m| w.eq_ignore_ascii_case(m)))
 }
 
 /// The words of `value`: runs of letters, cut at separators, digits and lower-to-upper changes
 /// (`myFakeToken` gives `my`, `Fake`, `Token`; `FAKE_KEY` gives `FAKE`, `KEY`).
-fn words(value: &str) -> impl Iterator<Item = &str> {
-    let b = value.as_bytes();
-    let mut cuts = vec![0];
-    for i in 1..b.len() {
-        let (prev, cur) = (b[i - 1], b[i]);
-        let is_cut = !cur.is_ascii_alphabetic()
-            || !prev.is_ascii_alphabetic()
-            || (prev.is_ascii_lowercase() && cur.is_ascii_uppercase());
-        if is_cut {
-            cuts.push(i);
+fn words(value: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start: Option<usize> = None;
+    let mut prev = ' ';
+    for (i, c) in value.char_indices() {
+        let is_letter = c.is_ascii_alphabetic();
+        let starts_word = is_letter && prev.is_ascii_lowercase() && c.is_ascii_uppercase();
+        if let Some(s) = start
+            && (!is_letter || starts_word)
+        {
+            out.push(&value[s..i]);
+            start = None;
         }
+        if is_letter && start.is_none() {
+            start = Some(i);
+        }
+        prev = c;
     }
-    cuts.push(b.len());
-    cuts.windows(2)
-        .map(move |w| value[w[0]..w[1]].trim_matches(|c: char| !c.is_ascii_alphabetic()))
-        .filter(|w| !w.is_empty())
-        .collect::<Vec<_>>()
-        .into_iter()
+    if let Some(s) = start {
+        out.push(&value[s..]);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -155,5 +161,8 @@ mod tests {
         assert!(is_made_up("myFakeApiToken2024"));
         assert!(!is_made_up("k7JXtY3WBtUqthisisfakeZDqVcjZxYI"));
         assert!(!is_made_up("Xw937qtWSXJss1lFaKe"));
+        // non-ASCII characters cut words and never split one
+        assert!(!is_made_up("0Y8rMnww$*9VFYE§59-!Fg1L6t&6lB"));
+        assert!(is_made_up("fake§token"));
     }
 }

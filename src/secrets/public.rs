@@ -3,7 +3,7 @@
 //! detector and `secrets.env-file-committed`, so both agree on what is not a secret (issue 17).
 
 /// Prefixes of keys meant for clients: Firebase/Google browser keys, Stripe and Mapbox
-/// publishable keys, Supabase publishable keys, PostHog project keys, Langfuse public keys, and
+/// publishable keys, Supabase publishable keys, `PostHog` project keys, Langfuse public keys, and
 /// Salesforce connected-app consumer keys (`3MVG9…`: the OAuth client id; its consumer secret is
 /// the credential).
 const PUBLIC_PREFIXES: &[&str] = &[
