@@ -1374,6 +1374,8 @@ fn is_html_escaper(text: &str, f: Node<'_>) -> bool {
     let body = node_text(text, f);
     [
         "&amp;", "&lt;", "&gt;", "&quot;", "&#", "&<>", "<>&", "'&<>", "\"&<>", "[<>&",
+        // an attribute escaper percent-encodes the quotes (`"` as `%22`, `'` as `%27`)
+        "%22", "%27",
     ]
     .iter()
     .any(|m| body.contains(m))
