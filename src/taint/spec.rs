@@ -104,7 +104,8 @@ pub struct RawParam {
 pub struct RawCallback {
     /// The registering call's callee pattern, e.g. `$WS.on`.
     pub call: String,
-    /// The first argument must be this string literal (the event name).
+    /// The first argument must be this string literal (the event name): `a|b`, or `!a|b` for any
+    /// literal event but these.
     #[serde(default)]
     pub event: Option<String>,
     /// The callback parameter that carries the input.

@@ -347,7 +347,7 @@ impl<'t> Walker<'_, 't> {
                             && args
                                 .first()
                                 .and_then(|f| string_value(self.shared.text, *f))
-                                .is_some_and(|v| e.split('|').any(|x| x == v))
+                                .is_some_and(|v| event_matches(e, v))
                     })
                     && let Some(p) = params.get(*index)
                     && !reads_origin(self.text(target), self.text(*p))
@@ -1374,9 +1374,21 @@ fn is_html_escaper(text: &str, f: Node<'_>) -> bool {
     let body = node_text(text, f);
     [
         "&amp;", "&lt;", "&gt;", "&quot;", "&#", "&<>", "<>&", "'&<>", "\"&<>", "[<>&",
+        // an attribute escaper percent-encodes the quotes (`"` as `%22`, `'` as `%27`)
+        "%22", "%27",
     ]
     .iter()
     .any(|m| body.contains(m))
+}
+
+/// Whether a callback source's event name pattern accepts the literal event `v`: `a|b` lists the
+/// events, `!a|b` every event but these (a socket.io handler for any custom event, never its
+/// `connect`/`disconnect` lifecycle events).
+fn event_matches(pattern: &str, v: &str) -> bool {
+    match pattern.strip_prefix('!') {
+        Some(rest) => !rest.split('|').any(|x| x == v),
+        None => pattern.split('|').any(|x| x == v),
+    }
 }
 
 /// Whether a callback reads its event's sender (`event.origin`): a `postMessage` handler that

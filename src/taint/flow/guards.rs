@@ -77,6 +77,13 @@ fn strict_pattern(pattern: &str) -> bool {
     !class
 }
 
+/// Containment checks that compare the text of two paths without resolving them first
+/// (`path-is-inside`): `safe/../../etc` passes, so they prove containment of a normalised
+/// path only.
+fn compares_text_only(path: &[String]) -> bool {
+    path.last().is_some_and(|m| m == "pathIsInside")
+}
+
 /// A constant that names the parent folder as a prefix: `".."`, `"../"`, `".." + path.sep`, `"."`.
 fn dotdot_text(text: &str, n: Node<'_>) -> bool {
     let n = strip(n);
@@ -258,6 +265,102 @@ impl<'t> Walker<'_, 't> {
         literal
             .and_then(|r| r.child_field("pattern"))
             .map(|p| self.text(p).to_string())
+    }
+
+    /// Whether the name `n` holds a normalised path (`path.join`, `resolve`, `normalize`).
+    fn is_normalized(&self, n: Node<'t>) -> bool {
+        n.kind() == "identifier"
+            && self
+                .state
+                .vars
+                .get(self.text(n))
+                .is_some_and(|t| t.facts.has(Facts::NORMALIZED))
+    }
+
+    /// `p[0]` or `p.charAt(0)` compared with `"/"` or `"."`: what a path proves when its first
+    /// character is not that one. Not `/`: relative; not `.`: a normalised path that does not
+    /// start with `.` holds no `..` (normalising leaves `..` only at the start).
+    fn first_char_guard(&self, access: Node<'t>, other: Node<'t>) -> Option<Safe> {
+        let dot_free = self.shared.cfg.dot_free;
+        if dot_free == 0 {
+            return None;
+        }
+        let ch = string_value(self.shared.text, strip(other))?;
+        let access = strip(access);
+        let var = match access.kind() {
+            "subscript_expression" => {
+                let index = strip(access.child_field("index")?);
+                (self.text(index) == "0").then(|| access.child_field("object"))??
+            }
+            "call_expression" => {
+                let callee = strip(access.child_field("function")?);
+                let is_char_at = callee.kind() == "member_expression"
+                    && callee
+                        .child_field("property")
+                        .is_some_and(|p| self.text(p) == "charAt");
+                let args = Self::args(access);
+                (is_char_at && args.len() == 1 && self.text(strip(args[0])) == "0")
+                    .then(|| callee.child_field("object"))??
+            }
+            _ => return None,
+        };
+        let var = strip(var);
+        if var.kind() != "identifier" {
+            return None;
+        }
+        match ch {
+            "/" => Some(vec![(
+                format!("{FACT_RELATIVE}{}", self.text(var)),
+                dot_free,
+            )]),
+            "." => {
+                let safe = self.no_dotdot(var, false);
+                (!safe.is_empty()).then_some(safe)
+            }
+            _ => None,
+        }
+    }
+
+    /// The test a `const` in an enclosing block binds `name` to (`const ok = RE.test(s)`,
+    /// `const match = RE.exec(s)`, `const bad = s.includes("..")`): a call, comparison or
+    /// negation, declared before the use. A `let` may be reassigned, so only `const` counts.
+    fn stored_condition(&self, name: Node<'t>) -> Option<Node<'t>> {
+        if name.kind() != "identifier" {
+            return None;
+        }
+        let wanted = self.text(name);
+        let mut at = name.parent();
+        while let Some(block) = at {
+            if matches!(block.kind(), "statement_block" | "program") {
+                let found = crate::parse::named_children(block)
+                    .into_iter()
+                    .filter(|s| {
+                        s.kind() == "lexical_declaration"
+                            && s.end_byte() <= name.start_byte()
+                            && self.text(*s).starts_with("const")
+                    })
+                    .flat_map(crate::parse::named_children)
+                    .filter(|d| {
+                        d.child_field("name")
+                            .is_some_and(|x| self.text(x) == wanted)
+                    })
+                    .find_map(|d| d.child_field("value"));
+                if let Some(value) = found {
+                    let value = strip(value);
+                    return matches!(
+                        value.kind(),
+                        "call_expression" | "binary_expression" | "unary_expression"
+                    )
+                    .then_some(value);
+                }
+            }
+            if super::is_function(block) {
+                // the values an outer function tested may have changed by the time this runs
+                return None;
+            }
+            at = block.parent();
+        }
+        None
     }
 
     /// Path checks: `isAbsolute(p)`, `p.startsWith("..")`, `p.includes("..")`, and
@@ -442,6 +545,17 @@ impl<'t> Walker<'_, 't> {
                         (both, e)
                     }
                     op @ ("===" | "==" | "!==" | "!=") => {
+                        // `p[0] !== "/"`: proves something when the first character differs
+                        if let Some(safe) = self
+                            .first_char_guard(l, r)
+                            .or_else(|| self.first_char_guard(r, l))
+                        {
+                            return if op.starts_with('!') {
+                                (safe, Vec::new())
+                            } else {
+                                (Vec::new(), safe)
+                            };
+                        }
                         if let Some(safe) = self
                             .prefix_comparison(l, r)
                             .or_else(|| self.prefix_comparison(r, l))
@@ -480,7 +594,15 @@ impl<'t> Walker<'_, 't> {
             }
             // `if (x) {} else { ... }`: a falsy value ("", 0, null, undefined) carries nothing
             "identifier" | "member_expression" => {
-                (Vec::new(), vec![(self.path_of(cond).join("."), u64::MAX)])
+                let falsy = (self.path_of(cond).join("."), u64::MAX);
+                // `const match = RE.exec(s); if (!match)`: the test stored in a name proves
+                // what the test itself does
+                let (then, mut other) = self
+                    .stored_condition(cond)
+                    .map(|c| self.guards(c))
+                    .unwrap_or_default();
+                other.push(falsy);
+                (then, other)
             }
             "call_expression" => {
                 let Some(callee) = cond.child_field("function") else {
@@ -644,6 +766,7 @@ impl<'t> Walker<'_, 't> {
                     .and_then(|i| args.get(*i))
                     .map(|a| strip(*a))
                     .filter(|a| is_name_or_member(*a))
+                    .filter(|a| !compares_text_only(path) || self.is_normalized(*a))
                     .map(|a| self.path_of(a).join("."))
             };
             if let Some(name) = guarded

@@ -77,18 +77,23 @@ fn query_before(text: &str, left: Node<'_>) -> bool {
 const CODE: char = '\u{1}';
 
 /// Whether a prefix whose code-chosen parts are [`CODE`] fixes the host: a constant one does,
-/// and so does a code-chosen base (`${API_URL}/...`) or host (`https://${host}/`) when a `/`,
-/// `?` or `#` follows it. Without one the input can still start with `@evil.example`, which
-/// turns the code's host into a user name.
+/// and so does a code-chosen base or host followed by a `/`, `?` or `#` (`${API_URL}/...`,
+/// `https://${host}/`). A base the code chooses whole, with nothing written before it
+/// (`${API_URL}${path}`, `config.base + path`), is taken to end in its own `/`, as CodeQL and
+/// semgrep assume (issue 16); a gap when the configured base lacks one. A host alone
+/// (`https://${host}${next}`) is not: `next` = `@evil.example` turns it into a user name.
+/// Code text ending in `//` or `:` (`${proto}://${host}`) leaves the host to what follows.
 fn code_fixes_host(prefix: &str) -> bool {
-    let after_code = |rest: &str| {
+    let separated = |rest: &str| {
         rest.strip_prefix(CODE)
-            .is_some_and(|r| r.contains(['/', '?', '#']))
+            .is_some_and(|r| r.contains(['/', '?', '#']) && !r.ends_with("//") && !r.ends_with(':'))
     };
-    after_code(prefix)
+    prefix.strip_prefix(CODE) == Some("")
+        || separated(prefix)
         || prefix
             .split_once("://")
-            .is_some_and(|(_, rest)| after_code(rest))
+            .is_some_and(|(_, rest)| separated(rest))
+        || prefix.strip_prefix("//").is_some_and(separated)
         || fixes_host(prefix)
 }
 
@@ -409,10 +414,10 @@ impl<'t> Walker<'_, 't> {
                         };
                         let host_fixed = match &lt {
                             Some(lt) => lt.host_fixed,
-                            None => {
-                                literal.is_some_and(fixes_host)
-                                    || l.is_some_and(|l| query_before(text, l))
-                            }
+                            None => l.is_some_and(|l| {
+                                query_before(text, l)
+                                    || self.code_prefix(l).is_some_and(|p| code_fixes_host(&p))
+                            }),
                         };
                         let dot_free = lt.is_none()
                             && anchored
@@ -497,6 +502,22 @@ impl<'t> Walker<'_, 't> {
                     }
                     _ => right.and_then(|r| self.eval(r)),
                 };
+                // `x &&= y`: a truthy `x` becomes `y`, a falsy one ("", 0, null) carries nothing
+                if self.op(n) == "&&="
+                    && let Some(l) = n.child_field("left")
+                    && l.kind() == "identifier"
+                {
+                    let name = self.text(l).to_string();
+                    match t.clone() {
+                        Some(t) => {
+                            self.state.vars.insert(name, t);
+                        }
+                        None => {
+                            self.state.vars.remove(&name);
+                        }
+                    }
+                    return t;
+                }
                 if let Some(l) = n.child_field("left")
                     && l.kind() == "identifier"
                     && let Some(t) = t.clone()
@@ -632,6 +653,50 @@ impl<'t> Walker<'_, 't> {
 
     /// The text of a string literal, or of a top-level `const NAME = "literal"` the name is not
     /// shadowed for.
+    /// The text an untrusted-free left side of `+` puts first, code-chosen parts (names,
+    /// members, calls, template substitutions) as [`CODE`]: `"//" + host` is `//` then CODE.
+    /// `None` for a side that is no string (`undefined`, an object).
+    fn code_prefix(&self, n: Node<'t>) -> Option<String> {
+        let mut parts = Vec::new();
+        let mut n = strip(n);
+        // down the left spine of a `+` chain, a bounded number of steps
+        for _ in 0..MAX_NESTING {
+            if n.kind() == "binary_expression" && self.op(n) == "+" {
+                parts.push(strip(n.child_field("right")?));
+                n = strip(n.child_field("left")?);
+            } else {
+                parts.push(n);
+                break;
+            }
+        }
+        let mut prefix = String::new();
+        for p in parts.into_iter().rev() {
+            if let Some(v) = self.constant_text(p) {
+                prefix.push_str(v);
+                continue;
+            }
+            match p.kind() {
+                "identifier"
+                | "member_expression"
+                | "subscript_expression"
+                | "call_expression"
+                | "await_expression" => prefix.push(CODE),
+                "template_string" => {
+                    let mut c = p.walk();
+                    for part in p.named_children(&mut c) {
+                        if part.kind() == "template_substitution" {
+                            prefix.push(CODE);
+                        } else {
+                            prefix.push_str(self.text(part));
+                        }
+                    }
+                }
+                _ => return None,
+            }
+        }
+        Some(prefix)
+    }
+
     pub(super) fn constant_text(&self, n: Node<'t>) -> Option<&'t str> {
         let n = strip(n);
         string_value(self.shared.text, n).or_else(|| {
