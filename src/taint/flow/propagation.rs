@@ -79,7 +79,7 @@ const CODE: char = '\u{1}';
 /// Whether a prefix whose code-chosen parts are [`CODE`] fixes the host: a constant one does,
 /// and so does a code-chosen base or host followed by a `/`, `?` or `#` (`${API_URL}/...`,
 /// `https://${host}/`). A base the code chooses whole, with nothing written before it
-/// (`${API_URL}${path}`, `config.base + path`), is taken to end in its own `/`, as CodeQL and
+/// (`${API_URL}${path}`, `config.base + path`), is taken to end in its own `/`, as `CodeQL` and
 /// semgrep assume (issue 16); a gap when the configured base lacks one. A host alone
 /// (`https://${host}${next}`) is not: `next` = `@evil.example` turns it into a user name.
 /// Code text ending in `//` or `:` (`${proto}://${host}`) leaves the host to what follows.
