@@ -818,7 +818,9 @@ mod tests {
         assert!(super::code_fixes_host("\u{1}/api/"));
         assert!(super::code_fixes_host("https://\u{1}/"));
         assert!(!super::code_fixes_host("https://\u{1}"));
-        assert!(!super::code_fixes_host("\u{1}"));
+        // a base the code chooses whole (`${API_URL}${path}`) is taken to end in its own `/`
+        assert!(super::code_fixes_host("\u{1}"));
+        assert!(!super::code_fixes_host("//\u{1}"));
         assert!(!super::code_fixes_host("https://"));
     }
 }
