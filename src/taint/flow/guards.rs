@@ -147,12 +147,7 @@ impl<'t> Walker<'_, 't> {
         if let Some(target) = self.state.relative_of.get(name) {
             return vec![(target.clone(), mask)];
         }
-        let normalized = self
-            .state
-            .vars
-            .get(name)
-            .is_some_and(|t| t.facts.has(Facts::NORMALIZED));
-        if anywhere || normalized {
+        if anywhere || self.is_normalized(var) {
             vec![(format!("{FACT_NO_DOTDOT}{name}"), mask)]
         } else {
             Vec::new()

@@ -651,8 +651,6 @@ impl<'t> Walker<'_, 't> {
         t.field().masked(cleared)
     }
 
-    /// The text of a string literal, or of a top-level `const NAME = "literal"` the name is not
-    /// shadowed for.
     /// The text an untrusted-free left side of `+` puts first, code-chosen parts (names,
     /// members, calls, template substitutions) as [`CODE`]: `"//" + host` is `//` then CODE.
     /// `None` for a side that is no string (`undefined`, an object).
@@ -697,6 +695,8 @@ impl<'t> Walker<'_, 't> {
         Some(prefix)
     }
 
+    /// The text of a string literal, or of a top-level `const NAME = "literal"` the name is not
+    /// shadowed for.
     pub(super) fn constant_text(&self, n: Node<'t>) -> Option<&'t str> {
         let n = strip(n);
         string_value(self.shared.text, n).or_else(|| {
