@@ -277,7 +277,7 @@ fn is_line_comment(text: &str, at: usize) -> bool {
 }
 
 /// Whether the receiver before `.method(` at `dot` can be a data store: not a hash, session,
-/// collection type, LLM or payment SDK, DOM or response object.
+/// collection type, LLM or payment SDK, DOM or response object, cookie jar (`cookies().set({`).
 fn is_store_receiver(text: &str, dot: usize) -> bool {
     const NOT_STORES: [&str; 24] = [
         "hash",
@@ -318,7 +318,7 @@ fn is_store_receiver(text: &str, dot: usize) -> bool {
     let last = receiver.rsplit('.').next().unwrap_or(&receiver);
     !NOT_STORES
         .iter()
-        .any(|n| last == *n || last.ends_with("cache"))
+        .any(|n| last == *n || last.ends_with("cache") || last.contains("cookie"))
         && !receiver.contains("stripe.")
         && !receiver.contains("hash")
         && !receiver.contains("hmac")

@@ -47,6 +47,24 @@ const SECRET_NAME_PARTS: &[&str] = &[
     "MASTERKEY",
     "PASSWORD",
     "PASSWD",
+    "HF_TOKEN",
+    "DATABASE_URL",
+    "DB_URL",
+    "MONGODB_URI",
+    "POSTGRES_URL",
+    "ADMIN_KEY",
+    "ADMIN_API_KEY",
+    "ADMIN_TOKEN",
+    "RESEND_API_KEY",
+    "TWILIO_AUTH",
+    "AWS_SECRET",
+    "JWT_SECRET",
+    "SIGNING_KEY",
+];
+
+/// Name parts that only name a vendor: its key is secret, its settings are not
+/// (`NEXT_PUBLIC_OPENAI_MODEL`, `VITE_GEMINI_API_URL`, `NEXT_PUBLIC_OPENAI_MAX_TOKENS`).
+const VENDOR_NAME_PARTS: &[&str] = &[
     "OPENAI",
     "ANTHROPIC",
     "CLAUDE",
@@ -55,25 +73,59 @@ const SECRET_NAME_PARTS: &[&str] = &[
     "COHERE",
     "REPLICATE",
     "HUGGINGFACE",
-    "HF_TOKEN",
     "GEMINI",
     "DEEPSEEK",
     "PERPLEXITY",
     "ELEVENLABS",
-    "DATABASE_URL",
-    "DB_URL",
-    "MONGODB_URI",
-    "POSTGRES_URL",
-    "ADMIN_KEY",
-    "ADMIN_API_KEY",
-    "ADMIN_TOKEN",
     "SENDGRID",
-    "RESEND_API_KEY",
-    "TWILIO_AUTH",
-    "AWS_SECRET",
-    "JWT_SECRET",
-    "SIGNING_KEY",
 ];
+
+/// Last name segments of a setting rather than a credential.
+const SETTING_SUFFIXES: &[&str] = &[
+    "MODEL",
+    "MODELS",
+    "MODEL_NAME",
+    "MODEL_ID",
+    "URL",
+    "URI",
+    "ENDPOINT",
+    "HOST",
+    "PORT",
+    "BASE",
+    "VERSION",
+    "API_VERSION",
+    "ENABLED",
+    "DISABLED",
+    "ORG",
+    "ORG_ID",
+    "ORGANIZATION",
+    "REGION",
+    "TEMPERATURE",
+    "MAX_TOKENS",
+    "TIMEOUT",
+    "LIMIT",
+    "VOICE",
+    "VOICE_ID",
+    "ASSISTANT_ID",
+    "DEPLOYMENT",
+    "LOCATION",
+];
+
+/// Whether a client-exposed variable's name says it holds a server secret: a secret word, or a
+/// vendor's name that is not followed by a setting (`VITE_OPENAI_API_KEY`, not
+/// `NEXT_PUBLIC_OPENAI_MODEL`).
+fn is_secret_client_name(name: &str) -> bool {
+    if PUBLIC_NAME_PARTS.iter().any(|p| name.contains(p)) {
+        return false;
+    }
+    if SECRET_NAME_PARTS.iter().any(|p| name.contains(p)) {
+        return true;
+    }
+    VENDOR_NAME_PARTS.iter().any(|p| name.contains(p))
+        && !SETTING_SUFFIXES
+            .iter()
+            .any(|s| name.strip_suffix(s).is_some_and(|head| head.ends_with('_')))
+}
 
 /// Name parts that mean a public-by-design value.
 const PUBLIC_NAME_PARTS: &[&str] = &[
@@ -145,8 +197,7 @@ impl ClientEnv {
                     .filter(|v| !v.is_empty());
                 let value_text = value.clone().map_or("", |v| &text[v]);
                 let value_secret = SECRET_VALUE.is_match(value_text);
-                let name_secret = SECRET_NAME_PARTS.iter().any(|p| name.contains(p))
-                    && !PUBLIC_NAME_PARTS.iter().any(|p| name.contains(p));
+                let name_secret = is_secret_client_name(name);
                 if !(value_secret || name_secret) {
                     continue;
                 }

@@ -445,6 +445,9 @@ fn as_handler<'t>(f: Node<'t>, src: &str) -> Option<Handler<'t>> {
 struct Flow {
     tainted: BTreeSet<String>,
     identity: BTreeSet<String>,
+    /// Variables holding a secret, a signature or the authorization header
+    /// (`const expected = `Bearer ${process.env.CRON_SECRET}``).
+    secrets: BTreeSet<String>,
     /// A verification call happened (`auth.getUser`, `jwtVerify`, ...).
     verified: bool,
     /// The handler compares a shared secret or signature, or registers middleware.
@@ -593,7 +596,15 @@ impl Flow {
                 .into_iter()
                 .flatten()
                 .any(|side| matches!(text(side, src), "null" | "undefined" | "\"\"" | "''"));
-            if SECRET_COMPARE.is_match(t) && !is_presence_test {
+            // `authHeader !== expectedAuth`: the secret is named by a variable
+            let compares_secret = SECRET_COMPARE.is_match(t)
+                || [cmp.child_field("left"), cmp.child_field("right")]
+                    .into_iter()
+                    .flatten()
+                    .any(|side| {
+                        side.kind() == "identifier" && flow.secrets.contains(text(side, src))
+                    });
+            if compares_secret && !is_presence_test {
                 flow.guarded = true;
             }
             if ROLE_CHECK.is_match(t) {
@@ -605,6 +616,9 @@ impl Flow {
 
     /// `name = value`: request input, an identity, or neither.
     fn bind(&mut self, name: Node<'_>, value: Node<'_>, src: &str) {
+        if SECRET_COMPARE.is_match(text(value, src)) {
+            self.secrets.extend(bindings(name, src));
+        }
         if contains_verify_call(value, src) {
             self.identity.extend(bindings(name, src));
         } else if mentions(value, &self.tainted, src) {
@@ -976,6 +990,18 @@ mod tests {
         assert!(severities("Deno.serve(async (req) => { const { slug } = await req.json(); await admin.from('posts').select().eq('slug', slug); });").is_empty());
         // verified, but a role check decides
         assert!(severities("Deno.serve(async (req) => { const { data: { user } } = await admin.auth.getUser(); if (user.app_metadata.role !== 'admin') return; const { id } = await req.json(); await admin.from('notes').delete().eq('id', id); });").is_empty());
+        // a cron secret compared through variables
+        assert!(severities("export async function POST(req: Request) { const authHeader = req.headers.get('Authorization'); const expected = `Bearer ${process.env.CRON_SECRET}`; if (authHeader !== expected) return new Response(null, { status: 401 }); const { id } = await req.json(); await admin.from('configs').update({ schedule: null }).eq('id', id); }").is_empty());
+    }
+
+    #[test]
+    fn comparisons_of_ordinary_variables_verify_nobody() {
+        assert_eq!(
+            severities(
+                "export async function POST(req: Request) { const { id, kind } = await req.json(); const wanted = 'note'; if (kind !== wanted) return; await admin.from('notes').delete().eq('id', id); }"
+            ),
+            vec![Severity::High]
+        );
     }
 
     #[test]
