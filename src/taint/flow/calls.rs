@@ -8,8 +8,8 @@ use super::modules::{ImportCall, MODULE_PREFIX, RenderLocal};
 use super::propagation::fixes_host;
 use super::sources::set_at;
 use super::{
-    CLEAN_METHODS, Facts, Forward, ITERATORS, MUTATORS, Step, Taint, Walker, is_function,
-    node_text, root_identifier, short, string_value, strip, union,
+    CLEAN_METHODS, FIELD_BIT0, Facts, Forward, ITERATORS, MUTATORS, Step, Taint, Walker,
+    is_function, node_text, root_identifier, short, string_value, strip, union,
 };
 use crate::parse::ChildField;
 use crate::taint::spec::{SinkKind, Source};
@@ -782,12 +782,33 @@ impl<'t> Walker<'_, 't> {
     ) -> Option<Taint> {
         let summary = self.summary(f)?;
         let mut result = None;
+        // each argument under its parameter's bit, and each destructured field of a parameter
+        // under its own bit: the field's value when the argument is an object literal, the
+        // whole argument otherwise
+        let mut bits: Vec<u64> = (0..taints.len())
+            .map(|i| if i < FIELD_BIT0 { 1u64 << i } else { 0 })
+            .collect();
+        let mut inputs: Vec<(usize, u64, Taint)> = Vec::new();
+        for (j, (i, key)) in summary.fields.iter().enumerate() {
+            let (Some(arg), Some(bit)) = (args.get(*i), bits.get_mut(*i)) else {
+                continue;
+            };
+            match self.literal_field(*arg, key) {
+                Some(Some(t)) => inputs.push((*i, 1u64 << (FIELD_BIT0 + j), t)),
+                Some(None) => {}
+                None => *bit |= 1u64 << (FIELD_BIT0 + j),
+            }
+        }
         for (i, t) in taints.iter().enumerate() {
-            let Some(t) = t else { continue };
+            if let Some(t) = t {
+                inputs.push((i, bits[i], t.clone()));
+            }
+        }
+        for (i, bit, t) in &inputs {
+            let (i, bit) = (*i, *bit);
             if t.params != 0 && !self.summary_mode {
                 continue;
             }
-            let bit = 1u64.checked_shl(i as u32).unwrap_or(0);
             for (p, rule, range, steps, sink) in &summary.sinks {
                 if p & bit == 0 || t.mask & (1 << rule) == 0 {
                     continue;
@@ -836,6 +857,58 @@ impl<'t> Walker<'_, 't> {
             0
         };
         result.and_then(|t| t.masked(escapes))
+    }
+
+    /// The value an object-literal argument gives field `key` (`{ apiKey, userId: id }`):
+    /// `Some(None)` when the literal does not set it, `None` when that cannot be told (not a
+    /// literal, a spread, a computed key, or a value that is not a plain expression).
+    fn literal_field(&mut self, arg: Node<'t>, key: &str) -> Option<Option<Taint>> {
+        let arg = strip(arg);
+        if arg.kind() != "object" {
+            return None;
+        }
+        let mut found = None;
+        for prop in crate::parse::named_children(arg) {
+            match prop.kind() {
+                "shorthand_property_identifier" => {
+                    if self.text(prop) == key {
+                        found = Some(self.eval_name(prop));
+                    }
+                }
+                "pair" => {
+                    let (Some(k), Some(v)) = (prop.child_field("key"), prop.child_field("value"))
+                    else {
+                        return None;
+                    };
+                    let name = match k.kind() {
+                        "property_identifier" => self.text(k),
+                        "string" => string_value(self.shared.text, k)?,
+                        _ => return None,
+                    };
+                    if name == key {
+                        if !matches!(
+                            strip(v).kind(),
+                            "identifier"
+                                | "member_expression"
+                                | "subscript_expression"
+                                | "string"
+                                | "number"
+                                | "true"
+                                | "false"
+                                | "null"
+                                | "undefined"
+                        ) {
+                            return None;
+                        }
+                        found = Some(self.eval(v));
+                    }
+                }
+                "comment" => {}
+                "method_definition" => {}
+                _ => return None,
+            }
+        }
+        Some(found.flatten())
     }
 
     /// Records a call that hands taint to another module's function, for the project pass; the

@@ -228,6 +228,26 @@ struct Summary {
     returns: Vec<(u64, u64, bool)>,
     /// Parameters handed on to functions imported from other project files.
     forwards: Vec<Forward>,
+    /// The fields a destructured parameter names (`({ apiKey, userId }) =>`), each followed on
+    /// its own: field `j` is bit `FIELD_BIT0 + j`, with its parameter and key, so a caller that
+    /// passes an object literal taints only the fields it fills with untrusted values.
+    fields: Vec<(usize, String)>,
+}
+
+/// The first parameter bit that stands for a destructured field (see [`Summary::fields`]).
+const FIELD_BIT0: usize = 32;
+
+impl Summary {
+    /// `params` with each destructured field's bit replaced by its parameter's bit.
+    fn whole_params(&self, params: u64) -> u64 {
+        let mut whole = params & ((1u64 << FIELD_BIT0) - 1);
+        for (j, (i, _)) in self.fields.iter().enumerate() {
+            if params & (1u64 << (FIELD_BIT0 + j)) != 0 {
+                whole |= 1u64.checked_shl(*i as u32).unwrap_or(0);
+            }
+        }
+        whole
+    }
 }
 
 /// A parameter passed on to a function of another project file (followed in the project pass).

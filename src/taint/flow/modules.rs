@@ -374,10 +374,12 @@ impl<'t> Walker<'_, 't> {
             let Some(summary) = self.summary(f) else {
                 continue;
             };
+            // callers in other files are joined by argument position: a destructured field
+            // stands for its whole parameter there
             for (params, rule, range, steps, sink) in &summary.sinks {
                 out.push(ExportSink {
                     key: format!("{module}#{key}"),
-                    params: *params,
+                    params: summary.whole_params(*params),
                     rule: *rule,
                     range: range.clone(),
                     steps: steps.clone(),
@@ -387,7 +389,7 @@ impl<'t> Walker<'_, 't> {
             for f in &summary.forwards {
                 forwards.push(ExportForward {
                     key: format!("{module}#{key}"),
-                    params: f.params,
+                    params: summary.whole_params(f.params),
                     mask: f.mask,
                     callee: f.key.clone(),
                     arg: f.arg,

@@ -8,7 +8,7 @@ use std::rc::Rc;
 
 use tree_sitter::Node;
 
-use super::{Facts, Step, Summary, Taint, Walker, is_function, node_text, short};
+use super::{FIELD_BIT0, Facts, Step, Summary, Taint, Walker, is_function, node_text, short};
 
 /// How deep helper summaries may nest (helper calling helper).
 const MAX_SUMMARY_DEPTH: usize = 2;
@@ -85,6 +85,11 @@ impl<'t> Walker<'_, 't> {
             let root = roots.get(i).cloned().flatten().map(|r| vec![r]);
             self.bind(*p, seed, root.as_deref());
         }
+        self.enter_body(f);
+    }
+
+    /// Walks a function's body (its parameters bound).
+    fn enter_body(&mut self, f: Node<'t>) {
         let Some(body) = f.child_field("body") else {
             return;
         };
@@ -130,6 +135,37 @@ impl<'t> Walker<'_, 't> {
         )
     }
 
+    /// Gives each plain field of a destructured parameter (`{ apiKey, userId: id, model = m }`)
+    /// its own parameter bit, recorded in the summary's `fields`; nested patterns and rest
+    /// elements keep the whole parameter's bit.
+    fn seed_fields(&mut self, param: usize, p: Node<'t>) {
+        let Some(pattern) = object_pattern(p) else {
+            return;
+        };
+        for (key, target) in pattern_fields(pattern, self.shared.text) {
+            let j = self.summary.fields.len();
+            if FIELD_BIT0 + j >= 64 {
+                return;
+            }
+            self.summary.fields.push((param, key.clone()));
+            let t = Taint {
+                mask: self.shared.active,
+                steps: vec![Step {
+                    range: target.byte_range(),
+                    note: format!("parameter field `{key}` of the helper"),
+                }],
+                whole: false,
+                stringy: true,
+                host_fixed: false,
+                facts: Facts::default(),
+                params: 1u64 << (FIELD_BIT0 + j),
+            };
+            self.state
+                .vars
+                .insert(node_text(self.shared.text, target).to_string(), t);
+        }
+    }
+
     pub(super) fn summary(&self, f: Node<'t>) -> Option<Rc<Summary>> {
         if self.depth >= MAX_SUMMARY_DEPTH {
             return None;
@@ -146,7 +182,7 @@ impl<'t> Walker<'_, 't> {
         sub.state.aliases = self.shared.aliases.borrow().clone();
         sub.method = Some(f);
         let params = crate::parse::function_params(f);
-        let seeds = params
+        let seeds: Vec<Option<Taint>> = params
             .iter()
             .enumerate()
             .map(|(i, p)| {
@@ -160,11 +196,17 @@ impl<'t> Walker<'_, 't> {
                     stringy: true,
                     host_fixed: false,
                     facts: Facts::default(),
-                    params: 1u64.checked_shl(i as u32).unwrap_or(0),
+                    params: if i < FIELD_BIT0 { 1u64 << i } else { 0 },
                 })
             })
             .collect();
-        sub.enter(f, &params, seeds, &[]);
+        for (p, seed) in params.iter().zip(seeds) {
+            sub.bind(*p, seed, None);
+        }
+        for (i, p) in params.iter().enumerate() {
+            sub.seed_fields(i, *p);
+        }
+        sub.enter_body(f);
         let summary = Rc::new(sub.summary);
         self.shared
             .summaries
@@ -172,4 +214,51 @@ impl<'t> Walker<'_, 't> {
             .insert(f.id(), Rc::clone(&summary));
         Some(summary)
     }
+}
+
+/// The object pattern of a parameter (`{ a, b }`, `{ a, b }: Options`, `{ a } = {}`).
+pub(super) fn object_pattern(p: Node<'_>) -> Option<Node<'_>> {
+    match p.kind() {
+        "object_pattern" => Some(p),
+        "required_parameter" | "optional_parameter" => {
+            p.child_field("pattern").and_then(object_pattern)
+        }
+        "assignment_pattern" => p.child_field("left").and_then(object_pattern),
+        _ => None,
+    }
+}
+
+/// The plain fields of an object pattern: (key, the identifier it binds).
+fn pattern_fields<'t>(pattern: Node<'t>, text: &str) -> Vec<(String, Node<'t>)> {
+    let mut out = Vec::new();
+    for prop in crate::parse::named_children(pattern) {
+        match prop.kind() {
+            "shorthand_property_identifier_pattern" => {
+                out.push((node_text(text, prop).to_string(), prop));
+            }
+            "object_assignment_pattern" => {
+                if let Some(l) = prop.child_field("left")
+                    && l.kind() == "shorthand_property_identifier_pattern"
+                {
+                    out.push((node_text(text, l).to_string(), l));
+                }
+            }
+            "pair_pattern" => {
+                let (Some(k), Some(mut v)) = (prop.child_field("key"), prop.child_field("value"))
+                else {
+                    continue;
+                };
+                if v.kind() == "assignment_pattern"
+                    && let Some(l) = v.child_field("left")
+                {
+                    v = l;
+                }
+                if k.kind() == "property_identifier" && v.kind() == "identifier" {
+                    out.push((node_text(text, k).to_string(), v));
+                }
+            }
+            _ => {}
+        }
+    }
+    out
 }
