@@ -143,7 +143,7 @@ fn patterns() -> &'static Patterns {
                 r"|get(?:User|Auth|Caller|Session)Context\(",
             )),
             admin: re(r"(?:from|require\()\s*['\x22][^'\x22]*[aA]dmin['\x22]|SERVICE_ROLE|service_role|serviceRole|supabaseAdmin|adminClient|AdminClient|useMasterKey|firebase-admin|admin\.firestore\(|admin\.auth\(|auth\.admin\."),
-            auth_middleware: re(r"(?i)auth|protect|verify|token|session|jwt|require|logged|guard|clerk|passport|admin|ensure|permission|role|firebase|secure|private|signed|isuser|ismember|owner"),
+            auth_middleware: re(r"(?i)auth|protect|verif|token|session|jwt|require|logged|guard|clerk|passport|admin|ensure|permission|role|firebase|secure|private|signed|isuser|ismember|owner"),
             not_auth_middleware: re(r"(?i)^(?:validate|upload|multer|cors|express|bodyparser|json|ratelimit|limiter|helmet|morgan|logger|static|compression|cookieparser|asynchandler|catchasync|trycatch)"),
         }
     })
@@ -319,6 +319,8 @@ fn is_store_receiver(text: &str, dot: usize) -> bool {
     !NOT_STORES
         .iter()
         .any(|n| last == *n || last.ends_with("cache") || last.contains("cookie"))
+        // `ai.chats.create({ model })` of Google's Gen AI SDK opens a chat with the model
+        && !receiver.ends_with("ai.chats")
         && !receiver.contains("stripe.")
         && !receiver.contains("hash")
         && !receiver.contains("hmac")
@@ -455,6 +457,13 @@ mod tests {
         let ops = operations("await anthropic.messages.create({ model })");
         assert_eq!(ops.len(), 1);
         assert_eq!(ops[0].kind, OpKind::Llm);
+        // Google Gen AI's chat session, and cookie jars, are not stores; a model named `Chats` is
+        assert!(operations("const chat = await ai.chats.create({ model, history })").is_empty());
+        assert!(operations("cookieStore.set({ name, value, ...options })").is_empty());
+        assert!(operations("cookies().set({ name: 'sb', value })").is_empty());
+        let ops = operations("await Chats.create({ userId, messages })");
+        assert_eq!(ops.len(), 1);
+        assert_eq!(ops[0].kind, OpKind::Write);
     }
 
     #[test]
@@ -498,6 +507,7 @@ mod tests {
         assert!(!caller_checks("if (secret !== Deno.env.get('CRON_SECRET')) return").is_empty());
         assert!(caller_checks("const body = await req.json()").is_empty());
         assert!(is_auth_middleware("passport.authenticate"));
+        assert!(is_auth_middleware("verification"));
         assert!(is_auth_middleware("protectedProcedure"));
         assert!(!is_auth_middleware("publicProcedure"));
         assert!(!is_auth_middleware("validate"));
