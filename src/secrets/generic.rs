@@ -734,7 +734,7 @@ fn is_secret_value(value: &str, name: &str) -> bool {
     {
         return false;
     }
-    if is_wordy(value) || is_not_a_credential(value) {
+    if is_wordy(value) || is_not_a_credential(value) || spells_own_name(value, name) {
         return false;
     }
     // a Supabase-style anon/authenticated JWT is a public client key
@@ -878,6 +878,9 @@ fn is_wordy(value: &str) -> bool {
         .split(['-', '_', '.', ':', '/'])
         .filter(|p| !p.is_empty())
         .collect();
+    if is_camel_phrase(value) {
+        return true;
+    }
     if parts.len() < 2 {
         return is_camel_words(value);
     }
@@ -887,6 +890,46 @@ fn is_wordy(value: &str) -> bool {
             || (p.len() <= 4 && p.bytes().all(|b| b.is_ascii_digit()))
             || is_camel_words(p)
     })
+}
+
+/// Whether the value spells out the name it is stored under (`AccountKey=storageaccountkeybase64encoded`,
+/// `apiKey: "my-api-key-123"`): a self-describing stand-in. A random token never holds a word of
+/// six letters or more, let alone its own field's name.
+fn spells_own_name(value: &str, name: &str) -> bool {
+    let norm = normalize(name);
+    norm.len() >= 6
+        && norm.bytes().all(|b| b.is_ascii_alphabetic())
+        && normalize(value).contains(&norm)
+}
+
+/// Whether most of the value is a phrase of `CapitalisedWords` of six letters or more, each with
+/// a word's share of vowels (`clm88125:AgencyIdentificationCodeContentType`): an identifier with
+/// a prefix. In a random base62 token a capital followed by five lowercase letters turns up about
+/// once in 200 positions, and two of them covering half the value not at all; the vowels keep
+/// out lowercase-heavy random values (`0Nubbkxtphh1c3YHbmB8MipsgpbmczRT`).
+fn is_camel_phrase(value: &str) -> bool {
+    let bytes = value.as_bytes();
+    let (mut i, mut words, mut covered) = (0, 0, 0);
+    while i < bytes.len() {
+        if bytes[i].is_ascii_uppercase() {
+            let start = i;
+            i += 1;
+            while i < bytes.len() && bytes[i].is_ascii_lowercase() {
+                i += 1;
+            }
+            let vowels = bytes[start..i]
+                .iter()
+                .filter(|b| b"aeiouyAEIOUY".contains(*b))
+                .count();
+            if i - start >= 6 && vowels * 4 >= i - start {
+                words += 1;
+                covered += i - start;
+            }
+        } else {
+            i += 1;
+        }
+    }
+    words >= 2 && covered * 2 >= bytes.len()
 }
 
 /// `camelCaseWords` or `PascalCase` with at most a short number at the end.
@@ -1008,4 +1051,30 @@ fn is_assigned_literal(root: Node<'_>, text: &str, name: &str, value: Range<usiz
         _ => None,
     };
     target == Some(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_value_spelling_its_own_name_is_a_stand_in() {
+        assert!(spells_own_name(
+            "storageaccountkeybase64encoded",
+            "AccountKey"
+        ));
+        assert!(spells_own_name("my-api-secret-2024", "API_SECRET"));
+        assert!(!spells_own_name("Zk3qP9vX2mLr8TnW4yBc", "AccountKey"));
+        // short names say too little to judge by
+        assert!(!spells_own_name("keyboard-cat-key", "key"));
+    }
+
+    #[test]
+    fn a_phrase_of_capitalised_words_is_an_identifier() {
+        assert!(is_wordy("clm88125:AgencyIdentificationCodeContentType"));
+        assert!(!is_wordy("Xw9kLq2ZrTbN4vMhPc7dYs1F"));
+        assert!(!is_camel_phrase("aB3dEfGhIjKlMnOpQrStUvWxYz0123456789"));
+        // lowercase-heavy random values have capitalised runs, but not words
+        assert!(!is_wordy("0Nubbkxtphh1c3YHbmB8MipsgpbmczRT"));
+    }
 }
