@@ -732,6 +732,18 @@ impl<'t> Walker<'_, 't> {
                     Facts::BUILT,
                     t.facts.has(Facts::BUILT) || STRING_METHODS.contains(&method),
                 );
+                // `x.split("/")` is an array (a file call handed one throws); its items are
+                // strings again. A separator not written out may be an object whose
+                // `Symbol.split` returns anything.
+                if method == "split"
+                    && args.first().is_some_and(|a| {
+                        let a = strip(*a);
+                        a.kind() == "regex" || string_value(self.shared.text, a).is_some()
+                    })
+                {
+                    t.stringy = false;
+                    t.whole = false;
+                }
                 t.masked(if cleans == Some(true) {
                     self.shared.cfg.dot_free
                 } else {
@@ -1189,12 +1201,9 @@ impl<'t> Walker<'_, 't> {
             .any(|c| self.bound_regex(c, name, depth + 1))
     }
 
-    /// What `recv.replace(re, "")` leaves of a path: `Some(true)` when it removes every slash
-    /// (nothing can climb out), `Some(false)` when no `..` can remain (every dot removed, or
-    /// the leading `../` run of a `path.normalize` result stripped), else `None`.
     /// For `[a, b, ...].join(sep)`: the text the joined string starts with, from the string
     /// literals that lead the array.
-    fn joined_prefix(
+    pub(super) fn joined_prefix(
         &self,
         method: &str,
         receiver: Option<Node<'t>>,
@@ -1219,6 +1228,9 @@ impl<'t> Walker<'_, 't> {
         (!prefix.is_empty()).then_some(prefix)
     }
 
+    /// What `recv.replace(re, "")` leaves of a path: `Some(true)` when it removes every slash
+    /// (nothing can climb out), `Some(false)` when no `..` can remain (every dot removed, or
+    /// the leading `../` run of a `path.normalize` result stripped), else `None`.
     fn path_cleaning(
         &self,
         method: &str,
@@ -1329,7 +1341,17 @@ impl<'t> Walker<'_, 't> {
 
     /// The rules a call to `escapeHtml` is a sanitizer for.
     pub(super) fn html_escape_mask(&self) -> u64 {
-        let name = ["escapeHtml".to_string()];
+        self.sanitizer_mask("escapeHtml")
+    }
+
+    /// The rules a call to `shellescape` is a sanitizer for.
+    pub(super) fn shell_escape_mask(&self) -> u64 {
+        self.sanitizer_mask("shellescape")
+    }
+
+    /// The rules a call of the function `name` is a sanitizer for.
+    fn sanitizer_mask(&self, name: &str) -> u64 {
+        let name = [name.to_string()];
         self.shared
             .cfg
             .sanitizers
@@ -1366,7 +1388,7 @@ const STRING_METHODS: &[&str] = &[
 ];
 
 /// The top-level alternatives of a regular expression source.
-fn branches(pattern: &str) -> impl Iterator<Item = &str> {
+pub(super) fn branches(pattern: &str) -> impl Iterator<Item = &str> {
     let (mut depth, mut class, mut escaped, mut start) = (0usize, false, false, 0);
     let mut cuts = Vec::new();
     for (i, c) in pattern.char_indices() {

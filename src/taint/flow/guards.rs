@@ -77,6 +77,187 @@ fn strict_pattern(pattern: &str) -> bool {
     !class
 }
 
+/// Whether a regular expression only accepts whole values whose every character is inert in a
+/// shell word and in HTML: anchored at both ends with no top-level
+/// alternative, and each thing it can match (literals, escapes, classes and their ranges) outside
+/// [`SPECIAL`]; lookarounds consume nothing and are skipped. `.`, negated classes and `\s`, `\S`,
+/// `\W`, `\D` match specials, so they fail it.
+fn inert_pattern(pattern: &str) -> bool {
+    let Some(body) = pattern.strip_prefix('^').and_then(|p| p.strip_suffix('$')) else {
+        return false;
+    };
+    if body.is_empty() || body.ends_with('\\') || super::calls::branches(body).count() > 1 {
+        return false;
+    }
+    let chars: Vec<char> = body.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        match chars[i] {
+            '(' => {
+                let rest: String = chars[i + 1..].iter().take(4).collect();
+                if ["?=", "?!", "?<=", "?<!"]
+                    .iter()
+                    .any(|l| rest.starts_with(l))
+                {
+                    // a lookaround: skip to its closing parenthesis
+                    let Some(end) = group_end(&chars, i) else {
+                        return false;
+                    };
+                    i = end + 1;
+                    continue;
+                }
+                if rest.starts_with("?:") {
+                    i += 3;
+                    continue;
+                }
+                if rest.starts_with("?<") {
+                    // a named group: skip its name
+                    match chars[i..].iter().position(|c| *c == '>') {
+                        Some(end) => i += end + 1,
+                        None => return false,
+                    }
+                    continue;
+                }
+                i += 1;
+            }
+            ')' | '?' | '*' | '+' | '|' => i += 1,
+            '{' => match chars[i..].iter().position(|c| *c == '}') {
+                Some(end)
+                    if chars[i + 1..i + end]
+                        .iter()
+                        .all(|c| c.is_ascii_digit() || *c == ',') =>
+                {
+                    i += end + 1;
+                }
+                _ => return false,
+            },
+            '[' => {
+                let Some((ranges, end)) = class_ranges(&chars, i) else {
+                    return false;
+                };
+                if ranges.iter().any(|r| matches_special(*r)) {
+                    return false;
+                }
+                i = end + 1;
+            }
+            '\\' => {
+                let Some((range, len)) = escape_range(&chars[i + 1..]) else {
+                    return false;
+                };
+                if matches_special(range) {
+                    return false;
+                }
+                i += 1 + len;
+            }
+            '.' | '^' | '$' => return false,
+            c => {
+                if matches_special((c as u32, c as u32)) {
+                    return false;
+                }
+                i += 1;
+            }
+        }
+    }
+    true
+}
+
+/// Characters a shell or HTML treats specially, control characters and
+/// blanks aside (see [`matches_special`]).
+const SPECIAL: &str = " !\"#$%&'()*;<>?[]^`{|}~";
+
+/// Whether a range of characters holds a [`SPECIAL`] one, a control character or a blank.
+fn matches_special((lo, hi): (u32, u32)) -> bool {
+    // controls, blanks, DEL and the C1 controls; the line and paragraph separators
+    lo <= 0x20
+        || (0x7f..=0xa0).contains(&lo)
+        || (lo..=hi).contains(&0x7f)
+        || (lo..=hi).contains(&0x2028)
+        || (lo..=hi).contains(&0x2029)
+        || SPECIAL.chars().any(|c| (lo..=hi).contains(&(c as u32)))
+}
+
+/// The index of the `)` closing the group opened at `open`.
+fn group_end(chars: &[char], open: usize) -> Option<usize> {
+    let (mut depth, mut class, mut escaped) = (0usize, false, false);
+    for (i, c) in chars.iter().enumerate().skip(open) {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            '[' => class = true,
+            ']' => class = false,
+            '(' if !class => depth += 1,
+            ')' if !class => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The character ranges of the class opened at `open` and the index of its `]`; `None` for a
+/// negated class or one that does not close.
+fn class_ranges(chars: &[char], open: usize) -> Option<(Vec<(u32, u32)>, usize)> {
+    let mut i = open + 1;
+    if chars.get(i) == Some(&'^') {
+        return None;
+    }
+    let mut ranges = Vec::new();
+    let one = |i: usize| -> Option<((u32, u32), usize)> {
+        match chars.get(i)? {
+            '\\' => escape_range(&chars[i + 1..]).map(|(r, len)| (r, len + 1)),
+            c => Some(((*c as u32, *c as u32), 1)),
+        }
+    };
+    while let Some(&c) = chars.get(i) {
+        if c == ']' {
+            return Some((ranges, i));
+        }
+        let ((lo, hi), len) = one(i)?;
+        i += len;
+        if chars.get(i) == Some(&'-') && chars.get(i + 1).is_some_and(|n| *n != ']') && lo == hi {
+            let ((end, end_hi), len) = one(i + 1)?;
+            if end != end_hi || end < lo {
+                return None;
+            }
+            ranges.push((lo, end));
+            i += 1 + len;
+        } else {
+            ranges.push((lo, hi));
+        }
+    }
+    None
+}
+
+/// What the escape after a `\\` matches, as one range (`\d`, `\w` as their most special
+/// member), and its length; `None` for escapes matching blanks or anything (`\s`, `\W`, `\p`).
+fn escape_range(rest: &[char]) -> Option<((u32, u32), usize)> {
+    // code units, surrogate halves included (`\\uD800`)
+    let hex = |digits: &[char]| -> Option<u32> {
+        let text: String = digits.iter().collect();
+        u32::from_str_radix(&text, 16).ok()
+    };
+    match rest.first()? {
+        'd' => Some(((u32::from('0'), u32::from('9')), 1)),
+        // letters, digits and `_`: none special
+        'w' => Some(((u32::from('_'), u32::from('_')), 1)),
+        'x' => Some(((hex(rest.get(1..3)?)?, hex(rest.get(1..3)?)?), 3)),
+        'u' if rest.get(1) != Some(&'{') => {
+            let c = hex(rest.get(1..5)?)?;
+            Some(((c, c), 5))
+        }
+        // `\b` is an assertion outside a class, a backspace inside: either way no special
+        // character is accepted through it outside, and a control character inside
+        'b' | 'B' | 's' | 'S' | 'W' | 'D' | 'p' | 'P' | 'u' | 'c' | 'n' | 'r' | 't' | 'v' | 'f'
+        | '0' => None,
+        c if c.is_ascii_alphanumeric() => None,
+        c => Some(((*c as u32, *c as u32), 1)),
+    }
+}
+
 /// Containment checks that compare the text of two paths without resolving them first
 /// (`path-is-inside`): `safe/../../etc` passes, so they prove containment of a normalised
 /// path only.
@@ -204,11 +385,22 @@ impl<'t> Walker<'_, 't> {
             "match" => (first, recv),
             _ => return None,
         };
+        let value = self.untrimmed(value);
         if !is_name_or_member(value) {
             return None;
         }
         let pattern = self.regex_source(re)?;
         let name = self.path_of(value).join(".");
+        // an anchored allow-list of characters neither a shell nor HTML treats specially
+        // (`/^[\w./\\-]+$/`, wider alphabets of letters included): a value it accepts is
+        // safe as one shell word or in markup, not as a path
+        if !strict_pattern(&pattern) && inert_pattern(&pattern) {
+            let safe = vec![(name, self.shell_escape_mask() | self.html_escape_mask())];
+            return Some(match null_is_then {
+                Some(true) => (Vec::new(), safe),
+                _ => (safe, Vec::new()),
+            });
+        }
         // a whole-value match of a narrow alphabet (`/^\d+$/`): a value it accepts is safe
         if strict_pattern(&pattern) {
             let safe = vec![(name, u64::MAX)];
@@ -225,6 +417,48 @@ impl<'t> Walker<'_, 't> {
             Some(true) => (safe, Vec::new()),
             _ => (Vec::new(), safe),
         })
+    }
+
+    /// `x` of `x.trim()` (`toLowerCase()` and the like): a test of the trimmed value speaks of
+    /// the characters of `x` that matter; else `n` itself.
+    fn untrimmed(&self, n: Node<'t>) -> Node<'t> {
+        const KEEP_CHARACTERS: &[&str] = &[
+            "trim",
+            "trimStart",
+            "trimEnd",
+            "toLowerCase",
+            "toUpperCase",
+            "toLocaleLowerCase",
+            "toLocaleUpperCase",
+        ];
+        let n = strip(n);
+        if n.kind() == "call_expression"
+            && Self::args(n).is_empty()
+            && let Some(callee) = n.child_field("function").map(strip)
+            && callee.kind() == "member_expression"
+            && callee
+                .child_field("property")
+                .is_some_and(|p| KEEP_CHARACTERS.contains(&self.text(p)))
+            && let Some(object) = callee.child_field("object")
+        {
+            return strip(object);
+        }
+        n
+    }
+
+    /// Whether `n` compares the platform (`process.platform === "win32"`, `os.platform()`).
+    fn is_platform_test(&self, n: Node<'t>) -> bool {
+        let n = strip(n);
+        if n.kind() != "binary_expression" || !matches!(self.op(n), "===" | "==" | "!==" | "!=") {
+            return false;
+        }
+        let is_platform = |side: Option<Node<'t>>| {
+            side.map(strip).is_some_and(|s| {
+                let t = self.text(s);
+                t == "process.platform" || t == "os.platform()" || t == "platform()"
+            })
+        };
+        is_platform(n.child_field("left")) || is_platform(n.child_field("right"))
     }
 
     /// The source of a regular expression: a literal, a string (`"^\\d+$"`), or a name bound to
@@ -257,7 +491,12 @@ impl<'t> Walker<'_, 't> {
         } else {
             None
         };
+        // with `m`, `^` and `$` anchor lines: a second line escapes the test
         literal
+            .filter(|r| {
+                r.child_field("flags")
+                    .is_none_or(|f| !self.text(f).contains('m'))
+            })
             .and_then(|r| r.child_field("pattern"))
             .map(|p| self.text(p).to_string())
     }
@@ -510,13 +749,24 @@ impl<'t> Walker<'_, 't> {
                 };
                 match self.op(cond) {
                     "&&" => {
-                        let (mut t, _) = self.guards(l);
-                        t.extend(self.guards(r).0);
+                        let (mut t, le) = self.guards(l);
+                        let (rt, re) = self.guards(r);
+                        t.extend(rt);
                         // `u.startsWith("/") && !u.startsWith("//")`: a path on this site
                         if let Some(name) = self.same_site_paths(cond, "&&", false) {
                             t.push((name, self.shared.cfg.host_rules));
                         }
-                        (t, Vec::new())
+                        // `process.platform === "win32" && !ALLOWED.test(f)`: the check the
+                        // author wrote for the platform whose shell needs it; past it, `f`
+                        // passed on that platform, and the other takes no shell
+                        let other = if self.is_platform_test(l) {
+                            re
+                        } else if self.is_platform_test(r) {
+                            le
+                        } else {
+                            Vec::new()
+                        };
+                        (t, other)
                     }
                     "||" => {
                         let (lt, mut e) = self.guards(l);
@@ -872,4 +1122,28 @@ fn exits_within(n: Node<'_>, memo: &RefCell<BTreeMap<usize, bool>>, depth: usize
     };
     memo.borrow_mut().insert(n.id(), answer);
     answer
+}
+
+#[cfg(test)]
+mod tests {
+    use super::inert_pattern;
+
+    #[test]
+    fn allow_lists_of_inert_characters() {
+        assert!(!inert_pattern(r"[\w./\\-]+"));
+        assert!(!inert_pattern(r"^[\w./\\-]+"));
+        assert!(inert_pattern(r"^[\w./\\-]+$"));
+        assert!(inert_pattern(
+            r"^([A-Za-z]:[/\\])?(?:[\x2D-9A-Z\\_a-z\xAA]|\uD800[\uDC00-\uDC0B])+$"
+        ));
+        assert!(inert_pattern(r"^(?!\.)[a-z0-9._-]{1,64}$"));
+        // specials through a range, a class, an escape or the wildcard
+        assert!(!inert_pattern(r"^[\x20-\x7E]+$"));
+        assert!(!inert_pattern(r"^[\w&;|]+$"));
+        assert!(!inert_pattern(r"^[\w\s]+$"));
+        assert!(!inert_pattern(r"^[^<>]+$"));
+        assert!(!inert_pattern(r"^.+$"));
+        assert!(!inert_pattern(r"^a$|b"));
+        assert!(!inert_pattern(r"^[a-z]+\n$"));
+    }
 }

@@ -648,7 +648,43 @@ impl<'t> Walker<'_, 't> {
             .get(&path.join("."))
             .copied()
             .unwrap_or(0);
-        t.field().masked(cleared)
+        let first_segment = if self.is_first_segment(n) {
+            self.shared.cfg.dot_free
+        } else {
+            0
+        };
+        t.field().masked(cleared | first_segment)
+    }
+
+    /// `x.split("/")[0]` (or `split(/\//)`): the first segment of a path, which holds no `/`
+    /// and is empty for an absolute path; it cannot climb out of a folder nor name a file
+    /// elsewhere. Any other index, or a split on other text (`split("?")[0]`), proves nothing.
+    fn is_first_segment(&self, n: Node<'t>) -> bool {
+        if n.kind() != "subscript_expression"
+            || n.child_field("index")
+                .is_none_or(|i| self.text(strip(i)) != "0")
+        {
+            return false;
+        }
+        let Some(call) = n
+            .child_field("object")
+            .map(strip)
+            .filter(|o| o.kind() == "call_expression")
+        else {
+            return false;
+        };
+        let is_split = call
+            .child_field("function")
+            .and_then(|f| strip(f).child_field("property"))
+            .is_some_and(|p| self.text(p) == "split");
+        let args = Self::args(call);
+        let on_slash = args.first().map(|a| strip(*a)).is_some_and(|a| {
+            string_value(self.shared.text, a) == Some("/")
+                || (a.kind() == "regex"
+                    && a.child_field("pattern")
+                        .is_some_and(|p| matches!(self.text(p), "\\/" | "/")))
+        });
+        is_split && on_slash && args.len() == 1
     }
 
     /// The text an untrusted-free left side of `+` puts first, code-chosen parts (names,
@@ -674,11 +710,16 @@ impl<'t> Walker<'_, 't> {
                 continue;
             }
             match p.kind() {
+                "call_expression" => match self.call_text(p) {
+                    Some(text) => prefix.push_str(&text),
+                    None => prefix.push(CODE),
+                },
                 "identifier"
                 | "member_expression"
                 | "subscript_expression"
-                | "call_expression"
-                | "await_expression" => prefix.push(CODE),
+                | "await_expression" => {
+                    prefix.push(CODE);
+                }
                 "template_string" => {
                     let mut c = p.walk();
                     for part in p.named_children(&mut c) {
@@ -693,6 +734,52 @@ impl<'t> Walker<'_, 't> {
             }
         }
         Some(prefix)
+    }
+
+    /// The text a call is known to start with, code-chosen parts as [`CODE`]: the strings
+    /// leading `[a, b].join(sep)`, or the literal a same-file function returns whole
+    /// (`function questionMark() { return "?"; }`).
+    fn call_text(&self, call: Node<'t>) -> Option<String> {
+        let callee = strip(call.child_field("function")?);
+        let args = Self::args(call);
+        if callee.kind() == "member_expression" {
+            let method = self.text(callee.child_field("property")?);
+            let list = strip(callee.child_field("object")?);
+            let mut text = self.joined_prefix(method, Some(list), &args)?;
+            let items = crate::parse::named_children(list);
+            let all_constant = items
+                .iter()
+                .all(|i| string_value(self.shared.text, strip(*i)).is_some());
+            if all_constant {
+                // the separator follows every item but the last
+                let sep = args
+                    .first()
+                    .and_then(|a| string_value(self.shared.text, strip(*a)))
+                    .unwrap_or(",");
+                text.truncate(text.len() - sep.len());
+            } else {
+                text.push(CODE);
+            }
+            return Some(text);
+        }
+        if callee.kind() != "identifier" || !args.is_empty() {
+            return None;
+        }
+        let f = self.helper(self.text(callee))?;
+        let body = f.child_field("body")?;
+        let returned = if body.kind() == "statement_block" {
+            let statements = crate::parse::named_children(body)
+                .into_iter()
+                .filter(|c| c.kind() != "comment")
+                .collect::<Vec<_>>();
+            match statements.as_slice() {
+                [only] if only.kind() == "return_statement" => only.named_child(0)?,
+                _ => return None,
+            }
+        } else {
+            body
+        };
+        string_value(self.shared.text, strip(returned)).map(String::from)
     }
 
     /// The text of a string literal, or of a top-level `const NAME = "literal"` the name is not
