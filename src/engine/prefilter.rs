@@ -244,7 +244,8 @@ mod tests {
     #[test]
     fn dfa_and_nfa_activate_the_same_rules_on_every_fixture() {
         use aho_corasick::AhoCorasickKind;
-        let rules = crate::rules::load_builtin_rules().expect("embedded rules load");
+        let rules = RuleSet::new(crate::rules::load_builtin_rules().expect("embedded rules load"))
+            .expect("unique ids");
         let prefilter = Prefilter::new(&rules).expect("triggers compile");
         let nfa = prefilter.automaton().expect("embedded rules have triggers");
         let dfa = prefilter
