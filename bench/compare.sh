@@ -4,6 +4,8 @@
 #   bench/compare.sh [CORPUS] [RUNS] [-- extra scan flags]
 #
 # CORPUS defaults to /tmp/vw-corpus/medium (built by ../shared/bench/make-corpus.sh when missing).
+# VIBEWARD_BIN=path runs that binary instead of building this tree's release binary (to compare
+# two builds back to back).
 # Runs alternate (parse-only, scan, parse-only, scan, ...) so machine noise hits both alike, and the
 # medians are compared. `parse-only` reads and parses exactly the JS/TS files the scan would analyse.
 set -euo pipefail
@@ -16,8 +18,12 @@ extra=("$@")
 if [ ! -d "$corpus" ]; then
   bash "$here/../shared/bench/make-corpus.sh" "$(dirname "$corpus")"
 fi
-cargo build --release --quiet --manifest-path "$here/Cargo.toml"
-bin="$here/target/release/vibeward"
+if [ -n "${VIBEWARD_BIN:-}" ]; then
+  bin=$VIBEWARD_BIN
+else
+  cargo build --release --quiet --manifest-path "$here/Cargo.toml"
+  bin="$here/target/release/vibeward"
+fi
 flags=(--no-default-excludes)
 
 parse_times=(); scan_times=()

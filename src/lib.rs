@@ -8,6 +8,7 @@
 //! writers render. Layers point one way: rules are data, analyzers create findings, `finish`
 //! finishes them, reporters read them; none of them calls back into this file.
 
+pub mod ascii_regex;
 pub mod authz;
 pub mod baseline;
 pub mod cache;

@@ -7,18 +7,20 @@ use std::sync::OnceLock;
 
 use regex::Regex;
 
+use crate::ascii_regex::AsciiRegex;
+
 struct Patterns {
-    direct: Regex,
-    destructured: Regex,
-    assigned: Regex,
-    caller: Regex,
-    nest_param: Regex,
+    direct: AsciiRegex,
+    destructured: AsciiRegex,
+    assigned: AsciiRegex,
+    caller: AsciiRegex,
+    nest_param: AsciiRegex,
 }
 
 fn patterns() -> &'static Patterns {
     static PATTERNS: OnceLock<Patterns> = OnceLock::new();
     PATTERNS.get_or_init(|| {
-        let re = |s: &str| Regex::new(s).expect("idor patterns are valid regexes");
+        let re = AsciiRegex::new;
         Patterns {
             // req.params.id, request.query.email, body.userId, input.postId, args.id
             direct: re(r"\b(?:req|request|event)\.(?:params|query|body)\.(\w+)|\b(?:params|body|input|args|data)\.(\w+)"),
@@ -305,17 +307,17 @@ pub fn model_key(name: &str) -> String {
 struct ModelPatterns {
     /// One record read by a lookup: `Order.findById(`, `prisma.invoice.findUnique(`,
     /// `db.collection("orders").doc(id).get()`.
-    read: Regex,
+    read: AsciiRegex,
     /// Any query of a model: the model is captured by one of the groups.
-    query: Regex,
+    query: AsciiRegex,
     /// A filter key naming the record's owner: `{ user: ...`, `userId:`, `where("ownerId", "=="`.
-    owner_key: Regex,
+    owner_key: AsciiRegex,
 }
 
 fn model_patterns() -> &'static ModelPatterns {
     static PATTERNS: OnceLock<ModelPatterns> = OnceLock::new();
     PATTERNS.get_or_init(|| {
-        let re = |s: &str| Regex::new(s).expect("model patterns are valid regexes");
+        let re = AsciiRegex::new;
         ModelPatterns {
             read: re(concat!(
                 r"(?:\b(?:prisma|db|tx|this\.prisma|ctx\.prisma|ctx\.db)\.(\w+)|\b([A-Z]\w*))\.(?:findById|findByPk|findOne|findOneBy|findOneOrFail|findUnique|findUniqueOrThrow|findFirst|findFirstOrThrow)\(",

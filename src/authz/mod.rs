@@ -18,6 +18,7 @@ use std::sync::{Mutex, OnceLock, PoisonError};
 
 use regex::Regex;
 
+use crate::ascii_regex::AsciiRegex;
 use crate::engine::{Analyzer, FileContext, ProjectContext};
 use crate::entry::{self, Handler, Module};
 use crate::finding::Finding;
@@ -242,12 +243,9 @@ pub struct FileFacts {
     pub next_middleware: Option<NextMiddleware>,
 }
 
-fn call_names() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        Regex::new(r"([A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)?)\s*\(")
-            .expect("call name regex is valid")
-    })
+fn call_names() -> &'static AsciiRegex {
+    static RE: OnceLock<AsciiRegex> = OnceLock::new();
+    RE.get_or_init(|| AsciiRegex::new(r"([A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)?)\s*\("))
 }
 
 impl AuthzAnalyzer {

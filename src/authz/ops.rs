@@ -11,6 +11,7 @@ use std::sync::OnceLock;
 
 use regex::Regex;
 
+use crate::ascii_regex::AsciiRegex;
 use crate::rules::Severity;
 
 /// A kind of privileged operation.
@@ -81,17 +82,17 @@ pub struct Operation {
 }
 
 struct Patterns {
-    ops: Vec<(OpKind, Regex)>,
-    check: Regex,
-    admin: Regex,
-    auth_middleware: Regex,
-    not_auth_middleware: Regex,
+    ops: Vec<(OpKind, AsciiRegex)>,
+    check: AsciiRegex,
+    admin: AsciiRegex,
+    auth_middleware: AsciiRegex,
+    not_auth_middleware: AsciiRegex,
 }
 
 fn patterns() -> &'static Patterns {
     static PATTERNS: OnceLock<Patterns> = OnceLock::new();
     PATTERNS.get_or_init(|| {
-        let re = |s: &str| Regex::new(s).expect("authz patterns are valid regexes");
+        let re = AsciiRegex::new;
         Patterns {
             ops: vec![
                 (
@@ -207,9 +208,9 @@ pub fn operations(text: &str) -> Vec<Operation> {
 /// (service role, Admin SDK) is the caller's to decide: with the anon key such a read is the
 /// table's policies' business. Ranges cover `.select(` / `.get(`.
 pub fn table_dumps(text: &str) -> Vec<Range<usize>> {
-    static PATTERNS: OnceLock<(Regex, Regex, Regex)> = OnceLock::new();
+    static PATTERNS: OnceLock<(AsciiRegex, AsciiRegex, AsciiRegex)> = OnceLock::new();
     let (select, collection, filter) = PATTERNS.get_or_init(|| {
-        let re = |s: &str| Regex::new(s).expect("table-read patterns are valid regexes");
+        let re = AsciiRegex::new;
         (
             re(r#"\.from\(\s*['"`][\w.]+['"`]\s*\)\s*(\.select\()"#),
             re(r#"\.collection\(\s*['"`]\w+['"`]\s*\)\s*(\.get\(\s*\))"#),

@@ -11,26 +11,28 @@ use std::sync::OnceLock;
 
 use regex::Regex;
 
+use crate::ascii_regex::AsciiRegex;
+
 struct Patterns {
-    role_check: Regex,
-    compares_caller: Regex,
-    lookup: Regex,
-    user_marker: Regex,
-    parse_user_query: Regex,
-    role_write: Regex,
-    identity_field: Regex,
-    identity_header: Regex,
-    verified_identity: Regex,
-    verifies_token: Regex,
-    header_var: Regex,
-    fail_open: Regex,
-    signature: Regex,
+    role_check: AsciiRegex,
+    compares_caller: AsciiRegex,
+    lookup: AsciiRegex,
+    user_marker: AsciiRegex,
+    parse_user_query: AsciiRegex,
+    role_write: AsciiRegex,
+    identity_field: AsciiRegex,
+    identity_header: AsciiRegex,
+    verified_identity: AsciiRegex,
+    verifies_token: AsciiRegex,
+    header_var: AsciiRegex,
+    fail_open: AsciiRegex,
+    signature: AsciiRegex,
 }
 
 fn patterns() -> &'static Patterns {
     static PATTERNS: OnceLock<Patterns> = OnceLock::new();
     PATTERNS.get_or_init(|| {
-        let re = |s: &str| Regex::new(s).expect("role patterns are valid regexes");
+        let re = AsciiRegex::new;
         Patterns {
             // a decision on the caller's role or permissions (not a role being written)
             role_check: re(concat!(
