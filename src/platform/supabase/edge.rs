@@ -446,7 +446,7 @@ struct Flow {
     tainted: BTreeSet<String>,
     identity: BTreeSet<String>,
     /// Variables holding a secret, a signature or the authorization header
-    /// (`const expected = `Bearer ${process.env.CRON_SECRET}``).
+    /// (`expected` in ``const expected = `Bearer ${process.env.CRON_SECRET}` ``).
     secrets: BTreeSet<String>,
     /// A verification call happened (`auth.getUser`, `jwtVerify`, ...).
     verified: bool,

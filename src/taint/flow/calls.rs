@@ -806,9 +806,9 @@ impl<'t> Walker<'_, 't> {
                 continue;
             };
             match self.literal_field(*arg, key) {
-                Some(Some(t)) => inputs.push((*i, 1u64 << (FIELD_BIT0 + j), t)),
-                Some(None) => {}
-                None => *bit |= 1u64 << (FIELD_BIT0 + j),
+                LiteralField::Value(t) => inputs.push((*i, 1u64 << (FIELD_BIT0 + j), t)),
+                LiteralField::Unset => {}
+                LiteralField::Unknown => *bit |= 1u64 << (FIELD_BIT0 + j),
             }
         }
         for (i, t) in taints.iter().enumerate() {
@@ -871,13 +871,11 @@ impl<'t> Walker<'_, 't> {
         result.and_then(|t| t.masked(escapes))
     }
 
-    /// The value an object-literal argument gives field `key` (`{ apiKey, userId: id }`):
-    /// `Some(None)` when the literal does not set it, `None` when that cannot be told (not a
-    /// literal, a spread, a computed key, or a value that is not a plain expression).
-    fn literal_field(&mut self, arg: Node<'t>, key: &str) -> Option<Option<Taint>> {
+    /// The value an object-literal argument gives field `key` (`{ apiKey, userId: id }`).
+    fn literal_field(&mut self, arg: Node<'t>, key: &str) -> LiteralField {
         let arg = strip(arg);
         if arg.kind() != "object" {
-            return None;
+            return LiteralField::Unknown;
         }
         let mut found = None;
         for prop in crate::parse::named_children(arg) {
@@ -890,12 +888,15 @@ impl<'t> Walker<'_, 't> {
                 "pair" => {
                     let (Some(k), Some(v)) = (prop.child_field("key"), prop.child_field("value"))
                     else {
-                        return None;
+                        return LiteralField::Unknown;
                     };
                     let name = match k.kind() {
                         "property_identifier" => self.text(k),
-                        "string" => string_value(self.shared.text, k)?,
-                        _ => return None,
+                        "string" => match string_value(self.shared.text, k) {
+                            Some(name) => name,
+                            None => return LiteralField::Unknown,
+                        },
+                        _ => return LiteralField::Unknown,
                     };
                     if name == key {
                         if !matches!(
@@ -910,17 +911,19 @@ impl<'t> Walker<'_, 't> {
                                 | "null"
                                 | "undefined"
                         ) {
-                            return None;
+                            return LiteralField::Unknown;
                         }
                         found = Some(self.eval(v));
                     }
                 }
-                "comment" => {}
-                "method_definition" => {}
-                _ => return None,
+                "comment" | "method_definition" => {}
+                _ => return LiteralField::Unknown,
             }
         }
-        Some(found.flatten())
+        match found.flatten() {
+            Some(t) => LiteralField::Value(t),
+            None => LiteralField::Unset,
+        }
     }
 
     /// Records a call that hands taint to another module's function, for the project pass; the
@@ -1514,4 +1517,15 @@ fn cannot_throw(f: Node<'_>) -> bool {
         stack.extend(n.named_children(&mut cursor));
     }
     true
+}
+
+/// What an object-literal argument gives one destructured field of a helper's parameter.
+enum LiteralField {
+    /// Not a plain object literal (a variable, a spread, a computed key, a call as the value):
+    /// the whole argument stands for the field.
+    Unknown,
+    /// The literal does not set the field, or sets it to a trusted value.
+    Unset,
+    /// The field's untrusted value.
+    Value(Taint),
 }

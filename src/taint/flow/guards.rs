@@ -1027,24 +1027,7 @@ impl<'t> Walker<'_, 't> {
     /// (`function isInside(p, root) { return p.startsWith(root + path.sep) }`): the call
     /// proves what that condition proves, of the arguments passed.
     fn helper_guard(&self, callee: Node<'t>, args: &[Node<'t>]) -> Option<(Safe, Safe)> {
-        let callee = strip(callee);
-        if callee.kind() != "identifier" {
-            return None;
-        }
-        let f = self.helper(self.text(callee))?;
-        let body = f.child_field("body")?;
-        let returned = if body.kind() == "statement_block" {
-            let statements = crate::parse::named_children(body)
-                .into_iter()
-                .filter(|c| c.kind() != "comment")
-                .collect::<Vec<_>>();
-            match statements.as_slice() {
-                [only] if only.kind() == "return_statement" => only.named_child(0)?,
-                _ => return None,
-            }
-        } else {
-            body
-        };
+        let (f, returned) = self.single_return(strip(callee))?;
         let params = crate::parse::function_params(f)
             .into_iter()
             .map(|p| self.text(p))

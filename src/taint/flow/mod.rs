@@ -585,6 +585,27 @@ impl<'s, 't> Walker<'s, 't> {
             .or_else(|| self.shared.functions.get(name).copied())
     }
 
+    /// The expression the same-file helper `callee` returns when its body does nothing else
+    /// (`() => "?"`, `function f() { return x; }`), with the helper.
+    fn single_return(&self, callee: Node<'t>) -> Option<(Node<'t>, Node<'t>)> {
+        if callee.kind() != "identifier" {
+            return None;
+        }
+        let f = self.helper(self.text(callee))?;
+        let body = f.child_field("body")?;
+        if body.kind() != "statement_block" {
+            return Some((f, body));
+        }
+        let statements = crate::parse::named_children(body)
+            .into_iter()
+            .filter(|c| c.kind() != "comment")
+            .collect::<Vec<_>>();
+        match statements.as_slice() {
+            [only] if only.kind() == "return_statement" => Some((f, only.named_child(0)?)),
+            _ => None,
+        }
+    }
+
     /// `path` with its first segment replaced by what that name stands for, if it is an alias.
     fn resolve(&self, path: &[String]) -> Option<Vec<String>> {
         let target = self.state.aliases.get(path.first()?)?;

@@ -762,23 +762,10 @@ impl<'t> Walker<'_, 't> {
             }
             return Some(text);
         }
-        if callee.kind() != "identifier" || !args.is_empty() {
+        if !args.is_empty() {
             return None;
         }
-        let f = self.helper(self.text(callee))?;
-        let body = f.child_field("body")?;
-        let returned = if body.kind() == "statement_block" {
-            let statements = crate::parse::named_children(body)
-                .into_iter()
-                .filter(|c| c.kind() != "comment")
-                .collect::<Vec<_>>();
-            match statements.as_slice() {
-                [only] if only.kind() == "return_statement" => only.named_child(0)?,
-                _ => return None,
-            }
-        } else {
-            body
-        };
+        let (_, returned) = self.single_return(callee)?;
         string_value(self.shared.text, strip(returned)).map(String::from)
     }
 
