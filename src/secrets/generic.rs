@@ -734,7 +734,16 @@ fn is_secret_value(value: &str, name: &str) -> bool {
     {
         return false;
     }
-    if is_wordy(value) || is_not_a_credential(value) || spells_own_name(value, name) {
+    // a phrase of words is how people choose passwords (`OhG0dPlease1nsertLiquor!`); elsewhere
+    // it is an identifier with a prefix
+    let password_field = ["password", "passwd", "passphrase", "pwd"]
+        .iter()
+        .any(|p| name.to_ascii_lowercase().contains(p));
+    if is_wordy(value)
+        || (is_camel_phrase(value) && !password_field)
+        || is_not_a_credential(value)
+        || spells_own_name(value, name)
+    {
         return false;
     }
     // a Supabase-style anon/authenticated JWT is a public client key
@@ -878,9 +887,6 @@ fn is_wordy(value: &str) -> bool {
         .split(['-', '_', '.', ':', '/'])
         .filter(|p| !p.is_empty())
         .collect();
-    if is_camel_phrase(value) {
-        return true;
-    }
     if parts.len() < 2 {
         return is_camel_words(value);
     }
@@ -1071,8 +1077,16 @@ mod tests {
 
     #[test]
     fn a_phrase_of_capitalised_words_is_an_identifier() {
-        assert!(is_wordy("clm88125:AgencyIdentificationCodeContentType"));
-        assert!(!is_wordy("Xw9kLq2ZrTbN4vMhPc7dYs1F"));
+        assert!(is_camel_phrase(
+            "clm88125:AgencyIdentificationCodeContentType"
+        ));
+        assert!(!is_secret_value(
+            "clm88125:AgencyIdentificationCodeContentType",
+            "token"
+        ));
+        // ... but a password made of words is still a password
+        assert!(is_secret_value("OhG0dPlease1nsertLiquor!", "password"));
+        assert!(!is_camel_phrase("Xw9kLq2ZrTbN4vMhPc7dYs1F"));
         assert!(!is_camel_phrase("aB3dEfGhIjKlMnOpQrStUvWxYz0123456789"));
         // lowercase-heavy random values have capitalised runs, but not words
         assert!(!is_wordy("0Nubbkxtphh1c3YHbmB8MipsgpbmczRT"));
