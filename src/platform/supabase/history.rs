@@ -13,7 +13,8 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 use sqlparser::ast::{
-    AlterPolicyOperation, CreatePolicyCommand, CreatePolicyType, FunctionSecurity, Statement as Ast,
+    AlterPolicyOperation, BinaryOperator, CreatePolicyCommand, CreatePolicyType, Expr,
+    FunctionSecurity, Statement as Ast,
 };
 
 use super::config::ExposedSchemas;
@@ -127,6 +128,10 @@ pub struct Policy {
     pub using: Option<String>,
     /// The `with check` condition.
     pub check: Option<String>,
+    /// The top-level `and` terms of `using`, lowercased (one term when it is no conjunction).
+    pub using_terms: Vec<String>,
+    /// The top-level `and` terms of `with check`, lowercased.
+    pub check_terms: Vec<String>,
 }
 
 /// A function as the history leaves it (overloads share one entry).
@@ -330,6 +335,8 @@ impl History {
                         .collect(),
                     using: p.using.as_ref().map(ToString::to_string),
                     check: p.with_check.as_ref().map(ToString::to_string),
+                    using_terms: p.using.as_ref().map(and_terms).unwrap_or_default(),
+                    check_terms: p.with_check.as_ref().map(and_terms).unwrap_or_default(),
                 };
                 self.policies.insert((table, p.name.value.clone()), policy);
             }
@@ -359,9 +366,11 @@ impl History {
                         }
                         if let Some(u) = using {
                             p.using = Some(u.to_string());
+                            p.using_terms = and_terms(u);
                         }
                         if let Some(c) = with_check {
                             p.check = Some(c.to_string());
+                            p.check_terms = and_terms(c);
                         }
                         p.at = at;
                     }
@@ -769,6 +778,24 @@ impl History {
 }
 
 /// Role names of a grantee list, lowercased.
+/// The top-level `and` terms of a policy condition, lowercased: `(a and (b or c)) and d` gives
+/// `a`, `b or c`, `d`.
+fn and_terms(condition: &Expr) -> Vec<String> {
+    match condition {
+        Expr::Nested(inner) => and_terms(inner),
+        Expr::BinaryOp {
+            left,
+            op: BinaryOperator::And,
+            right,
+        } => {
+            let mut terms = and_terms(left);
+            terms.extend(and_terms(right));
+            terms
+        }
+        other => vec![other.to_string().to_ascii_lowercase()],
+    }
+}
+
 fn roles(list: &str) -> BTreeSet<String> {
     list.split(',')
         .map(|r| r.trim().trim_matches('"').to_string())

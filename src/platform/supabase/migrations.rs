@@ -389,9 +389,12 @@ fn policy(h: &History, p: &Policy, hits: &mut Vec<Hit>) {
     // a restrictive policy, or a metadata test ANDed with an own-row condition, only narrows
     // what the caller may do with their own rows
     let metadata = !p.restrictive
-        && [using, p.check.as_deref()]
-            .iter()
-            .any(|e| e.is_some_and(|e| e.contains("user_metadata") && !own_rows_only(e)));
+        && [
+            (using, &p.using_terms),
+            (p.check.as_deref(), &p.check_terms),
+        ]
+        .iter()
+        .any(|(e, terms)| e.is_some_and(|e| e.contains("user_metadata")) && !own_rows_only(terms));
     if metadata {
         hits.push(Hit::new(
             &p.at,
@@ -481,40 +484,10 @@ fn is_role_column(column: &str) -> bool {
     .any(|w| column.contains(w))
 }
 
-/// Whether one of the top-level `and` terms of `condition` is an own-row test
-/// (`auth.uid() = created_by and (... ->> 'role' = 'customer')`): whatever else it tests, the
-/// condition never passes a row of another user.
-fn own_rows_only(condition: &str) -> bool {
-    let mut c = condition.trim();
-    // drop parentheses around the whole condition
-    while c.starts_with('(') && closing_paren(c) == Some(c.len() - 1) {
-        c = c[1..c.len() - 1].trim();
-    }
-    let lower = c.to_ascii_lowercase();
-    let bytes = lower.as_bytes();
-    let (mut depth, mut quoted, mut start) = (0usize, false, 0);
-    let mut terms = Vec::new();
-    for (i, &b) in bytes.iter().enumerate() {
-        match b {
-            b'\'' => quoted = !quoted,
-            b'(' if !quoted => depth += 1,
-            b')' if !quoted => depth = depth.saturating_sub(1),
-            _ if !quoted
-                && depth == 0
-                && lower[i..].starts_with("and")
-                && i > 0
-                && bytes[i - 1].is_ascii_whitespace()
-                && bytes
-                    .get(i + 3)
-                    .is_some_and(|n| n.is_ascii_whitespace() || *n == b'(') =>
-            {
-                terms.push(&lower[start..i]);
-                start = i + 3;
-            }
-            _ => {}
-        }
-    }
-    terms.push(&lower[start..]);
+/// Whether one of a condition's top-level `and` terms (`History`'s `using_terms`) is an
+/// own-row test (`auth.uid() = created_by and (... ->> 'role' = 'customer')`): whatever else it
+/// tests, the condition never passes a row of another user.
+fn own_rows_only(terms: &[String]) -> bool {
     // `auth.uid() = user_id`, or a membership through the caller's rows
     // (`ticket_id in (select id from tickets where created_by = auth.uid())`)
     let relates_to_caller = |t: &str| {
@@ -526,24 +499,6 @@ fn own_rows_only(condition: &str) -> bool {
                 && !t.contains("!="))
     };
     terms.len() > 1 && terms.iter().any(|t| relates_to_caller(t))
-}
-
-/// The index of the `)` that closes the `(` at the start of `text`.
-fn closing_paren(text: &str) -> Option<usize> {
-    let mut depth = 0usize;
-    for (i, b) in text.bytes().enumerate() {
-        match b {
-            b'(' => depth += 1,
-            b')' => {
-                depth -= 1;
-                if depth == 0 {
-                    return Some(i);
-                }
-            }
-            _ => {}
-        }
-    }
-    None
 }
 
 /// `auth.uid() = user_id` and nothing else (also `(select auth.uid())`, parenthesised).
@@ -1038,27 +993,48 @@ pub fn check_project(
 
 #[cfg(test)]
 mod tests {
+    /// The `using` terms the history keeps for `create policy p on t using (<condition>)`.
+    fn terms(condition: &str) -> Vec<String> {
+        let mut h =
+            super::History::new(crate::platform::supabase::config::ExposedSchemas::default());
+        h.apply_file(
+            0,
+            &format!(
+                "create table t (id int); create policy p on t for select using ({condition});"
+            ),
+        );
+        h.policies
+            .values()
+            .next()
+            .expect("the policy")
+            .using_terms
+            .clone()
+    }
+
     #[test]
     fn an_and_with_the_owner_test_keeps_rows_own() {
-        assert!(super::own_rows_only(
+        let own = |c: &str| super::own_rows_only(&terms(c));
+        assert!(own(
             "(auth.uid() = created_by and ((auth.jwt() ->> 'user_metadata')::jsonb ->> 'role' = 'customer'))"
         ));
-        assert!(!super::own_rows_only(
+        assert!(!own(
             "auth.uid() = user_id or (auth.jwt() -> 'user_metadata' ->> 'role') = 'staff'"
         ));
-        assert!(!super::own_rows_only(
-            "(auth.jwt() -> 'user_metadata' ->> 'role') = 'admin'"
-        ));
-        assert!(super::own_rows_only(
+        assert!(!own("(auth.jwt() -> 'user_metadata' ->> 'role') = 'admin'"));
+        assert!(own(
             "not is_internal and ((auth.jwt() ->> 'user_metadata')::jsonb ->> 'role' = 'customer') and ticket_id in (select id from tickets where created_by = auth.uid())"
         ));
-        assert!(!super::own_rows_only(
+        assert!(!own(
             "auth.uid() is not null and (auth.jwt() -> 'user_metadata' ->> 'role') = 'admin'"
         ));
-        // `and` inside a quoted value or a nested group is not a top-level term
-        assert!(!super::own_rows_only(
+        // `and` inside a quoted value or a nested `or` is not a top-level term
+        assert!(!own(
             "(auth.jwt() -> 'user_metadata' ->> 'team') = 'sales and ops' or (auth.uid() = user_id and true)"
         ));
+        assert_eq!(
+            terms("(a = 1 and (b = 2 or c = 3)) and d = 4"),
+            ["a = 1", "b = 2 or c = 3", "d = 4"]
+        );
     }
 
     use super::{analyze, project_of};
