@@ -282,7 +282,8 @@ fn is_callers_own_key(text: &str, at: usize) -> bool {
             r#"(?:['"]x-(?:goog-)?api-key['"]|\bapi_?[kK]ey)\s*:\s*([A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*)\s*[,}\n]"#,
             r"|\bBearer \$\{\s*([A-Za-z_$][\w$]*)\s*\}|[?&]key=\$\{\s*([A-Za-z_$][\w$]*)\s*\}",
             r"|\bnew\s+(?:GoogleGenerativeAI|GoogleGenAI|OpenAI|Anthropic|Groq|Mistral)\(\s*([A-Za-z_$][\w$]*)\s*\)",
-            r"|[{,]\s*(api_?[kK]ey)\s*[,}]",
+            // `new OpenAI({ apiKey })`: shorthand in an options object (not a destructuring)
+            r"|\(\s*\{\s*(api_?[kK]ey)\s*[,}]",
         ))
         .expect("key-use regex is valid")
     });
