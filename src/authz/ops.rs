@@ -159,6 +159,7 @@ pub fn operations(text: &str) -> Vec<Operation> {
             if matches!(kind, OpKind::Write | OpKind::Delete | OpKind::Upload)
                 && !is_store_receiver(text, m.start())
                 || *kind == OpKind::Write && is_tracking_write(text, m.start())
+                || *kind == OpKind::Llm && is_callers_own_key(text, m.start())
                 || is_line_comment(text, m.start())
             {
                 continue;
@@ -212,7 +213,9 @@ pub fn table_dumps(text: &str) -> Vec<Range<usize>> {
     let (select, collection, filter) = PATTERNS.get_or_init(|| {
         let re = AsciiRegex::new;
         (
-            re(r#"\.from\(\s*['"`][\w.]+['"`]\s*\)\s*(\.select\()"#),
+            // the table named by a literal, or by a variable (a route parameter checked
+            // against an allow-list of tables is still any of them)
+            re(r#"\.from\(\s*(?:['"`][\w.]+['"`]|[A-Za-z_$][\w$]*)\s*\)\s*(\.select\()"#),
             re(r#"\.collection\(\s*['"`]\w+['"`]\s*\)\s*(\.get\(\s*\))"#),
             // a row filter, a single row, a count, or a write whose rows the filter picks
             re(r"\.(?:eq|neq|in|match|or|not|filter|single|maybeSingle|contains|containedBy|overlaps|gt|gte|lt|lte|like|ilike|is|textSearch|rangeGt|rangeLt|insert|upsert|update|delete)\(|head:\s*true|\.limit\(\s*1\s*\)"),
@@ -267,6 +270,49 @@ fn is_tracking_write(text: &str, at: usize) -> bool {
     let from = crate::source::floor_char(text, at.saturating_sub(200));
     let statement = text[from..at].rsplit([';', '{', '}']).next().unwrap_or("");
     re.is_match(statement)
+}
+
+/// Whether the LLM call at `at` authenticates with an API key the caller sent (a "bring your
+/// own key" endpoint): every key the call or its client names near `at` is read from the request
+/// and none from the environment. Such a call spends the caller's quota, not the owner's.
+fn is_callers_own_key(text: &str, at: usize) -> bool {
+    static KEY_USE: OnceLock<Regex> = OnceLock::new();
+    let key_use = KEY_USE.get_or_init(|| {
+        Regex::new(concat!(
+            r#"(?:['"]x-(?:goog-)?api-key['"]|\bapi_?[kK]ey)\s*:\s*([A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*)\s*[,}\n]"#,
+            r"|\bBearer \$\{\s*([A-Za-z_$][\w$]*)\s*\}|[?&]key=\$\{\s*([A-Za-z_$][\w$]*)\s*\}",
+            r"|\bnew\s+(?:GoogleGenerativeAI|GoogleGenAI|OpenAI|Anthropic|Groq|Mistral)\(\s*([A-Za-z_$][\w$]*)\s*\)",
+            // `new OpenAI({ apiKey })`: shorthand in an options object (not a destructuring)
+            r"|\(\s*\{\s*(api_?[kK]ey)\s*[,}]",
+        ))
+        .expect("key-use regex is valid")
+    });
+    let from = crate::source::floor_char(text, at.saturating_sub(1500));
+    let to = crate::source::floor_char(text, (at + 800).min(text.len()));
+    let mut keys: Vec<&str> = key_use
+        .captures_iter(&text[from..to])
+        .filter_map(|c| c.iter().skip(1).flatten().next().map(|m| m.as_str()))
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    !keys.is_empty() && keys.iter().all(|k| is_request_value(text, k))
+}
+
+/// Whether `name` (an identifier, or a member path such as `req.body.apiKey`) holds a value
+/// the request carried and nothing from the environment.
+fn is_request_value(text: &str, name: &str) -> bool {
+    const REQUEST: &str = r"(?:req|request|event|ctx|c)\.(?:body|query|params|headers)\b";
+    if name.contains('.') {
+        return Regex::new(&format!("^{REQUEST}")).is_ok_and(|re| re.is_match(name));
+    }
+    let n = regex::escape(name);
+    let from_request = Regex::new(&format!(
+        r"\{{[^}}]*\b{n}\b[^}}]*\}}\s*=\s*(?:await\s+)?(?:(?:req|request|event|ctx|c)\.(?:json\(\s*\)|body|query|params)|(?:req|request)\.headers)|\b{n}\s*=\s*(?:await\s+)?(?:{REQUEST}|(?:req|request)\.headers\.get\()"
+    ));
+    let from_env = Regex::new(&format!(
+        r"\b{n}\s*=\s*[^;\n]*(?:process\.env|Deno\.env|import\.meta\.env|functions\.config\(|defineSecret)"
+    ));
+    from_request.is_ok_and(|re| re.is_match(text)) && !from_env.is_ok_and(|re| re.is_match(text))
 }
 
 /// Whether `at` sits on a line that is a comment (`//` or a `*` line of a block): commented-out
@@ -451,6 +497,40 @@ mod tests {
         );
         let kinds: Vec<_> = ops.iter().map(|o| o.kind).collect();
         assert_eq!(kinds, vec![OpKind::Delete, OpKind::Write]);
+    }
+
+    #[test]
+    fn whole_table_reads_by_a_table_variable_are_dumps() {
+        let text = "const { data } = await admin.from(table).select('*').limit(1000);";
+        assert_eq!(table_dumps(text).len(), 1);
+        let filtered = "const { data } = await admin.from(table).select('*').eq('id', id);";
+        assert!(table_dumps(filtered).is_empty());
+    }
+
+    #[test]
+    fn llm_calls_with_the_callers_own_key_are_not_operations() {
+        let byok = r#"export async function POST(request) {
+  const { apiKey, prompt } = await request.json();
+  const r = await fetch(`https://generativelanguage.googleapis.com/v1beta/models/m:generateContent`, {
+    method: "POST",
+    headers: { "x-goog-api-key": apiKey },
+  });
+}"#;
+        assert!(operations(byok).is_empty());
+        let owner = byok.replace(
+            "const { apiKey, prompt } = await request.json();",
+            "const { prompt } = await request.json();\n  const apiKey = process.env.GEMINI_API_KEY;",
+        );
+        assert_eq!(operations(&owner)[0].kind, OpKind::Llm);
+        let fallback = byok.replace(
+            "\"x-goog-api-key\": apiKey",
+            "\"x-goog-api-key\": apiKey || process.env.GEMINI_API_KEY",
+        );
+        assert_eq!(operations(&fallback)[0].kind, OpKind::Llm);
+        let sdk = "const { key, q } = await req.json();\nconst genAI = new GoogleGenerativeAI(key);\nconst r = await genAI.getGenerativeModel({ model: 'g' }).generateContent(q);";
+        assert!(operations(sdk).is_empty());
+        let env_sdk = "const genAI = new GoogleGenerativeAI(process.env.KEY);\nconst r = await model.generateContent(q);";
+        assert_eq!(operations(env_sdk)[0].kind, OpKind::Llm);
     }
 
     #[test]

@@ -45,6 +45,33 @@ impl<'t> Walker<'_, 't> {
         })
     }
 
+    /// Whether every sink of `rule` takes only values that may be strings (`string: true`).
+    fn wants_strings(&self, rule: usize) -> bool {
+        let mut sinks = self
+            .shared
+            .cfg
+            .sinks
+            .iter()
+            .filter(|(_, r)| *r == rule)
+            .peekable();
+        sinks.peek().is_some() && sinks.all(|(s, _)| s.string)
+    }
+
+    /// Whether the sink at `range` in helper `f` is its parameter `i` itself (`messages`,
+    /// `messages: messages as T[]`), so that the argument's shape is the sink value's shape.
+    fn sink_is_param(&self, f: Node<'t>, i: usize, range: &std::ops::Range<usize>) -> bool {
+        let Some(p) = crate::parse::function_params(f).get(i).copied() else {
+            return false;
+        };
+        let p = p.child_by_field_name("pattern").unwrap_or(p);
+        let Some(sink) = self.shared.text.get(range.clone()) else {
+            return false;
+        };
+        let value = sink.split_once(':').map_or(sink, |(_, v)| v);
+        let value = value.split(" as ").next().unwrap_or(value).trim();
+        p.kind() == "identifier" && value.trim_end_matches('!') == self.text(p)
+    }
+
     pub(super) fn property_sinks(
         &mut self,
         object: Node<'t>,
@@ -823,6 +850,16 @@ impl<'t> Walker<'_, 't> {
             }
             for (p, rule, range, steps, sink) in &summary.sinks {
                 if p & bit == 0 || t.mask & (1 << rule) == 0 {
+                    continue;
+                }
+                // the helper hands its parameter to the sink as it came: a list or object built
+                // here does not become a request string there
+                if (!t.stringy || t.whole)
+                    && i < FIELD_BIT0
+                    && bit == 1u64 << i
+                    && self.wants_strings(*rule)
+                    && self.sink_is_param(f, i, range)
+                {
                     continue;
                 }
                 let mut through = t
