@@ -114,6 +114,10 @@ impl<'t> Walker<'_, 't> {
                 }
                 self.state.cleared.remove(&name);
                 self.state.aliases.remove(&name);
+                // `abs = ...` or `p = ...` after `abs = path.resolve(p)`: no longer one file
+                for map in [&mut self.state.relative_of, &mut self.state.resolved_of] {
+                    map.retain(|k, v| *k != name && *v != name);
+                }
             }
             "member_expression" | "subscript_expression" => {
                 self.written_through_key(n, left);
