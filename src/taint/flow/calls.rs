@@ -141,6 +141,10 @@ impl<'t> Walker<'_, 't> {
                 }
                 self.state.cleared.remove(&name);
                 self.state.aliases.remove(&name);
+                // `abs = ...` or `p = ...` after `abs = path.resolve(p)`: no longer one file
+                for map in [&mut self.state.relative_of, &mut self.state.resolved_of] {
+                    map.retain(|k, v| *k != name && *v != name);
+                }
             }
             "member_expression" | "subscript_expression" => {
                 self.written_through_key(n, left);
@@ -158,7 +162,12 @@ impl<'t> Walker<'_, 't> {
                         self.state.cleared.insert(key, u64::MAX);
                     }
                 }
-                if let Some(t) = &t {
+                // a property set on a jQuery object (`this` in a plugin) writes no DOM
+                let on_jquery =
+                    path.first().is_some_and(|p| p == "this") && jquery_this(self, left);
+                if let Some(t) = &t
+                    && !on_jquery
+                {
                     for (sink, rule) in &self.shared.cfg.sinks {
                         if let SinkKind::Assign(p) = &sink.kind
                             && p.matches_path(&path)
@@ -175,11 +184,20 @@ impl<'t> Walker<'_, 't> {
                             self.report(*rule, n.byte_range(), t, left, self.text(left));
                         }
                     }
+                }
+                if let Some(t) = &t {
                     // `this.cmd = tainted` in one method, read in another
+                    let object = n
+                        .child_field("right")
+                        .map(strip)
+                        .filter(|r| r.kind() == "object");
                     if path.first().is_some_and(|p| p == "this")
                         && let Some(key) = self.escape_key(&path)
                     {
-                        self.escape(key, t, left);
+                        match object {
+                            Some(o) if path.len() == 2 => self.escape_members(&path, o, left),
+                            _ => self.escape(key, t, left),
+                        }
                     }
                     // `obj.x = tainted` taints `obj`; on the request object only that field
                     // (`req.fileData.directory = req.get(..)` leaves `req.config` trusted)
@@ -273,6 +291,9 @@ impl<'t> Walker<'_, 't> {
         let is_new = n.kind() == "new_expression";
         let callee = n.child_field(if is_new { "constructor" } else { "function" })?;
         let path = self.path_of(callee);
+        if matches!(path.as_slice(), [this, set] if this == "this" && set == "setState") {
+            self.set_state(n);
+        }
         let method = path.last().map_or("", String::as_str);
         let receiver = (callee.kind() == "member_expression")
             .then(|| callee.child_field("object"))
@@ -1155,7 +1176,10 @@ impl<'t> Walker<'_, 't> {
 
     /// The entries of an object literal: each key (`a: v`, `"a": v`, shorthand `a`), its item
     /// node and its value's taint.
-    fn object_entries(&mut self, object: Node<'t>) -> Vec<(String, Node<'t>, Option<Taint>)> {
+    pub(super) fn object_entries(
+        &mut self,
+        object: Node<'t>,
+    ) -> Vec<(String, Node<'t>, Option<Taint>)> {
         let mut entries = Vec::new();
         for item in crate::parse::named_children(object) {
             let (key, taint) = match item.kind() {
@@ -1565,4 +1589,89 @@ enum LiteralField {
     Unset,
     /// The field's untrusted value.
     Value(Taint),
+}
+
+/// Methods of jQuery objects that DOM elements lack: a function that calls one on `this`
+/// runs with a jQuery object as `this` (a plugin), as does one stored in `$.fn`.
+const JQUERY_ONLY: &[&str] = &[
+    "each",
+    "html",
+    "css",
+    "addClass",
+    "removeClass",
+    "toggleClass",
+    "attr",
+    "prop",
+    "find",
+    "fadeIn",
+    "fadeOut",
+    "show",
+    "hide",
+    "on",
+    "off",
+    "val",
+];
+
+/// The function whose `this` the code at `n` reads: the innermost one not an arrow.
+fn this_function(n: Node<'_>) -> Option<Node<'_>> {
+    let mut at = n.parent();
+    while let Some(p) = at {
+        match p.kind() {
+            "function_expression"
+            | "function"
+            | "function_declaration"
+            | "method_definition"
+            | "generator_function"
+            | "generator_function_declaration" => return Some(p),
+            "class_body" => return None,
+            _ => at = p.parent(),
+        }
+    }
+    None
+}
+
+/// Whether `this` at `n` is a jQuery object: its function is stored in `$.fn` / `jQuery.fn`,
+/// or calls a jQuery-only method on `this` itself (not in a nested function), and is not
+/// handed to a call as a callback.
+fn jquery_this(w: &Walker<'_, '_>, n: Node<'_>) -> bool {
+    // a callback (`.each(function () {})`, an event handler) is called with an element
+    let Some(f) = this_function(n).filter(|f| f.parent().is_none_or(|p| p.kind() != "arguments"))
+    else {
+        return false;
+    };
+    let stored_in_fn = f
+        .parent()
+        .filter(|p| p.kind() == "assignment_expression")
+        .and_then(|p| p.child_field("left"))
+        .is_some_and(|l| {
+            let path = w.path_of(l);
+            path.len() >= 2 && matches!(path[0].as_str(), "$" | "jQuery") && path[1] == "fn"
+        });
+    if stored_in_fn {
+        return true;
+    }
+    let mut stack = vec![f];
+    let mut seen = 0;
+    while let Some(x) = stack.pop() {
+        seen += 1;
+        if seen > 4096 {
+            return false;
+        }
+        if x.kind() == "call_expression"
+            && let Some(callee) = x.child_field("function")
+            && callee.kind() == "member_expression"
+            && callee
+                .child_field("object")
+                .is_some_and(|o| o.kind() == "this")
+            && callee
+                .child_field("property")
+                .is_some_and(|p| JQUERY_ONLY.contains(&w.text(p)))
+            && this_function(x) == Some(f)
+        {
+            return true;
+        }
+        let mut c = x.walk();
+        stack.extend(x.named_children(&mut c));
+    }
+    false
 }

@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use tree_sitter::Node;
 
-use super::{Taint, Walker, is_function, node_text, union};
+use super::{Taint, Walker, is_function, node_text, strip, union};
 
 /// Names a file declares with `let`/`var`/`const` at its top, other than functions.
 pub(super) fn module_variables(root: Node<'_>, text: &str) -> BTreeSet<String> {
@@ -60,6 +60,11 @@ impl<'t> Walker<'_, 't> {
         !self.summary_mode && self.fn_depth > 0
     }
 
+    /// Whether `this` stands for an instance of a class of the file where the walk is.
+    pub(super) fn in_class(&self) -> bool {
+        self.in_function() && self.class_of_this().is_some()
+    }
+
     /// The key a store to `path` escapes under: a module variable the enclosing functions do
     /// not shadow (`current`), or a field of the class whose method is being walked
     /// (`<class>#this.cmd`).
@@ -70,9 +75,15 @@ impl<'t> Walker<'_, 't> {
         match path {
             [name] => (self.shared.module_vars.contains(name) && !self.state.locals.contains(name))
                 .then(|| name.clone()),
-            [this, field, ..] if this == "this" => self
-                .class_of_this()
-                .map(|class| format!("{}#this.{field}", class.start_byte())),
+            [this, field, rest @ ..] if this == "this" => {
+                let class = self.class_of_this()?.start_byte();
+                // `this.state.theme`: one member of the field, so `this.state.user` stays
+                // trusted; a computed member (`this.state[k]`) stands for the whole field
+                Some(match rest.first().filter(|m| !is_any_member(m)) {
+                    Some(member) => format!("{class}#this.{field}.{member}"),
+                    None => format!("{class}#this.{field}"),
+                })
+            }
             _ => None,
         }
     }
@@ -171,9 +182,80 @@ impl<'t> Walker<'_, 't> {
             })
     }
 
-    /// What any function stored under the key of `path` (`current`, `this.cmd`).
+    /// Stores what an object literal written into a field of `this` holds member by member
+    /// (`this.state = { user, theme: req.query.theme }` under `this.state.user` and
+    /// `this.state.theme`), or whole when a spread or computed key hides its members.
+    pub(super) fn escape_members(&mut self, path: &[String], object: Node<'t>, at: Node<'t>) {
+        let hidden = crate::parse::named_children(object).into_iter().any(|m| {
+            m.kind() == "spread_element"
+                || m.child_field("key")
+                    .is_some_and(|k| k.kind() == "computed_property_name")
+        });
+        if hidden {
+            if let (Some(key), Some(t)) = (self.escape_key(path), self.eval(object)) {
+                self.escape(key, &t, at);
+            }
+            return;
+        }
+        for (member, _, t) in self.object_entries(object) {
+            let mut member_path = path.to_vec();
+            member_path.push(member);
+            if let (Some(key), Some(t)) = (self.escape_key(&member_path), t) {
+                self.escape(key, &t, at);
+            }
+        }
+    }
+
+    /// React's `this.setState({ theme })` or `this.setState(prev => ({ theme }))`: the members
+    /// it merges into `this.state`, stored as [`Self::escape_members`] does.
+    pub(super) fn set_state(&mut self, call: Node<'t>) {
+        let Some(arg) = Self::args(call).first().copied().map(strip) else {
+            return;
+        };
+        let object = if is_function(arg) {
+            arg.child_field("body").map(strip)
+        } else {
+            Some(arg)
+        };
+        let state = ["this".to_string(), "state".to_string()];
+        match object {
+            Some(o) if o.kind() == "object" => self.escape_members(&state, o, call),
+            _ => {
+                if let (Some(key), Some(t)) = (self.escape_key(&state), self.eval(arg)) {
+                    self.escape(key, &t, call);
+                }
+            }
+        }
+    }
+
+    /// What any function stored under the key of `path` (`current`, `this.cmd`): for a member
+    /// of a field of `this`, what was stored in that member or in the whole field; for the
+    /// field itself, what was stored in it or in any of its members.
     pub(super) fn escaped(&self, path: &[String]) -> Option<Taint> {
         let key = self.escape_key(path)?;
-        self.shared.escaped.borrow().get(&key).cloned()
+        let escaped = self.shared.escaped.borrow();
+        match path {
+            [this, field, member, ..] if this == "this" && !is_any_member(member) => {
+                let whole = key.rsplit_once('.').map(|(w, _)| w).unwrap_or_default();
+                union(
+                    escaped.get(&key).cloned(),
+                    escaped.get(whole).cloned().map(Taint::field),
+                )
+            }
+            [this, _, ..] if this == "this" => {
+                let members = format!("{key}.");
+                escaped
+                    .range(key.clone()..)
+                    .take_while(|(k, _)| **k == key || k.starts_with(&members))
+                    .map(|(_, t)| t.clone())
+                    .fold(None, |acc, t| union(acc, Some(t)))
+            }
+            _ => escaped.get(&key).cloned(),
+        }
     }
+}
+
+/// A member path segment that names no one member (`x[k]`, a call's result).
+fn is_any_member(segment: &str) -> bool {
+    matches!(segment, "*" | "?")
 }

@@ -281,29 +281,39 @@ fn dotdot_text(text: &str, n: Node<'_>) -> bool {
 }
 
 impl<'t> Walker<'_, 't> {
-    /// Records `rel` -> `p` for `const rel = path.relative(root, p)` (see `State::relative_of`).
+    /// Records `rel` -> `p` for `const rel = path.relative(root, p)` and `abs` -> `p` for
+    /// `const abs = path.resolve(p)` (see `State::relative_of` and `State::resolved_of`).
     pub(super) fn note_relative(&mut self, name: Node<'t>, value: Option<Node<'t>>) {
         if name.kind() != "identifier" {
             return;
         }
-        let target = value
-            .map(strip)
-            .filter(|v| v.kind() == "call_expression")
-            .and_then(|v| {
-                let callee = v.child_field("function")?;
-                (self.path_of(callee).last().map(String::as_str) == Some("relative"))
-                    .then_some(())?;
-                let p = Self::args(v).get(1).copied().map(strip)?;
-                (p.kind() == "identifier").then(|| self.text(p).to_string())
-            });
+        let call = value.map(strip).filter(|v| v.kind() == "call_expression");
+        let method = call
+            .and_then(|v| v.child_field("function"))
+            .and_then(|c| self.path_of(c).last().cloned());
+        let args = call.map(Self::args).unwrap_or_default();
+        let ident = |i: usize| {
+            args.get(i)
+                .copied()
+                .map(strip)
+                .filter(|p| p.kind() == "identifier")
+                .map(|p| self.text(p).to_string())
+        };
+        let relative = (method.as_deref() == Some("relative"))
+            .then(|| ident(1))
+            .flatten();
+        let resolved = (method.as_deref() == Some("resolve") && args.len() == 1)
+            .then(|| ident(0))
+            .flatten();
         let name = self.text(name).to_string();
-        match target {
-            Some(p) => {
-                self.state.relative_of.insert(name, p);
-            }
-            None => {
-                self.state.relative_of.remove(&name);
-            }
+        for (map, target) in [
+            (&mut self.state.relative_of, relative),
+            (&mut self.state.resolved_of, resolved),
+        ] {
+            match target {
+                Some(p) => map.insert(name.clone(), p),
+                None => map.remove(&name),
+            };
         }
     }
 

@@ -280,6 +280,9 @@ struct State {
     /// `rel` -> `p` for `const rel = path.relative(root, p)`: a check that `rel` does not
     /// climb (`!rel.startsWith("..")`) proves `p` stays under `root`.
     relative_of: BTreeMap<String, String>,
+    /// `abs` -> `p` for `const abs = path.resolve(p)`: the file calls open the same file
+    /// whichever they are handed, so a check that `abs` stays under a root proves it of `p`.
+    resolved_of: BTreeMap<String, String>,
 }
 
 /// Guard facts about a path travel in [`Safe`] as names with these prefixes; [`State::clean`]
@@ -310,11 +313,25 @@ impl State {
         }
         self.relative_of
             .retain(|k, v| other.relative_of.get(k).is_some_and(|o| o == v));
+        self.resolved_of
+            .retain(|k, v| other.resolved_of.get(k).is_some_and(|o| o == v));
         self.locals.extend(other.locals);
         self
     }
 
     fn clean(&mut self, name: &str, mask: u64) {
+        // what a check proves of `path.resolve(p)` holds of `p` (see `resolved_of`)
+        let (fact_prefix, var) = [FACT_RELATIVE, FACT_NO_DOTDOT]
+            .into_iter()
+            .find_map(|f| name.strip_prefix(f).map(|v| (f, v)))
+            .unwrap_or(("", name));
+        if let Some(target) = self.resolved_of.get(var).cloned() {
+            self.clean_one(&format!("{fact_prefix}{target}"), mask);
+        }
+        self.clean_one(name, mask);
+    }
+
+    fn clean_one(&mut self, name: &str, mask: u64) {
         let fact = |prefix: &str| name.strip_prefix(prefix);
         if let Some(var) = fact(FACT_RELATIVE).or_else(|| fact(FACT_NO_DOTDOT)) {
             if let Some(mut t) = self.vars.remove(var) {

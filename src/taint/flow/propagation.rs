@@ -601,8 +601,13 @@ impl<'t> Walker<'_, 't> {
     pub(super) fn member(&mut self, n: Node<'t>) -> Option<Taint> {
         let path = self.path_of(n);
         let named = self.source_for_path(&path, n.byte_range(), self.text(n));
-        let mut from_object = self.member_of_object(n, &path);
-        // `this.cmd` that another method of the class stored
+        // `this.cmd` that another method of the class stored; `this.state.theme` is one member
+        // of what was stored in `this.state`
+        let mut from_object = if path.len() == 3 && path[0] == "this" && self.in_class() {
+            self.escaped(&path)
+        } else {
+            self.member_of_object(n, &path)
+        };
         if path.len() == 2 && path[0] == "this" {
             from_object = union(from_object, self.escaped(&path));
         }
