@@ -248,7 +248,7 @@ fn fast_hashes_parameter(function: Node<'_>, src: &str) -> bool {
 /// Whether an argument's text names a password (and not a confirmation or a hash of one).
 fn names_password(arg: &str) -> bool {
     let lower = arg.to_ascii_lowercase();
-    (lower.contains("password") || lower.contains("passwd") || lower.contains("pwd"))
+    crate::secrets::generic::is_password_name(&lower)
         && !["confirm", "repeat", "hash", "length", "salt"]
             .iter()
             .any(|w| lower.contains(w))

@@ -102,11 +102,15 @@ const PLACEHOLDER_VALUES: &[&str] = &[
     "mytoken",
 ];
 
-/// Keys that vendors publish in their documentation for local emulators and samples: anyone can
-/// read them, they open nothing real (Azurite's storage account key, in Microsoft's docs and every
-/// emulator setup).
-const PUBLISHED_VALUES: &[&str] =
-    &["Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="];
+/// Keys that vendors publish in their documentation for local emulators and samples, or ship to
+/// every user: anyone can read them, they open nothing real (Azurite's storage account key, in
+/// Microsoft's docs and every emulator setup; a public search-only key).
+const PUBLISHED_VALUES: &[&str] = &[
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==",
+    // Algolia's search-only key of the public `npm-search` index (app `OFCNCOG2CU`), shipped in
+    // Yarn and many package-search pages (yarnpkg/berry#6201; a gitleaks stop word)
+    "6fe4476ee5a1832882e326b506d14126",
+];
 
 /// Tokens that vendors print in their own documentation, copied into tutorials and generated
 /// code by the thousand: Stripe's test key of its API reference, Slack's OAuth response example,

@@ -17,9 +17,6 @@ use crate::engine::FileContext;
 pub const KEYWORDS: &[&str] = &[
     "secret",
     "token",
-    "password",
-    "passwd",
-    "pwd",
     "apikey",
     "api_key",
     "api-key",
@@ -36,11 +33,21 @@ pub const KEYWORDS: &[&str] = &[
     "encryptionkey",
     "encryption_key",
     "credential",
-    "passphrase",
     "key",
     "pass",
     "initialize(",
 ];
+
+/// The words that name a password (`password`, `passwd`, `passphrase`, `pwd`): they wake the
+/// detector up (with [`KEYWORDS`]), make a name secret, and mark a password field. One list for
+/// the generic detector and `crypto-password-fast-hash-helper`'s arguments.
+pub const PASSWORD_WORDS: &[&str] = &["password", "passwd", "passphrase", "pwd"];
+
+/// Whether a lower-cased name (or the text of an argument) names a password: `dbPassword`,
+/// `SMTP_PASSWD`, `gpg_passphrase`, `pwd`. A bare `pass` is [`is_pass_name`]'s to judge.
+pub fn is_password_name(lower: &str) -> bool {
+    PASSWORD_WORDS.iter().any(|w| lower.contains(w))
+}
 
 /// A secret-named assignment. Quotes may be escaped (`api_key=\"...\"`): code inside a JSON
 /// string, as Jupyter notebooks keep their cells.
@@ -512,17 +519,8 @@ fn is_secret_name(name: &str) -> bool {
 /// `pass` only counts as a password as the name's last word (`pass` of nodemailer's
 /// `auth: { user, pass }`, `SMTP_PASS`, `dbPass`), never inside `passport`, `bypass` or `compass`.
 fn is_pass_name(norm: &str) -> bool {
-    const STRONG: &[&str] = &[
-        "secret",
-        "token",
-        "password",
-        "passwd",
-        "pwd",
-        "key",
-        "credential",
-        "passphrase",
-    ];
-    if STRONG.iter().any(|w| norm.contains(w)) {
+    const STRONG: &[&str] = &["secret", "token", "key", "credential"];
+    if is_password_name(norm) || STRONG.iter().any(|w| norm.contains(w)) {
         return true;
     }
     norm.ends_with("pass")
@@ -736,9 +734,7 @@ fn is_secret_value(value: &str, name: &str) -> bool {
     }
     // a phrase of words is how people choose passwords (`OhG0dPlease1nsertLiquor!`); elsewhere
     // it is an identifier with a prefix
-    let password_field = ["password", "passwd", "passphrase", "pwd"]
-        .iter()
-        .any(|p| name.to_ascii_lowercase().contains(p));
+    let password_field = is_password_name(&lower_name);
     if is_wordy(value)
         || (is_camel_phrase(value) && !password_field)
         || is_not_a_credential(value)
@@ -746,12 +742,15 @@ fn is_secret_value(value: &str, name: &str) -> bool {
     {
         return false;
     }
-    // a Supabase-style anon/authenticated JWT is a public client key
+    // a Supabase-style anon/authenticated JWT is a public client key; a JWT whose header reads
+    // as text but not as a JSON header naming its algorithm was edited by hand (only the header
+    // is read: a long token may run past the candidate's 300 characters)
     if value.starts_with("eyJ")
-        && matches!(
+        && (matches!(
             super::validate::jwt_role(value),
             Some(super::validate::JwtRole::Public)
-        )
+        ) || value.contains('.')
+            && super::validate::is_mangled_jwt_header(value.split('.').next().unwrap_or_default()))
     {
         return false;
     }
@@ -779,11 +778,13 @@ fn is_secret_value(value: &str, name: &str) -> bool {
 /// Values of a well-known shape that opens nothing: a host name (`project-1.hasura.app`), a
 /// query string (`st=...&se=...`, a SAS token's fields without their signature rule), a
 /// SOPS-encrypted value (`ENC[AES256_GCM,...]`), and a Stripe `PaymentIntent` or `SetupIntent`
-/// client secret (`pi_..._secret_...`, handed to the browser by design).
+/// client secret (`pi_..._secret_...`, handed to the browser by design), and a resource name
+/// of short lower-case words ending in a number (`cmp2-qat-1208358310`, a cloud project or
+/// vault name).
 fn is_not_a_credential(value: &str) -> bool {
     static SHAPES: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(
-            r"^(?:[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,6}|[A-Za-z_]{1,16}=[^&]*&.*|ENC\[.*|(?:pi|seti)_[A-Za-z0-9]+_secret_[A-Za-z0-9]+)$",
+            r"^(?:[a-z][a-z0-9]{0,7}(?:-[a-z][a-z0-9]{0,7})+-[0-9]{4,}|[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,6}|[A-Za-z_]{1,16}=[^&]*&.*|ENC\[.*|(?:pi|seti)_[A-Za-z0-9]+_secret_[A-Za-z0-9]+)$",
         )
         .expect("static regex")
     });

@@ -53,7 +53,15 @@ const VENDOR_MIN_LEN: &[(&str, usize)] = &[
 /// Prefixes whose vendor rule knows the token's exact length and alphabet (Cloudflare's
 /// self-identifying tokens, `OpenAI` admin keys, GitLab tokens): a value under one that the rule
 /// did not report is truncated or mangled.
-const EXACT_FORMAT_PREFIXES: &[&str] = &["cfut_", "cfat_", "cfk_", "sk-admin-", "glpat-", "gloas-"];
+const EXACT_FORMAT_PREFIXES: &[&str] = &[
+    "cfut_",
+    "cfat_",
+    "cfk_",
+    "sk-admin-",
+    "glpat-",
+    "gloas-",
+    "sqco_",
+];
 
 /// Words that say a value is made up, as a whole segment or `camelCase` word of it.
 const MADE_UP_WORDS: &[&str] = &[

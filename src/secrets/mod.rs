@@ -142,7 +142,7 @@ impl SecretsAnalyzer {
                     }
                 }
                 Kind::Builtin(Builtin::GenericAssignment) => {
-                    for k in generic::KEYWORDS {
+                    for k in generic::KEYWORDS.iter().chain(generic::PASSWORD_WORDS) {
                         add(k, Target::Generic);
                     }
                     generic = Some(generic::Generic::new(d.rule_idx));

@@ -75,6 +75,19 @@ pub fn jwt_payload(token: &str) -> Option<serde_json::Value> {
     serde_json::from_slice(&payload).ok()
 }
 
+/// Whether the first segment of a JWT decodes to text (nine bytes in ten printable) that is not a
+/// JSON object naming its algorithm (`{"alg":"HS256",...}`): a header edited by hand. A segment
+/// of random characters decodes to bytes, not text, and says nothing either way.
+pub fn is_mangled_jwt_header(segment: &str) -> bool {
+    let Some(header) = decode_base64url(segment) else {
+        return false;
+    };
+    let printable = header.iter().filter(|b| (0x20..0x7f).contains(*b)).count();
+    printable * 10 >= header.len() * 9
+        && !serde_json::from_slice::<serde_json::Value>(&header)
+            .is_ok_and(|h| h.get("alg").is_some())
+}
+
 /// The role a Supabase-style JWT claims.
 pub fn jwt_role(token: &str) -> Option<JwtRole> {
     let payload = jwt_payload(token)?;
@@ -240,8 +253,14 @@ pub fn is_basic_auth(value: &str) -> bool {
     let Some((user, password)) = text.split_once(':') else {
         return false;
     };
+    // a password that only names itself (`user:pass`) is a tutorial's stand-in
+    let names_itself = password.eq_ignore_ascii_case("pass")
+        || super::generic::PASSWORD_WORDS
+            .iter()
+            .any(|w| password.eq_ignore_ascii_case(w));
     !user.is_empty()
         && !password.is_empty()
+        && !names_itself
         && text.chars().all(|c| !c.is_control())
         && !super::allow::is_placeholder(password)
         && !super::allow::is_default_secret(password)
@@ -282,6 +301,23 @@ mod tests {
         assert!(!is_basic_auth("ZGVwbG95")); // deploy
         assert!(!is_basic_auth("YWRtaW46cGFzc3dvcmQ=")); // admin:password
         assert!(!is_basic_auth("Y2ktYm90OmNoYW5nZW1l")); // ci-bot:changeme
+        assert!(!is_basic_auth("dXNlcjpwYXNz")); // user:pass
+    }
+
+    #[test]
+    fn jwt_headers_edited_by_hand() {
+        assert!(!is_mangled_jwt_header(
+            "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"
+        ));
+        // one letter changed in `alg`, and a header cut short
+        assert!(is_mangled_jwt_header(
+            "eyJ0eXAiOiJKV1QiLCJhbGCiOiJIUzI1NiJ9"
+        ));
+        assert!(is_mangled_jwt_header("eyJhbGciOiJIUzI1NiIsInR5cCVCJ9"));
+        // random characters after `eyJ` decode to bytes, not a header
+        assert!(!is_mangled_jwt_header(
+            "eyJ4tw1Jd1PM49YlUdnNZGN3zlQ3HnKpTT2Nf6WPEPuPP_ZyH37eh"
+        ));
     }
 
     #[test]
