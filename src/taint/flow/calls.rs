@@ -1451,24 +1451,38 @@ const STRING_METHODS: &[&str] = &[
     "padEnd",
 ];
 
-/// The top-level alternatives of a regular expression source.
-pub(super) fn branches(pattern: &str) -> impl Iterator<Item = &str> {
-    let (mut depth, mut class, mut escaped, mut start) = (0usize, false, false, 0);
-    let mut cuts = Vec::new();
-    for (i, c) in pattern.char_indices() {
+/// The characters of a regular expression source that give it structure rather than text: those
+/// outside escapes and character classes, each with the group depth before it (`(i, c, depth)`).
+pub(super) fn structural(
+    chars: impl Iterator<Item = (usize, char)>,
+) -> impl Iterator<Item = (usize, char, usize)> {
+    let (mut depth, mut class, mut escaped) = (0usize, false, false);
+    chars.filter_map(move |(i, c)| {
+        let before = depth;
+        if escaped {
+            escaped = false;
+            return None;
+        }
         match c {
-            _ if escaped => escaped = false,
             '\\' => escaped = true,
             '[' => class = true,
             ']' => class = false,
-            '(' if !class => depth += 1,
-            ')' if !class => depth = depth.saturating_sub(1),
-            '|' if !class && depth == 0 => {
-                cuts.push(&pattern[start..i]);
-                start = i + 1;
-            }
+            _ if class => {}
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
             _ => {}
         }
+        (!matches!(c, '\\' | '[' | ']') && !class).then_some((i, c, before))
+    })
+}
+
+/// The top-level alternatives of a regular expression source.
+pub(super) fn branches(pattern: &str) -> impl Iterator<Item = &str> {
+    let mut start = 0;
+    let mut cuts = Vec::new();
+    for (i, _, _) in structural(pattern.char_indices()).filter(|&(_, c, d)| c == '|' && d == 0) {
+        cuts.push(&pattern[start..i]);
+        start = i + 1;
     }
     cuts.push(&pattern[start..]);
     cuts.into_iter()

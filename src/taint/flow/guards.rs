@@ -178,24 +178,9 @@ fn matches_special((lo, hi): (u32, u32)) -> bool {
 
 /// The index of the `)` closing the group opened at `open`.
 fn group_end(chars: &[char], open: usize) -> Option<usize> {
-    let (mut depth, mut class, mut escaped) = (0usize, false, false);
-    for (i, c) in chars.iter().enumerate().skip(open) {
-        match c {
-            _ if escaped => escaped = false,
-            '\\' => escaped = true,
-            '[' => class = true,
-            ']' => class = false,
-            '(' if !class => depth += 1,
-            ')' if !class => {
-                depth -= 1;
-                if depth == 0 {
-                    return Some(i);
-                }
-            }
-            _ => {}
-        }
-    }
-    None
+    super::calls::structural(chars.iter().copied().enumerate().skip(open))
+        .find(|&(_, c, depth)| c == ')' && depth == 1)
+        .map(|(i, ..)| i)
 }
 
 /// The character ranges of the class opened at `open` and the index of its `]`; `None` for a
@@ -1120,6 +1105,15 @@ fn exits_within(n: Node<'_>, memo: &RefCell<BTreeMap<usize, bool>>, depth: usize
 #[cfg(test)]
 mod tests {
     use super::inert_pattern;
+
+    #[test]
+    fn regex_structure_skips_escapes_and_classes() {
+        let chars: Vec<char> = r"(a\)[()|]|(b(c)))|d".chars().collect();
+        assert_eq!(super::group_end(&chars, 0), Some(16));
+        assert_eq!(super::group_end(&chars, 10), Some(15));
+        let alternatives: Vec<&str> = super::super::calls::branches(r"a\||[|]b|(c|d)").collect();
+        assert_eq!(alternatives, [r"a\|", "[|]b", "(c|d)"]);
+    }
 
     #[test]
     fn allow_lists_of_inert_characters() {
