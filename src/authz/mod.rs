@@ -19,6 +19,7 @@ use std::sync::{Mutex, OnceLock, PoisonError};
 use regex::Regex;
 
 use crate::ascii_regex::AsciiRegex;
+use crate::platform::supabase::edge::QueryInput;
 use crate::engine::{Analyzer, FileContext, ProjectContext};
 use crate::entry::{self, Handler, Module};
 use crate::finding::Finding;
@@ -157,9 +158,9 @@ pub struct Summary {
     pub name: Option<String>,
     /// Its span.
     pub range: Range<usize>,
-    /// Privileged operations, with the matched text and whether the call ends a Supabase
-    /// `.from(...)` or `auth.admin` chain.
-    pub ops: Vec<(OpKind, Spot, String, bool)>,
+    /// Privileged operations, with the matched text and, for a service-role Supabase query of
+    /// a request handler, what request input does to it (rows it picks are the platform rule's).
+    pub ops: Vec<(OpKind, Spot, String, Option<QueryInput>)>,
     /// Whether it checks the caller.
     pub has_check: bool,
     /// Whether it (or its module) uses an admin client.
@@ -182,9 +183,6 @@ pub struct Summary {
     pub refers_to_caller: bool,
     /// Whether it authenticates a machine, not a user: shared secrets, webhook signatures.
     pub machine_auth: bool,
-    /// Whether it (or its module) uses a Supabase service-role client and reads request input:
-    /// the `supabase.service-role-query-from-request` rule judges its Supabase queries.
-    pub supabase_service_role_from_request: bool,
     /// Whether it decides on the caller's role or permissions.
     pub role_check: bool,
     /// Whether it compares a record or id with the caller's own id.
@@ -384,12 +382,20 @@ pub fn file_facts(file: &SourceFile, root: tree_sitter::Node<'_>) -> Option<File
         .filter(|m| known(m.as_str()))
         .map(|m| (m.start(), m.as_str()))
         .collect();
+    let handler_queries = if ops::uses_supabase_service_role(text)
+        || text.contains("import") && text.contains("admin")
+        || text.contains("require(") && text.contains("admin")
+    {
+        crate::platform::supabase::edge::handler_queries(root, text)
+    } else {
+        Vec::new()
+    };
     let facts = FileWide {
         operations: &operations,
         checks: &checks,
         calls: &calls,
         admin: file_admin,
-        service_role: ops::uses_supabase_service_role(text),
+        handler_queries: &handler_queries,
     };
     let mut spans: Vec<(Option<String>, Range<usize>)> = module
         .functions
@@ -457,7 +463,9 @@ struct FileWide<'a> {
     checks: &'a [usize],
     calls: &'a [(usize, &'a str)],
     admin: bool,
-    service_role: bool,
+    /// Service-role Supabase queries of request handlers (their chains), with what request
+    /// input does to each.
+    handler_queries: &'a [(Range<usize>, QueryInput)],
 }
 
 /// The items of a sorted slice whose offset falls in `range`.
@@ -479,7 +487,7 @@ fn summarize(
 ) -> Option<Summary> {
     let text = file.text.as_str();
     let body = text.get(range.clone())?;
-    let ops: Vec<(OpKind, Spot, String, bool)> = wide.operations
+    let ops: Vec<(OpKind, Spot, String, Option<QueryInput>)> = wide.operations
         [within(wide.operations, &range, |o| o.range.start)]
     .iter()
     .map(|o| {
@@ -490,7 +498,10 @@ fn summarize(
                 .trim_end_matches('(')
                 .trim()
                 .to_string(),
-            is_supabase_chain(text, o.range.start),
+            wide.handler_queries
+                .iter()
+                .find(|(r, _)| r.contains(&o.range.start))
+                .map(|(_, input)| *input),
         )
     })
     .collect();
@@ -524,7 +535,6 @@ fn summarize(
     {
         return None;
     }
-    let service_role = wide.service_role;
     let writes = ops
         .iter()
         .any(|(k, ..)| matches!(k, OpKind::Write | OpKind::UserManagement));
@@ -597,8 +607,6 @@ fn summarize(
         owner_models,
         refers_to_caller: idor::refers_to_caller(body),
         machine_auth: idor::authenticates_machine(body),
-        supabase_service_role_from_request: service_role
-            && (ops::reads_request_input(body) || body_has_params(body)),
         role_check,
         compares_caller: roles::compares_caller(body),
         account_op,
@@ -626,36 +634,6 @@ fn statement_at(text: &str, at: usize) -> String {
     let before = text[from..at].rsplit([';', '{', '}']).next().unwrap_or("");
     let after = text[at..to].split(';').next().unwrap_or("");
     format!("{before}{after}")
-}
-
-/// Whether the call at `at` ends a Supabase query chain (`.from("t")...` or `auth.admin.`)
-/// started in the same statement.
-fn is_supabase_chain(text: &str, at: usize) -> bool {
-    let from = crate::source::floor_char(text, at.saturating_sub(400));
-    let before = &text[from..at + text[at..].find('(').unwrap_or(0)];
-    let statement = before.rsplit([';', '{', '}']).next().unwrap_or(before);
-    // the platform rule judges chains whose rows a filter or a written row picks
-    let rest = &text[at..crate::source::floor_char(text, (at + 300).min(text.len()))];
-    let chain = format!("{statement}{}", rest.split(';').next().unwrap_or(rest));
-    (statement.contains(".from(")
-        && [
-            ".eq(", ".in(", ".match(", ".or(", ".filter(", ".neq(", ".upsert(", ".insert(",
-        ]
-        .iter()
-        .any(|f| chain.contains(f)))
-        || ["deleteUser", "updateUserById", "getUserById"]
-            .iter()
-            .any(|f| {
-                statement.contains(&format!("auth.admin.{f}"))
-                    || chain.starts_with(&format!(".{f}"))
-            })
-}
-
-/// Whether a function's parameter list (the text up to its first `)`) names parameters: server
-/// actions take their request input as arguments.
-fn body_has_params(body: &str) -> bool {
-    let head = body.split(')').next().unwrap_or("");
-    head.split('(').nth(1).is_some_and(|p| !p.trim().is_empty())
 }
 
 /// Reads a Next.js `middleware.ts` (or `.js`): whether it authenticates and which paths it lists.

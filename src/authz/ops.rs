@@ -407,24 +407,6 @@ pub fn uses_supabase_service_role(text: &str) -> bool {
     .any(|m| text.contains(m))
 }
 
-/// Whether `text` reads request input (body, query, route params, form data).
-pub fn reads_request_input(text: &str) -> bool {
-    [
-        "req.body",
-        "req.query",
-        "req.params",
-        ".json()",
-        "searchParams",
-        "formData",
-        "params.",
-        "request.body",
-        "event.body",
-        "input.",
-    ]
-    .iter()
-    .any(|m| text.contains(m))
-}
-
 /// Whether `text` uses an admin client (service role, master key, Admin SDK) that ignores
 /// row-level rules.
 pub fn uses_admin_client(text: &str) -> bool {

@@ -10,6 +10,8 @@ use crate::entry::{EntryPoint, Framework, Handler, Use, resolve_import};
 use crate::finding::{Finding, Related};
 use crate::parse::{self, Grammar};
 use crate::source::{self, Loaded};
+use crate::platform::supabase::edge::QueryInput;
+use crate::rules::Severity;
 
 use super::ops::{self, OpKind};
 use super::{FileFacts, Spot, Summary};
@@ -595,14 +597,9 @@ pub fn missing_caller_checks(
             let op_summary = project.summary(op_ref);
             let (kind, op_spot, op_text, supabase_chain) = &op_summary.ops[op_idx];
             // a Supabase service-role query fed by the request is the platform rule's to judge
-            let handler_summary = project.summary(handler);
             // `verify_jwt = false`: not even the platform asks for a token
             let jwt_off = entry.framework == Framework::SupabaseEdge && skips_jwt(ctx, &facts.path);
-            if *supabase_chain
-                && !jwt_off
-                && (handler_summary.supabase_service_role_from_request
-                    || op_summary.supabase_service_role_from_request)
-            {
+            if *supabase_chain == Some(QueryInput::PicksRows) && !jwt_off {
                 continue;
             }
             let op_path = &files[op_ref.0].path;
@@ -672,8 +669,15 @@ pub fn missing_caller_checks(
                 format!("{}:{}", facts.path, site.start.line),
             );
             properties.insert("operation".to_string(), format!("{kind:?}"));
+            // server-side data (a sync job, a cache refresh): whoever calls can run it, not
+            // decide what it writes
+            let severity = if *supabase_chain == Some(QueryInput::None) {
+                kind.severity(op_summary.admin).min(Severity::Medium)
+            } else {
+                kind.severity(op_summary.admin)
+            };
             out.push(Finding {
-                severity: kind.severity(op_summary.admin),
+                severity,
                 message,
                 related,
                 is_flow: true,
@@ -774,10 +778,7 @@ pub fn records_chosen_by_request_id(
         let op_summary = project.summary(owner);
         let (kind, spot, op_text, supabase_chain) = &op_summary.ops[op_idx];
         // Supabase service-role queries fed by the request are the platform rule's
-        if *supabase_chain
-            && (summary.supabase_service_role_from_request
-                || op_summary.supabase_service_role_from_request)
-        {
+        if *supabase_chain == Some(QueryInput::PicksRows) {
             continue;
         }
         let path = &files[owner.0].path;

@@ -65,6 +65,11 @@ static OWNER_KEY: LazyLock<Regex> = LazyLock::new(|| {
 static CLIENT_NAME: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)^(supabase_?admin|admin_?supabase|supabase_?service(_?role)?(_?client)?|service_?role_?client|supabase_?admin_?client)$").expect("valid regex")
 });
+/// Modules that, by their path, hold a service-role client (`../_lib/supabaseAdmin`,
+/// `@/lib/supabase/admin`, `./service-role`): whatever they export is the client or its factory.
+static ADMIN_MODULE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(^|[/_.-])(supabase[-_/]?(admin|service[-_]?role)|admin[-_]?supabase|service[-_]?role([-_]?client)?|supabase[-_]?service)([-_]?client)?(\.[jt]sx?)?$").expect("valid regex")
+});
 /// Imported factories of a service-role client, by convention.
 static FACTORY_NAME: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)^(create|get)(supabase)?(admin|service(_?role)?)(supabase)?(client)?$|^(create|get)_?supabase_?(admin|service(_?role)?)(_?client)?$").expect("valid regex")
@@ -186,6 +191,12 @@ impl Clients {
                 c.factories.insert(local.to_string());
             }
         }
+        // `import { admin } from "../_lib/supabaseAdmin"`: a name used as a query's receiver is
+        // the client, a called one its factory
+        for local in admin_module_bindings(index, src) {
+            c.names.insert(local.clone());
+            c.factories.insert(local);
+        }
         if !c.factories.is_empty() {
             for (name, value) in index.declarations(src) {
                 let value = js::unwrap_expr(value);
@@ -272,6 +283,66 @@ fn required_names(index: &js::Index<'_>, src: &str) -> Vec<String> {
         .filter(|n| n.kind() == "object_pattern")
         .flat_map(|n| bindings(n, src))
         .collect()
+}
+
+/// The local names bound by imports and `require`s of a module that [`ADMIN_MODULE`] names.
+fn admin_module_bindings(index: &js::Index<'_>, src: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for statement in index.of(&["import_statement"]) {
+        let Some(module) = statement
+            .child_field("source")
+            .and_then(|s| js::string_value(s, src))
+        else {
+            continue;
+        };
+        if !ADMIN_MODULE.is_match(module) {
+            continue;
+        }
+        let mut stack = vec![statement];
+        while let Some(n) = stack.pop() {
+            match n.kind() {
+                "import_specifier" => {
+                    if let Some(local) = n.child_field("alias").or_else(|| n.child_field("name")) {
+                        out.push(text(local, src).to_string());
+                    }
+                }
+                // the default import
+                "identifier" if n.parent().is_some_and(|p| p.kind() == "import_clause") => {
+                    out.push(text(n, src).to_string());
+                }
+                _ => {
+                    let mut cursor = n.walk();
+                    stack.extend(n.named_children(&mut cursor));
+                }
+            }
+        }
+    }
+    for d in index.of(&["variable_declarator"]) {
+        let Some(value) = d.child_field("value") else {
+            continue;
+        };
+        let value = js::unwrap_expr(value);
+        if value.kind() != "call_expression" || js::callee(value, src) != "require" {
+            continue;
+        }
+        let Some(module) = js::arguments(value)
+            .first()
+            .and_then(|a| js::string_value(*a, src))
+        else {
+            continue;
+        };
+        if !ADMIN_MODULE.is_match(module) {
+            continue;
+        }
+        if let Some(name) = d.child_field("name") {
+            match name.kind() {
+                "identifier" => out.push(text(name, src).to_string()),
+                "object_pattern" => out.extend(bindings(name, src)),
+                _ => {}
+            }
+        }
+    }
+    out
 }
 
 /// `const name = <call>` or `name = <call>` around `call`.
@@ -864,6 +935,57 @@ pub fn check_file(sink: &mut Sink<'_, '_>) {
             },
         );
     }
+}
+
+/// What request input does to a service-role query of a request handler.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QueryInput {
+    /// Request input picks its rows (filters, owner keys of written rows): this check judges it.
+    PicksRows,
+    /// Request input reaches it without picking rows (a written field, a search term).
+    Reaches,
+    /// No request input reaches it: server-side data, written or read for whoever calls.
+    None,
+}
+
+/// The service-role Supabase queries of request handlers in a file (the chain's range), with
+/// what request input does to each. Queries outside handlers (helpers) are not listed.
+pub fn handler_queries(root: Node<'_>, src: &str) -> Vec<(Range<usize>, QueryInput)> {
+    let index = js::Index::new(root);
+    let clients = Clients::find(&index, src);
+    if clients.is_empty() {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for call in index.of(&["call_expression"]) {
+        let method = js::method_name(call, src);
+        let from = method == Some("from");
+        if !from && !method.is_some_and(|m| ADMIN_METHODS.contains(&m)) {
+            continue;
+        }
+        if from && !js::receiver(call).is_some_and(|r| clients.is_client(r, &index, src)) {
+            continue;
+        }
+        let Some(handler) = handler_of(call, src) else {
+            continue;
+        };
+        let flow = Flow::of(&handler, src);
+        let query = if from {
+            query_inputs(call, &flow, src)
+        } else {
+            admin_call_inputs(call, &clients, &index, &flow, src)
+        };
+        let outer = if from { chain(call, src).1 } else { call };
+        let input = if query.is_some() {
+            QueryInput::PicksRows
+        } else if mentions(outer, &flow.tainted, src) {
+            QueryInput::Reaches
+        } else {
+            QueryInput::None
+        };
+        out.push((outer.byte_range(), input));
+    }
+    out
 }
 
 /// The service-role queries of a file chosen by request input in unverified handlers, with

@@ -409,6 +409,10 @@ fn policy(h: &History, p: &Policy, hits: &mut Vec<Hit>) {
         // a restrictive policy only narrows what the permissive ones allow
         return;
     }
+    if table == "storage.objects" {
+        storage_policy(p, &who, open_to_anon, hits);
+        return;
+    }
     if writes && (open_check || (open_using && !matches!(command, CreatePolicyCommand::Insert))) {
         let verb = match command {
             CreatePolicyCommand::Insert => "insert any row into",
@@ -468,6 +472,101 @@ fn policy(h: &History, p: &Policy, hits: &mut Vec<Hit>) {
     {
         self_update(h, p, hits);
     }
+}
+
+/// The bucket a `storage.objects` policy condition names when that is all it tests (besides
+/// tests any caller passes): `bucket_id = 'photos'`, `bucket_id = 'photos' and auth.role() =
+/// 'authenticated'`. `None` when the condition scopes files to their owner, a folder, a role or a
+/// membership, or names no single bucket.
+fn bucket_only(terms: &[String]) -> Option<String> {
+    let mut bucket = None;
+    for term in terms {
+        let c = compact(term);
+        let name = c
+            .strip_prefix("bucket_id='")
+            .and_then(|r| r.strip_suffix('\''))
+            .or_else(|| {
+                c.strip_prefix('\'')
+                    .and_then(|r| r.strip_suffix("'=bucket_id"))
+            });
+        match name {
+            Some(n) if !n.contains('\'') && bucket.is_none() => bucket = Some(n.to_string()),
+            _ if is_true(Some(term)) || is_any_user(Some(term)) => {}
+            _ => return None,
+        }
+    }
+    bucket
+}
+
+/// `permissive-policy` on `storage.objects`: a write policy whose only test is the bucket lets
+/// every user overwrite or delete everyone's files (update, delete, all) or upload anywhere in the
+/// bucket, other users' folders included (insert); a read policy whose only test is a bucket
+/// named for private files lets every user read them all.
+fn storage_policy(p: &Policy, who: &str, open_to_anon: bool, hits: &mut Vec<Hit>) {
+    let name = &p.name;
+    let (terms, verb, severity) = match p.command {
+        CreatePolicyCommand::Insert => (
+            &p.check_terms,
+            "upload files anywhere in",
+            if open_to_anon {
+                Severity::High
+            } else {
+                Severity::Medium
+            },
+        ),
+        CreatePolicyCommand::Select => (&p.using_terms, "read every file of", Severity::Medium),
+        CreatePolicyCommand::Update => (
+            &p.using_terms,
+            "overwrite every file of",
+            if open_to_anon {
+                Severity::Critical
+            } else {
+                Severity::High
+            },
+        ),
+        CreatePolicyCommand::Delete => (
+            &p.using_terms,
+            "delete every file of",
+            if open_to_anon {
+                Severity::Critical
+            } else {
+                Severity::High
+            },
+        ),
+        CreatePolicyCommand::All => (
+            &p.using_terms,
+            "read, overwrite and delete every file of",
+            if open_to_anon {
+                Severity::Critical
+            } else {
+                Severity::High
+            },
+        ),
+    };
+    let Some(bucket) = bucket_only(terms) else {
+        return;
+    };
+    if matches!(p.command, CreatePolicyCommand::Select) && bucket_severity(Some(&bucket)) != Some(Severity::High) {
+        return;
+    }
+    // uploads of everyone into a bucket meant for everyone's files are its purpose
+    if matches!(p.command, CreatePolicyCommand::Insert)
+        && !open_to_anon
+        && bucket_severity(Some(&bucket)).is_none()
+    {
+        return;
+    }
+    let why = if matches!(p.command, CreatePolicyCommand::Insert) {
+        "other users' folders included: its `with check` tests only the bucket, not the caller's folder (`(storage.foldername(name))[1] = auth.uid()::text`)"
+    } else {
+        "other users' files included: it tests only the bucket, not the file's owner (`owner_id = auth.uid()::text`) or folder"
+    };
+    hits.push(Hit::new(
+        &p.at,
+        Check::PermissivePolicy,
+        format!("Policy \"{name}\" lets {who} {verb} the storage bucket `{bucket}`, {why}"),
+        Some(severity),
+    ));
 }
 
 /// Columns that grant rights rather than value: roles, admin flags, permissions.
@@ -747,6 +846,11 @@ fn functions(h: &History, hits: &mut Vec<Hit>) {
             .iter()
             .any(|r| f.returns.starts_with(r))
             && body.contains(" from ");
+        // a scalar looked up in the accounts: `resolve_login_email(username) returns text`
+        let returns_account_data = ["text", "varchar", "character", "citext"]
+            .iter()
+            .any(|r| f.returns.starts_with(r))
+            && ACCOUNT_READ.is_match(body);
         let callable = f.anon || f.authenticated;
         let who = if f.anon {
             "`anon`"
@@ -755,11 +859,13 @@ fn functions(h: &History, hits: &mut Vec<Hit>) {
         };
         let mut problems = Vec::new();
         let mut severity = Severity::Low;
-        if callable && !checks_caller && (writes || returns_rows) {
+        if callable && !checks_caller && (writes || returns_rows || returns_account_data) {
             let what = if writes {
                 "changes data"
-            } else {
+            } else if returns_rows {
                 "returns rows"
+            } else {
+                "returns account data (an e-mail address or phone number) to whoever asks"
             };
             problems.push(format!(
                 "{what} without checking the caller, and {who} can call it through `/rest/v1/rpc`"
@@ -792,6 +898,12 @@ fn functions(h: &History, hits: &mut Vec<Hit>) {
         hits.push(hit);
     }
 }
+
+/// A read of account data: `auth.users`, or a select of an e-mail or phone column.
+static ACCOUNT_READ: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?is)\bfrom\s+auth\.users\b|\bselect\b[^;]{0,200}?\b(e_?mail|phone(_?number)?)\b[^;]{0,200}?\bfrom\b")
+        .expect("valid regex")
+});
 
 /// `view-bypasses-rls`, `materialized-view-exposed`, `auth-users-exposed`.
 fn views(h: &History, hits: &mut Vec<Hit>) {
