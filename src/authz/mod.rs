@@ -19,10 +19,10 @@ use std::sync::{Mutex, OnceLock, PoisonError};
 use regex::Regex;
 
 use crate::ascii_regex::AsciiRegex;
-use crate::platform::supabase::edge::QueryInput;
 use crate::engine::{Analyzer, FileContext, ProjectContext};
 use crate::entry::{self, Handler, Module};
 use crate::finding::Finding;
+use crate::platform::supabase::edge::QueryInput;
 use crate::rules::{Matcher, MatcherKind, RuleError, RuleSet};
 use crate::source::{Position, SourceFile};
 

@@ -9,9 +9,9 @@ use crate::engine::ProjectContext;
 use crate::entry::{EntryPoint, Framework, Handler, Use, resolve_import};
 use crate::finding::{Finding, Related};
 use crate::parse::{self, Grammar};
-use crate::source::{self, Loaded};
 use crate::platform::supabase::edge::QueryInput;
 use crate::rules::Severity;
+use crate::source::{self, Loaded};
 
 use super::ops::{self, OpKind};
 use super::{FileFacts, Spot, Summary};

@@ -504,49 +504,24 @@ fn bucket_only(terms: &[String]) -> Option<String> {
 /// named for private files lets every user read them all.
 fn storage_policy(p: &Policy, who: &str, open_to_anon: bool, hits: &mut Vec<Hit>) {
     let name = &p.name;
-    let (terms, verb, severity) = match p.command {
-        CreatePolicyCommand::Insert => (
-            &p.check_terms,
-            "upload files anywhere in",
-            if open_to_anon {
-                Severity::High
-            } else {
-                Severity::Medium
-            },
-        ),
-        CreatePolicyCommand::Select => (&p.using_terms, "read every file of", Severity::Medium),
-        CreatePolicyCommand::Update => (
-            &p.using_terms,
-            "overwrite every file of",
-            if open_to_anon {
-                Severity::Critical
-            } else {
-                Severity::High
-            },
-        ),
-        CreatePolicyCommand::Delete => (
-            &p.using_terms,
-            "delete every file of",
-            if open_to_anon {
-                Severity::Critical
-            } else {
-                Severity::High
-            },
-        ),
-        CreatePolicyCommand::All => (
-            &p.using_terms,
-            "read, overwrite and delete every file of",
-            if open_to_anon {
-                Severity::Critical
-            } else {
-                Severity::High
-            },
-        ),
+    let (terms, verb) = match p.command {
+        CreatePolicyCommand::Insert => (&p.check_terms, "upload files anywhere in"),
+        CreatePolicyCommand::Select => (&p.using_terms, "read every file of"),
+        CreatePolicyCommand::Update => (&p.using_terms, "overwrite every file of"),
+        CreatePolicyCommand::Delete => (&p.using_terms, "delete every file of"),
+        CreatePolicyCommand::All => (&p.using_terms, "read, overwrite and delete every file of"),
+    };
+    let severity = match (&p.command, open_to_anon) {
+        (CreatePolicyCommand::Select, _) | (CreatePolicyCommand::Insert, false) => Severity::Medium,
+        (CreatePolicyCommand::Insert, true) | (_, false) => Severity::High,
+        (_, true) => Severity::Critical,
     };
     let Some(bucket) = bucket_only(terms) else {
         return;
     };
-    if matches!(p.command, CreatePolicyCommand::Select) && bucket_severity(Some(&bucket)) != Some(Severity::High) {
+    if matches!(p.command, CreatePolicyCommand::Select)
+        && bucket_severity(Some(&bucket)) != Some(Severity::High)
+    {
         return;
     }
     // uploads of everyone into a bucket meant for everyone's files are its purpose
