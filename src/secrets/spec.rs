@@ -245,7 +245,7 @@ impl LazyRegex {
     /// are proven to compile by a test).
     pub fn get(&self) -> Option<&Regex> {
         self.compiled
-            .get_or_init(|| Regex::new(&self.source).ok())
+            .get_or_init(|| Regex::new(&ascii_classes(&self.source)).ok())
             .as_ref()
     }
 
@@ -354,6 +354,71 @@ fn ast_capture_groups(ast: &Ast, out: &mut Vec<CaptureGroup>) {
 /// `(?P<name>` or `(?<name>`). `None` for verbose patterns (`x` flag), whose comments may hold
 /// parentheses; the caller parses those. A unit test checks it against the parser for every
 /// embedded pattern.
+/// `pattern` with its `\w`, `\d` and `\s` made ASCII (`[[:word:]]`, `[0-9]`, `[[:space:]]`, and
+/// the same inside brackets), as in the RE2 patterns of the dedicated secret scanners: tokens are
+/// ASCII, and a Unicode `\w` repeated `{0,40}` times compiles to megabytes (the secret rules'
+/// regexes took 81 MB compiled, 25 MB with ASCII classes; issue 22). Negated classes (`\W`,
+/// `\S`, `\D`) and `\p{...}` are left as written.
+fn ascii_classes(pattern: &str) -> std::borrow::Cow<'_, str> {
+    if !pattern.contains(['w', 'd', 's']) || !pattern.contains('\\') {
+        return std::borrow::Cow::Borrowed(pattern);
+    }
+    let mut out = String::with_capacity(pattern.len() + 16);
+    // bracket depth: `[[:alpha:]x]` and `[a-z&&[^q]]` nest
+    let mut depth = 0usize;
+    let mut chars = pattern.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '\\' => {
+                let Some((_, next)) = chars.next() else {
+                    out.push(c);
+                    break;
+                };
+                let (outside, inside) = match next {
+                    'w' => ("[[:word:]]", "[:word:]"),
+                    'd' => ("[0-9]", "0-9"),
+                    's' => ("[[:space:]]", "[:space:]"),
+                    _ => {
+                        out.push(c);
+                        out.push(next);
+                        continue;
+                    }
+                };
+                out.push_str(if depth > 0 { inside } else { outside });
+            }
+            '[' => {
+                out.push(c);
+                if depth > 0 && pattern[i..].starts_with("[:") {
+                    // a POSIX class inside brackets: copy it whole
+                    if let Some(end) = pattern[i..].find(":]") {
+                        out.push_str(&pattern[i + 1..i + end + 2]);
+                        while chars.peek().is_some_and(|&(j, _)| j < i + end + 2) {
+                            chars.next();
+                        }
+                        continue;
+                    }
+                }
+                depth += 1;
+                // a leading `^` and a leading `]` belong to the class
+                if chars.peek().is_some_and(|&(_, n)| n == '^') {
+                    out.push('^');
+                    chars.next();
+                }
+                if chars.peek().is_some_and(|&(_, n)| n == ']') {
+                    out.push(']');
+                    chars.next();
+                }
+            }
+            ']' if depth > 0 => {
+                depth -= 1;
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 fn scanned_capture_groups(source: &str) -> Option<Vec<CaptureGroup>> {
     let bytes = source.as_bytes();
     let mut out = Vec::new();
@@ -625,6 +690,27 @@ pub fn compile(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn word_digit_and_space_classes_become_ascii() {
+        use super::ascii_classes;
+        assert_eq!(
+            ascii_classes(r#"(?i)key[\w.\s"\x27:=]{0,40}?(?P<s>\d{4})\s*\b"#),
+            r#"(?i)key[[:word:].[:space:]"\x27:=]{0,40}?(?P<s>[0-9]{4})[[:space:]]*\b"#
+        );
+        // escaped backslashes, negated classes, POSIX classes and `]` first in a class stay
+        assert_eq!(
+            ascii_classes(r"\\w\W\S[^\s][[:alpha:]\d][]\w]"),
+            r"\\w\W\S[^[:space:]][[:alpha:]0-9][][:word:]]"
+        );
+        assert_eq!(
+            ascii_classes("sk_live_[0-9a-z]{24}"),
+            "sk_live_[0-9a-z]{24}"
+        );
+        let unicode = regex::Regex::new(r"^\w+$").expect("compiles");
+        let ascii = regex::Regex::new(&ascii_classes(r"^\w+$")).expect("compiles");
+        assert!(unicode.is_match("clé") && !ascii.is_match("clé") && ascii.is_match("key_1"));
+    }
+
     use super::*;
     use crate::rules::{Matcher, MatcherKind};
 
