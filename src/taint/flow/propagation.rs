@@ -885,10 +885,15 @@ impl<'t> Walker<'_, 't> {
         let name = self.text(n);
         let path = [name.to_string()];
         let held = self.state.vars.get(name).cloned();
-        merge_named(
-            held.or_else(|| self.escaped(&path)),
-            self.source_for_path(&path, n.byte_range(), name),
-        )
+        let named = self.source_for_path(&path, n.byte_range(), name);
+        // a local read again through its alias (`resp` of `var resp = req.foo`): the flow that
+        // bound it covers the same rules and its steps start where the input entered
+        if let (Some(h), Some(named)) = (&held, &named)
+            && named.mask & !h.mask == 0
+        {
+            return held;
+        }
+        merge_named(held.or_else(|| self.escaped(&path)), named)
     }
 }
 
