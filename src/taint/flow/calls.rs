@@ -775,6 +775,10 @@ impl<'t> Walker<'_, 't> {
                 t.facts.set(Facts::NO_DOTDOT, cleans == Some(false));
                 t.facts.set(Facts::NORMALIZED, false);
                 t.facts.set(Facts::RELATIVE, false);
+                t.facts.set(
+                    Facts::SEGMENTS,
+                    method == "split" && self.splits_on_slash(&args),
+                );
                 // methods only strings have return strings
                 t.facts.set(
                     Facts::BUILT,

@@ -106,6 +106,9 @@ impl Facts {
     const RELATIVE: u8 = 8;
     /// A string for sure (built by `+`, a template literal or a string method), never an object.
     const BUILT: u8 = 16;
+    /// The array of a path's segments (`p.split("/")`): no item holds a `/`. Only the split
+    /// itself sets it; every other step that makes a new value drops it.
+    const SEGMENTS: u8 = 32;
 
     fn has(self, fact: u8) -> bool {
         self.0 & fact != 0
@@ -169,6 +172,8 @@ impl Taint {
     fn field(mut self) -> Self {
         self.whole = false;
         self.stringy = true;
+        // an item of an array of segments is a string, not the array
+        self.facts.set(Facts::SEGMENTS, false);
         self
     }
 

@@ -390,6 +390,7 @@ impl<'t> Walker<'_, 't> {
                         .set(Facts::ANCHORED, t.facts.has(Facts::ANCHORED) || anchored);
                     t.facts.set(Facts::NORMALIZED, false);
                     t.facts.set(Facts::RELATIVE, false);
+                    t.facts.set(Facts::SEGMENTS, false);
                     let clean = if anchored && t.facts.has(Facts::NO_DOTDOT) {
                         dot_free
                     } else {
@@ -441,6 +442,7 @@ impl<'t> Walker<'_, 't> {
                             t.facts.set(Facts::NO_DOTDOT, false);
                             t.facts.set(Facts::NORMALIZED, false);
                             t.facts.set(Facts::RELATIVE, relative);
+                            t.facts.set(Facts::SEGMENTS, false);
                             t.masked(clean)
                         })
                     }
@@ -536,6 +538,7 @@ impl<'t> Walker<'_, 't> {
                         m.facts.set(Facts::NO_DOTDOT, false);
                         m.facts.set(Facts::NORMALIZED, false);
                         m.facts.set(Facts::RELATIVE, false);
+                        m.facts.set(Facts::SEGMENTS, false);
                         m
                     });
                     if let Some(m) = merged {
@@ -628,6 +631,10 @@ impl<'t> Walker<'_, 't> {
         }
         let object = n.child_field("object")?;
         let mut t = self.eval(object)?;
+        // `parts[0]`, `parts[parts.length - 1]` of `parts = p.split("/")`: one segment
+        if t.facts.has(Facts::SEGMENTS) && self.is_end_index(n, object) {
+            return t.field().masked(self.shared.cfg.dot_free);
+        }
         let prop = path.last().map_or("", String::as_str);
         if CLEAN_METHODS.contains(&prop) {
             return None;
@@ -682,14 +689,44 @@ impl<'t> Walker<'_, 't> {
             .child_field("function")
             .and_then(|f| strip(f).child_field("property"))
             .is_some_and(|p| self.text(p) == "split");
-        let args = Self::args(call);
+        is_split && self.splits_on_slash(&Self::args(call))
+    }
+
+    /// Whether the arguments of a `split` are one `/` separator (`"/"`, `/\//`).
+    pub(super) fn splits_on_slash(&self, args: &[Node<'t>]) -> bool {
         let on_slash = args.first().map(|a| strip(*a)).is_some_and(|a| {
             string_value(self.shared.text, a) == Some("/")
                 || (a.kind() == "regex"
                     && a.child_field("pattern")
                         .is_some_and(|p| matches!(self.text(p), "\\/" | "/")))
         });
-        is_split && on_slash && args.len() == 1
+        on_slash && args.len() == 1
+    }
+
+    /// Whether `n` reads the first or the last item of `object`: `a[0]`, `a[a.length - 1]`.
+    fn is_end_index(&self, n: Node<'t>, object: Node<'t>) -> bool {
+        if n.kind() != "subscript_expression" {
+            return false;
+        }
+        let Some(index) = n.child_field("index").map(strip) else {
+            return false;
+        };
+        if self.text(index) == "0" {
+            return true;
+        }
+        let object = strip(object);
+        index.kind() == "binary_expression"
+            && self.op(index) == "-"
+            && index
+                .child_field("right")
+                .is_some_and(|r| self.text(strip(r)) == "1")
+            && index.child_field("left").map(strip).is_some_and(|l| {
+                l.kind() == "member_expression"
+                    && l.child_field("property")
+                        .is_some_and(|p| self.text(p) == "length")
+                    && l.child_field("object")
+                        .is_some_and(|o| self.text(strip(o)) == self.text(object))
+            })
     }
 
     /// The text an untrusted-free left side of `+` puts first, code-chosen parts (names,
@@ -848,10 +885,15 @@ impl<'t> Walker<'_, 't> {
         let name = self.text(n);
         let path = [name.to_string()];
         let held = self.state.vars.get(name).cloned();
-        merge_named(
-            held.or_else(|| self.escaped(&path)),
-            self.source_for_path(&path, n.byte_range(), name),
-        )
+        let named = self.source_for_path(&path, n.byte_range(), name);
+        // a local read again through its alias (`resp` of `var resp = req.foo`): the flow that
+        // bound it covers the same rules and its steps start where the input entered
+        if let (Some(h), Some(named)) = (&held, &named)
+            && named.mask & !h.mask == 0
+        {
+            return held;
+        }
+        merge_named(held.or_else(|| self.escaped(&path)), named)
     }
 }
 
