@@ -13,6 +13,7 @@ struct Patterns {
     direct: AsciiRegex,
     destructured: AsciiRegex,
     assigned: AsciiRegex,
+    body_alias: AsciiRegex,
     caller: AsciiRegex,
     nest_param: AsciiRegex,
 }
@@ -26,6 +27,9 @@ fn patterns() -> &'static Patterns {
             direct: re(r"\b(?:req|request|event)\.(?:params|query|body)\.(\w+)|\b(?:params|body|input|args|data)\.(\w+)"),
             destructured: re(r"(?:const|let|var)\s*\{([^}]*)\}\s*=\s*(?:await\s+)?(?:(?:req|request|event)\.(?:params|query|body|data|json\(\))|data\s*(?:as\s|;|\n))"),
             assigned: re(r"(?:const|let|var)\s+(\w+)\s*=\s*[^;\n]*\b(?:req|request)\.(?:params|query|body)\.(\w+)"),
+            // `const reqBody = await req.json()`, `const payload = req.body as Input`: the whole
+            // request input held in a variable, read later field by field
+            body_alias: re(r"(?:const|let|var)\s+(\w+)\s*(?::\s*[\w<>\[\]]+\s*)?=\s*(?:await\s+)?(?:req|request|event)\.(?:body|query|params|data|json\(\s*\))\s*(?:as\s+\w+\s*)?(?:;|\n)"),
             // NestJS: `@Param("id") id: string`, `@Body("userId") userId`
             nest_param: re(r#"@(?:Param|Query|Body)\(\s*['"](\w+)['"]\s*\)\s*(\w+)"#),
             caller: re(concat!(
@@ -97,6 +101,45 @@ pub fn request_ids(body: &str) -> BTreeSet<String> {
             && (is_id_like(local.as_str()) || is_id_like(field.as_str()))
         {
             out.insert(local.as_str().to_string());
+        }
+    }
+    for alias in p.body_alias.captures_iter(body).filter_map(|c| c.get(1)) {
+        out.extend(alias_ids(body, alias.as_str()));
+    }
+    out
+}
+
+/// The id-like names read from a variable that holds the whole request input: `const { userId }
+/// = reqBody` binds `userId`, `reqBody.userId` is kept whole (a property read, see [`mentions`]).
+fn alias_ids(body: &str, alias: &str) -> BTreeSet<String> {
+    let alias = regex::escape(alias);
+    let mut out = BTreeSet::new();
+    if let Ok(destructured) = Regex::new(&format!(
+        r"(?:const|let|var)\s*\{{([^}}]*)\}}\s*=\s*{alias}\b"
+    )) {
+        for c in destructured.captures_iter(body) {
+            for part in c.get(1).map_or("", |m| m.as_str()).split(',') {
+                let local = part
+                    .rsplit(':')
+                    .next()
+                    .unwrap_or(part)
+                    .split('=')
+                    .next()
+                    .unwrap_or("")
+                    .trim();
+                if is_id_like(local) {
+                    out.insert(local.to_string());
+                }
+            }
+        }
+    }
+    if let Ok(field) = Regex::new(&format!(r"\b{alias}\??\.(\w+)")) {
+        for c in field.captures_iter(body) {
+            if let (Some(whole), Some(name)) = (c.get(0), c.get(1))
+                && is_id_like(name.as_str())
+            {
+                out.insert(whole.as_str().to_string());
+            }
         }
     }
     out

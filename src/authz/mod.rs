@@ -194,6 +194,9 @@ pub struct Summary {
     pub identity_from_request: Option<(Spot, String)>,
     /// Whether the identity it takes from the request comes from a client-set header.
     pub identity_from_header: bool,
+    /// Whether it filters a query by the identity it takes from the request (reads records of
+    /// the user the request named).
+    pub queries_by_identity: bool,
     /// Whether it uses the verified identity (`req.user`, `decoded.uid`, `user.id`).
     pub uses_verified_identity: bool,
     /// Whether it verifies a token or session.
@@ -547,6 +550,9 @@ fn summarize(
     let identity_from_header = identity
         .as_ref()
         .is_some_and(|(_, name)| name.contains("eaders"));
+    let queries_by_identity = identity
+        .as_ref()
+        .is_some_and(|(_, name)| roles::queries_by(body, name));
     let ops_by_request_id = ops
         .iter()
         .enumerate()
@@ -612,6 +618,7 @@ fn summarize(
         account_op,
         identity_from_request: identity.map(|(r, name)| (at(r), name)),
         identity_from_header,
+        queries_by_identity,
         uses_verified_identity: roles::uses_verified_identity(body),
         verifies_token: roles::verifies_token(body),
         header_presence: roles::header_presence_test(body).map(at),

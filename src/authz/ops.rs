@@ -101,7 +101,7 @@ fn patterns() -> &'static Patterns {
                 ),
                 (
                     OpKind::Schema,
-                    re(r"\b(?:CREATE|ALTER|DROP|TRUNCATE)\s+(?:TABLE|INDEX|SCHEMA|DATABASE)\b"),
+                    re(r"\b(?:CREATE|ALTER|DROP|TRUNCATE)\s+(?:TABLE|INDEX|SCHEMA|DATABASE)\b|\.release(?:Firestore|Storage)RulesetFromSource\(|\.releaseDatabaseRules\("),
                 ),
                 (
                     OpKind::Payment,
@@ -122,11 +122,11 @@ fn patterns() -> &'static Patterns {
                 ),
                 (
                     OpKind::Llm,
-                    re(r"chat\.completions\.create\(|\.responses\.create\(|\bmessages\.(?:create|stream)\(|\b(?:generateText|streamText|generateObject|streamObject)\(|\bnew\s+(?:ChatOpenAI|ChatAnthropic|ChatGoogleGenerativeAI)\(|api\.openai\.com|api\.anthropic\.com|generativelanguage\.googleapis\.com|\.generateContent(?:Stream)?\(|\.embeddings\.create\(|\.images\.generate\("),
+                    re(r"chat\.completions\.create\(|\.responses\.create\(|\bmessages\.(?:create|stream)\(|\b(?:generateText|streamText|generateObject|streamObject)\(|\bnew\s+(?:ChatOpenAI|ChatAnthropic|ChatGoogleGenerativeAI)\(|api\.openai\.com|api\.anthropic\.com|generativelanguage\.googleapis\.com|openrouter\.ai/api|ai\.gateway\.lovable\.dev|\.generateContent(?:Stream)?\(|\.embeddings\.create\(|\.images\.generate\("),
                 ),
                 (
                     OpKind::Message,
-                    re(r"hooks\.slack\.com|SLACK_\w*WEBHOOK\w*|discord(?:app)?\.com/api/webhooks|\.sendMail\(|\.emails\.send\(|\bsgMail\.send\(|\bsendEmail\(|\bsendSms\(|\.sendTransacEmail\("),
+                    re(r"hooks\.slack\.com|SLACK_\w*WEBHOOK\w*|discord(?:app)?\.com/api/webhooks|\.sendMail\(|\.emails\.send\(|\bsgMail\.send\(|\bsendEmail\(|\bsendSms\(|\.sendTransacEmail\(|api\.sendgrid\.com/v3/mail/send|api\.resend\.com/emails|api\.mailgun\.net/v3/|api\.postmarkapp\.com/email"),
                 ),
             ],
             check: re(concat!(
@@ -142,6 +142,11 @@ fn patterns() -> &'static Patterns {
                 r"|headers:\s*\{\s*[Aa]uthorization\s*:",
                 r"|!\s*(?:request\.|context\.|ctx\.|event\.)?auth\b|\bauth\??\.uid\b|['\x22]unauthenticated['\x22]|statusCode:\s*40[13]\b|status\(\s*40[13]\s*\)|status:\s*40[13]\b",
                 r"|get(?:User|Auth|Caller|Session)Context\(",
+                // a record fetched only together with the secret the caller holds (an order's
+                // confirmation token, an invite or share token): possession is the check
+                r"|\.(?:eq|where|equalTo)\(\s*['\x22]\w*(?:token|secret)['\x22]\s*,",
+                // a CAPTCHA answer verified with its provider: the endpoint is public on purpose
+                r"|hcaptcha\.com/siteverify|google\.com/recaptcha/api/siteverify|challenges\.cloudflare\.com/turnstile/v0/siteverify",
             )),
             admin: re(r"(?:from|require\()\s*['\x22][^'\x22]*[aA]dmin['\x22]|SERVICE_ROLE|service_role|serviceRole|supabaseAdmin|adminClient|AdminClient|useMasterKey|firebase-admin|admin\.firestore\(|admin\.auth\(|auth\.admin\."),
             auth_middleware: re(r"(?i)auth|protect|verif|token|session|jwt|require|logged|guard|clerk|passport|admin|ensure|permission|role|firebase|secure|private|signed|isuser|ismember|owner"),

@@ -1089,7 +1089,9 @@ pub fn caller_identity_from_request(
             continue;
         };
         let summaries: Vec<&Summary> = v.reached.iter().map(|r| project.summary(*r)).collect();
-        let acts = summaries.iter().any(|s| !s.ops.is_empty()) || handler.account_op.is_some();
+        let acts = summaries.iter().any(|s| !s.ops.is_empty())
+            || handler.account_op.is_some()
+            || handler.queries_by_identity;
         let message = if handler.identity_from_header {
             // a Next.js middleware that writes the header overrides what the client sent
             let set_by_middleware = project

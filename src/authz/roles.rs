@@ -47,6 +47,8 @@ fn patterns() -> &'static Patterns {
                 r"|\b(?:user|currentUser|session\.user|decoded|decodedToken|claims|caller|me|authUser|authedUser|token|payload)\??\.(?:id|uid|sub|_id|userId)\s*[!=]==?",
                 r"|[!=]==?\s*(?:user|currentUser|session\.user|decoded|decodedToken|claims|caller|me|authUser|authedUser|token|payload)\??\.(?:id|uid|sub|_id|userId)\b",
                 r"|equalTo\(\s*['\x22]\w+['\x22]\s*,\s*(?:req|request)\.user\b",
+                // re-authenticating with the account's own password proves the caller owns it
+                r"|\.auth\.signInWithPassword\(",
             )),
             // an account (or record) chosen by a value: group 1 is the value's text
             lookup: re(concat!(
@@ -223,9 +225,24 @@ pub fn identity_from_request(body: &str, ids: &BTreeSet<String>) -> Option<(Rang
     if let Some(m) = p.identity_header.find(body) {
         return Some((m.range(), m.as_str().to_string()));
     }
-    let name = ids.iter().find(|id| p.identity_field.is_match(id))?;
+    // `reqBody.userId` (a field of the held request body) is judged by its last segment
+    let name = ids.iter().find(|id| {
+        p.identity_field
+            .is_match(id.rsplit('.').next().unwrap_or(id))
+    })?;
     let at = body.find(name.as_str())?;
     Some((at..at + name.len(), name.clone()))
+}
+
+/// Whether `body` filters or keys a query by `name` (`.eq('user_id', userId)`,
+/// `.where('uid', '==', uid)`, `.doc(userId)`, `equalTo('user', userId)`, `findOne({ userId })`):
+/// reading another user's records by the id the request named is acting for them too.
+pub fn queries_by(body: &str, name: &str) -> bool {
+    let name = regex::escape(name);
+    Regex::new(&format!(
+        r"(?:\.(?:eq|match|where|filter|doc|child|in|contains|find\w*|get|equalTo|containedIn))\(\s*[^;()]*?(?:[^\w$.]|^){name}\b"
+    ))
+    .is_ok_and(|re| re.is_match(body))
 }
 
 /// Whether a function uses the verified identity (`req.user`, `decoded.uid`, `session.user.id`).
