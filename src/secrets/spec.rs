@@ -8,7 +8,8 @@
 //!   allow: ['^sk_live_0+$']   # extra allowlist regexes on the secret
 //!   placeholders: true        # skip placeholders (`xxx`, `<...>`, `${...}`, `...EXAMPLE`); default true
 //!   validate: github-checksum # a check in code: github-checksum | jwt | supabase-service-role |
-//!                             # jwt-credential | azure-sas (on the whole match) | basic-auth
+//!                             # jwt-credential | azure-sas (on the whole match) | basic-auth |
+//!                             # header-token
 //!   multiline: false          # the regex may span lines (private keys, JSON documents)
 //!   context-lines: 0          # also search this many lines around the keyword's line
 //!   weak-only: false          # report only well-known defaults (`weak` or default-secret words)
@@ -164,6 +165,9 @@ pub enum Validation {
     AzureSas,
     /// base64 of `user:password` with both parts present (a Docker config `auth`).
     BasicAuth,
+    /// A header credential: any token, but a JWT only when it names no holder
+    /// ([`super::validate::is_claimless_jwt`]); the JWT rules judge the others.
+    HeaderToken,
 }
 
 /// Detectors written in Rust, chosen by `detector:`.
@@ -619,11 +623,12 @@ pub fn compile(
                 Some("jwt-credential") => Some(Validation::JwtCredential),
                 Some("azure-sas") => Some(Validation::AzureSas),
                 Some("basic-auth") => Some(Validation::BasicAuth),
+                Some("header-token") => Some(Validation::HeaderToken),
                 Some(other) => {
                     return Err(error(
                         "validate",
                         format!(
-                            "unknown validation `{other}`: expected github-checksum, jwt, supabase-service-role, jwt-credential, azure-sas or basic-auth"
+                            "unknown validation `{other}`: expected github-checksum, jwt, supabase-service-role, jwt-credential, azure-sas, basic-auth or header-token"
                         ),
                     ));
                 }

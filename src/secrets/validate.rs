@@ -193,6 +193,31 @@ pub fn jwt_credential(token: &str) -> Option<JwtClaims> {
     })
 }
 
+/// Whether a JWT sent as an HTTP credential is one that only the header rule reports: signed
+/// (`alg` is not `none`, a signature is present) with a payload that names no holder, role or
+/// scope (`{"confidence":0.8}`). Written into a literal it can still be a demo of the format,
+/// but in an `Authorization` header it is what the server accepts (issue 17). A token with any
+/// identity claim is the JWT rule's, which also knows public keys (`role: anon`).
+pub fn is_claimless_jwt(token: &str) -> bool {
+    let Some(header) = token.split('.').next().and_then(decode_base64url) else {
+        return false;
+    };
+    let alg = serde_json::from_slice::<serde_json::Value>(&header)
+        .ok()
+        .and_then(|h| {
+            h.get("alg")
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_string)
+        });
+    if alg.is_none_or(|a| a.eq_ignore_ascii_case("none")) {
+        return false;
+    }
+    jwt_payload(token)
+        .as_ref()
+        .and_then(serde_json::Value::as_object)
+        .is_some_and(|p| !IDENTITY_CLAIMS.iter().any(|c| p.contains_key(*c)))
+}
+
 /// base64url (or standard base64) without padding requirements.
 pub fn decode_base64url(s: &str) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(s.len() * 3 / 4);
@@ -408,5 +433,29 @@ mod tests {
             jwt_credential("eyJhbGciOiJub25lIn0.eyJzdWIiOiJ0ZXN0LXVzZXIifQ."),
             None
         );
+    }
+
+    #[test]
+    fn claimless_jwts_are_signed_tokens_that_name_nobody() {
+        let header = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9";
+        // {"confidence":0.8}, gitleaks' curl sample
+        assert!(is_claimless_jwt(&format!(
+            "{header}.eyJjb25maWRlbmNlIjowLjh9.kvRPfjAhLhtRTczoRgctVGp7KY1QVH3UBZM-gM0x8ec"
+        )));
+        // {"sub":"42","exp":1700000000} names its holder: the JWT rule's
+        assert!(!is_claimless_jwt(&format!(
+            "{header}.eyJzdWIiOiI0MiIsImV4cCI6MTcwMDAwMDAwMH0.c2lnbmF0dXJl"
+        )));
+        // {"role":"anon"}: a public key
+        assert!(!is_claimless_jwt(&format!(
+            "{header}.eyJyb2xlIjoiYW5vbiJ9.c2ln"
+        )));
+        // unsigned, and no signature
+        assert!(!is_claimless_jwt(
+            "eyJhbGciOiJub25lIn0.eyJtc2ciOiJoZWxsbyJ9.c2ln"
+        ));
+        assert!(!is_claimless_jwt(&format!(
+            "{header}.eyJtc2ciOiJoZWxsbyJ9."
+        )));
     }
 }
