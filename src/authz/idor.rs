@@ -74,20 +74,7 @@ pub fn request_ids(body: &str) -> BTreeSet<String> {
     let p = patterns();
     let mut out = BTreeSet::new();
     for c in p.destructured.captures_iter(body) {
-        for part in c.get(1).map_or("", |m| m.as_str()).split(',') {
-            // `{ id: postId }` binds postId; `{ id }` binds id
-            let local = part
-                .rsplit(':')
-                .next()
-                .unwrap_or(part)
-                .split('=')
-                .next()
-                .unwrap_or("")
-                .trim();
-            if is_id_like(local) {
-                out.insert(local.to_string());
-            }
-        }
+        out.extend(destructured_ids(c.get(1).map_or("", |m| m.as_str())));
     }
     for c in p.nest_param.captures_iter(body) {
         if let (Some(field), Some(local)) = (c.get(1), c.get(2))
@@ -109,6 +96,22 @@ pub fn request_ids(body: &str) -> BTreeSet<String> {
     out
 }
 
+/// The id-like locals an object pattern's inside binds: `id: postId` binds `postId`, `id` binds
+/// `id`, `id = 0` binds `id`.
+fn destructured_ids(pattern: &str) -> impl Iterator<Item = String> + '_ {
+    pattern.split(',').filter_map(|part| {
+        let local = part
+            .rsplit(':')
+            .next()
+            .unwrap_or(part)
+            .split('=')
+            .next()
+            .unwrap_or("")
+            .trim();
+        is_id_like(local).then(|| local.to_string())
+    })
+}
+
 /// The id-like names read from a variable that holds the whole request input: `const { userId }
 /// = reqBody` binds `userId`, `reqBody.userId` is kept whole (a property read, see [`mentions`]).
 fn alias_ids(body: &str, alias: &str) -> BTreeSet<String> {
@@ -118,19 +121,7 @@ fn alias_ids(body: &str, alias: &str) -> BTreeSet<String> {
         r"(?:const|let|var)\s*\{{([^}}]*)\}}\s*=\s*{alias}\b"
     )) {
         for c in destructured.captures_iter(body) {
-            for part in c.get(1).map_or("", |m| m.as_str()).split(',') {
-                let local = part
-                    .rsplit(':')
-                    .next()
-                    .unwrap_or(part)
-                    .split('=')
-                    .next()
-                    .unwrap_or("")
-                    .trim();
-                if is_id_like(local) {
-                    out.insert(local.to_string());
-                }
-            }
+            out.extend(destructured_ids(c.get(1).map_or("", |m| m.as_str())));
         }
     }
     if let Ok(field) = Regex::new(&format!(r"\b{alias}\??\.(\w+)")) {
