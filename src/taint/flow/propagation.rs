@@ -485,10 +485,18 @@ impl<'t> Walker<'_, 't> {
             "array" => {
                 let mut c = n.walk();
                 let kids: Vec<_> = n.named_children(&mut c).collect();
+                // `[system, ...messages]`: a request value spread in keeps the caller's list (its
+                // items, whatever they hold), unlike items the code builds around request values
+                let mut spreads_input = false;
                 kids.into_iter()
-                    .fold(None, |acc, k| union(acc, self.eval(k)))
+                    .fold(None, |acc, k| {
+                        let t = self.eval(k);
+                        spreads_input |= k.kind() == "spread_element"
+                            && t.as_ref().is_some_and(|t| t.stringy && !t.whole);
+                        union(acc, t)
+                    })
                     .map(|mut t| {
-                        t.stringy = false;
+                        t.stringy = spreads_input;
                         t.whole = false;
                         t
                     })
