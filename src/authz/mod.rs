@@ -385,9 +385,11 @@ pub fn file_facts(file: &SourceFile, root: tree_sitter::Node<'_>) -> Option<File
         .filter(|m| known(m.as_str()))
         .map(|m| (m.start(), m.as_str()))
         .collect();
-    let handler_queries = if ops::uses_supabase_service_role(text)
-        || text.contains("import") && text.contains("admin")
-        || text.contains("require(") && text.contains("admin")
+    // a second walk of the tree, so only where a Supabase query or admin call can be: a
+    // service-role marker or an import of an admin module, and a `.from(` or `auth.admin`
+    let handler_queries = if (text.contains(".from(") || text.contains("auth.admin"))
+        && (ops::uses_supabase_service_role(text)
+            || (text.contains("import") || text.contains("require(")) && text.contains("admin"))
     {
         crate::platform::supabase::edge::handler_queries(root, text)
     } else {
