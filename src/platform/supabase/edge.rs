@@ -952,7 +952,35 @@ pub enum QueryInput {
 /// what request input does to each. Queries outside handlers (helpers) are not listed.
 pub fn handler_queries(root: Node<'_>, src: &str) -> Vec<(Range<usize>, QueryInput)> {
     let index = js::Index::new(root);
-    let clients = Clients::find(&index, src);
+    handler_calls(&index, src)
+        .into_iter()
+        .map(|c| {
+            let outer = if c.from { chain(c.call, src).1 } else { c.call };
+            let input = if c.query.is_some() {
+                QueryInput::PicksRows
+            } else if mentions(outer, &c.flow.tainted, src) {
+                QueryInput::Reaches
+            } else {
+                QueryInput::None
+            };
+            (outer.byte_range(), input)
+        })
+        .collect()
+}
+
+/// A service-role query of a request handler: the `.from(...)` or admin-method call, its
+/// handler and request flow, and the rows request input picks, if it picks any.
+struct HandlerCall<'t> {
+    call: Node<'t>,
+    from: bool,
+    handler: Handler<'t>,
+    flow: Flow,
+    query: Option<Query>,
+}
+
+/// Every service-role query of the file's request handlers.
+fn handler_calls<'t>(index: &js::Index<'t>, src: &str) -> Vec<HandlerCall<'t>> {
+    let clients = Clients::find(index, src);
     if clients.is_empty() {
         return Vec::new();
     }
@@ -963,7 +991,7 @@ pub fn handler_queries(root: Node<'_>, src: &str) -> Vec<(Range<usize>, QueryInp
         if !from && !method.is_some_and(|m| ADMIN_METHODS.contains(&m)) {
             continue;
         }
-        if from && !js::receiver(call).is_some_and(|r| clients.is_client(r, &index, src)) {
+        if from && !js::receiver(call).is_some_and(|r| clients.is_client(r, index, src)) {
             continue;
         }
         let Some(handler) = handler_of(call, src) else {
@@ -973,17 +1001,15 @@ pub fn handler_queries(root: Node<'_>, src: &str) -> Vec<(Range<usize>, QueryInp
         let query = if from {
             query_inputs(call, &flow, src)
         } else {
-            admin_call_inputs(call, &clients, &index, &flow, src)
+            admin_call_inputs(call, &clients, index, &flow, src)
         };
-        let outer = if from { chain(call, src).1 } else { call };
-        let input = if query.is_some() {
-            QueryInput::PicksRows
-        } else if mentions(outer, &flow.tainted, src) {
-            QueryInput::Reaches
-        } else {
-            QueryInput::None
-        };
-        out.push((outer.byte_range(), input));
+        out.push(HandlerCall {
+            call,
+            from,
+            handler,
+            flow,
+            query,
+        });
     }
     out
 }
@@ -991,31 +1017,16 @@ pub fn handler_queries(root: Node<'_>, src: &str) -> Vec<(Range<usize>, QueryInp
 /// The service-role queries of a file chosen by request input in unverified handlers, with
 /// their message and severity.
 fn find(index: &js::Index<'_>, src: &str) -> Vec<(Range<usize>, String, Severity)> {
-    let clients = Clients::find(index, src);
-    if clients.is_empty() {
-        return Vec::new();
-    }
     let mut hits = Vec::new();
-    for call in index.of(&["call_expression"]) {
-        let query = if js::method_name(call, src) == Some("from") {
-            if !js::receiver(call).is_some_and(|r| clients.is_client(r, index, src)) {
-                continue;
-            }
-            let Some(handler) = handler_of(call, src) else {
-                continue;
-            };
-            let flow = Flow::of(&handler, src);
-            query_inputs(call, &flow, src).map(|q| (q, handler, flow))
-        } else if js::method_name(call, src).is_some_and(|m| ADMIN_METHODS.contains(&m)) {
-            let Some(handler) = handler_of(call, src) else {
-                continue;
-            };
-            let flow = Flow::of(&handler, src);
-            admin_call_inputs(call, &clients, index, &flow, src).map(|q| (q, handler, flow))
-        } else {
-            None
-        };
-        let Some((q, handler, flow)) = query else {
+    for HandlerCall {
+        call,
+        handler,
+        flow,
+        query,
+        ..
+    } in handler_calls(index, src)
+    {
+        let Some(q) = query else {
             continue;
         };
         if flow.guarded {
