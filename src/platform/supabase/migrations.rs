@@ -59,7 +59,7 @@ static PERSONAL_COLUMN: LazyLock<Regex> = LazyLock::new(|| {
 });
 /// Columns that decide what a user may do or has paid for.
 static PRIVILEGED_COLUMN: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(role|roles|user_role|app_role|is_admin|admin|is_superuser|is_staff|is_moderator|permissions|credits?|credit_balance|balance|wallet_balance|plan|plan_id|subscription_tier|subscription_plan|subscription_status|subscription_expires_at|tier|is_premium|is_pro|is_paid|premium|points|account_type|user_type|is_verified|verified|approved|is_approved)$").expect("valid regex")
+    Regex::new(r"^(role|roles|user_role|app_role|role_id|user_role_id|app_role_id|is_admin|admin|is_superuser|is_staff|is_moderator|permissions|credits?|credit_balance|balance|wallet_balance|plan|plan_id|subscription_tier|subscription_plan|subscription_status|subscription_expires_at|tier|is_premium|is_pro|is_paid|premium|points|account_type|user_type|is_verified|verified|approved|is_approved)$").expect("valid regex")
 });
 /// Tables that hold a user's own account, settings or entitlements.
 static ACCOUNT_TABLE: LazyLock<Regex> = LazyLock::new(|| {
@@ -581,8 +581,30 @@ fn is_own_row(condition: &str) -> bool {
         .to_ascii_lowercase()
         .replace("(select auth.uid())", "auth.uid()")
         .replace("(select auth.uid() as uid)", "auth.uid()");
-    let c = c.trim_matches(|ch: char| ch == '(' || ch == ')' || ch.is_whitespace());
-    OWN_ROW.is_match(c)
+    OWN_ROW.is_match(strip_outer_parens(&c))
+}
+
+/// `condition` without the parentheses that wrap all of it (`((id = auth.uid()))` becomes
+/// `id = auth.uid()`); trimming every `)` would eat the call's own.
+fn strip_outer_parens(condition: &str) -> &str {
+    let mut c = condition.trim();
+    while c.starts_with('(') && c.ends_with(')') {
+        // the first `(` must close at the very end, not earlier (`(a) = (b)`)
+        let mut depth = 0i32;
+        let closes_at_end = c.char_indices().all(|(i, ch)| {
+            match ch {
+                '(' => depth += 1,
+                ')' => depth -= 1,
+                _ => {}
+            }
+            depth > 0 || i == c.len() - 1
+        });
+        if !closes_at_end {
+            break;
+        }
+        c = c[1..c.len() - 1].trim();
+    }
+    c
 }
 
 /// An own-row UPDATE policy on a table with columns that grant rights (`role`, `credits`,
@@ -1125,6 +1147,16 @@ mod tests {
     }
 
     use super::{analyze, project_of};
+
+    #[test]
+    fn own_row_conditions_keep_the_calls_parentheses() {
+        assert!(super::is_own_row("id = auth.uid()"));
+        assert!(super::is_own_row("((id = auth.uid()))"));
+        assert!(super::is_own_row("(select auth.uid()) = user_id"));
+        assert!(!super::is_own_row(
+            "(id = auth.uid()) or (public.is_admin())"
+        ));
+    }
     use crate::platform::Check;
 
     fn checks(files: &[&str]) -> Vec<Check> {
