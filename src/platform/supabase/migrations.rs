@@ -410,7 +410,7 @@ fn policy(h: &History, p: &Policy, hits: &mut Vec<Hit>) {
         return;
     }
     if table == "storage.objects" {
-        storage_policy(p, &who, open_to_anon, hits);
+        storage_policy(h, p, &who, open_to_anon, hits);
         return;
     }
     if writes && (open_check || (open_using && !matches!(command, CreatePolicyCommand::Insert))) {
@@ -502,7 +502,7 @@ fn bucket_only(terms: &[String]) -> Option<String> {
 /// every user overwrite or delete everyone's files (update, delete, all) or upload anywhere in the
 /// bucket, other users' folders included (insert); a read policy whose only test is a bucket
 /// named for private files lets every user read them all.
-fn storage_policy(p: &Policy, who: &str, open_to_anon: bool, hits: &mut Vec<Hit>) {
+fn storage_policy(h: &History, p: &Policy, who: &str, open_to_anon: bool, hits: &mut Vec<Hit>) {
     let name = &p.name;
     let (terms, verb) = match p.command {
         CreatePolicyCommand::Insert => (&p.check_terms, "upload files anywhere in"),
@@ -521,6 +521,7 @@ fn storage_policy(p: &Policy, who: &str, open_to_anon: bool, hits: &mut Vec<Hit>
     };
     if matches!(p.command, CreatePolicyCommand::Select)
         && bucket_severity(Some(&bucket)) != Some(Severity::High)
+        && !(bucket_severity(Some(&bucket)).is_some() && rows_are_private(h, &bucket))
     {
         return;
     }
@@ -542,6 +543,31 @@ fn storage_policy(p: &Policy, who: &str, open_to_anon: bool, hits: &mut Vec<Hit>
         format!("Policy \"{name}\" lets {who} {verb} the storage bucket `{bucket}`, {why}"),
         Some(severity),
     ));
+}
+
+/// Whether the table named like a bucket (`photos` for the `photos` bucket) limits reading its
+/// rows to their owners or members: every permissive `select` policy on it relates the row to
+/// `auth.uid()`. Then the files are as private as the rows that describe them.
+fn rows_are_private(h: &History, bucket: &str) -> bool {
+    let table = format!("public.{}", bucket.replace('-', "_"));
+    let mut reads = h
+        .policies
+        .values()
+        .filter(|q| {
+            q.table == table
+                && !q.restrictive
+                && matches!(
+                    q.command,
+                    CreatePolicyCommand::Select | CreatePolicyCommand::All
+                )
+        })
+        .peekable();
+    reads.peek().is_some()
+        && reads.all(|q| {
+            q.using
+                .as_deref()
+                .is_some_and(|u| u.to_ascii_lowercase().contains("auth.uid()"))
+        })
 }
 
 /// Columns that grant rights rather than value: roles, admin flags, permissions.
