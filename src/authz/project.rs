@@ -651,9 +651,12 @@ pub fn missing_caller_checks(
                 via,
                 middleware_note,
             );
-            // point at the route registration when the handler lives elsewhere (where the fix goes)
-            let at_site =
-                entry.framework == Framework::Express && matches!(entry.handler, Handler::Named(_));
+            // point at the route registration when the handler lives elsewhere (where the fix
+            // goes), and at the entry point when the operation is a helper's in another module:
+            // a helper shared by several public functions is one fix per entry point
+            let at_site = entry.framework == Framework::Express
+                && matches!(entry.handler, Handler::Named(_))
+                || op_ref.0 != file;
             let (path, spot) = if at_site {
                 (&facts.path, site)
             } else {
