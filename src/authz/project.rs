@@ -577,10 +577,21 @@ pub fn missing_caller_checks(
                     // writes), then the first in the source of the same file
                     let better = best.is_none_or(|(b, j)| {
                         let bs = project.summary(b);
-                        let (bk, bsev) = (bs.ops[j].0, bs.ops[j].0.severity(bs.admin));
-                        let sev = kind.severity(s.admin);
+                        let (bk, bsev) = (bs.ops[j].0, effective_severity(&bs.ops[j], bs.admin));
+                        let sev = effective_severity(&s.ops[i], s.admin);
+                        // on a tie, a read of every row tells more than a write of server-side
+                        // data the caller cannot shape (a backup that dumps tables, then logs it)
+                        let dump = |op: &(OpKind, Spot, String, Option<QueryInput>)| {
+                            matches!(op.0, OpKind::TableDump | OpKind::UserListing)
+                        };
+                        let server_write = |op: &(OpKind, Spot, String, Option<QueryInput>)| {
+                            !dump(op) && op.3 == Some(QueryInput::None)
+                        };
                         sev > bsev
-                            || (sev == bsev && *kind < bk)
+                            || (sev == bsev && dump(&s.ops[i]) && server_write(&bs.ops[j]))
+                            || (sev == bsev
+                                && !(dump(&bs.ops[j]) && server_write(&s.ops[i]))
+                                && *kind < bk)
                             || (sev == bsev
                                 && *kind == bk
                                 && b.0 == r.0
@@ -672,13 +683,7 @@ pub fn missing_caller_checks(
                 format!("{}:{}", facts.path, site.start.line),
             );
             properties.insert("operation".to_string(), format!("{kind:?}"));
-            // server-side data (a sync job, a cache refresh): whoever calls can run it, not
-            // decide what it writes
-            let severity = if *supabase_chain == Some(QueryInput::None) {
-                kind.severity(op_summary.admin).min(Severity::Medium)
-            } else {
-                kind.severity(op_summary.admin)
-            };
+            let severity = effective_severity(&op_summary.ops[op_idx], op_summary.admin);
             out.push(Finding {
                 severity,
                 message,
@@ -690,6 +695,18 @@ pub fn missing_caller_checks(
         }
     }
     dedup(out);
+}
+
+/// The severity of an unguarded operation: its kind's, at most medium when no request input
+/// reaches the query: server-side data (a sync job, a cache refresh), which whoever calls can
+/// run but not shape.
+fn effective_severity(op: &(OpKind, Spot, String, Option<QueryInput>), admin: bool) -> Severity {
+    let (kind, .., chain) = op;
+    if *chain == Some(QueryInput::None) {
+        kind.severity(admin).min(Severity::Medium)
+    } else {
+        kind.severity(admin)
+    }
 }
 
 /// Whether the edge function at display path `path` is deployed with `verify_jwt = false`.
