@@ -207,6 +207,9 @@ pub struct Summary {
     pub fail_open_secret: Option<Spot>,
     /// Where it verifies the caller only when an `Authorization` header is sent (fails open).
     pub optional_auth: Option<Spot>,
+    /// Where it signs the caller in only to choose something for them (an API key, settings)
+    /// and refuses nobody; set only when that sign-in is its only caller check.
+    pub optional_sign_in: Option<Spot>,
 }
 
 /// A Next.js `middleware.ts`: whether it authenticates, and which paths it covers or leaves
@@ -628,6 +631,20 @@ fn summarize(
         header_presence: roles::header_presence_test(body).map(at),
         fail_open_secret: roles::fail_open_secret(body).map(at),
         optional_auth: roles::optional_auth(body).map(at),
+        optional_sign_in: roles::optional_sign_in(body)
+            .filter(|_| {
+                // the sign-in is the only check: the call itself and the header handed to the
+                // client that makes it
+                wide.checks[within(wide.checks, &range, |c| *c)]
+                    .iter()
+                    .all(|c| {
+                        let t = &text[*c..];
+                        t.starts_with("getUser(")
+                            || t.starts_with("getSession(")
+                            || t.starts_with("headers")
+                    })
+            })
+            .map(at),
         name,
         admin: wide.admin,
         range,

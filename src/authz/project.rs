@@ -128,6 +128,7 @@ fn needed_imports(facts: &[FileFacts]) -> Vec<(usize, String)> {
                 && h.header_presence.is_none()
                 && h.fail_open_secret.is_none()
                 && h.optional_auth.is_none()
+                && h.optional_sign_in.is_none()
             {
                 continue;
             }
@@ -148,6 +149,7 @@ fn needed_imports(facts: &[FileFacts]) -> Vec<(usize, String)> {
                 || h.header_presence.is_some()
                 || h.fail_open_secret.is_some()
                 || h.optional_auth.is_some()
+                || h.optional_sign_in.is_some()
                 || reached.iter().any(|r| {
                     project
                         .summary(*r)
@@ -1198,6 +1200,34 @@ pub fn auth_results_ignored(
                 format!(
                     "{} ({}:{}) verifies the caller only when an `Authorization` header is sent; a request without one (or with a token that names no user) skips the check and goes on",
                     v.label, entry_path, v.site.start.line,
+                ),
+            )
+        } else if let Some(spot) = &handler.optional_sign_in {
+            // only a sign-in that opens privileged work matters, and only when nothing the
+            // handler reaches checks the caller another way
+            let ops: Vec<&(OpKind, Spot, String, Option<QueryInput>)> =
+                summaries.iter().flat_map(|s| &s.ops).collect();
+            let Some((kind, ..)) = ops.iter().max_by_key(|(k, ..)| k.severity(handler.admin))
+            else {
+                continue;
+            };
+            // (the handler's own checks are all the sign-in, or the spot would not be set)
+            if summaries
+                .iter()
+                .skip(1)
+                .any(|s| s.has_check || s.role_check)
+                || handler.role_check
+            {
+                continue;
+            }
+            (
+                spot,
+                format!(
+                    "{} ({}:{}) signs the caller in only to choose something for them and refuses nobody: a request without a token (or with one that names no user) goes on, and the handler {}",
+                    v.label,
+                    entry_path,
+                    v.site.start.line,
+                    kind.describe(),
                 ),
             )
         } else {

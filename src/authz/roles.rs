@@ -338,6 +338,75 @@ pub fn optional_auth(body: &str) -> Option<Range<usize>> {
     None
 }
 
+/// Where a function signs the caller in only to choose something for them (their own API key,
+/// their settings) and refuses nobody: a Supabase `const { data: { user } } = await
+/// client.auth.getUser(...)` (or `session` from `getSession`) whose result is read only as
+/// `user ? ... : ...`, `user && ...` or inside `if (user) { ... }` blocks, with no refusal anywhere
+/// in the function (no 401/403, no `!user` test, no "unauthorized"). Relative range of the call.
+pub fn optional_sign_in(body: &str) -> Option<Range<usize>> {
+    static PATTERNS: OnceLock<(Regex, Regex)> = OnceLock::new();
+    let (fetch, refusal) = PATTERNS.get_or_init(|| {
+        (
+            Regex::new(r"\{\s*data\s*:\s*\{\s*(user|session)\s*\}\s*(?:,[^{}]*)?\}\s*=\s*await\s+[\w$.]*\.auth\.(?:getUser|getSession)\(")
+                .expect("sign-in regex is valid"),
+            Regex::new(concat!(
+                r"(?i)\b40[13]\b|unauthori[sz]ed|unauthenticated|forbidden|not\s+(?:authenticated|authori[sz]ed|logged|signed)",
+                r"|(?:login|sign[- ]?in|auth\w*)\s+(?:is\s+)?required|invalid\s+(?:token|session|jwt|user)",
+                r"|!\s*(?:\w+\.)?\w*(?:user|session|claims|uid|caller)\w*\b|(?:user|session)\w*\s*===?\s*(?:null|undefined)",
+            ))
+            .expect("refusal regex is valid"),
+        )
+    });
+    if refusal.is_match(body) {
+        return None;
+    }
+    let c = fetch.captures(body)?;
+    let (call, var) = (c.get(0)?, c.get(1)?);
+    let name = regex::escape(var.as_str());
+    let after = call.end();
+    // `if (user) { ... }` / `if (user && ...) { ... }`: whatever the block does, it is optional
+    let blocks: Vec<Range<usize>> = Regex::new(&format!(r"if\s*\(\s*{name}\b[^{{}}()]*\)\s*\{{"))
+        .ok()?
+        .find_iter(&body[after..])
+        .filter_map(|m| {
+            let open = after + m.end() - 1;
+            matching_brace(body, open).map(|close| after + m.start()..close)
+        })
+        .collect();
+    let uses = Regex::new(&format!(r"\b{name}\b")).ok()?;
+    let mut any = false;
+    for m in uses.find_iter(&body[after..]) {
+        let at = after + m.start();
+        if blocks.iter().any(|b| b.contains(&at)) {
+            any = true;
+            continue;
+        }
+        let rest = body[after + m.end()..].trim_start();
+        // the word in a string (`role: "user"`), a property of something else, an object key
+        if body[..at].ends_with(['"', '\'', '`', '.'])
+            || (rest.starts_with(':') && !rest.starts_with("::"))
+        {
+            continue;
+        }
+        // `user ? a : b` and `user && a`, not `user?.id` (a value that may reach a query)
+        let tests = |r: &str| {
+            (r.starts_with('?') && !r.starts_with("?.") && !r.starts_with("??"))
+                || r.starts_with("&&")
+        };
+        // `user.id` in the branch of such a test earlier in the statement
+        let statement_start = body[..at].rfind([';', '\n', '{']).map_or(0, |i| i + 1);
+        let in_branch = uses
+            .find_iter(&body[statement_start..at])
+            .any(|u| tests(body[statement_start + u.end()..].trim_start()));
+        let optional = tests(rest) || in_branch;
+        if !optional {
+            return None;
+        }
+        any = true;
+    }
+    any.then(|| call.range())
+}
+
 /// The offset of the `}` matching the `{` at `open`, skipping strings, templates and comments.
 fn matching_brace(text: &str, open: usize) -> Option<usize> {
     let mut depth = 0usize;
@@ -468,6 +537,24 @@ mod tests {
         // personalisation: nothing in the block refuses
         let personal = "const authorization = req.headers.authorization; let viewer = null; if (authorization) { viewer = (await admin.auth().verifyIdToken(authorization)).uid } res.json({ viewer })";
         assert!(optional_auth(personal).is_none());
+    }
+
+    #[test]
+    fn a_sign_in_that_only_picks_a_setting_refuses_nobody() {
+        let pick = "let key = Deno.env.get('KEY'); const auth = req.headers.get('Authorization'); if (auth?.startsWith('Bearer ')) { const { data: { user } } = await client.auth.getUser(); if (user) { const { data } = await admin.from('keys').select('v').eq('user_id', user.id).maybeSingle(); if (data) key = data.v; } } await admin.from('products').update({ x }).eq('id', id);";
+        assert!(optional_sign_in(pick).is_some());
+        let ternary = "const { data: { user } } = await supabase.auth.getUser(token); const key = user ? await loadKey(user.id) : defaultKey; await llm({ messages: [{ role: \"user\", content }] });";
+        assert!(optional_sign_in(ternary).is_some());
+        // refused without a user, or the identity used as such: a real check
+        let refused = ternary.replace(
+            "const key",
+            "if (!user) return new Response('no', { status: 401 }); const key",
+        );
+        assert!(optional_sign_in(&refused).is_none());
+        let used = "const { data: { user } } = await supabase.auth.getUser(token); await admin.from('notes').insert({ owner: user.id });";
+        assert!(optional_sign_in(used).is_none());
+        let chained = "const { data: { user }, error } = await supabase.auth.getUser(token); await admin.from('notes').insert({ owner: user?.id });";
+        assert!(optional_sign_in(chained).is_none());
     }
 
     #[test]
