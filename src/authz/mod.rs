@@ -210,6 +210,8 @@ pub struct Summary {
     /// Where it signs the caller in only to choose something for them (an API key, settings)
     /// and refuses nobody; set only when that sign-in is its only caller check.
     pub optional_sign_in: Option<Spot>,
+    /// Where it accepts a body shaped like a database webhook as authorisation.
+    pub forgeable_webhook: Option<Spot>,
 }
 
 /// A Next.js `middleware.ts`: whether it authenticates, and which paths it covers or leaves
@@ -631,6 +633,7 @@ fn summarize(
         header_presence: roles::header_presence_test(body).map(at),
         fail_open_secret: roles::fail_open_secret(body).map(at),
         optional_auth: roles::optional_auth(body).map(at),
+        forgeable_webhook: roles::forgeable_webhook_check(body).map(at),
         optional_sign_in: roles::optional_sign_in(body)
             .filter(|_| {
                 // the sign-in is the only check: the call itself and the header handed to the

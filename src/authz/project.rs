@@ -129,6 +129,7 @@ fn needed_imports(facts: &[FileFacts]) -> Vec<(usize, String)> {
                 && h.fail_open_secret.is_none()
                 && h.optional_auth.is_none()
                 && h.optional_sign_in.is_none()
+                && h.forgeable_webhook.is_none()
             {
                 continue;
             }
@@ -150,6 +151,7 @@ fn needed_imports(facts: &[FileFacts]) -> Vec<(usize, String)> {
                 || h.fail_open_secret.is_some()
                 || h.optional_auth.is_some()
                 || h.optional_sign_in.is_some()
+                || h.forgeable_webhook.is_some()
                 || reached.iter().any(|r| {
                     project
                         .summary(*r)
@@ -1199,6 +1201,14 @@ pub fn auth_results_ignored(
                 spot,
                 format!(
                     "{} ({}:{}) verifies the caller only when an `Authorization` header is sent; a request without one (or with a token that names no user) skips the check and goes on",
+                    v.label, entry_path, v.site.start.line,
+                ),
+            )
+        } else if let Some(spot) = &handler.forgeable_webhook {
+            (
+                spot,
+                format!(
+                    "{} ({}:{}) lets a request through when its body looks like a database webhook (an event `type` such as `'INSERT'`, a table name): any caller can send that body; a webhook should carry a secret header the function compares",
                     v.label, entry_path, v.site.start.line,
                 ),
             )

@@ -407,6 +407,52 @@ pub fn optional_sign_in(body: &str) -> Option<Range<usize>> {
     any.then(|| call.range())
 }
 
+/// Where a function lets a request through because its body looks like a database webhook
+/// (`const looksLikeWebhook = payload.type === 'INSERT' && payload.table === 'notifications'`,
+/// then `if (!hasBearer && !looksLikeWebhook) return 401`, or `if (payload.type !== 'INSERT')
+/// return 401`): any caller can send that body. A shape test that also compares a header,
+/// secret or signature is a real check. Relative range of the shape test.
+pub fn forgeable_webhook_check(body: &str) -> Option<Range<usize>> {
+    static PATTERNS: OnceLock<(Regex, Regex, Regex)> = OnceLock::new();
+    let (assigned, inline, secret) = PATTERNS.get_or_init(|| {
+        let event = r#"\b(?:type|eventType|event_type|operation)\s*===?\s*['"](?:INSERT|UPDATE|DELETE)['"]"#;
+        (
+            Regex::new(&format!(r"(?:const|let|var)\s+(\w+)\s*=\s*([^;]*?{event}[^;]*)"))
+                .expect("webhook-shape regex is valid"),
+            Regex::new(r#"if\s*\([^{};]*\b(?:type|eventType|event_type)\s*!==?\s*['"](?:INSERT|UPDATE|DELETE)['"][^{};]*\)\s*\{?[^;]{0,160}?(?:\b40[13]\b|[Uu]nauthori[sz]ed|[Ff]orbidden)"#)
+                .expect("webhook-shape regex is valid"),
+            Regex::new(r"(?i)secret|signature|headers|token|hmac|\bkey\b|apikey|bearer")
+                .expect("secret regex is valid"),
+        )
+    });
+    let refuses = Regex::new(r"(?i)\b40[13]\b|unauthori[sz]ed|forbidden").ok()?;
+    for c in assigned.captures_iter(body) {
+        let (Some(var), Some(expr)) = (c.get(1), c.get(2)) else {
+            continue;
+        };
+        if secret.is_match(expr.as_str()) {
+            continue;
+        }
+        // the shape stands in for authorisation: a refusal that the shape alone avoids
+        let name = regex::escape(var.as_str());
+        let Ok(gate) = Regex::new(&format!(
+            r"if\s*\([^{{}};]*!\s*{name}\b[^{{}};]*\)\s*\{{?[^{{}};]{{0,200}}?"
+        )) else {
+            continue;
+        };
+        if gate.find_iter(body).any(|m| {
+            let end = crate::source::floor_char(body, (m.end() + 200).min(body.len()));
+            refuses.is_match(&body[m.start()..end])
+        }) {
+            return Some(expr.range());
+        }
+    }
+    inline
+        .find_iter(body)
+        .find(|m| !secret.is_match(m.as_str()))
+        .map(|m| m.range())
+}
+
 /// The offset of the `}` matching the `{` at `open`, skipping strings, templates and comments.
 fn matching_brace(text: &str, open: usize) -> Option<usize> {
     let mut depth = 0usize;
@@ -555,6 +601,26 @@ mod tests {
         assert!(optional_sign_in(used).is_none());
         let chained = "const { data: { user }, error } = await supabase.auth.getUser(token); await admin.from('notes').insert({ owner: user?.id });";
         assert!(optional_sign_in(chained).is_none());
+    }
+
+    #[test]
+    fn a_body_shaped_like_a_webhook_is_not_authorisation() {
+        let forged = "const payload = await req.json(); const hasBearer = auth === serviceKey; const looksLikeWebhook = payload.type === 'INSERT' && payload.table === 'notifications'; if (!hasBearer && !looksLikeWebhook) { return new Response('Unauthorized', { status: 401 }); }";
+        assert!(forged_at(forged));
+        let inline = "const { type, record } = payload; if (payload.type !== 'INSERT') { return new Response('no', { status: 401 }) }";
+        assert!(forged_at(inline));
+        // the shape plus a secret header is a check; a shape test that only routes is no gate
+        let signed = forged.replace(
+            "payload.type === 'INSERT'",
+            "req.headers.get('x-webhook-secret') === secret && payload.type === 'INSERT'",
+        );
+        assert!(!forged_at(&signed));
+        let routing = "const isInsert = payload.type === 'INSERT'; if (!isInsert) { return new Response('ignored', { status: 200 }); }";
+        assert!(!forged_at(routing));
+    }
+
+    fn forged_at(body: &str) -> bool {
+        forgeable_webhook_check(body).is_some()
     }
 
     #[test]
