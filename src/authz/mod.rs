@@ -207,6 +207,11 @@ pub struct Summary {
     pub fail_open_secret: Option<Spot>,
     /// Where it verifies the caller only when an `Authorization` header is sent (fails open).
     pub optional_auth: Option<Spot>,
+    /// Where it signs the caller in only to choose something for them (an API key, settings)
+    /// and refuses nobody; set only when that sign-in is its only caller check.
+    pub optional_sign_in: Option<Spot>,
+    /// Where it accepts a body shaped like a database webhook as authorisation.
+    pub forgeable_webhook: Option<Spot>,
 }
 
 /// A Next.js `middleware.ts`: whether it authenticates, and which paths it covers or leaves
@@ -357,9 +362,11 @@ pub fn file_facts(file: &SourceFile, root: tree_sitter::Node<'_>) -> Option<File
         .into_iter()
         .filter(|o| !in_comment(o.range.start) && (file_admin || o.kind != OpKind::TableDump))
         .collect();
+    // `request.auth` in the rules text a function releases checks nobody
+    let in_document = |at: usize| module.documents.iter().any(|d| d.contains(&at));
     let checks: Vec<usize> = ops::caller_checks(text)
         .into_iter()
-        .filter(|c| !in_comment(*c))
+        .filter(|c| !in_comment(*c) && !in_document(*c))
         .collect();
     if module.entries.is_empty()
         && module.uses.is_empty()
@@ -626,6 +633,21 @@ fn summarize(
         header_presence: roles::header_presence_test(body).map(at),
         fail_open_secret: roles::fail_open_secret(body).map(at),
         optional_auth: roles::optional_auth(body).map(at),
+        forgeable_webhook: roles::forgeable_webhook_check(body).map(at),
+        optional_sign_in: roles::optional_sign_in(body)
+            .filter(|_| {
+                // the sign-in is the only check: the call itself and the header handed to the
+                // client that makes it
+                wide.checks[within(wide.checks, &range, |c| *c)]
+                    .iter()
+                    .all(|c| {
+                        let t = &text[*c..];
+                        t.starts_with("getUser(")
+                            || t.starts_with("getSession(")
+                            || t.starts_with("headers")
+                    })
+            })
+            .map(at),
         name,
         admin: wide.admin,
         range,

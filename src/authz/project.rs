@@ -128,6 +128,8 @@ fn needed_imports(facts: &[FileFacts]) -> Vec<(usize, String)> {
                 && h.header_presence.is_none()
                 && h.fail_open_secret.is_none()
                 && h.optional_auth.is_none()
+                && h.optional_sign_in.is_none()
+                && h.forgeable_webhook.is_none()
             {
                 continue;
             }
@@ -148,6 +150,8 @@ fn needed_imports(facts: &[FileFacts]) -> Vec<(usize, String)> {
                 || h.header_presence.is_some()
                 || h.fail_open_secret.is_some()
                 || h.optional_auth.is_some()
+                || h.optional_sign_in.is_some()
+                || h.forgeable_webhook.is_some()
                 || reached.iter().any(|r| {
                     project
                         .summary(*r)
@@ -577,10 +581,21 @@ pub fn missing_caller_checks(
                     // writes), then the first in the source of the same file
                     let better = best.is_none_or(|(b, j)| {
                         let bs = project.summary(b);
-                        let (bk, bsev) = (bs.ops[j].0, bs.ops[j].0.severity(bs.admin));
-                        let sev = kind.severity(s.admin);
+                        let (bk, bsev) = (bs.ops[j].0, effective_severity(&bs.ops[j], bs.admin));
+                        let sev = effective_severity(&s.ops[i], s.admin);
+                        // on a tie, a read of every row tells more than a write of server-side
+                        // data the caller cannot shape (a backup that dumps tables, then logs it)
+                        let dump = |op: &(OpKind, Spot, String, Option<QueryInput>)| {
+                            matches!(op.0, OpKind::TableDump | OpKind::UserListing)
+                        };
+                        let server_write = |op: &(OpKind, Spot, String, Option<QueryInput>)| {
+                            !dump(op) && op.3 == Some(QueryInput::None)
+                        };
                         sev > bsev
-                            || (sev == bsev && *kind < bk)
+                            || (sev == bsev && dump(&s.ops[i]) && server_write(&bs.ops[j]))
+                            || (sev == bsev
+                                && !(dump(&bs.ops[j]) && server_write(&s.ops[i]))
+                                && *kind < bk)
                             || (sev == bsev
                                 && *kind == bk
                                 && b.0 == r.0
@@ -651,9 +666,12 @@ pub fn missing_caller_checks(
                 via,
                 middleware_note,
             );
-            // point at the route registration when the handler lives elsewhere (where the fix goes)
-            let at_site =
-                entry.framework == Framework::Express && matches!(entry.handler, Handler::Named(_));
+            // point at the route registration when the handler lives elsewhere (where the fix
+            // goes), and at the entry point when the operation is a helper's in another module:
+            // a helper shared by several public functions is one fix per entry point
+            let at_site = entry.framework == Framework::Express
+                && matches!(entry.handler, Handler::Named(_))
+                || op_ref.0 != file;
             let (path, spot) = if at_site {
                 (&facts.path, site)
             } else {
@@ -669,13 +687,7 @@ pub fn missing_caller_checks(
                 format!("{}:{}", facts.path, site.start.line),
             );
             properties.insert("operation".to_string(), format!("{kind:?}"));
-            // server-side data (a sync job, a cache refresh): whoever calls can run it, not
-            // decide what it writes
-            let severity = if *supabase_chain == Some(QueryInput::None) {
-                kind.severity(op_summary.admin).min(Severity::Medium)
-            } else {
-                kind.severity(op_summary.admin)
-            };
+            let severity = effective_severity(&op_summary.ops[op_idx], op_summary.admin);
             out.push(Finding {
                 severity,
                 message,
@@ -687,6 +699,18 @@ pub fn missing_caller_checks(
         }
     }
     dedup(out);
+}
+
+/// The severity of an unguarded operation: its kind's, at most medium when no request input
+/// reaches the query: server-side data (a sync job, a cache refresh), which whoever calls can
+/// run but not shape.
+fn effective_severity(op: &(OpKind, Spot, String, Option<QueryInput>), admin: bool) -> Severity {
+    let (kind, .., chain) = op;
+    if *chain == Some(QueryInput::None) {
+        kind.severity(admin).min(Severity::Medium)
+    } else {
+        kind.severity(admin)
+    }
 }
 
 /// Whether the edge function at display path `path` is deployed with `verify_jwt = false`.
@@ -1178,6 +1202,42 @@ pub fn auth_results_ignored(
                 format!(
                     "{} ({}:{}) verifies the caller only when an `Authorization` header is sent; a request without one (or with a token that names no user) skips the check and goes on",
                     v.label, entry_path, v.site.start.line,
+                ),
+            )
+        } else if let Some(spot) = &handler.forgeable_webhook {
+            (
+                spot,
+                format!(
+                    "{} ({}:{}) lets a request through when its body looks like a database webhook (an event `type` such as `'INSERT'`, a table name): any caller can send that body; a webhook should carry a secret header the function compares",
+                    v.label, entry_path, v.site.start.line,
+                ),
+            )
+        } else if let Some(spot) = &handler.optional_sign_in {
+            // only a sign-in that opens privileged work matters, and only when nothing the
+            // handler reaches checks the caller another way
+            let ops: Vec<&(OpKind, Spot, String, Option<QueryInput>)> =
+                summaries.iter().flat_map(|s| &s.ops).collect();
+            let Some((kind, ..)) = ops.iter().max_by_key(|(k, ..)| k.severity(handler.admin))
+            else {
+                continue;
+            };
+            // (the handler's own checks are all the sign-in, or the spot would not be set)
+            if summaries
+                .iter()
+                .skip(1)
+                .any(|s| s.has_check || s.role_check)
+                || handler.role_check
+            {
+                continue;
+            }
+            (
+                spot,
+                format!(
+                    "{} ({}:{}) signs the caller in only to choose something for them and refuses nobody: a request without a token (or with one that names no user) goes on, and the handler {}",
+                    v.label,
+                    entry_path,
+                    v.site.start.line,
+                    kind.describe(),
                 ),
             )
         } else {

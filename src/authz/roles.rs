@@ -338,6 +338,121 @@ pub fn optional_auth(body: &str) -> Option<Range<usize>> {
     None
 }
 
+/// Where a function signs the caller in only to choose something for them (their own API key,
+/// their settings) and refuses nobody: a Supabase `const { data: { user } } = await
+/// client.auth.getUser(...)` (or `session` from `getSession`) whose result is read only as
+/// `user ? ... : ...`, `user && ...` or inside `if (user) { ... }` blocks, with no refusal anywhere
+/// in the function (no 401/403, no `!user` test, no "unauthorized"). Relative range of the call.
+pub fn optional_sign_in(body: &str) -> Option<Range<usize>> {
+    static PATTERNS: OnceLock<(Regex, Regex)> = OnceLock::new();
+    let (fetch, refusal) = PATTERNS.get_or_init(|| {
+        (
+            Regex::new(r"\{\s*data\s*:\s*\{\s*(user|session)\s*\}\s*(?:,[^{}]*)?\}\s*=\s*await\s+[\w$.]*\.auth\.(?:getUser|getSession)\(")
+                .expect("sign-in regex is valid"),
+            Regex::new(concat!(
+                r"(?i)\b40[13]\b|unauthori[sz]ed|unauthenticated|forbidden|not\s+(?:authenticated|authori[sz]ed|logged|signed)",
+                r"|(?:login|sign[- ]?in|auth\w*)\s+(?:is\s+)?required|invalid\s+(?:token|session|jwt|user)",
+                r"|!\s*(?:\w+\.)?\w*(?:user|session|claims|uid|caller)\w*\b|(?:user|session)\w*\s*===?\s*(?:null|undefined)",
+            ))
+            .expect("refusal regex is valid"),
+        )
+    });
+    if refusal.is_match(body) {
+        return None;
+    }
+    let c = fetch.captures(body)?;
+    let (call, var) = (c.get(0)?, c.get(1)?);
+    let name = regex::escape(var.as_str());
+    let after = call.end();
+    // `if (user) { ... }` / `if (user && ...) { ... }`: whatever the block does, it is optional
+    let blocks: Vec<Range<usize>> = Regex::new(&format!(r"if\s*\(\s*{name}\b[^{{}}()]*\)\s*\{{"))
+        .ok()?
+        .find_iter(&body[after..])
+        .filter_map(|m| {
+            let open = after + m.end() - 1;
+            matching_brace(body, open).map(|close| after + m.start()..close)
+        })
+        .collect();
+    let uses = Regex::new(&format!(r"\b{name}\b")).ok()?;
+    let mut any = false;
+    for m in uses.find_iter(&body[after..]) {
+        let at = after + m.start();
+        if blocks.iter().any(|b| b.contains(&at)) {
+            any = true;
+            continue;
+        }
+        let rest = body[after + m.end()..].trim_start();
+        // the word in a string (`role: "user"`), a property of something else, an object key
+        if body[..at].ends_with(['"', '\'', '`', '.'])
+            || (rest.starts_with(':') && !rest.starts_with("::"))
+        {
+            continue;
+        }
+        // `user ? a : b` and `user && a`, not `user?.id` (a value that may reach a query)
+        let tests = |r: &str| {
+            (r.starts_with('?') && !r.starts_with("?.") && !r.starts_with("??"))
+                || r.starts_with("&&")
+        };
+        // `user.id` in the branch of such a test earlier in the statement
+        let statement_start = body[..at].rfind([';', '\n', '{']).map_or(0, |i| i + 1);
+        let in_branch = uses
+            .find_iter(&body[statement_start..at])
+            .any(|u| tests(body[statement_start + u.end()..].trim_start()));
+        let optional = tests(rest) || in_branch;
+        if !optional {
+            return None;
+        }
+        any = true;
+    }
+    any.then(|| call.range())
+}
+
+/// Where a function lets a request through because its body looks like a database webhook
+/// (`const looksLikeWebhook = payload.type === 'INSERT' && payload.table === 'notifications'`,
+/// then `if (!hasBearer && !looksLikeWebhook) return 401`, or `if (payload.type !== 'INSERT')
+/// return 401`): any caller can send that body. A shape test that also compares a header,
+/// secret or signature is a real check. Relative range of the shape test.
+pub fn forgeable_webhook_check(body: &str) -> Option<Range<usize>> {
+    static PATTERNS: OnceLock<(Regex, Regex, Regex)> = OnceLock::new();
+    let (assigned, inline, secret) = PATTERNS.get_or_init(|| {
+        let event = r#"\b(?:type|eventType|event_type|operation)\s*===?\s*['"](?:INSERT|UPDATE|DELETE)['"]"#;
+        (
+            Regex::new(&format!(r"(?:const|let|var)\s+(\w+)\s*=\s*([^;]*?{event}[^;]*)"))
+                .expect("webhook-shape regex is valid"),
+            Regex::new(r#"if\s*\([^{};]*\b(?:type|eventType|event_type)\s*!==?\s*['"](?:INSERT|UPDATE|DELETE)['"][^{};]*\)\s*\{?[^;]{0,160}?(?:\b40[13]\b|[Uu]nauthori[sz]ed|[Ff]orbidden)"#)
+                .expect("webhook-shape regex is valid"),
+            Regex::new(r"(?i)secret|signature|headers|token|hmac|\bkey\b|apikey|bearer")
+                .expect("secret regex is valid"),
+        )
+    });
+    let refuses = Regex::new(r"(?i)\b40[13]\b|unauthori[sz]ed|forbidden").ok()?;
+    for c in assigned.captures_iter(body) {
+        let (Some(var), Some(expr)) = (c.get(1), c.get(2)) else {
+            continue;
+        };
+        if secret.is_match(expr.as_str()) {
+            continue;
+        }
+        // the shape stands in for authorisation: a refusal that the shape alone avoids
+        let name = regex::escape(var.as_str());
+        let Ok(gate) = Regex::new(&format!(
+            r"if\s*\([^{{}};]*!\s*{name}\b[^{{}};]*\)\s*\{{?[^{{}};]{{0,200}}?"
+        )) else {
+            continue;
+        };
+        if gate.find_iter(body).any(|m| {
+            let end = crate::source::floor_char(body, (m.end() + 200).min(body.len()));
+            refuses.is_match(&body[m.start()..end])
+        }) {
+            return Some(expr.range());
+        }
+    }
+    inline
+        .find_iter(body)
+        .find(|m| !secret.is_match(m.as_str()))
+        .map(|m| m.range())
+}
+
 /// The offset of the `}` matching the `{` at `open`, skipping strings, templates and comments.
 fn matching_brace(text: &str, open: usize) -> Option<usize> {
     let mut depth = 0usize;
@@ -468,6 +583,44 @@ mod tests {
         // personalisation: nothing in the block refuses
         let personal = "const authorization = req.headers.authorization; let viewer = null; if (authorization) { viewer = (await admin.auth().verifyIdToken(authorization)).uid } res.json({ viewer })";
         assert!(optional_auth(personal).is_none());
+    }
+
+    #[test]
+    fn a_sign_in_that_only_picks_a_setting_refuses_nobody() {
+        let pick = "let key = Deno.env.get('KEY'); const auth = req.headers.get('Authorization'); if (auth?.startsWith('Bearer ')) { const { data: { user } } = await client.auth.getUser(); if (user) { const { data } = await admin.from('keys').select('v').eq('user_id', user.id).maybeSingle(); if (data) key = data.v; } } await admin.from('products').update({ x }).eq('id', id);";
+        assert!(optional_sign_in(pick).is_some());
+        let ternary = "const { data: { user } } = await supabase.auth.getUser(token); const key = user ? await loadKey(user.id) : defaultKey; await llm({ messages: [{ role: \"user\", content }] });";
+        assert!(optional_sign_in(ternary).is_some());
+        // refused without a user, or the identity used as such: a real check
+        let refused = ternary.replace(
+            "const key",
+            "if (!user) return new Response('no', { status: 401 }); const key",
+        );
+        assert!(optional_sign_in(&refused).is_none());
+        let used = "const { data: { user } } = await supabase.auth.getUser(token); await admin.from('notes').insert({ owner: user.id });";
+        assert!(optional_sign_in(used).is_none());
+        let chained = "const { data: { user }, error } = await supabase.auth.getUser(token); await admin.from('notes').insert({ owner: user?.id });";
+        assert!(optional_sign_in(chained).is_none());
+    }
+
+    #[test]
+    fn a_body_shaped_like_a_webhook_is_not_authorisation() {
+        let forged = "const payload = await req.json(); const hasBearer = auth === serviceKey; const looksLikeWebhook = payload.type === 'INSERT' && payload.table === 'notifications'; if (!hasBearer && !looksLikeWebhook) { return new Response('Unauthorized', { status: 401 }); }";
+        assert!(forged_at(forged));
+        let inline = "const { type, record } = payload; if (payload.type !== 'INSERT') { return new Response('no', { status: 401 }) }";
+        assert!(forged_at(inline));
+        // the shape plus a secret header is a check; a shape test that only routes is no gate
+        let signed = forged.replace(
+            "payload.type === 'INSERT'",
+            "req.headers.get('x-webhook-secret') === secret && payload.type === 'INSERT'",
+        );
+        assert!(!forged_at(&signed));
+        let routing = "const isInsert = payload.type === 'INSERT'; if (!isInsert) { return new Response('ignored', { status: 200 }); }";
+        assert!(!forged_at(routing));
+    }
+
+    fn forged_at(body: &str) -> bool {
+        forgeable_webhook_check(body).is_some()
     }
 
     #[test]

@@ -163,6 +163,9 @@ pub struct Module {
     pub default_export: Option<String>,
     /// Comment spans, so analyzers can ignore commented-out code.
     pub comments: Vec<Range<usize>>,
+    /// Multi-line template strings: documents the code builds (security rules, SQL, prompts),
+    /// whose text is data, not code the function runs.
+    pub documents: Vec<Range<usize>>,
     /// `NestJS` guards applied to every route (`app.useGlobalGuards(new JwtAuthGuard())`,
     /// `{ provide: APP_GUARD, useClass: JwtAuthGuard }`).
     pub global_guards: Vec<String>,
@@ -217,6 +220,9 @@ pub fn module(path: &str, text: &str, root: Node<'_>) -> Module {
             "class_declaration" => read_nest_controller(node, parent, text, &mut m),
             "object" => read_app_guard(node, text, &mut m),
             "comment" => m.comments.push(node.byte_range()),
+            "template_string" if src(node, text).contains('\n') => {
+                m.documents.push(node.byte_range());
+            }
             _ => {}
         }
         let mut cursor = node.walk();

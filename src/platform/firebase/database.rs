@@ -112,10 +112,96 @@ pub fn check_database_rules(sink: &mut Sink<'_, '_>) {
             hits.push((range, format!("Realtime Database rules let any signed-in user {verb} the whole database (`auth != null` at the root)"), Severity::High));
         }
     }
+    // below the root: `"sessions": { "$id": { ".write": true } }`, or a condition on the data
+    // alone, lets anyone who knows (or guesses) a key write there
+    nested_open_rules(text, rules_at, rules, &mut Vec::new(), &mut hits);
     for (range, message, severity) in hits {
         sink.report(Check::DatabaseRulesPublic, range, Some(message), |f| {
             f.severity = severity;
         });
+    }
+}
+
+/// Collections whose data is personal, for nested public reads.
+fn is_personal(segment: &str) -> bool {
+    matches!(
+        segment.trim_end_matches('s'),
+        "user"
+            | "profile"
+            | "account"
+            | "customer"
+            | "member"
+            | "message"
+            | "chat"
+            | "order"
+            | "payment"
+            | "contact"
+            | "patient"
+    )
+}
+
+/// Walks the rules below the root, reporting `.write` rules that never look at `auth` (and
+/// `.read` rules of personal collections that do not). Keys are located in the text by
+/// following the path from the `"rules"` key at `rules_at`.
+fn nested_open_rules(
+    text: &str,
+    rules_at: usize,
+    node: &serde_json::Map<String, serde_json::Value>,
+    path: &mut Vec<String>,
+    hits: &mut Vec<(std::ops::Range<usize>, String, Severity)>,
+) {
+    for (key, value) in node {
+        if path.is_empty() && key.starts_with('.') {
+            continue; // the root's own rules are judged above
+        }
+        if let Some(children) = value.as_object() {
+            path.push(key.clone());
+            nested_open_rules(text, rules_at, children, path, hits);
+            path.pop();
+            continue;
+        }
+        if key != ".read" && key != ".write" {
+            continue;
+        }
+        let condition = match value {
+            serde_json::Value::Bool(true) => "true".to_string(),
+            serde_json::Value::String(c) => c.clone(),
+            _ => continue,
+        };
+        if condition.contains("auth") || condition.replace(' ', "") == "false" {
+            continue;
+        }
+        let collection = path
+            .iter()
+            .rev()
+            .find(|s| !s.starts_with('$'))
+            .map_or("", String::as_str);
+        let mut at = rules_at;
+        for segment in path.iter().chain(std::iter::once(key)) {
+            let needle = format!("\"{segment}\"");
+            if let Some(i) = text.get(at..).and_then(|t| t.find(&needle)) {
+                at += i + needle.len();
+            }
+        }
+        let range = at.saturating_sub(key.len() + 2)..at;
+        let where_ = format!("/{}", path.join("/"));
+        if key == ".write" {
+            hits.push((range, format!("Realtime Database rules let anyone, signed in or not, write `{where_}` (`\".write\": {}` never looks at `auth`): whoever knows or guesses a key can change or delete its data", shorten(&condition)), Severity::High));
+        } else if is_personal(collection) {
+            hits.push((range, format!("Realtime Database rules let anyone, signed in or not, read `{where_}` (`\".read\": {}` never looks at `auth`), personal data", shorten(&condition)), Severity::High));
+        }
+    }
+}
+
+/// A condition cut for a message.
+fn shorten(condition: &str) -> String {
+    let c: String = condition.chars().take(60).collect();
+    if c.len() < condition.len() {
+        format!("\"{c}...\"")
+    } else if condition == "true" {
+        c
+    } else {
+        format!("\"{c}\"")
     }
 }
 

@@ -319,6 +319,29 @@ pub fn check_rules_file(sink: &mut Sink<'_, '_>) {
             );
             continue;
         }
+        // `match /sessions/{id} { allow read, write: if resource.data.sessionId == id; }`: a
+        // condition keyed by the path or the data, never by the caller, lets in anyone who
+        // knows (or lists) a document id; a public `create` alone (a form anyone may submit)
+        // is left to the rules on `true` conditions
+        let creates_only = allow.ops.iter().all(|o| o == "create");
+        if (is_write || is_personal)
+            && !creates_only
+            && !expanded.contains("request.auth")
+            && !is_constant_false(&expanded)
+        {
+            let (verb, what) = if is_write {
+                ("change", "these documents")
+            } else {
+                ("read", "personal data")
+            };
+            sink.report(
+                Check::RulesAllowEveryone,
+                range,
+                Some(format!("`allow {ops}` on `{path}` never looks at the caller (no `request.auth`): anyone, signed in or not, who knows or guesses a document id can {verb} {what}; its test is on the id or the data, which the client chooses")),
+                |f| f.severity = Severity::High,
+            );
+            continue;
+        }
         if is_write && let Some(open) = unguarded_branch(&file, condition) {
             sink.report(
                 Check::RulesAndOrWithoutParentheses,

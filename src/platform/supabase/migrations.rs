@@ -59,7 +59,7 @@ static PERSONAL_COLUMN: LazyLock<Regex> = LazyLock::new(|| {
 });
 /// Columns that decide what a user may do or has paid for.
 static PRIVILEGED_COLUMN: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(role|roles|user_role|app_role|is_admin|admin|is_superuser|is_staff|is_moderator|permissions|credits?|credit_balance|balance|wallet_balance|plan|plan_id|subscription_tier|subscription_plan|subscription_status|subscription_expires_at|tier|is_premium|is_pro|is_paid|premium|points|account_type|user_type|is_verified|verified|approved|is_approved)$").expect("valid regex")
+    Regex::new(r"^(role|roles|user_role|app_role|role_id|user_role_id|app_role_id|is_admin|admin|is_superuser|is_staff|is_moderator|permissions|credits?|credit_balance|balance|wallet_balance|plan|plan_id|subscription_tier|subscription_plan|subscription_status|subscription_expires_at|tier|is_premium|is_pro|is_paid|premium|points|account_type|user_type|is_verified|verified|approved|is_approved)$").expect("valid regex")
 });
 /// Tables that hold a user's own account, settings or entitlements.
 static ACCOUNT_TABLE: LazyLock<Regex> = LazyLock::new(|| {
@@ -410,7 +410,7 @@ fn policy(h: &History, p: &Policy, hits: &mut Vec<Hit>) {
         return;
     }
     if table == "storage.objects" {
-        storage_policy(p, &who, open_to_anon, hits);
+        storage_policy(h, p, &who, open_to_anon, hits);
         return;
     }
     if writes && (open_check || (open_using && !matches!(command, CreatePolicyCommand::Insert))) {
@@ -502,7 +502,7 @@ fn bucket_only(terms: &[String]) -> Option<String> {
 /// every user overwrite or delete everyone's files (update, delete, all) or upload anywhere in the
 /// bucket, other users' folders included (insert); a read policy whose only test is a bucket
 /// named for private files lets every user read them all.
-fn storage_policy(p: &Policy, who: &str, open_to_anon: bool, hits: &mut Vec<Hit>) {
+fn storage_policy(h: &History, p: &Policy, who: &str, open_to_anon: bool, hits: &mut Vec<Hit>) {
     let name = &p.name;
     let (terms, verb) = match p.command {
         CreatePolicyCommand::Insert => (&p.check_terms, "upload files anywhere in"),
@@ -521,6 +521,7 @@ fn storage_policy(p: &Policy, who: &str, open_to_anon: bool, hits: &mut Vec<Hit>
     };
     if matches!(p.command, CreatePolicyCommand::Select)
         && bucket_severity(Some(&bucket)) != Some(Severity::High)
+        && !(bucket_severity(Some(&bucket)).is_some() && rows_are_private(h, &bucket))
     {
         return;
     }
@@ -542,6 +543,31 @@ fn storage_policy(p: &Policy, who: &str, open_to_anon: bool, hits: &mut Vec<Hit>
         format!("Policy \"{name}\" lets {who} {verb} the storage bucket `{bucket}`, {why}"),
         Some(severity),
     ));
+}
+
+/// Whether the table named like a bucket (`photos` for the `photos` bucket) limits reading its
+/// rows to their owners or members: every permissive `select` policy on it relates the row to
+/// `auth.uid()`. Then the files are as private as the rows that describe them.
+fn rows_are_private(h: &History, bucket: &str) -> bool {
+    let table = format!("public.{}", bucket.replace('-', "_"));
+    let mut reads = h
+        .policies
+        .values()
+        .filter(|q| {
+            q.table == table
+                && !q.restrictive
+                && matches!(
+                    q.command,
+                    CreatePolicyCommand::Select | CreatePolicyCommand::All
+                )
+        })
+        .peekable();
+    reads.peek().is_some()
+        && reads.all(|q| {
+            q.using
+                .as_deref()
+                .is_some_and(|u| u.to_ascii_lowercase().contains("auth.uid()"))
+        })
 }
 
 /// Columns that grant rights rather than value: roles, admin flags, permissions.
@@ -581,8 +607,30 @@ fn is_own_row(condition: &str) -> bool {
         .to_ascii_lowercase()
         .replace("(select auth.uid())", "auth.uid()")
         .replace("(select auth.uid() as uid)", "auth.uid()");
-    let c = c.trim_matches(|ch: char| ch == '(' || ch == ')' || ch.is_whitespace());
-    OWN_ROW.is_match(c)
+    OWN_ROW.is_match(strip_outer_parens(&c))
+}
+
+/// `condition` without the parentheses that wrap all of it (`((id = auth.uid()))` becomes
+/// `id = auth.uid()`); trimming every `)` would eat the call's own.
+fn strip_outer_parens(condition: &str) -> &str {
+    let mut c = condition.trim();
+    while c.starts_with('(') && c.ends_with(')') {
+        // the first `(` must close at the very end, not earlier (`(a) = (b)`)
+        let mut depth = 0i32;
+        let closes_at_end = c.char_indices().all(|(i, ch)| {
+            match ch {
+                '(' => depth += 1,
+                ')' => depth -= 1,
+                _ => {}
+            }
+            depth > 0 || i == c.len() - 1
+        });
+        if !closes_at_end {
+            break;
+        }
+        c = c[1..c.len() - 1].trim();
+    }
+    c
 }
 
 /// An own-row UPDATE policy on a table with columns that grant rights (`role`, `credits`,
@@ -1125,6 +1173,16 @@ mod tests {
     }
 
     use super::{analyze, project_of};
+
+    #[test]
+    fn own_row_conditions_keep_the_calls_parentheses() {
+        assert!(super::is_own_row("id = auth.uid()"));
+        assert!(super::is_own_row("((id = auth.uid()))"));
+        assert!(super::is_own_row("(select auth.uid()) = user_id"));
+        assert!(!super::is_own_row(
+            "(id = auth.uid()) or (public.is_admin())"
+        ));
+    }
     use crate::platform::Check;
 
     fn checks(files: &[&str]) -> Vec<Check> {
