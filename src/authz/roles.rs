@@ -257,11 +257,12 @@ pub fn verifies_token(body: &str) -> bool {
 
 /// Where a function compares a shared secret only when one is configured
 /// (`if (secret && provided !== secret)`): with the variable unset, every caller passes.
-/// Relative range of the test; `None` when the function also verifies a signature.
+/// Relative range of the test; when the function verifies a signature, only a verification
+/// run under `if (secret)` whose other branch takes the body unverified counts.
 pub fn fail_open_secret(body: &str) -> Option<Range<usize>> {
     let p = patterns();
     if p.signature.is_match(body) {
-        return None;
+        return fail_open_signature(body);
     }
     p.fail_open.captures_iter(body).find_map(|c| {
         let (Some(whole), Some(a), Some(b)) = (c.get(0), c.get(1), c.get(3)) else {
@@ -274,6 +275,54 @@ pub fn fail_open_secret(body: &str) -> Option<Range<usize>> {
                 .any(|w| name.contains(w)))
         .then(|| whole.range())
     })
+}
+
+/// Where a webhook verifies its signature only when the secret is configured
+/// (`if (endpointSecret) { event = stripe.webhooks.constructEvent(...) } else { event =
+/// JSON.parse(body) }`, or the `if (!secret)` mirror): with the variable unset, any forged event
+/// is accepted. Relative range of the `if`.
+fn fail_open_signature(body: &str) -> Option<Range<usize>> {
+    static PATTERNS: OnceLock<(Regex, Regex)> = OnceLock::new();
+    let (test, unverified) = PATTERNS.get_or_init(|| {
+        (
+            Regex::new(r#"if\s*\(\s*(!\s*)?(?:process\.env\.|Deno\.env\.get\(\s*['"])?\w*(?i:secret)\w*['"]?\)?\s*\)\s*\{"#)
+                .expect("secret test regex is valid"),
+            Regex::new(r"JSON\.parse\(|=\s*(?:await\s+)?(?:req|request)\.(?:body\b|json\(\))")
+                .expect("unverified body regex is valid"),
+        )
+    });
+    let p = patterns();
+    for c in test.captures_iter(body) {
+        let Some(whole) = c.get(0) else { continue };
+        let Some(close) = matching_brace(body, whole.end() - 1) else {
+            continue;
+        };
+        let then_block = &body[whole.end()..close];
+        let rest = &body[close + 1..];
+        let Some(after_else) = rest.trim_start().strip_prefix("else") else {
+            continue;
+        };
+        let Some(open) = after_else
+            .find('{')
+            .filter(|o| after_else[..*o].trim().is_empty())
+        else {
+            continue;
+        };
+        let base = body.len() - after_else.len();
+        let Some(end) = matching_brace(body, base + open) else {
+            continue;
+        };
+        let else_block = &body[base + open + 1..end];
+        let (verified, taken) = if c.get(1).is_some() {
+            (else_block, then_block)
+        } else {
+            (then_block, else_block)
+        };
+        if p.signature.is_match(verified) && unverified.is_match(taken) {
+            return Some(whole.range());
+        }
+    }
+    None
 }
 
 /// Where a function reads the `Authorization` header and tests only that it is present
@@ -561,6 +610,20 @@ mod tests {
             )
             .is_none()
         );
+    }
+
+    #[test]
+    fn a_signature_verified_only_when_the_secret_is_set_fails_open() {
+        let open = "if (endpointSecret) { event = stripe.webhooks.constructEvent(req.body, sig, endpointSecret); } else { event = JSON.parse(req.body); }";
+        assert!(fail_open_secret(open).is_some());
+        let mirror = "if (!webhookSecret) { console.log('skip'); event = JSON.parse(body) } else { event = stripe.webhooks.constructEvent(body, sig, webhookSecret) }";
+        assert!(fail_open_secret(mirror).is_some());
+        // fails closed: no secret, no event
+        let closed = "if (!webhookSecret) { return new Response('not configured', { status: 500 }) } event = stripe.webhooks.constructEvent(body, sig, webhookSecret);";
+        assert!(fail_open_secret(closed).is_none());
+        let always =
+            "event = stripe.webhooks.constructEvent(body, sig, process.env.STRIPE_WEBHOOK_SECRET);";
+        assert!(fail_open_secret(always).is_none());
     }
 
     #[test]

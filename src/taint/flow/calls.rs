@@ -758,6 +758,18 @@ impl<'t> Walker<'_, 't> {
                 })
                 .and_then(|t| t.masked(sanitized));
         }
+        // `new URL("/admin/users", req.url)`: the path is the code's and the origin the server's
+        if is_new && path == ["URL"] && self.keeps_own_origin(&args) {
+            return taints
+                .first()
+                .cloned()
+                .flatten()
+                .map(|mut t| {
+                    t.host_fixed = true;
+                    t
+                })
+                .and_then(|t| t.masked(sanitized));
+        }
         let propagates = self
             .shared
             .cfg

@@ -2,6 +2,9 @@
 //! objects, arrays, assignments to names) and into bound names (declarations, destructuring,
 //! parameters), and which constant prefixes fix a URL's host.
 
+use std::sync::LazyLock;
+
+use regex::Regex;
 use tree_sitter::Node;
 
 use super::sources::LOCATION_FIXED_FIELDS;
@@ -734,6 +737,28 @@ impl<'t> Walker<'_, 't> {
                         .is_some_and(|p| self.text(p) == "length")
                     && l.child_field("object")
                         .is_some_and(|o| self.text(strip(o)) == self.text(object))
+            })
+    }
+
+    /// Whether `new URL(first, base)` keeps the request's own origin: `first` starts with a
+    /// path the code writes out (`"/admin"`, `` `/orders/${id}` ``, not `//` or `/\\`), and
+    /// `base` is the URL of the request being served (`req.url`, `request.nextUrl`), which names
+    /// this server. Such a URL cannot send the user to another site.
+    pub(super) fn keeps_own_origin(&self, args: &[Node<'t>]) -> bool {
+        static OWN_URL: LazyLock<Regex> = LazyLock::new(|| {
+            Regex::new(r"^(?:req|request)\.(?:url|nextUrl(?:\.(?:origin|href))?)$")
+                .expect("own URL regex is valid")
+        });
+        let [first, base] = args else {
+            return false;
+        };
+        OWN_URL.is_match(self.text(strip(*base)))
+            && self.code_prefix(*first).is_some_and(|p| {
+                let mut chars = p.chars();
+                chars.next() == Some('/')
+                    && chars
+                        .next()
+                        .is_some_and(|c| !matches!(c, '/' | '\\' | CODE))
             })
     }
 
