@@ -476,8 +476,20 @@ impl<'t> Walker<'_, 't> {
                 kids.into_iter().fold(None, |_, k| self.eval(k))
             }
             "unary_expression" | "update_expression" => {
-                if let Some(a) = n.child_field("argument") {
-                    self.eval(a);
+                let t = n.child_field("argument").and_then(|a| self.eval(a));
+                // `+req.query.w`: a number, as large as the caller likes (`spec::UPPER_BOUND`)
+                let bounded = self.shared.cfg.bounded;
+                if bounded != 0 && n.kind() == "unary_expression" && self.op(n) == "+" {
+                    return t.and_then(|t| {
+                        Taint {
+                            stringy: false,
+                            whole: false,
+                            host_fixed: false,
+                            facts: Facts::default(),
+                            ..t.field()
+                        }
+                        .masked(!bounded)
+                    });
                 }
                 None
             }
