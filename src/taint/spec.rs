@@ -508,6 +508,10 @@ pub enum Source {
 
 /// One rule's compiled taint specification.
 #[derive(Clone, Debug)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "independent per-rule switches, each read once when the rules compile into masks"
+)]
 pub struct TaintSpec {
     /// Sources.
     pub sources: Vec<Source>,

@@ -884,9 +884,9 @@ impl<'t> Walker<'_, 't> {
                         last.starts_with("max")
                             || last.starts_with("MAX")
                             || (last.chars().any(|c| c.is_ascii_uppercase())
-                                && last
-                                    .chars()
-                                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'))
+                                && last.chars().all(|c| {
+                                    c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'
+                                }))
                     }))
         };
         // `var < bound` or `bound > var`: true bounds `var` from above
@@ -1133,11 +1133,15 @@ impl<'t> Walker<'_, 't> {
             _ => return None,
         };
         let path = self.path_of(callee);
-        let is_parser = match path.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        let is_parser = match path
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .as_slice()
+        {
             ["URL"] => n.kind() == "new_expression",
-            ["URL" | "url" | "urlLib" | "urlUtil" | "nodeUrl", "parse"] | ["parseUrl" | "urlParse"] => {
-                n.kind() == "call_expression"
-            }
+            ["URL" | "url" | "urlLib" | "urlUtil" | "nodeUrl", "parse"]
+            | ["parseUrl" | "urlParse"] => n.kind() == "call_expression",
             _ => false,
         };
         if !is_parser {
@@ -1162,15 +1166,18 @@ impl<'t> Walker<'_, 't> {
                         let target = d.child_field("name")?;
                         let binds = match target.kind() {
                             "identifier" => self.text(target) == name,
-                            "object_pattern" => crate::parse::named_children(target)
-                                .into_iter()
-                                .any(|p| {
+                            "object_pattern" => {
+                                crate::parse::named_children(target).into_iter().any(|p| {
                                     p.kind() == "shorthand_property_identifier_pattern"
                                         && self.text(p) == name
-                                }),
+                                })
+                            }
                             _ => false,
                         };
-                        binds.then(|| d.child_field("value")).flatten().map(|v| (target, v))
+                        binds
+                            .then(|| d.child_field("value"))
+                            .flatten()
+                            .map(|v| (target, v))
                     });
                 if found.is_some() {
                     return found;
