@@ -52,6 +52,8 @@ pub struct Compiled {
     typeof_string: u64,
     /// Rules for which a value that cannot hold `..` is safe (see [`spec::DOT_FREE`]).
     dot_free: u64,
+    /// Rules whose sinks take a size or count (see [`spec::UPPER_BOUND`]).
+    bounded: u64,
     /// Rules for which an error caught around a call with an untrusted argument is untrusted
     /// (see [`spec::THROWN`]).
     thrown: u64,
@@ -246,6 +248,7 @@ fn compile(rules: &RuleSet, claimed: &[usize]) -> Result<Compiled, RuleError> {
         propagators: Vec::new(),
         typeof_string: 0,
         dot_free: 0,
+        bounded: 0,
         thrown: 0,
         host_rules: 0,
         request_only: 0,
@@ -300,6 +303,9 @@ fn compile(rules: &RuleSet, claimed: &[usize]) -> Result<Compiled, RuleError> {
         }
         if spec.dot_free {
             compiled.dot_free |= bit;
+        }
+        if spec.bounded {
+            compiled.bounded |= bit;
         }
         if spec.thrown {
             compiled.thrown |= bit;

@@ -508,6 +508,10 @@ pub enum Source {
 
 /// One rule's compiled taint specification.
 #[derive(Clone, Debug)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "independent per-rule switches, each read once when the rules compile into masks"
+)]
 pub struct TaintSpec {
     /// Sources.
     pub sources: Vec<Source>,
@@ -523,6 +527,8 @@ pub struct TaintSpec {
     pub dot_free: bool,
     /// See [`THROWN`].
     pub thrown: bool,
+    /// See [`UPPER_BOUND`].
+    pub bounded: bool,
 }
 
 /// A sink's regex. Those of embedded rules are compiled on first use (most scans reach few sinks;
@@ -797,10 +803,11 @@ pub fn compile(
         .collect();
     let sanitizers = calls(&named, &sets.sanitizers, "sanitizer")?;
     let typeof_string = raw.guards.iter().any(|g| g == TYPEOF_STRING);
+    let bounded = raw.guards.iter().any(|g| g == UPPER_BOUND);
     let plain: Vec<String> = raw
         .guards
         .iter()
-        .filter(|g| *g != TYPEOF_STRING)
+        .filter(|g| *g != TYPEOF_STRING && *g != UPPER_BOUND)
         .cloned()
         .collect();
     let guards = calls(&plain, &sets.guards, "guard")?;
@@ -815,6 +822,7 @@ pub fn compile(
         typeof_string,
         dot_free,
         thrown,
+        bounded,
     })
 }
 
@@ -835,6 +843,12 @@ pub const DOT_FREE: &str = "dot free";
 
 /// The guard entry saying a `typeof x === "string"` check makes `x` safe.
 pub const TYPEOF_STRING: &str = "typeof string";
+
+/// The guard entry of rules where the number itself is the danger (a size, a count, a page
+/// limit): a comparison with an upper bound (`if (w > 2000) return`, `n <= MAX_ROWS`) makes the
+/// value safe, numeric coercions (`parseInt`, `Number`, unary `+`, `Math.floor`) carry it on
+/// instead of cleaning it, and `typeof x === "number"` proves nothing.
+pub const UPPER_BOUND: &str = "upper bound";
 
 #[cfg(test)]
 mod tests {

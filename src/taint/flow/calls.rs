@@ -708,6 +708,20 @@ impl<'t> Walker<'_, 't> {
         if CLEAN_METHODS.contains(&method) {
             return None;
         }
+        // `parseInt(req.query.w)`: a number, still as large as the caller likes (see
+        // `spec::UPPER_BOUND`); for every other rule a coercion ends the flow
+        if self.shared.cfg.bounded != 0 && !is_new && is_numeric_coercion(&path) {
+            return all_args.and_then(|t| {
+                Taint {
+                    stringy: false,
+                    whole: false,
+                    host_fixed: false,
+                    facts: Facts::default(),
+                    ..t.field()
+                }
+                .masked(!self.shared.cfg.bounded | sanitized)
+            });
+        }
         // `new Promise((resolve) => resolve(x))`: the promise settles with `x` (`.then` reads it)
         if is_new
             && path == ["Promise"]
@@ -1704,4 +1718,17 @@ fn jquery_this(w: &Walker<'_, '_>, n: Node<'_>) -> bool {
         stack.extend(x.named_children(&mut c));
     }
     false
+}
+
+/// Whether `path` converts its argument to a number without bounding it.
+fn is_numeric_coercion(path: &[String]) -> bool {
+    match path {
+        [f] => matches!(f.as_str(), "parseInt" | "parseFloat" | "Number"),
+        [o, f] => match o.as_str() {
+            "Number" => matches!(f.as_str(), "parseInt" | "parseFloat"),
+            "Math" => matches!(f.as_str(), "floor" | "ceil" | "round" | "trunc" | "abs"),
+            _ => false,
+        },
+        _ => false,
+    }
 }

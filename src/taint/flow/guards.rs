@@ -690,7 +690,8 @@ impl<'t> Walker<'_, 't> {
             return None;
         }
         let mask = match constant {
-            "number" | "boolean" | "bigint" => u64::MAX,
+            // a number is still any size
+            "number" | "boolean" | "bigint" => !self.shared.cfg.bounded,
             "string" => self.shared.cfg.typeof_string,
             _ => return None,
         };
@@ -822,13 +823,20 @@ impl<'t> Walker<'_, 't> {
                         if !constant || !is_name_or_member(var) {
                             return Default::default();
                         }
-                        let safe = vec![(self.path_of(var).join("."), u64::MAX)];
+                        let mut safe = vec![(self.path_of(var).join("."), u64::MAX)];
+                        // `new URL(target).hostname === "api.example.com"` fixes `target`'s host
+                        if let Some(url) = self.host_of(var)
+                            && self.shared.cfg.host_rules != 0
+                        {
+                            safe.push((url, self.shared.cfg.host_rules));
+                        }
                         if op.starts_with('!') {
                             (Vec::new(), safe)
                         } else {
                             (safe, Vec::new())
                         }
                     }
+                    op @ ("<" | "<=" | ">" | ">=") => self.upper_bound_guard(l, op, r),
                     _ => Default::default(),
                 }
             }
@@ -856,6 +864,47 @@ impl<'t> Walker<'_, 't> {
                 (self.call_guards(&path, &args), Vec::new())
             }
             _ => Default::default(),
+        }
+    }
+
+    /// `w > 2000` (`w >= MAX_WIDTH`, `2000 < w`): false, it bounds `w` from above; `w <= 2000`
+    /// true does too. Only for the rules where the number is the danger (see
+    /// [`crate::taint::spec::UPPER_BOUND`]); the bound is a number or a constant's name
+    /// (`MAX_WIDTH`, `limits.MAX`, `maxWidth`).
+    fn upper_bound_guard(&self, l: Node<'t>, op: &str, r: Node<'t>) -> (Safe, Safe) {
+        let mask = self.shared.cfg.bounded;
+        if mask == 0 {
+            return Default::default();
+        }
+        let is_bound = |n: Node<'t>| {
+            let n = strip(n);
+            n.kind() == "number"
+                || (is_name_or_member(n)
+                    && self.path_of(n).last().is_some_and(|last| {
+                        last.starts_with("max")
+                            || last.starts_with("MAX")
+                            || (last.chars().any(|c| c.is_ascii_uppercase())
+                                && last.chars().all(|c| {
+                                    c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'
+                                }))
+                    }))
+        };
+        // `var < bound` or `bound > var`: true bounds `var` from above
+        let (var, below_is_true) = if is_bound(r) && !is_bound(l) {
+            (strip(l), op.starts_with('<'))
+        } else if is_bound(l) && !is_bound(r) {
+            (strip(r), op.starts_with('>'))
+        } else {
+            return Default::default();
+        };
+        if !is_name_or_member(var) {
+            return Default::default();
+        }
+        let safe = vec![(self.path_of(var).join("."), mask)];
+        if below_is_true {
+            (safe, Vec::new())
+        } else {
+            (Vec::new(), safe)
         }
     }
 
@@ -1014,8 +1063,129 @@ impl<'t> Walker<'_, 't> {
             {
                 safe.push((name, mask));
             }
+            // `ALLOWED.includes(new URL(target).hostname)`: an allow-list of hosts fixes where
+            // `target` goes, for the sinks where only the host matters
+            let host_mask = mask & self.shared.cfg.host_rules;
+            if host_mask != 0
+                && g.path.iter().all(|s| *s != Seg::Hole)
+                && let Some(url) = g
+                    .args
+                    .as_ref()
+                    .and_then(|a| a.first())
+                    .and_then(|i| args.get(*i))
+                    .and_then(|a| self.host_of(*a))
+            {
+                safe.push((url, host_mask));
+            }
         }
         safe
+    }
+
+    /// The URL string whose host `n` reads: `target` of `new URL(target).hostname`,
+    /// `url.parse(target).host`, `u.hostname` after `const u = new URL(target)`, `host` after
+    /// `const host = new URL(target).host` or `const { hostname } = new URL(target)`.
+    fn host_of(&self, n: Node<'t>) -> Option<String> {
+        const HOST_FIELDS: &[&str] = &["hostname", "host", "origin"];
+        let n = strip(n);
+        match n.kind() {
+            "member_expression" => {
+                let field = n.child_field("property")?;
+                if !HOST_FIELDS.contains(&self.text(field)) {
+                    return None;
+                }
+                let object = strip(n.child_field("object")?);
+                let parsed = if object.kind() == "identifier" {
+                    match self.declared(object)? {
+                        (name, value) if name.kind() == "identifier" => value,
+                        _ => return None,
+                    }
+                } else {
+                    object
+                };
+                self.parsed_url(parsed)
+            }
+            "identifier" => {
+                let (name, value) = self.declared(n)?;
+                match name.kind() {
+                    "identifier" => {
+                        let value = strip(value);
+                        (value.kind() == "member_expression")
+                            .then(|| self.host_of(value))
+                            .flatten()
+                    }
+                    // `const { hostname } = new URL(target)`
+                    "object_pattern" if HOST_FIELDS.contains(&self.text(n)) => {
+                        self.parsed_url(value)
+                    }
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// `target` of `new URL(target)`, `URL.parse(target)`, `url.parse(target, ...)`.
+    fn parsed_url(&self, n: Node<'t>) -> Option<String> {
+        let n = strip(n);
+        let callee = match n.kind() {
+            "new_expression" => n.child_field("constructor")?,
+            "call_expression" => n.child_field("function")?,
+            _ => return None,
+        };
+        let path = self.path_of(callee);
+        let is_parser = match path
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .as_slice()
+        {
+            ["URL"] => n.kind() == "new_expression",
+            ["URL" | "url" | "urlLib" | "urlUtil" | "nodeUrl", "parse"]
+            | ["parseUrl" | "urlParse"] => n.kind() == "call_expression",
+            _ => false,
+        };
+        if !is_parser {
+            return None;
+        }
+        let first = strip(*Self::args(n).first()?);
+        is_name_or_member(first).then(|| self.path_of(first).join("."))
+    }
+
+    /// The declarator of `n`'s name in an enclosing block (`const n = value`, or a pattern
+    /// binding it: `const { n } = value`): its name node and value.
+    fn declared(&self, n: Node<'t>) -> Option<(Node<'t>, Node<'t>)> {
+        let name = self.text(n);
+        let mut at = n.parent();
+        while let Some(block) = at {
+            if matches!(block.kind(), "statement_block" | "program") {
+                let found = crate::parse::named_children(block)
+                    .into_iter()
+                    .filter(|s| matches!(s.kind(), "lexical_declaration" | "variable_declaration"))
+                    .flat_map(crate::parse::named_children)
+                    .find_map(|d| {
+                        let target = d.child_field("name")?;
+                        let binds = match target.kind() {
+                            "identifier" => self.text(target) == name,
+                            "object_pattern" => {
+                                crate::parse::named_children(target).into_iter().any(|p| {
+                                    p.kind() == "shorthand_property_identifier_pattern"
+                                        && self.text(p) == name
+                                })
+                            }
+                            _ => false,
+                        };
+                        binds
+                            .then(|| d.child_field("value"))
+                            .flatten()
+                            .map(|v| (target, v))
+                    });
+                if found.is_some() {
+                    return found;
+                }
+            }
+            at = block.parent();
+        }
+        None
     }
 
     /// A call of a same-file helper whose body only returns a condition on its parameters

@@ -423,6 +423,15 @@ impl<'t> Walker<'_, 't> {
                                     || self.code_prefix(l).is_some_and(|p| code_fixes_host(&p))
                             }),
                         };
+                        // `"/" + ("/u" + x)`: the right side fixed the host only while it
+                        // started the value; behind the left's text it may not (`//u...`)
+                        let rejoined = (lt.is_none() && rt.as_ref().is_some_and(|t| t.host_fixed))
+                            .then(|| {
+                                let left = self.code_prefix(l?)?;
+                                let right = self.literal_start(r?)?;
+                                Some(code_fixes_host(&(left + &right)))
+                            })
+                            .flatten();
                         let dot_free = lt.is_none()
                             && anchored
                             && rt.as_ref().is_some_and(|t| t.facts.has(Facts::NO_DOTDOT));
@@ -440,7 +449,10 @@ impl<'t> Walker<'_, 't> {
                             t.stringy = true;
                             t.facts.set(Facts::BUILT, true);
                             t.whole = false;
-                            t.host_fixed |= host_fixed;
+                            t.host_fixed = match rejoined {
+                                Some(fixed) => fixed || host_fixed,
+                                None => t.host_fixed || host_fixed,
+                            };
                             t.facts.set(Facts::ANCHORED, anchored);
                             t.facts.set(Facts::NO_DOTDOT, false);
                             t.facts.set(Facts::NORMALIZED, false);
@@ -479,8 +491,20 @@ impl<'t> Walker<'_, 't> {
                 kids.into_iter().fold(None, |_, k| self.eval(k))
             }
             "unary_expression" | "update_expression" => {
-                if let Some(a) = n.child_field("argument") {
-                    self.eval(a);
+                let t = n.child_field("argument").and_then(|a| self.eval(a));
+                // `+req.query.w`: a number, as large as the caller likes (`spec::UPPER_BOUND`)
+                let bounded = self.shared.cfg.bounded;
+                if bounded != 0 && n.kind() == "unary_expression" && self.op(n) == "+" {
+                    return t.and_then(|t| {
+                        Taint {
+                            stringy: false,
+                            whole: false,
+                            host_fixed: false,
+                            facts: Facts::default(),
+                            ..t.field()
+                        }
+                        .masked(!bounded)
+                    });
                 }
                 None
             }
@@ -809,6 +833,25 @@ impl<'t> Walker<'_, 't> {
             }
         }
         Some(prefix)
+    }
+
+    /// The literal text a `+` chain or template written in place starts with (`"/u"` of
+    /// `"/u" + x`); `None` for anything else, names included.
+    fn literal_start(&self, n: Node<'t>) -> Option<String> {
+        let n = strip(n);
+        match n.kind() {
+            "binary_expression" if self.op(n) == "+" => self.literal_start(n.child_field("left")?),
+            "string" => string_value(self.shared.text, n).map(String::from),
+            "template_string" => {
+                let first = crate::parse::named_children(n).into_iter().next();
+                let end = first.map_or(n.end_byte() - 1, |f| f.start_byte());
+                self.shared
+                    .text
+                    .get(n.start_byte() + 1..end)
+                    .map(String::from)
+            }
+            _ => None,
+        }
     }
 
     /// The text a call is known to start with, code-chosen parts as [`CODE`]: the strings
