@@ -106,6 +106,18 @@ const NAME_EXCLUDES: &[&str] = &[
     "lexer",
     "hash",
     "salt",
+    // names that say the value is not a working credential (`fakeToken`, `invalidApiKey`,
+    // `nonMatchingToken` of a detector's own tests): what they hold is made up on purpose
+    "fake",
+    "dummy",
+    "mock",
+    "bogus",
+    "invalid",
+    "nonmatching",
+    "notmatching",
+    "mismatch",
+    "wrong",
+    "incorrect",
 ];
 
 /// Name endings (lowercase, separators removed) that name something about a secret, not one.
