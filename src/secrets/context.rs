@@ -112,8 +112,9 @@ const SETTING_SUFFIXES: &[&str] = &[
 ];
 
 /// Whether a client-exposed variable's name says it holds a server secret: a secret word, or a
-/// vendor's name that is not followed by a setting (`VITE_OPENAI_API_KEY`, not
-/// `NEXT_PUBLIC_OPENAI_MODEL`).
+/// vendor's name followed by a word for a credential and not by a setting
+/// (`VITE_OPENAI_API_KEY`, `VITE_HUGGINGFACE_TOKEN`; not `NEXT_PUBLIC_OPENAI_MODEL` nor
+/// `VITE_GEMINI_LIVE_PROVIDER`, one of the many tuning flags an app reads next to its key).
 fn is_secret_client_name(name: &str) -> bool {
     if PUBLIC_NAME_PARTS.iter().any(|p| name.contains(p)) {
         return false;
@@ -121,7 +122,16 @@ fn is_secret_client_name(name: &str) -> bool {
     if SECRET_NAME_PARTS.iter().any(|p| name.contains(p)) {
         return true;
     }
-    VENDOR_NAME_PARTS.iter().any(|p| name.contains(p))
+    let Some(after_vendor) = VENDOR_NAME_PARTS
+        .iter()
+        .filter_map(|p| name.find(p).map(|at| &name[at + p.len()..]))
+        .next()
+    else {
+        return false;
+    };
+    after_vendor
+        .split('_')
+        .any(|word| word.ends_with("KEY") || word.ends_with("TOKEN") || word == "AUTH")
         && !SETTING_SUFFIXES
             .iter()
             .any(|s| name.strip_suffix(s).is_some_and(|head| head.ends_with('_')))

@@ -106,6 +106,18 @@ const NAME_EXCLUDES: &[&str] = &[
     "lexer",
     "hash",
     "salt",
+    // names that say the value is not a working credential (`fakeToken`, `invalidApiKey`,
+    // `nonMatchingToken` of a detector's own tests): what they hold is made up on purpose
+    "fake",
+    "dummy",
+    "mock",
+    "bogus",
+    "invalid",
+    "nonmatching",
+    "notmatching",
+    "mismatch",
+    "wrong",
+    "incorrect",
 ];
 
 /// Name endings (lowercase, separators removed) that name something about a secret, not one.
@@ -733,9 +745,14 @@ fn is_secret_value(value: &str, name: &str) -> bool {
         return false;
     }
     // a phrase of words is how people choose passwords (`OhG0dPlease1nsertLiquor!`); elsewhere
-    // it is an identifier with a prefix
+    // it is an identifier with a prefix. Words followed by a number are a chosen password in a
+    // password field (`administrator_login_password = "thisIsDog11"`), a name everywhere else;
+    // one word and a number (`secret123`) is the sample data of tests and benchmarks.
     let password_field = is_password_name(&lower_name);
-    if is_wordy(value)
+    let chosen_password = password_field
+        && value.ends_with(|c: char| c.is_ascii_digit())
+        && value.chars().skip(1).any(|c| c.is_ascii_uppercase());
+    if (is_wordy(value) && !chosen_password)
         || (is_camel_phrase(value) && !password_field)
         || is_not_a_credential(value)
         || spells_own_name(value, name)

@@ -5,7 +5,8 @@
 /// Prefixes of keys meant for clients: Firebase/Google browser keys, Stripe and Mapbox
 /// publishable keys, Supabase publishable keys, `PostHog` project keys, Langfuse public keys, and
 /// Salesforce connected-app consumer keys (`3MVG9…`: the OAuth client id; its consumer secret is
-/// the credential).
+/// the credential), and Lob's publishable keys (`live_pub_…`, `test_pub_…`, for address
+/// autocompletion in the browser; its secret keys are `live_…`/`test_…` without `pub`).
 const PUBLIC_PREFIXES: &[&str] = &[
     "AIza",
     "pk_",
@@ -14,6 +15,8 @@ const PUBLIC_PREFIXES: &[&str] = &[
     "phc_",
     "pk-lf-",
     "3MVG9",
+    "live_pub_",
+    "test_pub_",
 ];
 
 /// Whether the value under `name` is public by design: a client key by its prefix, an Algolia
