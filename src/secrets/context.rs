@@ -124,8 +124,7 @@ fn is_secret_client_name(name: &str) -> bool {
     }
     let Some(after_vendor) = VENDOR_NAME_PARTS
         .iter()
-        .filter_map(|p| name.find(p).map(|at| &name[at + p.len()..]))
-        .next()
+        .find_map(|p| name.find(p).map(|at| &name[at + p.len()..]))
     else {
         return false;
     };
