@@ -544,6 +544,9 @@ pub fn missing_caller_checks(
     let project = Project::new(files);
     let has_global = project.has_global_auth();
     let rule = &ctx.rules.rules()[rule_idx];
+    // findings at a helper's operation in another module, keyed by the operation (file,
+    // start), with the entry point they move to when several entry points reach it
+    let mut at_helper: Vec<((usize, usize), Finding, &str, Spot)> = Vec::new();
     for (file, facts) in files.iter().enumerate() {
         for (entry, site) in facts.module.entries.iter().zip(&facts.entry_spots) {
             let handler_name = match &entry.handler {
@@ -667,11 +670,10 @@ pub fn missing_caller_checks(
                 middleware_note,
             );
             // point at the route registration when the handler lives elsewhere (where the fix
-            // goes), and at the entry point when the operation is a helper's in another module:
-            // a helper shared by several public functions is one fix per entry point
-            let at_site = entry.framework == Framework::Express
-                && matches!(entry.handler, Handler::Named(_))
-                || op_ref.0 != file;
+            // goes); a helper's operation in another module stays at the operation unless several
+            // entry points reach it (then one finding per entry point, below)
+            let at_site =
+                entry.framework == Framework::Express && matches!(entry.handler, Handler::Named(_));
             let (path, spot) = if at_site {
                 (&facts.path, site)
             } else {
@@ -688,15 +690,38 @@ pub fn missing_caller_checks(
             );
             properties.insert("operation".to_string(), format!("{kind:?}"));
             let severity = effective_severity(&op_summary.ops[op_idx], op_summary.admin);
-            out.push(Finding {
+            let finding = Finding {
                 severity,
                 message,
                 related,
                 is_flow: true,
                 properties,
                 ..Finding::of_rule(rule, path, (spot.start, spot.end), spot.range.clone())
-            });
+            };
+            if !at_site && op_ref.0 != file {
+                at_helper.push((
+                    (op_ref.0, op_spot.range.start),
+                    finding,
+                    &facts.path,
+                    site.clone(),
+                ));
+            } else {
+                out.push(finding);
+            }
         }
+    }
+    // a helper shared by several public entry points is one fix per entry point: each is
+    // reported where it is registered (the operation stays a related location)
+    let mut reach: BTreeMap<(usize, usize), usize> = BTreeMap::new();
+    for (key, ..) in &at_helper {
+        *reach.entry(*key).or_default() += 1;
+    }
+    for (key, mut finding, site_path, site) in at_helper {
+        if reach[&key] > 1 {
+            site_path.clone_into(&mut finding.path);
+            (finding.start, finding.end, finding.byte_range) = (site.start, site.end, site.range);
+        }
+        out.push(finding);
     }
     dedup(out);
 }
