@@ -711,16 +711,9 @@ impl<'t> Walker<'_, 't> {
         // `parseInt(req.query.w)`: a number, still as large as the caller likes (see
         // `spec::UPPER_BOUND`); for every other rule a coercion ends the flow
         if self.shared.cfg.bounded != 0 && !is_new && is_numeric_coercion(&path) {
-            return all_args.and_then(|t| {
-                Taint {
-                    stringy: false,
-                    whole: false,
-                    host_fixed: false,
-                    facts: Facts::default(),
-                    ..t.field()
-                }
-                .masked(!self.shared.cfg.bounded | sanitized)
-            });
+            return all_args
+                .and_then(|t| t.number(self.shared.cfg.bounded))
+                .and_then(|t| t.masked(sanitized));
         }
         // `new Promise((resolve) => resolve(x))`: the promise settles with `x` (`.then` reads it)
         if is_new

@@ -181,6 +181,20 @@ impl Taint {
         self.mask &= !clean;
         (self.mask != 0).then_some(self)
     }
+
+    /// The number a coercion makes of the value (`parseInt(x)`, `+x`): no string and none of
+    /// its facts, still as large as the caller likes; kept only for the rules of `bounded`
+    /// (those asking for an upper bound, `spec::UPPER_BOUND`).
+    fn number(self, bounded: u64) -> Option<Self> {
+        Taint {
+            stringy: false,
+            whole: false,
+            host_fixed: false,
+            facts: Facts::default(),
+            ..self.field()
+        }
+        .masked(!bounded)
+    }
 }
 
 fn union(a: Option<Taint>, b: Option<Taint>) -> Option<Taint> {

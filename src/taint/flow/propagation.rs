@@ -495,16 +495,7 @@ impl<'t> Walker<'_, 't> {
                 // `+req.query.w`: a number, as large as the caller likes (`spec::UPPER_BOUND`)
                 let bounded = self.shared.cfg.bounded;
                 if bounded != 0 && n.kind() == "unary_expression" && self.op(n) == "+" {
-                    return t.and_then(|t| {
-                        Taint {
-                            stringy: false,
-                            whole: false,
-                            host_fixed: false,
-                            facts: Facts::default(),
-                            ..t.field()
-                        }
-                        .masked(!bounded)
-                    });
+                    return t.and_then(|t| t.number(bounded));
                 }
                 None
             }
