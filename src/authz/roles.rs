@@ -462,8 +462,8 @@ pub fn optional_sign_in(body: &str) -> Option<Range<usize>> {
 /// return 401`): any caller can send that body. A shape test that also compares a header,
 /// secret or signature is a real check. Relative range of the shape test.
 pub fn forgeable_webhook_check(body: &str) -> Option<Range<usize>> {
-    static PATTERNS: OnceLock<(Regex, Regex, Regex)> = OnceLock::new();
-    let (assigned, inline, secret) = PATTERNS.get_or_init(|| {
+    static PATTERNS: OnceLock<(Regex, Regex, Regex, Regex)> = OnceLock::new();
+    let (assigned, inline, secret, refuses) = PATTERNS.get_or_init(|| {
         let event = r#"\b(?:type|eventType|event_type|operation)\s*===?\s*['"](?:INSERT|UPDATE|DELETE)['"]"#;
         (
             Regex::new(&format!(r"(?:const|let|var)\s+(\w+)\s*=\s*([^;]*?{event}[^;]*)"))
@@ -472,9 +472,9 @@ pub fn forgeable_webhook_check(body: &str) -> Option<Range<usize>> {
                 .expect("webhook-shape regex is valid"),
             Regex::new(r"(?i)secret|signature|headers|token|hmac|\bkey\b|apikey|bearer")
                 .expect("secret regex is valid"),
+            Regex::new(r"(?i)\b40[13]\b|unauthori[sz]ed|forbidden").expect("refusal regex is valid"),
         )
     });
-    let refuses = Regex::new(r"(?i)\b40[13]\b|unauthori[sz]ed|forbidden").ok()?;
     for c in assigned.captures_iter(body) {
         let (Some(var), Some(expr)) = (c.get(1), c.get(2)) else {
             continue;
