@@ -452,13 +452,17 @@ impl<'t> MatchContext<'_, 't> {
 
     /// Whether `node` is a non-empty string literal (a template without substitutions counts), or
     /// an identifier declared in this file only with such literals (`const secret = "shhh"`; a
-    /// name also bound to anything else, or never declared here, is not).
+    /// name also bound to anything else, or never declared here, is not), or a key made from one
+    /// of those by a key constructor (`JWK.asKey(SECRET)`, `new TextEncoder().encode(SECRET)`).
     pub(crate) fn bound_to_string(&self, node: Node<'t>) -> bool {
         if is_string_literal(node) {
             return true;
         }
         if node.kind() == "member_expression" {
             return self.member_bound_to_string(node);
+        }
+        if let Some(material) = self.key_material(node) {
+            return self.bound_to_string(material);
         }
         if node.kind() != "identifier" {
             return false;
@@ -481,6 +485,41 @@ impl<'t> MatchContext<'_, 't> {
             stack.extend(n.children(&mut cursor));
         }
         declared
+    }
+
+    /// The one argument of a call that turns a string into key material without changing what it
+    /// encodes: jose's `JWK.asKey(s)`, `new TextEncoder().encode(s)`, `Buffer.from(s[, encoding])`,
+    /// `crypto.createSecretKey(s)`. A key made from a constant is as hard-coded as the constant.
+    fn key_material(&self, node: Node<'t>) -> Option<Node<'t>> {
+        const WRAPPERS: [&str; 4] = [
+            "JWK.asKey",
+            "Buffer.from",
+            "createSecretKey",
+            "crypto.createSecretKey",
+        ];
+        if node.kind() != "call_expression" {
+            return None;
+        }
+        let callee = self.node_text(node.child_field("function")?);
+        let encoder = callee.strip_suffix(".encode").is_some_and(|object| {
+            let object: String = object.chars().filter(|c| !c.is_whitespace()).collect();
+            object == "newTextEncoder()"
+        });
+        if !encoder && !WRAPPERS.contains(&callee) {
+            return None;
+        }
+        let arguments = node.child_field("arguments")?;
+        let mut cursor = arguments.walk();
+        let mut named = arguments
+            .named_children(&mut cursor)
+            .filter(|a| a.kind() != "comment");
+        let first = named.next()?;
+        // at most an encoding after it: `Buffer.from(SECRET, "utf8")`
+        match named.next() {
+            None => Some(first),
+            Some(encoding) if is_string_literal(encoding) && named.next().is_none() => Some(first),
+            Some(_) => None,
+        }
     }
 
     /// Whether the property `node` (`this.jwtSecret`, `config.secret`) is assigned somewhere in
