@@ -56,6 +56,10 @@ struct RawQueryMatcher {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "independent switches of a YAML constraint, each read once"
+)]
 struct RawConstraint {
     regex: Option<String>,
     not_regex: Option<String>,
@@ -114,6 +118,10 @@ impl LazyRegex {
 
 /// A constraint on the text of a capture.
 #[derive(Debug)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "independent tests on one capture, all of which must hold; not a state machine"
+)]
 struct Constraint {
     regex: Option<LazyRegex>,
     not_regex: Option<LazyRegex>,
@@ -561,19 +569,31 @@ impl<'t> MatchContext<'_, 't> {
         names
     }
 
-    /// Whether an identifier in `node` names a parameter of a function around `used_at`.
+    /// Whether an identifier in `node` names a parameter of a function around `used_at`, directly
+    /// or through local variables declared from one (`const table = input.args[0]`), two hops
+    /// deep.
     pub(crate) fn reads_parameter(&self, node: Node<'t>, used_at: Node<'t>) -> bool {
         let names = self.parameter_names(used_at);
         if names.is_empty() {
             return false;
         }
-        let mut stack = vec![node];
-        while let Some(n) = stack.pop() {
-            if n.kind() == "identifier" && names.contains(&self.node_text(n)) {
-                return true;
+        let mut seen: Vec<usize> = Vec::new();
+        let mut stack = vec![(node, 0u8)];
+        while let Some((n, depth)) = stack.pop() {
+            if n.kind() == "identifier" {
+                if names.contains(&self.node_text(n)) {
+                    return true;
+                }
+                if depth < 2
+                    && let Some(value) = self.declaration_of(n)
+                    && !seen.contains(&value.id())
+                {
+                    seen.push(value.id());
+                    stack.push((value, depth + 1));
+                }
             }
             let mut cursor = n.walk();
-            stack.extend(n.named_children(&mut cursor));
+            stack.extend(n.named_children(&mut cursor).map(|c| (c, depth)));
         }
         false
     }
@@ -635,10 +655,13 @@ impl<'t> MatchContext<'_, 't> {
     }
 
     /// What the file declares under the name `node` holds: the function of `function name() {}`,
-    /// or the value of `const name = ...`; `None` for other nodes, and for names declared never or
-    /// more than once.
+    /// or the value of `const name = ...`. A name declared several times resolves to the one
+    /// declaration earlier in the same function as the use. `None` for other nodes, for a
+    /// parameter of a function around the use (it shadows the file's declarations), and for names
+    /// declared never or ambiguously.
     pub(crate) fn declaration_of(&self, node: Node<'t>) -> Option<Node<'t>> {
-        if node.kind() != "identifier" || self.parameter_names(node).contains(&self.node_text(node)) {
+        if node.kind() != "identifier" || self.parameter_names(node).contains(&self.node_text(node))
+        {
             return None;
         }
         let declarations = Rc::clone(
