@@ -7,6 +7,8 @@
 //!   where:                         # constraints on captured text
 //!     fn: { regex: '^eval$' }      # regex | not-regex | equals | not-equals | one-of
 //!     key: { bound-to-string: true }  # a string literal, or a name this file binds to one only
+//!     code: { not-bound-to-string: true }  # anything but that (a constant is not input)
+//!     html: { from-parameter: true }  # names a parameter of a function around the match
 //!     handler: { not-regex: origin, resolve: true }  # a name is read as its declaration's text
 //!   inside: { query: ..., where: ... }      # an ancestor must match this
 //!   not-inside: { query: ..., where: ... }  # no ancestor may match this
@@ -54,6 +56,10 @@ struct RawQueryMatcher {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "independent switches of a YAML constraint, each read once"
+)]
 struct RawConstraint {
     regex: Option<String>,
     not_regex: Option<String>,
@@ -63,6 +69,10 @@ struct RawConstraint {
     one_of: Vec<String>,
     #[serde(default)]
     bound_to_string: bool,
+    #[serde(default)]
+    not_bound_to_string: bool,
+    #[serde(default)]
+    from_parameter: bool,
     #[serde(default)]
     resolve: bool,
 }
@@ -108,6 +118,10 @@ impl LazyRegex {
 
 /// A constraint on the text of a capture.
 #[derive(Debug)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "independent tests on one capture, all of which must hold; not a state machine"
+)]
 struct Constraint {
     regex: Option<LazyRegex>,
     not_regex: Option<LazyRegex>,
@@ -117,6 +131,12 @@ struct Constraint {
     /// The capture is a non-empty string literal, or an identifier that every declaration of
     /// that name in the file (`const`/`let`/`var`) binds to one.
     bound_to_string: bool,
+    /// The opposite of `bound_to_string`: the capture is neither such a literal nor a name bound
+    /// only to literals (audit rules that report any value a caller can choose).
+    not_bound_to_string: bool,
+    /// The capture (after `resolve`) reads a parameter of a function around the match: a value
+    /// the caller of that function chooses (audit rules on helpers and components).
+    from_parameter: bool,
     /// An identifier capture is judged by the text of what the file declares under that name (a
     /// function declaration, or a variable's value), when it declares it exactly once.
     resolve: bool,
@@ -246,6 +266,8 @@ impl QueryMatcher {
                     not_equals: c.not_equals,
                     one_of: c.one_of,
                     bound_to_string: c.bound_to_string,
+                    not_bound_to_string: c.not_bound_to_string,
+                    from_parameter: c.from_parameter,
                     resolve: c.resolve,
                 },
             ));
@@ -317,6 +339,7 @@ impl QueryMatcher {
         ctx: &MatchContext<'_, 't>,
     ) -> Option<Node<'t>> {
         for (name, node) in captures {
+            let used_at = *node;
             for (cname, constraint) in &self.constraints {
                 if cname != name {
                     continue;
@@ -331,7 +354,11 @@ impl QueryMatcher {
                 } else {
                     constraint.accepts(ctx.node_text(node))
                 };
-                if !accepted || (constraint.bound_to_string && !ctx.bound_to_string(node)) {
+                if !accepted
+                    || (constraint.bound_to_string && !ctx.bound_to_string(node))
+                    || (constraint.not_bound_to_string && ctx.bound_to_string(node))
+                    || (constraint.from_parameter && !ctx.reads_parameter(node, used_at))
+                {
                     return None;
                 }
             }
@@ -413,6 +440,31 @@ fn contains(outer: &Range<usize>, inner: &Range<usize>) -> bool {
     outer.start <= inner.start && inner.end <= outer.end
 }
 
+/// Whether `node` is a function: a declaration, an expression, an arrow or a method.
+fn is_function(node: Node<'_>) -> bool {
+    matches!(
+        node.kind(),
+        "function_declaration"
+            | "generator_function_declaration"
+            | "function_expression"
+            | "function"
+            | "arrow_function"
+            | "method_definition"
+    )
+}
+
+/// The innermost function (declaration, expression, arrow or method) around `node`.
+fn enclosing_function(node: Node<'_>) -> Option<Node<'_>> {
+    let mut up = node.parent();
+    while let Some(n) = up {
+        if is_function(n) {
+            return Some(n);
+        }
+        up = n.parent();
+    }
+    None
+}
+
 /// The declarations of a file's names: each name's functions and variable values.
 type Declarations<'t> = HashMap<String, Vec<Node<'t>>>;
 
@@ -464,10 +516,15 @@ impl<'t> MatchContext<'_, 't> {
         if let Some(material) = self.key_material(node) {
             return self.bound_to_string(material);
         }
-        if node.kind() != "identifier" {
+        // `{ url }` in an object literal reads the variable `url`
+        if !matches!(node.kind(), "identifier" | "shorthand_property_identifier") {
             return false;
         }
         let name = self.node_text(node);
+        // a parameter of a function around the use shadows the file's declarations
+        if self.parameter_names(node).contains(&name) {
+            return false;
+        }
         let mut declared = false;
         let mut stack = vec![self.tree.root_node()];
         while let Some(n) = stack.pop() {
@@ -520,6 +577,64 @@ impl<'t> MatchContext<'_, 't> {
             Some(encoding) if is_string_literal(encoding) && named.next().is_none() => Some(first),
             Some(_) => None,
         }
+    }
+
+    /// The names the parameters of the functions around `at` bind (destructured ones too:
+    /// `({ input }) => ...`); default values of parameters are not names.
+    fn parameter_names(&self, at: Node<'t>) -> Vec<&str> {
+        let mut names = Vec::new();
+        let mut up = at.parent();
+        while let Some(f) = up {
+            if is_function(f) {
+                for p in crate::parse::function_params(f) {
+                    let mut stack = vec![p];
+                    while let Some(n) = stack.pop() {
+                        match n.kind() {
+                            "identifier" | "shorthand_property_identifier_pattern" => {
+                                names.push(self.node_text(n));
+                            }
+                            // `(x = fallback)`: only the left side is a parameter
+                            "assignment_pattern" => stack.extend(n.child_field("left")),
+                            _ => {
+                                let mut cursor = n.walk();
+                                stack.extend(n.named_children(&mut cursor));
+                            }
+                        }
+                    }
+                }
+            }
+            up = f.parent();
+        }
+        names
+    }
+
+    /// Whether an identifier in `node` names a parameter of a function around `used_at`, directly
+    /// or through local variables declared from one (`const table = input.args[0]`), two hops
+    /// deep.
+    pub(crate) fn reads_parameter(&self, node: Node<'t>, used_at: Node<'t>) -> bool {
+        let names = self.parameter_names(used_at);
+        if names.is_empty() {
+            return false;
+        }
+        let mut seen: Vec<usize> = Vec::new();
+        let mut stack = vec![(node, 0u8)];
+        while let Some((n, depth)) = stack.pop() {
+            if n.kind() == "identifier" {
+                if names.contains(&self.node_text(n)) {
+                    return true;
+                }
+                if depth < 2
+                    && let Some(value) = self.declaration_of(n)
+                    && !seen.contains(&value.id())
+                {
+                    seen.push(value.id());
+                    stack.push((value, depth + 1));
+                }
+            }
+            let mut cursor = n.walk();
+            stack.extend(n.named_children(&mut cursor).map(|c| (c, depth)));
+        }
+        false
     }
 
     /// Whether the property `node` (`this.jwtSecret`, `config.secret`) is assigned somewhere in
@@ -579,10 +694,13 @@ impl<'t> MatchContext<'_, 't> {
     }
 
     /// What the file declares under the name `node` holds: the function of `function name() {}`,
-    /// or the value of `const name = ...`; `None` for other nodes, and for names declared never or
-    /// more than once.
+    /// or the value of `const name = ...`. A name declared several times resolves to the one
+    /// declaration earlier in the same function as the use. `None` for other nodes, for a
+    /// parameter of a function around the use (it shadows the file's declarations), and for names
+    /// declared never or ambiguously.
     pub(crate) fn declaration_of(&self, node: Node<'t>) -> Option<Node<'t>> {
-        if node.kind() != "identifier" {
+        if node.kind() != "identifier" || self.parameter_names(node).contains(&self.node_text(node))
+        {
             return None;
         }
         let declarations = Rc::clone(
@@ -592,7 +710,17 @@ impl<'t> MatchContext<'_, 't> {
         );
         match declarations.get(self.node_text(node)).map(Vec::as_slice) {
             Some([only]) => Some(*only),
-            _ => None,
+            // a name declared in several functions (`let query = ...` in each handler of a
+            // module): the one declaration earlier in the same function as the use
+            Some(many) => {
+                let scope = enclosing_function(node)?;
+                let mut local = many.iter().filter(|d| {
+                    d.start_byte() < node.start_byte() && enclosing_function(**d) == Some(scope)
+                });
+                let first = local.next()?;
+                local.next().is_none().then_some(*first)
+            }
+            None => None,
         }
     }
 
