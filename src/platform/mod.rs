@@ -131,7 +131,7 @@ pub enum Check {
 
 impl Check {
     /// Every check with the name rule files use.
-    pub const ALL: [(&'static str, Check); 45] = [
+    pub const ALL: [(&'static str, Check); 46] = [
         (
             "parse-unauthenticated-master-key",
             Check::UnauthenticatedMasterKey,

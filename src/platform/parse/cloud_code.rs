@@ -762,9 +762,7 @@ fn report_master_ops<R: Report>(sink: &mut R, handlers: &[Handler<'_>], src: &st
 
 /// Whether `body` assigns `var` a new `Parse.User` (`const user = new Parse.User()`).
 fn is_new_user(body: &str, var: &str) -> bool {
-    let Some(var) = var.strip_prefix("await ").or(Some(var)).map(str::trim) else {
-        return false;
-    };
+    let var = var.strip_prefix("await ").unwrap_or(var).trim();
     !var.is_empty()
         && var
             .chars()
