@@ -99,6 +99,8 @@ pub enum Check {
     AuthUsersExposed,
     /// An own-row UPDATE policy leaving privileged columns open.
     SelfUpdatePrivilegedColumn,
+    /// A sign-up trigger that copies a role or entitlement from `raw_user_meta_data`.
+    SignupTriggerTrustsUserMetadata,
     /// `supabase/config.toml` auth settings that weaken sign-up.
     AuthConfigWeakensSignUp,
     /// Firestore updates that check the new owner field but not the stored one.
@@ -129,7 +131,7 @@ pub enum Check {
 
 impl Check {
     /// Every check with the name rule files use.
-    pub const ALL: [(&'static str, Check); 45] = [
+    pub const ALL: [(&'static str, Check); 46] = [
         (
             "parse-unauthenticated-master-key",
             Check::UnauthenticatedMasterKey,
@@ -214,6 +216,10 @@ impl Check {
         (
             "supabase-self-update-privileged-column",
             Check::SelfUpdatePrivilegedColumn,
+        ),
+        (
+            "supabase-signup-trigger-trusts-user-metadata",
+            Check::SignupTriggerTrustsUserMetadata,
         ),
         (
             "supabase-auth-config-weakens-sign-up",

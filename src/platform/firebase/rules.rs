@@ -214,6 +214,13 @@ static PERSONAL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new( r"(?i)^/?(users?|profiles?|accounts?|customers?|members?|messages?|chats?|orders?|payments?|private\w*|patients?|contacts?)$").expect("valid regex")
 });
 
+/// A collection whose document ids are secrets the link or e-mail carries (an invite token, a
+/// share code, a reset code): reading one by its id is the feature, listing them all is not.
+static SECRET_KEYED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)invit|token|secret|magic_?link|(?:^|[/_{])(?:reset|otp)|passcode|share_?(?:code|link)")
+        .expect("valid regex")
+});
+
 static OWNERSHIP: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new( r"request\.auth\.uid\s*(==|!=|in\b)|(==|!=)\s*request\.auth\.uid|request\.auth\.token\.|\bin\s+request\.auth|\bget\(|\bexists\(|\bgetAfter\(|request\.auth\.uid\s*\]|hasAny\(\s*\[\s*request\.auth\.uid").expect("valid regex")
 });
@@ -297,6 +304,13 @@ pub fn check_rules_file(sink: &mut Sink<'_, '_>) {
                         "`allow {ops}` on `{path}` lets anyone, signed in or not, read {what}"
                     )),
                     |f| f.severity = severity,
+                );
+            } else if lists_secret_ids(allow) {
+                sink.report(
+                    Check::RulesAllowEveryone,
+                    range,
+                    Some(format!("`allow {ops}` on `{path}` lets anyone, signed in or not, list these documents, and their ids are the secrets (invite or share tokens) that should only open one: allow `get` alone")),
+                    |f| f.severity = Severity::High,
                 );
             }
             continue;
@@ -402,6 +416,13 @@ fn lists_what_get_hides(file: &RulesFile, read: &Allow) -> bool {
                     .as_deref()
                     .is_some_and(|c| OWNERSHIP.is_match(&file.expand(c)))
         })
+}
+
+/// Whether `allow` lets clients list (`read` or `list`) a collection keyed by secret tokens: its
+/// name or its document variable says invite, token, reset or share code (`/pending_invites/{token}`).
+fn lists_secret_ids(allow: &Allow) -> bool {
+    allow.ops.iter().any(|o| o == "list" || o == "read")
+        && allow.paths.last().is_some_and(|p| SECRET_KEYED.is_match(p))
 }
 
 /// The parts of `condition` separated by `op` outside parentheses and brackets.

@@ -1,8 +1,8 @@
 //! Supabase SQL judged as the database ends up: `table-without-rls`, `permissive-policy`,
 //! `policy-trusts-user-metadata`, `security-definer-function`, `view-bypasses-rls`,
 //! `grant-to-anon`, the SQL side of `public-storage-bucket`, `rls-enabled-without-policy`,
-//! `materialized-view-exposed`, `auth-users-exposed`, `self-update-privileged-column` and
-//! `extension-in-public`.
+//! `materialized-view-exposed`, `auth-users-exposed`, `self-update-privileged-column`,
+//! `signup-trigger-trusts-user-metadata` and `extension-in-public`.
 //!
 //! SQL files are grouped into projects: `X/migrations/*.sql`, `X/schemas/*.sql` and the `.sql`
 //! files of `X` itself (`seed.sql`, `schema.sql`) are one history, replayed in the order Supabase
@@ -29,7 +29,7 @@ use crate::rules::Severity;
 use crate::source::LineIndex;
 
 /// The checks judged over SQL histories.
-pub const SQL_CHECKS: [Check; 18] = [
+pub const SQL_CHECKS: [Check; 19] = [
     Check::QueueExposedInApi,
     Check::ShareTokenNotChecked,
     Check::FunctionSearchPathMutable,
@@ -47,6 +47,7 @@ pub const SQL_CHECKS: [Check; 18] = [
     Check::MaterializedViewExposed,
     Check::AuthUsersExposed,
     Check::SelfUpdatePrivilegedColumn,
+    Check::SignupTriggerTrustsUserMetadata,
     Check::ExtensionInPublic,
 ];
 
@@ -170,6 +171,7 @@ fn judge(h: &History) -> Vec<Hit> {
         policy(h, p, &mut hits);
     }
     functions(h, &mut hits);
+    signup_triggers(h, &mut hits);
     queues(h, &mut hits);
     search_paths(h, &mut hits);
     bucket_listing(h, &mut hits);
@@ -916,6 +918,48 @@ fn functions(h: &History, hits: &mut Vec<Hit>) {
                 problems.join(", and ")
             ),
             Some(severity),
+        );
+        hit.related = f.defs[..f.defs.len() - 1].to_vec();
+        hits.push(hit);
+    }
+}
+
+/// `raw_user_meta_data ->> 'role'` (or another privileged key): sign-up data the client chose.
+static METADATA_PRIVILEGE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"raw_user_meta_data\s*->>?\s*'(role|roles|user_role|app_role|is_admin|admin|is_superuser|is_staff|permissions|credits?|plan|tier|subscription_tier|account_type|user_type)'")
+        .expect("valid regex")
+});
+/// A body that restricts the value it copies (`case`, `in (...)`, `= any(...)`).
+static RESTRICTS_VALUE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\bcase\b|\bin\s*\(|=\s*any\s*\(").expect("valid regex"));
+
+/// `signup-trigger-trusts-user-metadata`: a trigger function (the `handle_new_user` of every
+/// Supabase template) that writes a role or entitlement taken from `raw_user_meta_data`, which
+/// the client sets in `supabase.auth.signUp({ options: { data } })`, judged as last defined.
+fn signup_triggers(h: &History, hits: &mut Vec<Hit>) {
+    for (name, f) in &h.functions {
+        if !f.returns.starts_with("trigger") || !WRITES.is_match(&f.text) {
+            continue;
+        }
+        let Some(key) = METADATA_PRIVILEGE
+            .captures(&f.text)
+            .map(|c| c[1].to_string())
+        else {
+            continue;
+        };
+        if RESTRICTS_VALUE.is_match(&f.text) {
+            continue;
+        }
+        let Some(last) = f.defs.last() else {
+            continue;
+        };
+        let mut hit = Hit::new(
+            last,
+            Check::SignupTriggerTrustsUserMetadata,
+            format!(
+                "Trigger function `{name}` stores `raw_user_meta_data ->> '{key}'`, which whoever signs up chooses (`supabase.auth.signUp({{ options: {{ data: {{ {key}: ... }} }} }})`): anyone can register with the {key} they want"
+            ),
+            None,
         );
         hit.related = f.defs[..f.defs.len() - 1].to_vec();
         hits.push(hit);
