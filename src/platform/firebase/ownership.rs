@@ -286,11 +286,10 @@ impl Fields {
                         "it is in the `hasOnly` list of fields that may change".into(),
                     ));
                 }
-                Some(_) => {}
                 None if trusted.contains(&(collection.to_string(), field.clone())) => {
                     return Some((field, "no restriction of the new document names it".into()));
                 }
-                None => {}
+                Some(_) | None => {}
             }
         }
         None

@@ -239,7 +239,9 @@ impl RulesFile {
                     let expression = bound.trim().strip_prefix("return").map(str::trim);
                     match expression {
                         Some(e) if negated && !e.trim_end_matches(';').contains(';') => {
-                            next.push_str(&format!(" !({})", e.trim_end_matches(';')));
+                            next.push_str(" !(");
+                            next.push_str(e.trim_end_matches(';'));
+                            next.push(')');
                         }
                         _ => {
                             next.push(' ');
