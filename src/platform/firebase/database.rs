@@ -122,24 +122,6 @@ pub fn check_database_rules(sink: &mut Sink<'_, '_>) {
     }
 }
 
-/// Collections whose data is personal, for nested public reads.
-fn is_personal(segment: &str) -> bool {
-    matches!(
-        segment.trim_end_matches('s'),
-        "user"
-            | "profile"
-            | "account"
-            | "customer"
-            | "member"
-            | "message"
-            | "chat"
-            | "order"
-            | "payment"
-            | "contact"
-            | "patient"
-    )
-}
-
 /// Walks the rules below the root, reporting `.write` rules that never look at `auth` (and
 /// `.read` rules of personal collections that do not). Keys are located in the text by
 /// following the path from the `"rules"` key at `rules_at`.
@@ -187,7 +169,7 @@ fn nested_open_rules(
         let where_ = format!("/{}", path.join("/"));
         if key == ".write" {
             hits.push((range, format!("Realtime Database rules let anyone, signed in or not, write `{where_}` (`\".write\": {}` never looks at `auth`): whoever knows or guesses a key can change or delete its data", shorten(&condition)), Severity::High));
-        } else if is_personal(collection) {
+        } else if super::rules::is_personal_collection(collection) {
             hits.push((range, format!("Realtime Database rules let anyone, signed in or not, read `{where_}` (`\".read\": {}` never looks at `auth`), personal data", shorten(&condition)), Severity::High));
         }
     }

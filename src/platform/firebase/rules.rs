@@ -38,6 +38,8 @@ pub struct RulesFile {
     pub allows: Vec<Allow>,
     /// Helper functions: name -> body.
     pub functions: BTreeMap<String, String>,
+    /// Helper functions: name -> parameter names, in order.
+    pub params: BTreeMap<String, Vec<String>>,
 }
 
 /// Blanks comments and string contents (keeping offsets), so braces and `;` in them are inert.
@@ -159,6 +161,17 @@ pub fn parse_rules(text: &str) -> RulesFile {
             "function" => {
                 let name_end = (end..m.len()).find(|&k| m[k] == b'(').unwrap_or(m.len());
                 let name = text[end..name_end].trim().to_string();
+                let params_end = (name_end..m.len())
+                    .find(|&k| m[k] == b')')
+                    .unwrap_or(m.len());
+                let params = text
+                    .get(name_end + 1..params_end)
+                    .unwrap_or("")
+                    .split(',')
+                    .map(|p| p.trim().to_string())
+                    .filter(|p| !p.is_empty())
+                    .collect();
+                file.params.insert(name.clone(), params);
                 let Some(open) = (name_end..m.len()).find(|&k| m[k] == b'{') else {
                     break;
                 };
@@ -208,6 +221,99 @@ impl RulesFile {
         }
         out
     }
+
+    /// Like [`RulesFile::expand`], with each helper's parameters replaced by the arguments of
+    /// its call: `validate(resource.data)` appends the body of `validate(data)` with
+    /// `data.role` read as `resource.data.role`, so a check can tell which document a helper
+    /// validates (three levels).
+    pub fn expand_bound(&self, condition: &str) -> String {
+        let mut out = condition.to_string();
+        let mut frontier = condition.to_string();
+        for _ in 0..3 {
+            let mut next = String::new();
+            for (name, body) in &self.functions {
+                let params = self.params.get(name).map_or(&[][..], Vec::as_slice);
+                for (negated, args) in call_args(&frontier, name) {
+                    let bound = bind(body, params, &args);
+                    // `!changesRole()`: the body joins the text negated, as one expression
+                    let expression = bound.trim().strip_prefix("return").map(str::trim);
+                    match expression {
+                        Some(e) if negated && !e.trim_end_matches(';').contains(';') => {
+                            next.push_str(" !(");
+                            next.push_str(e.trim_end_matches(';'));
+                            next.push(')');
+                        }
+                        _ => {
+                            next.push(' ');
+                            next.push_str(&bound);
+                        }
+                    }
+                }
+            }
+            if next.is_empty() {
+                break;
+            }
+            out.push_str(&next);
+            frontier = next;
+        }
+        out
+    }
+}
+
+/// The argument lists of every call of `name(...)` in `text` (not `x.name(`), split at
+/// top-level commas, each with whether the call is negated (`!name(...)`).
+fn call_args(text: &str, name: &str) -> Vec<(bool, Vec<String>)> {
+    let is_word = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '$';
+    let mut out = Vec::new();
+    let pattern = format!("{name}(");
+    let mut from = 0;
+    while let Some(at) = text[from..].find(&pattern).map(|k| k + from) {
+        from = at + pattern.len();
+        if text[..at].chars().next_back().is_some_and(is_word) {
+            continue;
+        }
+        let (mut depth, mut end) = (1i32, text.len());
+        for (k, c) in text[from..].char_indices() {
+            match c {
+                '(' | '[' => depth += 1,
+                ')' | ']' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        end = from + k;
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        let negated = text[..at].trim_end().ends_with('!');
+        out.push((
+            negated,
+            top_level(&text[from..end], ",")
+                .into_iter()
+                .map(str::to_string)
+                .filter(|a| !a.is_empty())
+                .collect(),
+        ));
+    }
+    out
+}
+
+/// `body` with each whole-word parameter (not a member `x.param`) replaced by its argument.
+fn bind(body: &str, params: &[String], args: &[String]) -> String {
+    let mut out = body.to_string();
+    for (param, arg) in params.iter().zip(args) {
+        if param == arg {
+            continue;
+        }
+        let Ok(word) = Regex::new(&format!(r"(^|[^\w.$]){}\b", regex::escape(param))) else {
+            continue;
+        };
+        out = word
+            .replace_all(&out, |c: &regex::Captures<'_>| format!("{}{arg}", &c[1]))
+            .into_owned();
+    }
+    out
 }
 
 static PERSONAL: LazyLock<Regex> = LazyLock::new(|| {
@@ -220,6 +326,12 @@ static SECRET_KEYED: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)invit|token|secret|magic_?link|(?:^|[/_{])(?:reset|otp)|passcode|share_?(?:code|link)")
         .expect("valid regex")
 });
+
+/// Whether a collection (Firestore) or path segment (Realtime Database) holds personal data,
+/// judged by its name: `users`, `profiles`, `messages`, `orders`, `private...`.
+pub fn is_personal_collection(name: &str) -> bool {
+    PERSONAL.is_match(name)
+}
 
 static OWNERSHIP: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new( r"request\.auth\.uid\s*(==|!=|in\b)|(==|!=)\s*request\.auth\.uid|request\.auth\.token\.|\bin\s+request\.auth|\bget\(|\bexists\(|\bgetAfter\(|request\.auth\.uid\s*\]|hasAny\(\s*\[\s*request\.auth\.uid").expect("valid regex")
@@ -237,8 +349,7 @@ pub fn check_rules_file(sink: &mut Sink<'_, '_>) {
     ]) {
         return;
     }
-    let (personal, ownership, test_mode, signed_in) =
-        (&*PERSONAL, &*OWNERSHIP, &*TEST_MODE, &*SIGNED_IN);
+    let (ownership, test_mode, signed_in) = (&*OWNERSHIP, &*TEST_MODE, &*SIGNED_IN);
     let text = sink.ctx().file.text.clone();
     let file = parse_rules(&text);
     super::ownership::check(sink, &file, &text);
@@ -260,7 +371,7 @@ pub fn check_rules_file(sink: &mut Sink<'_, '_>) {
                     .to_string()
             })
             .unwrap_or_default();
-        let is_personal = personal.is_match(&last_collection);
+        let is_personal = is_personal_collection(&last_collection);
         let ops = allow.ops.join(", ");
         let range = allow.range.clone();
         let condition = allow.condition.as_deref().map(str::trim);
@@ -426,7 +537,7 @@ fn lists_secret_ids(allow: &Allow) -> bool {
 }
 
 /// The parts of `condition` separated by `op` outside parentheses and brackets.
-fn top_level<'c>(condition: &'c str, op: &str) -> Vec<&'c str> {
+pub(super) fn top_level<'c>(condition: &'c str, op: &str) -> Vec<&'c str> {
     let bytes = condition.as_bytes();
     let mut parts = Vec::new();
     let (mut depth, mut start, mut i) = (0i32, 0, 0);

@@ -108,6 +108,18 @@ impl<'t> Walker<'_, 't> {
             {
                 continue;
             }
+            if sink
+                .unless_file
+                .as_ref()
+                .is_some_and(|re| re.is_match(self.shared.text))
+                || sink.unless_function.as_ref().is_some_and(|re| {
+                    self.fn_stack
+                        .first()
+                        .is_some_and(|f| re.is_match(self.text(*f)))
+                })
+            {
+                continue;
+            }
             if !self.in_function_matching(sink.if_function.as_ref()) {
                 continue;
             }
