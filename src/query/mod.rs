@@ -585,7 +585,7 @@ impl<'t> MatchContext<'_, 't> {
         let mut names = Vec::new();
         let mut up = at.parent();
         while let Some(f) = up {
-            if is_function(f) {
+            if is_function(f) && !self.is_message_listener(f) {
                 for p in crate::parse::function_params(f) {
                     let mut stack = vec![p];
                     while let Some(n) = stack.pop() {
@@ -606,6 +606,47 @@ impl<'t> MatchContext<'_, 't> {
             up = f.parent();
         }
         names
+    }
+
+    /// Whether `f` is a function declaration the file registers as a browser `message` listener
+    /// by name (`addEventListener("message", onMessage)`, also `onMessage.bind(null, ...)`): its
+    /// parameters are the event's, which the data-flow rules trace, with the origin check they
+    /// know to look for; inline listeners are left out by the rules' own `not-inside`.
+    fn is_message_listener(&self, f: Node<'t>) -> bool {
+        if f.kind() != "function_declaration" {
+            return false;
+        }
+        let Some(name) = f.child_field("name").map(|n| self.node_text(n)) else {
+            return false;
+        };
+        let mut rest = self.text;
+        while let Some(at) = rest.find("addEventListener(") {
+            rest = &rest[at + "addEventListener(".len()..];
+            let args = rest.trim_start();
+            let Some(quote) = args
+                .chars()
+                .next()
+                .filter(|c| matches!(c, '"' | '\'' | '`'))
+            else {
+                continue;
+            };
+            let Some(after) = args[1..].strip_prefix("message") else {
+                continue;
+            };
+            let Some(listener) = after
+                .strip_prefix(quote)
+                .and_then(|a| a.trim_start().strip_prefix(','))
+            else {
+                continue;
+            };
+            let listener = listener.trim_start();
+            if listener.strip_prefix(name).is_some_and(|tail| {
+                !tail.starts_with(|c: char| c.is_alphanumeric() || c == '_' || c == '$')
+            }) {
+                return true;
+            }
+        }
+        false
     }
 
     /// Whether an identifier in `node` names a parameter of a function around `used_at`, directly

@@ -264,6 +264,7 @@ impl Generic {
                 if !is_secret_name(name.as_str())
                     || !is_secret_value(value.as_str(), name.as_str())
                     || is_fake_account_password(name.as_str(), value.as_str(), text, &value_range)
+                    || is_storage_download_token(text, w.start + name.start()..w.start + name.end())
                 {
                     continue;
                 }
@@ -900,6 +901,29 @@ static TEST_EMAIL: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Words joined by separators (`auth.login.title`, `user-session-token-2024`): i18n keys,
 /// identifiers and labels rather than random strings.
+/// The `token` query parameter of a Firebase Storage download URL
+/// (`https://firebasestorage.googleapis.com/v0/b/<bucket>/o/<path>?alt=media&token=<uuid>`): the
+/// object's share link, handed out with the URL on purpose (seed data and image fields hold
+/// thousands), not a credential to the project. `name` is where the parameter's name lies in `text`.
+fn is_storage_download_token(text: &str, name: Range<usize>) -> bool {
+    if !text[name.clone()].eq_ignore_ascii_case("token")
+        || !text[..name.start].ends_with(['?', '&'])
+    {
+        return false;
+    }
+    let line = &text[text[..name.start].rfind('\n').map_or(0, |i| i + 1)..name.start];
+    let Some(start) = line.rfind("https://") else {
+        return false;
+    };
+    let url = &line[start + "https://".len()..];
+    if url.contains(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '`')) {
+        return false;
+    }
+    let host = url.split(['/', '?']).next().unwrap_or_default();
+    host.eq_ignore_ascii_case("firebasestorage.googleapis.com")
+        || host.to_ascii_lowercase().ends_with(".firebasestorage.app")
+}
+
 fn is_wordy(value: &str) -> bool {
     let parts: Vec<&str> = value
         .split(['-', '_', '.', ':', '/'])
@@ -1080,6 +1104,19 @@ fn is_assigned_literal(root: Node<'_>, text: &str, name: &str, value: Range<usiz
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_firebase_storage_download_token_is_a_share_link() {
+        let url = "imageUrl: \"https://firebasestorage.googleapis.com/v0/b/app.appspot.com/o/a.jpeg?alt=media&token=4142e2a1-bf43-43b5-b7cf-6616be3fd4e3\"";
+        let at = url.find("token=").unwrap();
+        assert!(is_storage_download_token(url, at..at + 5));
+        let new_host = url.replace("firebasestorage.googleapis.com", "demo.firebasestorage.app");
+        assert!(is_storage_download_token(&new_host, at..at + 5));
+        // the same parameter of another service's URL is a credential
+        let other = url.replace("firebasestorage.googleapis.com", "api.example.com");
+        let at = other.find("token=").unwrap();
+        assert!(!is_storage_download_token(&other, at..at + 5));
+    }
 
     #[test]
     fn a_value_spelling_its_own_name_is_a_stand_in() {
