@@ -1111,6 +1111,7 @@ mod tests {
         let at = url.find("token=").unwrap();
         assert!(is_storage_download_token(url, at..at + 5));
         let new_host = url.replace("firebasestorage.googleapis.com", "demo.firebasestorage.app");
+        let at = new_host.find("token=").unwrap();
         assert!(is_storage_download_token(&new_host, at..at + 5));
         // the same parameter of another service's URL is a credential
         let other = url.replace("firebasestorage.googleapis.com", "api.example.com");
